@@ -1,0 +1,122 @@
+// The HTTP API: routes, content negotiation and error mapping. createApp() never listens; tests drive it directly.
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { todayInSydney } from '../dates/calendar';
+import { evaluate } from '../engine/evaluate';
+import { citation } from '../engine/explain';
+import type { CompiledRuleSet } from '../engine/compile';
+import { DecisionError } from '../errors';
+import { parseEvaluateRequest } from '../facts/validate';
+import type { RuleRegistry } from '../loader/load';
+import { internalProblem, problemOf, sendProblem } from './problem';
+
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+export interface AppLogger {
+  error(details: object, message: string): void;
+}
+
+export interface AppOptions {
+  /** The rule sets in force; read per request, so a reload that swaps the registry takes effect at once. */
+  rules: () => RuleRegistry;
+  clock?: () => Date;
+  logger?: AppLogger;
+}
+
+const isJson = (req: Request): boolean => Boolean(req.is(['application/json', 'application/*+json']));
+
+interface BodyParserError {
+  type?: string;
+  status?: number;
+}
+
+function describeRuleSet(ruleSet: CompiledRuleSet) {
+  const { file } = ruleSet;
+  return {
+    name: ruleSet.name,
+    version: ruleSet.version,
+    title: file.title,
+    description: file.description,
+    documents: file.documents,
+    requires: file.requires,
+    parameters: file.parameters,
+    derivedFacts: file.derivedFacts,
+    outcome: file.outcome,
+    rules: file.rules.map((rule) => ({ ...rule, citation: citation(rule.sources) })),
+  };
+}
+
+export function createApp({ rules, clock = () => new Date(), logger }: AppOptions): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('json spaces', 0);
+
+  const ruleSetNamed = (name: string): CompiledRuleSet => {
+    const ruleSet = rules().ruleSets.get(name);
+    if (!ruleSet) {
+      const known = [...rules().ruleSets.keys()].join(', ');
+      throw new DecisionError('unknown-rule-set', `There is no rule set "${name}". Known rule sets: ${known}.`);
+    }
+    return ruleSet;
+  };
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/v1/rulesets', (_req, res) => {
+    const list = [...rules().ruleSets.values()].map((rs) => ({
+      name: rs.name,
+      version: rs.version,
+      title: rs.file.title,
+      rules: rs.file.rules.length,
+      href: `/v1/rulesets/${rs.name}`,
+    }));
+    res.json({ ruleSets: list });
+  });
+
+  app.get('/v1/rulesets/:name', (req, res) => {
+    res.json(describeRuleSet(ruleSetNamed(req.params.name)));
+  });
+
+  app.post(
+    '/v1/rulesets/:name/evaluate',
+    (req, res, next) => {
+      const ruleSet = ruleSetNamed(req.params.name);
+      if (!isJson(req)) {
+        throw new DecisionError('unsupported-media-type', `Send the request as application/json (got ${req.get('content-type') ?? 'no content type'}).`);
+      }
+      res.locals.ruleSet = ruleSet;
+      next();
+    },
+    express.json({ limit: BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'] }),
+    async (req, res) => {
+      const ruleSet = res.locals.ruleSet as CompiledRuleSet;
+      const request = parseEvaluateRequest(req.body, ruleSet.name, ruleSet.file.requires);
+      const asOf = request.asOf ?? todayInSydney(clock());
+      const decision = await evaluate(ruleSet, request.facts, asOf);
+      res.json(decision);
+    },
+  );
+
+  app.use((req, _res, next) => {
+    next(new DecisionError('not-found', `Nothing is served at ${req.method} ${req.path}.`));
+  });
+
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const parserError = error as BodyParserError;
+    let known: DecisionError | undefined;
+    if (error instanceof DecisionError) known = error;
+    else if (parserError?.type === 'entity.too.large') known = new DecisionError('payload-too-large', `The body exceeds the limit of ${BODY_LIMIT_BYTES} bytes (1 MiB).`);
+    else if (parserError?.type === 'entity.parse.failed') known = new DecisionError('invalid-json', `The body is not valid JSON: ${(error as Error).message}`, [{ pointer: '', message: 'is not valid JSON' }]);
+    else if (parserError?.type === 'charset.unsupported' || parserError?.type === 'encoding.unsupported') known = new DecisionError('unsupported-media-type', (error as Error).message);
+    else if (parserError?.type === 'request.aborted' || parserError?.type === 'request.size.invalid') known = new DecisionError('invalid-json', (error as Error).message);
+    if (known && known.code !== 'internal' && known.code !== 'rule-file-invalid') {
+      sendProblem(res, problemOf(known, req.originalUrl));
+      return;
+    }
+    logger?.error({ err: error, path: req.path }, 'unhandled error');
+    sendProblem(res, internalProblem(req.originalUrl));
+  });
+
+  return app;
+}

@@ -1,0 +1,99 @@
+// Compile once, evaluate many: a rule file becomes an immutable rule set with engines per applicable-rule subset.
+import { createHash } from 'node:crypto';
+import { Engine } from 'json-rules-engine';
+import type { HolidayCalendar } from '../dates/calendar';
+import { caseFactsSchema } from '../facts/schema';
+import { compileDerivedFact, type DerivedFact } from './derived';
+import { addCustomOperators } from './operators';
+import { EnginePool } from './pool';
+import { PARAM_PREFIX, type FactMap, type RuleDefinition, type RuleFile } from './types';
+
+/** What a rule set's own module supplies: how fired rules become its outcome fields. */
+export interface OutcomeContext {
+  asOf: string;
+  facts: FactMap;
+  file: RuleFile;
+  calendar: HolidayCalendar;
+  /** The rules weighed for this case (those whose appliesTo matches), in file order. */
+  weighed: readonly RuleDefinition[];
+  fired: ReadonlySet<string>;
+  param<T = unknown>(name: string): T;
+}
+export type OutcomeBuilder = (context: OutcomeContext) => Record<string, unknown>;
+
+interface RuleSubset {
+  rules: RuleDefinition[];
+  pool: EnginePool;
+}
+
+export interface CompiledRuleSet {
+  name: string;
+  version: string;
+  file: RuleFile;
+  calendar: HolidayCalendar;
+  derived: ReadonlyArray<readonly [string, DerivedFact]>;
+  parameterFacts: FactMap;
+  labels: Readonly<Record<string, string>>;
+  buildOutcome: OutcomeBuilder;
+  subsetFor(facts: FactMap): RuleSubset;
+}
+
+/** The version names the exact bytes that decide: the rule file and the holiday calendar. */
+export function versionOf(ruleFileText: string, calendarText: string): string {
+  return createHash('sha256').update(ruleFileText).update('\0').update(calendarText).digest('hex').slice(0, 16);
+}
+
+interface SchemaNode {
+  description?: string;
+  properties?: Record<string, SchemaNode>;
+}
+
+function schemaLabels(node: SchemaNode, prefix = '', into: Record<string, string> = {}): Record<string, string> {
+  for (const [key, child] of Object.entries(node.properties ?? {})) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (child.properties) schemaLabels(child, path, into);
+    else into[path] = child.description ?? path;
+  }
+  return into;
+}
+
+function applies(rule: RuleDefinition, facts: FactMap): boolean {
+  return Object.entries(rule.appliesTo ?? {}).every(([fact, values]) => values.includes(facts[fact]));
+}
+
+export function compileRuleSet(
+  file: RuleFile,
+  version: string,
+  calendar: HolidayCalendar,
+  buildOutcome: OutcomeBuilder,
+): CompiledRuleSet {
+  const derived = Object.entries(file.derivedFacts).map(([name, definition]) => [name, compileDerivedFact(definition, file.parameters)] as const);
+  const parameterFacts: FactMap = {};
+  for (const [name, parameter] of Object.entries(file.parameters)) parameterFacts[PARAM_PREFIX + name] = parameter.value;
+
+  const labels: Record<string, string> = schemaLabels(caseFactsSchema as SchemaNode);
+  for (const [name, definition] of Object.entries(file.derivedFacts)) labels[name] = definition.description;
+  for (const [name, parameter] of Object.entries(file.parameters)) labels[PARAM_PREFIX + name] = parameter.description;
+
+  const subsets = new Map<string, RuleSubset>();
+  const subsetFor = (facts: FactMap): RuleSubset => {
+    const rules = file.rules.filter((rule) => applies(rule, facts));
+    const key = rules.map((rule) => rule.name).join('\n');
+    let subset = subsets.get(key);
+    if (!subset) {
+      const create = () => {
+        const engine = new Engine([], { allowUndefinedFacts: false, allowUndefinedConditions: false });
+        addCustomOperators(engine);
+        for (const rule of rules) {
+          engine.addRule({ name: rule.name, conditions: structuredClone(rule.conditions), event: structuredClone(rule.event), priority: rule.priority ?? 1 });
+        }
+        return engine;
+      };
+      subset = { rules, pool: new EnginePool(create) };
+      subsets.set(key, subset);
+    }
+    return subset;
+  };
+
+  return Object.freeze({ name: file.ruleSet, version, file, calendar, derived, parameterFacts, labels, buildOutcome, subsetFor });
+}

@@ -1,0 +1,72 @@
+// Evaluation: facts, an as-of date and a compiled rule set in; an explained outcome out. No clock, no I/O.
+import type { RuleResult } from 'json-rules-engine';
+import { factPaths } from '../facts/schema';
+import type { CaseFacts } from '../facts/validate';
+import { valueAt } from '../facts/validate';
+import type { CompiledRuleSet, OutcomeContext } from './compile';
+import { explainRule, type RuleExplanation } from './explain';
+import type { FactMap } from './types';
+
+export interface Decision {
+  ruleSet: string;
+  version: string;
+  asOf: string;
+  outcome: Record<string, unknown>;
+  explanation: RuleExplanation[];
+  derivedFacts: Record<string, unknown>;
+  parameters: Record<string, unknown>;
+}
+
+const FACT_PATHS = factPaths();
+
+/** CaseFacts as dotted paths ("customer.incidents"); a fact left out (an optional date) is null. */
+export function flattenFacts(facts: CaseFacts): FactMap {
+  const map: FactMap = {};
+  for (const path of FACT_PATHS) map[path] = valueAt(facts, path) ?? null;
+  return map;
+}
+
+/**
+ * Decides one case. Every fact is computed before json-rules-engine runs (none is asynchronous),
+ * and the run has an Engine to itself, so concurrent evaluations cannot disturb one another.
+ * `facts` must already be validated (facts/validate.ts) so defaults are filled in.
+ */
+export async function evaluate(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf: string): Promise<Decision> {
+  const factMap = flattenFacts(facts);
+  const derivedFacts: Record<string, unknown> = {};
+  for (const [name, compute] of ruleSet.derived) derivedFacts[name] = compute(factMap, asOf);
+  Object.assign(factMap, derivedFacts, ruleSet.parameterFacts);
+
+  const { rules, pool } = ruleSet.subsetFor(factMap);
+  const results = await pool.run(async (engine) => {
+    const { results: passed, failureResults: failed } = await engine.run(factMap);
+    return [...passed, ...failed];
+  });
+  const byName = new Map<string, RuleResult>(results.map((r) => [r.name, r]));
+
+  const fired = new Set<string>();
+  const explanation = rules.map((rule) => {
+    const result = byName.get(rule.name);
+    if (!result) throw new Error(`json-rules-engine returned no result for rule ${rule.name}`);
+    if (result.result === true) fired.add(rule.name);
+    const recorded = result.toJSON(false).conditions;
+    return explainRule(rule, result.result === true, recorded as never, ruleSet.labels);
+  });
+
+  const parameters: Record<string, unknown> = {};
+  for (const [name, parameter] of Object.entries(ruleSet.file.parameters)) parameters[name] = parameter.value;
+  const context: OutcomeContext = {
+    asOf,
+    facts: factMap,
+    file: ruleSet.file,
+    calendar: ruleSet.calendar,
+    weighed: rules,
+    fired,
+    param: <T>(name: string) => {
+      if (!(name in parameters)) throw new Error(`rule set ${ruleSet.name} has no parameter ${name}`);
+      return parameters[name] as T;
+    },
+  };
+  const outcome = ruleSet.buildOutcome(context);
+  return { ruleSet: ruleSet.name, version: ruleSet.version, asOf, outcome, explanation, derivedFacts, parameters };
+}

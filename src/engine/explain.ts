@@ -1,0 +1,87 @@
+// Turns json-rules-engine's recorded condition results into the explanation a caseworker reads.
+import { OPERATOR_PHRASES } from './operators';
+import { PARAM_PREFIX, type RuleDefinition, type SourceRef } from './types';
+
+export type ConditionExplanation =
+  | { all: ConditionExplanation[]; result: boolean | null }
+  | { any: ConditionExplanation[]; result: boolean | null }
+  | { not: ConditionExplanation; result: boolean | null }
+  | {
+      fact: string;
+      label: string;
+      operator: string;
+      expected: unknown;
+      /** The parameter the expected value comes from, when the rule names one. */
+      expectedFrom?: string;
+      actual: unknown;
+      /** null when json-rules-engine did not need to evaluate this condition. */
+      result: boolean | null;
+      text: string;
+    };
+
+export interface RuleExplanation {
+  rule: string;
+  fired: boolean;
+  description: string;
+  sources: SourceRef[];
+  citation: string;
+  requiredFor?: string[];
+  conditions: ConditionExplanation;
+}
+
+interface RecordedCondition {
+  all?: RecordedCondition[];
+  any?: RecordedCondition[];
+  not?: RecordedCondition;
+  fact?: string;
+  operator?: string;
+  value?: unknown;
+  factResult?: unknown;
+  valueResult?: unknown;
+  result?: boolean;
+}
+
+const show = (value: unknown): string => (value === undefined || value === null ? 'nothing' : JSON.stringify(value));
+
+export function citation(sources: readonly SourceRef[]): string {
+  return sources.map((s) => `${s.document}, ${s.part}, ${s.table}, Step ${s.step}`).join('; ');
+}
+
+function explainCondition(condition: RecordedCondition, labels: Readonly<Record<string, string>>): ConditionExplanation {
+  const result = condition.result === undefined ? null : condition.result;
+  if (condition.all) return { all: condition.all.map((c) => explainCondition(c, labels)), result };
+  if (condition.any) return { any: condition.any.map((c) => explainCondition(c, labels)), result };
+  if (condition.not) return { not: explainCondition(condition.not, labels), result };
+  const fact = condition.fact as string;
+  const operator = condition.operator as string;
+  const reference = condition.value !== null && typeof condition.value === 'object' && 'fact' in (condition.value as object)
+    ? String((condition.value as { fact: string }).fact)
+    : undefined;
+  const expected = reference !== undefined ? condition.valueResult : condition.value;
+  const label = labels[fact] ?? fact;
+  const verdict = result === null ? 'not evaluated' : result ? 'met' : 'not met';
+  const text = `${label.replace(/\.$/, '')} [${fact}] must ${OPERATOR_PHRASES[operator] ?? operator} ${show(expected)}; it is ${show(condition.factResult)}: ${verdict}.`;
+  const explained: ConditionExplanation = { fact, label, operator, expected, actual: condition.factResult ?? null, result, text };
+  if (reference !== undefined) explained.expectedFrom = reference.startsWith(PARAM_PREFIX) ? `parameter ${reference.slice(PARAM_PREFIX.length)}` : reference;
+  return explained;
+}
+
+export function explainRule(
+  rule: RuleDefinition,
+  fired: boolean,
+  recorded: RecordedCondition,
+  labels: Readonly<Record<string, string>>,
+): RuleExplanation {
+  const explanation: RuleExplanation = {
+    rule: rule.name,
+    fired,
+    description: rule.description,
+    sources: rule.sources,
+    citation: citation(rule.sources),
+    conditions: explainCondition(recorded, labels),
+  };
+  // json-rules-engine records results on nested groups only; the top group's result is the rule's.
+  if (explanation.conditions.result === null) explanation.conditions.result = fired;
+  if (rule.requiredFor) explanation.requiredFor = rule.requiredFor;
+  return explanation;
+}

@@ -1,0 +1,64 @@
+// The shape of a rule file: json-rules-engine rules plus what it has no place for (sources, parameters, derived facts).
+import type { TopLevelCondition, Event } from 'json-rules-engine';
+
+/** Where a rule or parameter comes from: seed file, part, table, step, and the words it rests on. */
+export interface SourceRef {
+  document: string;
+  part: string;
+  table: string;
+  step: string;
+  quote?: string;
+}
+
+export interface Parameter {
+  value: unknown;
+  description: string;
+  sources: SourceRef[];
+}
+
+export interface ParamRef {
+  param: string;
+}
+
+/** A fact computed from the raw facts and the as-of date; `kind` picks the computation in derived.ts. */
+export interface DerivedFactDefinition {
+  kind: 'count' | 'countCurrent' | 'maxPerGroup' | 'distinctValues' | 'missingValues' | 'daysSince';
+  description: string;
+  list?: string;
+  where?: Record<string, unknown>;
+  withinMonths?: number | ParamRef;
+  groupBy?: string;
+  field?: string;
+  required?: unknown[] | ParamRef;
+  date?: string;
+}
+
+export interface RuleDefinition {
+  name: string;
+  description: string;
+  sources: SourceRef[];
+  conditions: TopLevelCondition;
+  event: Event;
+  priority?: number;
+  /** Weighed only when each named fact has one of the listed values (e.g. { program: ["centrelink"] }). */
+  appliesTo?: Record<string, unknown[]>;
+  /** For rule sets with several grounds: the grounds (bases, pathways) this rule is a criterion of. */
+  requiredFor?: string[];
+}
+
+export interface RuleFile {
+  ruleSet: string;
+  title: string;
+  description: string;
+  documents: Record<string, string>;
+  requires: string[];
+  parameters: Record<string, Parameter>;
+  derivedFacts: Record<string, DerivedFactDefinition>;
+  outcome: Record<string, unknown>;
+  rules: RuleDefinition[];
+}
+
+/** Facts as json-rules-engine receives them: dotted CaseFacts paths, derived facts, `param:` facts. */
+export type FactMap = Record<string, unknown>;
+
+export const PARAM_PREFIX = 'param:';

@@ -1,0 +1,50 @@
+// The catalogue of every error the service reports: stable codes, kept apart from HTTP statuses.
+
+export type ErrorCode =
+  | 'invalid-json'
+  | 'invalid-request'
+  | 'unknown-rule-set'
+  | 'payload-too-large'
+  | 'unsupported-media-type'
+  | 'not-found'
+  | 'method-not-allowed'
+  | 'date-outside-calendar'
+  | 'rule-file-invalid'
+  | 'internal';
+
+/** One problem with one place in the input: a JSON pointer and a sentence a person can act on. */
+export interface Issue {
+  pointer: string;
+  message: string;
+}
+
+/** A failure the caller or the rule author can fix; carries every problem found, not the first. */
+export class DecisionError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly issues: Issue[] = [],
+  ) {
+    super(message);
+    this.name = 'DecisionError';
+  }
+}
+
+export interface ErrorDescription {
+  status: number;
+  title: string;
+}
+
+/** Code → HTTP status and RFC 9457 title. The only place HTTP meets the catalogue. */
+export const ERROR_CATALOGUE: Record<ErrorCode, ErrorDescription> = {
+  'invalid-json': { status: 400, title: 'The request body is not valid JSON' },
+  'invalid-request': { status: 400, title: 'The request does not match the contract' },
+  'unknown-rule-set': { status: 404, title: 'No such rule set' },
+  'payload-too-large': { status: 413, title: 'The request body is too large' },
+  'unsupported-media-type': { status: 415, title: 'The request body must be JSON' },
+  'not-found': { status: 404, title: 'Not found' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  'date-outside-calendar': { status: 422, title: 'A date falls outside the holiday calendar' },
+  'rule-file-invalid': { status: 500, title: 'A rule file is invalid' },
+  internal: { status: 500, title: 'Internal error' },
+};

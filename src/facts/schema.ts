@@ -1,0 +1,149 @@
+// The fact vocabulary (CaseFacts) and the evaluate request, as JSON Schema: exactly DOMAIN.md's words.
+
+const date = { type: 'string', format: 'date', description: 'A calendar date, YYYY-MM-DD' } as const;
+const flag = (description: string, value = false) => ({ type: 'boolean', default: value, description }) as const;
+const list = (items: object, description: string) => ({ type: 'array', default: [], items, description }) as const;
+const record = (properties: Record<string, object>, required: string[] = []) =>
+  ({ type: 'object', additionalProperties: false, properties, required }) as const;
+
+export const REFERRAL_SOURCES = [
+  'escalated-complaint', 'external-complaint', 'media-branch', 'nrat', 'senior-executive',
+  'social-work-services', 'smart-centre', 'intelligence-investigations', 'mats',
+  'member-of-parliament', 'ombudsman', 'ministerial', 'level-2-complaint',
+  'customer-review-gateway', 'privacy-breach', 'media-escalation',
+  'proactive', 'associated-customer', 'zone', 'other',
+] as const;
+
+export const caseFactsSchema = {
+  $id: 'https://ps-decisions.example/schemas/case-facts.json',
+  title: 'CaseFacts',
+  ...record({
+    program: { enum: ['centrelink', 'child-support'], description: 'The program managing the customer' },
+    referral: {
+      default: {},
+      ...record({
+        source: { enum: REFERRAL_SOURCES, description: 'Where the referral to PS came from' },
+        receivedOn: { ...date, description: 'The day PS received the referral' },
+        urgent: flag('The referral was confirmed as urgent'),
+      }),
+    },
+    customer: {
+      default: {},
+      ...record({
+        psHistory: { enum: ['never', 'previously', 'current'], description: 'Managed in PS: never, previously, or currently' },
+        zoneCaseManagement: flag('Currently case managed by a Zone'),
+        serviceRestrictions: list(record({
+          channel: { enum: ['phone', 'face-to-face', 'online', 'written'] },
+          level: { enum: ['full', 'partial'] },
+          from: date,
+          to: date,
+        }, ['channel', 'level', 'from']), 'Service-channel restrictions, current when from <= asOf <= to'),
+        incidents: list(record({
+          date,
+          kind: { enum: ['verbal-abuse', 'threat-of-violence', 'physical-violence', 'self-harm-threat', 'property-damage'] },
+          setting: { enum: ['face-to-face', 'phone', 'online', 'written'] },
+          securityIncident: { type: 'boolean', default: false },
+        }, ['date', 'kind', 'setting']), 'Recorded customer incidents'),
+        complaints: list(record({
+          date,
+          stage: { enum: ['frontline', 'escalated'] },
+          topic: { type: 'string', minLength: 1, maxLength: 200 },
+          upheld: { type: 'boolean' },
+        }, ['date', 'stage', 'topic']), 'Complaints, frontline or escalated (Level 2, formerly step 3)'),
+        scsActivity: list(record({ date }, ['date']), 'SCS Activity Summary entries'),
+        departureProhibitionOrder: flag('A current Departure Prohibition Order (DPO)'),
+        nonCompliance: list(record({ date }, ['date']), 'Non-compliance entries'),
+        paymentArrangementDefaults: list(record({ date }, ['date']), 'Defaulted payment arrangements'),
+        compensationOrWaiverApplied: flag('Has applied for compensation or waiver'),
+        privacyBreachReported: flag('Has reported a privacy breach'),
+        meetsCommitments: flag('Meets their Services Australia commitments', true),
+        escalatingHistory: flag('Has a history of escalating issues or decisions'),
+        declinedOptions: flag('Elected not to take up the options offered'),
+        counterproductiveBehaviour: flag('Continues to show counterproductive behaviour'),
+      }),
+    },
+    case: {
+      default: {},
+      ...record({
+        issues: list(record({
+          id: { type: 'string', minLength: 1, maxLength: 100 },
+          kind: { type: 'string', minLength: 1, maxLength: 100 },
+          status: { enum: ['recorded', 'confirmed', 'resolved'] },
+          mandatory: { type: 'boolean' },
+          specialistProcess: {
+            enum: ['change-of-assessment', 'objection', 'compensation', 'privacy', 'litigation', 'foi',
+              'estimate', 'departure-prohibition-order', 'care'],
+          },
+        }, ['id', 'kind', 'status']), 'Issues on the case'),
+        servicingStrategiesResolved: flag('Servicing strategies resolved or implemented'),
+        customerManagesOwnBusiness: flag('The customer can manage their own business'),
+        appropriateBehaviour: flag('The customer shows appropriate behaviour'),
+        usesDigitalServices: flag('The customer uses online and digital services'),
+        digitalServicesAppropriate: flag('Online and digital services are appropriate for the customer'),
+        decisionsNotified: flag('The customer has been notified of decisions'),
+        feedbackProvided: flag('Relevant feedback has been provided'),
+        futureArrangementsDiscussed: flag('Future arrangements discussed with the customer and the Zone'),
+        cmaActivitiesComplete: flag('All Customer Management Approach activities complete'),
+        cmpActionsComplete: flag('All Customer Management Plan actions complete'),
+        activeMspDiscussedWithPsm: flag('An active MSP has been discussed with the PSM'),
+        otherAvenuesExhausted: flag('All other reasonable avenues of service and review exhausted'),
+        mspOptionsExhausted: flag('All MSP resolution options exhausted'),
+        ministerialOrOmbudsmanResponse: {
+          enum: ['none', 'pending', 'received-and-understood'],
+          default: 'none',
+          description: 'Written response to a Ministerial or Ombudsman complaint',
+        },
+        outstandingIntrays: list(record({
+          kind: { type: 'string', minLength: 1, maxLength: 100 },
+          specialist: { type: 'boolean' },
+        }, ['kind', 'specialist']), 'Outstanding intrays'),
+        mspActive: flag('A Managed Service Plan is active'),
+        customerContactableByPhone: flag('The customer can be contacted by phone', true),
+        exitLetterIssuedOn: { ...date, description: 'The day the exit letter was issued' },
+        optionsDeclined: flag('The customer declined to take up their options'),
+        optionsCommunicatedInWriting: flag('Options were clearly communicated to the customer'),
+        optionsTimeframeGiven: flag('A suitable timeframe to take up options was given'),
+        psWillNotResolve: flag('Ongoing PS management will not resolve the issues'),
+        warnings: list(record({ date, kind: { enum: ['verbal', 'written'] } }, ['date', 'kind']), 'Warnings given'),
+        behaviourContinuedAfterWarning: flag('The behaviour continued after the warning'),
+      }),
+    },
+  }),
+} as const;
+
+export const evaluateRequestSchema = {
+  $id: 'https://ps-decisions.example/schemas/evaluate-request.json',
+  title: 'EvaluateRequest',
+  ...record({ asOf: { ...date, description: 'The date to decide as of (default: today in Sydney)' }, facts: { $ref: caseFactsSchema.$id } }, ['facts']),
+} as const;
+
+interface SchemaNode {
+  type?: string;
+  properties?: Record<string, SchemaNode>;
+  default?: unknown;
+}
+
+/**
+ * Every dotted path to a value in CaseFacts that a rule condition may name (objects are walked,
+ * lists are values): "program", "referral.source", "case.issues", ...
+ */
+export function factPaths(node: SchemaNode = caseFactsSchema as SchemaNode, prefix = ''): string[] {
+  const paths: string[] = [];
+  for (const [key, child] of Object.entries(node.properties ?? {})) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (child.type === 'object' && child.properties) paths.push(...factPaths(child, path));
+    else paths.push(path);
+  }
+  return paths;
+}
+
+/** The paths that have a default, so a rule set may use them without requiring them. */
+export function defaultedFactPaths(node: SchemaNode = caseFactsSchema as SchemaNode, prefix = ''): string[] {
+  const paths: string[] = [];
+  for (const [key, child] of Object.entries(node.properties ?? {})) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (child.type === 'object' && child.properties) paths.push(...defaultedFactPaths(child, path));
+    else if (child.default !== undefined) paths.push(path);
+  }
+  return paths;
+}

@@ -1,0 +1,117 @@
+// Checks a request against the fact vocabulary and a rule set's required facts, reporting every problem.
+import Ajv, { type ErrorObject } from 'ajv';
+import addFormats from 'ajv-formats';
+import { DecisionError, type Issue } from '../errors';
+import { caseFactsSchema, evaluateRequestSchema } from './schema';
+
+export type CaseFacts = Record<string, unknown>;
+
+export interface EvaluateRequest {
+  asOf?: string;
+  facts: CaseFacts;
+}
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true });
+addFormats(ajv, ['date']);
+const validateFacts = ajv.compile<CaseFacts>(caseFactsSchema);
+const validateRequest = ajv.compile<EvaluateRequest>(evaluateRequestSchema);
+
+function describe(error: ErrorObject): Issue {
+  const at = error.instancePath;
+  switch (error.keyword) {
+    case 'required': {
+      const missing = (error.params as { missingProperty: string }).missingProperty;
+      return { pointer: `${at}/${missing}`, message: `${missing} is required` };
+    }
+    case 'additionalProperties': {
+      const extra = (error.params as { additionalProperty: string }).additionalProperty;
+      return { pointer: `${at}/${extra}`, message: `${extra} is not part of the fact vocabulary (see DOMAIN.md, CaseFacts)` };
+    }
+    case 'enum': {
+      const allowed = (error.params as { allowedValues: unknown[] }).allowedValues;
+      return { pointer: at, message: `must be one of: ${allowed.map((v) => JSON.stringify(v)).join(', ')}` };
+    }
+    case 'format':
+      return { pointer: at, message: 'must be a real calendar date written YYYY-MM-DD' };
+    case 'type':
+      return { pointer: at, message: `must be of type ${(error.params as { type: string }).type}` };
+    default:
+      return { pointer: at, message: error.message ?? 'is invalid' };
+  }
+}
+
+function issuesOf(errors: ErrorObject[] | null | undefined, prefix: string): Issue[] {
+  const seen = new Set<string>();
+  const issues: Issue[] = [];
+  for (const error of errors ?? []) {
+    const issue = describe(error);
+    issue.pointer = prefix + issue.pointer;
+    const key = `${issue.pointer} ${issue.message}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      issues.push(issue);
+    }
+  }
+  return issues;
+}
+
+function valueAt(facts: CaseFacts, path: string): unknown {
+  let value: unknown = facts;
+  for (const key of path.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+function missingRequired(facts: CaseFacts, requires: readonly string[], ruleSet: string, prefix: string): Issue[] {
+  return requires
+    .filter((path) => valueAt(facts, path) === undefined)
+    .map((path) => ({
+      pointer: `${prefix}/${path.split('.').join('/')}`,
+      message: `${path} is required by the ${ruleSet} rule set`,
+    }));
+}
+
+/**
+ * Validates an evaluate request body, fills in DOMAIN.md's defaults (lists empty, flags false) and
+ * checks the facts the rule set needs are present. The body is copied, never mutated.
+ */
+export function parseEvaluateRequest(body: unknown, ruleSet: string, requires: readonly string[]): EvaluateRequest {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new DecisionError('invalid-request', 'The request body must be a JSON object { "asOf"?, "facts" }.', [
+      { pointer: '', message: 'must be a JSON object with a facts member' },
+    ]);
+  }
+  const request = structuredClone(body) as EvaluateRequest;
+  if (!validateRequest(request)) {
+    const issues = issuesOf(validateRequest.errors, '');
+    const facts = (request as unknown as { facts?: unknown }).facts;
+    if (facts !== null && typeof facts === 'object' && !Array.isArray(facts)) {
+      const reported = new Set(issues.map((i) => i.pointer));
+      issues.push(...missingRequired(facts as CaseFacts, requires, ruleSet, '/facts').filter((i) => !reported.has(i.pointer)));
+    }
+    throw new DecisionError('invalid-request', 'The request does not match the contract.', issues);
+  }
+  const missing = missingRequired(request.facts, requires, ruleSet, '/facts');
+  if (missing.length > 0) {
+    throw new DecisionError('invalid-request', `The ${ruleSet} rule set needs facts that were not given.`, missing);
+  }
+  return request;
+}
+
+/** Validates bare CaseFacts (batch and CLI use), with pointers relative to the facts object. */
+export function parseCaseFacts(facts: unknown, ruleSet: string, requires: readonly string[]): CaseFacts {
+  if (facts === null || typeof facts !== 'object' || Array.isArray(facts)) {
+    throw new DecisionError('invalid-request', 'Facts must be a JSON object.', [{ pointer: '', message: 'must be an object' }]);
+  }
+  const copy = structuredClone(facts) as CaseFacts;
+  if (!validateFacts(copy)) {
+    throw new DecisionError('invalid-request', 'The facts do not match the vocabulary.', issuesOf(validateFacts.errors, ''));
+  }
+  const missing = missingRequired(copy, requires, ruleSet, '');
+  if (missing.length > 0) throw new DecisionError('invalid-request', `The ${ruleSet} rule set needs facts that were not given.`, missing);
+  return copy;
+}
+
+export { valueAt };

@@ -1,0 +1,148 @@
+// Reads rules/, validates every file, and compiles all rule sets at once — or refuses with every problem found.
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import Ajv from 'ajv';
+import { buildCalendar, type HolidayCalendarFile } from '../dates/calendar';
+import { compileRuleSet, versionOf, type CompiledRuleSet, type OutcomeBuilder } from '../engine/compile';
+import { isParamRef } from '../engine/derived';
+import { CUSTOM_OPERATORS } from '../engine/operators';
+import { PARAM_PREFIX, type RuleFile } from '../engine/types';
+import { DecisionError, type Issue } from '../errors';
+import { factPaths } from '../facts/schema';
+import { conditionSchema, ruleFileSchema } from './rule-file-schema';
+
+export const CALENDAR_FILE = path.join('calendars', 'au-national-public-holidays.json');
+
+const DEFAULT_OPERATORS = ['equal', 'notEqual', 'in', 'notIn', 'contains', 'doesNotContain', 'lessThan', 'lessThanInclusive', 'greaterThan', 'greaterThanInclusive'];
+const OPERATORS = new Set([...DEFAULT_OPERATORS, ...Object.keys(CUSTOM_OPERATORS)]);
+const FACTS = new Set(factPaths());
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+ajv.addSchema(conditionSchema);
+const validateRuleFile = ajv.compile(ruleFileSchema);
+
+/** The rule sets in force: swapped whole, never edited in place. */
+export interface RuleRegistry {
+  ruleSets: ReadonlyMap<string, CompiledRuleSet>;
+  calendarVersion: string;
+}
+
+interface Located extends Issue {
+  file: string;
+}
+
+function parseJson(file: string, text: string, issues: Located[]): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    issues.push({ file, pointer: '', message: `is not valid JSON: ${(error as Error).message}` });
+    return undefined;
+  }
+}
+
+/** What a schema cannot check: names that must exist, and policy that must be sourced. */
+function checkMeaning(file: string, ruleFile: RuleFile, builders: Readonly<Record<string, OutcomeBuilder>>, issues: Located[]): void {
+  const at = (pointer: string, message: string) => issues.push({ file, pointer, message });
+  if (!builders[ruleFile.ruleSet]) at('/ruleSet', `no outcome module is registered for rule set "${ruleFile.ruleSet}" (src/rulesets/index.ts)`);
+  if (path.basename(file, '.json') !== ruleFile.ruleSet) at('/ruleSet', `the file must be named ${ruleFile.ruleSet}.json`);
+  const derived = new Set(Object.keys(ruleFile.derivedFacts));
+  const knownFact = (name: string) => FACTS.has(name) || derived.has(name) || (name.startsWith(PARAM_PREFIX) && name.slice(PARAM_PREFIX.length) in ruleFile.parameters);
+  ruleFile.requires.forEach((fact, i) => {
+    if (!FACTS.has(fact)) at(`/requires/${i}`, `"${fact}" is not a fact in the CaseFacts vocabulary`);
+  });
+  const checkParamRefs = (value: unknown, pointer: string) => {
+    if (isParamRef(value) && !(value.param in ruleFile.parameters)) at(pointer, `parameter "${value.param}" is not defined under "parameters"`);
+  };
+  for (const [name, definition] of Object.entries(ruleFile.derivedFacts)) {
+    if (FACTS.has(name)) at(`/derivedFacts/${name}`, `derived fact "${name}" hides a CaseFacts fact of the same name`);
+    for (const key of ['list', 'date'] as const) {
+      const fact = definition[key];
+      if (fact !== undefined && !FACTS.has(fact)) at(`/derivedFacts/${name}/${key}`, `"${fact}" is not a fact in the CaseFacts vocabulary`);
+    }
+    checkParamRefs(definition.withinMonths, `/derivedFacts/${name}/withinMonths`);
+    checkParamRefs(definition.required, `/derivedFacts/${name}/required`);
+    for (const [field, value] of Object.entries(definition.where ?? {})) checkParamRefs(value, `/derivedFacts/${name}/where/${field}`);
+  }
+  const bases = new Set(((ruleFile.outcome.bases ?? []) as { id: string }[]).map((b) => b.id));
+  const names = new Set<string>();
+  ruleFile.rules.forEach((rule, r) => {
+    if (names.has(rule.name)) at(`/rules/${r}/name`, `rule name "${rule.name}" is used twice; rule names are the stable criterion ids and must be unique`);
+    names.add(rule.name);
+    rule.sources.forEach((source, s) => {
+      if (!(source.document in ruleFile.documents)) at(`/rules/${r}/sources/${s}/document`, `document "${source.document}" is not listed under "documents"`);
+    });
+    for (const ground of rule.requiredFor ?? []) if (!bases.has(ground)) at(`/rules/${r}/requiredFor`, `"${ground}" is not one of outcome.bases`);
+    for (const fact of Object.keys(rule.appliesTo ?? {})) if (!FACTS.has(fact)) at(`/rules/${r}/appliesTo/${fact}`, `"${fact}" is not a fact in the CaseFacts vocabulary`);
+    const walk = (condition: Record<string, unknown>, pointer: string) => {
+      for (const key of ['all', 'any'] as const) {
+        const children = condition[key];
+        if (Array.isArray(children)) children.forEach((c, i) => walk(c as Record<string, unknown>, `${pointer}/${key}/${i}`));
+      }
+      if (condition.not) walk(condition.not as Record<string, unknown>, `${pointer}/not`);
+      if (typeof condition.fact === 'string') {
+        if (!knownFact(condition.fact)) at(`${pointer}/fact`, `fact "${condition.fact}" is neither in the CaseFacts vocabulary nor a derived fact of this file`);
+        if (!OPERATORS.has(String(condition.operator))) at(`${pointer}/operator`, `operator "${String(condition.operator)}" is unknown; use one of ${[...OPERATORS].join(', ')}`);
+        const value = condition.value as { fact?: unknown } | null;
+        if (value && typeof value === 'object' && typeof value.fact === 'string' && !knownFact(value.fact)) {
+          at(`${pointer}/value/fact`, `"${value.fact}" is neither a fact nor a parameter (write parameters as "${PARAM_PREFIX}<name>")`);
+        }
+      }
+    };
+    walk(rule.conditions as unknown as Record<string, unknown>, `/rules/${r}/conditions`);
+  });
+}
+
+export interface LoadOptions {
+  builders: Readonly<Record<string, OutcomeBuilder>>;
+}
+
+/** Loads every `*.json` rule file in `directory`; throws `rule-file-invalid` listing each problem by file and pointer. */
+export function loadRules(directory: string, { builders }: LoadOptions): RuleRegistry {
+  const issues: Located[] = [];
+  const calendarPath = path.join(directory, CALENDAR_FILE);
+  const calendarText = readFileSync(calendarPath, 'utf8');
+  const calendarFile = parseJson(CALENDAR_FILE, calendarText, issues) as HolidayCalendarFile | undefined;
+  const files = readdirSync(directory).filter((name) => name.endsWith('.json')).sort();
+  const parsed: { file: string; text: string; ruleFile: RuleFile }[] = [];
+  for (const file of files) {
+    const text = readFileSync(path.join(directory, file), 'utf8');
+    const json = parseJson(file, text, issues);
+    if (json === undefined) continue;
+    if (!validateRuleFile(json)) {
+      for (const error of validateRuleFile.errors ?? []) issues.push({ file, pointer: error.instancePath, message: error.message ?? 'is invalid' });
+      continue;
+    }
+    const ruleFile = json as unknown as RuleFile;
+    checkMeaning(file, ruleFile, builders, issues);
+    parsed.push({ file, text, ruleFile });
+  }
+  if (issues.length > 0 || !calendarFile) {
+    throw new DecisionError(
+      'rule-file-invalid',
+      `Rule files refused: ${issues.length} problem(s).`,
+      issues.map((i) => ({ pointer: `${i.file}#${i.pointer}`, message: i.message })),
+    );
+  }
+  const calendar = buildCalendar(calendarFile);
+  const ruleSets = new Map<string, CompiledRuleSet>();
+  for (const { text, ruleFile } of parsed) {
+    const builder = builders[ruleFile.ruleSet] as OutcomeBuilder;
+    ruleSets.set(ruleFile.ruleSet, compileRuleSet(ruleFile, versionOf(text, calendarText), calendar, builder));
+  }
+  return { ruleSets, calendarVersion: versionOf('', calendarText) };
+}
+
+/** The project's own rules/ folder, found from this file whether it runs from src/ or dist/src/. */
+export function defaultRulesDirectory(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 5; i += 1) {
+    const candidate = path.join(dir, 'rules');
+    try {
+      readdirSync(candidate);
+      return candidate;
+    } catch {
+      dir = path.dirname(dir);
+    }
+  }
+  throw new Error('rules/ folder not found above ' + __dirname);
+}

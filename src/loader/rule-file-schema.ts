@@ -1,0 +1,108 @@
+// JSON Schema for a rule file: json-rules-engine's rule shape plus our metadata (sources, parameters, derived facts).
+
+const source = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['document', 'part', 'table', 'step'],
+  properties: {
+    document: { type: 'string', minLength: 1 },
+    part: { type: 'string', minLength: 1 },
+    table: { type: 'string', minLength: 1 },
+    step: { type: 'string', minLength: 1 },
+    quote: { type: 'string' },
+  },
+} as const;
+const sources = { type: 'array', minItems: 1, items: source } as const;
+
+const condition = {
+  $id: 'condition',
+  type: 'object',
+  oneOf: [
+    { required: ['all'], properties: { all: { type: 'array', items: { $ref: 'condition' } }, name: { type: 'string' }, priority: { type: 'number' } }, additionalProperties: false },
+    { required: ['any'], properties: { any: { type: 'array', items: { $ref: 'condition' } }, name: { type: 'string' }, priority: { type: 'number' } }, additionalProperties: false },
+    { required: ['not'], properties: { not: { $ref: 'condition' }, name: { type: 'string' }, priority: { type: 'number' } }, additionalProperties: false },
+    {
+      required: ['fact', 'operator', 'value'],
+      properties: {
+        fact: { type: 'string', minLength: 1 },
+        operator: { type: 'string', minLength: 1 },
+        value: {},
+        path: { type: 'string' },
+        params: { type: 'object' },
+        name: { type: 'string' },
+        priority: { type: 'number' },
+      },
+      additionalProperties: false,
+    },
+  ],
+} as const;
+
+export const ruleFileSchema = {
+  $id: 'rule-file',
+  type: 'object',
+  additionalProperties: false,
+  required: ['ruleSet', 'title', 'description', 'documents', 'requires', 'parameters', 'derivedFacts', 'outcome', 'rules'],
+  properties: {
+    $schema: { type: 'string' },
+    ruleSet: { type: 'string', pattern: '^[a-z][a-z0-9-]*$' },
+    title: { type: 'string', minLength: 1 },
+    description: { type: 'string', minLength: 1 },
+    documents: { type: 'object', additionalProperties: { type: 'string' } },
+    requires: { type: 'array', items: { type: 'string' } },
+    parameters: {
+      type: 'object',
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['value', 'description', 'sources'],
+        properties: { value: {}, description: { type: 'string', minLength: 1 }, sources },
+      },
+    },
+    derivedFacts: {
+      type: 'object',
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['kind', 'description'],
+        properties: {
+          kind: { enum: ['count', 'countCurrent', 'maxPerGroup', 'distinctValues', 'missingValues', 'daysSince'] },
+          description: { type: 'string', minLength: 1 },
+          list: { type: 'string' },
+          where: { type: 'object' },
+          withinMonths: {},
+          groupBy: { type: 'string' },
+          field: { type: 'string' },
+          required: {},
+          date: { type: 'string' },
+        },
+      },
+    },
+    outcome: { type: 'object' },
+    rules: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'description', 'sources', 'conditions', 'event'],
+        properties: {
+          name: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
+          description: { type: 'string', minLength: 1 },
+          sources,
+          conditions: { $ref: 'condition' },
+          event: {
+            type: 'object',
+            required: ['type'],
+            additionalProperties: false,
+            properties: { type: { type: 'string', minLength: 1 }, params: { type: 'object' } },
+          },
+          priority: { type: 'integer', minimum: 1 },
+          appliesTo: { type: 'object', additionalProperties: { type: 'array' } },
+          requiredFor: { type: 'array', items: { type: 'string' }, minItems: 1 },
+        },
+      },
+    },
+  },
+} as const;
+
+export const conditionSchema = condition;

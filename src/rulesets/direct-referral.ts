@@ -1,0 +1,19 @@
+// direct-referral outcome: eligible when every criterion fires; due date in working days from receipt.
+import type { OutcomeBuilder } from '../engine/compile';
+import { addWorkingDays } from '../dates/calendar';
+import { unmetRules } from './grounds';
+
+export const directReferral: OutcomeBuilder = (context) => {
+  const unmet = unmetRules(context);
+  const eligible = unmet.length === 0;
+  const urgent = context.facts['referral.urgent'] === true;
+  const days = context.param<number>(urgent ? 'urgentActionWorkingDays' : 'actionWorkingDays');
+  const refusalOfDirectReferral = !eligible && context.fired.has('direct-referral-source');
+  return {
+    eligible,
+    route: eligible ? 'direct' : 'standard',
+    unmet,
+    actionDueBy: addWorkingDays(String(context.facts['referral.receivedOn']), days, context.calendar),
+    refusalApprovedBy: refusalOfDirectReferral ? context.param<string>('refusalApprover') : null,
+  };
+};

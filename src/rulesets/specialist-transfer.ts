@@ -1,0 +1,14 @@
+// specialist-transfer outcome: approvable when every criterion fires; names the one specialist process outstanding.
+import type { OutcomeBuilder } from '../engine/compile';
+import { unmetRules } from './grounds';
+
+export const specialistTransfer: OutcomeBuilder = (context) => {
+  const unmet = unmetRules(context);
+  const processes = context.facts[String(context.file.outcome.specialistProcessFact)];
+  return {
+    approvable: unmet.length === 0,
+    specialistProcess: Array.isArray(processes) && processes.length === 1 ? processes[0] : null,
+    unmet,
+    approvalBy: context.param<string>('approver'),
+  };
+};

@@ -1,0 +1,33 @@
+// Runs the service: loads rules/, serves the API on $PORT (default 3000), logs as JSON, stops gracefully.
+import pino from 'pino';
+import { createApp } from './api/app';
+import { defaultRulesDirectory, loadRules, type RuleRegistry } from './loader/load';
+import { OUTCOME_BUILDERS } from './rulesets';
+import { DecisionError } from './errors';
+
+const logger = pino({ name: 'ps-decision-service' });
+const rulesDirectory = process.env.RULES_DIR ?? defaultRulesDirectory();
+const port = Number(process.env.PORT ?? 3000);
+
+let registry: RuleRegistry;
+try {
+  registry = loadRules(rulesDirectory, { builders: OUTCOME_BUILDERS });
+} catch (error) {
+  const issues = error instanceof DecisionError ? error.issues : [];
+  logger.fatal({ rulesDirectory, issues, err: error }, 'rules could not be loaded; not starting');
+  process.exit(1);
+}
+
+const app = createApp({ rules: () => registry, logger });
+const server = app.listen(port, () => {
+  const versions = Object.fromEntries([...registry.ruleSets.values()].map((rs) => [rs.name, rs.version]));
+  logger.info({ port, rulesDirectory, versions }, `listening on http://localhost:${port}`);
+});
+
+function shutdown(signal: string): void {
+  logger.info({ signal }, 'stopping: finishing requests in flight');
+  server.close(() => process.exit(0));
+  setTimeout(() => process.exit(1), 10_000).unref();
+}
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));
