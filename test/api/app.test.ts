@@ -1,0 +1,142 @@
+// The HTTP contract: routes, explained outcomes, and a problem+json answer (never a 500) for bad input.
+import request from 'supertest';
+import { createApp } from '../../src/api/app';
+import { shippedRules } from '../support';
+
+const registry = shippedRules();
+// 15:00 UTC on 1 June is already 2 June in Sydney: the default asOf must be Sydney's date.
+const app = createApp({ rules: () => registry, clock: () => new Date('2025-06-01T15:00:00Z') });
+const evaluatePath = (name: string) => `/v1/rulesets/${name}/evaluate`;
+
+const directFacts = { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' } };
+
+describe('reading', () => {
+  test('GET /health answers 200', async () => {
+    const res = await request(app).get('/health');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'ok' });
+  });
+
+  test('GET /v1/rulesets lists the five rule sets with content-hash versions', async () => {
+    const res = await request(app).get('/v1/rulesets');
+    expect(res.status).toBe(200);
+    const names = res.body.ruleSets.map((r: { name: string }) => r.name).sort();
+    expect(names).toEqual(['direct-referral', 'exit-readiness', 'segment-allocation', 'service-restriction', 'specialist-transfer']);
+    const versions = res.body.ruleSets.map((r: { version: string }) => r.version);
+    for (const v of versions) expect(v).toMatch(/^[0-9a-f]{16}$/);
+    expect(new Set(versions).size).toBe(5);
+  });
+
+  test('GET /v1/rulesets/{name} gives each rule with its description and source', async () => {
+    const res = await request(app).get('/v1/rulesets/exit-readiness');
+    expect(res.status).toBe(200);
+    expect(res.body.version).toBe(registry.ruleSets.get('exit-readiness')!.version);
+    expect(res.body.parameters.exitLetterResponseDays.value).toBe(14);
+    for (const rule of res.body.rules) {
+      expect(rule.description.length).toBeGreaterThan(10);
+      expect(rule.citation).toMatch(/^00[12]_[0-9a-f]+\.txt, /);
+    }
+  });
+
+  test('GET an unknown rule set is a 404 problem', async () => {
+    const res = await request(app).get('/v1/rulesets/nope');
+    expect(res.status).toBe(404);
+    expect(res.type).toBe('application/problem+json');
+    expect(res.body.code).toBe('unknown-rule-set');
+  });
+});
+
+describe('evaluating', () => {
+  test('answers ruleSet, version, asOf, outcome and an explanation citing a seed for every rule', async () => {
+    const res = await request(app).post(evaluatePath('direct-referral')).send({ asOf: '2025-06-02', facts: directFacts });
+    expect(res.status).toBe(200);
+    expect(res.body.ruleSet).toBe('direct-referral');
+    expect(res.body.version).toBe(registry.ruleSets.get('direct-referral')!.version);
+    expect(res.body.asOf).toBe('2025-06-02');
+    // Monday 2 June 2025 + 5 working days (King's Birthday on 9 June is not a national holiday).
+    expect(res.body.outcome).toEqual({ eligible: true, route: 'direct', unmet: [], actionDueBy: '2025-06-09', refusalApprovedBy: null });
+    expect(res.body.explanation).toHaveLength(5);
+    for (const rule of res.body.explanation) {
+      expect(rule.sources.length).toBeGreaterThan(0);
+      for (const source of rule.sources) expect(source.document).toMatch(/^00[0-2]_[0-9a-f]{16}\.txt$/);
+      expect(rule.conditions.all.length).toBeGreaterThan(0);
+      for (const condition of rule.conditions.all) {
+        expect(condition).toEqual(expect.objectContaining({ fact: expect.any(String), operator: expect.any(String), result: true }));
+        expect(condition).toHaveProperty('expected');
+        expect(condition).toHaveProperty('actual');
+      }
+    }
+  });
+
+  test('an unmet criterion shows the customer\'s actual value', async () => {
+    const facts = { ...directFacts, customer: { serviceRestrictions: [{ channel: 'phone', level: 'partial', from: '2025-01-01' }] } };
+    const res = await request(app).post(evaluatePath('direct-referral')).send({ asOf: '2025-06-02', facts });
+    expect(res.body.outcome.unmet).toEqual(['no-current-restriction']);
+    const rule = res.body.explanation.find((r: { rule: string }) => r.rule === 'no-current-restriction');
+    expect(rule.fired).toBe(false);
+    expect(rule.conditions.all[0]).toEqual(expect.objectContaining({ fact: 'currentRestrictions', expected: 0, actual: 1, result: false }));
+  });
+
+  test('asOf defaults to today in Sydney, from the injected clock', async () => {
+    const res = await request(app).post(evaluatePath('direct-referral')).send({ facts: directFacts });
+    expect(res.status).toBe(200);
+    expect(res.body.asOf).toBe('2025-06-02');
+  });
+
+  test('segment allocation explains the evidence for all three segments', async () => {
+    const facts = { program: 'child-support', referral: { source: 'ombudsman' }, customer: { psHistory: 'previously', departureProhibitionOrder: true } };
+    const res = await request(app).post(evaluatePath('segment-allocation')).send({ asOf: '2025-06-02', facts });
+    expect(res.status).toBe(200);
+    expect(res.body.outcome.segment).toBe(2);
+    expect(res.body.outcome.indicators.segment2).toEqual(['segment-2-escalated-referral-source', 'segment-2-previously-managed', 'segment-2-departure-prohibition-order']);
+    const weighed = res.body.explanation.map((r: { rule: string }) => r.rule);
+    expect(weighed.filter((n: string) => n.startsWith('segment-3-')).length).toBe(7);
+    expect(weighed.filter((n: string) => n.startsWith('segment-2-')).length).toBe(11);
+    expect(weighed).toContain('segment-1-profile');
+  });
+
+  test('a parameter-based condition names the parameter it compares with', async () => {
+    const facts = { program: 'child-support', referral: { source: 'other' }, customer: { psHistory: 'never' } };
+    const res = await request(app).post(evaluatePath('segment-allocation')).send({ asOf: '2025-06-02', facts });
+    const rule = res.body.explanation.find((r: { rule: string }) => r.rule === 'segment-3-repeated-aggression');
+    expect(rule.conditions.all[0]).toEqual(expect.objectContaining({ expected: 2, expectedFrom: 'parameter multiple', actual: 0, result: false }));
+  });
+});
+
+describe('bad input never yields a 500', () => {
+  const post = (body: string, type = 'application/json', name = 'direct-referral') =>
+    request(app).post(evaluatePath(name)).set('Content-Type', type).send(body);
+
+  const expectProblem = (res: request.Response, status: number, pointers?: string[]) => {
+    expect(res.status).toBe(status);
+    expect(res.type).toBe('application/problem+json');
+    expect(res.body).toEqual(expect.objectContaining({ status, title: expect.any(String), detail: expect.any(String), type: expect.stringMatching(/^urn:ps-decisions:problem:/) }));
+    if (pointers) expect(res.body.errors.map((e: { pointer: string }) => e.pointer).sort()).toEqual([...pointers].sort());
+  };
+
+  test('a non-JSON body is a 400', async () => expectProblem(await post('{"facts": {'), 400));
+  test('a JSON body that is not an object is a 400', async () => expectProblem(await post('[1,2]'), 400, ['']));
+  test('a missing facts member is a 400 naming /facts', async () => expectProblem(await post('{"asOf":"2025-06-02"}'), 400, ['/facts']));
+  test('an unknown enum value is a 400 naming the field', async () =>
+    expectProblem(await post(JSON.stringify({ facts: { ...directFacts, referral: { source: 'carrier-pigeon', receivedOn: '2025-06-02' } } })), 400, ['/facts/referral/source']));
+  test('an impossible date is a 400 naming the field', async () =>
+    expectProblem(await post(JSON.stringify({ facts: { ...directFacts, referral: { source: 'mats', receivedOn: '2025-02-30' } } })), 400, ['/facts/referral/receivedOn']));
+  test('an impossible asOf is a 400', async () => expectProblem(await post(JSON.stringify({ asOf: '2025-13-01', facts: directFacts })), 400, ['/asOf']));
+  test('a wrong type is a 400 naming the field', async () =>
+    expectProblem(await post(JSON.stringify({ facts: { ...directFacts, referral: { ...directFacts.referral, urgent: 'yes' } } })), 400, ['/facts/referral/urgent']));
+  test('every problem is reported, not the first', async () =>
+    expectProblem(await post(JSON.stringify({ facts: { program: 'tax', customer: { zoneCaseManagement: 1 }, nickname: 'x' } })), 400,
+      ['/facts/program', '/facts/customer/zoneCaseManagement', '/facts/nickname', '/facts/referral/source', '/facts/referral/receivedOn']));
+  test('a fact the rule set needs is required', async () =>
+    expectProblem(await post(JSON.stringify({ facts: { program: 'centrelink', referral: { source: 'mats' } } })), 400, ['/facts/referral/receivedOn']));
+  test('an unknown rule set is a 404', async () => expectProblem(await post(JSON.stringify({ facts: directFacts }), 'application/json', 'nope'), 404));
+  test('a 2 MiB body is a 413', async () => {
+    const padding = 'x'.repeat(2 * 1024 * 1024);
+    expectProblem(await post(JSON.stringify({ facts: directFacts, padding })), 413);
+  });
+  test('a non-JSON content type is a 415', async () => expectProblem(await post('facts=1', 'application/x-www-form-urlencoded'), 415));
+  test('a plain-text body is a 415', async () => expectProblem(await post('hello', 'text/plain'), 415));
+  test('an unknown route is a 404 problem', async () => expectProblem(await request(app).get('/v2/nothing'), 404));
+  test('a date beyond the holiday calendar is refused, not guessed', async () =>
+    expectProblem(await post(JSON.stringify({ asOf: '2041-06-02', facts: { ...directFacts, referral: { source: 'mats', receivedOn: '2041-06-03' } } })), 422));
+});
