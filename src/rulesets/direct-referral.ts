@@ -8,7 +8,8 @@ export const directReferral: OutcomeBuilder = (context) => {
   const eligible = unmet.length === 0;
   const urgent = context.facts['referral.urgent'] === true;
   const days = context.param<number>(urgent ? 'urgentActionWorkingDays' : 'actionWorkingDays');
-  const refusalOfDirectReferral = !eligible && context.fired.has('direct-referral-source');
+  // A referral from a direct-referral area that fails a criterion is a refusal, which the SSM approves.
+  const refusalOfDirectReferral = !eligible && context.fired.has(String(context.file.outcome.refusalNeedsApprovalWhen));
   return {
     eligible,
     route: eligible ? 'direct' : 'standard',

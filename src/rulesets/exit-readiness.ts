@@ -5,14 +5,16 @@ import { judgeGrounds } from './grounds';
 
 export const exitReadiness: OutcomeBuilder = (context) => {
   const { met, unmetBy, primary } = judgeGrounds(context);
+  // The exit-letter wait applies where its rule is weighed (Child Support), to a customer not reachable by phone.
+  const wait = context.file.outcome.exitLetterWait as { rule: string; parameter: string };
   const letter = context.facts['case.exitLetterIssuedOn'];
-  const waitsForLetter = context.facts.program === 'child-support' && context.facts['case.customerContactableByPhone'] === false && typeof letter === 'string';
+  const waitsForLetter = context.weighed.some((rule) => rule.name === wait.rule) && context.facts['case.customerContactableByPhone'] === false && typeof letter === 'string';
   return {
     ready: met !== null,
     basis: met,
     unmet: met !== null || primary === null ? [] : unmetBy[primary],
     unmetByBasis: unmetBy,
-    earliestSubmission: waitsForLetter ? addDays(letter, context.param<number>('exitLetterResponseDays')) : null,
+    earliestSubmission: waitsForLetter ? addDays(letter, context.param<number>(wait.parameter)) : null,
     approvalBy: context.param<string>('approver'),
   };
 };
