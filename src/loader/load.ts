@@ -8,7 +8,7 @@ import { isParamRef } from '../engine/derived';
 import { CUSTOM_OPERATORS } from '../engine/operators';
 import { PARAM_PREFIX, type RuleFile } from '../engine/types';
 import { DecisionError, type Issue } from '../errors';
-import { factPaths } from '../facts/schema';
+import { defaultedFactPaths, factPaths } from '../facts/schema';
 import { conditionSchema, ruleFileSchema } from './rule-file-schema';
 
 export const CALENDAR_FILE = path.join('calendars', 'au-national-public-holidays.json');
@@ -16,6 +16,7 @@ export const CALENDAR_FILE = path.join('calendars', 'au-national-public-holidays
 const DEFAULT_OPERATORS = ['equal', 'notEqual', 'in', 'notIn', 'contains', 'doesNotContain', 'lessThan', 'lessThanInclusive', 'greaterThan', 'greaterThanInclusive'];
 const OPERATORS = new Set([...DEFAULT_OPERATORS, ...Object.keys(CUSTOM_OPERATORS)]);
 const FACTS = new Set(factPaths());
+const DEFAULTED = new Set(defaultedFactPaths());
 
 const ajv = new Ajv({ allErrors: true, strict: false });
 ajv.addSchema(conditionSchema);
@@ -81,6 +82,11 @@ function checkMeaning(file: string, ruleFile: RuleFile, builders: Readonly<Recor
       if (condition.not) walk(condition.not as Record<string, unknown>, `${pointer}/not`);
       if (typeof condition.fact === 'string') {
         if (!knownFact(condition.fact)) at(`${pointer}/fact`, `fact "${condition.fact}" is neither in the CaseFacts vocabulary nor a derived fact of this file`);
+        // No default may decide: a fact that can be absent must be required, or the condition must test for its absence.
+        const testsAbsence = condition.value === null && (condition.operator === 'equal' || condition.operator === 'notEqual');
+        if (FACTS.has(condition.fact) && !DEFAULTED.has(condition.fact) && !ruleFile.requires.includes(condition.fact) && !testsAbsence) {
+          at(`${pointer}/fact`, `fact "${condition.fact}" may be left out of a request and has no default: add it to "requires", or test it with notEqual null first`);
+        }
         if (!OPERATORS.has(String(condition.operator))) at(`${pointer}/operator`, `operator "${String(condition.operator)}" is unknown; use one of ${[...OPERATORS].join(', ')}`);
         const value = condition.value as { fact?: unknown } | null;
         if (value && typeof value === 'object' && typeof value.fact === 'string' && !knownFact(value.fact)) {

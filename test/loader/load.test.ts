@@ -80,6 +80,7 @@ describe('a broken rule file is refused with its file and location', () => {
     ['an unknown operator', (j: any) => { j.rules[1].conditions.all[0].operator = 'isAmong'; }, 'direct-referral.json#/rules/1/conditions/all/0/operator', /isAmong/],
     ['a dangling parameter', (j: any) => { j.rules[1].conditions.all[0].value = { fact: 'param:directSources' }; }, 'direct-referral.json#/rules/1/conditions/all/0/value/fact', /directSources/],
     ['a duplicate rule id', (j: any) => { j.rules[4].name = j.rules[3].name; }, 'direct-referral.json#/rules/4/name', /used twice/],
+    ['an optional fact neither required nor tested for absence', (j: any) => { j.rules[4].conditions.all[0] = { fact: 'customer.psHistory', operator: 'equal', value: 'never' }; }, 'direct-referral.json#/rules/4/conditions/all/0/fact', /requires/],
     ['a missing source', (j: any) => { delete j.rules[0].sources; }, 'direct-referral.json#/rules/0', /sources/],
   ])('%s', (_what, edit, pointer, message) => {
     const error = refusal(copyOfRules((_f, j) => edit(j), 'direct-referral.json'));
