@@ -16,6 +16,10 @@ export type ErrorCode =
 export interface Issue {
   pointer: string;
   message: string;
+  /** For a rule file: which file, and where in it (1-based). */
+  file?: string;
+  line?: number;
+  column?: number;
 }
 
 /** A failure the caller or the rule author can fix; carries every problem found, not the first. */

@@ -14,7 +14,8 @@ try {
   registry = loadRules(rulesDirectory, { builders: OUTCOME_BUILDERS });
 } catch (error) {
   const issues = error instanceof DecisionError ? error.issues : [];
-  logger.fatal({ rulesDirectory, issues, err: error }, 'rules could not be loaded; not starting');
+  const where = issues.map((i) => `${i.file ?? ''}:${i.line ?? 0}:${i.column ?? 0} ${i.message}`).join('\n');
+  logger.fatal({ rulesDirectory, issues, err: error }, `rules could not be loaded; not starting\n${where}`);
   process.exit(1);
 }
 

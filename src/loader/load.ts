@@ -2,6 +2,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import Ajv from 'ajv';
+import { closest } from 'fastest-levenshtein';
 import { buildCalendar, type HolidayCalendarFile } from '../dates/calendar';
 import { compileRuleSet, versionOf, type CompiledRuleSet, type OutcomeBuilder } from '../engine/compile';
 import { isParamRef } from '../engine/derived';
@@ -9,6 +10,7 @@ import { CUSTOM_OPERATORS } from '../engine/operators';
 import { PARAM_PREFIX, type RuleFile } from '../engine/types';
 import { DecisionError, type Issue } from '../errors';
 import { defaultedFactPaths, factPaths } from '../facts/schema';
+import { locate, syntaxProblems } from './positions';
 import { conditionSchema, ruleFileSchema } from './rule-file-schema';
 
 export const CALENDAR_FILE = path.join('calendars', 'au-national-public-holidays.json');
@@ -33,12 +35,24 @@ interface Located extends Issue {
 }
 
 function parseJson(file: string, text: string, issues: Located[]): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    issues.push({ file, pointer: '', message: `is not valid JSON: ${(error as Error).message}` });
-    return undefined;
+  const problems = syntaxProblems(text);
+  if (problems.length === 0) {
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      problems.push({ line: 1, column: 1, message: `is not valid JSON: ${(error as Error).message}` });
+    }
   }
+  for (const problem of problems) issues.push({ file, pointer: '', ...problem });
+  return undefined;
+}
+
+/** " (did you mean x?)" when a close name exists. */
+function suggestion(name: string, candidates: Iterable<string>): string {
+  const list = [...candidates];
+  if (list.length === 0) return '';
+  const best = closest(name, list);
+  return best && best !== name ? `; did you mean "${best}"?` : '';
 }
 
 /** What a schema cannot check: names that must exist, and policy that must be sourced. */
@@ -52,7 +66,7 @@ function checkMeaning(file: string, ruleFile: RuleFile, builders: Readonly<Recor
     if (!FACTS.has(fact)) at(`/requires/${i}`, `"${fact}" is not a fact in the CaseFacts vocabulary`);
   });
   const checkParamRefs = (value: unknown, pointer: string) => {
-    if (isParamRef(value) && !(value.param in ruleFile.parameters)) at(pointer, `parameter "${value.param}" is not defined under "parameters"`);
+    if (isParamRef(value) && !(value.param in ruleFile.parameters)) at(pointer, `parameter "${value.param}" is not defined under "parameters"${suggestion(value.param, Object.keys(ruleFile.parameters))}`);
   };
   for (const [name, definition] of Object.entries(ruleFile.derivedFacts)) {
     if (FACTS.has(name)) at(`/derivedFacts/${name}`, `derived fact "${name}" hides a CaseFacts fact of the same name`);
@@ -81,16 +95,17 @@ function checkMeaning(file: string, ruleFile: RuleFile, builders: Readonly<Recor
       }
       if (condition.not) walk(condition.not as Record<string, unknown>, `${pointer}/not`);
       if (typeof condition.fact === 'string') {
-        if (!knownFact(condition.fact)) at(`${pointer}/fact`, `fact "${condition.fact}" is neither in the CaseFacts vocabulary nor a derived fact of this file`);
+        if (!knownFact(condition.fact)) at(`${pointer}/fact`, `fact "${condition.fact}" does not exist: it is neither in the CaseFacts vocabulary nor a derived fact of this file${suggestion(condition.fact, [...FACTS, ...derived])}`);
         // No default may decide: a fact that can be absent must be required, or the condition must test for its absence.
         const testsAbsence = condition.value === null && (condition.operator === 'equal' || condition.operator === 'notEqual');
         if (FACTS.has(condition.fact) && !DEFAULTED.has(condition.fact) && !ruleFile.requires.includes(condition.fact) && !testsAbsence) {
           at(`${pointer}/fact`, `fact "${condition.fact}" may be left out of a request and has no default: add it to "requires", or test it with notEqual null first`);
         }
-        if (!OPERATORS.has(String(condition.operator))) at(`${pointer}/operator`, `operator "${String(condition.operator)}" is unknown; use one of ${[...OPERATORS].join(', ')}`);
+        if (!OPERATORS.has(String(condition.operator))) at(`${pointer}/operator`, `operator "${String(condition.operator)}" is unknown${suggestion(String(condition.operator), OPERATORS)} (operators: ${[...OPERATORS].join(', ')})`);
         const value = condition.value as { fact?: unknown } | null;
         if (value && typeof value === 'object' && typeof value.fact === 'string' && !knownFact(value.fact)) {
-          at(`${pointer}/value/fact`, `"${value.fact}" is neither a fact nor a parameter (write parameters as "${PARAM_PREFIX}<name>")`);
+          const parameters = Object.keys(ruleFile.parameters).map((p) => PARAM_PREFIX + p);
+          at(`${pointer}/value/fact`, `"${value.fact}" is neither a fact nor a parameter (write parameters as "${PARAM_PREFIX}<name>")${suggestion(value.fact, [...parameters, ...FACTS, ...derived])}`);
         }
       }
     };
@@ -110,8 +125,10 @@ export function loadRules(directory: string, { builders }: LoadOptions): RuleReg
   const calendarFile = parseJson(CALENDAR_FILE, calendarText, issues) as HolidayCalendarFile | undefined;
   const files = readdirSync(directory).filter((name) => name.endsWith('.json')).sort();
   const parsed: { file: string; text: string; ruleFile: RuleFile }[] = [];
+  const texts = new Map<string, string>([[CALENDAR_FILE, calendarText]]);
   for (const file of files) {
     const text = readFileSync(path.join(directory, file), 'utf8');
+    texts.set(file, text);
     const json = parseJson(file, text, issues);
     if (json === undefined) continue;
     if (!validateRuleFile(json)) {
@@ -126,7 +143,10 @@ export function loadRules(directory: string, { builders }: LoadOptions): RuleReg
     throw new DecisionError(
       'rule-file-invalid',
       `Rule files refused: ${issues.length} problem(s).`,
-      issues.map((i) => ({ pointer: `${i.file}#${i.pointer}`, message: i.message })),
+      issues.map((i) => {
+        const { line, column } = i.line !== undefined ? { line: i.line, column: i.column as number } : locate(texts.get(i.file) ?? '', i.pointer);
+        return { file: i.file, line, column, pointer: `${i.file}#${i.pointer}`, message: i.message };
+      }),
     );
   }
   const calendar = buildCalendar(calendarFile);

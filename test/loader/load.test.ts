@@ -68,15 +68,14 @@ describe('a broken rule file is refused with its file and location', () => {
 
   test('invalid JSON', () => {
     const dir = copyOfRules(() => undefined, 'specialist-transfer.json');
-    writeFileSync(path.join(dir, 'specialist-transfer.json'), '{ "ruleSet": "specialist-transfer", ');
+    writeFileSync(path.join(dir, 'specialist-transfer.json'), '{\n  "ruleSet": "specialist-transfer",\n  "rules": [1 2]\n}');
     const error = refusal(dir);
     expect(error.code).toBe('rule-file-invalid');
-    expect(error.issues[0]!.pointer).toBe('specialist-transfer.json#');
-    expect(error.issues[0]!.message).toMatch(/not valid JSON/);
+    expect(error.issues[0]).toEqual({ file: 'specialist-transfer.json', line: 3, column: 15, pointer: 'specialist-transfer.json#', message: 'is not valid JSON: a comma (,) was expected between items here' });
   });
 
   test.each([
-    ['an unknown fact', (j: any) => { j.rules[2].conditions.all[0].fact = 'customer.incidnets'; }, 'direct-referral.json#/rules/2/conditions/all/0/fact', /customer\.incidnets/],
+    ['an unknown fact', (j: any) => { j.rules[2].conditions.all[0].fact = 'customer.incidnets'; }, 'direct-referral.json#/rules/2/conditions/all/0/fact', /"customer\.incidnets" does not exist.*did you mean "customer\.incidents"\?/],
     ['an unknown operator', (j: any) => { j.rules[1].conditions.all[0].operator = 'isAmong'; }, 'direct-referral.json#/rules/1/conditions/all/0/operator', /isAmong/],
     ['a dangling parameter', (j: any) => { j.rules[1].conditions.all[0].value = { fact: 'param:directSources' }; }, 'direct-referral.json#/rules/1/conditions/all/0/value/fact', /directSources/],
     ['a duplicate rule id', (j: any) => { j.rules[4].name = j.rules[3].name; }, 'direct-referral.json#/rules/4/name', /used twice/],
@@ -87,5 +86,26 @@ describe('a broken rule file is refused with its file and location', () => {
     const issue = error.issues.find((i) => i.pointer === pointer);
     expect(issue).toBeDefined();
     expect(issue!.message).toMatch(message);
+    expect(issue!.file).toBe('direct-referral.json');
+    expect(issue!.line).toBeGreaterThan(1);
+    expect(issue!.column).toBeGreaterThan(0);
   });
+});
+
+test('the location of a problem is the line and column of the offending member', () => {
+  const dir = copyOfRules(() => undefined, 'direct-referral.json');
+  const file = path.join(dir, 'direct-referral.json');
+  const text = readFileSync(file, 'utf8');
+  writeFileSync(file, text.replace('"operator": "in"', '"operator": "inn"'));
+  let error: DecisionError | undefined;
+  try {
+    shippedRules(dir);
+  } catch (e) {
+    error = e as DecisionError;
+  }
+  const issue = error!.issues[0]!;
+  const lines = text.split('\n');
+  const line = lines.findIndex((l) => l.includes('"operator": "in"')) + 1;
+  expect(issue).toEqual(expect.objectContaining({ line, column: lines[line - 1]!.indexOf('"operator"') + 1 }));
+  expect(issue.message).toMatch(/did you mean "in"\?/);
 });
