@@ -1,0 +1,40 @@
+// What every ps-rules command shares: where rules and fixtures are, loading them, printing, exit codes.
+import path from 'node:path';
+import { DecisionError, type Issue } from '../errors';
+import { defaultRulesDirectory, loadRules, type RuleRegistry } from '../loader/load';
+import { OUTCOME_BUILDERS } from '../rulesets';
+
+/** Exit codes, as README.md documents them. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+export interface Places {
+  rules: string;
+  fixtures: string;
+}
+
+export function places(options: { rules?: string; fixtures?: string }): Places {
+  const rules = path.resolve(options.rules ?? process.env.RULES_DIR ?? defaultRulesDirectory());
+  return { rules, fixtures: path.resolve(options.fixtures ?? path.join(path.dirname(rules), 'fixtures')) };
+}
+
+export const print = (line = ''): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+export function describeIssue(issue: Issue): string {
+  const where = issue.file ? `${issue.file}:${issue.line ?? 1}:${issue.column ?? 1}` : issue.pointer || '(body)';
+  const pointer = issue.file ? issue.pointer.slice(issue.pointer.indexOf('#') + 1) : '';
+  return `${where}  ${issue.message}${pointer ? `  [${pointer}]` : ''}`;
+}
+
+/** Loads the rules, or prints every problem and returns undefined. */
+export function loadOrReport(rulesDirectory: string): RuleRegistry | undefined {
+  try {
+    return loadRules(rulesDirectory, { builders: OUTCOME_BUILDERS });
+  } catch (error) {
+    if (!(error instanceof DecisionError)) throw error;
+    print(`✗ ${error.message}`);
+    for (const issue of error.issues) print(`  ${describeIssue(issue)}`);
+    return undefined;
+  }
+}

@@ -1,0 +1,68 @@
+// ps-rules explain <ruleSet> <facts.json> [--as-of]: the outcome and every rule weighed, as readable text.
+import { readFileSync } from 'node:fs';
+import { todayInSydney } from '../dates/calendar';
+import { evaluate } from '../engine/evaluate';
+import type { ConditionExplanation } from '../engine/explain';
+import { DecisionError } from '../errors';
+import { parseEvaluateRequest } from '../facts/validate';
+import { EXIT, describeIssue, loadOrReport, places, print } from './context';
+
+const mark = (result: boolean | null) => (result === null ? '·' : result ? '✓' : '✗');
+
+function printCondition(condition: ConditionExplanation, indent: string): void {
+  if ('all' in condition) {
+    print(`${indent}${mark(condition.result)} all of:`);
+    for (const c of condition.all) printCondition(c, `${indent}  `);
+  } else if ('any' in condition) {
+    print(`${indent}${mark(condition.result)} any of:`);
+    for (const c of condition.any) printCondition(c, `${indent}  `);
+  } else if ('not' in condition) {
+    print(`${indent}${mark(condition.result)} not:`);
+    printCondition(condition.not, `${indent}  `);
+  } else {
+    print(`${indent}${mark(condition.result)} ${condition.text}`);
+  }
+}
+
+export async function explainCommand(name: string, factsFile: string, options: { asOf?: string; rules?: string }): Promise<number> {
+  const registry = loadOrReport(places(options).rules);
+  if (!registry) return EXIT.failed;
+  const ruleSet = registry.ruleSets.get(name);
+  if (!ruleSet) {
+    print(`No rule set "${name}". Known: ${[...registry.ruleSets.keys()].join(', ')}`);
+    return EXIT.usage;
+  }
+  let input: Record<string, unknown>;
+  try {
+    input = JSON.parse(readFileSync(factsFile, 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    print(`Cannot read ${factsFile}: ${(error as Error).message}`);
+    return EXIT.usage;
+  }
+  // Accept either a request body { asOf?, facts } or bare CaseFacts.
+  const body: Record<string, unknown> = input && typeof input === "object" && "facts" in input ? { ...input } : { facts: input };
+  if (options.asOf) body.asOf = options.asOf;
+  try {
+    const request = parseEvaluateRequest(body, name, ruleSet.file.requires);
+    const decision = await evaluate(ruleSet, request.facts, request.asOf ?? todayInSydney(new Date()));
+    print(`${ruleSet.file.title}`);
+    print(`rule set ${decision.ruleSet}, version ${decision.version}, as of ${decision.asOf}`);
+    print();
+    print('Outcome');
+    for (const [field, value] of Object.entries(decision.outcome)) print(`  ${field}: ${JSON.stringify(value)}`);
+    print();
+    print('Rules weighed');
+    for (const rule of decision.explanation) {
+      print(`${rule.fired ? '✓ FIRED ' : '✗ did not fire'}  ${rule.rule}`);
+      print(`    ${rule.description}`);
+      print(`    source: ${rule.citation}`);
+      printCondition(rule.conditions, '    ');
+    }
+    return EXIT.ok;
+  } catch (error) {
+    if (!(error instanceof DecisionError)) throw error;
+    print(`✗ ${error.message}`);
+    for (const issue of error.issues) print(`  ${describeIssue(issue)}`);
+    return EXIT.failed;
+  }
+}

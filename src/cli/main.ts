@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// ps-rules: the policy author's command line — validate, test, explain, coverage. Thin: the engine and loader do the work.
+import { Command } from 'commander';
+import { coverageCommand } from './coverage';
+import { explainCommand } from './explain';
+import { testCommand } from './test';
+import { validateCommand } from './validate';
+
+const program = new Command();
+program
+  .name('ps-rules')
+  .description('Check, test and explain the Personalised Services rule files.\nExit codes: 0 all good, 1 problems found, 2 bad usage or unreadable input.')
+  .option('--rules <dir>', 'rules folder (default: $RULES_DIR or the project rules/)')
+  .option('--fixtures <dir>', 'fixtures folder (default: fixtures/ beside the rules folder)')
+  .exitOverride((error) => {
+    process.exit(error.exitCode === 0 ? 0 : 2);
+  });
+
+const run = (action: Promise<number> | number) => {
+  Promise.resolve(action).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`ps-rules failed: ${(error as Error).stack ?? String(error)}\n`);
+      process.exitCode = 2;
+    },
+  );
+};
+
+program
+  .command('validate [files...]')
+  .description('validate the rule files (all, or the ones named) and report each problem as file:line:column')
+  .action((files: string[]) => run(validateCommand(files, program.opts())));
+program
+  .command('test [ruleSet]')
+  .description('run the fixtures of one rule set (or all) and print a pass/fail table')
+  .action((ruleSet: string | undefined) => run(testCommand(ruleSet, program.opts())));
+program
+  .command('explain <ruleSet> <factsFile>')
+  .description('evaluate a facts file ({ asOf?, facts } or bare CaseFacts) and print the outcome and explanation')
+  .option('--as-of <date>', 'decide as of this date, YYYY-MM-DD (default: the file\'s asOf, else today in Sydney)')
+  .action((ruleSet: string, factsFile: string, options: { asOf?: string }) => run(explainCommand(ruleSet, factsFile, { ...program.opts(), ...options })));
+program
+  .command('coverage')
+  .description('count, for each rule and condition, the fixtures that made it true and false; exit 1 when a rule never fires or never fails')
+  .action(() => run(coverageCommand(program.opts())));
+
+program.parse();

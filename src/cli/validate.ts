@@ -1,0 +1,29 @@
+// ps-rules validate [files...]: checks rule files and names each problem by file:line:column with the fix.
+import path from 'node:path';
+import { DecisionError } from '../errors';
+import { loadRules } from '../loader/load';
+import { OUTCOME_BUILDERS } from '../rulesets';
+import { EXIT, describeIssue, places, print } from './context';
+
+export function validateCommand(files: string[], options: { rules?: string }): number {
+  const { rules } = places(options);
+  const only = new Set(files.map((f) => path.relative(rules, path.resolve(f))));
+  try {
+    const registry = loadRules(rules, { builders: OUTCOME_BUILDERS });
+    for (const ruleSet of registry.ruleSets.values()) {
+      print(`✓ ${ruleSet.name}  version ${ruleSet.version}  ${ruleSet.file.rules.length} rules`);
+    }
+    print(`All rule files in ${rules} are valid.`);
+    return EXIT.ok;
+  } catch (error) {
+    if (!(error instanceof DecisionError)) throw error;
+    const issues = only.size === 0 ? error.issues : error.issues.filter((i) => i.file !== undefined && only.has(i.file));
+    if (issues.length === 0) {
+      print(`✓ ${[...only].join(', ')} valid (other files in ${rules} have problems: run validate with no files to see them)`);
+      return EXIT.ok;
+    }
+    for (const issue of issues) print(describeIssue(issue));
+    print(`✗ ${issues.length} problem(s). Nothing was loaded; a running service keeps its last good rules.`);
+    return EXIT.failed;
+  }
+}
