@@ -53,7 +53,7 @@ export async function explainCommand(name: string, factsFile: string, options: {
     print();
     print('Rules weighed');
     for (const rule of decision.explanation) {
-      print(`${rule.fired ? '✓ FIRED ' : '✗ did not fire'}  ${rule.rule}`);
+      print(`${rule.fired ? '✓ fired       ' : '✗ did not fire'}  ${rule.rule}`);
       print(`    ${rule.description}`);
       print(`    source: ${rule.citation}`);
       printCondition(rule.conditions, '    ');
