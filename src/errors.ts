@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'method-not-allowed'
   | 'date-outside-calendar'
   | 'rule-file-invalid'
+  | 'rules-refused'
   | 'internal';
 
 /** One problem with one place in the input: a JSON pointer and a sentence a person can act on. */
@@ -50,5 +51,6 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorDescription> = {
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'date-outside-calendar': { status: 422, title: 'A date falls outside the holiday calendar' },
   'rule-file-invalid': { status: 500, title: 'A rule file is invalid' },
+  'rules-refused': { status: 422, title: 'The edited rules were refused; the last good rules stay in force' },
   internal: { status: 500, title: 'Internal error' },
 };

@@ -1,7 +1,8 @@
 // Runs the service: loads rules/, serves the API on $PORT (default 3000), logs as JSON, stops gracefully.
 import pino from 'pino';
 import { createApp } from './api/app';
-import { defaultRulesDirectory, loadRules, type RuleRegistry } from './loader/load';
+import { defaultRulesDirectory } from './loader/load';
+import { RuleStore } from './loader/store';
 import { OUTCOME_BUILDERS } from './rulesets';
 import { DecisionError } from './errors';
 
@@ -9,9 +10,9 @@ const logger = pino({ name: 'ps-decision-service' });
 const rulesDirectory = process.env.RULES_DIR ?? defaultRulesDirectory();
 const port = Number(process.env.PORT ?? 3000);
 
-let registry: RuleRegistry;
+let store: RuleStore;
 try {
-  registry = loadRules(rulesDirectory, { builders: OUTCOME_BUILDERS });
+  store = new RuleStore(rulesDirectory, OUTCOME_BUILDERS, logger);
 } catch (error) {
   const issues = error instanceof DecisionError ? error.issues : [];
   const where = issues.map((i) => `${i.file ?? ''}:${i.line ?? 0}:${i.column ?? 0} ${i.message}`).join('\n');
@@ -19,14 +20,17 @@ try {
   process.exit(1);
 }
 
-const app = createApp({ rules: () => registry, logger });
+// Edited rule files are picked up as they are saved; POST /v1/admin/reload does the same on demand.
+store.watch();
+const app = createApp({ rules: () => store.current(), reload: () => store.reload(), logger });
 const server = app.listen(port, () => {
-  const versions = Object.fromEntries([...registry.ruleSets.values()].map((rs) => [rs.name, rs.version]));
+  const versions = Object.fromEntries([...store.current().ruleSets.values()].map((rs) => [rs.name, rs.version]));
   logger.info({ port, rulesDirectory, versions }, `listening on http://localhost:${port}`);
 });
 
 function shutdown(signal: string): void {
   logger.info({ signal }, 'stopping: finishing requests in flight');
+  store.close();
   server.close(() => process.exit(0));
   setTimeout(() => process.exit(1), 10_000).unref();
 }

@@ -7,6 +7,7 @@ import type { CompiledRuleSet } from '../engine/compile';
 import { DecisionError } from '../errors';
 import { parseEvaluateRequest } from '../facts/validate';
 import type { RuleRegistry } from '../loader/load';
+import type { ReloadReport } from '../loader/store';
 import { internalProblem, problemOf, sendProblem } from './problem';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -18,6 +19,8 @@ export interface AppLogger {
 export interface AppOptions {
   /** The rule sets in force; read per request, so a reload that swaps the registry takes effect at once. */
   rules: () => RuleRegistry;
+  /** Validates and swaps in the rules on disk; absent when the app serves fixed rules. */
+  reload?: () => ReloadReport;
   clock?: () => Date;
   logger?: AppLogger;
 }
@@ -45,7 +48,7 @@ function describeRuleSet(ruleSet: CompiledRuleSet) {
   };
 }
 
-export function createApp({ rules, clock = () => new Date(), logger }: AppOptions): express.Express {
+export function createApp({ rules, reload, clock = () => new Date(), logger }: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('json spaces', 0);
@@ -97,6 +100,16 @@ export function createApp({ rules, clock = () => new Date(), logger }: AppOption
       res.json(decision);
     },
   );
+
+  if (reload) {
+    app.post('/v1/admin/reload', (_req, res) => {
+      const report = reload();
+      if (!report.ok) {
+        throw new DecisionError('rules-refused', `The rule files were refused (${report.issues.length} problem(s)); still serving the last good rules.`, report.issues);
+      }
+      res.json({ reloaded: true, versions: report.versions, changed: report.changed });
+    });
+  }
 
   app.use((req, _res, next) => {
     next(new DecisionError('not-found', `Nothing is served at ${req.method} ${req.path}.`));

@@ -11,14 +11,20 @@ export interface ProblemDocument {
   detail: string;
   instance?: string;
   code: ErrorCode;
-  errors?: { pointer: string; detail: string }[];
+  errors?: { pointer: string; detail: string; file?: string; line?: number; column?: number }[];
 }
 
 export function problemOf(error: DecisionError, instance?: string): ProblemDocument {
   const { status, title } = ERROR_CATALOGUE[error.code];
   const problem: ProblemDocument = { type: PROBLEM_TYPE_BASE + error.code, title, status, detail: error.message, code: error.code };
   if (instance) problem.instance = instance;
-  if (error.issues.length > 0) problem.errors = error.issues.map((i: Issue) => ({ pointer: i.pointer, detail: i.message }));
+  if (error.issues.length > 0) {
+    problem.errors = error.issues.map((i: Issue) => {
+      const entry: { pointer: string; detail: string; file?: string; line?: number; column?: number } = { pointer: i.pointer, detail: i.message };
+      if (i.file !== undefined) Object.assign(entry, { file: i.file, line: i.line, column: i.column });
+      return entry;
+    });
+  }
   return problem;
 }
 
