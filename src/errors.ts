@@ -4,6 +4,7 @@ export type ErrorCode =
   | 'invalid-json'
   | 'invalid-request'
   | 'unknown-rule-set'
+  | 'no-version-in-force'
   | 'payload-too-large'
   | 'unsupported-media-type'
   | 'not-found'
@@ -45,6 +46,7 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorDescription> = {
   'invalid-json': { status: 400, title: 'The request body is not valid JSON' },
   'invalid-request': { status: 400, title: 'The request does not match the contract' },
   'unknown-rule-set': { status: 404, title: 'No such rule set' },
+  'no-version-in-force': { status: 422, title: 'No version of the rule set is in force on that date' },
   'payload-too-large': { status: 413, title: 'The request body is too large' },
   'unsupported-media-type': { status: 415, title: 'The request body must be JSON' },
   'not-found': { status: 404, title: 'Not found' },

@@ -24,7 +24,7 @@ try {
 store.watch();
 const app = createApp({ rules: () => store.current(), reload: () => store.reload(), logger });
 const server = app.listen(port, () => {
-  const versions = Object.fromEntries([...store.current().ruleSets.values()].map((rs) => [rs.name, rs.version]));
+  const versions = Object.fromEntries([...store.current().ruleSets.values()].flatMap((rs) => rs.versions.map((v) => [v.sourceFile, v.version])));
   logger.info({ port, rulesDirectory, versions }, `listening on http://localhost:${port}`);
 });
 

@@ -6,7 +6,7 @@ import { citation } from '../engine/explain';
 import type { CompiledRuleSet } from '../engine/compile';
 import { DecisionError } from '../errors';
 import { parseEvaluateRequest } from '../facts/validate';
-import type { RuleRegistry } from '../loader/load';
+import type { RuleRegistry, RuleSetVersions } from '../loader/load';
 import type { ReloadReport } from '../loader/store';
 import { internalProblem, problemOf, sendProblem } from './problem';
 
@@ -37,6 +37,9 @@ function describeRuleSet(ruleSet: CompiledRuleSet) {
   return {
     name: ruleSet.name,
     version: ruleSet.version,
+    effectiveFrom: ruleSet.effectiveFrom,
+    effectiveTo: ruleSet.effectiveTo,
+    file: ruleSet.sourceFile,
     title: file.title,
     description: file.description,
     documents: file.documents,
@@ -53,10 +56,10 @@ export function createApp({ rules, reload, clock = () => new Date(), logger }: A
   app.disable('x-powered-by');
   app.set('json spaces', 0);
 
-  const ruleSetNamed = (name: string): CompiledRuleSet => {
-    const ruleSet = rules().ruleSets.get(name);
+  const ruleSetNamed = (name: string, registry = rules()): RuleSetVersions => {
+    const ruleSet = registry.ruleSets.get(name);
     if (!ruleSet) {
-      const known = [...rules().ruleSets.keys()].join(', ');
+      const known = [...registry.ruleSets.keys()].join(', ');
       throw new DecisionError('unknown-rule-set', `There is no rule set "${name}". Known rule sets: ${known}.`);
     }
     return ruleSet;
@@ -67,23 +70,34 @@ export function createApp({ rules, reload, clock = () => new Date(), logger }: A
   });
 
   app.get('/v1/rulesets', (_req, res) => {
-    const list = [...rules().ruleSets.values()].map((rs) => ({
-      name: rs.name,
-      version: rs.version,
-      title: rs.file.title,
-      rules: rs.file.rules.length,
-      href: `/v1/rulesets/${rs.name}`,
-    }));
+    const today = todayInSydney(clock());
+    const list = [...rules().ruleSets.values()].map((rs) => {
+      const inForce = rs.versions.find((v) => (v.effectiveFrom ?? '') <= today && (v.effectiveTo ?? '9999') >= today) ?? rs.latest;
+      return {
+        name: rs.name,
+        version: inForce.version,
+        title: inForce.file.title,
+        rules: inForce.file.rules.length,
+        versions: rs.versions.map((v) => ({ version: v.version, effectiveFrom: v.effectiveFrom, effectiveTo: v.effectiveTo, file: v.sourceFile })),
+        href: `/v1/rulesets/${rs.name}`,
+      };
+    });
     res.json({ ruleSets: list });
   });
 
   app.get('/v1/rulesets/:name', (req, res) => {
-    res.json(describeRuleSet(ruleSetNamed(req.params.name)));
+    const versions = ruleSetNamed(req.params.name);
+    const asOf = typeof req.query.asOf === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(req.query.asOf) ? req.query.asOf : todayInSydney(clock());
+    res.json({
+      ...describeRuleSet(versions.resolve(asOf)),
+      versions: versions.versions.map((v) => ({ version: v.version, effectiveFrom: v.effectiveFrom, effectiveTo: v.effectiveTo, file: v.sourceFile })),
+    });
   });
 
   app.post(
     '/v1/rulesets/:name/evaluate',
     (req, res, next) => {
+      // The registry is read once, here: a reload during this request does not change its rules.
       const ruleSet = ruleSetNamed(req.params.name);
       if (!isJson(req)) {
         throw new DecisionError('unsupported-media-type', `Send the request as application/json (got ${req.get('content-type') ?? 'no content type'}).`);
@@ -93,10 +107,11 @@ export function createApp({ rules, reload, clock = () => new Date(), logger }: A
     },
     express.json({ limit: BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'] }),
     async (req, res) => {
-      const ruleSet = res.locals.ruleSet as CompiledRuleSet;
+      const versions = res.locals.ruleSet as RuleSetVersions;
+      const asOf = typeof req.body?.asOf === 'string' ? req.body.asOf : todayInSydney(clock());
+      const ruleSet = versions.resolve(/^\d{4}-\d{2}-\d{2}$/.test(asOf) ? asOf : todayInSydney(clock()));
       const request = parseEvaluateRequest(req.body, ruleSet.name, ruleSet.file.requires);
-      const asOf = request.asOf ?? todayInSydney(clock());
-      const decision = await evaluate(ruleSet, request.facts, asOf);
+      const decision = await evaluate(ruleSet, request.facts, request.asOf ?? asOf);
       res.json(decision);
     },
   );

@@ -2,7 +2,7 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import type { CompiledRuleSet } from '../engine/compile';
+import type { RuleSetVersions } from '../loader/load';
 import { evaluate, type Decision } from '../engine/evaluate';
 import { DecisionError, ERROR_CATALOGUE } from '../errors';
 import { parseEvaluateRequest } from '../facts/validate';
@@ -36,10 +36,12 @@ export function loadFixtures(fixturesDirectory: string, ruleSet: string): Fixtur
     .map((file) => ({ file, ruleSet, ...(JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Omit<Fixture, 'file' | 'ruleSet'>) }));
 }
 
-export async function runFixture(ruleSet: CompiledRuleSet, fixture: Fixture): Promise<FixtureResult> {
+/** Runs a fixture through the version of its rule set in force on the fixture's asOf. */
+export async function runFixture(ruleSets: RuleSetVersions, fixture: Fixture): Promise<FixtureResult> {
   let decision: Decision | undefined;
   let error: unknown;
   try {
+    const ruleSet = ruleSets.resolve(fixture.asOf);
     const request = parseEvaluateRequest({ asOf: fixture.asOf, facts: fixture.facts }, ruleSet.name, ruleSet.file.requires);
     decision = await evaluate(ruleSet, request.facts, request.asOf as string);
   } catch (e) {

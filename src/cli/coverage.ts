@@ -13,18 +13,22 @@ export async function coverageCommand(options: { rules?: string; fixtures?: stri
     const decisions: Decision[] = [];
     for (const fixture of loadFixtures(where.fixtures, ruleSet.name)) {
       const result = await runFixture(ruleSet, fixture);
-      if (result.decision) decisions.push(result.decision);
+      if (result.decision && fixture.expected) decisions.push(result.decision);
     }
-    const coverage = coverageOf(ruleSet.file, decisions);
-    print(`${ruleSet.name}: ${decisions.length} decided fixtures`);
-    print(`  ${'rule / condition'.padEnd(60)} ${'true'.padStart(5)} ${'false'.padStart(5)}`);
-    for (const rule of coverage) {
-      print(`  ${rule.rule.padEnd(60)} ${String(rule.fired).padStart(5)} ${String(rule.failed).padStart(5)}`);
-      for (const [at, tally] of Object.entries(rule.conditions)) {
-        print(`    ${`${at} ${tally.fact}`.padEnd(58)} ${String(tally.true).padStart(5)} ${String(tally.false).padStart(5)}`);
+    // Each version is covered by the fixtures dated in its period.
+    for (const version of ruleSet.versions) {
+      const own = decisions.filter((d) => d.version === version.version);
+      const coverage = coverageOf(version.file, own);
+      print(`${ruleSet.name} ${version.sourceFile} (version ${version.version}): ${own.length} decided fixtures`);
+      print(`  ${'rule / condition'.padEnd(60)} ${'true'.padStart(5)} ${'false'.padStart(5)}`);
+      for (const rule of coverage) {
+        print(`  ${rule.rule.padEnd(60)} ${String(rule.fired).padStart(5)} ${String(rule.failed).padStart(5)}`);
+        for (const [at, tally] of Object.entries(rule.conditions)) {
+          print(`    ${`${at} ${tally.fact}`.padEnd(58)} ${String(tally.true).padStart(5)} ${String(tally.false).padStart(5)}`);
+        }
       }
+      for (const gap of gaps(coverage)) allGaps.push(`${ruleSet.name} (${version.sourceFile}): ${gap}`);
     }
-    for (const gap of gaps(coverage)) allGaps.push(`${ruleSet.name}: ${gap}`);
   }
   if (allGaps.length > 0) {
     print('Gaps (add a fixture that makes each rule go the other way):');

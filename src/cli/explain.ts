@@ -27,8 +27,8 @@ function printCondition(condition: ConditionExplanation, indent: string): void {
 export async function explainCommand(name: string, factsFile: string, options: { asOf?: string; rules?: string }): Promise<number> {
   const registry = loadOrReport(places(options).rules);
   if (!registry) return EXIT.failed;
-  const ruleSet = registry.ruleSets.get(name);
-  if (!ruleSet) {
+  const versions = registry.ruleSets.get(name);
+  if (!versions) {
     print(`No rule set "${name}". Known: ${[...registry.ruleSets.keys()].join(', ')}`);
     return EXIT.usage;
   }
@@ -43,10 +43,12 @@ export async function explainCommand(name: string, factsFile: string, options: {
   const body: Record<string, unknown> = input && typeof input === "object" && "facts" in input ? { ...input } : { facts: input };
   if (options.asOf) body.asOf = options.asOf;
   try {
-    const request = parseEvaluateRequest(body, name, ruleSet.file.requires);
-    const decision = await evaluate(ruleSet, request.facts, request.asOf ?? todayInSydney(new Date()));
+    const asOf = typeof body.asOf === 'string' ? body.asOf : todayInSydney(new Date());
+    const ruleSet = versions.resolve(asOf);
+    const request = parseEvaluateRequest({ ...body, asOf }, name, ruleSet.file.requires);
+    const decision = await evaluate(ruleSet, request.facts, asOf);
     print(`${ruleSet.file.title}`);
-    print(`rule set ${decision.ruleSet}, version ${decision.version}, as of ${decision.asOf}`);
+    print(`rule set ${decision.ruleSet}, version ${decision.version} (${ruleSet.sourceFile}), as of ${decision.asOf}`);
     print();
     print('Outcome');
     for (const [field, value] of Object.entries(decision.outcome)) print(`  ${field}: ${JSON.stringify(value)}`);

@@ -17,7 +17,7 @@ export async function testCommand(only: string | undefined, options: { rules?: s
   for (const ruleSet of registry.ruleSets.values()) {
     if (only && ruleSet.name !== only) continue;
     const fixtures = loadFixtures(where.fixtures, ruleSet.name);
-    print(`${ruleSet.name} (version ${ruleSet.version}): ${fixtures.length} fixtures`);
+    print(`${ruleSet.name} (${ruleSet.versions.map((v) => v.version).join(', ')}): ${fixtures.length} fixtures`);
     for (const fixture of fixtures) {
       const result = await runFixture(ruleSet, fixture);
       if (result.passed) passed += 1;

@@ -11,7 +11,10 @@ export function validateCommand(files: string[], options: { rules?: string }): n
   try {
     const registry = loadRules(rules, { builders: OUTCOME_BUILDERS });
     for (const ruleSet of registry.ruleSets.values()) {
-      print(`✓ ${ruleSet.name}  version ${ruleSet.version}  ${ruleSet.file.rules.length} rules`);
+      for (const v of ruleSet.versions) {
+        const period = v.effectiveFrom || v.effectiveTo ? `  in force ${v.effectiveFrom ?? '…'} to ${v.effectiveTo ?? '…'}` : '';
+        print(`✓ ${ruleSet.name}  version ${v.version}  ${v.file.rules.length} rules  (${v.sourceFile})${period}`);
+      }
     }
     print(`All rule files in ${rules} are valid.`);
     return EXIT.ok;

@@ -29,6 +29,10 @@ interface RuleSubset {
 export interface CompiledRuleSet {
   name: string;
   version: string;
+  /** The rule file this version was compiled from, relative to the rules folder. */
+  sourceFile: string;
+  effectiveFrom: string | null;
+  effectiveTo: string | null;
   file: RuleFile;
   calendar: HolidayCalendar;
   derived: ReadonlyArray<readonly [string, DerivedFact]>;
@@ -63,6 +67,7 @@ function applies(rule: RuleDefinition, facts: FactMap): boolean {
 
 export function compileRuleSet(
   file: RuleFile,
+  sourceFile: string,
   version: string,
   calendar: HolidayCalendar,
   buildOutcome: OutcomeBuilder,
@@ -95,5 +100,18 @@ export function compileRuleSet(
     return subset;
   };
 
-  return Object.freeze({ name: file.ruleSet, version, file, calendar, derived, parameterFacts, labels, buildOutcome, subsetFor });
+  return Object.freeze({
+    name: file.ruleSet,
+    version,
+    sourceFile,
+    effectiveFrom: file.effectiveFrom ?? null,
+    effectiveTo: file.effectiveTo ?? null,
+    file,
+    calendar,
+    derived,
+    parameterFacts,
+    labels,
+    buildOutcome,
+    subsetFor,
+  });
 }

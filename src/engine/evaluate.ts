@@ -10,6 +10,8 @@ import type { FactMap } from './types';
 export interface Decision {
   ruleSet: string;
   version: string;
+  /** The period the deciding version is in force: its rule file's effectiveFrom and effectiveTo. */
+  effective: { from: string | null; to: string | null };
   asOf: string;
   outcome: Record<string, unknown>;
   explanation: RuleExplanation[];
@@ -68,5 +70,14 @@ export async function evaluate(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf:
     },
   };
   const outcome = ruleSet.buildOutcome(context);
-  return { ruleSet: ruleSet.name, version: ruleSet.version, asOf, outcome, explanation, derivedFacts, parameters };
+  return {
+    ruleSet: ruleSet.name,
+    version: ruleSet.version,
+    effective: { from: ruleSet.effectiveFrom, to: ruleSet.effectiveTo },
+    asOf,
+    outcome,
+    explanation,
+    derivedFacts,
+    parameters,
+  };
 }

@@ -48,6 +48,10 @@ export interface RuleDefinition {
 
 export interface RuleFile {
   ruleSet: string;
+  /** The first day this version decides (YYYY-MM-DD); absent: from the beginning. */
+  effectiveFrom?: string;
+  /** The last day this version decides; absent: until further notice. */
+  effectiveTo?: string;
   title: string;
   description: string;
   documents: Record<string, string>;

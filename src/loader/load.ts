@@ -2,6 +2,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
 import { closest } from 'fastest-levenshtein';
 import { buildCalendar, type HolidayCalendarFile } from '../dates/calendar';
 import { compileRuleSet, versionOf, type CompiledRuleSet, type OutcomeBuilder } from '../engine/compile';
@@ -21,12 +22,36 @@ const FACTS = new Set(factPaths());
 const DEFAULTED = new Set(defaultedFactPaths());
 
 const ajv = new Ajv({ allErrors: true, strict: false });
+addFormats(ajv, ['date']);
 ajv.addSchema(conditionSchema);
 const validateRuleFile = ajv.compile(ruleFileSchema);
 
+/** One rule set's versions, oldest first, each in force from its effectiveFrom to its effectiveTo. */
+export class RuleSetVersions {
+  constructor(
+    readonly name: string,
+    readonly versions: readonly CompiledRuleSet[],
+  ) {}
+
+  /** The version in force on `asOf`. */
+  resolve(asOf: string): CompiledRuleSet {
+    const version = this.versions.find((v) => (v.effectiveFrom === null || v.effectiveFrom <= asOf) && (v.effectiveTo === null || asOf <= v.effectiveTo));
+    if (!version) {
+      const periods = this.versions.map((v) => `${v.effectiveFrom ?? 'the beginning'} to ${v.effectiveTo ?? 'now'}`).join('; ');
+      throw new DecisionError('no-version-in-force', `No version of ${this.name} is in force on ${asOf} (versions cover ${periods}).`, [{ pointer: '/asOf', message: `no version of ${this.name} is in force on this date` }]);
+    }
+    return version;
+  }
+
+  /** The newest version: the one a rule set is listed and described by. */
+  get latest(): CompiledRuleSet {
+    return this.versions[this.versions.length - 1] as CompiledRuleSet;
+  }
+}
+
 /** The rule sets in force: swapped whole, never edited in place. */
 export interface RuleRegistry {
-  ruleSets: ReadonlyMap<string, CompiledRuleSet>;
+  ruleSets: ReadonlyMap<string, RuleSetVersions>;
   calendarVersion: string;
 }
 
@@ -59,7 +84,9 @@ function suggestion(name: string, candidates: Iterable<string>): string {
 function checkMeaning(file: string, ruleFile: RuleFile, builders: Readonly<Record<string, OutcomeBuilder>>, issues: Located[]): void {
   const at = (pointer: string, message: string) => issues.push({ file, pointer, message });
   if (!builders[ruleFile.ruleSet]) at('/ruleSet', `no outcome module is registered for rule set "${ruleFile.ruleSet}" (src/rulesets/index.ts)`);
-  if (path.basename(file, '.json') !== ruleFile.ruleSet) at('/ruleSet', `the file must be named ${ruleFile.ruleSet}.json`);
+  const stem = path.basename(file, '.json');
+  if (stem !== ruleFile.ruleSet && !stem.startsWith(`${ruleFile.ruleSet}.`)) at('/ruleSet', `the file must be named ${ruleFile.ruleSet}.json, or ${ruleFile.ruleSet}.<label>.json for another version`);
+  if (ruleFile.effectiveFrom && ruleFile.effectiveTo && ruleFile.effectiveTo < ruleFile.effectiveFrom) at('/effectiveTo', `effectiveTo ${ruleFile.effectiveTo} is before effectiveFrom ${ruleFile.effectiveFrom}`);
   const derived = new Set(Object.keys(ruleFile.derivedFacts));
   const knownFact = (name: string) => FACTS.has(name) || derived.has(name) || (name.startsWith(PARAM_PREFIX) && name.slice(PARAM_PREFIX.length) in ruleFile.parameters);
   ruleFile.requires.forEach((fact, i) => {
@@ -113,6 +140,17 @@ function checkMeaning(file: string, ruleFile: RuleFile, builders: Readonly<Recor
   });
 }
 
+function refusal(issues: Located[], texts: ReadonlyMap<string, string>): DecisionError {
+  return new DecisionError(
+    'rule-file-invalid',
+    `Rule files refused: ${issues.length} problem(s).`,
+    issues.map((i) => {
+      const { line, column } = i.line !== undefined ? { line: i.line, column: i.column as number } : locate(texts.get(i.file) ?? '', i.pointer);
+      return { file: i.file, line, column, pointer: `${i.file}#${i.pointer}`, message: i.message };
+    }),
+  );
+}
+
 export interface LoadOptions {
   builders: Readonly<Record<string, OutcomeBuilder>>;
 }
@@ -139,22 +177,32 @@ export function loadRules(directory: string, { builders }: LoadOptions): RuleReg
     checkMeaning(file, ruleFile, builders, issues);
     parsed.push({ file, text, ruleFile });
   }
-  if (issues.length > 0 || !calendarFile) {
-    throw new DecisionError(
-      'rule-file-invalid',
-      `Rule files refused: ${issues.length} problem(s).`,
-      issues.map((i) => {
-        const { line, column } = i.line !== undefined ? { line: i.line, column: i.column as number } : locate(texts.get(i.file) ?? '', i.pointer);
-        return { file: i.file, line, column, pointer: `${i.file}#${i.pointer}`, message: i.message };
-      }),
-    );
-  }
+  if (issues.length > 0 || !calendarFile) throw refusal(issues, texts);
   const calendar = buildCalendar(calendarFile);
-  const ruleSets = new Map<string, CompiledRuleSet>();
-  for (const { text, ruleFile } of parsed) {
+  const byName = new Map<string, CompiledRuleSet[]>();
+  for (const { file, text, ruleFile } of parsed) {
     const builder = builders[ruleFile.ruleSet] as OutcomeBuilder;
-    ruleSets.set(ruleFile.ruleSet, compileRuleSet(ruleFile, versionOf(text, calendarText), calendar, builder));
+    const compiled = compileRuleSet(ruleFile, file, versionOf(text, calendarText), calendar, builder);
+    byName.set(ruleFile.ruleSet, [...(byName.get(ruleFile.ruleSet) ?? []), compiled]);
   }
+  const ruleSets = new Map<string, RuleSetVersions>();
+  for (const [name, versions] of [...byName.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    versions.sort((a, b) => (a.effectiveFrom ?? '').localeCompare(b.effectiveFrom ?? ''));
+    versions.forEach((later, i) => {
+      const earlier = versions[i - 1];
+      if (!earlier) return;
+      // Versions must not overlap: the earlier must end before the later begins.
+      if (later.effectiveFrom === null || earlier.effectiveTo === null || earlier.effectiveTo >= later.effectiveFrom) {
+        issues.push({
+          file: later.sourceFile,
+          pointer: '/effectiveFrom',
+          message: `${later.sourceFile} (from ${later.effectiveFrom ?? 'the beginning'}) overlaps ${earlier.sourceFile} (to ${earlier.effectiveTo ?? 'no end'}): give ${earlier.sourceFile} an effectiveTo before this effectiveFrom`,
+        });
+      }
+    });
+    ruleSets.set(name, new RuleSetVersions(name, versions));
+  }
+  if (issues.length > 0) throw refusal(issues, texts);
   return { ruleSets, calendarVersion: versionOf('', calendarText) };
 }
 

@@ -45,6 +45,8 @@ export const ruleFileSchema = {
   properties: {
     $schema: { type: 'string' },
     ruleSet: { type: 'string', pattern: '^[a-z][a-z0-9-]*$' },
+    effectiveFrom: { type: 'string', format: 'date' },
+    effectiveTo: { type: 'string', format: 'date' },
     title: { type: 'string', minLength: 1 },
     description: { type: 'string', minLength: 1 },
     documents: { type: 'object', additionalProperties: { type: 'string' } },

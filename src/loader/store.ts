@@ -17,7 +17,9 @@ export interface StoreLogger {
   warn(details: object, message: string): void;
 }
 
-const versionsOf = (registry: RuleRegistry) => Object.fromEntries([...registry.ruleSets.values()].map((rs) => [rs.name, rs.version]));
+/** Rule file → version: a rule set with several versions has several files. */
+const versionsOf = (registry: RuleRegistry): Record<string, string> =>
+  Object.fromEntries([...registry.ruleSets.values()].flatMap((rs) => rs.versions.map((v) => [v.sourceFile, v.version])));
 
 export class RuleStore {
   private registry: RuleRegistry;

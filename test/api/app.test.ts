@@ -30,7 +30,7 @@ describe('reading', () => {
   test('GET /v1/rulesets/{name} gives each rule with its description and source', async () => {
     const res = await request(app).get('/v1/rulesets/exit-readiness');
     expect(res.status).toBe(200);
-    expect(res.body.version).toBe(registry.ruleSets.get('exit-readiness')!.version);
+    expect(res.body.version).toBe(registry.ruleSets.get('exit-readiness')!.latest.version);
     expect(res.body.parameters.exitLetterResponseDays.value).toBe(14);
     for (const rule of res.body.rules) {
       expect(rule.description.length).toBeGreaterThan(10);
@@ -51,7 +51,7 @@ describe('evaluating', () => {
     const res = await request(app).post(evaluatePath('direct-referral')).send({ asOf: '2025-06-02', facts: directFacts });
     expect(res.status).toBe(200);
     expect(res.body.ruleSet).toBe('direct-referral');
-    expect(res.body.version).toBe(registry.ruleSets.get('direct-referral')!.version);
+    expect(res.body.version).toBe(registry.ruleSets.get('direct-referral')!.latest.version);
     expect(res.body.asOf).toBe('2025-06-02');
     // Monday 2 June 2025 + 5 working days (King's Birthday on 9 June is not a national holiday).
     expect(res.body.outcome).toEqual({ eligible: true, route: 'direct', unmet: [], actionDueBy: '2025-06-09', refusalApprovedBy: null });

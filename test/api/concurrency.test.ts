@@ -21,7 +21,7 @@ function cases(count: number, seed: number) {
 }
 
 async function sequential(name: string, body: { asOf: string; facts: Record<string, unknown> }) {
-  const ruleSet = registry.ruleSets.get(name)!;
+  const ruleSet = registry.ruleSets.get(name)!.resolve(body.asOf);
   const parsed = parseEvaluateRequest(body, name, ruleSet.file.requires);
   return evaluate(ruleSet, parsed.facts, parsed.asOf!);
 }

@@ -97,6 +97,6 @@ describe('coverage', () => {
     for (const name of ['direct-referral', 'segment-allocation', 'exit-readiness', 'service-restriction']) mkdirSync(path.join(fixtures, name));
     writeFileSync(path.join(fixtures, 'specialist-transfer', '01-approvable.json'), JSON.stringify(approvable));
     expect(await coverageCommand({ rules, fixtures })).toBe(EXIT.failed);
-    expect(output).toMatch(/specialist-transfer: mandatory-issues-addressed never fails/);
+    expect(output).toMatch(/specialist-transfer \(specialist-transfer.json\): mandatory-issues-addressed never fails/);
   });
 });

@@ -19,7 +19,7 @@ function copyOfRules(edit: (name: string, json: Record<string, any>) => void, fi
 }
 
 async function decide(registry: RuleRegistry, name: string, body: { asOf: string; facts: Record<string, unknown> }) {
-  const ruleSet = registry.ruleSets.get(name)!;
+  const ruleSet = registry.ruleSets.get(name)!.resolve(body.asOf);
   const parsed = parseEvaluateRequest(body, name, ruleSet.file.requires);
   return evaluate(ruleSet, parsed.facts, parsed.asOf!);
 }
@@ -43,7 +43,7 @@ test('widening the aggression window from 12 to 24 months changes the outcome an
   expect(after.outcome.eligible).toBe(false);
   expect(after.outcome.unmet).toEqual(['no-recent-face-to-face-aggression']);
   expect(after.version).not.toBe(before.version);
-  expect(widened.ruleSets.get('segment-allocation')!.version).toBe(shipped.ruleSets.get('segment-allocation')!.version);
+  expect(widened.ruleSets.get('segment-allocation')!.latest.version).toBe(shipped.ruleSets.get('segment-allocation')!.latest.version);
 });
 
 test('adding a holiday to the calendar changes due dates and every version', async () => {
@@ -53,7 +53,7 @@ test('adding a holiday to the calendar changes due dates and every version', asy
   const body = { asOf: '2025-06-02', facts: { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' } } };
   expect((await decide(shipped, 'direct-referral', body)).outcome.actionDueBy).toBe('2025-06-09');
   expect((await decide(edited, 'direct-referral', body)).outcome.actionDueBy).toBe('2025-06-10');
-  for (const name of shipped.ruleSets.keys()) expect(edited.ruleSets.get(name)!.version).not.toBe(shipped.ruleSets.get(name)!.version);
+  for (const name of shipped.ruleSets.keys()) expect(edited.ruleSets.get(name)!.latest.version).not.toBe(shipped.ruleSets.get(name)!.latest.version);
 });
 
 describe('a broken rule file is refused with its file and location', () => {

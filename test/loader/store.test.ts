@@ -46,16 +46,16 @@ test('a broken edit is refused; requests keep succeeding on the old version; the
   writeFileSync(file, original.replace('"value": 12,', '"value": 24,'));
   const accepted = await request(app).post('/v1/admin/reload');
   expect(accepted.status).toBe(200);
-  expect(accepted.body.changed).toEqual(['direct-referral']);
+  expect(accepted.body.changed).toEqual(['direct-referral.json']);
   const after = await request(app).post('/v1/rulesets/direct-referral/evaluate').send(body);
   expect(after.body.version).not.toBe(before.body.version);
-  expect(after.body.version).toBe(accepted.body.versions['direct-referral']);
+  expect(after.body.version).toBe(accepted.body.versions['direct-referral.json']);
   expect(after.body.parameters.aggressionWindowMonths).toBe(24);
 });
 
 test('a request in flight finishes on the rules it started with', async () => {
   const { app, store, file, original } = setUp();
-  const oldVersion = store.current().ruleSets.get('direct-referral')!.version;
+  const oldVersion = store.current().ruleSets.get('direct-referral')!.latest.version;
   const server = app.listen(0);
   await new Promise((resolve) => server.once('listening', resolve));
   const { port } = server.address() as AddressInfo;
@@ -78,20 +78,20 @@ test('a request in flight finishes on the rules it started with', async () => {
   const decided = await response;
   server.close();
   expect(decided.version).toBe(oldVersion);
-  expect(store.current().ruleSets.get('direct-referral')!.version).not.toBe(oldVersion);
+  expect(store.current().ruleSets.get('direct-referral')!.latest.version).not.toBe(oldVersion);
 });
 
 test('saving a rule file is picked up by the file watch', async () => {
   const { store, file, original, logs } = setUp();
-  const oldVersion = store.current().ruleSets.get('direct-referral')!.version;
+  const oldVersion = store.current().ruleSets.get('direct-referral')!.latest.version;
   store.watch(50);
   try {
     writeFileSync(file, original.replace('"value": 5,', '"value": 6,'));
-    for (let i = 0; i < 50 && store.current().ruleSets.get('direct-referral')!.version === oldVersion; i += 1) {
+    for (let i = 0; i < 50 && store.current().ruleSets.get('direct-referral')!.latest.version === oldVersion; i += 1) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect(store.current().ruleSets.get('direct-referral')!.version).not.toBe(oldVersion);
-    expect(logs.some((l) => /rules reloaded: direct-referral changed/.test(l.message))).toBe(true);
+    expect(store.current().ruleSets.get('direct-referral')!.latest.version).not.toBe(oldVersion);
+    expect(logs.some((l) => /rules reloaded: direct-referral.json changed/.test(l.message))).toBe(true);
   } finally {
     store.close();
   }
