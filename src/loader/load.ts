@@ -170,7 +170,12 @@ export function loadRules(directory: string, { builders }: LoadOptions): RuleReg
     const json = parseJson(file, text, issues);
     if (json === undefined) continue;
     if (!validateRuleFile(json)) {
-      for (const error of validateRuleFile.errors ?? []) issues.push({ file, pointer: error.instancePath, message: error.message ?? 'is invalid' });
+      for (const error of validateRuleFile.errors ?? []) {
+        const params = error.params as { additionalProperty?: string; missingProperty?: string };
+        if (error.keyword === 'additionalProperties') issues.push({ file, pointer: `${error.instancePath}/${params.additionalProperty}`, message: `"${params.additionalProperty}" is not a member a rule file may have here (check its spelling)` });
+        else if (error.keyword === 'required') issues.push({ file, pointer: error.instancePath, message: `"${params.missingProperty}" is required here` });
+        else issues.push({ file, pointer: error.instancePath, message: error.message ?? 'is invalid' });
+      }
       continue;
     }
     const ruleFile = json as unknown as RuleFile;
