@@ -3,7 +3,7 @@ import pino from 'pino';
 import { createApp } from './api/app';
 import { defaultRulesDirectory } from './loader/load';
 import { RuleStore } from './loader/store';
-import { OUTCOME_BUILDERS } from './rulesets';
+import { RULE_SET_MODULES } from './rulesets';
 import { DecisionError } from './errors';
 
 const logger = pino({ name: 'ps-decision-service' });
@@ -12,7 +12,7 @@ const port = Number(process.env.PORT ?? 3000);
 
 let store: RuleStore;
 try {
-  store = new RuleStore(rulesDirectory, OUTCOME_BUILDERS, logger);
+  store = new RuleStore(rulesDirectory, RULE_SET_MODULES, logger);
 } catch (error) {
   const issues = error instanceof DecisionError ? error.issues : [];
   const where = issues.map((i) => `${i.file ?? ''}:${i.line ?? 0}:${i.column ?? 0} ${i.message}`).join('\n');

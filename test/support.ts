@@ -2,14 +2,14 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { defaultRulesDirectory, loadRules, type RuleRegistry } from '../src/loader/load';
-import { OUTCOME_BUILDERS } from '../src/rulesets';
+import { RULE_SET_MODULES } from '../src/rulesets';
 
 export const ROOT = path.resolve(__dirname, '..');
 export const RULES_DIR = defaultRulesDirectory();
 export const FIXTURES_DIR = path.join(ROOT, 'fixtures');
 
 export function shippedRules(directory = RULES_DIR): RuleRegistry {
-  return loadRules(directory, { builders: OUTCOME_BUILDERS });
+  return loadRules(directory, { modules: RULE_SET_MODULES });
 }
 
 export function fixtureRuleSets(): string[] {

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { DecisionError, type Issue } from '../errors';
 import { defaultRulesDirectory, loadRules, type RuleRegistry } from '../loader/load';
-import { OUTCOME_BUILDERS } from '../rulesets';
+import { RULE_SET_MODULES } from '../rulesets';
 
 /** Exit codes, as README.md documents them. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -30,7 +30,7 @@ export function describeIssue(issue: Issue): string {
 /** Loads the rules, or prints every problem and returns undefined. */
 export function loadOrReport(rulesDirectory: string): RuleRegistry | undefined {
   try {
-    return loadRules(rulesDirectory, { builders: OUTCOME_BUILDERS });
+    return loadRules(rulesDirectory, { modules: RULE_SET_MODULES });
   } catch (error) {
     if (!(error instanceof DecisionError)) throw error;
     print(`✗ ${error.message}`);

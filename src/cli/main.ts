@@ -2,6 +2,7 @@
 // ps-rules: the policy author's command line — validate, test, explain, coverage. Thin: the engine and loader do the work.
 import { Command } from 'commander';
 import { coverageCommand } from './coverage';
+import { diffCommand } from './diff';
 import { explainCommand } from './explain';
 import { testCommand } from './test';
 import { validateCommand } from './validate';
@@ -45,5 +46,14 @@ program
   .command('coverage')
   .description('count, for each rule and condition, the fixtures that made it true and false; exit 1 when a rule never fires or never fails')
   .action(() => run(coverageCommand(program.opts())));
+
+program
+  .command('diff')
+  .description('impact analysis: evaluate the cases under the base rules and the current ones, and report the cases whose outcome changes and why')
+  .requiredOption('--base <ref-or-folder>', 'the rules to compare with: a git ref (rules/ as it stood there) or a rules folder')
+  .requiredOption('--cases <file.ndjson>', 'one case a line: { "id"?, "ruleSet"?, "asOf"?, "facts" }')
+  .option('--rule-set <name>', 'the rule set for lines that name none (default: every rule set)')
+  .option('--json', 'print the full report as JSON')
+  .action((options: { base: string; cases: string; ruleSet?: string; json?: boolean }) => run(diffCommand({ ...program.opts(), ...options })));
 
 program.parse();

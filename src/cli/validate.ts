@@ -2,14 +2,14 @@
 import path from 'node:path';
 import { DecisionError } from '../errors';
 import { loadRules } from '../loader/load';
-import { OUTCOME_BUILDERS } from '../rulesets';
+import { RULE_SET_MODULES } from '../rulesets';
 import { EXIT, describeIssue, places, print } from './context';
 
 export function validateCommand(files: string[], options: { rules?: string }): number {
   const { rules } = places(options);
   const only = new Set(files.map((f) => path.relative(rules, path.resolve(f))));
   try {
-    const registry = loadRules(rules, { builders: OUTCOME_BUILDERS });
+    const registry = loadRules(rules, { modules: RULE_SET_MODULES });
     for (const ruleSet of registry.ruleSets.values()) {
       for (const v of ruleSet.versions) {
         const period = v.effectiveFrom || v.effectiveTo ? `  in force ${v.effectiveFrom ?? '…'} to ${v.effectiveTo ?? '…'}` : '';

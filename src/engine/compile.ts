@@ -21,6 +21,16 @@ export interface OutcomeContext {
 }
 export type OutcomeBuilder = (context: OutcomeContext) => Record<string, unknown>;
 
+/**
+ * A rule set's own module: its outcome builder, and the parameters and outcome settings the builder
+ * reads, so the loader refuses a rule file that lacks them instead of failing at evaluation.
+ */
+export interface RuleSetModule {
+  build: OutcomeBuilder;
+  parameters: readonly string[];
+  outcome: readonly string[];
+}
+
 interface RuleSubset {
   rules: RuleDefinition[];
   pool: EnginePool;

@@ -5,7 +5,7 @@ import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { closest } from 'fastest-levenshtein';
 import { buildCalendar, type HolidayCalendarFile } from '../dates/calendar';
-import { compileRuleSet, versionOf, type CompiledRuleSet, type OutcomeBuilder } from '../engine/compile';
+import { compileRuleSet, versionOf, type CompiledRuleSet, type RuleSetModule } from '../engine/compile';
 import { isParamRef } from '../engine/derived';
 import { CUSTOM_OPERATORS } from '../engine/operators';
 import { PARAM_PREFIX, type RuleFile } from '../engine/types';
@@ -81,9 +81,12 @@ function suggestion(name: string, candidates: Iterable<string>): string {
 }
 
 /** What a schema cannot check: names that must exist, and policy that must be sourced. */
-function checkMeaning(file: string, ruleFile: RuleFile, builders: Readonly<Record<string, OutcomeBuilder>>, issues: Located[]): void {
+function checkMeaning(file: string, ruleFile: RuleFile, modules: Readonly<Record<string, RuleSetModule>>, issues: Located[]): void {
   const at = (pointer: string, message: string) => issues.push({ file, pointer, message });
-  if (!builders[ruleFile.ruleSet]) at('/ruleSet', `no outcome module is registered for rule set "${ruleFile.ruleSet}" (src/rulesets/index.ts)`);
+  const module = modules[ruleFile.ruleSet];
+  if (!module) at('/ruleSet', `no outcome module is registered for rule set "${ruleFile.ruleSet}" (src/rulesets/index.ts)`);
+  for (const name of module?.parameters ?? []) if (!(name in ruleFile.parameters)) at('/parameters', `parameter "${name}" is missing: the ${ruleFile.ruleSet} outcome needs it`);
+  for (const name of module?.outcome ?? []) if (!(name in ruleFile.outcome)) at('/outcome', `outcome setting "${name}" is missing: the ${ruleFile.ruleSet} outcome needs it`);
   const stem = path.basename(file, '.json');
   if (stem !== ruleFile.ruleSet && !stem.startsWith(`${ruleFile.ruleSet}.`)) at('/ruleSet', `the file must be named ${ruleFile.ruleSet}.json, or ${ruleFile.ruleSet}.<label>.json for another version`);
   if (ruleFile.effectiveFrom && ruleFile.effectiveTo && ruleFile.effectiveTo < ruleFile.effectiveFrom) at('/effectiveTo', `effectiveTo ${ruleFile.effectiveTo} is before effectiveFrom ${ruleFile.effectiveFrom}`);
@@ -152,11 +155,11 @@ function refusal(issues: Located[], texts: ReadonlyMap<string, string>): Decisio
 }
 
 export interface LoadOptions {
-  builders: Readonly<Record<string, OutcomeBuilder>>;
+  modules: Readonly<Record<string, RuleSetModule>>;
 }
 
 /** Loads every `*.json` rule file in `directory`; throws `rule-file-invalid` listing each problem by file and pointer. */
-export function loadRules(directory: string, { builders }: LoadOptions): RuleRegistry {
+export function loadRules(directory: string, { modules }: LoadOptions): RuleRegistry {
   const issues: Located[] = [];
   const calendarPath = path.join(directory, CALENDAR_FILE);
   const calendarText = readFileSync(calendarPath, 'utf8');
@@ -179,15 +182,15 @@ export function loadRules(directory: string, { builders }: LoadOptions): RuleReg
       continue;
     }
     const ruleFile = json as unknown as RuleFile;
-    checkMeaning(file, ruleFile, builders, issues);
+    checkMeaning(file, ruleFile, modules, issues);
     parsed.push({ file, text, ruleFile });
   }
   if (issues.length > 0 || !calendarFile) throw refusal(issues, texts);
   const calendar = buildCalendar(calendarFile);
   const byName = new Map<string, CompiledRuleSet[]>();
   for (const { file, text, ruleFile } of parsed) {
-    const builder = builders[ruleFile.ruleSet] as OutcomeBuilder;
-    const compiled = compileRuleSet(ruleFile, file, versionOf(text, calendarText), calendar, builder);
+    const module = modules[ruleFile.ruleSet] as RuleSetModule;
+    const compiled = compileRuleSet(ruleFile, file, versionOf(text, calendarText), calendar, module.build);
     byName.set(ruleFile.ruleSet, [...(byName.get(ruleFile.ruleSet) ?? []), compiled]);
   }
   const ruleSets = new Map<string, RuleSetVersions>();

@@ -1,7 +1,7 @@
 // The rules in force, and safe reloads: validate every file first, swap all rule sets at once, or keep the last good ones.
 import { watch, type FSWatcher } from 'node:fs';
 import { DecisionError, type Issue } from '../errors';
-import type { OutcomeBuilder } from '../engine/compile';
+import type { RuleSetModule } from '../engine/compile';
 import { loadRules, type RuleRegistry } from './load';
 
 export interface ReloadReport {
@@ -27,10 +27,10 @@ export class RuleStore {
 
   constructor(
     readonly directory: string,
-    private readonly builders: Readonly<Record<string, OutcomeBuilder>>,
+    private readonly modules: Readonly<Record<string, RuleSetModule>>,
     private readonly logger?: StoreLogger,
   ) {
-    this.registry = loadRules(directory, { builders });
+    this.registry = loadRules(directory, { modules });
   }
 
   /** The registry in force. A request reads it once and keeps it, so a swap never changes rules mid-request. */
@@ -41,7 +41,7 @@ export class RuleStore {
   reload(): ReloadReport {
     const before = versionsOf(this.registry);
     try {
-      const next = loadRules(this.directory, { builders: this.builders });
+      const next = loadRules(this.directory, { modules: this.modules });
       const versions = versionsOf(next);
       const changed = Object.keys({ ...before, ...versions }).filter((name) => before[name] !== versions[name]).sort();
       this.registry = next;

@@ -1,9 +1,9 @@
 // direct-referral outcome: eligible when every criterion fires; due date in working days from receipt.
-import type { OutcomeBuilder } from '../engine/compile';
+import type { OutcomeBuilder, RuleSetModule } from '../engine/compile';
 import { addWorkingDays } from '../dates/calendar';
 import { unmetRules } from './grounds';
 
-export const directReferral: OutcomeBuilder = (context) => {
+const build: OutcomeBuilder = (context) => {
   const unmet = unmetRules(context);
   const eligible = unmet.length === 0;
   const urgent = context.facts['referral.urgent'] === true;
@@ -17,4 +17,10 @@ export const directReferral: OutcomeBuilder = (context) => {
     actionDueBy: addWorkingDays(String(context.facts['referral.receivedOn']), days, context.calendar),
     refusalApprovedBy: refusalOfDirectReferral ? context.param<string>('refusalApprover') : null,
   };
+};
+
+export const directReferral: RuleSetModule = {
+  build,
+  parameters: ['urgentActionWorkingDays', 'actionWorkingDays', 'refusalApprover'],
+  outcome: ['refusalNeedsApprovalWhen'],
 };

@@ -1,9 +1,9 @@
 // exit-readiness outcome: ready on the first ground met; the exit-letter wait gives the earliest submission.
-import type { OutcomeBuilder } from '../engine/compile';
+import type { OutcomeBuilder, RuleSetModule } from '../engine/compile';
 import { addDays } from '../dates/calendar';
 import { judgeGrounds } from './grounds';
 
-export const exitReadiness: OutcomeBuilder = (context) => {
+const build: OutcomeBuilder = (context) => {
   const { met, unmetBy, primary } = judgeGrounds(context);
   // The exit-letter wait applies where its rule is weighed (Child Support), to a customer not reachable by phone.
   const wait = context.file.outcome.exitLetterWait as { rule: string; parameter: string };
@@ -17,4 +17,10 @@ export const exitReadiness: OutcomeBuilder = (context) => {
     earliestSubmission: waitsForLetter ? addDays(letter, context.param<number>(wait.parameter)) : null,
     approvalBy: context.param<string>('approver'),
   };
+};
+
+export const exitReadiness: RuleSetModule = {
+  build,
+  parameters: ['approver'],
+  outcome: ['bases', 'exitLetterWait'],
 };

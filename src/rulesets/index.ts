@@ -1,12 +1,12 @@
 // The registry of rule sets: each rule file's `ruleSet` name maps to the module that builds its outcome.
-import type { OutcomeBuilder } from '../engine/compile';
+import type { RuleSetModule } from '../engine/compile';
 import { directReferral } from './direct-referral';
 import { exitReadiness } from './exit-readiness';
 import { segmentAllocation } from './segment-allocation';
 import { serviceRestriction } from './service-restriction';
 import { specialistTransfer } from './specialist-transfer';
 
-export const OUTCOME_BUILDERS: Readonly<Record<string, OutcomeBuilder>> = {
+export const RULE_SET_MODULES: Readonly<Record<string, RuleSetModule>> = {
   'direct-referral': directReferral,
   'segment-allocation': segmentAllocation,
   'exit-readiness': exitReadiness,

@@ -1,9 +1,9 @@
 // service-restriction outcome: the pathway met (after a warning, or immediately for violence) and the approval chain.
-import type { OutcomeBuilder } from '../engine/compile';
+import type { OutcomeBuilder, RuleSetModule } from '../engine/compile';
 import { addMonths } from '../dates/calendar';
 import { judgeGrounds } from './grounds';
 
-export const serviceRestriction: OutcomeBuilder = (context) => {
+const build: OutcomeBuilder = (context) => {
   const { met, unmetBy, primary } = judgeGrounds(context);
   return {
     mayPropose: met !== null,
@@ -16,4 +16,10 @@ export const serviceRestriction: OutcomeBuilder = (context) => {
       addMonths(context.asOf, context.param<number>('reviewToMonths')),
     ],
   };
+};
+
+export const serviceRestriction: RuleSetModule = {
+  build,
+  parameters: ['approvalChain', 'reviewFromMonths', 'reviewToMonths'],
+  outcome: ['bases'],
 };

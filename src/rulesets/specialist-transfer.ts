@@ -1,8 +1,8 @@
 // specialist-transfer outcome: approvable when every criterion fires; names the one specialist process outstanding.
-import type { OutcomeBuilder } from '../engine/compile';
+import type { OutcomeBuilder, RuleSetModule } from '../engine/compile';
 import { unmetRules } from './grounds';
 
-export const specialistTransfer: OutcomeBuilder = (context) => {
+const build: OutcomeBuilder = (context) => {
   const unmet = unmetRules(context);
   const processes = context.facts[String(context.file.outcome.specialistProcessFact)];
   return {
@@ -11,4 +11,10 @@ export const specialistTransfer: OutcomeBuilder = (context) => {
     unmet,
     approvalBy: context.param<string>('approver'),
   };
+};
+
+export const specialistTransfer: RuleSetModule = {
+  build,
+  parameters: ['approver'],
+  outcome: ['specialistProcessFact'],
 };

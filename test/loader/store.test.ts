@@ -7,7 +7,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { createApp } from '../../src/api/app';
 import { RuleStore } from '../../src/loader/store';
-import { OUTCOME_BUILDERS } from '../../src/rulesets';
+import { RULE_SET_MODULES } from '../../src/rulesets';
 import { RULES_DIR } from '../support';
 
 function setUp() {
@@ -19,7 +19,7 @@ function setUp() {
     warn: (details: object, message: string) => logs.push({ level: 'warn', details, message }),
     error: (details: object, message: string) => logs.push({ level: 'error', details, message }),
   };
-  const store = new RuleStore(dir, OUTCOME_BUILDERS, logger);
+  const store = new RuleStore(dir, RULE_SET_MODULES, logger);
   const app = createApp({ rules: () => store.current(), reload: () => store.reload(), logger });
   const file = path.join(dir, 'direct-referral.json');
   return { dir, store, app, logs, file, original: readFileSync(file, 'utf8') };

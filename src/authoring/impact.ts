@@ -1,0 +1,83 @@
+// Impact analysis: the same cases under two sets of rules — which outcomes change, and which rules' results changed.
+import { isDeepStrictEqual } from 'node:util';
+import { evaluate, type Decision } from '../engine/evaluate';
+import { DecisionError } from '../errors';
+import { parseEvaluateRequest } from '../facts/validate';
+import type { RuleRegistry } from '../loader/load';
+
+export interface ImpactCase {
+  id: string;
+  ruleSet: string;
+  asOf: string;
+  facts: Record<string, unknown>;
+}
+
+export interface CaseChange {
+  id: string;
+  ruleSet: string;
+  asOf: string;
+  versions: { base: string; changed: string };
+  /** Outcome fields whose value differs. */
+  fields: { field: string; base: unknown; changed: unknown }[];
+  /** Rules whose fired/not-fired result differs, or that exist in only one version. */
+  rules: { rule: string; base: boolean | null; changed: boolean | null }[];
+}
+
+export interface ImpactReport {
+  cases: number;
+  unchanged: number;
+  changed: CaseChange[];
+  /** Cases refused (invalid facts, no version in force) under either rule set, with the reason. */
+  refused: { id: string; ruleSet: string; base: string | null; changed: string | null }[];
+  /** "<ruleSet> <field>: <base> → <changed>" → how many cases. */
+  counts: Record<string, number>;
+}
+
+async function decide(registry: RuleRegistry, c: ImpactCase): Promise<Decision | string> {
+  try {
+    const versions = registry.ruleSets.get(c.ruleSet);
+    if (!versions) return `no rule set ${c.ruleSet}`;
+    const ruleSet = versions.resolve(c.asOf);
+    const request = parseEvaluateRequest({ asOf: c.asOf, facts: c.facts }, c.ruleSet, ruleSet.file.requires);
+    return await evaluate(ruleSet, request.facts, c.asOf);
+  } catch (error) {
+    if (error instanceof DecisionError) return `${error.message} ${error.issues.map((i) => `${i.pointer} ${i.message}`).join('; ')}`.trim();
+    throw error;
+  }
+}
+
+const brief = (value: unknown) => JSON.stringify(value);
+
+export async function impactOf(base: RuleRegistry, changed: RuleRegistry, cases: Iterable<ImpactCase> | AsyncIterable<ImpactCase>): Promise<ImpactReport> {
+  const report: ImpactReport = { cases: 0, unchanged: 0, changed: [], refused: [], counts: {} };
+  for await (const c of cases) {
+    report.cases += 1;
+    const before = await decide(base, c);
+    const after = await decide(changed, c);
+    if (typeof before === 'string' || typeof after === 'string') {
+      if (typeof before === 'string' && typeof after === 'string' && before === after) {
+        report.unchanged += 1;
+      }
+      report.refused.push({ id: c.id, ruleSet: c.ruleSet, base: typeof before === 'string' ? before : null, changed: typeof after === 'string' ? after : null });
+      continue;
+    }
+    const fields = [...new Set([...Object.keys(before.outcome), ...Object.keys(after.outcome)])]
+      .filter((field) => !isDeepStrictEqual(before.outcome[field], after.outcome[field]))
+      .map((field) => ({ field, base: before.outcome[field], changed: after.outcome[field] }));
+    if (fields.length === 0) {
+      report.unchanged += 1;
+      continue;
+    }
+    const firedBefore = new Map(before.explanation.map((r) => [r.rule, r.fired]));
+    const firedAfter = new Map(after.explanation.map((r) => [r.rule, r.fired]));
+    const rules = [...new Set([...firedBefore.keys(), ...firedAfter.keys()])]
+      .filter((rule) => firedBefore.get(rule) !== firedAfter.get(rule))
+      .map((rule) => ({ rule, base: firedBefore.get(rule) ?? null, changed: firedAfter.get(rule) ?? null }));
+    report.changed.push({ id: c.id, ruleSet: c.ruleSet, asOf: c.asOf, versions: { base: before.version, changed: after.version }, fields, rules });
+    for (const f of fields) {
+      const key = `${c.ruleSet} ${f.field}: ${brief(f.base)} → ${brief(f.changed)}`;
+      report.counts[key] = (report.counts[key] ?? 0) + 1;
+    }
+  }
+  return report;
+}

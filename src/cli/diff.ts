@@ -1,0 +1,67 @@
+// ps-rules diff --base <git-ref|folder> --cases <file.ndjson>: which cases change outcome between two sets of rules, and why.
+import { execFileSync } from 'node:child_process';
+import { createReadStream, existsSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { impactOf, type ImpactCase } from '../authoring/impact';
+import { todayInSydney } from '../dates/calendar';
+import { EXIT, loadOrReport, places, print } from './context';
+
+/** A folder of rules as given, or `rules/` as it stood at a git ref, extracted to a temporary folder. */
+function baseRules(base: string, rulesDirectory: string): string {
+  if (existsSync(base) && statSync(base).isDirectory()) return path.resolve(base);
+  const repo = execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: rulesDirectory, encoding: 'utf8' }).trim();
+  const prefix = path.relative(repo, rulesDirectory);
+  const target = mkdtempSync(path.join(tmpdir(), 'ps-rules-base-'));
+  const archive = execFileSync('git', ['archive', '--format=tar', base, prefix], { cwd: repo, maxBuffer: 1 << 30 });
+  execFileSync('tar', ['-x', '-C', target], { input: archive });
+  return path.join(target, prefix);
+}
+
+async function* readCases(file: string, ruleSets: string[], defaultAsOf: string): AsyncGenerator<ImpactCase> {
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  let n = 0;
+  for await (const line of lines) {
+    n += 1;
+    if (line.trim() === '') continue;
+    const record = JSON.parse(line) as { id?: string; ruleSet?: string; asOf?: string; facts?: Record<string, unknown> };
+    const facts = record.facts ?? (record as Record<string, unknown>);
+    for (const ruleSet of record.ruleSet ? [record.ruleSet] : ruleSets) {
+      yield { id: record.id ?? `line ${n}`, ruleSet, asOf: record.asOf ?? defaultAsOf, facts };
+    }
+  }
+}
+
+export async function diffCommand(options: { base: string; cases: string; ruleSet?: string; json?: boolean; rules?: string }): Promise<number> {
+  const where = places(options);
+  const changedRules = loadOrReport(where.rules);
+  if (!changedRules) return EXIT.failed;
+  let baseDirectory: string;
+  try {
+    baseDirectory = baseRules(options.base, where.rules);
+  } catch (error) {
+    print(`Cannot read the base rules "${options.base}": ${(error as Error).message}`);
+    return EXIT.usage;
+  }
+  const base = loadOrReport(baseDirectory);
+  if (!base) return EXIT.failed;
+  const ruleSets = options.ruleSet ? [options.ruleSet] : [...changedRules.ruleSets.keys()];
+  const report = await impactOf(base, changedRules, readCases(options.cases, ruleSets, todayInSydney(new Date())));
+  if (options.json) {
+    print(JSON.stringify(report, null, 2));
+    return EXIT.ok;
+  }
+  print(`${report.cases} evaluations: ${report.changed.length} change outcome, ${report.unchanged} unchanged, ${report.refused.length} refused`);
+  if (Object.keys(report.counts).length > 0) {
+    print('Outcome changes');
+    for (const [change, count] of Object.entries(report.counts).sort(([, a], [, b]) => b - a)) print(`  ${String(count).padStart(6)}  ${change}`);
+  }
+  for (const c of report.changed) {
+    print(`${c.id}  ${c.ruleSet}  as of ${c.asOf}  (${c.versions.base} → ${c.versions.changed})`);
+    for (const f of c.fields) print(`    ${f.field}: ${JSON.stringify(f.base)} → ${JSON.stringify(f.changed)}`);
+    for (const r of c.rules) print(`    because rule ${r.rule}: ${r.base === null ? 'absent' : r.base ? 'fired' : 'did not fire'} → ${r.changed === null ? 'absent' : r.changed ? 'fired' : 'did not fire'}`);
+  }
+  for (const r of report.refused) print(`refused ${r.id} ${r.ruleSet}: base ${r.base ?? 'decided'}; changed ${r.changed ?? 'decided'}`);
+  return EXIT.ok;
+}
