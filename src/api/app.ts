@@ -1,4 +1,6 @@
 // The HTTP API: routes, content negotiation and error mapping. createApp() never listens; tests drive it directly.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { todayInSydney } from '../dates/calendar';
 import { evaluate } from '../engine/evaluate';
@@ -64,6 +66,12 @@ export function createApp({ rules, reload, clock = () => new Date(), logger }: A
     }
     return ruleSet;
   };
+
+  // The page policy staff read: static HTML that renders the rule sets from the API, no build step.
+  const rulesPage = readFileSync(path.join(__dirname, 'rules-page.html'), 'utf8');
+  app.get('/rules', (_req, res) => {
+    res.type('html').send(rulesPage);
+  });
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
