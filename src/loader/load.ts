@@ -11,6 +11,7 @@ import { CUSTOM_OPERATORS } from '../engine/operators';
 import { PARAM_PREFIX, type RuleFile } from '../engine/types';
 import { DecisionError, type Issue } from '../errors';
 import { defaultedFactPaths, factPaths } from '../facts/schema';
+import { caseFactTypes, derivedFactType, typeMismatch, type FactType } from './fact-types';
 import { locate, syntaxProblems } from './positions';
 import { conditionSchema, ruleFileSchema } from './rule-file-schema';
 
@@ -20,6 +21,7 @@ const DEFAULT_OPERATORS = ['equal', 'notEqual', 'in', 'notIn', 'contains', 'does
 const OPERATORS = new Set([...DEFAULT_OPERATORS, ...Object.keys(CUSTOM_OPERATORS)]);
 const FACTS = new Set(factPaths());
 const DEFAULTED = new Set(defaultedFactPaths());
+const FACT_TYPES = caseFactTypes();
 
 const ajv = new Ajv({ allErrors: true, strict: false });
 addFormats(ajv, ['date']);
@@ -131,6 +133,9 @@ function checkMeaning(file: string, ruleFile: RuleFile, modules: Readonly<Record
         if (FACTS.has(condition.fact) && !DEFAULTED.has(condition.fact) && !ruleFile.requires.includes(condition.fact) && !testsAbsence) {
           at(`${pointer}/fact`, `fact "${condition.fact}" may be left out of a request and has no default: add it to "requires", or test it with notEqual null first`);
         }
+        const type: FactType | undefined = FACT_TYPES.get(condition.fact) ?? (ruleFile.derivedFacts[condition.fact] ? derivedFactType(ruleFile.derivedFacts[condition.fact] as never) : undefined);
+        const mismatch = type && OPERATORS.has(String(condition.operator)) ? typeMismatch(condition.fact, type, String(condition.operator), condition.value, ruleFile.parameters) : undefined;
+        if (mismatch) at(`${pointer}/value`, mismatch);
         if (!OPERATORS.has(String(condition.operator))) at(`${pointer}/operator`, `operator "${String(condition.operator)}" is unknown${suggestion(String(condition.operator), OPERATORS)} (operators: ${[...OPERATORS].join(', ')})`);
         const value = condition.value as { fact?: unknown } | null;
         if (value && typeof value === 'object' && typeof value.fact === 'string' && !knownFact(value.fact)) {

@@ -1,0 +1,54 @@
+// Each broken rule file in fixtures/rule-files is refused by `ps-rules validate` at the right line and column, with the fix.
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { EXIT } from '../../src/cli/context';
+import { validateCommand } from '../../src/cli/validate';
+import { DecisionError } from '../../src/errors';
+import { FIXTURES_DIR, RULES_DIR, shippedRules } from '../support';
+
+const BROKEN = path.join(FIXTURES_DIR, 'rule-files');
+const expected = JSON.parse(readFileSync(path.join(BROKEN, 'expected.json'), 'utf8')) as Record<string, { file: string; line: number; column: number; pointer: string; message: string }>;
+const failures = readdirSync(BROKEN, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+
+test('every broken file has an expectation, and the other way round', () => {
+  expect(failures).toEqual(Object.keys(expected).sort());
+  expect(failures).toEqual(expect.arrayContaining(['invalid-json', 'unknown-fact', 'unknown-operator', 'type-mismatch', 'duplicate-rule-id', 'missing-source', 'dangling-parameter']));
+});
+
+function rulesWith(failure: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), `rules-${failure}-`));
+  cpSync(RULES_DIR, dir, { recursive: true });
+  const want = expected[failure]!;
+  copyFileSync(path.join(BROKEN, failure, want.file), path.join(dir, want.file));
+  return dir;
+}
+
+describe.each(failures)('%s', (failure) => {
+  const want = expected[failure]!;
+
+  test('the loader refuses it with file, line, column, pointer and a sentence naming the fix', () => {
+    let refusal: DecisionError | undefined;
+    try {
+      shippedRules(rulesWith(failure));
+    } catch (error) {
+      refusal = error as DecisionError;
+    }
+    expect(refusal).toBeInstanceOf(DecisionError);
+    const issue = refusal!.issues.find((i) => i.file === want.file && i.line === want.line && i.column === want.column);
+    expect(issue).toEqual(expect.objectContaining({ file: want.file, line: want.line, column: want.column, pointer: `${want.file}#${want.pointer}` }));
+    expect(issue!.message).toMatch(new RegExp(want.message));
+  });
+
+  test('ps-rules validate prints it as file:line:column and exits 1', () => {
+    let output = '';
+    jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      output += String(chunk);
+      return true;
+    });
+    const code = validateCommand([], { rules: rulesWith(failure) });
+    jest.restoreAllMocks();
+    expect(code).toBe(EXIT.failed);
+    expect(output).toMatch(new RegExp(`^${want.file.replace('.', '\\.')}:${want.line}:${want.column} {2}${want.message}`, 'm'));
+  });
+});
