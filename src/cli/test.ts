@@ -22,7 +22,8 @@ export async function testCommand(only: string | undefined, options: { rules?: s
       const result = await runFixture(ruleSet, fixture);
       if (result.passed) passed += 1;
       else failed += 1;
-      print(`  ${result.passed ? 'PASS' : 'FAIL'}  ${fixture.file.padEnd(58)}  ${fixture.note ?? ''}`);
+      const note = fixture.note ?? '';
+      print(`  ${result.passed ? 'PASS' : 'FAIL'}  ${fixture.file.padEnd(58)}  ${note.length > 90 ? `${note.slice(0, 89)}…` : note}`);
       for (const d of result.differences) print(`        ${d.field}: expected ${show(d.expected)}, got ${show(d.actual)}`);
     }
   }

@@ -3,6 +3,11 @@ import type { OutcomeBuilder, RuleSetModule } from '../engine/compile';
 import { addDays } from '../dates/calendar';
 import { judgeGrounds } from './grounds';
 
+/** The approver may differ by program (the older Child Support procedure has the PS Team Leader decide). */
+function approverFor(approver: string | Record<string, string>, program: string): string | null {
+  return typeof approver === 'string' ? approver : approver[program] ?? null;
+}
+
 const build: OutcomeBuilder = (context) => {
   const { met, unmetBy, primary } = judgeGrounds(context);
   // The exit-letter wait applies where its rule is weighed (Child Support), to a customer not reachable by phone.
@@ -15,7 +20,7 @@ const build: OutcomeBuilder = (context) => {
     unmet: met !== null || primary === null ? [] : unmetBy[primary],
     unmetByBasis: unmetBy,
     earliestSubmission: waitsForLetter ? addDays(letter, context.param<number>(wait.parameter)) : null,
-    approvalBy: context.param<string>('approver'),
+    approvalBy: approverFor(context.param<string | Record<string, string>>('approver'), String(context.facts.program)),
   };
 };
 
