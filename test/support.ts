@@ -16,3 +16,17 @@ export function fixtureRuleSets(): string[] {
   // rule-files/ holds broken rule files for the validator's tests, not cases.
   return readdirSync(FIXTURES_DIR, { withFileTypes: true }).filter((d) => d.isDirectory() && d.name !== 'rule-files').map((d) => d.name).sort();
 }
+
+/** Collects what the ps-rules commands print, for the duration of each test in the file. */
+export function captureStdout(): { text: () => string; reset: () => void } {
+  let output = '';
+  beforeEach(() => {
+    output = '';
+    jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      output += String(chunk);
+      return true;
+    });
+  });
+  afterEach(() => jest.restoreAllMocks());
+  return { text: () => output, reset: () => { output = ''; } };
+}

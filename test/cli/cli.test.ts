@@ -7,17 +7,9 @@ import { EXIT } from '../../src/cli/context';
 import { explainCommand } from '../../src/cli/explain';
 import { testCommand } from '../../src/cli/test';
 import { validateCommand } from '../../src/cli/validate';
-import { RULES_DIR } from '../support';
+import { RULES_DIR, captureStdout } from '../support';
 
-let output = '';
-beforeEach(() => {
-  output = '';
-  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    output += String(chunk);
-    return true;
-  });
-});
-afterEach(() => jest.restoreAllMocks());
+const stdout = captureStdout();
 
 function workspace(): { rules: string; fixtures: string } {
   const root = mkdtempSync(path.join(tmpdir(), 'ps-rules-'));
@@ -40,7 +32,7 @@ const approvable = {
 describe('validate', () => {
   test('the shipped rules are valid: exit 0 and each version listed', () => {
     expect(validateCommand([], { rules: RULES_DIR })).toBe(EXIT.ok);
-    expect(output).toMatch(/✓ segment-allocation {2}version [0-9a-f]{16}/);
+    expect(stdout.text()).toMatch(/✓ segment-allocation {2}version [0-9a-f]{16}/);
   });
 
   test('a broken file: exit 1 with file:line:column and the fix', () => {
@@ -48,7 +40,7 @@ describe('validate', () => {
     const file = path.join(rules, 'direct-referral.json');
     writeFileSync(file, readFileSync(file, 'utf8').replace('"customer.zoneCaseManagement"', '"customer.zoneCaseManagment"'));
     expect(validateCommand([file], { rules })).toBe(EXIT.failed);
-    expect(output).toMatch(/^direct-referral\.json:\d+:\d+ {2}fact "customer\.zoneCaseManagment" does not exist.*did you mean "customer\.zoneCaseManagement"\?/m);
+    expect(stdout.text()).toMatch(/^direct-referral\.json:\d+:\d+ {2}fact "customer\.zoneCaseManagment" does not exist.*did you mean "customer\.zoneCaseManagement"\?/m);
   });
 });
 
@@ -57,16 +49,16 @@ describe('test', () => {
     const { rules, fixtures } = workspace();
     writeFileSync(path.join(fixtures, 'specialist-transfer', '01-approvable.json'), JSON.stringify(approvable));
     expect(await testCommand('specialist-transfer', { rules, fixtures })).toBe(EXIT.ok);
-    expect(output).toMatch(/PASS {2}01-approvable\.json/);
-    expect(output).toMatch(/^1 passed, 0 failed$/m);
+    expect(stdout.text()).toMatch(/PASS {2}01-approvable\.json/);
+    expect(stdout.text()).toMatch(/^1 passed, 0 failed$/m);
   });
 
   test('a failing fixture prints the field that differs and exits 1', async () => {
     const { rules, fixtures } = workspace();
     writeFileSync(path.join(fixtures, 'specialist-transfer', '01-wrong.json'), JSON.stringify({ ...approvable, expected: { ...approvable.expected, specialistProcess: 'objections' } }));
     expect(await testCommand('specialist-transfer', { rules, fixtures })).toBe(EXIT.failed);
-    expect(output).toMatch(/FAIL {2}01-wrong\.json/);
-    expect(output).toMatch(/specialistProcess: expected "objections", got "objection"/);
+    expect(stdout.text()).toMatch(/FAIL {2}01-wrong\.json/);
+    expect(stdout.text()).toMatch(/specialistProcess: expected "objections", got "objection"/);
   });
 });
 
@@ -76,10 +68,10 @@ describe('explain', () => {
     const facts = path.join(dir, 'facts.json');
     writeFileSync(facts, JSON.stringify({ program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-04-17' } }));
     expect(await explainCommand('direct-referral', facts, { asOf: '2025-04-17', rules: RULES_DIR })).toBe(EXIT.ok);
-    expect(output).toMatch(/as of 2025-04-17/);
-    expect(output).toMatch(/actionDueBy: "2025-04-29"/);
-    expect(output).toMatch(/✓ fired +no-zone-case-management/);
-    expect(output).toMatch(/source: 001_f3898d6cd45509ea\.txt, Centrelink, Table 1, Step 1/);
+    expect(stdout.text()).toMatch(/as of 2025-04-17/);
+    expect(stdout.text()).toMatch(/actionDueBy: "2025-04-29"/);
+    expect(stdout.text()).toMatch(/✓ fired +no-zone-case-management/);
+    expect(stdout.text()).toMatch(/source: 001_f3898d6cd45509ea\.txt, Centrelink, Table 1, Step 1/);
   });
 
   test('invalid facts: exit 1 naming the field', async () => {
@@ -87,7 +79,7 @@ describe('explain', () => {
     const facts = path.join(dir, 'facts.json');
     writeFileSync(facts, JSON.stringify({ program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-02-30' } }));
     expect(await explainCommand('direct-referral', facts, { rules: RULES_DIR })).toBe(EXIT.failed);
-    expect(output).toMatch(/\/facts\/referral\/receivedOn {2}must be a real calendar date/);
+    expect(stdout.text()).toMatch(/\/facts\/referral\/receivedOn {2}must be a real calendar date/);
   });
 });
 
@@ -97,6 +89,6 @@ describe('coverage', () => {
     for (const name of ['direct-referral', 'segment-allocation', 'exit-readiness', 'service-restriction']) mkdirSync(path.join(fixtures, name));
     writeFileSync(path.join(fixtures, 'specialist-transfer', '01-approvable.json'), JSON.stringify(approvable));
     expect(await coverageCommand({ rules, fixtures })).toBe(EXIT.failed);
-    expect(output).toMatch(/specialist-transfer \(specialist-transfer.json\): mandatory-issues-addressed never fails/);
+    expect(stdout.text()).toMatch(/specialist-transfer \(specialist-transfer.json\): mandatory-issues-addressed never fails/);
   });
 });

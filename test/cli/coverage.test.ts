@@ -6,21 +6,13 @@ import path from 'node:path';
 import { loadFixtures, runFixture } from '../../src/authoring/fixtures';
 import { coverageCommand } from '../../src/cli/coverage';
 import { EXIT } from '../../src/cli/context';
-import { FIXTURES_DIR, RULES_DIR, shippedRules } from '../support';
+import { FIXTURES_DIR, RULES_DIR, captureStdout, shippedRules } from '../support';
 
-let output = '';
-beforeEach(() => {
-  output = '';
-  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    output += String(chunk);
-    return true;
-  });
-});
-afterEach(() => jest.restoreAllMocks());
+const stdout = captureStdout();
 
 test('ps-rules coverage on the shipped rules exits 0', async () => {
   expect(await coverageCommand({ rules: RULES_DIR, fixtures: FIXTURES_DIR })).toBe(EXIT.ok);
-  expect(output).toMatch(/Every rule fires in some fixture and fails in another\./);
+  expect(stdout.text()).toMatch(/Every rule fires in some fixture and fails in another\./);
 });
 
 test('removing the only fixture that makes a rule fire (or fail) makes coverage exit 1 and name the rule', async () => {
@@ -47,8 +39,8 @@ test('removing the only fixture that makes a rule fire (or fail) makes coverage 
   const fixtures = mkdtempSync(path.join(tmpdir(), 'fixtures-'));
   cpSync(FIXTURES_DIR, fixtures, { recursive: true });
   rmSync(path.join(fixtures, found!.ruleSet, found!.file));
-  output = '';
+  stdout.reset();
   expect(await coverageCommand({ rules: RULES_DIR, fixtures })).toBe(EXIT.failed);
-  expect(output).toContain(`${found!.ruleSet} (`);
-  expect(output).toContain(found!.gap);
+  expect(stdout.text()).toContain(`${found!.ruleSet} (`);
+  expect(stdout.text()).toContain(found!.gap);
 });
