@@ -28,12 +28,23 @@ async function outcome(registry: RuleRegistry, c: ImpactCase) {
   return (await evaluate(ruleSet, request.facts, c.asOf)).outcome;
 }
 
-test('12 → 24 months: diff names exactly the cases whose outcome differs, and the rule that changed', async () => {
+test('12 → 24 months over a generated case file: ps-rules diff names exactly the cases whose outcome differs, and the rule that changed', async () => {
   const next = caseGenerator(99);
   const cases: ImpactCase[] = Array.from({ length: 2000 }, (_, i) => ({ id: `case-${i}`, ruleSet: 'direct-referral', ...next() }));
+  const casesFile = path.join(mkdtempSync(path.join(tmpdir(), 'cases-')), 'generated.ndjson');
+  writeFileSync(casesFile, cases.map((c) => JSON.stringify(c)).join('\n'));
+  const widened = widenedRules();
+  let printed = '';
+  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    printed += String(chunk);
+    return true;
+  });
+  const code = await diffCommand({ base: RULES_DIR, cases: casesFile, rules: widened, json: true });
+  jest.restoreAllMocks();
+  expect(code).toBe(EXIT.ok);
+  const report = JSON.parse(printed) as Awaited<ReturnType<typeof impactOf>>;
   const base = shippedRules();
-  const changed = shippedRules(widenedRules());
-  const report = await impactOf(base, changed, cases);
+  const changed = shippedRules(widened);
 
   const expected: string[] = [];
   for (const c of cases) if (!isDeepStrictEqual(await outcome(base, c), await outcome(changed, c))) expected.push(c.id);
