@@ -80,13 +80,13 @@ export function createApp({ rules, reload, clock = () => new Date(), logger }: A
   app.get('/v1/rulesets', (_req, res) => {
     const today = todayInSydney(clock());
     const list = [...rules().ruleSets.values()].map((rs) => {
-      const inForce = rs.versions.find((v) => (v.effectiveFrom ?? '') <= today && (v.effectiveTo ?? '9999') >= today) ?? rs.latest;
+      const inForce = rs.inForceOn(today) ?? rs.latest;
       return {
         name: rs.name,
         version: inForce.version,
         title: inForce.file.title,
         rules: inForce.file.rules.length,
-        versions: rs.versions.map((v) => ({ version: v.version, effectiveFrom: v.effectiveFrom, effectiveTo: v.effectiveTo, file: v.sourceFile })),
+        versions: rs.periods(),
         href: `/v1/rulesets/${rs.name}`,
       };
     });
@@ -98,7 +98,7 @@ export function createApp({ rules, reload, clock = () => new Date(), logger }: A
     const asOf = typeof req.query.asOf === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(req.query.asOf) ? req.query.asOf : todayInSydney(clock());
     res.json({
       ...describeRuleSet(versions.resolve(asOf)),
-      versions: versions.versions.map((v) => ({ version: v.version, effectiveFrom: v.effectiveFrom, effectiveTo: v.effectiveTo, file: v.sourceFile })),
+      versions: versions.periods(),
     });
   });
 

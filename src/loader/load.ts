@@ -35,9 +35,14 @@ export class RuleSetVersions {
     readonly versions: readonly CompiledRuleSet[],
   ) {}
 
-  /** The version in force on `asOf`. */
+  /** The version in force on `asOf`, if any. */
+  inForceOn(asOf: string): CompiledRuleSet | undefined {
+    return this.versions.find((v) => (v.effectiveFrom === null || v.effectiveFrom <= asOf) && (v.effectiveTo === null || asOf <= v.effectiveTo));
+  }
+
+  /** The version in force on `asOf`; a 422 when none is. */
   resolve(asOf: string): CompiledRuleSet {
-    const version = this.versions.find((v) => (v.effectiveFrom === null || v.effectiveFrom <= asOf) && (v.effectiveTo === null || asOf <= v.effectiveTo));
+    const version = this.inForceOn(asOf);
     if (!version) {
       const periods = this.versions.map((v) => `${v.effectiveFrom ?? 'the beginning'} to ${v.effectiveTo ?? 'now'}`).join('; ');
       throw new DecisionError('no-version-in-force', `No version of ${this.name} is in force on ${asOf} (versions cover ${periods}).`, [{ pointer: '/asOf', message: `no version of ${this.name} is in force on this date` }]);
@@ -45,7 +50,12 @@ export class RuleSetVersions {
     return version;
   }
 
-  /** The newest version: the one a rule set is listed and described by. */
+  /** Each version's hash, period and file, for listings. */
+  periods(): { version: string; effectiveFrom: string | null; effectiveTo: string | null; file: string }[] {
+    return this.versions.map((v) => ({ version: v.version, effectiveFrom: v.effectiveFrom, effectiveTo: v.effectiveTo, file: v.sourceFile }));
+  }
+
+  /** The newest version. */
   get latest(): CompiledRuleSet {
     return this.versions[this.versions.length - 1] as CompiledRuleSet;
   }
