@@ -47,6 +47,8 @@ export interface CompiledRuleSet {
   calendar: HolidayCalendar;
   derived: ReadonlyArray<readonly [string, DerivedFact]>;
   parameterFacts: FactMap;
+  /** Parameter name → value, as the outcome builders and the response read them. */
+  parameterValues: Readonly<Record<string, unknown>>;
   labels: Readonly<Record<string, string>>;
   buildOutcome: OutcomeBuilder;
   subsetFor(facts: FactMap): RuleSubset;
@@ -84,7 +86,11 @@ export function compileRuleSet(
 ): CompiledRuleSet {
   const derived = Object.entries(file.derivedFacts).map(([name, definition]) => [name, compileDerivedFact(definition, file.parameters)] as const);
   const parameterFacts: FactMap = {};
-  for (const [name, parameter] of Object.entries(file.parameters)) parameterFacts[PARAM_PREFIX + name] = parameter.value;
+  const parameterValues: Record<string, unknown> = {};
+  for (const [name, parameter] of Object.entries(file.parameters)) {
+    parameterFacts[PARAM_PREFIX + name] = parameter.value;
+    parameterValues[name] = parameter.value;
+  }
 
   const labels: Record<string, string> = schemaLabels(caseFactsSchema as SchemaNode);
   for (const [name, definition] of Object.entries(file.derivedFacts)) labels[name] = definition.description;
@@ -120,6 +126,7 @@ export function compileRuleSet(
     calendar,
     derived,
     parameterFacts,
+    parameterValues: Object.freeze(parameterValues),
     labels,
     buildOutcome,
     subsetFor,

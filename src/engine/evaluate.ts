@@ -16,7 +16,7 @@ export interface Decision {
   outcome: Record<string, unknown>;
   explanation: RuleExplanation[];
   derivedFacts: Record<string, unknown>;
-  parameters: Record<string, unknown>;
+  parameters: Readonly<Record<string, unknown>>;
 }
 
 const FACT_PATHS = factPaths();
@@ -55,8 +55,7 @@ export async function evaluate(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf:
     return explainRule(rule, result.result === true, recorded as never, ruleSet.labels);
   });
 
-  const parameters: Record<string, unknown> = {};
-  for (const [name, parameter] of Object.entries(ruleSet.file.parameters)) parameters[name] = parameter.value;
+  const parameters = ruleSet.parameterValues;
   const context: OutcomeContext = {
     asOf,
     facts: factMap,
