@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { todayInSydney } from '../dates/calendar';
-import { evaluate } from '../engine/evaluate';
+import { evaluate, type Evaluator } from '../engine/evaluate';
 import { citation } from '../engine/explain';
 import type { CompiledRuleSet } from '../engine/compile';
 import { DecisionError } from '../errors';
@@ -116,10 +116,14 @@ export function createApp({ rules, reload, clock = () => new Date(), logger }: A
     express.json({ limit: BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'] }),
     async (req, res) => {
       const versions = res.locals.ruleSet as RuleSetVersions;
+      const engine = req.query.engine ?? 'compiled';
+      if (engine !== 'compiled' && engine !== 'reference') {
+        throw new DecisionError('invalid-request', 'The engine query parameter must be "compiled" (default) or "reference" (json-rules-engine itself).', [{ pointer: '', message: 'query parameter engine must be compiled or reference' }]);
+      }
       const asOf = typeof req.body?.asOf === 'string' ? req.body.asOf : todayInSydney(clock());
       const ruleSet = versions.resolve(/^\d{4}-\d{2}-\d{2}$/.test(asOf) ? asOf : todayInSydney(clock()));
       const request = parseEvaluateRequest(req.body, ruleSet.name, ruleSet.file.requires);
-      const decision = await evaluate(ruleSet, request.facts, request.asOf ?? asOf);
+      const decision = await evaluate(ruleSet, request.facts, request.asOf ?? asOf, engine as Evaluator);
       res.json(decision);
     },
   );

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { Engine } from 'json-rules-engine';
 import type { HolidayCalendar } from '../dates/calendar';
 import { caseFactsSchema } from '../facts/schema';
+import { compileRule, type CompiledRule } from './compiled';
 import { compileDerivedFact, type DerivedFact } from './derived';
 import { addCustomOperators } from './operators';
 import { EnginePool } from './pool';
@@ -33,7 +34,10 @@ export interface RuleSetModule {
 
 interface RuleSubset {
   rules: RuleDefinition[];
+  /** For the reference evaluator: json-rules-engine Engines on loan. */
   pool: EnginePool;
+  /** For the compiled evaluator: one closure per rule. */
+  compiled: CompiledRule[];
 }
 
 export interface CompiledRuleSet {
@@ -110,7 +114,7 @@ export function compileRuleSet(
         }
         return engine;
       };
-      subset = { rules, pool: new EnginePool(create) };
+      subset = { rules, pool: new EnginePool(create), compiled: rules.map((rule) => compileRule(rule, labels)) };
       subsets.set(key, subset);
     }
     return subset;

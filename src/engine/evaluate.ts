@@ -5,7 +5,8 @@ import type { CaseFacts } from '../facts/validate';
 import { valueAt } from '../facts/validate';
 import type { CompiledRuleSet, OutcomeContext } from './compile';
 import { explainRule, type RuleExplanation } from './explain';
-import type { FactMap } from './types';
+import type { EnginePool } from './pool';
+import type { FactMap, RuleDefinition } from './types';
 
 export interface Decision {
   ruleSet: string;
@@ -13,6 +14,8 @@ export interface Decision {
   /** The period the deciding version is in force: its rule file's effectiveFrom and effectiveTo. */
   effective: { from: string | null; to: string | null };
   asOf: string;
+  /** Which evaluator decided: the compiled fast path or json-rules-engine itself. */
+  evaluator: Evaluator;
   outcome: Record<string, unknown>;
   explanation: RuleExplanation[];
   derivedFacts: Record<string, unknown>;
@@ -29,31 +32,25 @@ export function flattenFacts(facts: CaseFacts): FactMap {
 }
 
 /**
+ * Which evaluator decides: `compiled` (the fast path, closures from the same rule JSON) or
+ * `reference` (the unmodified json-rules-engine), for an auditor reproducing a decision.
+ */
+export type Evaluator = 'compiled' | 'reference';
+
+/**
  * Decides one case. Every fact is computed before json-rules-engine runs (none is asynchronous),
  * and the run has an Engine to itself, so concurrent evaluations cannot disturb one another.
  * `facts` must already be validated (facts/validate.ts) so defaults are filled in.
  */
-export async function evaluate(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf: string): Promise<Decision> {
+export async function evaluate(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf: string, evaluator: Evaluator = 'compiled'): Promise<Decision> {
   const factMap = flattenFacts(facts);
   const derivedFacts: Record<string, unknown> = {};
   for (const [name, compute] of ruleSet.derived) derivedFacts[name] = compute(factMap, asOf);
   Object.assign(factMap, derivedFacts, ruleSet.parameterFacts);
 
-  const { rules, pool } = ruleSet.subsetFor(factMap);
-  const results = await pool.run(async (engine) => {
-    const { results: passed, failureResults: failed } = await engine.run(factMap);
-    return [...passed, ...failed];
-  });
-  const byName = new Map<string, RuleResult>(results.map((r) => [r.name, r]));
-
-  const fired = new Set<string>();
-  const explanation = rules.map((rule) => {
-    const result = byName.get(rule.name);
-    if (!result) throw new Error(`json-rules-engine returned no result for rule ${rule.name}`);
-    if (result.result === true) fired.add(rule.name);
-    const recorded = result.toJSON(false).conditions;
-    return explainRule(rule, result.result === true, recorded as never, ruleSet.labels);
-  });
+  const { rules, pool, compiled } = ruleSet.subsetFor(factMap);
+  const explanation = evaluator === 'compiled' ? compiled.map((rule) => rule(factMap)) : await referenceRun(rules, pool, factMap, ruleSet.labels);
+  const fired = new Set<string>(explanation.filter((r) => r.fired).map((r) => r.rule));
 
   const parameters = ruleSet.parameterValues;
   const context: OutcomeContext = {
@@ -74,9 +71,24 @@ export async function evaluate(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf:
     version: ruleSet.version,
     effective: { from: ruleSet.effectiveFrom, to: ruleSet.effectiveTo },
     asOf,
+    evaluator,
     outcome,
     explanation,
     derivedFacts,
     parameters,
   };
+}
+
+/** The reference evaluator: json-rules-engine itself, on an Engine of its own for this run. */
+async function referenceRun(rules: readonly RuleDefinition[], pool: EnginePool, factMap: FactMap, labels: Readonly<Record<string, string>>): Promise<RuleExplanation[]> {
+  const results = await pool.run(async (engine) => {
+    const { results: passed, failureResults: failed } = await engine.run(factMap);
+    return [...passed, ...failed];
+  });
+  const byName = new Map<string, RuleResult>(results.map((r) => [r.name, r]));
+  return rules.map((rule) => {
+    const result = byName.get(rule.name);
+    if (!result) throw new Error(`json-rules-engine returned no result for rule ${rule.name}`);
+    return explainRule(rule, result.result === true, result.toJSON(false).conditions as never, labels);
+  });
 }

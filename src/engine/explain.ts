@@ -48,20 +48,41 @@ export function citation(sources: readonly SourceRef[]): string {
 }
 
 function explainCondition(condition: RecordedCondition, labels: Readonly<Record<string, string>>): ConditionExplanation {
+  // json-rules-engine's toJSON drops the result of all/any/not groups; it follows from the children's.
+  if (condition.all) {
+    const all = condition.all.map((c) => explainCondition(c, labels));
+    return { all, result: all.some((c) => c.result === false) ? false : all.every((c) => c.result === true) ? true : null };
+  }
+  if (condition.any) {
+    const any = condition.any.map((c) => explainCondition(c, labels));
+    return { any, result: any.some((c) => c.result === true) ? true : any.every((c) => c.result === false) ? false : null };
+  }
+  if (condition.not) {
+    const not = explainCondition(condition.not, labels);
+    return { not, result: not.result === null ? null : !not.result };
+  }
   const result = condition.result === undefined ? null : condition.result;
-  if (condition.all) return { all: condition.all.map((c) => explainCondition(c, labels)), result };
-  if (condition.any) return { any: condition.any.map((c) => explainCondition(c, labels)), result };
-  if (condition.not) return { not: explainCondition(condition.not, labels), result };
   const fact = condition.fact as string;
-  const operator = condition.operator as string;
   const reference = condition.value !== null && typeof condition.value === 'object' && 'fact' in (condition.value as object)
     ? String((condition.value as { fact: string }).fact)
     : undefined;
   const expected = reference !== undefined ? condition.valueResult : condition.value;
-  const label = labels[fact] ?? fact;
+  return explainLeaf(fact, labels[fact] ?? fact, condition.operator as string, expected, reference, condition.factResult, result);
+}
+
+/** One condition's line of the explanation; shared by the reference and the compiled evaluator. */
+export function explainLeaf(
+  fact: string,
+  label: string,
+  operator: string,
+  expected: unknown,
+  reference: string | undefined,
+  actual: unknown,
+  result: boolean | null,
+): ConditionExplanation {
   const verdict = result === null ? 'not evaluated' : result ? 'met' : 'not met';
-  const text = `${label.replace(/\.$/, '')} [${fact}] must ${OPERATOR_PHRASES[operator] ?? operator} ${show(expected)}; it is ${show(condition.factResult)}: ${verdict}.`;
-  const explained: ConditionExplanation = { fact, label, operator, expected, actual: condition.factResult ?? null, result, text };
+  const text = `${label.replace(/\.$/, '')} [${fact}] must ${OPERATOR_PHRASES[operator] ?? operator} ${show(expected)}; it is ${show(actual)}: ${verdict}.`;
+  const explained: ConditionExplanation = { fact, label, operator, expected, actual: actual ?? null, result, text };
   if (reference !== undefined) explained.expectedFrom = reference.startsWith(PARAM_PREFIX) ? `parameter ${reference.slice(PARAM_PREFIX.length)}` : reference;
   return explained;
 }
@@ -72,15 +93,20 @@ export function explainRule(
   recorded: RecordedCondition,
   labels: Readonly<Record<string, string>>,
 ): RuleExplanation {
+  return ruleExplanation(rule, fired, explainCondition(recorded, labels));
+}
+
+/** A rule's entry in the explanation, from its explained conditions. */
+export function ruleExplanation(rule: RuleDefinition, fired: boolean, conditions: ConditionExplanation): RuleExplanation {
   const explanation: RuleExplanation = {
     rule: rule.name,
     fired,
     description: rule.description,
     sources: rule.sources,
     citation: citation(rule.sources),
-    conditions: explainCondition(recorded, labels),
+    conditions,
   };
-  // json-rules-engine records results on nested groups only; the top group's result is the rule's.
+  // A group json-rules-engine did not need to finish has no result of its own; the rule's decides.
   if (explanation.conditions.result === null) explanation.conditions.result = fired;
   if (rule.requiredFor) explanation.requiredFor = rule.requiredFor;
   return explanation;

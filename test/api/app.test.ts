@@ -77,6 +77,16 @@ describe('evaluating', () => {
     expect(rule.conditions.all[0]).toEqual(expect.objectContaining({ fact: 'currentRestrictions', expected: 0, actual: 1, result: false }));
   });
 
+  test('?engine=reference decides with json-rules-engine itself, identically; the response says which decided', async () => {
+    const body = { asOf: '2025-06-02', facts: { ...directFacts, customer: { zoneCaseManagement: true } } };
+    const compiled = await request(app).post(evaluatePath('direct-referral')).send(body);
+    const reference = await request(app).post(`${evaluatePath('direct-referral')}?engine=reference`).send(body);
+    expect(compiled.body.evaluator).toBe('compiled');
+    expect(reference.body.evaluator).toBe('reference');
+    expect(reference.body.outcome).toEqual(compiled.body.outcome);
+    expect(reference.body.explanation).toEqual(compiled.body.explanation);
+  });
+
   test('asOf defaults to today in Sydney, from the injected clock', async () => {
     const res = await request(app).post(evaluatePath('direct-referral')).send({ facts: directFacts });
     expect(res.status).toBe(200);
@@ -136,6 +146,8 @@ describe('bad input never yields a 500', () => {
   });
   test('a non-JSON content type is a 415', async () => expectProblem(await post('facts=1', 'application/x-www-form-urlencoded'), 415));
   test('a plain-text body is a 415', async () => expectProblem(await post('hello', 'text/plain'), 415));
+  test('an unknown engine is a 400', async () =>
+    expectProblem(await request(app).post(`${evaluatePath('direct-referral')}?engine=fast`).send({ facts: directFacts }), 400));
   test('an unknown route is a 404 problem', async () => expectProblem(await request(app).get('/v2/nothing'), 404));
   test('a date beyond the holiday calendar is refused, not guessed', async () =>
     expectProblem(await post(JSON.stringify({ asOf: '2041-06-02', facts: { ...directFacts, referral: { source: 'mats', receivedOn: '2041-06-03' } } })), 422));

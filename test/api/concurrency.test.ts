@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import request from 'supertest';
 import { createApp } from '../../src/api/app';
-import { evaluate, type Decision } from '../../src/engine/evaluate';
+import { evaluate, type Decision, type Evaluator } from '../../src/engine/evaluate';
 import { parseEvaluateRequest } from '../../src/facts/validate';
 import { caseGenerator } from '../../fixtures/generator';
 import { shippedRules } from '../support';
@@ -20,10 +20,10 @@ function cases(count: number, seed: number) {
   return Array.from({ length: count }, (_, i) => ({ name: names[i % names.length] as string, body: next() }));
 }
 
-async function sequential(name: string, body: { asOf: string; facts: Record<string, unknown> }) {
+async function sequential(name: string, body: { asOf: string; facts: Record<string, unknown> }, evaluator: Evaluator = 'reference') {
   const ruleSet = registry.ruleSets.get(name)!.resolve(body.asOf);
   const parsed = parseEvaluateRequest(body, name, ruleSet.file.requires);
-  return evaluate(ruleSet, parsed.facts, parsed.asOf!);
+  return evaluate(ruleSet, parsed.facts, parsed.asOf!, evaluator);
 }
 
 let server: Server;
@@ -33,13 +33,15 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise((resolve) => server.close(resolve)));
 
-test('600 overlapping HTTP requests decide exactly as their sequential evaluations', async () => {
+// json-rules-engine (the reference evaluator) is the one with engine-wide run state, so the overlap
+// tests run it; the compiled evaluator is synchronous and proven equal to it in differential.test.ts.
+test('600 overlapping HTTP requests (reference evaluator) decide exactly as their sequential evaluations', async () => {
   const batch = cases(600, 20251114);
   const expected: Decision[] = [];
   for (const c of batch) expected.push(await sequential(c.name, c.body));
   const { port } = server.address() as AddressInfo;
   const agent = request(`http://127.0.0.1:${port}`);
-  const responses = await Promise.all(batch.map((c) => agent.post(`/v1/rulesets/${c.name}/evaluate`).send(c.body)));
+  const responses = await Promise.all(batch.map((c) => agent.post(`/v1/rulesets/${c.name}/evaluate?engine=reference`).send(c.body)));
   let differing = 0;
   responses.forEach((res, i) => {
     expect(res.status).toBe(200);
@@ -52,7 +54,7 @@ test('600 overlapping HTTP requests decide exactly as their sequential evaluatio
   expect(new Set(eligible)).toEqual(new Set([true, false]));
 });
 
-test('5,000 overlapping in-process evaluations equal their sequential results', async () => {
+test('5,000 overlapping in-process evaluations (reference evaluator) equal their sequential results', async () => {
   const batch = cases(5000, 7);
   const expected: string[] = [];
   for (const c of batch) expected.push(JSON.stringify((await sequential(c.name, c.body)).explanation));
