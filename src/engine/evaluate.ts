@@ -43,19 +43,47 @@ export type Evaluator = 'compiled' | 'reference';
  * `facts` must already be validated (facts/validate.ts) so defaults are filled in.
  */
 export async function evaluate(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf: string, evaluator: Evaluator = 'compiled'): Promise<Decision> {
+  if (evaluator === 'compiled') return decide(ruleSet, facts, asOf);
+  const factMap = factsFor(ruleSet, facts, asOf);
+  const { rules, pool } = ruleSet.subsetFor(factMap.facts);
+  const explanation = await referenceRun(rules, pool, factMap.facts, ruleSet.labels);
+  return decision(ruleSet, asOf, 'reference', factMap, rules, explanation);
+}
+
+/** The compiled evaluator, synchronously: what batch triage and the hot path call. */
+export function decide(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf: string): Decision {
+  const factMap = factsFor(ruleSet, facts, asOf);
+  const { rules, compiled } = ruleSet.subsetFor(factMap.facts);
+  const explanation = compiled.map((rule) => rule(factMap.facts));
+  return decision(ruleSet, asOf, 'compiled', factMap, rules, explanation);
+}
+
+interface PreparedFacts {
+  facts: FactMap;
+  derivedFacts: Record<string, unknown>;
+}
+
+function factsFor(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf: string): PreparedFacts {
   const factMap = flattenFacts(facts);
   const derivedFacts: Record<string, unknown> = {};
   for (const [name, compute] of ruleSet.derived) derivedFacts[name] = compute(factMap, asOf);
   Object.assign(factMap, derivedFacts, ruleSet.parameterFacts);
+  return { facts: factMap, derivedFacts };
+}
 
-  const { rules, pool, compiled } = ruleSet.subsetFor(factMap);
-  const explanation = evaluator === 'compiled' ? compiled.map((rule) => rule(factMap)) : await referenceRun(rules, pool, factMap, ruleSet.labels);
+function decision(
+  ruleSet: CompiledRuleSet,
+  asOf: string,
+  evaluator: Evaluator,
+  { facts, derivedFacts }: PreparedFacts,
+  rules: readonly RuleDefinition[],
+  explanation: RuleExplanation[],
+): Decision {
   const fired = new Set<string>(explanation.filter((r) => r.fired).map((r) => r.rule));
-
   const parameters = ruleSet.parameterValues;
   const context: OutcomeContext = {
     asOf,
-    facts: factMap,
+    facts,
     file: ruleSet.file,
     calendar: ruleSet.calendar,
     weighed: rules,
@@ -65,14 +93,13 @@ export async function evaluate(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf:
       return parameters[name] as T;
     },
   };
-  const outcome = ruleSet.buildOutcome(context);
   return {
     ruleSet: ruleSet.name,
     version: ruleSet.version,
     effective: { from: ruleSet.effectiveFrom, to: ruleSet.effectiveTo },
     asOf,
     evaluator,
-    outcome,
+    outcome: ruleSet.buildOutcome(context),
     explanation,
     derivedFacts,
     parameters,
