@@ -1,4 +1,11 @@
 // Dates of the procedure: the Australia/Sydney zone, month and day arithmetic, working days.
+//
+// Hot path: the procedure's dates are calendar dates (YYYY-MM-DD in Sydney), so their arithmetic
+// needs no zone: each date is turned into a day number (days since 1970-01-01, proleptic
+// Gregorian) with integer arithmetic, and back. Parsing a date with luxon costs microseconds, a
+// day number nanoseconds; at batch-triage rates (npm run bench) that is the difference.
+// test/dates/calendar.test.ts proves these functions equal luxon's over thousands of dates.
+// Luxon remains for the one question that needs a zone: what day it is in Sydney now.
 import { DateTime } from 'luxon';
 import { DecisionError } from '../errors';
 
@@ -9,6 +16,8 @@ export interface HolidayCalendar {
   fromYear: number;
   toYear: number;
   holidays: ReadonlySet<string>;
+  /** The same holidays as day numbers. */
+  holidayDays: ReadonlySet<number>;
 }
 
 export interface HolidayCalendarFile {
@@ -21,45 +30,115 @@ export function buildCalendar(file: HolidayCalendarFile): HolidayCalendar {
     fromYear: file.coverage.fromYear,
     toYear: file.coverage.toYear,
     holidays: new Set(file.holidays.map((h) => h.date)),
+    holidayDays: new Set(file.holidays.map((h) => dayNumber(h.date))),
   };
 }
 
-function parse(date: string): DateTime {
-  const parsed = DateTime.fromISO(date, { zone: ZONE });
-  if (!parsed.isValid) throw new Error(`not a calendar date: ${date}`);
-  return parsed;
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+const isLeap = (year: number) => (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const daysInMonth = (year: number, month: number) => (month === 2 && isLeap(year) ? 29 : (MONTH_DAYS[month - 1] as number));
+
+/** Days since 1970-01-01 of a civil date (Howard Hinnant's days_from_civil). */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
 }
 
-const iso = (d: DateTime): string => d.toISODate() as string;
+function civilFromDays(days: number): [number, number, number] {
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  return [yoe + era * 400 + (month <= 2 ? 1 : 0), month, day];
+}
+
+function parts(date: string): [number, number, number] {
+  const match = DATE.exec(date);
+  const year = Number(match?.[1]);
+  const month = Number(match?.[2]);
+  const day = Number(match?.[3]);
+  if (!match || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) throw new Error(`not a calendar date: ${date}`);
+  return [year, month, day];
+}
+
+const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+const iso = (year: number, month: number, day: number) => `${pad(year, 4)}-${pad(month)}-${pad(day)}`;
+
+/** A YYYY-MM-DD date as its day number (days since 1970-01-01). */
+export function dayNumber(date: string): number {
+  const [year, month, day] = parts(date);
+  return daysFromCivil(year, month, day);
+}
+
+/** A day number as YYYY-MM-DD. */
+export function dateOfDay(days: number): string {
+  return iso(...civilFromDays(days));
+}
 
 export function addDays(date: string, days: number): string {
-  return iso(parse(date).plus({ days }));
+  return dateOfDay(dayNumber(date) + days);
 }
 
-/** Calendar months, clamped to the month's end (2025-11-30 + 3 months = 2026-02-28). */
+/** Recent answers of addMonths: a batch asks the same few (as-of date, months) pairs for every case. */
+const monthsMemo = new Map<string, string>();
+
+/** Calendar months, clamped to the month's end (2025-11-30 + 3 months = 2026-02-28), as luxon does. */
 export function addMonths(date: string, months: number): string {
-  return iso(parse(date).plus({ months }));
+  const key = `${date}${months}`;
+  let result = monthsMemo.get(key);
+  if (result === undefined) {
+    if (monthsMemo.size >= 4096) monthsMemo.clear();
+    result = monthsAfter(date, months);
+    monthsMemo.set(key, result);
+  }
+  return result;
+}
+
+function monthsAfter(date: string, months: number): string {
+  const [year, month, day] = parts(date);
+  const index = year * 12 + (month - 1) + months;
+  const toYear = Math.floor(index / 12);
+  const toMonth = index - toYear * 12 + 1;
+  return iso(toYear, toMonth, Math.min(day, daysInMonth(toYear, toMonth)));
 }
 
 /** Whole calendar days from `from` to `to` (negative when `to` is earlier). */
 export function daysBetween(from: string, to: string): number {
-  return Math.round(parse(to).diff(parse(from), 'days').days);
+  return dayNumber(to) - dayNumber(from);
 }
 
 /** Today's date in Sydney: only the API and CLI edges call this, with the clock they own. */
 export function todayInSydney(now: Date): string {
-  return iso(DateTime.fromJSDate(now, { zone: ZONE }));
+  return DateTime.fromJSDate(now, { zone: ZONE }).toISODate() as string;
 }
 
-export function isWorkingDay(date: DateTime, calendar: HolidayCalendar): boolean {
-  if (date.weekday >= 6) return false;
-  if (date.year < calendar.fromYear || date.year > calendar.toYear) {
+/** 1 Monday … 7 Sunday, as ISO and luxon number weekdays; day 0 (1970-01-01) was a Thursday. */
+const weekday = (days: number) => ((((days + 3) % 7) + 7) % 7) + 1;
+
+function isWorkingDayNumber(days: number, calendar: HolidayCalendar): boolean {
+  if (weekday(days) >= 6) return false;
+  const year = civilFromDays(days)[0];
+  if (year < calendar.fromYear || year > calendar.toYear) {
     throw new DecisionError(
       'date-outside-calendar',
-      `Working days in ${date.year} cannot be counted: the holiday calendar covers ${calendar.fromYear} to ${calendar.toYear}.`,
+      `Working days in ${year} cannot be counted: the holiday calendar covers ${calendar.fromYear} to ${calendar.toYear}.`,
     );
   }
-  return !calendar.holidays.has(iso(date));
+  return !calendar.holidayDays.has(days);
+}
+
+export function isWorkingDay(date: string, calendar: HolidayCalendar): boolean {
+  return isWorkingDayNumber(dayNumber(date), calendar);
 }
 
 /**
@@ -67,11 +146,11 @@ export function isWorkingDay(date: DateTime, calendar: HolidayCalendar): boolean
  * receipt" is due on the date this returns for 5.
  */
 export function addWorkingDays(date: string, workingDays: number, calendar: HolidayCalendar): string {
-  let day = parse(date);
+  let day = dayNumber(date);
   let counted = 0;
   while (counted < workingDays) {
-    day = day.plus({ days: 1 });
-    if (isWorkingDay(day, calendar)) counted += 1;
+    day += 1;
+    if (isWorkingDayNumber(day, calendar)) counted += 1;
   }
-  return iso(day);
+  return dateOfDay(day);
 }

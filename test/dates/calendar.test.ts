@@ -1,8 +1,10 @@
 // Working days skip weekends and national public holidays; the holiday data file agrees with date-holidays.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import fc from 'fast-check';
 import Holidays from 'date-holidays';
-import { addMonths, addWorkingDays, buildCalendar, daysBetween, todayInSydney, type HolidayCalendarFile } from '../../src/dates/calendar';
+import { DateTime } from 'luxon';
+import { addDays, addMonths, addWorkingDays, buildCalendar, dateOfDay, dayNumber, daysBetween, todayInSydney, ZONE, type HolidayCalendarFile } from '../../src/dates/calendar';
 import { DecisionError } from '../../src/errors';
 import { CALENDAR_FILE } from '../../src/loader/load';
 import { RULES_DIR } from '../support';
@@ -43,6 +45,46 @@ describe('month and day arithmetic in Sydney', () => {
   test("today is Sydney's date, not UTC's", () => {
     expect(todayInSydney(new Date('2025-06-01T13:59:00Z'))).toBe('2025-06-01');
     expect(todayInSydney(new Date('2025-06-01T14:00:00Z'))).toBe('2025-06-02');
+  });
+});
+
+describe('integer day arithmetic agrees with luxon in Sydney', () => {
+  // The hot path counts days as integers; luxon, a zone-aware library, is the oracle.
+  const luxon = (date: string) => DateTime.fromISO(date, { zone: ZONE });
+  const calendarDate = fc.integer({ min: dayNumber('1990-01-01'), max: dayNumber('2045-12-31') }).map(dateOfDay);
+  const options = { numRuns: 5_000, seed: 20261124 };
+
+  test('a day number round-trips and counts from 1970-01-01', () => {
+    expect(dayNumber('1970-01-01')).toBe(0);
+    expect(dateOfDay(dayNumber('2024-02-29'))).toBe('2024-02-29');
+    fc.assert(fc.property(calendarDate, (date) => dateOfDay(dayNumber(date)) === date && luxon(date).isValid), options);
+  });
+  test('adding days, months and counting days between', () => {
+    fc.assert(
+      fc.property(calendarDate, calendarDate, fc.integer({ min: -400, max: 400 }), fc.integer({ min: -36, max: 36 }), (from, to, days, months) => {
+        expect(addDays(from, days)).toBe(luxon(from).plus({ days }).toISODate());
+        expect(addMonths(from, months)).toBe(luxon(from).plus({ months }).toISODate());
+        expect(daysBetween(from, to)).toBe(Math.round(luxon(to).diff(luxon(from), 'days').days));
+      }),
+      options,
+    );
+  });
+  test('working days skip exactly the weekends and holidays luxon and the data file name', () => {
+    const holidays = new Set(file.holidays.map((h) => h.date));
+    fc.assert(
+      fc.property(fc.integer({ min: dayNumber('2015-01-01'), max: dayNumber('2040-11-30') }).map(dateOfDay), fc.integer({ min: 0, max: 15 }), (from, n) => {
+        let day = luxon(from);
+        for (let counted = 0; counted < n; ) {
+          day = day.plus({ days: 1 });
+          if (day.weekday < 6 && !holidays.has(day.toISODate() as string)) counted += 1;
+        }
+        expect(addWorkingDays(from, n, calendar)).toBe(day.toISODate());
+      }),
+      options,
+    );
+  });
+  test('a date that does not exist is refused', () => {
+    for (const bad of ['2025-02-29', '2025-13-01', '2025-00-10', '2025-04-31', '25-01-01']) expect(() => dayNumber(bad)).toThrow(/not a calendar date/);
   });
 });
 
