@@ -5,6 +5,7 @@ import type { HolidayCalendar } from '../dates/calendar';
 import { caseFactsSchema } from '../facts/schema';
 import { compileRule, type CompiledRule } from './compiled';
 import { compileDerivedFact, type DerivedFact } from './derived';
+import { factMapBuilder, type FactMapBuilder } from './fact-map';
 import { addCustomOperators } from './operators';
 import { EnginePool } from './pool';
 import { PARAM_PREFIX, type FactMap, type RuleDefinition, type RuleFile } from './types';
@@ -50,6 +51,8 @@ export interface CompiledRuleSet {
   file: RuleFile;
   calendar: HolidayCalendar;
   derived: ReadonlyArray<readonly [string, DerivedFact]>;
+  /** CaseFacts → this version's fact map, with a slot for each derived fact. */
+  flatten: FactMapBuilder;
   parameterFacts: FactMap;
   /** Parameter name → value, as the outcome builders and the response read them. */
   parameterValues: Readonly<Record<string, unknown>>;
@@ -100,12 +103,16 @@ export function compileRuleSet(
   for (const [name, definition] of Object.entries(file.derivedFacts)) labels[name] = definition.description;
   for (const [name, parameter] of Object.entries(file.parameters)) labels[PARAM_PREFIX + name] = parameter.description;
 
+  // Which rules are weighed depends only on the facts rules' appliesTo name (e.g. program), so the
+  // subset is found by those facts' values: one short key per case, not a filter over every rule.
+  const appliesFacts = [...new Set(file.rules.flatMap((rule) => Object.keys(rule.appliesTo ?? {})))];
   const subsets = new Map<string, RuleSubset>();
   const subsetFor = (facts: FactMap): RuleSubset => {
-    const rules = file.rules.filter((rule) => applies(rule, facts));
-    const key = rules.map((rule) => rule.name).join('\n');
+    let key = '';
+    for (const fact of appliesFacts) key += `${JSON.stringify(facts[fact] ?? null)}\n`;
     let subset = subsets.get(key);
     if (!subset) {
+      const rules = file.rules.filter((rule) => applies(rule, facts));
       const create = () => {
         const engine = new Engine([], { allowUndefinedFacts: false, allowUndefinedConditions: false });
         addCustomOperators(engine);
@@ -114,7 +121,7 @@ export function compileRuleSet(
         }
         return engine;
       };
-      subset = { rules, pool: new EnginePool(create), compiled: rules.map((rule) => compileRule(rule, labels)) };
+      subset = { rules, pool: new EnginePool(create), compiled: rules.map((rule) => compileRule(rule, labels, parameterFacts)) };
       subsets.set(key, subset);
     }
     return subset;
@@ -129,6 +136,7 @@ export function compileRuleSet(
     file,
     calendar,
     derived,
+    flatten: factMapBuilder(derived.map(([name]) => name)),
     parameterFacts,
     parameterValues: Object.freeze(parameterValues),
     labels,

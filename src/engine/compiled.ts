@@ -6,9 +6,9 @@
 // may use (the loader refuses others); test/engine/differential.test.ts proves it equal to the
 // reference over generated cases, and an auditor can still ask for the reference per request.
 import type { TopLevelCondition } from 'json-rules-engine';
-import { explainLeaf, ruleExplanation, type ConditionExplanation, type RuleExplanation } from './explain';
+import { citation, expectedFromOf, explainLeaf, leafTextHead, show, type ConditionExplanation, type RuleExplanation } from './explain';
 import { CUSTOM_OPERATORS } from './operators';
-import type { FactMap, RuleDefinition } from './types';
+import { PARAM_PREFIX, type FactMap, type RuleDefinition } from './types';
 
 type OperatorFn = (factValue: unknown, compareTo: unknown) => boolean;
 
@@ -31,19 +31,51 @@ const OPERATORS: Record<string, OperatorFn> = {
 
 type Explainer = (facts: FactMap) => ConditionExplanation;
 
-function compileCondition(condition: Record<string, unknown>, labels: Readonly<Record<string, string>>): Explainer {
+const VERDICT_MET = ': met.';
+const VERDICT_NOT_MET = ': not met.';
+
+/** The actual value as the sentence shows it; the common scalars without JSON.stringify. */
+function showActual(value: unknown): string {
+  switch (typeof value) {
+    case 'number':
+    case 'boolean':
+      return String(value);
+    case 'undefined':
+      return 'nothing';
+    default:
+      return show(value);
+  }
+}
+
+function compileCondition(condition: Record<string, unknown>, labels: Readonly<Record<string, string>>, parameterFacts: FactMap): Explainer {
   if (Array.isArray(condition.all) || Array.isArray(condition.any)) {
     const every = Array.isArray(condition.all);
-    const children = ((every ? condition.all : condition.any) as Record<string, unknown>[]).map((c) => compileCondition(c, labels));
-    return (facts) => {
-      // json-rules-engine evaluates every condition of one priority; none here has a priority.
-      const explained = children.map((child) => child(facts));
-      const result = every ? explained.every((c) => c.result === true) : explained.some((c) => c.result === true);
-      return every ? { all: explained, result } : { any: explained, result };
-    };
+    const children = ((every ? condition.all : condition.any) as Record<string, unknown>[]).map((c) => compileCondition(c, labels, parameterFacts));
+    // json-rules-engine evaluates every condition of one priority; none here has a priority.
+    return every
+      ? (facts) => {
+          const all: ConditionExplanation[] = new Array(children.length);
+          let result = true;
+          for (let i = 0; i < children.length; i += 1) {
+            const explained = (children[i] as Explainer)(facts);
+            if (explained.result !== true) result = false;
+            all[i] = explained;
+          }
+          return { all, result };
+        }
+      : (facts) => {
+          const any: ConditionExplanation[] = new Array(children.length);
+          let result = false;
+          for (let i = 0; i < children.length; i += 1) {
+            const explained = (children[i] as Explainer)(facts);
+            if (explained.result === true) result = true;
+            any[i] = explained;
+          }
+          return { any, result };
+        };
   }
   if (condition.not !== undefined) {
-    const child = compileCondition(condition.not as Record<string, unknown>, labels);
+    const child = compileCondition(condition.not as Record<string, unknown>, labels, parameterFacts);
     return (facts) => {
       const explained = child(facts);
       return { not: explained, result: explained.result !== true };
@@ -58,20 +90,40 @@ function compileCondition(condition: Record<string, unknown>, labels: Readonly<R
     ? (value as { fact: string }).fact
     : undefined;
   const label = labels[fact] ?? fact;
+  if (reference === undefined || reference.startsWith(PARAM_PREFIX)) {
+    // The expected value is fixed for this version (a literal or a parameter): its half of the sentence is written once.
+    const expected = reference === undefined ? value : parameterFacts[reference];
+    if (reference !== undefined && !(reference in parameterFacts)) throw new Error(`condition on ${fact} names unknown ${reference}`);
+    const head = leafTextHead(fact, label, operatorName, expected);
+    const expectedFrom = reference === undefined ? undefined : expectedFromOf(reference);
+    return (facts) => {
+      const actual = facts[fact];
+      const result = operator(actual, expected);
+      const text = head + showActual(actual) + (result ? VERDICT_MET : VERDICT_NOT_MET);
+      return expectedFrom === undefined
+        ? { fact, label, operator: operatorName, expected, actual: actual ?? null, result, text }
+        : { fact, label, operator: operatorName, expected, actual: actual ?? null, result, text, expectedFrom };
+    };
+  }
   return (facts) => {
     const actual = facts[fact];
-    const expected = reference === undefined ? value : facts[reference];
+    const expected = facts[reference];
     return explainLeaf(fact, label, operatorName, expected, reference, actual, operator(actual, expected));
   };
 }
 
 export type CompiledRule = (facts: FactMap) => RuleExplanation;
 
-export function compileRule(rule: RuleDefinition, labels: Readonly<Record<string, string>>): CompiledRule {
-  const conditions = compileCondition(rule.conditions as TopLevelCondition as unknown as Record<string, unknown>, labels);
+/** One rule as a closure; `parameterFacts` ("param:<name>" → value) are this version's, resolved now. */
+export function compileRule(rule: RuleDefinition, labels: Readonly<Record<string, string>>, parameterFacts: FactMap): CompiledRule {
+  const conditions = compileCondition(rule.conditions as TopLevelCondition as unknown as Record<string, unknown>, labels, parameterFacts);
+  const ruleCitation = citation(rule.sources);
+  const { name, description, sources, requiredFor } = rule;
   return (facts) => {
     const explained = conditions(facts);
     const fired = explained.result === true;
-    return ruleExplanation(rule, fired, explained);
+    return requiredFor
+      ? { rule: name, fired, description, sources, citation: ruleCitation, conditions: explained, requiredFor }
+      : { rule: name, fired, description, sources, citation: ruleCitation, conditions: explained };
   };
 }

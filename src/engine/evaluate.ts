@@ -1,9 +1,8 @@
 // Evaluation: facts, an as-of date and a compiled rule set in; an explained outcome out. No clock, no I/O.
 import type { RuleResult } from 'json-rules-engine';
-import { factPaths } from '../facts/schema';
 import type { CaseFacts } from '../facts/validate';
-import { valueAt } from '../facts/validate';
 import type { CompiledRuleSet, OutcomeContext } from './compile';
+import { factMapBuilder } from './fact-map';
 import { explainRule, type RuleExplanation } from './explain';
 import type { EnginePool } from './pool';
 import type { FactMap, RuleDefinition } from './types';
@@ -22,14 +21,8 @@ export interface Decision {
   parameters: Readonly<Record<string, unknown>>;
 }
 
-const FACT_PATHS = factPaths();
-
 /** CaseFacts as dotted paths ("customer.incidents"); a fact left out (an optional date) is null. */
-export function flattenFacts(facts: CaseFacts): FactMap {
-  const map: FactMap = {};
-  for (const path of FACT_PATHS) map[path] = valueAt(facts, path) ?? null;
-  return map;
-}
+export const flattenFacts = factMapBuilder([]);
 
 /**
  * Which evaluator decides: `compiled` (the fast path, closures from the same rule JSON) or
@@ -45,6 +38,8 @@ export type Evaluator = 'compiled' | 'reference';
 export async function evaluate(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf: string, evaluator: Evaluator = 'compiled'): Promise<Decision> {
   if (evaluator === 'compiled') return decide(ruleSet, facts, asOf);
   const factMap = factsFor(ruleSet, facts, asOf);
+  // json-rules-engine reads parameters as facts ("param:multiple"); the compiled rules hold them already.
+  Object.assign(factMap.facts, ruleSet.parameterFacts);
   const { rules, pool } = ruleSet.subsetFor(factMap.facts);
   const explanation = await referenceRun(rules, pool, factMap.facts, ruleSet.labels);
   return decision(ruleSet, asOf, 'reference', factMap, rules, explanation);
@@ -64,10 +59,13 @@ interface PreparedFacts {
 }
 
 function factsFor(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf: string): PreparedFacts {
-  const factMap = flattenFacts(facts);
+  const factMap = ruleSet.flatten(facts);
   const derivedFacts: Record<string, unknown> = {};
-  for (const [name, compute] of ruleSet.derived) derivedFacts[name] = compute(factMap, asOf);
-  Object.assign(factMap, derivedFacts, ruleSet.parameterFacts);
+  for (const [name, compute] of ruleSet.derived) {
+    const value = compute(factMap, asOf);
+    derivedFacts[name] = value;
+    factMap[name] = value;
+  }
   return { facts: factMap, derivedFacts };
 }
 
@@ -79,7 +77,8 @@ function decision(
   rules: readonly RuleDefinition[],
   explanation: RuleExplanation[],
 ): Decision {
-  const fired = new Set<string>(explanation.filter((r) => r.fired).map((r) => r.rule));
+  const fired = new Set<string>();
+  for (const rule of explanation) if (rule.fired) fired.add(rule.rule);
   const parameters = ruleSet.parameterValues;
   const context: OutcomeContext = {
     asOf,

@@ -41,7 +41,16 @@ interface RecordedCondition {
   result?: boolean;
 }
 
-const show = (value: unknown): string => (value === undefined || value === null ? 'nothing' : JSON.stringify(value));
+/** A value as the explanation's sentence shows it. */
+export const show = (value: unknown): string => (value === undefined || value === null ? 'nothing' : JSON.stringify(value));
+
+/** The sentence's opening, up to the actual value: "<label> [<fact>] must <phrase> <expected>; it is ". */
+export function leafTextHead(fact: string, label: string, operator: string, expected: unknown): string {
+  return `${label.replace(/\.$/, '')} [${fact}] must ${OPERATOR_PHRASES[operator] ?? operator} ${show(expected)}; it is `;
+}
+
+/** Where an expected value that refers to a fact comes from, as the explanation names it. */
+export const expectedFromOf = (reference: string): string => (reference.startsWith(PARAM_PREFIX) ? `parameter ${reference.slice(PARAM_PREFIX.length)}` : reference);
 
 export function citation(sources: readonly SourceRef[]): string {
   return sources.map((s) => `${s.document}, ${s.part}, ${s.table}, Step ${s.step}`).join('; ');
@@ -81,9 +90,9 @@ export function explainLeaf(
   result: boolean | null,
 ): ConditionExplanation {
   const verdict = result === null ? 'not evaluated' : result ? 'met' : 'not met';
-  const text = `${label.replace(/\.$/, '')} [${fact}] must ${OPERATOR_PHRASES[operator] ?? operator} ${show(expected)}; it is ${show(actual)}: ${verdict}.`;
+  const text = `${leafTextHead(fact, label, operator, expected)}${show(actual)}: ${verdict}.`;
   const explained: ConditionExplanation = { fact, label, operator, expected, actual: actual ?? null, result, text };
-  if (reference !== undefined) explained.expectedFrom = reference.startsWith(PARAM_PREFIX) ? `parameter ${reference.slice(PARAM_PREFIX.length)}` : reference;
+  if (reference !== undefined) explained.expectedFrom = expectedFromOf(reference);
   return explained;
 }
 

@@ -3,9 +3,14 @@ import type { OutcomeBuilder, RuleSetModule } from '../engine/compile';
 import { addMonths } from '../dates/calendar';
 
 const build: OutcomeBuilder = (context) => {
-  const firedFor = (segment: number) =>
-    context.weighed.filter((rule) => rule.event.params?.segment === segment && context.fired.has(rule.name)).map((rule) => rule.name);
-  const indicators = { segment3: firedFor(3), segment2: firedFor(2), segment1: firedFor(1) };
+  const indicators = { segment3: [] as string[], segment2: [] as string[], segment1: [] as string[] };
+  for (const rule of context.weighed) {
+    if (!context.fired.has(rule.name)) continue;
+    const segment = rule.event.params?.segment;
+    if (segment === 3) indicators.segment3.push(rule.name);
+    else if (segment === 2) indicators.segment2.push(rule.name);
+    else if (segment === 1) indicators.segment1.push(rule.name);
+  }
   const segment = indicators.segment3.length > 0 ? 3 : indicators.segment1.length > 0 && indicators.segment2.length === 0 ? 1 : 2;
   const high = segment === 3;
   return {
