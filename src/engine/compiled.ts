@@ -34,12 +34,17 @@ type Explainer = (facts: FactMap) => ConditionExplanation;
 const VERDICT_MET = ': met.';
 const VERDICT_NOT_MET = ': not met.';
 
-/** The actual value as the sentence shows it; the common scalars without JSON.stringify. */
+/** Characters JSON.stringify would escape in a string. */
+const NEEDS_ESCAPING = /["\\\u0000-\u001f\u2028\u2029\ud800-\udfff]/;
+
+/** The actual value as the sentence shows it (as show() does); the common scalars without JSON.stringify. */
 function showActual(value: unknown): string {
   switch (typeof value) {
     case 'number':
     case 'boolean':
       return String(value);
+    case 'string':
+      return NEEDS_ESCAPING.test(value) ? show(value) : `"${value}"`;
     case 'undefined':
       return 'nothing';
     default:

@@ -2,6 +2,7 @@
 import type { RuleResult } from 'json-rules-engine';
 import type { CaseFacts } from '../facts/validate';
 import type { CompiledRuleSet, OutcomeContext } from './compile';
+import type { CompiledRule } from './compiled';
 import { factMapBuilder } from './fact-map';
 import { explainRule, type RuleExplanation } from './explain';
 import type { EnginePool } from './pool';
@@ -38,8 +39,7 @@ export type Evaluator = 'compiled' | 'reference';
 export async function evaluate(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf: string, evaluator: Evaluator = 'compiled'): Promise<Decision> {
   if (evaluator === 'compiled') return decide(ruleSet, facts, asOf);
   const factMap = factsFor(ruleSet, facts, asOf);
-  // json-rules-engine reads parameters as facts ("param:multiple"); the compiled rules hold them already.
-  Object.assign(factMap.facts, ruleSet.parameterFacts);
+  withParameters(ruleSet, factMap.facts);
   const { rules, pool } = ruleSet.subsetFor(factMap.facts);
   const explanation = await referenceRun(rules, pool, factMap.facts, ruleSet.labels);
   return decision(ruleSet, asOf, 'reference', factMap, rules, explanation);
@@ -49,8 +49,19 @@ export async function evaluate(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf:
 export function decide(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf: string): Decision {
   const factMap = factsFor(ruleSet, facts, asOf);
   const { rules, compiled } = ruleSet.subsetFor(factMap.facts);
-  const explanation = compiled.map((rule) => rule(factMap.facts));
+  const explanation: RuleExplanation[] = new Array(compiled.length);
+  for (let i = 0; i < compiled.length; i += 1) explanation[i] = (compiled[i] as CompiledRule)(factMap.facts);
   return decision(ruleSet, asOf, 'compiled', factMap, rules, explanation);
+}
+
+/** json-rules-engine reads parameters as facts ("param:multiple"); the compiled rules hold them already. */
+function withParameters(ruleSet: CompiledRuleSet, factMap: FactMap): FactMap {
+  return Object.assign(factMap, ruleSet.parameterFacts);
+}
+
+/** The fact map json-rules-engine receives for a case: flattened CaseFacts, derived facts, `param:` facts. */
+export function referenceFactMap(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf: string): FactMap {
+  return withParameters(ruleSet, factsFor(ruleSet, facts, asOf).facts);
 }
 
 interface PreparedFacts {

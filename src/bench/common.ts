@@ -1,0 +1,91 @@
+// Shared by the bench scripts: output, number formatting, the shipped rules, prepared cases and timed loops.
+import { caseGenerator } from '../../fixtures/generator';
+import type { CompiledRuleSet } from '../engine/compile';
+import { referenceFactMap } from '../engine/evaluate';
+import { checkCaseFacts, requireFacts, type CaseFacts } from '../facts/validate';
+import { defaultRulesDirectory, loadRules, type RuleRegistry, type RuleSetVersions } from '../loader/load';
+import { RULE_SET_MODULES } from '../rulesets';
+
+/** The project keeps console.log out of src/: bench output goes straight to stdout. */
+export function say(line = ''): void {
+  process.stdout.write(`${line}\n`);
+}
+
+const grouped = new Intl.NumberFormat('en-AU', { maximumFractionDigits: 0 });
+/** 1234567 → "1,234,567". */
+export const n = (value: number): string => grouped.format(value);
+/** Seconds with one decimal, or ms below one second. */
+export const secs = (ms: number): string => (ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`);
+export const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+export const ratio = (a: number, b: number): string => (b > 0 ? `${(a / b).toFixed(a / b >= 10 ? 0 : 1)}×` : 'n/a');
+
+export function shippedRegistry(): RuleRegistry {
+  return loadRules(defaultRulesDirectory(), { modules: RULE_SET_MODULES });
+}
+
+export interface PreparedCase {
+  version: CompiledRuleSet;
+  facts: CaseFacts;
+  asOf: string;
+}
+
+/** Generated cases, validated (defaults filled in) and given the version in force on their date, all outside any timed loop. */
+export function prepareCases(rules: RuleSetVersions, count: number, seed: number): PreparedCase[] {
+  const next = caseGenerator(seed);
+  const cases: PreparedCase[] = [];
+  while (cases.length < count) {
+    const { asOf, facts } = next();
+    const version = rules.inForceOn(asOf);
+    if (!version) continue;
+    const checked = checkCaseFacts(facts, { copy: false });
+    requireFacts(checked, rules.name, version.file.requires);
+    cases.push({ version, facts: checked, asOf });
+  }
+  return cases;
+}
+
+/** The fact map json-rules-engine receives from our reference evaluator. */
+export const factMapFor = referenceFactMap;
+
+export interface Rate {
+  count: number;
+  ms: number;
+  perSecond: number;
+}
+
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+
+/**
+ * Calls `run(i)` for i = 0, 1, 2 … (the caller cycles its inputs) for a warm-up, then for at least
+ * `minMs` and at least `minCount` calls, checking the clock every `batch` calls.
+ */
+export function timeSync(run: (i: number) => void, { warmMs, minMs, minCount = 0, batch = 256 }: { warmMs: number; minMs: number; minCount?: number; batch?: number }): Rate {
+  let i = 0;
+  for (const start = now(); now() - start < warmMs; ) for (let b = 0; b < batch; b += 1) run(i++);
+  let count = 0;
+  const start = now();
+  let ms = 0;
+  do {
+    for (let b = 0; b < batch; b += 1) run(i++);
+    count += batch;
+    ms = now() - start;
+  } while (ms < minMs || count < minCount);
+  return { count, ms, perSecond: (count / ms) * 1000 };
+}
+
+/** timeSync for asynchronous calls, awaited one at a time. */
+export async function timeAsync(run: (i: number) => Promise<void>, { warmMs, minMs, minCount = 0, batch = 16 }: { warmMs: number; minMs: number; minCount?: number; batch?: number }): Promise<Rate> {
+  let i = 0;
+  for (const start = now(); now() - start < warmMs; ) for (let b = 0; b < batch; b += 1) await run(i++);
+  let count = 0;
+  const start = now();
+  let ms = 0;
+  do {
+    for (let b = 0; b < batch; b += 1) await run(i++);
+    count += batch;
+    ms = now() - start;
+  } while (ms < minMs || count < minCount);
+  return { count, ms, perSecond: (count / ms) * 1000 };
+}
+
+export { now };

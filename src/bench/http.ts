@@ -1,0 +1,102 @@
+// (e) HTTP evaluate throughput and latency: the built server on loopback (WORKERS = cores), autocannon
+// from this process, one realistic body per rule set measured.
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { caseGenerator } from '../../fixtures/generator';
+import { Running } from './child';
+import { n, say, secs } from './common';
+import type { BenchSettings } from './settings';
+
+const SERVER = path.resolve(__dirname, '..', 'server.js');
+
+export interface HttpRun {
+  ruleSet: string;
+  requestsPerSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  total: number;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForHealth(base: string, server: Running): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (server.exitCode !== undefined) throw new Error(`the server exited (${server.exitCode}) before /health answered:\n${server.outputTail}`);
+    try {
+      if ((await fetch(`${base}/health`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no answer from ${base}/health within 30 s:\n${server.outputTail}`);
+}
+
+/** A generated case as a client would send it, and the README's direct-referral example. */
+function bodies(seed: number): { ruleSet: string; body: string }[] {
+  const generated = caseGenerator(seed)();
+  return [
+    { ruleSet: 'segment-allocation', body: JSON.stringify(generated) },
+    {
+      ruleSet: 'direct-referral',
+      body: JSON.stringify({
+        asOf: '2025-04-17',
+        facts: { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-04-17' }, customer: { incidents: [{ date: '2025-02-03', kind: 'verbal-abuse', setting: 'phone' }] } },
+      }),
+    },
+  ];
+}
+
+export async function httpThroughput(settings: BenchSettings): Promise<HttpRun[]> {
+  const port = await freePort();
+  const workers = os.availableParallelism();
+  const base = `http://127.0.0.1:${port}`;
+  const server = new Running([SERVER], { ...process.env, PORT: String(port), WORKERS: String(workers) });
+  const runs: HttpRun[] = [];
+  try {
+    await waitForHealth(base, server);
+    say(`server pid ${server.pid} on ${base}, WORKERS=${workers}; ${settings.httpConnections} connections for ${secs(settings.httpSeconds * 1000)} per body, after ${secs(settings.httpWarmSeconds * 1000)} unrecorded`);
+    for (const { ruleSet, body } of bodies(settings.seed)) {
+      const url = `${base}/v1/rulesets/${ruleSet}/evaluate`;
+      const headers = { 'content-type': 'application/json' };
+      const probe = await fetch(url, { method: 'POST', headers, body });
+      const answer = (await probe.json()) as { outcome?: Record<string, unknown> };
+      if (!probe.ok) throw new Error(`${ruleSet}: the server answered ${probe.status} to the bench body: ${JSON.stringify(answer)}`);
+      const load = { url, method: 'POST' as const, headers, body, connections: settings.httpConnections };
+      await autocannon({ ...load, duration: settings.httpWarmSeconds });
+      const result = await autocannon({ ...load, duration: settings.httpSeconds });
+      const run: HttpRun = {
+        ruleSet,
+        requestsPerSecond: result.requests.average,
+        p50: result.latency.p50,
+        p99: result.latency.p99,
+        errors: result.errors,
+        timeouts: result.timeouts,
+        non2xx: result.non2xx,
+        total: result.requests.total,
+      };
+      runs.push(run);
+      say(`${ruleSet} (${body.length} B body, outcome ${JSON.stringify(answer.outcome).slice(0, 80)}):`);
+      say(`  ${n(run.requestsPerSecond)} req/s, p50 ${run.p50} ms, p99 ${run.p99} ms, ${n(run.total)} requests, errors ${run.errors}, timeouts ${run.timeouts}, non-2xx ${run.non2xx}`);
+    }
+    if (server.exitCode !== undefined) throw new Error(`the server exited (${server.exitCode}) during the run:\n${server.outputTail}`);
+  } finally {
+    await server.stop();
+  }
+  return runs;
+}
