@@ -5,6 +5,7 @@ import { coverageCommand } from './coverage';
 import { diffCommand } from './diff';
 import { explainCommand } from './explain';
 import { testCommand } from './test';
+import { triageCommand, type TriageCommandOptions } from './triage';
 import { validateCommand } from './validate';
 
 const program = new Command();
@@ -55,5 +56,20 @@ program
   .option('--rule-set <name>', 'the rule set for lines that name none (default: every rule set)')
   .option('--json', 'print the full report as JSON')
   .action((options: { base: string; cases: string; ruleSet?: string; json?: boolean }) => run(diffCommand({ ...program.opts(), ...options })));
+
+program
+  .command('triage <input>')
+  .description('batch triage of a referral backlog (NDJSON { id, facts } lines, or CSV with --mapping) through the rule sets, in worker threads; exit 130 when interrupted')
+  .requiredOption('--out <file>', 'results: NDJSON or CSV (by extension, or --format)')
+  .requiredOption('--errors <file>', 'records that could not be decided, NDJSON { line, id, message, errors }')
+  .option('--as-of <date>', 'decide as of this date, YYYY-MM-DD (default: today in Sydney)')
+  .option('--rule-sets <names>', 'comma-separated rule sets (default: direct-referral,segment-allocation)')
+  .option('--mapping <file.json>', 'CSV input: column mapping from CSV headers to fact paths (src/triage/mapping.ts)')
+  .option('--format <format>', 'output format: ndjson or csv (default: from the --out extension)')
+  .option('--sort <order>', '"priority": segment 3 first, then overdue, then due date, then input order; adds rank')
+  .option('--explain', 'include every rule\'s explanation (slower, larger)')
+  .option('--workers <n>', 'worker threads (default: the available parallelism)')
+  .option('--summary <file.json>', 'also write the closing summary as JSON')
+  .action((input: string, options: TriageCommandOptions) => run(triageCommand(input, { ...program.opts(), ...options })));
 
 program.parse();

@@ -1,0 +1,299 @@
+// Triage of one chunk of input lines, inside a worker: parse, validate, decide, serialize, tally.
+import { parse as parseCsv } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
+import { decide } from '../engine/evaluate';
+import type { CompiledRuleSet } from '../engine/compile';
+import { DecisionError, type Issue } from '../errors';
+import { checkCaseFacts, requireFacts } from '../facts/validate';
+import type { RuleRegistry } from '../loader/load';
+import { outcomeCells } from './columns';
+import { columnsByPointer, rowConverter, type ConvertedRow } from './mapping';
+import type { ChunkCounts, ChunkMessage, ChunkResult, TriageSetup } from './protocol';
+import { NO_DUE_DAY, sortKey, tierOf } from './priority';
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The versions in force on one date, or why there are none; most backlogs share one date. */
+type InForce = { versions: CompiledRuleSet[] } | { error: DecisionError };
+
+/** Where one chunk's output accumulates; strings are joined once at the end. */
+class ChunkSink {
+  readonly out: string[] = [];
+  readonly err: string[] = [];
+  readonly keys: number[] = [];
+  readonly lengths: number[] = [];
+  readonly cuts: number[] = [];
+  readonly counts: ChunkCounts = { lines: 0, results: 0, errors: 0, blank: 0, tally: {} };
+
+  count(key: string): void {
+    this.counts.tally[key] = (this.counts.tally[key] ?? 0) + 1;
+  }
+
+  error(line: number, id: unknown, message: string, issues: readonly Issue[]): void {
+    const errors = issues.map((i) => ({ pointer: i.pointer, message: i.message }));
+    this.err.push(`{"line":${line},"id":${JSON.stringify(id ?? null)},"message":${JSON.stringify(message)},"errors":${JSON.stringify(errors)}}\n`);
+    this.counts.errors += 1;
+  }
+}
+
+/** Decides chunks for one worker: the rules loaded once, versions resolved once per as-of date. */
+export class ChunkTriage {
+  private readonly inForce = new Map<string, InForce>();
+  private readonly convertRow?: (row: readonly string[]) => ConvertedRow;
+  private readonly columnOf?: Map<string, string>;
+
+  constructor(
+    private readonly registry: RuleRegistry,
+    private readonly setup: TriageSetup,
+  ) {
+    for (const name of setup.ruleSets) if (!registry.ruleSets.has(name)) throw new Error(`no rule set "${name}" in ${setup.rulesDirectory}`);
+    if (setup.input === 'csv') {
+      if (!setup.mapping || !setup.headers) throw new Error('CSV input needs the mapping and the header row');
+      this.convertRow = rowConverter(setup.mapping, setup.headers);
+      this.columnOf = columnsByPointer(setup.mapping);
+    }
+  }
+
+  /** Triages a chunk; the result's buffers are fresh, so they can be transferred, not copied. */
+  run(chunk: ChunkMessage): ChunkResult {
+    const sink = new ChunkSink();
+    const text = Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength).toString('utf8');
+    if (this.setup.input === 'csv') this.csvChunk(text, chunk.firstLine, sink);
+    else this.ndjsonChunk(text, chunk.firstLine, sink);
+    const result: ChunkResult = {
+      type: 'done',
+      seq: chunk.seq,
+      out: sink.out.join(''),
+      err: sink.err.join(''),
+      input: chunk.data,
+      counts: sink.counts,
+    };
+    if (this.setup.ranking) {
+      result.keys = Int32Array.from(sink.keys);
+      result.lengths = Uint32Array.from(sink.lengths);
+      result.cuts = Uint32Array.from(sink.cuts);
+    }
+    return result;
+  }
+
+  private ndjsonChunk(text: string, firstLine: number, sink: ChunkSink): void {
+    let start = 0;
+    let line = firstLine;
+    while (start < text.length) {
+      let end = text.indexOf('\n', start);
+      if (end < 0) end = text.length;
+      const raw = text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end);
+      start = end + 1;
+      sink.counts.lines += 1;
+      this.ndjsonLine(raw, line, sink);
+      line += 1;
+    }
+  }
+
+  private ndjsonLine(raw: string, line: number, sink: ChunkSink): void {
+    if (raw.trim() === '') {
+      sink.counts.blank += 1;
+      return;
+    }
+    let record: unknown;
+    try {
+      record = JSON.parse(raw);
+    } catch (error) {
+      sink.error(line, null, `line ${line} is not valid JSON: ${(error as Error).message}`, [{ pointer: '', message: 'is not valid JSON' }]);
+      return;
+    }
+    if (record === null || typeof record !== 'object' || Array.isArray(record)) {
+      sink.error(line, null, `line ${line} is not a JSON object { "id", "facts" }`, [{ pointer: '', message: 'must be an object { "id", "facts", "asOf"? }' }]);
+      return;
+    }
+    const { id, facts, asOf } = record as { id?: unknown; facts?: unknown; asOf?: unknown };
+    const issues: Issue[] = [];
+    if (typeof id !== 'string' && typeof id !== 'number') issues.push({ pointer: '/id', message: 'id is required: a string or a number' });
+    if (asOf !== undefined && (typeof asOf !== 'string' || !ISO_DATE.test(asOf) || Number.isNaN(Date.parse(asOf)))) issues.push({ pointer: '/asOf', message: 'must be a real calendar date written YYYY-MM-DD' });
+    if (facts === undefined) issues.push({ pointer: '/facts', message: 'facts is required' });
+    const shownId = typeof id === 'string' || typeof id === 'number' ? id : null;
+    if (issues.length > 0) {
+      sink.error(line, shownId, `line ${line} is not a triage record { "id", "facts", "asOf"? }`, issues);
+      return;
+    }
+    this.decideRecord(line, shownId as string | number, facts, (asOf as string | undefined) ?? this.setup.asOf, '/facts', sink);
+  }
+
+  private csvChunk(text: string, firstLine: number, sink: ChunkSink): void {
+    let rows: { record: string[]; info: { lines: number } }[];
+    try {
+      rows = parseCsv(text, { relax_column_count: true, relax_quotes: true, info: true, skip_empty_lines: false }) as never;
+    } catch {
+      // One malformed row spoils the chunk's parse: parse line by line so only that line is refused.
+      this.csvLineByLine(text, firstLine, sink);
+      return;
+    }
+    let previousEnd = 0;
+    for (const { record, info } of rows) {
+      const line = firstLine + previousEnd;
+      previousEnd = info.lines;
+      this.csvRow(record, line, sink);
+    }
+  }
+
+  private csvLineByLine(text: string, firstLine: number, sink: ChunkSink): void {
+    const lines = text.split('\n');
+    if (lines[lines.length - 1] === '') lines.pop();
+    lines.forEach((raw, i) => {
+      const line = firstLine + i;
+      let record: string[] | undefined;
+      try {
+        record = (parseCsv(raw, { relax_column_count: true, relax_quotes: true }) as string[][])[0] ?? [''];
+      } catch (error) {
+        sink.counts.lines += 1;
+        sink.error(line, null, `line ${line} is not a CSV row: ${(error as Error).message}`, [{ pointer: '', message: 'is not a CSV row' }]);
+        return;
+      }
+      this.csvRow(record, line, sink);
+    });
+  }
+
+  private csvRow(record: readonly string[], line: number, sink: ChunkSink): void {
+    sink.counts.lines += 1;
+    const headers = this.setup.headers as readonly string[];
+    if (record.length === 1 && (record[0] as string).trim() === '') {
+      sink.counts.blank += 1;
+      return;
+    }
+    const converted = (this.convertRow as (row: readonly string[]) => ConvertedRow)(record);
+    if (record.length !== headers.length) {
+      sink.error(line, converted.id, `line ${line} has ${record.length} cells; the header has ${headers.length}`, [{ pointer: '', message: `has ${record.length} cells, expected ${headers.length}` }]);
+      return;
+    }
+    if (converted.id === null) converted.issues.unshift({ pointer: '', message: `column "${this.setup.mapping?.id}": the record id is empty` });
+    if (converted.issues.length > 0) {
+      sink.error(line, converted.id, `line ${line}: ${converted.issues.length === 1 ? 'a cell was' : `${converted.issues.length} cells were`} refused`, converted.issues);
+      return;
+    }
+    this.decideRecord(line, converted.id as string, converted.facts, this.setup.asOf, '', sink);
+  }
+
+  /** The column a schema error's pointer falls in, for CSV messages. */
+  private columnFor(pointer: string): string | undefined {
+    const columns = this.columnOf;
+    if (!columns) return undefined;
+    for (let at = pointer; at.length > 0; at = at.slice(0, at.lastIndexOf('/'))) {
+      const column = columns.get(at);
+      if (column) return column;
+    }
+    return undefined;
+  }
+
+  private located(issues: readonly Issue[], prefix: string): Issue[] {
+    return issues.map((issue) => {
+      const column = this.columnFor(issue.pointer);
+      return { pointer: prefix + issue.pointer, message: column ? `column "${column}": ${issue.message}` : issue.message };
+    });
+  }
+
+  private versionsOn(asOf: string): InForce {
+    let found = this.inForce.get(asOf);
+    if (!found) {
+      try {
+        found = { versions: this.setup.ruleSets.map((name) => (this.registry.ruleSets.get(name) as NonNullable<ReturnType<RuleRegistry['ruleSets']['get']>>).resolve(asOf)) };
+      } catch (error) {
+        if (!(error instanceof DecisionError)) throw error;
+        found = { error };
+      }
+      this.inForce.set(asOf, found);
+    }
+    return found;
+  }
+
+  private decideRecord(line: number, id: string | number, rawFacts: unknown, asOf: string, prefix: string, sink: ChunkSink): void {
+    const inForce = this.versionsOn(asOf);
+    if ('error' in inForce) {
+      sink.error(line, id, inForce.error.message, inForce.error.issues);
+      return;
+    }
+    const problems: DecisionError[] = [];
+    let facts: Record<string, unknown>;
+    try {
+      facts = checkCaseFacts(rawFacts, { copy: false });
+      for (const ruleSet of inForce.versions) {
+        try {
+          requireFacts(facts, ruleSet.name, ruleSet.file.requires);
+        } catch (error) {
+          if (!(error instanceof DecisionError)) throw error;
+          problems.push(error);
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof DecisionError)) throw error;
+      problems.push(error);
+      facts = {};
+    }
+    if (problems.length > 0) {
+      sink.error(line, id, problems.map((p) => p.message).join(' '), this.located(problems.flatMap((p) => p.issues), prefix));
+      return;
+    }
+    const decisions = [];
+    try {
+      for (const ruleSet of inForce.versions) decisions.push(decide(ruleSet, facts, asOf));
+    } catch (error) {
+      // A date beyond the holiday calendar, say: this record cannot be decided; the run goes on.
+      const issues = error instanceof DecisionError ? this.located(error.issues, prefix) : [{ pointer: '', message: 'could not be decided' }];
+      sink.error(line, id, error instanceof DecisionError ? error.message : `internal error: ${(error as Error).message}`, issues);
+      return;
+    }
+    let segment3 = false;
+    let dueBy: string | null = null;
+    for (const decision of decisions) {
+      sink.count(`version:${decision.ruleSet}:${decision.version}`);
+      const outcome = decision.outcome;
+      if (decision.ruleSet === 'segment-allocation') {
+        segment3 = outcome.segment === 3;
+        sink.count(`segment:${String(outcome.segment)}`);
+      } else if (decision.ruleSet === 'direct-referral') {
+        dueBy = typeof outcome.actionDueBy === 'string' ? outcome.actionDueBy : null;
+        sink.count(`route:${String(outcome.route)}`);
+      }
+    }
+    const overdue = dueBy !== null && dueBy < asOf;
+    const tier = tierOf(segment3, overdue);
+    sink.count(`tier:${tier}`);
+    sink.counts.results += 1;
+    const explain = this.setup.explain;
+    let text: string;
+    let cut: number;
+    if (this.setup.output === 'ndjson') {
+      let results = '';
+      for (const d of decisions) {
+        const fired: string[] = [];
+        for (const r of d.explanation) if (r.fired) fired.push(r.rule);
+        results += `${results ? ',' : ''}${JSON.stringify(d.ruleSet)}:{"version":"${d.version}","outcome":${JSON.stringify(d.outcome)},"fired":${JSON.stringify(fired)}${explain ? `,"explanation":${JSON.stringify(d.explanation)}` : ''}}`;
+      }
+      text = `{"id":${JSON.stringify(id)},"line":${line},"asOf":"${asOf}","priority":{"tier":${tier},"overdue":${overdue},"dueBy":${dueBy === null ? 'null' : `"${dueBy}"`}},"results":{${results}}}\n`;
+      cut = 1;
+    } else {
+      const head = stringify([[String(id), String(line)]]);
+      const cells: string[] = [String(tier), asOf];
+      for (const d of decisions) {
+        cells.push(d.version);
+        outcomeCells(d.ruleSet, d.outcome, cells);
+        cells.push(d.explanation.filter((r) => r.fired).map((r) => r.rule).join(';'));
+        if (explain) cells.push(JSON.stringify(d.explanation));
+      }
+      const tail = stringify([cells]);
+      // The rank, when sorting, goes between "line" and "priority".
+      text = `${head.slice(0, -1)},${tail}`;
+      cut = Buffer.byteLength(head);
+    }
+    sink.out.push(text);
+    if (this.setup.ranking) {
+      sink.keys.push(sortKey(tier, dueBy === null ? NO_DUE_DAY : dayNumber(dueBy)));
+      sink.lengths.push(Buffer.byteLength(text));
+      sink.cuts.push(cut);
+    }
+  }
+}
+
+/** Days since 1970-01-01 of a YYYY-MM-DD date, without luxon. */
+export function dayNumber(date: string): number {
+  return Math.round(Date.UTC(+date.slice(0, 4), +date.slice(5, 7) - 1, +date.slice(8, 10)) / 86_400_000);
+}

@@ -1,0 +1,50 @@
+// The flattened CSV output: which columns each rule set contributes, and how a value becomes a cell.
+
+/** Outcome fields per rule set, in column order; nested fields are dotted ("indicators.segment3"). */
+const OUTCOME_COLUMNS: Readonly<Record<string, readonly string[]>> = {
+  'direct-referral': ['eligible', 'route', 'unmet', 'actionDueBy', 'refusalApprovedBy'],
+  'segment-allocation': ['segment', 'requiresApproval', 'approvalBy', 'reviewBy', 'indicators.segment3', 'indicators.segment2', 'indicators.segment1'],
+  'exit-readiness': ['ready', 'basis', 'unmet', 'earliestSubmission'],
+  'specialist-transfer': ['approvable', 'specialistProcess', 'unmet'],
+  'service-restriction': ['mayPropose', 'pathway', 'unmet', 'approvalChain'],
+};
+
+/** A rule set this table does not know gets its whole outcome as one JSON cell. */
+const WHOLE_OUTCOME = ['outcome'];
+
+export function outcomeColumns(ruleSet: string): readonly string[] {
+  return OUTCOME_COLUMNS[ruleSet] ?? WHOLE_OUTCOME;
+}
+
+/** The header row: record columns, then per rule set its version, outcome fields and fired rules. */
+export function csvHeader(ruleSets: readonly string[], { rank, explain }: { rank: boolean; explain: boolean }): string[] {
+  const header = rank ? ['id', 'line', 'rank', 'priority', 'asOf'] : ['id', 'line', 'priority', 'asOf'];
+  for (const ruleSet of ruleSets) {
+    header.push(`${ruleSet}.version`, ...outcomeColumns(ruleSet).map((field) => `${ruleSet}.${field}`), `${ruleSet}.fired`);
+    if (explain) header.push(`${ruleSet}.explanation`);
+  }
+  return header;
+}
+
+/** One cell: lists joined with ";", null left empty, anything else nested as JSON. */
+export function cell(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return value.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(';');
+  return JSON.stringify(value);
+}
+
+/** The outcome's cells for one rule set, in outcomeColumns order. */
+export function outcomeCells(ruleSet: string, outcome: Record<string, unknown>, into: string[]): void {
+  const columns = OUTCOME_COLUMNS[ruleSet];
+  if (!columns) {
+    into.push(JSON.stringify(outcome));
+    return;
+  }
+  for (const field of columns) {
+    const dot = field.indexOf('.');
+    const value = dot < 0 ? outcome[field] : (outcome[field.slice(0, dot)] as Record<string, unknown> | undefined)?.[field.slice(dot + 1)];
+    into.push(cell(value));
+  }
+}

@@ -1,0 +1,262 @@
+// The batch triage run on the main thread: read chunks, keep workers fed, write results in order, account for every line.
+import { open, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { stringify } from 'csv-stringify/sync';
+import { DecisionError } from '../errors';
+import { loadRules, type RuleRegistry } from '../loader/load';
+import { RULE_SET_MODULES } from '../rulesets';
+import { csvHeader } from './columns';
+import { loadMapping, MappingError, missingColumns, type CsvMapping } from './mapping';
+import { WorkerPool } from './pool';
+import { Progress } from './progress';
+import type { ChunkResult, RecordFormat, TriageSetup } from './protocol';
+import { RankIndex } from './ranking';
+import { ChunkReader } from './reader';
+import { describeSummary, Tally, type RunStatus, type TriageSummary } from './summary';
+import { versionsOf } from './versions';
+
+export interface TriageOptions {
+  input: string;
+  out: string;
+  errors: string;
+  asOf: string;
+  ruleSets: string[];
+  /** Output format; default from the --out extension. */
+  format?: RecordFormat;
+  mapping?: string;
+  sort: boolean;
+  explain: boolean;
+  workers: number;
+  summary?: string;
+  rulesDirectory: string;
+  /** Progress bar (true), periodic lines (false); default: whether stderr is a terminal. */
+  tty?: boolean;
+}
+
+/** Bad usage or unreadable input: the CLI exits 2 with this message. */
+export class UsageError extends Error {}
+
+export const EXIT_CODES = { complete: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Output format from the file name: .csv is CSV, anything else NDJSON. */
+export function formatFor(file: string): RecordFormat {
+  return path.extname(file).toLowerCase() === '.csv' ? 'csv' : 'ndjson';
+}
+
+/** Encodes text into one reused buffer: per-chunk Buffers would pile up between the main thread's rare collections. */
+class TextWriter {
+  private buffer = Buffer.allocUnsafeSlow(4 * 1024 * 1024);
+
+  async write(handle: FileHandle, text: string): Promise<void> {
+    if (text.length === 0) return;
+    const size = Buffer.byteLength(text);
+    if (size > this.buffer.length) this.buffer = Buffer.allocUnsafeSlow(size * 2);
+    this.buffer.write(text, 0, size, 'utf8');
+    await writeAll(handle, this.buffer.subarray(0, size));
+  }
+}
+
+async function writeAll(handle: FileHandle, data: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await handle.write(data, done, data.length - done);
+    done += bytesWritten;
+  }
+}
+
+function loadRegistry(directory: string): RuleRegistry {
+  try {
+    return loadRules(directory, { modules: RULE_SET_MODULES });
+  } catch (error) {
+    if (error instanceof DecisionError) throw new Error(`${error.message}\n  ${error.issues.map((i) => `${i.file ?? ''}:${i.line ?? ''} ${i.message}`).join('\n  ')}`);
+    throw error;
+  }
+}
+
+/** Checks the options that need no file: a UsageError says what is wrong. */
+function checkUsage(options: TriageOptions, registry: RuleRegistry): void {
+  if (!ISO_DATE.test(options.asOf) || Number.isNaN(Date.parse(options.asOf))) throw new UsageError(`--as-of "${options.asOf}" is not a date written YYYY-MM-DD`);
+  if (options.ruleSets.length === 0) throw new UsageError('--rule-sets names no rule set');
+  for (const name of options.ruleSets) if (!registry.ruleSets.has(name)) throw new UsageError(`--rule-sets: no rule set "${name}" (known: ${[...registry.ruleSets.keys()].join(', ')})`);
+  if (new Set(options.ruleSets).size !== options.ruleSets.length) throw new UsageError('--rule-sets names a rule set twice');
+  if (!Number.isInteger(options.workers) || options.workers < 1 || options.workers > 256) throw new UsageError('--workers must be a whole number from 1 to 256');
+  if (path.resolve(options.out) === path.resolve(options.errors)) throw new UsageError('--out and --errors must be different files');
+}
+
+/**
+ * Runs a triage and returns the exit code: 0 complete (record errors included), 1 failed,
+ * 2 bad usage or unreadable input, 130 interrupted. The summary goes to stderr and --summary.
+ */
+export async function runTriage(options: TriageOptions): Promise<number> {
+  const started = process.hrtime.bigint();
+  let registry: RuleRegistry;
+  try {
+    registry = loadRegistry(options.rulesDirectory);
+  } catch (error) {
+    process.stderr.write(`ps-rules triage: the rules in ${options.rulesDirectory} cannot be loaded: ${(error as Error).message}\n`);
+    return EXIT_CODES.failed;
+  }
+
+  // Usage and input checks, before any output file is touched.
+  let reader: ChunkReader;
+  let mapping: CsvMapping | undefined;
+  let headers: string[] | undefined;
+  const inputFormat: RecordFormat = options.mapping || formatFor(options.input) === 'csv' ? 'csv' : 'ndjson';
+  const outputFormat = options.format ?? formatFor(options.out);
+  try {
+    checkUsage(options, registry);
+    if (inputFormat === 'csv' && !options.mapping) throw new UsageError(`${options.input} is CSV: give its column mapping with --mapping <file.json>`);
+    if (options.mapping) mapping = loadMapping(options.mapping);
+    try {
+      reader = await ChunkReader.open(options.input, inputFormat);
+    } catch (error) {
+      throw new UsageError(`Cannot read the input ${options.input}: ${(error as Error).message}`);
+    }
+    if (mapping) {
+      headers = await reader.readHeader();
+      const missing = missingColumns(mapping, headers ?? []);
+      if (missing.length > 0) {
+        await reader.close();
+        throw new UsageError(`${options.input} lacks the column(s) the mapping names: ${missing.map((m) => `"${m}"`).join(', ')} (its header: ${(headers ?? []).map((h) => `"${h}"`).join(', ') || 'empty'})`);
+      }
+    }
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof MappingError) {
+      process.stderr.write(`ps-rules triage: ${error.message}\n`);
+      return EXIT_CODES.usage;
+    }
+    throw error;
+  }
+
+  const spill = options.sort ? path.join(path.dirname(path.resolve(options.out)), `.${path.basename(options.out)}.${process.pid}.unsorted`) : undefined;
+  let out: FileHandle;
+  let errors: FileHandle;
+  try {
+    out = await open(spill ?? options.out, 'w');
+    errors = await open(options.errors, 'w');
+  } catch (error) {
+    await reader.close();
+    process.stderr.write(`ps-rules triage: cannot write the output: ${(error as Error).message}\n`);
+    return EXIT_CODES.usage;
+  }
+
+  const setup: TriageSetup = {
+    rulesDirectory: options.rulesDirectory,
+    ruleSets: options.ruleSets,
+    asOf: options.asOf,
+    input: inputFormat,
+    output: outputFormat,
+    explain: options.explain,
+    ranking: options.sort,
+    mapping,
+    headers,
+  };
+  const tally = new Tally();
+  const ranks = options.sort ? new RankIndex() : undefined;
+  let status: RunStatus = 'complete';
+  let failure: string | undefined;
+  // The first SIGINT stops reading; a second drops the chunks still in flight, or stops the ranked copy.
+  let sigints = 0;
+  const onSigint = () => {
+    sigints += 1;
+  };
+  process.on('SIGINT', onSigint);
+  const progress = new Progress(reader.size, () => ({ bytesRead: reader.bytesRead, records: tally.results + tally.errors }), options.tty);
+  let pool: WorkerPool | undefined;
+  try {
+    pool = await WorkerPool.start(options.workers, setup, versionsOf(registry));
+
+    if (outputFormat === 'csv' && !options.sort) await writeAll(out, Buffer.from(stringify([csvHeader(options.ruleSets, { rank: false, explain: options.explain })])));
+    const text = new TextWriter();
+    const write = async (result: ChunkResult) => {
+      reader.buffers.release(result.input);
+      tally.add(result.counts);
+      await text.write(out, result.out);
+      await text.write(errors, result.err);
+      if (ranks && result.keys && result.lengths && result.cuts) ranks.add(result.keys, result.lengths, result.cuts);
+    };
+
+    // Bounded in flight: a few chunks per worker, so memory stays flat however large the input.
+    const limit = options.workers * 3;
+    const queue: Promise<ChunkResult>[] = [];
+    let seq = 0;
+    let exhausted = false;
+    while (sigints === 0) {
+      while (!exhausted && sigints === 0 && queue.length < limit) {
+        const chunk = await reader.next();
+        if (!chunk) exhausted = true;
+        else {
+          const result = pool.submit({ type: 'chunk', seq: seq++, firstLine: chunk.firstLine, data: chunk.data });
+          result.catch(() => undefined); // awaited in order below; this only keeps an early failure from being "unhandled"
+          queue.push(result);
+        }
+      }
+      const head = queue.shift();
+      if (!head) break;
+      await write(await head);
+    }
+    // Interrupted: the chunks already handed out finish and are written whole; nothing more is read.
+    for (const pending of queue) {
+      const result = await pending;
+      if (sigints > 1) break;
+      await write(result);
+    }
+    if (sigints > 0) status = 'interrupted';
+
+    if (ranks && spill) {
+      await out.close();
+      out = await open(options.out, 'w');
+      progress.note(`sorting ${ranks.count} results by priority`);
+      if (outputFormat === 'csv') await writeAll(out, Buffer.from(stringify([csvHeader(options.ruleSets, { rank: true, explain: options.explain })])));
+      // Interrupted while reading: the records already decided are still ranked and written, unless interrupted again.
+      const target = out;
+      const before = sigints;
+      await ranks.copyRanked(spill, outputFormat, (block) => writeAll(target, block), () => sigints > before);
+      if (sigints > 0) status = 'interrupted';
+    }
+  } catch (error) {
+    status = 'failed';
+    failure = (error as Error).message;
+  } finally {
+    process.off('SIGINT', onSigint);
+    progress.stop();
+    await pool?.close();
+    await reader.close().catch(() => undefined);
+    await out.close().catch(() => undefined);
+    await errors.close().catch(() => undefined);
+    if (spill) await rm(spill, { force: true });
+  }
+
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const summary: TriageSummary = {
+    status,
+    recordErrors: tally.errors > 0,
+    input: options.input,
+    inputFormat,
+    output: options.out,
+    outputFormat,
+    errorsOutput: options.errors,
+    asOf: options.asOf,
+    sorted: options.sort,
+    explain: options.explain,
+    workers: options.workers,
+    lines: tally.lines,
+    headerLines: inputFormat === 'csv' ? 1 : 0,
+    results: tally.results,
+    errors: tally.errors,
+    blank: tally.blank,
+    segments: tally.group('segment'),
+    routes: tally.group('route'),
+    tiers: tally.group('tier'),
+    versions: tally.versions(),
+    seconds: Math.round(seconds * 1000) / 1000,
+    recordsPerSecond: Math.round((tally.results + tally.errors) / Math.max(seconds, 0.001)),
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    ...(failure ? { failure } : {}),
+  };
+  process.stderr.write(describeSummary(summary));
+  if (options.summary) await writeFile(options.summary, `${JSON.stringify(summary, null, 2)}\n`);
+  return status === 'complete' ? EXIT_CODES.complete : status === 'interrupted' ? EXIT_CODES.interrupted : EXIT_CODES.failed;
+}

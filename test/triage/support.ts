@@ -1,0 +1,49 @@
+// Triage test support: the CLI compiled once per test file into a private folder (workers need JS), and running it.
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ROOT, RULES_DIR } from '../support';
+
+/**
+ * Compiles src/ with tsconfig.build.json into a temporary folder and returns its cli/main.js.
+ * A private folder, not dist/: other work may be building dist/ at the same time. tsc still emits
+ * when some other file has a type error, so success is judged by the files, not the exit code.
+ */
+export function buildCli(): string {
+  const outDir = mkdtempSync(path.join(tmpdir(), 'ps-triage-build-'));
+  try {
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', outDir], { cwd: ROOT, stdio: 'pipe' });
+  } catch {
+    // Reported below if the triage files did not compile.
+  }
+  const main = path.join(outDir, 'src', 'cli', 'main.js');
+  if (!existsSync(main) || !existsSync(path.join(outDir, 'src', 'triage', 'worker.js'))) throw new Error(`the CLI did not compile into ${outDir}`);
+  return main;
+}
+
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The compiled folder lies outside the repository, so node_modules is found through NODE_PATH. */
+export const cliEnv = (): NodeJS.ProcessEnv => ({ ...process.env, NODE_PATH: path.join(ROOT, 'node_modules'), FORCE_COLOR: '0' });
+
+export function runCli(main: string, args: string[]): Promise<CliRun> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [main, '--rules', RULES_DIR, ...args], { env: cliEnv(), maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      const failed = error as (Error & { code?: number | string; signal?: NodeJS.Signals }) | null;
+      resolve({ code: failed ? (typeof failed.code === 'number' ? failed.code : null) : 0, signal: failed?.signal ?? null, stdout, stderr });
+    });
+  });
+}
+
+export const readLines = (file: string): string[] => {
+  const text = readFileSync(file, 'utf8');
+  return text === '' ? [] : text.replace(/\n$/, '').split('\n');
+};
+
+export const readNdjson = <T = Record<string, unknown>>(file: string): T[] => readLines(file).map((line) => JSON.parse(line) as T);

@@ -1,0 +1,271 @@
+// ps-rules triage end to end: every line accounted for, outcomes equal decide(), order, CSV twin, SIGINT, usage errors.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { backlogLines, BACKLOG_MAPPING_FILE, corruptLineIndexes, writeBacklog } from '../../fixtures/backlog';
+import { decide } from '../../src/engine/evaluate';
+import { checkCaseFacts } from '../../src/facts/validate';
+import { FIXTURES_DIR, RULES_DIR, shippedRules } from '../support';
+import { buildCli, cliEnv, readLines, readNdjson, runCli } from './support';
+
+const AS_OF = '2026-01-19';
+const COUNT = 3000;
+const CORRUPT = 30;
+/** Blank lines put in after these 0-based data lines, so line numbers must survive them. */
+const BLANK_AFTER = [10, 999, 2000];
+
+interface ResultLine {
+  rank?: number;
+  id: string;
+  line: number;
+  asOf: string;
+  priority: { tier: number; overdue: boolean; dueBy: string | null };
+  results: Record<string, { version: string; outcome: Record<string, unknown>; fired: string[] }>;
+}
+interface ErrorLine {
+  line: number;
+  id: string | null;
+  message: string;
+  errors: { pointer: string; message: string }[];
+}
+
+let cli: string;
+let dir: string;
+let backlog: string;
+let inputLines: string[];
+const registry = shippedRules();
+
+const file = (name: string) => path.join(dir, name);
+const triage = (input: string, name: string, ...extra: string[]) =>
+  runCli(cli, ['triage', input, '--out', file(`${name}.out.${extra.includes('csv') ? 'csv' : 'ndjson'}`), '--errors', file(`${name}.errors.ndjson`), '--summary', file(`${name}.summary.json`), '--as-of', AS_OF, ...extra]);
+const summaryOf = (name: string) => JSON.parse(readFileSync(file(`${name}.summary.json`), 'utf8')) as Record<string, unknown> & { lines: number; results: number; errors: number; blank: number; status: string; recordErrors: boolean };
+
+beforeAll(async () => {
+  cli = buildCli();
+  dir = mkdtempSync(path.join(tmpdir(), 'ps-triage-test-'));
+  const data = [...backlogLines({ count: COUNT, seed: 11, corrupt: CORRUPT, asOf: AS_OF, format: 'ndjson' })];
+  inputLines = [];
+  data.forEach((line, i) => {
+    inputLines.push(line);
+    if (BLANK_AFTER.includes(i)) inputLines.push(i === 999 ? '   ' : '');
+  });
+  backlog = file('backlog.ndjson');
+  writeFileSync(backlog, `${inputLines.join('\n')}\n`);
+}, 180_000);
+
+/** The 1-based input line of each corrupt data line, after the blank lines put in. */
+function expectedErrorLines(): number[] {
+  return corruptLineIndexes(COUNT, CORRUPT).map((i) => i + 1 + BLANK_AFTER.filter((b) => b < i).length);
+}
+
+describe('NDJSON backlog', () => {
+  let results: ResultLine[];
+  let errors: ErrorLine[];
+
+  beforeAll(async () => {
+    const run = await triage(backlog, 'plain', '--workers', '2');
+    expect(run.stderr).toMatch(/triage complete with 30 record error/);
+    expect(run.code).toBe(0);
+    results = readNdjson<ResultLine>(file('plain.out.ndjson'));
+    errors = readNdjson<ErrorLine>(file('plain.errors.ndjson'));
+  }, 120_000);
+
+  it('accounts for every line: results + errors + blank lines = lines', () => {
+    const summary = summaryOf('plain');
+    expect(summary.lines).toBe(inputLines.length);
+    expect(summary.blank).toBe(BLANK_AFTER.length);
+    expect(summary.results).toBe(results.length);
+    expect(summary.errors).toBe(errors.length);
+    expect(summary.results + summary.errors + summary.blank).toBe(summary.lines);
+    expect(summary.status).toBe('complete');
+    expect(summary.recordErrors).toBe(true);
+    expect(summary.segments).toEqual(expect.objectContaining({ '3': expect.any(Number) }));
+  });
+
+  it('reports each bad record with its input line number, id and pointers', () => {
+    expect(errors.map((e) => e.line)).toEqual(expectedErrorLines());
+    for (const error of errors) {
+      const raw = inputLines[error.line - 1] as string;
+      let id: string | null = null;
+      try {
+        id = (JSON.parse(raw) as { id: string }).id;
+      } catch {
+        // the truncated line: no id to report
+      }
+      expect(error.id).toBe(id);
+      expect(error.message).toEqual(expect.any(String));
+      expect(error.errors.length).toBeGreaterThan(0);
+      if (id !== null) expect(error.errors.every((e) => e.pointer.startsWith('/facts'))).toBe(true);
+    }
+  });
+
+  it('outputs results in input order, each equal to decide() on the same facts', () => {
+    const lines = results.map((r) => r.line);
+    expect(lines).toEqual([...lines].sort((a, b) => a - b));
+    for (const result of results) {
+      const record = JSON.parse(inputLines[result.line - 1] as string) as { id: string; facts: Record<string, unknown> };
+      expect(result.id).toBe(record.id);
+      const facts = checkCaseFacts(record.facts);
+      for (const name of ['direct-referral', 'segment-allocation']) {
+        const decision = decide(registry.ruleSets.get(name)!.resolve(AS_OF), facts, AS_OF);
+        const got = result.results[name]!;
+        expect(got.version).toBe(decision.version);
+        expect(got.outcome).toEqual(decision.outcome);
+        expect(got.fired).toEqual(decision.explanation.filter((r) => r.fired).map((r) => r.rule));
+      }
+      const segment3 = result.results['segment-allocation']!.outcome.segment === 3;
+      const due = result.results['direct-referral']!.outcome.actionDueBy as string;
+      const overdue = due < AS_OF;
+      expect(result.priority).toEqual({ tier: segment3 ? (overdue ? 1 : 2) : overdue ? 3 : 4, overdue, dueBy: due });
+    }
+  });
+
+  it('writes the same bytes with 1 worker as with 2, sorted and unsorted', async () => {
+    const one = await triage(backlog, 'one', '--workers', '1');
+    expect(one.code).toBe(0);
+    expect(readFileSync(file('one.out.ndjson'))).toEqual(readFileSync(file('plain.out.ndjson')));
+    expect(readFileSync(file('one.errors.ndjson'))).toEqual(readFileSync(file('plain.errors.ndjson')));
+    const [sorted1, sorted2] = await Promise.all([triage(backlog, 'sorted1', '--workers', '1', '--sort', 'priority'), triage(backlog, 'sorted2', '--workers', '2', '--sort', 'priority')]);
+    expect([sorted1.code, sorted2.code]).toEqual([0, 0]);
+    expect(readFileSync(file('sorted1.out.ndjson'))).toEqual(readFileSync(file('sorted2.out.ndjson')));
+  }, 120_000);
+
+  it('--sort priority ranks segment 3 first, then overdue, then by due date, then input order', () => {
+    const sorted = readNdjson<ResultLine>(file('sorted2.out.ndjson'));
+    expect(sorted.map((r) => r.rank)).toEqual(sorted.map((_, i) => i + 1));
+    // The same records as unsorted, rank aside.
+    const strip = (line: string) => line.replace(/^\{"rank":\d+,/, '{');
+    expect(readLines(file('sorted2.out.ndjson')).map(strip).sort()).toEqual(readLines(file('plain.out.ndjson')).sort());
+    const key = (r: ResultLine) => {
+      const segment3 = r.results['segment-allocation']!.outcome.segment === 3;
+      const due = r.results['direct-referral']!.outcome.actionDueBy as string;
+      return [segment3 ? 0 : 1, due < AS_OF ? 0 : 1, due, r.line] as const;
+    };
+    for (let i = 1; i < sorted.length; i += 1) {
+      const [a, b] = [key(sorted[i - 1]!), key(sorted[i]!)];
+      const order = a[0] - b[0] || a[1] - b[1] || a[2].localeCompare(b[2]) || a[3] - b[3];
+      expect(order).toBeLessThan(0);
+    }
+    expect(sorted[0]!.priority.tier).toBe(1);
+  });
+});
+
+describe('CSV', () => {
+  it('triages a CSV export with the mapping to the same outcomes as its NDJSON twin', async () => {
+    const csv = file('twin.csv');
+    const ndjson = file('twin.ndjson');
+    await writeBacklog(csv, { count: 1500, seed: 5, corrupt: 10, asOf: AS_OF, format: 'csv' });
+    await writeBacklog(ndjson, { count: 1500, seed: 5, corrupt: 10, asOf: AS_OF, format: 'ndjson' });
+    const [fromCsv, fromNdjson] = await Promise.all([triage(csv, 'twin-csv', '--mapping', BACKLOG_MAPPING_FILE, '--workers', '2'), triage(ndjson, 'twin-ndjson', '--workers', '2')]);
+    expect([fromCsv.code, fromNdjson.code]).toEqual([0, 0]);
+    const a = readNdjson<ResultLine>(file('twin-csv.out.ndjson'));
+    const b = readNdjson<ResultLine>(file('twin-ndjson.out.ndjson'));
+    expect(a.length).toBe(1490);
+    expect(a.map((r) => r.id)).toEqual(b.map((r) => r.id));
+    a.forEach((r, i) => {
+      expect(r.results).toEqual(b[i]!.results);
+      expect(r.priority).toEqual(b[i]!.priority);
+      expect(r.line).toBe(b[i]!.line + 1); // the header is line 1
+    });
+    const errors = readNdjson<ErrorLine>(file('twin-csv.errors.ndjson'));
+    expect(errors.map((e) => e.line)).toEqual(corruptLineIndexes(1500, 10).map((i) => i + 2));
+    // A bad cell names its column.
+    expect(errors.some((e) => e.errors.some((x) => /^column "Date received"/.test(x.message)))).toBe(true);
+    const summary = summaryOf('twin-csv');
+    expect(summary.headerLines).toBe(1);
+    expect(summary.results + summary.errors + summary.blank).toBe(summary.lines);
+    expect(summary.lines).toBe(1500);
+  }, 120_000);
+
+  it('triages the sample export and its NDJSON twin alike, and writes flattened CSV with rank when sorted', async () => {
+    const sample = path.join(FIXTURES_DIR, 'csv', 'sample-backlog.csv');
+    const run = await triage(sample, 'sample', '--mapping', BACKLOG_MAPPING_FILE, '--workers', '1', '--sort', 'priority', '--format', 'csv');
+    expect(run.code).toBe(0);
+    const twin = await triage(path.join(FIXTURES_DIR, 'csv', 'sample-backlog.ndjson'), 'sample-twin', '--workers', '1', '--sort', 'priority');
+    expect(twin.code).toBe(0);
+    const rows = parseCsv(readFileSync(file('sample.out.csv')), { columns: true }) as Record<string, string>[];
+    const twinRows = readNdjson<ResultLine>(file('sample-twin.out.ndjson'));
+    expect(rows.length).toBe(twinRows.length);
+    rows.forEach((row, i) => {
+      const r = twinRows[i]!;
+      expect(row.id).toBe(r.id);
+      expect(row.rank).toBe(String(i + 1));
+      expect(row.priority).toBe(String(r.priority.tier));
+      const dr = r.results['direct-referral']!;
+      const sa = r.results['segment-allocation']!;
+      expect(row['direct-referral.version']).toBe(dr.version);
+      expect(row['direct-referral.route']).toBe(dr.outcome.route);
+      expect(row['direct-referral.eligible']).toBe(String(dr.outcome.eligible));
+      expect(row['direct-referral.actionDueBy']).toBe(dr.outcome.actionDueBy);
+      expect(row['direct-referral.unmet']).toBe((dr.outcome.unmet as string[]).join(';'));
+      expect(row['segment-allocation.segment']).toBe(String(sa.outcome.segment));
+      expect(row['segment-allocation.reviewBy']).toBe(sa.outcome.reviewBy ?? '');
+      expect(row['segment-allocation.fired']).toBe(sa.fired.join(';'));
+    });
+  }, 120_000);
+});
+
+describe('interruption', () => {
+  it('leaves only complete lines after SIGINT, exits 130 and says so in the summary', async () => {
+    const big = file('big.ndjson');
+    await writeBacklog(big, { count: 60_000, seed: 3, corrupt: 60, asOf: AS_OF, format: 'ndjson' });
+    const out = file('int.out.ndjson');
+    const errorsFile = file('int.errors.ndjson');
+    const child = spawn(process.execPath, [cli, '--rules', RULES_DIR, 'triage', big, '--out', out, '--errors', errorsFile, '--summary', file('int.summary.json'), '--as-of', AS_OF, '--workers', '1'], { env: cliEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += String(d)));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 60_000;
+    while (!(existsSync(out) && statSync(out).size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    const text = readFileSync(out, 'utf8');
+    expect(text.endsWith('\n')).toBe(true);
+    for (const line of text.slice(0, -1).split('\n')) expect(() => JSON.parse(line)).not.toThrow();
+    const summary = summaryOf('int');
+    expect(summary.status).toBe('interrupted');
+    expect(summary.results).toBe(text.slice(0, -1).split('\n').length);
+    expect(summary.results + summary.errors + summary.blank).toBe(summary.lines);
+    expect(summary.lines).toBeLessThan(60_000);
+    expect(stderr).toMatch(/triage interrupted/);
+  }, 120_000);
+});
+
+describe('bad usage exits 2 with a clear message', () => {
+  it('a missing input file', async () => {
+    const run = await triage(file('no-such.ndjson'), 'missing');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/Cannot read the input .*no-such\.ndjson/);
+  });
+
+  it('a mapping naming a fact that does not exist', async () => {
+    const mapping = file('bad-mapping.json');
+    writeFileSync(mapping, JSON.stringify({ id: 'Referral ID', columns: { 'Date received': { fact: 'referral.recievedOn', type: 'date' }, Urgent: { fact: 'referral.urgent', type: 'yesno' } } }));
+    const run = await triage(path.join(FIXTURES_DIR, 'csv', 'sample-backlog.csv'), 'bad-mapping', '--mapping', mapping);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/columns\["Date received"\]\.fact "referral\.recievedOn" is not a CaseFacts fact/);
+    expect(run.stderr).toMatch(/columns\["Urgent"\]\.type "yesno"/);
+  });
+
+  it('a mapped column missing from the CSV header', async () => {
+    const mapping = file('extra-column.json');
+    writeFileSync(mapping, JSON.stringify({ id: 'Referral ID', columns: { 'Date of receipt': { fact: 'referral.receivedOn', type: 'date' } } }));
+    const run = await triage(path.join(FIXTURES_DIR, 'csv', 'sample-backlog.csv'), 'extra-column', '--mapping', mapping);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/lacks the column\(s\) the mapping names: "Date of receipt"/);
+  });
+
+  it('CSV without a mapping, an unknown rule set, a bad date', async () => {
+    const csv = await triage(path.join(FIXTURES_DIR, 'csv', 'sample-backlog.csv'), 'no-mapping');
+    expect(csv.code).toBe(2);
+    expect(csv.stderr).toMatch(/--mapping/);
+    const ruleSet = await triage(backlog, 'rule-set', '--rule-sets', 'direct-referral,segment-alocation');
+    expect(ruleSet.code).toBe(2);
+    expect(ruleSet.stderr).toMatch(/no rule set "segment-alocation"/);
+    const date = await runCli(cli, ['triage', backlog, '--out', file('d.ndjson'), '--errors', file('d.err'), '--as-of', '2026-02-30x']);
+    expect(date.code).toBe(2);
+    expect(date.stderr).toMatch(/--as-of/);
+  });
+});
