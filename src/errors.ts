@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'unknown-rule-set'
   | 'no-version-in-force'
   | 'payload-too-large'
+  | 'too-many-lines'
   | 'unsupported-media-type'
   | 'not-found'
   | 'method-not-allowed'
@@ -48,6 +49,7 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorDescription> = {
   'unknown-rule-set': { status: 404, title: 'No such rule set' },
   'no-version-in-force': { status: 422, title: 'No version of the rule set is in force on that date' },
   'payload-too-large': { status: 413, title: 'The request body is too large' },
+  'too-many-lines': { status: 413, title: 'The batch has more lines than one request may carry' },
   'unsupported-media-type': { status: 415, title: 'The request body must be JSON' },
   'not-found': { status: 404, title: 'Not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },

@@ -1,38 +1,226 @@
-// Runs the service: loads rules/, serves the API on $PORT (default 3000), logs as JSON, stops gracefully.
+// Runs the service: loads rules/, serves the API on $PORT (default 3000) from $WORKERS processes (node:cluster), logs as JSON, stops gracefully.
+import cluster, { type Worker } from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import pino from 'pino';
 import { createApp } from './api/app';
-import { defaultRulesDirectory } from './loader/load';
-import { RuleStore } from './loader/store';
-import { RULE_SET_MODULES } from './rulesets';
 import { DecisionError } from './errors';
+import { defaultRulesDirectory, loadRules } from './loader/load';
+import { RuleStore, type ReloadReport } from './loader/store';
+import { RULE_SET_MODULES } from './rulesets';
 
-const logger = pino({ name: 'ps-decision-service' });
+const rootLogger = pino({ name: 'ps-decision-service' });
 const rulesDirectory = process.env.RULES_DIR ?? defaultRulesDirectory();
 const port = Number(process.env.PORT ?? 3000);
 
-let store: RuleStore;
-try {
-  store = new RuleStore(rulesDirectory, RULE_SET_MODULES, logger);
-} catch (error) {
-  const issues = error instanceof DecisionError ? error.issues : [];
-  const where = issues.map((i) => `${i.file ?? ''}:${i.line ?? 0}:${i.column ?? 0} ${i.message}`).join('\n');
-  logger.fatal({ rulesDirectory, issues, err: error }, `rules could not be loaded; not starting\n${where}`);
+// How long a graceful stop may take before the process gives up on requests in flight.
+const STOP_GRACE_MS = 10_000;
+// How long a reload waits for the other workers to confirm theirs before answering anyway.
+const RELOAD_BROADCAST_MS = 5_000;
+// A worker that keeps dying is a fault a restart will not fix: past this many restarts a minute, stop.
+const MAX_RESTARTS_PER_MINUTE = 10;
+
+/** Messages between the primary and its workers, over the cluster's IPC channel. */
+type ToPrimary = { kind: 'reload-all'; request: number } | { kind: 'reloaded'; request: number; ok: boolean };
+type ToWorker = { kind: 'reload'; request: number } | { kind: 'reload-all-done'; request: number; workers: number };
+
+const isMessage = (message: unknown): message is { kind: string; request: number } =>
+  typeof message === 'object' && message !== null && typeof (message as { kind?: unknown }).kind === 'string' && typeof (message as { request?: unknown }).request === 'number';
+
+function fatal(details: object, message: string): never {
+  rootLogger.fatal(details, message);
   process.exit(1);
 }
 
-// Edited rule files are picked up as they are saved; POST /v1/admin/reload does the same on demand.
-store.watch();
-const app = createApp({ rules: () => store.current(), reload: () => store.reload(), logger });
-const server = app.listen(port, () => {
-  const versions = Object.fromEntries([...store.current().ruleSets.values()].flatMap((rs) => rs.versions.map((v) => [v.sourceFile, v.version])));
-  logger.info({ port, rulesDirectory, versions }, `listening on http://localhost:${port}`);
-});
-
-function shutdown(signal: string): void {
-  logger.info({ signal }, 'stopping: finishing requests in flight');
-  store.close();
-  server.close(() => process.exit(0));
-  setTimeout(() => process.exit(1), 10_000).unref();
+/** WORKERS: unset means one per core; 1 serves in this process without a cluster. */
+function workerCount(): number {
+  const raw = process.env.WORKERS?.trim();
+  if (!raw) return availableParallelism();
+  const count = Number(raw);
+  if (!Number.isInteger(count) || count < 1) fatal({ WORKERS: raw }, 'WORKERS must be a whole number of processes, 1 or more; not starting');
+  return count;
 }
-process.on('SIGTERM', () => shutdown('SIGTERM'));
-process.on('SIGINT', () => shutdown('SIGINT'));
+
+function rulesRefused(error: unknown): never {
+  const issues = error instanceof DecisionError ? error.issues : [];
+  const where = issues.map((i) => `${i.file ?? ''}:${i.line ?? 0}:${i.column ?? 0} ${i.message}`).join('\n');
+  fatal({ rulesDirectory, issues, err: error }, `rules could not be loaded; not starting\n${where}`);
+}
+
+/** One serving process: its own RuleStore and file watch, and the HTTP server. */
+function serve(clustered: boolean): void {
+  const logger = clustered ? rootLogger.child({ worker: cluster.worker?.id }) : rootLogger;
+  let store: RuleStore;
+  try {
+    store = new RuleStore(rulesDirectory, RULE_SET_MODULES, logger);
+  } catch (error) {
+    rulesRefused(error);
+  }
+
+  // A reload asked of one worker is carried out by all: the primary asks the others and says when they have confirmed.
+  let nextRequest = 1;
+  const waiting = new Map<number, () => void>();
+  const reloadEverywhere = async (): Promise<ReloadReport> => {
+    const report = store.reload();
+    if (!clustered || !report.ok || !process.send) return report;
+    const request = nextRequest++;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        waiting.delete(request);
+        logger.warn({ request }, 'reload: the other workers did not all confirm in time; they will pick up the edit from their file watch');
+        resolve();
+      }, RELOAD_BROADCAST_MS);
+      waiting.set(request, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      process.send!({ kind: 'reload-all', request } satisfies ToPrimary);
+    });
+    return report;
+  };
+  if (clustered) {
+    process.on('message', (message: unknown) => {
+      if (!isMessage(message)) return;
+      const m = message as ToWorker;
+      if (m.kind === 'reload') {
+        const report = store.reload();
+        process.send?.({ kind: 'reloaded', request: m.request, ok: report.ok } satisfies ToPrimary);
+      } else if (m.kind === 'reload-all-done') {
+        waiting.get(m.request)?.();
+        waiting.delete(m.request);
+      }
+    });
+  }
+
+  // Edited rule files are picked up as they are saved; POST /v1/admin/reload does the same on demand.
+  store.watch();
+  const app = createApp({ rules: () => store.current(), reload: reloadEverywhere, logger });
+  const server = app.listen(port, () => {
+    const versions = Object.fromEntries([...store.current().ruleSets.values()].flatMap((rs) => rs.versions.map((v) => [v.sourceFile, v.version])));
+    // The port bound, not the one asked for: PORT=0 picks a free one (shared by every worker in a cluster).
+    const address = server.address();
+    const bound = typeof address === 'object' && address !== null ? address.port : port;
+    logger.info({ port: bound, rulesDirectory, versions }, `listening on http://localhost:${bound}`);
+  });
+  server.on('error', (error) => fatal({ port, err: error }, `cannot serve on port ${port}; stopping`));
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping: finishing requests in flight');
+    store.close();
+    server.close(() => process.exit(0));
+    setTimeout(() => process.exit(1), STOP_GRACE_MS).unref();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** The cluster primary: checks the rules once, forks the workers, restarts the ones that die, relays reloads and stops. */
+function supervise(workers: number): void {
+  // Refuse to start on bad rules here, once, rather than watch every worker fail on them.
+  try {
+    loadRules(rulesDirectory, { modules: RULE_SET_MODULES });
+  } catch (error) {
+    rulesRefused(error);
+  }
+
+  let stopping = false;
+  let exitCode = 0;
+  const restarts: number[] = [];
+  // A relayed reload: who asked (and their request number), and the workers yet to confirm.
+  let nextBroadcast = 1;
+  // Forked and not yet exited (cluster.workers can still list a worker in its exit event).
+  const running = new Set<number>();
+  const broadcasts = new Map<number, { asker: Worker; request: number; workers: number; pending: Set<number> }>();
+
+  const live = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
+
+  const fork = (): Worker => {
+    const worker = cluster.fork();
+    running.add(worker.id);
+    worker.on('message', (message: unknown) => {
+      if (!isMessage(message)) return;
+      const m = message as ToPrimary;
+      if (m.kind === 'reload-all') relayReload(worker, m.request);
+      else if (m.kind === 'reloaded') confirm(m.request, worker.id, m.ok);
+    });
+    return worker;
+  };
+
+  function relayReload(asker: Worker, request: number): void {
+    const others = live().filter((w) => w.id !== asker.id);
+    const broadcast = nextBroadcast++;
+    broadcasts.set(broadcast, { asker, request, workers: others.length + 1, pending: new Set(others.map((w) => w.id)) });
+    for (const w of others) w.send({ kind: 'reload', request: broadcast } satisfies ToWorker);
+    settle(broadcast);
+  }
+
+  function confirm(broadcast: number, workerId: number, ok: boolean): void {
+    if (!ok) rootLogger.warn({ worker: workerId }, 'a worker refused the relayed reload; it keeps its last good rules');
+    broadcasts.get(broadcast)?.pending.delete(workerId);
+    settle(broadcast);
+  }
+
+  /** Answers the asking worker once every other worker has confirmed (or died). */
+  function settle(broadcast: number): void {
+    const entry = broadcasts.get(broadcast);
+    if (!entry || entry.pending.size > 0) return;
+    broadcasts.delete(broadcast);
+    rootLogger.info({ asker: entry.asker.id, workers: entry.workers }, 'rules reload relayed to every worker');
+    if (entry.asker.isConnected()) entry.asker.send({ kind: 'reload-all-done', request: entry.request, workers: entry.workers } satisfies ToWorker);
+  }
+
+  cluster.on('exit', (worker, code, signal) => {
+    running.delete(worker.id);
+    // A worker that dies mid-relay will never confirm: count it out.
+    for (const [broadcast, entry] of broadcasts) {
+      entry.pending.delete(worker.id);
+      settle(broadcast);
+    }
+    if (stopping) {
+      if (running.size === 0) {
+        rootLogger.info({}, 'stopped: every worker has finished');
+        process.exit(exitCode);
+      }
+      return;
+    }
+    const now = Date.now();
+    restarts.push(now);
+    while (restarts.length > 0 && restarts[0]! < now - 60_000) restarts.shift();
+    if (restarts.length > MAX_RESTARTS_PER_MINUTE) {
+      rootLogger.fatal({ worker: worker.id, workerPid: worker.process.pid, code, signal }, `workers died ${restarts.length} times in a minute; stopping rather than restarting again`);
+      stop('restart-limit', 1);
+      return;
+    }
+    rootLogger.error({ worker: worker.id, workerPid: worker.process.pid, code, signal }, 'worker died unexpectedly; starting another');
+    fork();
+  });
+
+  function stop(signal: string, code = 0): void {
+    if (stopping) return;
+    stopping = true;
+    exitCode = code;
+    rootLogger.info({ signal, workers: live().length }, 'stopping: each worker finishes its requests in flight');
+    // Each worker stops gracefully on SIGTERM (server.close, then exit); the primary exits when the last has.
+    if (running.size === 0) process.exit(exitCode);
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+    setTimeout(() => {
+      rootLogger.warn({}, 'workers did not stop in time; ending them');
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+      process.exit(1);
+    }, STOP_GRACE_MS + 2_000).unref();
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
+  rootLogger.info({ workers, port, rulesDirectory }, `starting ${workers} workers`);
+  for (let i = 0; i < workers; i += 1) fork();
+}
+
+if (cluster.isWorker) serve(true);
+else {
+  const workers = workerCount();
+  if (workers === 1) serve(false);
+  else supervise(workers);
+}

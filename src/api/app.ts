@@ -3,13 +3,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { todayInSydney } from '../dates/calendar';
-import { evaluate, type Evaluator } from '../engine/evaluate';
 import { citation } from '../engine/explain';
 import type { CompiledRuleSet } from '../engine/compile';
+import type { Decision } from '../engine/evaluate';
 import { DecisionError } from '../errors';
-import { parseEvaluateRequest } from '../facts/validate';
 import type { RuleRegistry, RuleSetVersions } from '../loader/load';
 import type { ReloadReport } from '../loader/store';
+import { DEFAULT_MAX_BATCH_LINES, decideRequest, engineOf, evaluateBatch } from './batch';
 import { internalProblem, problemOf, sendProblem } from './problem';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -21,10 +21,12 @@ export interface AppLogger {
 export interface AppOptions {
   /** The rule sets in force; read per request, so a reload that swaps the registry takes effect at once. */
   rules: () => RuleRegistry;
-  /** Validates and swaps in the rules on disk; absent when the app serves fixed rules. */
-  reload?: () => ReloadReport;
+  /** Validates and swaps in the rules on disk (in a cluster, in every worker); absent when the app serves fixed rules. */
+  reload?: () => ReloadReport | Promise<ReloadReport>;
   clock?: () => Date;
   logger?: AppLogger;
+  /** Lines one evaluate-batch request may carry (see batch.ts for why, and what happens past it). */
+  maxBatchLines?: number;
 }
 
 const isJson = (req: Request): boolean => Boolean(req.is(['application/json', 'application/*+json']));
@@ -53,7 +55,18 @@ function describeRuleSet(ruleSet: CompiledRuleSet) {
   };
 }
 
-export function createApp({ rules, reload, clock = () => new Date(), logger }: AppOptions): express.Express {
+/**
+ * The evaluate hot path: one JSON.stringify and one write. res.json would also hash the ~20 KB body
+ * for an ETag (sha1, per request) that no client revalidates a POST answer with, and go through
+ * res.send's type and freshness handling; the bytes and headers sent are otherwise the same.
+ */
+function sendDecision(res: Response, decision: Decision): void {
+  const body = JSON.stringify(decision);
+  res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+export function createApp({ rules, reload, clock = () => new Date(), logger, maxBatchLines = DEFAULT_MAX_BATCH_LINES }: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('json spaces', 0);
@@ -114,23 +127,20 @@ export function createApp({ rules, reload, clock = () => new Date(), logger }: A
       next();
     },
     express.json({ limit: BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'] }),
-    async (req, res) => {
+    (req, res) => {
       const versions = res.locals.ruleSet as RuleSetVersions;
-      const engine = req.query.engine ?? 'compiled';
-      if (engine !== 'compiled' && engine !== 'reference') {
-        throw new DecisionError('invalid-request', 'The engine query parameter must be "compiled" (default) or "reference" (json-rules-engine itself).', [{ pointer: '', message: 'query parameter engine must be compiled or reference' }]);
-      }
-      const asOf = typeof req.body?.asOf === 'string' ? req.body.asOf : todayInSydney(clock());
-      const ruleSet = versions.resolve(/^\d{4}-\d{2}-\d{2}$/.test(asOf) ? asOf : todayInSydney(clock()));
-      const request = parseEvaluateRequest(req.body, ruleSet.name, ruleSet.file.requires);
-      const decision = await evaluate(ruleSet, request.facts, request.asOf ?? asOf, engine as Evaluator);
-      res.json(decision);
+      const decision = decideRequest(versions, req.body, engineOf(req), () => todayInSydney(clock()));
+      // The compiled engine answers synchronously: no promise on the hot path.
+      if (decision instanceof Promise) return decision.then((d) => sendDecision(res, d));
+      sendDecision(res, decision);
     },
   );
 
+  app.post('/v1/rulesets/:name/evaluate-batch', evaluateBatch({ lineLimitBytes: BODY_LIMIT_BYTES, maxLines: maxBatchLines, ruleSetNamed, clock, logger }));
+
   if (reload) {
-    app.post('/v1/admin/reload', (_req, res) => {
-      const report = reload();
+    app.post('/v1/admin/reload', async (_req, res) => {
+      const report = await reload();
       if (!report.ok) {
         throw new DecisionError('rules-refused', `The rule files were refused (${report.issues.length} problem(s)); still serving the last good rules.`, report.issues);
       }

@@ -1,0 +1,326 @@
+// Deciding a request body for evaluate and evaluate-batch alike, and the NDJSON batch route that streams lines in and answers out.
+import { pipeline, type Readable } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import type { Request, RequestHandler, Response } from 'express';
+import { todayInSydney } from '../dates/calendar';
+import { decide, evaluate, type Decision, type Evaluator } from '../engine/evaluate';
+import { DecisionError, type Issue } from '../errors';
+import { parseEvaluateRequest } from '../facts/validate';
+import type { RuleSetVersions } from '../loader/load';
+import { internalProblem, problemOf, type ProblemDocument } from './problem';
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The `engine` query parameter, checked once per request: compiled (default) or reference. */
+export function engineOf(req: Request): Evaluator {
+  const engine = req.query.engine ?? 'compiled';
+  if (engine !== 'compiled' && engine !== 'reference') {
+    throw new DecisionError('invalid-request', 'The engine query parameter must be "compiled" (default) or "reference" (json-rules-engine itself).', [{ pointer: '', message: 'query parameter engine must be compiled or reference' }]);
+  }
+  return engine;
+}
+
+/**
+ * Decides one parsed `{ asOf?, facts }` body. Both routes call this, so a batch line answers exactly
+ * what POST …/evaluate answers for the same body. The compiled engine answers synchronously (no
+ * promise on the hot path); the reference engine returns a promise.
+ */
+export function decideRequest(versions: RuleSetVersions, body: unknown, engine: Evaluator, today: () => string): Decision | Promise<Decision> {
+  const given = (body as { asOf?: unknown } | null | undefined)?.asOf;
+  const asOf = typeof given === 'string' ? given : today();
+  // A malformed asOf still picks a version (today's), so the schema check below reports it with every other problem.
+  const ruleSet = versions.resolve(DATE.test(asOf) ? asOf : today());
+  const request = parseEvaluateRequest(body, ruleSet.name, ruleSet.file.requires);
+  const on = request.asOf ?? asOf;
+  return engine === 'compiled' ? decide(ruleSet, request.facts, on) : evaluate(ruleSet, request.facts, on, 'reference');
+}
+
+// JSON parsing as express.json() does it (body-parser 2, strict): only an object or an array at
+// the top, a leading BOM dropped, and the same SyntaxError messages, so a line's 400 reads like the
+// single evaluate's.
+const FIRST_NON_WHITESPACE = /^[\x20\x09\x0a\x0d]*([^\x20\x09\x0a\x0d]|$)/;
+
+function strictSyntaxError(text: string, char: string | undefined): SyntaxError {
+  const index = char === undefined ? -1 : text.indexOf(char);
+  const partial = index === -1 ? '' : text.slice(0, index) + '#'.repeat(text.length - index);
+  try {
+    JSON.parse(partial);
+    return new SyntaxError('strict violation');
+  } catch (error) {
+    return new SyntaxError((error as Error).message.replace(/#+/g, (placeholder) => text.slice(index, index + placeholder.length)));
+  }
+}
+
+function parseJsonLine(text: string): unknown {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  if (body[0] !== '{' && body[0] !== '[') {
+    const first = FIRST_NON_WHITESPACE.exec(body)?.[1] || undefined;
+    if (first !== '{' && first !== '[') throw strictSyntaxError(body, first);
+  }
+  return JSON.parse(body);
+}
+
+const invalidJson = (error: unknown) => new DecisionError('invalid-json', `The body is not valid JSON: ${(error as Error).message}`, [{ pointer: '', message: 'is not valid JSON' }]);
+
+export interface BatchOptions {
+  /** The bytes one line may hold: the single evaluate's body limit. */
+  lineLimitBytes: number;
+  /** Lines one request may carry; each line past it is answered with a too-many-lines problem. */
+  maxLines: number;
+  ruleSetNamed: (name: string) => RuleSetVersions;
+  clock: () => Date;
+  logger?: { error(details: object, message: string): void };
+}
+
+/**
+ * Why a cap on lines, and why answer each further line rather than stop: one request holds a worker
+ * for as long as it streams, and a caseworker tool that sends a team's queue needs thousands of
+ * lines, not millions, so the default (100,000) is generous for that and still bounds the time one
+ * request takes. Past the cap the service keeps its contract — exactly one answer line per input
+ * line, in order — by answering each further line with a 413 too-many-lines problem without parsing
+ * it (counting newlines costs next to nothing), so a client learns precisely which lines to send
+ * again. Closing the response early would leave it guessing. The request as a whole is still bounded
+ * in time by the server's requestTimeout.
+ */
+export const DEFAULT_MAX_BATCH_LINES = 100_000;
+
+const NDJSON = 'application/x-ndjson';
+
+// How long the compiled engine may run lines back to back before yielding to the event loop, so a
+// large batch does not hold up the single evaluates the same worker is serving.
+const SLICE_MS = 10;
+// Answer lines are gathered and written together, up to this many characters at a time.
+const WRITE_CHUNK_CHARS = 64 * 1024;
+
+function checkContentType(req: Request): void {
+  const header = req.get('content-type') ?? '';
+  const [mediaType = '', ...params] = header.split(';').map((part) => part.trim().toLowerCase());
+  const charset = params.find((p) => p.startsWith('charset='))?.slice('charset='.length).replace(/"/g, '');
+  if (mediaType !== NDJSON) {
+    throw new DecisionError('unsupported-media-type', `Send the batch as ${NDJSON}: one JSON object { "id"?, "asOf"?, "facts" } a line (got ${header || 'no content type'}). Only ${NDJSON} is accepted.`);
+  }
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new DecisionError('unsupported-media-type', `A batch must be UTF-8 (got charset ${charset}).`);
+  }
+}
+
+/** The request body, inflated when the client compressed it (large queues compress well). */
+function bodyStream(req: Request): Readable {
+  const encoding = (req.get('content-encoding') ?? 'identity').trim().toLowerCase();
+  // pipeline, not pipe: a client that disconnects must end the inflated stream too, or the reader would wait forever.
+  const inflated = (inflate: Readable & NodeJS.WritableStream) => pipeline(req, inflate, () => {});
+  switch (encoding) {
+    case 'identity':
+      return req;
+    case 'gzip':
+    case 'x-gzip':
+      return inflated(createGunzip());
+    case 'deflate':
+      return inflated(createInflate());
+    case 'br':
+      return inflated(createBrotliDecompress());
+    default:
+      throw new DecisionError('unsupported-media-type', `The content encoding "${encoding}" is not supported (use gzip, deflate, br or none).`);
+  }
+}
+
+/** A line as read: its bytes, or why it was not kept. */
+type RawLine = { kind: 'bytes'; bytes: Buffer } | { kind: 'oversized' } | { kind: 'over-cap' };
+
+/**
+ * Splits a byte stream into lines without ever holding more than one line of at most `limit` bytes:
+ * a longer line is dropped as soon as it passes the limit, and the rest of it skipped to its newline.
+ * Splitting on the byte 0x0A is safe in UTF-8 (it never occurs inside a multi-byte character).
+ */
+class LineSplitter {
+  private parts: Buffer[] = [];
+  private length = 0;
+  private oversized = false;
+  lines = 0;
+
+  constructor(
+    private readonly limit: number,
+    private readonly maxLines: number,
+  ) {}
+
+  /** Every line the chunk completes, in order. */
+  *push(chunk: Buffer): Generator<RawLine> {
+    let start = 0;
+    while (start < chunk.length) {
+      const newline = chunk.indexOf(0x0a, start);
+      const end = newline === -1 ? chunk.length : newline;
+      this.take(chunk.subarray(start, end));
+      if (newline === -1) break;
+      yield this.finish();
+      start = newline + 1;
+    }
+  }
+
+  /** The last line, when the body does not end with a newline. */
+  *end(): Generator<RawLine> {
+    if (this.length > 0) yield this.finish();
+  }
+
+  private take(piece: Buffer): void {
+    if (piece.length === 0) return;
+    this.length += piece.length;
+    if (this.oversized || this.lines >= this.maxLines) return;
+    if (this.length > this.limit) {
+      this.oversized = true;
+      this.parts = [];
+      return;
+    }
+    this.parts.push(piece);
+  }
+
+  private finish(): RawLine {
+    this.lines += 1;
+    let line: RawLine;
+    if (this.lines > this.maxLines) line = { kind: 'over-cap' };
+    else if (this.oversized) line = { kind: 'oversized' };
+    else line = { kind: 'bytes', bytes: this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.length) };
+    this.parts = [];
+    this.length = 0;
+    this.oversized = false;
+    return line;
+  }
+}
+
+/** Resolves when the response can take more, or the client has gone; never leaves listeners behind. */
+function drained(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+const idOf = (value: unknown): string | number | null => (typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value)) ? value : null);
+
+/**
+ * POST /v1/rulesets/{name}/evaluate-batch. Whole-request problems (unknown rule set, content type,
+ * engine) are thrown before any line is read and become ordinary problem+json responses; after that
+ * the answer is a 200 NDJSON stream with one line per input line, each a decision or a problem.
+ */
+export function evaluateBatch({ lineLimitBytes, maxLines, ruleSetNamed, clock, logger }: BatchOptions): RequestHandler {
+  return async (req, res) => {
+    // The registry is read once: a reload during the batch does not change the rules it is decided by.
+    const versions = ruleSetNamed(String(req.params.name));
+    checkContentType(req);
+    const engine = engineOf(req);
+    const body = bodyStream(req);
+    // One date for the whole batch: a queue sent just before midnight is decided as of one day.
+    const today = todayInSydney(clock());
+    const instance = req.originalUrl;
+
+    let gone = false;
+    res.on('close', () => {
+      if (!res.writableFinished) gone = true;
+    });
+
+    res.writeHead(200, { 'Content-Type': NDJSON, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+    // Headers go out now: the client knows the batch was accepted before its first answer is ready.
+    res.flushHeaders();
+
+    let pending: string[] = [];
+    let pendingChars = 0;
+    const flush = async () => {
+      if (pending.length === 0 || gone) return;
+      const text = pending.join('');
+      pending = [];
+      pendingChars = 0;
+      if (!res.write(text)) await drained(res);
+    };
+    const emit = async (line: string) => {
+      pending.push(line);
+      pendingChars += line.length;
+      if (pendingChars >= WRITE_CHUNK_CHARS) await flush();
+    };
+
+    const problemLine = (n: number, id: string | number | null, error: unknown): string => {
+      let problem: ProblemDocument;
+      if (error instanceof DecisionError && error.code !== 'internal' && error.code !== 'rule-file-invalid') problem = problemOf(error, instance);
+      else {
+        logger?.error({ err: error, path: req.path, line: n }, 'unhandled error in a batch line');
+        problem = internalProblem(instance);
+      }
+      return `{"line":${n},"id":${JSON.stringify(id)},"problem":${JSON.stringify(problem)}}\n`;
+    };
+
+    const answer = async (n: number, raw: RawLine): Promise<string> => {
+      if (raw.kind === 'over-cap') return problemLine(n, null, new DecisionError('too-many-lines', `A batch may carry at most ${maxLines} lines; this line was not decided. Send it in another request.`));
+      if (raw.kind === 'oversized') return problemLine(n, null, new DecisionError('payload-too-large', `The line exceeds the limit of ${lineLimitBytes} bytes (1 MiB); the service skipped to the next line.`));
+      let text = raw.bytes.toString('utf8');
+      if (text.endsWith('\r')) text = text.slice(0, -1);
+      if (text.length === 0) {
+        return problemLine(n, null, new DecisionError('invalid-json', 'The line is empty: each line must be one JSON object { "id"?, "asOf"?, "facts" }.', [{ pointer: '', message: 'is empty' }]));
+      }
+      let parsed: unknown;
+      try {
+        parsed = parseJsonLine(text);
+      } catch (error) {
+        return problemLine(n, null, invalidJson(error));
+      }
+      // The id is the client's, echoed back; it is not part of the evaluate body.
+      let request = parsed;
+      let id: string | number | null = null;
+      let idIssue: Issue | undefined;
+      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) && 'id' in parsed) {
+        const { id: given, ...rest } = parsed as Record<string, unknown>;
+        request = rest;
+        id = idOf(given);
+        if (id === null) idIssue = { pointer: '/id', message: 'must be a JSON string or number' };
+      }
+      try {
+        const decision = await decideRequest(versions, request, engine, () => today);
+        if (idIssue) throw new DecisionError('invalid-request', 'The line does not match the contract.', [idIssue]);
+        return `{"line":${n},"id":${JSON.stringify(id)},"decision":${JSON.stringify(decision)}}\n`;
+      } catch (error) {
+        // Every problem with the line is reported together, the id's with the body's.
+        if (idIssue && error instanceof DecisionError && error.code === 'invalid-request' && !error.issues.includes(idIssue)) {
+          return problemLine(n, id, new DecisionError('invalid-request', error.message, [idIssue, ...error.issues]));
+        }
+        return problemLine(n, id, error);
+      }
+    };
+
+    const splitter = new LineSplitter(lineLimitBytes, maxLines);
+    let sliceStart = performance.now();
+    const handle = async (lines: Generator<RawLine>) => {
+      for (const raw of lines) {
+        if (gone) return;
+        await emit(await answer(splitter.lines, raw));
+        if (performance.now() - sliceStart > SLICE_MS) {
+          await flush();
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          sliceStart = performance.now();
+        }
+      }
+    };
+
+    try {
+      for await (const chunk of body) {
+        if (gone) break;
+        await handle(splitter.push(chunk as Buffer));
+        // Answers go out as each chunk of the request is decided, not when the request ends.
+        await flush();
+        sliceStart = performance.now();
+      }
+      if (!gone) await handle(splitter.end());
+    } catch (error) {
+      if (gone || res.destroyed || !res.socket || res.socket.destroyed) return;
+      // The body could not be read on (a broken compressed stream, say): say so on the line it broke, then end.
+      await emit(problemLine(splitter.lines + 1, null, new DecisionError('invalid-json', `The request body could not be read past this point: ${(error as Error).message}`, [{ pointer: '', message: 'could not be read' }])));
+    }
+    if (gone) {
+      if (body !== req) body.destroy();
+      return;
+    }
+    await flush();
+    res.end();
+  };
+}

@@ -1,0 +1,167 @@
+// The built service as a cluster (WORKERS=2): it answers, a reload asked of one worker reaches every worker, a dead worker is replaced, SIGTERM stops it cleanly.
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ROOT, RULES_DIR, shippedRules } from '../support';
+
+const SERVER = path.join(ROOT, 'dist', 'src', 'server.js');
+
+/** Newest modification time under a folder, in ms. */
+function newest(dir: string): number {
+  return readdirSync(dir, { withFileTypes: true }).reduce((latest, entry) => {
+    const full = path.join(dir, entry.name);
+    return Math.max(latest, entry.isDirectory() ? newest(full) : statSync(full).mtimeMs);
+  }, 0);
+}
+
+/** Builds dist/ unless it is newer than every source file: the test runs what `npm start` runs. */
+function ensureBuilt(): void {
+  let built = 0;
+  try {
+    built = statSync(SERVER).mtimeMs;
+  } catch {
+    built = 0;
+  }
+  if (built < newest(path.join(ROOT, 'src'))) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore', timeout: 180_000 });
+}
+
+interface LogLine {
+  msg: string;
+  pid: number;
+  port?: number;
+  worker?: number;
+  [key: string]: unknown;
+}
+
+/** A GET on a connection of its own, so the cluster's round-robin hands successive requests to different workers. */
+function getJson(port: number, route: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ port, path: route, agent: false, headers: { connection: 'close' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => { text += chunk; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
+    });
+    req.on('error', reject);
+  });
+}
+
+function post(port: number, route: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ port, path: route, method: 'POST', agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => { text += chunk; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('WORKERS=2', () => {
+  let rulesDir: string;
+  let server: ChildProcessWithoutNullStreams;
+  const logs: LogLine[] = [];
+  const waiters: { test: (line: LogLine) => boolean; resolve: (line: LogLine) => void }[] = [];
+
+  /** Resolves with the first log line (already seen or still to come) that passes the test. */
+  const logged = (test: (line: LogLine) => boolean, after = 0, timeoutMs = 30_000): Promise<LogLine> => {
+    const seen = logs.slice(after).find(test);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no such log line within ${timeoutMs} ms; got:\n${logs.map((l) => l.msg).join('\n')}`)), timeoutMs);
+      waiters.push({ test, resolve: (line) => { clearTimeout(timer); resolve(line); } });
+    });
+  };
+  const listening = (line: LogLine) => line.msg.startsWith('listening on');
+
+  let port = 0;
+  let workerPids: number[] = [];
+
+  beforeAll(async () => {
+    ensureBuilt();
+    rulesDir = mkdtempSync(path.join(tmpdir(), 'cluster-rules-'));
+    cpSync(RULES_DIR, rulesDir, { recursive: true });
+    server = spawn(process.execPath, [SERVER], { env: { ...process.env, WORKERS: '2', PORT: '0', RULES_DIR: rulesDir } });
+    let pending = '';
+    server.stdout.setEncoding('utf8');
+    server.stdout.on('data', (chunk: string) => {
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const text of lines) {
+        if (!text.trim()) continue;
+        const line = JSON.parse(text) as LogLine;
+        logs.push(line);
+        for (const waiter of waiters.filter((w) => w.test(line))) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(line);
+        }
+      }
+    });
+    server.stderr.resume();
+    const first = await logged(listening);
+    await logged((l) => listening(l) && l.pid !== first.pid);
+    const ready = logs.filter(listening);
+    port = ready[0]!.port!;
+    workerPids = ready.map((l) => l.pid);
+  });
+
+  afterAll(async () => {
+    if (server && server.exitCode === null) {
+      const exited = new Promise((resolve) => server.once('exit', resolve));
+      server.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(rulesDir, { recursive: true, force: true });
+  });
+
+  test('two worker processes serve on one port', async () => {
+    expect(new Set(workerPids).size).toBe(2);
+    expect(workerPids).not.toContain(server.pid);
+    const health = await getJson(port, '/health');
+    expect(health).toEqual({ status: 200, body: { status: 'ok' } });
+  });
+
+  test('POST /v1/admin/reload to one worker reloads every worker before it answers', async () => {
+    const file = path.join(rulesDir, 'segment-allocation.json');
+    const before = shippedRules(rulesDir).ruleSets.get('segment-allocation')!.latest.version;
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/("multiple": \{\s*"value": )2/, '$13'));
+    const after = shippedRules(rulesDir).ruleSets.get('segment-allocation')!.latest.version;
+    expect(after).not.toBe(before);
+
+    const mark = logs.length;
+    const reload = await post(port, '/v1/admin/reload');
+    expect(reload.status).toBe(200);
+    expect((reload.body.versions as Record<string, string>)['segment-allocation.json']).toBe(after);
+    // The primary relayed it: the answering worker waited for the other's confirmation.
+    await logged((l) => l.msg === 'rules reload relayed to every worker', mark, 5_000);
+
+    const answers = await Promise.all(Array.from({ length: 6 }, () => getJson(port, '/v1/rulesets/segment-allocation')));
+    for (const answer of answers) {
+      expect(answer.status).toBe(200);
+      expect(answer.body.version).toBe(after);
+      expect((answer.body.parameters as Record<string, { value: number }>).multiple?.value).toBe(3);
+    }
+  });
+
+  test('a worker that dies is replaced, and the service keeps answering', async () => {
+    const mark = logs.length;
+    process.kill(workerPids[0]!, 'SIGKILL');
+    await logged((l) => l.msg === 'worker died unexpectedly; starting another', mark);
+    const replacement = await logged((l) => listening(l), mark);
+    expect(workerPids).not.toContain(replacement.pid);
+    const answers = await Promise.all(Array.from({ length: 4 }, () => getJson(port, '/health')));
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+  });
+
+  test('SIGTERM stops every worker gracefully and the primary exits 0', async () => {
+    const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
+    server.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(logs.filter((l) => l.msg === 'stopping: finishing requests in flight')).toHaveLength(2);
+  });
+});
