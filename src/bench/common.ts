@@ -1,4 +1,5 @@
 // Shared by the bench scripts: output, number formatting, the shipped rules, prepared cases and timed loops.
+import { backlogGenerator, DEFAULT_AS_OF } from '../../fixtures/backlog';
 import { caseGenerator } from '../../fixtures/generator';
 import type { CompiledRuleSet } from '../engine/compile';
 import { referenceFactMap } from '../engine/evaluate';
@@ -29,15 +30,32 @@ export interface PreparedCase {
   asOf: string;
 }
 
-/** Generated cases, validated (defaults filled in) and given the version in force on their date, all outside any timed loop. */
+/**
+ * The rule sets triage runs over referral backlogs: they are measured on realistic referrals
+ * (fixtures/backlog.ts, as of the backlog's date). The others read case-management facts a
+ * referral does not have, so they are measured on fixtures/generator.ts's varied cases.
+ */
+const BACKLOG_RULE_SETS = new Set(['direct-referral', 'segment-allocation']);
+
+function generatorFor(rules: RuleSetVersions, seed: number): () => { asOf: string; facts: unknown } {
+  if (!BACKLOG_RULE_SETS.has(rules.name)) return caseGenerator(seed);
+  const next = backlogGenerator(seed, { asOf: DEFAULT_AS_OF });
+  return () => ({ asOf: DEFAULT_AS_OF, facts: next().facts });
+}
+
+/**
+ * Generated cases, validated (defaults filled in) and given the version in force on their date, all
+ * outside any timed loop. Each goes through JSON first, as every real input does, so its strings
+ * are laid out as parsed input's are.
+ */
 export function prepareCases(rules: RuleSetVersions, count: number, seed: number): PreparedCase[] {
-  const next = caseGenerator(seed);
+  const next = generatorFor(rules, seed);
   const cases: PreparedCase[] = [];
   while (cases.length < count) {
     const { asOf, facts } = next();
     const version = rules.inForceOn(asOf);
     if (!version) continue;
-    const checked = checkCaseFacts(facts, { copy: false });
+    const checked = checkCaseFacts(JSON.parse(JSON.stringify(facts)), { copy: false });
     requireFacts(checked, rules.name, version.file.requires);
     cases.push({ version, facts: checked, asOf });
   }
