@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { Engine } from 'json-rules-engine';
 import type { HolidayCalendar } from '../dates/calendar';
-import { caseFactsSchema } from '../facts/schema';
+import { caseFactsSchema, factPaths } from '../facts/schema';
 import { compileRule, type CompiledRule } from './compiled';
 import { compileDerivedFact, type DerivedFact } from './derived';
 import { factMapBuilder, type FactMapBuilder } from './fact-map';
@@ -13,7 +13,8 @@ import { PARAM_PREFIX, type FactMap, type RuleDefinition, type RuleFile } from '
 /** What a rule set's own module supplies: how fired rules become its outcome fields. */
 export interface OutcomeContext {
   asOf: string;
-  facts: FactMap;
+  /** A fact the module declares (or a derived fact); any other is a programming error and throws. */
+  fact(path: string): unknown;
   file: RuleFile;
   calendar: HolidayCalendar;
   /** The rules weighed for this case (those whose appliesTo matches), in file order. */
@@ -31,6 +32,8 @@ export interface RuleSetModule {
   build: OutcomeBuilder;
   parameters: readonly string[];
   outcome: readonly string[];
+  /** The CaseFacts paths the builder reads besides the rules' own (the fact map holds only facts someone reads). */
+  facts: readonly string[];
 }
 
 interface RuleSubset {
@@ -80,6 +83,29 @@ function schemaLabels(node: SchemaNode, prefix = '', into: Record<string, string
   return into;
 }
 
+/** The CaseFacts paths a version reads: its conditions', its derived facts' inputs, appliesTo, and its module's. */
+function factsRead(file: RuleFile, module: RuleSetModule): string[] {
+  const read = new Set<string>(module.facts);
+  const walk = (condition: Record<string, unknown>) => {
+    for (const group of ['all', 'any']) if (Array.isArray(condition[group])) for (const c of condition[group] as Record<string, unknown>[]) walk(c);
+    if (condition.not) walk(condition.not as Record<string, unknown>);
+    if (typeof condition.fact === 'string') read.add(condition.fact);
+    const value = condition.value as { fact?: unknown } | null;
+    if (value !== null && typeof value === 'object' && typeof value.fact === 'string') read.add(value.fact);
+  };
+  for (const rule of file.rules) {
+    walk(rule.conditions as unknown as Record<string, unknown>);
+    for (const fact of Object.keys(rule.appliesTo ?? {})) read.add(fact);
+  }
+  for (const definition of Object.values(file.derivedFacts)) {
+    if (definition.list) read.add(definition.list);
+    if (definition.date) read.add(definition.date);
+  }
+  const paths = factPaths();
+  for (const fact of module.facts) if (!paths.includes(fact)) throw new Error(`the ${file.ruleSet} module declares ${fact}, which is not a CaseFacts path`);
+  return paths.filter((path) => read.has(path));
+}
+
 function applies(rule: RuleDefinition, facts: FactMap): boolean {
   return Object.entries(rule.appliesTo ?? {}).every(([fact, values]) => values.includes(facts[fact]));
 }
@@ -89,7 +115,7 @@ export function compileRuleSet(
   sourceFile: string,
   version: string,
   calendar: HolidayCalendar,
-  buildOutcome: OutcomeBuilder,
+  module: RuleSetModule,
 ): CompiledRuleSet {
   const derived = Object.entries(file.derivedFacts).map(([name, definition]) => [name, compileDerivedFact(definition, file.parameters)] as const);
   const parameterFacts: FactMap = {};
@@ -136,11 +162,11 @@ export function compileRuleSet(
     file,
     calendar,
     derived,
-    flatten: factMapBuilder(derived.map(([name]) => name)),
+    flatten: factMapBuilder(factsRead(file, module), derived.map(([name]) => name)),
     parameterFacts,
     parameterValues: Object.freeze(parameterValues),
     labels,
-    buildOutcome,
+    buildOutcome: module.build,
     subsetFor,
   });
 }

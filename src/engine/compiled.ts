@@ -1,18 +1,24 @@
-// The compiled evaluator: the same rule JSON turned into plain closures, recording the same explanation.
+// The compiled evaluator: the same rule JSON turned into plain functions, recording the same explanation.
 //
-// Hot path: conditions, operators, labels and parameter references are resolved once per rule-set
-// version; evaluating a case is then synchronous function calls, with no promises, no fact cache
-// and no deep clones. It mirrors json-rules-engine 7.3's semantics for the operators rule files
-// may use (the loader refuses others); test/engine/differential.test.ts proves it equal to the
-// reference over generated cases, and an auditor can still ask for the reference per request.
+// Hot path: each rule becomes one generated function, once per rule-set version. Conditions,
+// operators, labels and parameter references are resolved at that point, every condition's fact
+// is read by a property access of its own (so each stays monomorphic), the common operators are
+// inlined, and the fixed half of each sentence is written once; evaluating a case is then straight-
+// line code, with no promises, no fact cache and no deep clones; sentences are written when read. Only the code's shape comes from
+// the rule: every value (fact names, expected values, labels, sources) reaches it as a constant
+// passed in, never as source text. It mirrors json-rules-engine 7.3's semantics for the operators
+// rule files may use (the loader refuses others); test/engine/differential.test.ts and
+// `npm run differential` prove it equal to the reference over generated cases, and an auditor can
+// still ask for the reference per request. `npm run bench` measures it.
 import type { TopLevelCondition } from 'json-rules-engine';
-import { citation, expectedFromOf, explainLeaf, leafTextHead, show, type ConditionExplanation, type RuleExplanation } from './explain';
+import { citation, ConditionLine, expectedFromOf, explainLeaf, leafTextHead, type RuleExplanation } from './explain';
 import { CUSTOM_OPERATORS } from './operators';
 import { PARAM_PREFIX, type FactMap, type RuleDefinition } from './types';
 
 type OperatorFn = (factValue: unknown, compareTo: unknown) => boolean;
 
-const isNumber = (value: unknown) => Number.parseFloat(value as string).toString() !== 'NaN';
+/** json-rules-engine's number check (parseFloat, then toString, is not "NaN"); for a number that is just "not NaN". */
+const isNumber = (value: unknown) => (typeof value === 'number' ? !Number.isNaN(value) : Number.parseFloat(value as string).toString() !== 'NaN');
 
 /** json-rules-engine's default operators, each with the fact-value validator it applies first. */
 const OPERATORS: Record<string, OperatorFn> = {
@@ -29,106 +35,123 @@ const OPERATORS: Record<string, OperatorFn> = {
   ...CUSTOM_OPERATORS,
 };
 
-type Explainer = (facts: FactMap) => ConditionExplanation;
-
-const VERDICT_MET = ': met.';
-const VERDICT_NOT_MET = ': not met.';
-
-/** Characters JSON.stringify would escape in a string. */
-const NEEDS_ESCAPING = /["\\\u0000-\u001f\u2028\u2029\ud800-\udfff]/;
-
-/** The actual value as the sentence shows it (as show() does); the common scalars without JSON.stringify. */
-function showActual(value: unknown): string {
-  switch (typeof value) {
-    case 'number':
-    case 'boolean':
-      return String(value);
-    case 'string':
-      return NEEDS_ESCAPING.test(value) ? show(value) : `"${value}"`;
-    case 'undefined':
-      return 'nothing';
-    default:
-      return show(value);
-  }
-}
-
-function compileCondition(condition: Record<string, unknown>, labels: Readonly<Record<string, string>>, parameterFacts: FactMap): Explainer {
-  if (Array.isArray(condition.all) || Array.isArray(condition.any)) {
-    const every = Array.isArray(condition.all);
-    const children = ((every ? condition.all : condition.any) as Record<string, unknown>[]).map((c) => compileCondition(c, labels, parameterFacts));
-    // json-rules-engine evaluates every condition of one priority; none here has a priority.
-    return every
-      ? (facts) => {
-          const all: ConditionExplanation[] = new Array(children.length);
-          let result = true;
-          for (let i = 0; i < children.length; i += 1) {
-            const explained = (children[i] as Explainer)(facts);
-            if (explained.result !== true) result = false;
-            all[i] = explained;
-          }
-          return { all, result };
-        }
-      : (facts) => {
-          const any: ConditionExplanation[] = new Array(children.length);
-          let result = false;
-          for (let i = 0; i < children.length; i += 1) {
-            const explained = (children[i] as Explainer)(facts);
-            if (explained.result === true) result = true;
-            any[i] = explained;
-          }
-          return { any, result };
-        };
-  }
-  if (condition.not !== undefined) {
-    const child = compileCondition(condition.not as Record<string, unknown>, labels, parameterFacts);
-    return (facts) => {
-      const explained = child(facts);
-      return { not: explained, result: explained.result !== true };
-    };
-  }
-  const fact = condition.fact as string;
-  const operatorName = condition.operator as string;
-  const operator = OPERATORS[operatorName];
-  if (!operator) throw new Error(`operator ${operatorName} has no compiled form`);
-  const value = condition.value;
-  const reference = value !== null && typeof value === 'object' && !Array.isArray(value) && typeof (value as { fact?: unknown }).fact === 'string'
-    ? (value as { fact: string }).fact
-    : undefined;
-  const label = labels[fact] ?? fact;
-  if (reference === undefined || reference.startsWith(PARAM_PREFIX)) {
-    // The expected value is fixed for this version (a literal or a parameter): its half of the sentence is written once.
-    const expected = reference === undefined ? value : parameterFacts[reference];
-    if (reference !== undefined && !(reference in parameterFacts)) throw new Error(`condition on ${fact} names unknown ${reference}`);
-    const head = leafTextHead(fact, label, operatorName, expected);
-    const expectedFrom = reference === undefined ? undefined : expectedFromOf(reference);
-    return (facts) => {
-      const actual = facts[fact];
-      const result = operator(actual, expected);
-      const text = head + showActual(actual) + (result ? VERDICT_MET : VERDICT_NOT_MET);
-      return expectedFrom === undefined
-        ? { fact, label, operator: operatorName, expected, actual: actual ?? null, result, text }
-        : { fact, label, operator: operatorName, expected, actual: actual ?? null, result, text, expectedFrom };
-    };
-  }
-  return (facts) => {
-    const actual = facts[fact];
-    const expected = facts[reference];
-    return explainLeaf(fact, label, operatorName, expected, reference, actual, operator(actual, expected));
-  };
-}
+/** The same operators as expressions over an actual value `a` and a constant `e`, for the generated code. */
+const INLINE: Record<string, (a: string, e: string) => string> = {
+  equal: (a, e) => `${a} === ${e}`,
+  notEqual: (a, e) => `${a} !== ${e}`,
+  lessThan: (a, e) => `(isNumber(${a}) && ${a} < ${e})`,
+  lessThanInclusive: (a, e) => `(isNumber(${a}) && ${a} <= ${e})`,
+  greaterThan: (a, e) => `(isNumber(${a}) && ${a} > ${e})`,
+  greaterThanInclusive: (a, e) => `(isNumber(${a}) && ${a} >= ${e})`,
+};
 
 export type CompiledRule = (facts: FactMap) => RuleExplanation;
 
-/** One rule as a closure; `parameterFacts` ("param:<name>" → value) are this version's, resolved now. */
+/** Writes one rule's function: statements computing each condition's result and explanation, in order. */
+class RuleWriter {
+  readonly constants: unknown[] = [];
+  readonly statements: string[] = [];
+  private names = 0;
+
+  constructor(
+    private readonly labels: Readonly<Record<string, string>>,
+    private readonly parameterFacts: FactMap,
+  ) {}
+
+  /** A constant passed into the generated code: its name there. */
+  constant(value: unknown): string {
+    this.constants.push(value);
+    return `k${this.constants.length - 1}`;
+  }
+
+  private name(prefix: string): string {
+    this.names += 1;
+    return `${prefix}${this.names}`;
+  }
+
+  /** Emits a condition; returns the names of its explanation and its (boolean) result. */
+  condition(condition: Record<string, unknown>): { explained: string; result: string } {
+    if (Array.isArray(condition.all) || Array.isArray(condition.any)) {
+      // json-rules-engine evaluates every condition of one priority; none here has a priority.
+      const every = Array.isArray(condition.all);
+      const children = ((every ? condition.all : condition.any) as Record<string, unknown>[]).map((c) => this.condition(c));
+      const result = this.name('r');
+      const joined = children.map((c) => c.result).join(every ? ' && ' : ' || ');
+      this.statements.push(`const ${result} = ${joined || String(every)};`);
+      const explained = this.name('e');
+      this.statements.push(`const ${explained} = { ${every ? 'all' : 'any'}: [${children.map((c) => c.explained).join(', ')}], result: ${result} };`);
+      return { explained, result };
+    }
+    if (condition.not !== undefined) {
+      const child = this.condition(condition.not as Record<string, unknown>);
+      const result = this.name('r');
+      const explained = this.name('e');
+      this.statements.push(`const ${result} = !${child.result};`, `const ${explained} = { not: ${child.explained}, result: ${result} };`);
+      return { explained, result };
+    }
+    return this.leaf(condition);
+  }
+
+  private leaf(condition: Record<string, unknown>): { explained: string; result: string } {
+    const fact = condition.fact as string;
+    const operatorName = condition.operator as string;
+    const operator = OPERATORS[operatorName];
+    if (typeof fact !== 'string' || !operator) throw new Error(`condition ${JSON.stringify(condition)} has no compiled form`);
+    const value = condition.value;
+    const reference = value !== null && typeof value === 'object' && !Array.isArray(value) && typeof (value as { fact?: unknown }).fact === 'string'
+      ? (value as { fact: string }).fact
+      : undefined;
+    const label = this.labels[fact] ?? fact;
+    const actual = this.name('a');
+    const result = this.name('r');
+    const explained = this.name('e');
+    this.statements.push(`const ${actual} = f[${this.constant(fact)}];`);
+    if (reference !== undefined && !reference.startsWith(PARAM_PREFIX)) {
+      // A fact compared with another fact: both read per case.
+      const expected = this.name('x');
+      this.statements.push(
+        `const ${expected} = f[${this.constant(reference)}];`,
+        `const ${result} = ${this.constant(operator)}(${actual}, ${expected});`,
+        `const ${explained} = explainLeaf(${this.constant(fact)}, ${this.constant(label)}, ${this.constant(operatorName)}, ${expected}, ${this.constant(reference)}, ${actual}, ${result});`,
+      );
+      return { explained, result };
+    }
+    // The expected value is fixed for this version (a literal or a parameter): so is its half of the sentence.
+    if (reference !== undefined && !(reference in this.parameterFacts)) throw new Error(`condition on ${fact} names unknown ${reference}`);
+    const expectedValue = reference === undefined ? value : this.parameterFacts[reference];
+    const expected = this.constant(expectedValue);
+    const inline = INLINE[operatorName];
+    this.statements.push(`const ${result} = ${inline ? inline(actual, expected) : `${this.constant(operator)}(${actual}, ${expected})`};`);
+    const head = this.constant(leafTextHead(fact, label, operatorName, expectedValue));
+    const from = reference === undefined ? '' : `, ${this.constant(expectedFromOf(reference))}`;
+    this.statements.push(
+      `const ${explained} = new ConditionLine(${this.constant(fact)}, ${this.constant(label)}, ${this.constant(operatorName)}, ${expected}, ${actual}, ${result}, ${head}${from});`,
+    );
+    return { explained, result };
+  }
+}
+
+/** One rule as a generated function; `parameterFacts` ("param:<name>" → value) are this version's, resolved now. */
 export function compileRule(rule: RuleDefinition, labels: Readonly<Record<string, string>>, parameterFacts: FactMap): CompiledRule {
-  const conditions = compileCondition(rule.conditions as TopLevelCondition as unknown as Record<string, unknown>, labels, parameterFacts);
-  const ruleCitation = citation(rule.sources);
-  const { name, description, sources, requiredFor } = rule;
-  return (facts) => {
-    const explained = conditions(facts);
-    const fired = explained.result === true;
-    return requiredFor
-      ? { rule: name, fired, description, sources, citation: ruleCitation, conditions: explained, requiredFor }
-      : { rule: name, fired, description, sources, citation: ruleCitation, conditions: explained };
-  };
+  const writer = new RuleWriter(labels, parameterFacts);
+  const top = writer.condition(rule.conditions as TopLevelCondition as unknown as Record<string, unknown>);
+  const fields = [
+    `rule: ${writer.constant(rule.name)}`,
+    `fired: ${top.result} === true`,
+    `description: ${writer.constant(rule.description)}`,
+    `sources: ${writer.constant(rule.sources)}`,
+    `citation: ${writer.constant(citation(rule.sources))}`,
+    `conditions: ${top.explained}`,
+  ];
+  if (rule.requiredFor) fields.push(`requiredFor: ${writer.constant(rule.requiredFor)}`);
+  const constants = writer.constants.map((_value, i) => `k${i} = k[${i}]`).join(', ');
+  const source = `${constants ? `const ${constants};\n` : ''}return function rule(f) {\n${writer.statements.join('\n')}\nreturn { ${fields.join(', ')} };\n};`;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the code's shape only; values come in through k
+  const factory = new Function('k', 'isNumber', 'ConditionLine', 'explainLeaf', source) as (
+    k: unknown[],
+    isNumberFn: typeof isNumber,
+    line: typeof ConditionLine,
+    explainLeafFn: typeof explainLeaf,
+  ) => CompiledRule;
+  return factory(writer.constants, isNumber, ConditionLine, explainLeaf);
 }

@@ -1,12 +1,13 @@
 // Evaluation: facts, an as-of date and a compiled rule set in; an explained outcome out. No clock, no I/O.
 import type { RuleResult } from 'json-rules-engine';
+import type { HolidayCalendar } from '../dates/calendar';
 import type { CaseFacts } from '../facts/validate';
 import type { CompiledRuleSet, OutcomeContext } from './compile';
 import type { CompiledRule } from './compiled';
 import { factMapBuilder } from './fact-map';
 import { explainRule, type RuleExplanation } from './explain';
 import type { EnginePool } from './pool';
-import type { FactMap, RuleDefinition } from './types';
+import type { FactMap, RuleDefinition, RuleFile } from './types';
 
 export interface Decision {
   ruleSet: string;
@@ -23,7 +24,7 @@ export interface Decision {
 }
 
 /** CaseFacts as dotted paths ("customer.incidents"); a fact left out (an optional date) is null. */
-export const flattenFacts = factMapBuilder([]);
+export const flattenFacts = factMapBuilder();
 
 /**
  * Which evaluator decides: `compiled` (the fast path, closures from the same rule JSON) or
@@ -80,6 +81,34 @@ function factsFor(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf: string): Pre
   return { facts: factMap, derivedFacts };
 }
 
+/** What an outcome builder sees of one case: a class, so a case costs one object and no closures. */
+class CaseContext implements OutcomeContext {
+  readonly file: RuleFile;
+  readonly calendar: HolidayCalendar;
+
+  constructor(
+    private readonly ruleSet: CompiledRuleSet,
+    readonly asOf: string,
+    private readonly facts: FactMap,
+    readonly weighed: readonly RuleDefinition[],
+    readonly fired: ReadonlySet<string>,
+  ) {
+    this.file = ruleSet.file;
+    this.calendar = ruleSet.calendar;
+  }
+
+  fact(path: string): unknown {
+    if (!(path in this.facts)) throw new Error(`the ${this.ruleSet.name} outcome reads ${path}, which its module does not declare in facts`);
+    return this.facts[path];
+  }
+
+  param<T = unknown>(name: string): T {
+    const parameters = this.ruleSet.parameterValues;
+    if (!(name in parameters)) throw new Error(`rule set ${this.ruleSet.name} has no parameter ${name}`);
+    return parameters[name] as T;
+  }
+}
+
 function decision(
   ruleSet: CompiledRuleSet,
   asOf: string,
@@ -90,19 +119,7 @@ function decision(
 ): Decision {
   const fired = new Set<string>();
   for (const rule of explanation) if (rule.fired) fired.add(rule.rule);
-  const parameters = ruleSet.parameterValues;
-  const context: OutcomeContext = {
-    asOf,
-    facts,
-    file: ruleSet.file,
-    calendar: ruleSet.calendar,
-    weighed: rules,
-    fired,
-    param: <T>(name: string) => {
-      if (!(name in parameters)) throw new Error(`rule set ${ruleSet.name} has no parameter ${name}`);
-      return parameters[name] as T;
-    },
-  };
+  const context = new CaseContext(ruleSet, asOf, facts, rules, fired);
   return {
     ruleSet: ruleSet.name,
     version: ruleSet.version,
@@ -112,7 +129,7 @@ function decision(
     outcome: ruleSet.buildOutcome(context),
     explanation,
     derivedFacts,
-    parameters,
+    parameters: ruleSet.parameterValues,
   };
 }
 

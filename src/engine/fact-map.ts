@@ -13,11 +13,11 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export type FactMapBuilder = (facts: CaseFacts) => FactMap;
 
 /**
- * A function that flattens CaseFacts into a fresh map: every path (a value left out is null) and,
- * set to null until computed, each of `derivedNames`.
+ * A function that flattens CaseFacts into a fresh map: each of `paths` (a value left out is null)
+ * and, set to null until computed, each of `derivedNames`. Reading only the paths a version needs
+ * matters: parsed input objects come in many shapes, so each read is a costly polymorphic one.
  */
-export function factMapBuilder(derivedNames: readonly string[]): FactMapBuilder {
-  const paths = factPaths();
+export function factMapBuilder(paths: readonly string[] = factPaths(), derivedNames: readonly string[] = []): FactMapBuilder {
   const groups = new Map<string, string>();
   const entries: string[] = [];
   for (const path of paths) {

@@ -205,7 +205,7 @@ export function loadRules(directory: string, { modules }: LoadOptions): RuleRegi
   const byName = new Map<string, CompiledRuleSet[]>();
   for (const { file, text, ruleFile } of parsed) {
     const module = modules[ruleFile.ruleSet] as RuleSetModule;
-    const compiled = compileRuleSet(ruleFile, file, versionOf(text, calendarText), calendar, module.build);
+    const compiled = compileRuleSet(ruleFile, file, versionOf(text, calendarText), calendar, module);
     byName.set(ruleFile.ruleSet, [...(byName.get(ruleFile.ruleSet) ?? []), compiled]);
   }
   const ruleSets = new Map<string, RuleSetVersions>();

@@ -6,7 +6,7 @@ import { unmetRules } from './grounds';
 const build: OutcomeBuilder = (context) => {
   const unmet = unmetRules(context);
   const eligible = unmet.length === 0;
-  const urgent = context.facts['referral.urgent'] === true;
+  const urgent = context.fact('referral.urgent') === true;
   const days = context.param<number>(urgent ? 'urgentActionWorkingDays' : 'actionWorkingDays');
   // A referral from a direct-referral area that fails a criterion is a refusal, which the SSM approves.
   const refusalOfDirectReferral = !eligible && context.fired.has(String(context.file.outcome.refusalNeedsApprovalWhen));
@@ -14,7 +14,7 @@ const build: OutcomeBuilder = (context) => {
     eligible,
     route: eligible ? 'direct' : 'standard',
     unmet,
-    actionDueBy: addWorkingDays(String(context.facts['referral.receivedOn']), days, context.calendar),
+    actionDueBy: addWorkingDays(String(context.fact('referral.receivedOn')), days, context.calendar),
     refusalApprovedBy: refusalOfDirectReferral ? context.param<string>('refusalApprover') : null,
   };
 };
@@ -23,4 +23,5 @@ export const directReferral: RuleSetModule = {
   build,
   parameters: ['urgentActionWorkingDays', 'actionWorkingDays', 'refusalApprover'],
   outcome: ['refusalNeedsApprovalWhen'],
+  facts: ['referral.urgent', 'referral.receivedOn'],
 };

@@ -12,15 +12,15 @@ const build: OutcomeBuilder = (context) => {
   const { met, unmetBy, primary } = judgeGrounds(context);
   // The exit-letter wait applies where its rule is weighed (Child Support), to a customer not reachable by phone.
   const wait = context.file.outcome.exitLetterWait as { rule: string; parameter: string };
-  const letter = context.facts['case.exitLetterIssuedOn'];
-  const waitsForLetter = context.weighed.some((rule) => rule.name === wait.rule) && context.facts['case.customerContactableByPhone'] === false && typeof letter === 'string';
+  const letter = context.fact('case.exitLetterIssuedOn');
+  const waitsForLetter = context.weighed.some((rule) => rule.name === wait.rule) && context.fact('case.customerContactableByPhone') === false && typeof letter === 'string';
   return {
     ready: met !== null,
     basis: met,
     unmet: met !== null || primary === null ? [] : unmetBy[primary],
     unmetByBasis: unmetBy,
     earliestSubmission: waitsForLetter ? addDays(letter, context.param<number>(wait.parameter)) : null,
-    approvalBy: approverFor(context.param<string | Record<string, string>>('approver'), String(context.facts.program)),
+    approvalBy: approverFor(context.param<string | Record<string, string>>('approver'), String(context.fact('program'))),
   };
 };
 
@@ -28,4 +28,5 @@ export const exitReadiness: RuleSetModule = {
   build,
   parameters: ['approver'],
   outcome: ['bases', 'exitLetterWait'],
+  facts: ['program', 'case.exitLetterIssuedOn', 'case.customerContactableByPhone'],
 };

@@ -19,10 +19,10 @@ export interface GroundsVerdict {
   primary: string | null;
 }
 
-/** Tries each ground the rule file's `outcome.bases` lists: met when all weighed rules required for it fire. */
+/** Tries each ground the rule file's `outcome.bases` lists: met when all weighed rules required for it fire. Reads `program`. */
 export function judgeGrounds(context: OutcomeContext): GroundsVerdict {
   const grounds = (context.file.outcome.bases ?? []) as Ground[];
-  const open = grounds.filter((g) => !g.programs || g.programs.includes(String(context.facts.program)));
+  const open = grounds.filter((g) => !g.programs || g.programs.includes(String(context.fact('program'))));
   const unmetBy: Record<string, string[]> = {};
   for (const ground of open) unmetBy[ground.id] = unmetRules(context, (rule) => rule.requiredFor?.includes(ground.id) ?? false);
   const met = open.find((g) => unmetBy[g.id]?.length === 0)?.id ?? null;

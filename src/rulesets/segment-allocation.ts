@@ -26,4 +26,5 @@ export const segmentAllocation: RuleSetModule = {
   build,
   parameters: ['segment3Approver', 'segment3ReviewMonths'],
   outcome: [],
+  facts: [],
 };

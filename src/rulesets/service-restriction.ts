@@ -22,4 +22,5 @@ export const serviceRestriction: RuleSetModule = {
   build,
   parameters: ['approvalChain', 'reviewFromMonths', 'reviewToMonths'],
   outcome: ['bases'],
+  facts: ['program'],
 };

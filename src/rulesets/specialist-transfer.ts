@@ -4,7 +4,7 @@ import { unmetRules } from './grounds';
 
 const build: OutcomeBuilder = (context) => {
   const unmet = unmetRules(context);
-  const processes = context.facts[String(context.file.outcome.specialistProcessFact)];
+  const processes = context.fact(String(context.file.outcome.specialistProcessFact));
   return {
     approvable: unmet.length === 0,
     specialistProcess: Array.isArray(processes) && processes.length === 1 ? processes[0] : null,
@@ -17,4 +17,5 @@ export const specialistTransfer: RuleSetModule = {
   build,
   parameters: ['approver'],
   outcome: ['specialistProcessFact'],
+  facts: [],
 };
