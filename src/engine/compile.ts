@@ -5,7 +5,8 @@ import type { HolidayCalendar } from '../dates/calendar';
 import { caseFactsSchema, factPaths } from '../facts/schema';
 import { compileRule, type CompiledRule } from './compiled';
 import { compileDerivedFact, type DerivedFact } from './derived';
-import { factMapBuilder, type FactMapBuilder } from './fact-map';
+import { deriveAllFunction, factMapBuilder, runAllFunction, type DeriveAll, type FactMapBuilder } from './fact-map';
+import type { RuleExplanation } from './explain';
 import { addCustomOperators } from './operators';
 import { EnginePool } from './pool';
 import { PARAM_PREFIX, type FactMap, type RuleDefinition, type RuleFile } from './types';
@@ -40,8 +41,9 @@ interface RuleSubset {
   rules: RuleDefinition[];
   /** For the reference evaluator: json-rules-engine Engines on loan. */
   pool: EnginePool;
-  /** For the compiled evaluator: one closure per rule. */
+  /** For the compiled evaluator: one function per rule, and one running them all in order. */
   compiled: CompiledRule[];
+  runAll: (facts: FactMap) => RuleExplanation[];
 }
 
 export interface CompiledRuleSet {
@@ -56,6 +58,8 @@ export interface CompiledRuleSet {
   derived: ReadonlyArray<readonly [string, DerivedFact]>;
   /** CaseFacts → this version's fact map, with a slot for each derived fact. */
   flatten: FactMapBuilder;
+  /** Computes every derived fact into a fact map; returns them. */
+  deriveAll: DeriveAll;
   parameterFacts: FactMap;
   /** Parameter name → value, as the outcome builders and the response read them. */
   parameterValues: Readonly<Record<string, unknown>>;
@@ -147,7 +151,8 @@ export function compileRuleSet(
         }
         return engine;
       };
-      subset = { rules, pool: new EnginePool(create), compiled: rules.map((rule) => compileRule(rule, labels, parameterFacts)) };
+      const compiled = rules.map((rule) => compileRule(rule, labels, parameterFacts));
+      subset = { rules, pool: new EnginePool(create), compiled, runAll: runAllFunction(compiled) };
       subsets.set(key, subset);
     }
     return subset;
@@ -163,6 +168,7 @@ export function compileRuleSet(
     calendar,
     derived,
     flatten: factMapBuilder(factsRead(file, module), derived.map(([name]) => name)),
+    deriveAll: deriveAllFunction(derived),
     parameterFacts,
     parameterValues: Object.freeze(parameterValues),
     labels,

@@ -3,7 +3,6 @@ import type { RuleResult } from 'json-rules-engine';
 import type { HolidayCalendar } from '../dates/calendar';
 import type { CaseFacts } from '../facts/validate';
 import type { CompiledRuleSet, OutcomeContext } from './compile';
-import type { CompiledRule } from './compiled';
 import { factMapBuilder } from './fact-map';
 import { explainRule, type RuleExplanation } from './explain';
 import type { EnginePool } from './pool';
@@ -49,9 +48,8 @@ export async function evaluate(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf:
 /** The compiled evaluator, synchronously: what batch triage and the hot path call. */
 export function decide(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf: string): Decision {
   const factMap = factsFor(ruleSet, facts, asOf);
-  const { rules, compiled } = ruleSet.subsetFor(factMap.facts);
-  const explanation: RuleExplanation[] = new Array(compiled.length);
-  for (let i = 0; i < compiled.length; i += 1) explanation[i] = (compiled[i] as CompiledRule)(factMap.facts);
+  const { rules, runAll } = ruleSet.subsetFor(factMap.facts);
+  const explanation = runAll(factMap.facts);
   return decision(ruleSet, asOf, 'compiled', factMap, rules, explanation);
 }
 
@@ -72,13 +70,7 @@ interface PreparedFacts {
 
 function factsFor(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf: string): PreparedFacts {
   const factMap = ruleSet.flatten(facts);
-  const derivedFacts: Record<string, unknown> = {};
-  for (const [name, compute] of ruleSet.derived) {
-    const value = compute(factMap, asOf);
-    derivedFacts[name] = value;
-    factMap[name] = value;
-  }
-  return { facts: factMap, derivedFacts };
+  return { facts: factMap, derivedFacts: ruleSet.deriveAll(factMap, asOf) };
 }
 
 /** What an outcome builder sees of one case: a class, so a case costs one object and no closures. */

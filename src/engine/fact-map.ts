@@ -38,3 +38,27 @@ export function factMapBuilder(paths: readonly string[] = factPaths(), derivedNa
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the schema's paths, checked above
   return new Function('f', `${objects.join('\n')}\nreturn {\n${entries.join(',\n')}\n};`) as FactMapBuilder;
 }
+
+export type DeriveAll = (factMap: FactMap, asOf: string) => Record<string, unknown>;
+
+/**
+ * One function computing a version's derived facts into the fact map (and returning them, for the
+ * response). Generated so each derived fact's call site is its own, not one loop calling closures
+ * of every rule set in turn; names enter the code only as JSON string literals.
+ */
+export function deriveAllFunction(derived: ReadonlyArray<readonly [string, (factMap: FactMap, asOf: string) => unknown]>): DeriveAll {
+  const statements = derived.map(([name], i) => `const v${i} = d${i}(m, asOf);\nm[${JSON.stringify(name)}] = v${i};`);
+  const result = derived.map(([name], i) => `${JSON.stringify(name)}: v${i}`);
+  const bindings = derived.map((_entry, i) => `d${i} = d[${i}]`).join(', ');
+  const source = `${bindings ? `const ${bindings};\n` : ''}return function deriveAll(m, asOf) {\n${statements.join('\n')}\nreturn { ${result.join(', ')} };\n};`;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- names as JSON literals, functions passed in
+  return new Function('d', source)(derived.map(([, compute]) => compute)) as DeriveAll;
+}
+
+/** One function running every rule of a subset, each from a call site of its own. */
+export function runAllFunction<R>(rules: ReadonlyArray<(factMap: FactMap) => R>): (factMap: FactMap) => R[] {
+  const bindings = rules.map((_rule, i) => `r${i} = r[${i}]`).join(', ');
+  const source = `${bindings ? `const ${bindings};\n` : ''}return function runAll(f) {\nreturn [${rules.map((_rule, i) => `r${i}(f)`).join(', ')}];\n};`;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the rules are passed in
+  return new Function('r', source)(rules) as (factMap: FactMap) => R[];
+}
