@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { Engine } from 'json-rules-engine';
 import type { HolidayCalendar } from '../dates/calendar';
 import { caseFactsSchema, factPaths } from '../facts/schema';
-import { compileRule, type CompiledRule } from './compiled';
+import { compileRule, compileRuleVerdict, type CompiledRule } from './compiled';
 import { compileDerivedFact, type DerivedFact } from './derived';
 import { deriveAllFunction, factMapBuilder, runAllFunction, type DeriveAll, type FactMapBuilder } from './fact-map';
 import type { RuleExplanation } from './explain';
@@ -44,6 +44,8 @@ interface RuleSubset {
   /** For the compiled evaluator: one function per rule, and one running them all in order. */
   compiled: CompiledRule[];
   runAll: (facts: FactMap) => RuleExplanation[];
+  /** Whether each rule fires, without the explanation: for callers that need no more. */
+  runVerdicts: (facts: FactMap) => boolean[];
 }
 
 export interface CompiledRuleSet {
@@ -152,7 +154,8 @@ export function compileRuleSet(
         return engine;
       };
       const compiled = rules.map((rule) => compileRule(rule, labels, parameterFacts));
-      subset = { rules, pool: new EnginePool(create), compiled, runAll: runAllFunction(compiled) };
+      const runVerdicts = runAllFunction(rules.map((rule) => compileRuleVerdict(rule, parameterFacts)));
+      subset = { rules, pool: new EnginePool(create), compiled, runAll: runAllFunction(compiled), runVerdicts };
       subsets.set(key, subset);
     }
     return subset;

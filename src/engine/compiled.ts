@@ -56,12 +56,33 @@ class RuleWriter {
   constructor(
     private readonly labels: Readonly<Record<string, string>>,
     private readonly parameterFacts: FactMap,
+    /** false: results only, for callers that need which rules fire and not why (triage without --explain). */
+    private readonly explain = true,
   ) {}
+
+  /** A statement that builds the explanation: left out when results are all that is wanted. */
+  private explaining(...statements: string[]): void {
+    if (this.explain) this.statements.push(...statements);
+  }
 
   /** A constant passed into the generated code: its name there. */
   constant(value: unknown): string {
     this.constants.push(value);
     return `k${this.constants.length - 1}`;
+  }
+
+  /** The rule's function: the statements written, then `returned`; constants bound once, outside it. */
+  build<T>(returned: string): (facts: FactMap) => T {
+    const constants = this.constants.map((_value, i) => `k${i} = k[${i}]`).join(', ');
+    const source = `${constants ? `const ${constants};\n` : ''}return function rule(f) {\n${this.statements.join('\n')}\nreturn ${returned};\n};`;
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the code's shape only; values come in through k
+    const factory = new Function('k', 'isNumber', 'ConditionLine', 'explainLeaf', source) as (
+      k: unknown[],
+      isNumberFn: typeof isNumber,
+      line: typeof ConditionLine,
+      explainLeafFn: typeof explainLeaf,
+    ) => (facts: FactMap) => T;
+    return factory(this.constants, isNumber, ConditionLine, explainLeaf);
   }
 
   private name(prefix: string): string {
@@ -79,14 +100,15 @@ class RuleWriter {
       const joined = children.map((c) => c.result).join(every ? ' && ' : ' || ');
       this.statements.push(`const ${result} = ${joined || String(every)};`);
       const explained = this.name('e');
-      this.statements.push(`const ${explained} = { ${every ? 'all' : 'any'}: [${children.map((c) => c.explained).join(', ')}], result: ${result} };`);
+      this.explaining(`const ${explained} = { ${every ? 'all' : 'any'}: [${children.map((c) => c.explained).join(', ')}], result: ${result} };`);
       return { explained, result };
     }
     if (condition.not !== undefined) {
       const child = this.condition(condition.not as Record<string, unknown>);
       const result = this.name('r');
       const explained = this.name('e');
-      this.statements.push(`const ${result} = !${child.result};`, `const ${explained} = { not: ${child.explained}, result: ${result} };`);
+      this.statements.push(`const ${result} = !${child.result};`);
+      this.explaining(`const ${explained} = { not: ${child.explained}, result: ${result} };`);
       return { explained, result };
     }
     return this.leaf(condition);
@@ -109,9 +131,8 @@ class RuleWriter {
     if (reference !== undefined && !reference.startsWith(PARAM_PREFIX)) {
       // A fact compared with another fact: both read per case.
       const expected = this.name('x');
-      this.statements.push(
-        `const ${expected} = f[${this.constant(reference)}];`,
-        `const ${result} = ${this.constant(operator)}(${actual}, ${expected});`,
+      this.statements.push(`const ${expected} = f[${this.constant(reference)}];`, `const ${result} = ${this.constant(operator)}(${actual}, ${expected});`);
+      this.explaining(
         `const ${explained} = explainLeaf(${this.constant(fact)}, ${this.constant(label)}, ${this.constant(operatorName)}, ${expected}, ${this.constant(reference)}, ${actual}, ${result});`,
       );
       return { explained, result };
@@ -122,9 +143,10 @@ class RuleWriter {
     const expected = this.constant(expectedValue);
     const inline = INLINE[operatorName];
     this.statements.push(`const ${result} = ${inline ? inline(actual, expected) : `${this.constant(operator)}(${actual}, ${expected})`};`);
+    if (!this.explain) return { explained, result };
     const head = this.constant(leafTextHead(fact, label, operatorName, expectedValue));
     const from = reference === undefined ? '' : `, ${this.constant(expectedFromOf(reference))}`;
-    this.statements.push(
+    this.explaining(
       `const ${explained} = new ConditionLine(${this.constant(fact)}, ${this.constant(label)}, ${this.constant(operatorName)}, ${expected}, ${actual}, ${result}, ${head}${from});`,
     );
     return { explained, result };
@@ -144,14 +166,14 @@ export function compileRule(rule: RuleDefinition, labels: Readonly<Record<string
     `conditions: ${top.explained}`,
   ];
   if (rule.requiredFor) fields.push(`requiredFor: ${writer.constant(rule.requiredFor)}`);
-  const constants = writer.constants.map((_value, i) => `k${i} = k[${i}]`).join(', ');
-  const source = `${constants ? `const ${constants};\n` : ''}return function rule(f) {\n${writer.statements.join('\n')}\nreturn { ${fields.join(', ')} };\n};`;
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the code's shape only; values come in through k
-  const factory = new Function('k', 'isNumber', 'ConditionLine', 'explainLeaf', source) as (
-    k: unknown[],
-    isNumberFn: typeof isNumber,
-    line: typeof ConditionLine,
-    explainLeafFn: typeof explainLeaf,
-  ) => CompiledRule;
-  return factory(writer.constants, isNumber, ConditionLine, explainLeaf);
+  return writer.build<RuleExplanation>(`{ ${fields.join(', ')} }`);
+}
+
+export type RuleVerdict = (facts: FactMap) => boolean;
+
+/** Whether a rule fires, and nothing else: the same generated code without the explanation. */
+export function compileRuleVerdict(rule: RuleDefinition, parameterFacts: FactMap): RuleVerdict {
+  const writer = new RuleWriter({}, parameterFacts, false);
+  const top = writer.condition(rule.conditions as TopLevelCondition as unknown as Record<string, unknown>);
+  return writer.build<boolean>(`${top.result} === true`);
 }

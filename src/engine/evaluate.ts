@@ -63,6 +63,32 @@ export function referenceFactMap(ruleSet: CompiledRuleSet, facts: CaseFacts, asO
   return withParameters(ruleSet, factsFor(ruleSet, facts, asOf).facts);
 }
 
+/** A decision without its explanation: the outcome, and which rules fired. */
+export type Verdict = Omit<Decision, 'explanation' | 'evaluator'> & { fired: string[] };
+
+/**
+ * The compiled evaluator without the explanation: the same outcome and fired rules as decide()
+ * (test/engine/differential.test.ts checks so), for batch triage without --explain.
+ */
+export function decideVerdict(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf: string): Verdict {
+  const prepared = factsFor(ruleSet, facts, asOf);
+  const { rules, runVerdicts } = ruleSet.subsetFor(prepared.facts);
+  const results = runVerdicts(prepared.facts);
+  const fired: string[] = [];
+  for (let i = 0; i < rules.length; i += 1) if (results[i]) fired.push((rules[i] as RuleDefinition).name);
+  const context = new CaseContext(ruleSet, asOf, prepared.facts, rules, new Set(fired));
+  return {
+    ruleSet: ruleSet.name,
+    version: ruleSet.version,
+    effective: { from: ruleSet.effectiveFrom, to: ruleSet.effectiveTo },
+    asOf,
+    outcome: ruleSet.buildOutcome(context),
+    fired,
+    derivedFacts: prepared.derivedFacts,
+    parameters: ruleSet.parameterValues,
+  };
+}
+
 interface PreparedFacts {
   facts: FactMap;
   derivedFacts: Record<string, unknown>;

@@ -57,14 +57,28 @@ function issuesOf(errors: ErrorObject[] | null | undefined, prefix: string): Iss
 
 function valueAt(facts: CaseFacts, path: string): unknown {
   let value: unknown = facts;
-  for (const key of path.split('.')) {
+  for (const key of keysOf(path)) {
     if (value === null || typeof value !== 'object') return undefined;
     value = (value as Record<string, unknown>)[key];
   }
   return value;
 }
 
+/** A path's keys, split once: batch triage checks the same few required paths for every record. */
+const splitPaths = new Map<string, readonly string[]>();
+function keysOf(path: string): readonly string[] {
+  let keys = splitPaths.get(path);
+  if (!keys) {
+    keys = path.split('.');
+    if (splitPaths.size < 1000) splitPaths.set(path, keys);
+  }
+  return keys;
+}
+
 function missingRequired(facts: CaseFacts, requires: readonly string[], ruleSet: string, prefix: string): Issue[] {
+  let missing = false;
+  for (const path of requires) if (valueAt(facts, path) === undefined) missing = true;
+  if (!missing) return [];
   return requires
     .filter((path) => valueAt(facts, path) === undefined)
     .map((path) => ({

@@ -1,7 +1,7 @@
 // Triage of one chunk of input lines, inside a worker: parse, validate, decide, serialize, tally.
 import { parse as parseCsv } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
-import { decide } from '../engine/evaluate';
+import { decide, decideVerdict, type Decision, type Verdict } from '../engine/evaluate';
 import type { CompiledRuleSet } from '../engine/compile';
 import { DecisionError, type Issue } from '../errors';
 import { checkCaseFacts, requireFacts } from '../facts/validate';
@@ -12,6 +12,11 @@ import type { ChunkCounts, ChunkMessage, ChunkResult, TriageSetup } from './prot
 import { NO_DUE_DAY, sortKey, tierOf } from './priority';
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** What a record's line is written from: the outcome and fired rules, and with --explain the explanation. */
+type TriageDecision = Verdict & { explanation?: Decision['explanation'] };
+
+const explained = (decision: Decision): TriageDecision => ({ ...decision, fired: decision.explanation.filter((r) => r.fired).map((r) => r.rule) });
 
 /** The versions in force on one date, or why there are none; most backlogs share one date. */
 type InForce = { versions: CompiledRuleSet[] } | { error: DecisionError };
@@ -232,9 +237,10 @@ export class ChunkTriage {
       sink.error(line, id, problems.map((p) => p.message).join(' '), this.located(problems.flatMap((p) => p.issues), prefix));
       return;
     }
-    const decisions = [];
+    // Without --explain only outcomes and fired rules are written: the explanation is not built.
+    const decisions: TriageDecision[] = [];
     try {
-      for (const ruleSet of inForce.versions) decisions.push(decide(ruleSet, facts, asOf));
+      for (const ruleSet of inForce.versions) decisions.push(this.setup.explain ? explained(decide(ruleSet, facts, asOf)) : decideVerdict(ruleSet, facts, asOf));
     } catch (error) {
       // A date beyond the holiday calendar, say: this record cannot be decided; the run goes on.
       const issues = error instanceof DecisionError ? this.located(error.issues, prefix) : [{ pointer: '', message: 'could not be decided' }];
@@ -264,9 +270,7 @@ export class ChunkTriage {
     if (this.setup.output === 'ndjson') {
       let results = '';
       for (const d of decisions) {
-        const fired: string[] = [];
-        for (const r of d.explanation) if (r.fired) fired.push(r.rule);
-        results += `${results ? ',' : ''}${JSON.stringify(d.ruleSet)}:{"version":"${d.version}","outcome":${JSON.stringify(d.outcome)},"fired":${JSON.stringify(fired)}${explain ? `,"explanation":${JSON.stringify(d.explanation)}` : ''}}`;
+        results += `${results ? ',' : ''}${JSON.stringify(d.ruleSet)}:{"version":"${d.version}","outcome":${JSON.stringify(d.outcome)},"fired":${JSON.stringify(d.fired)}${explain ? `,"explanation":${JSON.stringify(d.explanation)}` : ''}}`;
       }
       text = `{"id":${JSON.stringify(id)},"line":${line},"asOf":"${asOf}","priority":{"tier":${tier},"overdue":${overdue},"dueBy":${dueBy === null ? 'null' : `"${dueBy}"`}},"results":{${results}}}\n`;
       cut = 1;
@@ -276,7 +280,7 @@ export class ChunkTriage {
       for (const d of decisions) {
         cells.push(d.version);
         outcomeCells(d.ruleSet, d.outcome, cells);
-        cells.push(d.explanation.filter((r) => r.fired).map((r) => r.rule).join(';'));
+        cells.push(d.fired.join(';'));
         if (explain) cells.push(JSON.stringify(d.explanation));
       }
       const tail = stringify([cells]);

@@ -26,7 +26,7 @@ export class WorkerPool {
     const pool = new WorkerPool();
     const script = path.join(__dirname, 'worker.js');
     const ready = Array.from({ length: count }, () => {
-      const worker = new Worker(script, { workerData: setup });
+      const worker = new Worker(script, { workerData: setup, resourceLimits: { maxYoungGenerationSizeMb: 32 } });
       pool.workers.push(worker);
       pool.busy.set(worker, new Map());
       return new Promise<void>((resolve, reject) => {

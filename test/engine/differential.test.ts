@@ -1,8 +1,9 @@
 // The compiled evaluator equals the reference (json-rules-engine itself): same outcome, same
+// fired rules without the explanation (decideVerdict, for triage), same
 // explanation, condition by condition and sentence by sentence, over 20,000 generated cases for every
 // rule-set version.
 import { isDeepStrictEqual } from 'node:util';
-import { evaluate } from '../../src/engine/evaluate';
+import { decideVerdict, evaluate } from '../../src/engine/evaluate';
 import { sentencesOf } from '../../src/engine/explain';
 import { parseEvaluateRequest } from '../../src/facts/validate';
 import { caseGenerator } from '../../fixtures/generator';
@@ -24,7 +25,10 @@ test.each(versions)('%s: compiled and reference agree on every case', async (_na
     const request = parseEvaluateRequest({ asOf, facts: generated.facts }, ruleSet.name, ruleSet.file.requires);
     const compiled = await evaluate(ruleSet, request.facts, asOf, 'compiled');
     const reference = await evaluate(ruleSet, request.facts, asOf, 'reference');
+    const verdict = decideVerdict(ruleSet, request.facts, asOf);
     const same = isDeepStrictEqual(compiled.outcome, reference.outcome)
+      && isDeepStrictEqual(verdict.outcome, compiled.outcome)
+      && isDeepStrictEqual(verdict.fired, compiled.explanation.filter((r) => r.fired).map((r) => r.rule))
       && isDeepStrictEqual(compiled.explanation, reference.explanation)
       && isDeepStrictEqual(sentencesOf(compiled.explanation), sentencesOf(reference.explanation));
     if (!same) {
