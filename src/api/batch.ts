@@ -6,6 +6,7 @@ import { todayInSydney } from '../dates/calendar';
 import { decide, evaluate, type Decision, type Evaluator } from '../engine/evaluate';
 import { DecisionError, type Issue } from '../errors';
 import { parseEvaluateRequest } from '../facts/validate';
+import { decisionJson } from './decision-json';
 import type { RuleSetVersions } from '../loader/load';
 import { internalProblem, problemOf, type ProblemDocument } from './problem';
 
@@ -30,7 +31,8 @@ export function decideRequest(versions: RuleSetVersions, body: unknown, engine: 
   const asOf = typeof given === 'string' ? given : today();
   // A malformed asOf still picks a version (today's), so the schema check below reports it with every other problem.
   const ruleSet = versions.resolve(DATE.test(asOf) ? asOf : today());
-  const request = parseEvaluateRequest(body, ruleSet.name, ruleSet.file.requires);
+  // The body was parsed for this request alone (express.json, or this line): defaults may fill it in place.
+  const request = parseEvaluateRequest(body, ruleSet.name, ruleSet.file.requires, { copy: false });
   const on = request.asOf ?? asOf;
   return engine === 'compiled' ? decide(ruleSet, request.facts, on) : evaluate(ruleSet, request.facts, on, 'reference');
 }
@@ -278,7 +280,7 @@ export function evaluateBatch({ lineLimitBytes, maxLines, ruleSetNamed, clock, l
       try {
         const decision = await decideRequest(versions, request, engine, () => today);
         if (idIssue) throw new DecisionError('invalid-request', 'The line does not match the contract.', [idIssue]);
-        return `{"line":${n},"id":${JSON.stringify(id)},"decision":${JSON.stringify(decision)}}\n`;
+        return `{"line":${n},"id":${JSON.stringify(id)},"decision":${decisionJson(decision)}}\n`;
       } catch (error) {
         // Every problem with the line is reported together, the id's with the body's.
         if (idIssue && error instanceof DecisionError && error.code === 'invalid-request' && !error.issues.includes(idIssue)) {

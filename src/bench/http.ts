@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { caseGenerator } from '../../fixtures/generator';
+import { backlogGenerator, DEFAULT_AS_OF } from '../../fixtures/backlog';
 import { Running } from './child';
 import { n, say, secs } from './common';
 import type { BenchSettings } from './settings';
@@ -47,11 +47,11 @@ async function waitForHealth(base: string, server: Running): Promise<void> {
   throw new Error(`no answer from ${base}/health within 30 s:\n${server.outputTail}`);
 }
 
-/** A generated case as a client would send it, and the README's direct-referral example. */
+/** A referral from a generated backlog as a caseworker tool would send it, and the README's direct-referral example. */
 function bodies(seed: number): { ruleSet: string; body: string }[] {
-  const generated = caseGenerator(seed)();
+  const referral = backlogGenerator(seed, { asOf: DEFAULT_AS_OF })();
   return [
-    { ruleSet: 'segment-allocation', body: JSON.stringify(generated) },
+    { ruleSet: 'segment-allocation', body: JSON.stringify({ asOf: DEFAULT_AS_OF, facts: referral.facts }) },
     {
       ruleSet: 'direct-referral',
       body: JSON.stringify({
