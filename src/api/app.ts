@@ -11,6 +11,7 @@ import type { RuleRegistry, RuleSetVersions } from '../loader/load';
 import type { ReloadReport } from '../loader/store';
 import { DEFAULT_MAX_BATCH_LINES, decideRequest, engineOf, evaluateBatch } from './batch';
 import { decisionJson } from './decision-json';
+import { jsonBody } from './json-body';
 import { internalProblem, problemOf, sendProblem } from './problem';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -120,14 +121,14 @@ export function createApp({ rules, reload, clock = () => new Date(), logger, max
     '/v1/rulesets/:name/evaluate',
     (req, res, next) => {
       // The registry is read once, here: a reload during this request does not change its rules.
-      const ruleSet = ruleSetNamed(req.params.name);
+      const ruleSet = ruleSetNamed(String(req.params.name));
       if (!isJson(req)) {
         throw new DecisionError('unsupported-media-type', `Send the request as application/json (got ${req.get('content-type') ?? 'no content type'}).`);
       }
       res.locals.ruleSet = ruleSet;
       next();
     },
-    express.json({ limit: BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'] }),
+    jsonBody(BODY_LIMIT_BYTES),
     (req, res) => {
       const versions = res.locals.ruleSet as RuleSetVersions;
       const decision = decideRequest(versions, req.body, engineOf(req), () => todayInSydney(clock()));
@@ -161,6 +162,8 @@ export function createApp({ rules, reload, clock = () => new Date(), logger, max
     else if (parserError?.type === 'entity.parse.failed') known = new DecisionError('invalid-json', `The body is not valid JSON: ${(error as Error).message}`, [{ pointer: '', message: 'is not valid JSON' }]);
     else if (parserError?.type === 'charset.unsupported' || parserError?.type === 'encoding.unsupported') known = new DecisionError('unsupported-media-type', (error as Error).message);
     else if (parserError?.type === 'request.aborted' || parserError?.type === 'request.size.invalid') known = new DecisionError('invalid-json', (error as Error).message);
+    // Any other fault body-parser finds in the body itself (a corrupt gzip stream, say) is the client's: a 400, not a 500.
+    else if (parserError?.status === 400 && (error as { expose?: boolean }).expose === true) known = new DecisionError('invalid-json', `The body could not be read: ${(error as Error).message}`, [{ pointer: '', message: 'could not be read' }]);
     if (known && known.code !== 'internal' && known.code !== 'rule-file-invalid') {
       sendProblem(res, problemOf(known, req.originalUrl));
       return;

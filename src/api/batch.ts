@@ -7,6 +7,7 @@ import { decide, evaluate, type Decision, type Evaluator } from '../engine/evalu
 import { DecisionError, type Issue } from '../errors';
 import { parseEvaluateRequest } from '../facts/validate';
 import { decisionJson } from './decision-json';
+import { invalidJson, parseStrictJson } from './json-body';
 import type { RuleSetVersions } from '../loader/load';
 import { internalProblem, problemOf, type ProblemDocument } from './problem';
 
@@ -36,33 +37,6 @@ export function decideRequest(versions: RuleSetVersions, body: unknown, engine: 
   const on = request.asOf ?? asOf;
   return engine === 'compiled' ? decide(ruleSet, request.facts, on) : evaluate(ruleSet, request.facts, on, 'reference');
 }
-
-// JSON parsing as express.json() does it (body-parser 2, strict): only an object or an array at
-// the top, a leading BOM dropped, and the same SyntaxError messages, so a line's 400 reads like the
-// single evaluate's.
-const FIRST_NON_WHITESPACE = /^[\x20\x09\x0a\x0d]*([^\x20\x09\x0a\x0d]|$)/;
-
-function strictSyntaxError(text: string, char: string | undefined): SyntaxError {
-  const index = char === undefined ? -1 : text.indexOf(char);
-  const partial = index === -1 ? '' : text.slice(0, index) + '#'.repeat(text.length - index);
-  try {
-    JSON.parse(partial);
-    return new SyntaxError('strict violation');
-  } catch (error) {
-    return new SyntaxError((error as Error).message.replace(/#+/g, (placeholder) => text.slice(index, index + placeholder.length)));
-  }
-}
-
-function parseJsonLine(text: string): unknown {
-  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  if (body[0] !== '{' && body[0] !== '[') {
-    const first = FIRST_NON_WHITESPACE.exec(body)?.[1] || undefined;
-    if (first !== '{' && first !== '[') throw strictSyntaxError(body, first);
-  }
-  return JSON.parse(body);
-}
-
-const invalidJson = (error: unknown) => new DecisionError('invalid-json', `The body is not valid JSON: ${(error as Error).message}`, [{ pointer: '', message: 'is not valid JSON' }]);
 
 export interface BatchOptions {
   /** The bytes one line may hold: the single evaluate's body limit. */
@@ -263,7 +237,7 @@ export function evaluateBatch({ lineLimitBytes, maxLines, ruleSetNamed, clock, l
       }
       let parsed: unknown;
       try {
-        parsed = parseJsonLine(text);
+        parsed = parseStrictJson(text);
       } catch (error) {
         return problemLine(n, null, invalidJson(error));
       }

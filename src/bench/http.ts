@@ -1,15 +1,16 @@
 // (e) HTTP evaluate throughput and latency: the built server on loopback (WORKERS = cores), autocannon
-// from this process, one realistic body per rule set measured.
+// in a process of its own (load.ts), one realistic body per rule set measured.
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
 import { backlogGenerator, DEFAULT_AS_OF } from '../../fixtures/backlog';
-import { Running } from './child';
+import { Running, runNode } from './child';
+import type { LoadFigures, LoadSpec } from './load';
 import { n, say, secs } from './common';
 import type { BenchSettings } from './settings';
 
 const SERVER = path.resolve(__dirname, '..', 'server.js');
+const LOAD = path.join(__dirname, 'load.js');
 
 export interface HttpRun {
   ruleSet: string;
@@ -77,19 +78,11 @@ export async function httpThroughput(settings: BenchSettings): Promise<HttpRun[]
       const probe = await fetch(url, { method: 'POST', headers, body });
       const answer = (await probe.json()) as { outcome?: Record<string, unknown> };
       if (!probe.ok) throw new Error(`${ruleSet}: the server answered ${probe.status} to the bench body: ${JSON.stringify(answer)}`);
-      const load = { url, method: 'POST' as const, headers, body, connections: settings.httpConnections };
-      await autocannon({ ...load, duration: settings.httpWarmSeconds });
-      const result = await autocannon({ ...load, duration: settings.httpSeconds });
-      const run: HttpRun = {
-        ruleSet,
-        requestsPerSecond: result.requests.average,
-        p50: result.latency.p50,
-        p99: result.latency.p99,
-        errors: result.errors,
-        timeouts: result.timeouts,
-        non2xx: result.non2xx,
-        total: result.requests.total,
-      };
+      const spec: LoadSpec = { url, body, connections: settings.httpConnections, warmSeconds: settings.httpWarmSeconds, seconds: settings.httpSeconds };
+      const client = await runNode([LOAD, JSON.stringify(spec)]);
+      const line = client.outputTail.split('\n').find((l) => l.startsWith('{'));
+      if (client.code !== 0 || !line) throw new Error(`${ruleSet}: the load generator failed:\n${client.outputTail}`);
+      const run: HttpRun = { ruleSet, ...(JSON.parse(line) as LoadFigures) };
       runs.push(run);
       say(`${ruleSet} (${body.length} B body, outcome ${JSON.stringify(answer.outcome).slice(0, 80)}):`);
       say(`  ${n(run.requestsPerSecond)} req/s, p50 ${run.p50} ms, p99 ${run.p99} ms, ${n(run.total)} requests, errors ${run.errors}, timeouts ${run.timeouts}, non-2xx ${run.non2xx}`);
