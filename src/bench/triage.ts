@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeBacklog } from '../../fixtures/backlog';
+import { corruptLineIndexes, writeBacklog } from '../../fixtures/backlog';
 import { runNode } from './child';
 import { mib, n, say, secs } from './common';
 import type { BenchSettings } from './settings';
@@ -73,10 +73,14 @@ export async function triageThroughput(settings: BenchSettings): Promise<TriageR
       const summary = existsSync(summaryFile) ? (JSON.parse(readFileSync(summaryFile, 'utf8')) as Record<string, unknown>) : undefined;
       const [results, errorLines] = [await countLines(out), await countLines(errors)];
       const expected = { results: written.records, errors: written.corrupt };
-      const countsAsExpected = results === expected.results && errorLines === expected.errors;
+      // Each error names its input line: exactly the lines the generator corrupted (0-based indexes there).
+      const reported = readFileSync(errors, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { line: number }).line);
+      const planted = corruptLineIndexes(written.lines, written.corrupt).map((i) => i + 1);
+      const linesAsExpected = reported.length === planted.length && reported.every((line, i) => line === planted[i]);
+      const countsAsExpected = results === expected.results && errorLines === expected.errors && linesAsExpected;
       const recordsPerSecond = ((written.records + written.corrupt) / run.wallMs) * 1000;
       say(`${n(written.lines)} lines: ${n(recordsPerSecond)} records/s, wall ${secs(run.wallMs)}, peak RSS ${run.peakRss === undefined ? 'unknown' : mib(run.peakRss)} (${run.peakRssFrom})`);
-      say(`  results ${n(results)}, errors ${n(errorLines)} ${countsAsExpected ? '(as expected)' : `MISMATCH: expected results ${n(expected.results)}, errors ${n(expected.errors)}`}`);
+      say(`  results ${n(results)}, errors ${n(errorLines)} ${countsAsExpected ? '(as expected; every error names a line the generator corrupted)' : `MISMATCH: expected results ${n(expected.results)}, errors ${n(expected.errors)} on lines ${planted.slice(0, 5).join(', ')}…; error lines ${linesAsExpected ? 'match' : 'differ'}`}`);
       say(summary ? `  triage's own summary: ${ownFigures(summary)}` : '  (triage wrote no summary file)');
       runs.push({ lines: written.lines, corrupt: written.corrupt, wallMs: run.wallMs, recordsPerSecond, peakRss: run.peakRss, results, errors: errorLines, countsAsExpected, summary });
     } finally {
