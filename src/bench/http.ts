@@ -12,15 +12,9 @@ import type { BenchSettings } from './settings';
 const SERVER = path.resolve(__dirname, '..', 'server.js');
 const LOAD = path.join(__dirname, 'load.js');
 
-export interface HttpRun {
+/** One body's figures from the load generator. */
+export interface HttpRun extends LoadFigures {
   ruleSet: string;
-  requestsPerSecond: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-  total: number;
 }
 
 function freePort(): Promise<number> {
