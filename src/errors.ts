@@ -25,6 +25,11 @@ export interface Issue {
   column?: number;
 }
 
+/** Rule-file problems one a line, as `file:line:column message`, for logs and the command line. */
+export function issueLines(issues: readonly Issue[], indent = ''): string {
+  return issues.map((i) => `${indent}${i.file ?? ''}:${i.line ?? 0}:${i.column ?? 0} ${i.message}`).join('\n');
+}
+
 /** A failure the caller or the rule author can fix; carries every problem found, not the first. */
 export class DecisionError extends Error {
   constructor(

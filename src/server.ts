@@ -3,8 +3,8 @@ import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import pino from 'pino';
 import { createApp } from './api/app';
-import { DecisionError } from './errors';
-import { defaultRulesDirectory, loadRules } from './loader/load';
+import { DecisionError, issueLines } from './errors';
+import { defaultRulesDirectory, loadRules, versionsByFile } from './loader/load';
 import { RuleStore, type ReloadReport } from './loader/store';
 import { RULE_SET_MODULES } from './rulesets';
 
@@ -42,7 +42,7 @@ function workerCount(): number {
 
 function rulesRefused(error: unknown): never {
   const issues = error instanceof DecisionError ? error.issues : [];
-  const where = issues.map((i) => `${i.file ?? ''}:${i.line ?? 0}:${i.column ?? 0} ${i.message}`).join('\n');
+  const where = issueLines(issues);
   fatal({ rulesDirectory, issues, err: error }, `rules could not be loaded; not starting\n${where}`);
 }
 
@@ -95,7 +95,7 @@ function serve(clustered: boolean): void {
   store.watch();
   const app = createApp({ rules: () => store.current(), reload: reloadEverywhere, logger });
   const server = app.listen(port, () => {
-    const versions = Object.fromEntries([...store.current().ruleSets.values()].flatMap((rs) => rs.versions.map((v) => [v.sourceFile, v.version])));
+    const versions = versionsByFile(store.current());
     // The port bound, not the one asked for: PORT=0 picks a free one (shared by every worker in a cluster).
     const address = server.address();
     const bound = typeof address === 'object' && address !== null ? address.port : port;

@@ -15,8 +15,7 @@ export const ZONE = 'Australia/Sydney';
 export interface HolidayCalendar {
   fromYear: number;
   toYear: number;
-  holidays: ReadonlySet<string>;
-  /** The same holidays as day numbers. */
+  /** The holidays as day numbers. */
   holidayDays: ReadonlySet<number>;
 }
 
@@ -29,7 +28,6 @@ export function buildCalendar(file: HolidayCalendarFile): HolidayCalendar {
   return {
     fromYear: file.coverage.fromYear,
     toYear: file.coverage.toYear,
-    holidays: new Set(file.holidays.map((h) => h.date)),
     holidayDays: new Set(file.holidays.map((h) => dayNumber(h.date))),
   };
 }
@@ -67,8 +65,21 @@ function parts(date: string): [number, number, number] {
   const year = Number(match?.[1]);
   const month = Number(match?.[2]);
   const day = Number(match?.[3]);
-  if (!match || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) throw new Error(`not a calendar date: ${date}`);
+  if (!match || !isCalendarDay(year, month, day)) throw new Error(`not a calendar date: ${date}`);
   return [year, month, day];
+}
+
+const isCalendarDay = (year: number, month: number, day: number) => month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month);
+
+/** A day that exists, as YYYY-MM-DD (2025-02-29 does not); undefined when it does not. */
+export function calendarDate(year: number, month: number, day: number): string | undefined {
+  return Number.isInteger(year) && year >= 0 && year <= 9999 && isCalendarDay(year, month, day) ? iso(year, month, day) : undefined;
+}
+
+/** Whether text is a date written YYYY-MM-DD that exists in the calendar. */
+export function isCalendarDate(text: string): boolean {
+  const match = DATE.exec(text);
+  return match !== null && isCalendarDay(Number(match[1]), Number(match[2]), Number(match[3]));
 }
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
@@ -135,10 +146,6 @@ function isWorkingDayNumber(days: number, calendar: HolidayCalendar): boolean {
     );
   }
   return !calendar.holidayDays.has(days);
-}
-
-export function isWorkingDay(date: string, calendar: HolidayCalendar): boolean {
-  return isWorkingDayNumber(dayNumber(date), calendar);
 }
 
 /**

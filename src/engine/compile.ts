@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { Engine } from 'json-rules-engine';
 import type { HolidayCalendar } from '../dates/calendar';
 import { caseFactsSchema, factPaths } from '../facts/schema';
-import { compileRule, compileRuleVerdict, type CompiledRule } from './compiled';
+import { compileRule, compileRuleVerdict } from './compiled';
 import { compileDerivedFact, type DerivedFact } from './derived';
 import { deriveAllFunction, factMapBuilder, runAllFunction, type DeriveAll, type FactMapBuilder } from './fact-map';
 import type { RuleExplanation } from './explain';
@@ -41,8 +41,7 @@ interface RuleSubset {
   rules: RuleDefinition[];
   /** For the reference evaluator: json-rules-engine Engines on loan. */
   pool: EnginePool;
-  /** For the compiled evaluator: one function per rule, and one running them all in order. */
-  compiled: CompiledRule[];
+  /** For the compiled evaluator: every rule's generated function, run in order. */
   runAll: (facts: FactMap) => RuleExplanation[];
   /** Whether each rule fires, without the explanation: for callers that need no more. */
   runVerdicts: (facts: FactMap) => boolean[];
@@ -153,9 +152,9 @@ export function compileRuleSet(
         }
         return engine;
       };
-      const compiled = rules.map((rule) => compileRule(rule, labels, parameterFacts));
+      const runAll = runAllFunction(rules.map((rule) => compileRule(rule, labels, parameterFacts)));
       const runVerdicts = runAllFunction(rules.map((rule) => compileRuleVerdict(rule, parameterFacts)));
-      subset = { rules, pool: new EnginePool(create), compiled, runAll: runAllFunction(compiled), runVerdicts };
+      subset = { rules, pool: new EnginePool(create), runAll, runVerdicts };
       subsets.set(key, subset);
     }
     return subset;

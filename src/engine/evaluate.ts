@@ -3,7 +3,6 @@ import type { RuleResult } from 'json-rules-engine';
 import type { HolidayCalendar } from '../dates/calendar';
 import type { CaseFacts } from '../facts/validate';
 import type { CompiledRuleSet, OutcomeContext } from './compile';
-import { factMapBuilder } from './fact-map';
 import { explainRule, type RuleExplanation } from './explain';
 import type { EnginePool } from './pool';
 import type { FactMap, RuleDefinition, RuleFile } from './types';
@@ -21,9 +20,6 @@ export interface Decision {
   derivedFacts: Record<string, unknown>;
   parameters: Readonly<Record<string, unknown>>;
 }
-
-/** CaseFacts as dotted paths ("customer.incidents"); a fact left out (an optional date) is null. */
-export const flattenFacts = factMapBuilder();
 
 /**
  * Which evaluator decides: `compiled` (the fast path, closures from the same rule JSON) or
@@ -76,17 +72,7 @@ export function decideVerdict(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf: 
   const results = runVerdicts(prepared.facts);
   const fired: string[] = [];
   for (let i = 0; i < rules.length; i += 1) if (results[i]) fired.push((rules[i] as RuleDefinition).name);
-  const context = new CaseContext(ruleSet, asOf, prepared.facts, rules, new Set(fired));
-  return {
-    ruleSet: ruleSet.name,
-    version: ruleSet.version,
-    effective: { from: ruleSet.effectiveFrom, to: ruleSet.effectiveTo },
-    asOf,
-    outcome: ruleSet.buildOutcome(context),
-    fired,
-    derivedFacts: prepared.derivedFacts,
-    parameters: ruleSet.parameterValues,
-  };
+  return { ...decided(ruleSet, asOf, prepared, rules, new Set(fired)), fired };
 }
 
 interface PreparedFacts {
@@ -127,28 +113,25 @@ class CaseContext implements OutcomeContext {
   }
 }
 
-function decision(
-  ruleSet: CompiledRuleSet,
-  asOf: string,
-  evaluator: Evaluator,
-  { facts, derivedFacts }: PreparedFacts,
-  rules: readonly RuleDefinition[],
-  explanation: RuleExplanation[],
-): Decision {
-  const fired = new Set<string>();
-  for (const rule of explanation) if (rule.fired) fired.add(rule.rule);
-  const context = new CaseContext(ruleSet, asOf, facts, rules, fired);
+/** What every decision says, explained or not: which version, as of when, the outcome, the facts derived. */
+function decided(ruleSet: CompiledRuleSet, asOf: string, { facts, derivedFacts }: PreparedFacts, rules: readonly RuleDefinition[], fired: ReadonlySet<string>) {
   return {
     ruleSet: ruleSet.name,
     version: ruleSet.version,
     effective: { from: ruleSet.effectiveFrom, to: ruleSet.effectiveTo },
     asOf,
-    evaluator,
-    outcome: ruleSet.buildOutcome(context),
-    explanation,
+    outcome: ruleSet.buildOutcome(new CaseContext(ruleSet, asOf, facts, rules, fired)),
     derivedFacts,
     parameters: ruleSet.parameterValues,
   };
+}
+
+function decision(ruleSet: CompiledRuleSet, asOf: string, evaluator: Evaluator, prepared: PreparedFacts, rules: readonly RuleDefinition[], explanation: RuleExplanation[]): Decision {
+  const fired = new Set<string>();
+  for (const rule of explanation) if (rule.fired) fired.add(rule.rule);
+  const { ruleSet: name, version, effective, outcome, derivedFacts, parameters } = decided(ruleSet, asOf, prepared, rules, fired);
+  // Decision's field order is the response's: evaluator after asOf, explanation after outcome.
+  return { ruleSet: name, version, effective, asOf, evaluator, outcome, explanation, derivedFacts, parameters };
 }
 
 /** The reference evaluator: json-rules-engine itself, on an Engine of its own for this run. */

@@ -76,15 +76,11 @@ function keysOf(path: string): readonly string[] {
 }
 
 function missingRequired(facts: CaseFacts, requires: readonly string[], ruleSet: string, prefix: string): Issue[] {
-  let missing = false;
-  for (const path of requires) if (valueAt(facts, path) === undefined) missing = true;
-  if (!missing) return [];
-  return requires
-    .filter((path) => valueAt(facts, path) === undefined)
-    .map((path) => ({
-      pointer: `${prefix}/${path.split('.').join('/')}`,
-      message: `${path} is required by the ${ruleSet} rule set`,
-    }));
+  const issues: Issue[] = [];
+  for (const path of requires) {
+    if (valueAt(facts, path) === undefined) issues.push({ pointer: `${prefix}/${keysOf(path).join('/')}`, message: `${path} is required by the ${ruleSet} rule set` });
+  }
+  return issues;
 }
 
 /**
@@ -137,11 +133,4 @@ export function requireFacts(facts: CaseFacts, ruleSet: string, requires: readon
   if (missing.length > 0) throw new DecisionError('invalid-request', `The ${ruleSet} rule set needs facts that were not given.`, missing);
 }
 
-/** Validates bare CaseFacts (CLI use) for one rule set, with pointers relative to the facts object. */
-export function parseCaseFacts(facts: unknown, ruleSet: string, requires: readonly string[]): CaseFacts {
-  const checked = checkCaseFacts(facts);
-  requireFacts(checked, ruleSet, requires);
-  return checked;
-}
 
-export { valueAt };

@@ -67,6 +67,11 @@ export interface RuleRegistry {
   calendarVersion: string;
 }
 
+/** Rule file → version (a rule set with several versions has several files): what a registry decides with. */
+export function versionsByFile(registry: RuleRegistry): Record<string, string> {
+  return Object.fromEntries([...registry.ruleSets.values()].flatMap((rs) => rs.versions.map((v) => [v.sourceFile, v.version])));
+}
+
 interface Located extends Issue {
   file: string;
 }

@@ -1,8 +1,8 @@
 // The rules in force, and safe reloads: validate every file first, swap all rule sets at once, or keep the last good ones.
 import { watch, type FSWatcher } from 'node:fs';
-import { DecisionError, type Issue } from '../errors';
+import { DecisionError, issueLines, type Issue } from '../errors';
 import type { RuleSetModule } from '../engine/compile';
-import { loadRules, type RuleRegistry } from './load';
+import { loadRules, versionsByFile, type RuleRegistry } from './load';
 
 export interface ReloadReport {
   ok: boolean;
@@ -17,9 +17,6 @@ export interface StoreLogger {
   warn(details: object, message: string): void;
 }
 
-/** Rule file → version: a rule set with several versions has several files. */
-const versionsOf = (registry: RuleRegistry): Record<string, string> =>
-  Object.fromEntries([...registry.ruleSets.values()].flatMap((rs) => rs.versions.map((v) => [v.sourceFile, v.version])));
 
 export class RuleStore {
   private registry: RuleRegistry;
@@ -39,17 +36,17 @@ export class RuleStore {
   }
 
   reload(): ReloadReport {
-    const before = versionsOf(this.registry);
+    const before = versionsByFile(this.registry);
     try {
       const next = loadRules(this.directory, { modules: this.modules });
-      const versions = versionsOf(next);
+      const versions = versionsByFile(next);
       const changed = Object.keys({ ...before, ...versions }).filter((name) => before[name] !== versions[name]).sort();
       this.registry = next;
       this.logger?.info({ versions, changed }, changed.length > 0 ? `rules reloaded: ${changed.join(', ')} changed` : 'rules reloaded: nothing changed');
       return { ok: true, versions, changed, issues: [] };
     } catch (error) {
       if (!(error instanceof DecisionError)) throw error;
-      const where = error.issues.map((i) => `${i.file ?? ''}:${i.line ?? 0}:${i.column ?? 0} ${i.message}`).join('\n');
+      const where = issueLines(error.issues);
       this.logger?.warn({ issues: error.issues, keeping: before }, `rules refused; still serving the last good rules\n${where}`);
       return { ok: false, versions: before, changed: [], issues: error.issues };
     }

@@ -1,6 +1,7 @@
 // Triage of one chunk of input lines, inside a worker: parse, validate, decide, serialize, tally.
 import { parse as parseCsv } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
+import { dayNumber } from '../dates/calendar';
 import { decide, decideVerdict, type Decision, type Verdict } from '../engine/evaluate';
 import type { CompiledRuleSet } from '../engine/compile';
 import { DecisionError, type Issue } from '../errors';
@@ -295,9 +296,4 @@ export class ChunkTriage {
       sink.cuts.push(cut);
     }
   }
-}
-
-/** Days since 1970-01-01 of a YYYY-MM-DD date, without luxon. */
-export function dayNumber(date: string): number {
-  return Math.round(Date.UTC(+date.slice(0, 4), +date.slice(5, 7) - 1, +date.slice(8, 10)) / 86_400_000);
 }

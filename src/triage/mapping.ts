@@ -21,6 +21,7 @@
 // vocabulary's default applies, exactly as a left-out field in NDJSON does.
 
 import { readFileSync } from 'node:fs';
+import { calendarDate } from '../dates/calendar';
 import { factPaths } from '../facts/schema';
 import type { Issue } from '../errors';
 
@@ -122,19 +123,10 @@ export function missingColumns(mapping: CsvMapping, headers: readonly string[]):
   return [mapping.id, ...Object.keys(mapping.columns)].filter((header) => !present.has(header));
 }
 
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const AU_DATE = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/;
 const TRUE = new Set(['true', 'yes', 'y', '1']);
 const FALSE = new Set(['false', 'no', 'n', '0']);
-
-/** A real calendar date as YYYY-MM-DD, or undefined. Plain arithmetic: luxon per cell is measurable. */
-function calendarDate(year: number, month: number, day: number): string | undefined {
-  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  const last = month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1];
-  if (last === undefined || day < 1 || day > last) return undefined;
-  return `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
-}
 
 type Converter = (cell: string) => unknown;
 

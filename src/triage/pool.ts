@@ -1,8 +1,8 @@
 // The worker threads: started with the same setup, checked to hold the same rules, fed chunks two at a time each.
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import type { ChunkMessage, ChunkResult, TriageSetup, WorkerReply } from './protocol';
-import { sameVersions } from './versions';
 
 interface Task {
   chunk: ChunkMessage;
@@ -22,7 +22,7 @@ export class WorkerPool {
   private constructor() {}
 
   /** Starts `count` workers; resolves once each has loaded rules hashing to `versions`. */
-  static async start(count: number, setup: TriageSetup, versions: Record<string, string[]>): Promise<WorkerPool> {
+  static async start(count: number, setup: TriageSetup, versions: Record<string, string>): Promise<WorkerPool> {
     const pool = new WorkerPool();
     const script = path.join(__dirname, 'worker.js');
     const ready = Array.from({ length: count }, () => {
@@ -32,7 +32,7 @@ export class WorkerPool {
       return new Promise<void>((resolve, reject) => {
         worker.on('message', (message: WorkerReply) => {
           if (message.type === 'ready') {
-            if (!sameVersions(message.versions, versions)) reject(new Error('a worker loaded different rule versions from the main thread (were the rules edited during start-up?)'));
+            if (!isDeepStrictEqual(message.versions, versions)) reject(new Error('a worker loaded different rule versions from the main thread (were the rules edited during start-up?)'));
             else resolve();
           } else if (message.type === 'fatal') {
             const error = new Error(`triage worker failed: ${message.message}`);

@@ -61,7 +61,7 @@ export interface ChunkResult {
 export interface ReadyMessage {
   type: 'ready';
   /** rule set → the version hashes this worker loaded, oldest first. */
-  versions: Record<string, string[]>;
+  versions: Record<string, string>;
 }
 
 export interface FatalMessage {

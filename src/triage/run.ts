@@ -2,8 +2,8 @@
 import { open, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { DecisionError } from '../errors';
-import { loadRules, type RuleRegistry } from '../loader/load';
+import { DecisionError, issueLines } from '../errors';
+import { loadRules, versionsByFile, type RuleRegistry } from '../loader/load';
 import { RULE_SET_MODULES } from '../rulesets';
 import { csvHeader } from './columns';
 import { loadMapping, MappingError, missingColumns, type CsvMapping } from './mapping';
@@ -13,7 +13,6 @@ import type { ChunkResult, RecordFormat, TriageSetup } from './protocol';
 import { RankIndex } from './ranking';
 import { ChunkReader } from './reader';
 import { describeSummary, Tally, type RunStatus, type TriageSummary } from './summary';
-import { versionsOf } from './versions';
 
 export interface TriageOptions {
   input: string;
@@ -70,7 +69,7 @@ function loadRegistry(directory: string): RuleRegistry {
   try {
     return loadRules(directory, { modules: RULE_SET_MODULES });
   } catch (error) {
-    if (error instanceof DecisionError) throw new Error(`${error.message}\n  ${error.issues.map((i) => `${i.file ?? ''}:${i.line ?? ''} ${i.message}`).join('\n  ')}`);
+    if (error instanceof DecisionError) throw new Error(`${error.message}\n${issueLines(error.issues, '  ')}`);
     throw error;
   }
 }
@@ -166,7 +165,7 @@ export async function runTriage(options: TriageOptions): Promise<number> {
   const progress = new Progress(reader.size, () => ({ bytesRead: reader.bytesRead, records: tally.results + tally.errors }), options.tty);
   let pool: WorkerPool | undefined;
   try {
-    pool = await WorkerPool.start(options.workers, setup, versionsOf(registry));
+    pool = await WorkerPool.start(options.workers, setup, versionsByFile(registry));
 
     if (outputFormat === 'csv' && !options.sort) await writeAll(out, Buffer.from(stringify([csvHeader(options.ruleSets, { rank: false, explain: options.explain })])));
     const text = new TextWriter();

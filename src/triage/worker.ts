@@ -1,10 +1,9 @@
 // The triage worker thread: loads the rules itself, then triages each chunk the main thread sends.
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadRules } from '../loader/load';
+import { loadRules, versionsByFile } from '../loader/load';
 import { RULE_SET_MODULES } from '../rulesets';
 import { ChunkTriage } from './chunk';
 import type { ChunkMessage, TriageSetup, WorkerReply } from './protocol';
-import { versionsOf } from './versions';
 
 const port = parentPort;
 if (!port) throw new Error('the triage worker runs only as a worker thread');
@@ -23,7 +22,7 @@ try {
       reply({ type: 'fatal', message: `chunk ${chunk.seq} (from line ${chunk.firstLine}): ${(error as Error).stack ?? String(error)}` });
     }
   });
-  reply({ type: 'ready', versions: versionsOf(registry) });
+  reply({ type: 'ready', versions: versionsByFile(registry) });
 } catch (error) {
   reply({ type: 'fatal', message: (error as Error).message });
 }
