@@ -1,7 +1,7 @@
 // Triage of one chunk of input lines, inside a worker: parse, validate, decide, serialize, tally.
 import { parse as parseCsv } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
-import { dayNumber } from '../dates/calendar';
+import { dayNumber, isCalendarDate } from '../dates/calendar';
 import { decide, decideVerdict, type Decision, type Verdict } from '../engine/evaluate';
 import type { CompiledRuleSet } from '../engine/compile';
 import { DecisionError, type Issue } from '../errors';
@@ -12,7 +12,6 @@ import { columnsByPointer, rowConverter, type ConvertedRow } from './mapping';
 import type { ChunkCounts, ChunkMessage, ChunkResult, TriageSetup } from './protocol';
 import { NO_DUE_DAY, sortKey, tierOf } from './priority';
 
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** What a record's line is written from: the outcome and fired rules, and with --explain the explanation. */
 type TriageDecision = Verdict & { explanation?: Decision['explanation'] };
@@ -115,7 +114,7 @@ export class ChunkTriage {
     const { id, facts, asOf } = record as { id?: unknown; facts?: unknown; asOf?: unknown };
     const issues: Issue[] = [];
     if (typeof id !== 'string' && typeof id !== 'number') issues.push({ pointer: '/id', message: 'id is required: a string or a number' });
-    if (asOf !== undefined && (typeof asOf !== 'string' || !ISO_DATE.test(asOf) || Number.isNaN(Date.parse(asOf)))) issues.push({ pointer: '/asOf', message: 'must be a real calendar date written YYYY-MM-DD' });
+    if (asOf !== undefined && (typeof asOf !== 'string' || !isCalendarDate(asOf))) issues.push({ pointer: '/asOf', message: 'must be a real calendar date written YYYY-MM-DD' });
     if (facts === undefined) issues.push({ pointer: '/facts', message: 'facts is required' });
     const shownId = typeof id === 'string' || typeof id === 'number' ? id : null;
     if (issues.length > 0) {

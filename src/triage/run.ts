@@ -2,6 +2,7 @@
 import { open, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
+import { isCalendarDate } from '../dates/calendar';
 import { DecisionError, issueLines } from '../errors';
 import { loadRules, versionsByFile, type RuleRegistry } from '../loader/load';
 import { RULE_SET_MODULES } from '../rulesets';
@@ -37,7 +38,6 @@ export class UsageError extends Error {}
 
 export const EXIT_CODES = { complete: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** Output format from the file name: .csv is CSV, anything else NDJSON. */
 export function formatFor(file: string): RecordFormat {
@@ -76,7 +76,7 @@ function loadRegistry(directory: string): RuleRegistry {
 
 /** Checks the options that need no file: a UsageError says what is wrong. */
 function checkUsage(options: TriageOptions, registry: RuleRegistry): void {
-  if (!ISO_DATE.test(options.asOf) || Number.isNaN(Date.parse(options.asOf))) throw new UsageError(`--as-of "${options.asOf}" is not a date written YYYY-MM-DD`);
+  if (!isCalendarDate(options.asOf)) throw new UsageError(`--as-of "${options.asOf}" is not a date written YYYY-MM-DD`);
   if (options.ruleSets.length === 0) throw new UsageError('--rule-sets names no rule set');
   for (const name of options.ruleSets) if (!registry.ruleSets.has(name)) throw new UsageError(`--rule-sets: no rule set "${name}" (known: ${[...registry.ruleSets.keys()].join(', ')})`);
   if (new Set(options.ruleSets).size !== options.ruleSets.length) throw new UsageError('--rule-sets names a rule set twice');

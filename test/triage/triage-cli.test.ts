@@ -268,4 +268,24 @@ describe('bad usage exits 2 with a clear message', () => {
     expect(date.code).toBe(2);
     expect(date.stderr).toMatch(/--as-of/);
   });
+
+  it('an as-of date that does not exist (30 February) is refused, not rolled over into March', async () => {
+    const date = await runCli(cli, ['triage', backlog, '--out', file('feb.ndjson'), '--errors', file('feb.err'), '--as-of', '2026-02-30']);
+    expect(date.code).toBe(2);
+    expect(date.stderr).toMatch(/--as-of "2026-02-30"/);
+  });
+});
+
+describe('a record whose own asOf does not exist', () => {
+  it('goes to the errors file naming /asOf; the other records are decided', async () => {
+    const input = file('bad-as-of.ndjson');
+    const facts = { program: 'centrelink', referral: { source: 'mats', receivedOn: '2026-01-05' }, customer: { psHistory: 'never' } };
+    writeFileSync(input, [{ id: 'ok', facts }, { id: 'feb-30', asOf: '2026-02-30', facts }].map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const run = await runCli(cli, ['triage', input, '--out', file('bad-as-of.out'), '--errors', file('bad-as-of.err'), '--as-of', AS_OF]);
+    expect(run.code).toBe(0);
+    expect(readNdjson(file('bad-as-of.out')).map((r) => r.id)).toEqual(['ok']);
+    const [error] = readNdjson<{ line: number; id: string; errors: { pointer: string }[] }>(file('bad-as-of.err'));
+    expect(error).toMatchObject({ line: 2, id: 'feb-30' });
+    expect(error!.errors.map((e) => e.pointer)).toEqual(['/asOf']);
+  });
 });
