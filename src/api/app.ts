@@ -9,9 +9,10 @@ import type { Decision } from '../engine/evaluate';
 import { DecisionError } from '../errors';
 import type { RuleRegistry, RuleSetVersions } from '../loader/load';
 import type { ReloadReport } from '../loader/store';
-import { DEFAULT_MAX_BATCH_LINES, decideRequest, engineOf, evaluateBatch } from './batch';
+import { DEFAULT_MAX_BATCH_LINES, evaluateBatch } from './batch';
+import { decideRequest, engineOf } from './decide-request';
 import { decisionJson } from './decision-json';
-import { jsonBody } from './json-body';
+import { invalidJson, jsonBody } from './json-body';
 import { internalProblem, problemOf, sendProblem } from './problem';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -159,7 +160,7 @@ export function createApp({ rules, reload, clock = () => new Date(), logger, max
     let known: DecisionError | undefined;
     if (error instanceof DecisionError) known = error;
     else if (parserError?.type === 'entity.too.large') known = new DecisionError('payload-too-large', `The body exceeds the limit of ${BODY_LIMIT_BYTES} bytes (1 MiB).`);
-    else if (parserError?.type === 'entity.parse.failed') known = new DecisionError('invalid-json', `The body is not valid JSON: ${(error as Error).message}`, [{ pointer: '', message: 'is not valid JSON' }]);
+    else if (parserError?.type === 'entity.parse.failed') known = invalidJson(error);
     else if (parserError?.type === 'charset.unsupported' || parserError?.type === 'encoding.unsupported') known = new DecisionError('unsupported-media-type', (error as Error).message);
     else if (parserError?.type === 'request.aborted' || parserError?.type === 'request.size.invalid') known = new DecisionError('invalid-json', (error as Error).message);
     // Any other fault body-parser finds in the body itself (a corrupt gzip stream, say) is the client's: a 400, not a 500.

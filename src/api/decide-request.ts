@@ -1,0 +1,33 @@
+// From a parsed request to a decision, for evaluate and evaluate-batch alike: the engine asked for, the version in force, the facts checked.
+import type { Request } from 'express';
+import { decide, evaluate, type Decision, type Evaluator } from '../engine/evaluate';
+import { DecisionError } from '../errors';
+import { parseEvaluateRequest } from '../facts/validate';
+import type { RuleSetVersions } from '../loader/load';
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The `engine` query parameter, checked once per request: compiled (default) or reference. */
+export function engineOf(req: Request): Evaluator {
+  const engine = req.query.engine ?? 'compiled';
+  if (engine !== 'compiled' && engine !== 'reference') {
+    throw new DecisionError('invalid-request', 'The engine query parameter must be "compiled" (default) or "reference" (json-rules-engine itself).', [{ pointer: '', message: 'query parameter engine must be compiled or reference' }]);
+  }
+  return engine;
+}
+
+/**
+ * Decides one parsed `{ asOf?, facts }` body. Both routes call this, so a batch line answers exactly
+ * what POST …/evaluate answers for the same body. The compiled engine answers synchronously (no
+ * promise on the hot path); the reference engine returns a promise.
+ */
+export function decideRequest(versions: RuleSetVersions, body: unknown, engine: Evaluator, today: () => string): Decision | Promise<Decision> {
+  const given = (body as { asOf?: unknown } | null | undefined)?.asOf;
+  const asOf = typeof given === 'string' ? given : today();
+  // A malformed asOf still picks a version (today's), so the schema check below reports it with every other problem.
+  const ruleSet = versions.resolve(DATE.test(asOf) ? asOf : today());
+  // The body was parsed for this request alone (express.json, or this line): defaults may fill it in place.
+  const request = parseEvaluateRequest(body, ruleSet.name, ruleSet.file.requires, { copy: false });
+  const on = request.asOf ?? asOf;
+  return engine === 'compiled' ? decide(ruleSet, request.facts, on) : evaluate(ruleSet, request.facts, on, 'reference');
+}
