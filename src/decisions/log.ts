@@ -1,0 +1,52 @@
+// The decision log's contract: what is recorded of every evaluation, and the two stores that keep it (SQLite, PostgreSQL).
+
+/** One evaluation, as the log keeps it. Fact values are absent unless the operator opted in (DECISION_LOG_FACTS=keep). */
+export interface DecisionRecord {
+  /** A UUID, returned to the caller as `decisionId` and in the X-Decision-Id header. */
+  decisionId: string;
+  /** When the service decided: an ISO 8601 instant in UTC. */
+  decidedAt: string;
+  /** The id (never the secret) of the API key that asked. */
+  keyId: string;
+  ruleSet: string;
+  /** The rule version hash that decided (rule file text and holiday calendar). */
+  version: string;
+  asOf: string;
+  evaluator: 'compiled' | 'reference';
+  /** The decision's outcome object, as returned to the caller. */
+  outcome: Record<string, unknown>;
+  /** Names of the rules that fired, in evaluation order. */
+  fired: string[];
+  /** `sha256:<salt hex>:<digest hex>` of the validated facts' canonical JSON (see facts-digest.ts). */
+  factsDigest: string;
+  /** The validated facts themselves: only when the operator opted in; otherwise null. */
+  facts: Record<string, unknown> | null;
+}
+
+/** A rule version's source texts, archived the first time it decides, so a decision can be re-run years later. */
+export interface ArchivedVersion {
+  version: string;
+  ruleSet: string;
+  /** The rule file's name under rules/ when it was archived. */
+  file: string;
+  ruleText: string;
+  calendarText: string;
+}
+
+export interface DecisionLog {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Where the log lives, with no password: a file path or a URL's host and database. */
+  readonly location: string;
+  /**
+   * Records decisions durably before the caller is answered. Resolves once they are committed; rejects if they
+   * cannot be (the request then fails with 503). Several records are committed in one transaction.
+   */
+  record(records: readonly DecisionRecord[]): Promise<void>;
+  /** Archives a rule version's texts if the log does not hold it yet (idempotent). */
+  archive(version: ArchivedVersion): Promise<void>;
+  find(decisionId: string): Promise<DecisionRecord | undefined>;
+  findVersion(version: string): Promise<ArchivedVersion | undefined>;
+  /** Resolves when the store answers a trivial query: what /ready asks. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
