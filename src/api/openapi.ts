@@ -1,0 +1,761 @@
+// The published contract: an OpenAPI 3.1 document of every route, who may call it, and exactly what it answers.
+//
+// Built from the code's own schemas where they exist (the fact vocabulary, the rule-file schema, the
+// error catalogue, the role table), so the document and what the service checks cannot drift apart. Where the
+// service's output is fixed by code, the schemas close it (additionalProperties: false): every
+// response a test app gives is validated against this document (test/support/openapi.ts), so a field
+// added, renamed or dropped without the document fails the tests instead of surprising a caseworker tool.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ERROR_CATALOGUE, type ErrorCode } from '../errors';
+import { caseFactsSchema, evaluateRequestSchema } from '../facts/schema';
+import { conditionSchema, ruleFileSchema } from '../loader/rule-file-schema';
+import { rolesThatMay, type Permission } from './access';
+import { DEFAULT_MAX_BATCH_LINES } from './batch';
+import { PROBLEM_TYPE_BASE } from './problem';
+
+/** The document as this module builds it: loose where OpenAPI is open, typed where test/support/openapi.ts walks it. */
+export interface OpenApiDocument {
+  openapi: '3.1.0';
+  jsonSchemaDialect: string;
+  info: { title: string; version: string; description: string };
+  tags: { name: string; description: string }[];
+  paths: Record<string, Record<string, unknown>>;
+  components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
+}
+
+type Schema = Record<string, unknown>;
+
+export const PROBLEM_JSON = 'application/problem+json';
+const JSON_TYPE = 'application/json';
+const NDJSON = 'application/x-ndjson';
+/**
+ * OpenAPI 3.1's Media Type Object has no place for the schema of each line of a sequential media
+ * type (3.2 adds `itemSchema`), and its meta-schema refuses unknown fields other than extensions.
+ * So an NDJSON body's `schema` says what it is as a whole (a string), and this extension holds the
+ * schema every line must match; test/support/openapi.ts validates each line against it. When the
+ * document moves to 3.2, it becomes `itemSchema`.
+ */
+export const NDJSON_LINE_SCHEMA = 'x-ndjson-line-schema';
+
+/** Kept in step with app.ts's MAX_IMPACT_CASES by hand: app.ts imports this module, so importing it back would read it before it is set. */
+const MAX_IMPACT_CASES = 10_000;
+
+/** The package's version, found from this file whether it runs from src/ or dist/src/ (as defaultRulesDirectory finds rules/). */
+function packageVersion(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 5; i += 1) {
+    try {
+      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'ps-decision-service' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // No package.json here (dist/ has none): look further up.
+    }
+    dir = path.dirname(dir);
+  }
+  throw new Error('package.json of ps-decision-service not found above ' + __dirname);
+}
+
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+
+/**
+ * A schema from elsewhere in the code, embedded in this document: its `$id` dropped (within the
+ * document a schema is found by its place, #/components/schemas/…, which every OpenAPI tool
+ * resolves; embedded `$id`s many do not) and its `$ref`s pointed at their new places. No schema it
+ * is used on has a property named `$id` or `$ref`, so every such key is a keyword.
+ */
+function embed(schema: unknown, refs: Readonly<Record<string, string>>): unknown {
+  if (Array.isArray(schema)) return schema.map((item) => embed(item, refs));
+  if (schema === null || typeof schema !== 'object') return schema;
+  const copy: Schema = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === '$id') continue;
+    copy[key] = key === '$ref' && typeof value === 'string' ? (refs[value] ?? value) : embed(value, refs);
+  }
+  return copy;
+}
+
+const REFS = {
+  [caseFactsSchema.$id]: '#/components/schemas/CaseFacts',
+  [conditionSchema.$id]: '#/components/schemas/RuleCondition',
+};
+
+const string: Schema = { type: 'string' };
+const strings: Schema = { type: 'array', items: string };
+const date: Schema = { type: 'string', format: 'date', description: 'A calendar date, YYYY-MM-DD' };
+const dateOrNull = (description: string): Schema => ({ type: ['string', 'null'], format: 'date', description });
+const stringOrNull = (description: string): Schema => ({ type: ['string', 'null'], description });
+const integer = (minimum = 0): Schema => ({ type: 'integer', minimum });
+/** An object whose fields are exactly these, each required unless listed as optional. */
+const closed = (properties: Record<string, Schema>, optional: readonly string[] = [], extra: Schema = {}): Schema => ({
+  type: 'object',
+  additionalProperties: false,
+  required: Object.keys(properties).filter((name) => !optional.includes(name)),
+  properties,
+  ...extra,
+});
+const mapOf = (values: Schema, description: string): Schema => ({ type: 'object', additionalProperties: values, description });
+
+const ERROR_CODES = Object.keys(ERROR_CATALOGUE) as ErrorCode[];
+
+// ——— Schemas ———
+
+const ruleItem = ruleFileSchema.properties.rules.items;
+const ruleFile = ruleFileSchema.properties;
+
+/**
+ * Each rule set's outcome, as its module in src/rulesets/ builds it. DOMAIN.md lets fields be added
+ * (none of these may change); they are closed all the same, so a field added in code is added here
+ * in the same change, and tools reading the document learn of it.
+ */
+const OUTCOMES: Record<string, { schema: string; body: Schema }> = {
+  'direct-referral': {
+    schema: 'DirectReferralOutcome',
+    body: closed({
+      eligible: { type: 'boolean' },
+      route: { enum: ['direct', 'standard'] },
+      unmet: { ...strings, description: 'Ids of the criteria (rules) not met, in file order: a caseworker checklist' },
+      actionDueBy: { ...date, description: 'Receipt plus 5 working days (2 if urgent)' },
+      refusalApprovedBy: stringOrNull('Who must approve refusing a referral from a direct-referral area; null when no refusal needs approval'),
+    }),
+  },
+  'segment-allocation': {
+    schema: 'SegmentAllocationOutcome',
+    body: closed({
+      segment: { enum: [1, 2, 3] },
+      requiresApproval: { type: 'boolean' },
+      approvalBy: stringOrNull('Who approves a segment 3 allocation; null otherwise'),
+      reviewBy: dateOrNull('The segment 3 review date; null otherwise'),
+      indicators: {
+        ...closed({ segment3: strings, segment2: strings, segment1: strings }),
+        description: 'Every indicator found for every segment (the rules that fired), not only the winning segment\'s',
+      },
+    }),
+  },
+  'exit-readiness': {
+    schema: 'ExitReadinessOutcome',
+    body: closed({
+      ready: { type: 'boolean' },
+      basis: { enum: ['issues-addressed', 'options-declined', 'specialist-process-ongoing', null], description: 'The first ground met; null when none is' },
+      unmet: { ...strings, description: 'The primary ground\'s unmet criteria when no ground is met; empty otherwise' },
+      unmetByBasis: { ...mapOf(strings, 'Each ground open to the case → its unmet criteria'), propertyNames: { enum: ['issues-addressed', 'options-declined', 'specialist-process-ongoing'] } },
+      earliestSubmission: dateOrNull('When a customer not reachable by phone was sent the exit letter: the day the response period ends'),
+      approvalBy: stringOrNull('Who quality-checks the recommendation or decides the request'),
+    }),
+  },
+  'specialist-transfer': {
+    schema: 'SpecialistTransferOutcome',
+    body: closed({
+      approvable: { type: 'boolean' },
+      specialistProcess: stringOrNull('The one specialist process outstanding; null unless exactly one is'),
+      unmet: strings,
+      approvalBy: string,
+    }),
+  },
+  'service-restriction': {
+    schema: 'ServiceRestrictionOutcome',
+    body: closed({
+      mayPropose: { type: 'boolean' },
+      pathway: { enum: ['after-warning', 'immediate-violence', null], description: 'The pathway met; null when none is' },
+      unmet: strings,
+      unmetByPathway: { ...mapOf(strings, 'Each pathway → its unmet criteria'), propertyNames: { enum: ['after-warning', 'immediate-violence'] } },
+      approvalChain: { ...strings, description: 'PSSO → SSM → PS Service Manager → Approvers' },
+      reviewBetween: {
+        type: ['array', 'null'],
+        prefixItems: [date, date],
+        items: false,
+        minItems: 2,
+        description: 'The window for reviewing a restriction (3 to 6 months); null when none may be proposed',
+      },
+    }),
+  },
+};
+
+/** The outcome's shape follows the rule set: each known rule set's outcome schema, by the `ruleSet` beside it. */
+const outcomeByRuleSet: Schema[] = Object.entries(OUTCOMES).map(([name, { schema }]) => ({
+  if: { properties: { ruleSet: { const: name } }, required: ['ruleSet'] },
+  then: { properties: { outcome: ref(schema) } },
+}));
+
+/** A decision's fields, as decision-json.ts writes them; with `decisionId` first when the decision was recorded. */
+function decisionSchema(recorded: boolean, description: string): Schema {
+  const id: Record<string, Schema> = recorded ? { decisionId: ref('DecisionId') } : {};
+  return closed(
+    {
+      ...id,
+      ruleSet: ref('RuleSetName'),
+      version: ref('RuleVersion'),
+      effective: { ...closed({ from: dateOrNull('effectiveFrom; null: from the beginning'), to: dateOrNull('effectiveTo; null: until further notice') }), description: 'The period the deciding version is in force' },
+      asOf: date,
+      evaluator: ref('Evaluator'),
+      outcome: { type: 'object', description: 'The rule set\'s outcome (DOMAIN.md, Outcomes); its shape follows ruleSet' },
+      explanation: { type: 'array', items: ref('RuleExplanation'), description: 'One entry per rule weighed, in file order' },
+      derivedFacts: mapOf({}, 'Each derived fact (counts, windows) the rules read → its value for this case'),
+      parameters: mapOf({}, 'Each parameter of the deciding version → its value'),
+    },
+    [],
+    { description, allOf: outcomeByRuleSet },
+  );
+}
+
+const problemCodeRules: Schema[] = ERROR_CODES.map((code) => ({
+  if: { properties: { code: { const: code } }, required: ['code'] },
+  then: { properties: { type: { const: PROBLEM_TYPE_BASE + code }, title: { const: ERROR_CATALOGUE[code].title }, status: { const: ERROR_CATALOGUE[code].status } } },
+}));
+
+const problemSchema = closed(
+  {
+    type: { type: 'string', description: `${PROBLEM_TYPE_BASE}<code>` },
+    title: { type: 'string', description: 'The code\'s fixed title (ERROR_CATALOGUE)' },
+    status: { type: 'integer', minimum: 400, maximum: 599 },
+    detail: { type: 'string', description: 'What went wrong with this request, in a sentence a person can act on' },
+    instance: { type: 'string', description: 'The request\'s path and query' },
+    code: ref('ErrorCode'),
+    errors: { type: 'array', minItems: 1, items: ref('ProblemItem'), description: 'Every problem found, not the first: present when the problem is with particular places in the input' },
+  },
+  ['instance', 'errors'],
+  {
+    description: 'RFC 9457 problem details, with a stable `code` and, where the input is at fault, `errors` naming each place by JSON pointer.',
+    allOf: problemCodeRules,
+  },
+);
+
+const versionPeriod = closed({
+  version: ref('RuleVersion'),
+  effectiveFrom: dateOrNull('null: from the beginning'),
+  effectiveTo: dateOrNull('null: until further notice'),
+  file: { type: 'string', description: 'The rule file, relative to rules/' },
+});
+
+const ruleDefinition = embed(
+  {
+    ...ruleItem,
+    required: [...ruleItem.required, 'citation'],
+    properties: { ...ruleItem.properties, citation: { type: 'string', description: 'The sources as one line: "<document>, <part>, <table>, Step <step>; …"' } },
+  },
+  REFS,
+) as Schema;
+
+/** The rule file's own fields, as describeRuleSet (app.ts) passes them through. */
+const fileField = (name: 'documents' | 'requires' | 'parameters' | 'derivedFacts' | 'outcome'): Schema => embed(ruleFile[name], REFS) as Schema;
+
+const schemas: Record<string, unknown> = {
+  ErrorCode: { enum: ERROR_CODES, description: 'Every error the service reports (src/errors.ts, ERROR_CATALOGUE); the HTTP status follows the code' },
+  Problem: problemSchema,
+  ProblemItem: closed(
+    {
+      pointer: { type: 'string', description: 'Where: a JSON pointer into the request (RFC 6901: "~" in a key written ~0, "/" ~1; "" for the whole), or for a rule file "<file>#<JSON pointer>"' },
+      detail: { type: 'string' },
+      file: { type: 'string', description: 'For a rule file: which file' },
+      line: { type: 'integer', description: 'For a rule file: the line, 1-based' },
+      column: { type: 'integer', description: 'For a rule file: the column, 1-based' },
+    },
+    ['file', 'line', 'column'],
+    {
+      // A pointer a client cannot follow is no help: into the request it must be a JSON pointer, with ~ and / escaped.
+      if: { required: ['file'] },
+      then: { properties: { pointer: { type: 'string', pattern: '^[^#]+#(/([^~/]|~[01])*)*$' } } },
+      else: { properties: { pointer: { type: 'string', format: 'json-pointer' } } },
+    },
+  ),
+  CaseFacts: embed(caseFactsSchema, REFS),
+  EvaluateRequest: embed(evaluateRequestSchema, REFS),
+  BatchRequestLine: embed(
+    {
+      ...evaluateRequestSchema,
+      title: 'BatchRequestLine',
+      properties: { id: { type: ['string', 'number'], description: 'The client\'s own id for the line, echoed in its answer' }, ...evaluateRequestSchema.properties },
+    },
+    REFS,
+  ),
+  RuleSetName: { type: 'string', pattern: '^[a-z][a-z0-9-]*$', examples: Object.keys(OUTCOMES) },
+  RuleVersion: { type: 'string', pattern: '^[0-9a-f]{16}$', description: 'The first 16 hex digits of the SHA-256 of the rule file and the holiday calendar: names the exact bytes that decided' },
+  DecisionId: { type: 'string', format: 'uuid', description: 'The decision log\'s id for the decision (also in the X-Decision-Id header)' },
+  Evaluator: { enum: ['compiled', 'reference'], description: 'compiled: the fast path; reference: json-rules-engine itself' },
+  VersionsByFile: mapOf(ref('RuleVersion'), 'Rule file → the version it compiles to'),
+  SourceRef: embed(ruleItem.properties.sources.items, REFS),
+  Decision: decisionSchema(true, 'An explained decision, as recorded in the decision log under decisionId'),
+  DecisionRerun: decisionSchema(false, 'A decision re-run for an auditor: the fields of Decision without decisionId, since a re-run is not recorded'),
+  RuleExplanation: closed(
+    {
+      rule: { type: 'string' },
+      fired: { type: 'boolean' },
+      description: { type: 'string', description: 'The rule in plain English' },
+      sources: { type: 'array', minItems: 1, items: ref('SourceRef') },
+      citation: { type: 'string' },
+      requiredFor: { ...strings, minItems: 1, description: 'The grounds (bases, pathways) this rule is a criterion of' },
+      conditions: ref('ConditionExplanation'),
+    },
+    ['requiredFor'],
+  ),
+  ConditionExplanation: {
+    description: 'A group of conditions (all, any, not) with its result, or one condition\'s line',
+    oneOf: [
+      closed({ all: { type: 'array', items: ref('ConditionExplanation') }, result: { type: ['boolean', 'null'] } }),
+      closed({ any: { type: 'array', items: ref('ConditionExplanation') }, result: { type: ['boolean', 'null'] } }),
+      closed({ not: ref('ConditionExplanation'), result: { type: ['boolean', 'null'] } }),
+      ref('ConditionLine'),
+    ],
+  },
+  ConditionLine: closed(
+    {
+      fact: { type: 'string', description: 'The fact\'s path (or derived fact\'s name)' },
+      label: { type: 'string', description: 'The fact in words' },
+      operator: { type: 'string' },
+      expected: { description: 'The value the condition compares with' },
+      expectedFrom: { type: 'string', description: 'Where the expected value comes from, when the rule names a parameter ("parameter <name>") or another fact' },
+      actual: { description: 'The customer\'s value; null when absent' },
+      result: { type: ['boolean', 'null'], description: 'null: not evaluated (the rule\'s outcome was settled without it)' },
+      text: { type: 'string', description: '"<label> [<fact>] must <phrase> <expected>; it is <actual>: met."' },
+    },
+    ['expected', 'expectedFrom'],
+    {
+      // An expected value taken from another fact is known only once the condition is evaluated.
+      if: { properties: { result: { type: 'boolean' } } },
+      then: { required: ['expected'] },
+    },
+  ),
+  BatchResultLine: {
+    description: 'One answer line per request line, in order: the line\'s decision, or its problem',
+    oneOf: [
+      closed({ line: integer(1), id: { type: ['string', 'number', 'null'], description: 'The line\'s id as sent; null when it sent none (or an unusable one)' }, decision: ref('Decision') }),
+      closed({
+        line: integer(1),
+        id: { type: ['string', 'number', 'null'] },
+        problem: {
+          allOf: [ref('Problem')],
+          properties: { code: { enum: ['invalid-json', 'invalid-request', 'payload-too-large', 'too-many-lines', 'no-version-in-force', 'date-outside-calendar', 'log-unavailable', 'internal'] satisfies ErrorCode[] } },
+        },
+      }),
+    ],
+  },
+  VersionPeriod: versionPeriod,
+  RuleSetSummary: closed({
+    name: ref('RuleSetName'),
+    version: { ...ref('RuleVersion'), description: 'The version in force today (or the newest, when none is)' },
+    title: string,
+    rules: { ...integer(1), description: 'How many rules the version has' },
+    versions: { type: 'array', items: ref('VersionPeriod') },
+    href: { type: 'string', description: '/v1/rulesets/{name}' },
+  }),
+  RuleSetList: closed({ ruleSets: { type: 'array', items: ref('RuleSetSummary') } }),
+  RuleCondition: embed(conditionSchema, REFS),
+  RuleDefinition: ruleDefinition,
+  RuleSetDetail: closed({
+    name: ref('RuleSetName'),
+    version: ref('RuleVersion'),
+    effectiveFrom: dateOrNull('null: from the beginning'),
+    effectiveTo: dateOrNull('null: until further notice'),
+    file: { type: 'string', description: 'The rule file, relative to rules/' },
+    title: string,
+    description: string,
+    documents: fileField('documents'),
+    requires: fileField('requires'),
+    parameters: fileField('parameters'),
+    derivedFacts: fileField('derivedFacts'),
+    outcome: { ...fileField('outcome'), description: 'The rule file\'s settings for its outcome module' },
+    rules: { type: 'array', items: ref('RuleDefinition') },
+    versions: { type: 'array', items: ref('VersionPeriod') },
+  }),
+  ReloadResult: closed({
+    reloaded: { const: true },
+    versions: ref('VersionsByFile'),
+    changed: { ...strings, description: 'The rule files whose version changed' },
+  }),
+  ImpactCase: {
+    type: 'object',
+    required: ['id', 'ruleSet', 'asOf', 'facts'],
+    properties: {
+      id: { type: 'string', minLength: 1 },
+      ruleSet: { type: 'string' },
+      asOf: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' },
+      facts: { type: 'object', description: 'CaseFacts; facts either rule set refuses are reported in the report\'s `refused`, not as a 400' },
+    },
+  },
+  ImpactRequest: {
+    type: 'object',
+    required: ['cases'],
+    properties: { cases: { type: 'array', minItems: 1, maxItems: MAX_IMPACT_CASES, items: ref('ImpactCase') } },
+  },
+  CaseChange: closed({
+    id: string,
+    ruleSet: string,
+    asOf: date,
+    versions: closed({ base: ref('RuleVersion'), changed: ref('RuleVersion') }),
+    fields: {
+      type: 'array',
+      description: 'Outcome fields whose value differs; base or changed is absent when that outcome lacks the field',
+      items: closed({ field: string, base: {}, changed: {} }, ['base', 'changed']),
+    },
+    rules: {
+      type: 'array',
+      description: 'Rules whose fired result differs, or that exist in only one version (null)',
+      items: closed({ rule: string, base: { type: ['boolean', 'null'] }, changed: { type: ['boolean', 'null'] } }),
+    },
+  }),
+  ImpactReport: closed({
+    cases: integer(),
+    unchanged: integer(),
+    changed: { type: 'array', items: ref('CaseChange') },
+    refused: {
+      type: 'array',
+      description: 'Cases refused (invalid facts, no version in force) under either rules, with the reason',
+      items: closed({ id: string, ruleSet: string, base: stringOrNull('Why the rules in force refused it'), changed: stringOrNull('Why the rules on disk refused it') }),
+    },
+    counts: mapOf(integer(1), '"<ruleSet> <field>: <base> → <changed>" → how many cases'),
+  }),
+  ImpactResult: closed({
+    current: { ...ref('VersionsByFile'), description: 'The rules in force' },
+    candidate: { ...ref('VersionsByFile'), description: 'The rules on disk, not yet reloaded' },
+    report: ref('ImpactReport'),
+  }),
+  DecisionRecord: closed(
+    {
+      decisionId: ref('DecisionId'),
+      decidedAt: { type: 'string', format: 'date-time', description: 'When the service decided (UTC)' },
+      keyId: { type: 'string', description: 'The id (never the secret) of the API key that asked' },
+      ruleSet: ref('RuleSetName'),
+      version: ref('RuleVersion'),
+      asOf: date,
+      evaluator: ref('Evaluator'),
+      outcome: { type: 'object', description: 'The outcome as returned to the caller' },
+      fired: { ...strings, description: 'The rules that fired, in evaluation order' },
+      factsDigest: { type: 'string', pattern: '^sha256:[0-9a-f]{32}:[0-9a-f]{64}$', description: 'sha256:<16-byte salt>:<digest> of the validated facts\' canonical JSON (facts-digest.ts)' },
+      factsKept: { type: 'boolean', description: 'Whether the log keeps the facts themselves (DECISION_LOG_FACTS=keep); the facts are never shown' },
+      reproduction: { ...ref('Reproduction'), description: 'With the facts kept: the decision re-run under the version that made it' },
+    },
+    ['reproduction'],
+    { description: 'A decision as the log keeps it, without the facts', allOf: outcomeByRuleSet },
+  ),
+  Reproduction: closed({
+    decisionId: ref('DecisionId'),
+    version: ref('RuleVersion'),
+    factsMatch: { const: true, description: 'The facts match the recorded digest (otherwise the answer is 409 facts-differ)' },
+    reproduced: { type: 'boolean', description: 'The same outcome and the same rules fired as recorded' },
+    differences: {
+      type: 'array',
+      items: closed({ field: { type: 'string', description: '"outcome.<field>" or "fired"' }, recorded: {}, now: {} }),
+    },
+    firedNow: strings,
+    decision: ref('DecisionRerun'),
+  }),
+  ReproduceRequest: closed({ facts: { ...ref('CaseFacts'), description: 'The facts the decision was made on' } }),
+  Health: closed({ status: { const: 'ok' } }),
+  Ready: closed({
+    status: { const: 'ready' },
+    decisionLog: { enum: ['sqlite', 'postgres'] },
+    versions: ref('VersionsByFile'),
+  }),
+};
+for (const { schema, body } of Object.values(OUTCOMES)) schemas[schema] = body;
+
+// ——— Operations ———
+
+type Problems = Partial<Record<number, readonly ErrorCode[]>>;
+
+/** The headers authorize() and the rate limiter (access.ts, limits.ts) send with their problems. */
+const PROBLEM_HEADERS: Record<number, Record<string, unknown>> = {
+  401: { 'WWW-Authenticate': { required: true, description: 'The challenge (RFC 6750): Bearer realm="ps-decisions", with error="invalid_token" for a key not accepted', schema: { type: 'string', pattern: '^Bearer realm=' } } },
+  403: { 'WWW-Authenticate': { required: true, description: 'Bearer realm="ps-decisions", error="insufficient_scope"', schema: { type: 'string', pattern: '^Bearer realm=' } } },
+  429: {
+    'Retry-After': { description: 'Seconds until this key may call again', schema: { type: 'string', pattern: '^\\d+$' } },
+    RateLimit: { description: 'The key\'s remaining allowance (IETF draft 8)', schema: string },
+    'RateLimit-Policy': { description: 'The allowance: requests per 60-second window (IETF draft 8)', schema: string },
+  },
+};
+
+function problemResponse(status: number, codes: readonly ErrorCode[], when: string | undefined): Schema {
+  const list = codes.map((code) => `\`${code}\` (${ERROR_CATALOGUE[code].title})`).join('; ');
+  return {
+    description: when ? `${when} ${list}.` : `${list}.`,
+    ...(PROBLEM_HEADERS[status] ? { headers: PROBLEM_HEADERS[status] } : {}),
+    content: {
+      [PROBLEM_JSON]: { schema: { allOf: [ref('Problem')], properties: { status: { const: status }, code: { enum: [...codes] } } } },
+    },
+  };
+}
+
+interface OperationSpec {
+  operationId: string;
+  summary: string;
+  description: string;
+  tags: string[];
+  /** Absent: public. */
+  permission?: Permission;
+  parameters?: Schema[];
+  requestBody?: Schema;
+  responses: Record<string, Schema>;
+  problems: Problems;
+  /** Why a status happens on this route, when the code's title does not say. */
+  when?: Partial<Record<number, string>>;
+}
+
+/** Every /v1 route: a key with the permission, within its rate. */
+const GUARDED: Problems = { 401: ['unauthorized'], 403: ['forbidden'], 429: ['rate-limited'] };
+/** Every route but evaluate-batch answers 503 timeout past the request timeout, and any route 500 on a fault. */
+const ALWAYS: Problems = { 500: ['internal'], 503: ['timeout'] };
+/** Routes that read a JSON body. */
+const JSON_BODY: Problems = { 400: ['invalid-json', 'invalid-request'], 413: ['payload-too-large'], 415: ['unsupported-media-type'] };
+
+function merge(...sets: Problems[]): Problems {
+  const merged: Record<number, ErrorCode[]> = {};
+  for (const set of sets) {
+    for (const [status, codes] of Object.entries(set)) merged[Number(status)] = [...new Set([...(merged[Number(status)] ?? []), ...(codes ?? [])])];
+  }
+  return merged;
+}
+
+function operation(spec: OperationSpec): Schema {
+  const roles = spec.permission ? rolesThatMay(spec.permission) : undefined;
+  const problems = merge(spec.problems, roles ? GUARDED : {});
+  const problemResponses = Object.fromEntries(
+    Object.entries(problems)
+      .sort(([a], [b]) => Number(a) - Number(b))
+      .map(([status, codes]) => [status, problemResponse(Number(status), codes ?? [], spec.when?.[Number(status)])]),
+  );
+  const who = roles ? `Roles: ${roles.join(', ')} (permission \`${spec.permission}\`).` : 'Public: no API key needed.';
+  return {
+    operationId: spec.operationId,
+    summary: spec.summary,
+    description: `${spec.description}\n\n${who}`,
+    tags: spec.tags,
+    security: roles ? [{ apiKey: [] }] : [],
+    ...(roles ? { 'x-roles': roles } : {}),
+    ...(spec.parameters ? { parameters: spec.parameters } : {}),
+    ...(spec.requestBody ? { requestBody: spec.requestBody } : {}),
+    responses: { ...spec.responses, ...problemResponses },
+  };
+}
+
+const json = (schema: Schema, description: string, headers?: Record<string, unknown>): Schema => ({
+  description,
+  ...(headers ? { headers } : {}),
+  content: { [JSON_TYPE]: { schema } },
+});
+const jsonBody = (schema: Schema, description: string): Schema => ({ required: true, description, content: { [JSON_TYPE]: { schema } } });
+
+const ruleSetName: Schema = { name: 'name', in: 'path', required: true, description: 'The rule set', schema: ref('RuleSetName') };
+const decisionIdParameter: Schema = { name: 'id', in: 'path', required: true, description: 'The decision id (a UUID); anything else is 404', schema: { type: 'string' } };
+const engine: Schema = {
+  name: 'engine',
+  in: 'query',
+  required: false,
+  description: 'Which evaluator decides: compiled (the fast path) or reference (json-rules-engine itself, for an auditor); both decide identically',
+  schema: { ...ref('Evaluator'), default: 'compiled' },
+};
+
+const paths: Record<string, Record<string, unknown>> = {
+  '/health': {
+    get: operation({
+      operationId: 'health',
+      summary: 'Liveness: the process answers',
+      description: 'Answers as long as the process runs; says nothing of the rules or the decision log (see /ready).',
+      tags: ['Operations'],
+      responses: { 200: json(ref('Health'), 'The process is alive') },
+      problems: ALWAYS,
+    }),
+  },
+  '/ready': {
+    get: operation({
+      operationId: 'ready',
+      summary: 'Readiness: rules loaded and the decision log reachable',
+      description: 'A load balancer sends traffic only while this answers 200: the service gives no decision it cannot record.',
+      tags: ['Operations'],
+      responses: { 200: json(ref('Ready'), 'Ready; which decision log, and the rule versions in force') },
+      problems: merge(ALWAYS, { 503: ['not-ready'] }),
+      when: { 503: 'Not ready (the decision log does not answer), or the check took too long:' },
+    }),
+  },
+  '/metrics': {
+    get: operation({
+      operationId: 'metrics',
+      summary: 'Prometheus metrics',
+      description: 'Requests, latency, decisions, errors, decision-log writes and reloads, in the Prometheus text exposition format; in a cluster, every worker\'s figures.',
+      tags: ['Operations'],
+      responses: {
+        200: { description: 'The Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } },
+      },
+      problems: merge(ALWAYS, { 404: ['not-found'] }),
+      when: { 404: 'When the service runs without metrics:' },
+    }),
+  },
+  '/openapi.json': {
+    get: operation({
+      operationId: 'openApi',
+      summary: 'This document',
+      description: 'The OpenAPI 3.1 document describing every route.',
+      tags: ['Operations'],
+      responses: {
+        200: json({ type: 'object', required: ['openapi', 'info', 'paths'], properties: { openapi: { const: '3.1.0' } } }, 'The OpenAPI document'),
+      },
+      problems: ALWAYS,
+    }),
+  },
+  '/rules': {
+    get: operation({
+      operationId: 'rulesPage',
+      summary: 'The rule sets as a page for policy staff',
+      description: 'Static HTML that reads the rule sets from this API (so it asks for a key) and shows each rule with its source.',
+      tags: ['Rule sets'],
+      responses: { 200: { description: 'The page', content: { 'text/html': { schema: { type: 'string' } } } } },
+      problems: ALWAYS,
+    }),
+  },
+  '/v1/rulesets': {
+    get: operation({
+      operationId: 'listRuleSets',
+      summary: 'List the rule sets',
+      description: 'Every rule set with the version in force today (in Sydney), its rule count and all its versions.',
+      tags: ['Rule sets'],
+      permission: 'read-rules',
+      responses: { 200: json(ref('RuleSetList'), 'The rule sets') },
+      problems: ALWAYS,
+    }),
+  },
+  '/v1/rulesets/{name}': {
+    get: operation({
+      operationId: 'getRuleSet',
+      summary: 'One rule set: every rule with its description and source',
+      description: 'The version in force on `asOf` (default: today in Sydney), with its parameters, derived facts and rules, each rule citing the paragraph it comes from.',
+      tags: ['Rule sets'],
+      permission: 'read-rules',
+      parameters: [
+        ruleSetName,
+        { name: 'asOf', in: 'query', required: false, description: 'Show the version in force on this date (YYYY-MM-DD); a value not in that form is ignored (today)', schema: date },
+      ],
+      responses: { 200: json(ref('RuleSetDetail'), 'The version in force on asOf') },
+      problems: merge(ALWAYS, { 404: ['unknown-rule-set'], 422: ['no-version-in-force'] }),
+    }),
+  },
+  '/v1/rulesets/{name}/evaluate': {
+    post: operation({
+      operationId: 'evaluate',
+      summary: 'Decide one case, explained',
+      description:
+        'Decides the facts with the version in force on `asOf` (default: today in Sydney). The decision is recorded in the decision log before it is answered; '
+        + 'if it cannot be recorded, none is given (503 log-unavailable). The body may be at most 1 MiB.',
+      tags: ['Decisions'],
+      permission: 'evaluate',
+      parameters: [ruleSetName, engine],
+      requestBody: jsonBody(ref('EvaluateRequest'), 'The facts, and optionally the date to decide as of'),
+      responses: {
+        200: json(ref('Decision'), 'The decision, explained rule by rule', {
+          'X-Decision-Id': { required: true, description: 'The decision id, as in the body', schema: ref('DecisionId') },
+        }),
+      },
+      problems: merge(ALWAYS, JSON_BODY, { 404: ['unknown-rule-set'], 422: ['no-version-in-force', 'date-outside-calendar'], 503: ['log-unavailable'] }),
+      when: {
+        400: 'The body is not JSON, or does not match the contract (each offending field named by its JSON pointer), or the engine is unknown:',
+        422: 'No version is in force on asOf, or a date falls outside the holiday calendar:',
+      },
+    }),
+  },
+  '/v1/rulesets/{name}/evaluate-batch': {
+    post: operation({
+      operationId: 'evaluateBatch',
+      summary: 'Decide many cases, streamed as NDJSON',
+      description:
+        'One JSON object `{ "id"?, "asOf"?, "facts" }` a line in; one answer line a line out, in order, each the line\'s decision (recorded, with its decisionId) or its problem. '
+        + 'A line may be at most 1 MiB. The body may be compressed (Content-Encoding: gzip, deflate or br). '
+        + `A request may carry ${DEFAULT_MAX_BATCH_LINES.toLocaleString('en-AU')} lines by default; each line past that is answered with a 413 too-many-lines problem line, undecided. `
+        + 'Problems with the whole request (rule set, content type, engine) are answered before any line, as problem+json.',
+      tags: ['Decisions'],
+      permission: 'evaluate',
+      parameters: [ruleSetName, engine],
+      requestBody: {
+        required: true,
+        description: 'NDJSON: one evaluate request (with an optional id) a line, UTF-8',
+        content: { [NDJSON]: { schema: { type: 'string' }, [NDJSON_LINE_SCHEMA]: ref('BatchRequestLine') } },
+      },
+      responses: {
+        200: {
+          description: 'NDJSON: one BatchResultLine per request line, streamed as the lines are decided',
+          content: { [NDJSON]: { schema: { type: 'string' }, [NDJSON_LINE_SCHEMA]: ref('BatchResultLine') } },
+        },
+      },
+      // Streamed: the request timeout does not apply (the server's requestTimeout bounds it), so no 503.
+      problems: { 400: ['invalid-request'], 404: ['unknown-rule-set'], 415: ['unsupported-media-type'], 500: ['internal'] },
+      when: { 400: 'The engine is unknown:', 415: 'Not application/x-ndjson in UTF-8, or an unsupported Content-Encoding:' },
+    }),
+  },
+  '/v1/admin/reload': {
+    post: operation({
+      operationId: 'reload',
+      summary: 'Reload the rule files',
+      description: 'Validates every rule file on disk and swaps all rule sets in at once (in every worker), or refuses them all and keeps the last good rules.',
+      tags: ['Administration'],
+      permission: 'reload',
+      responses: { 200: json(ref('ReloadResult'), 'Reloaded: the versions now in force, and which files changed') },
+      problems: merge(ALWAYS, { 404: ['not-found'], 422: ['rules-refused'] }),
+      when: { 404: 'When the service serves fixed rules:', 422: 'The files on disk are invalid (each problem named by file, line and column); the last good rules stay in force:' },
+    }),
+  },
+  '/v1/admin/impact': {
+    post: operation({
+      operationId: 'impact',
+      summary: 'What would change if the rules on disk were reloaded',
+      description: `Decides each case (1 to ${MAX_IMPACT_CASES.toLocaleString('en-AU')}) under the rules in force and under the rules on disk, not yet reloaded, and reports the outcomes and rule results that differ. Nothing is recorded or reloaded.`,
+      tags: ['Administration'],
+      permission: 'impact',
+      requestBody: jsonBody(ref('ImpactRequest'), 'The cases to compare'),
+      responses: { 200: json(ref('ImpactResult'), 'The versions compared, and the report') },
+      problems: merge(ALWAYS, JSON_BODY, { 404: ['not-found'], 422: ['rules-refused'] }),
+      when: { 404: 'When the service cannot read candidate rules:', 422: 'The rule files on disk are invalid, so there is nothing to compare:' },
+    }),
+  },
+  '/v1/decisions/{id}': {
+    get: operation({
+      operationId: 'getDecision',
+      summary: 'A recorded decision',
+      description: 'The decision log\'s record of a decision: never the facts, only their digest and whether they were kept. With the facts kept, the record shows whether the decision reproduces.',
+      tags: ['Decision log'],
+      permission: 'read-decisions',
+      parameters: [decisionIdParameter],
+      responses: { 200: json(ref('DecisionRecord'), 'The record') },
+      problems: merge(ALWAYS, { 404: ['not-found'], 410: ['version-unavailable'] }),
+      when: { 404: 'No such decision:', 410: 'With the facts kept, the version that decided can no longer be compiled to reproduce it:' },
+    }),
+  },
+  '/v1/decisions/{id}/reproduce': {
+    post: operation({
+      operationId: 'reproduceDecision',
+      summary: 'Re-run a recorded decision on the facts it was made on',
+      description: 'Checks the facts against the recorded digest, re-runs them under the version and evaluator that decided (compiled again from the archived texts if it is no longer loaded), and compares the outcome and the rules fired.',
+      tags: ['Decision log'],
+      permission: 'read-decisions',
+      parameters: [decisionIdParameter],
+      requestBody: jsonBody(ref('ReproduceRequest'), 'The facts (only the facts: the version and asOf are the recorded ones)'),
+      responses: { 200: json(ref('Reproduction'), 'The re-run and how it compares') },
+      problems: merge(ALWAYS, JSON_BODY, { 404: ['not-found'], 409: ['facts-differ'], 410: ['version-unavailable'] }),
+      when: { 404: 'No such decision:', 409: 'The facts are not the ones decided on:', 410: 'The version that decided is neither loaded nor archived:' },
+    }),
+  },
+};
+
+export const openApiDocument: OpenApiDocument = {
+  openapi: '3.1.0',
+  jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+  info: {
+    title: 'Personalised Services decision service',
+    version: packageVersion(),
+    description:
+      'Explained decisions for Services Australia Personalised Services: direct referral, segment allocation, exit readiness, specialist transfer and service restriction. '
+      + 'Every rule cites the procedure paragraph it comes from.\n\n'
+      + 'Every /v1 route needs an API key (`Authorization: Bearer <key>`); each operation names the roles that may call it. '
+      + 'Every problem is `application/problem+json` (RFC 9457) with a stable `code`. Any path or method not listed here is answered 404 with code `not-found`.',
+  },
+  tags: [
+    { name: 'Rule sets', description: 'The rules, their versions and sources' },
+    { name: 'Decisions', description: 'Deciding cases' },
+    { name: 'Decision log', description: 'Recorded decisions, for auditors' },
+    { name: 'Administration', description: 'Reloading rules and weighing a change first, for policy staff' },
+    { name: 'Operations', description: 'Health, readiness, metrics, this document' },
+  ],
+  paths,
+  components: {
+    schemas,
+    securitySchemes: {
+      apiKey: { type: 'http', scheme: 'bearer', description: 'An API key issued per caller, with one role: caseworker, policy or auditor' },
+    },
+  },
+};
