@@ -4,4 +4,6 @@ module.exports = {
   roots: ['<rootDir>/test'],
   transform: { '^.+\\.ts$': 'ts-jest' },
   testTimeout: 60000,
+  // Every response a test app gives is checked against the published OpenAPI document (test/support/app.ts).
+  setupFilesAfterEnv: ['<rootDir>/test/support/setup.ts'],
 };

@@ -13,6 +13,14 @@ export type ErrorCode =
   | 'date-outside-calendar'
   | 'rule-file-invalid'
   | 'rules-refused'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'rate-limited'
+  | 'timeout'
+  | 'log-unavailable'
+  | 'not-ready'
+  | 'facts-differ'
+  | 'version-unavailable'
   | 'internal';
 
 /** One problem with one place in the input: a JSON pointer and a sentence a person can act on. */
@@ -61,5 +69,13 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorDescription> = {
   'date-outside-calendar': { status: 422, title: 'A date falls outside the holiday calendar' },
   'rule-file-invalid': { status: 500, title: 'A rule file is invalid' },
   'rules-refused': { status: 422, title: 'The edited rules were refused; the last good rules stay in force' },
+  unauthorized: { status: 401, title: 'An API key is required' },
+  forbidden: { status: 403, title: 'This API key may not do that' },
+  'rate-limited': { status: 429, title: 'Too many requests for this API key' },
+  timeout: { status: 503, title: 'The request took too long and was abandoned' },
+  'log-unavailable': { status: 503, title: 'The decision log could not record the decision, so none was given' },
+  'not-ready': { status: 503, title: 'The service is not ready' },
+  'facts-differ': { status: 409, title: 'The facts supplied are not the facts that were decided on' },
+  'version-unavailable': { status: 410, title: 'The rule version that decided is no longer available' },
   internal: { status: 500, title: 'Internal error' },
 };

@@ -1,8 +1,15 @@
-// Runs the service: loads rules/, serves the API on $PORT (default 3000) from $WORKERS processes (node:cluster), logs as JSON, stops gracefully.
+// Runs the service: loads rules/, opens the decision log, serves the API on $PORT (default 3000) from $WORKERS processes (node:cluster), logs as JSON, stops gracefully.
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
+import path from 'node:path';
 import pino from 'pino';
+import { generatedKeysSpec, keysFromEnvironment } from './api/access';
 import { createApp } from './api/app';
+import { initRateLimitPrimary, limitsFromEnvironment, rateLimitStore, serverTimeouts } from './api/limits';
+import { Metrics, servePrimaryMetrics } from './api/metrics';
+import { openDecisionLog } from './decisions/open';
+import type { DecisionLog } from './decisions/log';
+import { DecisionRecorder } from './decisions/recorder';
 import { DecisionError, issueLines } from './errors';
 import { defaultRulesDirectory, loadRules, versionsByFile } from './loader/load';
 import { RuleStore, type ReloadReport } from './loader/store';
@@ -11,6 +18,8 @@ import { RULE_SET_MODULES } from './rulesets';
 const rootLogger = pino({ name: 'ps-decision-service' });
 const rulesDirectory = process.env.RULES_DIR ?? defaultRulesDirectory();
 const port = Number(process.env.PORT ?? 3000);
+/** Where the SQLite decision log lives (unless DECISION_LOG_URL names a PostgreSQL database). */
+const dataDir = path.resolve(process.env.DATA_DIR ?? 'data');
 
 // How long a graceful stop may take before the process gives up on requests in flight.
 const STOP_GRACE_MS = 10_000;
@@ -46,8 +55,42 @@ function rulesRefused(error: unknown): never {
   fatal({ rulesDirectory, issues, err: error }, `rules could not be loaded; not starting\n${where}`);
 }
 
-/** One serving process: its own RuleStore and file watch, and the HTTP server. */
+/**
+ * The API keys, read (or, with none configured, generated) once by the process that starts: a
+ * cluster's workers inherit them through API_KEYS, so every worker accepts the same keys.
+ */
+function settleKeys(): void {
+  let generated;
+  try {
+    generated = keysFromEnvironment(process.env).generated;
+  } catch (error) {
+    fatal({ err: error }, `API keys could not be read; not starting: ${(error as Error).message}`);
+  }
+  if (!generated) return;
+  process.env.API_KEYS = generatedKeysSpec(generated);
+  // A local run works out of the box: these keys are new at every start and printed only here.
+  const lines = generated.map((k) => `  ${k.role.padEnd(10)} Authorization: Bearer ${k.secret}`).join('\n');
+  rootLogger.warn({ keys: generated.map((k) => ({ id: k.id, role: k.role })) }, 'no API_KEYS or API_KEYS_FILE: generated development keys for this run only');
+  process.stderr.write(`\nDevelopment API keys (generated for this run; set API_KEYS or API_KEYS_FILE in production):\n${lines}\n\n`);
+}
+
+function settings() {
+  try {
+    const limits = limitsFromEnvironment(process.env);
+    const keepFacts = process.env.DECISION_LOG_FACTS;
+    if (keepFacts !== undefined && keepFacts !== 'keep' && keepFacts !== 'digest') throw new Error(`DECISION_LOG_FACTS must be "digest" (the default: facts are kept only as a salted digest) or "keep" (got "${keepFacts}")`);
+    return { ...limits, keepFacts: keepFacts === 'keep' };
+  } catch (error) {
+    fatal({ err: error }, `${(error as Error).message}; not starting`);
+  }
+}
+
+/** One serving process: its own RuleStore and file watch, decision log connection, and the HTTP server. */
 function serve(clustered: boolean): void {
+  void serveAsync(clustered);
+}
+
+async function serveAsync(clustered: boolean): Promise<void> {
   const logger = clustered ? rootLogger.child({ worker: cluster.worker?.id }) : rootLogger;
   let store: RuleStore;
   try {
@@ -91,16 +134,46 @@ function serve(clustered: boolean): void {
     });
   }
 
+  const config = settings();
+  const { ring } = keysFromEnvironment(process.env);
+  let log: DecisionLog;
+  try {
+    log = await openDecisionLog({ url: process.env.DECISION_LOG_URL, dataDir, onIdleError: (error) => logger.warn({ err: error }, 'decision log: an idle PostgreSQL connection failed; the pool replaces it') });
+  } catch (error) {
+    fatal({ err: error, dataDir }, `the decision log could not be opened; not starting (a decision must never be given unrecorded)`);
+  }
+  const metrics = new Metrics();
+  const recorder = new DecisionRecorder(log, {
+    keepFacts: config.keepFacts,
+    onWrite: (ok, seconds) => metrics.logWrite(ok, seconds),
+    onError: (error) => logger.error({ err: error, decisionLog: log.location }, 'decision log write failed; the request is answered 503'),
+  });
+
   // Edited rule files are picked up as they are saved; POST /v1/admin/reload does the same on demand.
   store.watch();
-  const app = createApp({ rules: () => store.current(), reload: reloadEverywhere, logger });
+  const app = createApp({
+    rules: () => store.current(),
+    reload: reloadEverywhere,
+    candidateRules: () => loadRules(rulesDirectory, { modules: RULE_SET_MODULES }),
+    logger,
+    access: ring,
+    recorder,
+    metrics,
+    clustered,
+    requestLogger: logger,
+    ratePerMinute: config.ratePerMinute,
+    rateLimitStore: rateLimitStore(clustered),
+    requestTimeoutMs: config.requestTimeoutMs,
+  });
   const server = app.listen(port, () => {
     const versions = versionsByFile(store.current());
     // The port bound, not the one asked for: PORT=0 picks a free one (shared by every worker in a cluster).
     const address = server.address();
     const bound = typeof address === 'object' && address !== null ? address.port : port;
-    logger.info({ port: bound, rulesDirectory, versions }, `listening on http://localhost:${bound}`);
+    logger.info({ port: bound, rulesDirectory, versions, decisionLog: log.kind, decisionLogAt: log.location, keys: ring.ids() }, `listening on http://localhost:${bound}`);
   });
+  // A whole request, body included, within 5 minutes: what bounds an evaluate-batch upload (the app's own timeout answers the other routes).
+  serverTimeouts(server, { requestMs: 300_000, headersMs: 10_000, keepAliveMs: 65_000 });
   server.on('error', (error) => fatal({ port, err: error }, `cannot serve on port ${port}; stopping`));
 
   let stopping = false;
@@ -109,7 +182,11 @@ function serve(clustered: boolean): void {
     stopping = true;
     logger.info({ signal }, 'stopping: finishing requests in flight');
     store.close();
-    server.close(() => process.exit(0));
+    // In-flight requests finish (each commits its decision first), then the log closes, then the process ends.
+    server.close(() => {
+      void log.close().finally(() => process.exit(0));
+    });
+    server.closeIdleConnections();
     setTimeout(() => process.exit(1), STOP_GRACE_MS).unref();
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
@@ -214,12 +291,15 @@ function supervise(workers: number): void {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 
+  initRateLimitPrimary();
+  servePrimaryMetrics();
   rootLogger.info({ workers, port, rulesDirectory }, `starting ${workers} workers`);
   for (let i = 0; i < workers; i += 1) fork();
 }
 
 if (cluster.isWorker) serve(true);
 else {
+  settleKeys();
   const workers = workerCount();
   if (workers === 1) serve(false);
   else supervise(workers);

@@ -1,16 +1,27 @@
 // The HTTP API: routes, content negotiation and error mapping. createApp() never listens; tests drive it directly.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
 import { todayInSydney } from '../dates/calendar';
 import { citation } from '../engine/explain';
 import type { CompiledRuleSet } from '../engine/compile';
 import type { Decision } from '../engine/evaluate';
 import { DecisionError } from '../errors';
-import type { RuleRegistry, RuleSetVersions } from '../loader/load';
+import { versionsByFile, type RuleRegistry, type RuleSetVersions } from '../loader/load';
 import type { ReloadReport } from '../loader/store';
+import { impactOf, type ImpactCase } from '../authoring/impact';
+import type { DecisionRecorder } from '../decisions/recorder';
+import { authorize, type Caller, type KeyRing, type Permission } from './access';
+import { DecisionReplayer, decisionRoutes } from './decisions';
+import { rateLimitPerKey, requestTimeout } from './limits';
+import { metricsHandler, type Metrics } from './metrics';
+import { openApiDocument } from './openapi';
+import { requestLog } from './request-log';
 import { DEFAULT_MAX_BATCH_LINES, evaluateBatch } from './batch';
-import { decideRequest, engineOf } from './decide-request';
+import { decideRequest, engineOf, outcomeLabel } from './decide-request';
 import { decisionJson } from './decision-json';
 import { invalidJson, jsonBody } from './json-body';
 import { internalProblem, problemOf, sendProblem } from './problem';
@@ -21,6 +32,9 @@ export interface AppLogger {
   error(details: object, message: string): void;
 }
 
+/** Cases one impact request may carry: enough for a policy officer's test set, small enough to answer in seconds. */
+export const MAX_IMPACT_CASES = 10_000;
+
 export interface AppOptions {
   /** The rule sets in force; read per request, so a reload that swaps the registry takes effect at once. */
   rules: () => RuleRegistry;
@@ -30,6 +44,26 @@ export interface AppOptions {
   logger?: AppLogger;
   /** Lines one evaluate-batch request may carry (see batch.ts for why, and what happens past it). */
   maxBatchLines?: number;
+  /** Who may call what: every /v1 route asks it (access.ts). */
+  access: KeyRing;
+  /** Every decision is recorded here before it is answered. */
+  recorder: DecisionRecorder;
+  /** The rules on disk as they would load now, for impact analysis against the rules in force; throws if they are refused. */
+  candidateRules?: () => RuleRegistry;
+  /** Requests, latency, decisions and errors, for /metrics. */
+  metrics?: Metrics;
+  /** Whether /metrics asks the cluster primary for every worker's figures. */
+  clustered?: boolean;
+  /** Structured request logs (pino-http); off when absent (tests). */
+  requestLogger?: Logger;
+  /** Requests one key may make a minute (0: no limit). */
+  ratePerMinute?: number;
+  /** The rate limit's shared store when clustered (limits.ts). */
+  rateLimitStore?: Parameters<typeof rateLimitPerKey>[0]['store'];
+  /** A request not answered within this is answered 503 (evaluate-batch streams, and is bounded by the server's requestTimeout instead). */
+  requestTimeoutMs?: number;
+  /** Resolves when the service can answer: rules loaded and the decision log reachable. */
+  ready?: () => Promise<void>;
 }
 
 const isJson = (req: Request): boolean => Boolean(req.is(['application/json', 'application/*+json']));
@@ -63,16 +97,66 @@ function describeRuleSet(ruleSet: CompiledRuleSet) {
  * for an ETag (sha1, per request) that no client revalidates a POST answer with, and go through
  * res.send's type and freshness handling; the bytes and headers sent are otherwise the same.
  */
-function sendDecision(res: Response, decision: Decision): void {
-  const body = decisionJson(decision);
+function sendDecision(res: Response, decision: Decision, decisionId: string): void {
+  // A request the timeout has answered already (limits.ts) gets nothing more.
+  if (res.headersSent) return;
+  const body = decisionJson(decision, decisionId);
+  res.setHeader('X-Decision-Id', decisionId);
   res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }
 
-export function createApp({ rules, reload, clock = () => new Date(), logger, maxBatchLines = DEFAULT_MAX_BATCH_LINES }: AppOptions): express.Express {
+/** One impact case as sent: checked here so a malformed case is a 400 naming it, not a refusal inside the report. */
+function impactCases(body: unknown): ImpactCase[] {
+  const cases = (body as { cases?: unknown } | null)?.cases;
+  if (!Array.isArray(cases) || cases.length === 0 || cases.length > MAX_IMPACT_CASES) {
+    throw new DecisionError('invalid-request', `Send { "cases": [ { "id", "ruleSet", "asOf", "facts" }, … ] } with 1 to ${MAX_IMPACT_CASES} cases.`, [{ pointer: '/cases', message: `must be an array of 1 to ${MAX_IMPACT_CASES} cases` }]);
+  }
+  const issues: { pointer: string; message: string }[] = [];
+  cases.forEach((c: unknown, i) => {
+    const at = (field: string, message: string) => issues.push({ pointer: `/cases/${i}/${field}`, message });
+    if (c === null || typeof c !== 'object' || Array.isArray(c)) {
+      issues.push({ pointer: `/cases/${i}`, message: 'must be an object' });
+      return;
+    }
+    const { id, ruleSet, asOf, facts } = c as Record<string, unknown>;
+    if (typeof id !== 'string' || id.length === 0) at('id', 'must be a non-empty string');
+    if (typeof ruleSet !== 'string') at('ruleSet', 'must be a rule set name');
+    if (typeof asOf !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(asOf)) at('asOf', 'must be a date, YYYY-MM-DD');
+    if (facts === null || typeof facts !== 'object' || Array.isArray(facts)) at('facts', 'must be an object');
+  });
+  if (issues.length > 0) throw new DecisionError('invalid-request', 'Some impact cases are malformed.', issues);
+  return cases as ImpactCase[];
+}
+
+const callerOf = (res: Response): Caller => res.locals.caller as Caller;
+
+export function createApp(options: AppOptions): express.Express {
+  const { rules, reload, clock = () => new Date(), logger, maxBatchLines = DEFAULT_MAX_BATCH_LINES, access, recorder, metrics } = options;
   const app = express();
   app.disable('x-powered-by');
   app.set('json spaces', 0);
+  app.set('etag', false);
+
+  // Outermost: the request's id and its log line, and its count and latency, whatever happens later.
+  if (options.requestLogger) app.use(requestLog(options.requestLogger));
+  if (metrics) app.use(metrics.middleware());
+  app.use(
+    helmet({
+      // The API answers JSON only; the /rules page sets its own policy below, with the hashes of its inline script and style.
+      // Not helmet's defaults (made for pages: scripts and styles from this origin): an answer here loads nothing at all.
+      contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"], frameAncestors: ["'none'"] } },
+    }),
+  );
+  if (options.requestTimeoutMs) {
+    const timeout = requestTimeout(options.requestTimeoutMs);
+    // A batch streams its answer for as long as the client sends; the server's requestTimeout bounds it instead.
+    app.use((req, res, next) => (req.path.endsWith('/evaluate-batch') ? next() : timeout(req, res, next)));
+  }
+
+  const limiter = rateLimitPerKey({ perMinute: options.ratePerMinute ?? 0, store: options.rateLimitStore });
+  /** Who may call a route: a key with the permission, within its rate. */
+  const guard = (permission: Permission): [RequestHandler, RequestHandler] => [authorize(access, permission), limiter];
 
   const ruleSetNamed = (name: string, registry = rules()): RuleSetVersions => {
     const ruleSet = registry.ruleSets.get(name);
@@ -85,7 +169,9 @@ export function createApp({ rules, reload, clock = () => new Date(), logger, max
 
   // The page policy staff read: static HTML that renders the rule sets from the API, no build step.
   const rulesPage = readFileSync(path.join(__dirname, 'rules-page.html'), 'utf8');
+  const rulesPagePolicy = pagePolicy(rulesPage);
   app.get('/rules', (_req, res) => {
+    res.setHeader('Content-Security-Policy', rulesPagePolicy);
     res.type('html').send(rulesPage);
   });
 
@@ -93,7 +179,23 @@ export function createApp({ rules, reload, clock = () => new Date(), logger, max
     res.json({ status: 'ok' });
   });
 
-  app.get('/v1/rulesets', (_req, res) => {
+  app.get('/ready', async (_req, res) => {
+    try {
+      await (options.ready ?? (() => recorder.log.ping()))();
+    } catch (error) {
+      throw new DecisionError('not-ready', `Not ready: ${(error as Error).message}`);
+    }
+    res.json({ status: 'ready', decisionLog: recorder.log.kind, versions: versionsByFile(rules()) });
+  });
+
+  if (metrics) app.get('/metrics', metricsHandler(metrics, options.clustered ?? false));
+
+  const openApiJson = JSON.stringify(openApiDocument);
+  app.get('/openapi.json', (_req, res) => {
+    res.type('application/json').send(openApiJson);
+  });
+
+  app.get('/v1/rulesets', ...guard('read-rules'), (_req, res) => {
     const today = todayInSydney(clock());
     const list = [...rules().ruleSets.values()].map((rs) => {
       const inForce = rs.inForceOn(today) ?? rs.latest;
@@ -109,8 +211,8 @@ export function createApp({ rules, reload, clock = () => new Date(), logger, max
     res.json({ ruleSets: list });
   });
 
-  app.get('/v1/rulesets/:name', (req, res) => {
-    const versions = ruleSetNamed(req.params.name);
+  app.get('/v1/rulesets/:name', ...guard('read-rules'), (req, res) => {
+    const versions = ruleSetNamed(req.params.name as string);
     const asOf = typeof req.query.asOf === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(req.query.asOf) ? req.query.asOf : todayInSydney(clock());
     res.json({
       ...describeRuleSet(versions.resolve(asOf)),
@@ -120,6 +222,7 @@ export function createApp({ rules, reload, clock = () => new Date(), logger, max
 
   app.post(
     '/v1/rulesets/:name/evaluate',
+    ...guard('evaluate'),
     (req, res, next) => {
       // The registry is read once, here: a reload during this request does not change its rules.
       const ruleSet = ruleSetNamed(String(req.params.name));
@@ -130,26 +233,54 @@ export function createApp({ rules, reload, clock = () => new Date(), logger, max
       next();
     },
     jsonBody(BODY_LIMIT_BYTES),
-    (req, res) => {
+    async (req, res) => {
       const versions = res.locals.ruleSet as RuleSetVersions;
-      const decision = decideRequest(versions, req.body, engineOf(req), () => todayInSydney(clock()));
-      // The compiled engine answers synchronously: no promise on the hot path.
-      if (decision instanceof Promise) return decision.then((d) => sendDecision(res, d));
-      sendDecision(res, decision);
+      const made = decideRequest(versions, req.body, engineOf(req), () => todayInSydney(clock()));
+      // The compiled engine answers synchronously; only the reference engine needs awaiting.
+      const decided = made instanceof Promise ? await made : made;
+      const record = recorder.entry(decided, callerOf(res).id);
+      res.locals.decisionId = record.decisionId;
+      // Recorded first, answered second: a decision the log does not hold is never given (503 instead).
+      await recorder.commit([record], [decided.ruleSet]);
+      metrics?.decision(decided.decision.ruleSet, outcomeLabel(decided.decision), decided.decision.evaluator);
+      sendDecision(res, decided.decision, record.decisionId);
     },
   );
 
-  app.post('/v1/rulesets/:name/evaluate-batch', evaluateBatch({ lineLimitBytes: BODY_LIMIT_BYTES, maxLines: maxBatchLines, ruleSetNamed, clock, logger }));
+  app.post('/v1/rulesets/:name/evaluate-batch', ...guard('evaluate'), evaluateBatch({ lineLimitBytes: BODY_LIMIT_BYTES, maxLines: maxBatchLines, ruleSetNamed, clock, logger, recorder, metrics }));
 
   if (reload) {
-    app.post('/v1/admin/reload', async (_req, res) => {
+    app.post('/v1/admin/reload', ...guard('reload'), async (_req, res) => {
       const report = await reload();
+      metrics?.reload(report.ok);
       if (!report.ok) {
         throw new DecisionError('rules-refused', `The rule files were refused (${report.issues.length} problem(s)); still serving the last good rules.`, report.issues);
       }
       res.json({ reloaded: true, versions: report.versions, changed: report.changed });
     });
   }
+
+  const candidateRules = options.candidateRules;
+  if (candidateRules) {
+    app.post('/v1/admin/impact', ...guard('impact'), jsonOnly, jsonBody(BODY_LIMIT_BYTES), async (req, res) => {
+      const cases = impactCases(req.body);
+      let candidate: RuleRegistry;
+      try {
+        candidate = candidateRules();
+      } catch (error) {
+        if (error instanceof DecisionError && error.code === 'rule-file-invalid') {
+          throw new DecisionError('rules-refused', `The rule files on disk are refused (${error.issues.length} problem(s)), so there is nothing to compare; fix them first.`, error.issues);
+        }
+        throw error;
+      }
+      const current = rules();
+      const report = await impactOf(current, candidate, cases);
+      res.json({ current: versionsByFile(current), candidate: versionsByFile(candidate), report });
+    });
+  }
+
+  const replayer = new DecisionReplayer(recorder.log, rules);
+  app.use(decisionRoutes(replayer, guard('read-decisions'), jsonOnly, jsonBody(BODY_LIMIT_BYTES)));
 
   app.use((req, _res, next) => {
     next(new DecisionError('not-found', `Nothing is served at ${req.method} ${req.path}.`));
@@ -159,19 +290,40 @@ export function createApp({ rules, reload, clock = () => new Date(), logger, max
     const parserError = error as BodyParserError;
     let known: DecisionError | undefined;
     if (error instanceof DecisionError) known = error;
+    // A path that is not valid percent-encoding (Express fails to decode a route parameter): nothing is served there.
+    else if (error instanceof URIError) known = new DecisionError('not-found', `Nothing is served at ${req.method} ${req.path}: the path is not valid percent-encoding.`);
     else if (parserError?.type === 'entity.too.large') known = new DecisionError('payload-too-large', `The body exceeds the limit of ${BODY_LIMIT_BYTES} bytes (1 MiB).`);
     else if (parserError?.type === 'entity.parse.failed') known = invalidJson(error);
     else if (parserError?.type === 'charset.unsupported' || parserError?.type === 'encoding.unsupported') known = new DecisionError('unsupported-media-type', (error as Error).message);
     else if (parserError?.type === 'request.aborted' || parserError?.type === 'request.size.invalid') known = new DecisionError('invalid-json', (error as Error).message);
     // Any other fault body-parser finds in the body itself (a corrupt gzip stream, say) is the client's: a 400, not a 500.
     else if (parserError?.status === 400 && (error as { expose?: boolean }).expose === true) known = new DecisionError('invalid-json', `The body could not be read: ${(error as Error).message}`, [{ pointer: '', message: 'could not be read' }]);
+    // A response the timeout (or anything else) has begun already cannot take a problem as well.
+    if (res.headersSent) {
+      if (!known) logger?.error({ err: error, path: req.path }, 'error after the response began');
+      return;
+    }
     if (known && known.code !== 'internal' && known.code !== 'rule-file-invalid') {
+      metrics?.error(known.code);
       sendProblem(res, problemOf(known, req.originalUrl));
       return;
     }
+    metrics?.error('internal');
     logger?.error({ err: error, path: req.path }, 'unhandled error');
     sendProblem(res, internalProblem(req.originalUrl));
   });
 
   return app;
+}
+
+const jsonOnly: RequestHandler = (req, _res, next) => {
+  if (!isJson(req)) throw new DecisionError('unsupported-media-type', `Send the request as application/json (got ${req.get('content-type') ?? 'no content type'}).`);
+  next();
+};
+
+/** The /rules page's Content-Security-Policy: only its own inline script and style, by hash, and the API on this origin. */
+function pagePolicy(html: string): string {
+  const hashes = (tag: string) =>
+    [...html.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map((m) => `'sha256-${createHash('sha256').update(m[1] as string).digest('base64')}'`).join(' ');
+  return `default-src 'none'; script-src ${hashes('script')}; style-src ${hashes('style')}; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
 }

@@ -4,11 +4,16 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Request, RequestHandler, Response } from 'express';
 import { todayInSydney } from '../dates/calendar';
 import { DecisionError, type Issue } from '../errors';
-import { decideRequest, engineOf } from './decide-request';
+import { decideRequest, engineOf, outcomeLabel } from './decide-request';
 import { decisionJson } from './decision-json';
 import { invalidJson, parseStrictJson } from './json-body';
 import type { RuleSetVersions } from '../loader/load';
 import { internalProblem, problemOf, type ProblemDocument } from './problem';
+import type { CompiledRuleSet } from '../engine/compile';
+import type { DecisionRecord } from '../decisions/log';
+import type { DecisionRecorder } from '../decisions/recorder';
+import type { Metrics } from './metrics';
+import type { Caller } from './access';
 
 
 export interface BatchOptions {
@@ -19,6 +24,9 @@ export interface BatchOptions {
   ruleSetNamed: (name: string) => RuleSetVersions;
   clock: () => Date;
   logger?: { error(details: object, message: string): void };
+  /** Each line's decision is recorded before its answer line is written. */
+  recorder: DecisionRecorder;
+  metrics?: Metrics;
 }
 
 /**
@@ -155,10 +163,10 @@ const idOf = (value: unknown): string | number | null => (typeof value === 'stri
  * engine) are thrown before any line is read and become ordinary problem+json responses; after that
  * the answer is a 200 NDJSON stream with one line per input line, each a decision or a problem.
  */
-export function evaluateBatch({ lineLimitBytes, maxLines, ruleSetNamed, clock, logger }: BatchOptions): RequestHandler {
+export function evaluateBatch({ lineLimitBytes, maxLines, ruleSetNamed, clock, logger, recorder, metrics }: BatchOptions): RequestHandler {
   return async (req, res) => {
     // The registry is read once: a reload during the batch does not change the rules it is decided by.
-    const versions = ruleSetNamed(String(req.params.name));
+    const ruleSetVersions = ruleSetNamed(String(req.params.name));
     checkContentType(req);
     const engine = engineOf(req);
     const body = bodyStream(req);
@@ -175,18 +183,35 @@ export function evaluateBatch({ lineLimitBytes, maxLines, ruleSetNamed, clock, l
     // Headers go out now: the client knows the batch was accepted before its first answer is ready.
     res.flushHeaders();
 
-    let pending: string[] = [];
+    const keyId = (res.locals.caller as Caller).id;
+    // Answer lines waiting to be written. A decided line waits with its log record: the records are
+    // committed together, once per write, and only then are their answers written. If the commit
+    // fails, each of those lines is answered with a 503 log-unavailable problem instead.
+    let pending: (string | { line: number; id: string | number | null; record: DecisionRecord; text: string })[] = [];
     let pendingChars = 0;
+    let records: DecisionRecord[] = [];
+    let versions = new Set<CompiledRuleSet>();
     const flush = async () => {
       if (pending.length === 0 || gone) return;
-      const text = pending.join('');
+      const lines = pending;
+      const committing = records;
+      const ruleSets = [...versions];
       pending = [];
       pendingChars = 0;
+      records = [];
+      versions = new Set();
+      let failure: unknown;
+      try {
+        await recorder.commit(committing, ruleSets);
+      } catch (error) {
+        failure = error;
+      }
+      const text = lines.map((l) => (typeof l === 'string' ? l : failure === undefined ? l.text : problemLine(l.line, l.id, failure))).join('');
       if (!res.write(text)) await drained(res);
     };
-    const emit = async (line: string) => {
+    const emit = async (line: (typeof pending)[number]) => {
       pending.push(line);
-      pendingChars += line.length;
+      pendingChars += typeof line === 'string' ? line.length : line.text.length;
       if (pendingChars >= WRITE_CHUNK_CHARS) await flush();
     };
 
@@ -200,7 +225,7 @@ export function evaluateBatch({ lineLimitBytes, maxLines, ruleSetNamed, clock, l
       return `{"line":${n},"id":${JSON.stringify(id)},"problem":${JSON.stringify(problem)}}\n`;
     };
 
-    const answer = async (n: number, raw: RawLine): Promise<string> => {
+    const answer = async (n: number, raw: RawLine): Promise<(typeof pending)[number]> => {
       if (raw.kind === 'over-cap') return problemLine(n, null, new DecisionError('too-many-lines', `A batch may carry at most ${maxLines} lines; this line was not decided. Send it in another request.`));
       if (raw.kind === 'oversized') return problemLine(n, null, new DecisionError('payload-too-large', `The line exceeds the limit of ${lineLimitBytes} bytes (1 MiB); the service skipped to the next line.`));
       let text = raw.bytes.toString('utf8');
@@ -225,9 +250,13 @@ export function evaluateBatch({ lineLimitBytes, maxLines, ruleSetNamed, clock, l
         if (id === null) idIssue = { pointer: '/id', message: 'must be a JSON string or number' };
       }
       try {
-        const decision = await decideRequest(versions, request, engine, () => today);
+        const decided = await decideRequest(ruleSetVersions, request, engine, () => today);
         if (idIssue) throw new DecisionError('invalid-request', 'The line does not match the contract.', [idIssue]);
-        return `{"line":${n},"id":${JSON.stringify(id)},"decision":${decisionJson(decision)}}\n`;
+        const record = recorder.entry(decided, keyId);
+        records.push(record);
+        versions.add(decided.ruleSet);
+        metrics?.decision(decided.decision.ruleSet, outcomeLabel(decided.decision), decided.decision.evaluator);
+        return { line: n, id, record, text: `{"line":${n},"id":${JSON.stringify(id)},"decision":${decisionJson(decided.decision, record.decisionId)}}\n` };
       } catch (error) {
         // Every problem with the line is reported together, the id's with the body's.
         if (idIssue && error instanceof DecisionError && error.code === 'invalid-request' && !error.issues.includes(idIssue)) {

@@ -4,6 +4,7 @@ import { decide, evaluate, type Decision, type Evaluator } from '../engine/evalu
 import { DecisionError } from '../errors';
 import { parseEvaluateRequest } from '../facts/validate';
 import type { RuleSetVersions } from '../loader/load';
+import type { Decided } from '../decisions/recorder';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -19,9 +20,10 @@ export function engineOf(req: Request): Evaluator {
 /**
  * Decides one parsed `{ asOf?, facts }` body. Both routes call this, so a batch line answers exactly
  * what POST …/evaluate answers for the same body. The compiled engine answers synchronously (no
- * promise on the hot path); the reference engine returns a promise.
+ * promise on the hot path); the reference engine returns a promise. The validated facts come back
+ * with the decision: the decision log records their digest.
  */
-export function decideRequest(versions: RuleSetVersions, body: unknown, engine: Evaluator, today: () => string): Decision | Promise<Decision> {
+export function decideRequest(versions: RuleSetVersions, body: unknown, engine: Evaluator, today: () => string): Decided | Promise<Decided> {
   const given = (body as { asOf?: unknown } | null | undefined)?.asOf;
   const asOf = typeof given === 'string' ? given : today();
   // A malformed asOf still picks a version (today's), so the schema check below reports it with every other problem.
@@ -29,5 +31,17 @@ export function decideRequest(versions: RuleSetVersions, body: unknown, engine: 
   // The body was parsed for this request alone (express.json, or this line): defaults may fill it in place.
   const request = parseEvaluateRequest(body, ruleSet.name, ruleSet.file.requires, { copy: false });
   const on = request.asOf ?? asOf;
-  return engine === 'compiled' ? decide(ruleSet, request.facts, on) : evaluate(ruleSet, request.facts, on, 'reference');
+  const facts = request.facts;
+  if (engine === 'compiled') return { decision: decide(ruleSet, facts, on), ruleSet, facts };
+  return evaluate(ruleSet, facts, on, 'reference').then((decision) => ({ decision, ruleSet, facts }));
+}
+
+/** The outcome's headline value for metrics: a small, fixed set per rule set (a segment, a route, eligible or not). */
+export function outcomeLabel(decision: Decision): string {
+  const outcome = decision.outcome;
+  for (const field of ['segment', 'route', 'ready', 'mayPropose', 'approvable']) {
+    const value = outcome[field];
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  }
+  return 'decided';
 }

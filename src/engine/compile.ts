@@ -67,6 +67,8 @@ export interface CompiledRuleSet {
   labels: Readonly<Record<string, string>>;
   buildOutcome: OutcomeBuilder;
   subsetFor(facts: FactMap): RuleSubset;
+  /** The rule file and calendar texts the version hash was taken of, when loaded from files (loader/load.ts). */
+  readonly texts?: { rule: string; calendar: string };
 }
 
 /** The version names the exact bytes that decide: the rule file and the holiday calendar. */
@@ -121,6 +123,7 @@ export function compileRuleSet(
   version: string,
   calendar: HolidayCalendar,
   module: RuleSetModule,
+  texts?: CompiledRuleSet['texts'],
 ): CompiledRuleSet {
   const derived = Object.entries(file.derivedFacts).map(([name, definition]) => [name, compileDerivedFact(definition, file.parameters)] as const);
   const parameterFacts: FactMap = {};
@@ -176,5 +179,6 @@ export function compileRuleSet(
     labels,
     buildOutcome: module.build,
     subsetFor,
+    texts,
   });
 }

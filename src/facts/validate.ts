@@ -16,16 +16,19 @@ addFormats(ajv, ['date']);
 const validateFacts = ajv.compile<CaseFacts>(caseFactsSchema);
 const validateRequest = ajv.compile<EvaluateRequest>(evaluateRequestSchema);
 
+/** A property name as one JSON pointer token (RFC 6901): `~` and `/` escaped, as Ajv's instancePath already is. */
+export const pointerToken = (name: string): string => name.replace(/~/g, '~0').replace(/\//g, '~1');
+
 function describe(error: ErrorObject): Issue {
   const at = error.instancePath;
   switch (error.keyword) {
     case 'required': {
       const missing = (error.params as { missingProperty: string }).missingProperty;
-      return { pointer: `${at}/${missing}`, message: `${missing} is required` };
+      return { pointer: `${at}/${pointerToken(missing)}`, message: `${missing} is required` };
     }
     case 'additionalProperties': {
       const extra = (error.params as { additionalProperty: string }).additionalProperty;
-      return { pointer: `${at}/${extra}`, message: `${extra} is not part of the fact vocabulary (see DOMAIN.md, CaseFacts)` };
+      return { pointer: `${at}/${pointerToken(extra)}`, message: `${extra} is not part of the fact vocabulary (see DOMAIN.md, CaseFacts)` };
     }
     case 'enum': {
       const allowed = (error.params as { allowedValues: unknown[] }).allowedValues;

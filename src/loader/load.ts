@@ -179,16 +179,25 @@ export interface LoadOptions {
 }
 
 /** Loads every `*.json` rule file in `directory`; throws `rule-file-invalid` listing each problem by file and pointer. */
-export function loadRules(directory: string, { modules }: LoadOptions): RuleRegistry {
+export function loadRules(directory: string, options: LoadOptions): RuleRegistry {
+  const calendarText = readFileSync(path.join(directory, CALENDAR_FILE), 'utf8');
+  const files = readdirSync(directory)
+    .filter((name) => name.endsWith('.json'))
+    .sort()
+    .map((file) => ({ file, text: readFileSync(path.join(directory, file), 'utf8') }));
+  return loadRuleTexts(calendarText, files, options);
+}
+
+/**
+ * The same checks and compilation from texts in memory: what loadRules does once it has read the
+ * folder, and what re-runs a version archived in the decision log (its rule file and calendar texts).
+ */
+export function loadRuleTexts(calendarText: string, files: readonly { file: string; text: string }[], { modules }: LoadOptions): RuleRegistry {
   const issues: Located[] = [];
-  const calendarPath = path.join(directory, CALENDAR_FILE);
-  const calendarText = readFileSync(calendarPath, 'utf8');
   const calendarFile = parseJson(CALENDAR_FILE, calendarText, issues) as HolidayCalendarFile | undefined;
-  const files = readdirSync(directory).filter((name) => name.endsWith('.json')).sort();
   const parsed: { file: string; text: string; ruleFile: RuleFile }[] = [];
   const texts = new Map<string, string>([[CALENDAR_FILE, calendarText]]);
-  for (const file of files) {
-    const text = readFileSync(path.join(directory, file), 'utf8');
+  for (const { file, text } of files) {
     texts.set(file, text);
     const json = parseJson(file, text, issues);
     if (json === undefined) continue;
@@ -210,7 +219,8 @@ export function loadRules(directory: string, { modules }: LoadOptions): RuleRegi
   const byName = new Map<string, CompiledRuleSet[]>();
   for (const { file, text, ruleFile } of parsed) {
     const module = modules[ruleFile.ruleSet] as RuleSetModule;
-    const compiled = compileRuleSet(ruleFile, file, versionOf(text, calendarText), calendar, module);
+    // The exact bytes the version hash names are kept, so the decision log can archive them.
+    const compiled = compileRuleSet(ruleFile, file, versionOf(text, calendarText), calendar, module, { rule: text, calendar: calendarText });
     byName.set(ruleFile.ruleSet, [...(byName.get(ruleFile.ruleSet) ?? []), compiled]);
   }
   const ruleSets = new Map<string, RuleSetVersions>();

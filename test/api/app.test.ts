@@ -1,24 +1,24 @@
 // The HTTP contract: routes, explained outcomes, and a problem+json answer (never a 500) for bad input.
-import request from 'supertest';
-import { createApp } from '../../src/api/app';
+import type request from 'supertest';
+import { testApp } from '../support/app';
 import { shippedRules } from '../support';
 
 const registry = shippedRules();
 // 15:00 UTC on 1 June is already 2 June in Sydney: the default asOf must be Sydney's date.
-const app = createApp({ rules: () => registry, clock: () => new Date('2025-06-01T15:00:00Z') });
+const app = testApp({ rules: () => registry, clock: () => new Date('2025-06-01T15:00:00Z') });
 const evaluatePath = (name: string) => `/v1/rulesets/${name}/evaluate`;
 
 const directFacts = { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' } };
 
 describe('reading', () => {
   test('GET /health answers 200', async () => {
-    const res = await request(app).get('/health');
+    const res = await app.as('caseworker').get('/health');
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ status: 'ok' });
   });
 
   test('GET /v1/rulesets lists the five rule sets with content-hash versions', async () => {
-    const res = await request(app).get('/v1/rulesets');
+    const res = await app.as('caseworker').get('/v1/rulesets');
     expect(res.status).toBe(200);
     const names = res.body.ruleSets.map((r: { name: string }) => r.name).sort();
     expect(names).toEqual(['direct-referral', 'exit-readiness', 'segment-allocation', 'service-restriction', 'specialist-transfer']);
@@ -28,7 +28,7 @@ describe('reading', () => {
   });
 
   test('GET /v1/rulesets/{name} gives each rule with its description and source', async () => {
-    const res = await request(app).get('/v1/rulesets/exit-readiness');
+    const res = await app.as('caseworker').get('/v1/rulesets/exit-readiness');
     expect(res.status).toBe(200);
     expect(res.body.version).toBe(registry.ruleSets.get('exit-readiness')!.latest.version);
     expect(res.body.parameters.exitLetterResponseDays.value).toBe(14);
@@ -39,7 +39,7 @@ describe('reading', () => {
   });
 
   test('GET an unknown rule set is a 404 problem', async () => {
-    const res = await request(app).get('/v1/rulesets/nope');
+    const res = await app.as('caseworker').get('/v1/rulesets/nope');
     expect(res.status).toBe(404);
     expect(res.type).toBe('application/problem+json');
     expect(res.body.code).toBe('unknown-rule-set');
@@ -48,7 +48,7 @@ describe('reading', () => {
 
 describe('evaluating', () => {
   test('answers ruleSet, version, asOf, outcome and an explanation citing a seed for every rule', async () => {
-    const res = await request(app).post(evaluatePath('direct-referral')).send({ asOf: '2025-06-02', facts: directFacts });
+    const res = await app.as('caseworker').post(evaluatePath('direct-referral')).send({ asOf: '2025-06-02', facts: directFacts });
     expect(res.status).toBe(200);
     expect(res.body.ruleSet).toBe('direct-referral');
     expect(res.body.version).toBe(registry.ruleSets.get('direct-referral')!.latest.version);
@@ -70,7 +70,7 @@ describe('evaluating', () => {
 
   test('an unmet criterion shows the customer\'s actual value', async () => {
     const facts = { ...directFacts, customer: { serviceRestrictions: [{ channel: 'phone', level: 'partial', from: '2025-01-01' }] } };
-    const res = await request(app).post(evaluatePath('direct-referral')).send({ asOf: '2025-06-02', facts });
+    const res = await app.as('caseworker').post(evaluatePath('direct-referral')).send({ asOf: '2025-06-02', facts });
     expect(res.body.outcome.unmet).toEqual(['no-current-restriction']);
     const rule = res.body.explanation.find((r: { rule: string }) => r.rule === 'no-current-restriction');
     expect(rule.fired).toBe(false);
@@ -79,8 +79,8 @@ describe('evaluating', () => {
 
   test('?engine=reference decides with json-rules-engine itself, identically; the response says which decided', async () => {
     const body = { asOf: '2025-06-02', facts: { ...directFacts, customer: { zoneCaseManagement: true } } };
-    const compiled = await request(app).post(evaluatePath('direct-referral')).send(body);
-    const reference = await request(app).post(`${evaluatePath('direct-referral')}?engine=reference`).send(body);
+    const compiled = await app.as('caseworker').post(evaluatePath('direct-referral')).send(body);
+    const reference = await app.as('caseworker').post(`${evaluatePath('direct-referral')}?engine=reference`).send(body);
     expect(compiled.body.evaluator).toBe('compiled');
     expect(reference.body.evaluator).toBe('reference');
     expect(reference.body.outcome).toEqual(compiled.body.outcome);
@@ -88,14 +88,14 @@ describe('evaluating', () => {
   });
 
   test('asOf defaults to today in Sydney, from the injected clock', async () => {
-    const res = await request(app).post(evaluatePath('direct-referral')).send({ facts: directFacts });
+    const res = await app.as('caseworker').post(evaluatePath('direct-referral')).send({ facts: directFacts });
     expect(res.status).toBe(200);
     expect(res.body.asOf).toBe('2025-06-02');
   });
 
   test('segment allocation explains the evidence for all three segments', async () => {
     const facts = { program: 'child-support', referral: { source: 'ombudsman' }, customer: { psHistory: 'previously', departureProhibitionOrder: true } };
-    const res = await request(app).post(evaluatePath('segment-allocation')).send({ asOf: '2025-06-02', facts });
+    const res = await app.as('caseworker').post(evaluatePath('segment-allocation')).send({ asOf: '2025-06-02', facts });
     expect(res.status).toBe(200);
     expect(res.body.outcome.segment).toBe(2);
     expect(res.body.outcome.indicators.segment2).toEqual(['segment-2-escalated-referral-source', 'segment-2-previously-managed', 'segment-2-departure-prohibition-order']);
@@ -107,7 +107,7 @@ describe('evaluating', () => {
 
   test('a parameter-based condition names the parameter it compares with', async () => {
     const facts = { program: 'child-support', referral: { source: 'other' }, customer: { psHistory: 'never' } };
-    const res = await request(app).post(evaluatePath('segment-allocation')).send({ asOf: '2025-06-02', facts });
+    const res = await app.as('caseworker').post(evaluatePath('segment-allocation')).send({ asOf: '2025-06-02', facts });
     const rule = res.body.explanation.find((r: { rule: string }) => r.rule === 'segment-3-repeated-aggression');
     expect(rule.conditions.all[0]).toEqual(expect.objectContaining({ expected: 2, expectedFrom: 'parameter multiple', actual: 0, result: false }));
   });
@@ -115,7 +115,7 @@ describe('evaluating', () => {
 
 describe('bad input never yields a 500', () => {
   const post = (body: string, type = 'application/json', name = 'direct-referral') =>
-    request(app).post(evaluatePath(name)).set('Content-Type', type).send(body);
+    app.as('caseworker').post(evaluatePath(name)).set('Content-Type', type).send(body);
 
   const expectProblem = (res: request.Response, status: number, pointers?: string[]) => {
     expect(res.status).toBe(status);
@@ -147,8 +147,8 @@ describe('bad input never yields a 500', () => {
   test('a non-JSON content type is a 415', async () => expectProblem(await post('facts=1', 'application/x-www-form-urlencoded'), 415));
   test('a plain-text body is a 415', async () => expectProblem(await post('hello', 'text/plain'), 415));
   test('an unknown engine is a 400', async () =>
-    expectProblem(await request(app).post(`${evaluatePath('direct-referral')}?engine=fast`).send({ facts: directFacts }), 400));
-  test('an unknown route is a 404 problem', async () => expectProblem(await request(app).get('/v2/nothing'), 404));
+    expectProblem(await app.as('caseworker').post(`${evaluatePath('direct-referral')}?engine=fast`).send({ facts: directFacts }), 400));
+  test('an unknown route is a 404 problem', async () => expectProblem(await app.as('caseworker').get('/v2/nothing'), 404));
   test('a date beyond the holiday calendar is refused, not guessed', async () =>
     expectProblem(await post(JSON.stringify({ asOf: '2041-06-02', facts: { ...directFacts, referral: { source: 'mats', receivedOn: '2041-06-03' } } })), 422));
 });

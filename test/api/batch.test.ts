@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import request from 'supertest';
-import { createApp } from '../../src/api/app';
+import { bearer, testApp, type TestApp } from '../support/app';
 import { RULES_DIR, shippedRules } from '../support';
 
 const registry = shippedRules();
 // 15:00 UTC on 1 June is already 2 June in Sydney: the default asOf must be Sydney's date.
-const app = createApp({ rules: () => registry, clock: () => new Date('2025-06-01T15:00:00Z') });
+const app = testApp({ rules: () => registry, clock: () => new Date('2025-06-01T15:00:00Z') });
 const batchPath = (name: string) => `/v1/rulesets/${name}/evaluate-batch`;
 const NDJSON = 'application/x-ndjson';
 
@@ -34,16 +34,21 @@ function asText(res: request.Response, callback: (error: Error | null, body: str
 
 const linesOf = (text: string): AnswerLine[] => (text === '' ? [] : text.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1).map((l) => JSON.parse(l) as AnswerLine));
 
-async function batch(name: string, body: string | Buffer, { query = '', type = NDJSON, headers = {} as Record<string, string>, on = app } = {}) {
-  const res = await request(on).post(`${batchPath(name)}${query}`).set('Content-Type', type).set(headers).buffer(true).parse(asText).send(body);
+async function batch(name: string, body: string | Buffer, { query = '', type = NDJSON, headers = {} as Record<string, string>, on = app as TestApp } = {}) {
+  const res = await on.as('caseworker').post(`${batchPath(name)}${query}`).set('Content-Type', type).set(headers).buffer(true).parse(asText).send(body);
   return { res, lines: res.status === 200 ? linesOf(res.body as string) : [] };
 }
 
 const single = (name: string, body: string, query = '') =>
-  request(app).post(`/v1/rulesets/${name}/evaluate${query}`).set('Content-Type', 'application/json').send(body);
+  app.as('caseworker').post(`/v1/rulesets/${name}/evaluate${query}`).set('Content-Type', 'application/json').send(body);
 
 /** The problem a line carries, as the single evaluate would give it (its instance names the batch route instead). */
 const withoutInstance = ({ instance: _instance, ...problem }: Record<string, unknown>) => problem;
+/** A decision without its decision id, which is new for every evaluation (each is logged on its own). */
+const withoutId = ({ decisionId, ...decision }: Record<string, unknown>) => {
+  expect(decisionId).toMatch(/^[0-9a-f-]{36}$/);
+  return decision;
+};
 
 describe('each line is answered as the single evaluate answers its body', () => {
   // Each entry: the line as sent, and the evaluate body it stands for (the line without its id).
@@ -71,7 +76,7 @@ describe('each line is answered as the single evaluate answers its body', () => 
       const answer = lines[i]!;
       if (expected.status === 200) {
         expect(answer.problem).toBeUndefined();
-        expect(answer.decision).toEqual(expected.body);
+        expect(withoutId(answer.decision!)).toEqual(withoutId(expected.body));
       } else {
         expect(answer.decision).toBeUndefined();
         expect(withoutInstance(answer.problem!)).toEqual(withoutInstance(expected.body));
@@ -99,7 +104,7 @@ describe('each line is answered as the single evaluate answers its body', () => 
     const { lines } = await batch('exit-readiness', bodies.join('\n'));
     expect(lines[0]!.decision!.effective).toEqual({ from: null, to: '2025-01-13' });
     expect(lines[1]!.decision!.effective).toEqual({ from: '2025-01-14', to: null });
-    for (const [i, body] of bodies.entries()) expect(lines[i]!.decision).toEqual((await single('exit-readiness', body)).body);
+    for (const [i, body] of bodies.entries()) expect(withoutId(lines[i]!.decision!)).toEqual(withoutId((await single('exit-readiness', body)).body));
   });
 
   test('an asOf before the first version in force is a 422 line, as on evaluate', async () => {
@@ -109,10 +114,10 @@ describe('each line is answered as the single evaluate answers its body', () => 
       cpSync(RULES_DIR, dir, { recursive: true });
       rmSync(path.join(dir, 'exit-readiness.before-2025-01-14.json'));
       const current = shippedRules(dir);
-      const gapApp = createApp({ rules: () => current, clock: () => new Date('2025-06-01T15:00:00Z') });
+      const gapApp = testApp({ rules: () => current, clock: () => new Date('2025-06-01T15:00:00Z') });
       const body = JSON.stringify({ asOf: '2024-06-01', facts: { program: 'centrelink' } });
       const { lines } = await batch('exit-readiness', `${JSON.stringify({ id: 'early', asOf: '2024-06-01', facts: { program: 'centrelink' } })}\n`, { on: gapApp });
-      const expected = await request(gapApp).post('/v1/rulesets/exit-readiness/evaluate').send(body).set('Content-Type', 'application/json');
+      const expected = await gapApp.as('caseworker').post('/v1/rulesets/exit-readiness/evaluate').send(body).set('Content-Type', 'application/json');
       expect(expected.status).toBe(422);
       expect(lines).toHaveLength(1);
       expect(lines[0]).toEqual(expect.objectContaining({ line: 1, id: 'early' }));
@@ -160,7 +165,7 @@ describe('lines', () => {
   });
 
   test('lines past the configured cap are each answered with a 413 too-many-lines line, not decided', async () => {
-    const capped = createApp({ rules: () => registry, clock: () => new Date('2025-06-01T15:00:00Z'), maxBatchLines: 3 });
+    const capped = testApp({ rules: () => registry, clock: () => new Date('2025-06-01T15:00:00Z'), maxBatchLines: 3 });
     const { lines } = await batch('direct-referral', `${Array.from({ length: 5 }, () => ok).join('\n')}\n`, { on: capped });
     expect(lines.map((l) => l.decision ? 'decision' : l.problem!.code)).toEqual(['decision', 'decision', 'decision', 'too-many-lines', 'too-many-lines']);
     expect(lines.map((l) => l.line)).toEqual([1, 2, 3, 4, 5]);
@@ -204,8 +209,7 @@ describe('streaming', () => {
   let server: http.Server;
   let port: number;
   beforeAll(async () => {
-    server = app.listen(0);
-    await new Promise((resolve) => server.once('listening', resolve));
+    server = await app.listen();
     port = (server.address() as AddressInfo).port;
   });
   afterAll(async () => {
@@ -215,7 +219,7 @@ describe('streaming', () => {
 
   test('the first answer arrives before the request has ended', async () => {
     const line = (id: number) => `${JSON.stringify({ id, asOf: '2025-06-02', facts: directFacts })}\n`;
-    const req = http.request({ port, method: 'POST', path: batchPath('direct-referral'), headers: { 'Content-Type': NDJSON } });
+    const req = http.request({ port, method: 'POST', path: batchPath('direct-referral'), headers: { 'Content-Type': NDJSON, Authorization: bearer('caseworker') } });
     const response = new Promise<http.IncomingMessage>((resolve, reject) => {
       req.once('response', resolve);
       req.once('error', reject);
@@ -247,7 +251,7 @@ describe('streaming', () => {
   });
 
   test('a client that disconnects mid-batch does not take the server down', async () => {
-    const req = http.request({ port, method: 'POST', path: batchPath('direct-referral'), headers: { 'Content-Type': NDJSON } });
+    const req = http.request({ port, method: 'POST', path: batchPath('direct-referral'), headers: { 'Content-Type': NDJSON, Authorization: bearer('caseworker') } });
     req.on('error', () => {});
     const response = new Promise<http.IncomingMessage>((resolve) => req.once('response', resolve));
     req.write(`${JSON.stringify({ facts: directFacts })}\n`);

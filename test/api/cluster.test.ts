@@ -5,6 +5,8 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ROOT, RULES_DIR, shippedRules } from '../support';
+import type { Role } from '../../src/api/access';
+import { bearer, TEST_KEYS } from '../support/app';
 
 const SERVER = path.join(ROOT, 'dist', 'src', 'server.js');
 
@@ -36,34 +38,44 @@ interface LogLine {
 }
 
 /** A GET on a connection of its own, so the cluster's round-robin hands successive requests to different workers. */
-function getJson(port: number, route: string): Promise<{ status: number; body: Record<string, unknown> }> {
+function getText(port: number, route: string, role: Role = 'caseworker'): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ port, path: route, agent: false, headers: { connection: 'close' } }, (res) => {
+    const req = http.get({ port, path: route, agent: false, headers: { connection: 'close', authorization: bearer(role) } }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => { text += chunk; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
     });
     req.on('error', reject);
   });
 }
 
-function post(port: number, route: string): Promise<{ status: number; body: Record<string, unknown> }> {
+async function getJson(port: number, route: string, role: Role = 'caseworker'): Promise<{ status: number; body: Record<string, unknown> }> {
+  const { status, text } = await getText(port, route, role);
+  return { status, body: JSON.parse(text) as Record<string, unknown> };
+}
+
+function post(port: number, route: string, role: Role = 'policy', body?: unknown): Promise<{ status: number; body: Record<string, unknown>; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ port, path: route, method: 'POST', agent: false }, (res) => {
+    const headers: http.OutgoingHttpHeaders = { authorization: bearer(role) };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const req = http.request({ port, path: route, method: 'POST', agent: false, headers }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => { text += chunk; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown>, headers: res.headers }));
     });
     req.on('error', reject);
-    req.end();
+    req.end(body === undefined ? undefined : JSON.stringify(body));
   });
 }
 
 describe('WORKERS=2', () => {
   let rulesDir: string;
+  let dataDir: string;
   let server: ChildProcessWithoutNullStreams;
+  // Everything the service printed, as text: searched for a planted fact value.
+  let printed = '';
   const logs: LogLine[] = [];
   const waiters: { test: (line: LogLine) => boolean; resolve: (line: LogLine) => void }[] = [];
 
@@ -85,10 +97,12 @@ describe('WORKERS=2', () => {
     ensureBuilt();
     rulesDir = mkdtempSync(path.join(tmpdir(), 'cluster-rules-'));
     cpSync(RULES_DIR, rulesDir, { recursive: true });
-    server = spawn(process.execPath, [SERVER], { env: { ...process.env, WORKERS: '2', PORT: '0', RULES_DIR: rulesDir } });
+    dataDir = mkdtempSync(path.join(tmpdir(), 'cluster-data-'));
+    server = spawn(process.execPath, [SERVER], { env: { ...process.env, WORKERS: '2', PORT: '0', RULES_DIR: rulesDir, DATA_DIR: dataDir, API_KEYS: TEST_KEYS } });
     let pending = '';
     server.stdout.setEncoding('utf8');
     server.stdout.on('data', (chunk: string) => {
+      printed += chunk;
       pending += chunk;
       const lines = pending.split('\n');
       pending = lines.pop() ?? '';
@@ -102,7 +116,8 @@ describe('WORKERS=2', () => {
         }
       }
     });
-    server.stderr.resume();
+    server.stderr.setEncoding('utf8');
+    server.stderr.on('data', (chunk: string) => { printed += chunk; });
     const first = await logged(listening);
     await logged((l) => listening(l) && l.pid !== first.pid);
     const ready = logs.filter(listening);
@@ -117,6 +132,7 @@ describe('WORKERS=2', () => {
       await exited;
     }
     rmSync(rulesDir, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   test('two worker processes serve on one port', async () => {
@@ -124,6 +140,37 @@ describe('WORKERS=2', () => {
     expect(workerPids).not.toContain(server.pid);
     const health = await getJson(port, '/health');
     expect(health).toEqual({ status: 200, body: { status: 'ok' } });
+  });
+
+  test('a decision either worker made is in the shared log, and no fact value is in the log or the service logs', async () => {
+    // A name where free text is allowed (a complaint's topic): it must be used to decide, never kept.
+    const planted = 'Ngaire Wolfenden-Quirke';
+    const facts = { program: 'child-support', referral: { source: 'mats', receivedOn: '2025-06-02' }, customer: { psHistory: 'never', complaints: [{ date: '2025-05-01', stage: 'frontline', topic: `call from ${planted}` }] } };
+    const answers = await Promise.all(Array.from({ length: 4 }, () => post(port, '/v1/rulesets/segment-allocation/evaluate', 'caseworker', { asOf: '2025-06-02', facts })));
+    for (const answer of answers) {
+      expect(answer.status).toBe(200);
+      expect(answer.headers['x-decision-id']).toBe(answer.body.decisionId);
+      // Asked of both workers in turn (a connection each): the log is one, whichever process wrote it.
+      for (let i = 0; i < 2; i += 1) {
+        const found = await getJson(port, `/v1/decisions/${String(answer.body.decisionId)}`, 'auditor');
+        expect(found.status).toBe(200);
+        expect(found.body).toEqual(expect.objectContaining({ decisionId: answer.body.decisionId, version: answer.body.version, keyId: 'cw1', factsKept: false }));
+      }
+    }
+    const stored = readdirSync(dataDir).map((f) => readFileSync(path.join(dataDir, f)).toString('latin1')).join('');
+    expect(stored.length).toBeGreaterThan(0);
+    expect(stored.includes(planted)).toBe(false);
+    expect(printed).toContain('"statusCode":200');
+    expect(printed.includes(planted)).toBe(false);
+    expect(printed).not.toContain(TEST_KEYS.split(':')[2]!.split(',')[0]!);
+  });
+
+  test('/metrics counts the decisions of both workers', async () => {
+    const scrape = await getText(port, '/metrics');
+    expect(scrape.status).toBe(200);
+    const decisions = scrape.text.split('\n').filter((l) => l.startsWith('decisions_total{') && l.includes('rule_set="segment-allocation"'));
+    const total = decisions.reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+    expect(total).toBeGreaterThanOrEqual(4);
   });
 
   test('POST /v1/admin/reload to one worker reloads every worker before it answers', async () => {

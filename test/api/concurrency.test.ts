@@ -6,7 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import request from 'supertest';
-import { createApp } from '../../src/api/app';
+import { bearer, testApp } from '../support/app';
 import { evaluate, type Decision, type Evaluator } from '../../src/engine/evaluate';
 import { parseEvaluateRequest } from '../../src/facts/validate';
 import { caseGenerator } from '../../fixtures/generator';
@@ -28,8 +28,7 @@ async function sequential(name: string, body: { asOf: string; facts: Record<stri
 
 let server: Server;
 beforeAll(async () => {
-  server = createApp({ rules: () => registry }).listen(0);
-  await new Promise((resolve) => server.once('listening', resolve));
+  server = await testApp({ rules: () => registry }).listen();
 });
 afterAll(() => new Promise((resolve) => server.close(resolve)));
 
@@ -41,7 +40,7 @@ test('600 overlapping HTTP requests (reference evaluator) decide exactly as thei
   for (const c of batch) expected.push(await sequential(c.name, c.body));
   const { port } = server.address() as AddressInfo;
   const agent = request(`http://127.0.0.1:${port}`);
-  const responses = await Promise.all(batch.map((c) => agent.post(`/v1/rulesets/${c.name}/evaluate?engine=reference`).send(c.body)));
+  const responses = await Promise.all(batch.map((c) => agent.post(`/v1/rulesets/${c.name}/evaluate?engine=reference`).set('Authorization', bearer('caseworker')).send(c.body)));
   let differing = 0;
   responses.forEach((res, i) => {
     expect(res.status).toBe(200);

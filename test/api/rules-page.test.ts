@@ -1,14 +1,21 @@
-// The page policy staff read, in a real headless browser (Debian's chromium driven by playwright-core).
+// The page policy staff read, in a real headless browser (Debian's chromium driven by playwright-core), with real API keys
+// and the page's own Content-Security-Policy in force.
 import { existsSync, mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
-import { createApp } from '../../src/api/app';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { ROOT, shippedRules } from '../support';
+import { TEST_SECRETS, testApp } from '../support/app';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = path.join(ROOT, 'test-output');
+// Where the page keeps the key (rules-page.html); read here to check it is this tab's sessionStorage, never localStorage.
+const KEY_ITEM = 'ps-api-key';
+
+// testApp registers its own afterAll (closing the decision log), so it is made here, not inside beforeAll.
+const registry = shippedRules();
+const app = testApp({ rules: () => registry });
 
 let server: Server;
 let browser: Browser;
@@ -16,9 +23,7 @@ let base: string;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`No browser at ${CHROMIUM}: install Debian's chromium (apt-get install chromium), as .ci/run does.`);
-  const registry = shippedRules();
-  server = createApp({ rules: () => registry }).listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
+  server = await app.listen();
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -31,10 +36,79 @@ afterAll(async () => {
   await new Promise((resolve) => server?.close(resolve));
 });
 
-test('/rules shows each rule set as a decision table and explains a pasted case', async () => {
+interface Watched {
+  page: Page;
+  /** Every Content-Security-Policy violation the page raised: its securitypolicyviolation events and the console's refusals. */
+  violations: string[];
+  /** The /v1 requests the page made. */
+  apiCalls: string[];
+}
+
+/** A fresh tab (so an empty sessionStorage) that records CSP violations from before the page's first script runs. */
+async function openPage(): Promise<Watched> {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  await page.goto(`${base}/rules`);
+  const violations: string[] = [];
+  const apiCalls: string[] = [];
+  page.on('console', (message) => {
+    if (/content[- ]security[- ]policy/i.test(message.text())) violations.push(`console ${message.type()}: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => {
+    if (/content[- ]security[- ]policy/i.test(error.message)) violations.push(`page error: ${error.message}`);
+  });
+  page.on('request', (request) => {
+    if (new URL(request.url()).pathname.startsWith('/v1/')) apiCalls.push(`${request.method()} ${new URL(request.url()).pathname}`);
+  });
+  // The binding and init script are installed by the DevTools protocol, so the page's own policy does not block them.
+  await page.exposeFunction('reportCspViolation', (text: string) => violations.push(`event: ${text}`));
+  await page.addInitScript(`document.addEventListener('securitypolicyviolation', (e) =>
+    window.reportCspViolation(e.effectiveDirective + ' blocked ' + (e.blockedURI || 'inline') + ' at ' + e.sourceFile + ':' + e.lineNumber), true);`);
+  return { page, violations, apiCalls };
+}
+
+/** Violations are reported asynchronously (a queued event, a console message); a round trip and a moment lets them land. */
+async function settledViolations({ page, violations }: Watched): Promise<string[]> {
+  await page.evaluate('new Promise((resolve) => setTimeout(resolve, 100))');
+  return violations;
+}
+
+/** What the service itself says to this request: the page must show the problem's detail. */
+async function refusal(authorization: string, evaluate?: { ruleSet: string; body: unknown }): Promise<{ status: number; detail: string }> {
+  const res = evaluate
+    ? await fetch(`${base}/v1/rulesets/${evaluate.ruleSet}/evaluate`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify(evaluate.body) })
+    : await fetch(`${base}/v1/rulesets`, { headers: { authorization } });
+  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  const body = (await res.json()) as { detail: string };
+  expect(typeof body.detail).toBe('string');
+  return { status: res.status, detail: body.detail };
+}
+
+async function openRules(watched: Watched): Promise<void> {
+  const response = await watched.page.goto(`${base}/rules`);
+  // The no-violation checks below mean something only if the page is served under its strict policy.
+  const policy = response?.headers()['content-security-policy'] ?? '';
+  expect(policy).toContain("default-src 'none'");
+  expect(policy).toMatch(/script-src 'sha256-[A-Za-z0-9+/=]+'/);
+  expect(policy).toMatch(/style-src 'sha256-[A-Za-z0-9+/=]+'/);
+}
+
+async function useKey(page: Page, key: string): Promise<void> {
+  await page.fill('#api-key', key);
+  await page.click('#use-key');
+}
+
+const storedKeys = (page: Page) => page.evaluate<{ session: string | null; local: number }>(`({ session: sessionStorage.getItem(${JSON.stringify(KEY_ITEM)}), local: localStorage.length })`);
+
+test('/rules shows each rule set as a decision table and explains a pasted case', async () => {
+  const watched = await openPage();
+  const { page } = watched;
+  await openRules(watched);
+  expect(await page.getAttribute('#api-key', 'type')).toBe('password');
+  expect(await page.getAttribute('#api-key', 'autocomplete')).toBe('off');
+  await useKey(page, TEST_SECRETS.caseworker);
   await page.waitForSelector('section[data-ruleset="specialist-transfer"] table.decision-table');
+  // Kept for this tab only, and not left in the field.
+  await expect(storedKeys(page)).resolves.toEqual({ session: TEST_SECRETS.caseworker, local: 0 });
+  expect(await page.inputValue('#api-key')).toBe('');
   for (const name of ['direct-referral', 'segment-allocation', 'exit-readiness', 'specialist-transfer', 'service-restriction']) {
     expect(await page.locator(`section[data-ruleset="${name}"]`).count()).toBe(1);
   }
@@ -67,5 +141,96 @@ test('/rules shows each rule set as a decision table and explains a pasted case'
   await page.click('#evaluate');
   await page.waitForSelector('#result .problem');
   await expect(page.textContent('#result .problem')).resolves.toContain('/facts/referral/receivedOn');
+
+  // A reload in the same tab keeps the key: the rule sets come back without typing it again.
+  await page.reload();
+  await page.waitForSelector('section[data-ruleset="specialist-transfer"] table.decision-table');
+
+  // A key refused at evaluate time (revoked, say) is said so in the result and the key bar, not swallowed.
+  const { detail } = await refusal('Bearer not-a-key-the-service-knows');
+  await page.evaluate(`sessionStorage.setItem(${JSON.stringify(KEY_ITEM)}, 'not-a-key-the-service-knows')`);
+  await page.click('#evaluate');
+  await page.waitForSelector('#result p.problem');
+  await expect(page.textContent('#result p.problem')).resolves.toContain(detail);
+  await expect(page.textContent('#key-message.problem')).resolves.toContain(detail);
+
+  await expect(settledViolations(watched)).resolves.toEqual([]);
   await page.close();
+});
+
+test('/rules without a key asks for one, and calls nothing', async () => {
+  const watched = await openPage();
+  const { page } = watched;
+  await openRules(watched);
+  await page.waitForSelector('#key-message.problem');
+  await expect(page.textContent('#key-message')).resolves.toMatch(/No API key yet\. Enter your API key/);
+  await expect(page.textContent('#rulesets')).resolves.toContain('once the service accepts your API key');
+  expect(await page.evaluate('document.activeElement && document.activeElement.id')).toBe('api-key');
+  // Evaluating without a key asks for one too, rather than sending a request bound to fail.
+  await page.click('#evaluate');
+  await page.waitForSelector('#result p.problem');
+  await expect(page.textContent('#result p.problem')).resolves.toContain('Enter your API key');
+  // An empty key is not stored.
+  await useKey(page, '   ');
+  await expect(page.textContent('#key-message.problem')).resolves.toContain('The key is empty');
+  expect(watched.apiCalls).toEqual([]);
+  await expect(settledViolations(watched)).resolves.toEqual([]);
+  await page.close();
+});
+
+test('/rules with a wrong key shows the 401 detail and forgets it; an auditor key reads but gets the 403 detail at evaluate', async () => {
+  const watched = await openPage();
+  const { page } = watched;
+  await openRules(watched);
+
+  const wrong = await refusal('Bearer wrong-key-0123456789abcdef');
+  expect(wrong.status).toBe(401);
+  await useKey(page, 'wrong-key-0123456789abcdef');
+  await page.waitForSelector('#key-message.problem');
+  await expect(page.textContent('#key-message')).resolves.toContain(wrong.detail);
+  await expect(page.textContent('#key-message')).resolves.toContain('Enter your API key');
+  expect(await page.locator('section.ruleset').count()).toBe(0);
+  // A key the service does not know is not kept for the next reload.
+  await expect(storedKeys(page)).resolves.toEqual({ session: null, local: 0 });
+
+  // An auditor reads the rules but decides nothing: the page loads, and evaluating says whose key would do.
+  await useKey(page, TEST_SECRETS.auditor);
+  await page.waitForSelector('section[data-ruleset="specialist-transfer"] table.decision-table');
+  const facts = { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-04-17' } };
+  const auditor = await refusal(`Bearer ${TEST_SECRETS.auditor}`, { ruleSet: 'direct-referral', body: { asOf: '2025-04-17', facts } });
+  expect(auditor.status).toBe(403);
+  await page.selectOption('#ruleset', 'direct-referral');
+  await page.fill('#asof', '2025-04-17');
+  await page.fill('#facts', JSON.stringify(facts));
+  await page.click('#evaluate');
+  await page.waitForSelector('#result p.problem');
+  await expect(page.textContent('#result p.problem')).resolves.toContain(auditor.detail);
+  await expect(page.textContent('#key-message.problem')).resolves.toContain(auditor.detail);
+  await expect(page.textContent('#key-message')).resolves.toContain('Enter a key whose role may do this');
+  // The key is genuine, so it stays until another replaces it.
+  await expect(storedKeys(page)).resolves.toEqual({ session: TEST_SECRETS.auditor, local: 0 });
+
+  // A policy officer's key, pasted with its scheme, then evaluates.
+  await useKey(page, `Bearer ${TEST_SECRETS.policy}`);
+  // The last section is rendered after the rule set list is refilled; the case being tried is kept across the reload.
+  await page.waitForSelector('section[data-ruleset="specialist-transfer"] table.decision-table');
+  await expect(page.textContent('#key-message')).resolves.toContain('Key accepted');
+  expect(await page.inputValue('#ruleset')).toBe('direct-referral');
+  expect(JSON.parse(await page.inputValue('#facts'))).toEqual(facts);
+  await page.click('#evaluate');
+  await page.waitForSelector('#result table.outcome');
+  expect(await page.textContent('#result [data-field="eligible"]')).toBe('true');
+  await expect(settledViolations(watched)).resolves.toEqual([]);
+  await page.close();
+});
+
+test('the CSP watch above does catch a violation (so its empty lists mean something)', async () => {
+  const watched = await openPage();
+  await openRules(watched);
+  // An inline style attribute is what the page's policy forbids (style-src has hashes only, no 'unsafe-inline').
+  await watched.page.evaluate(`document.body.setAttribute('style', 'color: red')`);
+  const violations = await settledViolations(watched);
+  expect(violations.length).toBeGreaterThan(0);
+  expect(violations.join('\n')).toMatch(/style-src/);
+  await watched.page.close();
 });

@@ -4,8 +4,7 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import request from 'supertest';
-import { createApp } from '../../src/api/app';
+import { bearer, testApp } from '../support/app';
 import { RuleStore } from '../../src/loader/store';
 import { RULE_SET_MODULES } from '../../src/rulesets';
 import { RULES_DIR } from '../support';
@@ -20,7 +19,7 @@ function setUp() {
     error: (details: object, message: string) => logs.push({ level: 'error', details, message }),
   };
   const store = new RuleStore(dir, RULE_SET_MODULES, logger);
-  const app = createApp({ rules: () => store.current(), reload: () => store.reload(), logger });
+  const app = testApp({ rules: () => store.current(), reload: () => store.reload(), logger });
   const file = path.join(dir, 'direct-referral.json');
   return { dir, store, app, logs, file, original: readFileSync(file, 'utf8') };
 }
@@ -29,25 +28,25 @@ const body = { asOf: '2025-06-02', facts: { program: 'centrelink', referral: { s
 
 test('a broken edit is refused; requests keep succeeding on the old version; the fix swaps to the new one', async () => {
   const { app, logs, file, original } = setUp();
-  const before = await request(app).post('/v1/rulesets/direct-referral/evaluate').send(body);
+  const before = await app.as('caseworker').post('/v1/rulesets/direct-referral/evaluate').send(body);
   expect(before.status).toBe(200);
 
   writeFileSync(file, original.replace('"customer.zoneCaseManagement"', '"customer.zoneCaseManagment"'));
-  const refused = await request(app).post('/v1/admin/reload');
+  const refused = await app.as('policy').post('/v1/admin/reload');
   expect(refused.status).toBe(422);
   expect(refused.type).toBe('application/problem+json');
   expect(refused.body.errors[0]).toEqual(expect.objectContaining({ file: 'direct-referral.json', line: expect.any(Number), column: expect.any(Number), detail: expect.stringMatching(/did you mean "customer\.zoneCaseManagement"/) }));
   expect(logs.find((l) => l.level === 'warn')!.message).toMatch(/direct-referral\.json:\d+:\d+ fact "customer\.zoneCaseManagment" does not exist/);
 
-  const during = await request(app).post('/v1/rulesets/direct-referral/evaluate').send(body);
+  const during = await app.as('caseworker').post('/v1/rulesets/direct-referral/evaluate').send(body);
   expect(during.status).toBe(200);
   expect(during.body.version).toBe(before.body.version);
 
   writeFileSync(file, original.replace('"value": 12,', '"value": 24,'));
-  const accepted = await request(app).post('/v1/admin/reload');
+  const accepted = await app.as('policy').post('/v1/admin/reload');
   expect(accepted.status).toBe(200);
   expect(accepted.body.changed).toEqual(['direct-referral.json']);
-  const after = await request(app).post('/v1/rulesets/direct-referral/evaluate').send(body);
+  const after = await app.as('caseworker').post('/v1/rulesets/direct-referral/evaluate').send(body);
   expect(after.body.version).not.toBe(before.body.version);
   expect(after.body.version).toBe(accepted.body.versions['direct-referral.json']);
   expect(after.body.parameters.aggressionWindowMonths).toBe(24);
@@ -56,12 +55,11 @@ test('a broken edit is refused; requests keep succeeding on the old version; the
 test('a request in flight finishes on the rules it started with', async () => {
   const { app, store, file, original } = setUp();
   const oldVersion = store.current().ruleSets.get('direct-referral')!.latest.version;
-  const server = app.listen(0);
-  await new Promise((resolve) => server.once('listening', resolve));
+  const server = await app.listen();
   const { port } = server.address() as AddressInfo;
   const payload = JSON.stringify(body);
   const response = new Promise<{ version: string }>((resolve, reject) => {
-    const req = httpRequest({ port, method: 'POST', path: '/v1/rulesets/direct-referral/evaluate', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
+    const req = httpRequest({ port, method: 'POST', path: '/v1/rulesets/direct-referral/evaluate', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), authorization: bearer('caseworker') } }, (res) => {
       let text = '';
       res.on('data', (chunk) => (text += chunk));
       res.on('end', () => resolve(JSON.parse(text)));

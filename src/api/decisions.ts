@@ -1,0 +1,125 @@
+// The decision log over HTTP, for auditors: a recorded decision, and whether it reproduces under the version that made it.
+import { isDeepStrictEqual } from 'node:util';
+import express, { type RequestHandler, type Router } from 'express';
+import type { CompiledRuleSet } from '../engine/compile';
+import { decide, evaluate, type Decision } from '../engine/evaluate';
+import { DecisionError } from '../errors';
+import { parseEvaluateRequest, pointerToken, type CaseFacts } from '../facts/validate';
+import { loadRuleTexts, type RuleRegistry } from '../loader/load';
+import { RULE_SET_MODULES } from '../rulesets';
+import { factsMatch } from '../decisions/facts-digest';
+import type { DecisionLog, DecisionRecord } from '../decisions/log';
+import { decisionJson } from './decision-json';
+
+export interface Reproduction {
+  decisionId: string;
+  version: string;
+  factsMatch: true;
+  /** The same outcome and the same rules fired as recorded. */
+  reproduced: boolean;
+  differences: { field: string; recorded: unknown; now: unknown }[];
+  firedNow: string[];
+  decision: Decision;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Archived versions compiled for re-runs, newest use last; a handful covers an audit. */
+const ARCHIVE_CACHE = 16;
+
+/** The record as an auditor reads it: never the facts, only whether they were kept. */
+function recordView(record: DecisionRecord) {
+  const { facts, ...rest } = record;
+  return { ...rest, factsKept: facts !== null };
+}
+
+export class DecisionReplayer {
+  private readonly compiled = new Map<string, CompiledRuleSet>();
+
+  constructor(
+    private readonly log: DecisionLog,
+    private readonly rules: () => RuleRegistry,
+  ) {}
+
+  async find(decisionId: string): Promise<DecisionRecord> {
+    if (!UUID.test(decisionId)) throw new DecisionError('not-found', `There is no decision "${decisionId}": decision ids are UUIDs.`, [{ pointer: '/id', message: 'is not a UUID' }]);
+    const record = await this.log.find(decisionId.toLowerCase());
+    if (!record) throw new DecisionError('not-found', `There is no decision ${decisionId} in the decision log.`);
+    return record;
+  }
+
+  /** The version that made the decision: in force now, or compiled again from the texts the log archived. */
+  private async versionOf(record: DecisionRecord): Promise<CompiledRuleSet> {
+    const live = this.rules().ruleSets.get(record.ruleSet)?.versions.find((v) => v.version === record.version);
+    if (live) return live;
+    const cached = this.compiled.get(record.version);
+    if (cached) return cached;
+    const archived = await this.log.findVersion(record.version);
+    if (!archived) {
+      throw new DecisionError('version-unavailable', `Rule version ${record.version} of ${record.ruleSet} is neither loaded nor archived in the decision log, so the decision cannot be re-run.`);
+    }
+    const registry = loadRuleTexts(archived.calendarText, [{ file: archived.file, text: archived.ruleText }], { modules: RULE_SET_MODULES });
+    const version = registry.ruleSets.get(archived.ruleSet)?.versions[0];
+    // The hash names the bytes: if the texts do not give the same hash, they are not the version that decided.
+    if (!version || version.version !== record.version) {
+      throw new DecisionError('version-unavailable', `The archived texts of ${record.ruleSet} version ${record.version} do not compile to that version.`);
+    }
+    if (this.compiled.size >= ARCHIVE_CACHE) this.compiled.delete(this.compiled.keys().next().value as string);
+    this.compiled.set(record.version, version);
+    return version;
+  }
+
+  /** Re-runs a recorded decision on the facts given (which must be the facts it was made on) and compares. */
+  async reproduce(record: DecisionRecord, facts: unknown): Promise<Reproduction> {
+    const ruleSet = await this.versionOf(record);
+    const request = parseEvaluateRequest({ asOf: record.asOf, facts }, ruleSet.name, ruleSet.file.requires, { copy: true });
+    if (!factsMatch(record.factsDigest, request.facts)) {
+      throw new DecisionError('facts-differ', `The facts supplied do not match the digest recorded with decision ${record.decisionId}: they are not the facts it was made on.`, [{ pointer: '/facts', message: 'do not match the recorded digest' }]);
+    }
+    const decision = await decideWith(ruleSet, request.facts, record);
+    const differences: Reproduction['differences'] = [];
+    const fields = new Set([...Object.keys(record.outcome), ...Object.keys(decision.outcome)]);
+    for (const field of fields) {
+      const recorded = record.outcome[field];
+      const now = decision.outcome[field];
+      if (!isDeepStrictEqual(recorded, now)) differences.push({ field: `outcome.${field}`, recorded: recorded ?? null, now: now ?? null });
+    }
+    const firedNow = decision.explanation.filter((r) => r.fired).map((r) => r.rule);
+    if (!isDeepStrictEqual(firedNow, record.fired)) differences.push({ field: 'fired', recorded: record.fired, now: firedNow });
+    return { decisionId: record.decisionId, version: record.version, factsMatch: true, reproduced: differences.length === 0, differences, firedNow, decision };
+  }
+}
+
+async function decideWith(ruleSet: CompiledRuleSet, facts: CaseFacts, record: DecisionRecord): Promise<Decision> {
+  return record.evaluator === 'reference' ? evaluate(ruleSet, facts, record.asOf, 'reference') : decide(ruleSet, facts, record.asOf);
+}
+
+/** The reproduction as JSON: the decision written by decisionJson, as evaluate writes it. */
+function reproductionJson(reproduction: Reproduction): string {
+  const { decision, ...rest } = reproduction;
+  return `${JSON.stringify(rest).slice(0, -1)},"decision":${decisionJson(decision)}}`;
+}
+
+/** GET /v1/decisions/{id} and POST /v1/decisions/{id}/reproduce, behind the auditor's permission (mounted by app.ts). */
+export function decisionRoutes(replayer: DecisionReplayer, guard: RequestHandler[], jsonOnly: RequestHandler, jsonBody: RequestHandler): Router {
+  const router = express.Router();
+  router.get('/v1/decisions/:id', ...guard, async (req, res) => {
+    const record = await replayer.find(String(req.params.id));
+    const view = recordView(record);
+    // With the facts kept, the log can show at once that the decision reproduces.
+    const body = record.facts === null ? JSON.stringify(view) : `${JSON.stringify(view).slice(0, -1)},"reproduction":${reproductionJson(await replayer.reproduce(record, record.facts))}}`;
+    res.type('application/json').send(body);
+  });
+  router.post('/v1/decisions/:id/reproduce', ...guard, jsonOnly, jsonBody, async (req, res) => {
+    const record = await replayer.find(String(req.params.id));
+    const body = req.body as { facts?: unknown } | null;
+    if (body === null || typeof body !== 'object' || Array.isArray(body) || !('facts' in body)) {
+      throw new DecisionError('invalid-request', 'Send { "facts": { … } }: the facts the decision was made on.', [{ pointer: '/facts', message: 'is required' }]);
+    }
+    const extra = Object.keys(body).filter((k) => k !== 'facts');
+    if (extra.length > 0) {
+      throw new DecisionError('invalid-request', 'Only "facts" may be sent: the rule version and asOf are the recorded ones.', extra.map((k) => ({ pointer: `/${pointerToken(k)}`, message: 'is not allowed' })));
+    }
+    res.type('application/json').send(reproductionJson(await replayer.reproduce(record, body.facts)));
+  });
+  return router;
+}
