@@ -2,6 +2,7 @@
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ROOT, RULES_DIR, shippedRules } from '../support';
@@ -205,10 +206,32 @@ describe('WORKERS=2', () => {
     expect(answers.every((a) => a.status === 200)).toBe(true);
   });
 
-  test('SIGTERM stops every worker gracefully and the primary exits 0', async () => {
+  test('SIGTERM finishes the request in flight (recorded and answered), then every worker stops and the primary exits 0', async () => {
     const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
-    server.kill('SIGTERM');
+    const payload = JSON.stringify({ asOf: '2025-06-02', facts: { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' } } });
+    const answered = new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+      const req = http.request({ port, method: 'POST', path: '/v1/rulesets/direct-referral/evaluate', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), authorization: bearer('caseworker') } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => { text += chunk; });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
+      });
+      req.on('error', reject);
+      // Half the body before the signal, the rest after it: the request is in flight when the stop begins.
+      req.write(payload.slice(0, 20));
+      setTimeout(() => {
+        server.kill('SIGTERM');
+        setTimeout(() => req.end(payload.slice(20)), 500);
+      }, 200);
+    });
+    const answer = await answered;
+    expect(answer.status).toBe(200);
+    expect(answer.body.decisionId).toEqual(expect.any(String));
     expect(await exited).toBe(0);
+    const db = new Database(path.join(dataDir, 'decisions.sqlite'), { readonly: true });
+    const logged = db.prepare('SELECT version FROM decisions WHERE decision_id = ?').get(answer.body.decisionId) as { version: string } | undefined;
+    db.close();
+    expect(logged?.version).toBe(answer.body.version);
     expect(logs.filter((l) => l.msg === 'stopping: finishing requests in flight')).toHaveLength(2);
   });
 });
