@@ -80,7 +80,8 @@ export class Metrics {
 
   /**
    * Counts each request and times it, recorded when the answer has been sent. Goes first, before
-   * anything that may answer (authorization, the timeout, a parse error), so every answer counts.
+   * anything that may answer (authorization, the timeout, a parse error), so every answer counts. A
+   * request its caller abandoned before the answer went out is not counted: no answer, no 'finish'.
    */
   middleware(): RequestHandler {
     return (req, res, next) => {
