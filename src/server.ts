@@ -15,7 +15,9 @@ import { defaultRulesDirectory, loadRules, versionsByFile } from './loader/load'
 import { RuleStore, type ReloadReport } from './loader/store';
 import { RULE_SET_MODULES } from './rulesets';
 
-const rootLogger = pino({ name: 'ps-decision-service' });
+// Written asynchronously: lines logged while a write is under way go out together in the next one, rather than a
+// blocking write per line at thousands of requests a second. pino flushes what is left when the process exits.
+const rootLogger = pino({ name: 'ps-decision-service' }, pino.destination({ sync: false }));
 const rulesDirectory = process.env.RULES_DIR ?? defaultRulesDirectory();
 const port = Number(process.env.PORT ?? 3000);
 /** Where the SQLite decision log lives (unless DECISION_LOG_URL names a PostgreSQL database). */

@@ -54,7 +54,7 @@ export interface AppOptions {
   metrics?: Metrics;
   /** Whether /metrics asks the cluster primary for every worker's figures. */
   clustered?: boolean;
-  /** Structured request logs (pino-http); off when absent (tests). */
+  /** Structured request logs (pino, request-log.ts); off when absent (tests). */
   requestLogger?: Logger;
   /** Requests one key may make a minute (0: no limit). */
   ratePerMinute?: number;

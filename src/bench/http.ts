@@ -1,5 +1,7 @@
 // (e) HTTP evaluate throughput and latency: the built server on loopback (WORKERS = cores), autocannon
 // in a process of its own (load.ts), one realistic body per rule set measured.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -61,18 +63,22 @@ export async function httpThroughput(settings: BenchSettings): Promise<HttpRun[]
   const port = await freePort();
   const workers = os.availableParallelism();
   const base = `http://127.0.0.1:${port}`;
-  const server = new Running([SERVER], { ...process.env, PORT: String(port), WORKERS: String(workers) });
+  // The server as deployed: a configured key, its own decision log (every evaluation is recorded
+  // before it is answered), and no rate limit, which would otherwise refuse the load generator.
+  const secret = `bench-${randomBytes(24).toString('base64url')}`;
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ps-bench-log-'));
+  const server = new Running([SERVER], { ...process.env, PORT: String(port), WORKERS: String(workers), API_KEYS: `bench:caseworker:${secret}`, DATA_DIR: dataDir, RATE_LIMIT_PER_MINUTE: '0' });
   const runs: HttpRun[] = [];
   try {
     await waitForHealth(base, server);
     say(`server pid ${server.pid} on ${base}, WORKERS=${workers}; ${settings.httpConnections} connections for ${secs(settings.httpSeconds * 1000)} per body, after ${secs(settings.httpWarmSeconds * 1000)} unrecorded`);
     for (const { ruleSet, body } of bodies(settings.seed)) {
       const url = `${base}/v1/rulesets/${ruleSet}/evaluate`;
-      const headers = { 'content-type': 'application/json' };
+      const headers = { 'content-type': 'application/json', authorization: `Bearer ${secret}` };
       const probe = await fetch(url, { method: 'POST', headers, body });
       const answer = (await probe.json()) as { outcome?: Record<string, unknown> };
       if (!probe.ok) throw new Error(`${ruleSet}: the server answered ${probe.status} to the bench body: ${JSON.stringify(answer)}`);
-      const spec: LoadSpec = { url, body, connections: settings.httpConnections, warmSeconds: settings.httpWarmSeconds, seconds: settings.httpSeconds };
+      const spec: LoadSpec = { url, body, headers, connections: settings.httpConnections, warmSeconds: settings.httpWarmSeconds, seconds: settings.httpSeconds };
       const client = await runNode([LOAD, JSON.stringify(spec)]);
       const line = client.outputTail.split('\n').find((l) => l.startsWith('{'));
       if (client.code !== 0 || !line) throw new Error(`${ruleSet}: the load generator failed:\n${client.outputTail}`);
@@ -84,6 +90,7 @@ export async function httpThroughput(settings: BenchSettings): Promise<HttpRun[]
     if (server.exitCode !== undefined) throw new Error(`the server exited (${server.exitCode}) during the run:\n${server.outputTail}`);
   } finally {
     await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   }
   return runs;
 }

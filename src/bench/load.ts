@@ -8,6 +8,7 @@ import autocannon from 'autocannon';
 export interface LoadSpec {
   url: string;
   body: string;
+  headers: Record<string, string>;
   connections: number;
   warmSeconds: number;
   seconds: number;
@@ -25,7 +26,7 @@ export interface LoadFigures {
 
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '') as LoadSpec;
-  const load = { url: spec.url, method: 'POST' as const, headers: { 'content-type': 'application/json' }, body: spec.body, connections: spec.connections };
+  const load = { url: spec.url, method: 'POST' as const, headers: spec.headers, body: spec.body, connections: spec.connections };
   await autocannon({ ...load, duration: spec.warmSeconds });
   const result = await autocannon({ ...load, duration: spec.seconds });
   const figures: LoadFigures = {
