@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'not-found'
   | 'method-not-allowed'
   | 'date-outside-calendar'
+  | 'date-out-of-range'
   | 'rule-file-invalid'
   | 'rules-refused'
   | 'unauthorized'
@@ -67,6 +68,7 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorDescription> = {
   'not-found': { status: 404, title: 'Not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'date-outside-calendar': { status: 422, title: 'A date falls outside the holiday calendar' },
+  'date-out-of-range': { status: 422, title: 'A date the decision needs is past the year 9999' },
   'rule-file-invalid': { status: 500, title: 'A rule file is invalid' },
   'rules-refused': { status: 422, title: 'The edited rules were refused; the last good rules stay in force' },
   unauthorized: { status: 401, title: 'An API key is required' },

@@ -324,7 +324,7 @@ const schemas: Record<string, unknown> = {
         id: { type: ['string', 'number', 'null'] },
         problem: {
           allOf: [ref('Problem')],
-          properties: { code: { enum: ['invalid-json', 'invalid-request', 'payload-too-large', 'too-many-lines', 'no-version-in-force', 'date-outside-calendar', 'log-unavailable', 'internal'] satisfies ErrorCode[] } },
+          properties: { code: { enum: ['invalid-json', 'invalid-request', 'payload-too-large', 'too-many-lines', 'no-version-in-force', 'date-outside-calendar', 'date-out-of-range', 'log-unavailable', 'internal'] satisfies ErrorCode[] } },
         },
       }),
     ],
@@ -624,7 +624,7 @@ const paths: Record<string, Record<string, unknown>> = {
         { name: 'asOf', in: 'query', required: false, description: 'Show the version in force on this date (YYYY-MM-DD); a value not in that form is ignored (today)', schema: date },
       ],
       responses: { 200: json(ref('RuleSetDetail'), 'The version in force on asOf') },
-      problems: merge(ALWAYS, { 404: ['unknown-rule-set'], 422: ['no-version-in-force'] }),
+      problems: merge(ALWAYS, { 404: ['unknown-rule-set', 'not-found'], 422: ['no-version-in-force'] }),
     }),
   },
   '/v1/rulesets/{name}/evaluate': {
@@ -643,10 +643,10 @@ const paths: Record<string, Record<string, unknown>> = {
           'X-Decision-Id': { required: true, description: 'The decision id, as in the body', schema: ref('DecisionId') },
         }),
       },
-      problems: merge(ALWAYS, JSON_BODY, { 404: ['unknown-rule-set'], 422: ['no-version-in-force', 'date-outside-calendar'], 503: ['log-unavailable'] }),
+      problems: merge(ALWAYS, JSON_BODY, { 404: ['unknown-rule-set', 'not-found'], 422: ['no-version-in-force', 'date-outside-calendar', 'date-out-of-range'], 503: ['log-unavailable'] }),
       when: {
         400: 'The body is not JSON, or does not match the contract (each offending field named by its JSON pointer), or the engine is unknown:',
-        422: 'No version is in force on asOf, or a date falls outside the holiday calendar:',
+        422: 'No version is in force on asOf, a date falls outside the holiday calendar, or a date reckoned from the case is past 9999-12-31:',
       },
     }),
   },
@@ -674,7 +674,7 @@ const paths: Record<string, Record<string, unknown>> = {
         },
       },
       // Streamed: the request timeout does not apply (the server's requestTimeout bounds it), so no 503.
-      problems: { 400: ['invalid-request'], 404: ['unknown-rule-set'], 415: ['unsupported-media-type'], 500: ['internal'] },
+      problems: { 400: ['invalid-request'], 404: ['unknown-rule-set', 'not-found'], 415: ['unsupported-media-type'], 500: ['internal'] },
       when: { 400: 'The engine is unknown:', 415: 'Not application/x-ndjson in UTF-8, or an unsupported Content-Encoding:' },
     }),
   },

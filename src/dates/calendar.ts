@@ -83,7 +83,15 @@ export function isCalendarDate(text: string): boolean {
 }
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
-const iso = (year: number, month: number, day: number) => `${pad(year, 4)}-${pad(month)}-${pad(day)}`;
+/**
+ * YYYY-MM-DD, which has room for four digits of year: a date reckoned past 9999-12-31 (a review
+ * date three months after an asOf of 9999-12-31) cannot be written, so the case is refused rather
+ * than answered with "10000-03-31".
+ */
+const iso = (year: number, month: number, day: number) => {
+  if (year > 9999 || year < 1) throw new DecisionError('date-out-of-range', `A date this decision needs (${year}-${pad(month)}-${pad(day)}) cannot be written as YYYY-MM-DD: the dates in the case are too far in the future or the past.`, [{ pointer: '', message: 'a date reckoned from the case falls outside the years 0001 to 9999' }]);
+  return `${pad(year, 4)}-${pad(month)}-${pad(day)}`;
+};
 
 /** A YYYY-MM-DD date as its day number (days since 1970-01-01). */
 export function dayNumber(date: string): number {

@@ -19,6 +19,20 @@ const validateRequest = ajv.compile<EvaluateRequest>(evaluateRequestSchema);
 /** A property name as one JSON pointer token (RFC 6901): `~` and `/` escaped, as Ajv's instancePath already is. */
 export const pointerToken = (name: string): string => name.replace(/~/g, '~0').replace(/\//g, '~1');
 
+/**
+ * A copy to fill defaults into. structuredClone recurses, and gives up (RangeError) a few thousand
+ * levels down; no request that deep is a case, so it is refused as one that is not.
+ */
+function cloned<T>(value: T): T {
+  try {
+    return structuredClone(value);
+  } catch (error) {
+    // By name: the RangeError may come from another realm (structuredClone's own), where instanceof would miss it.
+    if ((error as Error | null)?.name === 'RangeError') throw new DecisionError('invalid-request', 'The request is nested too deeply to be a case.', [{ pointer: '', message: 'is nested too deeply' }]);
+    throw error;
+  }
+}
+
 function describe(error: ErrorObject): Issue {
   const at = error.instancePath;
   switch (error.keyword) {
@@ -97,7 +111,7 @@ export function parseEvaluateRequest(body: unknown, ruleSet: string, requires: r
       { pointer: '', message: 'must be a JSON object with a facts member' },
     ]);
   }
-  const request = (copy ? structuredClone(body) : body) as EvaluateRequest;
+  const request = (copy ? cloned(body) : body) as EvaluateRequest;
   if (!validateRequest(request)) {
     const issues = issuesOf(validateRequest.errors, '');
     const facts = (request as unknown as { facts?: unknown }).facts;
@@ -123,7 +137,7 @@ export function checkCaseFacts(facts: unknown, { copy = true }: { copy?: boolean
   if (facts === null || typeof facts !== 'object' || Array.isArray(facts)) {
     throw new DecisionError('invalid-request', 'Facts must be a JSON object.', [{ pointer: '', message: 'must be an object' }]);
   }
-  const checked = (copy ? structuredClone(facts) : facts) as CaseFacts;
+  const checked = (copy ? cloned(facts) : facts) as CaseFacts;
   if (!validateFacts(checked)) {
     throw new DecisionError('invalid-request', 'The facts do not match the vocabulary.', issuesOf(validateFacts.errors, ''));
   }

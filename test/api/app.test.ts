@@ -149,6 +149,13 @@ describe('bad input never yields a 500', () => {
   test('an unknown engine is a 400', async () =>
     expectProblem(await app.as('caseworker').post(`${evaluatePath('direct-referral')}?engine=fast`).send({ facts: directFacts }), 400));
   test('an unknown route is a 404 problem', async () => expectProblem(await app.as('caseworker').get('/v2/nothing'), 404));
+  test('a date reckoned past 9999-12-31 is a 422, never "10000-…"', async () => {
+    // Exit readiness when the customer cannot be reached by phone: submit 14 days after the exit letter, here past the year 9999.
+    const facts = { program: 'child-support', case: { customerContactableByPhone: false, exitLetterIssuedOn: '9999-12-31' } };
+    const res = await post(JSON.stringify({ asOf: '2025-06-02', facts }), 'application/json', 'exit-readiness');
+    expectProblem(res, 422);
+    expect(res.body.code).toBe('date-out-of-range');
+  });
   test('a date beyond the holiday calendar is refused, not guessed', async () =>
     expectProblem(await post(JSON.stringify({ asOf: '2041-06-02', facts: { ...directFacts, referral: { source: 'mats', receivedOn: '2041-06-03' } } })), 422));
 });

@@ -420,7 +420,7 @@ describe('the checker refuses what the document does not say', () => {
     refused(checker.check('POST', url, 404, PROBLEM_HEADERS, JSON.stringify(problem)), '/title must be equal to constant');
     // A code the route does not document at that status.
     refused(checker.check('POST', url, 409, PROBLEM_HEADERS, problemJson(new DecisionError('facts-differ', 'No.'), url)), 'does not document status 409');
-    refused(checker.check('POST', url, 404, PROBLEM_HEADERS, problemJson(new DecisionError('not-found', 'No.'), url)), '/code must be equal to one of the allowed values');
+    refused(checker.check('POST', url, 404, PROBLEM_HEADERS, problemJson(new DecisionError('no-version-in-force', 'No.'), url)), '/code must be equal to one of the allowed values');
   });
 
   test('an undocumented route, method or status', () => {
