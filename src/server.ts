@@ -5,7 +5,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { generatedKeysSpec, keysFromEnvironment } from './api/access';
 import { createApp } from './api/app';
-import { initRateLimitPrimary, limitsFromEnvironment, rateLimitStore, serverTimeouts } from './api/limits';
+import { limitsFromEnvironment, serverTimeouts, workerShare } from './api/limits';
 import { Metrics, servePrimaryMetrics } from './api/metrics';
 import { openDecisionLog } from './decisions/open';
 import type { DecisionLog } from './decisions/log';
@@ -163,8 +163,8 @@ async function serveAsync(clustered: boolean): Promise<void> {
     metrics,
     clustered,
     requestLogger: logger,
-    ratePerMinute: config.ratePerMinute,
-    rateLimitStore: rateLimitStore(clustered),
+    // Each worker allows its share, so a key never exceeds the limit across the cluster (limits.ts).
+    ratePerMinute: clustered ? workerShare(config.ratePerMinute, Number(process.env.PS_CLUSTER_WORKERS ?? 1)) : config.ratePerMinute,
     requestTimeoutMs: config.requestTimeoutMs,
   });
   const server = app.listen(port, () => {
@@ -216,7 +216,7 @@ function supervise(workers: number): void {
   const live = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
 
   const fork = (): Worker => {
-    const worker = cluster.fork();
+    const worker = cluster.fork({ PS_CLUSTER_WORKERS: String(workers) });
     running.add(worker.id);
     worker.on('message', (message: unknown) => {
       if (!isMessage(message)) return;
@@ -293,7 +293,6 @@ function supervise(workers: number): void {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 
-  initRateLimitPrimary();
   servePrimaryMetrics();
   rootLogger.info({ workers, port, rulesDirectory }, `starting ${workers} workers`);
   for (let i = 0; i < workers; i += 1) fork();

@@ -58,8 +58,6 @@ export interface AppOptions {
   requestLogger?: Logger;
   /** Requests one key may make a minute (0: no limit). */
   ratePerMinute?: number;
-  /** The rate limit's shared store when clustered (limits.ts). */
-  rateLimitStore?: Parameters<typeof rateLimitPerKey>[0]['store'];
   /** A request not answered within this is answered 503 (evaluate-batch streams, and is bounded by the server's requestTimeout instead). */
   requestTimeoutMs?: number;
   /** Resolves when the service can answer: rules loaded and the decision log reachable. */
@@ -154,7 +152,7 @@ export function createApp(options: AppOptions): express.Express {
     app.use((req, res, next) => (req.path.endsWith('/evaluate-batch') ? next() : timeout(req, res, next)));
   }
 
-  const limiter = rateLimitPerKey({ perMinute: options.ratePerMinute ?? 0, store: options.rateLimitStore });
+  const limiter = rateLimitPerKey({ perMinute: options.ratePerMinute ?? 0 });
   /** Who may call a route: a key with the permission, within its rate. */
   const guard = (permission: Permission): [RequestHandler, RequestHandler] => [authorize(access, permission), limiter];
 

@@ -32,6 +32,7 @@ import {
   serverEnvironment,
   ServerProcess,
   spotCheck,
+  UNREACHED_RATE_LIMIT,
   workersSetting,
   type BenchKey,
   type LogReader,
@@ -191,14 +192,14 @@ async function main(): Promise<number> {
 
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ps-fault-'));
   const keys = benchKeys();
-  // No rate limit: one key carries all the load here (see production-load.ts), and a 429 is not what is tested.
-  const env = serverEnvironment({ dataDir, keys, decisionLogUrl, ratePerMinute: 0 });
+  // A limit the load never reaches: one key carries all the load here (see production-load.ts), and a 429 is not what is tested.
+  const env = serverEnvironment({ dataDir, keys, decisionLogUrl, ratePerMinute: UNREACHED_RATE_LIMIT });
   const bodies = bodyPool(ruleSet, cases, seed);
   const logFile = path.join(dataDir, 'server.log');
 
   say(`# ps-decision-service kill test`);
   say(`machine: ${machineLine()}`);
-  say(`settings: ${workersSetting()}; RATE_LIMIT_PER_MINUTE=0; decision log ${decisionLogUrl ? `DECISION_LOG_URL (${new URL(decisionLogUrl).host}${new URL(decisionLogUrl).pathname})` : 'SQLite'} with DATA_DIR=${dataDir}`);
+  say(`settings: ${workersSetting()}; RATE_LIMIT_PER_MINUTE=${UNREACHED_RATE_LIMIT} (counted, not reached); decision log ${decisionLogUrl ? `DECISION_LOG_URL (${new URL(decisionLogUrl).host}${new URL(decisionLogUrl).pathname})` : 'SQLite'} with DATA_DIR=${dataDir}`);
   say(`each round: ${connections} concurrent clients POST /v1/rulesets/${ruleSet}/evaluate (${n(bodies.length)} generated cases cycled) for ${killAfter} s, SIGKILL to the server's process group, restart on the same DATA_DIR; ${rounds} rounds`);
 
   const failures: string[] = [];

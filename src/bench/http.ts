@@ -8,6 +8,7 @@ import path from 'node:path';
 import { backlogGenerator, DEFAULT_AS_OF } from '../../fixtures/backlog';
 import { Running, runNode } from './child';
 import type { LoadFigures, LoadSpec } from './load';
+import { UNREACHED_RATE_LIMIT } from './production-load';
 import { n, say, secs } from './common';
 import type { BenchSettings } from './settings';
 
@@ -64,10 +65,10 @@ export async function httpThroughput(settings: BenchSettings): Promise<HttpRun[]
   const workers = os.availableParallelism();
   const base = `http://127.0.0.1:${port}`;
   // The server as deployed: a configured key, its own decision log (every evaluation is recorded
-  // before it is answered), and no rate limit, which would otherwise refuse the load generator.
+  // before it is answered), and the rate limiter counting every request, with a limit the load cannot reach.
   const secret = `bench-${randomBytes(24).toString('base64url')}`;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ps-bench-log-'));
-  const server = new Running([SERVER], { ...process.env, PORT: String(port), WORKERS: String(workers), API_KEYS: `bench:caseworker:${secret}`, DATA_DIR: dataDir, RATE_LIMIT_PER_MINUTE: '0' });
+  const server = new Running([SERVER], { ...process.env, PORT: String(port), WORKERS: String(workers), API_KEYS: `bench:caseworker:${secret}`, DATA_DIR: dataDir, RATE_LIMIT_PER_MINUTE: String(UNREACHED_RATE_LIMIT) });
   const runs: HttpRun[] = [];
   try {
     await waitForHealth(base, server);

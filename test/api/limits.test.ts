@@ -8,7 +8,7 @@ import {
   DEFAULT_SERVER_TIMEOUTS,
   limitsFromEnvironment,
   rateLimitPerKey,
-  rateLimitStore,
+  workerShare,
   requestTimeout,
   serverTimeouts,
 } from '../../src/api/limits';
@@ -89,15 +89,12 @@ describe('rateLimitPerKey', () => {
     expect(() => rateLimitPerKey({ perMinute: 1.5 })).toThrow(/whole number/);
   });
 
-  test('rateLimitStore: the default memory store alone; the primary\'s store in a cluster', () => {
-    expect(rateLimitStore(false)).toBeUndefined();
-    // Outside a cluster worker the store warns that it cannot work here; it is only built to check its type.
-    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
-    try {
-      expect(rateLimitStore(true)?.constructor.name).toBe('ClusterMemoryStoreWorker');
-    } finally {
-      warn.mockRestore();
-    }
+  test('workerShare: each worker allows its share, so the cluster never exceeds the limit', () => {
+    expect(workerShare(6000, 2)).toBe(3000);
+    expect(workerShare(5, 2)).toBe(3);
+    expect(workerShare(1, 4)).toBe(1);
+    expect(workerShare(0, 2)).toBe(0);
+    expect(workerShare(100, 1)).toBe(100);
   });
 });
 
