@@ -71,7 +71,8 @@ interface BodyParserError {
   status?: number;
 }
 
-function describeRuleSet(ruleSet: CompiledRuleSet) {
+/** A rule-set version as GET /v1/rulesets/{name} shows it (without its list of versions). */
+export function describeRuleSet(ruleSet: CompiledRuleSet) {
   const { file } = ruleSet;
   return {
     name: ruleSet.name,

@@ -1,4 +1,5 @@
 // Shared by the bench scripts: output, number formatting, the shipped rules, prepared cases and timed loops.
+import { createServer } from 'node:net';
 import { backlogGenerator, DEFAULT_AS_OF } from '../../fixtures/backlog';
 import { caseGenerator } from '../../fixtures/generator';
 import type { CompiledRuleSet } from '../engine/compile';
@@ -107,3 +108,15 @@ export async function timeAsync(run: (i: number) => Promise<void>, { warmMs, min
 }
 
 export { now };
+
+/** A TCP port free on loopback now (the OS picks it; the caller binds it next). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -15,24 +15,23 @@
 // keeps what a killed process had written. A power cut is another test (SQLite's synchronous
 // setting, PostgreSQL's fsync), which this one cannot make.
 import { Agent, request } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { n, now, say, secs } from './common';
 import {
   bearer,
-  benchKeys,
-  bodyPool,
   decisionIdOf,
   freePort,
   logReader,
   machineLine,
   sample,
-  serverEnvironment,
   ServerProcess,
   spotCheck,
+  RUN_OPTIONS,
+  runSetup,
   UNREACHED_RATE_LIMIT,
+  whole,
   workersSetting,
   type BenchKey,
   type LogReader,
@@ -151,11 +150,6 @@ function decisionIdFromHeader(headers: Record<string, unknown>): { id?: string; 
   return typeof id === 'string' && id.length > 0 ? { id } : { problem: 'a 200 without X-Decision-Id' };
 }
 
-const whole = (flag: string, raw: string | undefined, min: number): number => {
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw ?? '') || value < min) throw new Error(`${flag} must be a whole number, ${min} or more (got ${raw})`);
-  return value;
-};
 
 interface RoundFigures {
   answered: number;
@@ -170,31 +164,15 @@ interface RoundFigures {
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
+      ...RUN_OPTIONS,
       rounds: { type: 'string', default: '3' },
       'kill-after': { type: 'string', default: '5' },
-      connections: { type: 'string', default: '64' },
-      'rule-set': { type: 'string', default: 'segment-allocation' },
-      cases: { type: 'string', default: '2000' },
-      seed: { type: 'string', default: '4242' },
-      'decision-log-url': { type: 'string' },
-      'spot-check': { type: 'string', default: '100' },
     },
   });
   const rounds = whole('--rounds', values.rounds, 1);
   const killAfter = Number(values['kill-after']);
   if (!Number.isFinite(killAfter) || killAfter <= 0) throw new Error(`--kill-after must be a number of seconds above 0 (got ${values['kill-after']})`);
-  const connections = whole('--connections', values.connections, 1);
-  const cases = whole('--cases', values.cases, 1);
-  const seed = whole('--seed', values.seed, 0);
-  const spot = whole('--spot-check', values['spot-check'], 0);
-  const ruleSet = values['rule-set'] as string;
-  const decisionLogUrl = values['decision-log-url'];
-
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ps-fault-'));
-  const keys = benchKeys();
-  // A limit the load never reaches: one key carries all the load here (see production-load.ts), and a 429 is not what is tested.
-  const env = serverEnvironment({ dataDir, keys, decisionLogUrl, ratePerMinute: UNREACHED_RATE_LIMIT });
-  const bodies = bodyPool(ruleSet, cases, seed);
+  const { connections, cases, seed, spot, ruleSet, decisionLogUrl, dataDir, keys, env, bodies } = runSetup(values, 'ps-fault-');
   const logFile = path.join(dataDir, 'server.log');
 
   say(`# ps-decision-service kill test`);

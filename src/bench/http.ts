@@ -2,14 +2,13 @@
 // in a process of its own (load.ts), one realistic body per rule set measured.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { backlogGenerator, DEFAULT_AS_OF } from '../../fixtures/backlog';
 import { Running, runNode } from './child';
 import type { LoadFigures, LoadSpec } from './load';
 import { UNREACHED_RATE_LIMIT } from './production-load';
-import { n, say, secs } from './common';
+import { freePort, n, say, secs } from './common';
 import type { BenchSettings } from './settings';
 
 const SERVER = path.resolve(__dirname, '..', 'server.js');
@@ -20,16 +19,6 @@ export interface HttpRun extends LoadFigures {
   ruleSet: string;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitForHealth(base: string, server: Running): Promise<void> {
   const deadline = Date.now() + 30_000;

@@ -10,7 +10,6 @@
 import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,6 +20,7 @@ import { backlogGenerator, DEFAULT_AS_OF } from '../../fixtures/backlog';
 import { caseGenerator } from '../../fixtures/generator';
 import { parseEvaluateRequest } from '../facts/validate';
 import { mib, n, now, say, secs, shippedRegistry } from './common';
+import { freePort } from './common';
 
 export const SERVER = path.resolve(__dirname, '..', 'server.js');
 
@@ -49,16 +49,6 @@ export function benchKeys(): BenchKeys {
 
 export const bearer = (key: BenchKey): string => `Bearer ${key.secret}`;
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // The server as a child process.
@@ -202,6 +192,8 @@ export class ServerProcess {
 }
 
 /** A per-key limit the load never reaches, so the limiter does its work on every request and refuses none. */
+export { freePort };
+
 export const UNREACHED_RATE_LIMIT = 1_000_000_000;
 
 /** The environment the server is started with: this one's, less anything that would point it at another log or key set. */
@@ -524,42 +516,60 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
 
 // ---------------------------------------------------------------------------------------------
 
-const whole = (flag: string, raw: string | undefined, min: number): number => {
+export const whole = (flag: string, raw: string | undefined, min: number): number => {
   const value = Number(raw);
   if (!/^\d+$/.test(raw ?? '') || value < min) throw new Error(`${flag} must be a whole number, ${min} or more (got ${raw})`);
   return value;
 };
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      connections: { type: 'string', default: '64' },
-      duration: { type: 'string', default: '30' },
-      'rule-set': { type: 'string', default: 'segment-allocation' },
-      // An unrecorded few seconds first (JIT, every worker's code warm), as the bench's HTTP section does; its decisions are counted.
-      warm: { type: 'string', default: '3' },
-      cases: { type: 'string', default: '2000' },
-      seed: { type: 'string', default: '4242' },
-      'decision-log-url': { type: 'string' },
-      'spot-check': { type: 'string', default: '100' },
-    },
-  });
-  const connections = whole('--connections', values.connections, 1);
-  const duration = whole('--duration', values.duration, 1);
-  const warm = whole('--warm', values.warm, 0);
-  const cases = whole('--cases', values.cases, 1);
-  const seed = whole('--seed', values.seed, 0);
-  const spot = whole('--spot-check', values['spot-check'], 0);
+/** The options a load run and a kill run share. */
+export const RUN_OPTIONS = {
+  connections: { type: 'string', default: '64' },
+  'rule-set': { type: 'string', default: 'segment-allocation' },
+  cases: { type: 'string', default: '2000' },
+  seed: { type: 'string', default: '4242' },
+  'decision-log-url': { type: 'string' },
+  'spot-check': { type: 'string', default: '100' },
+} as const;
+
+/** What a load run and a kill run share: the cases, the keys, a fresh data folder, and the server's environment. */
+export function runSetup(values: { connections?: string; cases?: string; seed?: string; 'spot-check'?: string; 'rule-set'?: string; 'decision-log-url'?: string }, tempPrefix: string) {
   const ruleSet = values['rule-set'] as string;
   const decisionLogUrl = values['decision-log-url'];
-
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ps-load-'));
+  const cases = whole('--cases', values.cases, 1);
+  const seed = whole('--seed', values.seed, 0);
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), tempPrefix));
   const keys = benchKeys();
   // The rate limiter runs and counts every request, as deployed, but with a limit the load cannot
   // reach: the default (6,000 a minute) is sized for one person's or one tool's traffic, and here one
   // key carries the load of a whole office. The run measures the service, not the limiter's 429s.
   const env = serverEnvironment({ dataDir, keys, decisionLogUrl, ratePerMinute: UNREACHED_RATE_LIMIT });
-  const bodies = bodyPool(ruleSet, cases, seed);
+  return {
+    connections: whole('--connections', values.connections, 1),
+    spot: whole('--spot-check', values['spot-check'], 0),
+    cases,
+    seed,
+    ruleSet,
+    decisionLogUrl,
+    dataDir,
+    keys,
+    env,
+    bodies: bodyPool(ruleSet, cases, seed),
+  };
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      ...RUN_OPTIONS,
+      duration: { type: 'string', default: '30' },
+      // An unrecorded few seconds first (JIT, every worker's code warm), as the bench's HTTP section does; its decisions are counted.
+      warm: { type: 'string', default: '3' },
+    },
+  });
+  const duration = whole('--duration', values.duration, 1);
+  const warm = whole('--warm', values.warm, 0);
+  const { connections, cases, seed, spot, ruleSet, decisionLogUrl, dataDir, keys, env, bodies } = runSetup(values, 'ps-load-');
   const meanBytes = bodies.reduce((sum, b) => sum + b.length, 0) / bodies.length;
 
   say(`# ps-decision-service production load`);

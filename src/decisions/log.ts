@@ -50,3 +50,21 @@ export interface DecisionLog {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * A row of the decisions table, as either store reads it back: the same columns, the JSON ones as
+ * text in SQLite (`Text`) and parsed in PostgreSQL (jsonb).
+ */
+export interface DecisionRow<Outcome, Fired, Facts> {
+  decision_id: string;
+  decided_at: string;
+  key_id: string;
+  rule_set: string;
+  version: string;
+  as_of: string;
+  evaluator: DecisionRecord['evaluator'];
+  outcome: Outcome;
+  fired: Fired;
+  facts_digest: string;
+  facts: Facts | null;
+}

@@ -8,7 +8,7 @@
 // One thing jsonb does not keep is key order (it orders keys shortest first): the objects read back are equal to the
 // ones recorded, not always written in the same order.
 import { Pool, type PoolClient } from 'pg';
-import type { ArchivedVersion, DecisionLog, DecisionRecord } from './log';
+import type { ArchivedVersion, DecisionLog, DecisionRecord, DecisionRow } from './log';
 
 export interface PostgresOptions {
   /**
@@ -94,19 +94,7 @@ export function postgresLocation(url: string): string {
   return `${parsed.protocol}//${host}${parsed.pathname}`;
 }
 
-interface DecisionRow {
-  decision_id: string;
-  decided_at: string;
-  key_id: string;
-  rule_set: string;
-  version: string;
-  as_of: string;
-  evaluator: DecisionRecord['evaluator'];
-  outcome: Record<string, unknown>;
-  fired: string[];
-  facts_digest: string;
-  facts: Record<string, unknown> | null;
-}
+type PostgresRow = DecisionRow<Record<string, unknown>, string[], Record<string, unknown>>;
 
 export class PostgresDecisionLog implements DecisionLog {
   readonly kind = 'postgres';
@@ -169,7 +157,7 @@ export class PostgresDecisionLog implements DecisionLog {
   }
 
   async find(decisionId: string): Promise<DecisionRecord | undefined> {
-    const { rows } = await this.pool.query<DecisionRow>({ ...SELECT_DECISION, values: [decisionId] });
+    const { rows } = await this.pool.query<PostgresRow>({ ...SELECT_DECISION, values: [decisionId] });
     const row = rows[0];
     return row && {
       decisionId: row.decision_id,

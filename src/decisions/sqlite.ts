@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { ArchivedVersion, DecisionLog, DecisionRecord } from './log';
+import type { ArchivedVersion, DecisionLog, DecisionRecord, DecisionRow } from './log';
 
 /**
  * What a committed record survives. 'process' (synchronous=NORMAL): in WAL mode a commit is written to the WAL file,
@@ -72,19 +72,8 @@ export function sqlitePragmas(durability: Durability = 'process', busyTimeoutMs 
   return [`busy_timeout = ${busyTimeoutMs}`, 'journal_mode = WAL', `synchronous = ${durability === 'power' ? 'FULL' : 'NORMAL'}`];
 }
 
-interface DecisionRow {
-  decision_id: string;
-  decided_at: string;
-  key_id: string;
-  rule_set: string;
-  version: string;
-  as_of: string;
-  evaluator: DecisionRecord['evaluator'];
-  outcome: string;
-  fired: string;
-  facts_digest: string;
-  facts: string | null;
-}
+/** The JSON columns are text in SQLite. */
+type SqliteRow = DecisionRow<string, string, string>;
 
 interface VersionRow {
   version: string;
@@ -109,7 +98,7 @@ export class SqliteDecisionLog implements DecisionLog {
   private readonly db: Database.Database;
   private readonly insertAll: Database.Transaction<(records: readonly DecisionRecord[]) => void>;
   private readonly insertVersion: Database.Statement<[string, string, string, string, string]>;
-  private readonly selectDecision: Database.Statement<[string], DecisionRow>;
+  private readonly selectDecision: Database.Statement<[string], SqliteRow>;
   private readonly selectVersion: Database.Statement<[string], VersionRow>;
   private readonly selectOne: Database.Statement<[]>;
 

@@ -10,7 +10,6 @@ import { loadFixtures } from '../../src/authoring/fixtures';
 import { decisionJson } from '../../src/api/decision-json';
 import { NDJSON_LINE_SCHEMA, PROBLEM_JSON, openApiDocument } from '../../src/api/openapi';
 import { problemOf } from '../../src/api/problem';
-import { citation } from '../../src/engine/explain';
 import { decide, evaluate, type Decision, type Evaluator } from '../../src/engine/evaluate';
 import { DecisionError, ERROR_CATALOGUE, type ErrorCode } from '../../src/errors';
 import { parseEvaluateRequest } from '../../src/facts/validate';
@@ -18,6 +17,7 @@ import { CALENDAR_FILE, loadRuleTexts, versionsByFile, type RuleRegistry } from 
 import { RULE_SET_MODULES } from '../../src/rulesets';
 import { responseChecker } from '../support/openapi';
 import { FIXTURES_DIR, ROOT, RULES_DIR, shippedRules } from '../support';
+import { describeRuleSet } from '../../src/api/app';
 
 type Node = Record<string, any>;
 
@@ -207,27 +207,10 @@ const evaluateUrl = (name: string, evaluator: Evaluator = 'compiled') => `/v1/ru
 const problemJson = (error: DecisionError, instance: string) => JSON.stringify(problemOf(error, instance));
 const statusOf = (code: ErrorCode) => ERROR_CATALOGUE[code].status;
 
-/** The rule set as app.ts's describeRuleSet shows it (not exported: app.ts is the route's, this mirrors it). */
+/** The rule set as GET /v1/rulesets/{name} shows it. */
 function ruleSetDetail(name: string, asOf: string) {
   const versions = registry.ruleSets.get(name)!;
-  const ruleSet = versions.resolve(asOf);
-  const { file } = ruleSet;
-  return {
-    name: ruleSet.name,
-    version: ruleSet.version,
-    effectiveFrom: ruleSet.effectiveFrom,
-    effectiveTo: ruleSet.effectiveTo,
-    file: ruleSet.sourceFile,
-    title: file.title,
-    description: file.description,
-    documents: file.documents,
-    requires: file.requires,
-    parameters: file.parameters,
-    derivedFacts: file.derivedFacts,
-    outcome: file.outcome,
-    rules: file.rules.map((rule) => ({ ...rule, citation: citation(rule.sources) })),
-    versions: versions.periods(),
-  };
+  return { ...describeRuleSet(versions.resolve(asOf)), versions: versions.periods() };
 }
 
 /** The rules on disk with one change: direct referral's action period one working day longer. */

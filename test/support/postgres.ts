@@ -5,11 +5,11 @@
 // behaviour. CI installs Debian's postgresql package (.ci/run); this finds its binaries wherever the version puts them.
 import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { freePort } from '../../src/bench/common';
 
 const run = promisify(execFile);
 const ROOT = '/usr/lib/postgresql';
@@ -34,16 +34,6 @@ export function postgresBin(): string {
   return path.join(ROOT, newest, 'bin');
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startPostgres(database = 'ps_decisions'): Promise<TestPostgres> {
   const bin = postgresBin();
