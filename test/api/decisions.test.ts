@@ -3,6 +3,7 @@
 import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Client } from 'pg';
 import { PostgresDecisionLog } from '../../src/decisions/postgres';
 import type { DecisionLog } from '../../src/decisions/log';
 import { RuleStore } from '../../src/loader/store';
@@ -127,6 +128,28 @@ afterAll(async () => {
 });
 logContract('PostgreSQL', () => PostgresDecisionLog.open(postgres.url));
 
+test('PostgreSQL: by default the planted name is in no row of any table', async () => {
+  const url = await postgres.createDatabase('privacy');
+  const app = testApp({ rules: () => shippedRules(), logger: quiet, log: await PostgresDecisionLog.open(url) });
+  try {
+    expect((await app.as('caseworker').post('/v1/rulesets/segment-allocation/evaluate').send(body)).status).toBe(200);
+    const client = new Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ text: string }>(
+        "SELECT string_agg(t.text, E'\\n') AS text FROM (SELECT row_to_json(d)::text AS text FROM decisions d UNION ALL SELECT row_to_json(v)::text FROM rule_versions v) t",
+      );
+      const stored = rows[0]!.text;
+      expect(stored).toContain('segment-allocation');
+      expect(stored.includes(PLANTED)).toBe(false);
+    } finally {
+      await client.end();
+    }
+  } finally {
+    await app.log.close();
+  }
+});
+
 describe('privacy: facts are kept only as a digest unless the operator opts in', () => {
   test('by default the planted name is nowhere in the SQLite store', async () => {
     const app = testApp({ rules: () => shippedRules(), logger: quiet });
@@ -157,6 +180,10 @@ describe('nothing is answered that is not recorded', () => {
     expect(res.type).toBe('application/problem+json');
     expect(res.body.code).toBe('log-unavailable');
     expect(res.headers['x-decision-id']).toBeUndefined();
+    // Nor does the service say it is ready.
+    const ready = await app.as('caseworker').get('/ready');
+    expect(ready.status).toBe(503);
+    expect(ready.body.code).toBe('not-ready');
   });
 
   test('a batch whose lines cannot be recorded answers each of them with a 503 line', async () => {
