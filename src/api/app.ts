@@ -15,7 +15,7 @@ import type { ReloadReport } from '../loader/store';
 import { impactOf, type ImpactCase } from '../authoring/impact';
 import type { DecisionRecorder } from '../decisions/recorder';
 import { authorize, type Caller, type KeyRing, type Permission } from './access';
-import { DecisionReplayer, decisionRoutes } from './decisions';
+import { addDecisionRoutes, DecisionReplayer } from './decisions';
 import { rateLimitPerKey, requestTimeout } from './limits';
 import { metricsHandler, type Metrics } from './metrics';
 import { openApiDocument } from './openapi';
@@ -279,7 +279,7 @@ export function createApp(options: AppOptions): express.Express {
   }
 
   const replayer = new DecisionReplayer(recorder.log, rules);
-  app.use(decisionRoutes(replayer, guard('read-decisions'), jsonOnly, jsonBody(BODY_LIMIT_BYTES)));
+  addDecisionRoutes(app, replayer, guard('read-decisions'), jsonOnly, jsonBody(BODY_LIMIT_BYTES));
 
   app.use((req, _res, next) => {
     next(new DecisionError('not-found', `Nothing is served at ${req.method} ${req.path}.`));

@@ -1,6 +1,6 @@
 // The decision log over HTTP, for auditors: a recorded decision, and whether it reproduces under the version that made it.
 import { isDeepStrictEqual } from 'node:util';
-import express, { type RequestHandler, type Router } from 'express';
+import type { Express, RequestHandler } from 'express';
 import type { CompiledRuleSet } from '../engine/compile';
 import { decide, evaluate, type Decision } from '../engine/evaluate';
 import { DecisionError } from '../errors';
@@ -99,17 +99,17 @@ function reproductionJson(reproduction: Reproduction): string {
   return `${JSON.stringify(rest).slice(0, -1)},"decision":${decisionJson(decision)}}`;
 }
 
-/** GET /v1/decisions/{id} and POST /v1/decisions/{id}/reproduce, behind the auditor's permission (mounted by app.ts). */
-export function decisionRoutes(replayer: DecisionReplayer, guard: RequestHandler[], jsonOnly: RequestHandler, jsonBody: RequestHandler): Router {
-  const router = express.Router();
-  router.get('/v1/decisions/:id', ...guard, async (req, res) => {
+/** GET /v1/decisions/{id} and POST /v1/decisions/{id}/reproduce, behind the auditor's permission (added by app.ts). */
+export function addDecisionRoutes(app: Express, replayer: DecisionReplayer, guard: RequestHandler[], jsonOnly: RequestHandler, jsonBody: RequestHandler): void {
+  // On the app itself, not an express.Router: a Router answers OPTIONS on its own (a bare 200 "POST"), where every other route gives the 404 problem.
+  app.get('/v1/decisions/:id', ...guard, async (req, res) => {
     const record = await replayer.find(String(req.params.id));
     const view = recordView(record);
     // With the facts kept, the log can show at once that the decision reproduces.
     const body = record.facts === null ? JSON.stringify(view) : `${JSON.stringify(view).slice(0, -1)},"reproduction":${reproductionJson(await replayer.reproduce(record, record.facts))}}`;
     res.type('application/json').send(body);
   });
-  router.post('/v1/decisions/:id/reproduce', ...guard, jsonOnly, jsonBody, async (req, res) => {
+  app.post('/v1/decisions/:id/reproduce', ...guard, jsonOnly, jsonBody, async (req, res) => {
     const record = await replayer.find(String(req.params.id));
     const body = req.body as { facts?: unknown } | null;
     if (body === null || typeof body !== 'object' || Array.isArray(body) || !('facts' in body)) {
@@ -121,5 +121,4 @@ export function decisionRoutes(replayer: DecisionReplayer, guard: RequestHandler
     }
     res.type('application/json').send(reproductionJson(await replayer.reproduce(record, body.facts)));
   });
-  return router;
 }

@@ -115,3 +115,10 @@ describe('a rate limit per key', () => {
     expect((await limited.as('policy').get('/v1/rulesets')).status).toBe(200);
   });
 });
+
+describe('OPTIONS', () => {
+  test.each(ROUTES)('OPTIONS $path is the same 404 problem on every route, not a bare Allow answer', async (route) => {
+    const res = await request(app.listener).options(route.path);
+    expectProblem(res, 404, 'not-found');
+  });
+});
