@@ -68,3 +68,46 @@ export interface DecisionRow<Outcome, Fired, Facts> {
   facts_digest: string;
   facts: Facts | null;
 }
+
+/** A row of the rule_versions table, the same in both stores. */
+export interface VersionRow {
+  version: string;
+  rule_set: string;
+  file: string;
+  rule_text: string;
+  calendar_text: string;
+}
+
+// The forms PostgreSQL's timestamptz and date columns give back (timestamptz keeps microseconds, so milliseconds come
+// back as given). Both stores refuse anything else, so a record either accepts reads back the same from both.
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * A record's column values in the decisions table's order (decision_id … facts), the JSON ones as text; throws if
+ * its instant or date is not in the form both stores give back.
+ */
+export function recordColumns(r: DecisionRecord): (string | null)[] {
+  if (!INSTANT.test(r.decidedAt)) throw new Error(`decision ${r.decisionId}: decidedAt ${JSON.stringify(r.decidedAt)} is not an instant as Date.toISOString() writes it`);
+  if (!DATE.test(r.asOf)) throw new Error(`decision ${r.decisionId}: asOf ${JSON.stringify(r.asOf)} is not a YYYY-MM-DD date`);
+  return [r.decisionId, r.decidedAt, r.keyId, r.ruleSet, r.version, r.asOf, r.evaluator, JSON.stringify(r.outcome), JSON.stringify(r.fired), r.factsDigest, r.facts === null ? null : JSON.stringify(r.facts)];
+}
+
+/** A decisions row as a record; `json` reads a JSON column (parses SQLite's text, passes PostgreSQL's jsonb through). */
+export function recordOfRow<Outcome, Fired, Facts>(row: DecisionRow<Outcome, Fired, Facts>, json: (value: Outcome | Fired | Facts) => unknown): DecisionRecord {
+  return {
+    decisionId: row.decision_id,
+    decidedAt: row.decided_at,
+    keyId: row.key_id,
+    ruleSet: row.rule_set,
+    version: row.version,
+    asOf: row.as_of,
+    evaluator: row.evaluator,
+    outcome: json(row.outcome) as Record<string, unknown>,
+    fired: json(row.fired) as string[],
+    factsDigest: row.facts_digest,
+    facts: row.facts === null ? null : (json(row.facts) as Record<string, unknown>),
+  };
+}
+
+export const versionOfRow = (row: VersionRow): ArchivedVersion => ({ version: row.version, ruleSet: row.rule_set, file: row.file, ruleText: row.rule_text, calendarText: row.calendar_text });

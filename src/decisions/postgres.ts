@@ -8,7 +8,7 @@
 // One thing jsonb does not keep is key order (it orders keys shortest first): the objects read back are equal to the
 // ones recorded, not always written in the same order.
 import { Pool, type PoolClient } from 'pg';
-import type { ArchivedVersion, DecisionLog, DecisionRecord, DecisionRow } from './log';
+import { recordColumns, recordOfRow, versionOfRow, type ArchivedVersion, type DecisionLog, type DecisionRecord, type DecisionRow, type VersionRow } from './log';
 
 export interface PostgresOptions {
   /**
@@ -70,17 +70,6 @@ const SELECT_DECISION = {
            FROM decisions WHERE decision_id = $1`,
 };
 
-// The forms sqlite.ts checks too: Date.toISOString()'s instant (timestamptz keeps microseconds, so milliseconds come
-// back as given) and a plain date.
-const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-
-function checked(record: DecisionRecord): DecisionRecord {
-  if (!INSTANT.test(record.decidedAt)) throw new Error(`decision ${record.decisionId}: decidedAt ${JSON.stringify(record.decidedAt)} is not an instant as Date.toISOString() writes it`);
-  if (!DATE.test(record.asOf)) throw new Error(`decision ${record.decisionId}: asOf ${JSON.stringify(record.asOf)} is not a YYYY-MM-DD date`);
-  return record;
-}
-
 /** Where a connection URL points, with no user, password or query parameters (which may carry a password too). */
 export function postgresLocation(url: string): string {
   let parsed: URL;
@@ -141,9 +130,7 @@ export class PostgresDecisionLog implements DecisionLog {
     if (records.length === 0) return;
     const columns: (string | null)[][] = Array.from({ length: 11 }, () => new Array<string | null>(records.length));
     records.forEach((r, i) => {
-      checked(r);
-      const values = [r.decisionId, r.decidedAt, r.keyId, r.ruleSet, r.version, r.asOf, r.evaluator, JSON.stringify(r.outcome), JSON.stringify(r.fired), r.factsDigest, r.facts === null ? null : JSON.stringify(r.facts)];
-      values.forEach((value, c) => ((columns[c] as (string | null)[])[i] = value));
+      recordColumns(r).forEach((value, c) => ((columns[c] as (string | null)[])[i] = value));
     });
     await this.pool.query({ ...INSERT_DECISIONS, values: columns });
   }
@@ -159,29 +146,18 @@ export class PostgresDecisionLog implements DecisionLog {
   async find(decisionId: string): Promise<DecisionRecord | undefined> {
     const { rows } = await this.pool.query<PostgresRow>({ ...SELECT_DECISION, values: [decisionId] });
     const row = rows[0];
-    return row && {
-      decisionId: row.decision_id,
-      decidedAt: row.decided_at,
-      keyId: row.key_id,
-      ruleSet: row.rule_set,
-      version: row.version,
-      asOf: row.as_of,
-      evaluator: row.evaluator,
-      outcome: row.outcome,
-      fired: row.fired,
-      factsDigest: row.facts_digest,
-      facts: row.facts,
-    };
+    // jsonb comes back parsed.
+    return row && recordOfRow(row, (value) => value);
   }
 
   async findVersion(version: string): Promise<ArchivedVersion | undefined> {
-    const { rows } = await this.pool.query<{ version: string; rule_set: string; file: string; rule_text: string; calendar_text: string }>({
+    const { rows } = await this.pool.query<VersionRow>({
       name: 'ps-decision-log-find-version-v1',
       text: 'SELECT version, rule_set, file, rule_text, calendar_text FROM rule_versions WHERE version = $1',
       values: [version],
     });
     const row = rows[0];
-    return row && { version: row.version, ruleSet: row.rule_set, file: row.file, ruleText: row.rule_text, calendarText: row.calendar_text };
+    return row && versionOfRow(row);
   }
 
   async ping(): Promise<void> {

@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { ArchivedVersion, DecisionLog, DecisionRecord, DecisionRow } from './log';
+import { recordColumns, recordOfRow, versionOfRow, type ArchivedVersion, type DecisionLog, type DecisionRecord, type DecisionRow, type VersionRow } from './log';
 
 /**
  * What a committed record survives. 'process' (synchronous=NORMAL): in WAL mode a commit is written to the WAL file,
@@ -55,17 +55,6 @@ CREATE TABLE IF NOT EXISTS rule_versions (
 ) STRICT;
 `;
 
-// The forms PostgreSQL's timestamptz and date columns give back (see postgres.ts, which checks the same). Refused
-// here too, so a record either store accepts reads back the same from both.
-const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-
-function checked(record: DecisionRecord): DecisionRecord {
-  if (!INSTANT.test(record.decidedAt)) throw new Error(`decision ${record.decisionId}: decidedAt ${JSON.stringify(record.decidedAt)} is not an instant as Date.toISOString() writes it`);
-  if (!DATE.test(record.asOf)) throw new Error(`decision ${record.decisionId}: asOf ${JSON.stringify(record.asOf)} is not a YYYY-MM-DD date`);
-  return record;
-}
-
 /** The PRAGMAs every connection to the file is opened with (exported so a test's plain-JS child process uses the same). */
 export function sqlitePragmas(durability: Durability = 'process', busyTimeoutMs = 10_000): string[] {
   // busy_timeout first: switching to WAL takes the write lock, and several workers may be opening at once.
@@ -75,13 +64,6 @@ export function sqlitePragmas(durability: Durability = 'process', busyTimeoutMs 
 /** The JSON columns are text in SQLite. */
 type SqliteRow = DecisionRow<string, string, string>;
 
-interface VersionRow {
-  version: string;
-  rule_set: string;
-  file: string;
-  rule_text: string;
-  calendar_text: string;
-}
 
 /**
  * Failures leave the store as plain Errors with the driver's own as their cause: one kind of error for
@@ -90,6 +72,18 @@ interface VersionRow {
 function storeError(error: unknown): Error {
   const message = error instanceof Error || (typeof error === 'object' && error !== null && 'message' in error) ? String((error as { message: unknown }).message) : String(error);
   return new Error(`SQLite decision log: ${message}`, { cause: error });
+}
+
+/**
+ * The work is synchronous, but every method fails by rejecting, never by throwing: a caller that chains
+ * .then/.catch (or hands the promise to Promise.all) expects its failures there, and a throw would skip past them.
+ */
+function attempt<T>(work: () => T): Promise<T> {
+  try {
+    return Promise.resolve(work());
+  } catch (error) {
+    return Promise.reject(storeError(error));
+  }
 }
 
 export class SqliteDecisionLog implements DecisionLog {
@@ -128,15 +122,12 @@ export class SqliteDecisionLog implements DecisionLog {
     }
     this.db = db;
 
-    const insert = db.prepare<[string, string, string, string, string, string, string, string, string, string, string | null]>(
+    const insert = db.prepare<(string | null)[]>(
       `INSERT INTO decisions (decision_id, decided_at, key_id, rule_set, version, as_of, evaluator, outcome, fired, facts_digest, facts)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.insertAll = db.transaction((records: readonly DecisionRecord[]) => {
-      for (const r of records) {
-        checked(r);
-        insert.run(r.decisionId, r.decidedAt, r.keyId, r.ruleSet, r.version, r.asOf, r.evaluator, JSON.stringify(r.outcome), JSON.stringify(r.fired), r.factsDigest, r.facts === null ? null : JSON.stringify(r.facts));
-      }
+      for (const r of records) insert.run(...recordColumns(r));
     });
     this.insertVersion = db.prepare(
       `INSERT INTO rule_versions (version, rule_set, file, rule_text, calendar_text) VALUES (?, ?, ?, ?, ?) ON CONFLICT (version) DO NOTHING`,
@@ -146,74 +137,35 @@ export class SqliteDecisionLog implements DecisionLog {
     this.selectOne = db.prepare('SELECT 1');
   }
 
-  // The work is synchronous, but every method fails by rejecting, never by throwing: a caller that chains
-  // .then/.catch (or hands the promise to Promise.all) expects its failures there, and a throw would skip past them.
-
   record(records: readonly DecisionRecord[]): Promise<void> {
-    try {
-      // One transaction: all the records are committed, or (any failing) none. IMMEDIATE waits (busy_timeout) for the
-      // write lock up front, rather than failing if another worker takes it between this one's read and write.
-      this.insertAll.immediate(records);
-      return Promise.resolve();
-    } catch (error) {
-      return Promise.reject(storeError(error));
-    }
+    // One transaction: all the records are committed, or (any failing) none. IMMEDIATE waits (busy_timeout) for the
+    // write lock up front, rather than failing if another worker takes it between this one's read and write.
+    return attempt(() => this.insertAll.immediate(records));
   }
 
   archive(version: ArchivedVersion): Promise<void> {
-    try {
-      this.insertVersion.run(version.version, version.ruleSet, version.file, version.ruleText, version.calendarText);
-      return Promise.resolve();
-    } catch (error) {
-      return Promise.reject(storeError(error));
-    }
+    return attempt(() => void this.insertVersion.run(version.version, version.ruleSet, version.file, version.ruleText, version.calendarText));
   }
 
   find(decisionId: string): Promise<DecisionRecord | undefined> {
-    try {
+    return attempt(() => {
       const row = this.selectDecision.get(decisionId);
-      return Promise.resolve(row && {
-        decisionId: row.decision_id,
-        decidedAt: row.decided_at,
-        keyId: row.key_id,
-        ruleSet: row.rule_set,
-        version: row.version,
-        asOf: row.as_of,
-        evaluator: row.evaluator,
-        outcome: JSON.parse(row.outcome) as Record<string, unknown>,
-        fired: JSON.parse(row.fired) as string[],
-        factsDigest: row.facts_digest,
-        facts: row.facts === null ? null : (JSON.parse(row.facts) as Record<string, unknown>),
-      });
-    } catch (error) {
-      return Promise.reject(storeError(error));
-    }
+      return row && recordOfRow(row, (text) => JSON.parse(text) as unknown);
+    });
   }
 
   findVersion(version: string): Promise<ArchivedVersion | undefined> {
-    try {
+    return attempt(() => {
       const row = this.selectVersion.get(version);
-      return Promise.resolve(row && { version: row.version, ruleSet: row.rule_set, file: row.file, ruleText: row.rule_text, calendarText: row.calendar_text });
-    } catch (error) {
-      return Promise.reject(storeError(error));
-    }
+      return row && versionOfRow(row);
+    });
   }
 
   ping(): Promise<void> {
-    try {
-      this.selectOne.get();
-      return Promise.resolve();
-    } catch (error) {
-      return Promise.reject(storeError(error));
-    }
+    return attempt(() => void this.selectOne.get());
   }
 
   close(): Promise<void> {
-    try {
-      this.db.close();
-      return Promise.resolve();
-    } catch (error) {
-      return Promise.reject(storeError(error));
-    }
+    return attempt(() => void this.db.close());
   }
 }

@@ -235,9 +235,12 @@ describe('the SQLite decision log, one file shared by several writers', () => {
   /** sqlite.ts as plain JavaScript, for child processes (ts-jest compiles only inside jest). */
   function compiledModule(): string {
     const dir = tempDir();
-    const source = readFileSync(path.join(ROOT, 'src', 'decisions', 'sqlite.ts'), 'utf8');
-    const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } });
-    writeFileSync(path.join(dir, 'sqlite.js'), outputText);
+    // The store and the record helpers it shares with the PostgreSQL store.
+    for (const name of ['sqlite', 'log']) {
+      const source = readFileSync(path.join(ROOT, 'src', 'decisions', `${name}.ts`), 'utf8');
+      const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } });
+      writeFileSync(path.join(dir, `${name}.js`), outputText);
+    }
     // The child: waits for a common start time (so the writers overlap), records one decision per call, and prints
     // each decision id once record() has resolved.
     writeFileSync(
