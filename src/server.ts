@@ -76,6 +76,15 @@ function settleKeys(): void {
   process.stderr.write(`\nDevelopment API keys (generated for this run; set API_KEYS or API_KEYS_FILE in production):\n${lines}\n\n`);
 }
 
+/** The decision log, or no start at all: a decision must never be given unrecorded. */
+async function openLog(logger: pino.Logger): Promise<DecisionLog> {
+  try {
+    return await openDecisionLog({ url: process.env.DECISION_LOG_URL, dataDir, onIdleError: (error) => logger.warn({ err: error }, 'decision log: an idle PostgreSQL connection failed; the pool replaces it') });
+  } catch (error) {
+    fatal({ err: error, dataDir }, 'the decision log could not be opened; not starting (a decision must never be given unrecorded)');
+  }
+}
+
 function settings() {
   try {
     const limits = limitsFromEnvironment(process.env);
@@ -138,13 +147,9 @@ async function serveAsync(clustered: boolean): Promise<void> {
 
   const config = settings();
   const { ring } = keysFromEnvironment(process.env);
-  let log: DecisionLog;
-  try {
-    log = await openDecisionLog({ url: process.env.DECISION_LOG_URL, dataDir, onIdleError: (error) => logger.warn({ err: error }, 'decision log: an idle PostgreSQL connection failed; the pool replaces it') });
-  } catch (error) {
-    fatal({ err: error, dataDir }, `the decision log could not be opened; not starting (a decision must never be given unrecorded)`);
-  }
+  const log = await openLog(logger);
   const metrics = new Metrics();
+  store.onReload = (report) => metrics.reload(report.ok);
   const recorder = new DecisionRecorder(log, {
     keepFacts: config.keepFacts,
     onWrite: (ok, seconds) => metrics.logWrite(ok, seconds),
@@ -196,13 +201,15 @@ async function serveAsync(clustered: boolean): Promise<void> {
 }
 
 /** The cluster primary: checks the rules once, forks the workers, restarts the ones that die, relays reloads and stops. */
-function supervise(workers: number): void {
-  // Refuse to start on bad rules here, once, rather than watch every worker fail on them.
+async function supervise(workers: number): Promise<void> {
+  // Refuse to start on bad rules, or a decision log that cannot be opened, here, once, rather than
+  // watch every worker fail on them (and be restarted into the same failure).
   try {
     loadRules(rulesDirectory, { modules: RULE_SET_MODULES });
   } catch (error) {
     rulesRefused(error);
   }
+  await (await openLog(rootLogger)).close();
 
   let stopping = false;
   let exitCode = 0;
@@ -300,8 +307,10 @@ function supervise(workers: number): void {
 
 if (cluster.isWorker) serve(true);
 else {
+  // Keys and settings are read once, before any worker: a mistake in them stops the start with one message.
   settleKeys();
+  settings();
   const workers = workerCount();
   if (workers === 1) serve(false);
-  else supervise(workers);
+  else void supervise(workers);
 }

@@ -17,11 +17,11 @@ import type { DecisionRecorder } from '../decisions/recorder';
 import { authorize, type Caller, type KeyRing, type Permission } from './access';
 import { addDecisionRoutes, DecisionReplayer } from './decisions';
 import { rateLimitPerKey, requestTimeout } from './limits';
-import { metricsHandler, type Metrics } from './metrics';
+import { metricsHandler, outcomeLabel, type Metrics } from './metrics';
 import { openApiDocument } from './openapi';
 import { requestLog } from './request-log';
 import { DEFAULT_MAX_BATCH_LINES, evaluateBatch } from './batch';
-import { decideRequest, engineOf, outcomeLabel } from './decide-request';
+import { decideRequest, engineOf } from './decide-request';
 import { decisionJson } from './decision-json';
 import { invalidJson, jsonBody } from './json-body';
 import { internalProblem, problemOf, sendProblem } from './problem';
@@ -60,8 +60,6 @@ export interface AppOptions {
   ratePerMinute?: number;
   /** A request not answered within this is answered 503 (evaluate-batch streams, and is bounded by the server's requestTimeout instead). */
   requestTimeoutMs?: number;
-  /** Resolves when the service can answer: rules loaded and the decision log reachable. */
-  ready?: () => Promise<void>;
 }
 
 const isJson = (req: Request): boolean => Boolean(req.is(['application/json', 'application/*+json']));
@@ -180,7 +178,8 @@ export function createApp(options: AppOptions): express.Express {
 
   app.get('/ready', async (_req, res) => {
     try {
-      await (options.ready ?? (() => recorder.log.ping()))();
+      // The rules are loaded before the app exists; what can fail later is the decision log.
+      await recorder.log.ping();
     } catch (error) {
       throw new DecisionError('not-ready', `Not ready: ${(error as Error).message}`);
     }
@@ -224,13 +223,10 @@ export function createApp(options: AppOptions): express.Express {
     ...guard('evaluate'),
     (req, res, next) => {
       // The registry is read once, here: a reload during this request does not change its rules.
-      const ruleSet = ruleSetNamed(String(req.params.name));
-      if (!isJson(req)) {
-        throw new DecisionError('unsupported-media-type', `Send the request as application/json (got ${req.get('content-type') ?? 'no content type'}).`);
-      }
-      res.locals.ruleSet = ruleSet;
+      res.locals.ruleSet = ruleSetNamed(String(req.params.name));
       next();
     },
+    jsonOnly,
     jsonBody(BODY_LIMIT_BYTES),
     async (req, res) => {
       const versions = res.locals.ruleSet as RuleSetVersions;
@@ -251,7 +247,6 @@ export function createApp(options: AppOptions): express.Express {
   if (reload) {
     app.post('/v1/admin/reload', ...guard('reload'), async (_req, res) => {
       const report = await reload();
-      metrics?.reload(report.ok);
       if (!report.ok) {
         throw new DecisionError('rules-refused', `The rule files were refused (${report.issues.length} problem(s)); still serving the last good rules.`, report.issues);
       }

@@ -4,7 +4,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Request, RequestHandler, Response } from 'express';
 import { todayInSydney } from '../dates/calendar';
 import { DecisionError, type Issue } from '../errors';
-import { decideRequest, engineOf, outcomeLabel } from './decide-request';
+import { decideRequest, engineOf } from './decide-request';
 import { decisionJson } from './decision-json';
 import { invalidJson, parseStrictJson } from './json-body';
 import type { RuleSetVersions } from '../loader/load';
@@ -12,7 +12,7 @@ import { internalProblem, problemOf, type ProblemDocument } from './problem';
 import type { CompiledRuleSet } from '../engine/compile';
 import type { DecisionRecord } from '../decisions/log';
 import type { DecisionRecorder } from '../decisions/recorder';
-import type { Metrics } from './metrics';
+import { outcomeLabel, type Metrics } from './metrics';
 import type { Caller } from './access';
 
 

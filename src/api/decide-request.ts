@@ -1,6 +1,6 @@
 // From a parsed request to a decision, for evaluate and evaluate-batch alike: the engine asked for, the version in force, the facts checked.
 import type { Request } from 'express';
-import { decide, evaluate, type Decision, type Evaluator } from '../engine/evaluate';
+import { decide, evaluate, type Evaluator } from '../engine/evaluate';
 import { DecisionError } from '../errors';
 import { parseEvaluateRequest } from '../facts/validate';
 import type { RuleSetVersions } from '../loader/load';
@@ -34,14 +34,4 @@ export function decideRequest(versions: RuleSetVersions, body: unknown, engine: 
   const facts = request.facts;
   if (engine === 'compiled') return { decision: decide(ruleSet, facts, on), ruleSet, facts };
   return evaluate(ruleSet, facts, on, 'reference').then((decision) => ({ decision, ruleSet, facts }));
-}
-
-/** The outcome's headline value for metrics: a small, fixed set per rule set (a segment, a route, eligible or not). */
-export function outcomeLabel(decision: Decision): string {
-  const outcome = decision.outcome;
-  for (const field of ['segment', 'route', 'ready', 'mayPropose', 'approvable']) {
-    const value = outcome[field];
-    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
-  }
-  return 'decided';
 }

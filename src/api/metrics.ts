@@ -10,6 +10,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { AggregatorRegistry, Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { DecisionError, ERROR_CATALOGUE, type ErrorCode } from '../errors';
 import { problemOf, sendProblem } from './problem';
+import type { Decision } from '../engine/evaluate';
 
 /** A request's latency: answers take 1–50 ms; the upper buckets catch a stall, a slow log write or a large batch. */
 const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5];
@@ -105,7 +106,7 @@ export class Metrics {
     this.requestSeconds.observe(labels, seconds);
   }
 
-  /** One decision given; `outcome` is the headline value (outcomeLabel in decide-request.ts), a small fixed set per rule set. */
+  /** One decision given; `outcome` is the headline value (outcomeLabel below), a small fixed set per rule set. */
   decision(ruleSet: string, outcome: string, evaluator: string): void {
     this.decisions.inc({ rule_set: ruleSet, outcome, evaluator } satisfies DecisionLabels);
   }
@@ -275,4 +276,14 @@ export function metricsHandler(metrics: Metrics, clustered: boolean, channel?: I
       },
     );
   };
+}
+
+/** The outcome's headline value for metrics: a small, fixed set per rule set (a segment, a route, eligible or not). */
+export function outcomeLabel(decision: Decision): string {
+  const outcome = decision.outcome;
+  for (const field of ['segment', 'route', 'ready', 'mayPropose', 'approvable']) {
+    const value = outcome[field];
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  }
+  return 'decided';
 }

@@ -21,6 +21,8 @@ export interface StoreLogger {
 export class RuleStore {
   private registry: RuleRegistry;
   private watcher: FSWatcher | undefined;
+  /** Told of every reload, asked for or from the file watch (the server counts them in its metrics). */
+  onReload: ((report: ReloadReport) => void) | undefined;
 
   constructor(
     readonly directory: string,
@@ -43,13 +45,18 @@ export class RuleStore {
       const changed = Object.keys({ ...before, ...versions }).filter((name) => before[name] !== versions[name]).sort();
       this.registry = next;
       this.logger?.info({ versions, changed }, changed.length > 0 ? `rules reloaded: ${changed.join(', ')} changed` : 'rules reloaded: nothing changed');
-      return { ok: true, versions, changed, issues: [] };
+      return this.reported({ ok: true, versions, changed, issues: [] });
     } catch (error) {
       if (!(error instanceof DecisionError)) throw error;
       const where = issueLines(error.issues);
       this.logger?.warn({ issues: error.issues, keeping: before }, `rules refused; still serving the last good rules\n${where}`);
-      return { ok: false, versions: before, changed: [], issues: error.issues };
+      return this.reported({ ok: false, versions: before, changed: [], issues: error.issues });
     }
+  }
+
+  private reported(report: ReloadReport): ReloadReport {
+    this.onReload?.(report);
+    return report;
   }
 
   /** Reloads when a file under the rules folder changes (debounced: editors write in several steps). */

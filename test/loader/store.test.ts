@@ -94,3 +94,14 @@ test('saving a rule file is picked up by the file watch', async () => {
     store.close();
   }
 });
+
+test('every reload is reported, refused or not, whoever asked (the server counts them in its metrics)', () => {
+  const { store, file, original } = setUp();
+  const reports: boolean[] = [];
+  store.onReload = (report) => reports.push(report.ok);
+  writeFileSync(file, original.replace('"customer.zoneCaseManagement"', '"customer.zoneCaseManagment"'));
+  store.reload();
+  writeFileSync(file, original);
+  store.reload();
+  expect(reports).toEqual([false, true]);
+});
