@@ -1,5 +1,6 @@
 // Runs the service: loads rules/, opens the decision log, serves the API on $PORT (default 3000) from $WORKERS processes (node:cluster), logs as JSON, stops gracefully.
 import cluster, { type Worker } from 'node:cluster';
+import { createServer } from 'node:http';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -172,7 +173,7 @@ async function serveAsync(clustered: boolean): Promise<void> {
     ratePerMinute: clustered ? workerShare(config.ratePerMinute, Number(process.env.PS_CLUSTER_WORKERS ?? 1)) : config.ratePerMinute,
     requestTimeoutMs: config.requestTimeoutMs,
   });
-  const server = app.listen(port, () => {
+  const server = createServer(app).listen(port, () => {
     const versions = versionsByFile(store.current());
     // The port bound, not the one asked for: PORT=0 picks a free one (shared by every worker in a cluster).
     const address = server.address();

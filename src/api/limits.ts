@@ -1,12 +1,21 @@
 // Bounds on what one caller, and one request, may take: a rate per API key and a time per request.
+import { createHash } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { RequestHandler, Response } from 'express';
-import { rateLimit, type Store } from 'express-rate-limit';
 import { DecisionError } from '../errors';
 import type { Caller } from './access';
 import { problemOf, sendProblem } from './problem';
 
 const WINDOW_MS = 60_000;
+
+/** One key's count in its current window. */
+interface Window {
+  used: number;
+  /** When the window ends (ms since the epoch); it begins at the key's first request after the last one ended. */
+  resetAt: number;
+  /** The IETF draft's partition key: a short digest of the key id, so the header does not repeat the id itself. */
+  partition: string;
+}
 
 /**
  * At most `perMinute` requests per API key in each 60-second window; the next is a 429
@@ -16,33 +25,44 @@ const WINDOW_MS = 60_000;
  *
  * One limiter serves every route, so a key has one allowance, not one per route. In a cluster each
  * worker is given its share (workerShare()).
+ *
+ * Every answer carries RateLimit and RateLimit-Policy (IETF draft 8, as express-rate-limit wrote them:
+ * `"6000-in-1min"; r=5999; t=60` and `"6000-in-1min"; q=6000; w=60; pk=:…:`). Written here, not with
+ * express-rate-limit, because the evaluate route runs its handlers outside Express's router (app.ts,
+ * the lane) and the library's middleware, with an await for each of its steps and a SHA-256 of the key
+ * for every answer, was one of the costs the lane exists to avoid. The count is a Map entry per key id
+ * (only authorized callers reach it, so the map holds at most the configured keys).
  */
-export function rateLimitPerKey(options: { perMinute: number; store?: Store }): RequestHandler {
-  const { perMinute, store } = options;
+export function rateLimitPerKey(options: { perMinute: number; clock?: () => number }): RequestHandler {
+  const { perMinute, clock = Date.now } = options;
   if (!Number.isSafeInteger(perMinute) || perMinute < 0) throw new Error(`The rate limit must be a whole number of requests a minute, 0 or more (got ${perMinute}).`);
   if (perMinute === 0) return (_req, _res, next) => next();
-  return rateLimit({
-    windowMs: WINDOW_MS,
-    limit: perMinute,
-    // RateLimit and RateLimit-Policy (IETF draft 8), plus Retry-After on a 429; no X-RateLimit-*.
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    store,
-    keyGenerator: (_req, res) => {
-      const caller = res.locals.caller as Caller | undefined;
-      // A limiter mounted before authorize() would otherwise count every caller as one: a wiring bug, so a 500.
-      if (!caller) throw new Error('rateLimitPerKey() is mounted before authorize(): there is no caller to count against.');
-      return caller.id;
-    },
-    // The limit protects capacity; it is not access control. If a store cannot count, serving the
-    // request unlimited is better than refusing every decision with a 500.
-    passOnStoreError: true,
-    handler: (req, res, next, used) => {
-      const caller = res.locals.caller as Caller;
-      const retry = res.getHeader('Retry-After') ?? Math.ceil(used.windowMs / 1000);
-      next(new DecisionError('rate-limited', `Key "${caller.id}" has made more than its ${perMinute} requests a minute; try again in ${retry} s.`));
-    },
-  });
+  const name = `"${perMinute}-in-1min"`;
+  const windows = new Map<string, Window>();
+  return (_req, res, next) => {
+    const caller = res.locals.caller as Caller | undefined;
+    // A limiter mounted before authorize() would otherwise count every caller as one: a wiring bug, so a 500.
+    if (!caller) throw new Error('rateLimitPerKey() is mounted before authorize(): there is no caller to count against.');
+    const now = clock();
+    let window = windows.get(caller.id);
+    if (window === undefined) {
+      window = { used: 0, resetAt: now + WINDOW_MS, partition: Buffer.from(createHash('sha256').update(caller.id).digest('hex').slice(0, 12)).toString('base64') };
+      windows.set(caller.id, window);
+    } else if (now >= window.resetAt) {
+      window.used = 0;
+      window.resetAt = now + WINDOW_MS;
+    }
+    window.used += 1;
+    const seconds = Math.max(0, Math.ceil((window.resetAt - now) / 1000));
+    res.setHeader('RateLimit', `${name}; r=${Math.max(perMinute - window.used, 0)}; t=${seconds}`);
+    res.setHeader('RateLimit-Policy', `${name}; q=${perMinute}; w=${WINDOW_MS / 1000}; pk=:${window.partition}:`);
+    if (window.used <= perMinute) {
+      next();
+      return;
+    }
+    res.setHeader('Retry-After', String(seconds));
+    next(new DecisionError('rate-limited', `Key "${caller.id}" has made more than its ${perMinute} requests a minute; try again in ${seconds} s.`));
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 // RFC 9457 problem details: the one place an error becomes an HTTP response.
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { DecisionError, ERROR_CATALOGUE, type ErrorCode, type Issue } from '../errors';
 
 export const PROBLEM_TYPE_BASE = 'urn:ps-decisions:problem:';
@@ -28,8 +28,16 @@ export function problemOf(error: DecisionError, instance?: string): ProblemDocum
   return problem;
 }
 
-export function sendProblem(res: Response, problem: ProblemDocument): void {
-  res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+/**
+ * Written with Node's own response methods, not Express's res.status().type().send(): the evaluate route's lane (app.ts)
+ * answers outside Express, with a plain ServerResponse. The headers are the ones res.send wrote.
+ */
+export function sendProblem(res: ServerResponse, problem: ProblemDocument): void {
+  const body = JSON.stringify(problem);
+  res.statusCode = problem.status;
+  res.setHeader('Content-Type', 'application/problem+json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
 }
 
 /** Anything that is not a DecisionError is a bug: a bare 500 with nothing internal in it. */

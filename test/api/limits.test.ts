@@ -28,9 +28,9 @@ function problems(error: unknown, req: Request, res: Response, _next: NextFuncti
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('rateLimitPerKey', () => {
-  function limitedApp(perMinute: number) {
+  function limitedApp(perMinute: number, clock?: () => number) {
     const app = express();
-    app.get('/evaluate', authorize(ring, 'evaluate'), rateLimitPerKey({ perMinute }), (_req, res) => {
+    app.get('/evaluate', authorize(ring, 'evaluate'), rateLimitPerKey({ perMinute, clock }), (_req, res) => {
       res.json({ ok: true });
     });
     app.use(problems);
@@ -58,6 +58,25 @@ describe('rateLimitPerKey', () => {
     const other = await request(app).get('/evaluate').set('Authorization', `Bearer ${POL}`);
     expect(other.status).toBe(200);
     expect(other.headers['ratelimit']).toMatch(/r=2;/);
+  });
+
+  test('a key\'s window is 60 s from its first request; then its allowance is whole again', async () => {
+    let now = 1_000_000;
+    const app = limitedApp(2, () => now);
+    const get = () => request(app).get('/evaluate').set('Authorization', `Bearer ${CW}`);
+    expect((await get()).headers['ratelimit']).toBe('"2-in-1min"; r=1; t=60');
+    now += 45_500;
+    expect((await get()).headers['ratelimit']).toBe('"2-in-1min"; r=0; t=15');
+    const refused = await get();
+    expect(refused.status).toBe(429);
+    expect(refused.headers['retry-after']).toBe('15');
+    now += 14_499; // 1 ms before the window ends
+    expect((await get()).status).toBe(429);
+    now += 1;
+    const again = await get();
+    expect(again.status).toBe(200);
+    expect(again.headers['ratelimit']).toBe('"2-in-1min"; r=1; t=60');
+    expect(again.headers['ratelimit-policy']).toMatch(/^"2-in-1min"; q=2; w=60; pk=:[A-Za-z0-9+/=]+:$/);
   });
 
   test('a request without a key is refused before it is counted', async () => {

@@ -72,7 +72,7 @@ export function testApp(options: TestAppOptions): TestApp {
   const recorder = new DecisionRecorder(log, { keepFacts: options.keepFacts ?? false, clock: options.clock });
   const { ring } = keysFromEnvironment({ API_KEYS: TEST_KEYS });
   const app = createApp({ ...options, access: ring, recorder });
-  const listener = checked(app as unknown as Listener);
+  const listener = checked(app);
   if (!options.log) toClose.push(() => log.close());
   const listen = async () => {
     const server = createServer(listener).listen(0, '127.0.0.1');
