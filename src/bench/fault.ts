@@ -196,7 +196,7 @@ async function main(): Promise<number> {
       const before = await reader.count();
       const killedPid = server.pid;
       const round = await loadThenKill(server, { ruleSet, bodies, key: keys.caseworker, connections, killAfterMs: killAfter * 1000 });
-      everyAnswer.push(...round.answered);
+      for (const id of round.answered) everyAnswer.push(id);
       say(`load for ${round.loadSeconds.toFixed(1)} s: ${n(round.sent)} requests sent; SIGKILL to process group ${killedPid} (primary and workers), all gone`);
       const beforeKill = Object.values(round.statusesBeforeKill).reduce((a, b) => a + b, 0);
       if (beforeKill + round.errorsBeforeKill > 0) {
