@@ -243,9 +243,7 @@ async function main(): Promise<number> {
 
     say('');
     say('## after the last round');
-    const stopped = await server.stop();
-    say(`SIGTERM: exit ${JSON.stringify(stopped.exit)}${stopped.forced ? ' (after SIGKILL: it did not stop within 20 s)' : ''}${stopped.leftBehind.length > 0 ? `; processes left behind: ${stopped.leftBehind.join(', ')}` : ''}`);
-    if (stopped.exit.code !== 0 || stopped.forced || stopped.leftBehind.length > 0) failures.push(`the server did not stop cleanly on SIGTERM: ${JSON.stringify(stopped)}`);
+    await server.stopReported(failures);
   } catch (error) {
     failures.push((error as Error).message);
   } finally {

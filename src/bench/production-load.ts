@@ -164,6 +164,13 @@ export class ServerProcess {
     return { exit: this.exit as Exit, leftBehind, forced };
   }
 
+  /** stop(), said as the scripts report it, with a failure added unless the service exited 0, in time, leaving nothing behind. */
+  async stopReported(failures: string[]): Promise<void> {
+    const stopped = await this.stop();
+    say(`SIGTERM: exit ${JSON.stringify(stopped.exit)}${stopped.forced ? ' (after SIGKILL: it did not stop within 20 s)' : ''}${stopped.leftBehind.length > 0 ? `; processes left behind: ${stopped.leftBehind.join(', ')}` : ''}`);
+    if (stopped.exit.code !== 0 || stopped.forced || stopped.leftBehind.length > 0) failures.push(`the server did not stop cleanly on SIGTERM: ${JSON.stringify(stopped)}`);
+  }
+
   /** SIGKILL to the whole group, primary and workers at once; resolves when none of them is running. */
   async kill(): Promise<void> {
     this.signalGroup('SIGKILL');
@@ -639,9 +646,7 @@ async function main(): Promise<number> {
 
     say('');
     say('## shutdown');
-    const stopped = await server.stop();
-    say(`SIGTERM: exit ${JSON.stringify(stopped.exit)}${stopped.forced ? ' (after SIGKILL: it did not stop within 20 s)' : ''}${stopped.leftBehind.length > 0 ? `; processes left behind: ${stopped.leftBehind.join(', ')}` : ''}`);
-    if (stopped.exit.code !== 0 || stopped.forced || stopped.leftBehind.length > 0) failures.push(`the server did not stop cleanly on SIGTERM: ${JSON.stringify(stopped)}`);
+    await server.stopReported(failures);
     // Read again once it has closed the log: a clean stop must lose nothing.
     const after = (await reader.count()) - before;
     say(`decisions in the log after the stop: ${n(after)}`);
