@@ -1,0 +1,124 @@
+// The real service for a fault scenario: the built server as a cluster (WORKERS=2 unless told), on a copy of
+// rules/ and a fresh data folder of its own, with bench keys; plus the few requests every scenario makes.
+//
+// `npm run fault` runs each scenario in src/bench/faults/ and prints its report; the tests in test/faults/ run
+// the same scenarios (smaller) and assert on the same reports, so what the script prints is what the tests check.
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { request, type Agent, type IncomingHttpHeaders } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { defaultRulesDirectory } from '../../loader/load';
+import { bearer, benchKeys, freePort, logReader, serverEnvironment, ServerProcess, UNREACHED_RATE_LIMIT, type BenchKeys, type LogReader } from '../production-load';
+
+/** What a scenario found: one row of `npm run fault`'s table, and the lines printed under it. */
+export interface FaultReport {
+  /** The fault, in a few words ("an editor's lock file in rules/"). */
+  fault: string;
+  /** What the service answered while the fault was in place ("1,204 evaluate 200; /health 200 throughout"). */
+  answered: string;
+  /** What it refused, and how ("the reload: refused and logged, last good rules kept"). */
+  refused: string;
+  /** What the decision log holds afterwards ("1,204 of 1,204 decisions answered 200, after a restart"). */
+  logHolds: string;
+  /** Why it did not hold; empty when it held. */
+  problems: string[];
+  /** Anything else worth printing (figures, timings), a line each. */
+  details: string[];
+}
+
+export interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** The service a scenario runs against; stop() it (and remove() its folders) when done. */
+export class FaultCluster {
+  readonly rulesDir: string;
+  readonly dataDir: string;
+  readonly keys: BenchKeys;
+  readonly logFile: string;
+  server!: ServerProcess;
+  port = 0;
+  private readonly env: NodeJS.ProcessEnv;
+
+  private constructor(options: { workers: number; env: NodeJS.ProcessEnv }) {
+    this.rulesDir = mkdtempSync(path.join(os.tmpdir(), 'ps-fault-rules-'));
+    cpSync(defaultRulesDirectory(), this.rulesDir, { recursive: true });
+    this.dataDir = mkdtempSync(path.join(os.tmpdir(), 'ps-fault-data-'));
+    this.logFile = path.join(this.dataDir, 'server.log');
+    this.keys = benchKeys();
+    this.env = { ...serverEnvironment({ dataDir: this.dataDir, keys: this.keys, ratePerMinute: UNREACHED_RATE_LIMIT }), RULES_DIR: this.rulesDir, WORKERS: String(options.workers), ...options.env };
+  }
+
+  /** Starts the service and waits for /ready. `env` adds to (or overrides) the server's environment. */
+  static async start(options: { workers?: number; env?: NodeJS.ProcessEnv } = {}): Promise<FaultCluster> {
+    const cluster = new FaultCluster({ workers: options.workers ?? 2, env: options.env ?? {} });
+    cluster.port = await freePort();
+    await cluster.spawn();
+    return cluster;
+  }
+
+  private async spawn(): Promise<number> {
+    this.server = new ServerProcess(this.port, this.env, this.logFile);
+    return this.server.ready();
+  }
+
+  /** SIGTERM and a new start on the same port, rules and data: the restart an orchestrator makes. Resolves with ms to ready. */
+  async restart(): Promise<number> {
+    await this.server.stop();
+    return this.spawn();
+  }
+
+  get base(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** One request on a connection of its own (so successive requests reach different workers); never rejects on a status. */
+  send(method: string, route: string, options: { role?: 'caseworker' | 'auditor'; body?: string | Buffer; headers?: Record<string, string>; agent?: Agent; timeoutMs?: number } = {}): Promise<Answer> {
+    const headers: Record<string, string> = { ...(options.headers ?? {}) };
+    if (options.role) headers.authorization = bearer(this.keys[options.role]);
+    if (options.body !== undefined) headers['content-length'] ??= String(Buffer.byteLength(options.body));
+    return new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: this.port, method, path: route, headers, agent: options.agent ?? false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.setTimeout(options.timeoutMs ?? 30_000, () => req.destroy(new Error(`no answer to ${method} ${route} within ${options.timeoutMs ?? 30_000} ms`)));
+      req.end(options.body);
+    });
+  }
+
+  /** POST …/evaluate with a caseworker's key. */
+  evaluate(ruleSet: string, body: unknown, agent?: Agent): Promise<Answer> {
+    return this.send('POST', `/v1/rulesets/${ruleSet}/evaluate`, { role: 'caseworker', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' }, agent });
+  }
+
+  /** The decision log, read directly (not through the service). */
+  reader(): Promise<LogReader> {
+    return logReader({ dataDir: this.dataDir });
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server.exit) await this.server.stop();
+  }
+
+  /** Stops the service if it runs, and removes its folders. */
+  async remove(): Promise<void> {
+    await this.stop();
+    rmSync(this.rulesDir, { recursive: true, force: true });
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** The decision id of a 200 evaluate answer (its X-Decision-Id), or undefined. */
+export const decisionIdOf = (answer: Answer): string | undefined => (answer.status === 200 && typeof answer.headers['x-decision-id'] === 'string' ? answer.headers['x-decision-id'] : undefined);
+
+/** A small valid request, as a caseworker tool sends it (the README's example): `cluster.evaluate(LIGHT.ruleSet, LIGHT.body)`. */
+export const LIGHT = {
+  ruleSet: 'direct-referral',
+  body: JSON.stringify({ asOf: '2025-04-17', facts: { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-04-17' }, customer: { incidents: [{ date: '2025-02-03', kind: 'verbal-abuse', setting: 'phone' }] } } }),
+} as const;
