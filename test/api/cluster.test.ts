@@ -1,34 +1,14 @@
 // The built service as a cluster (WORKERS=2): it answers, a reload asked of one worker reaches every worker, a dead worker is replaced, SIGTERM stops it cleanly.
-import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ROOT, RULES_DIR, shippedRules } from '../support';
+import { RULES_DIR, shippedRules } from '../support';
+import { ensureBuilt, SERVER } from '../support/built';
 import type { Role } from '../../src/api/access';
 import { bearer, TEST_KEYS } from '../support/app';
-
-const SERVER = path.join(ROOT, 'dist', 'src', 'server.js');
-
-/** Newest modification time under a folder, in ms. */
-function newest(dir: string): number {
-  return readdirSync(dir, { withFileTypes: true }).reduce((latest, entry) => {
-    const full = path.join(dir, entry.name);
-    return Math.max(latest, entry.isDirectory() ? newest(full) : statSync(full).mtimeMs);
-  }, 0);
-}
-
-/** Builds dist/ unless it is newer than every source file: the test runs what `npm start` runs. */
-function ensureBuilt(): void {
-  let built = 0;
-  try {
-    built = statSync(SERVER).mtimeMs;
-  } catch {
-    built = 0;
-  }
-  if (built < newest(path.join(ROOT, 'src'))) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore', timeout: 180_000 });
-}
 
 interface LogLine {
   msg: string;

@@ -1,0 +1,26 @@
+// The built service (dist/), as `npm start` runs it: tests that start the real server build it first when src/ is newer.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT } from '../support';
+
+export const SERVER = path.join(ROOT, 'dist', 'src', 'server.js');
+
+/** Newest modification time under a folder, in ms. */
+function newest(dir: string): number {
+  return readdirSync(dir, { withFileTypes: true }).reduce((latest, entry) => {
+    const full = path.join(dir, entry.name);
+    return Math.max(latest, entry.isDirectory() ? newest(full) : statSync(full).mtimeMs);
+  }, 0);
+}
+
+/** Builds dist/ unless it is newer than every source file: the test runs what `npm start` runs. */
+export function ensureBuilt(): void {
+  let built = 0;
+  try {
+    built = statSync(SERVER).mtimeMs;
+  } catch {
+    built = 0;
+  }
+  if (built < newest(path.join(ROOT, 'src'))) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore', timeout: 180_000 });
+}
