@@ -39,15 +39,30 @@ export function issueLines(issues: readonly Issue[], indent = ''): string {
   return issues.map((i) => `${indent}${i.file ?? ''}:${i.line ?? 0}:${i.column ?? 0} ${i.message}`).join('\n');
 }
 
+/**
+ * The most problems one answer lists. Enough to fix a request by; past it, listing costs the service more than it
+ * helps anyone (issue 11: one 1 MiB body of wrong items was 96,311 problems, a 10 MB answer and half a CPU-second).
+ * The rest are counted, and the answer says how many (api/problem.ts).
+ */
+export const MAX_LISTED_ISSUES = 100;
+
 /** A failure the caller or the rule author can fix; carries every problem found, not the first. */
 export class DecisionError extends Error {
+  /**
+   * How many problems were found. More than `issues` holds when whoever found them stopped describing them at
+   * MAX_LISTED_ISSUES (facts/validate.ts): a body's thousandth mistake is counted, never described.
+   */
+  readonly issueCount: number;
+
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly issues: Issue[] = [],
+    issueCount = issues.length,
   ) {
     super(message);
     this.name = 'DecisionError';
+    this.issueCount = Math.max(issueCount, issues.length);
   }
 }
 

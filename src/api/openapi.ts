@@ -7,7 +7,7 @@
 // added, renamed or dropped without the document fails the tests instead of surprising a caseworker tool.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ERROR_CATALOGUE, type ErrorCode } from '../errors';
+import { ERROR_CATALOGUE, MAX_LISTED_ISSUES, type ErrorCode } from '../errors';
 import { caseFactsSchema, evaluateRequestSchema } from '../facts/schema';
 import { conditionSchema, ruleFileSchema } from '../loader/rule-file-schema';
 import { rolesThatMay, type Permission } from './access';
@@ -211,11 +211,23 @@ const problemSchema = closed(
     detail: { type: 'string', description: 'What went wrong with this request, in a sentence a person can act on' },
     instance: { type: 'string', description: 'The request\'s path and query' },
     code: ref('ErrorCode'),
-    errors: { type: 'array', minItems: 1, items: ref('ProblemItem'), description: 'Every problem found, not the first: present when the problem is with particular places in the input' },
+    errors: {
+      type: 'array',
+      minItems: 1,
+      maxItems: MAX_LISTED_ISSUES,
+      items: ref('ProblemItem'),
+      description: `Every problem found, not the first, up to the first ${MAX_LISTED_ISSUES}: present when the problem is with particular places in the input`,
+    },
+    errorCount: {
+      type: 'integer',
+      minimum: 1,
+      description: `How many problems were found, present when more than \`errors\` lists (the first ${MAX_LISTED_ISSUES}); the detail says so too`,
+    },
   },
-  ['instance', 'errors'],
+  ['instance', 'errors', 'errorCount'],
   {
-    description: 'RFC 9457 problem details, with a stable `code` and, where the input is at fault, `errors` naming each place by JSON pointer.',
+    description: `RFC 9457 problem details, with a stable \`code\` and, where the input is at fault, \`errors\` naming each place by JSON pointer (the first ${MAX_LISTED_ISSUES}; \`errorCount\` says how many there were when more).`,
+    dependentRequired: { errorCount: ['errors'] },
     allOf: problemCodeRules,
   },
 );

@@ -1,6 +1,6 @@
 // RFC 9457 problem details: the one place an error becomes an HTTP response.
 import type { ServerResponse } from 'node:http';
-import { DecisionError, ERROR_CATALOGUE, type ErrorCode, type Issue } from '../errors';
+import { DecisionError, ERROR_CATALOGUE, MAX_LISTED_ISSUES, type ErrorCode, type Issue } from '../errors';
 
 export const PROBLEM_TYPE_BASE = 'urn:ps-decisions:problem:';
 
@@ -12,6 +12,8 @@ export interface ProblemDocument {
   instance?: string;
   code: ErrorCode;
   errors?: { pointer: string; detail: string; file?: string; line?: number; column?: number }[];
+  /** How many problems were found, when more than `errors` lists (it lists the first MAX_LISTED_ISSUES). */
+  errorCount?: number;
 }
 
 export function problemOf(error: DecisionError, instance?: string): ProblemDocument {
@@ -19,11 +21,18 @@ export function problemOf(error: DecisionError, instance?: string): ProblemDocum
   const problem: ProblemDocument = { type: PROBLEM_TYPE_BASE + error.code, title, status, detail: error.message, code: error.code };
   if (instance) problem.instance = instance;
   if (error.issues.length > 0) {
-    problem.errors = error.issues.map((i: Issue) => {
+    // Every problem document is capped here, whoever found the problems: a request's validation, an impact request's
+    // malformed cases, a refused reload's rule files.
+    const listed = error.issues.length > MAX_LISTED_ISSUES ? error.issues.slice(0, MAX_LISTED_ISSUES) : error.issues;
+    problem.errors = listed.map((i: Issue) => {
       const entry: { pointer: string; detail: string; file?: string; line?: number; column?: number } = { pointer: i.pointer, detail: i.message };
       if (i.file !== undefined) Object.assign(entry, { file: i.file, line: i.line, column: i.column });
       return entry;
     });
+    if (error.issueCount > listed.length) {
+      problem.errorCount = error.issueCount;
+      problem.detail = `${error.message} ${error.issueCount.toLocaleString('en-AU')} problems were found; the first ${listed.length} are listed.`;
+    }
   }
   return problem;
 }
