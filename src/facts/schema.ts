@@ -2,7 +2,36 @@
 
 const date = { type: 'string', format: 'date', description: 'A calendar date, YYYY-MM-DD' } as const;
 const flag = (description: string, value = false) => ({ type: 'boolean', default: value, description }) as const;
-const list = (items: object, description: string) => ({ type: 'array', default: [], items, description }) as const;
+/**
+ * Every list is bounded at what a real case can hold: a customer's whole history with the agency, at a rate no real
+ * case reaches. The bound is what keeps a request's cost in proportion to a case (issue 11): without it a 1 MiB body
+ * is a valid case of 19,000 incidents (72 ms to decide), and a list of 100,000 wrong items is 100,000 problems to find
+ * and report. A longer list is refused with a 400 naming it, its items not walked (validate.ts).
+ */
+const HISTORY_YEARS = 50;
+interface Bound {
+  maxItems: number;
+  /** Why a real case holds no more, in words built from the figures. */
+  why: string;
+}
+const atMost = (perYear: number, rate: string): Bound => ({ maxItems: perYear * HISTORY_YEARS, why: `${rate} for ${HISTORY_YEARS} years` });
+const BOUNDS = {
+  serviceRestrictions: atMost(2, 'a new restriction every 6 months, the longest one goes unreviewed,'),
+  incidents: atMost(12, 'one a month'),
+  complaints: atMost(12, 'one a month'),
+  scsActivity: atMost(12, 'one a month'),
+  nonCompliance: atMost(12, 'one a month'),
+  paymentArrangementDefaults: atMost(4, 'one a quarter'),
+  issues: atMost(4, 'four new issues a year'),
+  outstandingIntrays: atMost(4, 'four a year, none ever cleared,'),
+  warnings: atMost(2, 'two a year'),
+} satisfies Record<string, Bound>;
+const grouped = (count: number): string => count.toLocaleString('en-AU');
+/** The bounds in words, for the schema's description (and so /openapi.json); not in each list's own description, which is the fact's label in explanations. */
+const BOUNDS_TEXT = `Each list holds at most what a real case can: ${Object.entries(BOUNDS)
+  .map(([name, bound]) => `${name} ${grouped(bound.maxItems)} (${bound.why})`)
+  .join('; ')}. A longer list is refused with a 400 naming it: the bound keeps a request's cost in proportion to a case.`;
+const list = (items: object, description: string, bound: Bound) => ({ type: 'array', default: [], maxItems: bound.maxItems, items, description }) as const;
 const record = (properties: Record<string, object>, required: string[] = []) =>
   ({ type: 'object', additionalProperties: false, properties, required }) as const;
 
@@ -17,6 +46,7 @@ export const REFERRAL_SOURCES = [
 export const caseFactsSchema = {
   $id: 'https://ps-decisions.example/schemas/case-facts.json',
   title: 'CaseFacts',
+  description: `The facts of one case. ${BOUNDS_TEXT}`,
   ...record({
     program: { enum: ['centrelink', 'child-support'], description: 'The program managing the customer' },
     referral: {
@@ -37,23 +67,23 @@ export const caseFactsSchema = {
           level: { enum: ['full', 'partial'] },
           from: date,
           to: date,
-        }, ['channel', 'level', 'from']), 'Service-channel restrictions, current when from <= asOf <= to'),
+        }, ['channel', 'level', 'from']), 'Service-channel restrictions, current when from <= asOf <= to', BOUNDS.serviceRestrictions),
         incidents: list(record({
           date,
           kind: { enum: ['verbal-abuse', 'threat-of-violence', 'physical-violence', 'self-harm-threat', 'property-damage'] },
           setting: { enum: ['face-to-face', 'phone', 'online', 'written'] },
           securityIncident: { type: 'boolean', default: false },
-        }, ['date', 'kind', 'setting']), 'Recorded customer incidents'),
+        }, ['date', 'kind', 'setting']), 'Recorded customer incidents', BOUNDS.incidents),
         complaints: list(record({
           date,
           stage: { enum: ['frontline', 'escalated'] },
           topic: { type: 'string', minLength: 1, maxLength: 200 },
           upheld: { type: 'boolean' },
-        }, ['date', 'stage', 'topic']), 'Complaints, frontline or escalated (Level 2, formerly step 3)'),
-        scsActivity: list(record({ date }, ['date']), 'SCS Activity Summary entries'),
+        }, ['date', 'stage', 'topic']), 'Complaints, frontline or escalated (Level 2, formerly step 3)', BOUNDS.complaints),
+        scsActivity: list(record({ date }, ['date']), 'SCS Activity Summary entries', BOUNDS.scsActivity),
         departureProhibitionOrder: flag('A current Departure Prohibition Order (DPO)'),
-        nonCompliance: list(record({ date }, ['date']), 'Non-compliance entries'),
-        paymentArrangementDefaults: list(record({ date }, ['date']), 'Defaulted payment arrangements'),
+        nonCompliance: list(record({ date }, ['date']), 'Non-compliance entries', BOUNDS.nonCompliance),
+        paymentArrangementDefaults: list(record({ date }, ['date']), 'Defaulted payment arrangements', BOUNDS.paymentArrangementDefaults),
         compensationOrWaiverApplied: flag('Has applied for compensation or waiver'),
         privacyBreachReported: flag('Has reported a privacy breach'),
         meetsCommitments: flag('Meets their Services Australia commitments', true),
@@ -74,7 +104,7 @@ export const caseFactsSchema = {
             enum: ['change-of-assessment', 'objection', 'compensation', 'privacy', 'litigation', 'foi',
               'estimate', 'departure-prohibition-order', 'care'],
           },
-        }, ['id', 'kind', 'status']), 'Issues on the case'),
+        }, ['id', 'kind', 'status']), 'Issues on the case', BOUNDS.issues),
         servicingStrategiesResolved: flag('Servicing strategies resolved or implemented'),
         customerManagesOwnBusiness: flag('The customer can manage their own business'),
         appropriateBehaviour: flag('The customer shows appropriate behaviour'),
@@ -96,7 +126,7 @@ export const caseFactsSchema = {
         outstandingIntrays: list(record({
           kind: { type: 'string', minLength: 1, maxLength: 100 },
           specialist: { type: 'boolean' },
-        }, ['kind', 'specialist']), 'Outstanding intrays'),
+        }, ['kind', 'specialist']), 'Outstanding intrays', BOUNDS.outstandingIntrays),
         mspActive: flag('A Managed Service Plan is active'),
         customerContactableByPhone: flag('The customer can be contacted by phone', true),
         exitLetterIssuedOn: { ...date, description: 'The day the exit letter was issued' },
@@ -104,7 +134,7 @@ export const caseFactsSchema = {
         optionsCommunicatedInWriting: flag('Options were clearly communicated to the customer'),
         optionsTimeframeGiven: flag('A suitable timeframe to take up options was given'),
         psWillNotResolve: flag('Ongoing PS management will not resolve the issues'),
-        warnings: list(record({ date, kind: { enum: ['verbal', 'written'] } }, ['date', 'kind']), 'Warnings given'),
+        warnings: list(record({ date, kind: { enum: ['verbal', 'written'] } }, ['date', 'kind']), 'Warnings given', BOUNDS.warnings),
         behaviourContinuedAfterWarning: flag('The behaviour continued after the warning'),
       }),
     },
