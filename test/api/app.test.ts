@@ -1,5 +1,6 @@
 // The HTTP contract: routes, explained outcomes, and a problem+json answer (never a 500) for bad input.
 import type request from 'supertest';
+import { caseFactsSchema } from '../../src/facts/schema';
 import { testApp } from '../support/app';
 import { shippedRules } from '../support';
 
@@ -9,6 +10,8 @@ const app = testApp({ rules: () => registry, clock: () => new Date('2025-06-01T1
 const evaluatePath = (name: string) => `/v1/rulesets/${name}/evaluate`;
 
 const directFacts = { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' } };
+/** The most incidents a case holds (src/facts/schema.ts). */
+const INCIDENTS_BOUND = (caseFactsSchema as unknown as { properties: { customer: { properties: { incidents: { maxItems: number } } } } }).properties.customer.properties.incidents.maxItems;
 
 describe('reading', () => {
   test('GET /health answers 200', async () => {
@@ -140,6 +143,20 @@ describe('bad input never yields a 500', () => {
   test('a fact the rule set needs is required', async () =>
     expectProblem(await post(JSON.stringify({ facts: { program: 'centrelink', referral: { source: 'mats' } } })), 400, ['/facts/referral/receivedOn']));
   test('an unknown rule set is a 404', async () => expectProblem(await post(JSON.stringify({ facts: directFacts }), 'application/json', 'nope'), 404));
+  test('a list longer than any case holds is a 400 naming the list, its items unread', async () => {
+    const incidents = new Array(INCIDENTS_BOUND + 1).fill({ date: 'soon', kind: 'shouting' });
+    const res = await post(JSON.stringify({ facts: { ...directFacts, customer: { incidents } } }));
+    expectProblem(res, 400, ['/facts/customer/incidents']);
+    expect(res.body.errors[0].detail).toMatch(new RegExp(`^must have at most ${INCIDENTS_BOUND.toLocaleString('en-AU')} items`));
+  });
+  test('a body of thousands of mistakes lists the first 100 and says how many there were', async () => {
+    const incidents = new Array(INCIDENTS_BOUND).fill({ date: 1, kind: 1, setting: 1 });
+    const res = await post(JSON.stringify({ facts: { ...directFacts, customer: { incidents } } }));
+    expectProblem(res, 400);
+    expect(res.body.errors).toHaveLength(100);
+    expect(res.body.errorCount).toBe(incidents.length * 3);
+    expect(res.body.detail).toBe(`The request does not match the contract. ${(incidents.length * 3).toLocaleString('en-AU')} problems were found; the first 100 are listed.`);
+  });
   test('a 2 MiB body is a 413', async () => {
     const padding = 'x'.repeat(2 * 1024 * 1024);
     expectProblem(await post(JSON.stringify({ facts: directFacts, padding })), 413);
