@@ -44,8 +44,10 @@ export class FaultCluster {
   server!: ServerProcess;
   port = 0;
   private readonly env: NodeJS.ProcessEnv;
+  readonly workers: number;
 
   private constructor(options: { workers: number; env: NodeJS.ProcessEnv }) {
+    this.workers = options.workers;
     this.rulesDir = mkdtempSync(path.join(os.tmpdir(), 'ps-fault-rules-'));
     cpSync(defaultRulesDirectory(), this.rulesDir, { recursive: true });
     this.dataDir = mkdtempSync(path.join(os.tmpdir(), 'ps-fault-data-'));
@@ -64,9 +66,13 @@ export class FaultCluster {
     return cluster;
   }
 
+  /** Starts the server; resolves with ms to /ready once every worker is listening. */
   private async spawn(): Promise<number> {
     this.server = new ServerProcess(this.port, this.env, this.logFile);
-    return this.server.ready();
+    const ms = await this.server.ready();
+    const deadline = Date.now() + 30_000;
+    while (this.workerPids().length < this.workers && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    return ms;
   }
 
   /** SIGTERM and a new start on the same port, rules and data: the restart an orchestrator makes. Resolves with ms to ready. */
