@@ -719,8 +719,8 @@ const paths: Record<string, Record<string, unknown>> = {
       permission: 'read-decisions',
       parameters: [decisionIdParameter],
       responses: { 200: json(ref('DecisionRecord'), 'The record') },
-      problems: merge(ALWAYS, { 404: ['not-found'], 410: ['version-unavailable'] }),
-      when: { 404: 'No such decision:', 410: 'With the facts kept, the version that decided can no longer be compiled to reproduce it:' },
+      problems: merge(ALWAYS, { 404: ['not-found'], 410: ['version-unavailable'], 503: ['log-unreadable'] }),
+      when: { 404: 'No such decision:', 410: 'With the facts kept, the version that decided can no longer be compiled to reproduce it:', 503: 'The decision log could not be read (its server is down, or its file was deleted under the service):' },
     }),
   },
   '/v1/decisions/{id}/reproduce': {
@@ -733,8 +733,8 @@ const paths: Record<string, Record<string, unknown>> = {
       parameters: [decisionIdParameter],
       requestBody: jsonBody(ref('ReproduceRequest'), 'The facts (only the facts: the version and asOf are the recorded ones)'),
       responses: { 200: json(ref('Reproduction'), 'The re-run and how it compares') },
-      problems: merge(ALWAYS, JSON_BODY, { 404: ['not-found'], 409: ['facts-differ'], 410: ['version-unavailable'] }),
-      when: { 404: 'No such decision:', 409: 'The facts are not the ones decided on:', 410: 'The version that decided is neither loaded nor archived:' },
+      problems: merge(ALWAYS, JSON_BODY, { 404: ['not-found'], 409: ['facts-differ'], 410: ['version-unavailable'], 503: ['log-unreadable'] }),
+      when: { 404: 'No such decision:', 409: 'The facts are not the ones decided on:', 410: 'The version that decided is neither loaded nor archived:', 503: 'The decision log could not be read:' },
     }),
   },
 };
