@@ -46,21 +46,30 @@ export class FaultCluster {
   private readonly env: NodeJS.ProcessEnv;
   readonly workers: number;
 
-  private constructor(options: { workers: number; env: NodeJS.ProcessEnv }) {
+  private readonly logDir: string;
+  private readonly ownDataDir: boolean;
+
+  private constructor(options: { workers: number; env: NodeJS.ProcessEnv; dataDir?: string }) {
     this.workers = options.workers;
     this.rulesDir = mkdtempSync(path.join(os.tmpdir(), 'ps-fault-rules-'));
     cpSync(defaultRulesDirectory(), this.rulesDir, { recursive: true });
-    this.dataDir = mkdtempSync(path.join(os.tmpdir(), 'ps-fault-data-'));
-    this.logFile = path.join(this.dataDir, 'server.log');
+    this.ownDataDir = options.dataDir === undefined;
+    this.dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'ps-fault-data-'));
+    // Apart from the data: a scenario may fill the data folder's disk, and the server's output must still be kept.
+    this.logDir = mkdtempSync(path.join(os.tmpdir(), 'ps-fault-log-'));
+    this.logFile = path.join(this.logDir, 'server.log');
     this.keys = benchKeys();
     const env = serverEnvironment({ dataDir: this.dataDir, keys: this.keys, ratePerMinute: UNREACHED_RATE_LIMIT });
     env.API_KEYS = `${this.keys.spec},${this.policyKey.id}:policy:${this.policyKey.secret}`;
     this.env = { ...env, RULES_DIR: this.rulesDir, WORKERS: String(options.workers), ...options.env };
   }
 
-  /** Starts the service and waits for /ready. `env` adds to (or overrides) the server's environment. */
-  static async start(options: { workers?: number; env?: NodeJS.ProcessEnv } = {}): Promise<FaultCluster> {
-    const cluster = new FaultCluster({ workers: options.workers ?? 2, env: options.env ?? {} });
+  /**
+   * Starts the service and waits for /ready. `env` adds to (or overrides) the server's environment; `dataDir` is a
+   * data folder of the scenario's own (left in place by remove()), instead of a fresh one.
+   */
+  static async start(options: { workers?: number; env?: NodeJS.ProcessEnv; dataDir?: string } = {}): Promise<FaultCluster> {
+    const cluster = new FaultCluster({ workers: options.workers ?? 2, env: options.env ?? {}, dataDir: options.dataDir });
     cluster.port = await freePort();
     await cluster.spawn();
     return cluster;
@@ -144,7 +153,8 @@ export class FaultCluster {
   async remove(): Promise<void> {
     await this.stop();
     rmSync(this.rulesDir, { recursive: true, force: true });
-    rmSync(this.dataDir, { recursive: true, force: true });
+    rmSync(this.logDir, { recursive: true, force: true });
+    if (this.ownDataDir) rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
 
