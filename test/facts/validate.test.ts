@@ -3,7 +3,7 @@
 import { problemOf } from '../../src/api/problem';
 import { DecisionError, MAX_LISTED_ISSUES } from '../../src/errors';
 import { caseFactsSchema } from '../../src/facts/schema';
-import { checkCaseFacts, parseEvaluateRequest } from '../../src/facts/validate';
+import { checkCaseFacts, MOST_VALUES_IN_A_REQUEST, parseEvaluateRequest, ValueCount } from '../../src/facts/validate';
 
 type Json = Record<string, unknown>;
 
@@ -198,5 +198,71 @@ describe('a problem document lists at most 100 problems and says how many there 
     expect(problem.errors).toHaveLength(100);
     expect(problem.errorCount).toBe(88_845);
     expect(problem.detail).toBe('The request does not match the contract. 88,845 problems were found; the first 100 are listed.');
+  });
+});
+
+describe('a body is counted before it is parsed, and no case holds more values than the most', () => {
+  /** The largest case: every list at its bound, every field given, every string at its longest. */
+  function largestCase(): Json {
+    const full: Record<string, Json> = {
+      serviceRestrictions: { channel: 'face-to-face', level: 'partial', from: '2020-01-01', to: '2020-06-01' },
+      incidents: { date: '2024-03-05', kind: 'threat-of-violence', setting: 'face-to-face', securityIncident: true },
+      complaints: { date: '2024-03-05', stage: 'escalated', topic: 't'.repeat(200), upheld: true },
+      scsActivity: { date: '2024-03-05' },
+      nonCompliance: { date: '2024-03-05' },
+      paymentArrangementDefaults: { date: '2024-03-05' },
+      issues: { id: 'i'.repeat(100), kind: 'k'.repeat(100), status: 'confirmed', mandatory: true, specialistProcess: 'departure-prohibition-order' },
+      outstandingIntrays: { kind: 'k'.repeat(100), specialist: true },
+      warnings: { date: '2024-03-05', kind: 'written' },
+    };
+    const facts = structuredClone(BASE) as Json;
+    for (const { at, maxItems } of LISTS) {
+      const group = ((facts[at[0] as string] as Json | undefined) ?? {}) as Json;
+      group[at[1] as string] = Array.from({ length: maxItems }, () => full[at[1] as string]);
+      facts[at[0] as string] = group;
+    }
+    return { asOf: '2025-06-02', facts };
+  }
+
+  /** Whether a text is within `most` values, its bytes given `chunk` at a time. */
+  const within = (text: string, most = MOST_VALUES_IN_A_REQUEST, chunk = Infinity): boolean => {
+    const bytes = Buffer.from(text);
+    const count = new ValueCount(most);
+    let ok = true;
+    for (let i = 0; i < bytes.length; i += Math.min(chunk, bytes.length)) ok = count.add(bytes.subarray(i, i + chunk)) && ok;
+    return ok;
+  };
+
+  test('the largest case is within the most, and is a case', () => {
+    const body = largestCase();
+    expect(within(JSON.stringify(body))).toBe(true);
+    expect(() => parseEvaluateRequest(body, 'direct-referral', [])).not.toThrow();
+  });
+
+  test('one value more than the most is refused, naming the whole body', () => {
+    // The object, facts, the comma before referral, and referral: 4.
+    const most = 4;
+    const text = '{"facts":{"program":"centrelink","referral":{"source":"mats"}}}';
+    expect(new ValueCount(most).add(Buffer.from(text))).toBe(true);
+    const count = new ValueCount(most - 1);
+    expect(count.add(Buffer.from(text))).toBe(false);
+    expect(count.refusal().issues).toEqual([{ pointer: '', message: 'holds more than 3 values' }]);
+    expect(count.refusal().code).toBe('invalid-request');
+  });
+
+  test('commas, brackets and quotes inside strings are not counted, however the bytes arrive', () => {
+    const text = JSON.stringify({ facts: { program: 'a,b,[{"c\\",,,}]', notes: ['x"]', '\\', 'é,€,😀'] } });
+    // The object, facts, the comma before notes, the notes list and the two commas in it: 6.
+    for (const chunk of [Infinity, 7, 1]) {
+      expect(within(text, 6, chunk)).toBe(true);
+      expect(within(text, 5, chunk)).toBe(false);
+    }
+  });
+
+  test('1 MiB of tiny values is refused within its first 64 KiB', () => {
+    for (const text of [`{"facts":{"customer":{"incidents":[${new Array(300_000).fill('{}').join(',')}]}}}`, `{"facts":{"x":${'['.repeat(500_000)}${']'.repeat(500_000)}}}`]) {
+      expect(new ValueCount().add(Buffer.from(text).subarray(0, 64 * 1024))).toBe(false);
+    }
+    expect(MOST_VALUES_IN_A_REQUEST).toBeLessThan(64 * 1024 / 2);
   });
 });
