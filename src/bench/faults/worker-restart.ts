@@ -39,17 +39,26 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
 
     // Kill a worker: its replacement must start, on the rules the cluster serves, not the folder's broken file.
     // Then again and again, each replacement as soon as it listens: a crash loop.
+    // Sampled apart, each every 100 ms: a slow scrape (the cluster's metrics wait on a worker still starting) must not
+    // keep /ready from being watched.
     const sightings = { degraded: 0, servingOne: 0 };
     let watching = true;
-    const watcher = (async () => {
+    const sample = async (look: () => Promise<void>) => {
       while (watching) {
-        const r = await ready().catch(() => ({}) as Ready);
-        if (r.status === 'degraded' && r.workers?.serving === 1) sightings.degraded += 1;
-        const metrics = await cluster.send('GET', '/metrics').catch(() => undefined);
-        if (metrics && /cluster_workers\{state="serving"\} 1\b/.test(metrics.body)) sightings.servingOne += 1;
+        await look().catch(() => undefined);
         await pause(100);
       }
-    })();
+    };
+    const watcher = Promise.all([
+      sample(async () => {
+        const r = await ready();
+        if (r.status === 'degraded' && r.workers?.serving === 1) sightings.degraded += 1;
+      }),
+      sample(async () => {
+        const metrics = await cluster.send('GET', '/metrics', { timeoutMs: 10_000 });
+        if (/cluster_workers\{state="serving"\} 1\b/.test(metrics.body)) sightings.servingOne += 1;
+      }),
+    ]);
     const killed: number[] = [];
     let replacementsStarted = 0;
     for (let k = 0; k < kills; k += 1) {
