@@ -18,7 +18,7 @@ import { impactOf, type ImpactCase } from '../authoring/impact';
 import type { DecisionRecorder } from '../decisions/recorder';
 import { authorize, type Caller, type KeyRing, type Permission } from './access';
 import { addDecisionRoutes, DecisionReplayer } from './decisions';
-import { rateLimitPerKey, requestTimeout } from './limits';
+import { closeWhenAnswered, rateLimitPerKey, requestTimeout } from './limits';
 import { metricsHandler, outcomeLabel, type Metrics } from './metrics';
 import { openApiDocument } from './openapi';
 import { requestLog } from './request-log';
@@ -366,6 +366,9 @@ export function createApp(options: AppOptions): RequestListener {
       if (!known) logger?.error({ err: error, path: req.path }, 'error after the response began');
       return;
     }
+    // Refused before its body has arrived (a key or a type refused, say): the body will not be read, so the connection
+    // closes after the answer rather than wait for the rest of it (limits.ts).
+    if (!req.complete) closeWhenAnswered(req, res);
     if (known && known.code !== 'internal' && known.code !== 'rule-file-invalid') {
       metrics?.error(known.code);
       sendProblem(res, problemOf(known, req.originalUrl));

@@ -742,7 +742,8 @@ export const openApiDocument: OpenApiDocument = {
       'Explained decisions for Services Australia Personalised Services: direct referral, segment allocation, exit readiness, specialist transfer and service restriction. '
       + 'Every rule cites the procedure paragraph it comes from.\n\n'
       + 'Every /v1 route needs an API key (`Authorization: Bearer <key>`); each operation names the roles that may call it. '
-      + 'Every problem is `application/problem+json` (RFC 9457) with a stable `code`. Any path or method not listed here is answered 404 with code `not-found`.',
+      + 'Every problem is `application/problem+json` (RFC 9457) with a stable `code`. Any path or method not listed here is answered 404 with code `not-found`.\n\n'
+      + 'A body the service will not read is not waited for: a Content-Length past a route\'s limit is answered 413 at once, and any answer given before the body has arrived (a refusal, or a 503 timeout while it is still being sent) closes the connection after it (`Connection: close`).',
   },
   tags: [
     { name: 'Rule sets', description: 'The rules, their versions and sources' },
