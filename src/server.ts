@@ -171,6 +171,7 @@ async function serveAsync(clustered: boolean): Promise<void> {
     // Each worker allows its share, so a key never exceeds the limit across the cluster (limits.ts).
     ratePerMinute: clustered ? workerShare(config.ratePerMinute, Number(process.env.PS_CLUSTER_WORKERS ?? 1)) : config.ratePerMinute,
     requestTimeoutMs: config.requestTimeoutMs,
+    batch: config.batch,
   });
   // Header, request and idle timeouts and a connection cap (limits.ts), before Express sees a request.
   const server = limitedServer(app, config.server).listen(port, () => {

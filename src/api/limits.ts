@@ -152,7 +152,8 @@ const closing = new WeakSet<ServerResponse>();
 
 /**
  * Closes the connection once this answer is written: for a request whose body the service will not
- * read (refused from its headers, answered before its body arrived, or timed out). The client may still be sending; reading on would let it hold the socket, and the worker's
+ * read (refused from its headers, answered before its body arrived, timed out, or a batch stopped
+ * early). The client may still be sending; reading on would let it hold the socket, and the worker's
  * time, for as long as it likes. Before the answer is sent, it says `Connection: close`.
  *
  * Not Node's own close for `Connection: close`, which destroys the socket as soon as the answer is
@@ -192,6 +193,28 @@ export function closeWhenAnswered(req: IncomingMessage, res: ServerResponse): vo
   });
 }
 
+/** What one evaluate-batch request may take (batch.ts). */
+export interface BatchLimits {
+  /** Lines one request may carry. */
+  maxLines: number;
+  /** Bytes the body may hold as read, inflated when it is compressed; also the most its Content-Length may declare. */
+  maxBytes: number;
+  /** How long one batch may run, from when its headers have been read. */
+  maxMs: number;
+}
+
+/**
+ * Bounds no caseworker tool reaches, so that only a runaway or hostile request meets them. A team's
+ * queue is thousands of lines: 100,000 lines is well above it, and at the typical 1–2 KB a line
+ * (a generated referral is about 320 bytes) those are at most 200 MB, under 256 MiB (a lone 1 MiB
+ * line still fits many times over). Measured on this 2-core machine with the built cluster: 100,000
+ * lines took 24 s with the compiled engine; 10,000 lines took 6.3 s with ?engine=reference, so about
+ * 63 s for 100,000; 5 minutes leaves about five times that for a slower host or a busy worker.
+ * Without these, a 329-byte brotli body inflating to 200 MiB of newlines was answered 1.49 M lines
+ * in 15 s and would have gone on to ~70 GB.
+ */
+export const DEFAULT_BATCH_LIMITS: Readonly<BatchLimits> = { maxLines: 100_000, maxBytes: 256 * 1024 * 1024, maxMs: 300_000 };
+
 /** How the HTTP server itself treats slow, idle and surplus connections (before Express sees a request). */
 export interface ServerLimits {
   /** The whole request, headers and body, must arrive within this (server.requestTimeout). */
@@ -207,8 +230,9 @@ export interface ServerLimits {
 }
 
 /**
- * requestMs: Node's own default, 5 minutes; it bounds a slow upload, a batch above all. Every other
- * route that reads a body answers 503 at REQUEST_TIMEOUT_MS and closes the connection.
+ * requestMs: a minute longer than a batch may run (DEFAULT_BATCH_LIMITS.maxMs): a batch that meets
+ * its own bound ends with its final problem line, never cut short by Node. Every other route that
+ * reads a body answers 503 at REQUEST_TIMEOUT_MS and closes the connection, so this is a backstop.
  * headersMs: 10 s. Headers are a few hundred bytes; a client slower than that is a slowloris, and
  * Node answers it 408 and closes the connection.
  * idleMs: 30 s, above the 10 s request timeout (so a stuck evaluate is answered 503 before its
@@ -223,7 +247,7 @@ export interface ServerLimits {
  * hold; each connection holds a file descriptor and memory, and a worker out of descriptors cannot
  * open the decision log's files either.
  */
-export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = { requestMs: 300_000, headersMs: 10_000, idleMs: 30_000, keepAliveMs: 65_000, maxConnections: 1_000 };
+export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = { requestMs: DEFAULT_BATCH_LIMITS.maxMs + 60_000, headersMs: 10_000, idleMs: 30_000, keepAliveMs: 65_000, maxConnections: 1_000 };
 
 /**
  * Node checks the header and request timeouts of every connection each connectionsCheckingInterval
@@ -283,6 +307,7 @@ function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min
 export interface Limits {
   ratePerMinute: number;
   requestTimeoutMs: number;
+  batch: BatchLimits;
   server: ServerLimits;
 }
 
@@ -291,6 +316,10 @@ export interface Limits {
  * 100 a second: far above a caseworker's pace, low enough to stop a runaway script; 0 turns it off).
  * REQUEST_TIMEOUT_MS: how long a request may take before it is answered 503 (default 10 s; a
  * decision takes milliseconds, so anything near this is stuck).
+ * BATCH_MAX_LINES, BATCH_MAX_BYTES, BATCH_TIMEOUT_MS: what one evaluate-batch may carry and how long
+ * it may run (DEFAULT_BATCH_LIMITS says why 100,000 lines, 256 MiB and 5 minutes); an operator whose
+ * queues are larger, or whose host is slower, raises them. Node's own request timeout follows the
+ * batch's, a minute above it.
  * HEADERS_TIMEOUT_MS, IDLE_TIMEOUT_MS, MAX_CONNECTIONS_PER_WORKER: the server's (DEFAULT_SERVER_LIMITS
  * says why 10 s, 30 s and 1,000); the idle timeout must exceed REQUEST_TIMEOUT_MS, so that a request
  * that takes too long is answered 503 before its connection counts as idle.
@@ -298,18 +327,24 @@ export interface Limits {
 export function limitsFromEnvironment(env: NodeJS.ProcessEnv): Limits {
   const ms = 'a whole number of milliseconds, 1 or more';
   const requestTimeoutMs = wholeNumber(env, 'REQUEST_TIMEOUT_MS', DEFAULT_REQUEST_TIMEOUT_MS, 1, ms);
+  const batch: BatchLimits = {
+    maxLines: wholeNumber(env, 'BATCH_MAX_LINES', DEFAULT_BATCH_LIMITS.maxLines, 1, 'a whole number of lines, 1 or more'),
+    maxBytes: wholeNumber(env, 'BATCH_MAX_BYTES', DEFAULT_BATCH_LIMITS.maxBytes, 1, 'a whole number of bytes, 1 or more'),
+    maxMs: wholeNumber(env, 'BATCH_TIMEOUT_MS', DEFAULT_BATCH_LIMITS.maxMs, 1, ms),
+  };
   const server: ServerLimits = {
-    requestMs: DEFAULT_SERVER_LIMITS.requestMs,
+    requestMs: batch.maxMs + (DEFAULT_SERVER_LIMITS.requestMs - DEFAULT_BATCH_LIMITS.maxMs),
     headersMs: wholeNumber(env, 'HEADERS_TIMEOUT_MS', DEFAULT_SERVER_LIMITS.headersMs, 1, ms),
     idleMs: wholeNumber(env, 'IDLE_TIMEOUT_MS', DEFAULT_SERVER_LIMITS.idleMs, 1, ms),
     keepAliveMs: DEFAULT_SERVER_LIMITS.keepAliveMs,
     maxConnections: wholeNumber(env, 'MAX_CONNECTIONS_PER_WORKER', DEFAULT_SERVER_LIMITS.maxConnections, 1, 'a whole number of connections, 1 or more'),
   };
   if (server.idleMs <= requestTimeoutMs) throw new Error(`IDLE_TIMEOUT_MS (${server.idleMs}) must be more than REQUEST_TIMEOUT_MS (${requestTimeoutMs}), so that a request that takes too long is answered 503 before its connection is cut as idle.`);
-  if (server.headersMs >= server.requestMs) throw new Error(`HEADERS_TIMEOUT_MS (${server.headersMs}) must be less than ${server.requestMs}, the time a whole request may take.`);
+  if (server.headersMs >= server.requestMs) throw new Error(`HEADERS_TIMEOUT_MS (${server.headersMs}) must be less than BATCH_TIMEOUT_MS (${batch.maxMs}) and a minute, the time a whole request may take.`);
   return {
     ratePerMinute: wholeNumber(env, 'RATE_LIMIT_PER_MINUTE', DEFAULT_RATE_PER_MINUTE, 0, 'a whole number of requests a minute, 0 (no limit) or more'),
     requestTimeoutMs,
+    batch,
     server,
   };
 }

@@ -5,6 +5,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import request from 'supertest';
 import { authorize, keysFromEnvironment } from '../../src/api/access';
 import {
+  DEFAULT_BATCH_LIMITS,
   DEFAULT_SERVER_LIMITS,
   limitedServer,
   limitsFromEnvironment,
@@ -289,9 +290,11 @@ describe('limitedServer', () => {
     expect([server.requestTimeout, server.headersTimeout, server.timeout, server.keepAliveTimeout]).toEqual([60_000, 5_000, 20_000, 75_000]);
     const defaults = limitedServer(() => {});
     expect([defaults.requestTimeout, defaults.headersTimeout, defaults.timeout, defaults.keepAliveTimeout]).toEqual([DEFAULT_SERVER_LIMITS.requestMs, DEFAULT_SERVER_LIMITS.headersMs, DEFAULT_SERVER_LIMITS.idleMs, DEFAULT_SERVER_LIMITS.keepAliveMs]);
-    // Keep-alive outlasts a 60 s balancer idle timeout; headers come well within the request's time.
+    // Keep-alive outlasts a 60 s balancer idle timeout; headers come well within the request's time; Node's own request
+    // timeout outlasts a batch's, so a batch ends with its own final line.
     expect(DEFAULT_SERVER_LIMITS.keepAliveMs).toBeGreaterThan(60_000);
     expect(DEFAULT_SERVER_LIMITS.headersMs).toBeLessThan(DEFAULT_SERVER_LIMITS.requestMs);
+    expect(DEFAULT_SERVER_LIMITS.requestMs).toBeGreaterThan(DEFAULT_BATCH_LIMITS.maxMs + DEFAULT_SERVER_LIMITS.headersMs);
   });
 
   test('refuses headers allowed as long as the whole request, or a limit that is not positive', () => {
@@ -393,18 +396,22 @@ describe('limitsFromEnvironment', () => {
   const defaults = {
     ratePerMinute: 6000,
     requestTimeoutMs: 10_000,
-    server: { requestMs: 300_000, headersMs: 10_000, idleMs: 30_000, keepAliveMs: 65_000, maxConnections: 1_000 },
+    batch: { maxLines: 100_000, maxBytes: 256 * 1024 * 1024, maxMs: 300_000 },
+    server: { requestMs: 360_000, headersMs: 10_000, idleMs: 30_000, keepAliveMs: 65_000, maxConnections: 1_000 },
   };
 
   test('defaults', () => {
     expect(limitsFromEnvironment({})).toEqual(defaults);
-    expect(limitsFromEnvironment({ RATE_LIMIT_PER_MINUTE: ' ', REQUEST_TIMEOUT_MS: '', IDLE_TIMEOUT_MS: '' })).toEqual(defaults);
+    expect(limitsFromEnvironment({ RATE_LIMIT_PER_MINUTE: ' ', REQUEST_TIMEOUT_MS: '', BATCH_MAX_LINES: ' ', IDLE_TIMEOUT_MS: '' })).toEqual(defaults);
   });
 
   test('values', () => {
     expect(limitsFromEnvironment({ RATE_LIMIT_PER_MINUTE: '120', REQUEST_TIMEOUT_MS: '2500' })).toEqual({ ...defaults, ratePerMinute: 120, requestTimeoutMs: 2500 });
     expect(limitsFromEnvironment({ RATE_LIMIT_PER_MINUTE: '0' }).ratePerMinute).toBe(0);
+    expect(limitsFromEnvironment({ BATCH_MAX_LINES: '1000', BATCH_MAX_BYTES: '1048576', BATCH_TIMEOUT_MS: '60000' }).batch).toEqual({ maxLines: 1000, maxBytes: 1_048_576, maxMs: 60_000 });
     expect(limitsFromEnvironment({ HEADERS_TIMEOUT_MS: '2000', IDLE_TIMEOUT_MS: '45000', MAX_CONNECTIONS_PER_WORKER: '50' }).server).toEqual({ ...defaults.server, headersMs: 2000, idleMs: 45_000, maxConnections: 50 });
+    // Node's own request timeout follows the batch's: a minute above it.
+    expect(limitsFromEnvironment({ BATCH_TIMEOUT_MS: '60000' }).server.requestMs).toBe(120_000);
   });
 
   test.each([
@@ -414,6 +421,9 @@ describe('limitsFromEnvironment', () => {
     ['RATE_LIMIT_PER_MINUTE', '1e3'],
     ['REQUEST_TIMEOUT_MS', '0'],
     ['REQUEST_TIMEOUT_MS', '10s'],
+    ['BATCH_MAX_LINES', '0'],
+    ['BATCH_MAX_BYTES', '256MiB'],
+    ['BATCH_TIMEOUT_MS', '-5'],
     ['HEADERS_TIMEOUT_MS', '0'],
     ['IDLE_TIMEOUT_MS', '30 s'],
     ['MAX_CONNECTIONS_PER_WORKER', '0'],
@@ -424,6 +434,6 @@ describe('limitsFromEnvironment', () => {
   test('an idle timeout no longer than the request timeout, or headers allowed as long as a whole request, is refused', () => {
     expect(() => limitsFromEnvironment({ IDLE_TIMEOUT_MS: '10000' })).toThrow(/^IDLE_TIMEOUT_MS \(10000\) must be more than REQUEST_TIMEOUT_MS \(10000\)/);
     expect(() => limitsFromEnvironment({ REQUEST_TIMEOUT_MS: '60000' })).toThrow(/^IDLE_TIMEOUT_MS \(30000\) must be more than REQUEST_TIMEOUT_MS \(60000\)/);
-    expect(() => limitsFromEnvironment({ HEADERS_TIMEOUT_MS: '300000' })).toThrow(/^HEADERS_TIMEOUT_MS \(300000\) must be less than 300000/);
+    expect(() => limitsFromEnvironment({ BATCH_TIMEOUT_MS: '1000', HEADERS_TIMEOUT_MS: '61000' })).toThrow(/^HEADERS_TIMEOUT_MS \(61000\) must be less than/);
   });
 });
