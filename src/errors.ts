@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'rate-limited'
   | 'timeout'
   | 'log-unavailable'
+  | 'log-unreadable'
   | 'not-ready'
   | 'facts-differ'
   | 'version-unavailable'
@@ -76,6 +77,7 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorDescription> = {
   'rate-limited': { status: 429, title: 'Too many requests for this API key' },
   timeout: { status: 503, title: 'The request took too long and was abandoned' },
   'log-unavailable': { status: 503, title: 'The decision log could not record the decision, so none was given' },
+  'log-unreadable': { status: 503, title: 'The decision log could not be read' },
   'not-ready': { status: 503, title: 'The service is not ready' },
   'facts-differ': { status: 409, title: 'The facts supplied are not the facts that were decided on' },
   'version-unavailable': { status: 410, title: 'The rule version that decided is no longer available' },

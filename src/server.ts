@@ -11,7 +11,8 @@ import { openDecisionLog } from './decisions/open';
 import type { DecisionLog } from './decisions/log';
 import { DecisionRecorder } from './decisions/recorder';
 import { DecisionError, issueLines } from './errors';
-import { defaultRulesDirectory, loadRules, versionsByFile } from './loader/load';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { defaultRulesDirectory, loadRules, loadRuleTexts, versionsByFile, type RuleRegistry, type RuleTexts } from './loader/load';
 import { RuleStore, type ReloadReport } from './loader/store';
 import { RULE_SET_MODULES } from './rulesets';
 
@@ -27,12 +28,28 @@ const dataDir = path.resolve(process.env.DATA_DIR ?? 'data');
 const STOP_GRACE_MS = 10_000;
 // How long a reload waits for the other workers to confirm theirs before answering anyway.
 const RELOAD_BROADCAST_MS = 5_000;
-// A worker that keeps dying is a fault a restart will not fix: past this many restarts a minute, stop.
-const MAX_RESTARTS_PER_MINUTE = 10;
+// Restarting a worker that died. One that lived at least MIN_UPTIME_MS is restarted at once; each that dies sooner
+// (it could not start, or crashed straight away) doubles the wait before the next start, from FIRST_BACKOFF_MS up to
+// MAX_BACKOFF_MS, so a fault a restart cannot fix costs a start every 30 s, not a busy loop. The healthy workers serve
+// throughout. Only when no worker serves and GIVE_UP_AFTER starts in a row have failed does the primary stop (exit 1),
+// so an orchestrator sees an outage it may be able to fix by starting the service afresh.
+const MIN_UPTIME_MS = 30_000;
+const FIRST_BACKOFF_MS = 500;
+const MAX_BACKOFF_MS = 30_000;
+const GIVE_UP_AFTER = 8;
+// How long a new worker waits for the primary to hand it the rules in force.
+const RULES_HANDOFF_MS = 10_000;
 
 /** Messages between the primary and its workers, over the cluster's IPC channel. */
-type ToPrimary = { kind: 'reload-all'; request: number } | { kind: 'reloaded'; request: number; ok: boolean };
-type ToWorker = { kind: 'reload'; request: number } | { kind: 'reload-all-done'; request: number; workers: number };
+type ToPrimary =
+  | { kind: 'reload-all'; request: number }
+  | { kind: 'reloaded'; request: number; ok: boolean }
+  | { kind: 'rules-in-force'; request: 0; texts: RuleTexts };
+type ToWorker =
+  | { kind: 'reload'; request: number }
+  | { kind: 'reload-all-done'; request: number; workers: number }
+  | { kind: 'rules'; request: 0; texts: RuleTexts }
+  | { kind: 'workers'; request: 0; wanted: number; serving: number };
 
 const isMessage = (message: unknown): message is { kind: string; request: number } =>
   typeof message === 'object' && message !== null && typeof (message as { kind?: unknown }).kind === 'string' && typeof (message as { request?: unknown }).request === 'number';
@@ -76,10 +93,14 @@ function settleKeys(): void {
   process.stderr.write(`\nDevelopment API keys (generated for this run; set API_KEYS or API_KEYS_FILE in production):\n${lines}\n\n`);
 }
 
-/** The decision log, or no start at all: a decision must never be given unrecorded. */
-async function openLog(logger: pino.Logger): Promise<DecisionLog> {
+/**
+ * The decision log, or no start at all: a decision must never be given unrecorded. `mustExist`: a cluster's worker
+ * opens the SQLite file its primary created at start, and never creates one: a worker restarted after the file was
+ * deleted under the service must not begin a new, empty log beside the workers still holding the old one.
+ */
+async function openLog(logger: pino.Logger, mustExist = false): Promise<DecisionLog> {
   try {
-    return await openDecisionLog({ url: process.env.DECISION_LOG_URL, dataDir, onIdleError: (error) => logger.warn({ err: error }, 'decision log: an idle PostgreSQL connection failed; the pool replaces it') });
+    return await openDecisionLog({ url: process.env.DECISION_LOG_URL, dataDir, mustExist, onIdleError: (error) => logger.warn({ err: error }, 'decision log: an idle PostgreSQL connection failed; the pool replaces it') });
   } catch (error) {
     fatal({ err: error, dataDir }, 'the decision log could not be opened; not starting (a decision must never be given unrecorded)');
   }
@@ -96,6 +117,25 @@ function settings() {
   }
 }
 
+/** A cluster worker's first message: the rules the cluster serves (the primary sends them as it forks the worker). */
+function rulesFromPrimary(): Promise<RuleRegistry> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the cluster primary did not hand over the rules within ${RULES_HANDOFF_MS} ms`)), RULES_HANDOFF_MS);
+    const take = (message: unknown) => {
+      if (!isMessage(message) || (message as ToWorker).kind !== 'rules') return;
+      process.off('message', take);
+      clearTimeout(timer);
+      const { texts } = message as Extract<ToWorker, { kind: 'rules' }>;
+      try {
+        resolve(loadRuleTexts(texts.calendarText, texts.files, { modules: RULE_SET_MODULES }));
+      } catch (error) {
+        reject(error);
+      }
+    };
+    process.on('message', take);
+  });
+}
+
 /** One serving process: its own RuleStore and file watch, decision log connection, and the HTTP server. */
 function serve(clustered: boolean): void {
   void serveAsync(clustered);
@@ -105,10 +145,13 @@ async function serveAsync(clustered: boolean): Promise<void> {
   const logger = clustered ? rootLogger.child({ worker: cluster.worker?.id }) : rootLogger;
   let store: RuleStore;
   try {
-    store = new RuleStore(rulesDirectory, RULE_SET_MODULES, logger);
+    // A cluster's worker serves the rules the cluster serves, handed over by the primary, not the folder as it is
+    // now: a worker started after a rule file was refused must not fail on it (or serve anything else).
+    store = new RuleStore(rulesDirectory, RULE_SET_MODULES, logger, clustered ? await rulesFromPrimary() : undefined);
   } catch (error) {
     rulesRefused(error);
   }
+  let workers: { wanted: number; serving: number } | undefined;
 
   // A reload asked of one worker is carried out by all: the primary asks the others and says when they have confirmed.
   let nextRequest = 1;
@@ -141,15 +184,24 @@ async function serveAsync(clustered: boolean): Promise<void> {
       } else if (m.kind === 'reload-all-done') {
         waiting.get(m.request)?.();
         waiting.delete(m.request);
+      } else if (m.kind === 'workers') {
+        workers = { wanted: m.wanted, serving: m.serving };
       }
     });
   }
 
   const config = settings();
   const { ring } = keysFromEnvironment(process.env);
-  const log = await openLog(logger);
+  const log = await openLog(logger, clustered);
   const metrics = new Metrics();
-  store.onReload = (report) => metrics.reload(report.ok);
+  store.onReload = (report) => {
+    metrics.reload(report.ok);
+    // The primary keeps the rules in force, to hand to a worker it starts later.
+    if (clustered && report.ok && report.changed.length > 0) {
+      const texts = store.current().texts;
+      if (texts) process.send?.({ kind: 'rules-in-force', request: 0, texts } satisfies ToPrimary);
+    }
+  };
   const recorder = new DecisionRecorder(log, {
     keepFacts: config.keepFacts,
     onWrite: (ok, seconds) => metrics.logWrite(ok, seconds),
@@ -172,6 +224,7 @@ async function serveAsync(clustered: boolean): Promise<void> {
     ratePerMinute: clustered ? workerShare(config.ratePerMinute, Number(process.env.PS_CLUSTER_WORKERS ?? 1)) : config.ratePerMinute,
     requestTimeoutMs: config.requestTimeoutMs,
     batch: config.batch,
+    workers: clustered ? () => workers : undefined,
   });
   // Header, request and idle timeouts and a connection cap (limits.ts), before Express sees a request.
   const server = limitedServer(app, config.server).listen(port, () => {
@@ -200,20 +253,46 @@ async function serveAsync(clustered: boolean): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
+/** The primary's own metrics, added to the workers' sums: how many workers serve, and their restarts. */
+function clusterHealth(wanted: number) {
+  const registry = new Registry();
+  const workers = new Gauge({ name: 'cluster_workers', help: 'Cluster workers: wanted (WORKERS) and serving (listening now). Fewer serving than wanted is a degraded service.', labelNames: ['state'], registers: [registry] });
+  const restarts = new Counter({ name: 'cluster_worker_restarts_total', help: 'Workers the primary started again after one died or failed to start.', registers: [registry] });
+  const backoff = new Gauge({ name: 'cluster_worker_restart_wait_seconds', help: 'How long the latest restart waited: 0 after a worker that had served a while, doubling with each failed start.', registers: [registry] });
+  workers.set({ state: 'wanted' }, wanted);
+  workers.set({ state: 'serving' }, 0);
+  return {
+    registry,
+    serving: (count: number) => workers.set({ state: 'serving' }, count),
+    restart: (waitMs: number) => {
+      restarts.inc();
+      backoff.set(waitMs / 1000);
+    },
+  };
+}
+
 /** The cluster primary: checks the rules once, forks the workers, restarts the ones that die, relays reloads and stops. */
 async function supervise(workers: number): Promise<void> {
   // Refuse to start on bad rules, or a decision log that cannot be opened, here, once, rather than
   // watch every worker fail on them (and be restarted into the same failure).
+  // The rules in force, kept here to hand to each worker as it starts (a worker tells the primary when its rules change).
+  let inForce: RuleTexts;
   try {
-    loadRules(rulesDirectory, { modules: RULE_SET_MODULES });
+    inForce = loadRules(rulesDirectory, { modules: RULE_SET_MODULES }).texts as RuleTexts;
   } catch (error) {
     rulesRefused(error);
   }
+  // Creates the SQLite file if it is new: the workers open only the file that is there (openLog's mustExist).
   await (await openLog(rootLogger)).close();
 
   let stopping = false;
   let exitCode = 0;
-  const restarts: number[] = [];
+  // Workers that died before MIN_UPTIME_MS, in a row: what the next restart waits on.
+  let failedStarts = 0;
+  const forkedAt = new Map<number, number>();
+  // Workers whose server is listening: the ones serving.
+  const serving = new Set<number>();
+  const health = clusterHealth(workers);
   // A relayed reload: who asked (and their request number), and the workers yet to confirm.
   let nextBroadcast = 1;
   // Forked and not yet exited (cluster.workers can still list a worker in its exit event).
@@ -225,14 +304,28 @@ async function supervise(workers: number): Promise<void> {
   const fork = (): Worker => {
     const worker = cluster.fork({ PS_CLUSTER_WORKERS: String(workers) });
     running.add(worker.id);
+    forkedAt.set(worker.id, Date.now());
+    // Queued on the channel until the worker reads it; the callback keeps a worker that died at once from throwing here.
+    worker.send({ kind: 'rules', request: 0, texts: inForce } satisfies ToWorker, () => undefined);
     worker.on('message', (message: unknown) => {
       if (!isMessage(message)) return;
       const m = message as ToPrimary;
       if (m.kind === 'reload-all') relayReload(worker, m.request);
       else if (m.kind === 'reloaded') confirm(m.request, worker.id, m.ok);
+      else if (m.kind === 'rules-in-force') inForce = m.texts;
     });
     return worker;
   };
+
+  /** Tells every worker, and the metrics, how many serve of how many asked for (a worker's /ready says "degraded"). */
+  const announce = () => {
+    health.serving(serving.size);
+    for (const w of live()) w.send({ kind: 'workers', request: 0, wanted: workers, serving: serving.size } satisfies ToWorker, () => undefined);
+  };
+  cluster.on('listening', (worker) => {
+    serving.add(worker.id);
+    announce();
+  });
 
   function relayReload(asker: Worker, request: number): void {
     const others = live().filter((w) => w.id !== asker.id);
@@ -271,16 +364,24 @@ async function supervise(workers: number): Promise<void> {
       }
       return;
     }
-    const now = Date.now();
-    restarts.push(now);
-    while (restarts.length > 0 && restarts[0]! < now - 60_000) restarts.shift();
-    if (restarts.length > MAX_RESTARTS_PER_MINUTE) {
-      rootLogger.fatal({ worker: worker.id, workerPid: worker.process.pid, code, signal }, `workers died ${restarts.length} times in a minute; stopping rather than restarting again`);
+    const wasServing = serving.delete(worker.id);
+    const lived = Date.now() - (forkedAt.get(worker.id) ?? 0);
+    forkedAt.delete(worker.id);
+    failedStarts = lived < MIN_UPTIME_MS ? failedStarts + 1 : 0;
+    announce();
+    const details = { worker: worker.id, workerPid: worker.process.pid, code, signal, livedMs: lived, serving: serving.size, wanted: workers };
+    if (serving.size === 0 && failedStarts >= GIVE_UP_AFTER) {
+      rootLogger.fatal({ ...details, failedStarts }, `no worker serves, and ${failedStarts} starts in a row have failed; stopping so that the service can be started afresh`);
       stop('restart-limit', 1);
       return;
     }
-    rootLogger.error({ worker: worker.id, workerPid: worker.process.pid, code, signal }, 'worker died unexpectedly; starting another');
-    fork();
+    const waitMs = failedStarts === 0 ? 0 : Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (failedStarts - 1));
+    health.restart(waitMs);
+    rootLogger.error({ ...details, failedStarts, waitMs }, `worker ${wasServing ? 'died' : 'failed to start'}; starting another${waitMs > 0 ? ` in ${waitMs} ms` : ''} (${serving.size} of ${workers} serving)`);
+    // Not unref'd: with no worker left, this timer is what keeps the primary alive to start the next.
+    setTimeout(() => {
+      if (!stopping) fork();
+    }, waitMs);
   });
 
   function stop(signal: string, code = 0): void {
@@ -300,7 +401,7 @@ async function supervise(workers: number): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 
-  servePrimaryMetrics();
+  servePrimaryMetrics(health.registry);
   rootLogger.info({ workers, port, rulesDirectory }, `starting ${workers} workers`);
   for (let i = 0; i < workers; i += 1) fork();
 }

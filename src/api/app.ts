@@ -60,6 +60,8 @@ export interface AppOptions {
   requestLogger?: Logger;
   /** Requests one key may make a minute (0: no limit). */
   ratePerMinute?: number;
+  /** In a cluster: the workers asked for and those serving, as the primary last said (server.ts); absent when not clustered. */
+  workers?: () => { wanted: number; serving: number } | undefined;
   /** A request not answered within this is answered 503 (evaluate-batch streams, and is bounded by the server's requestTimeout instead). */
   requestTimeoutMs?: number;
 }
@@ -246,12 +248,14 @@ export function createApp(options: AppOptions): RequestListener {
 
   app.get('/ready', async (_req, res) => {
     try {
-      // The rules are loaded before the app exists; what can fail later is the decision log.
-      await recorder.log.ping();
+      // Ready means able to record a decision (the rules are loaded before the app exists): the last write's
+      // result and a write probe (recorder.ts canRecord), not a read, which a full disk or a deleted file still answers.
+      await recorder.canRecord();
     } catch (error) {
-      throw new DecisionError('not-ready', `Not ready: ${(error as Error).message}`);
+      throw new DecisionError('not-ready', `Not ready: the decision log cannot record a decision: ${(error as Error).message}`);
     }
-    res.json({ status: 'ready', decisionLog: recorder.log.kind, versions: versionsByFile(rules()) });
+    const workers = options.workers?.();
+    res.json({ status: workers && workers.serving < workers.wanted ? 'degraded' : 'ready', decisionLog: recorder.log.kind, versions: versionsByFile(rules()), ...(workers ? { workers } : {}) });
   });
 
   if (metrics) app.get('/metrics', metricsHandler(metrics, options.clustered ?? false));

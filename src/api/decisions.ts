@@ -32,6 +32,11 @@ function recordView(record: DecisionRecord) {
   return { ...rest, factsKept: facts !== null };
 }
 
+/** A store that cannot answer (a server down, a file deleted under the service) is a 503 the auditor can act on, not a 500. */
+function unreadable(error: unknown): never {
+  throw new DecisionError('log-unreadable', `The decision log could not be read: ${(error as Error)?.message ?? String(error)}. Try again; if it persists, tell the service operator.`);
+}
+
 export class DecisionReplayer {
   private readonly compiled = new Map<string, CompiledRuleSet>();
 
@@ -42,7 +47,7 @@ export class DecisionReplayer {
 
   async find(decisionId: string): Promise<DecisionRecord> {
     if (!UUID.test(decisionId)) throw new DecisionError('not-found', `There is no decision "${decisionId}": decision ids are UUIDs.`, [{ pointer: '/id', message: 'is not a UUID' }]);
-    const record = await this.log.find(decisionId.toLowerCase());
+    const record = await this.log.find(decisionId.toLowerCase()).catch(unreadable);
     if (!record) throw new DecisionError('not-found', `There is no decision ${decisionId} in the decision log.`);
     return record;
   }
@@ -53,7 +58,7 @@ export class DecisionReplayer {
     if (live) return live;
     const cached = this.compiled.get(record.version);
     if (cached) return cached;
-    const archived = await this.log.findVersion(record.version);
+    const archived = await this.log.findVersion(record.version).catch(unreadable);
     if (!archived) {
       throw new DecisionError('version-unavailable', `Rule version ${record.version} of ${record.ruleSet} is neither loaded nor archived in the decision log, so the decision cannot be re-run.`);
     }

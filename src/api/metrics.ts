@@ -211,14 +211,15 @@ let primaryServing = false;
 
 /**
  * Called once by the cluster primary: answers the workers' metrics requests with every worker's
- * registry summed (AggregatorRegistry.clusterMetrics asks each worker over IPC, and fails if one has
+ * registry summed, and the primary's own `primary` registry after them (AggregatorRegistry.clusterMetrics asks each worker over IPC, and fails if one has
  * not answered within 5 s). Calling it again does nothing.
  */
-export function servePrimaryMetrics(): void {
+export function servePrimaryMetrics(primary?: Registry): void {
   if (primaryServing) return;
   primaryServing = true;
   const aggregator = new AggregatorRegistry();
-  const answer = metricsAnswerer(() => aggregator.clusterMetrics());
+  // The primary's own series (the cluster's workers and restarts) follow the workers' sums: they are not summed.
+  const answer = metricsAnswerer(async () => `${await aggregator.clusterMetrics()}${primary ? `\n${await primary.metrics()}` : ''}`);
   cluster.on('message', (worker, message: unknown) => {
     answer(message, (response) => {
       // A worker that died while the primary gathered has nobody left to answer; the callback keeps a

@@ -441,11 +441,18 @@ const schemas: Record<string, unknown> = {
   }),
   ReproduceRequest: closed({ facts: { ...ref('CaseFacts'), description: 'The facts the decision was made on' } }),
   Health: closed({ status: { const: 'ok' } }),
-  Ready: closed({
-    status: { const: 'ready' },
-    decisionLog: { enum: ['sqlite', 'postgres'] },
-    versions: ref('VersionsByFile'),
-  }),
+  Ready: closed(
+    {
+      status: { enum: ['ready', 'degraded'], description: '"degraded": this worker can record and answer, but fewer of the cluster\'s workers serve than were asked for (see workers); the primary is restarting the others' },
+      decisionLog: { enum: ['sqlite', 'postgres'] },
+      versions: ref('VersionsByFile'),
+      workers: {
+        ...closed({ wanted: { type: 'integer', minimum: 1 }, serving: { type: 'integer', minimum: 0 } }),
+        description: 'In a cluster (WORKERS above 1): the workers asked for, and those serving now',
+      },
+    },
+    ['workers'],
+  ),
 };
 for (const { schema, body } of Object.values(OUTCOMES)) schemas[schema] = body;
 
@@ -558,12 +565,12 @@ const paths: Record<string, Record<string, unknown>> = {
   '/ready': {
     get: operation({
       operationId: 'ready',
-      summary: 'Readiness: rules loaded and the decision log reachable',
-      description: 'A load balancer sends traffic only while this answers 200: the service gives no decision it cannot record.',
+      summary: 'Readiness: rules loaded and a decision can be recorded',
+      description: 'A load balancer sends traffic only while this answers 200: the service gives no decision it cannot record. Each call commits a small write to the decision log (a probe), and a decision write that failed in the last 5 s is a 503 too, so a full disk, a read-only file system or a log file deleted under the service is a 503 here. A cluster with fewer workers serving than asked for is still 200 (this worker serves), with status "degraded".',
       tags: ['Operations'],
       responses: { 200: json(ref('Ready'), 'Ready; which decision log, and the rule versions in force') },
       problems: merge(ALWAYS, { 503: ['not-ready'] }),
-      when: { 503: 'Not ready (the decision log does not answer), or the check took too long:' },
+      when: { 503: 'Not ready (the decision log cannot record a decision: a failed write, a failed probe, or its file deleted or replaced), or the check took too long:' },
     }),
   },
   '/metrics': {
@@ -714,8 +721,8 @@ const paths: Record<string, Record<string, unknown>> = {
       permission: 'read-decisions',
       parameters: [decisionIdParameter],
       responses: { 200: json(ref('DecisionRecord'), 'The record') },
-      problems: merge(ALWAYS, { 404: ['not-found'], 410: ['version-unavailable'] }),
-      when: { 404: 'No such decision:', 410: 'With the facts kept, the version that decided can no longer be compiled to reproduce it:' },
+      problems: merge(ALWAYS, { 404: ['not-found'], 410: ['version-unavailable'], 503: ['log-unreadable'] }),
+      when: { 404: 'No such decision:', 410: 'With the facts kept, the version that decided can no longer be compiled to reproduce it:', 503: 'The decision log could not be read (its server is down, or its file was deleted under the service):' },
     }),
   },
   '/v1/decisions/{id}/reproduce': {
@@ -728,8 +735,8 @@ const paths: Record<string, Record<string, unknown>> = {
       parameters: [decisionIdParameter],
       requestBody: jsonBody(ref('ReproduceRequest'), 'The facts (only the facts: the version and asOf are the recorded ones)'),
       responses: { 200: json(ref('Reproduction'), 'The re-run and how it compares') },
-      problems: merge(ALWAYS, JSON_BODY, { 404: ['not-found'], 409: ['facts-differ'], 410: ['version-unavailable'] }),
-      when: { 404: 'No such decision:', 409: 'The facts are not the ones decided on:', 410: 'The version that decided is neither loaded nor archived:' },
+      problems: merge(ALWAYS, JSON_BODY, { 404: ['not-found'], 409: ['facts-differ'], 410: ['version-unavailable'], 503: ['log-unreadable'] }),
+      when: { 404: 'No such decision:', 409: 'The facts are not the ones decided on:', 410: 'The version that decided is neither loaded nor archived:', 503: 'The decision log could not be read:' },
     }),
   },
 };

@@ -22,7 +22,8 @@ import { parseEvaluateRequest } from '../facts/validate';
 import { mib, n, now, say, secs, shippedRegistry } from './common';
 import { freePort } from './common';
 
-export const SERVER = path.resolve(__dirname, '..', 'server.js');
+/** The built server (dist/src/server.js), whether this runs built (npm run load) or from src/ (a test, through ts-jest). */
+export const SERVER = path.basename(path.resolve(__dirname, '..', '..')) === 'dist' ? path.resolve(__dirname, '..', 'server.js') : path.resolve(__dirname, '..', '..', 'dist', 'src', 'server.js');
 
 // ---------------------------------------------------------------------------------------------
 // Keys: one caseworker key to evaluate with, one auditor key to read the log back. Fresh secrets

@@ -46,8 +46,10 @@ export interface DecisionLog {
   archive(version: ArchivedVersion): Promise<void>;
   find(decisionId: string): Promise<DecisionRecord | undefined>;
   findVersion(version: string): Promise<ArchivedVersion | undefined>;
-  /** Resolves when the store answers a trivial query: what /ready asks. */
+  /** Resolves when the store answers a trivial query. */
   ping(): Promise<void>;
+  /** Resolves when the store has just committed a write, as it commits a decision: what /ready asks. */
+  probe(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -9,17 +9,19 @@ export interface OpenOptions {
   dataDir: string;
   /** SQLite's only (see Durability); PostgreSQL's is the server's synchronous_commit setting. */
   durability?: Durability;
+  /** SQLite's only: open an existing file, never create one (see SqliteOptions.mustExist). */
+  mustExist?: boolean;
   /** PostgreSQL's only: told of errors on idle pooled connections, for the service's log. */
   onIdleError?: (error: Error) => void;
 }
 
 const SCHEME = /^([a-z][a-z0-9+.-]*):/i;
 
-export async function openDecisionLog({ url, dataDir, durability, onIdleError }: OpenOptions): Promise<DecisionLog> {
+export async function openDecisionLog({ url, dataDir, durability, mustExist, onIdleError }: OpenOptions): Promise<DecisionLog> {
   if (url === undefined || url === '') {
     // Required here, not at the top: a deployment on one store need not load the other's driver (better-sqlite3 is native).
     const { SqliteDecisionLog } = await import('./sqlite');
-    return new SqliteDecisionLog({ dataDir, durability });
+    return new SqliteDecisionLog({ dataDir, durability, mustExist });
   }
   // The scheme only, never the URL, in the error: the URL may carry the database password.
   const scheme = SCHEME.exec(url)?.[1]?.toLowerCase();

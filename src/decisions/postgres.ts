@@ -164,6 +164,15 @@ export class PostgresDecisionLog implements DecisionLog {
     await this.pool.query('SELECT 1');
   }
 
+  /**
+   * A write, as /ready asks for one: a statement that is given a transaction id commits a WAL record, flushed as the
+   * server's synchronous_commit has it, so the server's write path is tried without a table the service's role might
+   * not be granted.
+   */
+  async probe(): Promise<void> {
+    await this.pool.query('SELECT txid_current()');
+  }
+
   async close(): Promise<void> {
     // pool.end() a second time rejects; closing twice (a shutdown racing a test's afterAll) is not an error.
     if (this.closed) return;

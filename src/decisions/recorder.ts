@@ -37,16 +37,44 @@ interface Waiting {
 
 const refusal = () => new DecisionError('log-unavailable', 'The decision could not be recorded in the decision log, so it is not given. Try again; if it persists, tell the service operator.');
 
+/** How long a failed decision write keeps /ready at 503 even if a probe then succeeds (see canRecord()). */
+export const FAILED_WRITE_MEMORY_MS = 5_000;
+
 export class DecisionRecorder {
   /** Versions this process has archived already: archiving is idempotent, but one round trip per version is enough. */
   private readonly archived = new Set<string>();
   private readonly clock: () => Date;
+  /** The last decision write that failed, while no write has succeeded since. */
+  private lastFailure: { at: number; error: unknown } | undefined;
 
   constructor(
     readonly log: DecisionLog,
     private readonly options: RecorderOptions,
   ) {
     this.clock = options.clock ?? (() => new Date());
+  }
+
+  /**
+   * Resolves if a decision could be recorded now; rejects with the reason otherwise. What /ready asks: the last
+   * decision write, if it failed within FAILED_WRITE_MEMORY_MS and none has succeeded since (a small probe can fit
+   * where a group of decisions does not, on a nearly full disk), and then a write probe, committed as a decision
+   * is. The failure is forgotten after that time so that a service taken out of rotation, and so sent no more
+   * decisions, can become ready again by its probe alone.
+   */
+  async canRecord(): Promise<void> {
+    const failure = this.lastFailure;
+    if (failure && this.clock().getTime() - failure.at < FAILED_WRITE_MEMORY_MS) {
+      throw new Error(`the last decision write failed ${this.clock().getTime() - failure.at} ms ago: ${(failure.error as Error)?.message ?? String(failure.error)}`);
+    }
+    await this.log.probe();
+    this.lastFailure = undefined;
+  }
+
+  /** Counts a write; a failure is remembered for canRecord() unless it may be one record's own (see alone()). */
+  private wrote(ok: boolean, started: number, failure?: { error: unknown; remember: boolean }): void {
+    this.options.onWrite?.(ok, (performance.now() - started) / 1000);
+    if (ok) this.lastFailure = undefined;
+    else if (failure?.remember) this.lastFailure = { at: this.clock().getTime(), error: failure.error };
   }
 
   /** The log record of a decision, with a fresh decision id. Fact values only if the operator opted in. */
@@ -100,10 +128,10 @@ export class DecisionRecorder {
     try {
       for (const ruleSet of group.ruleSets) await this.archive(ruleSet);
       await this.log.record(group.records);
-      this.options.onWrite?.(true, (performance.now() - started) / 1000);
+      this.wrote(true, started);
       for (const w of group.waiting) w.resolve();
     } catch (error) {
-      this.options.onWrite?.(false, (performance.now() - started) / 1000);
+      this.wrote(false, started, { error, remember: true });
       this.options.onError?.(error);
       // One request's record may be what the store refused (PostgreSQL refuses a NUL in kept facts, say):
       // the others must not fail with it, so each is tried again on its own.
@@ -118,10 +146,12 @@ export class DecisionRecorder {
       // A decision is only recorded with the texts of the version that made it archived.
       for (const ruleSet of ruleSets) await this.archive(ruleSet);
       await this.log.record(w.records);
-      this.options.onWrite?.(true, (performance.now() - started) / 1000);
+      this.wrote(true, started);
       w.resolve();
-    } catch {
-      this.options.onWrite?.(false, (performance.now() - started) / 1000);
+    } catch (error) {
+      // Not remembered: one request's record refused by the store must not take the service out of rotation; the
+      // group's failure is remembered already, and the others' successes here clear it if the store is well.
+      this.wrote(false, started, { error, remember: false });
       w.reject(refusal());
     }
   }

@@ -4,7 +4,7 @@
 // wait its turn for the file's one write lock rather than fail. The wait blocks that worker's event loop (better-sqlite3
 // is synchronous), but a commit holds the lock for well under a millisecond (about 50 µs a record() call measured on
 // a local disk, 250 µs with durability 'power'), so the wait is as short as the writes are.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { recordColumns, recordOfRow, versionOfRow, type ArchivedVersion, type DecisionLog, type DecisionRecord, type DecisionRow, type VersionRow } from './log';
@@ -24,6 +24,11 @@ export interface SqliteOptions {
   durability?: Durability;
   /** How long a writer waits for another process's write lock before record() rejects. */
   busyTimeoutMs?: number;
+  /**
+   * Refuse to create the file: open only a log that exists. A cluster's primary creates it at start; a worker
+   * (re)started later must not begin a new, empty log because the old one was deleted under the service.
+   */
+  mustExist?: boolean;
 }
 
 /** Bumped with every change to the tables below, so a file written by a newer service is refused, not misread. */
@@ -86,6 +91,20 @@ function attempt<T>(work: () => T): Promise<T> {
   }
 }
 
+/** The files a WAL database lives in, all three of which must stay the ones opened. */
+const FILES = ['', '-wal', '-shm'] as const;
+
+/** A file's identity (device and inode), or null when nothing is at the path. */
+function identityOf(file: string): string | null {
+  try {
+    const stat = statSync(file, { bigint: true });
+    return `${stat.dev}:${stat.ino}`;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
 export class SqliteDecisionLog implements DecisionLog {
   readonly kind = 'sqlite';
   readonly location: string;
@@ -95,11 +114,15 @@ export class SqliteDecisionLog implements DecisionLog {
   private readonly selectDecision: Database.Statement<[string], SqliteRow>;
   private readonly selectVersion: Database.Statement<[string], VersionRow>;
   private readonly selectOne: Database.Statement<[]>;
+  /** The device and inode of the database, its WAL and its shared-memory index, as opened. */
+  private readonly opened: readonly (string | null)[];
+  /** Set once the files at the path are found not to be the ones open: this connection never writes again. */
+  private lost: Error | undefined;
 
-  constructor({ dataDir, durability = 'process', busyTimeoutMs = 10_000 }: SqliteOptions) {
+  constructor({ dataDir, durability = 'process', busyTimeoutMs = 10_000, mustExist = false }: SqliteOptions) {
     mkdirSync(dataDir, { recursive: true });
     this.location = path.resolve(dataDir, 'decisions.sqlite');
-    const db = new Database(this.location, { timeout: busyTimeoutMs });
+    const db = new Database(this.location, { timeout: busyTimeoutMs, fileMustExist: mustExist });
     try {
       for (const pragma of sqlitePragmas(durability, busyTimeoutMs)) {
         const result = db.pragma(pragma, { simple: true });
@@ -121,6 +144,8 @@ export class SqliteDecisionLog implements DecisionLog {
       throw error;
     }
     this.db = db;
+    // In WAL mode the -wal and -shm files exist from the first transaction (above) until the last connection closes.
+    this.opened = FILES.map((suffix) => identityOf(this.location + suffix));
 
     const insert = db.prepare<(string | null)[]>(
       `INSERT INTO decisions (decision_id, decided_at, key_id, rule_set, version, as_of, evaluator, outcome, fired, facts_digest, facts)
@@ -137,18 +162,50 @@ export class SqliteDecisionLog implements DecisionLog {
     this.selectOne = db.prepare('SELECT 1');
   }
 
+  /**
+   * Throws unless the files at the log's path are still the ones this connection opened. A file deleted (or
+   * replaced) under a running service stays open and writable: SQLite goes on committing to the unlinked inode,
+   * which is gone for good when the process ends, so a decision "recorded" there is lost. After each commit,
+   * before the caller is answered, this compares the device and inode of the database and its -wal and -shm
+   * files with those opened (three stat calls, a few microseconds); a mismatch fails the commit, and every later
+   * call, so the request is a 503 and /ready says why, until an operator restores the file or restarts the
+   * service (which begins a new log).
+   */
+  private verify(): void {
+    if (!this.lost) {
+      const changed = FILES.filter((suffix, i) => identityOf(this.location + suffix) !== this.opened[i]);
+      if (changed.length === 0) return;
+      const names = changed.map((suffix) => path.basename(this.location) + suffix).join(', ');
+      this.lost = new Error(
+        `the decision log at ${this.location} is not the file this service opened (${names} deleted or replaced under it), so what it writes now would be lost; restore the files, or restart the service to begin a new log`,
+      );
+    }
+    throw this.lost;
+  }
+
   record(records: readonly DecisionRecord[]): Promise<void> {
     // One transaction: all the records are committed, or (any failing) none. IMMEDIATE waits (busy_timeout) for the
     // write lock up front, rather than failing if another worker takes it between this one's read and write.
-    return attempt(() => this.insertAll.immediate(records));
+    // Checked before (nothing is written to a lost file) and after (a file deleted during the commit loses it).
+    return attempt(() => {
+      this.verify();
+      this.insertAll.immediate(records);
+      this.verify();
+    });
   }
 
   archive(version: ArchivedVersion): Promise<void> {
-    return attempt(() => void this.insertVersion.run(version.version, version.ruleSet, version.file, version.ruleText, version.calendarText));
+    return attempt(() => {
+      this.verify();
+      this.insertVersion.run(version.version, version.ruleSet, version.file, version.ruleText, version.calendarText);
+      this.verify();
+    });
   }
 
   find(decisionId: string): Promise<DecisionRecord | undefined> {
     return attempt(() => {
+      // A lost file's records are no longer the log: an auditor must not be shown them as if they were.
+      this.verify();
       const row = this.selectDecision.get(decisionId);
       return row && recordOfRow(row, (text) => JSON.parse(text) as unknown);
     });
@@ -156,13 +213,30 @@ export class SqliteDecisionLog implements DecisionLog {
 
   findVersion(version: string): Promise<ArchivedVersion | undefined> {
     return attempt(() => {
+      this.verify();
       const row = this.selectVersion.get(version);
       return row && versionOfRow(row);
     });
   }
 
   ping(): Promise<void> {
-    return attempt(() => void this.selectOne.get());
+    return attempt(() => {
+      this.verify();
+      this.selectOne.get();
+    });
+  }
+
+  /**
+   * A write as a decision's is written: a transaction that appends a page to the WAL and commits (setting the
+   * schema's user_version to the value it has rewrites the header page, so no table is needed), then the file
+   * check. What /ready asks: it fails on a full disk, a read-only file system or a lost file, as a decision would.
+   */
+  probe(): Promise<void> {
+    return attempt(() => {
+      this.verify();
+      this.db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
+      this.verify();
+    });
   }
 
   close(): Promise<void> {

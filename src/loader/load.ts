@@ -1,5 +1,5 @@
 // Reads rules/, validates every file, and compiles all rule sets at once — or refuses with every problem found.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
@@ -65,6 +65,8 @@ export class RuleSetVersions {
 export interface RuleRegistry {
   ruleSets: ReadonlyMap<string, RuleSetVersions>;
   calendarVersion: string;
+  /** The texts it was loaded from: what a cluster's primary hands a new worker, so it serves the same rules (server.ts). */
+  texts?: RuleTexts;
 }
 
 /** Rule file → version (a rule set with several versions has several files): what a registry decides with. */
@@ -178,13 +180,76 @@ export interface LoadOptions {
   modules: Readonly<Record<string, RuleSetModule>>;
 }
 
-/** Loads every `*.json` rule file in `directory`; throws `rule-file-invalid` listing each problem by file and pointer. */
+/**
+ * Which names in the rules folder are rule files. A rule file is named `<rule set>.json` or
+ * `<rule set>.<label>.json` (checkMeaning() holds it to that); everything else an editor, a copy or a
+ * backup leaves beside it is not read:
+ * - hidden names, starting with "." (Emacs's lock file `.#segment-allocation.json`, a dangling symbolic
+ *   link by design; vim's `.segment-allocation.json.swp`; macOS's `._segment-allocation.json`);
+ * - names starting with "#" (Emacs's auto-save `#segment-allocation.json#`) or "~";
+ * - names not ending in `.json` (backups `segment-allocation.json~`, `.bak`, `.orig`, `.tmp`);
+ * - folders, whatever their name (`calendars/` holds the holiday calendar; a `drafts.json/` folder is not a file).
+ * A name that passes but cannot be read (a dangling link, no permission) is a problem with that file:
+ * the rules are refused, naming it, rather than loaded without it.
+ */
+export function isRuleFileName(name: string): boolean {
+  return name.endsWith('.json') && !/^[.#~]/.test(name);
+}
+
+/** A rules folder's contents as read: the holiday calendar and each rule file, by name. */
+export interface RuleTexts {
+  calendarText: string;
+  files: { file: string; text: string }[];
+}
+
+/** The reason a file could not be read, in the operator's terms (the error code and what it means). */
+function unreadable(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  const meaning: Record<string, string> = {
+    ENOENT: 'it does not exist (a symbolic link to nothing, or removed while the folder was read)',
+    EACCES: 'the service may not read it (permissions)',
+    EISDIR: 'it is a folder',
+    ELOOP: 'it is a loop of symbolic links',
+  };
+  return `could not be read: ${(code && meaning[code]) ?? (error as Error)?.message ?? String(error)}${code ? ` (${code})` : ''}`;
+}
+
+/** Reads the rule files and the calendar; every file that cannot be read is an issue naming it, never a throw. */
+function readRuleTexts(directory: string): RuleTexts {
+  const issues: Located[] = [];
+  let names: string[] = [];
+  try {
+    names = readdirSync(directory).filter(isRuleFileName).sort();
+  } catch (error) {
+    issues.push({ file: directory, pointer: '', message: `the rules folder ${unreadable(error)}` });
+  }
+  let calendarText = '';
+  try {
+    calendarText = readFileSync(path.join(directory, CALENDAR_FILE), 'utf8');
+  } catch (error) {
+    issues.push({ file: CALENDAR_FILE, pointer: '', message: `the holiday calendar ${unreadable(error)}` });
+  }
+  const files: { file: string; text: string }[] = [];
+  for (const file of names) {
+    const full = path.join(directory, file);
+    try {
+      // Following links: a link to a rule file is one; a folder (or a link to one) is not a file at all.
+      if (statSync(full).isDirectory()) continue;
+      files.push({ file, text: readFileSync(full, 'utf8') });
+    } catch (error) {
+      issues.push({ file, pointer: '', message: unreadable(error) });
+    }
+  }
+  if (issues.length > 0) throw refusal(issues, new Map());
+  return { calendarText, files };
+}
+
+/**
+ * Loads every rule file in `directory` (see isRuleFileName()); throws `rule-file-invalid` listing each
+ * problem by file and pointer, a file that cannot be read included. It throws nothing else.
+ */
 export function loadRules(directory: string, options: LoadOptions): RuleRegistry {
-  const calendarText = readFileSync(path.join(directory, CALENDAR_FILE), 'utf8');
-  const files = readdirSync(directory)
-    .filter((name) => name.endsWith('.json'))
-    .sort()
-    .map((file) => ({ file, text: readFileSync(path.join(directory, file), 'utf8') }));
+  const { calendarText, files } = readRuleTexts(directory);
   return loadRuleTexts(calendarText, files, options);
 }
 
@@ -241,7 +306,7 @@ export function loadRuleTexts(calendarText: string, files: readonly { file: stri
     ruleSets.set(name, new RuleSetVersions(name, versions));
   }
   if (issues.length > 0) throw refusal(issues, texts);
-  return { ruleSets, calendarVersion: versionOf('', calendarText) };
+  return { ruleSets, calendarVersion: versionOf('', calendarText), texts: { calendarText, files: files.map(({ file, text }) => ({ file, text })) } };
 }
 
 /** The project's own rules/ folder, found from this file whether it runs from src/ or dist/src/. */

@@ -15,6 +15,7 @@ export interface ReloadReport {
 export interface StoreLogger {
   info(details: object, message: string): void;
   warn(details: object, message: string): void;
+  error(details: object, message: string): void;
 }
 
 
@@ -28,8 +29,10 @@ export class RuleStore {
     readonly directory: string,
     private readonly modules: Readonly<Record<string, RuleSetModule>>,
     private readonly logger?: StoreLogger,
+    /** The rules to begin with, already loaded (a cluster worker is handed those the others serve); else the folder's. */
+    initial?: RuleRegistry,
   ) {
-    this.registry = loadRules(directory, { modules });
+    this.registry = initial ?? loadRules(directory, { modules });
   }
 
   /** The registry in force. A request reads it once and keeps it, so a swap never changes rules mid-request. */
@@ -37,6 +40,11 @@ export class RuleStore {
     return this.registry;
   }
 
+  /**
+   * Validates the folder and swaps in its rules, or refuses and keeps the last good ones. Every failure is a
+   * refusal, never a throw: a reload runs from the file watch's timer, where a throw would end the process
+   * (and every worker of a cluster would end the same way on the same file).
+   */
   reload(): ReloadReport {
     const before = versionsByFile(this.registry);
     try {
@@ -47,10 +55,14 @@ export class RuleStore {
       this.logger?.info({ versions, changed }, changed.length > 0 ? `rules reloaded: ${changed.join(', ')} changed` : 'rules reloaded: nothing changed');
       return this.reported({ ok: true, versions, changed, issues: [] });
     } catch (error) {
-      if (!(error instanceof DecisionError)) throw error;
-      const where = issueLines(error.issues);
-      this.logger?.warn({ issues: error.issues, keeping: before }, `rules refused; still serving the last good rules\n${where}`);
-      return this.reported({ ok: false, versions: before, changed: [], issues: error.issues });
+      if (error instanceof DecisionError) {
+        this.logger?.warn({ issues: error.issues, keeping: before }, `rules refused; still serving the last good rules\n${issueLines(error.issues)}`);
+        return this.reported({ ok: false, versions: before, changed: [], issues: error.issues });
+      }
+      // Not a problem with a rule file the loader knows how to name: a fault of the loader itself. Still a refusal.
+      const issues: Issue[] = [{ pointer: '', message: `the rules could not be loaded: ${(error as Error)?.message ?? String(error)}` }];
+      this.logger?.error({ err: error, keeping: before }, 'rules reload failed; still serving the last good rules');
+      return this.reported({ ok: false, versions: before, changed: [], issues });
     }
   }
 
@@ -65,6 +77,12 @@ export class RuleStore {
     this.watcher = watch(this.directory, { recursive: true }, () => {
       clearTimeout(timer);
       timer = setTimeout(() => this.reload(), debounceMs);
+    });
+    // An FSWatcher with no 'error' listener throws its error (the folder removed, say) and ends the process.
+    // The rules in force stay; POST /v1/admin/reload still reloads on demand.
+    this.watcher.on('error', (error) => {
+      this.logger?.error({ err: error, directory: this.directory }, 'the rules folder can no longer be watched; edits are picked up only by POST /v1/admin/reload');
+      this.watcher?.close();
     });
   }
 

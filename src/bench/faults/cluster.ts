@@ -3,12 +3,13 @@
 //
 // `npm run fault` runs each scenario in src/bench/faults/ and prints its report; the tests in test/faults/ run
 // the same scenarios (smaller) and assert on the same reports, so what the script prints is what the tests check.
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request, type Agent, type IncomingHttpHeaders } from 'node:http';
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { defaultRulesDirectory } from '../../loader/load';
-import { bearer, benchKeys, freePort, logReader, serverEnvironment, ServerProcess, UNREACHED_RATE_LIMIT, type BenchKeys, type LogReader } from '../production-load';
+import { bearer, benchKeys, freePort, groupMembers, logReader, serverEnvironment, ServerProcess, UNREACHED_RATE_LIMIT, type BenchKeys, type LogReader } from '../production-load';
 
 /** What a scenario found: one row of `npm run fault`'s table, and the lines printed under it. */
 export interface FaultReport {
@@ -37,31 +38,50 @@ export class FaultCluster {
   readonly rulesDir: string;
   readonly dataDir: string;
   readonly keys: BenchKeys;
+  /** A policy officer's key, for POST /v1/admin/reload. */
+  readonly policyKey = { id: 'fault-policy', secret: randomBytes(16).toString('hex') };
   readonly logFile: string;
   server!: ServerProcess;
   port = 0;
   private readonly env: NodeJS.ProcessEnv;
+  readonly workers: number;
 
-  private constructor(options: { workers: number; env: NodeJS.ProcessEnv }) {
+  private readonly logDir: string;
+  private readonly ownDataDir: boolean;
+
+  private constructor(options: { workers: number; env: NodeJS.ProcessEnv; dataDir?: string }) {
+    this.workers = options.workers;
     this.rulesDir = mkdtempSync(path.join(os.tmpdir(), 'ps-fault-rules-'));
     cpSync(defaultRulesDirectory(), this.rulesDir, { recursive: true });
-    this.dataDir = mkdtempSync(path.join(os.tmpdir(), 'ps-fault-data-'));
-    this.logFile = path.join(this.dataDir, 'server.log');
+    this.ownDataDir = options.dataDir === undefined;
+    this.dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'ps-fault-data-'));
+    // Apart from the data: a scenario may fill the data folder's disk, and the server's output must still be kept.
+    this.logDir = mkdtempSync(path.join(os.tmpdir(), 'ps-fault-log-'));
+    this.logFile = path.join(this.logDir, 'server.log');
     this.keys = benchKeys();
-    this.env = { ...serverEnvironment({ dataDir: this.dataDir, keys: this.keys, ratePerMinute: UNREACHED_RATE_LIMIT }), RULES_DIR: this.rulesDir, WORKERS: String(options.workers), ...options.env };
+    const env = serverEnvironment({ dataDir: this.dataDir, keys: this.keys, ratePerMinute: UNREACHED_RATE_LIMIT });
+    env.API_KEYS = `${this.keys.spec},${this.policyKey.id}:policy:${this.policyKey.secret}`;
+    this.env = { ...env, RULES_DIR: this.rulesDir, WORKERS: String(options.workers), ...options.env };
   }
 
-  /** Starts the service and waits for /ready. `env` adds to (or overrides) the server's environment. */
-  static async start(options: { workers?: number; env?: NodeJS.ProcessEnv } = {}): Promise<FaultCluster> {
-    const cluster = new FaultCluster({ workers: options.workers ?? 2, env: options.env ?? {} });
+  /**
+   * Starts the service and waits for /ready. `env` adds to (or overrides) the server's environment; `dataDir` is a
+   * data folder of the scenario's own (left in place by remove()), instead of a fresh one.
+   */
+  static async start(options: { workers?: number; env?: NodeJS.ProcessEnv; dataDir?: string } = {}): Promise<FaultCluster> {
+    const cluster = new FaultCluster({ workers: options.workers ?? 2, env: options.env ?? {}, dataDir: options.dataDir });
     cluster.port = await freePort();
     await cluster.spawn();
     return cluster;
   }
 
+  /** Starts the server; resolves with ms to /ready once every worker is listening. */
   private async spawn(): Promise<number> {
     this.server = new ServerProcess(this.port, this.env, this.logFile);
-    return this.server.ready();
+    const ms = await this.server.ready();
+    const deadline = Date.now() + 30_000;
+    while (this.workerPids().length < this.workers && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    return ms;
   }
 
   /** SIGTERM and a new start on the same port, rules and data: the restart an orchestrator makes. Resolves with ms to ready. */
@@ -75,9 +95,9 @@ export class FaultCluster {
   }
 
   /** One request on a connection of its own (so successive requests reach different workers); never rejects on a status. */
-  send(method: string, route: string, options: { role?: 'caseworker' | 'auditor'; body?: string | Buffer; headers?: Record<string, string>; agent?: Agent; timeoutMs?: number } = {}): Promise<Answer> {
+  send(method: string, route: string, options: { role?: 'caseworker' | 'auditor' | 'policy'; body?: string | Buffer; headers?: Record<string, string>; agent?: Agent; timeoutMs?: number } = {}): Promise<Answer> {
     const headers: Record<string, string> = { ...(options.headers ?? {}) };
-    if (options.role) headers.authorization = bearer(this.keys[options.role]);
+    if (options.role) headers.authorization = bearer(options.role === 'policy' ? this.policyKey : this.keys[options.role]);
     if (options.body !== undefined) headers['content-length'] ??= String(Buffer.byteLength(options.body));
     return new Promise((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port: this.port, method, path: route, headers, agent: options.agent ?? false }, (res) => {
@@ -97,6 +117,29 @@ export class FaultCluster {
     return this.send('POST', `/v1/rulesets/${ruleSet}/evaluate`, { role: 'caseworker', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' }, agent });
   }
 
+  /** The server's JSON log lines so far (its stdout and stderr go to logFile), parsed; lines that are not JSON are skipped. */
+  logLines(): { msg?: string; pid?: number; [key: string]: unknown }[] {
+    let text = '';
+    try {
+      text = readFileSync(this.logFile, 'utf8');
+    } catch {
+      return [];
+    }
+    return text.split('\n').flatMap((line) => {
+      try {
+        return line.startsWith('{') ? [JSON.parse(line) as { msg?: string; pid?: number }] : [];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  /** The pids of the workers serving now: each 'listening on' line's pid, less those no longer running. */
+  workerPids(): number[] {
+    const members = new Set(groupMembers(this.server.pid));
+    return [...new Set(this.logLines().filter((l) => l.msg?.startsWith('listening on') && typeof l.pid === 'number').map((l) => l.pid as number))].filter((pid) => pid !== this.server.pid && members.has(pid));
+  }
+
   /** The decision log, read directly (not through the service). */
   reader(): Promise<LogReader> {
     return logReader({ dataDir: this.dataDir });
@@ -110,7 +153,8 @@ export class FaultCluster {
   async remove(): Promise<void> {
     await this.stop();
     rmSync(this.rulesDir, { recursive: true, force: true });
-    rmSync(this.dataDir, { recursive: true, force: true });
+    rmSync(this.logDir, { recursive: true, force: true });
+    if (this.ownDataDir) rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
 
