@@ -297,10 +297,10 @@ export function evaluateBatch({ lineLimitBytes, maxLines, maxBytes, maxMs, ruleS
 
     // Why the batch ends before its body does, once it meets a bound; the lines before are answered as usual.
     let stop: DecisionError | undefined;
-    const notRead = 'This line and every line after it were not read; send them in another request.';
+    const undecided = 'This line and every line after it were not decided; send them in another request.';
     // The run time bounds the wait for a slow client's next chunk too: destroying the body ends that wait.
     const timer = setTimeout(() => {
-      stop ??= new DecisionError('timeout', `The batch ran for its limit of ${maxMs} ms. ${notRead}`);
+      stop ??= new DecisionError('timeout', `The batch ran for its limit of ${maxMs} ms. ${undecided}`);
       body.destroy();
     }, maxMs);
 
@@ -313,7 +313,7 @@ export function evaluateBatch({ lineLimitBytes, maxLines, maxBytes, maxMs, ruleS
       for (const raw of lines) {
         if (gone || stop) return;
         if (raw.kind === 'over-cap') {
-          stop = new DecisionError('too-many-lines', `A batch may carry at most ${maxLines} lines. ${notRead}`);
+          stop = new DecisionError('too-many-lines', `A batch may carry at most ${maxLines} lines. ${undecided}`);
           return;
         }
         const n = splitter.lines;
@@ -336,7 +336,7 @@ export function evaluateBatch({ lineLimitBytes, maxLines, maxBytes, maxMs, ruleS
         const over = inflated > maxBytes;
         if (over) bytes = bytes.subarray(0, bytes.length - (inflated - maxBytes));
         await handle(splitter.push(bytes));
-        if (over) stop ??= new DecisionError('payload-too-large', `The batch passes the limit of ${maxBytes} bytes (counted inflated, when compressed). ${notRead}`);
+        if (over) stop ??= new DecisionError('payload-too-large', `The batch passes the limit of ${maxBytes} bytes (counted inflated, when compressed). ${undecided}`);
         if (stop) break;
         // Answers go out as each chunk of the request is decided, not when the request ends.
         await flush();

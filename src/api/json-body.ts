@@ -4,9 +4,9 @@
 // parsing, charset and encoding handling, raw-body's stream plumbing), measured under autocannon
 // (npm run bench, section e). What caseworker tools send, application/json in UTF-8 with a
 // Content-Length within the limit and no Content-Encoding, is read here in a few lines, with the
-// same limit and the same errors; every other request (compressed, chunked, another charset,
-// oversized) goes to express.json() exactly as before. A body whose Content-Length passes the limit is refused from
-// the header, unread.
+// same limit and the same errors; every other request (compressed, chunked, another charset)
+// goes to express.json() exactly as before. A Content-Length past the limit is refused from the
+// header, unread (see jsonBody()).
 import express, { type RequestHandler } from 'express';
 import { DecisionError } from '../errors';
 import { closeWhenAnswered } from './limits';

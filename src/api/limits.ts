@@ -1,4 +1,4 @@
-// Bounds on what one caller, and one request, may take: a rate per API key and a time per request.
+// Bounds on what one caller, one request and one connection may take: a rate per key, a request's time and a batch's size, the server's timeouts and connection cap.
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -219,7 +219,7 @@ export const DEFAULT_BATCH_LIMITS: Readonly<BatchLimits> = { maxLines: 100_000, 
 export interface ServerLimits {
   /** The whole request, headers and body, must arrive within this (server.requestTimeout). */
   requestMs: number;
-  /** The request's headers must arrive within this, measured from the request's first byte (server.headersTimeout). */
+  /** The request's headers must arrive within this, from its first byte, or from the connection's opening for its first request (server.headersTimeout). */
   headersMs: number;
   /** A connection with a request under way on which nothing is sent or received for this long is destroyed (server.timeout). */
   idleMs: number;
@@ -253,7 +253,7 @@ export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = { requestMs: DEFAUL
  * Node checks the header and request timeouts of every connection each connectionsCheckingInterval
  * (30 s by default), so a slowloris would be closed anywhere from 10 to 40 s after its first byte.
  * Checked each second instead, they hold to within a second; the check walks only the connections
- * with a request under way.
+ * still receiving a request (or yet to send their first).
  */
 const CONNECTIONS_CHECKING_INTERVAL_MS = 1_000;
 

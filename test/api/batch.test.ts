@@ -331,7 +331,7 @@ describe('a batch stops at its first bound: one final problem line, then the con
       const last = answer.lines[3]!;
       expect(last.id).toBeNull();
       expect(last.problem).toEqual(expect.objectContaining({ status: 413, code: 'too-many-lines', instance: batchPath('direct-referral') }));
-      expect((last.problem as { detail?: string }).detail).toBe('A batch may carry at most 3 lines. This line and every line after it were not read; send them in another request.');
+      expect((last.problem as { detail?: string }).detail).toBe('A batch may carry at most 3 lines. This line and every line after it were not decided; send them in another request.');
       expect(answer.closedByServer).toBe(true);
       for (const line of answer.lines.slice(0, 3)) {
         const id = line.decision!.decisionId as string;
@@ -372,7 +372,7 @@ describe('a batch stops at its first bound: one final problem line, then the con
       });
       expect(summary(answer.lines)).toEqual([[1, 'decision'], [2, 'decision'], [3, 'payload-too-large']]);
       expect(answer.lines[2]!.problem!.status).toBe(413);
-      expect((answer.lines[2]!.problem as { detail?: string }).detail).toBe(`The batch passes the limit of ${firstTwo + 10} bytes (counted inflated, when compressed). This line and every line after it were not read; send them in another request.`);
+      expect((answer.lines[2]!.problem as { detail?: string }).detail).toBe(`The batch passes the limit of ${firstTwo + 10} bytes (counted inflated, when compressed). This line and every line after it were not decided; send them in another request.`);
       expect(answer.closedByServer).toBe(true);
     });
   });
