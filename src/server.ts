@@ -1,12 +1,11 @@
 // Runs the service: loads rules/, opens the decision log, serves the API on $PORT (default 3000) from $WORKERS processes (node:cluster), logs as JSON, stops gracefully.
 import cluster, { type Worker } from 'node:cluster';
-import { createServer } from 'node:http';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { generatedKeysSpec, keysFromEnvironment } from './api/access';
 import { createApp } from './api/app';
-import { limitsFromEnvironment, serverTimeouts, workerShare } from './api/limits';
+import { limitedServer, limitsFromEnvironment, workerShare } from './api/limits';
 import { Metrics, servePrimaryMetrics } from './api/metrics';
 import { openDecisionLog } from './decisions/open';
 import type { DecisionLog } from './decisions/log';
@@ -224,17 +223,17 @@ async function serveAsync(clustered: boolean): Promise<void> {
     // Each worker allows its share, so a key never exceeds the limit across the cluster (limits.ts).
     ratePerMinute: clustered ? workerShare(config.ratePerMinute, Number(process.env.PS_CLUSTER_WORKERS ?? 1)) : config.ratePerMinute,
     requestTimeoutMs: config.requestTimeoutMs,
+    batch: config.batch,
     workers: clustered ? () => workers : undefined,
   });
-  const server = createServer(app).listen(port, () => {
+  // Header, request and idle timeouts and a connection cap (limits.ts), before Express sees a request.
+  const server = limitedServer(app, config.server).listen(port, () => {
     const versions = versionsByFile(store.current());
     // The port bound, not the one asked for: PORT=0 picks a free one (shared by every worker in a cluster).
     const address = server.address();
     const bound = typeof address === 'object' && address !== null ? address.port : port;
     logger.info({ port: bound, rulesDirectory, versions, decisionLog: log.kind, decisionLogAt: log.location, keys: ring.ids() }, `listening on http://localhost:${bound}`);
   });
-  // A whole request, body included, within 5 minutes: what bounds an evaluate-batch upload (the app's own timeout answers the other routes).
-  serverTimeouts(server, { requestMs: 300_000, headersMs: 10_000, keepAliveMs: 65_000 });
   server.on('error', (error) => fatal({ port, err: error }, `cannot serve on port ${port}; stopping`));
 
   let stopping = false;

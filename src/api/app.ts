@@ -18,11 +18,11 @@ import { impactOf, type ImpactCase } from '../authoring/impact';
 import type { DecisionRecorder } from '../decisions/recorder';
 import { authorize, type Caller, type KeyRing, type Permission } from './access';
 import { addDecisionRoutes, DecisionReplayer } from './decisions';
-import { rateLimitPerKey, requestTimeout } from './limits';
+import { closeWhenAnswered, DEFAULT_BATCH_LIMITS, rateLimitPerKey, requestTimeout, type BatchLimits } from './limits';
 import { metricsHandler, outcomeLabel, type Metrics } from './metrics';
 import { openApiDocument } from './openapi';
 import { requestLog } from './request-log';
-import { DEFAULT_MAX_BATCH_LINES, evaluateBatch } from './batch';
+import { evaluateBatch } from './batch';
 import { decideRequest, engineOf } from './decide-request';
 import { decisionJson } from './decision-json';
 import { invalidJson, jsonBody } from './json-body';
@@ -44,8 +44,8 @@ export interface AppOptions {
   reload?: () => ReloadReport | Promise<ReloadReport>;
   clock?: () => Date;
   logger?: AppLogger;
-  /** Lines one evaluate-batch request may carry (see batch.ts for why, and what happens past it). */
-  maxBatchLines?: number;
+  /** The lines, inflated bytes and run time one evaluate-batch may take (limits.ts says why; batch.ts what happens past them). */
+  batch?: Partial<BatchLimits>;
   /** Who may call what: every /v1 route asks it (access.ts). */
   access: KeyRing;
   /** Every decision is recorded here before it is answered. */
@@ -196,7 +196,7 @@ function impactCases(body: unknown): ImpactCase[] {
 const callerOf = (res: Response): Caller => res.locals.caller as Caller;
 
 export function createApp(options: AppOptions): RequestListener {
-  const { rules, reload, clock = () => new Date(), logger, maxBatchLines = DEFAULT_MAX_BATCH_LINES, access, recorder, metrics } = options;
+  const { rules, reload, clock = () => new Date(), logger, access, recorder, metrics } = options;
   const app = express();
   app.disable('x-powered-by');
   app.set('json spaces', 0);
@@ -314,7 +314,7 @@ export function createApp(options: AppOptions): RequestListener {
   ];
   app.post(EVALUATE_ROUTE, ...evaluate);
 
-  app.post('/v1/rulesets/:name/evaluate-batch', ...guard('evaluate'), evaluateBatch({ lineLimitBytes: BODY_LIMIT_BYTES, maxLines: maxBatchLines, ruleSetNamed, clock, logger, recorder, metrics }));
+  app.post('/v1/rulesets/:name/evaluate-batch', ...guard('evaluate'), evaluateBatch({ lineLimitBytes: BODY_LIMIT_BYTES, ...DEFAULT_BATCH_LIMITS, ...options.batch, ruleSetNamed, clock, logger, recorder, metrics }));
 
   if (reload) {
     app.post('/v1/admin/reload', ...guard('reload'), async (_req, res) => {
@@ -370,6 +370,9 @@ export function createApp(options: AppOptions): RequestListener {
       if (!known) logger?.error({ err: error, path: req.path }, 'error after the response began');
       return;
     }
+    // Refused before its body has arrived (a key or a type refused, say): the body will not be read, so the connection
+    // closes after the answer rather than wait for the rest of it (limits.ts).
+    if (!req.complete) closeWhenAnswered(req, res);
     if (known && known.code !== 'internal' && known.code !== 'rule-file-invalid') {
       metrics?.error(known.code);
       sendProblem(res, problemOf(known, req.originalUrl));

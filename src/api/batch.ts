@@ -1,5 +1,5 @@
 // The NDJSON batch route: streams lines in and answers out, each line decided as evaluate would decide it.
-import { pipeline, type Readable } from 'node:stream';
+import { finished, PassThrough, type Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Request, RequestHandler, Response } from 'express';
 import { todayInSydney } from '../dates/calendar';
@@ -12,6 +12,7 @@ import { internalProblem, problemOf, type ProblemDocument } from './problem';
 import type { CompiledRuleSet } from '../engine/compile';
 import type { DecisionRecord } from '../decisions/log';
 import type { DecisionRecorder } from '../decisions/recorder';
+import { closeWhenAnswered } from './limits';
 import { outcomeLabel, type Metrics } from './metrics';
 import type { Caller } from './access';
 
@@ -19,8 +20,10 @@ import type { Caller } from './access';
 export interface BatchOptions {
   /** The bytes one line may hold: the single evaluate's body limit. */
   lineLimitBytes: number;
-  /** Lines one request may carry; each line past it is answered with a too-many-lines problem. */
+  /** Lines one request may carry, bytes its body may hold once inflated, and how long it may run (limits.ts, DEFAULT_BATCH_LIMITS). */
   maxLines: number;
+  maxBytes: number;
+  maxMs: number;
   ruleSetNamed: (name: string) => RuleSetVersions;
   clock: () => Date;
   logger?: { error(details: object, message: string): void };
@@ -30,17 +33,17 @@ export interface BatchOptions {
 }
 
 /**
- * Why a cap on lines, and why answer each further line rather than stop: one request holds a worker
- * for as long as it streams, and a caseworker tool that sends a team's queue needs thousands of
- * lines, not millions, so the default (100,000) is generous for that and still bounds the time one
- * request takes. Past the cap the service keeps its contract — exactly one answer line per input
- * line, in order — by answering each further line with a 413 too-many-lines problem without parsing
- * it (counting newlines costs next to nothing), so a client learns precisely which lines to send
- * again. Closing the response early would leave it guessing. The request as a whole is still bounded
- * in time by the server's requestTimeout.
+ * Why a batch has an end: one request holds a worker for as long as it streams, and a body can be
+ * made to inflate without end (a 329-byte brotli body to 200 MiB of newlines, answered 1.49 M lines
+ * in 15 s). So a batch stops at the first of its bounds (limits.ts says why each is set where it is):
+ * its line cap (413 too-many-lines), its inflated size (413 payload-too-large) or its run time (503
+ * timeout). Every line before the stop is answered as usual, its decision recorded first; then ONE
+ * final problem line, numbered as the first line not answered, tells the client where to resume;
+ * then the answer ends and the connection is closed without reading further: a client still
+ * uploading must not keep the worker reading, or inflating. (Answering each line past the cap
+ * instead, as this route once did, kept the contract of one answer a line but let a client buy
+ * unbounded work with a few bytes.)
  */
-export const DEFAULT_MAX_BATCH_LINES = 100_000;
-
 const NDJSON = 'application/x-ndjson';
 
 // How long the compiled engine may run lines back to back before yielding to the event loop, so a
@@ -61,33 +64,50 @@ function checkContentType(req: Request): void {
   }
 }
 
-/** The request body, inflated when the client compressed it (large queues compress well). */
-function bodyStream(req: Request): Readable {
+/**
+ * The request body as a stream of its own, inflated when the client compressed it (large queues
+ * compress well). Piped, not pipeline()d: a batch that stops early destroys this stream to stop
+ * reading and inflating, and pipeline() would destroy the request with it, which resets the
+ * connection before the answer's last lines have reached the client (see closeWhenAnswered()).
+ */
+function bodyStream(req: Request): Transform {
   const encoding = (req.get('content-encoding') ?? 'identity').trim().toLowerCase();
-  // pipeline, not pipe: a client that disconnects must end the inflated stream too, or the reader would wait forever.
-  const inflated = (inflate: Readable & NodeJS.WritableStream) => pipeline(req, inflate, () => {});
+  let body: Transform;
   switch (encoding) {
     case 'identity':
-      return req;
+      body = new PassThrough();
+      break;
     case 'gzip':
     case 'x-gzip':
-      return inflated(createGunzip());
+      body = createGunzip();
+      break;
     case 'deflate':
-      return inflated(createInflate());
+      body = createInflate();
+      break;
     case 'br':
-      return inflated(createBrotliDecompress());
+      body = createBrotliDecompress();
+      break;
     default:
       throw new DecisionError('unsupported-media-type', `The content encoding "${encoding}" is not supported (use gzip, deflate, br or none).`);
   }
+  req.pipe(body);
+  // A client that disconnects must end the body stream too, or the reader would wait forever.
+  finished(req, (error) => {
+    if (error) body.destroy(error);
+  });
+  return body;
 }
 
-/** A line as read: its bytes, or why it was not kept. */
+/** A line as read: its bytes, or why it was not kept; `over-cap`: a line past the cap has begun, and nothing more is read. */
 type RawLine = { kind: 'bytes'; bytes: Buffer } | { kind: 'oversized' } | { kind: 'over-cap' };
+/** A line to answer. */
+type ReadLine = Exclude<RawLine, { kind: 'over-cap' }>;
 
 /**
  * Splits a byte stream into lines without ever holding more than one line of at most `limit` bytes:
  * a longer line is dropped as soon as it passes the limit, and the rest of it skipped to its newline.
  * Splitting on the byte 0x0A is safe in UTF-8 (it never occurs inside a multi-byte character).
+ * The first byte after the `maxLines`th line ends the splitting with `over-cap`.
  */
 class LineSplitter {
   private parts: Buffer[] = [];
@@ -104,6 +124,10 @@ class LineSplitter {
   *push(chunk: Buffer): Generator<RawLine> {
     let start = 0;
     while (start < chunk.length) {
+      if (this.lines >= this.maxLines) {
+        yield { kind: 'over-cap' };
+        return;
+      }
       const newline = chunk.indexOf(0x0a, start);
       const end = newline === -1 ? chunk.length : newline;
       this.take(chunk.subarray(start, end));
@@ -121,7 +145,7 @@ class LineSplitter {
   private take(piece: Buffer): void {
     if (piece.length === 0) return;
     this.length += piece.length;
-    if (this.oversized || this.lines >= this.maxLines) return;
+    if (this.oversized) return;
     if (this.length > this.limit) {
       this.oversized = true;
       this.parts = [];
@@ -133,8 +157,7 @@ class LineSplitter {
   private finish(): RawLine {
     this.lines += 1;
     let line: RawLine;
-    if (this.lines > this.maxLines) line = { kind: 'over-cap' };
-    else if (this.oversized) line = { kind: 'oversized' };
+    if (this.oversized) line = { kind: 'oversized' };
     else line = { kind: 'bytes', bytes: this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.length) };
     this.parts = [];
     this.length = 0;
@@ -159,12 +182,19 @@ function drained(res: Response): Promise<void> {
 const idOf = (value: unknown): string | number | null => (typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value)) ? value : null);
 
 /**
- * POST /v1/rulesets/{name}/evaluate-batch. Whole-request problems (unknown rule set, content type,
- * engine) are thrown before any line is read and become ordinary problem+json responses; after that
- * the answer is a 200 NDJSON stream with one line per input line, each a decision or a problem.
+ * POST /v1/rulesets/{name}/evaluate-batch. Whole-request problems (a declared length past the size
+ * bound, unknown rule set, content type, engine) are thrown before any line is read and become
+ * ordinary problem+json responses; after that the answer is a 200 NDJSON stream with one line per
+ * input line, each a decision or a problem, up to the first bound the batch meets (see BatchOptions).
  */
-export function evaluateBatch({ lineLimitBytes, maxLines, ruleSetNamed, clock, logger, recorder, metrics }: BatchOptions): RequestHandler {
+export function evaluateBatch({ lineLimitBytes, maxLines, maxBytes, maxMs, ruleSetNamed, clock, logger, recorder, metrics }: BatchOptions): RequestHandler {
   return async (req, res) => {
+    const declared = Number(req.get('content-length'));
+    if (declared > maxBytes) {
+      // Refused from the header, unread: the client may be sending it still.
+      closeWhenAnswered(req, res);
+      throw new DecisionError('payload-too-large', `The body's Content-Length (${declared}) passes the limit of ${maxBytes} bytes a batch may hold; it was not read. Send the lines in smaller batches.`);
+    }
     // The registry is read once: a reload during the batch does not change the rules it is decided by.
     const ruleSetVersions = ruleSetNamed(String(req.params.name));
     checkContentType(req);
@@ -225,8 +255,7 @@ export function evaluateBatch({ lineLimitBytes, maxLines, ruleSetNamed, clock, l
       return `{"line":${n},"id":${JSON.stringify(id)},"problem":${JSON.stringify(problem)}}\n`;
     };
 
-    const answer = async (n: number, raw: RawLine): Promise<(typeof pending)[number]> => {
-      if (raw.kind === 'over-cap') return problemLine(n, null, new DecisionError('too-many-lines', `A batch may carry at most ${maxLines} lines; this line was not decided. Send it in another request.`));
+    const answer = async (n: number, raw: ReadLine): Promise<(typeof pending)[number]> => {
       if (raw.kind === 'oversized') return problemLine(n, null, new DecisionError('payload-too-large', `The line exceeds the limit of ${lineLimitBytes} bytes (1 MiB); the service skipped to the next line.`));
       let text = raw.bytes.toString('utf8');
       if (text.endsWith('\r')) text = text.slice(0, -1);
@@ -266,12 +295,30 @@ export function evaluateBatch({ lineLimitBytes, maxLines, ruleSetNamed, clock, l
       }
     };
 
+    // Why the batch ends before its body does, once it meets a bound; the lines before are answered as usual.
+    let stop: DecisionError | undefined;
+    const undecided = 'This line and every line after it were not decided; send them in another request.';
+    // The run time bounds the wait for a slow client's next chunk too: destroying the body ends that wait.
+    const timer = setTimeout(() => {
+      stop ??= new DecisionError('timeout', `The batch ran for its limit of ${maxMs} ms. ${undecided}`);
+      body.destroy();
+    }, maxMs);
+
     const splitter = new LineSplitter(lineLimitBytes, maxLines);
+    // The number of the last line answered (its answer may wait in `pending`).
+    let answered = 0;
+    let inflated = 0;
     let sliceStart = performance.now();
     const handle = async (lines: Generator<RawLine>) => {
       for (const raw of lines) {
-        if (gone) return;
-        await emit(await answer(splitter.lines, raw));
+        if (gone || stop) return;
+        if (raw.kind === 'over-cap') {
+          stop = new DecisionError('too-many-lines', `A batch may carry at most ${maxLines} lines. ${undecided}`);
+          return;
+        }
+        const n = splitter.lines;
+        await emit(await answer(n, raw));
+        answered = n;
         if (performance.now() - sliceStart > SLICE_MS) {
           await flush();
           await new Promise<void>((resolve) => setImmediate(resolve));
@@ -282,20 +329,37 @@ export function evaluateBatch({ lineLimitBytes, maxLines, ruleSetNamed, clock, l
 
     try {
       for await (const chunk of body) {
-        if (gone) break;
-        await handle(splitter.push(chunk as Buffer));
+        if (gone || stop) break;
+        let bytes = chunk as Buffer;
+        inflated += bytes.length;
+        // The lines that end within the bound are still decided; the one it cuts is the first not read.
+        const over = inflated > maxBytes;
+        if (over) bytes = bytes.subarray(0, bytes.length - (inflated - maxBytes));
+        await handle(splitter.push(bytes));
+        if (over) stop ??= new DecisionError('payload-too-large', `The batch passes the limit of ${maxBytes} bytes (counted inflated, when compressed). ${undecided}`);
+        if (stop) break;
         // Answers go out as each chunk of the request is decided, not when the request ends.
         await flush();
         sliceStart = performance.now();
       }
-      if (!gone) await handle(splitter.end());
+      if (!gone && !stop) await handle(splitter.end());
     } catch (error) {
-      if (gone || res.destroyed || !res.socket || res.socket.destroyed) return;
-      // The body could not be read on (a broken compressed stream, say): say so on the line it broke, then end.
-      await emit(problemLine(splitter.lines + 1, null, new DecisionError('invalid-json', `The request body could not be read past this point: ${(error as Error).message}`, [{ pointer: '', message: 'could not be read' }])));
+      // The body could not be read on (a broken compressed stream, say), unless the time bound ended it.
+      stop ??= new DecisionError('invalid-json', `The request body could not be read past this point: ${(error as Error).message}`, [{ pointer: '', message: 'could not be read' }]);
+    } finally {
+      clearTimeout(timer);
     }
-    if (gone) {
-      if (body !== req) body.destroy();
+    if (gone || res.destroyed || !res.socket || res.socket.destroyed) {
+      body.destroy();
+      return;
+    }
+    if (stop) {
+      // Nothing more is read or inflated; the answer ends with the stop, and then the connection.
+      req.unpipe(body);
+      body.destroy();
+      closeWhenAnswered(req, res);
+      await flush();
+      res.end(problemLine(answered + 1, null, stop));
       return;
     }
     await flush();

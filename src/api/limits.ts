@@ -1,6 +1,7 @@
-// Bounds on what one caller, and one request, may take: a rate per API key and a time per request.
+// Bounds on what one caller, one request and one connection may take: a rate per key, a request's time and a batch's size, the server's timeouts and connection cap.
 import { createHash } from 'node:crypto';
-import type { Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { RequestHandler, Response } from 'express';
 import { DecisionError } from '../errors';
 import type { Caller } from './access';
@@ -112,6 +113,10 @@ function silence(res: Response): void {
  * recording a decision nobody received). Whatever the route sends afterwards is discarded (see
  * silence()). A response already begun when the time comes (a stream) is left to finish: its
  * status is sent and cannot be changed. Mount it first, before the body is read.
+ *
+ * A request whose body is still arriving when the time comes (a drip-fed body) has its connection
+ * closed after the 503 (closeWhenAnswered()): otherwise Node would read the rest of the body to
+ * keep the connection, and the client could hold the socket until the server's request timeout.
  */
 export function requestTimeout(ms: number): RequestHandler {
   if (!Number.isSafeInteger(ms) || ms <= 0) throw new Error(`The request timeout must be a whole number of milliseconds, more than 0 (got ${ms}).`);
@@ -119,6 +124,7 @@ export function requestTimeout(ms: number): RequestHandler {
     const timer = setTimeout(() => {
       if (res.writableEnded || res.headersSent) return;
       res.locals.timedOut = true;
+      if (!req.complete) closeWhenAnswered(req, res);
       sendProblem(res, problemOf(new DecisionError('timeout', `No answer was ready within ${ms} ms, so the request was abandoned; it may be sent again.`), req.originalUrl));
       silence(res);
     }, ms);
@@ -129,42 +135,160 @@ export function requestTimeout(ms: number): RequestHandler {
   };
 }
 
-export interface ServerTimeouts {
-  /** The whole request, headers and body, must arrive within this (server.requestTimeout). */
-  requestMs: number;
-  /** The request's headers must arrive within this, measured from the request's first byte (server.headersTimeout). */
-  headersMs: number;
-  /** An idle keep-alive connection is closed after this (server.keepAliveTimeout). */
-  keepAliveMs: number;
+/**
+ * A closing connection (closeWhenAnswered()) reads on, discarding, at most this much of what the
+ * client still sends: enough for a client that writes its whole body before it reads (many do) and
+ * sent somewhat too much to finish, read its answer and close; a client sending far more is simply
+ * no longer read.
+ */
+const LINGER_BYTES = 4 * 1024 * 1024;
+/**
+ * How long a closing connection stays open after its answer's last byte was handed to the kernel:
+ * on a LAN that byte arrives within milliseconds; 2 s allows for a slow client's link without
+ * letting a client hold the socket.
+ */
+const LINGER_MS = 2_000;
+const closing = new WeakSet<ServerResponse>();
+
+/**
+ * Closes the connection once this answer is written: for a request whose body the service will not
+ * read (refused from its headers, answered before its body arrived, timed out, or a batch stopped
+ * early). The client may still be sending; reading on would let it hold the socket, and the worker's
+ * time, for as long as it likes. Before the answer is sent, it says `Connection: close`.
+ *
+ * Not Node's own close for `Connection: close`, which destroys the socket as soon as the answer is
+ * handed to the kernel: with the client still sending, that close is a reset, and a reset can
+ * discard the end of the answer before the client reads it (RFC 9112 §9.6; measured on loopback: a
+ * 2 MB answer was lost every time, a 400-byte one kept). Instead the rest of the body is discarded
+ * up to LINGER_BYTES and then no longer read; the socket is half-closed once the answer is written
+ * (the client sees the answer end, then the close) and destroyed LINGER_MS after that, or as soon
+ * as the client closes its side.
+ */
+export function closeWhenAnswered(req: IncomingMessage, res: ServerResponse): void {
+  if (closing.has(res)) return;
+  closing.add(res);
+  if (!res.headersSent) res.setHeader('Connection', 'close');
+  const socket = req.socket;
+  // Node ends a Connection: close exchange with destroySoon(); on this socket, that is the half-close below instead.
+  socket.destroySoon = () => socket.end();
+  // Consumed here, so Node does not dump it (which reads without end); paused once LINGER_BYTES are discarded.
+  let discarded = 0;
+  const discard = (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > LINGER_BYTES) {
+      req.off('data', discard);
+      req.pause();
+    }
+  };
+  req.on('data', discard);
+  req.resume();
+  res.once('finish', () => {
+    socket.end();
+    const destroyLater = () => {
+      const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+      socket.once('close', () => clearTimeout(timer));
+    };
+    if (socket.writableFinished) destroyLater();
+    else socket.once('finish', destroyLater);
+  });
+}
+
+/** What one evaluate-batch request may take (batch.ts). */
+export interface BatchLimits {
+  /** Lines one request may carry. */
+  maxLines: number;
+  /** Bytes the body may hold as read, inflated when it is compressed; also the most its Content-Length may declare. */
+  maxBytes: number;
+  /** How long one batch may run, from when its headers have been read. */
+  maxMs: number;
 }
 
 /**
- * requestMs: Node's own default, 5 minutes; it bounds a slow upload, a batch above all.
- * headersMs: 10 s. Headers are a few hundred bytes; a client slower than that is a slowloris.
+ * Bounds no caseworker tool reaches, so that only a runaway or hostile request meets them. A team's
+ * queue is thousands of lines: 100,000 lines is well above it, and at the typical 1–2 KB a line
+ * (a generated referral is about 320 bytes) those are at most 200 MB, under 256 MiB (a lone 1 MiB
+ * line still fits many times over). Measured on this 2-core machine with the built cluster: 100,000
+ * lines took 24 s with the compiled engine; 10,000 lines took 6.3 s with ?engine=reference, so about
+ * 63 s for 100,000; 5 minutes leaves about five times that for a slower host or a busy worker.
+ * Without these, a 329-byte brotli body inflating to 200 MiB of newlines was answered 1.49 M lines
+ * in 15 s and would have gone on to ~70 GB.
+ */
+export const DEFAULT_BATCH_LIMITS: Readonly<BatchLimits> = { maxLines: 100_000, maxBytes: 256 * 1024 * 1024, maxMs: 300_000 };
+
+/** How the HTTP server itself treats slow, idle and surplus connections (before Express sees a request). */
+export interface ServerLimits {
+  /** The whole request, headers and body, must arrive within this (server.requestTimeout). */
+  requestMs: number;
+  /** The request's headers must arrive within this, from its first byte, or from the connection's opening for its first request (server.headersTimeout). */
+  headersMs: number;
+  /** A connection with a request under way on which nothing is sent or received for this long is destroyed (server.timeout). */
+  idleMs: number;
+  /** An idle keep-alive connection between requests is closed after this (server.keepAliveTimeout). */
+  keepAliveMs: number;
+  /** Connections one server (one cluster worker) holds open at once; each past it is closed as it arrives. */
+  maxConnections: number;
+}
+
+/**
+ * requestMs: a minute longer than a batch may run (DEFAULT_BATCH_LIMITS.maxMs): a batch that meets
+ * its own bound ends with its final problem line, never cut short by Node. Every other route that
+ * reads a body answers 503 at REQUEST_TIMEOUT_MS and closes the connection, so this is a backstop.
+ * headersMs: 10 s. Headers are a few hundred bytes; a client slower than that is a slowloris, and
+ * Node answers it 408 and closes the connection.
+ * idleMs: 30 s, above the 10 s request timeout (so a stuck evaluate is answered 503 before its
+ * connection is cut), and far above any pause a client or the service makes mid-request: a batch
+ * writes its answers as it decides them. What it ends is a client that stops sending its body, or
+ * stops reading its answer, and stays connected.
  * keepAliveMs: 65 s, above the 60 s idle timeout of AWS ALB, nginx's upstream keep-alive and most
  * other balancers, so the balancer always closes a pooled connection first. The other way round,
  * Node closes a connection just as the balancer sends on it, and the client sees a 502 the service
  * never logged.
+ * maxConnections: 1,000 a worker, far above a balancer's pool or the connections caseworker tools
+ * hold; each connection holds a file descriptor and memory, and a worker out of descriptors cannot
+ * open the decision log's files either.
  */
-export const DEFAULT_SERVER_TIMEOUTS: Readonly<ServerTimeouts> = { requestMs: 300_000, headersMs: 10_000, keepAliveMs: 65_000 };
+export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = { requestMs: DEFAULT_BATCH_LIMITS.maxMs + 60_000, headersMs: 10_000, idleMs: 30_000, keepAliveMs: 65_000, maxConnections: 1_000 };
 
 /**
- * Sets the server's socket-level timeouts (these apply before Express sees a request, and to the
- * batch route, which requestTimeout() leaves alone). headersMs must be below requestMs: Node
- * silently swaps the two otherwise. Since Node 18 headersTimeout runs from each request's first
- * byte, not from the end of the previous response, so it need not exceed keepAliveMs (older
- * advice). Node checks these two every 30 s (connectionsCheckingInterval), so they are enforced
- * within that much of the time set.
+ * Node checks the header and request timeouts of every connection each connectionsCheckingInterval
+ * (30 s by default), so a slowloris would be closed anywhere from 10 to 40 s after its first byte.
+ * Checked each second instead, they hold to within a second; the check walks only the connections
+ * still receiving a request (or yet to send their first).
  */
-export function serverTimeouts(server: Server, timeouts: Partial<ServerTimeouts> = {}): void {
-  const { requestMs, headersMs, keepAliveMs } = { ...DEFAULT_SERVER_TIMEOUTS, ...timeouts };
-  for (const [name, value] of Object.entries({ requestMs, headersMs, keepAliveMs })) {
-    if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`serverTimeouts: ${name} must be a whole number of milliseconds, more than 0 (got ${value}).`);
+const CONNECTIONS_CHECKING_INTERVAL_MS = 1_000;
+
+/**
+ * The HTTP server for `listener`, with these limits (defaults for those not given). headersMs must
+ * be below requestMs: Node silently swaps the two otherwise. Since Node 18 headersTimeout runs
+ * from each request's first byte, not from the end of the previous response, so it need not exceed
+ * keepAliveMs (older advice).
+ *
+ * The connection cap is counted here rather than with server.maxConnections: in a cluster worker
+ * (round-robin, Node's default on Linux) a worker at its maxConnections hands the connection back to
+ * the primary, which offers it to the next worker and back again, without end, instead of closing
+ * it. Measured on Node 20 with 2 workers capped at 2 and 6 connections: the 2 surplus connections
+ * stayed open and the primary spent 1.3 CPU-s in 3 s passing them round.
+ */
+export function limitedServer(listener: RequestListener, limits: Partial<ServerLimits> = {}): Server {
+  const { requestMs, headersMs, idleMs, keepAliveMs, maxConnections } = { ...DEFAULT_SERVER_LIMITS, ...limits };
+  for (const [name, value] of Object.entries({ requestMs, headersMs, idleMs, keepAliveMs, maxConnections })) {
+    if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`limitedServer: ${name} must be a whole number, more than 0 (got ${value}).`);
   }
-  if (headersMs >= requestMs) throw new Error(`serverTimeouts: headersMs (${headersMs}) must be less than requestMs (${requestMs}).`);
-  server.requestTimeout = requestMs;
-  server.headersTimeout = headersMs;
-  server.keepAliveTimeout = keepAliveMs;
+  if (headersMs >= requestMs) throw new Error(`limitedServer: headersMs (${headersMs}) must be less than requestMs (${requestMs}).`);
+  const server = createServer({ requestTimeout: requestMs, headersTimeout: headersMs, keepAliveTimeout: keepAliveMs, connectionsCheckingInterval: Math.min(CONNECTIONS_CHECKING_INTERVAL_MS, headersMs) }, listener);
+  server.timeout = idleMs;
+  let open = 0;
+  server.on('connection', (socket: Socket) => {
+    if (open >= maxConnections) {
+      socket.destroy();
+      return;
+    }
+    open += 1;
+    socket.once('close', () => {
+      open -= 1;
+    });
+  });
+  return server;
 }
 
 export const DEFAULT_RATE_PER_MINUTE = 6000;
@@ -179,15 +303,48 @@ function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min
   return value;
 }
 
+/** Every limit an operator may set, as limitsFromEnvironment() reads them. */
+export interface Limits {
+  ratePerMinute: number;
+  requestTimeoutMs: number;
+  batch: BatchLimits;
+  server: ServerLimits;
+}
+
 /**
  * RATE_LIMIT_PER_MINUTE: requests one API key may make a minute, across all workers (default 6000,
  * 100 a second: far above a caseworker's pace, low enough to stop a runaway script; 0 turns it off).
  * REQUEST_TIMEOUT_MS: how long a request may take before it is answered 503 (default 10 s; a
  * decision takes milliseconds, so anything near this is stuck).
+ * BATCH_MAX_LINES, BATCH_MAX_BYTES, BATCH_TIMEOUT_MS: what one evaluate-batch may carry and how long
+ * it may run (DEFAULT_BATCH_LIMITS says why 100,000 lines, 256 MiB and 5 minutes); an operator whose
+ * queues are larger, or whose host is slower, raises them. Node's own request timeout follows the
+ * batch's, a minute above it.
+ * HEADERS_TIMEOUT_MS, IDLE_TIMEOUT_MS, MAX_CONNECTIONS_PER_WORKER: the server's (DEFAULT_SERVER_LIMITS
+ * says why 10 s, 30 s and 1,000); the idle timeout must exceed REQUEST_TIMEOUT_MS, so that a request
+ * that takes too long is answered 503 before its connection counts as idle.
  */
-export function limitsFromEnvironment(env: NodeJS.ProcessEnv): { ratePerMinute: number; requestTimeoutMs: number } {
+export function limitsFromEnvironment(env: NodeJS.ProcessEnv): Limits {
+  const ms = 'a whole number of milliseconds, 1 or more';
+  const requestTimeoutMs = wholeNumber(env, 'REQUEST_TIMEOUT_MS', DEFAULT_REQUEST_TIMEOUT_MS, 1, ms);
+  const batch: BatchLimits = {
+    maxLines: wholeNumber(env, 'BATCH_MAX_LINES', DEFAULT_BATCH_LIMITS.maxLines, 1, 'a whole number of lines, 1 or more'),
+    maxBytes: wholeNumber(env, 'BATCH_MAX_BYTES', DEFAULT_BATCH_LIMITS.maxBytes, 1, 'a whole number of bytes, 1 or more'),
+    maxMs: wholeNumber(env, 'BATCH_TIMEOUT_MS', DEFAULT_BATCH_LIMITS.maxMs, 1, ms),
+  };
+  const server: ServerLimits = {
+    requestMs: batch.maxMs + (DEFAULT_SERVER_LIMITS.requestMs - DEFAULT_BATCH_LIMITS.maxMs),
+    headersMs: wholeNumber(env, 'HEADERS_TIMEOUT_MS', DEFAULT_SERVER_LIMITS.headersMs, 1, ms),
+    idleMs: wholeNumber(env, 'IDLE_TIMEOUT_MS', DEFAULT_SERVER_LIMITS.idleMs, 1, ms),
+    keepAliveMs: DEFAULT_SERVER_LIMITS.keepAliveMs,
+    maxConnections: wholeNumber(env, 'MAX_CONNECTIONS_PER_WORKER', DEFAULT_SERVER_LIMITS.maxConnections, 1, 'a whole number of connections, 1 or more'),
+  };
+  if (server.idleMs <= requestTimeoutMs) throw new Error(`IDLE_TIMEOUT_MS (${server.idleMs}) must be more than REQUEST_TIMEOUT_MS (${requestTimeoutMs}), so that a request that takes too long is answered 503 before its connection is cut as idle.`);
+  if (server.headersMs >= server.requestMs) throw new Error(`HEADERS_TIMEOUT_MS (${server.headersMs}) must be less than BATCH_TIMEOUT_MS (${batch.maxMs}) and a minute, the time a whole request may take.`);
   return {
     ratePerMinute: wholeNumber(env, 'RATE_LIMIT_PER_MINUTE', DEFAULT_RATE_PER_MINUTE, 0, 'a whole number of requests a minute, 0 (no limit) or more'),
-    requestTimeoutMs: wholeNumber(env, 'REQUEST_TIMEOUT_MS', DEFAULT_REQUEST_TIMEOUT_MS, 1, 'a whole number of milliseconds, 1 or more'),
+    requestTimeoutMs,
+    batch,
+    server,
   };
 }

@@ -11,7 +11,7 @@ import { ERROR_CATALOGUE, MAX_LISTED_ISSUES, type ErrorCode } from '../errors';
 import { caseFactsSchema, evaluateRequestSchema } from '../facts/schema';
 import { conditionSchema, ruleFileSchema } from '../loader/rule-file-schema';
 import { rolesThatMay, type Permission } from './access';
-import { DEFAULT_MAX_BATCH_LINES } from './batch';
+import { DEFAULT_BATCH_LIMITS } from './limits';
 import { PROBLEM_TYPE_BASE } from './problem';
 
 /** The document as this module builds it: loose where OpenAPI is open, typed where test/support/openapi.ts walks it. */
@@ -336,7 +336,7 @@ const schemas: Record<string, unknown> = {
         id: { type: ['string', 'number', 'null'] },
         problem: {
           allOf: [ref('Problem')],
-          properties: { code: { enum: ['invalid-json', 'invalid-request', 'payload-too-large', 'too-many-lines', 'no-version-in-force', 'date-outside-calendar', 'date-out-of-range', 'log-unavailable', 'internal'] satisfies ErrorCode[] } },
+          properties: { code: { enum: ['invalid-json', 'invalid-request', 'payload-too-large', 'too-many-lines', 'timeout', 'no-version-in-force', 'date-outside-calendar', 'date-out-of-range', 'log-unavailable', 'internal'] satisfies ErrorCode[] } },
         },
       }),
     ],
@@ -676,8 +676,10 @@ const paths: Record<string, Record<string, unknown>> = {
       description:
         'One JSON object `{ "id"?, "asOf"?, "facts" }` a line in; one answer line a line out, in order, each the line\'s decision (recorded, with its decisionId) or its problem. '
         + 'A line may be at most 1 MiB. The body may be compressed (Content-Encoding: gzip, deflate or br). '
-        + `A request may carry ${DEFAULT_MAX_BATCH_LINES.toLocaleString('en-AU')} lines by default; each line past that is answered with a 413 too-many-lines problem line, undecided. `
-        + 'Problems with the whole request (rule set, content type, engine) are answered before any line, as problem+json.',
+        + `A batch stops at the first of its bounds (by default): ${DEFAULT_BATCH_LIMITS.maxLines.toLocaleString('en-AU')} lines (413 too-many-lines), `
+        + `${DEFAULT_BATCH_LIMITS.maxBytes / 1024 / 1024} MiB of body, counted inflated (413 payload-too-large), or ${DEFAULT_BATCH_LIMITS.maxMs / 60_000} minutes from its headers (503 timeout). `
+        + 'Every line before the stop is answered as usual; then one final problem line, whose `line` is the first line not answered (resume from there), ends the answer, and the connection is closed; nothing more of the body is read. '
+        + 'Problems with the whole request (a Content-Length past the size bound, rule set, content type, engine) are answered before any line, as problem+json.',
       tags: ['Decisions'],
       permission: 'evaluate',
       parameters: [ruleSetName, engine],
@@ -692,9 +694,9 @@ const paths: Record<string, Record<string, unknown>> = {
           content: { [NDJSON]: { schema: { type: 'string' }, [NDJSON_LINE_SCHEMA]: ref('BatchResultLine') } },
         },
       },
-      // Streamed: the request timeout does not apply (the server's requestTimeout bounds it), so no 503.
-      problems: { 400: ['invalid-request'], 404: ['unknown-rule-set', 'not-found'], 415: ['unsupported-media-type'], 500: ['internal'] },
-      when: { 400: 'The engine is unknown:', 415: 'Not application/x-ndjson in UTF-8, or an unsupported Content-Encoding:' },
+      // Streamed: the request timeout does not apply (the batch's own time bound ends it with a 503 line), so no 503.
+      problems: { 400: ['invalid-request'], 404: ['unknown-rule-set', 'not-found'], 413: ['payload-too-large'], 415: ['unsupported-media-type'], 500: ['internal'] },
+      when: { 400: 'The engine is unknown:', 413: 'The Content-Length passes the size bound (the body is not read, and the connection is closed):', 415: 'Not application/x-ndjson in UTF-8, or an unsupported Content-Encoding:' },
     }),
   },
   '/v1/admin/reload': {
@@ -761,7 +763,8 @@ export const openApiDocument: OpenApiDocument = {
       'Explained decisions for Services Australia Personalised Services: direct referral, segment allocation, exit readiness, specialist transfer and service restriction. '
       + 'Every rule cites the procedure paragraph it comes from.\n\n'
       + 'Every /v1 route needs an API key (`Authorization: Bearer <key>`); each operation names the roles that may call it. '
-      + 'Every problem is `application/problem+json` (RFC 9457) with a stable `code`. Any path or method not listed here is answered 404 with code `not-found`.',
+      + 'Every problem is `application/problem+json` (RFC 9457) with a stable `code`. Any path or method not listed here is answered 404 with code `not-found`.\n\n'
+      + 'A body the service will not read is not waited for: a Content-Length past a route\'s limit is answered 413 at once, and any answer given before the body has arrived (a refusal, or a 503 timeout while it is still being sent) closes the connection after it (`Connection: close`).',
   },
   tags: [
     { name: 'Rule sets', description: 'The rules, their versions and sources' },

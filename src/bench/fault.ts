@@ -25,9 +25,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { n, now, say, secs } from './common';
 import type { FaultReport } from './faults/cluster';
+import { run as batchBomb } from './faults/batch-bomb';
 import { run as deletedLog } from './faults/deleted-log';
 import { run as fullDisk } from './faults/full-disk';
 import { run as rulesFolder } from './faults/rules-folder';
+import { run as slowClients } from './faults/slow-clients';
 import { run as workerRestart } from './faults/worker-restart';
 import {
   bearer,
@@ -291,6 +293,8 @@ const SCENARIOS: Record<string, (options: { quick?: boolean }) => Promise<FaultR
   'deleted-log': deletedLog,
   'worker-restart': workerRestart,
   'full-disk': fullDisk,
+  'batch-bomb': batchBomb,
+  'slow-clients': slowClients,
 };
 
 async function main(): Promise<number> {

@@ -1,10 +1,10 @@
 // POST /v1/rulesets/{name}/evaluate-batch: NDJSON in, one answer line per input line out, each what the single evaluate answers.
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { bearer, testApp, type TestApp } from '../support/app';
 import { RULES_DIR, shippedRules } from '../support';
@@ -164,13 +164,6 @@ describe('lines', () => {
     expect(lines.map((l) => l.id)).toEqual([null, null]);
   });
 
-  test('lines past the configured cap are each answered with a 413 too-many-lines line, not decided', async () => {
-    const capped = testApp({ rules: () => registry, clock: () => new Date('2025-06-01T15:00:00Z'), maxBatchLines: 3 });
-    const { lines } = await batch('direct-referral', `${Array.from({ length: 5 }, () => ok).join('\n')}\n`, { on: capped });
-    expect(lines.map((l) => l.decision ? 'decision' : l.problem!.code)).toEqual(['decision', 'decision', 'decision', 'too-many-lines', 'too-many-lines']);
-    expect(lines.map((l) => l.line)).toEqual([1, 2, 3, 4, 5]);
-  });
-
   test('a gzip-compressed batch is inflated', async () => {
     const { lines } = await batch('direct-referral', gzipSync(`${ok}\n${ok}\n`), { headers: { 'Content-Encoding': 'gzip' } });
     expect(lines.map((l) => l.line)).toEqual([1, 2]);
@@ -260,5 +253,205 @@ describe('streaming', () => {
     req.destroy();
     const health = await request(server).get('/health');
     expect(health.status).toBe(200);
+  });
+});
+
+describe('a batch stops at its first bound: one final problem line, then the connection closes', () => {
+  const ok = (id: number) => JSON.stringify({ id, asOf: '2025-06-02', facts: directFacts });
+  const queue = (count: number) => `${Array.from({ length: count }, (_, i) => ok(i + 1)).join('\n')}\n`;
+  const bounded = (batchLimits: Parameters<typeof testApp>[0]['batch']) => testApp({ rules: () => registry, clock: () => new Date('2025-06-01T15:00:00Z'), batch: batchLimits });
+
+  interface Exchange {
+    status: number;
+    type: string | undefined;
+    text: string;
+    lines: AnswerLine[];
+    /** The server ended the connection after its answer (the client did not). */
+    closedByServer: boolean;
+  }
+
+  /**
+   * One batch on a keep-alive connection of its own. `send` writes the body (and may keep writing); the
+   * exchange resolves once the answer has ended and the server has closed the connection, or 500 ms after
+   * the answer if it has not.
+   */
+  async function exchange(server: http.Server, send: (req: http.ClientRequest) => void, headers: Record<string, string> = {}, path = batchPath('direct-referral')): Promise<Exchange> {
+    const { port } = server.address() as AddressInfo;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      return await new Promise<Exchange>((resolve, reject) => {
+        const req = http.request({ port, method: 'POST', path, agent, headers: { 'Content-Type': NDJSON, Authorization: bearer('caseworker'), ...headers } });
+        let closed = false;
+        req.on('socket', (socket) => socket.once('end', () => { closed = true; }));
+        // The client may still be writing when the server closes: that write fails, and is not the test's concern.
+        req.on('error', () => {});
+        req.on('response', (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => { text += chunk; });
+          res.on('error', reject);
+          res.on('end', () => {
+            const settle = () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], text, lines: res.statusCode === 200 ? linesOf(text) : [], closedByServer: closed });
+            if (closed) settle();
+            else {
+              const timer = setTimeout(settle, 500);
+              req.socket?.once('end', () => {
+                closed = true;
+                clearTimeout(timer);
+                settle();
+              });
+            }
+          });
+        });
+        send(req);
+      });
+    } finally {
+      agent.destroy();
+    }
+  }
+
+  const withServer = async (app: TestApp, run: (server: http.Server) => Promise<void>) => {
+    const server = await app.listen();
+    try {
+      await run(server);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  };
+
+  const summary = (lines: AnswerLine[]) => lines.map((l) => [l.line, l.decision ? 'decision' : l.problem!.code]);
+
+  test('past the line cap: the lines within it decided and logged, then one 413 too-many-lines line naming the first line not read', async () => {
+    const app = bounded({ maxLines: 3 });
+    await withServer(app, async (server) => {
+      const answer = await exchange(server, (req) => req.end(queue(5)));
+      expect(answer.status).toBe(200);
+      expect(summary(answer.lines)).toEqual([[1, 'decision'], [2, 'decision'], [3, 'decision'], [4, 'too-many-lines']]);
+      const last = answer.lines[3]!;
+      expect(last.id).toBeNull();
+      expect(last.problem).toEqual(expect.objectContaining({ status: 413, code: 'too-many-lines', instance: batchPath('direct-referral') }));
+      expect((last.problem as { detail?: string }).detail).toBe('A batch may carry at most 3 lines. This line and every line after it were not decided; send them in another request.');
+      expect(answer.closedByServer).toBe(true);
+      for (const line of answer.lines.slice(0, 3)) {
+        const id = line.decision!.decisionId as string;
+        expect(await app.log.find(id)).toEqual(expect.objectContaining({ decisionId: id, ruleSet: 'direct-referral' }));
+      }
+    });
+  });
+
+  test('exactly the cap is no stop: every line decided, no problem line, and the connection stays open', async () => {
+    const app = bounded({ maxLines: 3 });
+    await withServer(app, async (server) => {
+      const answer = await exchange(server, (req) => req.end(queue(3)));
+      expect(summary(answer.lines)).toEqual([[1, 'decision'], [2, 'decision'], [3, 'decision']]);
+      expect(answer.closedByServer).toBe(false);
+    });
+  });
+
+  test('a line begun past the cap stops the batch though it has no newline, and a client still sending is not read on', async () => {
+    const app = bounded({ maxLines: 2 });
+    await withServer(app, async (server) => {
+      // The client sends two lines and the start of a third, then keeps the request open: the stop must not wait for it.
+      const answer = await exchange(server, (req) => req.write(`${queue(2)}{"id": 3, "fa`));
+      expect(summary(answer.lines)).toEqual([[1, 'decision'], [2, 'decision'], [3, 'too-many-lines']]);
+      expect(answer.closedByServer).toBe(true);
+    });
+  });
+
+  test('past the size bound: the lines that end within it are decided, then one 413 payload-too-large line names the line it cut', async () => {
+    const body = queue(4);
+    const firstTwo = Buffer.byteLength(queue(2));
+    // The bound falls inside line 3.
+    const app = bounded({ maxBytes: firstTwo + 10 });
+    await withServer(app, async (server) => {
+      // Chunked, with no Content-Length: the bound is met as the body is read, not refused from the header.
+      const answer = await exchange(server, (req) => {
+        req.write(body);
+        req.end();
+      });
+      expect(summary(answer.lines)).toEqual([[1, 'decision'], [2, 'decision'], [3, 'payload-too-large']]);
+      expect(answer.lines[2]!.problem!.status).toBe(413);
+      expect((answer.lines[2]!.problem as { detail?: string }).detail).toBe(`The batch passes the limit of ${firstTwo + 10} bytes (counted inflated, when compressed). This line and every line after it were not decided; send them in another request.`);
+      expect(answer.closedByServer).toBe(true);
+    });
+  });
+
+  test('a body that ends exactly at the size bound is answered whole', async () => {
+    const body = queue(3);
+    const app = bounded({ maxBytes: Buffer.byteLength(body) });
+    await withServer(app, async (server) => {
+      const answer = await exchange(server, (req) => req.end(body));
+      expect(summary(answer.lines)).toEqual([[1, 'decision'], [2, 'decision'], [3, 'decision']]);
+      expect(answer.closedByServer).toBe(false);
+    });
+  });
+
+  test.each([
+    // Quality 4: the bomb is as small at a fraction of the default's time to make.
+    ['br', (data: Buffer) => brotliCompressSync(data, { params: { [zlib.BROTLI_PARAM_QUALITY]: 4 } })],
+    ['gzip', (data: Buffer) => gzipSync(data)],
+  ])('a %s bomb is counted as it inflates: 64 MiB of spaces after one line stops at a 1 MiB bound', async (encoding, compress) => {
+    const bomb = compress(Buffer.concat([Buffer.from(`${ok(1)}\n`), Buffer.alloc(64 * 1024 * 1024, 0x20)]));
+    expect(bomb.length).toBeLessThan(256 * 1024);
+    const app = bounded({ maxBytes: 1024 * 1024 });
+    await withServer(app, async (server) => {
+      const answer = await exchange(server, (req) => req.end(bomb), { 'Content-Encoding': encoding });
+      expect(summary(answer.lines)).toEqual([[1, 'decision'], [2, 'payload-too-large']]);
+      expect(answer.closedByServer).toBe(true);
+    });
+  });
+
+  test('a Content-Length past the size bound is refused from the header: a 413 problem before any of the body is sent, and the connection closed', async () => {
+    const app = bounded({ maxBytes: 1000 });
+    await withServer(app, async (server) => {
+      // A raw connection: the headers only, so an answer at all shows the service did not wait for the body.
+      const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+      let received = '';
+      socket.on('data', (chunk) => {
+        received += chunk.toString('utf8');
+      });
+      socket.on('error', () => {});
+      const ended = new Promise<boolean>((resolve) => {
+        socket.once('end', () => resolve(true));
+        setTimeout(() => resolve(false), 3_000);
+      });
+      socket.write(`POST ${batchPath('direct-referral')} HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${bearer('caseworker')}\r\nContent-Type: ${NDJSON}\r\nContent-Length: 99999999999\r\n\r\n`);
+      // The server ends the connection after its answer.
+      expect(await ended).toBe(true);
+      socket.destroy();
+      const [head = '', text = ''] = received.split('\r\n\r\n');
+      expect(head).toMatch(/^HTTP\/1\.1 413 /);
+      expect(head).toMatch(/\r\nConnection: close\r\n/i);
+      expect(head).toMatch(/\r\nContent-Type: application\/problem\+json/i);
+      expect(JSON.parse(text)).toEqual(expect.objectContaining({ code: 'payload-too-large', detail: 'The body\'s Content-Length (99999999999) passes the limit of 1000 bytes a batch may hold; it was not read. Send the lines in smaller batches.' }));
+    });
+  });
+
+  test('past the time bound, even while waiting for a slow client: the lines answered so far, then one 503 timeout line, then the close', async () => {
+    const app = bounded({ maxMs: 300 });
+    await withServer(app, async (server) => {
+      const started = performance.now();
+      // Two lines, then nothing more: the request stays open.
+      const answer = await exchange(server, (req) => req.write(queue(2)));
+      const took = performance.now() - started;
+      expect(summary(answer.lines)).toEqual([[1, 'decision'], [2, 'decision'], [3, 'timeout']]);
+      expect(answer.lines[2]!.problem!.status).toBe(503);
+      expect(answer.closedByServer).toBe(true);
+      expect(took).toBeGreaterThanOrEqual(290);
+    });
+  });
+
+  test('a corrupt compressed body: the lines before the break answered, one line saying it could not be read on, then the close', async () => {
+    const whole = gzipSync(queue(50));
+    const broken = Buffer.concat([whole.subarray(0, Math.floor(whole.length / 2)), Buffer.from('this is not gzip at all')]);
+    await withServer(app, async (server) => {
+      const answer = await exchange(server, (req) => req.end(broken), { 'Content-Encoding': 'gzip' });
+      const last = answer.lines[answer.lines.length - 1]!;
+      expect(last.problem!.code).toBe('invalid-json');
+      expect(last.line).toBe(answer.lines.length);
+      expect(answer.lines.slice(0, -1).every((l, i) => l.line === i + 1 && l.decision !== undefined)).toBe(true);
+      expect(answer.closedByServer).toBe(true);
+    });
   });
 });

@@ -1,10 +1,12 @@
 // The evaluate route's lean body reader answers exactly as express.json() does, which still reads every other request.
+import { connect, type AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { testApp } from '../support/app';
+import type { Role } from '../../src/api/access';
+import { bearer, testApp } from '../support/app';
 import { shippedRules } from '../support';
 
 const registry = shippedRules();
-const app = testApp({ rules: () => registry, clock: () => new Date('2025-06-01T15:00:00Z') });
+const app = testApp({ rules: () => registry, clock: () => new Date('2025-06-01T15:00:00Z'), candidateRules: () => registry });
 const path = '/v1/rulesets/direct-referral/evaluate';
 /** superagent would JSON-encode a Buffer sent as application/json; send its bytes as they are (its types expect a string). */
 const sendBytes = ((data: Buffer) => data) as unknown as (data: unknown) => string;
@@ -46,4 +48,64 @@ test('a corrupt gzip body is the client\'s fault: a 400 problem, not a 500', asy
   expect(res.status).toBe(400);
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
   expect(res.body.code).toBe('invalid-json');
+});
+
+describe('a Content-Length past the limit is refused from the header, and the connection closed', () => {
+  const routes: [string, string, Role][] = [
+    ['evaluate (the lane)', path, 'caseworker'],
+    ['evaluate (through Express)', `${path}?engine=compiled`, 'caseworker'],
+    ['impact', '/v1/admin/impact', 'policy'],
+    ['reproduce', '/v1/decisions/00000000-0000-4000-8000-000000000000/reproduce', 'auditor'],
+  ];
+
+  test.each(routes)('%s: a 413 problem with none of the body sent, then the server ends the connection', async (_route, target, role) => {
+    const server = await app.listen();
+    try {
+      // A raw connection sending the headers only: an answer at all shows the service did not wait for the body.
+      const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+      let received = '';
+      socket.on('data', (chunk) => {
+        received += chunk.toString('utf8');
+      });
+      socket.on('error', () => {});
+      const ended = new Promise<boolean>((resolve) => {
+        socket.once('end', () => resolve(true));
+        setTimeout(() => resolve(false), 3_000);
+      });
+      socket.write(`POST ${target} HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${bearer(role)}\r\nContent-Type: application/json\r\nContent-Length: 99999999999\r\n\r\n`);
+      expect(await ended).toBe(true);
+      socket.destroy();
+      const [head = '', text = ''] = received.split('\r\n\r\n');
+      expect(head).toMatch(/^HTTP\/1\.1 413 /);
+      expect(head).toMatch(/\r\nConnection: close\r\n/i);
+      expect(JSON.parse(text)).toEqual(expect.objectContaining({ status: 413, code: 'payload-too-large', detail: 'The body\'s Content-Length (99999999999) passes the limit of 1048576 bytes (1 MiB); it was not read.' }));
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  test('a refusal before the body has arrived (no key) closes the connection too, rather than read the body to keep it', async () => {
+    const server = await app.listen();
+    try {
+      const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+      let received = '';
+      socket.on('data', (chunk) => {
+        received += chunk.toString('utf8');
+      });
+      socket.on('error', () => {});
+      const ended = new Promise<boolean>((resolve) => {
+        socket.once('end', () => resolve(true));
+        setTimeout(() => resolve(false), 3_000);
+      });
+      socket.write(`POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"facts":`);
+      expect(await ended).toBe(true);
+      socket.destroy();
+      expect(received).toMatch(/^HTTP\/1\.1 401 /);
+      expect(received).toMatch(/\r\nConnection: close\r\n/i);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 });

@@ -5,12 +5,13 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import request from 'supertest';
 import { authorize, keysFromEnvironment } from '../../src/api/access';
 import {
-  DEFAULT_SERVER_TIMEOUTS,
+  DEFAULT_BATCH_LIMITS,
+  DEFAULT_SERVER_LIMITS,
+  limitedServer,
   limitsFromEnvironment,
   rateLimitPerKey,
   workerShare,
   requestTimeout,
-  serverTimeouts,
 } from '../../src/api/limits';
 import { problemOf, sendProblem } from '../../src/api/problem';
 import { DecisionError } from '../../src/errors';
@@ -239,34 +240,178 @@ describe('requestTimeout', () => {
   });
 });
 
-describe('serverTimeouts', () => {
-  test('sets the given timeouts, and defaults for the rest', () => {
-    const server = createServer();
-    serverTimeouts(server, { requestMs: 60_000, headersMs: 5_000, keepAliveMs: 75_000 });
-    expect([server.requestTimeout, server.headersTimeout, server.keepAliveTimeout]).toEqual([60_000, 5_000, 75_000]);
-    serverTimeouts(server);
-    expect([server.requestTimeout, server.headersTimeout, server.keepAliveTimeout]).toEqual([DEFAULT_SERVER_TIMEOUTS.requestMs, DEFAULT_SERVER_TIMEOUTS.headersMs, DEFAULT_SERVER_TIMEOUTS.keepAliveMs]);
-    // Keep-alive outlasts a 60 s balancer idle timeout; headers come well within the request's time.
-    expect(DEFAULT_SERVER_TIMEOUTS.keepAliveMs).toBeGreaterThan(60_000);
-    expect(DEFAULT_SERVER_TIMEOUTS.headersMs).toBeLessThan(DEFAULT_SERVER_TIMEOUTS.requestMs);
+describe('a request timed out while its body is still arriving', () => {
+  const app = express();
+  app.use(requestTimeout(200));
+  // Reads the body as evaluate does: nothing is answered before all of it has come.
+  app.post('/body', express.json(), (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.use(problems);
+
+  test('is answered 503 with Connection: close, and the server ends the connection after it', async () => {
+    const server = limitedServer(app);
+    server.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+      let received = '';
+      socket.on('data', (chunk) => {
+        received += chunk.toString('latin1');
+      });
+      socket.on('error', () => {});
+      // When the server ended the connection; NaN if it had not within 5 s (it would have read on, dumping the body).
+      const ended = new Promise<number>((resolve) => {
+        socket.once('end', () => resolve(performance.now()));
+        setTimeout(() => resolve(Number.NaN), 5_000);
+      });
+      const started = performance.now();
+      socket.write('POST /body HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"a":');
+      // A byte every 50 ms: the body would take 50 s to arrive.
+      const drip = setInterval(() => socket.write(' '), 50);
+      const endedAt = await ended;
+      clearInterval(drip);
+      socket.destroy();
+      expect(received).toMatch(/^HTTP\/1\.1 503 /);
+      expect(received).toMatch(/\r\nConnection: close\r\n/i);
+      expect(received).toContain('"code":"timeout"');
+      expect(endedAt - started).toBeLessThan(5_000);
+      expect(endedAt - started).toBeGreaterThanOrEqual(190);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('limitedServer', () => {
+  test('applies the given limits, and defaults for the rest', () => {
+    const server = limitedServer(() => {}, { requestMs: 60_000, headersMs: 5_000, idleMs: 20_000, keepAliveMs: 75_000 });
+    expect([server.requestTimeout, server.headersTimeout, server.timeout, server.keepAliveTimeout]).toEqual([60_000, 5_000, 20_000, 75_000]);
+    const defaults = limitedServer(() => {});
+    expect([defaults.requestTimeout, defaults.headersTimeout, defaults.timeout, defaults.keepAliveTimeout]).toEqual([DEFAULT_SERVER_LIMITS.requestMs, DEFAULT_SERVER_LIMITS.headersMs, DEFAULT_SERVER_LIMITS.idleMs, DEFAULT_SERVER_LIMITS.keepAliveMs]);
+    // Keep-alive outlasts a 60 s balancer idle timeout; headers come well within the request's time; Node's own request
+    // timeout outlasts a batch's, so a batch ends with its own final line.
+    expect(DEFAULT_SERVER_LIMITS.keepAliveMs).toBeGreaterThan(60_000);
+    expect(DEFAULT_SERVER_LIMITS.headersMs).toBeLessThan(DEFAULT_SERVER_LIMITS.requestMs);
+    expect(DEFAULT_SERVER_LIMITS.requestMs).toBeGreaterThan(DEFAULT_BATCH_LIMITS.maxMs + DEFAULT_SERVER_LIMITS.headersMs);
   });
 
-  test('refuses headers allowed as long as the whole request, or a time that is not positive', () => {
-    const server = createServer();
-    expect(() => serverTimeouts(server, { requestMs: 10_000, headersMs: 10_000 })).toThrow('serverTimeouts: headersMs (10000) must be less than requestMs (10000).');
-    expect(() => serverTimeouts(server, { keepAliveMs: 0 })).toThrow(/keepAliveMs must be a whole number/);
+  test('refuses headers allowed as long as the whole request, or a limit that is not positive', () => {
+    expect(() => limitedServer(() => {}, { requestMs: 10_000, headersMs: 10_000 })).toThrow('limitedServer: headersMs (10000) must be less than requestMs (10000).');
+    expect(() => limitedServer(() => {}, { keepAliveMs: 0 })).toThrow(/keepAliveMs must be a whole number/);
+    expect(() => limitedServer(() => {}, { maxConnections: 1.5 })).toThrow(/maxConnections must be a whole number/);
+  });
+
+  describe('against a listening server', () => {
+    let server: Server;
+    let port: number;
+    const listen = async (limits: Parameters<typeof limitedServer>[1]) => {
+      // Answers once the whole body has come, as a route that reads its body does.
+      server = limitedServer((req, res) => {
+        req.resume();
+        req.on('end', () => {
+          res.setHeader('Content-Type', 'text/plain');
+          res.end('ok');
+        });
+      }, limits);
+      server.listen(0, '127.0.0.1');
+      await new Promise((resolve) => server.once('listening', resolve));
+      port = (server.address() as AddressInfo).port;
+    };
+    afterEach(async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    });
+
+    /** A raw connection: what the server sent, and when it closed the connection (ms after open; undefined while open). */
+    function rawConnection() {
+      const socket = connect(port, '127.0.0.1');
+      const opened = performance.now();
+      const state = { received: '', closedAfterMs: undefined as number | undefined, socket };
+      socket.on('data', (chunk) => {
+        state.received += chunk.toString('latin1');
+      });
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        state.closedAfterMs = performance.now() - opened;
+      });
+      return state;
+    }
+    const until = async (done: () => boolean, ms: number) => {
+      const deadline = performance.now() + ms;
+      while (!done() && performance.now() < deadline) await sleep(20);
+    };
+
+    test('a client that never finishes its headers (a slowloris) is answered 408 and closed at the header timeout', async () => {
+      await listen({ headersMs: 500, requestMs: 5_000 });
+      const slow = rawConnection();
+      slow.socket.write('GET /health HTTP/1.1\r\nHost: localhost\r\n');
+      // A header line every 100 ms, never the blank line that ends them.
+      const drip = setInterval(() => slow.socket.write(`X-Slow: ${Date.now()}\r\n`), 100);
+      await until(() => slow.closedAfterMs !== undefined, 4_000);
+      clearInterval(drip);
+      expect(slow.received).toMatch(/^HTTP\/1\.1 408 /);
+      // Node checks each second (not its default 30 s), so the close comes within a second of the timeout.
+      expect(slow.closedAfterMs).toBeGreaterThanOrEqual(500);
+      expect(slow.closedAfterMs).toBeLessThan(2_500);
+    });
+
+    test('a request whose client goes silent mid-body is closed at the idle timeout', async () => {
+      await listen({ idleMs: 400 });
+      const silent = rawConnection();
+      silent.socket.write('POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n0123456789');
+      await until(() => silent.closedAfterMs !== undefined, 4_000);
+      expect(silent.closedAfterMs).toBeGreaterThanOrEqual(400);
+      expect(silent.closedAfterMs).toBeLessThan(2_000);
+    });
+
+    test('connections past the cap are closed as they arrive; those within it are served, and a freed place is taken again', async () => {
+      await listen({ maxConnections: 2 });
+      const held = [rawConnection(), rawConnection()];
+      await sleep(100);
+      const surplus = rawConnection();
+      await until(() => surplus.closedAfterMs !== undefined, 2_000);
+      expect(surplus.closedAfterMs).toBeDefined();
+      expect(surplus.received).toBe('');
+      for (const connection of held) {
+        connection.socket.write('GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n');
+      }
+      await until(() => held.every((c) => c.received.includes('ok')), 2_000);
+      expect(held.map((c) => c.received.match(/^HTTP\/1\.1 (\d{3})/)?.[1])).toEqual(['200', '200']);
+      expect(held.map((c) => c.closedAfterMs)).toEqual([undefined, undefined]);
+      held[0]!.socket.destroy();
+      await until(() => held[0]!.closedAfterMs !== undefined, 1_000);
+      await sleep(50);
+      const next = rawConnection();
+      next.socket.write('GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n');
+      await until(() => next.received.includes('ok'), 2_000);
+      expect(next.received).toMatch(/^HTTP\/1\.1 200 /);
+      for (const connection of [...held, next]) connection.socket.destroy();
+    });
   });
 });
 
 describe('limitsFromEnvironment', () => {
+  const defaults = {
+    ratePerMinute: 6000,
+    requestTimeoutMs: 10_000,
+    batch: { maxLines: 100_000, maxBytes: 256 * 1024 * 1024, maxMs: 300_000 },
+    server: { requestMs: 360_000, headersMs: 10_000, idleMs: 30_000, keepAliveMs: 65_000, maxConnections: 1_000 },
+  };
+
   test('defaults', () => {
-    expect(limitsFromEnvironment({})).toEqual({ ratePerMinute: 6000, requestTimeoutMs: 10_000 });
-    expect(limitsFromEnvironment({ RATE_LIMIT_PER_MINUTE: ' ', REQUEST_TIMEOUT_MS: '' })).toEqual({ ratePerMinute: 6000, requestTimeoutMs: 10_000 });
+    expect(limitsFromEnvironment({})).toEqual(defaults);
+    expect(limitsFromEnvironment({ RATE_LIMIT_PER_MINUTE: ' ', REQUEST_TIMEOUT_MS: '', BATCH_MAX_LINES: ' ', IDLE_TIMEOUT_MS: '' })).toEqual(defaults);
   });
 
   test('values', () => {
-    expect(limitsFromEnvironment({ RATE_LIMIT_PER_MINUTE: '120', REQUEST_TIMEOUT_MS: '2500' })).toEqual({ ratePerMinute: 120, requestTimeoutMs: 2500 });
+    expect(limitsFromEnvironment({ RATE_LIMIT_PER_MINUTE: '120', REQUEST_TIMEOUT_MS: '2500' })).toEqual({ ...defaults, ratePerMinute: 120, requestTimeoutMs: 2500 });
     expect(limitsFromEnvironment({ RATE_LIMIT_PER_MINUTE: '0' }).ratePerMinute).toBe(0);
+    expect(limitsFromEnvironment({ BATCH_MAX_LINES: '1000', BATCH_MAX_BYTES: '1048576', BATCH_TIMEOUT_MS: '60000' }).batch).toEqual({ maxLines: 1000, maxBytes: 1_048_576, maxMs: 60_000 });
+    expect(limitsFromEnvironment({ HEADERS_TIMEOUT_MS: '2000', IDLE_TIMEOUT_MS: '45000', MAX_CONNECTIONS_PER_WORKER: '50' }).server).toEqual({ ...defaults.server, headersMs: 2000, idleMs: 45_000, maxConnections: 50 });
+    // Node's own request timeout follows the batch's: a minute above it.
+    expect(limitsFromEnvironment({ BATCH_TIMEOUT_MS: '60000' }).server.requestMs).toBe(120_000);
   });
 
   test.each([
@@ -276,7 +421,19 @@ describe('limitsFromEnvironment', () => {
     ['RATE_LIMIT_PER_MINUTE', '1e3'],
     ['REQUEST_TIMEOUT_MS', '0'],
     ['REQUEST_TIMEOUT_MS', '10s'],
+    ['BATCH_MAX_LINES', '0'],
+    ['BATCH_MAX_BYTES', '256MiB'],
+    ['BATCH_TIMEOUT_MS', '-5'],
+    ['HEADERS_TIMEOUT_MS', '0'],
+    ['IDLE_TIMEOUT_MS', '30 s'],
+    ['MAX_CONNECTIONS_PER_WORKER', '0'],
   ])('%s=%s is refused, naming the variable', (name, value) => {
     expect(() => limitsFromEnvironment({ [name]: value })).toThrow(new RegExp(`^${name} must be .* \\(got "${value.replace('.', '\\.')}"\\)\\.$`));
+  });
+
+  test('an idle timeout no longer than the request timeout, or headers allowed as long as a whole request, is refused', () => {
+    expect(() => limitsFromEnvironment({ IDLE_TIMEOUT_MS: '10000' })).toThrow(/^IDLE_TIMEOUT_MS \(10000\) must be more than REQUEST_TIMEOUT_MS \(10000\)/);
+    expect(() => limitsFromEnvironment({ REQUEST_TIMEOUT_MS: '60000' })).toThrow(/^IDLE_TIMEOUT_MS \(30000\) must be more than REQUEST_TIMEOUT_MS \(60000\)/);
+    expect(() => limitsFromEnvironment({ BATCH_TIMEOUT_MS: '1000', HEADERS_TIMEOUT_MS: '61000' })).toThrow(/^HEADERS_TIMEOUT_MS \(61000\) must be less than/);
   });
 });

@@ -39,17 +39,29 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
 
     // Kill a worker: its replacement must start, on the rules the cluster serves, not the folder's broken file.
     // Then again and again, each replacement as soon as it listens: a crash loop.
+    // Sampled apart, each every 100 ms: a slow scrape (the cluster's metrics wait on a worker still starting) must not
+    // keep /ready from being watched.
     const sightings = { degraded: 0, servingOne: 0 };
+    const readySeen = new Map<string, number>();
     let watching = true;
-    const watcher = (async () => {
+    const sample = async (look: () => Promise<void>) => {
       while (watching) {
-        const r = await ready().catch(() => ({}) as Ready);
-        if (r.status === 'degraded' && r.workers?.serving === 1) sightings.degraded += 1;
-        const metrics = await cluster.send('GET', '/metrics').catch(() => undefined);
-        if (metrics && /cluster_workers\{state="serving"\} 1\b/.test(metrics.body)) sightings.servingOne += 1;
+        await look().catch(() => undefined);
         await pause(100);
       }
-    })();
+    };
+    const watcher = Promise.all([
+      sample(async () => {
+        const r = await ready();
+        const seen = `${r.status} ${JSON.stringify(r.workers)}`;
+        readySeen.set(seen, (readySeen.get(seen) ?? 0) + 1);
+        if (r.status === 'degraded' && r.workers?.serving === 1) sightings.degraded += 1;
+      }),
+      sample(async () => {
+        const metrics = await cluster.send('GET', '/metrics', { timeoutMs: 10_000 });
+        if (/cluster_workers\{state="serving"\} 1\b/.test(metrics.body)) sightings.servingOne += 1;
+      }),
+    ]);
     const killed: number[] = [];
     let replacementsStarted = 0;
     for (let k = 0; k < kills; k += 1) {
@@ -79,6 +91,7 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
     const waits = cluster.logLines().filter((l) => l.msg?.startsWith('worker died') || l.msg?.startsWith('worker failed')).map((l) => l.waitMs as number);
     details.push(`${killed.length} workers killed (SIGKILL), ${replacementsStarted} replacements listening; waits before each restart: ${waits.map((w) => `${w} ms`).join(', ')}`);
     details.push(`/ready seen "degraded" with 1 of 2 serving ${sightings.degraded} times, cluster_workers{state="serving"} 1 seen ${sightings.servingOne} times; after: ${JSON.stringify(after.workers)} ${after.status}`);
+    details.push(`/ready answers while workers were killed: ${[...readySeen.entries()].map(([seen, count]) => `${seen} ×${count}`).join(', ')}`);
     if (!back) problems.push(`the cluster did not get back to 2 workers serving: ${JSON.stringify(after)}`);
     if (!sameRules) problems.push(`a replacement worker serves other rules than the cluster's: ${JSON.stringify(versions)} (in force: ${JSON.stringify(inForce)})`);
     if (sightings.degraded === 0) problems.push('/ready never said "degraded" while a worker was being replaced');
