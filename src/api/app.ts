@@ -298,7 +298,7 @@ export function createApp(options: AppOptions): RequestListener {
       next();
     },
     jsonOnly,
-    jsonBody(BODY_LIMIT_BYTES),
+    jsonBody(BODY_LIMIT_BYTES, { oneCase: true }),
     async (req, res) => {
       const versions = res.locals.ruleSet as RuleSetVersions;
       const made = decideRequest(versions, req.body, engineOf(req), () => todayInSydney(clock()));
@@ -346,7 +346,7 @@ export function createApp(options: AppOptions): RequestListener {
   }
 
   const replayer = new DecisionReplayer(recorder.log, rules);
-  addDecisionRoutes(app, replayer, guard('read-decisions'), jsonOnly, jsonBody(BODY_LIMIT_BYTES));
+  addDecisionRoutes(app, replayer, guard('read-decisions'), jsonOnly, jsonBody(BODY_LIMIT_BYTES, { oneCase: true }));
 
   app.use((req, _res, next) => {
     next(new DecisionError('not-found', `Nothing is served at ${req.method} ${req.path}.`));

@@ -7,6 +7,7 @@ import { DecisionError, type Issue } from '../errors';
 import { decideRequest, engineOf } from './decide-request';
 import { decisionJson } from './decision-json';
 import { invalidJson, parseStrictJson } from './json-body';
+import { ValueCount } from '../facts/validate';
 import type { RuleSetVersions } from '../loader/load';
 import { internalProblem, problemOf, type ProblemDocument } from './problem';
 import type { CompiledRuleSet } from '../engine/compile';
@@ -257,6 +258,9 @@ export function evaluateBatch({ lineLimitBytes, maxLines, maxBytes, maxMs, ruleS
 
     const answer = async (n: number, raw: ReadLine): Promise<(typeof pending)[number]> => {
       if (raw.kind === 'oversized') return problemLine(n, null, new DecisionError('payload-too-large', `The line exceeds the limit of ${lineLimitBytes} bytes (1 MiB); the service skipped to the next line.`));
+      // A line holding more JSON values than any case can is refused before it is parsed (ValueCount, as jsonBody does).
+      const count = new ValueCount();
+      if (!count.add(raw.bytes)) return problemLine(n, null, count.refusal());
       let text = raw.bytes.toString('utf8');
       if (text.endsWith('\r')) text = text.slice(0, -1);
       if (text.length === 0) {
@@ -289,7 +293,7 @@ export function evaluateBatch({ lineLimitBytes, maxLines, maxBytes, maxMs, ruleS
       } catch (error) {
         // Every problem with the line is reported together, the id's with the body's.
         if (idIssue && error instanceof DecisionError && error.code === 'invalid-request' && !error.issues.includes(idIssue)) {
-          return problemLine(n, id, new DecisionError('invalid-request', error.message, [idIssue, ...error.issues]));
+          return problemLine(n, id, new DecisionError('invalid-request', error.message, [idIssue, ...error.issues], error.issueCount + 1));
         }
         return problemLine(n, id, error);
       }

@@ -9,6 +9,7 @@
 // header, unread (see jsonBody()).
 import express, { type RequestHandler } from 'express';
 import { DecisionError } from '../errors';
+import { ValueCount } from '../facts/validate';
 import { closeWhenAnswered } from './limits';
 
 const PLAIN_JSON = /^application\/json\s*(;\s*charset="?utf-8"?\s*)?$/i;
@@ -52,8 +53,17 @@ function bodyError(type: string, message: string, status: number): Error {
  * discards) the whole declared body before it answers its 413, so `Content-Length: 99999999999` held the connection
  * until the timeout.
  */
-export function jsonBody(limitBytes: number): RequestHandler {
-  const fallback = express.json({ limit: limitBytes, type: ['application/json', 'application/*+json'] });
+export function jsonBody(limitBytes: number, options: { oneCase?: boolean } = {}): RequestHandler {
+  // oneCase: the body is one case (evaluate, reproduce), so it can hold no more JSON values than the largest case;
+  // counted as it arrives (ValueCount), a body that holds more is refused before JSON.parse, which alone takes
+  // 50–120 ms over 1 MiB of tiny values. An impact body holds many cases and is not counted.
+  const verify = options.oneCase
+    ? (_req: unknown, _res: unknown, buffer: Buffer) => {
+        const count = new ValueCount();
+        if (!count.add(buffer)) throw count.refusal();
+      }
+    : undefined;
+  const fallback = express.json({ limit: limitBytes, type: ['application/json', 'application/*+json'], verify });
   return (req, res, next) => {
     const encoding = req.headers['content-encoding'];
     const length = Number(req.headers['content-length']);
@@ -73,6 +83,7 @@ export function jsonBody(limitBytes: number): RequestHandler {
     const chunks: Buffer[] = [];
     let received = 0;
     let done = false;
+    const count = options.oneCase ? new ValueCount() : undefined;
     const finish = (error?: Error) => {
       if (done) return;
       done = true;
@@ -92,7 +103,11 @@ export function jsonBody(limitBytes: number): RequestHandler {
     const onData = (chunk: Buffer) => {
       received += chunk.length;
       if (received > length) finish(bodyError('request.size.invalid', 'request size did not match content length', 400));
-      else chunks.push(chunk);
+      else if (count && !count.add(chunk)) {
+        // Not a case: the rest is not read, and the connection is closed after the answer.
+        closeWhenAnswered(req, res);
+        finish(count.refusal());
+      } else chunks.push(chunk);
     };
     req.on('data', onData);
     req.on('end', () => finish(received === length ? undefined : bodyError('request.size.invalid', 'request size did not match content length', 400)));

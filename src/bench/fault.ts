@@ -28,6 +28,7 @@ import type { FaultReport } from './faults/cluster';
 import { run as batchBomb } from './faults/batch-bomb';
 import { run as deletedLog } from './faults/deleted-log';
 import { run as fullDisk } from './faults/full-disk';
+import { run as heavyBodies } from './faults/heavy-bodies';
 import { run as rulesFolder } from './faults/rules-folder';
 import { run as slowClients } from './faults/slow-clients';
 import { run as workerRestart } from './faults/worker-restart';
@@ -295,6 +296,7 @@ const SCENARIOS: Record<string, (options: { quick?: boolean }) => Promise<FaultR
   'full-disk': fullDisk,
   'batch-bomb': batchBomb,
   'slow-clients': slowClients,
+  'heavy-bodies': heavyBodies,
 };
 
 async function main(): Promise<number> {

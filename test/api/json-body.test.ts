@@ -4,6 +4,7 @@ import { gzipSync } from 'node:zlib';
 import type { Role } from '../../src/api/access';
 import { bearer, testApp } from '../support/app';
 import { shippedRules } from '../support';
+import { MOST_VALUES_IN_A_REQUEST } from '../../src/facts/validate';
 
 const registry = shippedRules();
 const app = testApp({ rules: () => registry, clock: () => new Date('2025-06-01T15:00:00Z'), candidateRules: () => registry });
@@ -107,5 +108,38 @@ describe('a Content-Length past the limit is refused from the header, and the co
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+});
+
+describe('a body holding more JSON values than any case is refused before it is parsed', () => {
+  // 20,000 numbers in a list: far past the most a case holds (MOST_VALUES_IN_A_REQUEST), and well within 1 MiB.
+  const tooMany = JSON.stringify({ facts: { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' }, customer: { incidents: new Array(20_000).fill(0) } } });
+  const refusedUnread = (body: { code?: string; detail?: string; errors?: { pointer: string; detail: string }[] }) => {
+    expect(body.code).toBe('invalid-request');
+    expect(body.detail).toMatch(/holds more values than any case can \(at most [\d,]+, with every list at its bound\), so it was not read/);
+    expect(body.errors).toEqual([{ pointer: '', detail: `holds more than ${MOST_VALUES_IN_A_REQUEST.toLocaleString('en-AU')} values` }]);
+  };
+
+  test('evaluate, read by the lean reader and by express.json() (gzip)', async () => {
+    const lean = await app.as('caseworker').post(path).set('Content-Type', 'application/json').send(tooMany);
+    expect(lean.status).toBe(400);
+    refusedUnread(lean.body);
+    const gzipped = await app.as('caseworker').post(path).set('Content-Type', 'application/json').set('Content-Encoding', 'gzip').serialize(sendBytes).send(gzipSync(Buffer.from(tooMany)));
+    expect(gzipped.status).toBe(400);
+    refusedUnread(gzipped.body);
+  });
+
+  test('an evaluate-batch line', async () => {
+    const answer = await app.as('caseworker').post('/v1/rulesets/direct-referral/evaluate-batch').set('Content-Type', 'application/x-ndjson').send(`${tooMany}\n`);
+    expect(answer.status).toBe(200);
+    const line = JSON.parse(answer.text.trim()) as { line: number; problem: Parameters<typeof refusedUnread>[0] };
+    expect(line.line).toBe(1);
+    refusedUnread(line.problem);
+  });
+
+  test('the largest list a case may hold is still read', async () => {
+    const bounded = JSON.stringify({ asOf: '2025-06-02', facts: { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' }, customer: { incidents: new Array(600).fill({ date: '2020-01-02', kind: 'verbal-abuse', setting: 'phone' }) } } });
+    const answer = await app.as('caseworker').post(path).set('Content-Type', 'application/json').send(bounded);
+    expect(answer.status).toBe(200);
   });
 });
