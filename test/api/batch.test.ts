@@ -1,7 +1,8 @@
 // POST /v1/rulesets/{name}/evaluate-batch: NDJSON in, one answer line per input line out, each what the single evaluate answers.
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { type AddressInfo } from 'node:net';
+import { rawConnection } from '../support/raw';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
@@ -406,21 +407,11 @@ describe('a batch stops at its first bound: one final problem line, then the con
     const app = bounded({ maxBytes: 1000 });
     await withServer(app, async (server) => {
       // A raw connection: the headers only, so an answer at all shows the service did not wait for the body.
-      const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
-      let received = '';
-      socket.on('data', (chunk) => {
-        received += chunk.toString('utf8');
-      });
-      socket.on('error', () => {});
-      const ended = new Promise<boolean>((resolve) => {
-        socket.once('end', () => resolve(true));
-        setTimeout(() => resolve(false), 3_000);
-      });
-      socket.write(`POST ${batchPath('direct-referral')} HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${bearer('caseworker')}\r\nContent-Type: ${NDJSON}\r\nContent-Length: 99999999999\r\n\r\n`);
+      const raw = rawConnection(server, `POST ${batchPath('direct-referral')} HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${bearer('caseworker')}\r\nContent-Type: ${NDJSON}\r\nContent-Length: 99999999999\r\n\r\n`);
       // The server ends the connection after its answer.
-      expect(await ended).toBe(true);
-      socket.destroy();
-      const [head = '', text = ''] = received.split('\r\n\r\n');
+      expect(await raw.ended).not.toBeNaN();
+      raw.socket.destroy();
+      const [head = '', text = ''] = raw.received().split('\r\n\r\n');
       expect(head).toMatch(/^HTTP\/1\.1 413 /);
       expect(head).toMatch(/\r\nConnection: close\r\n/i);
       expect(head).toMatch(/\r\nContent-Type: application\/problem\+json/i);

@@ -1,5 +1,5 @@
 // The evaluate route's lean body reader answers exactly as express.json() does, which still reads every other request.
-import { connect, type AddressInfo } from 'node:net';
+import { rawConnection } from '../support/raw';
 import { gzipSync } from 'node:zlib';
 import type { Role } from '../../src/api/access';
 import { bearer, testApp } from '../support/app';
@@ -63,20 +63,10 @@ describe('a Content-Length past the limit is refused from the header, and the co
     const server = await app.listen();
     try {
       // A raw connection sending the headers only: an answer at all shows the service did not wait for the body.
-      const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
-      let received = '';
-      socket.on('data', (chunk) => {
-        received += chunk.toString('utf8');
-      });
-      socket.on('error', () => {});
-      const ended = new Promise<boolean>((resolve) => {
-        socket.once('end', () => resolve(true));
-        setTimeout(() => resolve(false), 3_000);
-      });
-      socket.write(`POST ${target} HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${bearer(role)}\r\nContent-Type: application/json\r\nContent-Length: 99999999999\r\n\r\n`);
-      expect(await ended).toBe(true);
-      socket.destroy();
-      const [head = '', text = ''] = received.split('\r\n\r\n');
+      const raw = rawConnection(server, `POST ${target} HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${bearer(role)}\r\nContent-Type: application/json\r\nContent-Length: 99999999999\r\n\r\n`);
+      expect(await raw.ended).not.toBeNaN();
+      raw.socket.destroy();
+      const [head = '', text = ''] = raw.received().split('\r\n\r\n');
       expect(head).toMatch(/^HTTP\/1\.1 413 /);
       expect(head).toMatch(/\r\nConnection: close\r\n/i);
       expect(JSON.parse(text)).toEqual(expect.objectContaining({ status: 413, code: 'payload-too-large', detail: 'The body\'s Content-Length (99999999999) passes the limit of 1048576 bytes (1 MiB); it was not read.' }));
@@ -89,21 +79,11 @@ describe('a Content-Length past the limit is refused from the header, and the co
   test('a refusal before the body has arrived (no key) closes the connection too, rather than read the body to keep it', async () => {
     const server = await app.listen();
     try {
-      const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
-      let received = '';
-      socket.on('data', (chunk) => {
-        received += chunk.toString('utf8');
-      });
-      socket.on('error', () => {});
-      const ended = new Promise<boolean>((resolve) => {
-        socket.once('end', () => resolve(true));
-        setTimeout(() => resolve(false), 3_000);
-      });
-      socket.write(`POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"facts":`);
-      expect(await ended).toBe(true);
-      socket.destroy();
-      expect(received).toMatch(/^HTTP\/1\.1 401 /);
-      expect(received).toMatch(/\r\nConnection: close\r\n/i);
+      const raw = rawConnection(server, `POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"facts":`);
+      expect(await raw.ended).not.toBeNaN();
+      raw.socket.destroy();
+      expect(raw.received()).toMatch(/^HTTP\/1\.1 401 /);
+      expect(raw.received()).toMatch(/\r\nConnection: close\r\n/i);
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

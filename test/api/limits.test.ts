@@ -1,6 +1,7 @@
 // The rate per API key and the time per request: what a caller is told when past either, and that nothing breaks after.
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
+import { rawConnection } from '../support/raw';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import request from 'supertest';
 import { authorize, keysFromEnvironment } from '../../src/api/access';
@@ -254,27 +255,17 @@ describe('a request timed out while its body is still arriving', () => {
     server.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     try {
-      const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
-      let received = '';
-      socket.on('data', (chunk) => {
-        received += chunk.toString('latin1');
-      });
-      socket.on('error', () => {});
-      // When the server ended the connection; NaN if it had not within 5 s (it would have read on, dumping the body).
-      const ended = new Promise<number>((resolve) => {
-        socket.once('end', () => resolve(performance.now()));
-        setTimeout(() => resolve(Number.NaN), 5_000);
-      });
       const started = performance.now();
-      socket.write('POST /body HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"a":');
+      // When the server ended the connection; NaN if it had not within 5 s (it would have read on, dumping the body).
+      const { socket, received, ended } = rawConnection(server, 'POST /body HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"a":', 5_000);
       // A byte every 50 ms: the body would take 50 s to arrive.
       const drip = setInterval(() => socket.write(' '), 50);
       const endedAt = await ended;
       clearInterval(drip);
       socket.destroy();
-      expect(received).toMatch(/^HTTP\/1\.1 503 /);
-      expect(received).toMatch(/\r\nConnection: close\r\n/i);
-      expect(received).toContain('"code":"timeout"');
+      expect(received()).toMatch(/^HTTP\/1\.1 503 /);
+      expect(received()).toMatch(/\r\nConnection: close\r\n/i);
+      expect(received()).toContain('"code":"timeout"');
       expect(endedAt - started).toBeLessThan(5_000);
       expect(endedAt - started).toBeGreaterThanOrEqual(190);
     } finally {

@@ -136,17 +136,6 @@ const codesOf = (run: BatchRun): string => [...run.codes.entries()].map(([code, 
 const lastOf = (run: BatchRun): string => (run.last?.problem ? `line ${n(run.last.line)} ${run.last.problem.status} ${run.last.problem.code}` : `line ${n(run.last?.line ?? 0)}, a decision`);
 const closeOf = (run: BatchRun): string => (run.closedByServer ? `the server closed the connection (${secs(run.closedAtMs ?? 0)} after the start)` : 'the connection was NOT closed by the server');
 
-/** Restarts the service and looks for each decision id in the log at its path; the ids it does not hold. */
-async function missingAfterRestart(cluster: FaultCluster, ids: readonly string[]): Promise<string[]> {
-  await cluster.restart();
-  const reader = await cluster.reader();
-  try {
-    return await reader.missing(ids);
-  } finally {
-    await reader.close();
-  }
-}
-
 export async function run(options: { quick?: boolean } = {}): Promise<FaultReport> {
   const problems: string[] = [];
   const details: string[] = [];
@@ -210,7 +199,7 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
     details.push(`light evaluations meanwhile: ${lightStatuses}`);
     if (light.length === 0 || light.some((s) => s.status !== 200)) problems.push(`a light evaluation sent meanwhile was not answered 200: ${lightStatuses}`);
 
-    const lost = await missingAfterRestart(cluster, ids);
+    const lost = await cluster.missingAfterRestart(ids);
     given += ids.length;
     missing += lost.length;
   } finally {
@@ -237,7 +226,7 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
     details.push(`the slow client sent ${sent} lines; ${slowRun.decisionIds.length} were decided before the bound, and nothing more was read`);
     if (slowRun.decisionIds.length === 0) problems.push('the slow client\'s lines were not decided as they came');
     if (slowRun.ms < maxMs || slowRun.ms > maxMs + 2_000) problems.push(`the slow batch ended after ${secs(slowRun.ms)}, not at its ${secs(maxMs)} bound`);
-    const lost = await missingAfterRestart(timed, slowRun.decisionIds);
+    const lost = await timed.missingAfterRestart(slowRun.decisionIds);
     given += slowRun.decisionIds.length;
     missing += lost.length;
   } finally {

@@ -140,6 +140,20 @@ export class FaultCluster {
     return [...new Set(this.logLines().filter((l) => l.msg?.startsWith('listening on') && typeof l.pid === 'number').map((l) => l.pid as number))].filter((pid) => pid !== this.server.pid && members.has(pid));
   }
 
+  /**
+   * Restarts the service (SIGTERM, then a new start on the same data, as an orchestrator does) and looks for each
+   * decision id in the log found at its path: the ids it does not hold. The promise every scenario checks.
+   */
+  async missingAfterRestart(ids: readonly string[]): Promise<string[]> {
+    await this.restart();
+    const reader = await this.reader();
+    try {
+      return await reader.missing(ids);
+    } finally {
+      await reader.close();
+    }
+  }
+
   /** The decision log, read directly (not through the service). */
   reader(): Promise<LogReader> {
     return logReader({ dataDir: this.dataDir });

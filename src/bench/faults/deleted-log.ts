@@ -55,10 +55,7 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
     agent.destroy();
     const freshIds = fresh.flatMap((a) => decisionIdOf(a) ?? []);
     if (freshIds.length !== fresh.length) problems.push(`after the operator's restart, ${fresh.length - freshIds.length} of ${fresh.length} evaluations were not 200`);
-    await cluster.restart();
-    const reader = await cluster.reader();
-    const missingGiven = await reader.missing([...givenAfter, ...freshIds]);
-    await reader.close();
+    const missingGiven = await cluster.missingAfterRestart([...givenAfter, ...freshIds]);
     if (missingGiven.length > 0) problems.push(`${missingGiven.length} decisions answered 200 are not in the log at its path after a restart`);
     return {
       fault: 'the SQLite log files deleted under the service',

@@ -72,10 +72,7 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
     if (afterFree.length === 0 || afterFree.some((s) => s.status !== 200)) problems.push(`evaluate after the disk was freed: ${statuses(afterFree)}`);
 
     const ids = answeredIds(sent);
-    await c.restart();
-    const reader = await c.reader();
-    const missing = await reader.missing(ids);
-    await reader.close();
+    const missing = await c.missingAfterRestart(ids);
     if (missing.length > 0) problems.push(`${missing.length} decisions answered 200 are not in the log after the restart`);
     return {
       fault: 'the decision log\'s disk full under load, then freed',

@@ -113,10 +113,7 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
     if (fixed.status !== 200) problems.push(`the reload after the file was restored answered ${fixed.status}`);
 
     const ids = answeredIds(sent);
-    await cluster.restart();
-    const reader = await cluster.reader();
-    const missing = await reader.missing(ids);
-    await reader.close();
+    const missing = await cluster.missingAfterRestart(ids);
     if (missing.length > 0) problems.push(`${missing.length} decisions answered 200 are not in the log after the restart`);
     return {
       fault: `${killed.length} workers killed while rules/ holds a refused file`,
