@@ -188,7 +188,7 @@ function decisionSchema(recorded: boolean, description: string): Schema {
       effective: { ...closed({ from: dateOrNull('effectiveFrom; null: from the beginning'), to: dateOrNull('effectiveTo; null: until further notice') }), description: 'The period the deciding version is in force' },
       asOf: date,
       evaluator: ref('Evaluator'),
-      outcome: { type: 'object', description: 'The rule set\'s outcome (DOMAIN.md, Outcomes); its shape follows ruleSet' },
+      outcome: { type: 'object', description: 'The rule set\'s outcome; its shape follows ruleSet (one outcome schema per rule set in components.schemas)' },
       explanation: { type: 'array', items: ref('RuleExplanation'), description: 'One entry per rule weighed, in file order' },
       derivedFacts: mapOf({}, 'Each derived fact (counts, windows) the rules read → its value for this case'),
       parameters: mapOf({}, 'Each parameter of the deciding version → its value'),

@@ -131,7 +131,7 @@ function copied(value: unknown, shape: Shape): unknown {
   return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, Object.hasOwn(properties, key) ? copied(child, properties[key] as Shape) : child]));
 }
 
-const unknownKeyMessage = (key: string): string => `${key} is not part of the fact vocabulary (see DOMAIN.md, CaseFacts)`;
+const unknownKeyMessage = (key: string): string => `${key} is not part of the fact vocabulary (see the CaseFacts schema in /openapi.json)`;
 
 function describe(error: ErrorObject): Issue {
   const at = error.instancePath;

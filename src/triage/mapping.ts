@@ -85,7 +85,7 @@ export function checkMapping(json: unknown, where = 'the mapping'): CsvMapping {
       }
       for (const key of Object.keys(column)) if (!['fact', 'type', 'format', 'values'].includes(key)) problems.push(`${at}.${key} is not a column field (fields: fact, type, format, values)`);
       if (typeof column.fact !== 'string') problems.push(`${at}.fact must be a CaseFacts path such as "referral.receivedOn"`);
-      else if (!known.has(column.fact)) problems.push(`${at}.fact "${column.fact}" is not a CaseFacts fact (see DOMAIN.md)`);
+      else if (!known.has(column.fact)) problems.push(`${at}.fact "${column.fact}" is not a CaseFacts fact (see the CaseFacts schema in /openapi.json)`);
       else if (facts.has(column.fact)) problems.push(`${at}.fact "${column.fact}" is already filled by column "${facts.get(column.fact)}"`);
       else facts.set(column.fact, header);
       if (column.type !== undefined && !CELL_TYPES.includes(column.type as CsvCellType)) problems.push(`${at}.type "${String(column.type)}" is not one of ${CELL_TYPES.join(', ')}`);

@@ -90,7 +90,7 @@ describe('the first 100 problems are listed, and every one counted', () => {
     const error = refusal({ asOf: '2025-06-02', facts });
     expect(error.issues).toHaveLength(MAX_LISTED_ISSUES);
     expect(error.issueCount).toBe(50_000);
-    expect(error.issues[0]).toEqual({ pointer: '/facts/k0', message: 'k0 is not part of the fact vocabulary (see DOMAIN.md, CaseFacts)' });
+    expect(error.issues[0]).toEqual({ pointer: '/facts/k0', message: 'k0 is not part of the fact vocabulary (see the CaseFacts schema in /openapi.json)' });
     expect(error.message).toMatch(/more keys outside the fact vocabulary than a problem lists/);
   });
 
@@ -118,7 +118,7 @@ describe('the first 100 problems are listed, and every one counted', () => {
     expect(error.issues).toEqual(expect.arrayContaining([
       { pointer: '/facts/program', message: 'must be one of: "centrelink", "child-support"' },
       { pointer: '/facts/customer/zoneCaseManagement', message: 'must be of type boolean' },
-      { pointer: '/facts/nickname', message: 'nickname is not part of the fact vocabulary (see DOMAIN.md, CaseFacts)' },
+      { pointer: '/facts/nickname', message: 'nickname is not part of the fact vocabulary (see the CaseFacts schema in /openapi.json)' },
       { pointer: '/facts/referral/source', message: 'referral.source is required by the direct-referral rule set' },
     ]));
   });
@@ -156,7 +156,7 @@ describe('a body that is not the caller\'s own is copied, never changed', () => 
       }
       throw new Error('accepted');
     })();
-    expect(error.issues).toEqual([{ pointer: '/facts/__proto__', message: '__proto__ is not part of the fact vocabulary (see DOMAIN.md, CaseFacts)' }]);
+    expect(error.issues).toEqual([{ pointer: '/facts/__proto__', message: '__proto__ is not part of the fact vocabulary (see the CaseFacts schema in /openapi.json)' }]);
     expect(({} as Json).polluted).toBeUndefined();
   });
 
@@ -171,7 +171,7 @@ describe('a body that is not the caller\'s own is copied, never changed', () => 
       }
       throw new Error('accepted');
     })();
-    expect(error.issues).toEqual([{ pointer: '/facts/notes', message: 'notes is not part of the fact vocabulary (see DOMAIN.md, CaseFacts)' }]);
+    expect(error.issues).toEqual([{ pointer: '/facts/notes', message: 'notes is not part of the fact vocabulary (see the CaseFacts schema in /openapi.json)' }]);
   });
 });
 

@@ -34,7 +34,7 @@ describe('loadMapping', () => {
       }
     };
     expect(problems({ columns: {} })).toEqual(expect.arrayContaining([expect.stringMatching(/^"id"/), expect.stringMatching(/^"columns"/)]));
-    expect(problems({ id: 'x', columns: { A: { fact: 'referral.recievedOn' } } })).toEqual(['columns["A"].fact "referral.recievedOn" is not a CaseFacts fact (see DOMAIN.md)']);
+    expect(problems({ id: 'x', columns: { A: { fact: 'referral.recievedOn' } } })).toEqual(['columns["A"].fact "referral.recievedOn" is not a CaseFacts fact (see the CaseFacts schema in /openapi.json)']);
     expect(problems({ id: 'x', columns: { A: { fact: 'program', type: 'text' } } })).toEqual([expect.stringMatching(/^columns\["A"\]\.type "text"/)]);
     expect(problems({ id: 'x', columns: { A: { fact: 'referral.receivedOn', type: 'date', format: 'MM/dd/yyyy' } } })).toEqual([expect.stringMatching(/^columns\["A"\]\.format "MM\/dd\/yyyy"/)]);
     expect(problems({ id: 'x', columns: { A: { fact: 'program' }, B: { fact: 'program' } } })).toEqual([expect.stringMatching(/already filled by column "A"/)]);
