@@ -11,8 +11,10 @@ import { CUSTOM_OPERATORS } from '../engine/operators';
 import { PARAM_PREFIX, type RuleFile } from '../engine/types';
 import { DecisionError, type Issue } from '../errors';
 import { defaultedFactPaths, factPaths } from '../facts/schema';
+import { pointerToken } from '../facts/validate';
 import { caseFactTypes, derivedFactType, typeMismatch, type FactType } from './fact-types';
 import { locate, syntaxProblems } from './positions';
+import { parameterProblem, type DeclaredParameter } from './parameter-types';
 import { conditionSchema, ruleFileSchema } from './rule-file-schema';
 
 export const CALENDAR_FILE = path.join('calendars', 'au-national-public-holidays.json');
@@ -117,8 +119,18 @@ function checkMeaning(file: string, ruleFile: RuleFile, modules: Readonly<Record
   const checkParamRefs = (value: unknown, pointer: string) => {
     if (isParamRef(value) && !(value.param in ruleFile.parameters)) at(pointer, `parameter "${value.param}" is not defined under "parameters"${suggestion(value.param, Object.keys(ruleFile.parameters))}`);
   };
+  // A list of values is compared with the fact it names in "of": values of another fact would never match (or always would).
+  const comparedWith = (value: unknown, fact: string, pointer: string) => {
+    const name = isParamRef(value) ? value.param : typeof (value as { fact?: unknown } | null)?.fact === 'string' && (value as { fact: string }).fact.startsWith(PARAM_PREFIX) ? (value as { fact: string }).fact.slice(PARAM_PREFIX.length) : undefined;
+    const parameter = name === undefined ? undefined : (ruleFile.parameters[name] as { type?: string; of?: string } | undefined);
+    if (parameter?.type === 'values' && parameter.of !== fact) at(pointer, `parameter "${name}" lists values of ${parameter.of}, but is compared here with ${fact}: change its "of", or compare it with ${parameter.of}`);
+  };
   for (const [name, definition] of Object.entries(ruleFile.derivedFacts)) {
     if (FACTS.has(name)) at(`/derivedFacts/${name}`, `derived fact "${name}" hides a CaseFacts fact of the same name`);
+    if (definition.list !== undefined) {
+      for (const [field, value] of Object.entries(definition.where ?? {})) comparedWith(value, `${definition.list}[].${field}`, `/derivedFacts/${name}/where/${field}`);
+      if (definition.field !== undefined) comparedWith(definition.required, `${definition.list}[].${definition.field}`, `/derivedFacts/${name}/required`);
+    }
     for (const key of ['list', 'date'] as const) {
       const fact = definition[key];
       if (fact !== undefined && !FACTS.has(fact)) at(`/derivedFacts/${name}/${key}`, `"${fact}" is not a fact in the CaseFacts vocabulary`);
@@ -144,6 +156,7 @@ function checkMeaning(file: string, ruleFile: RuleFile, modules: Readonly<Record
       }
       if (condition.not) walk(condition.not as Record<string, unknown>, `${pointer}/not`);
       if (typeof condition.fact === 'string') {
+        if (FACTS.has(condition.fact)) comparedWith(condition.value, condition.fact, `${pointer}/value/fact`);
         if (!knownFact(condition.fact)) at(`${pointer}/fact`, `fact "${condition.fact}" does not exist: it is neither in the CaseFacts vocabulary nor a derived fact of this file${suggestion(condition.fact, [...FACTS, ...derived])}`);
         // No default may decide: a fact that can be absent must be required, or the condition must test for its absence.
         const testsAbsence = condition.value === null && (condition.operator === 'equal' || condition.operator === 'notEqual');
@@ -267,7 +280,17 @@ export function loadRuleTexts(calendarText: string, files: readonly { file: stri
     const json = parseJson(file, text, issues);
     if (json === undefined) continue;
     if (!validateRuleFile(json)) {
+      // A parameter whose value does not fit its type is said once, in words (parameter-types.ts), not as the schema's keyword errors.
+      const parameters = (json as { parameters?: Record<string, DeclaredParameter> }).parameters ?? {};
+      const said = new Set<string>();
       for (const error of validateRuleFile.errors ?? []) {
+        const name = /^\/parameters\/([^/]+)(\/(value|type|of)(\/.*)?)?$/.exec(error.instancePath)?.[1]?.replace(/~1/g, '/').replace(/~0/g, '~');
+        const problem = name !== undefined && parameters[name] ? parameterProblem(name, parameters[name]) : undefined;
+        if (name !== undefined && problem) {
+          if (!said.has(name)) issues.push({ file, pointer: `/parameters/${pointerToken(name)}${parameters[name]![problem.at] === undefined ? '' : `/${problem.at}`}`, message: problem.message });
+          said.add(name);
+          continue;
+        }
         const params = error.params as { additionalProperty?: string; missingProperty?: string };
         if (error.keyword === 'additionalProperties') issues.push({ file, pointer: `${error.instancePath}/${params.additionalProperty}`, message: `"${params.additionalProperty}" is not a member a rule file may have here (check its spelling)` });
         else if (error.keyword === 'required') issues.push({ file, pointer: error.instancePath, message: `"${params.missingProperty}" is required here` });

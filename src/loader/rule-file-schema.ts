@@ -1,4 +1,5 @@
-// JSON Schema for a rule file: json-rules-engine's rule shape plus our metadata (sources, parameters, derived facts).
+// JSON Schema for a rule file: json-rules-engine's rule shape plus our metadata (sources, typed parameters, derived facts).
+import { parameterSchema } from './parameter-types';
 
 const source = {
   type: 'object',
@@ -51,15 +52,7 @@ export const ruleFileSchema = {
     description: { type: 'string', minLength: 1 },
     documents: { type: 'object', additionalProperties: { type: 'string' } },
     requires: { type: 'array', items: { type: 'string' } },
-    parameters: {
-      type: 'object',
-      additionalProperties: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['value', 'description', 'sources'],
-        properties: { value: {}, description: { type: 'string', minLength: 1 }, sources },
-      },
-    },
+    parameters: { type: 'object', additionalProperties: parameterSchema(sources) },
     derivedFacts: {
       type: 'object',
       additionalProperties: {

@@ -5,6 +5,9 @@ import path from 'node:path';
 import { EXIT } from '../../src/cli/context';
 import { validateCommand } from '../../src/cli/validate';
 import { DecisionError } from '../../src/errors';
+import { versionsByFile } from '../../src/loader/load';
+import { RuleStore } from '../../src/loader/store';
+import { RULE_SET_MODULES } from '../../src/rulesets';
 import { FIXTURES_DIR, RULES_DIR, shippedRules } from '../support';
 
 const BROKEN = path.join(FIXTURES_DIR, 'rule-files');
@@ -38,6 +41,19 @@ describe.each(failures)('%s', (failure) => {
     const issue = refusal!.issues.find((i) => i.file === want.file && i.line === want.line && i.column === want.column);
     expect(issue).toEqual(expect.objectContaining({ file: want.file, line: want.line, column: want.column, pointer: `${want.file}#${want.pointer}` }));
     expect(issue!.message).toMatch(new RegExp(want.message));
+  });
+
+  test('a running service\'s reload refuses it with the same issue, and keeps the rules it had', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), `reload-${failure}-`));
+    cpSync(RULES_DIR, dir, { recursive: true });
+    const store = new RuleStore(dir, RULE_SET_MODULES);
+    const before = versionsByFile(store.current());
+    copyFileSync(path.join(BROKEN, failure, want.file), path.join(dir, want.file));
+    const report = store.reload();
+    expect(report.ok).toBe(false);
+    const issue = report.issues.find((i) => i.file === want.file && i.line === want.line && i.column === want.column);
+    expect(issue?.message).toMatch(new RegExp(want.message));
+    expect(versionsByFile(store.current())).toEqual(before);
   });
 
   test('ps-rules validate prints it as file:line:column and exits 1', () => {
