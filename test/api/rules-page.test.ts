@@ -117,6 +117,11 @@ test('/rules shows each rule set as a decision table and explains a pasted case'
   await expect(row.textContent()).resolves.toContain('001_f3898d6cd45509ea.txt, Centrelink, Table 1, Step 1');
   const window = page.locator('section[data-ruleset="direct-referral"] tr[data-derived="recentFaceToFaceAggressionIncidents"]');
   await expect(window.textContent()).resolves.toContain('withinMonths: 12 (parameter aggressionWindowMonths)');
+  // Each parameter with its declared type, so a reader sees what a value may be.
+  const months = page.locator('section[data-ruleset="direct-referral"] tr[data-parameter="aggressionWindowMonths"] td');
+  await expect(months.allTextContents()).resolves.toEqual(['aggressionWindowMonths', '12', 'months', expect.stringContaining('How far back, in months')]);
+  const sources = page.locator('section[data-ruleset="direct-referral"] tr[data-parameter="directReferralSources"] td').nth(2);
+  await expect(sources.textContent()).resolves.toBe('values of referral.source');
   const repeated = page.locator('section[data-ruleset="segment-allocation"] tr[data-rule="segment-3-repeated-aggression"]');
   await expect(repeated.textContent()).resolves.toContain('is at least 2 (parameter multiple)');
   const exitVersions = page.locator('section[data-ruleset="exit-readiness"] table').first();
