@@ -16,6 +16,8 @@ export function validateCommand(files: string[], options: { rules?: string }): n
         print(`✓ ${ruleSet.name}  version ${v.version}  ${v.file.rules.length} rules  (${v.sourceFile})${period}`);
       }
     }
+    // Warnings do not refuse the rules; they name what to write instead.
+    for (const warning of registry.warnings ?? []) print(`warning: ${describeIssue(warning)}`);
     print(`All rule files in ${rules} are valid.`);
     return EXIT.ok;
   } catch (error) {

@@ -16,6 +16,7 @@ import { caseFactTypes, derivedFactType, typeMismatch, type FactType } from './f
 import { locate, syntaxProblems } from './positions';
 import { parameterProblem, type DeclaredParameter } from './parameter-types';
 import { conditionSchema, ruleFileSchema } from './rule-file-schema';
+import { renderDescriptions } from './templates';
 
 export const CALENDAR_FILE = path.join('calendars', 'au-national-public-holidays.json');
 
@@ -69,6 +70,8 @@ export interface RuleRegistry {
   calendarVersion: string;
   /** The texts it was loaded from: what a cluster's primary hands a new worker, so it serves the same rules (server.ts). */
   texts?: RuleTexts;
+  /** What is allowed but should be fixed (a parameter's value typed into a description), by file:line:column. */
+  warnings?: Issue[];
 }
 
 /** Rule file → version (a rule set with several versions has several files): what a registry decides with. */
@@ -272,6 +275,7 @@ export function loadRules(directory: string, options: LoadOptions): RuleRegistry
  */
 export function loadRuleTexts(calendarText: string, files: readonly { file: string; text: string }[], { modules }: LoadOptions): RuleRegistry {
   const issues: Located[] = [];
+  const warnings: Located[] = [];
   const calendarFile = parseJson(CALENDAR_FILE, calendarText, issues) as HolidayCalendarFile | undefined;
   const parsed: { file: string; text: string; ruleFile: RuleFile }[] = [];
   const texts = new Map<string, string>([[CALENDAR_FILE, calendarText]]);
@@ -300,7 +304,8 @@ export function loadRuleTexts(calendarText: string, files: readonly { file: stri
     }
     const ruleFile = json as unknown as RuleFile;
     checkMeaning(file, ruleFile, modules, issues);
-    parsed.push({ file, text, ruleFile });
+    // Compiled, explained and shown with its descriptions filled in from its parameters (templates.ts).
+    parsed.push({ file, text, ruleFile: renderDescriptions(file, ruleFile, issues, warnings) });
   }
   if (issues.length > 0 || !calendarFile) throw refusal(issues, texts);
   const calendar = buildCalendar(calendarFile);
@@ -329,7 +334,12 @@ export function loadRuleTexts(calendarText: string, files: readonly { file: stri
     ruleSets.set(name, new RuleSetVersions(name, versions));
   }
   if (issues.length > 0) throw refusal(issues, texts);
-  return { ruleSets, calendarVersion: versionOf('', calendarText), texts: { calendarText, files: files.map(({ file, text }) => ({ file, text })) } };
+  return {
+    ruleSets,
+    calendarVersion: versionOf('', calendarText),
+    texts: { calendarText, files: files.map(({ file, text }) => ({ file, text })) },
+    warnings: refusal(warnings, texts).issues,
+  };
 }
 
 /** The project's own rules/ folder, found from this file whether it runs from src/ or dist/src/. */

@@ -1,5 +1,5 @@
 // Each broken rule file in fixtures/rule-files is refused by `ps-rules validate` at the right line and column, with the fix.
-import { copyFileSync, cpSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { EXIT } from '../../src/cli/context';
@@ -67,4 +67,30 @@ describe.each(failures)('%s', (failure) => {
     expect(code).toBe(EXIT.failed);
     expect(output).toMatch(new RegExp(`^${want.file.replace('.', '\\.')}:${want.line}:${want.column} {2}${want.message}`, 'm'));
   });
+});
+
+test('a parameter\'s value typed into a description beside its unit is a warning naming the template to write, and the rules still load', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'rules-typed-value-'));
+  cpSync(RULES_DIR, dir, { recursive: true });
+  const file = path.join(dir, 'direct-referral.json');
+  const text = readFileSync(file, 'utf8');
+  expect(text).toContain('({aggressionWindowMonths} months)');
+  writeFileSync(file, text.replace('({aggressionWindowMonths} months)', '(12 months)'));
+  const registry = shippedRules(dir);
+  expect(registry.warnings).toEqual([
+    expect.objectContaining({ file: 'direct-referral.json', line: 96, column: 7, message: '"12 months" repeats the value of parameter "aggressionWindowMonths": write "{aggressionWindowMonths} months" so that the sentence follows the value when it changes' }),
+  ]);
+  let output = '';
+  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    output += String(chunk);
+    return true;
+  });
+  const code = validateCommand([], { rules: dir });
+  jest.restoreAllMocks();
+  expect(code).toBe(EXIT.ok);
+  expect(output).toMatch(/^warning: direct-referral\.json:96:7 {2}"12 months" repeats the value of parameter "aggressionWindowMonths"/m);
+});
+
+test('the shipped rule files draw no warning', () => {
+  expect(shippedRules().warnings).toEqual([]);
 });

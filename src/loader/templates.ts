@@ -1,0 +1,62 @@
+// Sentences that follow the values: a rule file's descriptions name parameters as `{name}`, filled in from their values.
+//
+// A description with the number typed in ("within the aggression window (12 months)") went on saying 12 after the
+// parameter became 24, in every answer and on the rules page. Written `{aggressionWindowMonths} months`, it says what
+// the rules decide by. A number typed in beside its unit, where a parameter holds that value, draws a warning.
+import type { Issue } from '../errors';
+import type { RuleFile } from '../engine/types';
+import { NUMBER_TYPES } from './parameter-types';
+
+const TEMPLATE = /\{([A-Za-z][A-Za-z0-9]*)\}/g;
+
+/** The words that follow a number of each kind in a sentence ("12 months", "5 working days"). */
+const UNITS: Partial<Record<keyof typeof NUMBER_TYPES, string>> = { months: 'months?', 'working-days': 'working days?', days: '(?:calendar )?days?' };
+
+/** A parameter's value as a sentence says it: a list as "a, b and c". */
+function spoken(value: unknown): string {
+  if (Array.isArray(value)) return value.length <= 1 ? value.join('') : `${value.slice(0, -1).join(', ')} and ${value[value.length - 1]}`;
+  if (value !== null && typeof value === 'object') return Object.entries(value).map(([k, v]) => `${k}: ${String(v)}`).join('; ');
+  return String(value);
+}
+
+interface Located extends Issue {
+  file: string;
+}
+
+/** Every description of a rule file, with the JSON pointer where it stands. */
+function descriptions(ruleFile: RuleFile): { pointer: string; text: string; set: (text: string) => void }[] {
+  const found: { pointer: string; text: string; set: (text: string) => void }[] = [];
+  const at = (pointer: string, holder: { description: string }) => found.push({ pointer: `${pointer}/description`, text: holder.description, set: (text) => (holder.description = text) });
+  at('', ruleFile);
+  for (const [name, parameter] of Object.entries(ruleFile.parameters)) at(`/parameters/${name}`, parameter);
+  for (const [name, derived] of Object.entries(ruleFile.derivedFacts)) at(`/derivedFacts/${name}`, derived);
+  ruleFile.rules.forEach((rule, i) => at(`/rules/${i}`, rule));
+  return found;
+}
+
+/**
+ * The rule file with its descriptions filled in from its parameters (a copy; the file's own text, which the version
+ * hash names, is untouched). A `{name}` that is not a parameter is a problem; a number typed in beside its unit where
+ * a parameter of that kind holds the same value is a warning.
+ */
+export function renderDescriptions(file: string, ruleFile: RuleFile, issues: Located[], warnings: Located[]): RuleFile {
+  const rendered = structuredClone(ruleFile);
+  for (const place of descriptions(rendered)) {
+    for (const [name, parameter] of Object.entries(ruleFile.parameters)) {
+      const unit = UNITS[(parameter as { type?: string }).type as keyof typeof UNITS];
+      if (unit === undefined || typeof parameter.value !== 'number') continue;
+      const typed = new RegExp(`(?<![\\d{])${parameter.value}\\s+${unit}\\b`).exec(place.text.replace(TEMPLATE, ''));
+      if (typed) warnings.push({ file, pointer: place.pointer, message: `"${typed[0]}" repeats the value of parameter "${name}": write "{${name}} ${typed[0].replace(/^\d+\s+/, '')}" so that the sentence follows the value when it changes` });
+    }
+    place.set(
+      place.text.replace(TEMPLATE, (whole, name: string) => {
+        if (!(name in ruleFile.parameters)) {
+          issues.push({ file, pointer: place.pointer, message: `${whole} is not a parameter of this file; a description names parameters as {name} (parameters: ${Object.keys(ruleFile.parameters).join(', ')})` });
+          return whole;
+        }
+        return spoken(ruleFile.parameters[name]!.value);
+      }),
+    );
+  }
+  return rendered;
+}
