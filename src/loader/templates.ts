@@ -40,7 +40,9 @@ function descriptions(ruleFile: RuleFile): { pointer: string; text: string; set:
  * a parameter of that kind holds the same value is a warning.
  */
 export function renderDescriptions(file: string, ruleFile: RuleFile, issues: Located[], warnings: Located[]): RuleFile {
-  const rendered = structuredClone(ruleFile);
+  // A JSON copy, not structuredClone: a rule file is JSON, and structuredClone's objects come from Node's own realm,
+  // which a caller in another (a test's vm context) sees as foreign: its deep equality then fails on equal arrays.
+  const rendered = JSON.parse(JSON.stringify(ruleFile)) as RuleFile;
   for (const place of descriptions(rendered)) {
     for (const [name, parameter] of Object.entries(ruleFile.parameters)) {
       const unit = UNITS[(parameter as { type?: string }).type as keyof typeof UNITS];
