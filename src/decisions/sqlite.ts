@@ -186,9 +186,10 @@ export class SqliteDecisionLog implements DecisionLog {
   record(records: readonly DecisionRecord[]): Promise<void> {
     // One transaction: all the records are committed, or (any failing) none. IMMEDIATE waits (busy_timeout) for the
     // write lock up front, rather than failing if another worker takes it between this one's read and write.
-    // Checked before (nothing is written to a lost file) and after (a file deleted during the commit loses it).
+    // Checked after the commit, before the caller hears of it: a file deleted before or during the commit loses what
+    // it holds. (Once found lost, verify() refuses at once, without looking at the files again.)
     return attempt(() => {
-      this.verify();
+      if (this.lost) throw this.lost;
       this.insertAll.immediate(records);
       this.verify();
     });
@@ -196,7 +197,7 @@ export class SqliteDecisionLog implements DecisionLog {
 
   archive(version: ArchivedVersion): Promise<void> {
     return attempt(() => {
-      this.verify();
+      if (this.lost) throw this.lost;
       this.insertVersion.run(version.version, version.ruleSet, version.file, version.ruleText, version.calendarText);
       this.verify();
     });
@@ -233,7 +234,7 @@ export class SqliteDecisionLog implements DecisionLog {
    */
   probe(): Promise<void> {
     return attempt(() => {
-      this.verify();
+      if (this.lost) throw this.lost;
       this.db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
       this.verify();
     });

@@ -92,18 +92,20 @@ const quoted = (values: readonly unknown[]): string => values.map((v) => JSON.st
  * type. The schema refuses; this says why, once per parameter, rather than as the schema's several keyword errors.
  */
 export function parameterProblem(name: string, parameter: DeclaredParameter): { at: 'type' | 'of' | 'value'; message: string } | undefined {
-  const problem = describeProblem(name, parameter);
-  if (!problem) return undefined;
-  const at = problem.startsWith(`parameter "${name}" needs a "type"`) ? 'type' : problem.includes('say which fact they are values of') ? 'of' : 'value';
-  return { at, message: problem };
+  const { value, type, of } = parameter;
+  const at = (where: 'type' | 'of' | 'value', message: string | undefined) => (message === undefined ? undefined : { at: where, message });
+  if (typeof type !== 'string' || !(PARAMETER_TYPES as readonly string[]).includes(type)) {
+    return at('type', `parameter "${name}" needs a "type": one of ${quoted(PARAMETER_TYPES)}${type === undefined ? '' : ` (it is ${JSON.stringify(type)})`}`);
+  }
+  if (type === 'values' && (typeof of !== 'string' || !VALUE_FACTS.has(of))) {
+    return at('of', `parameter "${name}" is a list of values: say which fact they are values of with "of", one of ${quoted([...VALUE_FACTS.keys()])}${of === undefined ? '' : ` (it is ${JSON.stringify(of)})`}`);
+  }
+  return at('value', valueProblem(name, value, type as ParameterType, of as string));
 }
 
-function describeProblem(name: string, parameter: DeclaredParameter): string | undefined {
-  const { value, type, of } = parameter;
+/** What is wrong with a value of a known type (and, for a list of values, a known fact), or undefined. */
+function valueProblem(name: string, value: unknown, type: ParameterType, of: string): string | undefined {
   const got = `(it is ${JSON.stringify(value)})`;
-  if (typeof type !== 'string' || !(PARAMETER_TYPES as readonly string[]).includes(type)) {
-    return `parameter "${name}" needs a "type": one of ${quoted(PARAMETER_TYPES)}${type === undefined ? '' : ` (it is ${JSON.stringify(type)})`}`;
-  }
   if (type in NUMBER_TYPES) {
     const { minimum, maximum, noun } = NUMBER_TYPES[type as keyof typeof NUMBER_TYPES];
     const ok = typeof value === 'number' && Number.isInteger(value) && value >= minimum && value <= maximum;
@@ -120,10 +122,7 @@ function describeProblem(name: string, parameter: DeclaredParameter): string | u
     const ok = value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length > 0 && Object.entries(value).every(([program, role]) => PROGRAMS.includes(program) && !notRole(role));
     return ok ? undefined : `parameter "${name}" is a role for each program: { ${PROGRAMS.map((p) => `"${p}": <role>`).join(', ')} }, each role one of ${quoted(ROLES)} ${got}`;
   }
-  // values
-  if (typeof of !== 'string' || !VALUE_FACTS.has(of)) {
-    return `parameter "${name}" is a list of values: say which fact they are values of with "of", one of ${quoted([...VALUE_FACTS.keys()])}${of === undefined ? '' : ` (it is ${JSON.stringify(of)})`}`;
-  }
+  // values, of a fact the vocabulary has (parameterProblem checked it)
   if (!Array.isArray(value) || value.length === 0 || value.some((v) => typeof v !== 'string' || v.length === 0)) return `parameter "${name}" is a list of values of ${of}: write a list of one or more texts ${got}`;
   if (new Set(value).size !== value.length) return `parameter "${name}" lists a value twice ${got}`;
   const allowed = VALUE_FACTS.get(of);
