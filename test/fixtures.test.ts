@@ -1,6 +1,6 @@
 // Runs every fixture (facts, asOf, the outcome the procedure gives) through the engine, and checks each rule is exercised.
 import { coverageOf, gaps } from '../src/authoring/coverage';
-import { loadFixtures, runFixture, type FixtureResult } from '../src/authoring/fixtures';
+import { fixtureNote, loadFixtures, runFixture, type FixtureResult } from '../src/authoring/fixtures';
 import { FIXTURES_DIR, fixtureRuleSets, shippedRules } from './support';
 
 const registry = shippedRules();
@@ -22,6 +22,14 @@ describe.each(ruleSetNames)('%s', (name) => {
   test('has at least 12 decided cases, each citing its source', () => {
     expect(fixtures.filter((f) => f.expected).length).toBeGreaterThanOrEqual(12);
     for (const fixture of fixtures) expect(fixture.source).toMatch(/00[0-2]_[0-9a-f]{16}\.txt/);
+  });
+
+  test('every note reads whole: each {template} names a parameter of the version that decides the fixture', () => {
+    for (const fixture of fixtures) {
+      const note = fixtureNote(fixture, ruleSet);
+      expect({ file: fixture.file, flags: note.flags }).toEqual({ file: fixture.file, flags: [] });
+      expect(note.text).not.toMatch(/[{}]/);
+    }
   });
 
   test.each(fixtures.map((f) => f.file))('%s', async (file) => {

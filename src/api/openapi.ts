@@ -404,7 +404,51 @@ const schemas: Record<string, unknown> = {
       description: 'Rules whose fired result differs, or that exist in only one version (null)',
       items: closed({ rule: string, base: { type: ['boolean', 'null'] }, changed: { type: ['boolean', 'null'] } }),
     },
+    because: ref('Attribution'),
   }),
+  Attribution: closed(
+    {
+      files: { ...closed({ base: string, changed: string }), description: 'Present when a different rule file (a dated version) decides the case' },
+      calendar: { const: true, description: 'Present when the holiday calendar differs' },
+      parameters: {
+        type: 'array',
+        description: 'Parameters whose value differs between the two deciding versions (old → new)',
+        items: closed({ name: string, base: {}, changed: {} }),
+      },
+      rules: {
+        type: 'array',
+        description: 'Rules whose result differs, with the conditions whose result or values moved',
+        items: closed({
+          rule: string,
+          base: { type: ['boolean', 'null'], description: 'Fired, did not fire, or not weighed (null)' },
+          changed: { type: ['boolean', 'null'] },
+          edited: { type: 'boolean', description: 'The rule\'s own conditions, event or applicability differ' },
+          conditions: {
+            type: 'array',
+            items: closed(
+              {
+                fact: string,
+                label: string,
+                operator: string,
+                expectedFrom: string,
+                expected: closed({ base: {}, changed: {} }, ['base', 'changed']),
+                actual: closed({ base: {}, changed: {} }),
+                result: closed({ base: { type: ['boolean', 'null'] }, changed: { type: ['boolean', 'null'] } }),
+                entries: {
+                  type: 'array',
+                  description: 'The customer\'s entries a derived fact counts under one set of rules and not the other, and why',
+                  items: closed({ entry: string, counted: { enum: ['now', 'no longer'] }, because: string }),
+                },
+              },
+              ['expectedFrom'],
+            ),
+          },
+        }),
+      },
+    },
+    ['files', 'calendar'],
+    { description: 'Why the case decides differently: what changed (old → new) and the facts that met it' },
+  ),
   ImpactReport: closed({
     cases: integer(),
     unchanged: integer(),

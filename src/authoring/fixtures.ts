@@ -6,6 +6,8 @@ import type { RuleSetVersions } from '../loader/load';
 import { evaluate, type Decision } from '../engine/evaluate';
 import { DecisionError, ERROR_CATALOGUE } from '../errors';
 import { parseEvaluateRequest } from '../facts/validate';
+import { fillTemplates, typedValues } from '../loader/templates';
+import type { Parameter } from '../engine/types';
 
 export interface Fixture {
   file: string;
@@ -74,4 +76,32 @@ export async function runFixture(ruleSets: RuleSetVersions, fixture: Fixture): P
   const result: FixtureResult = { fixture, passed: differences.length === 0, differences };
   if (decision) result.decision = decision;
   return result;
+}
+
+/** The parameters of the version that decides a fixture, or undefined when none is in force on its asOf. */
+function parametersFor(versions: RuleSetVersions | undefined, asOf: string): Readonly<Record<string, Parameter>> | undefined {
+  try {
+    return versions?.resolve(asOf).file.parameters;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A fixture's note as a person reads it: its `{parameter}` templates filled in from the version that decides it. And
+ * what to check in it: a template naming no parameter, or a value typed in beside its unit that was a parameter's value
+ * in the base rules and is not any more ("12 months" after aggressionWindowMonths became 24).
+ */
+export function fixtureNote(fixture: Fixture, versions: RuleSetVersions, base?: { versions: RuleSetVersions | undefined; name: string }): { text: string; flags: string[] } {
+  const flags: string[] = [];
+  const parameters = parametersFor(versions, fixture.asOf);
+  if (!fixture.note || !parameters) return { text: fixture.note ?? '', flags };
+  const text = fillTemplates(fixture.note, parameters, (whole) => flags.push(`note: ${whole} is not a parameter of ${fixture.ruleSet} (parameters: ${Object.keys(parameters).join(', ')})`));
+  const before = base && parametersFor(base.versions, fixture.asOf);
+  for (const { name, typed, unit } of before ? typedValues(fixture.note, before) : []) {
+    const now = parameters[name]?.value;
+    if (isDeepStrictEqual(now, before?.[name]?.value)) continue;
+    flags.push(`note: quotes "${typed}", the value of ${name} at ${base?.name}; it is now ${JSON.stringify(now ?? null)}. Rewrite the note, or write "{${name}} ${unit}" where it should follow the value`);
+  }
+  return { text, flags };
 }

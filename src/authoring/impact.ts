@@ -1,9 +1,10 @@
 // Impact analysis: the same cases under two sets of rules — which outcomes change, and which rules' results changed.
 import { isDeepStrictEqual } from 'node:util';
-import { evaluate, type Decision } from '../engine/evaluate';
+import { evaluate } from '../engine/evaluate';
 import { DecisionError } from '../errors';
 import { parseEvaluateRequest } from '../facts/validate';
 import type { RuleRegistry } from '../loader/load';
+import { attribute, type Attribution, type Side } from './attribution';
 
 export interface ImpactCase {
   id: string;
@@ -21,6 +22,8 @@ export interface CaseChange {
   fields: { field: string; base: unknown; changed: unknown }[];
   /** Rules whose fired/not-fired result differs, or that exist in only one version. */
   rules: { rule: string; base: boolean | null; changed: boolean | null }[];
+  /** Why: the parameters and rules that changed (old → new) and the customer's entries that met them. */
+  because: Attribution;
 }
 
 export interface ImpactReport {
@@ -33,13 +36,14 @@ export interface ImpactReport {
   counts: Record<string, number>;
 }
 
-async function decide(registry: RuleRegistry, c: ImpactCase): Promise<Decision | string> {
+/** Decides a case under one set of rules: the deciding version, the facts it read and its decision, or why it was refused. */
+export async function decideCase(registry: RuleRegistry, c: ImpactCase): Promise<Side | string> {
   try {
     const versions = registry.ruleSets.get(c.ruleSet);
     if (!versions) return `no rule set ${c.ruleSet}`;
     const ruleSet = versions.resolve(c.asOf);
     const request = parseEvaluateRequest({ asOf: c.asOf, facts: c.facts }, c.ruleSet, ruleSet.file.requires);
-    return await evaluate(ruleSet, request.facts, c.asOf);
+    return { ruleSet, facts: request.facts, decision: await evaluate(ruleSet, request.facts, c.asOf) };
   } catch (error) {
     if (error instanceof DecisionError) return `${error.message} ${error.issues.map((i) => `${i.pointer} ${i.message}`).join('; ')}`.trim();
     throw error;
@@ -52,8 +56,10 @@ export async function impactOf(base: RuleRegistry, changed: RuleRegistry, cases:
   const report: ImpactReport = { cases: 0, unchanged: 0, changed: [], refused: [], counts: {} };
   for await (const c of cases) {
     report.cases += 1;
-    const before = await decide(base, c);
-    const after = await decide(changed, c);
+    const beforeSide = await decideCase(base, c);
+    const afterSide = await decideCase(changed, c);
+    const before = typeof beforeSide === 'string' ? beforeSide : beforeSide.decision;
+    const after = typeof afterSide === 'string' ? afterSide : afterSide.decision;
     if (typeof before === 'string' || typeof after === 'string') {
       if (typeof before === 'string' && typeof after === 'string' && before === after) {
         report.unchanged += 1;
@@ -73,7 +79,7 @@ export async function impactOf(base: RuleRegistry, changed: RuleRegistry, cases:
     const rules = [...new Set([...firedBefore.keys(), ...firedAfter.keys()])]
       .filter((rule) => firedBefore.get(rule) !== firedAfter.get(rule))
       .map((rule) => ({ rule, base: firedBefore.get(rule) ?? null, changed: firedAfter.get(rule) ?? null }));
-    report.changed.push({ id: c.id, ruleSet: c.ruleSet, asOf: c.asOf, versions: { base: before.version, changed: after.version }, fields, rules });
+    report.changed.push({ id: c.id, ruleSet: c.ruleSet, asOf: c.asOf, versions: { base: before.version, changed: after.version }, fields, rules, because: attribute(beforeSide as Side, afterSide as Side) });
     for (const f of fields) {
       const key = `${c.ruleSet} ${f.field}: ${brief(f.base)} → ${brief(f.changed)}`;
       report.counts[key] = (report.counts[key] ?? 0) + 1;

@@ -1,4 +1,7 @@
 // What every ps-rules command shares: where rules and fixtures are, loading them, printing, exit codes.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DecisionError, type Issue } from '../errors';
 import { defaultRulesDirectory, loadRules, type RuleRegistry } from '../loader/load';
@@ -37,4 +40,15 @@ export function loadOrReport(rulesDirectory: string): RuleRegistry | undefined {
     for (const issue of error.issues) print(`  ${describeIssue(issue)}`);
     return undefined;
   }
+}
+
+/** A folder of rules as given, or `rules/` as it stood at a git ref, extracted to a temporary folder. Throws when neither. */
+export function baseRules(base: string, rulesDirectory: string): string {
+  if (existsSync(base) && statSync(base).isDirectory()) return path.resolve(base);
+  const git = (args: string[], cwd: string, input?: Buffer) => execFileSync('git', args, { cwd, input, maxBuffer: 1 << 30, stdio: ['pipe', 'pipe', 'pipe'] });
+  const repo = git(['rev-parse', '--show-toplevel'], rulesDirectory).toString().trim();
+  const prefix = path.relative(repo, rulesDirectory);
+  const target = mkdtempSync(path.join(tmpdir(), 'ps-rules-base-'));
+  execFileSync('tar', ['-x', '-C', target], { input: git(['archive', '--format=tar', base, prefix], repo) });
+  return path.join(target, prefix);
 }

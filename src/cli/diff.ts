@@ -1,23 +1,10 @@
 // ps-rules diff --base <git-ref|folder> --cases <file.ndjson>: which cases change outcome between two sets of rules, and why.
-import { execFileSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { attributionLines } from '../authoring/attribution';
 import { impactOf, type ImpactCase } from '../authoring/impact';
 import { todayInSydney } from '../dates/calendar';
-import { EXIT, loadOrReport, places, print } from './context';
-
-/** A folder of rules as given, or `rules/` as it stood at a git ref, extracted to a temporary folder. */
-function baseRules(base: string, rulesDirectory: string): string {
-  if (existsSync(base) && statSync(base).isDirectory()) return path.resolve(base);
-  const repo = execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: rulesDirectory, encoding: 'utf8' }).trim();
-  const prefix = path.relative(repo, rulesDirectory);
-  const target = mkdtempSync(path.join(tmpdir(), 'ps-rules-base-'));
-  const archive = execFileSync('git', ['archive', '--format=tar', base, prefix], { cwd: repo, maxBuffer: 1 << 30 });
-  execFileSync('tar', ['-x', '-C', target], { input: archive });
-  return path.join(target, prefix);
-}
+import { baseRules, EXIT, loadOrReport, places, print } from './context';
 
 async function* readCases(file: string, ruleSets: string[], defaultAsOf: string): AsyncGenerator<ImpactCase> {
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
@@ -60,7 +47,8 @@ export async function diffCommand(options: { base: string; cases: string; ruleSe
   for (const c of report.changed) {
     print(`${c.id}  ${c.ruleSet}  as of ${c.asOf}  (${c.versions.base} → ${c.versions.changed})`);
     for (const f of c.fields) print(`    ${f.field}: ${JSON.stringify(f.base)} → ${JSON.stringify(f.changed)}`);
-    for (const r of c.rules) print(`    because rule ${r.rule}: ${r.base === null ? 'absent' : r.base ? 'fired' : 'did not fire'} → ${r.changed === null ? 'absent' : r.changed ? 'fired' : 'did not fire'}`);
+    print('    because');
+    for (const line of attributionLines(c.because)) print(`      ${line}`);
   }
   for (const r of report.refused) print(`refused ${r.id} ${r.ruleSet}: base ${r.base ?? 'decided'}; changed ${r.changed ?? 'decided'}`);
   return EXIT.ok;

@@ -36,8 +36,10 @@ program
   .action((files: string[]) => run(validateCommand(files, program.opts())));
 program
   .command('test [ruleSet]')
-  .description('run the fixtures of one rule set (or all) and print a pass/fail table')
-  .action((ruleSet: string | undefined) => run(testCommand(ruleSet, program.opts())));
+  .description('run the fixtures of one rule set (or all) and print a pass/fail table; each failure with the parameter or rule that changed since the base, and the facts that met it')
+  .option('--failures', 'print only the failing fixtures')
+  .option('--base <ref-or-folder>', 'the rules to explain failures against: a git ref or a rules folder (default: HEAD)')
+  .action((ruleSet: string | undefined, options: { failures?: boolean; base?: string }) => run(testCommand(ruleSet, { ...program.opts(), ...options })));
 program
   .command('explain <ruleSet> <factsFile>')
   .description('evaluate a facts file ({ asOf?, facts } or bare CaseFacts) and print the outcome and explanation')

@@ -67,6 +67,23 @@ function items(facts: FactMap, list: string | undefined): readonly Item[] {
   return Array.isArray(value) ? (value as Item[]) : NONE;
 }
 
+/**
+ * The entries of a list-based derived fact that it counts or reads for a case (for `countCurrent`, the entries in force
+ * on `asOf`): what an impact report names as "the fact values that met it". Not on the hot path; `daysSince` has none.
+ */
+export function selectedEntries(definition: DerivedFactDefinition, parameters: Record<string, Parameter>): (facts: FactMap, asOf: string) => readonly Item[] {
+  const where = matcher(definition.where, parameters);
+  if (definition.kind === 'daysSince') return () => NONE;
+  if (definition.kind === 'countCurrent') {
+    return (facts, asOf) => items(facts, definition.list).filter((item) => where(item) && String(item.from) <= asOf && (item.to === undefined || asOf <= String(item.to)));
+  }
+  const windowStart = windowFrom(definition.withinMonths === undefined ? undefined : Number(resolve(definition.withinMonths, parameters)));
+  return (facts, asOf) => {
+    const start = windowStart(asOf);
+    return items(facts, definition.list).filter((item) => where(item) && inPeriod(item, asOf, start));
+  };
+}
+
 export function compileDerivedFact(definition: DerivedFactDefinition, parameters: Record<string, Parameter>): DerivedFact {
   const where = matcher(definition.where, parameters);
   const months = definition.withinMonths === undefined ? undefined : Number(resolve(definition.withinMonths, parameters));

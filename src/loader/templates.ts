@@ -4,7 +4,7 @@
 // parameter became 24, in every answer and on the rules page. Written `{aggressionWindowMonths} months`, it says what
 // the rules decide by. A number typed in beside its unit, where a parameter holds that value, draws a warning.
 import type { Issue } from '../errors';
-import type { RuleFile } from '../engine/types';
+import type { Parameter, RuleFile } from '../engine/types';
 import { NUMBER_TYPES } from './parameter-types';
 
 const TEMPLATE = /\{([A-Za-z][A-Za-z0-9]*)\}/g;
@@ -44,21 +44,42 @@ export function renderDescriptions(file: string, ruleFile: RuleFile, issues: Loc
   // which a caller in another (a test's vm context) sees as foreign: its deep equality then fails on equal arrays.
   const rendered = JSON.parse(JSON.stringify(ruleFile)) as RuleFile;
   for (const place of descriptions(rendered)) {
-    for (const [name, parameter] of Object.entries(ruleFile.parameters)) {
-      const unit = UNITS[(parameter as { type?: string }).type as keyof typeof UNITS];
-      if (unit === undefined || typeof parameter.value !== 'number') continue;
-      const typed = new RegExp(`(?<![\\d{])${parameter.value}\\s+${unit}\\b`).exec(place.text.replace(TEMPLATE, ''));
-      if (typed) warnings.push({ file, pointer: place.pointer, message: `"${typed[0]}" repeats the value of parameter "${name}": write "{${name}} ${typed[0].replace(/^\d+\s+/, '')}" so that the sentence follows the value when it changes` });
+    for (const { name, typed, unit } of typedValues(place.text, ruleFile.parameters)) {
+      warnings.push({ file, pointer: place.pointer, message: `"${typed}" repeats the value of parameter "${name}": write "{${name}} ${unit}" so that the sentence follows the value when it changes` });
     }
     place.set(
-      place.text.replace(TEMPLATE, (whole, name: string) => {
-        if (!(name in ruleFile.parameters)) {
-          issues.push({ file, pointer: place.pointer, message: `${whole} is not a parameter of this file; a description names parameters as {name} (parameters: ${Object.keys(ruleFile.parameters).join(', ')})` });
-          return whole;
-        }
-        return spoken(ruleFile.parameters[name]!.value);
-      }),
+      fillTemplates(place.text, ruleFile.parameters, (whole) =>
+        issues.push({ file, pointer: place.pointer, message: `${whole} is not a parameter of this file; a description names parameters as {name} (parameters: ${Object.keys(ruleFile.parameters).join(', ')})` }),
+      ),
     );
   }
   return rendered;
+}
+
+/**
+ * The numbers typed into a sentence beside their unit ("12 months", "5 working days") where a parameter of that kind
+ * holds the same value: the sentence repeats the parameter instead of naming it. Templates (`{name}`) are not counted.
+ */
+export function typedValues(text: string, parameters: Readonly<Record<string, Parameter>>): { name: string; typed: string; unit: string }[] {
+  const found: { name: string; typed: string; unit: string }[] = [];
+  const plain = text.replace(TEMPLATE, '');
+  for (const [name, parameter] of Object.entries(parameters)) {
+    const unit = UNITS[(parameter as { type?: string }).type as keyof typeof UNITS];
+    if (unit === undefined || typeof parameter.value !== 'number') continue;
+    const typed = new RegExp(`(?<![\\d{])${parameter.value}\\s+${unit}\\b`).exec(plain);
+    if (typed) found.push({ name, typed: typed[0], unit: typed[0].replace(/^\d+\s+/, '') });
+  }
+  return found;
+}
+
+/** A sentence with each `{name}` filled in from the parameter's value; `unknown` hears of each name that is no parameter. */
+export function fillTemplates(text: string, parameters: Readonly<Record<string, Parameter>>, unknown: (whole: string) => void): string {
+  return text.replace(TEMPLATE, (whole, name: string) => {
+    const parameter = parameters[name];
+    if (!parameter) {
+      unknown(whole);
+      return whole;
+    }
+    return spoken(parameter.value);
+  });
 }

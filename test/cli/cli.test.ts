@@ -7,7 +7,7 @@ import { EXIT } from '../../src/cli/context';
 import { explainCommand } from '../../src/cli/explain';
 import { testCommand } from '../../src/cli/test';
 import { validateCommand } from '../../src/cli/validate';
-import { RULES_DIR, captureStdout } from '../support';
+import { FIXTURES_DIR, RULES_DIR, captureStdout } from '../support';
 
 const stdout = captureStdout();
 
@@ -59,6 +59,63 @@ describe('test', () => {
     expect(await testCommand('specialist-transfer', { rules, fixtures })).toBe(EXIT.failed);
     expect(stdout.text()).toMatch(/FAIL {2}01-wrong\.json/);
     expect(stdout.text()).toMatch(/specialistProcess: expected "objections", got "objection"/);
+  });
+});
+
+describe('test: what changed behind a failure (issue 12)', () => {
+  /** The shipped rules and direct-referral fixtures, with aggressionWindowMonths set to `months`. */
+  function changedWindow(months: string): { rules: string; fixtures: string } {
+    const { rules, fixtures } = workspace();
+    cpSync(path.join(FIXTURES_DIR, 'direct-referral'), path.join(fixtures, 'direct-referral'), { recursive: true });
+    const file = path.join(rules, 'direct-referral.json');
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/("aggressionWindowMonths": \{\s*"value": )12/, `$1${months}`));
+    return { rules, fixtures };
+  }
+
+  test('--failures prints only the failing fixture, with the parameter that changed (old → new) and the incident that now counts', async () => {
+    const { rules, fixtures } = changedWindow('24');
+    expect(await testCommand('direct-referral', { rules, fixtures, base: RULES_DIR, failures: true })).toBe(EXIT.failed);
+    const out = stdout.text();
+    // Fixture 07's incident is exactly 12 months old: outside a 12-month window (direct), inside a 24-month one.
+    expect(out.match(/^ {2}(PASS|FAIL) .*$/gm)).toEqual([expect.stringMatching(/^ {2}FAIL {2}direct-referral\/07-face-to-face-aggression-exactly-12-months\.json/)]);
+    expect(out).toMatch(/^ {8}eligible: expected true, got false$/m);
+    expect(out).toMatch(/where it passed:\n {10}parameter aggressionWindowMonths: 12 → 24\n {10}rule no-recent-face-to-face-aggression: fired → did not fire\n/);
+    expect(out).toMatch(/incident on 2024-06-02 \(verbal-abuse, face-to-face\): counted now, inside the window now that aggressionWindowMonths is 24 months \(was 12\)/);
+    expect(out).toMatch(/^17 passed, 1 failed; 1 fixture note to check$/m);
+  });
+
+  test('a typo shows as what it is: 21 where 12 stood', async () => {
+    const { rules, fixtures } = changedWindow('21');
+    expect(await testCommand('direct-referral', { rules, fixtures, base: RULES_DIR, failures: true })).toBe(EXIT.failed);
+    expect(stdout.text()).toMatch(/parameter aggressionWindowMonths: 12 → 21/);
+    expect(stdout.text()).toMatch(/inside the window now that aggressionWindowMonths is 21 months \(was 12\)/);
+  });
+
+  test('a note that quotes the old value is flagged, on a passing fixture too; a templated note follows the value', async () => {
+    const { rules, fixtures } = changedWindow('24');
+    writeFileSync(path.join(fixtures, 'direct-referral', '06-face-to-face-aggression-inside-window.json'), JSON.stringify({
+      ...JSON.parse(readFileSync(path.join(FIXTURES_DIR, 'direct-referral', '06-face-to-face-aggression-inside-window.json'), 'utf8')),
+      note: 'Inside the window of {aggressionWindowMonths} months, and also 12 months less a day before.',
+    }));
+    await testCommand('direct-referral', { rules, fixtures, base: RULES_DIR });
+    const out = stdout.text();
+    expect(out).toMatch(/PASS {2}06-face-to-face-aggression-inside-window\.json +Inside the window of 24 months, and also 12 months less a day before\.\n {8}note: quotes "12 months", the value of aggressionWindowMonths at .*; it is now 24\. Rewrite the note, or write "\{aggressionWindowMonths\} months"/);
+    expect(out).toMatch(/FAIL {2}07-.*\n(.*\n)*? {8}note: quotes "12 months"/);
+    expect(out).toMatch(/; 2 fixture notes to check$/m);
+  });
+
+  test('unchanged rules and a wrong expected outcome: the failure says the rules did not change', async () => {
+    const { fixtures } = changedWindow('12');
+    const file = path.join(fixtures, 'direct-referral', '04-urgent-over-a-weekend.json');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('"2025-06-10"', '"2025-06-11"'));
+    expect(await testCommand('direct-referral', { rules: RULES_DIR, fixtures, base: RULES_DIR, failures: true })).toBe(EXIT.failed);
+    expect(stdout.text()).toMatch(/actionDueBy: expected "2025-06-11", got "2025-06-10"\n {8}compared with .* where it failed too:\n {10}the rules did not change/);
+  });
+
+  test('a base that cannot be read is bad usage: exit 2', async () => {
+    const { rules, fixtures } = changedWindow('24');
+    expect(await testCommand('direct-referral', { rules, fixtures, base: path.join(rules, 'no-such-folder'), failures: true })).toBe(EXIT.usage);
+    expect(stdout.text()).toMatch(/Cannot read the base rules/);
   });
 });
 

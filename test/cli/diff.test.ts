@@ -53,6 +53,21 @@ test('12 → 24 months over a generated case file: ps-rules diff names exactly t
   expect(report.unchanged).toBe(cases.length - expected.length);
   for (const change of report.changed) {
     expect(change.rules).toEqual([{ rule: 'no-recent-face-to-face-aggression', base: true, changed: false }]);
+    expect(change.because.parameters).toEqual([{ name: 'aggressionWindowMonths', base: 12, changed: 24 }]);
+    const [rule] = change.because.rules;
+    expect(rule).toMatchObject({ rule: 'no-recent-face-to-face-aggression', base: true, changed: false, edited: false });
+    // The incidents that met the change: face-to-face, and dated in the 12 months that the wider window added.
+    const case_ = cases.find((c) => c.id === change.id)!;
+    const asOf = case_.asOf;
+    const counted = rule!.conditions.flatMap((c) => c.entries);
+    expect(counted.length).toBeGreaterThan(0);
+    for (const entry of counted) {
+      expect(entry).toMatchObject({ counted: 'now', because: 'inside the window now that aggressionWindowMonths is 24 months (was 12)' });
+      const date = /^incident on (\d{4}-\d{2}-\d{2}) \(.*face-to-face/.exec(entry.entry)?.[1];
+      expect(date).toBeDefined();
+      expect(date! <= `${Number(asOf.slice(0, 4)) - 1}${asOf.slice(4)}`).toBe(true);
+      expect(date! > `${Number(asOf.slice(0, 4)) - 2}${asOf.slice(4)}`).toBe(true);
+    }
   }
   // Widening the window can only make referrals lose eligibility, never gain it.
   expect(Object.keys(report.counts)).toContain('direct-referral eligible: true → false');
@@ -80,5 +95,6 @@ test('ps-rules diff --base <folder> --cases <ndjson> prints the counts and each 
   expect(output).toMatch(/^eighteen-months-ago {2}direct-referral/m);
   expect(output).not.toMatch(/^six-months-ago/m);
   expect(output).not.toMatch(/^thirty-months-ago/m);
-  expect(output).toMatch(/because rule no-recent-face-to-face-aggression: fired → did not fire/);
+  expect(output).toMatch(/ {4}because\n {6}parameter aggressionWindowMonths: 12 → 24\n {6}rule no-recent-face-to-face-aggression: fired → did not fire\n/);
+  expect(output).toMatch(/ {10}incident on 2023-12-02 \(verbal-abuse, face-to-face\): counted now, inside the window now that aggressionWindowMonths is 24 months \(was 12\)/);
 });
