@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { coverageCommand } from './coverage';
 import { diffCommand } from './diff';
 import { explainCommand } from './explain';
+import { fixturesUpdateCommand } from './fixtures-update';
 import { testCommand } from './test';
 import { triageCommand, type TriageCommandOptions } from './triage';
 import { validateCommand } from './validate';
@@ -73,5 +74,13 @@ program
   .option('--workers <n>', 'worker threads (default: the available parallelism)')
   .option('--summary <file.json>', 'also write the closing summary as JSON')
   .action((input: string, options: TriageCommandOptions) => run(triageCommand(input, { ...program.opts(), ...options })));
+
+program
+  .command('fixtures')
+  .description('work on the fixture files')
+  .command('update <files...>')
+  .description('after a policy change: show, for each fixture file, how the rules now decide differently from its "expected", and rewrite "expected" (only) once you say yes')
+  .option('--yes', 'rewrite without asking (needed when there is no terminal to ask on)')
+  .action((files: string[], options: { yes?: boolean }) => run(fixturesUpdateCommand(files, { ...program.opts(), ...options })));
 
 program.parse();

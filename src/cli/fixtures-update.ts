@@ -1,0 +1,172 @@
+// ps-rules fixtures update <files...> [--yes]: after a legitimate policy change, rewrites a fixture's `expected` to what the
+// rules now decide, once the officer has seen the difference and checked it against the procedure. Only `expected` changes;
+// the note, source, asOf and facts stay byte for byte as written.
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { applyEdits, modify, type FormattingOptions } from 'jsonc-parser';
+import { runFixture, type Fixture, type FixtureResult } from '../authoring/fixtures';
+import type { Issue } from '../errors';
+import type { RuleSetVersions } from '../loader/load';
+import { EXIT, loadOrReport, places, print } from './context';
+
+export interface FixturesUpdateOptions {
+  rules?: string;
+  fixtures?: string;
+  yes?: boolean;
+}
+
+/** Asks a yes/no question; true only for a yes. */
+export type Ask = (question: string) => Promise<boolean>;
+
+const show = (value: unknown): string => (value === undefined ? '(absent)' : JSON.stringify(value));
+
+/** A fixture file read by its path, in the shape loadFixtures gives: its rule set is the name of the folder it is in. */
+interface FixtureFile {
+  /** As the user named it, for messages. */
+  shown: string;
+  absolute: string;
+  text: string;
+  fixture: Fixture;
+}
+
+/** Reads one fixture file, or says why it cannot be used (a usage problem: exit 2). */
+function readFixtureFile(file: string, ruleSets: ReadonlyMap<string, RuleSetVersions>): FixtureFile | string {
+  const absolute = path.resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(absolute, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return `${file}: ${code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? (error as Error).message})`}`;
+  }
+  const ruleSet = path.basename(path.dirname(absolute));
+  if (!ruleSets.has(ruleSet)) {
+    return `${file}: its folder "${ruleSet}" is not a rule set; a fixture lives in fixtures/<rule-set>/. Known: ${[...ruleSets.keys()].join(', ')}`;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    return `${file}: is not JSON (${(error as Error).message})`;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return `${file}: is not a fixture (a JSON object with note, source, asOf, facts, expected)`;
+  return { shown: file, absolute, text, fixture: { file: path.basename(absolute), ruleSet, ...(parsed as Omit<Fixture, 'file' | 'ruleSet'>) } };
+}
+
+/** The file's own layout, so the rewritten `expected` is indented like the rest: 2 spaces unless the file shows otherwise. */
+function formattingOf(text: string): FormattingOptions {
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  const indent = /\n([ \t]+)\S/.exec(text)?.[1] ?? '  ';
+  return indent.startsWith('\t') ? { insertSpaces: false, tabSize: 1, eol } : { insertSpaces: true, tabSize: indent.length, eol };
+}
+
+/** The text with only the `expected` member's value replaced; everything outside that value is left as it was. */
+export function withExpected(text: string, expected: unknown): string {
+  return applyEdits(text, modify(text, ['expected'], expected, { formattingOptions: formattingOf(text) }));
+}
+
+function versionLine(ruleSets: RuleSetVersions, result: FixtureResult): string {
+  const decided = result.decision ? ruleSets.versions.find((v) => v.version === result.decision?.version) : ruleSets.inForceOn(result.fixture.asOf);
+  if (!decided) return `no version of ${ruleSets.name} in force on ${result.fixture.asOf}`;
+  return `version ${decided.version} of ${ruleSets.name}: ${decided.sourceFile}, in force from ${decided.effectiveFrom ?? 'the beginning'} ${decided.effectiveTo ? `to ${decided.effectiveTo}` : 'until changed'}`;
+}
+
+/** Why a fixture that does not pass cannot be rewritten by this command, or undefined when it can. */
+function notRewritable(result: FixtureResult): string[] | undefined {
+  const { fixture } = result;
+  if (fixture.expectedError) {
+    return [
+      `expects the case to be refused (expectedError), and ${result.decision ? 'the rules now decide it' : 'the refusal now differs'}:`,
+      ...result.differences.map((d) => `  ${d.field}: expected ${show(d.expected)} → now ${show(d.actual)}`),
+      'This command rewrites only "expected"; correct "expectedError" by hand from the procedure.',
+    ];
+  }
+  if (!fixture.expected) return ['has neither "expected" nor "expectedError": write the outcome the procedure gives, then run this again after a rule change.'];
+  if (!result.decision) {
+    const refusal = result.differences.find((d) => d.field === '(decision)')?.actual;
+    const issues = Array.isArray(refusal) ? (refusal as Issue[]).map((i) => `  ${i.pointer || '(body)'}  ${i.message}`) : [`  ${String(refusal)}`];
+    return ['the rules refuse this case, so there is no outcome to write:', ...issues, 'Correct the facts (or the asOf) first.'];
+  }
+  return undefined;
+}
+
+/** Asks on the terminal; undefined when there is no terminal to ask on. */
+function terminalAsk(): Ask | undefined {
+  if (!process.stdin.isTTY) return undefined;
+  return async (question) => {
+    const terminal = createInterface({ input: process.stdin, output: process.stdout });
+    try {
+      return /^y(es)?$/i.test((await terminal.question(`${question} `)).trim());
+    } catch (error) {
+      // Ctrl+D or Ctrl+C at the question is a no, not a crash.
+      if ((error as Error).name !== 'AbortError') throw error;
+      process.stdout.write('\n');
+      return false;
+    } finally {
+      terminal.close();
+    }
+  };
+}
+
+export async function fixturesUpdateCommand(files: string[], options: FixturesUpdateOptions, ask?: Ask): Promise<number> {
+  const where = places(options);
+  const registry = loadOrReport(where.rules);
+  if (!registry) return EXIT.failed;
+
+  // Every file is checked before any is changed: a mistyped name stops the run with nothing half done.
+  const read = files.map((file) => readFixtureFile(file, registry.ruleSets));
+  const unusable = read.filter((r): r is string => typeof r === 'string');
+  if (unusable.length > 0) {
+    for (const problem of unusable) print(problem);
+    return EXIT.usage;
+  }
+  const asker = options.yes ? undefined : (ask ?? terminalAsk());
+
+  let unresolved = 0;
+  for (const { shown, absolute, text, fixture } of read as FixtureFile[]) {
+    const ruleSets = registry.ruleSets.get(fixture.ruleSet) as RuleSetVersions;
+    const result = await runFixture(ruleSets, fixture);
+    if (result.passed) {
+      print(`${shown}: already matches the rules (${versionLine(ruleSets, result)})`);
+      continue;
+    }
+    const why = notRewritable(result);
+    if (why) {
+      print(`${shown}: not rewritten: ${why[0]}`);
+      for (const line of why.slice(1)) print(line);
+      unresolved += 1;
+      continue;
+    }
+    const decision = result.decision!;
+    print(`${shown}: the rules now decide differently from "expected":`);
+    for (const d of result.differences) print(`  ${d.field}: expected ${show(d.expected)} → now ${show(d.actual)}`);
+    print(`  decided by ${versionLine(ruleSets, result)}`);
+
+    if (!options.yes) {
+      if (!asker) {
+        print(`  not rewritten: there is no terminal to ask on; check the difference against the procedure, then run again with --yes.`);
+        unresolved += 1;
+        continue;
+      }
+      if (!(await asker(`Rewrite expected in ${shown}? [y/N]`))) {
+        print(`  left as it was.`);
+        unresolved += 1;
+        continue;
+      }
+    }
+
+    writeFileSync(absolute, withExpected(text, decision.outcome));
+    const again = readFixtureFile(absolute, registry.ruleSets);
+    const check = typeof again === 'string' ? undefined : await runFixture(ruleSets, again.fixture);
+    if (check?.passed) {
+      print(`  ✓ rewritten; it now passes (${versionLine(ruleSets, check)})`);
+    } else {
+      print(`  ✗ rewritten, but it still does not pass:`);
+      if (typeof again === 'string') print(`  ${again}`);
+      for (const d of check?.differences ?? []) print(`  ${d.field}: expected ${show(d.expected)}, got ${show(d.actual)}`);
+      unresolved += 1;
+    }
+  }
+  return unresolved === 0 ? EXIT.ok : EXIT.failed;
+}
