@@ -5,15 +5,18 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { applyEdits, modify, type FormattingOptions } from 'jsonc-parser';
-import { runFixture, type Fixture, type FixtureResult } from '../authoring/fixtures';
+import { fixtureNote, runFixture, type Fixture, type FixtureResult } from '../authoring/fixtures';
 import type { Issue } from '../errors';
 import type { RuleSetVersions } from '../loader/load';
+import { behind, loadBase, UsageError, type Base } from './base';
 import { EXIT, loadOrReport, places, print } from './context';
 
 export interface FixturesUpdateOptions {
   rules?: string;
   fixtures?: string;
   yes?: boolean;
+  /** The rules to say what changed against: a git ref or a folder (default: HEAD, when the rules are in git). */
+  base?: string;
 }
 
 /** Asks a yes/no question; true only for a yes. */
@@ -121,6 +124,14 @@ export async function fixturesUpdateCommand(files: string[], options: FixturesUp
     for (const problem of unusable) print(problem);
     return EXIT.usage;
   }
+  let base: Base | string;
+  try {
+    base = loadBase(options.base, where.rules);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    print(error.message);
+    return EXIT.usage;
+  }
   const asker = options.yes ? undefined : (ask ?? terminalAsk());
 
   let unresolved = 0;
@@ -142,6 +153,7 @@ export async function fixturesUpdateCommand(files: string[], options: FixturesUp
     print(`${shown}: the rules now decide differently from "expected":`);
     for (const d of result.differences) print(`  ${d.field}: expected ${show(d.expected)} → now ${show(d.actual)}`);
     print(`  decided by ${versionLine(ruleSets, result)}`);
+    for (const line of await behind(result, registry, base)) print(`  ${line}`);
 
     if (!options.yes) {
       if (!asker) {
@@ -161,6 +173,8 @@ export async function fixturesUpdateCommand(files: string[], options: FixturesUp
     const check = typeof again === 'string' ? undefined : await runFixture(ruleSets, again.fixture);
     if (check?.passed) {
       print(`  ✓ rewritten; it now passes (${versionLine(ruleSets, check)})`);
+      const note = fixtureNote(fixture, ruleSets, typeof base === 'string' ? undefined : { versions: base.registry.ruleSets.get(fixture.ruleSet), name: base.name });
+      for (const flag of note.flags) print(`  ${flag}`);
     } else {
       print(`  ✗ rewritten, but it still does not pass:`);
       if (typeof again === 'string') print(`  ${again}`);

@@ -81,6 +81,7 @@ program
   .command('update <files...>')
   .description('after a policy change: show, for each fixture file, how the rules now decide differently from its "expected", and rewrite "expected" (only) once you say yes')
   .option('--yes', 'rewrite without asking (needed when there is no terminal to ask on)')
-  .action((files: string[], options: { yes?: boolean }) => run(fixturesUpdateCommand(files, { ...program.opts(), ...options })));
+  .option('--base <ref-or-folder>', 'the rules to say what changed against: a git ref or a rules folder (default: HEAD)')
+  .action((files: string[], options: { yes?: boolean; base?: string }) => run(fixturesUpdateCommand(files, { ...program.opts(), ...options })));
 
 program.parse();

@@ -3,13 +3,9 @@
 // The fixtures are compared with the rules as they stood at a base (git HEAD unless --base says otherwise), so a
 // failure says which parameter or rule changed (old → new) and which of the case's facts met it: a policy officer can
 // tell the change they meant from a typo. A fixture note that quotes a changed parameter's old value is flagged.
-import { attribute, attributionLines } from '../authoring/attribution';
-import { fixtureNote, loadFixtures, runFixture, type FixtureResult } from '../authoring/fixtures';
-import { decideCase } from '../authoring/impact';
-import { DecisionError } from '../errors';
-import { loadRules, type RuleRegistry } from '../loader/load';
-import { RULE_SET_MODULES } from '../rulesets';
-import { baseRules, EXIT, loadOrReport, places, print } from './context';
+import { fixtureNote, loadFixtures, runFixture } from '../authoring/fixtures';
+import { behind, loadBase, UsageError, type Base } from './base';
+import { EXIT, loadOrReport, places, print } from './context';
 
 const show = (value: unknown) => JSON.stringify(value);
 
@@ -20,48 +16,6 @@ export interface TestOptions {
   failures?: boolean;
   /** The rules to explain failures against: a git ref or a folder (default: HEAD, when the rules are in git). */
   base?: string;
-}
-
-interface Base {
-  registry: RuleRegistry;
-  /** How the output names it: "HEAD", or the folder. */
-  name: string;
-}
-
-/** The base rules, or why there are none. An explicit --base that cannot be read is a usage error (thrown). */
-function loadBase(option: string | undefined, rulesDirectory: string): Base | string {
-  const name = option ?? 'HEAD';
-  let directory: string;
-  try {
-    directory = baseRules(name, rulesDirectory);
-  } catch (error) {
-    if (option !== undefined) throw new UsageError(`Cannot read the base rules "${option}": ${(error as Error).message.trim()}`);
-    return 'the rules folder is not in a git repository; give --base <git-ref or folder> to compare with';
-  }
-  try {
-    return { registry: loadRules(directory, { modules: RULE_SET_MODULES }), name };
-  } catch (error) {
-    if (!(error instanceof DecisionError)) throw error;
-    if (option !== undefined) throw new UsageError(`The base rules "${option}" are not valid: ${error.message}`);
-    return `the rules at ${name} are not valid, so there is nothing to compare with`;
-  }
-}
-
-class UsageError extends Error {}
-
-/** For a failing fixture: what changed since the base behind the difference, or why nothing did. */
-async function behind(result: FixtureResult, current: RuleRegistry, base: Base | string): Promise<string[]> {
-  if (typeof base === 'string') return [`(not compared: ${base})`];
-  const c = { id: result.fixture.file, ruleSet: result.fixture.ruleSet, asOf: result.fixture.asOf, facts: result.fixture.facts };
-  const [before, after] = [await decideCase(base.registry, c), await decideCase(current, c)];
-  if (typeof before === 'string' || typeof after === 'string') {
-    return [`at ${base.name}: ${typeof before === 'string' ? `refused: ${before}` : 'decided'}; now: ${typeof after === 'string' ? `refused: ${after}` : 'decided'}`];
-  }
-  const baseResult = await runFixture(base.registry.ruleSets.get(c.ruleSet)!, result.fixture);
-  const lines = [`compared with ${base.name} (version ${before.decision.version} → ${after.decision.version}), where it ${baseResult.passed ? 'passed' : 'failed too'}:`];
-  if (after.decision.version === before.decision.version) lines.push('  the rules did not change: check the fixture\'s expected outcome against the procedure');
-  else lines.push(...attributionLines(attribute(before, after)).map((line) => `  ${line}`));
-  return lines;
 }
 
 export async function testCommand(only: string | undefined, options: TestOptions): Promise<number> {

@@ -67,7 +67,7 @@ test('answering no leaves the file as it was, after showing the difference field
   const file = write(folder, '20-aggression-18-months-ago.json', eighteenMonths);
   const original = readFileSync(file, 'utf8');
   const questions: string[] = [];
-  const code = await fixturesUpdateCommand([file], { rules, fixtures }, async (question) => {
+  const code = await fixturesUpdateCommand([file], { rules, fixtures, base: RULES_DIR }, async (question) => {
     questions.push(question);
     return false;
   });
@@ -82,6 +82,9 @@ test('answering no leaves the file as it was, after showing the difference field
   // actionDueBy does not change, so it is not shown as a difference.
   expect(text).not.toContain('actionDueBy');
   expect(text).toMatch(/decided by version [0-9a-f]{16} of direct-referral: direct-referral\.json/);
+  // And what changed behind it, against the shipped rules: the parameter, old → new, and the incident it now counts.
+  expect(text).toMatch(/where it passed:\n {4}parameter aggressionWindowMonths: 12 → 24\n/);
+  expect(text).toContain('incident on 2023-12-01 (verbal-abuse, face-to-face): counted now, inside the window now that aggressionWindowMonths is 24 months (was 12)');
 });
 
 test('--yes rewrites expected to the new outcome, leaves every other byte as written, and ps-rules test then passes: exit 0', async () => {
