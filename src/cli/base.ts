@@ -5,7 +5,7 @@ import { decideCase } from '../authoring/impact';
 import { DecisionError } from '../errors';
 import { loadRules, type RuleRegistry } from '../loader/load';
 import { RULE_SET_MODULES } from '../rulesets';
-import { baseRules } from './context';
+import { baseRules, print } from './context';
 
 export interface Base {
   registry: RuleRegistry;
@@ -32,7 +32,7 @@ export function loadBase(option: string | undefined, rulesDirectory: string): Ba
   }
 }
 
-export class UsageError extends Error {}
+class UsageError extends Error {}
 
 /** For a failing fixture: what changed since the base behind the difference, or why nothing did. */
 export async function behind(result: FixtureResult, current: RuleRegistry, base: Base | string): Promise<string[]> {
@@ -47,4 +47,15 @@ export async function behind(result: FixtureResult, current: RuleRegistry, base:
   if (after.decision.version === before.decision.version) lines.push('  the rules did not change: check the fixture\'s expected outcome against the procedure');
   else lines.push(...attributionLines(attribute(before, after)).map((line) => `  ${line}`));
   return lines;
+}
+
+/** The base for a command: the rules, or why there are none; undefined (after printing why) when --base cannot be used. */
+export function baseForCommand(option: string | undefined, rulesDirectory: string): { base: Base | string } | undefined {
+  try {
+    return { base: loadBase(option, rulesDirectory) };
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    print(error.message);
+    return undefined;
+  }
 }

@@ -8,7 +8,7 @@ import { applyEdits, modify, type FormattingOptions } from 'jsonc-parser';
 import { fixtureNote, runFixture, type Fixture, type FixtureResult } from '../authoring/fixtures';
 import type { Issue } from '../errors';
 import type { RuleSetVersions } from '../loader/load';
-import { behind, loadBase, UsageError, type Base } from './base';
+import { baseForCommand, behind } from './base';
 import { EXIT, loadOrReport, places, print } from './context';
 
 export interface FixturesUpdateOptions {
@@ -124,14 +124,9 @@ export async function fixturesUpdateCommand(files: string[], options: FixturesUp
     for (const problem of unusable) print(problem);
     return EXIT.usage;
   }
-  let base: Base | string;
-  try {
-    base = loadBase(options.base, where.rules);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    print(error.message);
-    return EXIT.usage;
-  }
+  const found = baseForCommand(options.base, where.rules);
+  if (!found) return EXIT.usage;
+  const { base } = found;
   const asker = options.yes ? undefined : (ask ?? terminalAsk());
 
   let unresolved = 0;

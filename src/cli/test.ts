@@ -4,7 +4,7 @@
 // failure says which parameter or rule changed (old → new) and which of the case's facts met it: a policy officer can
 // tell the change they meant from a typo. A fixture note that quotes a changed parameter's old value is flagged.
 import { fixtureNote, loadFixtures, runFixture } from '../authoring/fixtures';
-import { behind, loadBase, UsageError, type Base } from './base';
+import { baseForCommand, behind } from './base';
 import { EXIT, loadOrReport, places, print } from './context';
 
 const show = (value: unknown) => JSON.stringify(value);
@@ -26,14 +26,9 @@ export async function testCommand(only: string | undefined, options: TestOptions
     print(`No rule set "${only}". Known: ${[...registry.ruleSets.keys()].join(', ')}`);
     return EXIT.usage;
   }
-  let base: Base | string;
-  try {
-    base = loadBase(options.base, where.rules);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    print(error.message);
-    return EXIT.usage;
-  }
+  const found = baseForCommand(options.base, where.rules);
+  if (!found) return EXIT.usage;
+  const { base } = found;
   let passed = 0;
   let failed = 0;
   let flagged = 0;
