@@ -296,9 +296,10 @@ const schemas: Record<string, unknown> = {
       sources: { type: 'array', minItems: 1, items: ref('SourceRef') },
       citation: { type: 'string' },
       requiredFor: { ...strings, minItems: 1, description: 'The grounds (bases, pathways) this rule is a criterion of' },
+      interpretation: { type: 'string', description: 'Present when the rule encodes a reading of the procedure\'s words that they leave open: what it is taken to mean, for a person to weigh' },
       conditions: ref('ConditionExplanation'),
     },
-    ['requiredFor'],
+    ['requiredFor', 'interpretation'],
   ),
   ConditionExplanation: {
     description: 'A group of conditions (all, any, not) with its result, or one condition\'s line',

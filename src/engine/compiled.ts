@@ -166,6 +166,7 @@ export function compileRule(rule: RuleDefinition, labels: Readonly<Record<string
     `conditions: ${top.explained}`,
   ];
   if (rule.requiredFor) fields.push(`requiredFor: ${writer.constant(rule.requiredFor)}`);
+  if (rule.interpretation) fields.push(`interpretation: ${writer.constant(rule.interpretation)}`);
   return writer.build<RuleExplanation>(`{ ${fields.join(', ')} }`);
 }
 

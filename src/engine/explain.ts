@@ -70,6 +70,8 @@ export interface RuleExplanation {
   sources: SourceRef[];
   citation: string;
   requiredFor?: string[];
+  /** The rule's reading of the procedure's words, when it is marked as an interpretation. */
+  interpretation?: string;
   conditions: ConditionExplanation;
 }
 
@@ -159,6 +161,7 @@ export function ruleExplanation(rule: RuleDefinition, fired: boolean, conditions
   // A group json-rules-engine did not need to finish has no result of its own; the rule's decides.
   if (explanation.conditions.result === null) explanation.conditions.result = fired;
   if (rule.requiredFor) explanation.requiredFor = rule.requiredFor;
+  if (rule.interpretation) explanation.interpretation = rule.interpretation;
   return explanation;
 }
 

@@ -13,6 +13,8 @@ export interface SourceRef {
 export interface Parameter {
   value: unknown;
   description: string;
+  /** The reading of the procedure's words this value encodes, when they leave it open: for policy staff to confirm. */
+  interpretation?: string;
   sources: SourceRef[];
 }
 
@@ -24,6 +26,7 @@ export interface ParamRef {
 export interface DerivedFactDefinition {
   kind: 'count' | 'countCurrent' | 'maxPerGroup' | 'distinctValues' | 'missingValues' | 'daysSince';
   description: string;
+  interpretation?: string;
   list?: string;
   where?: Record<string, unknown>;
   withinMonths?: number | ParamRef;
@@ -36,6 +39,8 @@ export interface DerivedFactDefinition {
 export interface RuleDefinition {
   name: string;
   description: string;
+  /** The reading of the quoted words this rule encodes, when they leave it open. */
+  interpretation?: string;
   sources: SourceRef[];
   conditions: TopLevelCondition;
   event: Event;

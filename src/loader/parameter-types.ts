@@ -48,7 +48,7 @@ const VALUE_FACTS = valueFacts();
 const PROGRAMS = (caseFactsSchema.properties.program as { enum: readonly string[] }).enum;
 
 /** The schema of one parameter: its value held to its declared type (used inside ruleFileSchema). */
-export function parameterSchema(sources: object): object {
+export function parameterSchema(sources: object, interpretation: object): object {
   const when = (type: string, value: object, extra: object = {}) => ({
     if: { properties: { type: { const: type } }, required: ['type'] },
     then: { properties: { value, ...extra } },
@@ -62,6 +62,7 @@ export function parameterSchema(sources: object): object {
       type: { enum: PARAMETER_TYPES },
       of: { enum: [...VALUE_FACTS.keys()] },
       description: { type: 'string', minLength: 1 },
+      interpretation,
       sources,
     },
     allOf: [

@@ -15,6 +15,12 @@ const source = {
 } as const;
 const sources = { type: 'array', minItems: 1, items: source } as const;
 
+/**
+ * A reading the procedure's words leave open (what "within", "previously" or "history of" is taken to mean), marked so
+ * that policy staff can find and confirm it: on a parameter, a derived fact or a rule, in plain words.
+ */
+export const interpretation = { type: 'string', minLength: 20, description: 'The reading of the procedure\'s words this encodes, for policy staff to confirm' } as const;
+
 const condition = {
   $id: 'condition',
   type: 'object',
@@ -52,7 +58,7 @@ export const ruleFileSchema = {
     description: { type: 'string', minLength: 1 },
     documents: { type: 'object', additionalProperties: { type: 'string' } },
     requires: { type: 'array', items: { type: 'string' } },
-    parameters: { type: 'object', additionalProperties: parameterSchema(sources) },
+    parameters: { type: 'object', additionalProperties: parameterSchema(sources, interpretation) },
     derivedFacts: {
       type: 'object',
       additionalProperties: {
@@ -62,6 +68,7 @@ export const ruleFileSchema = {
         properties: {
           kind: { enum: ['count', 'countCurrent', 'maxPerGroup', 'distinctValues', 'missingValues', 'daysSince'] },
           description: { type: 'string', minLength: 1 },
+          interpretation,
           list: { type: 'string' },
           where: { type: 'object' },
           withinMonths: {},
@@ -83,6 +90,7 @@ export const ruleFileSchema = {
         properties: {
           name: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
           description: { type: 'string', minLength: 1 },
+          interpretation,
           sources,
           conditions: { $ref: 'condition' },
           event: {

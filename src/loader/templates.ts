@@ -26,7 +26,10 @@ interface Located extends Issue {
 /** Every description of a rule file, with the JSON pointer where it stands. */
 function descriptions(ruleFile: RuleFile): { pointer: string; text: string; set: (text: string) => void }[] {
   const found: { pointer: string; text: string; set: (text: string) => void }[] = [];
-  const at = (pointer: string, holder: { description: string }) => found.push({ pointer: `${pointer}/description`, text: holder.description, set: (text) => (holder.description = text) });
+  const at = (pointer: string, holder: { description: string; interpretation?: string }) => {
+    found.push({ pointer: `${pointer}/description`, text: holder.description, set: (text) => (holder.description = text) });
+    if (holder.interpretation !== undefined) found.push({ pointer: `${pointer}/interpretation`, text: holder.interpretation, set: (text) => (holder.interpretation = text) });
+  };
   at('', ruleFile);
   for (const [name, parameter] of Object.entries(ruleFile.parameters)) at(`/parameters/${name}`, parameter);
   for (const [name, derived] of Object.entries(ruleFile.derivedFacts)) at(`/derivedFacts/${name}`, derived);
