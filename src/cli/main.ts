@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { coverageCommand } from './coverage';
 import { diffCommand } from './diff';
 import { explainCommand } from './explain';
+import { interpretationsCommand } from './interpretations';
 import { fixturesUpdateCommand } from './fixtures-update';
 import { testCommand } from './test';
 import { triageCommand, type TriageCommandOptions } from './triage';
@@ -50,6 +51,12 @@ program
   .command('coverage')
   .description('count, for each rule and condition, the fixtures that made it true and false; exit 1 when a rule never fires or never fails')
   .action(() => run(coverageCommand(program.opts())));
+
+program
+  .command('interpretations')
+  .description('list every interpretation the rule files mark (a reading of the procedure its words leave open), by file:line, for policy staff to confirm')
+  .option('--json', 'print them as JSON')
+  .action((options: { json?: boolean }) => run(interpretationsCommand({ ...program.opts(), ...options })));
 
 program
   .command('diff')

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { coverageCommand } from '../../src/cli/coverage';
 import { EXIT } from '../../src/cli/context';
 import { explainCommand } from '../../src/cli/explain';
+import { interpretationsCommand } from '../../src/cli/interpretations';
 import { testCommand } from '../../src/cli/test';
 import { validateCommand } from '../../src/cli/validate';
 import { FIXTURES_DIR, RULES_DIR, captureStdout } from '../support';
@@ -116,6 +117,25 @@ describe('test: what changed behind a failure (issue 12)', () => {
     const { rules, fixtures } = changedWindow('24');
     expect(await testCommand('direct-referral', { rules, fixtures, base: path.join(rules, 'no-such-folder'), failures: true })).toBe(EXIT.usage);
     expect(stdout.text()).toMatch(/Cannot read the base rules/);
+  });
+});
+
+describe('interpretations', () => {
+  test('each marked reading is listed by file:line, its {parameter} filled in; an unknown template is refused like a description\'s', () => {
+    const { rules } = workspace();
+    const file = path.join(rules, 'direct-referral.json');
+    const marked = readFileSync(file, 'utf8').replace(
+      /("aggressionWindowMonths": \{\n)/,
+      '$1      "interpretation": "\\"In the last {aggressionWindowMonths} months\\" counts an incident dated after the as-of date less the window.",\n',
+    );
+    writeFileSync(file, marked);
+    const line = marked.split('\n').findIndex((l) => l.includes('"interpretation"')) + 1;
+    expect(interpretationsCommand({ rules })).toBe(EXIT.ok);
+    expect(stdout.text()).toContain(`direct-referral.json:${line}:7  parameter aggressionWindowMonths\n    "In the last 12 months" counts an incident dated after the as-of date less the window.`);
+
+    writeFileSync(file, marked.replace('{aggressionWindowMonths} months', '{aggressionWindow} months'));
+    expect(interpretationsCommand({ rules })).toBe(EXIT.failed);
+    expect(stdout.text()).toMatch(/\{aggressionWindow\} is not a parameter of this file/);
   });
 });
 
