@@ -159,14 +159,15 @@ const OUTCOMES: Record<string, { schema: string; body: Schema }> = {
       pathway: { enum: ['after-warning', 'immediate-violence', null], description: 'The pathway met; null when none is' },
       unmet: strings,
       unmetByPathway: { ...mapOf(strings, 'Each pathway → its unmet criteria'), propertyNames: { enum: ['after-warning', 'immediate-violence'] } },
-      approvalChain: { ...strings, description: 'PSSO → SSM → PS Service Manager → Approvers' },
+      approvalChain: { ...strings, description: 'Who a proposal passes through, in order (the parameter approvalChain of the deciding version: PSSO → SSM → PS Service Manager → Approvers under 001; the older procedure\'s version has the Case Manager and the PS Team Leader in the first two places)' },
       reviewBetween: {
         type: ['array', 'null'],
         prefixItems: [date, date],
         items: false,
         minItems: 2,
-        description: 'The window for reviewing a restriction (the parameters reviewFromMonths to reviewToMonths months after asOf; the values in force are in GET /v1/rulesets/service-restriction); null when none may be proposed',
+        description: 'The window for reviewing a restriction, where the deciding version has one (the older procedure, 002: the parameters reviewFromMonths to reviewToMonths months after asOf); null when none may be proposed, or when the procedure leaves the review date to the Approvers\' decision (001)',
       },
+      reviewApprovedBy: { ...string, description: 'Who decides the review of a restriction (the parameter reviewApprover: the Approvers, whose decision sets the review date, under 001; under the older procedure, 002, the National Manager of Quality and Customer Complaints approves its outcome)' },
     }),
   },
 };

@@ -15,9 +15,19 @@ export const NUMBER_TYPES = {
 
 /**
  * The people a procedure names as deciding, approving or passing a case on (seed 001, Centrelink Table 5 and Child
- * Support Table 3; seed 002): an approver parameter must be one of them, spelled as here.
+ * Support Table 3; seed 002, whose Case Managers do what 001's PSSOs do and whose National Manager of Quality and
+ * Customer Complaints approves the review of a restricted service): an approver parameter must be one of them, spelled
+ * as here.
  */
-export const ROLES = ['PS Service Officer (PSSO)', 'PS Team Leader', 'PS Service Support Manager (SSM)', 'PS Service Manager', 'Approvers'] as const;
+export const ROLES = [
+  'PS Service Officer (PSSO)',
+  'PS Case Manager',
+  'PS Team Leader',
+  'PS Service Support Manager (SSM)',
+  'PS Service Manager',
+  'Approvers',
+  'National Manager of Quality and Customer Complaints',
+] as const;
 
 export const PARAMETER_TYPES = [...Object.keys(NUMBER_TYPES), 'date', 'role', 'roles', 'role-by-program', 'values'] as const;
 export type ParameterType = (typeof PARAMETER_TYPES)[number];
