@@ -38,7 +38,7 @@ describe('specialist-transfer on 13 and 14 January 2025', () => {
     expect(on13.body.outcome).toEqual({ approvable: false, specialistProcess: 'change-of-assessment', unmet: ['mandatory-issues-addressed'], approvalBy: 'PS Team Leader' });
     expect(on14.body.outcome).toEqual({ approvable: true, specialistProcess: 'change-of-assessment', unmet: [], approvalBy: 'PS Service Support Manager (SSM)' });
     // Each reading the service makes of the procedure's words travels with the decision.
-    const rule = on14.body.explanation.find((r: { rule: string }) => r.rule === 'mandatory-issues-addressed');
+    const rule = on14.body.explanation.find((r: { rule: string }) => r.rule === 'issues-addressed-appropriately');
     expect(rule.interpretation).toMatch(/addressed appropriately/);
     expect(rule.sources[0]).toEqual(expect.objectContaining({ document: '001_f3898d6cd45509ea.txt', table: 'Table 7', step: '4' }));
   });

@@ -166,6 +166,6 @@ describe('coverage', () => {
     for (const name of ['direct-referral', 'segment-allocation', 'exit-readiness', 'service-restriction']) mkdirSync(path.join(fixtures, name));
     writeFileSync(path.join(fixtures, 'specialist-transfer', '01-approvable.json'), JSON.stringify(approvable));
     expect(await coverageCommand({ rules, fixtures })).toBe(EXIT.failed);
-    expect(stdout.text()).toMatch(/specialist-transfer \(specialist-transfer.json\): mandatory-issues-addressed never fails/);
+    expect(stdout.text()).toMatch(/specialist-transfer \(specialist-transfer.json\): issues-addressed-appropriately never fails/);
   });
 });
