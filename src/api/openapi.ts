@@ -124,10 +124,18 @@ const OUTCOMES: Record<string, { schema: string; body: Schema }> = {
     body: closed({
       segment: { enum: [1, 2, 3] },
       requiresApproval: { type: 'boolean' },
-      approvalBy: stringOrNull('Who approves a segment 3 allocation; null otherwise'),
-      reviewBy: dateOrNull('The segment 3 review date; null otherwise'),
+      approvalBy: stringOrNull('Who discusses and approves a segment 3 allocation (the parameter segment3Approver: the SSM; before 14 January 2025 the PS Team Leader for Child Support); null otherwise'),
+      reviewBy: dateOrNull('The latest segment 3 review date (asOf plus the parameter segment3ReviewMonths); null otherwise'),
       indicators: {
-        ...closed({ segment3: strings, segment2: strings, segment1: strings }),
+        ...closed({
+          segment3: strings,
+          segment2: strings,
+          segment1: strings,
+          alsoSupportSegment3: {
+            ...strings,
+            description: 'Indicators found (rules that fired, also listed in segment2) that the procedure lists for segment 3 as well: they support segment 3 but do not allocate it on their own; shown for whoever approves segment 3',
+          },
+        }),
         description: 'Every indicator found for every segment (the rules that fired), not only the winning segment\'s',
       },
     }),
