@@ -23,7 +23,7 @@ interface Customer {
 
 const MULTIPLE = 2;
 const RECENT_MONTHS = 12;
-const ESCALATED_SOURCES = new Set(['member-of-parliament', 'ombudsman', 'ministerial', 'level-2-complaint', 'customer-review-gateway', 'privacy-breach', 'media-escalation']);
+const ESCALATED_SOURCES = new Set(['member-of-parliament', 'ombudsman', 'ministerial', 'level-2-complaint', 'privacy-breach', 'media-escalation']);
 const SEGMENT_1_SOURCES = new Set(['proactive', 'associated-customer']);
 const AGGRESSION_KINDS = new Set(['verbal-abuse', 'threat-of-violence', 'physical-violence', 'property-damage', 'self-harm-threat']);
 
@@ -36,6 +36,13 @@ function recentFrom(asOf: string): string {
     windowStarts.set(asOf, start);
   }
   return start;
+}
+
+/** Entries dated on or before `asOf`: "a history of", "previously", with no time limit. */
+function countToDate(list: Dated[], asOf: string): number {
+  let count = 0;
+  for (const entry of list) if (entry.date <= asOf) count += 1;
+  return count;
 }
 
 /** Entries dated after `after` and on or before `asOf`. */
@@ -62,19 +69,13 @@ export function handwrittenSegment(facts: CaseFacts, asOf: string): 1 | 2 | 3 {
     if (AGGRESSION_KINDS.has(incident.kind)) aggression += 1;
   }
   let escalatedComplaints = 0;
-  let maxOnOneTopic = 0;
-  const perTopic = new Map<string, number>();
-  for (const complaint of customer.complaints) {
-    if (complaint.stage !== 'escalated' || complaint.date > asOf) continue;
-    escalatedComplaints += 1;
-    const topic = complaint.topic.trim().toLowerCase();
-    const count = (perTopic.get(topic) ?? 0) + 1;
-    perTopic.set(topic, count);
-    if (count > maxOnOneTopic) maxOnOneTopic = count;
-  }
+  for (const complaint of customer.complaints) if (complaint.stage === 'escalated' && complaint.date <= asOf) escalatedComplaints += 1;
   const recentScs = countBetween(customer.scsActivity, recent, asOf);
   const recentNonCompliance = countBetween(customer.nonCompliance, recent, asOf);
   const recentDefaults = countBetween(customer.paymentArrangementDefaults, recent, asOf);
+  const nonComplianceToDate = countToDate(customer.nonCompliance, asOf);
+  const defaultsToDate = countToDate(customer.paymentArrangementDefaults, asOf);
+  const managedBefore = customer.psHistory === 'previously' || customer.psHistory === 'current';
   let openIssues = 0;
   for (const issue of issues) if (issue.status === 'recorded' || issue.status === 'confirmed') openIssues += 1;
 
@@ -82,20 +83,20 @@ export function handwrittenSegment(facts: CaseFacts, asOf: string): 1 | 2 | 3 {
     currentRestrictions >= 1 ||
     securityIncidents >= 1 ||
     aggression >= MULTIPLE ||
-    maxOnOneTopic >= MULTIPLE ||
+    escalatedComplaints >= MULTIPLE ||
     recentScs >= MULTIPLE ||
     customer.escalatingHistory === true ||
-    ((customer.psHistory === 'previously' || customer.psHistory === 'current') && customer.declinedOptions === true);
+    (managedBefore && customer.declinedOptions === true);
   if (segment3) return 3;
   const segment2 =
     ESCALATED_SOURCES.has(referralSource) ||
-    customer.psHistory === 'previously' ||
+    managedBefore ||
     openIssues >= MULTIPLE ||
     customer.meetsCommitments === false ||
     recentScs >= 1 ||
     escalatedComplaints >= 1 ||
-    recentNonCompliance >= 1 ||
-    recentDefaults >= 1 ||
+    nonComplianceToDate >= 1 ||
+    defaultsToDate >= 1 ||
     customer.departureProhibitionOrder === true ||
     customer.compensationOrWaiverApplied === true ||
     customer.privacyBreachReported === true;
