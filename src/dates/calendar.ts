@@ -164,6 +164,26 @@ function isWorkingDayNumber(days: number, calendar: HolidayCalendar): boolean {
  * receipt" is due on the date this returns for 5.
  */
 export function addWorkingDays(date: string, workingDays: number, calendar: HolidayCalendar): string {
+  // A batch asks the same few (receipt date, working days) pairs of one calendar again and again.
+  let memo = workingDaysMemo.get(calendar);
+  if (!memo) {
+    memo = new Map();
+    workingDaysMemo.set(calendar, memo);
+  }
+  const key = `${date}${workingDays}`;
+  let due = memo.get(key);
+  if (due === undefined) {
+    if (memo.size >= 4096) memo.clear();
+    due = workingDaysAfter(date, workingDays, calendar);
+    memo.set(key, due);
+  }
+  return due;
+}
+
+/** Recent answers of addWorkingDays, per calendar (a reload brings a new one). */
+const workingDaysMemo = new WeakMap<HolidayCalendar, Map<string, string>>();
+
+function workingDaysAfter(date: string, workingDays: number, calendar: HolidayCalendar): string {
   let day = dayNumber(date);
   let counted = 0;
   while (counted < workingDays) {

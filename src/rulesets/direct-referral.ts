@@ -11,14 +11,13 @@ import { noDate, WorkingDaysDate, type ComputedDate } from '../engine/explain';
 import type { RuleDefinition, RuleFile } from '../engine/types';
 import { addWorkingDays } from '../dates/calendar';
 import { REFERRAL_INTRAYS } from '../facts/schema';
-import { unmetRules } from './grounds';
 
 export const TIMEFRAME = 'timeframe';
 const FIELD = 'actionDueBy';
 const RECEIVED = 'referral.receivedOn';
 
 const isTimeframe = (rule: { event?: { type?: unknown } }): boolean => rule.event?.type === TIMEFRAME;
-const isCriterion = (rule: { name: string }): boolean => !isTimeframe(rule as RuleDefinition);
+const isCriterion = (rule: RuleDefinition): boolean => !isTimeframe(rule);
 
 const timeframed = new WeakMap<RuleFile, boolean>();
 /** Whether a version's file has timeframe rules (every file since they were introduced does), remembered per file. */
@@ -42,25 +41,56 @@ function noDateFor(rule: RuleDefinition): ComputedDate {
   return entry;
 }
 
+/** A timeframe rule as build() reads it: its name, and its parameter and that parameter's value (null: no date). */
+interface Timeframe {
+  rule: RuleDefinition;
+  parameter: string | null;
+  days: number;
+}
+
+/** What build() reads of the rules weighed for a case: the criteria (the checklist) and the timeframe rules, in file order. */
+interface Plan {
+  criteria: readonly string[];
+  timeframes: readonly Timeframe[];
+}
+
+/**
+ * Hot path: the rules weighed are one array per rule subset of a version (compile.ts), fixed with its parameters, so
+ * which are criteria and what each timeframe rule reads is worked out once per subset, not once per case.
+ */
+const plans = new WeakMap<readonly RuleDefinition[], Plan>();
+function planFor(context: OutcomeContext): Plan {
+  let plan = plans.get(context.weighed);
+  if (!plan) {
+    plan = {
+      criteria: context.weighed.filter(isCriterion).map((rule) => rule.name),
+      timeframes: context.weighed.filter(isTimeframe).map((rule) => {
+        const parameter = (rule.event.params?.workingDays ?? null) as string | null;
+        return { rule, parameter, days: parameter === null ? 0 : context.param<number>(parameter) };
+      }),
+    };
+    plans.set(context.weighed, plan);
+  }
+  return plan;
+}
+
 /**
  * The due date by the first timeframe rule that fired (in file order), explained in that rule's entry. A rule file
  * written before timeframe rules (an archived version a logged decision is reproduced under) has none: its due date
  * is, as it was then, actionWorkingDays after receipt (urgentActionWorkingDays when urgent), whatever the program.
  */
-function dueDate(context: OutcomeContext): string | null {
+function dueDate(context: OutcomeContext, timeframes: readonly Timeframe[]): string | null {
   if (!hasTimeframes(context.file)) {
     const days = context.param<number>(context.fact('referral.urgent') === true ? 'urgentActionWorkingDays' : 'actionWorkingDays');
     return addWorkingDays(String(context.fact(RECEIVED)), days, context.calendar);
   }
-  for (const rule of context.weighed) {
-    if (!isTimeframe(rule) || !context.fired.has(rule.name)) continue;
-    const parameter = rule.event.params?.workingDays as string | null;
+  for (const { rule, parameter, days } of timeframes) {
+    if (!context.fired.has(rule.name)) continue;
     if (parameter === null) {
       context.explainDate(rule.name, noDateFor(rule));
       return null;
     }
-    const receivedOn = String(context.fact(RECEIVED));
-    const days = context.param<number>(parameter);
+    const receivedOn = context.fact(RECEIVED) as string;
     const due = addWorkingDays(receivedOn, days, context.calendar);
     context.explainDate(rule.name, new WorkingDaysDate(FIELD, due, receivedOn, RECEIVED, 'the day PS received the referral', days, parameter, context.calendar));
     return due;
@@ -69,7 +99,9 @@ function dueDate(context: OutcomeContext): string | null {
 }
 
 const build: OutcomeBuilder = (context) => {
-  const unmet = unmetRules(context, isCriterion);
+  const plan = planFor(context);
+  const unmet: string[] = [];
+  for (const name of plan.criteria) if (!context.fired.has(name)) unmet.push(name);
   const eligible = unmet.length === 0;
   // A referral the direct route would take but a criterion fails is a refusal, which the SSM approves: only where every
   // rule named in refusalNeedsApprovalWhen fired (a Centrelink referral from a direct-referral area).
@@ -79,7 +111,7 @@ const build: OutcomeBuilder = (context) => {
     eligible,
     route: eligible ? 'direct' : 'standard',
     unmet,
-    actionDueBy: dueDate(context),
+    actionDueBy: dueDate(context, plan.timeframes),
     refusalApprovedBy: refusal ? context.param<string>('refusalApprover') : null,
   };
 };

@@ -58,8 +58,8 @@ describe('evaluating', () => {
     expect(res.body.asOf).toBe('2025-06-02');
     // Monday 2 June 2025 + 5 working days (King's Birthday on 9 June is not a national holiday).
     expect(res.body.outcome).toEqual({ eligible: true, route: 'direct', unmet: [], actionDueBy: '2025-06-09', refusalApprovedBy: null });
-    // Five criteria, all met, and four timeframe rules (Centrelink or Child Support, urgent or not), one of which fires.
-    expect(res.body.explanation).toHaveLength(9);
+    // Five criteria, all met, and Centrelink's two timeframe rules (urgent or not), one of which fires.
+    expect(res.body.explanation).toHaveLength(7);
     expect(res.body.explanation.filter((rule: { fired: boolean }) => rule.fired)).toHaveLength(6);
     for (const rule of res.body.explanation) {
       expect(rule.sources.length).toBeGreaterThan(0);
