@@ -6,6 +6,11 @@
 // actionDueBy is null). Which timeframe applies is policy (Centrelink's or Child Support's, by version, by urgency,
 // by intray), so it lives in the rule file with its sources; the explanation entry of the rule that decided the date
 // says how it was reckoned.
+//
+// A timeframe rule that gives a date has a condition on referral.receivedOn ("notEqual null": the date counts from
+// it). Besides saying so in the explanation, that makes the receipt day one of the values its explanation entry is
+// known by: the API's JSON writer (api/decision-json.ts) reuses a rule's entry for the same rule, result and
+// condition values, and the entry now carries the due date, which is fixed by the version and the receipt day.
 import type { ModuleProblem, OutcomeBuilder, OutcomeContext, RuleSetModule } from '../engine/compile';
 import { noDate, WorkingDaysDate, type ComputedDate } from '../engine/explain';
 import type { RuleDefinition, RuleFile } from '../engine/types';
@@ -136,6 +141,9 @@ function check(file: RuleFile): ModuleProblem[] {
     const declared = typeof parameter === 'string' ? (file.parameters[parameter] as { type?: string } | undefined) : undefined;
     if (parameter !== null && declared?.type !== 'working-days') {
       problems.push({ pointer: `/rules/${r}/event/params`, message: `a timeframe rule's event names in "workingDays" a parameter of type working-days (or null when no date can be given); ${JSON.stringify(parameter ?? 'nothing')} is not one` });
+    }
+    if (parameter !== null && !JSON.stringify(rule.conditions).includes(`"fact":${JSON.stringify(RECEIVED)}`)) {
+      problems.push({ pointer: `/rules/${r}/conditions`, message: `a timeframe rule that gives a date needs a condition on ${RECEIVED} (write { "fact": "${RECEIVED}", "operator": "notEqual", "value": null }): the date counts from it, and its explanation is known by it` });
     }
     (rule.appliesTo?.['referral.intray'] ?? []).forEach((value, i) => {
       if (value !== null && !(REFERRAL_INTRAYS as readonly unknown[]).includes(value)) {

@@ -215,6 +215,12 @@ describe('what the direct-referral module refuses in a rule file, and the older 
     expect(issues[0]!.line).toBe(line);
   });
 
+  test('a timeframe rule giving a date without a condition on the receipt day it counts from', () => {
+    const text = currentText.replace('"operator": "equal", "value": true }, { "fact": "referral.receivedOn", "operator": "notEqual", "value": null }] },\n      "event": { "type": "timeframe", "params": { "workingDays": "childSupportUrgentActionWorkingDays" } }', '"operator": "equal", "value": true }] },\n      "event": { "type": "timeframe", "params": { "workingDays": "childSupportUrgentActionWorkingDays" } }');
+    expect(text).not.toBe(currentText);
+    expect(refused(text)).toEqual([expect.objectContaining({ pointer: 'direct-referral.json#/rules/8/conditions', message: expect.stringContaining('needs a condition on referral.receivedOn') })]);
+  });
+
   test('an intray in appliesTo that referral.intray never holds', () => {
     const older = texts.files.find((f) => f.file === 'direct-referral.before-2025-01-14.json')!;
     const files = texts.files.map((f) => (f === older ? { file: f.file, text: f.text.replace('"crg-referral", "ps-referral-tl-only"', '"crg-referal", "ps-referral-tl-only"') } : f));
