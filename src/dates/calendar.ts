@@ -17,6 +17,8 @@ export interface HolidayCalendar {
   toYear: number;
   /** The holidays as day numbers. */
   holidayDays: ReadonlySet<number>;
+  /** Each holiday's name by its day number, as the calendar file gives it: for explanations, never for deciding. */
+  holidayNames: ReadonlyMap<number, string>;
 }
 
 export interface HolidayCalendarFile {
@@ -29,6 +31,7 @@ export function buildCalendar(file: HolidayCalendarFile): HolidayCalendar {
     fromYear: file.coverage.fromYear,
     toYear: file.coverage.toYear,
     holidayDays: new Set(file.holidays.map((h) => dayNumber(h.date))),
+    holidayNames: new Map(file.holidays.map((h) => [dayNumber(h.date), h.name])),
   };
 }
 
@@ -161,6 +164,26 @@ function isWorkingDayNumber(days: number, calendar: HolidayCalendar): boolean {
  * receipt" is due on the date this returns for 5.
  */
 export function addWorkingDays(date: string, workingDays: number, calendar: HolidayCalendar): string {
+  // A batch asks the same few (receipt date, working days) pairs of one calendar again and again.
+  let memo = workingDaysMemo.get(calendar);
+  if (!memo) {
+    memo = new Map();
+    workingDaysMemo.set(calendar, memo);
+  }
+  const key = `${date}${workingDays}`;
+  let due = memo.get(key);
+  if (due === undefined) {
+    if (memo.size >= 4096) memo.clear();
+    due = workingDaysAfter(date, workingDays, calendar);
+    memo.set(key, due);
+  }
+  return due;
+}
+
+/** Recent answers of addWorkingDays, per calendar (a reload brings a new one). */
+const workingDaysMemo = new WeakMap<HolidayCalendar, Map<string, string>>();
+
+function workingDaysAfter(date: string, workingDays: number, calendar: HolidayCalendar): string {
   let day = dayNumber(date);
   let counted = 0;
   while (counted < workingDays) {
@@ -168,4 +191,45 @@ export function addWorkingDays(date: string, workingDays: number, calendar: Holi
     if (isWorkingDayNumber(day, calendar)) counted += 1;
   }
   return dateOfDay(day);
+}
+
+const WEEKDAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/** A date as a sentence says it: "Thursday 17 April 2025". */
+export function longDate(date: string): string {
+  const [year, month, day] = parts(date);
+  return `${WEEKDAYS[weekday(daysFromCivil(year, month, day)) - 1]} ${day} ${MONTHS[month - 1]} ${year}`;
+}
+
+/** A day that counting working days passed over, and why: a weekend, or a public holiday of the calendar (by name). */
+export interface SkippedDay {
+  date: string;
+  weekday: string;
+  reason: 'weekend' | 'public holiday';
+  /** The holiday's name when the calendar lists the day, a weekend day included (Easter Saturday). */
+  holiday?: string;
+}
+
+/**
+ * The days between `date` (day 0) and the Nth working day after it that were not counted, in order, each with why:
+ * what addWorkingDays skipped to reach the same due date. For explanations; not on the hot path.
+ */
+export function skippedDays(date: string, workingDays: number, calendar: HolidayCalendar): SkippedDay[] {
+  const skipped: SkippedDay[] = [];
+  let day = dayNumber(date);
+  let counted = 0;
+  while (counted < workingDays) {
+    day += 1;
+    if (isWorkingDayNumber(day, calendar)) {
+      counted += 1;
+      continue;
+    }
+    const name = WEEKDAYS[weekday(day) - 1] as string;
+    const holiday = calendar.holidayNames.get(day);
+    const entry: SkippedDay = { date: dateOfDay(day), weekday: name, reason: weekday(day) >= 6 ? 'weekend' : 'public holiday' };
+    if (holiday !== undefined) entry.holiday = holiday;
+    skipped.push(entry);
+  }
+  return skipped;
 }

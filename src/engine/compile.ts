@@ -2,11 +2,13 @@
 import { createHash } from 'node:crypto';
 import { Engine } from 'json-rules-engine';
 import type { HolidayCalendar } from '../dates/calendar';
+import { DecisionError } from '../errors';
+import { locate } from '../loader/positions';
 import { caseFactsSchema, factPaths } from '../facts/schema';
 import { compileRule, compileRuleVerdict } from './compiled';
 import { compileDerivedFact, type DerivedFact } from './derived';
 import { deriveAllFunction, factMapBuilder, runAllFunction, type DeriveAll, type FactMapBuilder } from './fact-map';
-import type { RuleExplanation } from './explain';
+import type { ComputedDate, RuleExplanation } from './explain';
 import { addCustomOperators } from './operators';
 import { EnginePool } from './pool';
 import { PARAM_PREFIX, type FactMap, type RuleDefinition, type RuleFile } from './types';
@@ -22,8 +24,20 @@ export interface OutcomeContext {
   weighed: readonly RuleDefinition[];
   fired: ReadonlySet<string>;
   param<T = unknown>(name: string): T;
+  /**
+   * Says how a date of the outcome was reckoned: the entry goes in the explanation of `rule` (a weighed rule, the one
+   * that decided the date) as `computed`. Both evaluators explain through the same call, so their explanations agree;
+   * a decision given without its explanation (decideVerdict, for triage) drops it.
+   */
+  explainDate(rule: string, computed: ComputedDate): void;
 }
 export type OutcomeBuilder = (context: OutcomeContext) => Record<string, unknown>;
+
+/** A problem a rule set's module finds in a rule file it would read: where (a JSON pointer into the file) and what. */
+export interface ModuleProblem {
+  pointer: string;
+  message: string;
+}
 
 /**
  * A rule set's own module: its outcome builder, and the parameters and outcome settings the builder
@@ -35,6 +49,11 @@ export interface RuleSetModule {
   outcome: readonly string[];
   /** The CaseFacts paths the builder reads besides the rules' own (the fact map holds only facts someone reads). */
   facts: readonly string[];
+  /**
+   * What the builder needs of the rule file beyond named parameters and outcome settings (e.g. that the parameter a
+   * timeframe rule's event names exists and counts working days): each problem refuses the file, as the loader's do.
+   */
+  check?(file: RuleFile): ModuleProblem[];
 }
 
 interface RuleSubset {
@@ -125,6 +144,14 @@ export function compileRuleSet(
   module: RuleSetModule,
   texts?: CompiledRuleSet['texts'],
 ): CompiledRuleSet {
+  const problems = module.check?.(file) ?? [];
+  if (problems.length > 0) {
+    throw new DecisionError(
+      'rule-file-invalid',
+      `Rule files refused: ${problems.length} problem(s).`,
+      problems.map(({ pointer, message }) => ({ file: sourceFile, ...locate(texts?.rule ?? '', pointer), pointer: `${sourceFile}#${pointer}`, message })),
+    );
+  }
   const derived = Object.entries(file.derivedFacts).map(([name, definition]) => [name, compileDerivedFact(definition, file.parameters)] as const);
   const parameterFacts: FactMap = {};
   const parameterValues: Record<string, unknown> = {};

@@ -3,7 +3,7 @@ import type { RuleResult } from 'json-rules-engine';
 import type { HolidayCalendar } from '../dates/calendar';
 import type { CaseFacts } from '../facts/validate';
 import type { CompiledRuleSet, OutcomeContext } from './compile';
-import { explainRule, type RuleExplanation } from './explain';
+import { explainRule, type ComputedDate, type RuleExplanation } from './explain';
 import type { EnginePool } from './pool';
 import type { FactMap, RuleDefinition, RuleFile } from './types';
 
@@ -89,6 +89,8 @@ function factsFor(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf: string): Pre
 class CaseContext implements OutcomeContext {
   readonly file: RuleFile;
   readonly calendar: HolidayCalendar;
+  /** The dates the builder explained, as rule name, entry, rule name, entry …; undefined until one is (or when not explaining). */
+  dates: (string | ComputedDate)[] | undefined;
 
   constructor(
     private readonly ruleSet: CompiledRuleSet,
@@ -96,9 +98,14 @@ class CaseContext implements OutcomeContext {
     private readonly facts: FactMap,
     readonly weighed: readonly RuleDefinition[],
     readonly fired: ReadonlySet<string>,
+    private readonly explaining: boolean,
   ) {
     this.file = ruleSet.file;
     this.calendar = ruleSet.calendar;
+  }
+
+  explainDate(rule: string, computed: ComputedDate): void {
+    if (this.explaining) (this.dates ??= []).push(rule, computed);
   }
 
   fact(path: string): unknown {
@@ -114,22 +121,37 @@ class CaseContext implements OutcomeContext {
 }
 
 /** What every decision says, explained or not: which version, as of when, the outcome, the facts derived. */
-function decided(ruleSet: CompiledRuleSet, asOf: string, { facts, derivedFacts }: PreparedFacts, rules: readonly RuleDefinition[], fired: ReadonlySet<string>) {
+function decided(ruleSet: CompiledRuleSet, asOf: string, { facts, derivedFacts }: PreparedFacts, rules: readonly RuleDefinition[], fired: ReadonlySet<string>, context = new CaseContext(ruleSet, asOf, facts, rules, fired, false)) {
   return {
     ruleSet: ruleSet.name,
     version: ruleSet.version,
     effective: { from: ruleSet.effectiveFrom, to: ruleSet.effectiveTo },
     asOf,
-    outcome: ruleSet.buildOutcome(new CaseContext(ruleSet, asOf, facts, rules, fired)),
+    outcome: ruleSet.buildOutcome(context),
     derivedFacts,
     parameters: ruleSet.parameterValues,
   };
 }
 
+/**
+ * Puts each date the outcome builder explained into the explanation entry of the rule that decided it, as `computed`.
+ * Shared by both evaluators, after their rules have run, so the two explanations carry the same entries.
+ */
+function explainDates(explanation: RuleExplanation[], dates: readonly (string | ComputedDate)[]): void {
+  for (let i = 0; i < dates.length; i += 2) {
+    const rule = dates[i] as string;
+    const entry = explanation.find((r) => r.rule === rule);
+    if (!entry) throw new Error(`a date of the outcome is explained by rule ${rule}, which was not weighed`);
+    (entry.computed ??= []).push(dates[i + 1] as ComputedDate);
+  }
+}
+
 function decision(ruleSet: CompiledRuleSet, asOf: string, evaluator: Evaluator, prepared: PreparedFacts, rules: readonly RuleDefinition[], explanation: RuleExplanation[]): Decision {
   const fired = new Set<string>();
   for (const rule of explanation) if (rule.fired) fired.add(rule.rule);
-  const { ruleSet: name, version, effective, outcome, derivedFacts, parameters } = decided(ruleSet, asOf, prepared, rules, fired);
+  const context = new CaseContext(ruleSet, asOf, prepared.facts, rules, fired, true);
+  const { ruleSet: name, version, effective, outcome, derivedFacts, parameters } = decided(ruleSet, asOf, prepared, rules, fired, context);
+  if (context.dates) explainDates(explanation, context.dates);
   // Decision's field order is the response's: evaluator after asOf, explanation after outcome.
   return { ruleSet: name, version, effective, asOf, evaluator, outcome, explanation, derivedFacts, parameters };
 }

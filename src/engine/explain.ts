@@ -1,4 +1,5 @@
 // Turns json-rules-engine's recorded condition results into the explanation a caseworker reads.
+import { longDate, skippedDays, type HolidayCalendar, type SkippedDay } from '../dates/calendar';
 import { OPERATOR_PHRASES } from './operators';
 import { PARAM_PREFIX, type RuleDefinition, type SourceRef } from './types';
 
@@ -73,6 +74,78 @@ export interface RuleExplanation {
   /** The rule's reading of the procedure's words, when it is marked as an interpretation. */
   interpretation?: string;
   conditions: ConditionExplanation;
+  /** The dates of the outcome this rule decided (a due date), each with how it was reckoned: set by the rule set's module. */
+  computed?: ComputedDate[];
+}
+
+/**
+ * How a date of the outcome was reckoned, in the explanation entry of the rule that decided it: which outcome field,
+ * the date (null when none can be given, `text` saying why), and for a count of working days, from which day, how
+ * many, by which parameter, and each day not counted with why (a weekend, or a public holiday by its name).
+ */
+export interface ComputedDate {
+  readonly field: string;
+  readonly date: string | null;
+  readonly text: string;
+}
+
+/** A date the rule decides cannot be given: the outcome field is null, and `text` says why. */
+export function noDate(field: string, text: string): ComputedDate {
+  return Object.freeze({ field, date: null, text });
+}
+
+/**
+ * A due date N working days after a fact's date (day 0), as addWorkingDays counted it.
+ *
+ * Hot path: a decision records only what it already has (the dates, the count, the parameter); the days skipped and
+ * the sentence follow from them and the version's calendar, so they are worked out when read or serialised, as a
+ * ConditionLine's sentence is (batch triage without --explain never asks).
+ */
+export class WorkingDaysDate implements ComputedDate {
+  readonly field: string;
+  readonly date: string;
+  /** Day 0: the date counted from. */
+  readonly from: string;
+  /** The fact `from` is the value of. */
+  readonly fromFact: string;
+  readonly add: number;
+  readonly unit = 'working days';
+  /** The parameter the number of working days comes from. */
+  readonly parameter: string;
+  readonly #fromLabel: string;
+  readonly #calendar: HolidayCalendar;
+
+  constructor(field: string, date: string, from: string, fromFact: string, fromLabel: string, add: number, parameter: string, calendar: HolidayCalendar) {
+    this.field = field;
+    this.date = date;
+    this.from = from;
+    this.fromFact = fromFact;
+    this.add = add;
+    this.parameter = parameter;
+    this.#fromLabel = fromLabel;
+    this.#calendar = calendar;
+  }
+
+  /** Each day between day 0 and the date that was not counted, in order, with why. */
+  get skipped(): SkippedDay[] {
+    return skippedDays(this.from, this.add, this.#calendar);
+  }
+
+  /** "<field> is <date>: <n> working days (parameter <p>) after <from>, <label> [<fact>], which is day 0. Not counted: …" */
+  get text(): string {
+    return this.#sentence(this.skipped);
+  }
+
+  #sentence(skipped: readonly SkippedDay[]): string {
+    const days = skipped.map((d) => `${longDate(d.date)} (${d.reason === 'weekend' ? `weekend${d.holiday ? `; also ${d.holiday}` : ''}` : `${d.holiday ?? 'public holiday'}, a public holiday`})`);
+    const passed = days.length === 0 ? 'No weekend or public holiday fell in between.' : `Not counted: ${days.join('; ')}.`;
+    return `${this.field} is ${longDate(this.date)}: ${this.add} ${this.add === 1 ? 'working day' : 'working days'} (parameter ${this.parameter}) after ${longDate(this.from)}, ${this.#fromLabel} [${this.fromFact}], which is day 0. ${passed}`;
+  }
+
+  toJSON(): Record<string, unknown> {
+    const skipped = this.skipped;
+    return { field: this.field, date: this.date, from: this.from, fromFact: this.fromFact, add: this.add, unit: this.unit, parameter: this.parameter, skipped, text: this.#sentence(skipped) };
+  }
 }
 
 interface RecordedCondition {

@@ -43,6 +43,15 @@ export const REFERRAL_SOURCES = [
   'proactive', 'associated-customer', 'zone', 'other',
 ] as const;
 
+/**
+ * The Child Support intrays a referral reaches PS through, as the procedures name them: 001 Child Support Table 1
+ * Step 1 (current) and 002 "Actioning a referral to Personalised Services" Step 1 (before 14 January 2025). The
+ * older procedure's action timeframe depends on which (rules/direct-referral.before-2025-01-14.json).
+ */
+export const REFERRAL_INTRAYS = [
+  'crg-referral', 'ps-referral-tl-only', 'complaints-referral', 'customer-assigned', 'acer-referral', 'centrelink-referral',
+] as const;
+
 export const caseFactsSchema = {
   $id: 'https://ps-decisions.example/schemas/case-facts.json',
   title: 'CaseFacts',
@@ -55,6 +64,10 @@ export const caseFactsSchema = {
         source: { enum: REFERRAL_SOURCES, description: 'Where the referral to PS came from' },
         receivedOn: { ...date, description: 'The day PS received the referral' },
         urgent: flag('The referral was confirmed as urgent'),
+        intray: {
+          enum: REFERRAL_INTRAYS,
+          description: 'The Child Support intray the referral arrived in: crg-referral "CRG Referral to PS" (002 only), ps-referral-tl-only "PS Referral (TL only)", complaints-referral "Complaints referral to PS", customer-assigned "Customer Assigned to PS", acer-referral "ACER referral to PS" (001 only), centrelink-referral "Centrelink referral to PS" (001 only). Optional; an urgent referral (001: "Once confirmed as urgent use s47E(d) intray", its name withheld) is given as urgent: true with the intray it was referred through, if known',
+        },
       }),
     },
     customer: {

@@ -131,7 +131,11 @@ test('/rules shows each rule set as a decision table and explains a pasted case'
   expect(await page.textContent('#result [data-field="eligible"]')).toBe('false');
   expect(await page.textContent('#result [data-field="actionDueBy"]')).toBe('2025-04-29');
   expect(await page.textContent('#result [data-field="unmet"]')).toBe('["no-zone-case-management"]');
-  await expect(page.locator('#result .rule-result').count()).resolves.toBe(5);
+  // Five criteria and Centrelink's two timeframe rules; the one that fired says how the due date was reckoned.
+  await expect(page.locator('#result .rule-result').count()).resolves.toBe(7);
+  const reckoned = page.locator('#result [data-computed="actionDueBy"]');
+  await expect(reckoned.textContent()).resolves.toContain('Good Friday');
+  await expect(page.locator('#result [data-computed="actionDueBy"] li').count()).resolves.toBe(7);
 
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, 'rules-page.png'), fullPage: false });
