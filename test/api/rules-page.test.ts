@@ -120,6 +120,12 @@ test('/rules shows each rule set as a decision table and explains a pasted case'
   await expect(sources.textContent()).resolves.toBe('values of referral.source');
   const repeated = page.locator('section[data-ruleset="segment-allocation"] tr[data-rule="segment-3-repeated-aggression"]');
   await expect(repeated.textContent()).resolves.toContain('is at least 2 (parameter multiple)');
+  // A reading the procedure leaves open is marked where it is made, for policy staff to confirm.
+  const kinds = page.locator('section[data-ruleset="direct-referral"] tr[data-parameter="aggressionKinds"] [data-interpretation]');
+  await expect(kinds.textContent()).resolves.toMatch(/^Interpretation: .*self-harm is a vulnerability, not aggression/);
+  await kinds.scrollIntoViewIfNeeded();
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'rules-page-interpretation.png'), fullPage: false });
   const exitVersions = page.locator('section[data-ruleset="exit-readiness"] table').first();
   await expect(exitVersions.textContent()).resolves.toContain('exit-readiness.before-2025-01-14.json');
 
