@@ -57,8 +57,10 @@ export async function explainCommand(name: string, factsFile: string, options: {
     for (const rule of decision.explanation) {
       print(`${rule.fired ? '✓ fired       ' : '✗ did not fire'}  ${rule.rule}`);
       print(`    ${rule.description}`);
+      if (rule.interpretation) print(`    interpretation: ${rule.interpretation}`);
       print(`    source: ${rule.citation}`);
       printCondition(rule.conditions, '    ');
+      for (const date of rule.computed ?? []) print(`    ${date.field}: ${date.text}`);
     }
     return EXIT.ok;
   } catch (error) {

@@ -149,6 +149,9 @@ describe('explain', () => {
     expect(stdout.text()).toMatch(/actionDueBy: "2025-04-29"/);
     expect(stdout.text()).toMatch(/✓ fired +no-zone-case-management/);
     expect(stdout.text()).toMatch(/source: 001_f3898d6cd45509ea\.txt, Centrelink, Table 1, Step 1/);
+    // The readings the rules make, and how the due date was reckoned (Easter 2025: Good Friday to Anzac Day).
+    expect(stdout.text()).toMatch(/^ {4}interpretation: /m);
+    expect(stdout.text()).toMatch(/^ {4}actionDueBy: .*Good Friday/m);
   });
 
   test('invalid facts: exit 1 naming the field', async () => {
