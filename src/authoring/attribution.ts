@@ -136,15 +136,23 @@ function entryChanges(fact: string, base: Side, changed: Side): EntryChange[] {
   const after = changed.ruleSet.file.derivedFacts[fact];
   const list = after?.list ?? before?.list;
   if (!list) return [];
-  const select = (definition: DerivedFactDefinition | undefined, side: Side): Entry[] =>
-    definition ? [...selectedEntries(definition, side.ruleSet.file.parameters)(referenceFactMap(side.ruleSet, side.facts, side.decision.asOf), side.decision.asOf)] : [];
+  const select = (definition: DerivedFactDefinition | undefined, side: Side): readonly Entry[] =>
+    definition ? selectedEntries(definition, side.ruleSet.file.parameters)(referenceFactMap(side.ruleSet, side.facts, side.decision.asOf), side.decision.asOf) : [];
   const key = (entry: Entry) => JSON.stringify(entry);
-  const beforeKeys = new Set(select(before, base).map(key));
-  const afterEntries = select(after, changed);
-  const afterKeys = new Set(afterEntries.map(key));
+  const [beforeEntries, afterEntries] = [select(before, base), select(after, changed)];
+  const [beforeKeys, afterKeys] = [new Set(beforeEntries.map(key)), new Set(afterEntries.map(key))];
   const changes: EntryChange[] = [];
-  for (const entry of afterEntries) if (!beforeKeys.has(key(entry))) changes.push({ entry: describeEntry(list, entry), counted: 'now', because: entryReason(fact, 'now', base, changed) });
-  for (const entry of select(before, base)) if (!afterKeys.has(key(entry))) changes.push({ entry: describeEntry(list, entry), counted: 'no longer', because: entryReason(fact, 'no longer', base, changed) });
+  const now = afterEntries.filter((entry) => !beforeKeys.has(key(entry)));
+  const noLonger = beforeEntries.filter((entry) => !afterKeys.has(key(entry)));
+  // One reason for every entry a direction moved: it comes from the two definitions, not from the entry.
+  if (now.length > 0) {
+    const because = entryReason(fact, 'now', base, changed);
+    for (const entry of now) changes.push({ entry: describeEntry(list, entry), counted: 'now', because });
+  }
+  if (noLonger.length > 0) {
+    const because = entryReason(fact, 'no longer', base, changed);
+    for (const entry of noLonger) changes.push({ entry: describeEntry(list, entry), counted: 'no longer', because });
+  }
   return changes;
 }
 

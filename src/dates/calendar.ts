@@ -183,14 +183,20 @@ export function addWorkingDays(date: string, workingDays: number, calendar: Holi
 /** Recent answers of addWorkingDays, per calendar (a reload brings a new one). */
 const workingDaysMemo = new WeakMap<HolidayCalendar, Map<string, string>>();
 
-function workingDaysAfter(date: string, workingDays: number, calendar: HolidayCalendar): string {
+/** Counts `workingDays` working days after `date` (day 0); `passed` hears of each day not counted. Returns the last day's number. */
+function countWorkingDays(date: string, workingDays: number, calendar: HolidayCalendar, passed?: (day: number) => void): number {
   let day = dayNumber(date);
   let counted = 0;
   while (counted < workingDays) {
     day += 1;
     if (isWorkingDayNumber(day, calendar)) counted += 1;
+    else passed?.(day);
   }
-  return dateOfDay(day);
+  return day;
+}
+
+function workingDaysAfter(date: string, workingDays: number, calendar: HolidayCalendar): string {
+  return dateOfDay(countWorkingDays(date, workingDays, calendar));
 }
 
 const WEEKDAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
@@ -217,19 +223,12 @@ export interface SkippedDay {
  */
 export function skippedDays(date: string, workingDays: number, calendar: HolidayCalendar): SkippedDay[] {
   const skipped: SkippedDay[] = [];
-  let day = dayNumber(date);
-  let counted = 0;
-  while (counted < workingDays) {
-    day += 1;
-    if (isWorkingDayNumber(day, calendar)) {
-      counted += 1;
-      continue;
-    }
+  countWorkingDays(date, workingDays, calendar, (day) => {
     const name = WEEKDAYS[weekday(day) - 1] as string;
     const holiday = calendar.holidayNames.get(day);
     const entry: SkippedDay = { date: dateOfDay(day), weekday: name, reason: weekday(day) >= 6 ? 'weekend' : 'public holiday' };
     if (holiday !== undefined) entry.holiday = holiday;
     skipped.push(entry);
-  }
+  });
   return skipped;
 }

@@ -60,6 +60,11 @@ function inPeriod(item: Item, asOf: string, windowStart: string | undefined): bo
   return windowStart === undefined || date > windowStart;
 }
 
+/** An entry with a period (a restriction) is in force on `asOf`: from on or before it, and no end or an end on or after it. */
+function inForce(item: Item, asOf: string): boolean {
+  return String(item.from) <= asOf && (item.to === undefined || asOf <= String(item.to));
+}
+
 const NONE: readonly Item[] = [];
 
 function items(facts: FactMap, list: string | undefined): readonly Item[] {
@@ -75,7 +80,7 @@ export function selectedEntries(definition: DerivedFactDefinition, parameters: R
   const where = matcher(definition.where, parameters);
   if (definition.kind === 'daysSince') return () => NONE;
   if (definition.kind === 'countCurrent') {
-    return (facts, asOf) => items(facts, definition.list).filter((item) => where(item) && String(item.from) <= asOf && (item.to === undefined || asOf <= String(item.to)));
+    return (facts, asOf) => items(facts, definition.list).filter((item) => where(item) && inForce(item, asOf));
   }
   const windowStart = windowFrom(definition.withinMonths === undefined ? undefined : Number(resolve(definition.withinMonths, parameters)));
   return (facts, asOf) => {
@@ -109,7 +114,7 @@ export function compileDerivedFact(definition: DerivedFactDefinition, parameters
     case 'countCurrent':
       return (facts, asOf) => {
         let count = 0;
-        for (const item of items(facts, list)) if (where(item) && String(item.from) <= asOf && (item.to === undefined || asOf <= String(item.to))) count += 1;
+        for (const item of items(facts, list)) if (where(item) && inForce(item, asOf)) count += 1;
         return count;
       };
     case 'maxPerGroup': {

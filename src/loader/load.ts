@@ -181,15 +181,16 @@ function checkMeaning(file: string, ruleFile: RuleFile, modules: Readonly<Record
   });
 }
 
+/** Each issue with the line and column its pointer lands on in its file's text. */
+function located(issues: Located[], texts: ReadonlyMap<string, string>): Issue[] {
+  return issues.map((i) => {
+    const { line, column } = i.line !== undefined ? { line: i.line, column: i.column as number } : locate(texts.get(i.file) ?? '', i.pointer);
+    return { file: i.file, line, column, pointer: `${i.file}#${i.pointer}`, message: i.message };
+  });
+}
+
 function refusal(issues: Located[], texts: ReadonlyMap<string, string>): DecisionError {
-  return new DecisionError(
-    'rule-file-invalid',
-    `Rule files refused: ${issues.length} problem(s).`,
-    issues.map((i) => {
-      const { line, column } = i.line !== undefined ? { line: i.line, column: i.column as number } : locate(texts.get(i.file) ?? '', i.pointer);
-      return { file: i.file, line, column, pointer: `${i.file}#${i.pointer}`, message: i.message };
-    }),
-  );
+  return new DecisionError('rule-file-invalid', `Rule files refused: ${issues.length} problem(s).`, located(issues, texts));
 }
 
 export interface LoadOptions {
@@ -338,7 +339,7 @@ export function loadRuleTexts(calendarText: string, files: readonly { file: stri
     ruleSets,
     calendarVersion: versionOf('', calendarText),
     texts: { calendarText, files: files.map(({ file, text }) => ({ file, text })) },
-    warnings: refusal(warnings, texts).issues,
+    warnings: located(warnings, texts),
   };
 }
 

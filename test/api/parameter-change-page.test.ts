@@ -2,16 +2,14 @@
 // policy officer opens next (Debian's chromium driven by playwright-core, as test/api/rules-page.test.ts) says 24 months —
 // in the decision table and in the explained answer to a case — and 12 months nowhere but the procedure's own quoted words.
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { RuleStore } from '../../src/loader/store';
 import { RULE_SET_MODULES } from '../../src/rulesets';
 import { ROOT, RULES_DIR } from '../support';
 import { TEST_SECRETS, testApp } from '../support/app';
-import { launchChromium } from '../support/browser';
+import { pageTestBed } from '../support/browser';
 
 const SCREENSHOTS = path.join(ROOT, 'test-output');
 
@@ -21,20 +19,7 @@ cpSync(RULES_DIR, dir, { recursive: true });
 const store = new RuleStore(dir, RULE_SET_MODULES);
 const app = testApp({ rules: () => store.current(), reload: () => store.reload(), clock: () => new Date('2025-06-01T15:00:00Z') });
 
-let server: Server;
-let browser: Browser;
-let base: string;
-
-beforeAll(async () => {
-  server = await app.listen();
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await new Promise((resolve) => server?.close(resolve));
-});
+const bed = pageTestBed(app);
 
 const SECTION = 'section[data-ruleset="direct-referral"]';
 
@@ -69,8 +54,8 @@ async function tryCase(page: Page): Promise<void> {
 }
 
 test('aggressionWindowMonths set to 24 and reloaded: the rules page in Chromium says 24 months, and 12 months only in quotes of the procedure', async () => {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  await page.goto(`${base}/rules`);
+  const page = await bed.browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  await page.goto(`${bed.base}/rules`);
   await page.fill('#api-key', TEST_SECRETS.caseworker);
   await page.click('#use-key');
   await showDirectReferral(page);

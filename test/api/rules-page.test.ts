@@ -1,13 +1,11 @@
 // The page policy staff read, in a real headless browser (Debian's chromium driven by playwright-core), with real API keys
 // and the page's own Content-Security-Policy in force.
 import { existsSync, mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { ROOT, shippedRules } from '../support';
 import { TEST_SECRETS, testApp } from '../support/app';
-import { launchChromium } from '../support/browser';
+import { pageTestBed } from '../support/browser';
 
 const SCREENSHOTS = path.join(ROOT, 'test-output');
 // Where the page keeps the key (rules-page.html); read here to check it is this tab's sessionStorage, never localStorage.
@@ -17,20 +15,7 @@ const KEY_ITEM = 'ps-api-key';
 const registry = shippedRules();
 const app = testApp({ rules: () => registry });
 
-let server: Server;
-let browser: Browser;
-let base: string;
-
-beforeAll(async () => {
-  server = await app.listen();
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await new Promise((resolve) => server?.close(resolve));
-});
+const bed = pageTestBed(app);
 
 interface Watched {
   page: Page;
@@ -42,7 +27,7 @@ interface Watched {
 
 /** A fresh tab (so an empty sessionStorage) that records CSP violations from before the page's first script runs. */
 async function openPage(): Promise<Watched> {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const page = await bed.browser.newPage({ viewport: { width: 1400, height: 1000 } });
   const violations: string[] = [];
   const apiCalls: string[] = [];
   page.on('console', (message) => {
@@ -70,8 +55,8 @@ async function settledViolations({ page, violations }: Watched): Promise<string[
 /** What the service itself says to this request: the page must show the problem's detail. */
 async function refusal(authorization: string, evaluate?: { ruleSet: string; body: unknown }): Promise<{ status: number; detail: string }> {
   const res = evaluate
-    ? await fetch(`${base}/v1/rulesets/${evaluate.ruleSet}/evaluate`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify(evaluate.body) })
-    : await fetch(`${base}/v1/rulesets`, { headers: { authorization } });
+    ? await fetch(`${bed.base}/v1/rulesets/${evaluate.ruleSet}/evaluate`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify(evaluate.body) })
+    : await fetch(`${bed.base}/v1/rulesets`, { headers: { authorization } });
   expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   const body = (await res.json()) as { detail: string };
   expect(typeof body.detail).toBe('string');
@@ -79,7 +64,7 @@ async function refusal(authorization: string, evaluate?: { ruleSet: string; body
 }
 
 async function openRules(watched: Watched): Promise<void> {
-  const response = await watched.page.goto(`${base}/rules`);
+  const response = await watched.page.goto(`${bed.base}/rules`);
   // The no-violation checks below mean something only if the page is served under its strict policy.
   const policy = response?.headers()['content-security-policy'] ?? '';
   expect(policy).toContain("default-src 'none'");
