@@ -260,7 +260,7 @@ export function createApp(options: AppOptions): RequestListener {
 
   if (metrics) app.get('/metrics', metricsHandler(metrics, options.clustered ?? false));
 
-  const openApiJson = JSON.stringify(openApiDocument);
+  const openApiJson = JSON.stringify(openApiDocument());
   app.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(openApiJson);
   });

@@ -1,5 +1,6 @@
 // Compile once, evaluate many: a rule file becomes an immutable rule set with engines per applicable-rule subset.
 import { createHash } from 'node:crypto';
+import type { Static, TObject } from '@sinclair/typebox';
 import { Engine } from 'json-rules-engine';
 import type { HolidayCalendar } from '../dates/calendar';
 import { DecisionError } from '../errors';
@@ -40,12 +41,37 @@ export interface ModuleProblem {
 }
 
 /**
- * A rule set's own module: its outcome builder, and the parameters and outcome settings the builder
- * reads, so the loader refuses a rule file that lacks them instead of failing at evaluation.
+ * A rule set's own module: everything the service, the API and triage know of a rule set beyond its rule files. A new
+ * rule set is a rule file and one of these, registered in src/rulesets/index.ts; nothing else in src/ names it.
  */
-export interface RuleSetModule {
-  build: OutcomeBuilder;
+export interface RuleSetModuleOf<Outcome extends TObject> {
+  /** The rule set's name: the `ruleSet` of its rule files, and its place in the API (/v1/rulesets/{name}). */
+  name: string;
+  /**
+   * The outcome's JSON Schema (TypeBox): the one source of the outcome's schema in /openapi.json and, as
+   * `Static<typeof schema>`, of the type build() returns. Closed (additionalProperties: false), so a field the builder
+   * adds without the schema fails the type check, and every answer a test gives is checked against it.
+   */
+  outcomeSchema: Outcome;
+  build(context: OutcomeContext): Static<Outcome>;
+  /**
+   * The outcome's headline field: a small fixed set of values (a segment, a route, ready or not) that metrics label
+   * each decision by and triage counts in its summary.
+   */
+  verdict: keyof Static<Outcome> & string;
+  /** The outcome fields triage writes as CSV columns, in order; a nested field dotted ("indicators.segment3"). */
+  columns: readonly string[];
+  /**
+   * What triage ranks a case by besides its tier (rules/triage/priority.json declares the tiers): the outcome field
+   * holding the date the case must be actioned by (YYYY-MM-DD, or null when none), if the outcome has one. A case
+   * whose earliest such date is before the as-of date is overdue, and a tier may ask for that.
+   */
+  dueBy?: keyof Static<Outcome> & string;
+  /** A case to try the rule set with: the rules page's starting facts, and the rule set's example in /openapi.json. */
+  example: Readonly<Record<string, unknown>>;
+  /** The parameters the builder reads: a rule file without one is refused. */
   parameters: readonly string[];
+  /** The outcome settings (the rule file's `outcome` section) the builder reads: a rule file without one is refused. */
   outcome: readonly string[];
   /** The CaseFacts paths the builder reads besides the rules' own (the fact map holds only facts someone reads). */
   facts: readonly string[];
@@ -54,6 +80,17 @@ export interface RuleSetModule {
    * timeframe rule's event names exists and counts working days): each problem refuses the file, as the loader's do.
    */
   check?(file: RuleFile): ModuleProblem[];
+}
+
+/**
+ * A module as the registry holds it, its outcome typed loosely: each module is written against its own schema
+ * (defineRuleSet below checks it), and what reads modules by name needs only what every outcome has.
+ */
+export type RuleSetModule = Omit<RuleSetModuleOf<TObject>, 'build' | 'verdict' | 'dueBy'> & { build: OutcomeBuilder; verdict: string; dueBy?: string };
+
+/** A module, type-checked against its own outcome schema, as the registry holds it. */
+export function defineRuleSet<Outcome extends TObject>(module: RuleSetModuleOf<Outcome>): RuleSetModule {
+  return module as unknown as RuleSetModule;
 }
 
 interface RuleSubset {

@@ -21,7 +21,7 @@ import { describeRuleSet } from '../../src/api/app';
 
 type Node = Record<string, any>;
 
-const doc = openApiDocument as unknown as Node;
+const doc = openApiDocument() as unknown as Node;
 const registry = shippedRules();
 const checker = responseChecker();
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
@@ -48,7 +48,7 @@ describe('the document', () => {
       const result = await validator.validate(JSON.parse(text));
       process.stdout.write(JSON.stringify({ valid: result.valid, version: validator.version, errors: result.errors ?? null }));
     `;
-    const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, input: JSON.stringify(openApiDocument), encoding: 'utf8' });
+    const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, input: JSON.stringify(openApiDocument()), encoding: 'utf8' });
     const result = JSON.parse(output) as { valid: boolean; version: string; errors: unknown };
     expect(result.errors).toBeNull();
     expect(result).toEqual({ valid: true, version: '3.1', errors: null });
@@ -305,7 +305,7 @@ describe('the checker accepts what the service sends', () => {
     expect(checker.check('GET', '/ready', 200, JSON_HEADERS, JSON.stringify(ready))).toEqual([]);
     expect(checker.check('GET', '/ready', 503, PROBLEM_HEADERS, problemJson(new DecisionError('not-ready', 'Not ready: no log.'), '/ready'))).toEqual([]);
     expect(checker.check('GET', '/metrics', 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }, '# HELP x y\nx 1\n')).toEqual([]);
-    expect(checker.check('GET', '/openapi.json', 200, JSON_HEADERS, JSON.stringify(openApiDocument))).toEqual([]);
+    expect(checker.check('GET', '/openapi.json', 200, JSON_HEADERS, JSON.stringify(openApiDocument()))).toEqual([]);
     expect(checker.check('GET', '/rules', 200, { 'content-type': 'text/html; charset=utf-8' }, '<!doctype html><title>Rules</title>')).toEqual([]);
   });
 
