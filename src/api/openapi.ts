@@ -445,7 +445,7 @@ const schemas: Record<string, unknown> = {
   ),
 };
 
-/** A rule set's outcome schema's name in components.schemas: "segment-allocation" → SegmentAllocationOutcome. */
+/** A rule set's outcome schema's name in components.schemas: "case-review" → CaseReviewOutcome. */
 export const outcomeSchemaName = (ruleSet: string): string => `${ruleSet.replace(/(^|-)([a-z0-9])/g, (_whole, _dash, c: string) => c.toUpperCase())}Outcome`;
 
 /**

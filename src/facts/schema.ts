@@ -46,7 +46,7 @@ export const REFERRAL_SOURCES = [
 /**
  * The Child Support intrays a referral reaches PS through, as the procedures name them: 001 Child Support Table 1
  * Step 1 (current) and 002 "Actioning a referral to Personalised Services" Step 1 (before 14 January 2025). The
- * older procedure's action timeframe depends on which (rules/direct-referral.before-2025-01-14.json).
+ * older procedure's action timeframe depends on which (a rule's `appliesTo` may name them).
  */
 export const REFERRAL_INTRAYS = [
   'crg-referral', 'ps-referral-tl-only', 'complaints-referral', 'customer-assigned', 'acer-referral', 'centrelink-referral',

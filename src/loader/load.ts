@@ -201,11 +201,12 @@ export interface LoadOptions {
  * Which names in the rules folder are rule files. A rule file is named `<rule set>.json` or
  * `<rule set>.<label>.json` (checkMeaning() holds it to that); everything else an editor, a copy or a
  * backup leaves beside it is not read:
- * - hidden names, starting with "." (Emacs's lock file `.#segment-allocation.json`, a dangling symbolic
- *   link by design; vim's `.segment-allocation.json.swp`; macOS's `._segment-allocation.json`);
- * - names starting with "#" (Emacs's auto-save `#segment-allocation.json#`) or "~";
- * - names not ending in `.json` (backups `segment-allocation.json~`, `.bak`, `.orig`, `.tmp`);
- * - folders, whatever their name (`calendars/` holds the holiday calendar; a `drafts.json/` folder is not a file).
+ * - hidden names, starting with "." (for a rule file `x.json`: Emacs's lock file `.#x.json`, a dangling symbolic
+ *   link by design; vim's `.x.json.swp`; macOS's `._x.json`);
+ * - names starting with "#" (Emacs's auto-save `#x.json#`) or "~";
+ * - names not ending in `.json` (backups `x.json~`, `.bak`, `.orig`, `.tmp`);
+ * - folders, whatever their name (`calendars/` holds the holiday calendar, `triage/` the triage queue's tiers; a
+ *   `drafts.json/` folder is not a file).
  * A name that passes but cannot be read (a dangling link, no permission) is a problem with that file:
  * the rules are refused, naming it, rather than loaded without it.
  */
