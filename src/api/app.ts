@@ -149,6 +149,7 @@ export function describeRuleSet(ruleSet: CompiledRuleSet) {
     description: file.description,
     documents: file.documents,
     requires: file.requires,
+    factDefaults: file.factDefaults ?? {},
     parameters: file.parameters,
     derivedFacts: file.derivedFacts,
     outcome: file.outcome,

@@ -63,5 +63,5 @@ const str = (value: string): string => JSON.stringify(value);
 export function decisionJson(decision: Decision, decisionId?: string): string {
   const explanation = decision.explanation.map(ruleJson).join(',');
   const id = decisionId === undefined ? '' : `"decisionId":${str(decisionId)},`;
-  return `{${id}"ruleSet":${str(decision.ruleSet)},"version":${str(decision.version)},"effective":${JSON.stringify(decision.effective)},"asOf":${str(decision.asOf)},"evaluator":${str(decision.evaluator)},"outcome":${JSON.stringify(decision.outcome)},"explanation":[${explanation}],"derivedFacts":${JSON.stringify(decision.derivedFacts)},"parameters":${parametersJson(decision.parameters)}}`;
+  return `{${id}"ruleSet":${str(decision.ruleSet)},"version":${str(decision.version)},"effective":${JSON.stringify(decision.effective)},"asOf":${str(decision.asOf)},"evaluator":${str(decision.evaluator)},"outcome":${JSON.stringify(decision.outcome)},"defaultsApplied":${JSON.stringify(decision.defaultsApplied)},"explanation":[${explanation}],"derivedFacts":${JSON.stringify(decision.derivedFacts)},"parameters":${parametersJson(decision.parameters)}}`;
 }

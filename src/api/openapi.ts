@@ -117,6 +117,7 @@ function decisionSchema(recorded: boolean, description: string, outcomes: Schema
       asOf: date,
       evaluator: ref('Evaluator'),
       outcome: { type: 'object', description: 'The rule set\'s outcome; its shape follows ruleSet (one outcome schema per rule set in components.schemas)' },
+      defaultsApplied: { type: 'array', items: ref('DefaultApplied'), description: 'Each fact the request left out that the deciding version takes to have a value (its rule file\'s factDefaults), with that value: empty when none was' },
       explanation: { type: 'array', items: ref('RuleExplanation'), description: 'One entry per rule weighed, in file order' },
       derivedFacts: mapOf({}, 'Each derived fact (counts, windows) the rules read → its value for this case'),
       parameters: mapOf({}, 'Each parameter of the deciding version → its value'),
@@ -177,7 +178,7 @@ const ruleDefinition = embed(
 ) as Schema;
 
 /** The rule file's own fields, as describeRuleSet (app.ts) passes them through. */
-const fileField = (name: 'documents' | 'requires' | 'parameters' | 'derivedFacts' | 'outcome'): Schema => embed(ruleFile[name], REFS) as Schema;
+const fileField = (name: 'documents' | 'requires' | 'factDefaults' | 'parameters' | 'derivedFacts' | 'outcome'): Schema => embed(ruleFile[name], REFS) as Schema;
 
 const schemas: Record<string, unknown> = {
   ErrorCode: { enum: ERROR_CODES, description: 'Every error the service reports (src/errors.ts, ERROR_CATALOGUE); the HTTP status follows the code' },
@@ -213,6 +214,15 @@ const schemas: Record<string, unknown> = {
   Evaluator: { enum: ['compiled', 'reference'], description: 'compiled: the fast path; reference: json-rules-engine itself' },
   VersionsByFile: mapOf(ref('RuleVersion'), 'Rule file → the version it compiles to'),
   SourceRef: embed(ruleItem.properties.sources.items, REFS),
+  DefaultApplied: closed(
+    {
+      fact: { type: 'string', description: 'The CaseFacts path the request left out' },
+      value: { description: 'The value the deciding version took it to be' },
+      file: { type: 'string', description: 'The rule file that declares the default (its factDefaults), relative to rules/' },
+    },
+    [],
+    { description: 'A fact default applied to this case: policy the rule file states, not a fact the request gave' },
+  ),
   RuleExplanation: closed(
     {
       rule: { type: 'string' },
@@ -315,6 +325,7 @@ const schemas: Record<string, unknown> = {
     description: string,
     documents: fileField('documents'),
     requires: fileField('requires'),
+    factDefaults: { ...fileField('factDefaults'), description: 'Fact path → what this version takes the fact to be when a request leaves it out, and why: each one applied is listed in the decision (defaultsApplied)' },
     parameters: fileField('parameters'),
     derivedFacts: fileField('derivedFacts'),
     outcome: { ...fileField('outcome'), description: 'The rule file\'s settings for its outcome module' },

@@ -12,7 +12,7 @@ import { deriveAllFunction, factMapBuilder, runAllFunction, type DeriveAll, type
 import type { ComputedDate, RuleExplanation } from './explain';
 import { addCustomOperators } from './operators';
 import { EnginePool } from './pool';
-import { PARAM_PREFIX, type FactMap, type RuleDefinition, type RuleFile } from './types';
+import { PARAM_PREFIX, type DefaultApplied, type FactMap, type RuleDefinition, type RuleFile } from './types';
 
 /** What a rule set's own module supplies: how fired rules become its outcome fields. */
 export interface OutcomeContext {
@@ -117,6 +117,11 @@ export interface CompiledRuleSet {
   flatten: FactMapBuilder;
   /** Computes every derived fact into a fact map; returns them. */
   deriveAll: DeriveAll;
+  /**
+   * Fills into a fresh fact map each fact default the rule file declares (factDefaults) whose fact the case left out,
+   * and returns those it filled, as the decision lists them: a shared empty list when none.
+   */
+  applyDefaults(factMap: FactMap): readonly DefaultApplied[];
   parameterFacts: FactMap;
   /** Parameter name → value, as the outcome builders and the response read them. */
   parameterValues: Readonly<Record<string, unknown>>;
@@ -169,6 +174,8 @@ function factsRead(file: RuleFile, module: RuleSetModule): string[] {
   return paths.filter((path) => read.has(path));
 }
 
+const NONE_APPLIED: readonly DefaultApplied[] = Object.freeze([]);
+
 function applies(rule: RuleDefinition, facts: FactMap): boolean {
   return Object.entries(rule.appliesTo ?? {}).every(([fact, values]) => values.includes(facts[fact]));
 }
@@ -196,6 +203,19 @@ export function compileRuleSet(
     parameterFacts[PARAM_PREFIX + name] = parameter.value;
     parameterValues[name] = parameter.value;
   }
+
+  // One entry per declared default, made once: a case that needs it lists the same object.
+  const defaults = Object.entries(file.factDefaults ?? {}).map(([fact, { value }]) => Object.freeze({ fact, value, file: sourceFile }));
+  const applyDefaults = (factMap: FactMap): readonly DefaultApplied[] => {
+    let applied: DefaultApplied[] | undefined;
+    for (const entry of defaults) {
+      // A fact the case left out is null in the fact map (the vocabulary allows no null for a fact that has a type).
+      if (factMap[entry.fact] !== null) continue;
+      factMap[entry.fact] = entry.value;
+      (applied ??= []).push(entry);
+    }
+    return applied ?? NONE_APPLIED;
+  };
 
   const labels: Record<string, string> = schemaLabels(caseFactsSchema as SchemaNode);
   for (const [name, definition] of Object.entries(file.derivedFacts)) labels[name] = definition.description;
@@ -238,6 +258,7 @@ export function compileRuleSet(
     derived,
     flatten: factMapBuilder(factsRead(file, module), derived.map(([name]) => name)),
     deriveAll: deriveAllFunction(derived),
+    applyDefaults,
     parameterFacts,
     parameterValues: Object.freeze(parameterValues),
     labels,
