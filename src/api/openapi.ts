@@ -104,8 +104,8 @@ const ruleItem = ruleFileSchema.properties.rules.items;
 const ruleFile = ruleFileSchema.properties;
 
 /**
- * Each rule set's outcome, as its module in src/rulesets/ builds it. DOMAIN.md lets fields be added
- * (none of these may change); they are closed all the same, so a field added in code is added here
+ * Each rule set's outcome, as its module in src/rulesets/ builds it. The API's contract lets fields be added
+ * (none of these may change: docs/api.md); they are closed all the same, so a field added in code is added here
  * in the same change, and tools reading the document learn of it.
  */
 const OUTCOMES: Record<string, { schema: string; body: Schema }> = {
