@@ -154,8 +154,11 @@ export function createApp(options: AppOptions): RequestListener {
   if (options.requestLogger) app.use(requestLog(options.requestLogger));
   if (metrics) app.use(metrics.middleware());
   // Answers compressed when the client accepts it (an explained decision, ~20 KB, gzips to ~3.4 KB); answers under
-  // 1 KB (problems, health) are not worth it, and are sent as they are.
-  app.use(compression({ filter: compressible }));
+  // 1 KB (problems, health) are not worth it, and are sent as they are. A request that accepts no encoding (no
+  // Accept-Encoding at all) skips the middleware: it would wrap the response's methods and negotiate, per request,
+  // to send it as it is anyway.
+  const compress = compression({ filter: compressible });
+  app.use((req, res, next) => (req.headers['accept-encoding'] === undefined ? next() : compress(req, res, next)));
   app.use(
     helmet({
       // The API answers JSON only; the /rules page sets its own policy below, with the hashes of its inline script and style.
