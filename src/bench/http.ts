@@ -161,62 +161,53 @@ export async function httpThroughput(settings: BenchSettings): Promise<HttpFigur
   const secret = () => `bench-${randomBytes(24).toString('base64url')}`;
   // One key for the load, and one for each batch stream, so the decision log can be asked what each recorded.
   const secrets = { load: secret(), none: secret(), full: secret() };
-
-  {
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    // The server as deployed: configured keys, its own decision log (every evaluation is recorded
-    // before it is answered), and the rate limiter counting every request, with a limit the load cannot reach.
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ps-bench-log-'));
-    const keys = `bench:caseworker:${secrets.load},batch-none:caseworker:${secrets.none},batch-full:caseworker:${secrets.full}`;
-    const server = new Running([SERVER], { ...process.env, PORT: String(port), WORKERS: String(workers), API_KEYS: keys, DATA_DIR: dataDir, RATE_LIMIT_PER_MINUTE: String(UNREACHED_RATE_LIMIT) });
-    let batch: Omit<BatchRun, 'logged'>[] = [];
-    try {
-      await waitForHealth(base, server);
-      say(`the service: pid ${server.pid} on ${base}, WORKERS=${workers}; ${settings.httpConnections} connections for ${secs(settings.httpSeconds * 1000)} per body, after ${secs(settings.httpWarmSeconds * 1000)} unrecorded`);
-      for (const { ruleSet, body } of bodies(settings.seed)) {
-        const url = `${base}/v1/rulesets/${ruleSet}/evaluate`;
-        const headers = { 'content-type': 'application/json', authorization: `Bearer ${secrets.load}` };
-        const probe = await fetch(url, { method: 'POST', headers, body });
-        const answer = (await probe.json()) as { outcome?: Record<string, unknown> };
-        if (!probe.ok) throw new Error(`${ruleSet}: the server answered ${probe.status} to the bench body: ${JSON.stringify(answer)}`);
-        const run: HttpRun = { ruleSet, ...(await load(url, body, headers, settings)) };
-        figures.service.push(run);
-        say(`${ruleSet} (${body.length} B body, outcome ${JSON.stringify(answer.outcome).slice(0, 80)}):`);
-        say(`  ${n(run.requestsPerSecond)} req/s, p50 ${run.p50} ms, p99 ${run.p99} ms, ${n(run.total)} requests, errors ${run.errors}, timeouts ${run.timeouts}, non-2xx ${run.non2xx}`);
-      }
-      batch = await batchRuns(base, secrets, settings);
-      if (server.exitCode !== undefined) throw new Error(`the server exited (${server.exitCode}) during the run:\n${server.outputTail}`);
-    } finally {
-      await server.stop();
+  const servicePort = await freePort();
+  const service = `http://127.0.0.1:${servicePort}`;
+  const barePort = await freePort();
+  const bare = `http://127.0.0.1:${barePort}`;
+  // The server as deployed: configured keys, its own decision log (every evaluation is recorded
+  // before it is answered), and the rate limiter counting every request, with a limit the load cannot reach.
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ps-bench-log-'));
+  const bareDir = mkdtempSync(path.join(os.tmpdir(), 'ps-bench-bare-'));
+  const keys = `bench:caseworker:${secrets.load},batch-none:caseworker:${secrets.none},batch-full:caseworker:${secrets.full}`;
+  const server = new Running([SERVER], { ...process.env, PORT: String(servicePort), WORKERS: String(workers), API_KEYS: keys, DATA_DIR: dataDir, RATE_LIMIT_PER_MINUTE: String(UNREACHED_RATE_LIMIT) });
+  // The bare route runs beside it (idle while the service is measured, and the other way round), and each body is
+  // measured on one and then at once on the other, so that a machine busy with other work weighs on both alike.
+  const bareServer = new Running([BARE], { ...process.env, PORT: String(barePort), WORKERS: String(workers), DATA_DIR: bareDir });
+  let batch: Omit<BatchRun, 'logged'>[] = [];
+  try {
+    await waitForHealth(service, server);
+    await waitForHealth(bare, bareServer);
+    say(`the service: pid ${server.pid} on ${service}, WORKERS=${workers}; a bare Express 5 route (express.json, decide, record, answer; no edges): pid ${bareServer.pid} on ${bare}, WORKERS=${workers}`);
+    say(`${settings.httpConnections} connections for ${secs(settings.httpSeconds * 1000)} per body and server, after ${secs(settings.httpWarmSeconds * 1000)} unrecorded`);
+    for (const { ruleSet, body } of bodies(settings.seed)) {
+      const url = `${service}/v1/rulesets/${ruleSet}/evaluate`;
+      const headers = { 'content-type': 'application/json', authorization: `Bearer ${secrets.load}` };
+      const probe = await fetch(url, { method: 'POST', headers, body });
+      const answer = (await probe.json()) as { outcome?: Record<string, unknown> };
+      if (!probe.ok) throw new Error(`${ruleSet}: the server answered ${probe.status} to the bench body: ${JSON.stringify(answer)}`);
+      const run: HttpRun = { ruleSet, ...(await load(url, body, headers, settings)) };
+      figures.service.push(run);
+      const yardstick: HttpRun = { ruleSet, ...(await load(`${bare}/v1/rulesets/${ruleSet}/evaluate`, body, { 'content-type': 'application/json' }, settings)) };
+      figures.bare.push(yardstick);
+      say(`${ruleSet} (${body.length} B body, outcome ${JSON.stringify(answer.outcome).slice(0, 80)}):`);
+      say(`  the service: ${n(run.requestsPerSecond)} req/s, p50 ${run.p50} ms, p99 ${run.p99} ms, ${n(run.total)} requests, errors ${run.errors}, timeouts ${run.timeouts}, non-2xx ${run.non2xx}`);
+      say(`  bare route:  ${n(yardstick.requestsPerSecond)} req/s, p50 ${yardstick.p50} ms, p99 ${yardstick.p99} ms, errors ${yardstick.errors + yardstick.timeouts + yardstick.non2xx}; the service / bare ${(run.requestsPerSecond / yardstick.requestsPerSecond).toFixed(2)}`);
     }
-    try {
-      const logged = loggedByKey(dataDir);
-      figures.batch = batch.map((run) => ({ ...run, logged: logged.get(`batch-${run.explain}`) ?? 0 }));
-      for (const run of figures.batch) say(`  the decision log holds ${n(run.logged)} decisions of the explain=${run.explain} stream (${n(run.decisions)} answered)`);
-    } finally {
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+    await bareServer.stop();
+    batch = await batchRuns(service, secrets, settings);
+    if (server.exitCode !== undefined) throw new Error(`the server exited (${server.exitCode}) during the run:\n${server.outputTail}`);
+  } finally {
+    await bareServer.stop();
+    await server.stop();
+    rmSync(bareDir, { recursive: true, force: true });
   }
-
-  {
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ps-bench-bare-'));
-    const server = new Running([BARE], { ...process.env, PORT: String(port), WORKERS: String(workers), DATA_DIR: dataDir });
-    try {
-      await waitForHealth(base, server);
-      say(`a bare Express 5 route (express.json, decide, record, answer; no edges): pid ${server.pid} on ${base}, WORKERS=${workers}`);
-      for (const { ruleSet, body } of bodies(settings.seed)) {
-        const run: HttpRun = { ruleSet, ...(await load(`${base}/v1/rulesets/${ruleSet}/evaluate`, body, { 'content-type': 'application/json' }, settings)) };
-        figures.bare.push(run);
-        const service = figures.service.find((r) => r.ruleSet === ruleSet);
-        say(`${ruleSet}: ${n(run.requestsPerSecond)} req/s, p50 ${run.p50} ms, p99 ${run.p99} ms, errors ${run.errors + run.timeouts + run.non2xx}${service ? `; the service / bare ${(service.requestsPerSecond / run.requestsPerSecond).toFixed(2)}` : ''}`);
-      }
-    } finally {
-      await server.stop();
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+  try {
+    const logged = loggedByKey(dataDir);
+    figures.batch = batch.map((run) => ({ ...run, logged: logged.get(`batch-${run.explain}`) ?? 0 }));
+    for (const run of figures.batch) say(`  the decision log holds ${n(run.logged)} decisions of the explain=${run.explain} stream (${n(run.decisions)} answered)`);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
   }
   return figures;
 }
