@@ -5,7 +5,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { generatedKeysSpec, keysFromEnvironment } from './api/access';
 import { createApp } from './api/app';
-import { limitedServer, limitsFromEnvironment, workerShare } from './api/limits';
+import { limitedServer, limitsFromEnvironment } from './api/limits';
 import { Metrics, servePrimaryMetrics } from './api/metrics';
 import { openDecisionLog } from './decisions/open';
 import type { DecisionLog } from './decisions/log';
@@ -220,8 +220,9 @@ async function serveAsync(clustered: boolean): Promise<void> {
     metrics,
     clustered,
     requestLogger: logger,
-    // Each worker allows its share, so a key never exceeds the limit across the cluster (limits.ts).
-    ratePerMinute: clustered ? workerShare(config.ratePerMinute, Number(process.env.PS_CLUSTER_WORKERS ?? 1)) : config.ratePerMinute,
+    // Each worker allows its share, so a key never exceeds the limit across the cluster; the headers state the limit (limits.ts).
+    ratePerMinute: config.ratePerMinute,
+    rateLimitWorkers: clustered ? Number(process.env.PS_CLUSTER_WORKERS ?? 1) : 1,
     requestTimeoutMs: config.requestTimeoutMs,
     batch: config.batch,
     workers: clustered ? () => workers : undefined,

@@ -280,7 +280,7 @@ export function metricsHandler(metrics: Metrics, clustered: boolean, channel?: I
 }
 
 /** The outcome's headline value for metrics: a small, fixed set per rule set (a segment, a route, eligible or not). */
-export function outcomeLabel(decision: Decision): string {
+export function outcomeLabel(decision: Pick<Decision, 'outcome'>): string {
   const outcome = decision.outcome;
   for (const field of ['segment', 'route', 'ready', 'mayPropose', 'approvable']) {
     const value = outcome[field];

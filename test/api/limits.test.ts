@@ -30,9 +30,9 @@ function problems(error: unknown, req: Request, res: Response, _next: NextFuncti
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('rateLimitPerKey', () => {
-  function limitedApp(perMinute: number, clock?: () => number) {
+  function limitedApp(perMinute: number) {
     const app = express();
-    app.get('/evaluate', authorize(ring, 'evaluate'), rateLimitPerKey({ perMinute, clock }), (_req, res) => {
+    app.get('/evaluate', authorize(ring, 'evaluate'), rateLimitPerKey({ perMinute }), (_req, res) => {
       res.json({ ok: true });
     });
     app.use(problems);
@@ -63,22 +63,27 @@ describe('rateLimitPerKey', () => {
   });
 
   test('a key\'s window is 60 s from its first request; then its allowance is whole again', async () => {
-    let now = 1_000_000;
-    const app = limitedApp(2, () => now);
-    const get = () => request(app).get('/evaluate').set('Authorization', `Bearer ${CW}`);
-    expect((await get()).headers['ratelimit']).toBe('"2-in-1min"; r=1; t=60');
-    now += 45_500;
-    expect((await get()).headers['ratelimit']).toBe('"2-in-1min"; r=0; t=15');
-    const refused = await get();
-    expect(refused.status).toBe(429);
-    expect(refused.headers['retry-after']).toBe('15');
-    now += 14_499; // 1 ms before the window ends
-    expect((await get()).status).toBe(429);
-    now += 1;
-    const again = await get();
-    expect(again.status).toBe(200);
-    expect(again.headers['ratelimit']).toBe('"2-in-1min"; r=1; t=60');
-    expect(again.headers['ratelimit-policy']).toMatch(/^"2-in-1min"; q=2; w=60; pk=:[A-Za-z0-9+/=]+:$/);
+    // express-rate-limit reads Date.now(): only the date is faked, so sockets and timers run as ever.
+    jest.useFakeTimers({ now: 1_000_000, doNotFake: ['nextTick', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'queueMicrotask', 'hrtime', 'performance'] });
+    try {
+      const app = limitedApp(2);
+      const get = () => request(app).get('/evaluate').set('Authorization', `Bearer ${CW}`);
+      expect((await get()).headers['ratelimit']).toBe('"2-in-1min"; r=1; t=60');
+      jest.setSystemTime(1_000_000 + 45_500);
+      expect((await get()).headers['ratelimit']).toBe('"2-in-1min"; r=0; t=15');
+      const refused = await get();
+      expect(refused.status).toBe(429);
+      expect(refused.headers['retry-after']).toBe('15');
+      jest.setSystemTime(1_000_000 + 59_999); // 1 ms before the window ends
+      expect((await get()).status).toBe(429);
+      jest.setSystemTime(1_000_000 + 60_000);
+      const again = await get();
+      expect(again.status).toBe(200);
+      expect(again.headers['ratelimit']).toBe('"2-in-1min"; r=1; t=60');
+      expect(again.headers['ratelimit-policy']).toMatch(/^"2-in-1min"; q=2; w=60; pk=:[A-Za-z0-9+/=]+:$/);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   test('a request without a key is refused before it is counted', async () => {
@@ -108,14 +113,40 @@ describe('rateLimitPerKey', () => {
   test('refuses a limit that is not a whole number', () => {
     expect(() => rateLimitPerKey({ perMinute: -1 })).toThrow(/0 or more/);
     expect(() => rateLimitPerKey({ perMinute: 1.5 })).toThrow(/whole number/);
+    expect(() => rateLimitPerKey({ perMinute: 5, workers: 0 })).toThrow(/workers must be a whole number, 1 or more/);
   });
 
-  test('workerShare: each worker allows its share, so the cluster never exceeds the limit', () => {
+  test('workerShare: each worker allows its share, rounded down, so the cluster never exceeds the limit', () => {
     expect(workerShare(6000, 2)).toBe(3000);
-    expect(workerShare(5, 2)).toBe(3);
-    expect(workerShare(1, 4)).toBe(1);
+    expect(workerShare(5, 2)).toBe(2);
+    expect(workerShare(100, 3)).toBe(33);
     expect(workerShare(0, 2)).toBe(0);
     expect(workerShare(100, 1)).toBe(100);
+    // A limit below the number of workers cannot be split: each allows one.
+    expect(workerShare(1, 4)).toBe(1);
+  });
+
+  test.each([
+    [60, 2, 30],
+    [5, 2, 2],
+    [7, 3, 2],
+    [3, 1, 3],
+  ])('with a limit of %i over %i workers, a worker allows %i; its headers state the limit, and r reaches 0 with the last it allows', async (perMinute, workers, allowed) => {
+    const app = express();
+    app.get('/evaluate', authorize(ring, 'evaluate'), rateLimitPerKey({ perMinute, workers }), (_req, res) => {
+      res.json({ ok: true });
+    });
+    app.use(problems);
+    const remaining: number[] = [];
+    for (let i = 0; i < allowed; i += 1) {
+      const ok = await request(app).get('/evaluate').set('Authorization', `Bearer ${CW}`);
+      expect(ok.status).toBe(200);
+      expect(ok.headers['ratelimit-policy']).toMatch(new RegExp(`^"${perMinute}-in-1min"; q=${perMinute}; w=60;`));
+      remaining.push(Number(/r=(\d+)/.exec(ok.headers['ratelimit'] as string)?.[1]));
+    }
+    expect(remaining[remaining.length - 1]).toBe(0);
+    expect(remaining.slice(0, -1).every((r) => r > 0)).toBe(true);
+    expect((await request(app).get('/evaluate').set('Authorization', `Bearer ${CW}`)).status).toBe(429);
   });
 });
 
