@@ -3,7 +3,6 @@ import cluster, { type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import type { GeneratedKey } from './api/access';
-import { createApp } from './api/app';
 import { limitedServer, workerShare } from './api/limits';
 import { keyRing, SettingsError, settingsFromEnvironment, settingsFromPrimary, type Settings } from './config';
 import { Metrics, servePrimaryMetrics } from './api/metrics';
@@ -33,8 +32,10 @@ const MIN_UPTIME_MS = 30_000;
 const FIRST_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 30_000;
 const GIVE_UP_AFTER = 8;
-// How long a new worker waits for the primary to hand it its settings and the rules in force.
-const HANDOFF_MS = 10_000;
+// How long a new worker waits for the primary to hand it its settings and the rules in force. At the start the primary
+// is still checking the rules and opening the decision log (a PostgreSQL connection may take a while): a worker that
+// gave up would only be started again.
+const HANDOFF_MS = 30_000;
 
 /** Messages between the primary and its workers, over the cluster's IPC channel. */
 type ToPrimary =
@@ -189,6 +190,8 @@ async function serve(settings: Settings, clustered: boolean, rules?: RuleRegistr
     });
   }
 
+  // Loaded here, not at the top: a cluster's primary serves no requests, and does not wait on Express and the routes.
+  const { createApp } = await import('./api/app');
   const config = settings.limits;
   const ring = keyRing(settings);
   const log = await openLog(settings, logger, clustered);
@@ -276,17 +279,14 @@ function clusterHealth(wanted: number) {
 /** The cluster primary: checks the rules once, forks the workers, restarts the ones that die, relays reloads and stops. */
 async function supervise(settings: Settings): Promise<void> {
   const { workers, rulesDirectory } = settings;
-  // Refuse to start on bad rules, or a decision log that cannot be opened, here, once, rather than
-  // watch every worker fail on them (and be restarted into the same failure).
-  // The rules in force, kept here to hand to each worker as it starts (a worker tells the primary when its rules change).
-  let inForce: RuleTexts;
-  try {
-    inForce = loadRules(rulesDirectory, { modules: RULE_SET_MODULES }).texts as RuleTexts;
-  } catch (error) {
-    rulesRefused(rulesDirectory, error);
-  }
-  // Creates the SQLite file if it is new: the workers open only the file that is there (openLog's mustExist).
-  await (await openLog(settings, rootLogger)).close();
+  // The rules in force, kept here to hand to each worker as it starts (a worker tells the primary when its rules
+  // change); undefined until the primary has checked them, and workers forked before then wait for them.
+  let inForce: RuleTexts | undefined;
+  const waitingForRules = new Set<Worker>();
+  const handOver = (worker: Worker, texts: RuleTexts) => {
+    // Queued on the channel until the worker reads it; the callback keeps a worker that died at once from throwing here.
+    worker.send({ kind: 'start', request: 0, settings, texts } satisfies ToWorker, () => undefined);
+  };
 
   let stopping = false;
   let exitCode = 0;
@@ -308,8 +308,8 @@ async function supervise(settings: Settings): Promise<void> {
     const worker = cluster.fork();
     running.add(worker.id);
     forkedAt.set(worker.id, Date.now());
-    // Queued on the channel until the worker reads it; the callback keeps a worker that died at once from throwing here.
-    worker.send({ kind: 'start', request: 0, settings, texts: inForce } satisfies ToWorker, () => undefined);
+    if (inForce) handOver(worker, inForce);
+    else waitingForRules.add(worker);
     worker.on('message', (message: unknown) => {
       if (!isMessage(message)) return;
       const m = message as ToPrimary;
@@ -406,7 +406,25 @@ async function supervise(settings: Settings): Promise<void> {
 
   servePrimaryMetrics(health.registry);
   rootLogger.info({ workers, host: settings.host, port: settings.port, rulesDirectory }, `starting ${workers} workers`);
+  // Forked first, so that they load their code while this process checks the rules: on two cores that overlap is about
+  // a second of the time to ready. They serve nothing until they are handed the rules.
   for (let i = 0; i < workers; i += 1) fork();
+  // Refuse to start on bad rules, or a decision log that cannot be opened, here, once, rather than watch every worker
+  // fail on them (and be restarted into the same failure). The workers still waiting for the rules end with this process.
+  const endWaiting = () => {
+    for (const worker of waitingForRules) worker.process.kill('SIGTERM');
+  };
+  process.once('exit', endWaiting);
+  try {
+    inForce = loadRules(rulesDirectory, { modules: RULE_SET_MODULES }).texts as RuleTexts;
+  } catch (error) {
+    rulesRefused(rulesDirectory, error);
+  }
+  // Creates the SQLite file if it is new: the workers open only the file that is there (openLog's mustExist).
+  await (await openLog(settings, rootLogger)).close();
+  process.off('exit', endWaiting);
+  for (const worker of waitingForRules) if (worker.isConnected()) handOver(worker, inForce);
+  waitingForRules.clear();
 }
 
 if (cluster.isWorker) void work();
