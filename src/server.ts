@@ -82,7 +82,8 @@ function readSettings(): { settings: Settings; generated?: readonly GeneratedKey
 function printDevelopmentKeys(generated: readonly GeneratedKey[], settings: Settings): void {
   const lines = generated.map((k) => `  ${k.role.padEnd(10)} Authorization: Bearer ${k.secret}`).join('\n');
   rootLogger.warn({ keys: generated.map((k) => ({ id: k.id, role: k.role })), host: settings.host }, 'no API_KEYS or API_KEYS_FILE: generated development keys for this run only');
-  process.stderr.write(`\nDevelopment API keys (generated for this run; set API_KEYS or API_KEYS_FILE in production):\n${lines}\n\n`);
+  const where = settings.host === undefined ? 'every interface' : settings.host;
+  process.stderr.write(`\nDevelopment API keys (generated for this run; set API_KEYS or API_KEYS_FILE in production), served on ${where}:\n${lines}\n\n`);
 }
 
 /**
