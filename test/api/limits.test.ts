@@ -9,7 +9,6 @@ import {
   DEFAULT_BATCH_LIMITS,
   DEFAULT_SERVER_LIMITS,
   limitedServer,
-  limitsFromEnvironment,
   rateLimitPerKey,
   workerShare,
   requestTimeout,
@@ -411,51 +410,5 @@ describe('limitedServer', () => {
       expect(next.received).toMatch(/^HTTP\/1\.1 200 /);
       for (const connection of [...held, next]) connection.socket.destroy();
     });
-  });
-});
-
-describe('limitsFromEnvironment', () => {
-  const defaults = {
-    ratePerMinute: 6000,
-    requestTimeoutMs: 10_000,
-    batch: { maxLines: 100_000, maxBytes: 256 * 1024 * 1024, maxMs: 300_000 },
-    server: { requestMs: 360_000, headersMs: 10_000, idleMs: 30_000, keepAliveMs: 65_000, maxConnections: 1_000 },
-  };
-
-  test('defaults', () => {
-    expect(limitsFromEnvironment({})).toEqual(defaults);
-    expect(limitsFromEnvironment({ RATE_LIMIT_PER_MINUTE: ' ', REQUEST_TIMEOUT_MS: '', BATCH_MAX_LINES: ' ', IDLE_TIMEOUT_MS: '' })).toEqual(defaults);
-  });
-
-  test('values', () => {
-    expect(limitsFromEnvironment({ RATE_LIMIT_PER_MINUTE: '120', REQUEST_TIMEOUT_MS: '2500' })).toEqual({ ...defaults, ratePerMinute: 120, requestTimeoutMs: 2500 });
-    expect(limitsFromEnvironment({ RATE_LIMIT_PER_MINUTE: '0' }).ratePerMinute).toBe(0);
-    expect(limitsFromEnvironment({ BATCH_MAX_LINES: '1000', BATCH_MAX_BYTES: '1048576', BATCH_TIMEOUT_MS: '60000' }).batch).toEqual({ maxLines: 1000, maxBytes: 1_048_576, maxMs: 60_000 });
-    expect(limitsFromEnvironment({ HEADERS_TIMEOUT_MS: '2000', IDLE_TIMEOUT_MS: '45000', MAX_CONNECTIONS_PER_WORKER: '50' }).server).toEqual({ ...defaults.server, headersMs: 2000, idleMs: 45_000, maxConnections: 50 });
-    // Node's own request timeout follows the batch's: a minute above it.
-    expect(limitsFromEnvironment({ BATCH_TIMEOUT_MS: '60000' }).server.requestMs).toBe(120_000);
-  });
-
-  test.each([
-    ['RATE_LIMIT_PER_MINUTE', '-1'],
-    ['RATE_LIMIT_PER_MINUTE', 'lots'],
-    ['RATE_LIMIT_PER_MINUTE', '1.5'],
-    ['RATE_LIMIT_PER_MINUTE', '1e3'],
-    ['REQUEST_TIMEOUT_MS', '0'],
-    ['REQUEST_TIMEOUT_MS', '10s'],
-    ['BATCH_MAX_LINES', '0'],
-    ['BATCH_MAX_BYTES', '256MiB'],
-    ['BATCH_TIMEOUT_MS', '-5'],
-    ['HEADERS_TIMEOUT_MS', '0'],
-    ['IDLE_TIMEOUT_MS', '30 s'],
-    ['MAX_CONNECTIONS_PER_WORKER', '0'],
-  ])('%s=%s is refused, naming the variable', (name, value) => {
-    expect(() => limitsFromEnvironment({ [name]: value })).toThrow(new RegExp(`^${name} must be .* \\(got "${value.replace('.', '\\.')}"\\)\\.$`));
-  });
-
-  test('an idle timeout no longer than the request timeout, or headers allowed as long as a whole request, is refused', () => {
-    expect(() => limitsFromEnvironment({ IDLE_TIMEOUT_MS: '10000' })).toThrow(/^IDLE_TIMEOUT_MS \(10000\) must be more than REQUEST_TIMEOUT_MS \(10000\)/);
-    expect(() => limitsFromEnvironment({ REQUEST_TIMEOUT_MS: '60000' })).toThrow(/^IDLE_TIMEOUT_MS \(30000\) must be more than REQUEST_TIMEOUT_MS \(60000\)/);
-    expect(() => limitsFromEnvironment({ BATCH_TIMEOUT_MS: '1000', HEADERS_TIMEOUT_MS: '61000' })).toThrow(/^HEADERS_TIMEOUT_MS \(61000\) must be less than/);
   });
 });
