@@ -10,7 +10,11 @@
 //
 // TMPDIR is set in this process itself: a jest worker runs one test file at a time, and the process.env a test
 // sees is a copy jest takes when the environment is made, so the folder is set before that.
-import { mkdtempSync, rmSync } from 'node:fs';
+//
+// The folder is a temporary directory as /tmp is: anyone may make a folder in it (as root, the test PostgreSQL runs
+// as the postgres user), and its name is short, because sockets are made under it (Chromium's SingletonSocket,
+// PostgreSQL's) and a socket's path may not be longer than about 100 bytes.
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { EnvironmentContext, JestEnvironmentConfig } from '@jest/environment';
@@ -22,7 +26,8 @@ export default class OwnTemporaryFolder extends TestEnvironment {
 
   constructor(config: JestEnvironmentConfig, context: EnvironmentContext) {
     const outerTmpdir = process.env.TMPDIR;
-    const folder = mkdtempSync(path.join(os.tmpdir(), `ps-test-${path.basename(context.testPath, '.ts')}-`));
+    const folder = mkdtempSync(path.join(os.tmpdir(), 'ps-test-'));
+    chmodSync(folder, 0o1777);
     process.env.TMPDIR = folder;
     super(config, context);
     this.folder = folder;
