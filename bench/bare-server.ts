@@ -2,14 +2,14 @@
 // its core (read the JSON body, decide, record in a SQLite decision log of its own, answer the decision's JSON), on
 // as many cluster workers, with none of the edges (no key, rate limit, timeout, request log, metrics, helmet,
 // compression, body checks or problem documents). `npm run bench` (section e) puts the service's req/s over this.
-//   node dist/src/bench/bare-server.js   PORT, WORKERS, DATA_DIR from the environment
+//   tsx bench/bare-server.ts   PORT, WORKERS, DATA_DIR from the environment
 import cluster from 'node:cluster';
 import express from 'express';
-import { todayInSydney } from '../dates/calendar';
-import { openDecisionLog } from '../decisions/open';
-import { DecisionRecorder } from '../decisions/recorder';
-import { decideRequest } from '../api/decide-request';
-import { decisionJson } from '../api/decision-json';
+import { todayInSydney } from '../src/dates/calendar';
+import { openDecisionLog } from '../src/decisions/open';
+import { DecisionRecorder } from '../src/decisions/recorder';
+import { decideRequest } from '../src/api/decide-request';
+import { decisionJson } from '../src/api/decision-json';
 import { shippedRegistry } from './common';
 
 const port = Number(process.env.PORT ?? 3100);

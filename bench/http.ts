@@ -8,16 +8,16 @@ import { request as httpRequest } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { backlogGenerator, DEFAULT_AS_OF } from '../../fixtures/backlog';
+import { backlogGenerator, DEFAULT_AS_OF } from '../fixtures/backlog';
 import { Running, runNode } from './child';
 import type { LoadFigures, LoadSpec } from './load';
-import { UNREACHED_RATE_LIMIT } from './production-load';
+import { UNREACHED_RATE_LIMIT } from '../test/system/production-load';
 import { freePort, mib, n, now, say, secs } from './common';
 import type { BenchSettings } from './settings';
 
-const SERVER = path.resolve(__dirname, '..', 'server.js');
-const LOAD = path.join(__dirname, 'load.js');
-const BARE = path.join(__dirname, 'bare-server.js');
+const SERVER = path.resolve(__dirname, '..', 'dist', 'src', 'server.js');
+const LOAD = path.join(__dirname, 'load.ts');
+const BARE = path.join(__dirname, 'bare-server.ts');
 
 /** One body's figures from the load generator. */
 export interface HttpRun extends LoadFigures {
