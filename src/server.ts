@@ -1,28 +1,23 @@
-// Runs the service: loads rules/, opens the decision log, serves the API on $PORT (default 3000) from $WORKERS processes (node:cluster), logs as JSON, stops gracefully.
+// Runs the service: loads rules/, opens the decision log, serves the API on $HOST:$PORT (config.ts) from $WORKERS processes (node:cluster), logs as JSON, stops gracefully.
 import cluster, { type Worker } from 'node:cluster';
-import { availableParallelism } from 'node:os';
-import path from 'node:path';
+import type { AddressInfo } from 'node:net';
 import pino from 'pino';
-import { generatedKeysSpec, keysFromEnvironment } from './api/access';
-import { createApp } from './api/app';
-import { limitedServer, limitsFromEnvironment, workerShare } from './api/limits';
+import type { GeneratedKey } from './api/access';
+import { limitedServer } from './api/limits';
+import { keyRing, SettingsError, settingsFromEnvironment, settingsFromPrimary, type Settings } from './config';
 import { Metrics, servePrimaryMetrics } from './api/metrics';
 import { openDecisionLog } from './decisions/open';
 import type { DecisionLog } from './decisions/log';
 import { DecisionRecorder } from './decisions/recorder';
 import { DecisionError, issueLines } from './errors';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { defaultRulesDirectory, loadRules, loadRuleTexts, versionsByFile, type RuleRegistry, type RuleTexts } from './loader/load';
+import { loadRules, loadRuleTexts, versionsByFile, type RuleRegistry, type RuleTexts } from './loader/load';
 import { RuleStore, type ReloadReport } from './loader/store';
 import { RULE_SET_MODULES } from './rulesets';
 
 // Written asynchronously: lines logged while a write is under way go out together in the next one, rather than a
 // blocking write per line at thousands of requests a second. pino flushes what is left when the process exits.
 const rootLogger = pino({ name: 'ps-decision-service' }, pino.destination({ sync: false }));
-const rulesDirectory = process.env.RULES_DIR ?? defaultRulesDirectory();
-const port = Number(process.env.PORT ?? 3000);
-/** Where the SQLite decision log lives (unless DECISION_LOG_URL names a PostgreSQL database). */
-const dataDir = path.resolve(process.env.DATA_DIR ?? 'data');
 
 // How long a graceful stop may take before the process gives up on requests in flight.
 const STOP_GRACE_MS = 10_000;
@@ -37,8 +32,10 @@ const MIN_UPTIME_MS = 30_000;
 const FIRST_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 30_000;
 const GIVE_UP_AFTER = 8;
-// How long a new worker waits for the primary to hand it the rules in force.
-const RULES_HANDOFF_MS = 10_000;
+// How long a new worker waits for the primary to hand it its settings and the rules in force. At the start the primary
+// is still checking the rules and opening the decision log (a PostgreSQL connection may take a while): a worker that
+// gave up would only be started again.
+const HANDOFF_MS = 30_000;
 
 /** Messages between the primary and its workers, over the cluster's IPC channel. */
 type ToPrimary =
@@ -48,7 +45,7 @@ type ToPrimary =
 type ToWorker =
   | { kind: 'reload'; request: number }
   | { kind: 'reload-all-done'; request: number; workers: number }
-  | { kind: 'rules'; request: 0; texts: RuleTexts }
+  | { kind: 'start'; request: 0; settings: Settings; texts: RuleTexts }
   | { kind: 'workers'; request: 0; wanted: number; serving: number };
 
 const isMessage = (message: unknown): message is { kind: string; request: number } =>
@@ -59,38 +56,34 @@ function fatal(details: object, message: string): never {
   process.exit(1);
 }
 
-/** WORKERS: unset means one per core; 1 serves in this process without a cluster. */
-function workerCount(): number {
-  const raw = process.env.WORKERS?.trim();
-  if (!raw) return availableParallelism();
-  const count = Number(raw);
-  if (!Number.isInteger(count) || count < 1) fatal({ WORKERS: raw }, 'WORKERS must be a whole number of processes, 1 or more; not starting');
-  return count;
-}
-
-function rulesRefused(error: unknown): never {
+function rulesRefused(rulesDirectory: string, error: unknown): never {
   const issues = error instanceof DecisionError ? error.issues : [];
   const where = issueLines(issues);
   fatal({ rulesDirectory, issues, err: error }, `rules could not be loaded; not starting\n${where}`);
 }
 
 /**
- * The API keys, read (or, with none configured, generated) once by the process that starts: a
- * cluster's workers inherit them through API_KEYS, so every worker accepts the same keys.
+ * The settings, read from the environment once, by the process that starts; or no start at all,
+ * with every bad value named, each on its own line (on stderr for the person starting it, and in the
+ * log for the operator's tools), and no stack trace: the mistake is in the settings, not the code.
  */
-function settleKeys(): void {
-  let generated;
+function readSettings(): { settings: Settings; generated?: readonly GeneratedKey[] } {
   try {
-    generated = keysFromEnvironment(process.env).generated;
+    return settingsFromEnvironment(process.env);
   } catch (error) {
-    fatal({ err: error }, `API keys could not be read; not starting: ${(error as Error).message}`);
+    if (!(error instanceof SettingsError)) throw error;
+    process.stderr.write(`\nThe service's settings are wrong; not starting:\n${error.problems.map((p) => `  ${p}`).join('\n')}\n\n`);
+    rootLogger.fatal({ problems: error.problems }, `${error.problems.length === 1 ? 'a setting is' : `${error.problems.length} settings are`} wrong; not starting`);
+    process.exit(1);
   }
-  if (!generated) return;
-  process.env.API_KEYS = generatedKeysSpec(generated);
-  // A local run works out of the box: these keys are new at every start and printed only here.
+}
+
+/** Development keys are new at every start and printed only here, so that a local run works out of the box. */
+function printDevelopmentKeys(generated: readonly GeneratedKey[], settings: Settings): void {
   const lines = generated.map((k) => `  ${k.role.padEnd(10)} Authorization: Bearer ${k.secret}`).join('\n');
-  rootLogger.warn({ keys: generated.map((k) => ({ id: k.id, role: k.role })) }, 'no API_KEYS or API_KEYS_FILE: generated development keys for this run only');
-  process.stderr.write(`\nDevelopment API keys (generated for this run; set API_KEYS or API_KEYS_FILE in production):\n${lines}\n\n`);
+  rootLogger.warn({ keys: generated.map((k) => ({ id: k.id, role: k.role })), host: settings.host }, 'no API_KEYS or API_KEYS_FILE: generated development keys for this run only');
+  const where = settings.host === undefined ? 'every interface' : settings.host;
+  process.stderr.write(`\nDevelopment API keys (generated for this run; set API_KEYS or API_KEYS_FILE in production), served on ${where}:\n${lines}\n\n`);
 }
 
 /**
@@ -98,36 +91,30 @@ function settleKeys(): void {
  * opens the SQLite file its primary created at start, and never creates one: a worker restarted after the file was
  * deleted under the service must not begin a new, empty log beside the workers still holding the old one.
  */
-async function openLog(logger: pino.Logger, mustExist = false): Promise<DecisionLog> {
+async function openLog(settings: Settings, logger: pino.Logger, mustExist = false): Promise<DecisionLog> {
+  const { dataDir } = settings;
   try {
-    return await openDecisionLog({ url: process.env.DECISION_LOG_URL, dataDir, mustExist, onIdleError: (error) => logger.warn({ err: error }, 'decision log: an idle PostgreSQL connection failed; the pool replaces it') });
+    return await openDecisionLog({ url: settings.decisionLogUrl, dataDir, mustExist, onIdleError: (error) => logger.warn({ err: error }, 'decision log: an idle PostgreSQL connection failed; the pool replaces it') });
   } catch (error) {
     fatal({ err: error, dataDir }, 'the decision log could not be opened; not starting (a decision must never be given unrecorded)');
   }
 }
 
-function settings() {
-  try {
-    const limits = limitsFromEnvironment(process.env);
-    const keepFacts = process.env.DECISION_LOG_FACTS;
-    if (keepFacts !== undefined && keepFacts !== 'keep' && keepFacts !== 'digest') throw new Error(`DECISION_LOG_FACTS must be "digest" (the default: facts are kept only as a salted digest) or "keep" (got "${keepFacts}")`);
-    return { ...limits, keepFacts: keepFacts === 'keep' };
-  } catch (error) {
-    fatal({ err: error }, `${(error as Error).message}; not starting`);
-  }
-}
-
-/** A cluster worker's first message: the rules the cluster serves (the primary sends them as it forks the worker). */
-function rulesFromPrimary(): Promise<RuleRegistry> {
+/**
+ * A cluster worker's first message: the settings the primary read and the rules the cluster serves (the primary
+ * sends them as it forks the worker). A worker never reads the environment itself: a worker restarted later serves
+ * with the settings (and the keys, even generated ones) every other worker has.
+ */
+function handoffFromPrimary(): Promise<{ settings: Settings; texts: RuleTexts }> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the cluster primary did not hand over the rules within ${RULES_HANDOFF_MS} ms`)), RULES_HANDOFF_MS);
+    const timer = setTimeout(() => reject(new Error(`the cluster primary did not hand over the settings and rules within ${HANDOFF_MS} ms`)), HANDOFF_MS);
     const take = (message: unknown) => {
-      if (!isMessage(message) || (message as ToWorker).kind !== 'rules') return;
+      if (!isMessage(message) || (message as ToWorker).kind !== 'start') return;
       process.off('message', take);
       clearTimeout(timer);
-      const { texts } = message as Extract<ToWorker, { kind: 'rules' }>;
+      const { settings, texts } = message as Extract<ToWorker, { kind: 'start' }>;
       try {
-        resolve(loadRuleTexts(texts.calendarText, texts.files, { modules: RULE_SET_MODULES }));
+        resolve({ settings: settingsFromPrimary(settings), texts });
       } catch (error) {
         reject(error);
       }
@@ -136,20 +123,34 @@ function rulesFromPrimary(): Promise<RuleRegistry> {
   });
 }
 
-/** One serving process: its own RuleStore and file watch, decision log connection, and the HTTP server. */
-function serve(clustered: boolean): void {
-  void serveAsync(clustered);
-}
-
-async function serveAsync(clustered: boolean): Promise<void> {
-  const logger = clustered ? rootLogger.child({ worker: cluster.worker?.id }) : rootLogger;
-  let store: RuleStore;
+/** A cluster worker: waits for the primary's handoff, then serves. */
+async function work(): Promise<void> {
+  let handoff;
+  try {
+    handoff = await handoffFromPrimary();
+  } catch (error) {
+    fatal({ err: error }, 'this worker could not start; the primary starts another');
+  }
+  let rules: RuleRegistry;
   try {
     // A cluster's worker serves the rules the cluster serves, handed over by the primary, not the folder as it is
     // now: a worker started after a rule file was refused must not fail on it (or serve anything else).
-    store = new RuleStore(rulesDirectory, RULE_SET_MODULES, logger, clustered ? await rulesFromPrimary() : undefined);
+    rules = loadRuleTexts(handoff.texts.calendarText, handoff.texts.files, { modules: RULE_SET_MODULES });
   } catch (error) {
-    rulesRefused(error);
+    rulesRefused(handoff.settings.rulesDirectory, error);
+  }
+  await serve(handoff.settings, true, rules);
+}
+
+/** One serving process: its own RuleStore and file watch, decision log connection, and the HTTP server. */
+async function serve(settings: Settings, clustered: boolean, rules?: RuleRegistry): Promise<void> {
+  const { rulesDirectory } = settings;
+  const logger = clustered ? rootLogger.child({ worker: cluster.worker?.id }) : rootLogger;
+  let store: RuleStore;
+  try {
+    store = new RuleStore(rulesDirectory, RULE_SET_MODULES, logger, rules);
+  } catch (error) {
+    rulesRefused(rulesDirectory, error);
   }
   let workers: { wanted: number; serving: number } | undefined;
 
@@ -190,9 +191,11 @@ async function serveAsync(clustered: boolean): Promise<void> {
     });
   }
 
-  const config = settings();
-  const { ring } = keysFromEnvironment(process.env);
-  const log = await openLog(logger, clustered);
+  // Loaded here, not at the top: a cluster's primary serves no requests, and does not wait on Express and the routes.
+  const { createApp } = await import('./api/app');
+  const config = settings.limits;
+  const ring = keyRing(settings);
+  const log = await openLog(settings, logger, clustered);
   const metrics = new Metrics();
   store.onReload = (report) => {
     metrics.reload(report.ok);
@@ -203,7 +206,7 @@ async function serveAsync(clustered: boolean): Promise<void> {
     }
   };
   const recorder = new DecisionRecorder(log, {
-    keepFacts: config.keepFacts,
+    keepFacts: settings.keepFacts,
     onWrite: (ok, seconds) => metrics.logWrite(ok, seconds),
     onError: (error) => logger.error({ err: error, decisionLog: log.location }, 'decision log write failed; the request is answered 503'),
   });
@@ -220,21 +223,25 @@ async function serveAsync(clustered: boolean): Promise<void> {
     metrics,
     clustered,
     requestLogger: logger,
-    // Each worker allows its share, so a key never exceeds the limit across the cluster (limits.ts).
-    ratePerMinute: clustered ? workerShare(config.ratePerMinute, Number(process.env.PS_CLUSTER_WORKERS ?? 1)) : config.ratePerMinute,
+    // Each worker allows its share, so a key never exceeds the limit across the cluster; the headers state the limit (limits.ts).
+    ratePerMinute: config.ratePerMinute,
+    rateLimitWorkers: clustered ? settings.workers : 1,
     requestTimeoutMs: config.requestTimeoutMs,
     batch: config.batch,
     workers: clustered ? () => workers : undefined,
   });
   // Header, request and idle timeouts and a connection cap (limits.ts), before Express sees a request.
-  const server = limitedServer(app, config.server).listen(port, () => {
+  const { host, port } = settings;
+  const server = limitedServer(app, config.server).listen({ host, port }, () => {
     const versions = versionsByFile(store.current());
-    // The port bound, not the one asked for: PORT=0 picks a free one (shared by every worker in a cluster).
-    const address = server.address();
-    const bound = typeof address === 'object' && address !== null ? address.port : port;
-    logger.info({ port: bound, rulesDirectory, versions, decisionLog: log.kind, decisionLogAt: log.location, keys: ring.ids() }, `listening on http://localhost:${bound}`);
+    // The address and port bound, not the ones asked for: PORT=0 picks a free port (shared by every worker in a
+    // cluster), and a host name binds to the address it resolves to.
+    const bound = server.address() as AddressInfo;
+    const everywhere = bound.address === '::' || bound.address === '0.0.0.0';
+    const url = `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
+    logger.info({ host: bound.address, port: bound.port, rulesDirectory, versions, decisionLog: log.kind, decisionLogAt: log.location, keys: ring.ids() }, `listening on ${url}${everywhere ? ' (every interface)' : ''}`);
   });
-  server.on('error', (error) => fatal({ port, err: error }, `cannot serve on port ${port}; stopping`));
+  server.on('error', (error) => fatal({ host, port, err: error }, `cannot serve on ${host ?? 'every interface'}, port ${port}; stopping`));
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -272,18 +279,16 @@ function clusterHealth(wanted: number) {
 }
 
 /** The cluster primary: checks the rules once, forks the workers, restarts the ones that die, relays reloads and stops. */
-async function supervise(workers: number): Promise<void> {
-  // Refuse to start on bad rules, or a decision log that cannot be opened, here, once, rather than
-  // watch every worker fail on them (and be restarted into the same failure).
-  // The rules in force, kept here to hand to each worker as it starts (a worker tells the primary when its rules change).
-  let inForce: RuleTexts;
-  try {
-    inForce = loadRules(rulesDirectory, { modules: RULE_SET_MODULES }).texts as RuleTexts;
-  } catch (error) {
-    rulesRefused(error);
-  }
-  // Creates the SQLite file if it is new: the workers open only the file that is there (openLog's mustExist).
-  await (await openLog(rootLogger)).close();
+async function supervise(settings: Settings): Promise<void> {
+  const { workers, rulesDirectory } = settings;
+  // The rules in force, kept here to hand to each worker as it starts (a worker tells the primary when its rules
+  // change); undefined until the primary has checked them, and workers forked before then wait for them.
+  let inForce: RuleTexts | undefined;
+  const waitingForRules = new Set<Worker>();
+  const handOver = (worker: Worker, texts: RuleTexts) => {
+    // Queued on the channel until the worker reads it; the callback keeps a worker that died at once from throwing here.
+    worker.send({ kind: 'start', request: 0, settings, texts } satisfies ToWorker, () => undefined);
+  };
 
   let stopping = false;
   let exitCode = 0;
@@ -302,11 +307,11 @@ async function supervise(workers: number): Promise<void> {
   const live = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
 
   const fork = (): Worker => {
-    const worker = cluster.fork({ PS_CLUSTER_WORKERS: String(workers) });
+    const worker = cluster.fork();
     running.add(worker.id);
     forkedAt.set(worker.id, Date.now());
-    // Queued on the channel until the worker reads it; the callback keeps a worker that died at once from throwing here.
-    worker.send({ kind: 'rules', request: 0, texts: inForce } satisfies ToWorker, () => undefined);
+    if (inForce) handOver(worker, inForce);
+    else waitingForRules.add(worker);
     worker.on('message', (message: unknown) => {
       if (!isMessage(message)) return;
       const m = message as ToPrimary;
@@ -402,16 +407,33 @@ async function supervise(workers: number): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 
   servePrimaryMetrics(health.registry);
-  rootLogger.info({ workers, port, rulesDirectory }, `starting ${workers} workers`);
+  rootLogger.info({ workers, host: settings.host, port: settings.port, rulesDirectory }, `starting ${workers} workers`);
+  // Forked first, so that they load their code while this process checks the rules: on two cores that overlap is about
+  // a second of the time to ready. They serve nothing until they are handed the rules.
   for (let i = 0; i < workers; i += 1) fork();
+  // Refuse to start on bad rules, or a decision log that cannot be opened, here, once, rather than watch every worker
+  // fail on them (and be restarted into the same failure). The workers still waiting for the rules end with this process.
+  const endWaiting = () => {
+    for (const worker of waitingForRules) worker.process.kill('SIGTERM');
+  };
+  process.once('exit', endWaiting);
+  try {
+    inForce = loadRules(rulesDirectory, { modules: RULE_SET_MODULES }).texts as RuleTexts;
+  } catch (error) {
+    rulesRefused(rulesDirectory, error);
+  }
+  // Creates the SQLite file if it is new: the workers open only the file that is there (openLog's mustExist).
+  await (await openLog(settings, rootLogger)).close();
+  process.off('exit', endWaiting);
+  for (const worker of waitingForRules) if (worker.isConnected()) handOver(worker, inForce);
+  waitingForRules.clear();
 }
 
-if (cluster.isWorker) serve(true);
+if (cluster.isWorker) void work();
 else {
-  // Keys and settings are read once, before any worker: a mistake in them stops the start with one message.
-  settleKeys();
-  settings();
-  const workers = workerCount();
-  if (workers === 1) serve(false);
-  else void supervise(workers);
+  // Settings (keys among them) are read once, before any worker: every mistake in them stops the start, each named.
+  const { settings, generated } = readSettings();
+  if (generated) printDevelopmentKeys(generated, settings);
+  if (settings.workers === 1) void serve(settings, false);
+  else void supervise(settings);
 }

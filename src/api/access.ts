@@ -191,32 +191,26 @@ export interface GeneratedKey {
 }
 
 /**
- * The keys API_KEYS and API_KEYS_FILE configure (either or both; ids unique across the two). With
- * neither set (or set empty), one development key per role is generated, new each start, and
- * returned so the server can print them: a local run works without setup, and no fixed default
- * secret exists to be left enabled in production.
+ * The keys API_KEYS and API_KEYS_FILE configure (either or both; ids unique across the two), as
+ * config.ts reads them. With neither set (or set empty), one development key per role is generated,
+ * new each start, and returned so the server can print them: a local run works without setup, and
+ * no fixed default secret exists to be left enabled in production. `keys` holds what the service
+ * keeps of each, digests only, for a cluster's primary to hand its workers (config.ts).
  */
-export function keysFromEnvironment(env: NodeJS.ProcessEnv): { ring: KeyRing; generated?: GeneratedKey[] } {
+export function keysFromEnvironment(env: { API_KEYS?: string; API_KEYS_FILE?: string }): { ring: KeyRing; keys: StoredKey[]; generated?: GeneratedKey[] } {
   const spec = env.API_KEYS?.trim();
   const file = env.API_KEYS_FILE?.trim();
   if (!spec && !file) {
     const generated = ROLES.map((role) => ({ id: `dev-${role}`, role, secret: randomBytes(32).toString('base64url') }));
-    return { ring: new KeyRing(generated.map(({ id, role, secret }) => ({ id, role, hash: sha256(secret) }))), generated };
+    const keys = generated.map(({ id, role, secret }) => ({ id, role, hash: sha256(secret) }));
+    return { ring: new KeyRing(keys), keys, generated };
   }
   const entries = [...(spec ? parseApiKeys(spec) : []), ...(file ? readKeyFile(file) : [])];
   if (entries.length === 0) {
     const sources = [spec ? 'API_KEYS' : '', file ? `API_KEYS_FILE ${file}` : ''].filter(Boolean);
     throw new Error(`No API keys are configured: ${sources.join(' and ')} ${sources.length > 1 ? 'hold' : 'holds'} no keys.`);
   }
-  return { ring: new KeyRing(entries) };
-}
-
-/**
- * Generated keys as an API_KEYS value. A cluster's primary sets it in the workers' environment, so
- * every worker accepts the keys the primary printed instead of generating its own.
- */
-export function generatedKeysSpec(generated: readonly GeneratedKey[]): string {
-  return generated.map((k) => `${k.id}:${k.role}:${k.secret}`).join(',');
+  return { ring: new KeyRing(entries), keys: entries.map(({ id, role, hash }) => ({ id, role, hash })) };
 }
 
 /**

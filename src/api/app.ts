@@ -1,21 +1,20 @@
 // The HTTP API: routes, content negotiation and error mapping. createApp() never listens; tests drive it directly.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { RequestListener } from 'node:http';
 import path from 'node:path';
+import compression from 'compression';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
-import typeis from 'type-is';
 import type { Logger } from 'pino';
 import { todayInSydney } from '../dates/calendar';
 import { citation } from '../engine/explain';
 import type { CompiledRuleSet } from '../engine/compile';
-import type { Decision } from '../engine/evaluate';
 import { DecisionError } from '../errors';
 import { versionsByFile, type RuleRegistry, type RuleSetVersions } from '../loader/load';
 import type { ReloadReport } from '../loader/store';
 import { impactOf, type ImpactCase } from '../authoring/impact';
-import type { DecisionRecorder } from '../decisions/recorder';
+import type { Decided, DecisionRecorder } from '../decisions/recorder';
 import { authorize, type Caller, type KeyRing, type Permission } from './access';
 import { addDecisionRoutes, DecisionReplayer } from './decisions';
 import { closeWhenAnswered, DEFAULT_BATCH_LIMITS, rateLimitPerKey, requestTimeout, type BatchLimits } from './limits';
@@ -23,8 +22,8 @@ import { metricsHandler, outcomeLabel, type Metrics } from './metrics';
 import { openApiDocument } from './openapi';
 import { requestLog } from './request-log';
 import { evaluateBatch } from './batch';
-import { decideRequest, engineOf } from './decide-request';
-import { decisionJson } from './decision-json';
+import { decideRequest, engineOf, explainOf, type Explain } from './decide-request';
+import { decisionJson, shortDecisionJson } from './decision-json';
 import { invalidJson, jsonBody } from './json-body';
 import { internalProblem, problemOf, sendProblem } from './problem';
 
@@ -60,81 +59,30 @@ export interface AppOptions {
   requestLogger?: Logger;
   /** Requests one key may make a minute (0: no limit). */
   ratePerMinute?: number;
+  /** In a cluster: how many workers count a key's requests apart, each allowing its share of ratePerMinute (limits.ts). */
+  rateLimitWorkers?: number;
   /** In a cluster: the workers asked for and those serving, as the primary last said (server.ts); absent when not clustered. */
   workers?: () => { wanted: number; serving: number } | undefined;
   /** A request not answered within this is answered 503 (evaluate-batch streams, and is bounded by the server's requestTimeout instead). */
   requestTimeoutMs?: number;
 }
 
-// type-is itself, as Express's req.is() calls it: the lane's requests are Node's own, without Express's methods.
-const isJson = (req: Request): boolean => Boolean(typeis(req, ['application/json', 'application/*+json']));
-
 interface BodyParserError {
   type?: string;
   status?: number;
 }
 
-/** The evaluate route, as Express matches it and as the metrics and request logs name it. */
-const EVALUATE_ROUTE = '/v1/rulesets/:name/evaluate';
-
 /**
- * The requests the lane takes: an evaluate POST whose rule-set name needs no decoding and with no query string (so
- * `?engine=reference`, a percent-encoded or a trailing-slash path, and every other route go through Express).
+ * NDJSON answers (evaluate-batch) are never compressed: compression buffers what it is given until it has a block
+ * to write, so the lines would stop arriving as they are decided (unless flushed per write), and deflating a stream
+ * of full explanations (some 2 GB for 100,000 segment allocations) costs more CPU than deciding them. A batch that
+ * wants a small answer asks for ?explain=none. (compression's own filter passes NDJSON by today only because
+ * mime-db does not list it as compressible; this says so whatever the next mime-db says.)
  */
-const LANE_PATH = /^\/v1\/rulesets\/([A-Za-z0-9._-]+)\/evaluate$/;
-
-/** The rule-set name if the lane takes this request, else undefined (Express answers it). */
-function laneName(method: string | undefined, url: string | undefined): string | undefined {
-  return method === 'POST' && url !== undefined ? LANE_PATH.exec(url)?.[1] : undefined;
-}
-
-export const takesLane = (method: string | undefined, url: string | undefined): boolean => laneName(method, url) !== undefined;
-
-// The lane: the evaluate route's handlers run in order without Express's router.
-//
-// Measured on this 2-core machine under autocannon (64 connections, the bench's body), a bare Express 5 route cost about
-// 100 µs of CPU a request more than the same handler on Node's own server: about 60 µs of it from Express swapping the
-// prototypes of every request and response (which leaves Node's own response methods slow on them), the rest its
-// router. With the production edges (request log, metrics, helmet, the timeout, key check, limiter and decision log) the
-// service answered about 4,800 evaluations a second; the issue's target is 5,000 with p99 under 25 ms.
-//
-// The lane runs the very same handler functions as the Express route, in the same order (the edges, then `evaluate`),
-// on Node's own request and response with the few fields those handlers read (path, originalUrl, params, query, route,
-// baseUrl, res.locals) set as Express would have set them. A handler on this route must therefore use Node's own
-// request and response API and those fields only; every evaluate test runs through the lane, and every answer is
-// checked against the OpenAPI document, so a handler that reaches for an Express method fails them.
-
-/** The route as req.route gives it to the metrics and the request log. */
-const LANE_ROUTE = { path: EVALUATE_ROUTE };
-
-function laneRequest(req: IncomingMessage, name: string): Request {
-  return Object.assign(req, { originalUrl: req.url, path: req.url, baseUrl: '', params: { name }, query: {}, route: LANE_ROUTE, body: undefined }) as unknown as Request;
-}
-
-function laneResponse(res: ServerResponse): Response {
-  return Object.assign(res, { locals: Object.create(null) as Record<string, unknown> }) as unknown as Response;
-}
-
-/** next() as Express's router gives it: the next handler, or with an error, the error handler; a throw or a rejected promise is an error. */
-function runLane(chain: readonly RequestHandler[], req: Request, res: Response, fail: (error: unknown, req: Request, res: Response) => void): void {
-  let at = 0;
-  const next = (error?: unknown): void => {
-    if (error !== undefined) {
-      fail(error, req, res);
-      return;
-    }
-    const handler = chain[at];
-    at += 1;
-    if (handler === undefined) return;
-    try {
-      const result = handler(req, res, next) as unknown;
-      if (result instanceof Promise) result.catch((reason: unknown) => next(reason ?? new Error('Rejected promise')));
-    } catch (thrown) {
-      next(thrown ?? new Error('undefined thrown'));
-    }
-  };
-  next();
-}
+const compressible = (req: Request, res: Response): boolean => {
+  const type = res.getHeader('Content-Type');
+  return !(typeof type === 'string' && type.startsWith('application/x-ndjson')) && compression.filter(req, res);
+};
 
 /** A rule-set version as GET /v1/rulesets/{name} shows it (without its list of versions). */
 export function describeRuleSet(ruleSet: CompiledRuleSet) {
@@ -158,14 +106,14 @@ export function describeRuleSet(ruleSet: CompiledRuleSet) {
 }
 
 /**
- * The evaluate hot path: the decision's JSON (decision-json.ts) and one write. res.json would also hash the ~20 KB body
- * for an ETag (sha1, per request) that no client revalidates a POST answer with, and go through
- * res.send's type and freshness handling; the bytes and headers sent are otherwise the same.
+ * The evaluate answer: the decision's JSON (decision-json.ts), in full or, with ?explain=none, its outcome and the
+ * rules that fired, and one write. res.json would go through JSON.stringify of the ~20 KB decision and res.send's
+ * type and freshness handling; the bytes and headers sent are otherwise the same.
  */
-function sendDecision(res: Response, decision: Decision, decisionId: string): void {
+function sendDecision(res: Response, { decision }: Decided, decisionId: string, explain: Explain): void {
   // A request the timeout has answered already (limits.ts) gets nothing more.
   if (res.headersSent) return;
-  const body = decisionJson(decision, decisionId);
+  const body = explain === 'none' || !('explanation' in decision) ? shortDecisionJson(decision, decisionId) : decisionJson(decision, decisionId);
   res.setHeader('X-Decision-Id', decisionId);
   res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
@@ -204,25 +152,28 @@ export function createApp(options: AppOptions): RequestListener {
   app.set('etag', false);
 
   // Outermost: the request's id and its log line, and its count and latency, whatever happens later.
-  // The same edges run before the evaluate route's lane (below).
-  const edges: RequestHandler[] = [];
-  if (options.requestLogger) edges.push(requestLog(options.requestLogger));
-  if (metrics) edges.push(metrics.middleware());
-  edges.push(
+  if (options.requestLogger) app.use(requestLog(options.requestLogger));
+  if (metrics) app.use(metrics.middleware());
+  // Answers compressed when the client accepts it (an explained decision, ~20 KB, gzips to ~3.4 KB); answers under
+  // 1 KB (problems, health) are not worth it, and are sent as they are. A request that accepts no encoding (no
+  // Accept-Encoding at all) skips the middleware: it would wrap the response's methods and negotiate, per request,
+  // to send it as it is anyway.
+  const compress = compression({ filter: compressible });
+  app.use((req, res, next) => (req.headers['accept-encoding'] === undefined ? next() : compress(req, res, next)));
+  app.use(
     helmet({
       // The API answers JSON only; the /rules page sets its own policy below, with the hashes of its inline script and style.
       // Not helmet's defaults (made for pages: scripts and styles from this origin): an answer here loads nothing at all.
       contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"], frameAncestors: ["'none'"] } },
-    }) as RequestHandler,
+    }),
   );
   if (options.requestTimeoutMs) {
     const timeout = requestTimeout(options.requestTimeoutMs);
     // A batch streams its answer for as long as the client sends; the server's requestTimeout bounds it instead.
-    edges.push((req, res, next) => (req.path.endsWith('/evaluate-batch') ? next() : timeout(req, res, next)));
+    app.use((req, res, next) => (req.path.endsWith('/evaluate-batch') ? next() : timeout(req, res, next)));
   }
-  for (const edge of edges) app.use(edge);
 
-  const limiter = rateLimitPerKey({ perMinute: options.ratePerMinute ?? 0 });
+  const limiter = rateLimitPerKey({ perMinute: options.ratePerMinute ?? 0, workers: options.rateLimitWorkers ?? 1 });
   /** Who may call a route: a key with the permission, within its rate. */
   const guard = (permission: Permission): [RequestHandler, RequestHandler] => [authorize(access, permission), limiter];
 
@@ -291,7 +242,8 @@ export function createApp(options: AppOptions): RequestListener {
     });
   });
 
-  const evaluate: RequestHandler[] = [
+  app.post(
+    '/v1/rulesets/:name/evaluate',
     ...guard('evaluate'),
     (req, res, next) => {
       // The registry is read once, here: a reload during this request does not change its rules.
@@ -302,7 +254,8 @@ export function createApp(options: AppOptions): RequestListener {
     jsonBody(BODY_LIMIT_BYTES, { oneCase: true }),
     async (req, res) => {
       const versions = res.locals.ruleSet as RuleSetVersions;
-      const made = decideRequest(versions, req.body, engineOf(req), () => todayInSydney(clock()));
+      const explain = explainOf(req);
+      const made = decideRequest(versions, req.body, engineOf(req), () => todayInSydney(clock()), explain);
       // The compiled engine answers synchronously; only the reference engine needs awaiting.
       const decided = made instanceof Promise ? await made : made;
       const record = recorder.entry(decided, callerOf(res).id);
@@ -310,10 +263,9 @@ export function createApp(options: AppOptions): RequestListener {
       // Recorded first, answered second: a decision the log does not hold is never given (503 instead).
       await recorder.commit([record], [decided.ruleSet]);
       metrics?.decision(decided.decision.ruleSet, outcomeLabel(decided.decision), decided.decision.evaluator);
-      sendDecision(res, decided.decision, record.decisionId);
+      sendDecision(res, decided, record.decisionId, explain);
     },
-  ];
-  app.post(EVALUATE_ROUTE, ...evaluate);
+  );
 
   app.post('/v1/rulesets/:name/evaluate-batch', ...guard('evaluate'), evaluateBatch({ lineLimitBytes: BODY_LIMIT_BYTES, ...DEFAULT_BATCH_LIMITS, ...options.batch, ruleSetNamed, clock, logger, recorder, metrics }));
 
@@ -353,8 +305,8 @@ export function createApp(options: AppOptions): RequestListener {
     next(new DecisionError('not-found', `Nothing is served at ${req.method} ${req.path}.`));
   });
 
-  // Every failure, from Express's router or the lane, becomes a problem here.
-  const answerError = (error: unknown, req: Request, res: Response): void => {
+  // Every failure becomes a problem here.
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const parserError = error as BodyParserError;
     let known: DecisionError | undefined;
     if (error instanceof DecisionError) known = error;
@@ -382,20 +334,13 @@ export function createApp(options: AppOptions): RequestListener {
     metrics?.error('internal');
     logger?.error({ err: error, path: req.path }, 'unhandled error');
     sendProblem(res, internalProblem(req.originalUrl));
-  };
+  });
 
-  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => answerError(error, req, res));
-
-  const lane = [...edges, ...evaluate];
-  return (req, res) => {
-    const name = laneName(req.method, req.url);
-    if (name === undefined) app(req, res);
-    else runLane(lane, laneRequest(req, name), laneResponse(res), answerError);
-  };
+  return app;
 }
 
 const jsonOnly: RequestHandler = (req, _res, next) => {
-  if (!isJson(req)) throw new DecisionError('unsupported-media-type', `Send the request as application/json (got ${req.headers['content-type'] ?? 'no content type'}).`);
+  if (!req.is(['application/json', 'application/*+json'])) throw new DecisionError('unsupported-media-type', `Send the request as application/json (got ${req.headers['content-type'] ?? 'no content type'}).`);
   next();
 };
 

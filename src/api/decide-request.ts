@@ -1,6 +1,6 @@
 // From a parsed request to a decision, for evaluate and evaluate-batch alike: the engine asked for, the version in force, the facts checked.
 import type { Request } from 'express';
-import { decide, evaluate, type Evaluator } from '../engine/evaluate';
+import { decide, decideVerdict, evaluate, type Evaluator } from '../engine/evaluate';
 import { DecisionError } from '../errors';
 import { parseEvaluateRequest } from '../facts/validate';
 import type { RuleSetVersions } from '../loader/load';
@@ -18,12 +18,29 @@ export function engineOf(req: Request): Evaluator {
 }
 
 /**
+ * How much of the decision the answer carries, from the `explain` query parameter: `full` (default) the whole
+ * explanation, rule by rule; `none` the outcome and the ids of the rules that fired, as triage writes a line without
+ * --explain. The decision log records the same either way (it keeps the outcome and the fired rules, never the explanation).
+ */
+export type Explain = 'full' | 'none';
+
+/** The `explain` query parameter, checked once per request. */
+export function explainOf(req: Request): Explain {
+  const explain = req.query.explain ?? 'full';
+  if (explain !== 'full' && explain !== 'none') {
+    throw new DecisionError('invalid-request', 'The explain query parameter must be "full" (default: the decision explained rule by rule) or "none" (the outcome and the rules that fired).', [{ pointer: '', message: 'query parameter explain must be full or none' }]);
+  }
+  return explain;
+}
+
+/**
  * Decides one parsed `{ asOf?, facts }` body. Both routes call this, so a batch line answers exactly
- * what POST …/evaluate answers for the same body. The compiled engine answers synchronously (no
+ * what POST …/evaluate answers for the same body. With explain `none` the compiled engine gives the verdict
+ * alone (the outcome and the rules that fired); the reference engine always explains. The compiled engine answers synchronously (no
  * promise on the hot path); the reference engine returns a promise. The validated facts come back
  * with the decision: the decision log records their digest.
  */
-export function decideRequest(versions: RuleSetVersions, body: unknown, engine: Evaluator, today: () => string): Decided | Promise<Decided> {
+export function decideRequest(versions: RuleSetVersions, body: unknown, engine: Evaluator, today: () => string, explain: Explain = 'full'): Decided | Promise<Decided> {
   const given = (body as { asOf?: unknown } | null | undefined)?.asOf;
   const asOf = typeof given === 'string' ? given : today();
   // A malformed asOf still picks a version (today's), so the schema check below reports it with every other problem.
@@ -32,6 +49,10 @@ export function decideRequest(versions: RuleSetVersions, body: unknown, engine: 
   const request = parseEvaluateRequest(body, ruleSet.name, ruleSet.file.requires, { copy: false });
   const on = request.asOf ?? asOf;
   const facts = request.facts;
-  if (engine === 'compiled') return { decision: decide(ruleSet, facts, on), ruleSet, facts };
+  if (engine === 'compiled') {
+    // Without an explanation the compiled rules run without building one (as triage does): the same outcome and fired rules.
+    if (explain === 'none') return { decision: { ...decideVerdict(ruleSet, facts, on), evaluator: engine }, ruleSet, facts };
+    return { decision: decide(ruleSet, facts, on), ruleSet, facts };
+  }
   return evaluate(ruleSet, facts, on, 'reference').then((decision) => ({ decision, ruleSet, facts }));
 }

@@ -7,6 +7,7 @@
 // rule's JSON is kept, per rule definition, under a key of those values, and reused; the rest of
 // the decision is written as JSON.stringify writes it. test/api/decision-json.test.ts proves the
 // bytes equal JSON.stringify's over generated cases of every rule set and both evaluators.
+import type { Decided } from '../decisions/recorder';
 import type { Decision } from '../engine/evaluate';
 import { ConditionLine, type ConditionExplanation, type RuleExplanation } from '../engine/explain';
 
@@ -64,4 +65,20 @@ export function decisionJson(decision: Decision, decisionId?: string): string {
   const explanation = decision.explanation.map(ruleJson).join(',');
   const id = decisionId === undefined ? '' : `"decisionId":${str(decisionId)},`;
   return `{${id}"ruleSet":${str(decision.ruleSet)},"version":${str(decision.version)},"effective":${JSON.stringify(decision.effective)},"asOf":${str(decision.asOf)},"evaluator":${str(decision.evaluator)},"outcome":${JSON.stringify(decision.outcome)},"defaultsApplied":${JSON.stringify(decision.defaultsApplied)},"explanation":[${explanation}],"derivedFacts":${JSON.stringify(decision.derivedFacts)},"parameters":${parametersJson(decision.parameters)}}`;
+}
+
+/**
+ * The short answer (?explain=none): the decision's id, rule set, version and date, its outcome, the fact defaults it
+ * applied (policy the answer rests on, so never left out) and the ids of the rules that fired, in file order; none of
+ * the explanation, derived facts or parameters. From a verdict (the
+ * compiled engine without an explanation) or from an explained decision (the reference engine).
+ */
+export function shortDecisionJson(decision: Decided['decision'], decisionId: string): string {
+  let fired: string[];
+  if ('fired' in decision) fired = decision.fired;
+  else {
+    fired = [];
+    for (const rule of decision.explanation) if (rule.fired) fired.push(rule.rule);
+  }
+  return `{"decisionId":${str(decisionId)},"ruleSet":${str(decision.ruleSet)},"version":${str(decision.version)},"asOf":${str(decision.asOf)},"outcome":${JSON.stringify(decision.outcome)},"defaultsApplied":${JSON.stringify(decision.defaultsApplied)},"fired":${JSON.stringify(fired)}}`;
 }

@@ -1,81 +1,87 @@
 // Bounds on what one caller, one request and one connection may take: a rate per key, a request's time and a batch's size, the server's timeouts and connection cap.
-import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { RequestHandler, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
+import { MemoryStore, rateLimit, type ClientRateLimitInfo, type RateLimitInfo } from 'express-rate-limit';
 import { DecisionError } from '../errors';
 import type { Caller } from './access';
 import { problemOf, sendProblem } from './problem';
 
 const WINDOW_MS = 60_000;
 
-/** One key's count in its current window. */
-interface Window {
-  used: number;
-  /** When the window ends (ms since the epoch); it begins at the key's first request after the last one ended. */
-  resetAt: number;
-  /** The IETF draft's partition key: a short digest of the key id, so the header does not repeat the id itself. */
-  partition: string;
-}
-
 /**
- * At most `perMinute` requests per API key in each 60-second window; the next is a 429
- * `rate-limited` problem with Retry-After. Keyed on the key id, not the address: caseworkers
- * share office NAT addresses, and one key's script must not exhaust another's allowance. Mount it
- * after authorize(), which sets res.locals.caller. `perMinute` 0 turns the limit off.
- *
- * One limiter serves every route, so a key has one allowance, not one per route. In a cluster each
- * worker is given its share (workerShare()).
- *
- * Every answer carries RateLimit and RateLimit-Policy (IETF draft 8, as express-rate-limit wrote them:
- * `"6000-in-1min"; r=5999; t=60` and `"6000-in-1min"; q=6000; w=60; pk=:…:`). Written here, not with
- * express-rate-limit, because the evaluate route runs its handlers outside Express's router (app.ts,
- * the lane) and the library's middleware, with an await for each of its steps and a SHA-256 of the key
- * for every answer, was one of the costs the lane exists to avoid. The count is a Map entry per key id
- * (only authorized callers reach it, so the map holds at most the configured keys).
+ * express-rate-limit's MemoryStore, for one of `workers` processes that each count a key's requests apart: each
+ * request counts as limit / share quota units, share being this process's part of the limit (workerShare()). So a
+ * process refuses a key past its share, and the key's requests across the cluster never exceed the limit, while the
+ * RateLimit headers state the key's limit (q=6000), not one process's part of it (3000 in a 2-worker cluster), and
+ * the remaining allowance (r) reaches 0 with the last request this process allows. The IETF draft allows a request
+ * to cost more than one quota unit; with one process (or no cluster) each costs one.
  */
-export function rateLimitPerKey(options: { perMinute: number; clock?: () => number }): RequestHandler {
-  const { perMinute, clock = Date.now } = options;
-  if (!Number.isSafeInteger(perMinute) || perMinute < 0) throw new Error(`The rate limit must be a whole number of requests a minute, 0 or more (got ${perMinute}).`);
-  if (perMinute === 0) return (_req, _res, next) => next();
-  const name = `"${perMinute}-in-1min"`;
-  const windows = new Map<string, Window>();
-  return (_req, res, next) => {
-    const caller = res.locals.caller as Caller | undefined;
-    // A limiter mounted before authorize() would otherwise count every caller as one: a wiring bug, so a 500.
-    if (!caller) throw new Error('rateLimitPerKey() is mounted before authorize(): there is no caller to count against.');
-    const now = clock();
-    let window = windows.get(caller.id);
-    if (window === undefined) {
-      window = { used: 0, resetAt: now + WINDOW_MS, partition: Buffer.from(createHash('sha256').update(caller.id).digest('hex').slice(0, 12)).toString('base64') };
-      windows.set(caller.id, window);
-    } else if (now >= window.resetAt) {
-      window.used = 0;
-      window.resetAt = now + WINDOW_MS;
-    }
-    window.used += 1;
-    const seconds = Math.max(0, Math.ceil((window.resetAt - now) / 1000));
-    res.setHeader('RateLimit', `${name}; r=${Math.max(perMinute - window.used, 0)}; t=${seconds}`);
-    res.setHeader('RateLimit-Policy', `${name}; q=${perMinute}; w=${WINDOW_MS / 1000}; pk=:${window.partition}:`);
-    if (window.used <= perMinute) {
-      next();
-      return;
-    }
-    res.setHeader('Retry-After', String(seconds));
-    next(new DecisionError('rate-limited', `Key "${caller.id}" has made more than its ${perMinute} requests a minute; try again in ${seconds} s.`));
-  };
+class ShareStore extends MemoryStore {
+  private readonly unitsPerRequest: number;
+
+  constructor(limit: number, workers: number) {
+    super();
+    this.unitsPerRequest = limit / workerShare(limit, workers);
+  }
+
+  override async increment(key: string): Promise<ClientRateLimitInfo> {
+    const { totalHits, resetTime } = await super.increment(key);
+    return { totalHits: Math.ceil(totalHits * this.unitsPerRequest), resetTime };
+  }
 }
 
 /**
- * A cluster worker's share of a key's limit. Each worker counts in its own memory and allows its share,
- * so a key's requests across the cluster never exceed the configured limit; a client whose one
- * connection stays with one worker gets that worker's share. Counting in the primary instead
- * (@express-rate-limit/cluster-memory-store) costs an IPC round trip a request: measured at 64
- * connections on this 2-core machine, 4,570 req/s fell to 3,105, and p99 rose from 31 ms to 50 ms.
+ * At most `perMinute` requests per API key in each 60-second window from the key's first request; the next is a
+ * 429 `rate-limited` problem with Retry-After. Keyed on the key id, not the address: caseworkers share office NAT
+ * addresses, and one key's script must not exhaust another's allowance. Mount it after authorize(), which sets
+ * res.locals.caller. `perMinute` 0 turns the limit off.
+ *
+ * One limiter serves every route, so a key has one allowance, not one per route. Every answer carries RateLimit
+ * and RateLimit-Policy (IETF draft 8: `"6000-in-1min"; r=5999; t=60` and `"6000-in-1min"; q=6000; w=60; pk=:…:`).
+ *
+ * In a cluster (`workers` > 1) each worker counts in its own memory and allows its share of the limit (ShareStore);
+ * the headers still state the key's limit. Counting in the primary instead (@express-rate-limit/cluster-memory-store)
+ * costs an IPC round trip a request: measured at 64 connections on this 2-core machine, 4,570 req/s fell to 3,105,
+ * and p99 rose from 31 ms to 50 ms. A store shared by several hosts (Redis, PostgreSQL) is express-rate-limit's
+ * `store` option; this service runs on one host, so it has none.
+ */
+export function rateLimitPerKey(options: { perMinute: number; workers?: number }): RequestHandler {
+  const { perMinute, workers = 1 } = options;
+  if (!Number.isSafeInteger(perMinute) || perMinute < 0) throw new Error(`The rate limit must be a whole number of requests a minute, 0 or more (got ${perMinute}).`);
+  if (!Number.isSafeInteger(workers) || workers < 1) throw new Error(`The rate limit's workers must be a whole number, 1 or more (got ${workers}).`);
+  if (perMinute === 0) return (_req, _res, next) => next();
+  return rateLimit({
+    windowMs: WINDOW_MS,
+    limit: perMinute,
+    standardHeaders: 'draft-8',
+    // The policy's name, fixed: the library would work it out from the window for every answer.
+    identifier: `${perMinute}-in-1min`,
+    legacyHeaders: false,
+    store: new ShareStore(perMinute, workers),
+    keyGenerator: (_req, res) => {
+      const caller = res.locals.caller as Caller | undefined;
+      // A limiter mounted before authorize() would otherwise count every caller as one: a wiring bug, so a 500.
+      if (!caller) throw new Error('rateLimitPerKey() is mounted before authorize(): there is no caller to count against.');
+      return caller.id;
+    },
+    // The 429 as every other refusal: a problem (app.ts), after the library has set Retry-After and the RateLimit headers.
+    handler: (req, res, next) => {
+      const { resetTime } = (req as Request & { rateLimit: RateLimitInfo }).rateLimit;
+      const seconds = resetTime ? Math.max(0, Math.ceil((resetTime.getTime() - Date.now()) / 1000)) : WINDOW_MS / 1000;
+      next(new DecisionError('rate-limited', `Key "${(res.locals.caller as Caller).id}" has made more than its ${perMinute} requests a minute; try again in ${seconds} s.`));
+    },
+  });
+}
+
+/**
+ * A cluster worker's share of a key's limit: what it allows when each of `workers` counts in its own memory. Rounded
+ * down, so a key's requests across the cluster never exceed the limit (5 a minute over 2 workers: 2 each, not 3);
+ * except that each worker allows at least 1, so a limit below the number of workers allows one request a worker.
  */
 export function workerShare(perMinute: number, workers: number): number {
   if (perMinute === 0) return 0;
-  return Math.max(1, Math.ceil(perMinute / Math.max(1, workers)));
+  return Math.max(1, Math.floor(perMinute / Math.max(1, workers)));
 }
 
 /**
@@ -289,62 +295,4 @@ export function limitedServer(listener: RequestListener, limits: Partial<ServerL
     });
   });
   return server;
-}
-
-export const DEFAULT_RATE_PER_MINUTE = 6000;
-export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
-
-/** A whole number from the environment, or the default when unset or blank; anything else names the variable. */
-function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, meaning: string): number {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min) throw new Error(`${name} must be ${meaning} (got "${raw}").`);
-  return value;
-}
-
-/** Every limit an operator may set, as limitsFromEnvironment() reads them. */
-export interface Limits {
-  ratePerMinute: number;
-  requestTimeoutMs: number;
-  batch: BatchLimits;
-  server: ServerLimits;
-}
-
-/**
- * RATE_LIMIT_PER_MINUTE: requests one API key may make a minute, across all workers (default 6000,
- * 100 a second: far above a caseworker's pace, low enough to stop a runaway script; 0 turns it off).
- * REQUEST_TIMEOUT_MS: how long a request may take before it is answered 503 (default 10 s; a
- * decision takes milliseconds, so anything near this is stuck).
- * BATCH_MAX_LINES, BATCH_MAX_BYTES, BATCH_TIMEOUT_MS: what one evaluate-batch may carry and how long
- * it may run (DEFAULT_BATCH_LIMITS says why 100,000 lines, 256 MiB and 5 minutes); an operator whose
- * queues are larger, or whose host is slower, raises them. Node's own request timeout follows the
- * batch's, a minute above it.
- * HEADERS_TIMEOUT_MS, IDLE_TIMEOUT_MS, MAX_CONNECTIONS_PER_WORKER: the server's (DEFAULT_SERVER_LIMITS
- * says why 10 s, 30 s and 1,000); the idle timeout must exceed REQUEST_TIMEOUT_MS, so that a request
- * that takes too long is answered 503 before its connection counts as idle.
- */
-export function limitsFromEnvironment(env: NodeJS.ProcessEnv): Limits {
-  const ms = 'a whole number of milliseconds, 1 or more';
-  const requestTimeoutMs = wholeNumber(env, 'REQUEST_TIMEOUT_MS', DEFAULT_REQUEST_TIMEOUT_MS, 1, ms);
-  const batch: BatchLimits = {
-    maxLines: wholeNumber(env, 'BATCH_MAX_LINES', DEFAULT_BATCH_LIMITS.maxLines, 1, 'a whole number of lines, 1 or more'),
-    maxBytes: wholeNumber(env, 'BATCH_MAX_BYTES', DEFAULT_BATCH_LIMITS.maxBytes, 1, 'a whole number of bytes, 1 or more'),
-    maxMs: wholeNumber(env, 'BATCH_TIMEOUT_MS', DEFAULT_BATCH_LIMITS.maxMs, 1, ms),
-  };
-  const server: ServerLimits = {
-    requestMs: batch.maxMs + (DEFAULT_SERVER_LIMITS.requestMs - DEFAULT_BATCH_LIMITS.maxMs),
-    headersMs: wholeNumber(env, 'HEADERS_TIMEOUT_MS', DEFAULT_SERVER_LIMITS.headersMs, 1, ms),
-    idleMs: wholeNumber(env, 'IDLE_TIMEOUT_MS', DEFAULT_SERVER_LIMITS.idleMs, 1, ms),
-    keepAliveMs: DEFAULT_SERVER_LIMITS.keepAliveMs,
-    maxConnections: wholeNumber(env, 'MAX_CONNECTIONS_PER_WORKER', DEFAULT_SERVER_LIMITS.maxConnections, 1, 'a whole number of connections, 1 or more'),
-  };
-  if (server.idleMs <= requestTimeoutMs) throw new Error(`IDLE_TIMEOUT_MS (${server.idleMs}) must be more than REQUEST_TIMEOUT_MS (${requestTimeoutMs}), so that a request that takes too long is answered 503 before its connection is cut as idle.`);
-  if (server.headersMs >= server.requestMs) throw new Error(`HEADERS_TIMEOUT_MS (${server.headersMs}) must be less than BATCH_TIMEOUT_MS (${batch.maxMs}) and a minute, the time a whole request may take.`);
-  return {
-    ratePerMinute: wholeNumber(env, 'RATE_LIMIT_PER_MINUTE', DEFAULT_RATE_PER_MINUTE, 0, 'a whole number of requests a minute, 0 (no limit) or more'),
-    requestTimeoutMs,
-    batch,
-    server,
-  };
 }

@@ -281,7 +281,7 @@ export function metricsHandler(metrics: Metrics, clustered: boolean, channel?: I
 }
 
 /** The outcome's headline value for metrics: its module's verdict field, a small fixed set per rule set (a segment, a route, ready or not). */
-export function outcomeLabel(decision: Decision): string {
+export function outcomeLabel(decision: Pick<Decision, 'ruleSet' | 'outcome'>): string {
   const field = RULE_SET_MODULES[decision.ruleSet]?.verdict;
   const value = field === undefined ? undefined : decision.outcome[field];
   return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : 'decided';

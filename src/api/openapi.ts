@@ -180,6 +180,9 @@ const ruleDefinition = embed(
 /** The rule file's own fields, as describeRuleSet (app.ts) passes them through. */
 const fileField = (name: 'documents' | 'requires' | 'factDefaults' | 'parameters' | 'derivedFacts' | 'outcome'): Schema => embed(ruleFile[name], REFS) as Schema;
 
+/** A decision as evaluate and evaluate-batch answer it: explained, or with ?explain=none its outcome and fired rules. */
+const decisionOrShort: Schema = { oneOf: [ref('Decision'), ref('ShortDecision')] };
+
 const schemas: Record<string, unknown> = {
   ErrorCode: { enum: ERROR_CODES, description: 'Every error the service reports (src/errors.ts, ERROR_CATALOGUE); the HTTP status follows the code' },
   Problem: problemSchema,
@@ -292,7 +295,7 @@ const schemas: Record<string, unknown> = {
   BatchResultLine: {
     description: 'One answer line per request line, in order: the line\'s decision, or its problem',
     oneOf: [
-      closed({ line: integer(1), id: { type: ['string', 'number', 'null'], description: 'The line\'s id as sent; null when it sent none (or an unusable one)' }, decision: ref('Decision') }),
+      closed({ line: integer(1), id: { type: ['string', 'number', 'null'], description: 'The line\'s id as sent; null when it sent none (or an unusable one)' }, decision: decisionOrShort }),
       closed({
         line: integer(1),
         id: { type: ['string', 'number', 'null'] },
@@ -473,6 +476,19 @@ function ruleSetSchemas(modules: readonly RuleSetModule[]): Record<string, unkno
     RuleSetName: { type: 'string', pattern: '^[a-z][a-z0-9-]*$', examples: modules.map(({ name }) => name) },
     Decision: decisionSchema(true, 'An explained decision, as recorded in the decision log under decisionId', outcomes),
     DecisionRerun: decisionSchema(false, 'A decision re-run for an auditor: the fields of Decision without decisionId, since a re-run is not recorded', outcomes),
+    ShortDecision: closed(
+      {
+        decisionId: ref('DecisionId'),
+        ruleSet: ref('RuleSetName'),
+        version: ref('RuleVersion'),
+        asOf: date,
+        outcome: { type: 'object', description: 'The rule set\'s outcome, as in Decision' },
+        defaultsApplied: { type: 'array', items: ref('DefaultApplied'), description: 'As in Decision: each fact default the deciding version applied to this case' },
+        fired: { ...strings, description: 'The ids of the rules that fired, in file order' },
+      },
+      [],
+      { description: 'A decision answered with ?explain=none: its outcome and the rules that fired, without the explanation; recorded in the decision log as any decision is', allOf: outcomes },
+    ),
     DecisionRecord: closed(
       {
         decisionId: ref('DecisionId'),
@@ -590,6 +606,14 @@ const engine: Schema = {
   schema: { ...ref('Evaluator'), default: 'compiled' },
 };
 
+const explain: Schema = {
+  name: 'explain',
+  in: 'query',
+  required: false,
+  description: 'How much of the decision the answer carries: full (the explanation, rule by rule, with derived facts and parameters) or none (ShortDecision: the outcome and the ids of the rules that fired). The decision log records the decision the same way either way',
+  schema: { enum: ['full', 'none'], default: 'full' },
+};
+
 const paths: Record<string, Record<string, unknown>> = {
   '/health': {
     get: operation({
@@ -682,16 +706,16 @@ const paths: Record<string, Record<string, unknown>> = {
         + 'if it cannot be recorded, none is given (503 log-unavailable). The body may be at most 1 MiB.',
       tags: ['Decisions'],
       permission: 'evaluate',
-      parameters: [ruleSetName, engine],
+      parameters: [ruleSetName, engine, explain],
       requestBody: jsonBody(ref('EvaluateRequest'), 'The facts, and optionally the date to decide as of'),
       responses: {
-        200: json(ref('Decision'), 'The decision, explained rule by rule', {
+        200: json(decisionOrShort, 'The decision, explained rule by rule (Decision); with ?explain=none its outcome and the rules that fired (ShortDecision)', {
           'X-Decision-Id': { required: true, description: 'The decision id, as in the body', schema: ref('DecisionId') },
         }),
       },
       problems: merge(ALWAYS, JSON_BODY, { 404: ['unknown-rule-set', 'not-found'], 422: ['no-version-in-force', 'date-outside-calendar', 'date-out-of-range'], 503: ['log-unavailable'] }),
       when: {
-        400: 'The body is not JSON, or does not match the contract (each offending field named by its JSON pointer), or the engine is unknown:',
+        400: 'The body is not JSON, or does not match the contract (each offending field named by its JSON pointer), or the engine or explain query parameter is unknown:',
         422: 'No version is in force on asOf, a date falls outside the holiday calendar, or a date reckoned from the case is past 9999-12-31:',
       },
     }),
@@ -709,7 +733,7 @@ const paths: Record<string, Record<string, unknown>> = {
         + 'Problems with the whole request (a Content-Length past the size bound, rule set, content type, engine) are answered before any line, as problem+json.',
       tags: ['Decisions'],
       permission: 'evaluate',
-      parameters: [ruleSetName, engine],
+      parameters: [ruleSetName, engine, explain],
       requestBody: {
         required: true,
         description: 'NDJSON: one evaluate request (with an optional id) a line, UTF-8',
@@ -723,7 +747,7 @@ const paths: Record<string, Record<string, unknown>> = {
       },
       // Streamed: the request timeout does not apply (the batch's own time bound ends it with a 503 line), so no 503.
       problems: { 400: ['invalid-request'], 404: ['unknown-rule-set', 'not-found'], 413: ['payload-too-large'], 415: ['unsupported-media-type'], 500: ['internal'] },
-      when: { 400: 'The engine is unknown:', 413: 'The Content-Length passes the size bound (the body is not read, and the connection is closed):', 415: 'Not application/x-ndjson in UTF-8, or an unsupported Content-Encoding:' },
+      when: { 400: 'The engine or explain query parameter is unknown:', 413: 'The Content-Length passes the size bound (the body is not read, and the connection is closed):', 415: 'Not application/x-ndjson in UTF-8, or an unsupported Content-Encoding:' },
     }),
   },
   '/v1/admin/reload': {

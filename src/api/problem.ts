@@ -38,8 +38,8 @@ export function problemOf(error: DecisionError, instance?: string): ProblemDocum
 }
 
 /**
- * Written with Node's own response methods, not Express's res.status().type().send(): the evaluate route's lane (app.ts)
- * answers outside Express, with a plain ServerResponse. The headers are the ones res.send wrote.
+ * Written with Node's own response methods, not Express's res.status().type().send(), so that a plain ServerResponse
+ * can be answered too (the request timeout's 503 is sent from a timer, limits.ts). The headers are the ones res.send wrote.
  */
 export function sendProblem(res: ServerResponse, problem: ProblemDocument): void {
   const body = JSON.stringify(problem);

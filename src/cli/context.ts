@@ -3,8 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { rulesDirectoryFromEnvironment } from '../config';
 import { DecisionError, type Issue } from '../errors';
-import { defaultRulesDirectory, loadRules, type RuleRegistry } from '../loader/load';
+import { loadRules, type RuleRegistry } from '../loader/load';
 import { RULE_SET_MODULES } from '../rulesets';
 
 /** Exit codes, as README.md documents them. */
@@ -16,7 +17,7 @@ export interface Places {
 }
 
 export function places(options: { rules?: string; fixtures?: string }): Places {
-  const rules = path.resolve(options.rules ?? process.env.RULES_DIR ?? defaultRulesDirectory());
+  const rules = options.rules === undefined ? rulesDirectoryFromEnvironment(process.env) : path.resolve(options.rules);
   return { rules, fixtures: path.resolve(options.fixtures ?? path.join(path.dirname(rules), 'fixtures')) };
 }
 

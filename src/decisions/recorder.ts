@@ -1,7 +1,7 @@
 // From a decision to its log record, and the record committed before the caller hears the answer.
 import { randomUUID } from 'node:crypto';
 import type { CompiledRuleSet } from '../engine/compile';
-import type { Decision } from '../engine/evaluate';
+import type { Decision, Evaluator, Verdict } from '../engine/evaluate';
 import { DecisionError } from '../errors';
 import type { CaseFacts } from '../facts/validate';
 import { factsDigest } from './facts-digest';
@@ -24,7 +24,8 @@ export interface RecorderOptions {
 
 /** What is known of one decision when it is made: the decision, the validated facts it was made on, who asked. */
 export interface Decided {
-  decision: Decision;
+  /** The decision, explained; or, when the caller asked for no explanation (?explain=none), its verdict: the outcome and the rules that fired. */
+  decision: Decision | (Verdict & { evaluator: Evaluator });
   ruleSet: CompiledRuleSet;
   facts: CaseFacts;
 }
@@ -79,8 +80,12 @@ export class DecisionRecorder {
 
   /** The log record of a decision, with a fresh decision id. Fact values only if the operator opted in. */
   entry({ decision, facts }: Decided, keyId: string): DecisionRecord {
-    const fired: string[] = [];
-    for (const rule of decision.explanation) if (rule.fired) fired.push(rule.rule);
+    let fired: string[];
+    if ('fired' in decision) fired = decision.fired;
+    else {
+      fired = [];
+      for (const rule of decision.explanation) if (rule.fired) fired.push(rule.rule);
+    }
     return {
       decisionId: randomUUID(),
       decidedAt: this.clock().toISOString(),

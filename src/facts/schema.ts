@@ -1,4 +1,4 @@
-// The fact vocabulary (CaseFacts) and the evaluate request, as JSON Schema: exactly DOMAIN.md's words.
+// The fact vocabulary (CaseFacts) and the evaluate request, as JSON Schema; docs/facts.md is written from it (npm run docs:facts).
 
 const date = { type: 'string', format: 'date', description: 'A calendar date, YYYY-MM-DD' } as const;
 /**

@@ -297,7 +297,7 @@ const REQUEST_REFUSED = 'The request does not match the contract.';
 const FACTS_REFUSED = 'The facts do not match the vocabulary.';
 
 /**
- * Validates an evaluate request body, fills in DOMAIN.md's defaults (lists empty, flags false) and
+ * Validates an evaluate request body, fills in the vocabulary's defaults (docs/facts.md: lists empty, flags false) and
  * checks the facts the rule set needs are present. The body is copied, never mutated, unless the
  * caller owns a freshly parsed body (`copy: false`: the API's routes) and the copy would be waste.
  */

@@ -14,7 +14,7 @@
 //   }
 //
 // `id` names the column that holds the record's id. Each entry of `columns` maps a CSV header to a
-// CaseFacts path (dotted, as in DOMAIN.md). Types: "string" (the default), "number", "boolean"
+// CaseFacts path (dotted, as in docs/facts.md). Types: "string" (the default), "number", "boolean"
 // (true/false, yes/no, y/n, 1/0, any case), "date" (`format` "yyyy-MM-dd" by default, or
 // "dd/MM/yyyy"), "json" (the cell holds JSON, e.g. a list of incidents). `values` translates an
 // export's codes into the vocabulary's values. An empty cell leaves the fact out, so the

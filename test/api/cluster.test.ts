@@ -1,9 +1,11 @@
-// The built service as a cluster (WORKERS=2): it answers, a reload asked of one worker reaches every worker, a dead worker is replaced, SIGTERM stops it cleanly.
+// The built service as a cluster (WORKERS=2): it answers, a reload asked of one worker reaches every worker, a dead worker is replaced, SIGTERM stops it cleanly;
+// with development keys, every worker accepts the keys the primary printed, on 127.0.0.1 only.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { connect } from 'node:net';
 import Database from 'better-sqlite3';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import { RULES_DIR, shippedRules } from '../support';
 import { ensureBuilt, SERVER } from '../support/built';
@@ -30,6 +32,22 @@ function getText(port: number, route: string, role: Role = 'caseworker'): Promis
     req.on('error', reject);
   });
 }
+
+/** Whether a TCP connection to host:port is accepted (true) or refused (false). */
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNREFUSED' ? resolve(false) : reject(error)));
+  });
+}
+
+/** This machine's addresses other than 127.0.0.1 (link-local ones need a scope, and are left out). */
+const otherAddresses = (): string[] =>
+  Object.values(networkInterfaces()).flatMap((list) => list ?? []).map((i) => i.address).filter((a) => a !== '127.0.0.1' && !a.startsWith('fe80:'));
 
 async function getJson(port: number, route: string, role: Role = 'caseworker'): Promise<{ status: number; body: Record<string, unknown> }> {
   const { status, text } = await getText(port, route, role);
@@ -123,6 +141,13 @@ describe('WORKERS=2', () => {
     expect(health).toEqual({ status: 200, body: { status: 'ok' } });
   });
 
+  test('with API_KEYS configured and HOST unset, it binds every interface', async () => {
+    for (const line of logs.filter(listening)) expect(['::', '0.0.0.0']).toContain(line.host);
+    const addresses = otherAddresses();
+    expect(addresses.length).toBeGreaterThan(0);
+    for (const address of addresses) expect(await accepts(address, port)).toBe(true);
+  });
+
   test('a decision either worker made is in the shared log, and no fact value is in the log or the service logs', async () => {
     // A name where free text is allowed (a complaint's topic): it must be used to decide, never kept.
     const planted = 'Ngaire Wolfenden-Quirke';
@@ -213,5 +238,76 @@ describe('WORKERS=2', () => {
     db.close();
     expect(logged?.version).toBe(answer.body.version);
     expect(logs.filter((l) => l.msg === 'stopping: finishing requests in flight')).toHaveLength(2);
+  });
+});
+
+describe('WORKERS=2 with development keys (no API_KEYS, no HOST)', () => {
+  let dataDir: string;
+  let server: ChildProcessWithoutNullStreams;
+  let stdout = '';
+  let stderr = '';
+  const lines = () => stdout.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as LogLine);
+  const listeners = () => lines().filter((l) => l.msg.startsWith('listening on'));
+  let port = 0;
+
+  beforeAll(async () => {
+    ensureBuilt();
+    dataDir = mkdtempSync(path.join(tmpdir(), 'cluster-dev-keys-'));
+    const env: NodeJS.ProcessEnv = { ...process.env, WORKERS: '2', PORT: '0', DATA_DIR: dataDir, RULES_DIR };
+    delete env.API_KEYS;
+    delete env.API_KEYS_FILE;
+    delete env.HOST;
+    server = spawn(process.execPath, [SERVER], { env });
+    server.stdout.setEncoding('utf8');
+    server.stderr.setEncoding('utf8');
+    server.stdout.on('data', (chunk: string) => { stdout += chunk; });
+    server.stderr.on('data', (chunk: string) => { stderr += chunk; });
+    const started = Date.now();
+    while (listeners().length < 2) {
+      if (Date.now() - started > 30_000 || server.exitCode !== null) throw new Error(`the service did not start:\n${stdout}\n${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    port = listeners()[0]!.port!;
+  });
+
+  afterAll(async () => {
+    if (server && server.exitCode === null) {
+      const exited = new Promise((resolve) => server.once('exit', resolve));
+      server.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('it listens on 127.0.0.1 only: the development keys are for this machine', async () => {
+    expect(listeners().map((l) => [l.host, l.msg])).toEqual([
+      ['127.0.0.1', `listening on http://127.0.0.1:${port}`],
+      ['127.0.0.1', `listening on http://127.0.0.1:${port}`],
+    ]);
+    expect(await accepts('127.0.0.1', port)).toBe(true);
+    const addresses = otherAddresses();
+    expect(addresses.length).toBeGreaterThan(0);
+    for (const address of addresses) expect(await accepts(address, port)).toBe(false);
+  });
+
+  test('every worker accepts the keys the primary printed: the workers were given them, and generated none', async () => {
+    const printed = [...stderr.matchAll(/^ {2}(caseworker|policy|auditor) +Authorization: Bearer (\S+)$/gm)].map((m) => ({ role: m[1], secret: m[2]! }));
+    expect(printed.map((k) => k.role)).toEqual(['caseworker', 'policy', 'auditor']);
+    // Printed once, by the primary.
+    expect(stderr.split('Development API keys').length - 1).toBe(1);
+    const route = '/v1/rulesets/segment-allocation';
+    const statuses = await Promise.all(Array.from({ length: 6 }, () => new Promise<number>((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port, path: route, agent: false, headers: { connection: 'close', authorization: `Bearer ${printed[0]!.secret}` } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+    })));
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 200]);
+    // Both workers answered some of them (a connection each, handed round by the cluster).
+    const workerPids = new Set(listeners().map((l) => l.pid));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const answeredBy = new Set(lines().filter((l) => workerPids.has(l.pid) && JSON.stringify(l).includes(route)).map((l) => l.pid));
+    expect(answeredBy.size).toBe(2);
   });
 });

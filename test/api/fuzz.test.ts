@@ -317,7 +317,7 @@ const isCalendarDate = (text: string): boolean => {
   return day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d;
 };
 
-/** DOMAIN.md: every date the service returns is YYYY-MM-DD (a caseworker tool parses it so), and a real day. */
+/** docs/api.md: every date the service returns is YYYY-MM-DD (a caseworker tool parses it so), and a real day. */
 function outcomeDateIssues(outcome: unknown): string[] {
   const issues: string[] = [];
   const walk = (value: unknown, at: string) => {

@@ -9,7 +9,6 @@ import {
   DEFAULT_BATCH_LIMITS,
   DEFAULT_SERVER_LIMITS,
   limitedServer,
-  limitsFromEnvironment,
   rateLimitPerKey,
   workerShare,
   requestTimeout,
@@ -30,9 +29,9 @@ function problems(error: unknown, req: Request, res: Response, _next: NextFuncti
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('rateLimitPerKey', () => {
-  function limitedApp(perMinute: number, clock?: () => number) {
+  function limitedApp(perMinute: number) {
     const app = express();
-    app.get('/evaluate', authorize(ring, 'evaluate'), rateLimitPerKey({ perMinute, clock }), (_req, res) => {
+    app.get('/evaluate', authorize(ring, 'evaluate'), rateLimitPerKey({ perMinute }), (_req, res) => {
       res.json({ ok: true });
     });
     app.use(problems);
@@ -63,22 +62,27 @@ describe('rateLimitPerKey', () => {
   });
 
   test('a key\'s window is 60 s from its first request; then its allowance is whole again', async () => {
-    let now = 1_000_000;
-    const app = limitedApp(2, () => now);
-    const get = () => request(app).get('/evaluate').set('Authorization', `Bearer ${CW}`);
-    expect((await get()).headers['ratelimit']).toBe('"2-in-1min"; r=1; t=60');
-    now += 45_500;
-    expect((await get()).headers['ratelimit']).toBe('"2-in-1min"; r=0; t=15');
-    const refused = await get();
-    expect(refused.status).toBe(429);
-    expect(refused.headers['retry-after']).toBe('15');
-    now += 14_499; // 1 ms before the window ends
-    expect((await get()).status).toBe(429);
-    now += 1;
-    const again = await get();
-    expect(again.status).toBe(200);
-    expect(again.headers['ratelimit']).toBe('"2-in-1min"; r=1; t=60');
-    expect(again.headers['ratelimit-policy']).toMatch(/^"2-in-1min"; q=2; w=60; pk=:[A-Za-z0-9+/=]+:$/);
+    // express-rate-limit reads Date.now(): only the date is faked, so sockets and timers run as ever.
+    jest.useFakeTimers({ now: 1_000_000, doNotFake: ['nextTick', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'queueMicrotask', 'hrtime', 'performance'] });
+    try {
+      const app = limitedApp(2);
+      const get = () => request(app).get('/evaluate').set('Authorization', `Bearer ${CW}`);
+      expect((await get()).headers['ratelimit']).toBe('"2-in-1min"; r=1; t=60');
+      jest.setSystemTime(1_000_000 + 45_500);
+      expect((await get()).headers['ratelimit']).toBe('"2-in-1min"; r=0; t=15');
+      const refused = await get();
+      expect(refused.status).toBe(429);
+      expect(refused.headers['retry-after']).toBe('15');
+      jest.setSystemTime(1_000_000 + 59_999); // 1 ms before the window ends
+      expect((await get()).status).toBe(429);
+      jest.setSystemTime(1_000_000 + 60_000);
+      const again = await get();
+      expect(again.status).toBe(200);
+      expect(again.headers['ratelimit']).toBe('"2-in-1min"; r=1; t=60');
+      expect(again.headers['ratelimit-policy']).toMatch(/^"2-in-1min"; q=2; w=60; pk=:[A-Za-z0-9+/=]+:$/);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   test('a request without a key is refused before it is counted', async () => {
@@ -108,14 +112,40 @@ describe('rateLimitPerKey', () => {
   test('refuses a limit that is not a whole number', () => {
     expect(() => rateLimitPerKey({ perMinute: -1 })).toThrow(/0 or more/);
     expect(() => rateLimitPerKey({ perMinute: 1.5 })).toThrow(/whole number/);
+    expect(() => rateLimitPerKey({ perMinute: 5, workers: 0 })).toThrow(/workers must be a whole number, 1 or more/);
   });
 
-  test('workerShare: each worker allows its share, so the cluster never exceeds the limit', () => {
+  test('workerShare: each worker allows its share, rounded down, so the cluster never exceeds the limit', () => {
     expect(workerShare(6000, 2)).toBe(3000);
-    expect(workerShare(5, 2)).toBe(3);
-    expect(workerShare(1, 4)).toBe(1);
+    expect(workerShare(5, 2)).toBe(2);
+    expect(workerShare(100, 3)).toBe(33);
     expect(workerShare(0, 2)).toBe(0);
     expect(workerShare(100, 1)).toBe(100);
+    // A limit below the number of workers cannot be split: each allows one.
+    expect(workerShare(1, 4)).toBe(1);
+  });
+
+  test.each([
+    [60, 2, 30],
+    [5, 2, 2],
+    [7, 3, 2],
+    [3, 1, 3],
+  ])('with a limit of %i over %i workers, a worker allows %i; its headers state the limit, and r reaches 0 with the last it allows', async (perMinute, workers, allowed) => {
+    const app = express();
+    app.get('/evaluate', authorize(ring, 'evaluate'), rateLimitPerKey({ perMinute, workers }), (_req, res) => {
+      res.json({ ok: true });
+    });
+    app.use(problems);
+    const remaining: number[] = [];
+    for (let i = 0; i < allowed; i += 1) {
+      const ok = await request(app).get('/evaluate').set('Authorization', `Bearer ${CW}`);
+      expect(ok.status).toBe(200);
+      expect(ok.headers['ratelimit-policy']).toMatch(new RegExp(`^"${perMinute}-in-1min"; q=${perMinute}; w=60;`));
+      remaining.push(Number(/r=(\d+)/.exec(ok.headers['ratelimit'] as string)?.[1]));
+    }
+    expect(remaining[remaining.length - 1]).toBe(0);
+    expect(remaining.slice(0, -1).every((r) => r > 0)).toBe(true);
+    expect((await request(app).get('/evaluate').set('Authorization', `Bearer ${CW}`)).status).toBe(429);
   });
 });
 
@@ -380,51 +410,5 @@ describe('limitedServer', () => {
       expect(next.received).toMatch(/^HTTP\/1\.1 200 /);
       for (const connection of [...held, next]) connection.socket.destroy();
     });
-  });
-});
-
-describe('limitsFromEnvironment', () => {
-  const defaults = {
-    ratePerMinute: 6000,
-    requestTimeoutMs: 10_000,
-    batch: { maxLines: 100_000, maxBytes: 256 * 1024 * 1024, maxMs: 300_000 },
-    server: { requestMs: 360_000, headersMs: 10_000, idleMs: 30_000, keepAliveMs: 65_000, maxConnections: 1_000 },
-  };
-
-  test('defaults', () => {
-    expect(limitsFromEnvironment({})).toEqual(defaults);
-    expect(limitsFromEnvironment({ RATE_LIMIT_PER_MINUTE: ' ', REQUEST_TIMEOUT_MS: '', BATCH_MAX_LINES: ' ', IDLE_TIMEOUT_MS: '' })).toEqual(defaults);
-  });
-
-  test('values', () => {
-    expect(limitsFromEnvironment({ RATE_LIMIT_PER_MINUTE: '120', REQUEST_TIMEOUT_MS: '2500' })).toEqual({ ...defaults, ratePerMinute: 120, requestTimeoutMs: 2500 });
-    expect(limitsFromEnvironment({ RATE_LIMIT_PER_MINUTE: '0' }).ratePerMinute).toBe(0);
-    expect(limitsFromEnvironment({ BATCH_MAX_LINES: '1000', BATCH_MAX_BYTES: '1048576', BATCH_TIMEOUT_MS: '60000' }).batch).toEqual({ maxLines: 1000, maxBytes: 1_048_576, maxMs: 60_000 });
-    expect(limitsFromEnvironment({ HEADERS_TIMEOUT_MS: '2000', IDLE_TIMEOUT_MS: '45000', MAX_CONNECTIONS_PER_WORKER: '50' }).server).toEqual({ ...defaults.server, headersMs: 2000, idleMs: 45_000, maxConnections: 50 });
-    // Node's own request timeout follows the batch's: a minute above it.
-    expect(limitsFromEnvironment({ BATCH_TIMEOUT_MS: '60000' }).server.requestMs).toBe(120_000);
-  });
-
-  test.each([
-    ['RATE_LIMIT_PER_MINUTE', '-1'],
-    ['RATE_LIMIT_PER_MINUTE', 'lots'],
-    ['RATE_LIMIT_PER_MINUTE', '1.5'],
-    ['RATE_LIMIT_PER_MINUTE', '1e3'],
-    ['REQUEST_TIMEOUT_MS', '0'],
-    ['REQUEST_TIMEOUT_MS', '10s'],
-    ['BATCH_MAX_LINES', '0'],
-    ['BATCH_MAX_BYTES', '256MiB'],
-    ['BATCH_TIMEOUT_MS', '-5'],
-    ['HEADERS_TIMEOUT_MS', '0'],
-    ['IDLE_TIMEOUT_MS', '30 s'],
-    ['MAX_CONNECTIONS_PER_WORKER', '0'],
-  ])('%s=%s is refused, naming the variable', (name, value) => {
-    expect(() => limitsFromEnvironment({ [name]: value })).toThrow(new RegExp(`^${name} must be .* \\(got "${value.replace('.', '\\.')}"\\)\\.$`));
-  });
-
-  test('an idle timeout no longer than the request timeout, or headers allowed as long as a whole request, is refused', () => {
-    expect(() => limitsFromEnvironment({ IDLE_TIMEOUT_MS: '10000' })).toThrow(/^IDLE_TIMEOUT_MS \(10000\) must be more than REQUEST_TIMEOUT_MS \(10000\)/);
-    expect(() => limitsFromEnvironment({ REQUEST_TIMEOUT_MS: '60000' })).toThrow(/^IDLE_TIMEOUT_MS \(30000\) must be more than REQUEST_TIMEOUT_MS \(60000\)/);
-    expect(() => limitsFromEnvironment({ BATCH_TIMEOUT_MS: '1000', HEADERS_TIMEOUT_MS: '61000' })).toThrow(/^HEADERS_TIMEOUT_MS \(61000\) must be less than/);
   });
 });

@@ -1,4 +1,6 @@
 // Request logs: one JSON line per request with its id, route, status, key and decision; never a body, a query or a credential.
+import { request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import pino from 'pino';
@@ -47,6 +49,12 @@ function logged(options?: RequestLogOptions) {
   });
   app.get('/v1/things/:id', (_req, res) => {
     res.json({ secretish: PLANTED });
+  });
+  // Answers after the client in the abort test has gone.
+  app.get('/v1/slow', (_req, res) => {
+    setTimeout(() => {
+      if (!res.destroyed) res.json({ late: true });
+    }, 200);
   });
   app.get('/v1/broken', () => {
     throw new Error('a bug');
@@ -166,6 +174,27 @@ describe('requestLog', () => {
       ['/ready', 503, 50],
       ['/v1/things/1', 200, 30],
     ]);
+  });
+
+  test('a request whose client goes before the answer is one line, "request aborted", at warn', async () => {
+    const { app, settled } = logged();
+    const server: Server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const req = httpRequest({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, path: '/v1/slow?who=CRN-123456789', agent: false, headers: { 'X-Request-Id': 'gone-early' } });
+      req.on('error', () => {});
+      req.end();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      req.destroy();
+      // Well past the route's late answer: still the one line.
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const lines = await settled(1);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toEqual(expect.objectContaining({ level: 40, msg: 'request aborted', req: { id: 'gone-early', method: 'GET', path: '/v1/slow' }, route: '/v1/slow' }));
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   test('quietPaths: [] logs every request', async () => {

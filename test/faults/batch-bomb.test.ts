@@ -1,5 +1,5 @@
 // Issue 11 point 6, against the real clustered server: a batch stops at its first bound with one final problem line, then closes.
-import { run } from '../../src/bench/faults/batch-bomb';
+import { run } from '../system/faults/batch-bomb';
 import { ensureBuilt } from '../support/built';
 
 beforeAll(() => ensureBuilt());

@@ -1,5 +1,5 @@
 // Issue 11 point 2, against the real clustered server: a decision log deleted under the service gives no decision it cannot keep.
-import { run } from '../../src/bench/faults/deleted-log';
+import { run } from '../system/faults/deleted-log';
 import { ensureBuilt } from '../support/built';
 
 beforeAll(() => ensureBuilt());

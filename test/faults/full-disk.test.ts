@@ -1,5 +1,5 @@
 // Issue 11 point 4, against the real clustered server on a small real disk: /ready means "can record a decision".
-import { run } from '../../src/bench/faults/full-disk';
+import { run } from '../system/faults/full-disk';
 import { ensureBuilt } from '../support/built';
 
 beforeAll(() => ensureBuilt());

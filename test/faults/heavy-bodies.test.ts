@@ -1,6 +1,6 @@
 // Issue 11 point 5, against the real clustered server: 16 clients sending the worst bodies the limits allow buy no unbounded CPU.
 import { BODY_LIMIT_BYTES } from '../../src/api/app';
-import { heavyBodies, run } from '../../src/bench/faults/heavy-bodies';
+import { heavyBodies, run } from '../system/faults/heavy-bodies';
 import { MAX_LISTED_ISSUES } from '../../src/errors';
 import { ensureBuilt } from '../support/built';
 

@@ -1,5 +1,5 @@
 // Issue 11 point 1, against the real clustered server: editor files and an unreadable rule file in rules/ take nothing down.
-import { run } from '../../src/bench/faults/rules-folder';
+import { run } from '../system/faults/rules-folder';
 import { ensureBuilt } from '../support/built';
 
 beforeAll(() => ensureBuilt());

@@ -1,5 +1,5 @@
 // Issue 11 point 7, against the real clustered server: slow and greedy clients are refused or closed, and the service keeps answering.
-import { run } from '../../src/bench/faults/slow-clients';
+import { run } from '../system/faults/slow-clients';
 import { ensureBuilt } from '../support/built';
 
 beforeAll(() => ensureBuilt());

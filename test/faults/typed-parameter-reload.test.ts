@@ -3,7 +3,7 @@
 // answers go on coming from the last good rules; the legitimate change that follows is taken up by every worker.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { FaultCluster } from '../../src/bench/faults/cluster';
+import { FaultCluster } from '../system/faults/cluster';
 import { ensureBuilt } from '../support/built';
 
 let cluster: FaultCluster;

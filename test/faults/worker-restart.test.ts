@@ -1,5 +1,5 @@
 // Issue 11 point 3, against the real clustered server: killed workers are replaced, with a growing wait, while the others serve.
-import { run } from '../../src/bench/faults/worker-restart';
+import { run } from '../system/faults/worker-restart';
 import { ensureBuilt } from '../support/built';
 
 beforeAll(() => ensureBuilt());

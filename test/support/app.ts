@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { brotliDecompressSync, constants, gunzipSync, inflateSync } from 'node:zlib';
 import request from 'supertest';
 import { keysFromEnvironment, type Role } from '../../src/api/access';
 import { createApp, type AppOptions } from '../../src/api/app';
@@ -40,7 +41,23 @@ function currentChecker(): ResponseChecker {
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** Wraps a request listener so each response's status, headers and body are checked against the OpenAPI document. */
+/** The body as the app wrote it, from the bytes sent: compressed when the client accepted it (app.ts, compression). */
+function inflated(bytes: Buffer, encoding: unknown): string {
+  // A response cut short (a client gone, a stream ended early) inflates as far as it goes.
+  const partial = { finishFlush: constants.Z_SYNC_FLUSH };
+  switch (encoding) {
+    case 'gzip':
+      return gunzipSync(bytes, partial).toString('utf8');
+    case 'deflate':
+      return inflateSync(bytes, partial).toString('utf8');
+    case 'br':
+      return brotliDecompressSync(bytes, { finishFlush: constants.BROTLI_OPERATION_FLUSH }).toString('utf8');
+    default:
+      return bytes.toString('utf8');
+  }
+}
+
+/** Wraps a request listener so each response's status, headers and body (inflated, when compressed) are checked against the OpenAPI document. */
 function checked(app: Listener): Listener {
   return (req, res) => {
     const chunks: Buffer[] = [];
@@ -60,7 +77,7 @@ function checked(app: Listener): Listener {
     }) as typeof res.end;
     res.on('finish', () => {
       const headers = res.getHeaders();
-      const problems = currentChecker().check(req.method ?? 'GET', req.url ?? '/', res.statusCode, headers, Buffer.concat(chunks).toString('utf8'));
+      const problems = currentChecker().check(req.method ?? 'GET', req.url ?? '/', res.statusCode, headers, inflated(Buffer.concat(chunks), headers['content-encoding']));
       for (const p of problems) contractViolations.push(`${req.method} ${req.url} → ${res.statusCode}: ${p}`);
     });
     app(req, res);

@@ -9,7 +9,7 @@ import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
-import { freePort } from '../../src/bench/common';
+import { freePort } from './net';
 
 const run = promisify(execFile);
 const ROOT = '/usr/lib/postgresql';

@@ -1,7 +1,7 @@
 // (a) Single evaluations per second in one process: compiled decide() with its full explanation, and
 // the reference evaluator (json-rules-engine through our pool), for every rule set.
-import { decide, evaluate } from '../engine/evaluate';
-import type { RuleRegistry } from '../loader/load';
+import { decide, evaluate } from '../src/engine/evaluate';
+import type { RuleRegistry } from '../src/loader/load';
 import { n, prepareCases, say, timeAsync, timeSync, type PreparedCase, type Rate } from './common';
 import type { BenchSettings } from './settings';
 

@@ -4,11 +4,11 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
-import { caseGenerator } from '../../fixtures/generator';
-import type { CompiledRuleSet } from '../engine/compile';
-import { decide, evaluate } from '../engine/evaluate';
-import { sentencesOf } from '../engine/explain';
-import { checkCaseFacts, requireFacts } from '../facts/validate';
+import { caseGenerator } from '../fixtures/generator';
+import type { CompiledRuleSet } from '../src/engine/compile';
+import { decide, evaluate } from '../src/engine/evaluate';
+import { sentencesOf } from '../src/engine/explain';
+import { checkCaseFacts, requireFacts } from '../src/facts/validate';
 import { n, now, say, secs, shippedRegistry } from './common';
 
 const PROGRESS_MS = 10_000;

@@ -18,12 +18,11 @@ import Database from 'better-sqlite3';
 import { Client as PgClient } from 'pg';
 import { backlogGenerator, DEFAULT_AS_OF } from '../../fixtures/backlog';
 import { caseGenerator } from '../../fixtures/generator';
-import { parseEvaluateRequest } from '../facts/validate';
-import { mib, n, now, say, secs, shippedRegistry } from './common';
-import { freePort } from './common';
-
-/** The built server (dist/src/server.js), whether this runs built (npm run load) or from src/ (a test, through ts-jest). */
-export const SERVER = path.basename(path.resolve(__dirname, '..', '..')) === 'dist' ? path.resolve(__dirname, '..', 'server.js') : path.resolve(__dirname, '..', '..', 'dist', 'src', 'server.js');
+import { parseEvaluateRequest } from '../../src/facts/validate';
+import { shippedRules } from '../support';
+import { SERVER } from '../support/built';
+import { freePort } from '../support/net';
+import { mib, n, now, say, secs } from '../support/report';
 
 // ---------------------------------------------------------------------------------------------
 // Keys: one caseworker key to evaluate with, one auditor key to read the log back. Fresh secrets
@@ -236,7 +235,7 @@ export function machineLine(): string {
  * force on its date): a 4xx under load would then be the server's fault, not the bench's.
  */
 export function bodyPool(ruleSet: string, count: number, seed: number): string[] {
-  const versions = shippedRegistry().ruleSets.get(ruleSet);
+  const versions = shippedRules().ruleSets.get(ruleSet);
   if (!versions) throw new Error(`there is no rule set "${ruleSet}" in rules/`);
   const referrals = ruleSet === 'direct-referral' || ruleSet === 'segment-allocation';
   const nextReferral = referrals ? backlogGenerator(seed, { asOf: DEFAULT_AS_OF }) : undefined;

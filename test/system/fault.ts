@@ -3,7 +3,7 @@
 // Each fault the service must survive, reproduced against the real built service (a node:cluster of workers), with
 // what it answered, what it refused and what the decision log holds afterwards printed for each, and a table of all
 // of them at the end; exits 1 if any did not hold. The faults beyond the kill test are the scenarios in
-// src/bench/faults/ (the tests in test/faults/ run the same ones, quick); --only picks some, --quick runs them small.
+// test/system/faults/ (the tests in test/faults/ run the same ones, quick); --only picks some, --quick runs them small.
 //
 // The kill test: a decision the service answered must be in the decision log, even if the service
 // dies the moment after. The built server is put under load, then SIGKILLed mid-load (primary and
@@ -23,7 +23,7 @@ import { Agent, request } from 'node:http';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { n, now, say, secs } from './common';
+import { n, now, say, secs } from '../support/report';
 import type { FaultReport } from './faults/cluster';
 import { run as batchBomb } from './faults/batch-bomb';
 import { run as deletedLog } from './faults/deleted-log';

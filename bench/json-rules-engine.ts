@@ -3,10 +3,10 @@
 // loop. Naive: a new Engine with every rule added for each case. Reused: one Engine, run() per case.
 // Every case's segment is checked against ours.
 import { Engine, type EngineResult } from 'json-rules-engine';
-import { decide } from '../engine/evaluate';
-import { addCustomOperators } from '../engine/operators';
-import type { FactMap, RuleDefinition } from '../engine/types';
-import type { RuleRegistry } from '../loader/load';
+import { decide } from '../src/engine/evaluate';
+import { addCustomOperators } from '../src/engine/operators';
+import type { FactMap, RuleDefinition } from '../src/engine/types';
+import type { RuleRegistry } from '../src/loader/load';
 import { factMapFor, n, prepareCases, say, timeAsync, type Rate } from './common';
 import type { BenchSettings } from './settings';
 

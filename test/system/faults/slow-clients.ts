@@ -7,7 +7,7 @@
 // connection, and the server has header, request and idle timeouts and a cap on connections per worker
 // (api/limits.ts limitedServer, closeWhenAnswered; api/json-body.ts).
 import { connect, type Socket } from 'node:net';
-import { n, secs } from '../common';
+import { n, secs } from '../../support/report';
 import { bearer } from '../production-load';
 import { decisionIdOf, FaultCluster, LIGHT, type FaultReport } from './cluster';
 import { answeredIds, loadLoop, pause, statuses, until, type LoadLoop } from './load-loop';

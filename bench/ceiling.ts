@@ -1,7 +1,7 @@
 // (c) The ceiling: the hand-written segment allocation on the same validated cases. It must agree with
 // ours on every case, or the bench stops: a ceiling that decides differently measures nothing.
-import { decide } from '../engine/evaluate';
-import type { RuleRegistry } from '../loader/load';
+import { decide } from '../src/engine/evaluate';
+import type { RuleRegistry } from '../src/loader/load';
 import { handwrittenSegment } from './handwritten-segment';
 import { n, prepareCases, say, timeSync, type PreparedCase, type Rate } from './common';
 import type { BenchSettings } from './settings';

@@ -1,8 +1,8 @@
 // The ceiling: segment allocation written by hand, as fast as plain TypeScript goes. It reads validated
 // CaseFacts and computes the derived counts of rules/segment-allocation.json in one pass per list, with
 // the parameters written in. No explanation: a bench reference only, checked against ours case by case.
-import { addMonths } from '../dates/calendar';
-import type { CaseFacts } from '../facts/validate';
+import { addMonths } from '../src/dates/calendar';
+import type { CaseFacts } from '../src/facts/validate';
 
 type Dated = { date: string };
 interface Customer {

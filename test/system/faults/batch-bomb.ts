@@ -6,7 +6,7 @@
 // naming the first line not read, and the connection is closed (api/batch.ts).
 import { Agent, request, type ClientRequest } from 'node:http';
 import { brotliCompressSync, constants, createBrotliCompress, gzipSync } from 'node:zlib';
-import { n, secs } from '../common';
+import { n, secs } from '../../support/report';
 import { bearer } from '../production-load';
 import { FaultCluster, LIGHT, type FaultReport } from './cluster';
 import { answeredIds, loadLoop, statuses, type LoadLoop } from './load-loop';

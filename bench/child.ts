@@ -39,11 +39,19 @@ function highWaterMark(pid: number): number | undefined {
   }
 }
 
+/**
+ * A TypeScript script (the load generator) runs under the loader this process runs under: `tsx` starts node with
+ * its loader in execArgv, which spawn does not pass on (fork would). A built script (the service, the CLI) runs
+ * as node alone, so no loader's hooks are in what is timed.
+ */
+const withLoader = (args: string[]): string[] => (args[0]?.endsWith('.ts') ? [...process.execArgv, ...args] : args);
+
 /** Runs `node args…` to completion. */
 export function runNode(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Finished> {
   const timeFile = path.join(os.tmpdir(), `ps-bench-time-${process.pid}-${Date.now()}.txt`);
   const useTime = existsSync(GNU_TIME);
-  const [command, argv] = useTime ? [GNU_TIME, ['-f', '%M', '-o', timeFile, process.execPath, ...args]] : [process.execPath, args];
+  const nodeArgs = withLoader(args);
+  const [command, argv] = useTime ? [GNU_TIME, ['-f', '%M', '-o', timeFile, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const started = now();
   const child = spawn(command, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = tail(child.stdout);
@@ -79,7 +87,7 @@ export class Running {
 
   constructor(args: string[], env: NodeJS.ProcessEnv) {
     // Its own process group, so cluster workers can be stopped with it if the primary hangs.
-    this.child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    this.child = spawn(process.execPath, withLoader(args), { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const out = tail(this.child.stdout);
     const err = tail(this.child.stderr);
     this.output = () => `${out()}${err()}`;

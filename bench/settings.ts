@@ -14,11 +14,13 @@ export interface BenchSettings {
   httpWarmSeconds: number;
   httpSeconds: number;
   httpConnections: number;
+  /** Lines in the evaluate-batch stream, each a segment allocation. */
+  batchLines: number;
 }
 
 export function benchSettings(quick: boolean, seed: number): BenchSettings {
   return quick
-    ? { quick, seed, cases: 2_000, warmMs: 200, minMs: 500, triageRuns: [{ lines: 10_000, corrupt: 10 }], httpWarmSeconds: 1, httpSeconds: 3, httpConnections: 64 }
+    ? { quick, seed, cases: 2_000, warmMs: 200, minMs: 500, triageRuns: [{ lines: 10_000, corrupt: 10 }], httpWarmSeconds: 1, httpSeconds: 3, httpConnections: 64, batchLines: 10_000 }
     : {
         quick,
         seed,
@@ -32,5 +34,6 @@ export function benchSettings(quick: boolean, seed: number): BenchSettings {
         httpWarmSeconds: 3,
         httpSeconds: 15,
         httpConnections: 64,
+        batchLines: 100_000,
       };
 }

@@ -1,14 +1,14 @@
 // The real service for a fault scenario: the built server as a cluster (WORKERS=2 unless told), on a copy of
 // rules/ and a fresh data folder of its own, with bench keys; plus the few requests every scenario makes.
 //
-// `npm run fault` runs each scenario in src/bench/faults/ and prints its report; the tests in test/faults/ run
+// `npm run fault` runs each scenario in test/system/faults/ and prints its report; the tests in test/faults/ run
 // the same scenarios (smaller) and assert on the same reports, so what the script prints is what the tests check.
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request, type Agent, type IncomingHttpHeaders } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { defaultRulesDirectory } from '../../loader/load';
+import { defaultRulesDirectory } from '../../../src/loader/load';
 import { bearer, benchKeys, freePort, groupMembers, logReader, serverEnvironment, ServerProcess, UNREACHED_RATE_LIMIT, type BenchKeys, type LogReader } from '../production-load';
 
 /** What a scenario found: one row of `npm run fault`'s table, and the lines printed under it. */

@@ -1,25 +1,16 @@
 // Shared by the bench scripts: output, number formatting, the shipped rules, prepared cases and timed loops.
-import { createServer } from 'node:net';
-import { backlogGenerator, DEFAULT_AS_OF } from '../../fixtures/backlog';
-import { caseGenerator } from '../../fixtures/generator';
-import type { CompiledRuleSet } from '../engine/compile';
-import { referenceFactMap } from '../engine/evaluate';
-import { checkCaseFacts, requireFacts, type CaseFacts } from '../facts/validate';
-import { defaultRulesDirectory, loadRules, type RuleRegistry, type RuleSetVersions } from '../loader/load';
-import { RULE_SET_MODULES } from '../rulesets';
+import { backlogGenerator, DEFAULT_AS_OF } from '../fixtures/backlog';
+import { caseGenerator } from '../fixtures/generator';
+import type { CompiledRuleSet } from '../src/engine/compile';
+import { referenceFactMap } from '../src/engine/evaluate';
+import { checkCaseFacts, requireFacts, type CaseFacts } from '../src/facts/validate';
+import { defaultRulesDirectory, loadRules, type RuleRegistry, type RuleSetVersions } from '../src/loader/load';
+import { RULE_SET_MODULES } from '../src/rulesets';
+import { now } from '../test/support/report';
 
-/** The project keeps console.log out of src/: bench output goes straight to stdout. */
-export function say(line = ''): void {
-  process.stdout.write(`${line}\n`);
-}
-
-const grouped = new Intl.NumberFormat('en-AU', { maximumFractionDigits: 0 });
-/** 1234567 → "1,234,567". */
-export const n = (value: number): string => grouped.format(value);
-/** Seconds with one decimal, or ms below one second. */
-export const secs = (ms: number): string => (ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`);
-export const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
-export const ratio = (a: number, b: number): string => (b > 0 ? `${(a / b).toFixed(a / b >= 10 ? 0 : 1)}×` : 'n/a');
+// Printing and the free port are shared with the system scripts in test/system/, which must not import the bench.
+export { freePort } from '../test/support/net';
+export { mib, n, now, ratio, say, secs } from '../test/support/report';
 
 export function shippedRegistry(): RuleRegistry {
   return loadRules(defaultRulesDirectory(), { modules: RULE_SET_MODULES });
@@ -72,8 +63,6 @@ export interface Rate {
   perSecond: number;
 }
 
-const now = () => Number(process.hrtime.bigint()) / 1e6;
-
 /**
  * Calls `run(i)` for i = 0, 1, 2 … (the caller cycles its inputs) for a warm-up, then for at least
  * `minMs` and at least `minCount` calls, checking the clock every `batch` calls.
@@ -105,18 +94,4 @@ export async function timeAsync(run: (i: number) => Promise<void>, { warmMs, min
     ms = now() - start;
   } while (ms < minMs || count < minCount);
   return { count, ms, perSecond: (count / ms) * 1000 };
-}
-
-export { now };
-
-/** A TCP port free on loopback now (the OS picks it; the caller binds it next). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }

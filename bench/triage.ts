@@ -4,13 +4,12 @@ import { spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { corruptLineIndexes, writeBacklog } from '../../fixtures/backlog';
+import { corruptLineIndexes, writeBacklog } from '../fixtures/backlog';
 import { runNode } from './child';
 import { mib, n, say, secs } from './common';
 import type { BenchSettings } from './settings';
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const CLI = path.join(ROOT, 'src', 'cli', 'main.js');
+const CLI = path.resolve(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
 const AS_OF = '2026-01-19';
 
 export interface TriageRun {

@@ -2,8 +2,8 @@
 // The backlog CLI: writes a seeded referral backlog (NDJSON or CSV, optionally with corrupt lines) for triage benchmarks; counts go to stderr.
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { BACKLOG_MAPPING_FILE, DEFAULT_AS_OF, backlogLines, writeBacklog, writeLines, type BacklogOptions } from '../../fixtures/backlog';
-import type { CsvMapping } from '../triage/mapping';
+import { BACKLOG_MAPPING_FILE, DEFAULT_AS_OF, backlogLines, writeBacklog, writeLines, type BacklogOptions } from '../fixtures/backlog';
+import type { CsvMapping } from '../src/triage/mapping';
 
 const whole = (name: string) => (value: string): number => {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be a whole number.`);

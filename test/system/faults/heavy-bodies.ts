@@ -11,10 +11,10 @@
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import os from 'node:os';
-import { BODY_LIMIT_BYTES } from '../../api/app';
-import { MAX_LISTED_ISSUES } from '../../errors';
-import { caseFactsSchema } from '../../facts/schema';
-import { n, now } from '../common';
+import { BODY_LIMIT_BYTES } from '../../../src/api/app';
+import { MAX_LISTED_ISSUES } from '../../../src/errors';
+import { caseFactsSchema } from '../../../src/facts/schema';
+import { n, now } from '../../support/report';
 import { groupMembers } from '../production-load';
 import { decisionIdOf, FaultCluster, LIGHT, type Answer, type FaultReport } from './cluster';
 
