@@ -94,6 +94,9 @@ describe('the API', () => {
     const res = await app.as('caseworker').post(`/v1/rulesets/${NAME}/evaluate`).send({ asOf: '2025-06-02', facts: EXAMPLE }).expect(200);
     expect(res.body.outcome).toEqual({ passed: true, failing: [], reviewer: 'PS Team Leader' });
     expect(res.body.defaultsApplied).toEqual([{ fact: 'customer.meetsCommitments', value: true, file: `${NAME}.json` }]);
+    // The short answer says so too: the outcome rests on it.
+    const short = await app.as('caseworker').post(`/v1/rulesets/${NAME}/evaluate?explain=none`).send({ asOf: '2025-06-02', facts: EXAMPLE }).expect(200);
+    expect(short.body).toEqual(expect.objectContaining({ outcome: res.body.outcome, defaultsApplied: res.body.defaultsApplied, fired: ['child-support-case', 'meets-commitments'] }));
     // Given, the fact is the case's own: no default is applied, and the check fails on it.
     const given = await app.as('caseworker').post(`/v1/rulesets/${NAME}/evaluate`).send({ asOf: '2025-06-02', facts: { program: 'centrelink', customer: { meetsCommitments: false } } }).expect(200);
     expect(given.body.outcome).toEqual({ passed: false, failing: ['child-support-case', 'meets-commitments'], reviewer: 'PS Team Leader' });
