@@ -97,6 +97,7 @@ export function describeRuleSet(ruleSet: CompiledRuleSet) {
     description: file.description,
     documents: file.documents,
     requires: file.requires,
+    factDefaults: file.factDefaults ?? {},
     parameters: file.parameters,
     derivedFacts: file.derivedFacts,
     outcome: file.outcome,
@@ -211,7 +212,7 @@ export function createApp(options: AppOptions): RequestListener {
 
   if (metrics) app.get('/metrics', metricsHandler(metrics, options.clustered ?? false));
 
-  const openApiJson = JSON.stringify(openApiDocument);
+  const openApiJson = JSON.stringify(openApiDocument());
   app.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(openApiJson);
   });

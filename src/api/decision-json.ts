@@ -64,12 +64,13 @@ const str = (value: string): string => JSON.stringify(value);
 export function decisionJson(decision: Decision, decisionId?: string): string {
   const explanation = decision.explanation.map(ruleJson).join(',');
   const id = decisionId === undefined ? '' : `"decisionId":${str(decisionId)},`;
-  return `{${id}"ruleSet":${str(decision.ruleSet)},"version":${str(decision.version)},"effective":${JSON.stringify(decision.effective)},"asOf":${str(decision.asOf)},"evaluator":${str(decision.evaluator)},"outcome":${JSON.stringify(decision.outcome)},"explanation":[${explanation}],"derivedFacts":${JSON.stringify(decision.derivedFacts)},"parameters":${parametersJson(decision.parameters)}}`;
+  return `{${id}"ruleSet":${str(decision.ruleSet)},"version":${str(decision.version)},"effective":${JSON.stringify(decision.effective)},"asOf":${str(decision.asOf)},"evaluator":${str(decision.evaluator)},"outcome":${JSON.stringify(decision.outcome)},"defaultsApplied":${JSON.stringify(decision.defaultsApplied)},"explanation":[${explanation}],"derivedFacts":${JSON.stringify(decision.derivedFacts)},"parameters":${parametersJson(decision.parameters)}}`;
 }
 
 /**
- * The short answer (?explain=none): the decision's id, rule set, version and date, its outcome and the ids of the
- * rules that fired, in file order; none of the explanation, derived facts or parameters. From a verdict (the
+ * The short answer (?explain=none): the decision's id, rule set, version and date, its outcome, the fact defaults it
+ * applied (policy the answer rests on, so never left out) and the ids of the rules that fired, in file order; none of
+ * the explanation, derived facts or parameters. From a verdict (the
  * compiled engine without an explanation) or from an explained decision (the reference engine).
  */
 export function shortDecisionJson(decision: Decided['decision'], decisionId: string): string {
@@ -79,5 +80,5 @@ export function shortDecisionJson(decision: Decided['decision'], decisionId: str
     fired = [];
     for (const rule of decision.explanation) if (rule.fired) fired.push(rule.rule);
   }
-  return `{"decisionId":${str(decisionId)},"ruleSet":${str(decision.ruleSet)},"version":${str(decision.version)},"asOf":${str(decision.asOf)},"outcome":${JSON.stringify(decision.outcome)},"fired":${JSON.stringify(fired)}}`;
+  return `{"decisionId":${str(decisionId)},"ruleSet":${str(decision.ruleSet)},"version":${str(decision.version)},"asOf":${str(decision.asOf)},"outcome":${JSON.stringify(decision.outcome)},"defaultsApplied":${JSON.stringify(decision.defaultsApplied)},"fired":${JSON.stringify(fired)}}`;
 }

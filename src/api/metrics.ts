@@ -11,6 +11,7 @@ import { AggregatorRegistry, Counter, Histogram, Registry, collectDefaultMetrics
 import { DecisionError, ERROR_CATALOGUE, type ErrorCode } from '../errors';
 import { problemOf, sendProblem } from './problem';
 import type { Decision } from '../engine/evaluate';
+import { RULE_SET_MODULES } from '../rulesets';
 
 /** A request's latency: answers take 1–50 ms; the upper buckets catch a stall, a slow log write or a large batch. */
 const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5];
@@ -279,12 +280,9 @@ export function metricsHandler(metrics: Metrics, clustered: boolean, channel?: I
   };
 }
 
-/** The outcome's headline value for metrics: a small, fixed set per rule set (a segment, a route, eligible or not). */
-export function outcomeLabel(decision: Pick<Decision, 'outcome'>): string {
-  const outcome = decision.outcome;
-  for (const field of ['segment', 'route', 'ready', 'mayPropose', 'approvable']) {
-    const value = outcome[field];
-    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
-  }
-  return 'decided';
+/** The outcome's headline value for metrics: its module's verdict field, a small fixed set per rule set (a segment, a route, ready or not). */
+export function outcomeLabel(decision: Pick<Decision, 'ruleSet' | 'outcome'>): string {
+  const field = RULE_SET_MODULES[decision.ruleSet]?.verdict;
+  const value = field === undefined ? undefined : decision.outcome[field];
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : 'decided';
 }

@@ -10,6 +10,8 @@ import path from 'node:path';
 import { ERROR_CATALOGUE, MAX_LISTED_ISSUES, type ErrorCode } from '../errors';
 import { caseFactsSchema, evaluateRequestSchema } from '../facts/schema';
 import { conditionSchema, ruleFileSchema } from '../loader/rule-file-schema';
+import type { RuleSetModule } from '../engine/compile';
+import { RULE_SET_MODULES, registryGeneration } from '../rulesets';
 import { rolesThatMay, type Permission } from './access';
 import { DEFAULT_BATCH_LIMITS } from './limits';
 import { PROBLEM_TYPE_BASE } from './problem';
@@ -21,7 +23,7 @@ export interface OpenApiDocument {
   info: { title: string; version: string; description: string };
   tags: { name: string; description: string }[];
   paths: Record<string, Record<string, unknown>>;
-  components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
+  components: { schemas: Record<string, unknown>; examples: Record<string, unknown>; securitySchemes: Record<string, unknown> };
 }
 
 type Schema = Record<string, unknown>;
@@ -103,93 +105,8 @@ const ERROR_CODES = Object.keys(ERROR_CATALOGUE) as ErrorCode[];
 const ruleItem = ruleFileSchema.properties.rules.items;
 const ruleFile = ruleFileSchema.properties;
 
-/**
- * Each rule set's outcome, as its module in src/rulesets/ builds it. The API's contract lets fields be added
- * (none of these may change: docs/api.md); they are closed all the same, so a field added in code is added here
- * in the same change, and tools reading the document learn of it.
- */
-const OUTCOMES: Record<string, { schema: string; body: Schema }> = {
-  'direct-referral': {
-    schema: 'DirectReferralOutcome',
-    body: closed({
-      eligible: { type: 'boolean' },
-      route: { enum: ['direct', 'standard'] },
-      unmet: { ...strings, description: 'Ids of the criteria (rules) not met, in file order: a caseworker checklist' },
-      actionDueBy: dateOrNull(
-        'The day the referral must be actioned by: receipt (day 0) plus the working days of the timeframe rule that fired (Centrelink or Child Support, urgent or not, and before 14 January 2025 for Child Support by referral.intray); that rule\'s explanation entry says how, in `computed`. null when no timeframe can be given (a Child Support referral before 14 January 2025 whose intray is not given or is not one 002 names), the entry saying why. The parameters in force are in GET /v1/rulesets/direct-referral',
-      ),
-      refusalApprovedBy: stringOrNull('Who must approve refusing a referral from a direct-referral area; null when no refusal needs approval'),
-    }),
-  },
-  'segment-allocation': {
-    schema: 'SegmentAllocationOutcome',
-    body: closed({
-      segment: { enum: [1, 2, 3] },
-      requiresApproval: { type: 'boolean' },
-      approvalBy: stringOrNull('Who discusses and approves a segment 3 allocation (the parameter segment3Approver: the SSM; before 14 January 2025 the PS Team Leader for Child Support); null otherwise'),
-      reviewBy: dateOrNull('The latest segment 3 review date (asOf plus the parameter segment3ReviewMonths); null otherwise'),
-      indicators: {
-        ...closed({
-          segment3: strings,
-          segment2: strings,
-          segment1: strings,
-          alsoSupportSegment3: {
-            ...strings,
-            description: 'Indicators found (rules that fired, also listed in segment2) that the procedure lists for segment 3 as well: they support segment 3 but do not allocate it on their own; shown for whoever approves segment 3',
-          },
-        }),
-        description: 'Every indicator found for every segment (the rules that fired), not only the winning segment\'s',
-      },
-    }),
-  },
-  'exit-readiness': {
-    schema: 'ExitReadinessOutcome',
-    body: closed({
-      ready: { type: 'boolean' },
-      basis: { enum: ['issues-addressed', 'options-declined', 'specialist-process-ongoing', null], description: 'The first ground met; null when none is' },
-      unmet: { ...strings, description: 'The primary ground\'s unmet criteria when no ground is met; empty otherwise' },
-      unmetByBasis: { ...mapOf(strings, 'Each ground open to the case → its unmet criteria'), propertyNames: { enum: ['issues-addressed', 'options-declined', 'specialist-process-ongoing'] } },
-      earliestSubmission: dateOrNull('When a customer not reachable by phone was sent the exit letter: the day the response period ends'),
-      approvalBy: stringOrNull('Who quality-checks the recommendation or decides the request'),
-    }),
-  },
-  'specialist-transfer': {
-    schema: 'SpecialistTransferOutcome',
-    body: closed({
-      approvable: { type: 'boolean' },
-      specialistProcess: stringOrNull('The one specialist process outstanding; null unless exactly one is'),
-      unmet: strings,
-      approvalBy: string,
-    }),
-  },
-  'service-restriction': {
-    schema: 'ServiceRestrictionOutcome',
-    body: closed({
-      mayPropose: { type: 'boolean' },
-      pathway: { enum: ['after-warning', 'immediate-violence', null], description: 'The pathway met; null when none is' },
-      unmet: strings,
-      unmetByPathway: { ...mapOf(strings, 'Each pathway → its unmet criteria'), propertyNames: { enum: ['after-warning', 'immediate-violence'] } },
-      approvalChain: { ...strings, description: 'Who a proposal passes through, in order (the parameter approvalChain of the deciding version: PSSO → SSM → PS Service Manager → Approvers under 001; the older procedure\'s version has the Case Manager and the PS Team Leader in the first two places)' },
-      reviewBetween: {
-        type: ['array', 'null'],
-        prefixItems: [date, date],
-        items: false,
-        minItems: 2,
-        description: 'The window for reviewing a restriction, where the deciding version has one (the older procedure, 002: the parameters reviewFromMonths to reviewToMonths months after asOf); null when none may be proposed, or when the procedure leaves the review date to the Approvers\' decision (001)',
-      },
-      reviewApprovedBy: { ...string, description: 'Who decides the review of a restriction (the parameter reviewApprover: the Approvers, whose decision sets the review date, under 001; under the older procedure, 002, the National Manager of Quality and Customer Complaints approves its outcome)' },
-    }),
-  },
-};
-
-/** The outcome's shape follows the rule set: each known rule set's outcome schema, by the `ruleSet` beside it. */
-const outcomeByRuleSet: Schema[] = Object.entries(OUTCOMES).map(([name, { schema }]) => ({
-  if: { properties: { ruleSet: { const: name } }, required: ['ruleSet'] },
-  then: { properties: { outcome: ref(schema) } },
-}));
-
 /** A decision's fields, as decision-json.ts writes them; with `decisionId` first when the decision was recorded. */
-function decisionSchema(recorded: boolean, description: string): Schema {
+function decisionSchema(recorded: boolean, description: string, outcomes: Schema[]): Schema {
   const id: Record<string, Schema> = recorded ? { decisionId: ref('DecisionId') } : {};
   return closed(
     {
@@ -200,12 +117,13 @@ function decisionSchema(recorded: boolean, description: string): Schema {
       asOf: date,
       evaluator: ref('Evaluator'),
       outcome: { type: 'object', description: 'The rule set\'s outcome; its shape follows ruleSet (one outcome schema per rule set in components.schemas)' },
+      defaultsApplied: { type: 'array', items: ref('DefaultApplied'), description: 'Each fact the request left out that the deciding version takes to have a value (its rule file\'s factDefaults), with that value: empty when none was' },
       explanation: { type: 'array', items: ref('RuleExplanation'), description: 'One entry per rule weighed, in file order' },
       derivedFacts: mapOf({}, 'Each derived fact (counts, windows) the rules read → its value for this case'),
       parameters: mapOf({}, 'Each parameter of the deciding version → its value'),
     },
     [],
-    { description, allOf: outcomeByRuleSet },
+    { description, allOf: outcomes },
   );
 }
 
@@ -260,7 +178,7 @@ const ruleDefinition = embed(
 ) as Schema;
 
 /** The rule file's own fields, as describeRuleSet (app.ts) passes them through. */
-const fileField = (name: 'documents' | 'requires' | 'parameters' | 'derivedFacts' | 'outcome'): Schema => embed(ruleFile[name], REFS) as Schema;
+const fileField = (name: 'documents' | 'requires' | 'factDefaults' | 'parameters' | 'derivedFacts' | 'outcome'): Schema => embed(ruleFile[name], REFS) as Schema;
 
 /** A decision as evaluate and evaluate-batch answer it: explained, or with ?explain=none its outcome and fired rules. */
 const decisionOrShort: Schema = { oneOf: [ref('Decision'), ref('ShortDecision')] };
@@ -294,26 +212,20 @@ const schemas: Record<string, unknown> = {
     },
     REFS,
   ),
-  RuleSetName: { type: 'string', pattern: '^[a-z][a-z0-9-]*$', examples: Object.keys(OUTCOMES) },
   RuleVersion: { type: 'string', pattern: '^[0-9a-f]{16}$', description: 'The first 16 hex digits of the SHA-256 of the rule file and the holiday calendar: names the exact bytes that decided' },
   DecisionId: { type: 'string', format: 'uuid', description: 'The decision log\'s id for the decision (also in the X-Decision-Id header)' },
   Evaluator: { enum: ['compiled', 'reference'], description: 'compiled: the fast path; reference: json-rules-engine itself' },
   VersionsByFile: mapOf(ref('RuleVersion'), 'Rule file → the version it compiles to'),
   SourceRef: embed(ruleItem.properties.sources.items, REFS),
-  Decision: decisionSchema(true, 'An explained decision, as recorded in the decision log under decisionId'),
-  ShortDecision: closed(
+  DefaultApplied: closed(
     {
-      decisionId: ref('DecisionId'),
-      ruleSet: ref('RuleSetName'),
-      version: ref('RuleVersion'),
-      asOf: date,
-      outcome: { type: 'object', description: 'The rule set\'s outcome, as in Decision' },
-      fired: { ...strings, description: 'The ids of the rules that fired, in file order' },
+      fact: { type: 'string', description: 'The CaseFacts path the request left out' },
+      value: { description: 'The value the deciding version took it to be' },
+      file: { type: 'string', description: 'The rule file that declares the default (its factDefaults), relative to rules/' },
     },
     [],
-    { description: 'A decision answered with ?explain=none: its outcome and the rules that fired, without the explanation; recorded in the decision log as any decision is', allOf: outcomeByRuleSet },
+    { description: 'A fact default applied to this case: policy the rule file states, not a fact the request gave' },
   ),
-  DecisionRerun: decisionSchema(false, 'A decision re-run for an auditor: the fields of Decision without decisionId, since a re-run is not recorded'),
   RuleExplanation: closed(
     {
       rule: { type: 'string' },
@@ -416,6 +328,7 @@ const schemas: Record<string, unknown> = {
     description: string,
     documents: fileField('documents'),
     requires: fileField('requires'),
+    factDefaults: { ...fileField('factDefaults'), description: 'Fact path → what this version takes the fact to be when a request leaves it out, and why: each one applied is listed in the decision (defaultsApplied)' },
     parameters: fileField('parameters'),
     derivedFacts: fileField('derivedFacts'),
     outcome: { ...fileField('outcome'), description: 'The rule file\'s settings for its outcome module' },
@@ -518,24 +431,6 @@ const schemas: Record<string, unknown> = {
     candidate: { ...ref('VersionsByFile'), description: 'The rules on disk, not yet reloaded' },
     report: ref('ImpactReport'),
   }),
-  DecisionRecord: closed(
-    {
-      decisionId: ref('DecisionId'),
-      decidedAt: { type: 'string', format: 'date-time', description: 'When the service decided (UTC)' },
-      keyId: { type: 'string', description: 'The id (never the secret) of the API key that asked' },
-      ruleSet: ref('RuleSetName'),
-      version: ref('RuleVersion'),
-      asOf: date,
-      evaluator: ref('Evaluator'),
-      outcome: { type: 'object', description: 'The outcome as returned to the caller' },
-      fired: { ...strings, description: 'The rules that fired, in evaluation order' },
-      factsDigest: { type: 'string', pattern: '^sha256:[0-9a-f]{32}:[0-9a-f]{64}$', description: 'sha256:<16-byte salt>:<digest> of the validated facts\' canonical JSON (facts-digest.ts)' },
-      factsKept: { type: 'boolean', description: 'Whether the log keeps the facts themselves (DECISION_LOG_FACTS=keep); the facts are never shown' },
-      reproduction: { ...ref('Reproduction'), description: 'With the facts kept: the decision re-run under the version that made it' },
-    },
-    ['reproduction'],
-    { description: 'A decision as the log keeps it, without the facts', allOf: outcomeByRuleSet },
-  ),
   Reproduction: closed({
     decisionId: ref('DecisionId'),
     version: ref('RuleVersion'),
@@ -563,7 +458,58 @@ const schemas: Record<string, unknown> = {
     ['workers'],
   ),
 };
-for (const { schema, body } of Object.values(OUTCOMES)) schemas[schema] = body;
+
+/** A rule set's outcome schema's name in components.schemas: "case-review" → CaseReviewOutcome. */
+export const outcomeSchemaName = (ruleSet: string): string => `${ruleSet.replace(/(^|-)([a-z0-9])/g, (_whole, _dash, c: string) => c.toUpperCase())}Outcome`;
+
+/**
+ * The schemas that follow the registered rule sets: each one's outcome, as its module's schema gives it (the one source
+ * of its shape: the module's outcome type is the same schema's Static type), and every schema holding an outcome, whose
+ * shape follows the `ruleSet` beside it.
+ */
+function ruleSetSchemas(modules: readonly RuleSetModule[]): Record<string, unknown> {
+  const outcomes: Schema[] = modules.map(({ name }) => ({
+    if: { properties: { ruleSet: { const: name } }, required: ['ruleSet'] },
+    then: { properties: { outcome: ref(outcomeSchemaName(name)) } },
+  }));
+  return {
+    RuleSetName: { type: 'string', pattern: '^[a-z][a-z0-9-]*$', examples: modules.map(({ name }) => name) },
+    Decision: decisionSchema(true, 'An explained decision, as recorded in the decision log under decisionId', outcomes),
+    DecisionRerun: decisionSchema(false, 'A decision re-run for an auditor: the fields of Decision without decisionId, since a re-run is not recorded', outcomes),
+    ShortDecision: closed(
+      {
+        decisionId: ref('DecisionId'),
+        ruleSet: ref('RuleSetName'),
+        version: ref('RuleVersion'),
+        asOf: date,
+        outcome: { type: 'object', description: 'The rule set\'s outcome, as in Decision' },
+        defaultsApplied: { type: 'array', items: ref('DefaultApplied'), description: 'As in Decision: each fact default the deciding version applied to this case' },
+        fired: { ...strings, description: 'The ids of the rules that fired, in file order' },
+      },
+      [],
+      { description: 'A decision answered with ?explain=none: its outcome and the rules that fired, without the explanation; recorded in the decision log as any decision is', allOf: outcomes },
+    ),
+    DecisionRecord: closed(
+      {
+        decisionId: ref('DecisionId'),
+        decidedAt: { type: 'string', format: 'date-time', description: 'When the service decided (UTC)' },
+        keyId: { type: 'string', description: 'The id (never the secret) of the API key that asked' },
+        ruleSet: ref('RuleSetName'),
+        version: ref('RuleVersion'),
+        asOf: date,
+        evaluator: ref('Evaluator'),
+        outcome: { type: 'object', description: 'The outcome as returned to the caller' },
+        fired: { ...strings, description: 'The rules that fired, in evaluation order' },
+        factsDigest: { type: 'string', pattern: '^sha256:[0-9a-f]{32}:[0-9a-f]{64}$', description: 'sha256:<16-byte salt>:<digest> of the validated facts\' canonical JSON (facts-digest.ts)' },
+        factsKept: { type: 'boolean', description: 'Whether the log keeps the facts themselves (DECISION_LOG_FACTS=keep); the facts are never shown' },
+        reproduction: { ...ref('Reproduction'), description: 'With the facts kept: the decision re-run under the version that made it' },
+      },
+      ['reproduction'],
+      { description: 'A decision as the log keeps it, without the facts', allOf: outcomes },
+    ),
+    ...Object.fromEntries(modules.map((module) => [outcomeSchemaName(module.name), embed(module.outcomeSchema, {})])),
+  };
+}
 
 // ——— Operations ———
 
@@ -858,31 +804,54 @@ const paths: Record<string, Record<string, unknown>> = {
   },
 };
 
-export const openApiDocument: OpenApiDocument = {
-  openapi: '3.1.0',
-  jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
-  info: {
-    title: 'Personalised Services decision service',
-    version: packageVersion(),
-    description:
-      'Explained decisions for Services Australia Personalised Services: direct referral, segment allocation, exit readiness, specialist transfer and service restriction. '
-      + 'Every rule cites the procedure paragraph it comes from.\n\n'
-      + 'Every /v1 route needs an API key (`Authorization: Bearer <key>`); each operation names the roles that may call it. '
-      + 'Every problem is `application/problem+json` (RFC 9457) with a stable `code`. Any path or method not listed here is answered 404 with code `not-found`.\n\n'
-      + 'A body the service will not read is not waited for: a Content-Length past a route\'s limit is answered 413 at once, and any answer given before the body has arrived (a refusal, or a 503 timeout while it is still being sent) closes the connection after it (`Connection: close`).',
-  },
-  tags: [
-    { name: 'Rule sets', description: 'The rules, their versions and sources' },
-    { name: 'Decisions', description: 'Deciding cases' },
-    { name: 'Decision log', description: 'Recorded decisions, for auditors' },
-    { name: 'Administration', description: 'Reloading rules and weighing a change first, for policy staff' },
-    { name: 'Operations', description: 'Health, readiness, metrics, this document' },
-  ],
-  paths,
-  components: {
-    schemas,
-    securitySchemes: {
-      apiKey: { type: 'http', scheme: 'bearer', description: 'An API key issued per caller, with one role: caseworker, policy or auditor' },
+/** The rule sets' names in words, for the document's description: "direct referral, … and service restriction". */
+function inWords(modules: readonly RuleSetModule[]): string {
+  const names = modules.map(({ name }) => name.replace(/-/g, ' '));
+  return names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
+
+/** The document for these rule sets' modules. */
+function buildDocument(modules: readonly RuleSetModule[]): OpenApiDocument {
+  return {
+    openapi: '3.1.0',
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    info: {
+      title: 'Personalised Services decision service',
+      version: packageVersion(),
+      description:
+        `Explained decisions for Services Australia Personalised Services: ${inWords(modules)}. `
+        + 'Every rule cites the procedure paragraph it comes from.\n\n'
+        + 'Every /v1 route needs an API key (`Authorization: Bearer <key>`); each operation names the roles that may call it. '
+        + 'Every problem is `application/problem+json` (RFC 9457) with a stable `code`. Any path or method not listed here is answered 404 with code `not-found`.\n\n'
+        + 'A body the service will not read is not waited for: a Content-Length past a route\'s limit is answered 413 at once, and any answer given before the body has arrived (a refusal, or a 503 timeout while it is still being sent) closes the connection after it (`Connection: close`).',
     },
-  },
-};
+    tags: [
+      { name: 'Rule sets', description: 'The rules, their versions and sources' },
+      { name: 'Decisions', description: 'Deciding cases' },
+      { name: 'Decision log', description: 'Recorded decisions, for auditors' },
+      { name: 'Administration', description: 'Reloading rules and weighing a change first, for policy staff' },
+      { name: 'Operations', description: 'Health, readiness, metrics, this document' },
+    ],
+    paths,
+    components: {
+      schemas: { ...schemas, ...ruleSetSchemas(modules) },
+      // A case to try each rule set with (the rules page starts from it): an evaluate request body, by rule-set name.
+      examples: Object.fromEntries(modules.map(({ name, example }) => [name, { summary: `A case for ${name}`, value: { facts: example } }])),
+      securitySchemes: {
+        apiKey: { type: 'http', scheme: 'bearer', description: 'An API key issued per caller, with one role: caseworker, policy or auditor' },
+      },
+    },
+  };
+}
+
+let built: { generation: number; document: OpenApiDocument } | undefined;
+
+/**
+ * The document /openapi.json serves, for the rule sets registered now (src/rulesets/index.ts). Built once, and again
+ * only when a rule set is registered or unregistered, so callers may hold it and compare it by identity.
+ */
+export function openApiDocument(): OpenApiDocument {
+  const generation = registryGeneration();
+  if (built?.generation !== generation) built = { generation, document: buildDocument(Object.values(RULE_SET_MODULES)) };
+  return built.document;
+}

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { todayInSydney } from '../dates/calendar';
 import { evaluate } from '../engine/evaluate';
-import type { ConditionExplanation } from '../engine/explain';
+import { citation, type ConditionExplanation } from '../engine/explain';
 import { DecisionError } from '../errors';
 import { parseEvaluateRequest } from '../facts/validate';
 import { EXIT, describeIssue, loadOrReport, places, print } from './context';
@@ -53,6 +53,19 @@ export async function explainCommand(name: string, factsFile: string, options: {
     print('Outcome');
     for (const [field, value] of Object.entries(decision.outcome)) print(`  ${field}: ${JSON.stringify(value)}`);
     print();
+    // Policy the rule file states, not facts the case gave: each default it declares, and whether this case needed it.
+    const declared = Object.entries(ruleSet.file.factDefaults ?? {});
+    if (declared.length > 0) {
+      const applied = new Set(decision.defaultsApplied.map((d) => d.fact));
+      print(`Fact defaults (${ruleSet.sourceFile}: what a fact left out of the case is taken to be)`);
+      for (const [fact, { value, description, interpretation, sources }] of declared) {
+        print(`  ${applied.has(fact) ? '→ applied ' : '  not used'}  ${fact}: ${JSON.stringify(value)}${applied.has(fact) ? ' (the case left it out)' : ' (the case gives it)'}`);
+        print(`    ${description}`);
+        if (interpretation) print(`    interpretation: ${interpretation}`);
+        print(`    source: ${citation(sources)}`);
+      }
+      print();
+    }
     print('Rules weighed');
     for (const rule of decision.explanation) {
       print(`${rule.fired ? '✓ fired       ' : '✗ did not fire'}  ${rule.rule}`);

@@ -4,8 +4,6 @@ import { todayInSydney } from '../dates/calendar';
 import { EXIT_CODES, runTriage } from '../triage/run';
 import { places } from './context';
 
-export const DEFAULT_TRIAGE_RULE_SETS = ['direct-referral', 'segment-allocation'];
-
 export interface TriageCommandOptions {
   out: string;
   errors: string;
@@ -34,7 +32,8 @@ export async function triageCommand(input: string, options: TriageCommandOptions
     out: options.out,
     errors: options.errors,
     asOf: options.asOf ?? todayInSydney(new Date()),
-    ruleSets: options.ruleSets === undefined ? DEFAULT_TRIAGE_RULE_SETS : options.ruleSets.split(',').map((s) => s.trim()).filter(Boolean),
+    // Not named: the rule sets the tiers file (rules/triage/priority.json) gives, read with the rules.
+    ruleSets: options.ruleSets === undefined ? undefined : options.ruleSets.split(',').map((s) => s.trim()).filter(Boolean),
     format: options.format as 'ndjson' | 'csv' | undefined,
     mapping: options.mapping,
     sort: options.sort === 'priority',

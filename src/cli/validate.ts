@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { DecisionError } from '../errors';
 import { loadRules } from '../loader/load';
+import { loadTriagePriority, TRIAGE_PRIORITY_FILE } from '../loader/triage-priority';
 import { RULE_SET_MODULES } from '../rulesets';
 import { EXIT, describeIssue, places, print } from './context';
 
@@ -18,6 +19,9 @@ export function validateCommand(files: string[], options: { rules?: string }): n
     }
     // Warnings do not refuse the rules; they name what to write instead.
     for (const warning of registry.warnings ?? []) print(`warning: ${describeIssue(warning)}`);
+    // The triage queue's tiers are policy beside the rule files, checked with them.
+    const priority = loadTriagePriority(rules, RULE_SET_MODULES);
+    print(`✓ triage tiers  ${priority.tiers.map((tier, i) => `${i + 1} ${tier.name}`).join('; ')}  (${TRIAGE_PRIORITY_FILE})`);
     print(`All rule files in ${rules} are valid.`);
     return EXIT.ok;
   } catch (error) {

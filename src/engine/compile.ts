@@ -1,5 +1,6 @@
 // Compile once, evaluate many: a rule file becomes an immutable rule set with engines per applicable-rule subset.
 import { createHash } from 'node:crypto';
+import type { Static, TObject } from '@sinclair/typebox';
 import { Engine } from 'json-rules-engine';
 import type { HolidayCalendar } from '../dates/calendar';
 import { DecisionError } from '../errors';
@@ -11,7 +12,7 @@ import { deriveAllFunction, factMapBuilder, runAllFunction, type DeriveAll, type
 import type { ComputedDate, RuleExplanation } from './explain';
 import { addCustomOperators } from './operators';
 import { EnginePool } from './pool';
-import { PARAM_PREFIX, type FactMap, type RuleDefinition, type RuleFile } from './types';
+import { PARAM_PREFIX, type DefaultApplied, type FactMap, type RuleDefinition, type RuleFile } from './types';
 
 /** What a rule set's own module supplies: how fired rules become its outcome fields. */
 export interface OutcomeContext {
@@ -40,12 +41,37 @@ export interface ModuleProblem {
 }
 
 /**
- * A rule set's own module: its outcome builder, and the parameters and outcome settings the builder
- * reads, so the loader refuses a rule file that lacks them instead of failing at evaluation.
+ * A rule set's own module: everything the service, the API and triage know of a rule set beyond its rule files. A new
+ * rule set is a rule file and one of these, registered in src/rulesets/index.ts; nothing else in src/ names it.
  */
-export interface RuleSetModule {
-  build: OutcomeBuilder;
+export interface RuleSetModuleOf<Outcome extends TObject> {
+  /** The rule set's name: the `ruleSet` of its rule files, and its place in the API (/v1/rulesets/{name}). */
+  name: string;
+  /**
+   * The outcome's JSON Schema (TypeBox): the one source of the outcome's schema in /openapi.json and, as
+   * `Static<typeof schema>`, of the type build() returns. Closed (additionalProperties: false), so a field the builder
+   * adds without the schema fails the type check, and every answer a test gives is checked against it.
+   */
+  outcomeSchema: Outcome;
+  build(context: OutcomeContext): Static<Outcome>;
+  /**
+   * The outcome's headline field: a small fixed set of values (a segment, a route, ready or not) that metrics label
+   * each decision by and triage counts in its summary.
+   */
+  verdict: keyof Static<Outcome> & string;
+  /** The outcome fields triage writes as CSV columns, in order; a nested field dotted ("indicators.segment3"). */
+  columns: readonly string[];
+  /**
+   * What triage ranks a case by besides its tier (rules/triage/priority.json declares the tiers): the outcome field
+   * holding the date the case must be actioned by (YYYY-MM-DD, or null when none), if the outcome has one. A case
+   * whose earliest such date is before the as-of date is overdue, and a tier may ask for that.
+   */
+  dueBy?: keyof Static<Outcome> & string;
+  /** A case to try the rule set with: the rules page's starting facts, and the rule set's example in /openapi.json. */
+  example: Readonly<Record<string, unknown>>;
+  /** The parameters the builder reads: a rule file without one is refused. */
   parameters: readonly string[];
+  /** The outcome settings (the rule file's `outcome` section) the builder reads: a rule file without one is refused. */
   outcome: readonly string[];
   /** The CaseFacts paths the builder reads besides the rules' own (the fact map holds only facts someone reads). */
   facts: readonly string[];
@@ -54,6 +80,17 @@ export interface RuleSetModule {
    * timeframe rule's event names exists and counts working days): each problem refuses the file, as the loader's do.
    */
   check?(file: RuleFile): ModuleProblem[];
+}
+
+/**
+ * A module as the registry holds it, its outcome typed loosely: each module is written against its own schema
+ * (defineRuleSet below checks it), and what reads modules by name needs only what every outcome has.
+ */
+export type RuleSetModule = Omit<RuleSetModuleOf<TObject>, 'build' | 'verdict' | 'dueBy'> & { build: OutcomeBuilder; verdict: string; dueBy?: string };
+
+/** A module, type-checked against its own outcome schema, as the registry holds it. */
+export function defineRuleSet<Outcome extends TObject>(module: RuleSetModuleOf<Outcome>): RuleSetModule {
+  return module as unknown as RuleSetModule;
 }
 
 interface RuleSubset {
@@ -80,6 +117,11 @@ export interface CompiledRuleSet {
   flatten: FactMapBuilder;
   /** Computes every derived fact into a fact map; returns them. */
   deriveAll: DeriveAll;
+  /**
+   * Fills into a fresh fact map each fact default the rule file declares (factDefaults) whose fact the case left out,
+   * and returns those it filled, as the decision lists them: a shared empty list when none.
+   */
+  applyDefaults(factMap: FactMap): readonly DefaultApplied[];
   parameterFacts: FactMap;
   /** Parameter name → value, as the outcome builders and the response read them. */
   parameterValues: Readonly<Record<string, unknown>>;
@@ -132,6 +174,8 @@ function factsRead(file: RuleFile, module: RuleSetModule): string[] {
   return paths.filter((path) => read.has(path));
 }
 
+const NONE_APPLIED: readonly DefaultApplied[] = Object.freeze([]);
+
 function applies(rule: RuleDefinition, facts: FactMap): boolean {
   return Object.entries(rule.appliesTo ?? {}).every(([fact, values]) => values.includes(facts[fact]));
 }
@@ -159,6 +203,19 @@ export function compileRuleSet(
     parameterFacts[PARAM_PREFIX + name] = parameter.value;
     parameterValues[name] = parameter.value;
   }
+
+  // One entry per declared default, made once: a case that needs it lists the same object.
+  const defaults = Object.entries(file.factDefaults ?? {}).map(([fact, { value }]) => Object.freeze({ fact, value, file: sourceFile }));
+  const applyDefaults = (factMap: FactMap): readonly DefaultApplied[] => {
+    let applied: DefaultApplied[] | undefined;
+    for (const entry of defaults) {
+      // A fact the case left out is null in the fact map (the vocabulary allows no null for a fact that has a type).
+      if (factMap[entry.fact] !== null) continue;
+      factMap[entry.fact] = entry.value;
+      (applied ??= []).push(entry);
+    }
+    return applied ?? NONE_APPLIED;
+  };
 
   const labels: Record<string, string> = schemaLabels(caseFactsSchema as SchemaNode);
   for (const [name, definition] of Object.entries(file.derivedFacts)) labels[name] = definition.description;
@@ -201,6 +258,7 @@ export function compileRuleSet(
     derived,
     flatten: factMapBuilder(factsRead(file, module), derived.map(([name]) => name)),
     deriveAll: deriveAllFunction(derived),
+    applyDefaults,
     parameterFacts,
     parameterValues: Object.freeze(parameterValues),
     labels,

@@ -5,7 +5,7 @@ import type { CaseFacts } from '../facts/validate';
 import type { CompiledRuleSet, OutcomeContext } from './compile';
 import { explainRule, type ComputedDate, type RuleExplanation } from './explain';
 import type { EnginePool } from './pool';
-import type { FactMap, RuleDefinition, RuleFile } from './types';
+import type { DefaultApplied, FactMap, RuleDefinition, RuleFile } from './types';
 
 export interface Decision {
   ruleSet: string;
@@ -16,6 +16,8 @@ export interface Decision {
   /** Which evaluator decided: the compiled fast path or json-rules-engine itself. */
   evaluator: Evaluator;
   outcome: Record<string, unknown>;
+  /** Each fact the request left out that the deciding version's rule file declares a default for, with the value taken. */
+  defaultsApplied: readonly DefaultApplied[];
   explanation: RuleExplanation[];
   derivedFacts: Record<string, unknown>;
   parameters: Readonly<Record<string, unknown>>;
@@ -78,11 +80,14 @@ export function decideVerdict(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf: 
 interface PreparedFacts {
   facts: FactMap;
   derivedFacts: Record<string, unknown>;
+  defaultsApplied: readonly DefaultApplied[];
 }
 
+/** The case as this version reads it: flattened, the rule file's defaults filled in, then the derived facts computed. */
 function factsFor(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf: string): PreparedFacts {
   const factMap = ruleSet.flatten(facts);
-  return { facts: factMap, derivedFacts: ruleSet.deriveAll(factMap, asOf) };
+  const defaultsApplied = ruleSet.applyDefaults(factMap);
+  return { facts: factMap, derivedFacts: ruleSet.deriveAll(factMap, asOf), defaultsApplied };
 }
 
 /** What an outcome builder sees of one case: a class, so a case costs one object and no closures. */
@@ -121,13 +126,14 @@ class CaseContext implements OutcomeContext {
 }
 
 /** What every decision says, explained or not: which version, as of when, the outcome, the facts derived. */
-function decided(ruleSet: CompiledRuleSet, asOf: string, { facts, derivedFacts }: PreparedFacts, rules: readonly RuleDefinition[], fired: ReadonlySet<string>, context = new CaseContext(ruleSet, asOf, facts, rules, fired, false)) {
+function decided(ruleSet: CompiledRuleSet, asOf: string, { facts, derivedFacts, defaultsApplied }: PreparedFacts, rules: readonly RuleDefinition[], fired: ReadonlySet<string>, context = new CaseContext(ruleSet, asOf, facts, rules, fired, false)) {
   return {
     ruleSet: ruleSet.name,
     version: ruleSet.version,
     effective: { from: ruleSet.effectiveFrom, to: ruleSet.effectiveTo },
     asOf,
     outcome: ruleSet.buildOutcome(context),
+    defaultsApplied,
     derivedFacts,
     parameters: ruleSet.parameterValues,
   };
@@ -150,10 +156,10 @@ function decision(ruleSet: CompiledRuleSet, asOf: string, evaluator: Evaluator, 
   const fired = new Set<string>();
   for (const rule of explanation) if (rule.fired) fired.add(rule.rule);
   const context = new CaseContext(ruleSet, asOf, prepared.facts, rules, fired, true);
-  const { ruleSet: name, version, effective, outcome, derivedFacts, parameters } = decided(ruleSet, asOf, prepared, rules, fired, context);
+  const { ruleSet: name, version, effective, outcome, defaultsApplied, derivedFacts, parameters } = decided(ruleSet, asOf, prepared, rules, fired, context);
   if (context.dates) explainDates(explanation, context.dates);
-  // Decision's field order is the response's: evaluator after asOf, explanation after outcome.
-  return { ruleSet: name, version, effective, asOf, evaluator, outcome, explanation, derivedFacts, parameters };
+  // Decision's field order is the response's: evaluator after asOf, the defaults taken after the outcome, then the explanation.
+  return { ruleSet: name, version, effective, asOf, evaluator, outcome, defaultsApplied, explanation, derivedFacts, parameters };
 }
 
 /** The reference evaluator: json-rules-engine itself, on an Engine of its own for this run. */

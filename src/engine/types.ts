@@ -18,6 +18,25 @@ export interface Parameter {
   sources: SourceRef[];
 }
 
+/**
+ * What a rule file takes a fact to be when a request leaves it out: policy (a customer not recorded as failing their
+ * commitments is taken to meet them), so it is declared in the rule file that relies on it, with its sources, shown on
+ * the rules page and listed in every decision it was applied to.
+ */
+export interface FactDefault {
+  value: unknown;
+  description: string;
+  interpretation?: string;
+  sources: SourceRef[];
+}
+
+/** A fact default applied to a case: which fact, the value it was taken to be, and the rule file that says so. */
+export interface DefaultApplied {
+  fact: string;
+  value: unknown;
+  file: string;
+}
+
 export interface ParamRef {
   param: string;
 }
@@ -61,6 +80,8 @@ export interface RuleFile {
   description: string;
   documents: Record<string, string>;
   requires: string[];
+  /** Fact path → what it is taken to be when a request leaves it out (absent: none). */
+  factDefaults?: Record<string, FactDefault>;
   parameters: Record<string, Parameter>;
   derivedFacts: Record<string, DerivedFactDefinition>;
   outcome: Record<string, unknown>;

@@ -1,7 +1,18 @@
 // The fact vocabulary (CaseFacts) and the evaluate request, as JSON Schema; docs/facts.md is written from it (npm run docs:facts).
 
 const date = { type: 'string', format: 'date', description: 'A calendar date, YYYY-MM-DD' } as const;
-const flag = (description: string, value = false) => ({ type: 'boolean', default: value, description }) as const;
+/**
+ * A flag records something established about the case: left out, it was not established, so it is false. That is the
+ * vocabulary's own reading, the same for every flag and every rule set, and decides nothing a rule set could read
+ * otherwise. A flag whose absence a rule set takes to mean something else (that the customer meets their commitments,
+ * or can be phoned) has no default here: each rule file that reads it declares what it takes it to be (factDefaults),
+ * where policy staff see it and every decision lists it when applied.
+ */
+const flag = (description: string) => ({ type: 'boolean', default: false, description }) as const;
+const ruleSetsDefault = (description: string) => ({ type: 'boolean', description }) as const;
+/** The flags ruleSetsDefault() gives no default, named for the schema's description (test/facts/schema.test.ts holds the list to the schema). */
+export const FLAGS_DEFAULTED_BY_RULE_SETS = ['customer.meetsCommitments', 'case.customerContactableByPhone'] as const;
+const DEFAULTS_TEXT = `A flag left out is false, but for ${FLAGS_DEFAULTED_BY_RULE_SETS.join(' and ')}: what a rule set takes one of those to be when it is left out is declared in its rule file (factDefaults, shown by GET /v1/rulesets/{name}), and each decision lists the defaults it applied (defaultsApplied).`;
 /**
  * Every list is bounded at what a real case can hold: a customer's whole history with the agency, at a rate no real
  * case reaches. The bound is what keeps a request's cost in proportion to a case (issue 11): without it a 1 MiB body
@@ -16,7 +27,7 @@ interface Bound {
 }
 const atMost = (perYear: number, rate: string): Bound => ({ maxItems: perYear * HISTORY_YEARS, why: `${rate} for ${HISTORY_YEARS} years` });
 const BOUNDS = {
-  serviceRestrictions: atMost(2, 'a new restriction every 6 months, the longest one goes unreviewed,'),
+  serviceRestrictions: atMost(2, 'two new restrictions a year, the longest one going unreviewed,'),
   incidents: atMost(12, 'one a month'),
   complaints: atMost(12, 'one a month'),
   scsActivity: atMost(12, 'one a month'),
@@ -46,7 +57,7 @@ export const REFERRAL_SOURCES = [
 /**
  * The Child Support intrays a referral reaches PS through, as the procedures name them: 001 Child Support Table 1
  * Step 1 (current) and 002 "Actioning a referral to Personalised Services" Step 1 (before 14 January 2025). The
- * older procedure's action timeframe depends on which (rules/direct-referral.before-2025-01-14.json).
+ * older procedure's action timeframe depends on which (a rule's `appliesTo` may name them).
  */
 export const REFERRAL_INTRAYS = [
   'crg-referral', 'ps-referral-tl-only', 'complaints-referral', 'customer-assigned', 'acer-referral', 'centrelink-referral',
@@ -55,7 +66,7 @@ export const REFERRAL_INTRAYS = [
 export const caseFactsSchema = {
   $id: 'https://ps-decisions.example/schemas/case-facts.json',
   title: 'CaseFacts',
-  description: `The facts of one case. ${BOUNDS_TEXT}`,
+  description: `The facts of one case. ${DEFAULTS_TEXT} ${BOUNDS_TEXT}`,
   ...record({
     program: { enum: ['centrelink', 'child-support'], description: 'The program managing the customer' },
     referral: {
@@ -99,7 +110,7 @@ export const caseFactsSchema = {
         paymentArrangementDefaults: list(record({ date }, ['date']), 'Defaulted payment arrangements', BOUNDS.paymentArrangementDefaults),
         compensationOrWaiverApplied: flag('Has applied for compensation or waiver'),
         privacyBreachReported: flag('Has reported a privacy breach'),
-        meetsCommitments: flag('Meets their Services Australia commitments', true),
+        meetsCommitments: ruleSetsDefault('Meets their Services Australia commitments'),
         escalatingHistory: flag('Has a history of escalating issues or decisions'),
         declinedOptions: flag('Elected not to take up the options offered'),
         counterproductiveBehaviour: flag('Continues to show counterproductive behaviour'),
@@ -141,7 +152,7 @@ export const caseFactsSchema = {
           specialist: { type: 'boolean' },
         }, ['kind', 'specialist']), 'Outstanding intrays', BOUNDS.outstandingIntrays),
         mspActive: flag('A Managed Service Plan is active'),
-        customerContactableByPhone: flag('The customer can be contacted by phone', true),
+        customerContactableByPhone: ruleSetsDefault('The customer can be contacted by phone'),
         exitLetterIssuedOn: { ...date, description: 'The day the exit letter was issued' },
         optionsDeclined: flag('The customer declined to take up their options'),
         optionsCommunicatedInWriting: flag('Options were clearly communicated to the customer'),

@@ -3,7 +3,7 @@ import { caseFactsSchema } from '../facts/schema';
 import { PARAM_PREFIX, type DerivedFactDefinition, type Parameter } from '../engine/types';
 
 export type FactType =
-  | { kind: 'boolean' }
+  | { kind: 'boolean'; nullable?: boolean }
   | { kind: 'number'; nullable?: boolean }
   | { kind: 'date'; nullable?: boolean }
   | { kind: 'string'; nullable?: boolean }
@@ -18,14 +18,14 @@ interface SchemaNode {
   properties?: Record<string, SchemaNode>;
 }
 
-/** Types of every CaseFacts path; a fact with no default may be null when left out. */
+/** Types of every CaseFacts path; a fact with no default in the vocabulary may be null when left out (unless a rule file defaults it). */
 export function caseFactTypes(node: SchemaNode = caseFactsSchema as SchemaNode, prefix = '', into = new Map<string, FactType>()): Map<string, FactType> {
   for (const [key, child] of Object.entries(node.properties ?? {})) {
     const path = prefix ? `${prefix}.${key}` : key;
     const nullable = child.default === undefined;
     if (child.type === 'object' && child.properties) caseFactTypes(child, path, into);
     else if (child.enum) into.set(path, { kind: 'enum', values: child.enum, nullable });
-    else if (child.type === 'boolean') into.set(path, { kind: 'boolean' });
+    else if (child.type === 'boolean') into.set(path, { kind: 'boolean', nullable });
     else if (child.type === 'array') into.set(path, { kind: 'array' });
     else if (child.type === 'string' && child.format === 'date') into.set(path, { kind: 'date', nullable });
     else into.set(path, { kind: 'string', nullable });

@@ -1,7 +1,7 @@
 // Reads rules/, validates every file, and compiles all rule sets at once — or refuses with every problem found.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import Ajv from 'ajv';
+import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { closest } from 'fastest-levenshtein';
 import { buildCalendar, type HolidayCalendarFile } from '../dates/calendar';
@@ -10,7 +10,7 @@ import { isParamRef } from '../engine/derived';
 import { CUSTOM_OPERATORS } from '../engine/operators';
 import { PARAM_PREFIX, type RuleFile } from '../engine/types';
 import { DecisionError, type Issue } from '../errors';
-import { defaultedFactPaths, factPaths } from '../facts/schema';
+import { caseFactsSchema, defaultedFactPaths, factPaths } from '../facts/schema';
 import { pointerToken } from '../facts/validate';
 import { caseFactTypes, derivedFactType, typeMismatch, type FactType } from './fact-types';
 import { locate, syntaxProblems } from './positions';
@@ -30,6 +30,31 @@ const ajv = new Ajv({ allErrors: true, strict: false });
 addFormats(ajv, ['date']);
 ajv.addSchema(conditionSchema);
 const validateRuleFile = ajv.compile(ruleFileSchema);
+
+interface FactSchemaNode {
+  properties?: Record<string, FactSchemaNode>;
+  default?: unknown;
+}
+
+/** A CaseFacts path's own schema (its type, enum, format), to hold a rule file's default for it to what it can be. */
+const factValueCheckers = new Map<string, ValidateFunction>();
+function factValueChecker(fact: string): ValidateFunction {
+  let check = factValueCheckers.get(fact);
+  if (!check) {
+    let node = caseFactsSchema as unknown as FactSchemaNode;
+    for (const key of fact.split('.')) node = node.properties?.[key] as FactSchemaNode;
+    check = ajv.compile(node);
+    factValueCheckers.set(fact, check);
+  }
+  return check;
+}
+
+/** The default the fact vocabulary itself gives a path (a flag false, a list empty), which a request is filled in with. */
+function vocabularyDefault(fact: string): unknown {
+  let node = caseFactsSchema as unknown as FactSchemaNode;
+  for (const key of fact.split('.')) node = node.properties?.[key] as FactSchemaNode;
+  return node.default;
+}
 
 /** One rule set's versions, oldest first, each in force from its effectiveFrom to its effectiveTo. */
 export class RuleSetVersions {
@@ -115,6 +140,10 @@ function checkMeaning(file: string, ruleFile: RuleFile, modules: Readonly<Record
   if (stem !== ruleFile.ruleSet && !stem.startsWith(`${ruleFile.ruleSet}.`)) at('/ruleSet', `the file must be named ${ruleFile.ruleSet}.json, or ${ruleFile.ruleSet}.<label>.json for another version`);
   if (ruleFile.effectiveFrom && ruleFile.effectiveTo && ruleFile.effectiveTo < ruleFile.effectiveFrom) at('/effectiveTo', `effectiveTo ${ruleFile.effectiveTo} is before effectiveFrom ${ruleFile.effectiveFrom}`);
   const derived = new Set(Object.keys(ruleFile.derivedFacts));
+  const defaults = ruleFile.factDefaults ?? {};
+  const defaulted = (fact: string) => DEFAULTED.has(fact) || Object.hasOwn(defaults, fact);
+  /** The CaseFacts paths this file (or its outcome module) reads: a default is declared only for one of them. */
+  const read = new Set<string>(module?.facts ?? []);
   const knownFact = (name: string) => FACTS.has(name) || derived.has(name) || (name.startsWith(PARAM_PREFIX) && name.slice(PARAM_PREFIX.length) in ruleFile.parameters);
   ruleFile.requires.forEach((fact, i) => {
     if (!FACTS.has(fact)) at(`/requires/${i}`, `"${fact}" is not a fact in the CaseFacts vocabulary`);
@@ -130,6 +159,7 @@ function checkMeaning(file: string, ruleFile: RuleFile, modules: Readonly<Record
   };
   for (const [name, definition] of Object.entries(ruleFile.derivedFacts)) {
     if (FACTS.has(name)) at(`/derivedFacts/${name}`, `derived fact "${name}" hides a CaseFacts fact of the same name`);
+    for (const fact of [definition.list, definition.date]) if (fact !== undefined) read.add(fact);
     if (definition.list !== undefined) {
       for (const [field, value] of Object.entries(definition.where ?? {})) comparedWith(value, `${definition.list}[].${field}`, `/derivedFacts/${name}/where/${field}`);
       if (definition.field !== undefined) comparedWith(definition.required, `${definition.list}[].${definition.field}`, `/derivedFacts/${name}/required`);
@@ -151,7 +181,10 @@ function checkMeaning(file: string, ruleFile: RuleFile, modules: Readonly<Record
       if (!(source.document in ruleFile.documents)) at(`/rules/${r}/sources/${s}/document`, `document "${source.document}" is not listed under "documents"`);
     });
     for (const ground of rule.requiredFor ?? []) if (!bases.has(ground)) at(`/rules/${r}/requiredFor`, `"${ground}" is not one of outcome.bases`);
-    for (const fact of Object.keys(rule.appliesTo ?? {})) if (!FACTS.has(fact)) at(`/rules/${r}/appliesTo/${fact}`, `"${fact}" is not a fact in the CaseFacts vocabulary`);
+    for (const fact of Object.keys(rule.appliesTo ?? {})) {
+      read.add(fact);
+      if (!FACTS.has(fact)) at(`/rules/${r}/appliesTo/${fact}`, `"${fact}" is not a fact in the CaseFacts vocabulary`);
+    }
     const walk = (condition: Record<string, unknown>, pointer: string) => {
       for (const key of ['all', 'any'] as const) {
         const children = condition[key];
@@ -159,14 +192,18 @@ function checkMeaning(file: string, ruleFile: RuleFile, modules: Readonly<Record
       }
       if (condition.not) walk(condition.not as Record<string, unknown>, `${pointer}/not`);
       if (typeof condition.fact === 'string') {
+        read.add(condition.fact);
         if (FACTS.has(condition.fact)) comparedWith(condition.value, condition.fact, `${pointer}/value/fact`);
         if (!knownFact(condition.fact)) at(`${pointer}/fact`, `fact "${condition.fact}" does not exist: it is neither in the CaseFacts vocabulary nor a derived fact of this file${suggestion(condition.fact, [...FACTS, ...derived])}`);
         // No default may decide: a fact that can be absent must be required, or the condition must test for its absence.
         const testsAbsence = condition.value === null && (condition.operator === 'equal' || condition.operator === 'notEqual');
-        if (FACTS.has(condition.fact) && !DEFAULTED.has(condition.fact) && !ruleFile.requires.includes(condition.fact) && !testsAbsence) {
-          at(`${pointer}/fact`, `fact "${condition.fact}" may be left out of a request and has no default: add it to "requires", or test it with notEqual null first`);
+        if (FACTS.has(condition.fact) && !defaulted(condition.fact) && !ruleFile.requires.includes(condition.fact) && !testsAbsence) {
+          at(`${pointer}/fact`, `fact "${condition.fact}" may be left out of a request and has no default: add it to "requires", declare what it is taken to be under "factDefaults", or test it with notEqual null first`);
         }
-        const type: FactType | undefined = FACT_TYPES.get(condition.fact) ?? (ruleFile.derivedFacts[condition.fact] ? derivedFactType(ruleFile.derivedFacts[condition.fact] as never) : undefined);
+        const vocabularyType = FACT_TYPES.get(condition.fact);
+        // A fact this file defaults is never empty when its rules read it.
+        const ownType = vocabularyType && Object.hasOwn(defaults, condition.fact) ? ({ ...vocabularyType, nullable: false } as FactType) : vocabularyType;
+        const type: FactType | undefined = ownType ?? (ruleFile.derivedFacts[condition.fact] ? derivedFactType(ruleFile.derivedFacts[condition.fact] as never) : undefined);
         const mismatch = type && OPERATORS.has(String(condition.operator)) ? typeMismatch(condition.fact, type, String(condition.operator), condition.value, ruleFile.parameters) : undefined;
         if (mismatch) at(`${pointer}/value`, mismatch);
         if (!OPERATORS.has(String(condition.operator))) at(`${pointer}/operator`, `operator "${String(condition.operator)}" is unknown${suggestion(String(condition.operator), OPERATORS)} (operators: ${[...OPERATORS].join(', ')})`);
@@ -179,6 +216,23 @@ function checkMeaning(file: string, ruleFile: RuleFile, modules: Readonly<Record
     };
     walk(rule.conditions as unknown as Record<string, unknown>, `/rules/${r}/conditions`);
   });
+  for (const [fact, declared] of Object.entries(defaults)) {
+    const pointer = `/factDefaults/${pointerToken(fact)}`;
+    if (!FACTS.has(fact)) {
+      at(pointer, `"${fact}" is not a fact in the CaseFacts vocabulary${suggestion(fact, FACTS)}`);
+      continue;
+    }
+    if (DEFAULTED.has(fact)) {
+      at(pointer, `"${fact}" has a default in the fact vocabulary already (${JSON.stringify(vocabularyDefault(fact))}), which a request is filled in with before any rule set reads it: remove this one`);
+      continue;
+    }
+    if (!read.has(fact)) at(pointer, `no rule of this file reads "${fact}", nor does its outcome module: declare a default only for a fact the rule set uses`);
+    (declared.sources ?? []).forEach((source, s) => {
+      if (!(source.document in ruleFile.documents)) at(`${pointer}/sources/${s}/document`, `document "${source.document}" is not listed under "documents"`);
+    });
+    const check = factValueChecker(fact);
+    if (!check(declared.value)) at(`${pointer}/value`, `${JSON.stringify(declared.value)} is not a value "${fact}" can hold: ${ajv.errorsText(check.errors, { dataVar: fact })}`);
+  }
 }
 
 /** Each issue with the line and column its pointer lands on in its file's text. */
@@ -201,11 +255,12 @@ export interface LoadOptions {
  * Which names in the rules folder are rule files. A rule file is named `<rule set>.json` or
  * `<rule set>.<label>.json` (checkMeaning() holds it to that); everything else an editor, a copy or a
  * backup leaves beside it is not read:
- * - hidden names, starting with "." (Emacs's lock file `.#segment-allocation.json`, a dangling symbolic
- *   link by design; vim's `.segment-allocation.json.swp`; macOS's `._segment-allocation.json`);
- * - names starting with "#" (Emacs's auto-save `#segment-allocation.json#`) or "~";
- * - names not ending in `.json` (backups `segment-allocation.json~`, `.bak`, `.orig`, `.tmp`);
- * - folders, whatever their name (`calendars/` holds the holiday calendar; a `drafts.json/` folder is not a file).
+ * - hidden names, starting with "." (for a rule file `x.json`: Emacs's lock file `.#x.json`, a dangling symbolic
+ *   link by design; vim's `.x.json.swp`; macOS's `._x.json`);
+ * - names starting with "#" (Emacs's auto-save `#x.json#`) or "~";
+ * - names not ending in `.json` (backups `x.json~`, `.bak`, `.orig`, `.tmp`);
+ * - folders, whatever their name (`calendars/` holds the holiday calendar, `triage/` the triage queue's tiers; a
+ *   `drafts.json/` folder is not a file).
  * A name that passes but cannot be read (a dangling link, no permission) is a problem with that file:
  * the rules are refused, naming it, rather than loaded without it.
  */

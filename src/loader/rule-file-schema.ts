@@ -58,6 +58,21 @@ export const ruleFileSchema = {
     description: { type: 'string', minLength: 1 },
     documents: { type: 'object', additionalProperties: { type: 'string' } },
     requires: { type: 'array', items: { type: 'string' } },
+    factDefaults: {
+      type: 'object',
+      description: 'Fact path → the value this rule set takes the fact to be when a request leaves it out, with why (sources). Each one applied is listed in the decision (defaultsApplied).',
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['value', 'description', 'sources'],
+        properties: {
+          value: { description: 'A value the fact can hold (the loader checks it against the fact vocabulary)' },
+          description: { type: 'string', minLength: 1 },
+          interpretation,
+          sources,
+        },
+      },
+    },
     parameters: { type: 'object', additionalProperties: parameterSchema(sources, interpretation) },
     derivedFacts: {
       type: 'object',

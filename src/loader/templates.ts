@@ -33,6 +33,7 @@ function descriptions(ruleFile: RuleFile): { pointer: string; text: string; set:
   at('', ruleFile);
   for (const [name, parameter] of Object.entries(ruleFile.parameters)) at(`/parameters/${name}`, parameter);
   for (const [name, derived] of Object.entries(ruleFile.derivedFacts)) at(`/derivedFacts/${name}`, derived);
+  for (const [fact, declared] of Object.entries(ruleFile.factDefaults ?? {})) at(`/factDefaults/${fact}`, declared);
   ruleFile.rules.forEach((rule, i) => at(`/rules/${i}`, rule));
   return found;
 }

@@ -11,11 +11,27 @@
 // it). Besides saying so in the explanation, that makes the receipt day one of the values its explanation entry is
 // known by: the API's JSON writer (api/decision-json.ts) reuses a rule's entry for the same rule, result and
 // condition values, and the entry now carries the due date, which is fixed by the version and the receipt day.
-import type { ModuleProblem, OutcomeBuilder, OutcomeContext, RuleSetModule } from '../engine/compile';
+import { Type, type Static } from '@sinclair/typebox';
+import { defineRuleSet, type ModuleProblem, type OutcomeContext } from '../engine/compile';
 import { noDate, WorkingDaysDate, type ComputedDate } from '../engine/explain';
 import type { RuleDefinition, RuleFile } from '../engine/types';
 import { addWorkingDays } from '../dates/calendar';
 import { REFERRAL_INTRAYS } from '../facts/schema';
+import { dateOrNull, oneOf, outcome, stringOrNull, strings } from './schema';
+
+// The numbers (how many working days, for which program) are the deciding version's parameters and rules, shown by
+// GET /v1/rulesets/{name}: a description here that repeated them would go on saying them after they changed.
+export const DirectReferralOutcome = outcome({
+  eligible: Type.Boolean({ description: 'Every criterion is met: the referral may take the direct route' }),
+  route: oneOf(['direct', 'standard'], 'direct when eligible, otherwise standard'),
+  unmet: strings('Ids of the criteria (rules) not met, in file order: a caseworker checklist'),
+  actionDueBy: dateOrNull(
+    'The day the referral must be actioned by: the day PS received it (day 0) plus the working days of the first timeframe rule that fired, whose explanation entry says how, in `computed`. '
+      + 'null when the timeframe rule that fired gives no date, its entry saying why. Which timeframe applies (by program, urgency and, in some versions, intray) and how many working days it gives are the deciding version\'s rules and parameters',
+  ),
+  refusalApprovedBy: stringOrNull('Who must approve refusing this referral (the parameter refusalApprover), when every rule the rule file names in outcome.refusalNeedsApprovalWhen fired; null when no refusal needs approval'),
+});
+type Outcome = Static<typeof DirectReferralOutcome>;
 
 export const TIMEFRAME = 'timeframe';
 const FIELD = 'actionDueBy';
@@ -103,7 +119,7 @@ function dueDate(context: OutcomeContext, timeframes: readonly Timeframe[]): str
   return null;
 }
 
-const build: OutcomeBuilder = (context) => {
+function build(context: OutcomeContext): Outcome {
   const plan = planFor(context);
   const unmet: string[] = [];
   for (const name of plan.criteria) if (!context.fired.has(name)) unmet.push(name);
@@ -119,7 +135,7 @@ const build: OutcomeBuilder = (context) => {
     actionDueBy: dueDate(context, plan.timeframes),
     refusalApprovedBy: refusal ? context.param<string>('refusalApprover') : null,
   };
-};
+}
 
 /** What build() needs of a version's file beyond what the loader checks: timeframe rules it can read. */
 function check(file: RuleFile): ModuleProblem[] {
@@ -154,10 +170,16 @@ function check(file: RuleFile): ModuleProblem[] {
   return problems;
 }
 
-export const directReferral: RuleSetModule = {
+export const directReferral = defineRuleSet({
+  name: 'direct-referral',
+  outcomeSchema: DirectReferralOutcome,
   build,
+  verdict: 'route',
+  columns: ['eligible', 'route', 'unmet', 'actionDueBy', 'refusalApprovedBy'],
+  dueBy: 'actionDueBy',
+  example: { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-04-17' } },
   parameters: ['refusalApprover'],
   outcome: ['refusalNeedsApprovalWhen'],
   facts: ['referral.receivedOn', 'referral.urgent'],
   check,
-};
+});

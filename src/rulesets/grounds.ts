@@ -1,5 +1,6 @@
 // Shared reading of fired rules: a checklist met when all its rules fire, and grounds (bases, pathways) tried in order.
-import type { OutcomeContext } from '../engine/compile';
+import type { ModuleProblem, OutcomeContext } from '../engine/compile';
+import type { RuleDefinition, RuleFile } from '../engine/types';
 
 /** Names of the weighed rules that did not fire, in file order: the caseworker's checklist. */
 export function unmetRules(context: OutcomeContext, include: (rule: { name: string; requiredFor?: string[] }) => boolean = () => true): string[] {
@@ -19,12 +20,52 @@ export interface GroundsVerdict {
   primary: string | null;
 }
 
+/**
+ * The rules each ground requires among those weighed, in file order: worked out once per rule subset of a version (the
+ * weighed array is one per subset, compile.ts) and ground, not once per case. Per case, matching each rule's
+ * requiredFor against the ground's id compared strings that need not be the same string in memory (a ground's id read
+ * from the rule file, made an alias of the same text elsewhere once used as a key), a third of an exit readiness's time.
+ */
+const requiredByGround = new WeakMap<readonly RuleDefinition[], Map<string, readonly string[]>>();
+function requiredFor(context: OutcomeContext, ground: string): readonly string[] {
+  let byGround = requiredByGround.get(context.weighed);
+  if (!byGround) {
+    byGround = new Map();
+    requiredByGround.set(context.weighed, byGround);
+  }
+  let names = byGround.get(ground);
+  if (!names) {
+    names = context.weighed.filter((rule) => rule.requiredFor?.includes(ground) ?? false).map((rule) => rule.name);
+    byGround.set(ground, names);
+  }
+  return names;
+}
+
 /** Tries each ground the rule file's `outcome.bases` lists: met when all weighed rules required for it fire. Reads `program`. */
 export function judgeGrounds(context: OutcomeContext): GroundsVerdict {
   const grounds = (context.file.outcome.bases ?? []) as Ground[];
-  const open = grounds.filter((g) => !g.programs || g.programs.includes(String(context.fact('program'))));
+  const program = String(context.fact('program'));
+  const open = grounds.filter((g) => !g.programs || g.programs.includes(program));
   const unmetBy: Record<string, string[]> = {};
-  for (const ground of open) unmetBy[ground.id] = unmetRules(context, (rule) => rule.requiredFor?.includes(ground.id) ?? false);
+  for (const ground of open) {
+    const unmet: string[] = [];
+    for (const name of requiredFor(context, ground.id)) if (!context.fired.has(name)) unmet.push(name);
+    unmetBy[ground.id] = unmet;
+  }
   const met = open.find((g) => unmetBy[g.id]?.length === 0)?.id ?? null;
   return { met, unmetBy, primary: open[0]?.id ?? null };
+}
+
+/**
+ * The grounds a rule file lists (`outcome.bases`) that its outcome schema does not know: the outcome names the ground
+ * met, and its schema lists every ground a client may see, so a ground added in the rule file alone is refused.
+ */
+export function unknownGrounds(file: RuleFile, known: readonly string[]): ModuleProblem[] {
+  const grounds = (file.outcome.bases ?? []) as { id?: unknown }[];
+  if (!Array.isArray(grounds)) return [{ pointer: '/outcome/bases', message: 'outcome.bases must be a list of grounds { "id", "programs"? }' }];
+  return grounds.flatMap((ground, i) =>
+    typeof ground?.id === 'string' && known.includes(ground.id)
+      ? []
+      : [{ pointer: `/outcome/bases/${i}/id`, message: `${JSON.stringify(ground?.id)} is not a ground this rule set's outcome knows (${known.join(', ')}): a new ground is added to the outcome schema in its module too` }],
+  );
 }

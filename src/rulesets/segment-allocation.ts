@@ -1,13 +1,36 @@
 // segment-allocation outcome: a priority order, highest first — 3, then 1 if nothing argues for 2, else 2.
-import type { OutcomeBuilder, RuleSetModule } from '../engine/compile';
+import { Type, type Static } from '@sinclair/typebox';
+import { defineRuleSet, type OutcomeContext } from '../engine/compile';
 import { addMonths } from '../dates/calendar';
+import { dateOrNull, oneOf, outcome, stringOrNull, strings } from './schema';
+
+// Who approves and how soon segment 3 is reviewed are the deciding version's parameters (GET /v1/rulesets/{name}), named
+// here, never repeated: a description that said them would go on saying them after they changed.
+export const SegmentAllocationOutcome = outcome({
+  segment: oneOf([1, 2, 3], 'The segment recommended: 3 on any segment 3 indicator; otherwise 1 when the customer fits the segment 1 profile and shows no segment 2 indicator; otherwise 2'),
+  requiresApproval: Type.Boolean({ description: 'Segment 3 is discussed with and approved by approvalBy before it is allocated' }),
+  approvalBy: stringOrNull('Who discusses and approves a segment 3 allocation (the parameter segment3Approver, which may differ by program); null otherwise'),
+  reviewBy: dateOrNull('The latest segment 3 review date: asOf plus the parameter segment3ReviewMonths; null otherwise'),
+  indicators: Type.Object(
+    {
+      segment3: strings(),
+      segment2: strings(),
+      segment1: strings(),
+      alsoSupportSegment3: strings(
+        'Indicators found (rules that fired, also listed in segment2) that the procedure lists for segment 3 as well: they support segment 3 but do not allocate it on their own; shown for whoever approves segment 3',
+      ),
+    },
+    { additionalProperties: false, description: 'Every indicator found for every segment (the rules that fired), not only the winning segment\'s' },
+  ),
+});
+type Outcome = Static<typeof SegmentAllocationOutcome>;
 
 /** The approver may differ by program (before 14 January 2025 the PS Team Leader approves segment 3 for Child Support). */
 function approverFor(approver: string | Record<string, string>, program: unknown): string | null {
   return typeof approver === 'string' ? approver : approver[String(program)] ?? null;
 }
 
-const build: OutcomeBuilder = (context) => {
+function build(context: OutcomeContext): Outcome {
   // alsoSupportSegment3: a fired indicator that the procedure lists for segment 3 as well as for the segment its rule
   // gives (its event says `alsoSupportsSegment: 3`). It does not allocate segment 3 on its own; it is shown so that
   // whoever approves segment 3 sees it (the rule's interpretation says why).
@@ -29,11 +52,16 @@ const build: OutcomeBuilder = (context) => {
     reviewBy: high ? addMonths(context.asOf, context.param<number>('segment3ReviewMonths')) : null,
     indicators,
   };
-};
+}
 
-export const segmentAllocation: RuleSetModule = {
+export const segmentAllocation = defineRuleSet({
+  name: 'segment-allocation',
+  outcomeSchema: SegmentAllocationOutcome,
   build,
+  verdict: 'segment',
+  columns: ['segment', 'requiresApproval', 'approvalBy', 'reviewBy', 'indicators.segment3', 'indicators.segment2', 'indicators.segment1'],
+  example: { program: 'child-support', referral: { source: 'ombudsman' }, customer: { psHistory: 'previously' } },
   parameters: ['segment3Approver', 'segment3ReviewMonths'],
   outcome: [],
   facts: ['program'],
-};
+});

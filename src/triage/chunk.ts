@@ -7,11 +7,11 @@ import type { CompiledRuleSet } from '../engine/compile';
 import { DecisionError, type Issue } from '../errors';
 import { checkCaseFacts, requireFacts } from '../facts/validate';
 import type { RuleRegistry } from '../loader/load';
+import { RULE_SET_MODULES } from '../rulesets';
 import { outcomeCells } from './columns';
 import { columnsByPointer, rowConverter, type ConvertedRow } from './mapping';
 import type { ChunkCounts, ChunkMessage, ChunkResult, TriageSetup } from './protocol';
-import { NO_DUE_DAY, sortKey, tierOf } from './priority';
-
+import { NO_DUE_DAY, sortKey, tierFunction, type TierOf } from './priority';
 
 /** What a record's line is written from: the outcome and fired rules, and with --explain the explanation. */
 type TriageDecision = Verdict & { explanation?: Decision['explanation'] };
@@ -46,12 +46,20 @@ export class ChunkTriage {
   private readonly inForce = new Map<string, InForce>();
   private readonly convertRow?: (row: readonly string[]) => ConvertedRow;
   private readonly columnOf?: Map<string, string>;
+  private readonly tierOf: TierOf;
+  /** Per rule set of the run, in order: its outcome's headline field, counted in the summary (its module says which). */
+  private readonly verdicts: readonly (string | undefined)[];
+  /** Per rule set of the run, in order: the outcome field holding the date the case is due by, if it has one. */
+  private readonly dueFields: readonly (string | undefined)[];
 
   constructor(
     private readonly registry: RuleRegistry,
     private readonly setup: TriageSetup,
   ) {
     for (const name of setup.ruleSets) if (!registry.ruleSets.has(name)) throw new Error(`no rule set "${name}" in ${setup.rulesDirectory}`);
+    this.tierOf = tierFunction(setup.priority, setup.ruleSets);
+    this.verdicts = setup.ruleSets.map((name) => RULE_SET_MODULES[name]?.verdict);
+    this.dueFields = setup.ruleSets.map((name) => RULE_SET_MODULES[name]?.dueBy);
     if (setup.input === 'csv') {
       if (!setup.mapping || !setup.headers) throw new Error('CSV input needs the mapping and the header row');
       this.convertRow = rowConverter(setup.mapping, setup.headers);
@@ -247,21 +255,22 @@ export class ChunkTriage {
       sink.error(line, id, error instanceof DecisionError ? error.message : `internal error: ${(error as Error).message}`, issues);
       return;
     }
-    let segment3 = false;
+    // The case is due by the earliest date any outcome says it must be actioned by; overdue once that is past.
     let dueBy: string | null = null;
-    for (const decision of decisions) {
+    const outcomes: Record<string, unknown>[] = [];
+    for (let i = 0; i < decisions.length; i += 1) {
+      const decision = decisions[i] as TriageDecision;
       sink.count(`version:${decision.ruleSet}:${decision.version}`);
       const outcome = decision.outcome;
-      if (decision.ruleSet === 'segment-allocation') {
-        segment3 = outcome.segment === 3;
-        sink.count(`segment:${String(outcome.segment)}`);
-      } else if (decision.ruleSet === 'direct-referral') {
-        dueBy = typeof outcome.actionDueBy === 'string' ? outcome.actionDueBy : null;
-        sink.count(`route:${String(outcome.route)}`);
-      }
+      outcomes.push(outcome);
+      const verdict = this.verdicts[i];
+      if (verdict !== undefined) sink.count(`verdict:${decision.ruleSet}.${verdict}:${String(outcome[verdict])}`);
+      const dueField = this.dueFields[i];
+      const due = dueField === undefined ? undefined : outcome[dueField];
+      if (typeof due === 'string' && (dueBy === null || due < dueBy)) dueBy = due;
     }
     const overdue = dueBy !== null && dueBy < asOf;
-    const tier = tierOf(segment3, overdue);
+    const tier = this.tierOf(outcomes, overdue);
     sink.count(`tier:${tier}`);
     sink.counts.results += 1;
     const explain = this.setup.explain;

@@ -1,19 +1,12 @@
-// The flattened CSV output: which columns each rule set contributes, and how a value becomes a cell.
+// The flattened CSV output: which columns each rule set contributes (its module says), and how a value becomes a cell.
+import { RULE_SET_MODULES } from '../rulesets';
 
-/** Outcome fields per rule set, in column order; nested fields are dotted ("indicators.segment3"). */
-const OUTCOME_COLUMNS: Readonly<Record<string, readonly string[]>> = {
-  'direct-referral': ['eligible', 'route', 'unmet', 'actionDueBy', 'refusalApprovedBy'],
-  'segment-allocation': ['segment', 'requiresApproval', 'approvalBy', 'reviewBy', 'indicators.segment3', 'indicators.segment2', 'indicators.segment1'],
-  'exit-readiness': ['ready', 'basis', 'unmet', 'earliestSubmission'],
-  'specialist-transfer': ['approvable', 'specialistProcess', 'unmet'],
-  'service-restriction': ['mayPropose', 'pathway', 'unmet', 'approvalChain'],
-};
-
-/** A rule set this table does not know gets its whole outcome as one JSON cell. */
+/** A rule set with no module here gets its whole outcome as one JSON cell. */
 const WHOLE_OUTCOME = ['outcome'];
 
+/** Outcome fields of a rule set, in column order, as its module lists them; nested fields are dotted ("indicators.segment3"). */
 export function outcomeColumns(ruleSet: string): readonly string[] {
-  return OUTCOME_COLUMNS[ruleSet] ?? WHOLE_OUTCOME;
+  return RULE_SET_MODULES[ruleSet]?.columns ?? WHOLE_OUTCOME;
 }
 
 /** The header row: record columns, then per rule set its version, outcome fields and fired rules. */
@@ -37,7 +30,7 @@ export function cell(value: unknown): string {
 
 /** The outcome's cells for one rule set, in outcomeColumns order. */
 export function outcomeCells(ruleSet: string, outcome: Record<string, unknown>, into: string[]): void {
-  const columns = OUTCOME_COLUMNS[ruleSet];
+  const columns = RULE_SET_MODULES[ruleSet]?.columns;
   if (!columns) {
     into.push(JSON.stringify(outcome));
     return;

@@ -1,4 +1,5 @@
 // What the main thread and the triage workers say to each other: setup, chunks in, results out.
+import type { TriagePriority } from '../loader/triage-priority';
 import type { CsvMapping } from './mapping';
 
 export type RecordFormat = 'ndjson' | 'csv';
@@ -7,6 +8,8 @@ export type RecordFormat = 'ndjson' | 'csv';
 export interface TriageSetup {
   rulesDirectory: string;
   ruleSets: readonly string[];
+  /** The tiers records are put in (rules/triage/priority.json), read and checked once by the main thread. */
+  priority: TriagePriority;
   /** The run's as-of date; an NDJSON record may carry its own `asOf`. */
   asOf: string;
   input: RecordFormat;
@@ -34,7 +37,7 @@ export interface ChunkCounts {
   results: number;
   errors: number;
   blank: number;
-  /** "segment:3", "route:direct", "tier:1", "version:<ruleSet>:<hash>" → records. */
+  /** "verdict:<ruleSet>.<field>:<value>", "tier:1", "version:<ruleSet>:<hash>" → records. */
   tally: Record<string, number>;
 }
 

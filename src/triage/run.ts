@@ -5,6 +5,7 @@ import { stringify } from 'csv-stringify/sync';
 import { isCalendarDate } from '../dates/calendar';
 import { DecisionError, issueLines } from '../errors';
 import { loadRules, versionsByFile, type RuleRegistry } from '../loader/load';
+import { loadTriagePriority, TRIAGE_PRIORITY_FILE, type TriagePriority } from '../loader/triage-priority';
 import { RULE_SET_MODULES } from '../rulesets';
 import { csvHeader } from './columns';
 import { loadMapping, MappingError, missingColumns, type CsvMapping } from './mapping';
@@ -20,7 +21,8 @@ export interface TriageOptions {
   out: string;
   errors: string;
   asOf: string;
-  ruleSets: string[];
+  /** The rule sets to run; absent: those rules/triage/priority.json names. */
+  ruleSets?: string[];
   /** Output format; default from the --out extension. */
   format?: RecordFormat;
   mapping?: string;
@@ -65,9 +67,10 @@ async function writeAll(handle: FileHandle, data: Uint8Array): Promise<void> {
   }
 }
 
-function loadRegistry(directory: string): RuleRegistry {
+/** The rules, and the queue's tiers beside them: both checked before anything is read or written. */
+function loadRegistry(directory: string): { registry: RuleRegistry; priority: TriagePriority } {
   try {
-    return loadRules(directory, { modules: RULE_SET_MODULES });
+    return { registry: loadRules(directory, { modules: RULE_SET_MODULES }), priority: loadTriagePriority(directory, RULE_SET_MODULES) };
   } catch (error) {
     if (error instanceof DecisionError) throw new Error(`${error.message}\n${issueLines(error.issues, '  ')}`);
     throw error;
@@ -75,11 +78,12 @@ function loadRegistry(directory: string): RuleRegistry {
 }
 
 /** Checks the options that need no file: a UsageError says what is wrong. */
-function checkUsage(options: TriageOptions, registry: RuleRegistry): void {
+function checkUsage(options: TriageOptions, ruleSets: readonly string[], registry: RuleRegistry): void {
   if (!isCalendarDate(options.asOf)) throw new UsageError(`--as-of "${options.asOf}" is not a date written YYYY-MM-DD`);
-  if (options.ruleSets.length === 0) throw new UsageError('--rule-sets names no rule set');
-  for (const name of options.ruleSets) if (!registry.ruleSets.has(name)) throw new UsageError(`--rule-sets: no rule set "${name}" (known: ${[...registry.ruleSets.keys()].join(', ')})`);
-  if (new Set(options.ruleSets).size !== options.ruleSets.length) throw new UsageError('--rule-sets names a rule set twice');
+  if (ruleSets.length === 0) throw new UsageError('--rule-sets names no rule set');
+  const from = options.ruleSets ? '--rule-sets' : `the ruleSets of ${TRIAGE_PRIORITY_FILE}`;
+  for (const name of ruleSets) if (!registry.ruleSets.has(name)) throw new UsageError(`${from}: no rule set "${name}" (known: ${[...registry.ruleSets.keys()].join(', ')})`);
+  if (new Set(ruleSets).size !== ruleSets.length) throw new UsageError('--rule-sets names a rule set twice');
   if (!Number.isInteger(options.workers) || options.workers < 1 || options.workers > 256) throw new UsageError('--workers must be a whole number from 1 to 256');
   if (path.resolve(options.out) === path.resolve(options.errors)) throw new UsageError('--out and --errors must be different files');
 }
@@ -91,8 +95,9 @@ function checkUsage(options: TriageOptions, registry: RuleRegistry): void {
 export async function runTriage(options: TriageOptions): Promise<number> {
   const started = process.hrtime.bigint();
   let registry: RuleRegistry;
+  let priority: TriagePriority;
   try {
-    registry = loadRegistry(options.rulesDirectory);
+    ({ registry, priority } = loadRegistry(options.rulesDirectory));
   } catch (error) {
     process.stderr.write(`ps-rules triage: the rules in ${options.rulesDirectory} cannot be loaded: ${(error as Error).message}\n`);
     return EXIT_CODES.failed;
@@ -104,8 +109,9 @@ export async function runTriage(options: TriageOptions): Promise<number> {
   let headers: string[] | undefined;
   const inputFormat: RecordFormat = options.mapping || formatFor(options.input) === 'csv' ? 'csv' : 'ndjson';
   const outputFormat = options.format ?? formatFor(options.out);
+  const ruleSets = options.ruleSets ?? priority.ruleSets;
   try {
-    checkUsage(options, registry);
+    checkUsage(options, ruleSets, registry);
     if (inputFormat === 'csv' && !options.mapping) throw new UsageError(`${options.input} is CSV: give its column mapping with --mapping <file.json>`);
     if (options.mapping) mapping = loadMapping(options.mapping);
     try {
@@ -143,7 +149,8 @@ export async function runTriage(options: TriageOptions): Promise<number> {
 
   const setup: TriageSetup = {
     rulesDirectory: options.rulesDirectory,
-    ruleSets: options.ruleSets,
+    ruleSets,
+    priority,
     asOf: options.asOf,
     input: inputFormat,
     output: outputFormat,
@@ -167,7 +174,7 @@ export async function runTriage(options: TriageOptions): Promise<number> {
   try {
     pool = await WorkerPool.start(options.workers, setup, versionsByFile(registry));
 
-    if (outputFormat === 'csv' && !options.sort) await writeAll(out, Buffer.from(stringify([csvHeader(options.ruleSets, { rank: false, explain: options.explain })])));
+    if (outputFormat === 'csv' && !options.sort) await writeAll(out, Buffer.from(stringify([csvHeader(ruleSets, { rank: false, explain: options.explain })])));
     const text = new TextWriter();
     const write = async (result: ChunkResult) => {
       reader.buffers.release(result.input);
@@ -208,7 +215,7 @@ export async function runTriage(options: TriageOptions): Promise<number> {
       await out.close();
       out = await open(options.out, 'w');
       progress.note(`sorting ${ranks.count} results by priority`);
-      if (outputFormat === 'csv') await writeAll(out, Buffer.from(stringify([csvHeader(options.ruleSets, { rank: true, explain: options.explain })])));
+      if (outputFormat === 'csv') await writeAll(out, Buffer.from(stringify([csvHeader(ruleSets, { rank: true, explain: options.explain })])));
       // Interrupted while reading: the records already decided are still ranked and written, unless interrupted again.
       const target = out;
       const before = sigints;
@@ -246,9 +253,9 @@ export async function runTriage(options: TriageOptions): Promise<number> {
     results: tally.results,
     errors: tally.errors,
     blank: tally.blank,
-    segments: tally.group('segment'),
-    routes: tally.group('route'),
+    verdicts: tally.verdicts(),
     tiers: tally.group('tier'),
+    tierNames: priority.tiers.map((tier) => tier.name),
     versions: tally.versions(),
     seconds: Math.round(seconds * 1000) / 1000,
     recordsPerSecond: Math.round((tally.results + tally.errors) / Math.max(seconds, 0.001)),

@@ -1,4 +1,4 @@
-// The run's closing account: every input line accounted for, counts per segment, route and tier, speed and memory.
+// The run's closing account: every input line accounted for, counts per verdict and tier, speed and memory.
 import type { ChunkCounts, RecordFormat } from './protocol';
 
 export type RunStatus = 'complete' | 'interrupted' | 'failed';
@@ -22,9 +22,12 @@ export interface TriageSummary {
   results: number;
   errors: number;
   blank: number;
-  segments: Record<string, number>;
-  routes: Record<string, number>;
+  /** "<rule set>.<verdict field>" (the CSV column's name) → each value it took → records: e.g. a segment, a route. */
+  verdicts: Record<string, Record<string, number>>;
+  /** Tier number → records. */
   tiers: Record<string, number>;
+  /** The tiers' names, tier 1 first (rules/triage/priority.json). */
+  tierNames: string[];
   /** rule set → version hash → records it decided. */
   versions: Record<string, Record<string, number>>;
   seconds: number;
@@ -65,11 +68,21 @@ export class Tally {
     }
     return out;
   }
+
+  /** "verdict:<rule set>.<field>:<value>" → { "<rule set>.<field>": { value: n } }; the value is after the first colon (a rule set's name has none). */
+  verdicts(): Record<string, Record<string, number>> {
+    const out: Record<string, Record<string, number>> = {};
+    for (const [key, n] of Object.entries(this.group('verdict'))) {
+      const at = key.indexOf(':');
+      (out[key.slice(0, at)] ??= {})[key.slice(at + 1)] = n;
+    }
+    return out;
+  }
 }
 
-const list = (counts: Record<string, number>, label: string) =>
+const list = (counts: Record<string, number>, label: (key: string) => string) =>
   Object.entries(counts)
-    .map(([k, n]) => `${label} ${k}: ${n}`)
+    .map(([k, n]) => `${label(k)}: ${n}`)
     .join(', ') || 'none';
 
 /** The summary as a few lines for stderr. */
@@ -77,9 +90,8 @@ export function describeSummary(s: TriageSummary): string {
   const lines = [
     `triage ${s.status}${s.recordErrors ? ` with ${s.errors} record error(s) written to ${s.errorsOutput}` : ''}: ${s.results} result(s) to ${s.output}${s.sorted ? ' (sorted by priority)' : ''}`,
     `  input ${s.input}: ${s.lines} line(s)${s.headerLines ? ` after ${s.headerLines} header line` : ''} = ${s.results} results + ${s.errors} errors + ${s.blank} blank`,
-    `  segments: ${list(s.segments, 'segment')}`,
-    `  routes: ${list(s.routes, 'route')}`,
-    `  priority: ${list(s.tiers, 'tier')}`,
+    ...Object.entries(s.verdicts).map(([column, counts]) => `  ${column}: ${list(counts, (value) => value)}`),
+    `  priority: ${list(s.tiers, (tier) => `tier ${tier}${s.tierNames[Number(tier) - 1] ? ` (${s.tierNames[Number(tier) - 1]})` : ''}`)}`,
     `  as of ${s.asOf}; ${s.workers} worker(s); ${s.seconds.toFixed(2)} s; ${s.recordsPerSecond} records/s; peak RSS ${(s.peakRssBytes / 1048576).toFixed(0)} MiB`,
   ];
   if (s.failure) lines.push(`  failed: ${s.failure}`);

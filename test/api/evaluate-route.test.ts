@@ -202,7 +202,8 @@ describe('?explain=none', () => {
   test.each(['compiled', 'reference'])('evaluate (%s engine) answers the outcome and the fired rules only, and the log holds the decision', async (engine) => {
     const res = await app.as('caseworker').post(`/v1/rulesets/direct-referral/evaluate?explain=none&engine=${engine}`).send(direct);
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ decisionId: res.headers['x-decision-id'], ruleSet: 'direct-referral', version, asOf: '2025-06-02', outcome, fired });
+    // The fact defaults applied (none: direct referral declares none) come with the outcome, as in the full answer.
+    expect(res.body).toEqual({ decisionId: res.headers['x-decision-id'], ruleSet: 'direct-referral', version, asOf: '2025-06-02', outcome, defaultsApplied: [], fired });
     const record = await app.log.find(res.body.decisionId as string);
     expect(record).toEqual(expect.objectContaining({ decisionId: res.body.decisionId, keyId: 'cw1', ruleSet: 'direct-referral', version, asOf: '2025-06-02', evaluator: engine, outcome, fired }));
   });
@@ -225,7 +226,7 @@ describe('?explain=none', () => {
     const answers = res.text.trim().split('\n').map((l) => JSON.parse(l) as { line: number; id: string; decision?: Record<string, unknown>; problem?: { code: string } });
     expect(answers.map((a) => [a.line, a.id])).toEqual([[1, 'a'], [2, 'b'], [3, 'c']]);
     for (const a of [answers[0]!, answers[2]!]) {
-      expect(a.decision).toEqual({ decisionId: expect.any(String), ruleSet: 'direct-referral', version, asOf: '2025-06-02', outcome, fired });
+      expect(a.decision).toEqual({ decisionId: expect.any(String), ruleSet: 'direct-referral', version, asOf: '2025-06-02', outcome, defaultsApplied: [], fired });
       expect(await app.log.find(a.decision!.decisionId as string)).toEqual(expect.objectContaining({ outcome, fired, keyId: 'cw1' }));
     }
     expect(answers[1]!.problem!.code).toBe('invalid-request');

@@ -14,6 +14,7 @@ import { decide, evaluate, type Decision, type Evaluator } from '../../src/engin
 import { DecisionError, ERROR_CATALOGUE, type ErrorCode } from '../../src/errors';
 import { parseEvaluateRequest } from '../../src/facts/validate';
 import { CALENDAR_FILE, loadRuleTexts, versionsByFile, type RuleRegistry } from '../../src/loader/load';
+import { typedValues } from '../../src/loader/templates';
 import { RULE_SET_MODULES } from '../../src/rulesets';
 import { responseChecker } from '../support/openapi';
 import { FIXTURES_DIR, ROOT, RULES_DIR, shippedRules } from '../support';
@@ -21,7 +22,7 @@ import { describeRuleSet } from '../../src/api/app';
 
 type Node = Record<string, any>;
 
-const doc = openApiDocument as unknown as Node;
+const doc = openApiDocument() as unknown as Node;
 const registry = shippedRules();
 const checker = responseChecker();
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
@@ -48,7 +49,7 @@ describe('the document', () => {
       const result = await validator.validate(JSON.parse(text));
       process.stdout.write(JSON.stringify({ valid: result.valid, version: validator.version, errors: result.errors ?? null }));
     `;
-    const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, input: JSON.stringify(openApiDocument), encoding: 'utf8' });
+    const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, input: JSON.stringify(openApiDocument()), encoding: 'utf8' });
     const result = JSON.parse(output) as { valid: boolean; version: string; errors: unknown };
     expect(result.errors).toBeNull();
     expect(result).toEqual({ valid: true, version: '3.1', errors: null });
@@ -305,7 +306,7 @@ describe('the checker accepts what the service sends', () => {
     expect(checker.check('GET', '/ready', 200, JSON_HEADERS, JSON.stringify(ready))).toEqual([]);
     expect(checker.check('GET', '/ready', 503, PROBLEM_HEADERS, problemJson(new DecisionError('not-ready', 'Not ready: no log.'), '/ready'))).toEqual([]);
     expect(checker.check('GET', '/metrics', 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }, '# HELP x y\nx 1\n')).toEqual([]);
-    expect(checker.check('GET', '/openapi.json', 200, JSON_HEADERS, JSON.stringify(openApiDocument))).toEqual([]);
+    expect(checker.check('GET', '/openapi.json', 200, JSON_HEADERS, JSON.stringify(openApiDocument()))).toEqual([]);
     expect(checker.check('GET', '/rules', 200, { 'content-type': 'text/html; charset=utf-8' }, '<!doctype html><title>Rules</title>')).toEqual([]);
   });
 
@@ -441,5 +442,52 @@ describe('the checker refuses what the document does not say', () => {
     refused(odd.check('POST', url, 200, null, undefined), 'is not documented');
     refused(checker.check('GET', '', 200, {}, ''), 'no such path');
     refused(checker.check('POST', url, 200, { 'content-type': ['application/json'], 'x-decision-id': [id] }, '\u0000'), 'not JSON');
+  });
+});
+
+describe('the descriptions say what a value is, never the value: the rules say that, and change', () => {
+  /** Every description in the document, with where it stands. */
+  const descriptions: { at: string; text: string }[] = [];
+  const walk = (node: unknown, at: string): void => {
+    if (Array.isArray(node)) node.forEach((item, i) => walk(item, `${at}/${i}`));
+    else if (node !== null && typeof node === 'object') {
+      for (const [key, value] of Object.entries(node)) {
+        if (key === 'description' && typeof value === 'string') descriptions.push({ at, text: value });
+        else walk(value, `${at}/${key}`);
+      }
+    }
+  };
+  walk(doc, '');
+
+  test('no description repeats a parameter\'s number beside its unit ("5 working days", "6 months"), in any version', () => {
+    expect(descriptions.length).toBeGreaterThan(200);
+    const repeated = [...registry.ruleSets.values()].flatMap((versions) =>
+      versions.versions.flatMap((version) =>
+        descriptions.flatMap(({ at, text }) => typedValues(text, version.file.parameters).map(({ name, typed }) => `${at}: "${typed}" is ${version.sourceFile}'s ${name}`)),
+      ),
+    );
+    expect(repeated).toEqual([]);
+  });
+
+  test('no description names who a parameter says approves or decides (a role), in any version', () => {
+    const roles = new Set<string>();
+    for (const versions of registry.ruleSets.values()) {
+      for (const version of versions.versions) {
+        for (const parameter of Object.values(version.file.parameters) as { type?: string; value: unknown }[]) {
+          if (parameter.type === 'role') roles.add(parameter.value as string);
+          if (parameter.type === 'roles') for (const role of parameter.value as string[]) roles.add(role);
+          if (parameter.type === 'role-by-program') for (const role of Object.values(parameter.value as Record<string, string>)) roles.add(role);
+        }
+      }
+    }
+    expect(roles.size).toBeGreaterThan(3);
+    const named = descriptions.flatMap(({ at, text }) => [...roles].filter((role) => text.includes(role)).map((role) => `${at}: names ${role}`));
+    expect(named).toEqual([]);
+  });
+
+  test('the phrases that did are gone, and each outcome says where the values are', () => {
+    const text = descriptions.map((d) => d.text).join('\n');
+    for (const phrase of ['5 working days', '2 if urgent', '3 to 6 months', 'PSSO → SSM', 'the SSM; before', 'PS Team Leader for Child Support']) expect(text).not.toContain(phrase);
+    expect(text).toContain('the parameter segment3ReviewMonths');
   });
 });

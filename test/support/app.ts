@@ -11,7 +11,8 @@ import { SqliteDecisionLog } from '../../src/decisions/sqlite';
 import type { DecisionLog } from '../../src/decisions/log';
 import { DecisionRecorder } from '../../src/decisions/recorder';
 import { contractViolations, toClose } from './contract';
-import { responseChecker } from './openapi';
+import { openApiDocument } from '../../src/api/openapi';
+import { responseChecker, type ResponseChecker } from './openapi';
 
 /** One key per role, as an operator would configure them (API_KEYS). The secrets are test-only. */
 export const TEST_SECRETS: Record<Role, string> = {
@@ -22,7 +23,21 @@ export const TEST_SECRETS: Record<Role, string> = {
 export const TEST_KEYS = `cw1:caseworker:${TEST_SECRETS.caseworker},pol1:policy:${TEST_SECRETS.policy},aud1:auditor:${TEST_SECRETS.auditor}`;
 export const bearer = (role: Role): string => `Bearer ${TEST_SECRETS[role]}`;
 
-const checker = responseChecker();
+/**
+ * The checker for the document /openapi.json serves now: it follows the registered rule sets, so a test that registers
+ * one has its answers checked against the document that documents it. One per document (it is rebuilt only when the
+ * registry changes), compiled on first use.
+ */
+const checkers = new WeakMap<object, ResponseChecker>();
+function currentChecker(): ResponseChecker {
+  const document = openApiDocument();
+  let checker = checkers.get(document);
+  if (!checker) {
+    checker = responseChecker(document);
+    checkers.set(document, checker);
+  }
+  return checker;
+}
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -62,7 +77,7 @@ function checked(app: Listener): Listener {
     }) as typeof res.end;
     res.on('finish', () => {
       const headers = res.getHeaders();
-      const problems = checker.check(req.method ?? 'GET', req.url ?? '/', res.statusCode, headers, inflated(Buffer.concat(chunks), headers['content-encoding']));
+      const problems = currentChecker().check(req.method ?? 'GET', req.url ?? '/', res.statusCode, headers, inflated(Buffer.concat(chunks), headers['content-encoding']));
       for (const p of problems) contractViolations.push(`${req.method} ${req.url} → ${res.statusCode}: ${p}`);
     });
     app(req, res);

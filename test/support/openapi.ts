@@ -87,7 +87,7 @@ function describeErrors(errors: readonly ErrorObject[] | null | undefined, where
  * document does not list must be answered 404 not-found (as app.ts's fallback does). Any other
  * answer to such a request is a problem, as is a status or content type a listed route does not document.
  */
-export function responseChecker(document: object = openApiDocument): ResponseChecker {
+export function responseChecker(document: object = openApiDocument()): ResponseChecker {
   const doc = document as Node;
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   addFormats(ajv);

@@ -81,7 +81,8 @@ describe('NDJSON backlog', () => {
     expect(summary.results + summary.errors + summary.blank).toBe(summary.lines);
     expect(summary.status).toBe('complete');
     expect(summary.recordErrors).toBe(true);
-    expect(summary.segments).toEqual(expect.objectContaining({ '3': expect.any(Number) }));
+    expect((summary.verdicts as Record<string, Record<string, number>>)['segment-allocation.segment']).toEqual(expect.objectContaining({ '3': expect.any(Number) }));
+    expect(summary.tierNames).toEqual(['Segment 3, overdue', 'Segment 3', 'Overdue', 'The rest']);
   });
 
   it('reports each bad record with its input line number, id and pointers', () => {
