@@ -8,6 +8,7 @@ import { parseEvaluateRequest, pointerToken, type CaseFacts } from '../facts/val
 import { loadRuleTexts, type RuleRegistry } from '../loader/load';
 import { RULE_SET_MODULES } from '../rulesets';
 import { factsMatch } from '../decisions/facts-digest';
+import { ARCHIVED_VOCABULARY_DEFAULTS } from '../facts/schema';
 import type { DecisionLog, DecisionRecord } from '../decisions/log';
 import { decisionJson } from './decision-json';
 
@@ -62,7 +63,7 @@ export class DecisionReplayer {
     if (!archived) {
       throw new DecisionError('version-unavailable', `Rule version ${record.version} of ${record.ruleSet} is neither loaded nor archived in the decision log, so the decision cannot be re-run.`);
     }
-    const registry = loadRuleTexts(archived.calendarText, [{ file: archived.file, text: archived.ruleText }], { modules: RULE_SET_MODULES });
+    const registry = loadRuleTexts(archived.calendarText, [{ file: archived.file, text: archived.ruleText }], { modules: RULE_SET_MODULES, archived: true });
     const version = registry.ruleSets.get(archived.ruleSet)?.versions[0];
     // The hash names the bytes: if the texts do not give the same hash, they are not the version that decided.
     if (!version || version.version !== record.version) {
@@ -77,7 +78,7 @@ export class DecisionReplayer {
   async reproduce(record: DecisionRecord, facts: unknown): Promise<Reproduction> {
     const ruleSet = await this.versionOf(record);
     const request = parseEvaluateRequest({ asOf: record.asOf, facts }, ruleSet.name, ruleSet.file.requires, { copy: true });
-    if (!factsMatch(record.factsDigest, request.facts)) {
+    if (!factsMatch(record.factsDigest, request.facts) && !factsMatch(record.factsDigest, withArchivedDefaults(request.facts))) {
       throw new DecisionError('facts-differ', `The facts supplied do not match the digest recorded with decision ${record.decisionId}: they are not the facts it was made on.`, [{ pointer: '/facts', message: 'do not match the recorded digest' }]);
     }
     const decision = await decideWith(ruleSet, request.facts, record);
@@ -92,6 +93,25 @@ export class DecisionReplayer {
     if (!isDeepStrictEqual(firedNow, record.fired)) differences.push({ field: 'fired', recorded: record.fired, now: firedNow });
     return { decisionId: record.decisionId, version: record.version, factsMatch: true, reproduced: differences.length === 0, differences, firedNow, decision };
   }
+}
+
+/**
+ * The facts as a decision recorded before rule files declared their fact defaults was digested: with the vocabulary's
+ * defaults of that time filled in where the facts leave them out (facts/schema.ts ARCHIVED_VOCABULARY_DEFAULTS).
+ */
+function withArchivedDefaults(facts: CaseFacts): CaseFacts {
+  const filled = JSON.parse(JSON.stringify(facts)) as Record<string, unknown>;
+  for (const [path, value] of Object.entries(ARCHIVED_VOCABULARY_DEFAULTS)) {
+    const keys = path.split('.');
+    const last = keys.pop() as string;
+    let at = filled;
+    for (const key of keys) {
+      if (at[key] === undefined) at[key] = {};
+      at = at[key] as Record<string, unknown>;
+    }
+    if (at[last] === undefined) at[last] = value;
+  }
+  return filled as CaseFacts;
 }
 
 async function decideWith(ruleSet: CompiledRuleSet, facts: CaseFacts, record: DecisionRecord): Promise<Decision> {

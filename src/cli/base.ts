@@ -24,7 +24,8 @@ export function loadBase(option: string | undefined, rulesDirectory: string): Ba
     return 'the rules folder is not in a git repository; give --base <git-ref or folder> to compare with';
   }
   try {
-    return { registry: loadRules(directory, { modules: RULE_SET_MODULES }), name };
+    // Rules of an earlier commit are read as they were then (LoadOptions.archived).
+    return { registry: loadRules(directory, { modules: RULE_SET_MODULES, archived: true }), name };
   } catch (error) {
     if (!(error instanceof DecisionError)) throw error;
     if (option !== undefined) throw new UsageError(`The base rules "${option}" are not valid: ${error.message}`);

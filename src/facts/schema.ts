@@ -12,6 +12,17 @@ const flag = (description: string) => ({ type: 'boolean', default: false, descri
 const ruleSetsDefault = (description: string) => ({ type: 'boolean', description }) as const;
 /** The flags ruleSetsDefault() gives no default, named for the schema's description (test/facts/schema.test.ts holds the list to the schema). */
 export const FLAGS_DEFAULTED_BY_RULE_SETS = ['customer.meetsCommitments', 'case.customerContactableByPhone'] as const;
+/**
+ * What the vocabulary itself took those flags to be when a request left them out, for every rule set, until rule files
+ * declared their own defaults (December 2026). Not a default for any new decision: it is how an earlier day's rules
+ * and facts are read again, so that a decision recorded then is re-run as it was made (the decision log's archived
+ * versions, and `ps-rules diff --base` at an older commit: LoadOptions.archived) and its facts match the digest recorded
+ * with them, which was taken with these values filled in (api/decisions.ts).
+ */
+export const ARCHIVED_VOCABULARY_DEFAULTS: Readonly<Record<(typeof FLAGS_DEFAULTED_BY_RULE_SETS)[number], true>> = Object.freeze({
+  'customer.meetsCommitments': true,
+  'case.customerContactableByPhone': true,
+});
 const DEFAULTS_TEXT = `A flag left out is false, but for ${FLAGS_DEFAULTED_BY_RULE_SETS.join(' and ')}: what a rule set takes one of those to be when it is left out is declared in its rule file (factDefaults, shown by GET /v1/rulesets/{name}), and each decision lists the defaults it applied (defaultsApplied).`;
 /**
  * Every list is bounded at what a real case can hold: a customer's whole history with the agency, at a rate no real

@@ -10,7 +10,7 @@ import { isParamRef } from '../engine/derived';
 import { CUSTOM_OPERATORS } from '../engine/operators';
 import { PARAM_PREFIX, type RuleFile } from '../engine/types';
 import { DecisionError, type Issue } from '../errors';
-import { caseFactsSchema, defaultedFactPaths, factPaths } from '../facts/schema';
+import { ARCHIVED_VOCABULARY_DEFAULTS, caseFactsSchema, defaultedFactPaths, factPaths } from '../facts/schema';
 import { pointerToken } from '../facts/validate';
 import { caseFactTypes, derivedFactType, typeMismatch, type FactType } from './fact-types';
 import { locate, syntaxProblems } from './positions';
@@ -130,7 +130,7 @@ function suggestion(name: string, candidates: Iterable<string>): string {
 }
 
 /** What a schema cannot check: names that must exist, and policy that must be sourced. */
-function checkMeaning(file: string, ruleFile: RuleFile, modules: Readonly<Record<string, RuleSetModule>>, issues: Located[]): void {
+function checkMeaning(file: string, ruleFile: RuleFile, modules: Readonly<Record<string, RuleSetModule>>, issues: Located[]): ReadonlySet<string> {
   const at = (pointer: string, message: string) => issues.push({ file, pointer, message });
   const module = modules[ruleFile.ruleSet];
   if (!module) at('/ruleSet', `no outcome module is registered for rule set "${ruleFile.ruleSet}" (src/rulesets/index.ts)`);
@@ -233,6 +233,7 @@ function checkMeaning(file: string, ruleFile: RuleFile, modules: Readonly<Record
     const check = factValueChecker(fact);
     if (!check(declared.value)) at(`${pointer}/value`, `${JSON.stringify(declared.value)} is not a value "${fact}" can hold: ${ajv.errorsText(check.errors, { dataVar: fact })}`);
   }
+  return read;
 }
 
 /** Each issue with the line and column its pointer lands on in its file's text. */
@@ -249,6 +250,12 @@ function refusal(issues: Located[], texts: ReadonlyMap<string, string>): Decisio
 
 export interface LoadOptions {
   modules: Readonly<Record<string, RuleSetModule>>;
+  /**
+   * The texts are of an earlier day (a version archived in the decision log, or the rules at a git ref): a file
+   * written before rule files declared their fact defaults is read with the defaults the vocabulary applied then
+   * (ARCHIVED_VOCABULARY_DEFAULTS), so it loads, and decides, as it did.
+   */
+  archived?: boolean;
 }
 
 /**
@@ -329,7 +336,7 @@ export function loadRules(directory: string, options: LoadOptions): RuleRegistry
  * The same checks and compilation from texts in memory: what loadRules does once it has read the
  * folder, and what re-runs a version archived in the decision log (its rule file and calendar texts).
  */
-export function loadRuleTexts(calendarText: string, files: readonly { file: string; text: string }[], { modules }: LoadOptions): RuleRegistry {
+export function loadRuleTexts(calendarText: string, files: readonly { file: string; text: string }[], { modules, archived = false }: LoadOptions): RuleRegistry {
   const issues: Located[] = [];
   const warnings: Located[] = [];
   const calendarFile = parseJson(CALENDAR_FILE, calendarText, issues) as HolidayCalendarFile | undefined;
@@ -359,6 +366,13 @@ export function loadRuleTexts(calendarText: string, files: readonly { file: stri
       continue;
     }
     const ruleFile = json as unknown as RuleFile;
+    if (archived && ruleFile.factDefaults === undefined) {
+      // Only the facts the file reads: a first look, its issues set aside, says which those are.
+      const read = checkMeaning(file, { ...ruleFile, factDefaults: {} }, modules, []);
+      const then = Object.entries(ARCHIVED_VOCABULARY_DEFAULTS).filter(([fact]) => read.has(fact));
+      const description = 'The fact vocabulary took this to be so when a request left it out, for every rule set, until rule files declared their own defaults (December 2026); this file was written before then.';
+      if (then.length > 0) ruleFile.factDefaults = Object.fromEntries(then.map(([fact, value]) => [fact, { value, description, sources: [] }]));
+    }
     checkMeaning(file, ruleFile, modules, issues);
     // Compiled, explained and shown with its descriptions filled in from its parameters (templates.ts).
     parsed.push({ file, text, ruleFile: renderDescriptions(file, ruleFile, issues, warnings) });
