@@ -1,4 +1,4 @@
-// npm run bench -- [--quick] [--only a,b,c,d,e] [--seed N]: the performance figures for the README, one
+// npm run bench -- [--quick] [--only a,b,c,d,e] [--seed N]: the figures for docs/performance.md, one
 // section after another on this machine, then a summary table with the targets checked.
 //   a  in-process evaluations/s per rule set (compiled and reference)
 //   b  json-rules-engine used directly for segment allocation (naive and reused): the baselines

@@ -1,4 +1,4 @@
-// Bench settings: the full run the README figures come from, or --quick for development.
+// Bench settings: the full run docs/performance.md's figures come from, or --quick for development.
 
 export interface BenchSettings {
   quick: boolean;

@@ -8,7 +8,7 @@ import { DecisionError, type Issue } from '../errors';
 import { loadRules, type RuleRegistry } from '../loader/load';
 import { RULE_SET_MODULES } from '../rulesets';
 
-/** Exit codes, as README.md documents them. */
+/** Exit codes, as docs/policy-authoring.md documents them. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 export interface Places {
