@@ -10,6 +10,13 @@ import { testCommand } from './test';
 import { triageCommand, type TriageCommandOptions } from './triage';
 import { validateCommand } from './validate';
 
+// Output piped into a reader that stops early (`ps-rules explain … | head`) closes the pipe: that is the reader saying it
+// has read enough, as for any Unix tool, not a failure to report with a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 const program = new Command();
 program
   .name('ps-rules')
