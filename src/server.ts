@@ -418,7 +418,7 @@ async function supervise(settings: Settings): Promise<void> {
   };
   process.once('exit', endWaiting);
   try {
-    inForce = loadRules(rulesDirectory, { modules: RULE_SET_MODULES }).texts as RuleTexts;
+    inForce = loadRules(rulesDirectory, { modules: RULE_SET_MODULES }).texts;
   } catch (error) {
     rulesRefused(rulesDirectory, error);
   }

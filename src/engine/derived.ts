@@ -123,7 +123,7 @@ export function compileDerivedFact(definition: DerivedFactDefinition, parameters
         const counts = new Map<unknown, number>();
         let max = 0;
         forSelected(facts, asOf, (item) => {
-          const key = typeof item[groupBy] === 'string' ? (item[groupBy] as string).trim().toLowerCase() : item[groupBy];
+          const key = typeof item[groupBy] === 'string' ? item[groupBy].trim().toLowerCase() : item[groupBy];
           const count = (counts.get(key) ?? 0) + 1;
           counts.set(key, count);
           if (count > max) max = count;

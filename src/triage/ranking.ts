@@ -81,7 +81,7 @@ export class RankIndex {
 }
 
 function grow<T extends Int32Array | Float64Array | Uint32Array>(from: T, to: T): T {
-  to.set(from as never);
+  to.set(from);
   return to;
 }
 

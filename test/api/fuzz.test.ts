@@ -185,7 +185,7 @@ async function send(shot: Shot): Promise<Reply> {
     contractSeen = contractViolations.length;
   }
   statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-  return { status: res.status, type: String(res.headers['content-type'] ?? ''), text: res.body as string, headers: res.headers as Record<string, string> };
+  return { status: res.status, type: String(res.headers['content-type'] ?? ''), text: res.body, headers: res.headers };
 }
 
 function preview(bytes: Buffer, max = 800): string {

@@ -177,7 +177,7 @@ describe.each([sqlite, postgresql])('the $name decision log', (store) => {
 
   it('rejects, never throws, a record it cannot write, and writes none of its batch', async () => {
     const good = decision();
-    const unwritable = decision({ outcome: { amount: 10n } as Record<string, unknown> });
+    const unwritable = decision({ outcome: { amount: 10n } });
     let pending: Promise<void> | undefined;
     expect(() => {
       pending = log.record([good, unwritable]);

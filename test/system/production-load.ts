@@ -461,7 +461,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
         path,
         headers: { 'content-type': 'application/json', authorization: bearer(options.key) },
         // Cycles through the pool: each request a different case, every connection drawing from the one sequence.
-        setupRequest: (request) => ({ ...request, body: bodies[nextBody++ % bodies.length] as string }),
+        setupRequest: (request) => ({ ...request, body: bodies[nextBody++ % bodies.length] }),
         onResponse: (status, body, _context, headers) => {
           if (status === 200) {
             const { id, problem } = decisionIdOf(headers as Record<string, unknown>, body);
@@ -487,7 +487,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
   };
   let instance: autocannon.Instance | undefined;
   const done = new Promise<autocannon.Result>((resolve, reject) => {
-    instance = autocannon(cannon, (error: unknown, result) => (error ? reject(error as Error) : resolve(result)));
+    instance = autocannon(cannon, (error: Error | null, result) => (error ? reject(error) : resolve(result)));
   });
   instance?.on('start', () => {
     startedAt = now();

@@ -186,7 +186,7 @@ describe('CSV', () => {
     expect(run.code).toBe(0);
     const twin = await triage(path.join(FIXTURES_DIR, 'csv', 'sample-backlog.ndjson'), 'sample-twin', '--workers', '1', '--sort', 'priority');
     expect(twin.code).toBe(0);
-    const rows = parseCsv(readFileSync(file('sample.out.csv')), { columns: true }) as Record<string, string>[];
+    const rows = parseCsv<Record<string, string>>(readFileSync(file('sample.out.csv')), { columns: true });
     const twinRows = readNdjson<ResultLine>(file('sample-twin.out.ndjson'));
     expect(rows.length).toBe(twinRows.length);
     rows.forEach((row, i) => {
