@@ -122,7 +122,7 @@ function rulesDirectory(reader: Reader, mustBeFolder: boolean): string | undefin
   }
   const resolved = path.resolve(given);
   if (!mustBeFolder) return resolved;
-  let folder = false;
+  let folder: boolean;
   try {
     folder = statSync(resolved).isDirectory();
   } catch {

@@ -85,7 +85,7 @@ const app = testApp({ rules: () => registry, clock: () => new Date('2025-06-01T1
 /** The shipped fixture cases, by rule set: realistic starting points for mutation, and decisions to reproduce. */
 const FIXTURES: (Fixture & { ruleSet: string })[] = NAMES.flatMap((ruleSet) => {
   const dir = path.join(FIXTURES_DIR, ruleSet);
-  let files: string[] = [];
+  let files: string[];
   try {
     files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
   } catch {

@@ -52,7 +52,7 @@ export async function startPostgres(database = 'ps_decisions'): Promise<TestPost
   // The tools run in the folder: as postgres, the test's working directory may not be readable.
   const options = { cwd: folder, env: { ...process.env, LC_ALL: 'C' } };
 
-  let port = 0;
+  let port: number;
   const pgCtl = (args: string[]) => {
     const [file, argv] = command('pg_ctl', args);
     return run(file, argv, options);
