@@ -11,6 +11,7 @@
 // left unanswered fails at its deadline.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { inspect } from 'node:util';
 import vm from 'node:vm';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
@@ -446,8 +447,8 @@ function prototypeIssues(): string[] {
   const probe = {} as Record<string, unknown>;
   const list = [] as unknown as Record<string, unknown>;
   for (const marker of POLLUTION_MARKERS) {
-    if (probe[marker] !== undefined) issues.push(`({}).${marker} is ${String(probe[marker])}`);
-    if (list[marker] !== undefined) issues.push(`[].${marker} is ${String(list[marker])}`);
+    if (probe[marker] !== undefined) issues.push(`({}).${marker} is ${inspect(probe[marker])}`);
+    if (list[marker] !== undefined) issues.push(`[].${marker} is ${inspect(list[marker])}`);
   }
   return issues;
 }
