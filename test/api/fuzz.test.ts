@@ -178,7 +178,7 @@ async function send(shot: Shot): Promise<Reply> {
   try {
     res = shot.method === 'GET' ? await test : await test.serialize(asIs).send(wireOf(shot) as unknown as string);
   } catch (error) {
-    throw new Error(`${describeShot(shot)}\nno answer: ${(error as Error).message}`);
+    throw new Error(`${describeShot(shot)}\nno answer: ${(error as Error).message}`, { cause: error });
   }
   // The response is checked against the OpenAPI document as it finishes: attribute what it found to this request.
   if (contractViolations.length > contractSeen) {

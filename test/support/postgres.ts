@@ -73,7 +73,7 @@ export async function startPostgres(database = 'ps_decisions'): Promise<TestPost
   } catch (error) {
     const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
     rmSync(folder, { recursive: true, force: true });
-    throw new Error(`the test PostgreSQL server did not start: ${(error as Error).message}\n${log}`);
+    throw new Error(`the test PostgreSQL server did not start: ${(error as Error).message}\n${log}`, { cause: error });
   }
 
   let stopped = false;
