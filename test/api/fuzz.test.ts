@@ -421,13 +421,11 @@ const PROTOTYPES: { name: string; object: object }[] = [
   ...(vm.runInThisContext('[Object.prototype, Array.prototype, Function.prototype]') as object[]).map((object, i) => ({ name: `Node's ${['Object', 'Array', 'Function'][i]}.prototype`, object })),
 ];
 
-type Snapshot = Map<PropertyKey, { value?: unknown; get?: unknown; set?: unknown }>;
+/** Each own property's descriptor: a copy, taken now (getOwnPropertyDescriptor returns a new object each time). */
+type Snapshot = Map<PropertyKey, PropertyDescriptor>;
 function snapshotOf(object: object): Snapshot {
   const snapshot: Snapshot = new Map();
-  for (const key of Reflect.ownKeys(object)) {
-    const { value, get, set } = Object.getOwnPropertyDescriptor(object, key) as PropertyDescriptor;
-    snapshot.set(key, { value, get, set });
-  }
+  for (const key of Reflect.ownKeys(object)) snapshot.set(key, Object.getOwnPropertyDescriptor(object, key) as PropertyDescriptor);
   return snapshot;
 }
 const BEFORE = PROTOTYPES.map((p) => ({ ...p, names: Object.getOwnPropertyNames(p.object), snapshot: snapshotOf(p.object) }));

@@ -71,18 +71,24 @@ const VERSION: ArchivedVersion = {
   calendarText: 'date,name\n2025-01-01,New Year’s Day\n',
 };
 
+/** A log, and a way to take its store away from under it. */
+interface Breakable {
+  log: DecisionLog;
+  breakIt: () => Promise<void>;
+}
+
 interface Store {
   name: 'SQLite' | 'PostgreSQL';
-  /** A new, empty log. */
-  open(): Promise<DecisionLog>;
-  /** A new log, and a way to take its store away from under it. */
-  breakable(): Promise<{ log: DecisionLog; breakIt(): Promise<void> }>;
+  /** A new, empty log (SQLite's opens at once, PostgreSQL's once it has connected). */
+  open: () => DecisionLog | Promise<DecisionLog>;
+  /** A new log that can be broken. */
+  breakable: () => Breakable | Promise<Breakable>;
 }
 
 const sqlite: Store = {
   name: 'SQLite',
-  open: async () => new SqliteDecisionLog({ dataDir: tempDir() }),
-  breakable: async () => {
+  open: () => new SqliteDecisionLog({ dataDir: tempDir() }),
+  breakable: () => {
     const log = new SqliteDecisionLog({ dataDir: tempDir() });
     return { log, breakIt: () => log.close() };
   },
