@@ -383,7 +383,7 @@ while (Date.now() < Number(startAt));
     }
   });
 
-  it('refuses a file written by a newer schema rather than misread it', async () => {
+  it('refuses a file written by a newer schema rather than misread it', () => {
     const dataDir = tempDir();
     const db = new Database(path.join(dataDir, 'decisions.sqlite'));
     db.pragma('user_version = 2');

@@ -280,28 +280,27 @@ const ID = 'decision_id';
  */
 export function sqliteReader(dataDir: string): LogReader {
   const file = path.join(dataDir, SQLITE_FILE);
-  const open = () => new Database(file, { readonly: true, fileMustExist: true });
-  return {
-    where: file,
-    async count() {
-      const db = open();
+  /** Runs `query` on a connection of its own, closed after. SQLite answers at once; LogReader promises, so a failure rejects (a throw here does). */
+  const ask = <T>(query: (db: Database.Database) => T): Promise<T> =>
+    new Promise((resolve) => {
+      const db = new Database(file, { readonly: true, fileMustExist: true });
       try {
-        return db.prepare(`SELECT count(*) FROM ${TABLE}`).pluck().get() as number;
+        resolve(query(db));
       } finally {
         db.close();
       }
-    },
-    async missing(ids) {
-      const db = open();
-      try {
+    });
+  return {
+    where: file,
+    // Plucked, the row is its one column: the count.
+    count: () => ask((db) => db.prepare<[], number>(`SELECT count(*) FROM ${TABLE}`).pluck().get() ?? 0),
+    missing: (ids) =>
+      ask((db) => {
         const held = new Set<string>();
         for (const id of db.prepare(`SELECT ${ID} FROM ${TABLE}`).pluck().iterate()) held.add(String(id).toLowerCase());
         return ids.filter((id) => !held.has(id.toLowerCase()));
-      } finally {
-        db.close();
-      }
-    },
-    async close() {},
+      }),
+    close: () => Promise.resolve(),
   };
 }
 

@@ -42,7 +42,7 @@ const triage = (input: string, name: string, ...extra: string[]) =>
   runCli(cli, ['triage', input, '--out', file(`${name}.out.${extra.includes('csv') ? 'csv' : 'ndjson'}`), '--errors', file(`${name}.errors.ndjson`), '--summary', file(`${name}.summary.json`), '--as-of', AS_OF, ...extra]);
 const summaryOf = (name: string) => JSON.parse(readFileSync(file(`${name}.summary.json`), 'utf8')) as Record<string, unknown> & { lines: number; results: number; errors: number; blank: number; status: string; recordErrors: boolean };
 
-beforeAll(async () => {
+beforeAll(() => {
   cli = buildCli();
   dir = mkdtempSync(path.join(tmpdir(), 'ps-triage-test-'));
   const data = [...backlogLines({ count: COUNT, seed: 11, corrupt: CORRUPT, asOf: AS_OF, format: 'ndjson' })];
