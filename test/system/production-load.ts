@@ -575,7 +575,7 @@ async function main(): Promise<number> {
   });
   const duration = whole('--duration', values.duration, 1);
   const warm = whole('--warm', values.warm, 0);
-  const { connections, cases, seed, spot, ruleSet, decisionLogUrl, dataDir, keys, env, bodies } = runSetup(values, 'ps-load-');
+  const { connections, seed, spot, ruleSet, decisionLogUrl, dataDir, keys, env, bodies } = runSetup(values, 'ps-load-');
   const meanBytes = bodies.reduce((sum, b) => sum + b.length, 0) / bodies.length;
 
   say(`# ps-decision-service production load`);
