@@ -212,7 +212,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const JSON_POINTER = /^(?:\/(?:[^~/]|~[01])*)*$/;
 const IN_VOCABULARY = new Set(VOCABULARY);
 const NOT_PARSED = Symbol('not parsed');
-type Parsed = unknown | typeof NOT_PARSED;
+/** The parsed body, or NOT_PARSED when it is not JSON the service would read (unknown already includes the symbol). */
+type Parsed = unknown;
 
 /** The body as the service parses it (a leading BOM dropped, UTF-8), when it is JSON; for checking where pointers lead. */
 function parsedView(bytes: Buffer, contentType: string | null): Parsed {
