@@ -74,7 +74,7 @@ class RuleWriter {
   build<T>(returned: string): (facts: FactMap) => T {
     const constants = this.constants.map((_value, i) => `k${i} = k[${i}]`).join(', ');
     const source = `${constants ? `const ${constants};\n` : ''}return function rule(f) {\n${this.statements.join('\n')}\nreturn ${returned};\n};`;
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the code's shape only; values come in through k
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the source holds generated names and operators only; every value from the rule file (fact names, expected values, labels, sources) comes in through k
     const factory = new Function('k', 'isNumber', 'ConditionLine', 'explainLeaf', source) as (
       k: unknown[],
       isNumberFn: typeof isNumber,
