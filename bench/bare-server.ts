@@ -22,7 +22,7 @@ async function serve(): Promise<void> {
   const app = express();
   app.set('etag', false);
   app.post('/v1/rulesets/:name/evaluate', express.json({ limit: 1024 * 1024 }), async (req, res) => {
-    const versions = registry.ruleSets.get(req.params.name as string);
+    const versions = registry.ruleSets.get(req.params.name);
     if (!versions) {
       res.status(404).end();
       return;

@@ -72,7 +72,7 @@ export function timeSync(run: (i: number) => void, { warmMs, minMs, minCount = 0
   for (const start = now(); now() - start < warmMs; ) for (let b = 0; b < batch; b += 1) run(i++);
   let count = 0;
   const start = now();
-  let ms = 0;
+  let ms: number;
   do {
     for (let b = 0; b < batch; b += 1) run(i++);
     count += batch;
@@ -87,7 +87,7 @@ export async function timeAsync(run: (i: number) => Promise<void>, { warmMs, min
   for (const start = now(); now() - start < warmMs; ) for (let b = 0; b < batch; b += 1) await run(i++);
   let count = 0;
   const start = now();
-  let ms = 0;
+  let ms: number;
   do {
     for (let b = 0; b < batch; b += 1) await run(i++);
     count += batch;

@@ -122,7 +122,7 @@ function rulesDirectory(reader: Reader, mustBeFolder: boolean): string | undefin
   }
   const resolved = path.resolve(given);
   if (!mustBeFolder) return resolved;
-  let folder = false;
+  let folder: boolean;
   try {
     folder = statSync(resolved).isDirectory();
   } catch {
@@ -269,6 +269,12 @@ export function settingsFromEnvironment(env: Environment): { settings: Settings;
   return { settings: deepFreeze(settings), generated: configuredKeys!.generated };
 }
 
+/** One key as the primary sends it: an id, a role, and the SHA-256 of its secret in hex. */
+function isApiKey(value: unknown): value is ApiKey {
+  const key = value as Partial<ApiKey> | null;
+  return typeof key === 'object' && key !== null && typeof key.id === 'string' && (ROLES as readonly unknown[]).includes(key.role) && typeof key.sha256 === 'string' && /^[0-9a-f]{64}$/.test(key.sha256);
+}
+
 /**
  * A worker's settings, as its primary sent them (over the cluster's IPC channel, as JSON). The
  * primary and worker run the same code, so a shape check is all that is wanted: a message that is
@@ -278,7 +284,7 @@ export function settingsFromPrimary(message: unknown): Settings {
   const candidate = message as Partial<Settings> | null;
   const valid = typeof candidate === 'object' && candidate !== null
     && typeof candidate.rulesDirectory === 'string' && typeof candidate.port === 'number' && typeof candidate.workers === 'number'
-    && Array.isArray(candidate.keys) && candidate.keys.every((k) => typeof k?.id === 'string' && (ROLES as readonly unknown[]).includes(k.role) && /^[0-9a-f]{64}$/.test(String(k.sha256)))
+    && Array.isArray(candidate.keys) && (candidate.keys as unknown[]).every(isApiKey)
     && typeof candidate.limits === 'object' && candidate.limits !== null;
   if (!valid) throw new Error('the settings the cluster primary sent are not settings');
   return deepFreeze({ ...candidate, host: candidate.host ?? undefined, decisionLogUrl: candidate.decisionLogUrl ?? undefined } as Settings);

@@ -105,22 +105,19 @@ async function openLog(settings: Settings, logger: pino.Logger, mustExist = fals
  * sends them as it forks the worker). A worker never reads the environment itself: a worker restarted later serves
  * with the settings (and the keys, even generated ones) every other worker has.
  */
-function handoffFromPrimary(): Promise<{ settings: Settings; texts: RuleTexts }> {
-  return new Promise((resolve, reject) => {
+async function handoffFromPrimary(): Promise<{ settings: Settings; texts: RuleTexts }> {
+  const { settings, texts } = await new Promise<Extract<ToWorker, { kind: 'start' }>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the cluster primary did not hand over the settings and rules within ${HANDOFF_MS} ms`)), HANDOFF_MS);
     const take = (message: unknown) => {
       if (!isMessage(message) || (message as ToWorker).kind !== 'start') return;
       process.off('message', take);
       clearTimeout(timer);
-      const { settings, texts } = message as Extract<ToWorker, { kind: 'start' }>;
-      try {
-        resolve({ settings: settingsFromPrimary(settings), texts });
-      } catch (error) {
-        reject(error);
-      }
+      resolve(message as Extract<ToWorker, { kind: 'start' }>);
     };
     process.on('message', take);
   });
+  // Settings that are not settings reject the handoff with settingsFromPrimary's reason.
+  return { settings: settingsFromPrimary(settings), texts };
 }
 
 /** A cluster worker: waits for the primary's handoff, then serves. */
@@ -418,7 +415,7 @@ async function supervise(settings: Settings): Promise<void> {
   };
   process.once('exit', endWaiting);
   try {
-    inForce = loadRules(rulesDirectory, { modules: RULE_SET_MODULES }).texts as RuleTexts;
+    inForce = loadRules(rulesDirectory, { modules: RULE_SET_MODULES }).texts;
   } catch (error) {
     rulesRefused(rulesDirectory, error);
   }

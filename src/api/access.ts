@@ -122,7 +122,7 @@ export function readKeyFile(file: string): KeyEntry[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new Error(`API_KEYS_FILE ${file} could not be read: ${(error as Error).message}`);
+    throw new Error(`API_KEYS_FILE ${file} could not be read: ${(error as Error).message}`, { cause: error });
   }
   return parseKeyFile(text, file);
 }

@@ -111,7 +111,7 @@ function withArchivedDefaults(facts: CaseFacts): CaseFacts {
     }
     if (at[last] === undefined) at[last] = value;
   }
-  return filled as CaseFacts;
+  return filled;
 }
 
 async function decideWith(ruleSet: CompiledRuleSet, facts: CaseFacts, record: DecisionRecord): Promise<Decision> {

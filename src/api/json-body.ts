@@ -7,8 +7,8 @@ import { closeWhenAnswered } from './limits';
 
 // JSON parsing as express.json() does it (body-parser 2, strict): only an object or an array at
 // the top, a leading BOM dropped, and the same SyntaxError messages, so a batch line's 400 reads
-// like an evaluate body's.
-const FIRST_NON_WHITESPACE = /^[\x20\x09\x0a\x0d]*([^\x20\x09\x0a\x0d]|$)/;
+// like an evaluate body's. JSON's whitespace is space, tab, line feed and carriage return.
+const FIRST_NON_WHITESPACE = /^[ \t\n\r]*([^ \t\n\r]|$)/;
 
 function strictSyntaxError(text: string, char: string | undefined): SyntaxError {
   const index = char === undefined ? -1 : text.indexOf(char);

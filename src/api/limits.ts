@@ -93,7 +93,7 @@ export function workerShare(perMinute: number, workers: number): number {
 function silence(res: Response): void {
   const callback = (args: unknown[]) => {
     const last = args[args.length - 1];
-    if (typeof last === 'function') process.nextTick(last as () => void);
+    if (typeof last === 'function') process.nextTick(last);
   };
   const self = () => res;
   Object.assign(res, {

@@ -30,7 +30,8 @@ export const UNMATCHED = 'unmatched';
  * (and every scrape) without bound. Undefined when no route matched.
  */
 export function routePattern(req: Request): string | undefined {
-  const route = req.route as { path?: unknown } | undefined;
+  // Express types req.route as any: a route's path is what app.get() and the like were given.
+  const route = req.route as { path?: string | RegExp | readonly (string | RegExp)[] } | undefined;
   if (route === undefined || route.path === undefined) return undefined;
   const path = typeof route.path === 'string' ? route.path : String(route.path);
   return req.baseUrl ? req.baseUrl + path : path;

@@ -90,5 +90,5 @@ export function requestLog(logger: Logger, options: RequestLogOptions = {}): Req
     customErrorMessage: message,
     customSuccessObject: completed,
     customErrorObject: (req, res, _error, val: { res: unknown; responseTime: number }) => completed(req, res, val),
-  }) as unknown as RequestHandler;
+  });
 }

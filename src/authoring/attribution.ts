@@ -77,7 +77,7 @@ function leaves(condition: ConditionExplanation, into: Leaf[] = []): Leaf[] {
   if ('all' in condition) condition.all.forEach((c) => leaves(c, into));
   else if ('any' in condition) condition.any.forEach((c) => leaves(c, into));
   else if ('not' in condition) leaves(condition.not, into);
-  else into.push(condition as Leaf);
+  else into.push(condition);
   return into;
 }
 

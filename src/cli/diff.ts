@@ -13,7 +13,7 @@ async function* readCases(file: string, ruleSets: string[], defaultAsOf: string)
     n += 1;
     if (line.trim() === '') continue;
     const record = JSON.parse(line) as { id?: string; ruleSet?: string; asOf?: string; facts?: Record<string, unknown> };
-    const facts = record.facts ?? (record as Record<string, unknown>);
+    const facts = record.facts ?? record;
     for (const ruleSet of record.ruleSet ? [record.ruleSet] : ruleSets) {
       yield { id: record.id ?? `line ${n}`, ruleSet, asOf: record.asOf ?? defaultAsOf, facts };
     }

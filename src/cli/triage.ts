@@ -34,7 +34,7 @@ export async function triageCommand(input: string, options: TriageCommandOptions
     asOf: options.asOf ?? todayInSydney(new Date()),
     // Not named: the rule sets the tiers file (rules/triage/priority.json) gives, read with the rules.
     ruleSets: options.ruleSets === undefined ? undefined : options.ruleSets.split(',').map((s) => s.trim()).filter(Boolean),
-    format: options.format as 'ndjson' | 'csv' | undefined,
+    format: options.format,
     mapping: options.mapping,
     sort: options.sort === 'priority',
     explain: options.explain === true,

@@ -90,7 +90,7 @@ export type RuleSetModule = Omit<RuleSetModuleOf<TObject>, 'build' | 'verdict' |
 
 /** A module, type-checked against its own outcome schema, as the registry holds it. */
 export function defineRuleSet<Outcome extends TObject>(module: RuleSetModuleOf<Outcome>): RuleSetModule {
-  return module as unknown as RuleSetModule;
+  return module;
 }
 
 interface RuleSubset {
@@ -162,7 +162,7 @@ function factsRead(file: RuleFile, module: RuleSetModule): string[] {
     if (value !== null && typeof value === 'object' && typeof value.fact === 'string') read.add(value.fact);
   };
   for (const rule of file.rules) {
-    walk(rule.conditions as unknown as Record<string, unknown>);
+    walk(rule.conditions);
     for (const fact of Object.keys(rule.appliesTo ?? {})) read.add(fact);
   }
   for (const definition of Object.values(file.derivedFacts)) {
@@ -217,7 +217,7 @@ export function compileRuleSet(
     return applied ?? NONE_APPLIED;
   };
 
-  const labels: Record<string, string> = schemaLabels(caseFactsSchema as SchemaNode);
+  const labels: Record<string, string> = schemaLabels(caseFactsSchema);
   for (const [name, definition] of Object.entries(file.derivedFacts)) labels[name] = definition.description;
   for (const [name, parameter] of Object.entries(file.parameters)) labels[PARAM_PREFIX + name] = parameter.description;
 

@@ -10,7 +10,6 @@
 // rule files may use (the loader refuses others); test/engine/differential.test.ts and
 // `npm run differential` prove it equal to the reference over generated cases, and an auditor can
 // still ask for the reference per request. `npm run bench` measures it.
-import type { TopLevelCondition } from 'json-rules-engine';
 import { citation, ConditionLine, expectedFromOf, explainLeaf, leafTextHead, type RuleExplanation } from './explain';
 import { CUSTOM_OPERATORS } from './operators';
 import { PARAM_PREFIX, type FactMap, type RuleDefinition } from './types';
@@ -75,7 +74,7 @@ class RuleWriter {
   build<T>(returned: string): (facts: FactMap) => T {
     const constants = this.constants.map((_value, i) => `k${i} = k[${i}]`).join(', ');
     const source = `${constants ? `const ${constants};\n` : ''}return function rule(f) {\n${this.statements.join('\n')}\nreturn ${returned};\n};`;
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the code's shape only; values come in through k
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the source holds generated names and operators only; every value from the rule file (fact names, expected values, labels, sources) comes in through k
     const factory = new Function('k', 'isNumber', 'ConditionLine', 'explainLeaf', source) as (
       k: unknown[],
       isNumberFn: typeof isNumber,
@@ -156,7 +155,7 @@ class RuleWriter {
 /** One rule as a generated function; `parameterFacts` ("param:<name>" → value) are this version's, resolved now. */
 export function compileRule(rule: RuleDefinition, labels: Readonly<Record<string, string>>, parameterFacts: FactMap): CompiledRule {
   const writer = new RuleWriter(labels, parameterFacts);
-  const top = writer.condition(rule.conditions as TopLevelCondition as unknown as Record<string, unknown>);
+  const top = writer.condition(rule.conditions);
   const fields = [
     `rule: ${writer.constant(rule.name)}`,
     `fired: ${top.result} === true`,
@@ -175,6 +174,6 @@ export type RuleVerdict = (facts: FactMap) => boolean;
 /** Whether a rule fires, and nothing else: the same generated code without the explanation. */
 export function compileRuleVerdict(rule: RuleDefinition, parameterFacts: FactMap): RuleVerdict {
   const writer = new RuleWriter({}, parameterFacts, false);
-  const top = writer.condition(rule.conditions as TopLevelCondition as unknown as Record<string, unknown>);
+  const top = writer.condition(rule.conditions);
   return writer.build<boolean>(`${top.result} === true`);
 }

@@ -60,9 +60,13 @@ function inPeriod(item: Item, asOf: string, windowStart: string | undefined): bo
   return windowStart === undefined || date > windowStart;
 }
 
-/** An entry with a period (a restriction) is in force on `asOf`: from on or before it, and no end or an end on or after it. */
+/**
+ * An entry with a period (a restriction) is in force on `asOf`: from on or before it, and no end or an end on or after it.
+ * The schema makes `from` a date and `to` a date or absent; an entry of a list without periods is never in force.
+ */
 function inForce(item: Item, asOf: string): boolean {
-  return String(item.from) <= asOf && (item.to === undefined || asOf <= String(item.to));
+  const { from, to } = item;
+  return typeof from === 'string' && from <= asOf && (to === undefined || (typeof to === 'string' && asOf <= to));
 }
 
 const NONE: readonly Item[] = [];
@@ -123,7 +127,7 @@ export function compileDerivedFact(definition: DerivedFactDefinition, parameters
         const counts = new Map<unknown, number>();
         let max = 0;
         forSelected(facts, asOf, (item) => {
-          const key = typeof item[groupBy] === 'string' ? (item[groupBy] as string).trim().toLowerCase() : item[groupBy];
+          const key = typeof item[groupBy] === 'string' ? item[groupBy].trim().toLowerCase() : item[groupBy];
           const count = (counts.get(key) ?? 0) + 1;
           counts.set(key, count);
           if (count > max) max = count;

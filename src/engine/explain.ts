@@ -191,7 +191,7 @@ function explainCondition(condition: RecordedCondition, labels: Readonly<Record<
   }
   const result = condition.result === undefined ? null : condition.result;
   const fact = condition.fact as string;
-  const reference = condition.value !== null && typeof condition.value === 'object' && 'fact' in (condition.value as object)
+  const reference = condition.value !== null && typeof condition.value === 'object' && 'fact' in condition.value
     ? String((condition.value as { fact: string }).fact)
     : undefined;
   const expected = reference !== undefined ? condition.valueResult : condition.value;

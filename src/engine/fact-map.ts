@@ -35,7 +35,7 @@ export function factMapBuilder(paths: readonly string[] = factPaths(), derivedNa
   }
   for (const name of derivedNames) entries.push(`${JSON.stringify(name)}: null`);
   const objects = [...groups].map(([group, local]) => `const ${local} = f.${group} !== null && typeof f.${group} === 'object' ? f.${group} : undefined;`);
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the schema's paths, checked above
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the source holds CaseFacts schema paths, each key checked above to be an identifier, and derived-fact names as JSON string literals: no value from a request or a rule file
   return new Function('f', `${objects.join('\n')}\nreturn {\n${entries.join(',\n')}\n};`) as FactMapBuilder;
 }
 
@@ -51,14 +51,16 @@ export function deriveAllFunction(derived: ReadonlyArray<readonly [string, (fact
   const result = derived.map(([name], i) => `${JSON.stringify(name)}: v${i}`);
   const bindings = derived.map((_entry, i) => `d${i} = d[${i}]`).join(', ');
   const source = `${bindings ? `const ${bindings};\n` : ''}return function deriveAll(m, asOf) {\n${statements.join('\n')}\nreturn { ${result.join(', ')} };\n};`;
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- names as JSON literals, functions passed in
-  return new Function('d', source)(derived.map(([, compute]) => compute)) as DeriveAll;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- derived-fact names enter the source only as JSON string literals; the functions are passed in as arguments
+  const factory = new Function('d', source) as (d: ReadonlyArray<(factMap: FactMap, asOf: string) => unknown>) => DeriveAll;
+  return factory(derived.map(([, compute]) => compute));
 }
 
 /** One function running every rule of a subset, each from a call site of its own. */
 export function runAllFunction<R>(rules: ReadonlyArray<(factMap: FactMap) => R>): (factMap: FactMap) => R[] {
   const bindings = rules.map((_rule, i) => `r${i} = r[${i}]`).join(', ');
   const source = `${bindings ? `const ${bindings};\n` : ''}return function runAll(f) {\nreturn [${rules.map((_rule, i) => `r${i}(f)`).join(', ')}];\n};`;
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the rules are passed in
-  return new Function('r', source)(rules) as (factMap: FactMap) => R[];
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the source holds only indices; the compiled rules are passed in as arguments
+  const factory = new Function('r', source) as (r: ReadonlyArray<(factMap: FactMap) => R>) => (factMap: FactMap) => R[];
+  return factory(rules);
 }

@@ -192,7 +192,7 @@ interface SchemaNode {
  * Every dotted path to a value in CaseFacts that a rule condition may name (objects are walked,
  * lists are values): "program", "referral.source", "case.issues", ...
  */
-export function factPaths(node: SchemaNode = caseFactsSchema as SchemaNode, prefix = ''): string[] {
+export function factPaths(node: SchemaNode = caseFactsSchema, prefix = ''): string[] {
   const paths: string[] = [];
   for (const [key, child] of Object.entries(node.properties ?? {})) {
     const path = prefix ? `${prefix}.${key}` : key;
@@ -203,7 +203,7 @@ export function factPaths(node: SchemaNode = caseFactsSchema as SchemaNode, pref
 }
 
 /** The paths that have a default, so a rule set may use them without requiring them. */
-export function defaultedFactPaths(node: SchemaNode = caseFactsSchema as SchemaNode, prefix = ''): string[] {
+export function defaultedFactPaths(node: SchemaNode = caseFactsSchema, prefix = ''): string[] {
   const paths: string[] = [];
   for (const [key, child] of Object.entries(node.properties ?? {})) {
     const path = prefix ? `${prefix}.${key}` : key;

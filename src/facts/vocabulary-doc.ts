@@ -73,7 +73,7 @@ function rows(node: VocabularyNode, path: string, required: boolean): string[] {
  * The page for a vocabulary: its description, then a section per top-level fact or part of the case (`program`,
  * `referral`, `customer`, `case`), each a table of path, type, allowed values, default and description.
  */
-export function vocabularyMarkdown(schema: VocabularyNode = caseFactsSchema as unknown as VocabularyNode): string {
+export function vocabularyMarkdown(schema: VocabularyNode = caseFactsSchema): string {
   const sections = Object.entries(schema.properties ?? {}).map(([key, node]) => {
     const table = ['| fact | type | allowed values | default | description |', '|---|---|---|---|---|', ...rows(node, key, (schema.required ?? []).includes(key))];
     return [`## \`${key}\``, '', ...(node.type === 'object' && node.description ? [cell(node.description), ''] : []), ...table].join('\n');

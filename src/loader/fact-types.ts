@@ -19,7 +19,7 @@ interface SchemaNode {
 }
 
 /** Types of every CaseFacts path; a fact with no default in the vocabulary may be null when left out (unless a rule file defaults it). */
-export function caseFactTypes(node: SchemaNode = caseFactsSchema as SchemaNode, prefix = '', into = new Map<string, FactType>()): Map<string, FactType> {
+export function caseFactTypes(node: SchemaNode = caseFactsSchema, prefix = '', into = new Map<string, FactType>()): Map<string, FactType> {
   for (const [key, child] of Object.entries(node.properties ?? {})) {
     const path = prefix ? `${prefix}.${key}` : key;
     const nullable = child.default === undefined;

@@ -99,6 +99,9 @@ export interface RuleRegistry {
   warnings?: Issue[];
 }
 
+/** A registry just loaded from rule texts: it always holds them (a registry built another way, in a test, may not). */
+export type LoadedRegistry = RuleRegistry & { texts: RuleTexts };
+
 /** Rule file → version (a rule set with several versions has several files): what a registry decides with. */
 export function versionsByFile(registry: RuleRegistry): Record<string, string> {
   return Object.fromEntries([...registry.ruleSets.values()].flatMap((rs) => rs.versions.map((v) => [v.sourceFile, v.version])));
@@ -214,7 +217,7 @@ function checkMeaning(file: string, ruleFile: RuleFile, modules: Readonly<Record
         }
       }
     };
-    walk(rule.conditions as unknown as Record<string, unknown>, `/rules/${r}/conditions`);
+    walk(rule.conditions, `/rules/${r}/conditions`);
   });
   for (const [fact, declared] of Object.entries(defaults)) {
     const pointer = `/factDefaults/${pointerToken(fact)}`;
@@ -327,7 +330,7 @@ function readRuleTexts(directory: string): RuleTexts {
  * Loads every rule file in `directory` (see isRuleFileName()); throws `rule-file-invalid` listing each
  * problem by file and pointer, a file that cannot be read included. It throws nothing else.
  */
-export function loadRules(directory: string, options: LoadOptions): RuleRegistry {
+export function loadRules(directory: string, options: LoadOptions): LoadedRegistry {
   const { calendarText, files } = readRuleTexts(directory);
   return loadRuleTexts(calendarText, files, options);
 }
@@ -336,7 +339,7 @@ export function loadRules(directory: string, options: LoadOptions): RuleRegistry
  * The same checks and compilation from texts in memory: what loadRules does once it has read the
  * folder, and what re-runs a version archived in the decision log (its rule file and calendar texts).
  */
-export function loadRuleTexts(calendarText: string, files: readonly { file: string; text: string }[], { modules, archived = false }: LoadOptions): RuleRegistry {
+export function loadRuleTexts(calendarText: string, files: readonly { file: string; text: string }[], { modules, archived = false }: LoadOptions): LoadedRegistry {
   const issues: Located[] = [];
   const warnings: Located[] = [];
   const calendarFile = parseJson(CALENDAR_FILE, calendarText, issues) as HolidayCalendarFile | undefined;

@@ -43,7 +43,7 @@ interface SchemaNode {
  * Every fact a list of values may be compared with, and its allowed values where the vocabulary lists them: plain
  * facts by path (`referral.source`), fields of a list's items with `[]` (`customer.incidents[].kind`).
  */
-export function valueFacts(node: SchemaNode = caseFactsSchema as unknown as SchemaNode, prefix = ''): Map<string, readonly unknown[] | undefined> {
+export function valueFacts(node: SchemaNode = caseFactsSchema, prefix = ''): Map<string, readonly unknown[] | undefined> {
   const facts = new Map<string, readonly unknown[] | undefined>();
   for (const [key, child] of Object.entries(node.properties ?? {})) {
     const at = prefix ? `${prefix}.${key}` : key;
@@ -111,7 +111,7 @@ export function parameterProblem(name: string, parameter: DeclaredParameter): { 
   if (type === 'values' && (typeof of !== 'string' || !VALUE_FACTS.has(of))) {
     return at('of', `parameter "${name}" is a list of values: say which fact they are values of with "of", one of ${quoted([...VALUE_FACTS.keys()])}${of === undefined ? '' : ` (it is ${JSON.stringify(of)})`}`);
   }
-  return at('value', valueProblem(name, value, type as ParameterType, of as string));
+  return at('value', valueProblem(name, value, type, of as string));
 }
 
 /** What is wrong with a value of a known type (and, for a list of values, a known fact), or undefined. */

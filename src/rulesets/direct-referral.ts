@@ -153,7 +153,7 @@ function check(file: RuleFile): ModuleProblem[] {
   }
   file.rules.forEach((rule, r) => {
     if (!isTimeframe(rule)) return;
-    const parameter = rule.event.params?.workingDays;
+    const parameter: unknown = rule.event.params?.workingDays;
     const declared = typeof parameter === 'string' ? (file.parameters[parameter] as { type?: string } | undefined) : undefined;
     if (parameter !== null && declared?.type !== 'working-days') {
       problems.push({ pointer: `/rules/${r}/event/params`, message: `a timeframe rule's event names in "workingDays" a parameter of type working-days (or null when no date can be given); ${JSON.stringify(parameter ?? 'nothing')} is not one` });

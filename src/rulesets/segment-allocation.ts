@@ -37,7 +37,7 @@ function build(context: OutcomeContext): Outcome {
   const indicators = { segment3: [] as string[], segment2: [] as string[], segment1: [] as string[], alsoSupportSegment3: [] as string[] };
   for (const rule of context.weighed) {
     if (!context.fired.has(rule.name)) continue;
-    const segment = rule.event.params?.segment;
+    const segment: unknown = rule.event.params?.segment;
     if (segment === 3) indicators.segment3.push(rule.name);
     else if (segment === 2) indicators.segment2.push(rule.name);
     else if (segment === 1) indicators.segment1.push(rule.name);

@@ -156,7 +156,7 @@ export class ChunkTriage {
       const line = firstLine + i;
       let record: string[] | undefined;
       try {
-        record = (parseCsv(raw, { relax_column_count: true, relax_quotes: true }) as string[][])[0] ?? [''];
+        record = parseCsv(raw, { relax_column_count: true, relax_quotes: true })[0] ?? [''];
       } catch (error) {
         sink.counts.lines += 1;
         sink.error(line, null, `line ${line} is not a CSV row: ${(error as Error).message}`, [{ pointer: '', message: 'is not a CSV row' }]);

@@ -88,10 +88,10 @@ export function checkMapping(json: unknown, where = 'the mapping'): CsvMapping {
       else if (!known.has(column.fact)) problems.push(`${at}.fact "${column.fact}" is not a CaseFacts fact (see the CaseFacts schema in /openapi.json)`);
       else if (facts.has(column.fact)) problems.push(`${at}.fact "${column.fact}" is already filled by column "${facts.get(column.fact)}"`);
       else facts.set(column.fact, header);
-      if (column.type !== undefined && !CELL_TYPES.includes(column.type as CsvCellType)) problems.push(`${at}.type "${String(column.type)}" is not one of ${CELL_TYPES.join(', ')}`);
+      if (column.type !== undefined && !CELL_TYPES.includes(column.type as CsvCellType)) problems.push(`${at}.type ${JSON.stringify(column.type)} is not one of ${CELL_TYPES.join(', ')}`);
       if (column.format !== undefined) {
         if (column.type !== 'date') problems.push(`${at}.format applies only to "type": "date"`);
-        else if (!DATE_FORMATS.includes(column.format as CsvDateFormat)) problems.push(`${at}.format "${String(column.format)}" is not one of ${DATE_FORMATS.join(', ')}`);
+        else if (!DATE_FORMATS.includes(column.format as CsvDateFormat)) problems.push(`${at}.format ${JSON.stringify(column.format)} is not one of ${DATE_FORMATS.join(', ')}`);
       }
       if (column.values !== undefined && (!isObject(column.values) || Object.values(column.values).some((v) => typeof v !== 'string'))) problems.push(`${at}.values must be an object from export code to vocabulary value (strings)`);
     }
@@ -163,7 +163,7 @@ function converterFor(column: CsvColumn): Converter {
     case 'json':
       return (cell) => {
         try {
-          return JSON.parse(translate(cell));
+          return JSON.parse(translate(cell)) as unknown;
         } catch (error) {
           throw new CellError(`"${cell.length > 60 ? `${cell.slice(0, 60)}…` : cell}" is not valid JSON (${(error as Error).message})`);
         }

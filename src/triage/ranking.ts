@@ -47,7 +47,6 @@ export class RankIndex {
     let block = Buffer.allocUnsafe(BLOCK);
     let used = 0;
     let scratch = Buffer.allocUnsafe(64 * 1024);
-    let done = 0;
     try {
       for (let rank = 1; rank <= this.count; rank += 1) {
         const i = order[rank - 1] as number;
@@ -63,8 +62,8 @@ export class RankIndex {
             await write(block.subarray(0, used));
             block = Buffer.allocUnsafe(Math.max(BLOCK, size));
             used = 0;
-            done = rank - 1;
-            if (stop()) return done;
+            // Stopped between blocks: the records ranked before this one are written.
+            if (stop()) return rank - 1;
           }
           if (size > block.length) block = Buffer.allocUnsafe(size);
         }
@@ -81,7 +80,7 @@ export class RankIndex {
 }
 
 function grow<T extends Int32Array | Float64Array | Uint32Array>(from: T, to: T): T {
-  to.set(from as never);
+  to.set(from);
   return to;
 }
 

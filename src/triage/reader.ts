@@ -105,7 +105,7 @@ export class ChunkReader {
     const header = Buffer.from(this.work.subarray(this.start, this.start + length));
     this.start += length;
     this.nextLine += Math.max(1, countNewlines(header));
-    const rows = parseCsv(header, { bom: true, relax_column_count: true }) as string[][];
+    const rows = parseCsv(header, { bom: true, relax_column_count: true });
     return rows[0]?.map((h) => h.trim());
   }
 

@@ -72,7 +72,7 @@ function loadRegistry(directory: string): { registry: RuleRegistry; priority: Tr
   try {
     return { registry: loadRules(directory, { modules: RULE_SET_MODULES }), priority: loadTriagePriority(directory, RULE_SET_MODULES) };
   } catch (error) {
-    if (error instanceof DecisionError) throw new Error(`${error.message}\n${issueLines(error.issues, '  ')}`);
+    if (error instanceof DecisionError) throw new Error(`${error.message}\n${issueLines(error.issues, '  ')}`, { cause: error });
     throw error;
   }
 }

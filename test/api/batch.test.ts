@@ -35,7 +35,7 @@ function asText(res: request.Response, callback: (error: Error | null, body: str
 
 const linesOf = (text: string): AnswerLine[] => (text === '' ? [] : text.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1).map((l) => JSON.parse(l) as AnswerLine));
 
-async function batch(name: string, body: string | Buffer, { query = '', type = NDJSON, headers = {} as Record<string, string>, on = app as TestApp } = {}) {
+async function batch(name: string, body: string | Buffer, { query = '', type = NDJSON, headers = {}, on = app }: { query?: string; type?: string; headers?: Record<string, string>; on?: TestApp } = {}) {
   const res = await on.as('caseworker').post(`${batchPath(name)}${query}`).set('Content-Type', type).set(headers).buffer(true).parse(asText).send(body);
   return { res, lines: res.status === 200 ? linesOf(res.body as string) : [] };
 }

@@ -107,7 +107,7 @@ function logContract(name: string, makeLog: () => Promise<DecisionLog | undefine
     test('every line of a batch is recorded with its own decision id', async () => {
       const lines = [1, 2, 3].map((id) => JSON.stringify({ id, ...body })).join('\n');
       const res = await app.as('caseworker').post('/v1/rulesets/direct-referral/evaluate-batch').set('Content-Type', 'application/x-ndjson').send(lines);
-      const answers = (res.text as string).trim().split('\n').map((l) => JSON.parse(l) as { decision: { decisionId: string; version: string } });
+      const answers = res.text.trim().split('\n').map((l) => JSON.parse(l) as { decision: { decisionId: string; version: string } });
       expect(new Set(answers.map((a) => a.decision.decisionId)).size).toBe(3);
       for (const answer of answers) {
         const found = await app.as('auditor').get(`/v1/decisions/${answer.decision.decisionId}`);
@@ -117,7 +117,7 @@ function logContract(name: string, makeLog: () => Promise<DecisionLog | undefine
   });
 }
 
-logContract('SQLite', async () => undefined);
+logContract('SQLite', () => Promise.resolve(undefined));
 
 let postgres: TestPostgres;
 beforeAll(async () => {
@@ -191,7 +191,7 @@ describe('nothing is answered that is not recorded', () => {
     await app.log.close();
     const lines = [1, 2].map((id) => JSON.stringify({ id, ...body })).join('\n');
     const res = await app.as('caseworker').post('/v1/rulesets/direct-referral/evaluate-batch').set('Content-Type', 'application/x-ndjson').send(lines);
-    const answers = (res.text as string).trim().split('\n').map((l) => JSON.parse(l) as { problem?: { status: number; code: string }; decision?: unknown });
+    const answers = res.text.trim().split('\n').map((l) => JSON.parse(l) as { problem?: { status: number; code: string }; decision?: unknown });
     expect(answers.map((a) => [a.decision, a.problem?.status, a.problem?.code])).toEqual([[undefined, 503, 'log-unavailable'], [undefined, 503, 'log-unavailable']]);
   });
 });

@@ -101,7 +101,7 @@ export const VOCABULARY: readonly string[] = (() => {
     }
     if (node.items) walk(node.items);
   };
-  walk(caseFactsSchema as unknown as SchemaNode);
+  walk(caseFactsSchema);
   return [...names];
 })();
 
@@ -241,7 +241,7 @@ export function fullOf(node: SchemaNode = FACTS_SCHEMA): unknown {
     case 'string':
       return node.format === 'date' ? '2025-03-03' : 'x';
     case 'array':
-      return [fullOf(node.items as SchemaNode)];
+      return [fullOf(node.items)];
     case 'object':
       return Object.fromEntries(Object.entries(node.properties ?? {}).map(([k, v]) => [k, fullOf(v)]));
     default:
@@ -514,7 +514,7 @@ export function damage(bytes: Buffer, d: Damage): Buffer {
     }
     case 'trailing-comma': {
       const text = bytes.toString('utf8');
-      const closers = [...text.matchAll(/[}\]]/g)].map((m) => m.index as number);
+      const closers = [...text.matchAll(/[}\]]/g)].map((m) => m.index);
       const where = closers[d.at % Math.max(closers.length, 1)] ?? text.length;
       return Buffer.from(`${text.slice(0, where)},${text.slice(where)}`, 'utf8');
     }
@@ -522,7 +522,7 @@ export function damage(bytes: Buffer, d: Damage): Buffer {
       return splice(bytes, at(d.at), 0, Buffer.from(INSERTS[d.text % INSERTS.length] as string, 'utf8'));
     case 'control': {
       // Raw control characters are not allowed inside JSON strings: put one just after an opening quote.
-      const quotes = [...bytes.toString('latin1').matchAll(/"/g)].map((m) => (m.index as number) + 1);
+      const quotes = [...bytes.toString('latin1').matchAll(/"/g)].map((m) => m.index + 1);
       return splice(bytes, quotes[d.at % Math.max(quotes.length, 1)] ?? 0, 0, Buffer.from([d.code]));
     }
     case 'utf16': {

@@ -11,6 +11,7 @@
 // left unanswered fails at its deadline.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { inspect } from 'node:util';
 import vm from 'node:vm';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
@@ -85,7 +86,7 @@ const app = testApp({ rules: () => registry, clock: () => new Date('2025-06-01T1
 /** The shipped fixture cases, by rule set: realistic starting points for mutation, and decisions to reproduce. */
 const FIXTURES: (Fixture & { ruleSet: string })[] = NAMES.flatMap((ruleSet) => {
   const dir = path.join(FIXTURES_DIR, ruleSet);
-  let files: string[] = [];
+  let files: string[];
   try {
     files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
   } catch {
@@ -177,7 +178,7 @@ async function send(shot: Shot): Promise<Reply> {
   try {
     res = shot.method === 'GET' ? await test : await test.serialize(asIs).send(wireOf(shot) as unknown as string);
   } catch (error) {
-    throw new Error(`${describeShot(shot)}\nno answer: ${(error as Error).message}`);
+    throw new Error(`${describeShot(shot)}\nno answer: ${(error as Error).message}`, { cause: error });
   }
   // The response is checked against the OpenAPI document as it finishes: attribute what it found to this request.
   if (contractViolations.length > contractSeen) {
@@ -185,7 +186,7 @@ async function send(shot: Shot): Promise<Reply> {
     contractSeen = contractViolations.length;
   }
   statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-  return { status: res.status, type: String(res.headers['content-type'] ?? ''), text: res.body as string, headers: res.headers as Record<string, string> };
+  return { status: res.status, type: String(res.headers['content-type'] ?? ''), text: res.body, headers: res.headers };
 }
 
 function preview(bytes: Buffer, max = 800): string {
@@ -211,7 +212,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const JSON_POINTER = /^(?:\/(?:[^~/]|~[01])*)*$/;
 const IN_VOCABULARY = new Set(VOCABULARY);
 const NOT_PARSED = Symbol('not parsed');
-type Parsed = unknown | typeof NOT_PARSED;
+/** The parsed body, or NOT_PARSED when it is not JSON the service would read (unknown already includes the symbol). */
+type Parsed = unknown;
 
 /** The body as the service parses it (a leading BOM dropped, UTF-8), when it is JSON; for checking where pointers lead. */
 function parsedView(bytes: Buffer, contentType: string | null): Parsed {
@@ -420,13 +422,11 @@ const PROTOTYPES: { name: string; object: object }[] = [
   ...(vm.runInThisContext('[Object.prototype, Array.prototype, Function.prototype]') as object[]).map((object, i) => ({ name: `Node's ${['Object', 'Array', 'Function'][i]}.prototype`, object })),
 ];
 
-type Snapshot = Map<PropertyKey, { value?: unknown; get?: unknown; set?: unknown }>;
+/** Each own property's descriptor: a copy, taken now (getOwnPropertyDescriptor returns a new object each time). */
+type Snapshot = Map<PropertyKey, PropertyDescriptor>;
 function snapshotOf(object: object): Snapshot {
   const snapshot: Snapshot = new Map();
-  for (const key of Reflect.ownKeys(object)) {
-    const { value, get, set } = Object.getOwnPropertyDescriptor(object, key) as PropertyDescriptor;
-    snapshot.set(key, { value, get, set });
-  }
+  for (const key of Reflect.ownKeys(object)) snapshot.set(key, Object.getOwnPropertyDescriptor(object, key) as PropertyDescriptor);
   return snapshot;
 }
 const BEFORE = PROTOTYPES.map((p) => ({ ...p, names: Object.getOwnPropertyNames(p.object), snapshot: snapshotOf(p.object) }));
@@ -446,8 +446,8 @@ function prototypeIssues(): string[] {
   const probe = {} as Record<string, unknown>;
   const list = [] as unknown as Record<string, unknown>;
   for (const marker of POLLUTION_MARKERS) {
-    if (probe[marker] !== undefined) issues.push(`({}).${marker} is ${String(probe[marker])}`);
-    if (list[marker] !== undefined) issues.push(`[].${marker} is ${String(list[marker])}`);
+    if (probe[marker] !== undefined) issues.push(`({}).${marker} is ${inspect(probe[marker])}`);
+    if (list[marker] !== undefined) issues.push(`[].${marker} is ${inspect(list[marker])}`);
   }
   return issues;
 }

@@ -67,9 +67,9 @@ test('answering no leaves the file as it was, after showing the difference field
   const file = write(folder, '20-aggression-18-months-ago.json', eighteenMonths);
   const original = readFileSync(file, 'utf8');
   const questions: string[] = [];
-  const code = await fixturesUpdateCommand([file], { rules, fixtures, base: RULES_DIR }, async (question) => {
+  const code = await fixturesUpdateCommand([file], { rules, fixtures, base: RULES_DIR }, (question) => {
     questions.push(question);
-    return false;
+    return Promise.resolve(false);
   });
   expect(code).toBe(EXIT.failed);
   expect(readFileSync(file, 'utf8')).toBe(original);
@@ -110,7 +110,7 @@ test('answering yes rewrites too; a file laid out with 4 spaces and a final newl
   const { rules, fixtures, folder } = workspace();
   const file = write(folder, '21-four-spaces.json', undefined, `${JSON.stringify(eighteenMonths, null, 4)}\n`);
   const original = readFileSync(file, 'utf8');
-  expect(await fixturesUpdateCommand([file], { rules, fixtures }, async () => true)).toBe(EXIT.ok);
+  expect(await fixturesUpdateCommand([file], { rules, fixtures }, () => Promise.resolve(true))).toBe(EXIT.ok);
   const rewritten = readFileSync(file, 'utf8');
   expect(rewritten).toBe(`${JSON.stringify({ ...eighteenMonths, expected: underTwentyFour }, null, 4)}\n`);
   expect(aroundExpected(rewritten)).toEqual(aroundExpected(original));

@@ -71,18 +71,24 @@ const VERSION: ArchivedVersion = {
   calendarText: 'date,name\n2025-01-01,New Year’s Day\n',
 };
 
+/** A log, and a way to take its store away from under it. */
+interface Breakable {
+  log: DecisionLog;
+  breakIt: () => Promise<void>;
+}
+
 interface Store {
   name: 'SQLite' | 'PostgreSQL';
-  /** A new, empty log. */
-  open(): Promise<DecisionLog>;
-  /** A new log, and a way to take its store away from under it. */
-  breakable(): Promise<{ log: DecisionLog; breakIt(): Promise<void> }>;
+  /** A new, empty log (SQLite's opens at once, PostgreSQL's once it has connected). */
+  open: () => DecisionLog | Promise<DecisionLog>;
+  /** A new log that can be broken. */
+  breakable: () => Breakable | Promise<Breakable>;
 }
 
 const sqlite: Store = {
   name: 'SQLite',
-  open: async () => new SqliteDecisionLog({ dataDir: tempDir() }),
-  breakable: async () => {
+  open: () => new SqliteDecisionLog({ dataDir: tempDir() }),
+  breakable: () => {
     const log = new SqliteDecisionLog({ dataDir: tempDir() });
     return { log, breakIt: () => log.close() };
   },
@@ -177,7 +183,7 @@ describe.each([sqlite, postgresql])('the $name decision log', (store) => {
 
   it('rejects, never throws, a record it cannot write, and writes none of its batch', async () => {
     const good = decision();
-    const unwritable = decision({ outcome: { amount: 10n } as Record<string, unknown> });
+    const unwritable = decision({ outcome: { amount: 10n } });
     let pending: Promise<void> | undefined;
     expect(() => {
       pending = log.record([good, unwritable]);
@@ -377,7 +383,7 @@ while (Date.now() < Number(startAt));
     }
   });
 
-  it('refuses a file written by a newer schema rather than misread it', async () => {
+  it('refuses a file written by a newer schema rather than misread it', () => {
     const dataDir = tempDir();
     const db = new Database(path.join(dataDir, 'decisions.sqlite'));
     db.pragma('user_version = 2');

@@ -4,7 +4,6 @@
 // Support before 14 January 2025, 001 from then) differ where the procedures do.
 import { isDeepStrictEqual } from 'node:util';
 import { decisionJson } from '../../src/api/decision-json';
-import type { CompiledRuleSet } from '../../src/engine/compile';
 import { decideVerdict, evaluate, type Decision } from '../../src/engine/evaluate';
 import type { RuleExplanation } from '../../src/engine/explain';
 import type { RuleFile } from '../../src/engine/types';
@@ -244,7 +243,7 @@ describe('what the direct-referral module refuses in a rule file, and the older 
     delete legacy.effectiveFrom;
     const files = [{ file: 'direct-referral.json', text: JSON.stringify(legacy, null, 2) }];
     const loaded = loadRuleTexts(texts.calendarText, files, { modules: RULE_SET_MODULES });
-    const version = loaded.ruleSets.get('direct-referral')!.latest as CompiledRuleSet;
+    const version = loaded.ruleSets.get('direct-referral')!.latest;
     const request = parseEvaluateRequest({ asOf: '2025-06-06', facts: { program: 'child-support', referral: { source: 'escalated-complaint', receivedOn: '2025-06-06', urgent: true } } }, 'direct-referral', version.file.requires);
     const decision = await evaluate(version, request.facts, '2025-06-06');
     expect(decision.outcome).toEqual({ eligible: false, route: 'standard', unmet: ['centrelink-program'], actionDueBy: '2025-06-10', refusalApprovedBy: 'PS Service Support Manager (SSM)' });

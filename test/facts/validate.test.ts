@@ -28,7 +28,7 @@ const BASE = { program: 'centrelink', referral: { source: 'mats', receivedOn: '2
 /** BASE with a list set at `at`. */
 function withList(at: string[], items: unknown[]): Json {
   const facts = structuredClone(BASE) as Json;
-  const group = ((facts[at[0] as string] as Json | undefined) ?? {}) as Json;
+  const group = (facts[at[0] as string] as Json | undefined) ?? {};
   group[at[1] as string] = items;
   facts[at[0] as string] = group;
   return facts;
@@ -217,7 +217,7 @@ describe('a body is counted before it is parsed, and no case holds more values t
     };
     const facts = structuredClone(BASE) as Json;
     for (const { at, maxItems } of LISTS) {
-      const group = ((facts[at[0] as string] as Json | undefined) ?? {}) as Json;
+      const group = (facts[at[0] as string] as Json | undefined) ?? {};
       group[at[1] as string] = Array.from({ length: maxItems }, () => full[at[1] as string]);
       facts[at[0] as string] = group;
     }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { explainCommand } from '../../src/cli/explain';
 import { EXIT } from '../../src/cli/context';
 import { decide, evaluate, type Decision } from '../../src/engine/evaluate';
+import type { RuleFile } from '../../src/engine/types';
 import { DecisionError } from '../../src/errors';
 import { caseFactsSchema, FLAGS_DEFAULTED_BY_RULE_SETS } from '../../src/facts/schema';
 import { checkCaseFacts, parseEvaluateRequest } from '../../src/facts/validate';
@@ -91,11 +92,11 @@ describe('each version that reads one declares it, and each decision lists the d
 
 describe('a default that could not mean anything is refused, at its place in the file', () => {
   /** The shipped rules with one rule file edited; the refusal's messages by pointer. */
-  function refusal(file: string, edit: (json: Record<string, any>) => void): Record<string, string> {
+  function refusal(file: string, edit: (json: RuleFile) => void): Record<string, string> {
     const dir = mkdtempSync(path.join(tmpdir(), 'ps-fact-defaults-'));
     dirs.push(dir);
     cpSync(RULES_DIR, dir, { recursive: true });
-    const json = JSON.parse(readFileSync(path.join(dir, file), 'utf8'));
+    const json = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as RuleFile;
     edit(json);
     writeFileSync(path.join(dir, file), JSON.stringify(json, null, 2));
     try {
@@ -115,16 +116,16 @@ describe('a default that could not mean anything is refused, at its place in the
   });
 
   test('a fact the vocabulary defaults already, one the file never reads, one that does not exist, a value it cannot hold', () => {
-    expect(refusal('segment-allocation.json', (j) => { j.factDefaults['customer.zoneCaseManagement'] = declared(true); })).toEqual({
+    expect(refusal('segment-allocation.json', (j) => { j.factDefaults!['customer.zoneCaseManagement'] = declared(true); })).toEqual({
       '/factDefaults/customer.zoneCaseManagement': expect.stringContaining('has a default in the fact vocabulary already (false)'),
     });
     expect(refusal('direct-referral.json', (j) => { j.factDefaults = { 'customer.meetsCommitments': declared(true) }; })).toEqual({
       '/factDefaults/customer.meetsCommitments': expect.stringContaining('no rule of this file reads "customer.meetsCommitments"'),
     });
-    expect(refusal('segment-allocation.json', (j) => { j.factDefaults['customer.meetsCommitment'] = declared(true); })).toEqual({
+    expect(refusal('segment-allocation.json', (j) => { j.factDefaults!['customer.meetsCommitment'] = declared(true); })).toEqual({
       '/factDefaults/customer.meetsCommitment': expect.stringContaining('did you mean "customer.meetsCommitments"?'),
     });
-    expect(refusal('segment-allocation.json', (j) => { j.factDefaults['customer.meetsCommitments'].value = 'yes'; })).toEqual({
+    expect(refusal('segment-allocation.json', (j) => { j.factDefaults!['customer.meetsCommitments']!.value = 'yes'; })).toEqual({
       '/factDefaults/customer.meetsCommitments/value': expect.stringContaining('"yes" is not a value "customer.meetsCommitments" can hold'),
     });
   });

@@ -3,16 +3,18 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { evaluate } from '../../src/engine/evaluate';
+import type { RuleFile } from '../../src/engine/types';
 import { DecisionError } from '../../src/errors';
 import { parseEvaluateRequest } from '../../src/facts/validate';
 import type { RuleRegistry } from '../../src/loader/load';
 import { RULES_DIR, shippedRules } from '../support';
 
-function copyOfRules(edit: (name: string, json: Record<string, any>) => void, file: string): string {
+/** The shipped rules copied, with one file edited: a rule file unless the caller names the shape it edits (a calendar). */
+function copyOfRules<File = RuleFile>(edit: (name: string, json: File) => void, file: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'rules-'));
   cpSync(RULES_DIR, dir, { recursive: true });
   const target = path.join(dir, file);
-  const json = JSON.parse(readFileSync(target, 'utf8'));
+  const json = JSON.parse(readFileSync(target, 'utf8')) as File;
   edit(file, json);
   writeFileSync(target, JSON.stringify(json, null, 2));
   return dir;
@@ -36,7 +38,7 @@ const case18MonthsAgo = {
 
 test('widening the aggression window from 12 to 24 months changes the outcome and the version, with no change to src/', async () => {
   const shipped = shippedRules();
-  const widened = shippedRules(copyOfRules((_f, json) => { json.parameters.aggressionWindowMonths.value = 24; }, 'direct-referral.json'));
+  const widened = shippedRules(copyOfRules((_f, json) => { json.parameters.aggressionWindowMonths!.value = 24; }, 'direct-referral.json'));
   const before = await decide(shipped, 'direct-referral', case18MonthsAgo);
   const after = await decide(widened, 'direct-referral', case18MonthsAgo);
   expect(before.outcome.eligible).toBe(true);
@@ -47,7 +49,7 @@ test('widening the aggression window from 12 to 24 months changes the outcome an
 });
 
 test('adding a holiday to the calendar changes due dates and every version', async () => {
-  const dir = copyOfRules((_f, json) => { json.holidays.push({ date: '2025-06-09', name: "King's Birthday" }); json.holidays.sort((a: any, b: any) => a.date.localeCompare(b.date)); }, 'calendars/au-national-public-holidays.json');
+  const dir = copyOfRules<{ holidays: { date: string; name: string }[] }>((_f, json) => { json.holidays.push({ date: '2025-06-09', name: "King's Birthday" }); json.holidays.sort((a, b) => a.date.localeCompare(b.date)); }, 'calendars/au-national-public-holidays.json');
   const shipped = shippedRules();
   const edited = shippedRules(dir);
   const body = { asOf: '2025-06-02', facts: { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' } } };
@@ -58,7 +60,7 @@ test('adding a holiday to the calendar changes due dates and every version', asy
 
 // The validator's refusals of broken files are tested with the files in fixtures/rule-files (rule-files.test.ts).
 test('a fact that may be left out, used without requiring it, is refused', () => {
-  const dir = copyOfRules((_f, j) => { j.rules[4].conditions.all[0] = { fact: 'customer.psHistory', operator: 'equal', value: 'never' }; }, 'direct-referral.json');
+  const dir = copyOfRules((_f, j) => { (j.rules[4]!.conditions as { all: unknown[] }).all[0] = { fact: 'customer.psHistory', operator: 'equal', value: 'never' }; }, 'direct-referral.json');
   let error: DecisionError | undefined;
   try {
     shippedRules(dir);

@@ -153,7 +153,7 @@ describe('triage', () => {
     const triage = new ChunkTriage(registry, { rulesDirectory: dir, ruleSets: [NAME], priority, asOf: '2025-06-02', input: 'ndjson', output: 'csv', explain: false, ranking: false });
     const lines = [{ id: 'a', facts: { program: 'child-support' } }, { id: 'b', facts: { program: 'centrelink' } }].map((record) => JSON.stringify(record)).join('\n');
     const result = triage.run({ type: 'chunk', seq: 0, firstLine: 1, data: new Uint8Array(Buffer.from(`${lines}\n`)) });
-    const rows = parseCsv(result.out) as string[][];
+    const rows = parseCsv(result.out);
     const version = registry.ruleSets.get(NAME)!.latest.version;
     expect(rows).toEqual([
       ['a', '1', '2', '2025-06-02', version, 'true', '', 'child-support-case;meets-commitments'],

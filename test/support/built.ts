@@ -19,7 +19,7 @@ function newest(dir: string): number {
  * incremental (tsc -b), rewriting only what changed, so dist/ as a whole, not one file in it, is what is compared.
  */
 export function ensureBuilt(): void {
-  let built = 0;
+  let built: number;
   try {
     statSync(SERVER);
     built = newest(path.join(ROOT, 'dist'));

@@ -4,13 +4,14 @@
 // that: each schema is compiled once, on first use, and cached by its place in the document (a
 // schema shared by several responses compiles once); a body that is not what the document says is
 // a problem reported, never an exception.
+import type { OutgoingHttpHeader, OutgoingHttpHeaders } from 'node:http';
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { NDJSON_LINE_SCHEMA, PROBLEM_JSON, openApiDocument } from '../../src/api/openapi';
 
 export interface ResponseChecker {
   /** What is wrong with this response by the document; empty when it matches. */
-  check(method: string, url: string, status: number, headers: Readonly<Record<string, unknown>>, body: string): string[];
+  check(method: string, url: string, status: number, headers: Readonly<OutgoingHttpHeaders>, body: string): string[];
 }
 
 type Node = Record<string, unknown>;
@@ -50,6 +51,9 @@ function templateOf(template: string, item: Node): PathTemplate {
 }
 
 /** The media type alone, lower case: "application/json; charset=utf-8" → "application/json". */
+/** A header's value as it is sent: a list of values joined. */
+const headerText = (value: OutgoingHttpHeader): string => (Array.isArray(value) ? value.join(', ') : String(value));
+
 function mediaTypeOf(value: unknown): string | undefined {
   const header = Array.isArray(value) ? value[0] : value;
   if (typeof header !== 'string') return undefined;
@@ -125,9 +129,9 @@ export function responseChecker(document: object = openApiDocument()): ResponseC
   };
 
   /** The one answer a request the document does not list may get: a 404 not-found problem. */
-  const undocumented = (what: string, status: number, headers: Readonly<Record<string, unknown>>, body: string): string[] => {
+  const undocumented = (what: string, status: number, headers: Readonly<OutgoingHttpHeaders>, body: string): string[] => {
     if (status !== 404) return [`${what} (answered ${status})`];
-    if (mediaTypeOf(headers['content-type']) !== PROBLEM_JSON) return [`${what}; it must be answered 404 ${PROBLEM_JSON}, not ${String(headers['content-type'] ?? 'no content type')}`];
+    if (mediaTypeOf(headers['content-type']) !== PROBLEM_JSON) return [`${what}; it must be answered 404 ${PROBLEM_JSON}, not ${headerText(headers['content-type'] ?? 'no content type')}`];
     const problem = parse(body);
     if (!problem.ok) return [`${what}; its 404 body is not JSON`];
     const validate = validatorAt(['components', 'schemas', 'Problem']);
@@ -162,7 +166,7 @@ export function responseChecker(document: object = openApiDocument()): ResponseC
     return validate(value) ? [] : describeErrors(validate.errors, 'body');
   };
 
-  const checkHeaders = (response: Node, pointer: string[], headers: Readonly<Record<string, unknown>>): string[] => {
+  const checkHeaders = (response: Node, pointer: string[], headers: Readonly<OutgoingHttpHeaders>): string[] => {
     if (!isNode(response.headers)) return [];
     const problems: string[] = [];
     for (const [name, declared] of Object.entries(response.headers)) {
@@ -177,14 +181,13 @@ export function responseChecker(document: object = openApiDocument()): ResponseC
       }
       if (header.node.schema === undefined) continue;
       const validate = validatorAt([...header.pointer, 'schema']);
-      const text = Array.isArray(value) ? value.join(', ') : String(value);
-      if (!validate(text)) problems.push(...describeErrors(validate.errors, `header ${name}: `));
+      if (!validate(headerText(value))) problems.push(...describeErrors(validate.errors, `header ${name}: `));
     }
     return problems;
   };
 
-  const check = (method: string, url: string, status: number, rawHeaders: Readonly<Record<string, unknown>>, body: string): string[] => {
-    const headers: Record<string, unknown> = {};
+  const check = (method: string, url: string, status: number, rawHeaders: Readonly<OutgoingHttpHeaders>, body: string): string[] => {
+    const headers: OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(rawHeaders ?? {})) headers[name.toLowerCase()] = value;
     const verb = method.toLowerCase();
     let requestPath = url.split(/[?#]/)[0] || '/';
@@ -212,13 +215,13 @@ export function responseChecker(document: object = openApiDocument()): ResponseC
     const content = isNode(response.node.content) ? response.node.content : undefined;
     const contentType = headers['content-type'];
     if (!content) {
-      if (body.length > 0) problems.push(`${status} is documented without a body, but one was sent (${String(contentType ?? 'no content type')})`);
+      if (body.length > 0) problems.push(`${status} is documented without a body, but one was sent (${headerText(contentType ?? 'no content type')})`);
       return problems;
     }
     const mediaType = mediaTypeOf(contentType);
     const documented = mediaType === undefined ? undefined : documentedMedia(content, mediaType);
     if (!documented) {
-      problems.push(`content type ${String(contentType ?? '(none)')} is not documented for ${status} (documented: ${Object.keys(content).join(', ')})`);
+      problems.push(`content type ${headerText(contentType ?? '(none)')} is not documented for ${status} (documented: ${Object.keys(content).join(', ')})`);
       return problems;
     }
     if (verb === 'head') return problems;

@@ -52,7 +52,7 @@ export async function startPostgres(database = 'ps_decisions'): Promise<TestPost
   // The tools run in the folder: as postgres, the test's working directory may not be readable.
   const options = { cwd: folder, env: { ...process.env, LC_ALL: 'C' } };
 
-  let port = 0;
+  let port: number;
   const pgCtl = (args: string[]) => {
     const [file, argv] = command('pg_ctl', args);
     return run(file, argv, options);
@@ -73,7 +73,7 @@ export async function startPostgres(database = 'ps_decisions'): Promise<TestPost
   } catch (error) {
     const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
     rmSync(folder, { recursive: true, force: true });
-    throw new Error(`the test PostgreSQL server did not start: ${(error as Error).message}\n${log}`);
+    throw new Error(`the test PostgreSQL server did not start: ${(error as Error).message}\n${log}`, { cause: error });
   }
 
   let stopped = false;

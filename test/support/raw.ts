@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 export interface RawConnection {
   socket: Socket;
   /** Everything the server has sent so far, as latin1 text (an answer's head and body). */
-  received(): string;
+  received: () => string;
   /** When the server ended the connection (performance.now()), or NaN if it had not within `waitMs`. */
   ended: Promise<number>;
 }

@@ -189,7 +189,7 @@ async function killRounds(values: Values): Promise<FaultReport> {
   const rounds = whole('--rounds', values.rounds, 1);
   const killAfter = Number(values['kill-after']);
   if (!Number.isFinite(killAfter) || killAfter <= 0) throw new Error(`--kill-after must be a number of seconds above 0 (got ${values['kill-after']})`);
-  const { connections, cases, seed, spot, ruleSet, decisionLogUrl, dataDir, keys, env, bodies } = runSetup(values, 'ps-fault-');
+  const { connections, spot, ruleSet, decisionLogUrl, dataDir, keys, env, bodies } = runSetup(values, 'ps-fault-');
   const logFile = path.join(dataDir, 'server.log');
 
   say(`# ps-decision-service kill test`);

@@ -280,28 +280,27 @@ const ID = 'decision_id';
  */
 export function sqliteReader(dataDir: string): LogReader {
   const file = path.join(dataDir, SQLITE_FILE);
-  const open = () => new Database(file, { readonly: true, fileMustExist: true });
-  return {
-    where: file,
-    async count() {
-      const db = open();
+  /** Runs `query` on a connection of its own, closed after. SQLite answers at once; LogReader promises, so a failure rejects (a throw here does). */
+  const ask = <T>(query: (db: Database.Database) => T): Promise<T> =>
+    new Promise((resolve) => {
+      const db = new Database(file, { readonly: true, fileMustExist: true });
       try {
-        return db.prepare(`SELECT count(*) FROM ${TABLE}`).pluck().get() as number;
+        resolve(query(db));
       } finally {
         db.close();
       }
-    },
-    async missing(ids) {
-      const db = open();
-      try {
+    });
+  return {
+    where: file,
+    // Plucked, the row is its one column: the count.
+    count: () => ask((db) => db.prepare<[], number>(`SELECT count(*) FROM ${TABLE}`).pluck().get() ?? 0),
+    missing: (ids) =>
+      ask((db) => {
         const held = new Set<string>();
         for (const id of db.prepare(`SELECT ${ID} FROM ${TABLE}`).pluck().iterate()) held.add(String(id).toLowerCase());
         return ids.filter((id) => !held.has(id.toLowerCase()));
-      } finally {
-        db.close();
-      }
-    },
-    async close() {},
+      }),
+    close: () => Promise.resolve(),
   };
 }
 
@@ -461,7 +460,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
         path,
         headers: { 'content-type': 'application/json', authorization: bearer(options.key) },
         // Cycles through the pool: each request a different case, every connection drawing from the one sequence.
-        setupRequest: (request) => ({ ...request, body: bodies[nextBody++ % bodies.length] as string }),
+        setupRequest: (request) => ({ ...request, body: bodies[nextBody++ % bodies.length] }),
         onResponse: (status, body, _context, headers) => {
           if (status === 200) {
             const { id, problem } = decisionIdOf(headers as Record<string, unknown>, body);
@@ -487,7 +486,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
   };
   let instance: autocannon.Instance | undefined;
   const done = new Promise<autocannon.Result>((resolve, reject) => {
-    instance = autocannon(cannon, (error: unknown, result) => (error ? reject(error as Error) : resolve(result)));
+    instance = autocannon(cannon, (error: Error | null, result) => (error ? reject(error) : resolve(result)));
   });
   instance?.on('start', () => {
     startedAt = now();
@@ -576,7 +575,7 @@ async function main(): Promise<number> {
   });
   const duration = whole('--duration', values.duration, 1);
   const warm = whole('--warm', values.warm, 0);
-  const { connections, cases, seed, spot, ruleSet, decisionLogUrl, dataDir, keys, env, bodies } = runSetup(values, 'ps-load-');
+  const { connections, seed, spot, ruleSet, decisionLogUrl, dataDir, keys, env, bodies } = runSetup(values, 'ps-load-');
   const meanBytes = bodies.reduce((sum, b) => sum + b.length, 0) / bodies.length;
 
   say(`# ps-decision-service production load`);

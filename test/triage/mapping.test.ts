@@ -36,6 +36,8 @@ describe('loadMapping', () => {
     expect(problems({ columns: {} })).toEqual(expect.arrayContaining([expect.stringMatching(/^"id"/), expect.stringMatching(/^"columns"/)]));
     expect(problems({ id: 'x', columns: { A: { fact: 'referral.recievedOn' } } })).toEqual(['columns["A"].fact "referral.recievedOn" is not a CaseFacts fact (see the CaseFacts schema in /openapi.json)']);
     expect(problems({ id: 'x', columns: { A: { fact: 'program', type: 'text' } } })).toEqual([expect.stringMatching(/^columns\["A"\]\.type "text"/)]);
+    // A type that is not a string is shown as written, not as "[object Object]".
+    expect(problems({ id: 'x', columns: { A: { fact: 'program', type: { name: 'date' } } } })).toEqual(['columns["A"].type {"name":"date"} is not one of string, number, boolean, date, json']);
     expect(problems({ id: 'x', columns: { A: { fact: 'referral.receivedOn', type: 'date', format: 'MM/dd/yyyy' } } })).toEqual([expect.stringMatching(/^columns\["A"\]\.format "MM\/dd\/yyyy"/)]);
     expect(problems({ id: 'x', columns: { A: { fact: 'program' }, B: { fact: 'program' } } })).toEqual([expect.stringMatching(/already filled by column "A"/)]);
     expect(problems({ id: 'x', columns: { A: { fact: 'program', values: { a: 1 } } } })).toEqual([expect.stringMatching(/^columns\["A"\]\.values/)]);

@@ -7,13 +7,14 @@ import { ROOT, RULES_DIR } from '../support';
 
 /**
  * Compiles src/ with tsconfig.build.json into a temporary folder and returns its cli/main.js.
- * A private folder, not dist/: other work may be building dist/ at the same time. tsc still emits
- * when some other file has a type error, so success is judged by the files, not the exit code.
+ * A private folder, not dist/: other work may be building dist/ at the same time. Its build info too:
+ * written to dist/, it would tell `tsc -b` (npm run build) that dist/ is up to date when it is not.
+ * tsc still emits when some other file has a type error, so success is judged by the files, not the exit code.
  */
 export function buildCli(): string {
   const outDir = mkdtempSync(path.join(tmpdir(), 'ps-triage-build-'));
   try {
-    execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', outDir], { cwd: ROOT, stdio: 'pipe' });
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', outDir, '--tsBuildInfoFile', path.join(outDir, 'tsconfig.build.tsbuildinfo')], { cwd: ROOT, stdio: 'pipe' });
   } catch {
     // Reported below if the triage files did not compile.
   }

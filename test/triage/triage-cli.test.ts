@@ -42,7 +42,7 @@ const triage = (input: string, name: string, ...extra: string[]) =>
   runCli(cli, ['triage', input, '--out', file(`${name}.out.${extra.includes('csv') ? 'csv' : 'ndjson'}`), '--errors', file(`${name}.errors.ndjson`), '--summary', file(`${name}.summary.json`), '--as-of', AS_OF, ...extra]);
 const summaryOf = (name: string) => JSON.parse(readFileSync(file(`${name}.summary.json`), 'utf8')) as Record<string, unknown> & { lines: number; results: number; errors: number; blank: number; status: string; recordErrors: boolean };
 
-beforeAll(async () => {
+beforeAll(() => {
   cli = buildCli();
   dir = mkdtempSync(path.join(tmpdir(), 'ps-triage-test-'));
   const data = [...backlogLines({ count: COUNT, seed: 11, corrupt: CORRUPT, asOf: AS_OF, format: 'ndjson' })];
@@ -186,7 +186,7 @@ describe('CSV', () => {
     expect(run.code).toBe(0);
     const twin = await triage(path.join(FIXTURES_DIR, 'csv', 'sample-backlog.ndjson'), 'sample-twin', '--workers', '1', '--sort', 'priority');
     expect(twin.code).toBe(0);
-    const rows = parseCsv(readFileSync(file('sample.out.csv')), { columns: true }) as Record<string, string>[];
+    const rows = parseCsv<Record<string, string>>(readFileSync(file('sample.out.csv')), { columns: true });
     const twinRows = readNdjson<ResultLine>(file('sample-twin.out.ndjson'));
     expect(rows.length).toBe(twinRows.length);
     rows.forEach((row, i) => {

@@ -146,7 +146,7 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
   const env = options.quick ? { BATCH_MAX_LINES: String(maxLines), BATCH_MAX_BYTES: String(maxBytes) } : {};
   let given = 0;
   let missing = 0;
-  let lightStatuses = '';
+  let lightStatuses: string;
 
   const expectStop = (what: string, run: BatchRun, expected: { answered: number; code: string; status: number }) => {
     const last = run.last;

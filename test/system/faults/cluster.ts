@@ -119,7 +119,7 @@ export class FaultCluster {
 
   /** The server's JSON log lines so far (its stdout and stderr go to logFile), parsed; lines that are not JSON are skipped. */
   logLines(): { msg?: string; pid?: number; [key: string]: unknown }[] {
-    let text = '';
+    let text: string;
     try {
       text = readFileSync(this.logFile, 'utf8');
     } catch {

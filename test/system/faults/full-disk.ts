@@ -20,7 +20,7 @@ function smallDisk(bytes: number): string {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir], { stdio: 'pipe' });
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`a small disk for the decision log could not be mounted (mount -t tmpfs needs root): ${String((error as { stderr?: Buffer }).stderr ?? (error as Error).message).trim()}`);
+    throw new Error(`a small disk for the decision log could not be mounted (mount -t tmpfs needs root): ${String((error as { stderr?: Buffer }).stderr ?? (error as Error).message).trim()}`, { cause: error });
   }
   return dir;
 }
