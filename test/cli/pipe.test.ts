@@ -1,6 +1,6 @@
 // ps-rules as a Unix tool: output piped into a reader that stops early (`| head`, or one gone already) ends the command quietly, exit 0.
 import { spawnSync } from 'node:child_process';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FIXTURES_DIR, ROOT } from '../support';
@@ -8,7 +8,7 @@ import { ensureBuilt } from '../support/built';
 
 test('ps-rules explain … | true: the reader gone before the first line is written, and still no stack trace and exit 0', () => {
   ensureBuilt();
-  const fixture = require(path.join(FIXTURES_DIR, 'segment-allocation', '01-proactive-single-issue-segment-1.json')) as { asOf: string; facts: unknown };
+  const fixture = JSON.parse(readFileSync(path.join(FIXTURES_DIR, 'segment-allocation', '01-proactive-single-issue-segment-1.json'), 'utf8')) as { asOf: string; facts: unknown };
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'ps-pipe-')), 'facts.json');
   writeFileSync(file, JSON.stringify({ asOf: fixture.asOf, facts: fixture.facts }));
   const cli = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
