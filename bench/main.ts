@@ -106,7 +106,7 @@ async function main(): Promise<void> {
   for (const s of only) if (!(s in SECTIONS)) throw new Error(`--only: unknown section "${s}" (sections: ${Object.keys(SECTIONS).join(', ')})`);
   const settings = benchSettings(values.quick === true, Number(values.seed));
   const cpus = os.cpus();
-  say(`# ps-decision-service bench${settings.quick ? ' (--quick: development figures, not for the README)' : ''}`);
+  say(`# ps-decision-service bench${settings.quick ? ' (--quick: development figures, not for docs/performance.md)' : ''}`);
   say(`${new Date().toISOString()}; node ${process.version}; ${os.platform()} ${os.release()} ${os.arch()}; ${cpus.length} × ${cpus[0]?.model ?? 'unknown cpu'}; available parallelism ${os.availableParallelism()}; ${mib(os.totalmem())} memory; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   say(`sections: ${only.join(', ')}; seed ${settings.seed}; ${n(settings.cases)} cases per rule set, ≥ ${secs(settings.minMs)} per measurement after ${secs(settings.warmMs)} warm-up`);
 

@@ -154,7 +154,7 @@ export function createApp(options: AppOptions): RequestListener {
   // Outermost: the request's id and its log line, and its count and latency, whatever happens later.
   if (options.requestLogger) app.use(requestLog(options.requestLogger));
   if (metrics) app.use(metrics.middleware());
-  // Answers compressed when the client accepts it (an explained decision, ~20 KB, gzips to ~3.4 KB); answers under
+  // Answers compressed when the client accepts it (an explained segment allocation, ~31 KB, gzips to ~4.8 KB; the README's direct referral 9.6 KB to 2.3 KB); answers under
   // 1 KB (problems, health) are not worth it, and are sent as they are. A request that accepts no encoding (no
   // Accept-Encoding at all) skips the middleware: it would wrap the response's methods and negotiate, per request,
   // to send it as it is anyway.
