@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { Client } from 'pg';
 import ts from 'typescript';
 import { canonicalJson, factsDigest, factsMatch } from '../../src/decisions/facts-digest';
-import type { ArchivedVersion, DecisionLog, DecisionRecord } from '../../src/decisions/log';
+import { ColumnRecord, recordColumns, type ArchivedVersion, type DecisionLog, type DecisionRecord } from '../../src/decisions/log';
 import { openDecisionLog } from '../../src/decisions/open';
 import { PostgresDecisionLog } from '../../src/decisions/postgres';
 import { SqliteDecisionLog } from '../../src/decisions/sqlite';
@@ -136,6 +136,12 @@ describe.each([sqlite, postgresql])('the $name decision log', (store) => {
     await log.record(records);
     const found = await Promise.all(records.map((r) => log.find(r.decisionId)));
     expect(found).toStrictEqual(records);
+  });
+
+  it('writes a record kept as its columns (a batch\'s decider thread makes them) as it writes any record', async () => {
+    const records = [decision(), decision({ facts: { kept: ['facts', 1, null] }, evaluator: 'reference' })];
+    await log.record(records.map((r) => new ColumnRecord(recordColumns(r))));
+    for (const r of records) expect(await log.find(r.decisionId)).toStrictEqual(r);
   });
 
   it('resolves an empty call without writing anything', async () => {
