@@ -693,6 +693,12 @@ describe('the facts digest', () => {
       }),
       { seed: 20261202, numRuns: 1_000 },
     );
+    // Text beyond ASCII (two-byte, three-byte, a surrogate pair, a lone surrogate), and facts too large for the
+    // digest's reused buffer (64 KiB).
+    for (const topic of ['Ngā mihi — “quoted” 🎉 \ud800 end', 'é'.repeat(40_000), '🎉'.repeat(20_000)]) {
+      const facts = { program: 'centrelink', customer: { complaints: [{ date: '2025-06-02', stage: 'frontline', topic }] } };
+      expect(factsDigest(facts, salt)).toBe(referenceDigest(facts, salt, canonicalJsonAsLogged));
+    }
     expect(factsDigest({ program: 'centrelink', customer: { incidents: [{ date: '2025-06-02', kind: 'verbal-abuse', setting: 'phone', extra: [3, 1] }] } }, salt)).toBe(
       referenceDigest({ customer: { incidents: [{ date: '2025-06-02', extra: [3, 1], kind: 'verbal-abuse', setting: 'phone' }] }, program: 'centrelink' }, salt),
     );
