@@ -120,6 +120,17 @@ describe('decided by the threads as the request\'s own thread decides', () => {
     }
   }, 60_000);
 
+  test('?engine=reference is decided in the request\'s own thread (json-rules-engine), with the same outcomes', async () => {
+    const { body } = mixedBatch(300);
+    const jobsBefore = pool.jobsDecided;
+    const reference = await batch(threaded, 'segment-allocation', body, '?engine=reference&explain=none');
+    expect(pool.jobsDecided).toBe(jobsBefore);
+    const compiled = await batch(threaded, 'segment-allocation', body, '?explain=none');
+    expect(pool.jobsDecided).toBeGreaterThan(jobsBefore);
+    expect(reference.map((l) => l.decision?.outcome ?? l.problem?.code)).toEqual(compiled.map((l) => l.decision?.outcome ?? l.problem?.code));
+    expect(reference.map((l) => l.decision?.fired ?? null)).toEqual(compiled.map((l) => l.decision?.fired ?? null));
+  });
+
   test('facts kept (DECISION_LOG_FACTS=keep) are kept by the threads\' records too', async () => {
     const keeping = testApp({ rules: () => registry, clock, keepFacts: true, batch: { deciders: pool } });
     const { body, facts } = mixedBatch(600);
