@@ -118,13 +118,25 @@ export class DeciderPool {
   private next = 0;
   private closed = false;
   private decided = 0;
-  /** Stops the threads once no batch has used them for IDLE_MS. */
+  /** Stops the threads once no batch has used them for idleMs. */
   private idle: NodeJS.Timeout | undefined;
 
+  private readonly script: string;
+  private readonly idleMs: number;
+
+  /** `size` threads at most; `idleMs`: how long an unused thread is kept (IDLE_MS). */
   constructor(
     readonly size: number,
-    private readonly script: string = path.join(__dirname, `batch-decider${path.extname(__filename)}`),
-  ) {}
+    { idleMs = IDLE_MS, script = path.join(__dirname, `batch-decider${path.extname(__filename)}`) }: { idleMs?: number; script?: string } = {},
+  ) {
+    this.idleMs = idleMs;
+    this.script = script;
+  }
+
+  /** The threads running (loaded or loading). */
+  get threads(): number {
+    return this.deciders.length;
+  }
 
   /** Starts threads up to the pool's size (they load in the background; see ready()). */
   start(): void {
@@ -145,6 +157,8 @@ export class DeciderPool {
       if (Date.now() > deadline) throw new Error('the batch decider threads did not start in time');
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
+    // Idle from now, not from when they were asked for.
+    this.used();
   }
 
   /**
@@ -161,6 +175,7 @@ export class DeciderPool {
     return (job) => {
       const decider = this.pick();
       if (!decider) return undefined;
+      this.used();
       if (!decider.rules.has(key)) {
         decider.worker.postMessage(rules);
         decider.rules.add(key);
@@ -205,13 +220,13 @@ export class DeciderPool {
     return best;
   }
 
-  /** Keeps the threads IDLE_MS more; past that, with no job waiting, they are stopped, and a later batch starts others. */
+  /** Keeps the threads idleMs more; past that, with no job waiting, they are stopped, and a later batch starts others. */
   private used(): void {
     clearTimeout(this.idle);
     this.idle = setTimeout(() => {
       if (this.deciders.some((d) => d.waiting.size > 0)) this.used();
       else for (const decider of this.deciders.splice(0)) void decider.worker.terminate();
-    }, IDLE_MS);
+    }, this.idleMs);
     this.idle.unref();
   }
 

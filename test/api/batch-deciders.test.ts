@@ -204,6 +204,29 @@ describe('the lines are decided in the request\'s own thread when the threads ca
   }, 60_000);
 });
 
+test('threads no batch has used for a while are stopped, and the next batch starts them again', async () => {
+  const resting = new DeciderPool(1, { idleMs: 1_000 });
+  try {
+    await resting.ready();
+    const app = testApp({ rules: () => registry, clock, batch: { deciders: resting } });
+    const { body, facts } = mixedBatch(600);
+    expect((await batch(app, 'segment-allocation', body, '?explain=none')).filter((l) => l.decision)).toHaveLength(facts.size);
+    expect(resting.jobsDecided).toBeGreaterThan(0);
+    expect(resting.threads).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect(resting.threads).toBe(0);
+    // The next batch starts a thread (deciding its lines itself until the thread is ready), and it is kept again.
+    expect((await batch(app, 'segment-allocation', body, '?explain=none')).filter((l) => l.decision)).toHaveLength(facts.size);
+    expect(resting.threads).toBe(1);
+    await resting.ready();
+    const decided = resting.jobsDecided;
+    await batch(app, 'segment-allocation', body, '?explain=none');
+    expect(resting.jobsDecided).toBeGreaterThan(decided);
+  } finally {
+    await resting.close();
+  }
+}, 60_000);
+
 test('a log that cannot record: each line the threads decided is a 503 log-unavailable line instead, the others as they were', async () => {
   const broken = new SqliteDecisionLog({ dataDir: testApp({ rules: () => registry }).dataDir }) as DecisionLog;
   broken.record = () => Promise.reject(new Error('disk full'));
