@@ -433,8 +433,9 @@ export function evaluateBatch({ lineLimitBytes, maxLines, maxBytes, maxMs, ruleS
       else push({ answers: [answer] });
     };
     let job: Job | undefined;
-    const send = () => {
-      if (!job) return;
+    /** Has the job decided: by a thread, or (none ready, or each with all it can take) here; false if decided here. */
+    const send = (): boolean => {
+      if (!job) return true;
       const sent = job;
       job = undefined;
       let deciding: Promise<JobResult> | undefined;
@@ -445,7 +446,7 @@ export function evaluateBatch({ lineLimitBytes, maxLines, maxBytes, maxMs, ruleS
       }
       if (!deciding) {
         push({ answers: decideHere(sent) });
-        return;
+        return false;
       }
       const slot: Slot = {};
       const settled = deciding.then(
@@ -460,7 +461,11 @@ export function evaluateBatch({ lineLimitBytes, maxLines, maxBytes, maxMs, ruleS
       slot.settled = settled;
       void settled.then(() => wake('writer'));
       push(slot);
+      return true;
     };
+    // After deciding a job here, the event loop turns before the next: the threads' answers wait in it, and until
+    // they are taken the threads count as busy, and would be left idle while this thread decided job after job.
+    const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
     const room = async () => {
       while (slots.length >= SLOTS && !gone && !halted) await new Promise<void>((resolve) => (wakeReader = resolve));
     };
@@ -495,7 +500,7 @@ export function evaluateBatch({ lineLimitBytes, maxLines, maxBytes, maxMs, ruleS
           job ??= { first: n, lines: [] };
           job.lines.push(raw.bytes);
           if (job.lines.length >= JOB_LINES) {
-            send();
+            if (!send()) await turn();
             await room();
           }
         } else {
@@ -512,9 +517,8 @@ export function evaluateBatch({ lineLimitBytes, maxLines, maxBytes, maxMs, ruleS
           } else answerHere(pendingOf(answer));
         }
         if (performance.now() - sliceStart > SLICE_MS) {
-          // Time for the other requests this worker serves, and for the writer.
-          send();
-          await new Promise<void>((resolve) => setImmediate(resolve));
+          // Time for the other requests this worker serves, and for the writer (a job being gathered waits for its lines).
+          await turn();
           await room();
           sliceStart = performance.now();
         }
@@ -535,7 +539,7 @@ export function evaluateBatch({ lineLimitBytes, maxLines, maxBytes, maxMs, ruleS
         // Answers go out as the request is decided, not when it ends: the lines read so far are sent to be decided
         // when no more of the body has arrived (a client may wait for their answers before it sends on).
         if (body.readableLength === 0) {
-          send();
+          if (!send()) await turn();
           await room();
           sliceStart = performance.now();
         }
