@@ -137,6 +137,7 @@ async function batchRuns(base: string, secrets: Record<'none' | 'full' | 'warm',
   // its own. Each is a new connection, and the cluster hands new connections to its workers in turn.
   const warmUp = batchBody(2_000, settings.seed + 1);
   for (let i = 0; i < 2 * workers; i += 1) await streamBatch(`${base}/v1/rulesets/segment-allocation/evaluate-batch?explain=none`, secrets.warm, warmUp);
+  say(`evaluate-batch: first ${2 * workers} streams of 2,000 lines, unrecorded, so that each worker has started its decider thread`);
   const runs: Omit<BatchRun, 'logged'>[] = [];
   for (const explain of ['none', 'full'] as const) {
     const url = `${base}/v1/rulesets/segment-allocation/evaluate-batch${explain === 'none' ? '?explain=none' : ''}`;
