@@ -129,9 +129,15 @@ function streamBatch(url: string, secret: string, body: Buffer): Promise<{ decis
   });
 }
 
-async function batchRuns(base: string, secrets: Record<'none' | 'full', string>, settings: BenchSettings): Promise<Omit<BatchRun, 'logged'>[]> {
+async function batchRuns(base: string, secrets: Record<'none' | 'full' | 'warm', string>, settings: BenchSettings, workers: number): Promise<Omit<BatchRun, 'logged'>[]> {
   const lines = settings.batchLines;
   const body = batchBody(lines, settings.seed);
+  // A worker starts its decider threads for its first batch (batch-deciders.ts: some 300 ms, deciding the lines itself
+  // meanwhile), as the HTTP runs above warm up first: a short stream to each worker first, unrecorded, under a key of
+  // its own. Each is a new connection, and the cluster hands new connections to its workers in turn.
+  const warmUp = batchBody(2_000, settings.seed + 1);
+  for (let i = 0; i < 2 * workers; i += 1) await streamBatch(`${base}/v1/rulesets/segment-allocation/evaluate-batch?explain=none`, secrets.warm, warmUp);
+  say(`evaluate-batch: first ${2 * workers} streams of 2,000 lines, unrecorded, so that each worker has started its decider thread`);
   const runs: Omit<BatchRun, 'logged'>[] = [];
   for (const explain of ['none', 'full'] as const) {
     const url = `${base}/v1/rulesets/segment-allocation/evaluate-batch${explain === 'none' ? '?explain=none' : ''}`;
@@ -159,8 +165,8 @@ export async function httpThroughput(settings: BenchSettings): Promise<HttpFigur
   const workers = os.availableParallelism();
   const figures: HttpFigures = { service: [], bare: [], batch: [] };
   const secret = () => `bench-${randomBytes(24).toString('base64url')}`;
-  // One key for the load, and one for each batch stream, so the decision log can be asked what each recorded.
-  const secrets = { load: secret(), none: secret(), full: secret() };
+  // One key for the load, one for each batch stream and one for the streams that warm the workers up, so the decision log can be asked what each stream recorded.
+  const secrets = { load: secret(), none: secret(), full: secret(), warm: secret() };
   const servicePort = await freePort();
   const service = `http://127.0.0.1:${servicePort}`;
   const barePort = await freePort();
@@ -169,7 +175,7 @@ export async function httpThroughput(settings: BenchSettings): Promise<HttpFigur
   // before it is answered), and the rate limiter counting every request, with a limit the load cannot reach.
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ps-bench-log-'));
   const bareDir = mkdtempSync(path.join(os.tmpdir(), 'ps-bench-bare-'));
-  const keys = `bench:caseworker:${secrets.load},batch-none:caseworker:${secrets.none},batch-full:caseworker:${secrets.full}`;
+  const keys = `bench:caseworker:${secrets.load},batch-none:caseworker:${secrets.none},batch-full:caseworker:${secrets.full},batch-warm:caseworker:${secrets.warm}`;
   const server = new Running([SERVER], { ...process.env, PORT: String(servicePort), WORKERS: String(workers), API_KEYS: keys, DATA_DIR: dataDir, RATE_LIMIT_PER_MINUTE: String(UNREACHED_RATE_LIMIT) });
   // The bare route runs beside it (idle while the service is measured, and the other way round), and each body is
   // measured on one and then at once on the other, so that a machine busy with other work weighs on both alike.
@@ -195,7 +201,7 @@ export async function httpThroughput(settings: BenchSettings): Promise<HttpFigur
       say(`  bare route:  ${n(yardstick.requestsPerSecond)} req/s, p50 ${yardstick.p50} ms, p99 ${yardstick.p99} ms, errors ${yardstick.errors + yardstick.timeouts + yardstick.non2xx}; the service / bare ${(run.requestsPerSecond / yardstick.requestsPerSecond).toFixed(2)}`);
     }
     await bareServer.stop();
-    batch = await batchRuns(service, secrets, settings);
+    batch = await batchRuns(service, secrets, settings, workers);
     if (server.exitCode !== undefined) throw new Error(`the server exited (${server.exitCode}) during the run:\n${server.outputTail}`);
   } finally {
     await bareServer.stop();

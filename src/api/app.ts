@@ -21,7 +21,7 @@ import { closeWhenAnswered, DEFAULT_BATCH_LIMITS, rateLimitPerKey, requestTimeou
 import { metricsHandler, outcomeLabel, type Metrics } from './metrics';
 import { openApiDocument } from './openapi';
 import { requestLog } from './request-log';
-import { evaluateBatch } from './batch';
+import { evaluateBatch, type BatchOptions } from './batch';
 import { decideRequest, engineOf, explainOf, type Explain } from './decide-request';
 import { decisionJson, shortDecisionJson } from './decision-json';
 import { invalidJson, jsonBody } from './json-body';
@@ -43,8 +43,11 @@ export interface AppOptions {
   reload?: () => ReloadReport | Promise<ReloadReport>;
   clock?: () => Date;
   logger?: AppLogger;
-  /** The lines, inflated bytes and run time one evaluate-batch may take (limits.ts says why; batch.ts what happens past them). */
-  batch?: Partial<BatchLimits>;
+  /**
+   * The lines, inflated bytes and run time one evaluate-batch may take (limits.ts says why; batch.ts what happens past
+   * them), and the threads that decide its lines (batch-deciders.ts; by default the process's own).
+   */
+  batch?: Partial<BatchLimits> & Pick<BatchOptions, 'deciders'>;
   /** Who may call what: every /v1 route asks it (access.ts). */
   access: KeyRing;
   /** Every decision is recorded here before it is answered. */

@@ -3,16 +3,15 @@ import { finished, PassThrough, type Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Request, RequestHandler, Response } from 'express';
 import { todayInSydney } from '../dates/calendar';
-import { DecisionError, type Issue } from '../errors';
-import { decideRequest, engineOf, explainOf } from './decide-request';
-import { decisionJson, shortDecisionJson } from './decision-json';
-import { invalidJson, parseStrictJson } from './json-body';
-import { ValueCount } from '../facts/validate';
+import { DecisionError } from '../errors';
+import { engineOf, explainOf } from './decide-request';
 import type { RuleSetVersions } from '../loader/load';
-import { internalProblem, problemOf, type ProblemDocument } from './problem';
+import { internalProblem } from './problem';
 import type { CompiledRuleSet } from '../engine/compile';
-import type { DecisionRecord } from '../decisions/log';
+import { RECORD_COLUMNS, type DecisionRecord } from '../decisions/log';
 import type { DecisionRecorder } from '../decisions/recorder';
+import { answerLine, decisionText, problemText, refusal, type LineAnswer, type LineContext, type LineId } from './batch-line';
+import { DECIDED, FAILED, PROBLEM, sharedDeciders, type DeciderPool, type Job, type JobResult } from './batch-deciders';
 import { closeWhenAnswered } from './limits';
 import { outcomeLabel, type Metrics } from './metrics';
 import type { Caller } from './access';
@@ -31,6 +30,11 @@ export interface BatchOptions {
   /** Each line's decision is recorded before its answer line is written. */
   recorder: DecisionRecorder;
   metrics?: Metrics;
+  /**
+   * The threads that decide the lines (batch-deciders.ts); null: the request's own thread decides them. By default
+   * the process's pool (sharedDeciders), for the built service only.
+   */
+  deciders?: DeciderPool | null;
 }
 
 /**
@@ -50,8 +54,12 @@ const NDJSON = 'application/x-ndjson';
 // How long the compiled engine may run lines back to back before yielding to the event loop, so a
 // large batch does not hold up the single evaluates the same worker is serving.
 const SLICE_MS = 10;
-// Answer lines are gathered and written together, up to this many characters at a time.
-const WRITE_CHUNK_CHARS = 64 * 1024;
+// Lines sent to a decider thread at a time: enough that a message's cost is small beside deciding them (tens of µs
+// each way, beside some 8 ms of deciding), few enough that a slow client's lines go out soon.
+const JOB_LINES = 256;
+// Answer lines are gathered and written together, up to this many characters at a time; their decisions are
+// committed together, just before (one transaction each time: some 500 short answers, or a dozen explained ones).
+const WRITE_CHUNK_CHARS = 256 * 1024;
 
 function checkContentType(req: Request): void {
   const header = req.get('content-type') ?? '';
@@ -180,15 +188,47 @@ function drained(res: Response): Promise<void> {
   });
 }
 
-const idOf = (value: unknown): string | number | null => (typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value)) ? value : null);
+/**
+ * Answers waiting to be written: a line answered here, or a decider thread's job of consecutive lines. A decision waits
+ * with its log record, committed before its answer is written.
+ */
+type Pending =
+  | { kind: 'line'; last: number; text: string; decided?: { id: LineId; record: DecisionRecord; ruleSet: CompiledRuleSet } }
+  | {
+      kind: 'job';
+      first: number;
+      last: number;
+      text: string;
+      records: DecisionRecord[];
+      ruleSets: CompiledRuleSet[];
+      /** Each line's length in `text`, and kind (PROBLEM, DECIDED), and the ids of the decided lines (JobResult). */
+      lengths: Uint32Array;
+      kinds: Uint8Array;
+      ids: LineId[];
+    };
+
+/**
+ * The answers of a run of consecutive lines, in the order they are to be written: ready, or being decided by a decider
+ * thread (`answers` is set when they are, and `settled` resolves).
+ */
+interface Slot {
+  answers?: Pending[];
+  settled?: Promise<void>;
+}
 
 /**
  * POST /v1/rulesets/{name}/evaluate-batch. Whole-request problems (a declared length past the size
  * bound, unknown rule set, content type, engine) are thrown before any line is read and become
  * ordinary problem+json responses; after that the answer is a 200 NDJSON stream with one line per
  * input line, each a decision or a problem, up to the first bound the batch meets (see BatchOptions).
+ *
+ * Two loops share the work. The reader reads the body, splits it into lines and has them decided: by the decider
+ * threads, JOB_LINES at a time (batch-deciders.ts), or here, line by line (the reference engine, a rule set the
+ * threads cannot compile, a process with none, or until they have started). The writer takes the answers in line
+ * order, commits their decisions and writes them. So while one group of decisions is committed and written, the
+ * next is being decided.
  */
-export function evaluateBatch({ lineLimitBytes, maxLines, maxBytes, maxMs, ruleSetNamed, clock, logger, recorder, metrics }: BatchOptions): RequestHandler {
+export function evaluateBatch({ lineLimitBytes, maxLines, maxBytes, maxMs, ruleSetNamed, clock, logger, recorder, metrics, deciders = sharedDeciders() }: BatchOptions): RequestHandler {
   return async (req, res) => {
     const declared = Number(req.get('content-length'));
     if (declared > maxBytes) {
@@ -205,6 +245,11 @@ export function evaluateBatch({ lineLimitBytes, maxLines, maxBytes, maxMs, ruleS
     // One date for the whole batch: a queue sent just before midnight is decided as of one day.
     const today = todayInSydney(clock());
     const instance = req.originalUrl;
+    const context: LineContext = { versions: ruleSetVersions, engine, today, explain, instance };
+    const keyId = (res.locals.caller as Caller).id;
+    // The compiled engine's lines may be decided by the decider threads; json-rules-engine's are decided here.
+    const remote = engine === 'compiled' ? deciders?.forBatch(ruleSetVersions, { today, explain, instance, keepFacts: recorder.keepsFacts }) : undefined;
+    const versionNamed = new Map(ruleSetVersions.versions.map((v) => [v.version, v]));
 
     let gone = false;
     res.on('close', () => {
@@ -215,92 +260,214 @@ export function evaluateBatch({ lineLimitBytes, maxLines, maxBytes, maxMs, ruleS
     // Headers go out now: the client knows the batch was accepted before its first answer is ready.
     res.flushHeaders();
 
-    const keyId = (res.locals.caller as Caller).id;
-    // Answer lines waiting to be written. A decided line waits with its log record: the records are
-    // committed together, once per write, and only then are their answers written. If the commit
-    // fails, each of those lines is answered with a 503 log-unavailable problem instead.
-    let pending: (string | { line: number; id: string | number | null; record: DecisionRecord; text: string })[] = [];
+    const problemLine = (n: number, id: LineId, error: unknown): string => {
+      const answer = refusal(n, id, error, instance);
+      if (answer.kind === 'problem') return answer.text;
+      logger?.error({ err: answer.error, path: req.path, line: n }, 'unhandled error in a batch line');
+      return problemText(n, id, internalProblem(instance));
+    };
+
+    /** A line answered here: a decided line's record is made (a fresh decision id, the facts' digest) and counted. */
+    const pendingOf = (answer: LineAnswer): Pending => {
+      if (answer.kind === 'problem') return { kind: 'line', last: answer.line, text: answer.text };
+      if (answer.kind === 'failed') return { kind: 'line', last: answer.line, text: problemLine(answer.line, answer.id, answer.error) };
+      const { line, id, decided } = answer;
+      try {
+        const record = recorder.entry(decided, keyId);
+        metrics?.decision(decided.decision.ruleSet, outcomeLabel(decided.decision), decided.decision.evaluator);
+        return { kind: 'line', last: line, text: decisionText(line, id, decided, record.decisionId, explain), decided: { id, record, ruleSet: decided.ruleSet } };
+      } catch (error) {
+        return { kind: 'line', last: line, text: problemLine(line, id, error) };
+      }
+    };
+
+    /** A job's lines decided here: when no decider thread is ready, or one could not decide them. */
+    const decideHere = (job: Job): Pending[] => job.lines.map((bytes, i) => pendingOf(answerLine(job.first + i, bytes, context) as LineAnswer));
+
+    /** A job as a decider thread decided it; its records are completed here (when, and for whom), its failures logged. */
+    const pendingOfResult = (job: Job, result: JobResult): Pending => {
+      const columns = JSON.parse(result.columns) as (string | null)[];
+      const records: DecisionRecord[] = [];
+      const ruleSets = new Set<CompiledRuleSet>();
+      for (let at = 0; at < columns.length; at += RECORD_COLUMNS) {
+        const record = recorder.entryOfColumns(columns.slice(at, at + RECORD_COLUMNS), keyId);
+        records.push(record);
+        ruleSets.add(versionNamed.get(record.version) as CompiledRuleSet);
+      }
+      for (const { ruleSet, label, evaluator, count } of result.decisions) metrics?.decision(ruleSet, label, evaluator, count);
+      const { lengths, kinds } = result;
+      let { text } = result;
+      let ids = result.ids;
+      if (result.failures.length > 0) {
+        ids = [];
+        // A line the thread failed on (the service's fault, not the line's) is logged and answered here.
+        const texts: string[] = [];
+        let from = 0;
+        let withId = 0;
+        let failed = 0;
+        kinds.forEach((kind, i) => {
+          const line = job.first + i;
+          if (kind === FAILED) {
+            const { message, stack } = result.failures[failed++] as { message: string; stack?: string };
+            const problem = problemLine(line, result.ids[withId++] as LineId, Object.assign(new Error(message), { stack }));
+            texts.push(problem);
+            lengths[i] = problem.length;
+            kinds[i] = PROBLEM;
+            return;
+          }
+          texts.push(text.slice(from, from + (lengths[i] as number)));
+          from += lengths[i] as number;
+          if (kind === DECIDED) ids.push(result.ids[withId++] as LineId);
+        });
+        text = texts.join('');
+      }
+      return { kind: 'job', first: job.first, last: job.first + kinds.length - 1, text, records, ruleSets: [...ruleSets], lengths, kinds, ids };
+    };
+
+    /** The text of answers whose decisions could not be committed: each decision a problem line saying why. */
+    const unrecorded = (answer: Pending, failure: unknown): string => {
+      if (answer.kind === 'line') return answer.decided ? problemLine(answer.last, answer.decided.id, failure) : answer.text;
+      let text = '';
+      let from = 0;
+      let decided = 0;
+      answer.kinds.forEach((kind, i) => {
+        const length = answer.lengths[i] as number;
+        text += kind === DECIDED ? problemLine(answer.first + i, answer.ids[decided++] as LineId, failure) : answer.text.slice(from, from + length);
+        from += length;
+      });
+      return text;
+    };
+
+    // ---- The writer: answers in line order, their decisions committed before they are written.
+
+    // Answers waiting to be written, with the records (and versions, to archive) of those that are decisions: the
+    // records are committed together, once per write, and only then are their answers written. If the commit fails,
+    // each of those decisions is answered with a 503 log-unavailable problem instead.
+    let pending: Pending[] = [];
     let pendingChars = 0;
-    let records: DecisionRecord[] = [];
-    let versions = new Set<CompiledRuleSet>();
     const flush = async () => {
       if (pending.length === 0 || gone) return;
-      const lines = pending;
-      const committing = records;
-      const ruleSets = [...versions];
+      const answers = pending;
       pending = [];
       pendingChars = 0;
-      records = [];
-      versions = new Set();
+      const records: DecisionRecord[] = [];
+      const versions = new Set<CompiledRuleSet>();
+      for (const a of answers) {
+        if (a.kind === 'job') {
+          for (const r of a.records) records.push(r);
+          for (const v of a.ruleSets) versions.add(v);
+        } else if (a.decided) {
+          records.push(a.decided.record);
+          versions.add(a.decided.ruleSet);
+        }
+      }
       let failure: unknown;
       try {
-        await recorder.commit(committing, ruleSets);
+        await recorder.commit(records, [...versions]);
       } catch (error) {
         failure = error;
       }
-      const text = lines.map((l) => (typeof l === 'string' ? l : failure === undefined ? l.text : problemLine(l.line, l.id, failure))).join('');
+      let text = '';
+      for (const a of answers) text += failure === undefined ? a.text : unrecorded(a, failure);
       if (!res.write(text)) await drained(res);
     };
-    const emit = async (line: (typeof pending)[number]) => {
-      pending.push(line);
-      pendingChars += typeof line === 'string' ? line.length : line.text.length;
-      if (pendingChars >= WRITE_CHUNK_CHARS) await flush();
+
+    const slots: Slot[] = [];
+    let readerDone = false;
+    // Past the time bound nothing more is answered, though lines may have been decided.
+    let halted = false;
+    // The number of the last line answered (its answer may wait in `pending`).
+    let answered = 0;
+    // Whoever waits for the other loop: the writer for answers, the reader for room in `slots`.
+    let wakeWriter: (() => void) | undefined;
+    let wakeReader: (() => void) | undefined;
+    const wake = (which: 'writer' | 'reader') => {
+      const resolve = which === 'writer' ? wakeWriter : wakeReader;
+      if (which === 'writer') wakeWriter = undefined;
+      else wakeReader = undefined;
+      resolve?.();
     };
 
-    const problemLine = (n: number, id: string | number | null, error: unknown): string => {
-      let problem: ProblemDocument;
-      if (error instanceof DecisionError && error.code !== 'internal' && error.code !== 'rule-file-invalid') problem = problemOf(error, instance);
-      else {
-        logger?.error({ err: error, path: req.path, line: n }, 'unhandled error in a batch line');
-        problem = internalProblem(instance);
-      }
-      return `{"line":${n},"id":${JSON.stringify(id)},"problem":${JSON.stringify(problem)}}\n`;
-    };
-
-    const answer = async (n: number, raw: ReadLine): Promise<(typeof pending)[number]> => {
-      if (raw.kind === 'oversized') return problemLine(n, null, new DecisionError('payload-too-large', `The line exceeds the limit of ${lineLimitBytes} bytes (1 MiB); the service skipped to the next line.`));
-      // A line holding more JSON values than any case can is refused before it is parsed (ValueCount, as jsonBody does).
-      const count = new ValueCount();
-      if (!count.add(raw.bytes)) return problemLine(n, null, count.refusal());
-      let text = raw.bytes.toString('utf8');
-      if (text.endsWith('\r')) text = text.slice(0, -1);
-      if (text.length === 0) {
-        return problemLine(n, null, new DecisionError('invalid-json', 'The line is empty: each line must be one JSON object { "id"?, "asOf"?, "facts" }.', [{ pointer: '', message: 'is empty' }]));
-      }
-      let parsed: unknown;
-      try {
-        parsed = parseStrictJson(text);
-      } catch (error) {
-        return problemLine(n, null, invalidJson(error));
-      }
-      // The id is the client's, echoed back; it is not part of the evaluate body.
-      let request = parsed;
-      let id: string | number | null = null;
-      let idIssue: Issue | undefined;
-      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) && 'id' in parsed) {
-        const { id: given, ...rest } = parsed as Record<string, unknown>;
-        request = rest;
-        id = idOf(given);
-        if (id === null) idIssue = { pointer: '/id', message: 'must be a JSON string or number' };
-      }
-      try {
-        const made = decideRequest(ruleSetVersions, request, engine, () => today, explain);
-        // The compiled engine answers synchronously: no await (a turn of the microtask queue) per line.
-        const decided = made instanceof Promise ? await made : made;
-        if (idIssue) throw new DecisionError('invalid-request', 'The line does not match the contract.', [idIssue]);
-        const record = recorder.entry(decided, keyId);
-        records.push(record);
-        versions.add(decided.ruleSet);
-        metrics?.decision(decided.decision.ruleSet, outcomeLabel(decided.decision), decided.decision.evaluator);
-        const decision = explain === 'none' || !('explanation' in decided.decision) ? shortDecisionJson(decided.decision, record.decisionId) : decisionJson(decided.decision, record.decisionId);
-        return { line: n, id, record, text: `{"line":${n},"id":${JSON.stringify(id)},"decision":${decision}}\n` };
-      } catch (error) {
-        // Every problem with the line is reported together, the id's with the body's.
-        if (idIssue && error instanceof DecisionError && error.code === 'invalid-request' && !error.issues.includes(idIssue)) {
-          return problemLine(n, id, new DecisionError('invalid-request', error.message, [idIssue, ...error.issues], error.issueCount + 1));
+    const write = async () => {
+      for (;;) {
+        if (gone || halted) return;
+        const slot = slots[0];
+        if (!slot?.answers) {
+          if (!slot && readerDone) return;
+          // Nothing ready: what is answered goes out now, then wait for more.
+          await flush();
+          if (gone || halted || slots[0]?.answers || (!slots[0] && readerDone)) continue;
+          await new Promise<void>((resolve) => {
+            wakeWriter = resolve;
+            void slots[0]?.settled?.then(resolve);
+          });
+          continue;
         }
-        return problemLine(n, id, error);
+        slots.shift();
+        wake('reader');
+        for (const answer of slot.answers) {
+          pending.push(answer);
+          pendingChars += answer.text.length;
+          answered = answer.last;
+          if (pendingChars >= WRITE_CHUNK_CHARS) {
+            await flush();
+            if (gone || halted) return;
+          }
+        }
       }
+    };
+    const writing = write();
+
+    // ---- The reader: lines into jobs (or answered here), in order.
+
+    // At most this many runs of answers may wait to be written: the reader waits for the writer beyond it.
+    const SLOTS = 2 * (deciders?.size ?? 0) + 2;
+    const push = (slot: Slot) => {
+      slots.push(slot);
+      wake('writer');
+    };
+    /** Answers decided here join the last slot if it is one of those too, so that a line costs no slot of its own. */
+    const answerHere = (answer: Pending) => {
+      const last = slots[slots.length - 1];
+      if (last?.answers && !last.settled) last.answers.push(answer);
+      else push({ answers: [answer] });
+    };
+    let job: Job | undefined;
+    /** Has the job decided: by a thread, or (none ready, or each with all it can take) here; false if decided here. */
+    const send = (): boolean => {
+      if (!job) return true;
+      const sent = job;
+      job = undefined;
+      let deciding: Promise<JobResult> | undefined;
+      try {
+        deciding = remote?.(sent);
+      } catch {
+        // The message could not be sent (the thread is gone): the lines are decided here, below.
+      }
+      if (!deciding) {
+        push({ answers: decideHere(sent) });
+        return false;
+      }
+      const slot: Slot = {};
+      const settled = deciding.then(
+        (result) => {
+          slot.answers = [pendingOfResult(sent, result)];
+        },
+        // A thread that could not decide them (it failed, or cannot compile the rule set): they are decided here.
+        () => {
+          slot.answers = decideHere(sent);
+        },
+      );
+      slot.settled = settled;
+      void settled.then(() => wake('writer'));
+      push(slot);
+      return true;
+    };
+    // After deciding a job here, the event loop turns before the next: the threads' answers wait in it, and until
+    // they are taken the threads count as busy, and would be left idle while this thread decided job after job.
+    const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+    const room = async () => {
+      while (slots.length >= SLOTS && !gone && !halted) await new Promise<void>((resolve) => (wakeReader = resolve));
     };
 
     // Why the batch ends before its body does, once it meets a bound; the lines before are answered as usual.
@@ -309,12 +476,13 @@ export function evaluateBatch({ lineLimitBytes, maxLines, maxBytes, maxMs, ruleS
     // The run time bounds the wait for a slow client's next chunk too: destroying the body ends that wait.
     const timer = setTimeout(() => {
       stop ??= new DecisionError('timeout', `The batch ran for its limit of ${maxMs} ms. ${undecided}`);
+      halted = true;
+      wake('writer');
+      wake('reader');
       body.destroy();
     }, maxMs);
 
     const splitter = new LineSplitter(lineLimitBytes, maxLines);
-    // The number of the last line answered (its answer may wait in `pending`).
-    let answered = 0;
     let inflated = 0;
     let sliceStart = performance.now();
     const handle = async (lines: Generator<RawLine>) => {
@@ -325,11 +493,33 @@ export function evaluateBatch({ lineLimitBytes, maxLines, maxBytes, maxMs, ruleS
           return;
         }
         const n = splitter.lines;
-        await emit(await answer(n, raw));
-        answered = n;
+        if (raw.kind === 'oversized') {
+          send();
+          answerHere({ kind: 'line', last: n, text: problemLine(n, null, new DecisionError('payload-too-large', `The line exceeds the limit of ${lineLimitBytes} bytes (1 MiB); the service skipped to the next line.`)) });
+        } else if (remote) {
+          job ??= { first: n, lines: [] };
+          job.lines.push(raw.bytes);
+          if (job.lines.length >= JOB_LINES) {
+            if (!send()) await turn();
+            await room();
+          }
+        } else {
+          const answer = answerLine(n, raw.bytes, context);
+          if (answer instanceof Promise) {
+            const slot: Slot = {};
+            const settled = answer.then((a) => {
+              slot.answers = [pendingOf(a)];
+            });
+            slot.settled = settled;
+            void settled.then(() => wake('writer'));
+            push(slot);
+            await room();
+          } else answerHere(pendingOf(answer));
+        }
         if (performance.now() - sliceStart > SLICE_MS) {
-          await flush();
-          await new Promise<void>((resolve) => setImmediate(resolve));
+          // Time for the other requests this worker serves, and for the writer (a job being gathered waits for its lines).
+          await turn();
+          await room();
           sliceStart = performance.now();
         }
       }
@@ -346,17 +536,25 @@ export function evaluateBatch({ lineLimitBytes, maxLines, maxBytes, maxMs, ruleS
         await handle(splitter.push(bytes));
         if (over) stop ??= new DecisionError('payload-too-large', `The batch passes the limit of ${maxBytes} bytes (counted inflated, when compressed). ${undecided}`);
         if (stop) break;
-        // Answers go out as each chunk of the request is decided, not when the request ends.
-        await flush();
-        sliceStart = performance.now();
+        // Answers go out as the request is decided, not when it ends: the lines read so far are sent to be decided
+        // when no more of the body has arrived (a client may wait for their answers before it sends on).
+        if (body.readableLength === 0) {
+          if (!send()) await turn();
+          await room();
+          sliceStart = performance.now();
+        }
       }
       if (!gone && !stop) await handle(splitter.end());
     } catch (error) {
       // The body could not be read on (a broken compressed stream, say), unless the time bound ended it.
       stop ??= new DecisionError('invalid-json', `The request body could not be read past this point: ${(error as Error).message}`, [{ pointer: '', message: 'could not be read' }]);
-    } finally {
-      clearTimeout(timer);
     }
+    // Every line read is answered (unless the time bound comes first).
+    if (!halted && !gone) send();
+    readerDone = true;
+    wake('writer');
+    await writing;
+    clearTimeout(timer);
     if (gone || res.destroyed || !res.socket || res.socket.destroyed) {
       body.destroy();
       return;

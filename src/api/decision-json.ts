@@ -71,14 +71,18 @@ export function decisionJson(decision: Decision, decisionId?: string): string {
  * The short answer (?explain=none): the decision's id, rule set, version and date, its outcome, the fact defaults it
  * applied (policy the answer rests on, so never left out) and the ids of the rules that fired, in file order; none of
  * the explanation, derived facts or parameters. From a verdict (the
- * compiled engine without an explanation) or from an explained decision (the reference engine).
+ * compiled engine without an explanation) or from an explained decision (the reference engine). `written`: the
+ * outcome's and the fired rules' JSON, when the decision's log record has written them already.
  */
-export function shortDecisionJson(decision: Decided['decision'], decisionId: string): string {
-  let fired: string[];
-  if ('fired' in decision) fired = decision.fired;
+export function shortDecisionJson(decision: Decided['decision'], decisionId: string, written?: { outcome: string; fired: string }): string {
+  let fired: string;
+  if (written) fired = written.fired;
+  else if ('fired' in decision) fired = JSON.stringify(decision.fired);
   else {
-    fired = [];
-    for (const rule of decision.explanation) if (rule.fired) fired.push(rule.rule);
+    const names: string[] = [];
+    for (const rule of decision.explanation) if (rule.fired) names.push(rule.rule);
+    fired = JSON.stringify(names);
   }
-  return `{"decisionId":${str(decisionId)},"ruleSet":${str(decision.ruleSet)},"version":${str(decision.version)},"asOf":${str(decision.asOf)},"outcome":${JSON.stringify(decision.outcome)},"defaultsApplied":${JSON.stringify(decision.defaultsApplied)},"fired":${JSON.stringify(fired)}}`;
+  const outcome = written ? written.outcome : JSON.stringify(decision.outcome);
+  return `{"decisionId":${str(decisionId)},"ruleSet":${str(decision.ruleSet)},"version":${str(decision.version)},"asOf":${str(decision.asOf)},"outcome":${outcome},"defaultsApplied":${JSON.stringify(decision.defaultsApplied)},"fired":${fired}}`;
 }

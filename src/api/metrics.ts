@@ -108,9 +108,9 @@ export class Metrics {
     this.requestSeconds.observe(labels, seconds);
   }
 
-  /** One decision given; `outcome` is the headline value (outcomeLabel below), a small fixed set per rule set. */
-  decision(ruleSet: string, outcome: string, evaluator: string): void {
-    this.decisions.inc({ rule_set: ruleSet, outcome, evaluator } satisfies DecisionLabels);
+  /** `count` decisions given (one, unless a batch counts them together); `outcome` is the headline value (outcomeLabel below), a small fixed set per rule set. */
+  decision(ruleSet: string, outcome: string, evaluator: string, count = 1): void {
+    this.decisions.inc({ rule_set: ruleSet, outcome, evaluator } satisfies DecisionLabels, count);
   }
 
   reload(ok: boolean): void {

@@ -6,6 +6,7 @@
 // log would link them), and the few values a fact can take (a date of birth, a postcode, a handful of flags) are few
 // enough to hash every combination in advance and read the facts back out of an unsalted digest.
 import { hash as oneShotHash, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { caseFactsSchema } from '../facts/schema';
 
 const SALT_BYTES = 16;
 const DIGEST = /^sha256:([0-9a-f]{32}):([0-9a-f]{64})$/;
@@ -71,6 +72,63 @@ function write(value: unknown): string | undefined {
   }
 }
 
+/** A node of a JSON Schema, as far as the writer below follows it. */
+interface SchemaNode {
+  properties?: Record<string, SchemaNode>;
+  items?: SchemaNode;
+}
+
+/** Writes a value as canonicalJson does; undefined where canonicalJson leaves the value out. */
+type Writer = (value: unknown) => string | undefined;
+
+/**
+ * canonicalJson, specialised to the shape a schema describes: at an object the schema names the properties of, each
+ * key is put in its place in the schema's sorted key list (a look-up) instead of the keys being sorted (a comparison
+ * sort at every object of every decision). Validated segment-allocation facts, defaults filled in, took 7.6 µs to
+ * write, and take 4.5 µs. The bytes are canonicalJson's for every value, whatever it holds: anything the schema does
+ * not describe (a key it does not name, a value of another type, a toJSON method) is written by write() above, the
+ * whole object that holds an unnamed key included. (Writing into a Buffer, or joining an array of parts, was slower.)
+ */
+function schemaWriter(node: SchemaNode): Writer {
+  const { properties, items } = node;
+  if (properties) {
+    // Sorted as write() sorts keys (Array.prototype.sort: by UTF-16 code unit).
+    const names = Object.keys(properties).sort();
+    const place = new Map(names.map((name, i) => [name, i]));
+    const quoted = names.map(quotedKey);
+    const writers = names.map((name) => schemaWriter(properties[name] as SchemaNode));
+    return (value) => {
+      if (value === null || typeof value !== 'object' || Array.isArray(value) || typeof (value as { toJSON?: unknown }).toJSON === 'function') return write(value);
+      const keys = Object.keys(value);
+      const items = new Array<string | undefined>(names.length);
+      for (const key of keys) {
+        const at = place.get(key);
+        if (at === undefined) return write(value);
+        items[at] = (writers[at] as Writer)((value as Record<string, unknown>)[key]);
+      }
+      let text = '{';
+      for (let at = 0; at < items.length; at += 1) {
+        const item = items[at];
+        if (item !== undefined) text += (text.length === 1 ? '' : ',') + (quoted[at] as string) + item;
+      }
+      return `${text}}`;
+    };
+  }
+  if (items) {
+    const writeItem = schemaWriter(items);
+    return (value) => {
+      if (!Array.isArray(value) || typeof (value as { toJSON?: unknown }).toJSON === 'function') return write(value);
+      let text = '[';
+      for (let i = 0; i < value.length; i += 1) text += (i === 0 ? '' : ',') + (writeItem(value[i]) ?? 'null');
+      return `${text}]`;
+    };
+  }
+  return (value) => (typeof value === 'string' ? JSON.stringify(value) : typeof value === 'boolean' ? (value ? 'true' : 'false') : write(value));
+}
+
+/** canonicalJson of case facts, as fast as their schema allows: what every decision's digest is made of. */
+const writeFacts = schemaWriter(caseFactsSchema as unknown as SchemaNode);
+
 /**
  * Salts, drawn from a pool filled 4 KiB at a time: the same CSPRNG as randomBytes, without a call into
  * it for each decision (as crypto.randomUUID keeps its own pool).
@@ -87,13 +145,21 @@ function freshSalt(): Buffer {
   return salt;
 }
 
+/**
+ * Where the salt and the canonical JSON are put together to be hashed, reused: a UTF-16 code unit is at most 3 bytes
+ * of UTF-8, so with room for that the JSON is written in one pass, not measured first (Buffer.byteLength walked the
+ * whole string, a third of the hashing's time). Facts too large for it get a buffer of their own.
+ */
+const scratch = Buffer.allocUnsafe(64 * 1024);
+
 /** sha256(salt || UTF-8 canonical JSON), hashed in one call: a Hash object per decision cost more than its hashing. */
 function hash(salt: Buffer, facts: unknown): Buffer {
-  const json = canonicalJson(facts);
-  const bytes = Buffer.allocUnsafe(SALT_BYTES + Buffer.byteLength(json));
+  const json = writeFacts(facts) ?? 'null';
+  const room = SALT_BYTES + json.length * 3;
+  const bytes = room <= scratch.length ? scratch : Buffer.allocUnsafe(room);
   salt.copy(bytes, 0);
-  bytes.write(json, SALT_BYTES, 'utf8');
-  return oneShotHash('sha256', bytes, 'buffer');
+  const written = bytes.write(json, SALT_BYTES, 'utf8');
+  return oneShotHash('sha256', bytes.subarray(0, SALT_BYTES + written), 'buffer');
 }
 
 /** `sha256:<salt hex>:<sha256(salt || canonical JSON) hex>`, with a fresh random 16-byte salt unless one is given. */

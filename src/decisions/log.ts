@@ -85,14 +85,60 @@ export interface VersionRow {
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
+/** How many columns a record has in the decisions table (recordColumns). */
+export const RECORD_COLUMNS = 11;
+
 /**
  * A record's column values in the decisions table's order (decision_id … facts), the JSON ones as text; throws if
  * its instant or date is not in the form both stores give back.
  */
-export function recordColumns(r: DecisionRecord): (string | null)[] {
+export function recordColumns(r: DecisionRecord): readonly (string | null)[] {
   if (!INSTANT.test(r.decidedAt)) throw new Error(`decision ${r.decisionId}: decidedAt ${JSON.stringify(r.decidedAt)} is not an instant as Date.toISOString() writes it`);
   if (!DATE.test(r.asOf)) throw new Error(`decision ${r.decisionId}: asOf ${JSON.stringify(r.asOf)} is not a YYYY-MM-DD date`);
+  if (r instanceof ColumnRecord) return r.columns;
   return [r.decisionId, r.decidedAt, r.keyId, r.ruleSet, r.version, r.asOf, r.evaluator, JSON.stringify(r.outcome), JSON.stringify(r.fired), r.factsDigest, r.facts === null ? null : JSON.stringify(r.facts)];
+}
+
+/**
+ * A record kept as its columns (recordColumns' values, in its order), as a batch's decider thread sends it: its JSON
+ * columns were written once, where it was decided, and are read back into objects only if something asks for them
+ * (recordColumns does not). decided_at and key_id are the committing recorder's (DecisionRecorder.entryOfColumns).
+ */
+export class ColumnRecord implements DecisionRecord {
+  constructor(readonly columns: readonly (string | null)[]) {}
+  get decisionId(): string {
+    return this.columns[0] as string;
+  }
+  get decidedAt(): string {
+    return this.columns[1] as string;
+  }
+  get keyId(): string {
+    return this.columns[2] as string;
+  }
+  get ruleSet(): string {
+    return this.columns[3] as string;
+  }
+  get version(): string {
+    return this.columns[4] as string;
+  }
+  get asOf(): string {
+    return this.columns[5] as string;
+  }
+  get evaluator(): DecisionRecord['evaluator'] {
+    return this.columns[6] as DecisionRecord['evaluator'];
+  }
+  get outcome(): Record<string, unknown> {
+    return JSON.parse(this.columns[7] as string) as Record<string, unknown>;
+  }
+  get fired(): string[] {
+    return JSON.parse(this.columns[8] as string) as string[];
+  }
+  get factsDigest(): string {
+    return this.columns[9] as string;
+  }
+  get facts(): Record<string, unknown> | null {
+    return this.columns[10] === null ? null : (JSON.parse(this.columns[10] as string) as Record<string, unknown>);
+  }
 }
 
 /** A decisions row as a record; `json` reads a JSON column (parses SQLite's text, passes PostgreSQL's jsonb through). */

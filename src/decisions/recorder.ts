@@ -1,11 +1,11 @@
 // From a decision to its log record, and the record committed before the caller hears the answer.
-import { randomUUID } from 'node:crypto';
 import type { CompiledRuleSet } from '../engine/compile';
 import type { Decision, Evaluator, Verdict } from '../engine/evaluate';
 import { DecisionError } from '../errors';
 import type { CaseFacts } from '../facts/validate';
+import { decisionId } from './decision-id';
 import { factsDigest } from './facts-digest';
-import type { DecisionLog, DecisionRecord } from './log';
+import { ColumnRecord, recordColumns, type DecisionLog, type DecisionRecord } from './log';
 
 export interface RecorderOptions {
   /**
@@ -41,12 +41,48 @@ const refusal = () => new DecisionError('log-unavailable', 'The decision could n
 /** How long a failed decision write keeps /ready at 503 even if a probe then succeeds (see canRecord()). */
 export const FAILED_WRITE_MEMORY_MS = 5_000;
 
+/** A decision's record: a fresh decision id, the rules that fired, the facts' digest, and the facts only if kept. */
+function recordOf({ decision, facts }: Decided, decidedAt: string, keyId: string, keepFacts: boolean): DecisionRecord {
+  let fired: string[];
+  if ('fired' in decision) fired = decision.fired;
+  else {
+    fired = [];
+    for (const rule of decision.explanation) if (rule.fired) fired.push(rule.rule);
+  }
+  return {
+    decisionId: decisionId(),
+    decidedAt,
+    keyId,
+    ruleSet: decision.ruleSet,
+    version: decision.version,
+    asOf: decision.asOf,
+    evaluator: decision.evaluator,
+    outcome: decision.outcome,
+    fired,
+    factsDigest: factsDigest(facts),
+    facts: keepFacts ? (facts as Record<string, unknown>) : null,
+  };
+}
+
+// Any instant in the form recordColumns accepts: what decided_at holds until the committing recorder fills it in.
+const NOT_YET = '1970-01-01T00:00:00.000Z';
+
+/**
+ * A decision's record as the decisions table's columns (recordColumns), written where it is decided (a batch's decider
+ * thread): all of it but decided_at and key_id, which the recorder that commits it fills in (entryOfColumns).
+ */
+export function decidedColumns(decided: Decided, keepFacts: boolean): (string | null)[] {
+  return [...recordColumns(recordOf(decided, NOT_YET, '', keepFacts))];
+}
+
 export class DecisionRecorder {
   /** Versions this process has archived already: archiving is idempotent, but one round trip per version is enough. */
   private readonly archived = new Set<string>();
   private readonly clock: () => Date;
   /** The last decision write that failed, while no write has succeeded since. */
   private lastFailure: { at: number; error: unknown } | undefined;
+  /** The last instant written as decidedAt, and its text: a batch decides dozens of cases within one millisecond. */
+  private lastInstant = { at: NaN, text: '' };
 
   constructor(
     readonly log: DecisionLog,
@@ -79,26 +115,29 @@ export class DecisionRecorder {
   }
 
   /** The log record of a decision, with a fresh decision id. Fact values only if the operator opted in. */
-  entry({ decision, facts }: Decided, keyId: string): DecisionRecord {
-    let fired: string[];
-    if ('fired' in decision) fired = decision.fired;
-    else {
-      fired = [];
-      for (const rule of decision.explanation) if (rule.fired) fired.push(rule.rule);
-    }
-    return {
-      decisionId: randomUUID(),
-      decidedAt: this.clock().toISOString(),
-      keyId,
-      ruleSet: decision.ruleSet,
-      version: decision.version,
-      asOf: decision.asOf,
-      evaluator: decision.evaluator,
-      outcome: decision.outcome,
-      fired,
-      factsDigest: factsDigest(facts),
-      facts: this.options.keepFacts ? (facts as Record<string, unknown>) : null,
-    };
+  entry(decided: Decided, keyId: string): DecisionRecord {
+    return recordOf(decided, this.decidedAt(), keyId, this.options.keepFacts);
+  }
+
+  /** Whether records keep the facts themselves (RecorderOptions.keepFacts): what a decider thread is told. */
+  get keepsFacts(): boolean {
+    return this.options.keepFacts;
+  }
+
+  /**
+   * The log record of a decision made elsewhere (a batch's decider thread), from its columns (decidedColumns): it is
+   * decided now, by this recorder's clock, for this key.
+   */
+  entryOfColumns(columns: (string | null)[], keyId: string): DecisionRecord {
+    columns[1] = this.decidedAt();
+    columns[2] = keyId;
+    return new ColumnRecord(columns);
+  }
+
+  private decidedAt(): string {
+    const at = this.clock().getTime();
+    if (at !== this.lastInstant.at) this.lastInstant = { at, text: new Date(at).toISOString() };
+    return this.lastInstant.text;
   }
 
   /**

@@ -89,6 +89,8 @@ describe('the service counters', () => {
     metrics.decision('segment-allocation', 'B', 'compiled');
     metrics.decision('segment-allocation', 'B', 'compiled');
     metrics.decision('segment-allocation', 'C', 'reference');
+    // A batch's decider thread counts its decisions together.
+    metrics.decision('segment-allocation', 'A', 'compiled', 256);
     metrics.reload(true);
     metrics.reload(false);
     metrics.reload(false);
@@ -101,6 +103,7 @@ describe('the service counters', () => {
 
     expect(sample(text, 'decisions_total{rule_set="segment-allocation",outcome="B",evaluator="compiled"}')).toBe(2);
     expect(sample(text, 'decisions_total{rule_set="segment-allocation",outcome="C",evaluator="reference"}')).toBe(1);
+    expect(sample(text, 'decisions_total{rule_set="segment-allocation",outcome="A",evaluator="compiled"}')).toBe(256);
     expect(sample(text, 'rule_reloads_total{result="ok"}')).toBe(1);
     expect(sample(text, 'rule_reloads_total{result="refused"}')).toBe(2);
     expect(sample(text, 'errors_total{code="unauthorized"}')).toBe(1);

@@ -10,11 +10,13 @@ import fc from 'fast-check';
 import { Client } from 'pg';
 import ts from 'typescript';
 import { canonicalJson, factsDigest, factsMatch } from '../../src/decisions/facts-digest';
-import type { ArchivedVersion, DecisionLog, DecisionRecord } from '../../src/decisions/log';
+import { ColumnRecord, recordColumns, type ArchivedVersion, type DecisionLog, type DecisionRecord } from '../../src/decisions/log';
 import { openDecisionLog } from '../../src/decisions/open';
 import { PostgresDecisionLog } from '../../src/decisions/postgres';
 import { SqliteDecisionLog } from '../../src/decisions/sqlite';
+import { checkCaseFacts } from '../../src/facts/validate';
 import { ROOT } from '../support';
+import { placesIn, replacedAt, validFacts } from '../api/fuzz-arbitraries';
 import { startPostgres, type TestPostgres } from '../support/postgres';
 
 const folders: string[] = [];
@@ -134,11 +136,18 @@ describe.each([sqlite, postgresql])('the $name decision log', (store) => {
     for (const r of records) expect(await log.find(r.decisionId)).toStrictEqual(r);
   });
 
-  it('commits several records given in one call, all of them', async () => {
-    const records = Array.from({ length: 25 }, (_, i) => decision({ keyId: `batch-${i}` }));
+  // A group as one request commits it, and as a batch does (hundreds at a time).
+  it.each([[25], [64], [65], [200]])('commits %i records given in one call, all of them, each exactly', async (count) => {
+    const records = Array.from({ length: count }, (_, i) => decision({ keyId: `batch-${count}-${i}`, fired: [`rule-${i}`], facts: i % 3 === 0 ? { i } : null }));
     await log.record(records);
     const found = await Promise.all(records.map((r) => log.find(r.decisionId)));
     expect(found).toStrictEqual(records);
+  });
+
+  it('writes a record kept as its columns (a batch\'s decider thread makes them) as it writes any record', async () => {
+    const records = [decision(), decision({ facts: { kept: ['facts', 1, null] }, evaluator: 'reference' })];
+    await log.record(records.map((r) => new ColumnRecord(recordColumns(r))));
+    for (const r of records) expect(await log.find(r.decisionId)).toStrictEqual(r);
   });
 
   it('resolves an empty call without writing anything', async () => {
@@ -170,6 +179,15 @@ describe.each([sqlite, postgresql])('the $name decision log', (store) => {
     const batch = [decision(), decision(), decision({ decisionId: first.decisionId, keyId: 'impostor' })];
     await expect(log.record(batch)).rejects.toThrow();
     for (const r of batch.slice(0, 2)) expect(await log.find(r.decisionId)).toBeUndefined();
+    expect(await log.find(first.decisionId)).toStrictEqual(first);
+  });
+
+  it('writes none of a large batch when its last record is refused', async () => {
+    const first = decision();
+    await log.record([first]);
+    const batch = [...Array.from({ length: 150 }, () => decision()), decision({ decisionId: first.decisionId, keyId: 'impostor' })];
+    await expect(log.record(batch)).rejects.toThrow();
+    expect((await Promise.all(batch.slice(0, 150).map((r) => log.find(r.decisionId)))).filter(Boolean)).toEqual([]);
     expect(await log.find(first.decisionId)).toStrictEqual(first);
   });
 
@@ -512,6 +530,64 @@ describe('openDecisionLog', () => {
   });
 });
 
+/**
+ * Canonical JSON as a reference, written plainly (the writers in facts-digest.ts are tuned for speed): the digests
+ * recorded so far must still match. Not JSON.stringify of a sorted copy: an object puts integer-like keys first
+ * whatever order they are added in.
+ */
+function reference(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(reference).join(',')}]`;
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  const record = value as Record<string, unknown>;
+  return `{${Object.keys(record).sort().map((key) => `${JSON.stringify(key)}:${reference(record[key])}`).join(',')}}`;
+}
+
+/**
+ * canonicalJson as it was when decisions were first logged with digests (facts-digest.ts, November 2026), kept here
+ * as it was: the reference for values that are not plain JSON (toJSON, undefined, functions), which `reference`
+ * above does not cover.
+ */
+function canonicalJsonAsLogged(value: unknown): string {
+  const write = (value: unknown): string | undefined => {
+    switch (typeof value) {
+      case 'string':
+        return JSON.stringify(value);
+      case 'number':
+        return Number.isFinite(value) ? String(value) : 'null';
+      case 'boolean':
+        return value ? 'true' : 'false';
+      case 'object': {
+        if (value === null) return 'null';
+        if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return write((value as { toJSON: () => unknown }).toJSON());
+        if (Array.isArray(value)) {
+          let text = '[';
+          for (let i = 0; i < value.length; i += 1) text += (i === 0 ? '' : ',') + (write(value[i]) ?? 'null');
+          return `${text}]`;
+        }
+        const keys = Object.keys(value);
+        if (keys.length > 1) keys.sort();
+        let text = '{';
+        for (const key of keys) {
+          const item = write((value as Record<string, unknown>)[key]);
+          if (item === undefined) continue;
+          text += (text.length === 1 ? '' : ',') + `${JSON.stringify(key)}:` + item;
+        }
+        return `${text}}`;
+      }
+      case 'bigint':
+        return JSON.stringify(value);
+      default:
+        return undefined;
+    }
+  };
+  return write(value) ?? 'null';
+}
+
+/** The digest of the facts with this salt, made from a reference writer: sha256(salt || canonical JSON). */
+function referenceDigest(facts: unknown, salt: Buffer, writer: (value: unknown) => string = reference): string {
+  return `sha256:${salt.toString('hex')}:${createHash('sha256').update(salt).update(writer(facts)).digest('hex')}`;
+}
+
 describe('the facts digest', () => {
   const facts = { person: { postcode: '2600', dateOfBirth: '1970-01-31' }, weeksUnemployed: 27, flags: ['homeless', 'exOffender'], partner: null };
 
@@ -521,18 +597,11 @@ describe('the facts digest', () => {
   });
 
   it('is JSON.stringify with every object\'s keys sorted, for any JSON value', () => {
-    // The reference, written plainly (the writer is hand-tuned for speed): the digests recorded so far must still match.
-    // Not JSON.stringify of a sorted copy: an object puts integer-like keys first whatever order they are added in.
-    const reference = (value: unknown): string => {
-      if (Array.isArray(value)) return `[${value.map(reference).join(',')}]`;
-      if (value === null || typeof value !== 'object') return JSON.stringify(value);
-      const record = value as Record<string, unknown>;
-      return `{${Object.keys(record).sort().map((key) => `${JSON.stringify(key)}:${reference(record[key])}`).join(',')}}`;
-    };
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {
         const written = canonicalJson(value);
         expect(written).toBe(reference(value));
+        expect(written).toBe(canonicalJsonAsLogged(value));
         expect(JSON.parse(written)).toEqual(JSON.parse(JSON.stringify(value)));
       }),
       { seed: 20261124, numRuns: 2_000 },
@@ -583,6 +652,62 @@ describe('the facts digest', () => {
     expect(factsMatch(undefined as unknown as string, facts)).toBe(false);
     expect(factsMatch(42 as unknown as string, facts)).toBe(false);
     expect(factsMatch(digest, { big: 1n })).toBe(false);
+  });
+
+  // Every decision's digest is written by a writer that knows the facts' schema (keys placed, not sorted): for case
+  // facts as the service validates them, defaults filled in, its bytes must be the reference's, or a decision
+  // logged before it could no longer be reproduced.
+  it('is the reference digest of validated case facts, defaults filled in', () => {
+    const salt = Buffer.alloc(16, 0x5a);
+    fc.assert(
+      fc.property(validFacts, (given) => {
+        const validated = checkCaseFacts(given);
+        expect(factsDigest(validated, salt)).toBe(referenceDigest(validated, salt));
+        expect(factsDigest(validated, salt)).toBe(referenceDigest(validated, salt, canonicalJsonAsLogged));
+        expect(factsMatch(referenceDigest(validated, salt), validated)).toBe(true);
+      }),
+      { seed: 20261201, numRuns: 1_000 },
+    );
+  });
+
+  // And of anything else, which the schema's writer hands to the general one where it stops fitting the schema.
+  it('is the reference digest of facts that do not fit the schema: unknown keys, other types, undefined, toJSON', () => {
+    const salt = Buffer.alloc(16, 0xa5);
+    const strange = fc.oneof(
+      fc.jsonValue(),
+      fc.constant(undefined),
+      fc.constantFrom(new Date(Date.UTC(2025, 5, 2)), { toJSON: () => ({ b: 1, a: 2 }) }, Object.assign([1, 2], { toJSON: () => 'list' }), () => 1, Symbol('s')),
+      fc.dictionary(fc.constantFrom('program', 'zoneCaseManagement', 'urgent', 'date', 'unknown', '__proto__', 'b', 'a'), fc.jsonValue({ maxDepth: 1 })),
+    );
+    const unusual = validFacts
+      .map((given) => checkCaseFacts(given))
+      .chain((validated) => {
+        const places = placesIn(validated);
+        return fc.tuple(fc.constant(validated), places.length > 0 ? fc.constantFrom(...places) : fc.constant([]), strange, fc.boolean());
+      })
+      .map(([validated, place, by, addKey]) => {
+        if (!addKey || place.length === 0) return replacedAt(validated, place, by);
+        // Beside the value at the place: a key the schema does not name, in the object that holds it.
+        const holder = place.slice(0, -1);
+        const object = holder.reduce<unknown>((value, step) => (value as Record<string | number, unknown>)[step], validated);
+        if (object === null || typeof object !== 'object' || Array.isArray(object)) return replacedAt(validated, place, by);
+        return replacedAt(validated, holder, { ...object, zzUnknown: by, AaUnknown: 1 });
+      });
+    fc.assert(
+      fc.property(unusual, (facts) => {
+        expect(factsDigest(facts, salt)).toBe(referenceDigest(facts, salt, canonicalJsonAsLogged));
+      }),
+      { seed: 20261202, numRuns: 1_000 },
+    );
+    // Text beyond ASCII (two-byte, three-byte, a surrogate pair, a lone surrogate), and facts too large for the
+    // digest's reused buffer (64 KiB).
+    for (const topic of ['Ngā mihi — “quoted” 🎉 \ud800 end', 'é'.repeat(40_000), '🎉'.repeat(20_000)]) {
+      const facts = { program: 'centrelink', customer: { complaints: [{ date: '2025-06-02', stage: 'frontline', topic }] } };
+      expect(factsDigest(facts, salt)).toBe(referenceDigest(facts, salt, canonicalJsonAsLogged));
+    }
+    expect(factsDigest({ program: 'centrelink', customer: { incidents: [{ date: '2025-06-02', kind: 'verbal-abuse', setting: 'phone', extra: [3, 1] }] } }, salt)).toBe(
+      referenceDigest({ customer: { incidents: [{ date: '2025-06-02', extra: [3, 1], kind: 'verbal-abuse', setting: 'phone' }] }, program: 'centrelink' }, salt),
+    );
   });
 
   it('refuses a salt that is not 16 bytes', () => {

@@ -3,7 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { DecisionLog, DecisionRecord } from '../../src/decisions/log';
-import { DecisionRecorder } from '../../src/decisions/recorder';
+import { decidedColumns, DecisionRecorder } from '../../src/decisions/recorder';
+import { ColumnRecord } from '../../src/decisions/log';
 import { SqliteDecisionLog } from '../../src/decisions/sqlite';
 import { decide } from '../../src/engine/evaluate';
 import { parseEvaluateRequest } from '../../src/facts/validate';
@@ -51,5 +52,23 @@ test('a record the store refuses fails its own request only; the others in its g
   expect((await log.find(first.decisionId))?.keyId).toBe('cw1');
   // The group's transaction, then each request's own.
   expect(transactions.map((t) => t.length)).toEqual([1, 4, 1, 1, 2]);
+  await log.close();
+});
+
+test('a record made where the decision was (a batch\'s decider thread, as columns) is the record entry() makes, committed alike', async () => {
+  const { log } = counted();
+  const recorder = new DecisionRecorder(log, { keepFacts: true, clock: () => new Date('2025-06-02T01:02:03.456Z') });
+  const here = recorder.entry(decided, 'cw1');
+  const there = recorder.entryOfColumns(decidedColumns(decided, recorder.keepsFacts), 'cw1');
+  expect(there).toBeInstanceOf(ColumnRecord);
+  // Its own id and salt; everything else the same, read back through its columns.
+  expect(there.decisionId).not.toBe(here.decisionId);
+  expect(there.factsDigest).not.toBe(here.factsDigest);
+  const fields = (r: typeof here) => ({ decidedAt: r.decidedAt, keyId: r.keyId, ruleSet: r.ruleSet, version: r.version, asOf: r.asOf, evaluator: r.evaluator, outcome: r.outcome, fired: r.fired, facts: r.facts });
+  expect(fields(there)).toEqual(fields(here));
+  expect(fields(there).decidedAt).toBe('2025-06-02T01:02:03.456Z');
+  await recorder.commit([here, there], [ruleSet]);
+  const [found, foundThere] = [await log.find(here.decisionId), await log.find(there.decisionId)];
+  expect(foundThere).toEqual({ ...found, decisionId: there.decisionId, factsDigest: there.factsDigest });
   await log.close();
 });
