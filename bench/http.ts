@@ -180,7 +180,7 @@ export async function httpThroughput(settings: BenchSettings): Promise<HttpFigur
   // The bare route runs beside it (idle while the service is measured, and the other way round), and each body is
   // measured on one and then at once on the other, so that a machine busy with other work weighs on both alike.
   const bareServer = new Running([BARE], { ...process.env, PORT: String(barePort), WORKERS: String(workers), DATA_DIR: bareDir });
-  let batch: Omit<BatchRun, 'logged'>[] = [];
+  let batch: Omit<BatchRun, 'logged'>[];
   try {
     await waitForHealth(service, server);
     await waitForHealth(bare, bareServer);

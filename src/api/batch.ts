@@ -109,8 +109,6 @@ function bodyStream(req: Request): Transform {
 
 /** A line as read: its bytes, or why it was not kept; `over-cap`: a line past the cap has begun, and nothing more is read. */
 type RawLine = { kind: 'bytes'; bytes: Buffer } | { kind: 'oversized' } | { kind: 'over-cap' };
-/** A line to answer. */
-type ReadLine = Exclude<RawLine, { kind: 'over-cap' }>;
 
 /**
  * Splits a byte stream into lines without ever holding more than one line of at most `limit` bytes:

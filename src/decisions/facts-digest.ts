@@ -127,7 +127,7 @@ function schemaWriter(node: SchemaNode): Writer {
 }
 
 /** canonicalJson of case facts, as fast as their schema allows: what every decision's digest is made of. */
-const writeFacts = schemaWriter(caseFactsSchema as unknown as SchemaNode);
+const writeFacts = schemaWriter(caseFactsSchema);
 
 /**
  * Salts, drawn from a pool filled 4 KiB at a time: the same CSPRNG as randomBytes, without a call into

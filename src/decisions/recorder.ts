@@ -60,7 +60,7 @@ function recordOf({ decision, facts }: Decided, decidedAt: string, keyId: string
     outcome: decision.outcome,
     fired,
     factsDigest: factsDigest(facts),
-    facts: keepFacts ? (facts as Record<string, unknown>) : null,
+    facts: keepFacts ? facts : null,
   };
 }
 

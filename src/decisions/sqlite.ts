@@ -75,7 +75,7 @@ type SqliteRow = DecisionRow<string, string, string>;
  * callers of either store, whatever the native driver threw.
  */
 function storeError(error: unknown): Error {
-  const message = error instanceof Error || (typeof error === 'object' && error !== null && 'message' in error) ? String((error as { message: unknown }).message) : String(error);
+  const message = error instanceof Error || (typeof error === 'object' && error !== null && 'message' in error) ? String((error).message) : String(error);
   return new Error(`SQLite decision log: ${message}`, { cause: error });
 }
 
