@@ -5,10 +5,12 @@ import { Command, InvalidArgumentError } from 'commander';
 import { BACKLOG_MAPPING_FILE, DEFAULT_AS_OF, backlogLines, writeBacklog, writeLines, type BacklogOptions } from '../fixtures/backlog';
 import type { CsvMapping } from '../src/triage/mapping';
 
-const whole = (name: string) => (value: string): number => {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be a whole number.`);
-  return Number(value);
-};
+const whole =
+  (name: string) =>
+  (value: string): number => {
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be a whole number.`);
+    return Number(value);
+  };
 
 interface Options {
   count: number;
@@ -62,9 +64,15 @@ async function main(argv: string[]): Promise<number> {
   const perSecond = (s: number) => Math.round(backlog.count / Math.max(s, 1e-9));
   process.stderr.write(
     `${JSON.stringify({
-      ...counts, format: options.format, seed: options.seed, asOf: options.asOf, out: options.out ?? '-',
-      seconds: Number(seconds.toFixed(3)), cpuSeconds: Number(cpuSeconds.toFixed(3)),
-      linesPerSecond: perSecond(seconds), linesPerCpuSecond: perSecond(cpuSeconds),
+      ...counts,
+      format: options.format,
+      seed: options.seed,
+      asOf: options.asOf,
+      out: options.out ?? '-',
+      seconds: Number(seconds.toFixed(3)),
+      cpuSeconds: Number(cpuSeconds.toFixed(3)),
+      linesPerSecond: perSecond(seconds),
+      linesPerCpuSecond: perSecond(cpuSeconds),
     })}\n`,
   );
   return 0;

@@ -25,7 +25,8 @@ export function handwrittenCeiling(registry: RuleRegistry, settings: BenchSettin
     else firstDifference ??= `asOf ${c.asOf}: ours ${String(ours)}, hand-written ${handwritten}, facts ${JSON.stringify(c.facts)}`;
   }
   say(`hand-written segment agrees with ours on ${n(agree)} of ${n(cases.length)} cases`);
-  if (firstDifference) throw new Error(`the hand-written segment allocation disagrees with ours on ${n(cases.length - agree)} cases; first: ${firstDifference}`);
+  if (firstDifference)
+    throw new Error(`the hand-written segment allocation disagrees with ours on ${n(cases.length - agree)} cases; first: ${firstDifference}`);
   let sink = 0;
   const rate = timeSync(
     (i) => {

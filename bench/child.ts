@@ -91,10 +91,12 @@ export class Running {
     const out = tail(this.child.stdout);
     const err = tail(this.child.stderr);
     this.output = () => `${out()}${err()}`;
-    this.exited = new Promise((resolve) => this.child.on('exit', (code) => {
-      this.exitCode = code;
-      resolve();
-    }));
+    this.exited = new Promise((resolve) =>
+      this.child.on('exit', (code) => {
+        this.exitCode = code;
+        resolve();
+      }),
+    );
   }
 
   get outputTail(): string {

@@ -67,9 +67,12 @@ export interface Rate {
  * Calls `run(i)` for i = 0, 1, 2 … (the caller cycles its inputs) for a warm-up, then for at least
  * `minMs` and at least `minCount` calls, checking the clock every `batch` calls.
  */
-export function timeSync(run: (i: number) => void, { warmMs, minMs, minCount = 0, batch = 256 }: { warmMs: number; minMs: number; minCount?: number; batch?: number }): Rate {
+export function timeSync(
+  run: (i: number) => void,
+  { warmMs, minMs, minCount = 0, batch = 256 }: { warmMs: number; minMs: number; minCount?: number; batch?: number },
+): Rate {
   let i = 0;
-  for (const start = now(); now() - start < warmMs; ) for (let b = 0; b < batch; b += 1) run(i++);
+  for (const start = now(); now() - start < warmMs;) for (let b = 0; b < batch; b += 1) run(i++);
   let count = 0;
   const start = now();
   let ms: number;
@@ -82,9 +85,12 @@ export function timeSync(run: (i: number) => void, { warmMs, minMs, minCount = 0
 }
 
 /** timeSync for asynchronous calls, awaited one at a time. */
-export async function timeAsync(run: (i: number) => Promise<void>, { warmMs, minMs, minCount = 0, batch = 16 }: { warmMs: number; minMs: number; minCount?: number; batch?: number }): Promise<Rate> {
+export async function timeAsync(
+  run: (i: number) => Promise<void>,
+  { warmMs, minMs, minCount = 0, batch = 16 }: { warmMs: number; minMs: number; minCount?: number; batch?: number },
+): Promise<Rate> {
   let i = 0;
-  for (const start = now(); now() - start < warmMs; ) for (let b = 0; b < batch; b += 1) await run(i++);
+  for (const start = now(); now() - start < warmMs;) for (let b = 0; b < batch; b += 1) await run(i++);
   let count = 0;
   const start = now();
   let ms: number;

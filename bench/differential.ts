@@ -41,9 +41,10 @@ async function compareVersion(version: CompiledRuleSet, cases: number, seed: num
     const reference = await evaluate(version, facts, asOf, 'reference');
     referenceMs += now() - t1;
     compiledMs += t1 - t0;
-    const same = isDeepStrictEqual(compiled.outcome, reference.outcome)
-      && isDeepStrictEqual(compiled.explanation, reference.explanation)
-      && isDeepStrictEqual(sentencesOf(compiled.explanation), sentencesOf(reference.explanation));
+    const same =
+      isDeepStrictEqual(compiled.outcome, reference.outcome) &&
+      isDeepStrictEqual(compiled.explanation, reference.explanation) &&
+      isDeepStrictEqual(sentencesOf(compiled.explanation), sentencesOf(reference.explanation));
     if (!same) {
       differences += 1;
       if (!differenceFile) {
@@ -62,14 +63,18 @@ async function compareVersion(version: CompiledRuleSet, cases: number, seed: num
   const wall = now() - started;
   say(`${label}`);
   say(`  cases ${n(cases)}, differences ${n(differences)}, rules fired ${n(fired)}`);
-  say(`  time ${secs(wall)} (${n((cases / wall) * 1000)} cases/s both ways); compiled ${n((cases / compiledMs) * 1000)}/s, reference ${n((cases / referenceMs) * 1000)}/s`);
+  say(
+    `  time ${secs(wall)} (${n((cases / wall) * 1000)} cases/s both ways); compiled ${n((cases / compiledMs) * 1000)}/s, reference ${n((cases / referenceMs) * 1000)}/s`,
+  );
   if (differenceFile) say(`  first difference written to ${differenceFile}`);
   if (fired === 0) say('  no rule ever fired: the generated cases do not exercise this version');
   return differences + (fired === 0 ? 1 : 0);
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { cases: { type: 'string', default: '1000000' }, seed: { type: 'string', default: '4242' }, 'rule-sets': { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { cases: { type: 'string', default: '1000000' }, seed: { type: 'string', default: '4242' }, 'rule-sets': { type: 'string' } },
+  });
   const cases = Number(values.cases);
   const seed = Number(values.seed);
   if (!Number.isInteger(cases) || cases <= 0 || !Number.isInteger(seed)) throw new Error('--cases must be a positive integer and --seed an integer');

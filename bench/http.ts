@@ -45,7 +45,6 @@ export interface HttpFigures {
   batch: BatchRun[];
 }
 
-
 async function waitForHealth(base: string, server: Running): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
@@ -69,7 +68,11 @@ function bodies(seed: number): { ruleSet: string; body: string }[] {
       ruleSet: 'direct-referral',
       body: JSON.stringify({
         asOf: '2025-04-17',
-        facts: { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-04-17' }, customer: { incidents: [{ date: '2025-02-03', kind: 'verbal-abuse', setting: 'phone' }] } },
+        facts: {
+          program: 'centrelink',
+          referral: { source: 'mats', receivedOn: '2025-04-17' },
+          customer: { incidents: [{ date: '2025-02-03', kind: 'verbal-abuse', setting: 'phone' }] },
+        },
       }),
     },
   ];
@@ -96,40 +99,49 @@ function batchBody(lines: number, seed: number): Buffer {
 function streamBatch(url: string, secret: string, body: Buffer): Promise<{ decisions: number; answered: number; answerBytes: number; wallMs: number }> {
   const started = now();
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/x-ndjson', 'content-length': body.length, authorization: `Bearer ${secret}` } }, (res) => {
-      if (res.statusCode !== 200) {
-        reject(new Error(`evaluate-batch answered ${res.statusCode}`));
-        res.resume();
-        return;
-      }
-      let answered = 0;
-      let decisions = 0;
-      let answerBytes = 0;
-      // The start of the line being read: enough to see whether it carries a decision or a problem.
-      let head = '';
-      res.on('data', (chunk: Buffer) => {
-        answerBytes += chunk.length;
-        let from = 0;
-        for (;;) {
-          const newline = chunk.indexOf(0x0a, from);
-          const end = newline === -1 ? chunk.length : newline;
-          if (head.length < 64) head += chunk.toString('latin1', from, Math.min(end, from + 64));
-          if (newline === -1) break;
-          answered += 1;
-          if (/^\{"line":\d+,"id":[^,]*,"decision":/.test(head)) decisions += 1;
-          head = '';
-          from = newline + 1;
+    const req = httpRequest(
+      url,
+      { method: 'POST', agent: false, headers: { 'content-type': 'application/x-ndjson', 'content-length': body.length, authorization: `Bearer ${secret}` } },
+      (res) => {
+        if (res.statusCode !== 200) {
+          reject(new Error(`evaluate-batch answered ${res.statusCode}`));
+          res.resume();
+          return;
         }
-      });
-      res.on('end', () => resolve({ decisions, answered, answerBytes, wallMs: now() - started }));
-      res.on('error', reject);
-    });
+        let answered = 0;
+        let decisions = 0;
+        let answerBytes = 0;
+        // The start of the line being read: enough to see whether it carries a decision or a problem.
+        let head = '';
+        res.on('data', (chunk: Buffer) => {
+          answerBytes += chunk.length;
+          let from = 0;
+          for (;;) {
+            const newline = chunk.indexOf(0x0a, from);
+            const end = newline === -1 ? chunk.length : newline;
+            if (head.length < 64) head += chunk.toString('latin1', from, Math.min(end, from + 64));
+            if (newline === -1) break;
+            answered += 1;
+            if (/^\{"line":\d+,"id":[^,]*,"decision":/.test(head)) decisions += 1;
+            head = '';
+            from = newline + 1;
+          }
+        });
+        res.on('end', () => resolve({ decisions, answered, answerBytes, wallMs: now() - started }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
 }
 
-async function batchRuns(base: string, secrets: Record<'none' | 'full' | 'warm', string>, settings: BenchSettings, workers: number): Promise<Omit<BatchRun, 'logged'>[]> {
+async function batchRuns(
+  base: string,
+  secrets: Record<'none' | 'full' | 'warm', string>,
+  settings: BenchSettings,
+  workers: number,
+): Promise<Omit<BatchRun, 'logged'>[]> {
   const lines = settings.batchLines;
   const body = batchBody(lines, settings.seed);
   // A worker starts its decider threads for its first batch (batch-deciders.ts: some 300 ms, deciding the lines itself
@@ -145,7 +157,9 @@ async function batchRuns(base: string, secrets: Record<'none' | 'full' | 'warm',
     if (answered !== lines) throw new Error(`evaluate-batch (explain ${explain}) answered ${answered} lines of ${lines}`);
     const run = { explain, lines, decisions, wallMs, decisionsPerSecond: (decisions / wallMs) * 1000, answerBytes };
     runs.push(run);
-    say(`evaluate-batch, ${n(lines)} segment allocations (${mib(body.length)} sent), explain=${explain}: ${n(run.decisionsPerSecond)} decisions/s, ${secs(wallMs)}, ${n(decisions)} decisions, ${answerBytes >= 1024 * 1024 ? mib(answerBytes) : `${n(answerBytes)} B`} answered`);
+    say(
+      `evaluate-batch, ${n(lines)} segment allocations (${mib(body.length)} sent), explain=${explain}: ${n(run.decisionsPerSecond)} decisions/s, ${secs(wallMs)}, ${n(decisions)} decisions, ${answerBytes >= 1024 * 1024 ? mib(answerBytes) : `${n(answerBytes)} B`} answered`,
+    );
   }
   return runs;
 }
@@ -176,7 +190,14 @@ export async function httpThroughput(settings: BenchSettings): Promise<HttpFigur
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ps-bench-log-'));
   const bareDir = mkdtempSync(path.join(os.tmpdir(), 'ps-bench-bare-'));
   const keys = `bench:caseworker:${secrets.load},batch-none:caseworker:${secrets.none},batch-full:caseworker:${secrets.full},batch-warm:caseworker:${secrets.warm}`;
-  const server = new Running([SERVER], { ...process.env, PORT: String(servicePort), WORKERS: String(workers), API_KEYS: keys, DATA_DIR: dataDir, RATE_LIMIT_PER_MINUTE: String(UNREACHED_RATE_LIMIT) });
+  const server = new Running([SERVER], {
+    ...process.env,
+    PORT: String(servicePort),
+    WORKERS: String(workers),
+    API_KEYS: keys,
+    DATA_DIR: dataDir,
+    RATE_LIMIT_PER_MINUTE: String(UNREACHED_RATE_LIMIT),
+  });
   // The bare route runs beside it (idle while the service is measured, and the other way round), and each body is
   // measured on one and then at once on the other, so that a machine busy with other work weighs on both alike.
   const bareServer = new Running([BARE], { ...process.env, PORT: String(barePort), WORKERS: String(workers), DATA_DIR: bareDir });
@@ -184,8 +205,12 @@ export async function httpThroughput(settings: BenchSettings): Promise<HttpFigur
   try {
     await waitForHealth(service, server);
     await waitForHealth(bare, bareServer);
-    say(`the service: pid ${server.pid} on ${service}, WORKERS=${workers}; a bare Express 5 route (express.json, decide, record, answer; no edges): pid ${bareServer.pid} on ${bare}, WORKERS=${workers}`);
-    say(`${settings.httpConnections} connections for ${secs(settings.httpSeconds * 1000)} per body and server, after ${secs(settings.httpWarmSeconds * 1000)} unrecorded`);
+    say(
+      `the service: pid ${server.pid} on ${service}, WORKERS=${workers}; a bare Express 5 route (express.json, decide, record, answer; no edges): pid ${bareServer.pid} on ${bare}, WORKERS=${workers}`,
+    );
+    say(
+      `${settings.httpConnections} connections for ${secs(settings.httpSeconds * 1000)} per body and server, after ${secs(settings.httpWarmSeconds * 1000)} unrecorded`,
+    );
     for (const { ruleSet, body } of bodies(settings.seed)) {
       const url = `${service}/v1/rulesets/${ruleSet}/evaluate`;
       const headers = { 'content-type': 'application/json', authorization: `Bearer ${secrets.load}` };
@@ -194,11 +219,18 @@ export async function httpThroughput(settings: BenchSettings): Promise<HttpFigur
       if (!probe.ok) throw new Error(`${ruleSet}: the server answered ${probe.status} to the bench body: ${JSON.stringify(answer)}`);
       const run: HttpRun = { ruleSet, ...(await load(url, body, headers, settings)) };
       figures.service.push(run);
-      const yardstick: HttpRun = { ruleSet, ...(await load(`${bare}/v1/rulesets/${ruleSet}/evaluate`, body, { 'content-type': 'application/json' }, settings)) };
+      const yardstick: HttpRun = {
+        ruleSet,
+        ...(await load(`${bare}/v1/rulesets/${ruleSet}/evaluate`, body, { 'content-type': 'application/json' }, settings)),
+      };
       figures.bare.push(yardstick);
       say(`${ruleSet} (${body.length} B body, outcome ${JSON.stringify(answer.outcome).slice(0, 80)}):`);
-      say(`  the service: ${n(run.requestsPerSecond)} req/s, p50 ${run.p50} ms, p99 ${run.p99} ms, ${n(run.total)} requests, errors ${run.errors}, timeouts ${run.timeouts}, non-2xx ${run.non2xx}`);
-      say(`  bare route:  ${n(yardstick.requestsPerSecond)} req/s, p50 ${yardstick.p50} ms, p99 ${yardstick.p99} ms, errors ${yardstick.errors + yardstick.timeouts + yardstick.non2xx}; the service / bare ${(run.requestsPerSecond / yardstick.requestsPerSecond).toFixed(2)}`);
+      say(
+        `  the service: ${n(run.requestsPerSecond)} req/s, p50 ${run.p50} ms, p99 ${run.p99} ms, ${n(run.total)} requests, errors ${run.errors}, timeouts ${run.timeouts}, non-2xx ${run.non2xx}`,
+      );
+      say(
+        `  bare route:  ${n(yardstick.requestsPerSecond)} req/s, p50 ${yardstick.p50} ms, p99 ${yardstick.p99} ms, errors ${yardstick.errors + yardstick.timeouts + yardstick.non2xx}; the service / bare ${(run.requestsPerSecond / yardstick.requestsPerSecond).toFixed(2)}`,
+      );
     }
     await bareServer.stop();
     batch = await batchRuns(service, secrets, settings, workers);
@@ -211,7 +243,8 @@ export async function httpThroughput(settings: BenchSettings): Promise<HttpFigur
   try {
     const logged = loggedByKey(dataDir);
     figures.batch = batch.map((run) => ({ ...run, logged: logged.get(`batch-${run.explain}`) ?? 0 }));
-    for (const run of figures.batch) say(`  the decision log holds ${n(run.logged)} decisions of the explain=${run.explain} stream (${n(run.decisions)} answered)`);
+    for (const run of figures.batch)
+      say(`  the decision log holds ${n(run.logged)} decisions of the explain=${run.explain} stream (${n(run.decisions)} answered)`);
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }

@@ -34,7 +34,9 @@ export async function inProcess(registry: RuleRegistry, settings: BenchSettings)
     if (sink === 0) throw new Error(`${rules.name}: no rule weighed in any evaluation`);
     figures.compiled[rules.name] = compiled;
     figures.reference[rules.name] = reference;
-    say(`| ${rules.name} | ${n(cases.length)} | ${n(compiled.perSecond)} | ${n(reference.perSecond)} | ${(compiled.perSecond / reference.perSecond).toFixed(0)}× |`);
+    say(
+      `| ${rules.name} | ${n(cases.length)} | ${n(compiled.perSecond)} | ${n(reference.perSecond)} | ${(compiled.perSecond / reference.perSecond).toFixed(0)}× |`,
+    );
   }
   return figures;
 }

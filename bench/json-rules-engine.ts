@@ -41,7 +41,7 @@ export async function jsonRulesEngineBaselines(registry: RuleRegistry, settings:
   const ours = cases.map((c) => decide(c.version, c.facts, c.asOf).outcome.segment as number);
   const ruleDefinitions = rules.latest.file.rules;
   say(`${n(cases.length)} cases; fact maps built before timing (our compiled path builds its own inside the timed loop)`);
-  if (rules.versions.length > 1) say('  (segment-allocation has several versions: the baselines use the latest version\'s rules)');
+  if (rules.versions.length > 1) say("  (segment-allocation has several versions: the baselines use the latest version's rules)");
 
   // Each case must be run at least once, and agree: agreed[i] stays true only if every run of case i agreed.
   const measure = async (engineFor: () => Engine): Promise<{ rate: Rate; agree: number }> => {
@@ -57,7 +57,9 @@ export async function jsonRulesEngineBaselines(registry: RuleRegistry, settings:
   };
 
   const naive = await measure(() => engineWith(ruleDefinitions));
-  say(`naive (new Engine + ${ruleDefinitions.length} addRule + run, per case): ${n(naive.rate.perSecond)}/s; segment agrees with ours on ${n(naive.agree)} of ${n(cases.length)} cases`);
+  say(
+    `naive (new Engine + ${ruleDefinitions.length} addRule + run, per case): ${n(naive.rate.perSecond)}/s; segment agrees with ours on ${n(naive.agree)} of ${n(cases.length)} cases`,
+  );
   const engine = engineWith(ruleDefinitions);
   const reused = await measure(() => engine);
   say(`reused (one Engine, run() per case): ${n(reused.rate.perSecond)}/s; segment agrees with ours on ${n(reused.agree)} of ${n(cases.length)} cases`);

@@ -15,12 +15,27 @@ import { jsonRulesEngineBaselines, type BaselineFigures } from './json-rules-eng
 import { benchSettings } from './settings';
 import { triageThroughput, type TriageRun } from './triage';
 
-const SECTIONS = { a: 'in-process evaluations', b: 'json-rules-engine used directly (baselines)', c: 'hand-written segment allocation (ceiling)', d: 'triage end to end', e: 'HTTP evaluate and evaluate-batch' } as const;
+const SECTIONS = {
+  a: 'in-process evaluations',
+  b: 'json-rules-engine used directly (baselines)',
+  c: 'hand-written segment allocation (ceiling)',
+  d: 'triage end to end',
+  e: 'HTTP evaluate and evaluate-batch',
+} as const;
 type Section = keyof typeof SECTIONS;
 
 // HTTP: every edge in place (key, rate limit, timeout, request log, metrics, helmet, compression), at 64 connections,
 // the load generator on the same 2 cores; the edges may cost at most a fifth of a bare Express route's throughput.
-const TARGETS = { inProcess: 250_000, overReused: 25, triageMs: 20_000, triageRss: 512 * 1024 * 1024, httpRps: 3_500, httpP99: 50, overBare: 0.8, batchPerSecond: 50_000 };
+const TARGETS = {
+  inProcess: 250_000,
+  overReused: 25,
+  triageMs: 20_000,
+  triageRss: 512 * 1024 * 1024,
+  httpRps: 3_500,
+  httpP99: 50,
+  overBare: 0.8,
+  batchPerSecond: 50_000,
+};
 
 interface Figures {
   a?: InProcessFigures;
@@ -43,15 +58,42 @@ function summary(figures: Figures): void {
   const ours = figures.a?.compiled['segment-allocation']?.perSecond;
   const rows: string[][] = [];
   const row = (...cells: string[]) => rows.push(cells);
-  if (ours !== undefined) row('segment allocation in-process, explained (compiled)', `${n(ours)}/s`, '', `≥ ${n(TARGETS.inProcess)}/s`, check(ours >= TARGETS.inProcess));
+  if (ours !== undefined)
+    row('segment allocation in-process, explained (compiled)', `${n(ours)}/s`, '', `≥ ${n(TARGETS.inProcess)}/s`, check(ours >= TARGETS.inProcess));
   const reference = figures.a?.reference['segment-allocation']?.perSecond;
-  if (reference !== undefined) row('segment allocation, our reference evaluator (json-rules-engine)', `${n(reference)}/s`, ours === undefined ? '' : `ours ${ratio(ours, reference)}`, '', '');
-  if (figures.c) row('hand-written segment allocation (ceiling)', `${n(figures.c.rate.perSecond)}/s`, ours === undefined ? '' : `ours / ceiling ${(ours / figures.c.rate.perSecond).toFixed(2)}`, `agrees on every case`, check(figures.c.agree === figures.c.cases));
+  if (reference !== undefined)
+    row(
+      'segment allocation, our reference evaluator (json-rules-engine)',
+      `${n(reference)}/s`,
+      ours === undefined ? '' : `ours ${ratio(ours, reference)}`,
+      '',
+      '',
+    );
+  if (figures.c)
+    row(
+      'hand-written segment allocation (ceiling)',
+      `${n(figures.c.rate.perSecond)}/s`,
+      ours === undefined ? '' : `ours / ceiling ${(ours / figures.c.rate.perSecond).toFixed(2)}`,
+      `agrees on every case`,
+      check(figures.c.agree === figures.c.cases),
+    );
   if (figures.b) {
     const { naive, reused } = figures.b;
     const agree = figures.b.agreeNaive === figures.b.cases && figures.b.agreeReused === figures.b.cases;
-    row('json-rules-engine direct, new Engine per case (naive)', `${n(naive.perSecond)}/s`, ours === undefined ? '' : `ours / naive ${ratio(ours, naive.perSecond)}`, 'agrees on every case', check(agree));
-    row('json-rules-engine direct, one Engine reused', `${n(reused.perSecond)}/s`, ours === undefined ? '' : `ours / reused ${ratio(ours, reused.perSecond)}`, `≥ ${TARGETS.overReused}×`, check(ours === undefined ? undefined : ours / reused.perSecond >= TARGETS.overReused));
+    row(
+      'json-rules-engine direct, new Engine per case (naive)',
+      `${n(naive.perSecond)}/s`,
+      ours === undefined ? '' : `ours / naive ${ratio(ours, naive.perSecond)}`,
+      'agrees on every case',
+      check(agree),
+    );
+    row(
+      'json-rules-engine direct, one Engine reused',
+      `${n(reused.perSecond)}/s`,
+      ours === undefined ? '' : `ours / reused ${ratio(ours, reused.perSecond)}`,
+      `≥ ${TARGETS.overReused}×`,
+      check(ours === undefined ? undefined : ours / reused.perSecond >= TARGETS.overReused),
+    );
   }
   for (const run of figures.d ?? []) {
     const big = run.lines >= 1_000_000;
@@ -101,14 +143,23 @@ function summary(figures: Figures): void {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, seed: { type: 'string', default: '4242' } } });
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, seed: { type: 'string', default: '4242' } },
+  });
   const only = (values.only ?? Object.keys(SECTIONS).join(',')).split(',').map((s) => s.trim());
   for (const s of only) if (!(s in SECTIONS)) throw new Error(`--only: unknown section "${s}" (sections: ${Object.keys(SECTIONS).join(', ')})`);
   const settings = benchSettings(values.quick === true, Number(values.seed));
   const cpus = os.cpus();
   say(`# ps-decision-service bench${settings.quick ? ' (--quick: development figures, not for docs/performance.md)' : ''}`);
-  say(`${new Date().toISOString()}; node ${process.version}; ${os.platform()} ${os.release()} ${os.arch()}; ${cpus.length} × ${cpus[0]?.model ?? 'unknown cpu'}; available parallelism ${os.availableParallelism()}; ${mib(os.totalmem())} memory; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  say(`sections: ${only.join(', ')}; seed ${settings.seed}; ${n(settings.cases)} cases per rule set, ≥ ${secs(settings.minMs)} per measurement after ${secs(settings.warmMs)} warm-up`);
+  say(
+    `${new Date().toISOString()}; node ${process.version}; ${os.platform()} ${os.release()} ${os.arch()}; ${cpus.length} × ${cpus[0]?.model ?? 'unknown cpu'}; available parallelism ${os.availableParallelism()}; ${mib(os.totalmem())} memory; load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  say(
+    `sections: ${only.join(', ')}; seed ${settings.seed}; ${n(settings.cases)} cases per rule set, ≥ ${secs(settings.minMs)} per measurement after ${secs(settings.warmMs)} warm-up`,
+  );
 
   const registry = shippedRegistry();
   const figures: Figures = {};

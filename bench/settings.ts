@@ -20,7 +20,18 @@ export interface BenchSettings {
 
 export function benchSettings(quick: boolean, seed: number): BenchSettings {
   return quick
-    ? { quick, seed, cases: 2_000, warmMs: 200, minMs: 500, triageRuns: [{ lines: 10_000, corrupt: 10 }], httpWarmSeconds: 1, httpSeconds: 3, httpConnections: 64, batchLines: 10_000 }
+    ? {
+        quick,
+        seed,
+        cases: 2_000,
+        warmMs: 200,
+        minMs: 500,
+        triageRuns: [{ lines: 10_000, corrupt: 10 }],
+        httpWarmSeconds: 1,
+        httpSeconds: 3,
+        httpConnections: 64,
+        batchLines: 10_000,
+      }
     : {
         quick,
         seed,

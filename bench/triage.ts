@@ -39,7 +39,11 @@ async function countLines(file: string): Promise<number> {
 function ownFigures(summary: Record<string, unknown>): string {
   return Object.entries(summary)
     .filter(([key, value]) => typeof value === 'number' || key === 'status')
-    .map(([key, value]) => (/rss|bytes/i.test(key) && typeof value === 'number' ? `${key} ${mib(value)}` : `${key} ${typeof value !== 'number' ? String(value) : Number.isInteger(value) ? n(value) : value.toFixed(2)}`))
+    .map(([key, value]) =>
+      /rss|bytes/i.test(key) && typeof value === 'number'
+        ? `${key} ${mib(value)}`
+        : `${key} ${typeof value !== 'number' ? String(value) : Number.isInteger(value) ? n(value) : value.toFixed(2)}`,
+    )
     .join(', ');
 }
 
@@ -73,15 +77,32 @@ export async function triageThroughput(settings: BenchSettings): Promise<TriageR
       const [results, errorLines] = [await countLines(out), await countLines(errors)];
       const expected = { results: written.records, errors: written.corrupt };
       // Each error names its input line: exactly the lines the generator corrupted (0-based indexes there).
-      const reported = readFileSync(errors, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { line: number }).line);
+      const reported = readFileSync(errors, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { line: number }).line);
       const planted = corruptLineIndexes(written.lines, written.corrupt).map((i) => i + 1);
       const linesAsExpected = reported.length === planted.length && reported.every((line, i) => line === planted[i]);
       const countsAsExpected = results === expected.results && errorLines === expected.errors && linesAsExpected;
       const recordsPerSecond = ((written.records + written.corrupt) / run.wallMs) * 1000;
-      say(`${n(written.lines)} lines: ${n(recordsPerSecond)} records/s, wall ${secs(run.wallMs)}, peak RSS ${run.peakRss === undefined ? 'unknown' : mib(run.peakRss)} (${run.peakRssFrom})`);
-      say(`  results ${n(results)}, errors ${n(errorLines)} ${countsAsExpected ? '(as expected; every error names a line the generator corrupted)' : `MISMATCH: expected results ${n(expected.results)}, errors ${n(expected.errors)} on lines ${planted.slice(0, 5).join(', ')}…; error lines ${linesAsExpected ? 'match' : 'differ'}`}`);
+      say(
+        `${n(written.lines)} lines: ${n(recordsPerSecond)} records/s, wall ${secs(run.wallMs)}, peak RSS ${run.peakRss === undefined ? 'unknown' : mib(run.peakRss)} (${run.peakRssFrom})`,
+      );
+      say(
+        `  results ${n(results)}, errors ${n(errorLines)} ${countsAsExpected ? '(as expected; every error names a line the generator corrupted)' : `MISMATCH: expected results ${n(expected.results)}, errors ${n(expected.errors)} on lines ${planted.slice(0, 5).join(', ')}…; error lines ${linesAsExpected ? 'match' : 'differ'}`}`,
+      );
       say(summary ? `  triage's own summary: ${ownFigures(summary)}` : '  (triage wrote no summary file)');
-      runs.push({ lines: written.lines, corrupt: written.corrupt, wallMs: run.wallMs, recordsPerSecond, peakRss: run.peakRss, results, errors: errorLines, countsAsExpected, summary });
+      runs.push({
+        lines: written.lines,
+        corrupt: written.corrupt,
+        wallMs: run.wallMs,
+        recordsPerSecond,
+        peakRss: run.peakRss,
+        results,
+        errors: errorLines,
+        countsAsExpected,
+        summary,
+      });
     } finally {
       for (const file of [input, out, errors, summaryFile]) rmSync(file, { force: true });
     }

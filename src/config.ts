@@ -151,7 +151,8 @@ function host(reader: Reader, keysGenerated: boolean): string | undefined {
   if (given === undefined) return keysGenerated ? DEVELOPMENT_HOST : undefined;
   // All digits and dots is an IPv4 address or a mistake (300.1.1.1), never a host name.
   const hostName = HOST_NAME.test(given) && !/^[\d.]+$/.test(given);
-  if (isIP(given) === 0 && !hostName) return reader.refuse('HOST', 'an IP address to bind (127.0.0.1 for this machine only; 0.0.0.0 or :: for every interface) or a host name', given);
+  if (isIP(given) === 0 && !hostName)
+    return reader.refuse('HOST', 'an IP address to bind (127.0.0.1 for this machine only; 0.0.0.0 or :: for every interface) or a host name', given);
   return given;
 }
 
@@ -179,7 +180,9 @@ function decisionLogUrl(reader: Reader): string | undefined {
   if (url === undefined) return undefined;
   const scheme = SCHEME.exec(url)?.[1]?.toLowerCase();
   if (scheme === 'postgres' || scheme === 'postgresql') return url;
-  reader.problems.push(`DECISION_LOG_URL must be a postgres:// or postgresql:// URL, or unset for SQLite under DATA_DIR (got ${scheme === undefined ? 'a value with no scheme' : `a ${scheme}: URL`}; the rest is not repeated, as it may hold a password).`);
+  reader.problems.push(
+    `DECISION_LOG_URL must be a postgres:// or postgresql:// URL, or unset for SQLite under DATA_DIR (got ${scheme === undefined ? 'a value with no scheme' : `a ${scheme}: URL`}; the rest is not repeated, as it may hold a password).`,
+  );
   return undefined;
 }
 
@@ -214,7 +217,9 @@ function limits(reader: Reader): Limits | undefined {
   // How they bear on each other is judged only between values that are themselves right.
   const requestMs = maxMs === undefined ? undefined : maxMs + (DEFAULT_SERVER_LIMITS.requestMs - DEFAULT_BATCH_LIMITS.maxMs);
   if (idleMs !== undefined && requestTimeoutMs !== undefined && idleMs <= requestTimeoutMs) {
-    reader.problems.push(`IDLE_TIMEOUT_MS (${idleMs}) must be more than REQUEST_TIMEOUT_MS (${requestTimeoutMs}), so that a request that takes too long is answered 503 before its connection is cut as idle.`);
+    reader.problems.push(
+      `IDLE_TIMEOUT_MS (${idleMs}) must be more than REQUEST_TIMEOUT_MS (${requestTimeoutMs}), so that a request that takes too long is answered 503 before its connection is cut as idle.`,
+    );
   }
   if (headersMs !== undefined && requestMs !== undefined && headersMs >= requestMs) {
     reader.problems.push(`HEADERS_TIMEOUT_MS (${headersMs}) must be less than BATCH_TIMEOUT_MS (${maxMs}) and a minute, the time a whole request may take.`);
@@ -272,7 +277,14 @@ export function settingsFromEnvironment(env: Environment): { settings: Settings;
 /** One key as the primary sends it: an id, a role, and the SHA-256 of its secret in hex. */
 function isApiKey(value: unknown): value is ApiKey {
   const key = value as Partial<ApiKey> | null;
-  return typeof key === 'object' && key !== null && typeof key.id === 'string' && (ROLES as readonly unknown[]).includes(key.role) && typeof key.sha256 === 'string' && /^[0-9a-f]{64}$/.test(key.sha256);
+  return (
+    typeof key === 'object' &&
+    key !== null &&
+    typeof key.id === 'string' &&
+    (ROLES as readonly unknown[]).includes(key.role) &&
+    typeof key.sha256 === 'string' &&
+    /^[0-9a-f]{64}$/.test(key.sha256)
+  );
 }
 
 /**
@@ -282,10 +294,16 @@ function isApiKey(value: unknown): value is ApiKey {
  */
 export function settingsFromPrimary(message: unknown): Settings {
   const candidate = message as Partial<Settings> | null;
-  const valid = typeof candidate === 'object' && candidate !== null
-    && typeof candidate.rulesDirectory === 'string' && typeof candidate.port === 'number' && typeof candidate.workers === 'number'
-    && Array.isArray(candidate.keys) && (candidate.keys as unknown[]).every(isApiKey)
-    && typeof candidate.limits === 'object' && candidate.limits !== null;
+  const valid =
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.rulesDirectory === 'string' &&
+    typeof candidate.port === 'number' &&
+    typeof candidate.workers === 'number' &&
+    Array.isArray(candidate.keys) &&
+    (candidate.keys as unknown[]).every(isApiKey) &&
+    typeof candidate.limits === 'object' &&
+    candidate.limits !== null;
   if (!valid) throw new Error('the settings the cluster primary sent are not settings');
   return deepFreeze({ ...candidate, host: candidate.host ?? undefined, decisionLogUrl: candidate.decisionLogUrl ?? undefined } as Settings);
 }

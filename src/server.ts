@@ -39,9 +39,7 @@ const HANDOFF_MS = 30_000;
 
 /** Messages between the primary and its workers, over the cluster's IPC channel. */
 type ToPrimary =
-  | { kind: 'reload-all'; request: number }
-  | { kind: 'reloaded'; request: number; ok: boolean }
-  | { kind: 'rules-in-force'; request: 0; texts: RuleTexts };
+  { kind: 'reload-all'; request: number } | { kind: 'reloaded'; request: number; ok: boolean } | { kind: 'rules-in-force'; request: 0; texts: RuleTexts };
 type ToWorker =
   | { kind: 'reload'; request: number }
   | { kind: 'reload-all-done'; request: number; workers: number }
@@ -49,7 +47,10 @@ type ToWorker =
   | { kind: 'workers'; request: 0; wanted: number; serving: number };
 
 const isMessage = (message: unknown): message is { kind: string; request: number } =>
-  typeof message === 'object' && message !== null && typeof (message as { kind?: unknown }).kind === 'string' && typeof (message as { request?: unknown }).request === 'number';
+  typeof message === 'object' &&
+  message !== null &&
+  typeof (message as { kind?: unknown }).kind === 'string' &&
+  typeof (message as { request?: unknown }).request === 'number';
 
 function fatal(details: object, message: string): never {
   rootLogger.fatal(details, message);
@@ -73,7 +74,10 @@ function readSettings(): { settings: Settings; generated?: readonly GeneratedKey
   } catch (error) {
     if (!(error instanceof SettingsError)) throw error;
     process.stderr.write(`\nThe service's settings are wrong; not starting:\n${error.problems.map((p) => `  ${p}`).join('\n')}\n\n`);
-    rootLogger.fatal({ problems: error.problems }, `${error.problems.length === 1 ? 'a setting is' : `${error.problems.length} settings are`} wrong; not starting`);
+    rootLogger.fatal(
+      { problems: error.problems },
+      `${error.problems.length === 1 ? 'a setting is' : `${error.problems.length} settings are`} wrong; not starting`,
+    );
     process.exit(1);
   }
 }
@@ -81,7 +85,10 @@ function readSettings(): { settings: Settings; generated?: readonly GeneratedKey
 /** Development keys are new at every start and printed only here, so that a local run works out of the box. */
 function printDevelopmentKeys(generated: readonly GeneratedKey[], settings: Settings): void {
   const lines = generated.map((k) => `  ${k.role.padEnd(10)} Authorization: Bearer ${k.secret}`).join('\n');
-  rootLogger.warn({ keys: generated.map((k) => ({ id: k.id, role: k.role })), host: settings.host }, 'no API_KEYS or API_KEYS_FILE: generated development keys for this run only');
+  rootLogger.warn(
+    { keys: generated.map((k) => ({ id: k.id, role: k.role })), host: settings.host },
+    'no API_KEYS or API_KEYS_FILE: generated development keys for this run only',
+  );
   const where = settings.host === undefined ? 'every interface' : settings.host;
   process.stderr.write(`\nDevelopment API keys (generated for this run; set API_KEYS or API_KEYS_FILE in production), served on ${where}:\n${lines}\n\n`);
 }
@@ -94,7 +101,12 @@ function printDevelopmentKeys(generated: readonly GeneratedKey[], settings: Sett
 async function openLog(settings: Settings, logger: pino.Logger, mustExist = false): Promise<DecisionLog> {
   const { dataDir } = settings;
   try {
-    return await openDecisionLog({ url: settings.decisionLogUrl, dataDir, mustExist, onIdleError: (error) => logger.warn({ err: error }, 'decision log: an idle PostgreSQL connection failed; the pool replaces it') });
+    return await openDecisionLog({
+      url: settings.decisionLogUrl,
+      dataDir,
+      mustExist,
+      onIdleError: (error) => logger.warn({ err: error }, 'decision log: an idle PostgreSQL connection failed; the pool replaces it'),
+    });
   } catch (error) {
     fatal({ err: error, dataDir }, 'the decision log could not be opened; not starting (a decision must never be given unrecorded)');
   }
@@ -236,7 +248,10 @@ async function serve(settings: Settings, clustered: boolean, rules?: RuleRegistr
     const bound = server.address() as AddressInfo;
     const everywhere = bound.address === '::' || bound.address === '0.0.0.0';
     const url = `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
-    logger.info({ host: bound.address, port: bound.port, rulesDirectory, versions, decisionLog: log.kind, decisionLogAt: log.location, keys: ring.ids() }, `listening on ${url}${everywhere ? ' (every interface)' : ''}`);
+    logger.info(
+      { host: bound.address, port: bound.port, rulesDirectory, versions, decisionLog: log.kind, decisionLogAt: log.location, keys: ring.ids() },
+      `listening on ${url}${everywhere ? ' (every interface)' : ''}`,
+    );
   });
   server.on('error', (error) => fatal({ host, port, err: error }, `cannot serve on ${host ?? 'every interface'}, port ${port}; stopping`));
 
@@ -260,9 +275,22 @@ async function serve(settings: Settings, clustered: boolean, rules?: RuleRegistr
 /** The primary's own metrics, added to the workers' sums: how many workers serve, and their restarts. */
 function clusterHealth(wanted: number) {
   const registry = new Registry();
-  const workers = new Gauge({ name: 'cluster_workers', help: 'Cluster workers: wanted (WORKERS) and serving (listening now). Fewer serving than wanted is a degraded service.', labelNames: ['state'], registers: [registry] });
-  const restarts = new Counter({ name: 'cluster_worker_restarts_total', help: 'Workers the primary started again after one died or failed to start.', registers: [registry] });
-  const backoff = new Gauge({ name: 'cluster_worker_restart_wait_seconds', help: 'How long the latest restart waited: 0 after a worker that had served a while, doubling with each failed start.', registers: [registry] });
+  const workers = new Gauge({
+    name: 'cluster_workers',
+    help: 'Cluster workers: wanted (WORKERS) and serving (listening now). Fewer serving than wanted is a degraded service.',
+    labelNames: ['state'],
+    registers: [registry],
+  });
+  const restarts = new Counter({
+    name: 'cluster_worker_restarts_total',
+    help: 'Workers the primary started again after one died or failed to start.',
+    registers: [registry],
+  });
+  const backoff = new Gauge({
+    name: 'cluster_worker_restart_wait_seconds',
+    help: 'How long the latest restart waited: 0 after a worker that had served a while, doubling with each failed start.',
+    registers: [registry],
+  });
   workers.set({ state: 'wanted' }, wanted);
   workers.set({ state: 'serving' }, 0);
   return {
@@ -373,13 +401,19 @@ async function supervise(settings: Settings): Promise<void> {
     announce();
     const details = { worker: worker.id, workerPid: worker.process.pid, code, signal, livedMs: lived, serving: serving.size, wanted: workers };
     if (serving.size === 0 && failedStarts >= GIVE_UP_AFTER) {
-      rootLogger.fatal({ ...details, failedStarts }, `no worker serves, and ${failedStarts} starts in a row have failed; stopping so that the service can be started afresh`);
+      rootLogger.fatal(
+        { ...details, failedStarts },
+        `no worker serves, and ${failedStarts} starts in a row have failed; stopping so that the service can be started afresh`,
+      );
       stop('restart-limit', 1);
       return;
     }
     const waitMs = failedStarts === 0 ? 0 : Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (failedStarts - 1));
     health.restart(waitMs);
-    rootLogger.error({ ...details, failedStarts, waitMs }, `worker ${wasServing ? 'died' : 'failed to start'}; starting another${waitMs > 0 ? ` in ${waitMs} ms` : ''} (${serving.size} of ${workers} serving)`);
+    rootLogger.error(
+      { ...details, failedStarts, waitMs },
+      `worker ${wasServing ? 'died' : 'failed to start'}; starting another${waitMs > 0 ? ` in ${waitMs} ms` : ''} (${serving.size} of ${workers} serving)`,
+    );
     // Not unref'd: with no worker left, this timer is what keeps the primary alive to start the next.
     setTimeout(() => {
       if (!stopping) fork();

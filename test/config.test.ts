@@ -58,17 +58,51 @@ describe('defaults', () => {
   });
 
   test('a blank value counts as unset, as an env file leaves a variable it lists without a value', () => {
-    const { settings } = settingsFromEnvironment({ PORT: ' ', HOST: '', WORKERS: '', RULES_DIR: ' ', DATA_DIR: '', DECISION_LOG_URL: '', DECISION_LOG_FACTS: ' ', RATE_LIMIT_PER_MINUTE: ' ', REQUEST_TIMEOUT_MS: '', BATCH_MAX_LINES: ' ', IDLE_TIMEOUT_MS: '' });
-    expect(settings).toEqual(expect.objectContaining({ port: 3000, host: '127.0.0.1', workers: availableParallelism(), rulesDirectory: path.join(ROOT, 'rules'), decisionLogUrl: undefined, keepFacts: false, limits }));
+    const { settings } = settingsFromEnvironment({
+      PORT: ' ',
+      HOST: '',
+      WORKERS: '',
+      RULES_DIR: ' ',
+      DATA_DIR: '',
+      DECISION_LOG_URL: '',
+      DECISION_LOG_FACTS: ' ',
+      RATE_LIMIT_PER_MINUTE: ' ',
+      REQUEST_TIMEOUT_MS: '',
+      BATCH_MAX_LINES: ' ',
+      IDLE_TIMEOUT_MS: '',
+    });
+    expect(settings).toEqual(
+      expect.objectContaining({
+        port: 3000,
+        host: '127.0.0.1',
+        workers: availableParallelism(),
+        rulesDirectory: path.join(ROOT, 'rules'),
+        decisionLogUrl: undefined,
+        keepFacts: false,
+        limits,
+      }),
+    );
   });
 
   test('values as given', () => {
     const rules = tempDir();
     const { settings } = settingsFromEnvironment({
-      API_KEYS: KEYS, RULES_DIR: rules, PORT: '8080', HOST: '::1', DATA_DIR: 'var/decisions', WORKERS: '3',
-      DECISION_LOG_URL: 'postgresql://ps@db.internal/decisions', DECISION_LOG_FACTS: 'keep',
-      RATE_LIMIT_PER_MINUTE: '120', REQUEST_TIMEOUT_MS: '2500', BATCH_MAX_LINES: '1000', BATCH_MAX_BYTES: '1048576', BATCH_TIMEOUT_MS: '60000',
-      HEADERS_TIMEOUT_MS: '2000', IDLE_TIMEOUT_MS: '45000', MAX_CONNECTIONS_PER_WORKER: '50',
+      API_KEYS: KEYS,
+      RULES_DIR: rules,
+      PORT: '8080',
+      HOST: '::1',
+      DATA_DIR: 'var/decisions',
+      WORKERS: '3',
+      DECISION_LOG_URL: 'postgresql://ps@db.internal/decisions',
+      DECISION_LOG_FACTS: 'keep',
+      RATE_LIMIT_PER_MINUTE: '120',
+      REQUEST_TIMEOUT_MS: '2500',
+      BATCH_MAX_LINES: '1000',
+      BATCH_MAX_BYTES: '1048576',
+      BATCH_TIMEOUT_MS: '60000',
+      HEADERS_TIMEOUT_MS: '2000',
+      IDLE_TIMEOUT_MS: '45000',
+      MAX_CONNECTIONS_PER_WORKER: '50',
     });
     expect(settings).toEqual({
       rulesDirectory: rules,
@@ -81,9 +115,16 @@ describe('defaults', () => {
       decisionLogUrl: 'postgresql://ps@db.internal/decisions',
       keepFacts: true,
       // Node's own request timeout follows the batch's: a minute above it.
-      limits: { ratePerMinute: 120, requestTimeoutMs: 2500, batch: { maxLines: 1000, maxBytes: 1_048_576, maxMs: 60_000 }, server: { ...limits.server, requestMs: 120_000, headersMs: 2000, idleMs: 45_000, maxConnections: 50 } },
+      limits: {
+        ratePerMinute: 120,
+        requestTimeoutMs: 2500,
+        batch: { maxLines: 1000, maxBytes: 1_048_576, maxMs: 60_000 },
+        server: { ...limits.server, requestMs: 120_000, headersMs: 2000, idleMs: 45_000, maxConnections: 50 },
+      },
     });
-    expect(settingsFromEnvironment({ API_KEYS: KEYS, RATE_LIMIT_PER_MINUTE: '0', PORT: '0', DECISION_LOG_FACTS: 'digest' }).settings).toEqual(expect.objectContaining({ port: 0, keepFacts: false, limits: expect.objectContaining({ ratePerMinute: 0 }) }));
+    expect(settingsFromEnvironment({ API_KEYS: KEYS, RATE_LIMIT_PER_MINUTE: '0', PORT: '0', DECISION_LOG_FACTS: 'digest' }).settings).toEqual(
+      expect.objectContaining({ port: 0, keepFacts: false, limits: expect.objectContaining({ ratePerMinute: 0 }) }),
+    );
   });
 
   test('the settings are frozen all the way down', () => {
@@ -178,21 +219,37 @@ describe('each bad value is named, with what it must be and what was given', () 
     expect(problems({ API_KEYS: ' , ,' })).toEqual(['No API keys are configured: API_KEYS holds no keys.']);
     const file = path.join(tempDir(), 'keys.txt');
     writeFileSync(file, `# the team's keys\ncw1:caseworker:short\n`);
-    expect(problems({ API_KEYS_FILE: file })).toEqual([`API_KEYS_FILE: ${file} line 2 (id "cw1"): the secret is shorter than 24 characters; bearer secrets must resist guessing.`]);
+    expect(problems({ API_KEYS_FILE: file })).toEqual([
+      `API_KEYS_FILE: ${file} line 2 (id "cw1"): the secret is shorter than 24 characters; bearer secrets must resist guessing.`,
+    ]);
     expect(problems({ API_KEYS_FILE: '/nonexistent/keys.txt' })[0]).toMatch(/^API_KEYS_FILE \/nonexistent\/keys\.txt could not be read: ENOENT/);
   });
 
   test('limits that contradict each other, named with both values', () => {
-    expect(problems({ API_KEYS: KEYS, IDLE_TIMEOUT_MS: '10000' })).toEqual(['IDLE_TIMEOUT_MS (10000) must be more than REQUEST_TIMEOUT_MS (10000), so that a request that takes too long is answered 503 before its connection is cut as idle.']);
+    expect(problems({ API_KEYS: KEYS, IDLE_TIMEOUT_MS: '10000' })).toEqual([
+      'IDLE_TIMEOUT_MS (10000) must be more than REQUEST_TIMEOUT_MS (10000), so that a request that takes too long is answered 503 before its connection is cut as idle.',
+    ]);
     expect(problems({ API_KEYS: KEYS, REQUEST_TIMEOUT_MS: '60000' })[0]).toMatch(/^IDLE_TIMEOUT_MS \(30000\) must be more than REQUEST_TIMEOUT_MS \(60000\)/);
-    expect(problems({ API_KEYS: KEYS, BATCH_TIMEOUT_MS: '1000', HEADERS_TIMEOUT_MS: '61000' })[0]).toMatch(/^HEADERS_TIMEOUT_MS \(61000\) must be less than BATCH_TIMEOUT_MS \(1000\) and a minute/);
+    expect(problems({ API_KEYS: KEYS, BATCH_TIMEOUT_MS: '1000', HEADERS_TIMEOUT_MS: '61000' })[0]).toMatch(
+      /^HEADERS_TIMEOUT_MS \(61000\) must be less than BATCH_TIMEOUT_MS \(1000\) and a minute/,
+    );
     // A value already refused is not compared as well: one message for one mistake.
-    expect(problems({ API_KEYS: KEYS, REQUEST_TIMEOUT_MS: 'soon', IDLE_TIMEOUT_MS: '5' })).toEqual(['REQUEST_TIMEOUT_MS must be a whole number of milliseconds, 1 or more (got "soon").']);
+    expect(problems({ API_KEYS: KEYS, REQUEST_TIMEOUT_MS: 'soon', IDLE_TIMEOUT_MS: '5' })).toEqual([
+      'REQUEST_TIMEOUT_MS must be a whole number of milliseconds, 1 or more (got "soon").',
+    ]);
   });
 });
 
 test('several bad values: one message each, all together', () => {
-  const found = problems({ PORT: 'eighty', WORKERS: '0', HOST: 'my laptop', API_KEYS: 'nonsense', DECISION_LOG_FACTS: 'everything', RATE_LIMIT_PER_MINUTE: '-1', BATCH_MAX_LINES: 'all' });
+  const found = problems({
+    PORT: 'eighty',
+    WORKERS: '0',
+    HOST: 'my laptop',
+    API_KEYS: 'nonsense',
+    DECISION_LOG_FACTS: 'everything',
+    RATE_LIMIT_PER_MINUTE: '-1',
+    BATCH_MAX_LINES: 'all',
+  });
   expect(found.map((p) => p.split(' ')[0])).toEqual(['PORT', 'WORKERS', 'API_KEYS', 'HOST', 'DECISION_LOG_FACTS', 'RATE_LIMIT_PER_MINUTE', 'BATCH_MAX_LINES']);
   const error = new SettingsError(found);
   expect(error.message.split('\n')).toEqual(found);
@@ -237,7 +294,11 @@ test('the built service refuses to start on bad settings: every one named on std
   expect(run.stderr).toContain('  HOST must be an IP address to bind');
   expect(`${run.stderr}${run.stdout}`).not.toMatch(/\n\s+at /);
   // And in the JSON log, for the operator's tools.
-  const fatal = run.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { level: number; msg: string; problems?: string[] }).find((l) => l.level === 60);
+  const fatal = run.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { level: number; msg: string; problems?: string[] })
+    .find((l) => l.level === 60);
   expect(fatal?.msg).toBe('3 settings are wrong; not starting');
   expect(fatal?.problems).toHaveLength(3);
   // Nothing was started: no development keys printed, no decision log created.

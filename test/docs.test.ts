@@ -5,7 +5,12 @@ import path from 'node:path';
 import { ROOT } from './support';
 
 /** README.md and every page in docs/, as paths relative to the repository. */
-const PAGES = ['README.md', ...readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const PAGES = [
+  'README.md',
+  ...readdirSync(path.join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 
 /** Markdown with its code (fenced blocks, inline spans) and HTML comments blanked out: links and headings there are text. */
 function prose(markdown: string): string {
@@ -25,7 +30,10 @@ function slug(heading: string): string {
     .replace(/`([^`]*)`/g, '$1')
     .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1')
     .replace(/<[^>]+>/g, '');
-  return text.toLowerCase().replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '').replace(/ /g, '-');
+  return text
+    .toLowerCase()
+    .replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '')
+    .replace(/ /g, '-');
 }
 
 /** Every anchor a page has: its ATX headings, numbered -1, -2… when a slug repeats, and explicit `<a id>` / `<a name>`. */
@@ -160,7 +168,10 @@ function filesUnder(folder: string): string[] {
 test('nothing shipped points at the workspace outside the product or names the domain notes it was built from', () => {
   // Written so this file does not match itself: the product's pages, code, rules and fixtures must name only what ships.
   const outside = [/\.\.\/shared\//, /\/work\/shared\b/, /DOMAIN\.md/];
-  const files = ['README.md', ...['docs', 'src', 'test', 'rules', 'fixtures'].flatMap((dir) => filesUnder(path.join(ROOT, dir)).map((f) => path.relative(ROOT, f)))];
+  const files = [
+    'README.md',
+    ...['docs', 'src', 'test', 'rules', 'fixtures'].flatMap((dir) => filesUnder(path.join(ROOT, dir)).map((f) => path.relative(ROOT, f))),
+  ];
   const found = files.flatMap((file) => {
     const text = readFileSync(path.join(ROOT, file), 'utf8');
     return outside.filter((pattern) => pattern.test(text)).map((pattern) => `${file}: ${pattern.source}`);

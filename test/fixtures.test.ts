@@ -15,7 +15,14 @@ describe.each(ruleSetNames)('%s', (name) => {
   const fixtures = loadFixtures(FIXTURES_DIR, name);
   const results = new Map<string, FixtureResult>();
   const resultOf = async (file: string) => {
-    if (!results.has(file)) results.set(file, await runFixture(ruleSet, fixtures.find((f) => f.file === file)!));
+    if (!results.has(file))
+      results.set(
+        file,
+        await runFixture(
+          ruleSet,
+          fixtures.find((f) => f.file === file)!,
+        ),
+      );
     return results.get(file)!;
   };
 
@@ -38,26 +45,29 @@ describe.each(ruleSetNames)('%s', (name) => {
     expect(result.passed).toBe(true);
   });
 
-  test.each(ruleSet.versions.map((v) => v.sourceFile))('each rule of %s both fires and fails in some fixture, and each criterion is reported unmet in some fixture', async (sourceFile) => {
-    const version = ruleSet.versions.find((v) => v.sourceFile === sourceFile)!;
-    const decisions = [];
-    for (const fixture of fixtures) {
-      const { decision } = await resultOf(fixture.file);
-      if (decision && fixture.expected && decision.version === version.version) decisions.push(decision);
-    }
-    expect(gaps(coverageOf(version.file, decisions))).toEqual([]);
-    if (decisions.some((d) => 'unmet' in d.outcome)) {
-      const reported = new Set<string>();
-      for (const d of decisions) {
-        for (const [key, value] of Object.entries(d.outcome)) {
-          if (!key.startsWith('unmet')) continue;
-          const lists = Array.isArray(value) ? [value] : Object.values(value as Record<string, string[]>);
-          for (const list of lists) for (const id of list as string[]) reported.add(id);
-        }
+  test.each(ruleSet.versions.map((v) => v.sourceFile))(
+    'each rule of %s both fires and fails in some fixture, and each criterion is reported unmet in some fixture',
+    async (sourceFile) => {
+      const version = ruleSet.versions.find((v) => v.sourceFile === sourceFile)!;
+      const decisions = [];
+      for (const fixture of fixtures) {
+        const { decision } = await resultOf(fixture.file);
+        if (decision && fixture.expected && decision.version === version.version) decisions.push(decision);
       }
-      // Criteria only: a timeframe rule (direct-referral's, event "timeframe") decides a due date, never eligibility.
-      const criteria = version.file.rules.filter((r) => r.event.type !== 'timeframe');
-      expect(criteria.map((r) => r.name).filter((n) => !reported.has(n))).toEqual([]);
-    }
-  });
+      expect(gaps(coverageOf(version.file, decisions))).toEqual([]);
+      if (decisions.some((d) => 'unmet' in d.outcome)) {
+        const reported = new Set<string>();
+        for (const d of decisions) {
+          for (const [key, value] of Object.entries(d.outcome)) {
+            if (!key.startsWith('unmet')) continue;
+            const lists = Array.isArray(value) ? [value] : Object.values(value as Record<string, string[]>);
+            for (const list of lists) for (const id of list as string[]) reported.add(id);
+          }
+        }
+        // Criteria only: a timeframe rule (direct-referral's, event "timeframe") decides a due date, never eligibility.
+        const criteria = version.file.rules.filter((r) => r.event.type !== 'timeframe');
+        expect(criteria.map((r) => r.name).filter((n) => !reported.has(n))).toEqual([]);
+      }
+    },
+  );
 });

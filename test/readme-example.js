@@ -18,7 +18,11 @@ async function main() {
   const expected = JSON.parse(block('example-response'));
   const key = process.env.PS_KEY;
   if (!key) throw new Error('set PS_KEY to a caseworker key the service accepts (API_KEYS)');
-  const res = await fetch(`http://127.0.0.1:${process.env.PORT || 3000}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body });
+  const res = await fetch(`http://127.0.0.1:${process.env.PORT || 3000}${route}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body,
+  });
   const actual = await res.json();
   // Every decision gets a new id: it must be a UUID, the one in the X-Decision-Id header; the rest must be exactly the README's.
   const id = actual.decisionId;
@@ -29,4 +33,7 @@ async function main() {
   }
   console.log('README example request answered exactly as README.md shows');
 }
-main().catch((error) => { console.error(error); process.exit(1); });
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

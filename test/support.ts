@@ -15,7 +15,10 @@ export function shippedRules(directory = RULES_DIR): RuleRegistry {
 export function fixtureRuleSets(): string[] {
   // rule-files/ holds broken rule files for the validator's tests, csv/ sample exports for triage: not cases.
   const notCases = new Set(['rule-files', 'csv']);
-  return readdirSync(FIXTURES_DIR, { withFileTypes: true }).filter((d) => d.isDirectory() && !notCases.has(d.name)).map((d) => d.name).sort();
+  return readdirSync(FIXTURES_DIR, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && !notCases.has(d.name))
+    .map((d) => d.name)
+    .sort();
 }
 
 /** Collects what the ps-rules commands print, for the duration of each test in the file. */
@@ -29,5 +32,10 @@ export function captureStdout(): { text: () => string; reset: () => void } {
     });
   });
   afterEach(() => jest.restoreAllMocks());
-  return { text: () => output, reset: () => { output = ''; } };
+  return {
+    text: () => output,
+    reset: () => {
+      output = '';
+    },
+  };
 }

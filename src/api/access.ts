@@ -92,8 +92,10 @@ function parseEntry(text: string, where: string): KeyEntry {
     if (!SHA256_HEX.test(hex)) throw new Error(`${named}: a hashed secret must be sha256: followed by 64 hexadecimal digits.`);
     return { id, role, hash: Buffer.from(hex, 'hex'), source: named };
   }
-  if (secret.length < MIN_SECRET_LENGTH) throw new Error(`${named}: the secret is shorter than ${MIN_SECRET_LENGTH} characters; bearer secrets must resist guessing.`);
-  if (!BEARER_TOKEN.test(secret)) throw new Error(`${named}: the secret may hold only letters, digits and - . _ ~ + / (with = only at the end), so that it can be sent as a Bearer token.`);
+  if (secret.length < MIN_SECRET_LENGTH)
+    throw new Error(`${named}: the secret is shorter than ${MIN_SECRET_LENGTH} characters; bearer secrets must resist guessing.`);
+  if (!BEARER_TOKEN.test(secret))
+    throw new Error(`${named}: the secret may hold only letters, digits and - . _ ~ + / (with = only at the end), so that it can be sent as a Bearer token.`);
   return { id, role, hash: sha256(secret), source: named };
 }
 
@@ -226,9 +228,10 @@ export function authorize(ring: KeyRing, permission: Permission): RequestHandler
     const secret = bearerToken(authorization);
     if (secret === undefined) {
       res.setHeader('WWW-Authenticate', `Bearer realm="${REALM}"`);
-      const detail = authorization === undefined
-        ? 'Send an API key as "Authorization: Bearer <secret>".'
-        : 'The Authorization header is not a Bearer API key; send "Authorization: Bearer <secret>".';
+      const detail =
+        authorization === undefined
+          ? 'Send an API key as "Authorization: Bearer <secret>".'
+          : 'The Authorization header is not a Bearer API key; send "Authorization: Bearer <secret>".';
       next(new DecisionError('unauthorized', detail));
       return;
     }
@@ -240,7 +243,12 @@ export function authorize(ring: KeyRing, permission: Permission): RequestHandler
     }
     if (!can(caller.role, permission)) {
       res.setHeader('WWW-Authenticate', `Bearer realm="${REALM}", error="insufficient_scope"`);
-      next(new DecisionError('forbidden', `Key "${caller.id}" has the role ${caller.role}, which may not ${permission}; roles that may: ${mayDo.join(', ') || 'none'}.`));
+      next(
+        new DecisionError(
+          'forbidden',
+          `Key "${caller.id}" has the role ${caller.role}, which may not ${permission}; roles that may: ${mayDo.join(', ') || 'none'}.`,
+        ),
+      );
       return;
     }
     res.locals.caller = caller;

@@ -126,7 +126,9 @@ function sendDecision(res: Response, { decision }: Decided, decisionId: string, 
 function impactCases(body: unknown): ImpactCase[] {
   const cases = (body as { cases?: unknown } | null)?.cases;
   if (!Array.isArray(cases) || cases.length === 0 || cases.length > MAX_IMPACT_CASES) {
-    throw new DecisionError('invalid-request', `Send { "cases": [ { "id", "ruleSet", "asOf", "facts" }, … ] } with 1 to ${MAX_IMPACT_CASES} cases.`, [{ pointer: '/cases', message: `must be an array of 1 to ${MAX_IMPACT_CASES} cases` }]);
+    throw new DecisionError('invalid-request', `Send { "cases": [ { "id", "ruleSet", "asOf", "facts" }, … ] } with 1 to ${MAX_IMPACT_CASES} cases.`, [
+      { pointer: '/cases', message: `must be an array of 1 to ${MAX_IMPACT_CASES} cases` },
+    ]);
   }
   const issues: { pointer: string; message: string }[] = [];
   cases.forEach((c: unknown, i) => {
@@ -167,7 +169,10 @@ export function createApp(options: AppOptions): RequestListener {
     helmet({
       // The API answers JSON only; the /rules page sets its own policy below, with the hashes of its inline script and style.
       // Not helmet's defaults (made for pages: scripts and styles from this origin): an answer here loads nothing at all.
-      contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"], frameAncestors: ["'none'"] } },
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: { defaultSrc: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"], frameAncestors: ["'none'"] },
+      },
     }),
   );
   if (options.requestTimeoutMs) {
@@ -210,7 +215,12 @@ export function createApp(options: AppOptions): RequestListener {
       throw new DecisionError('not-ready', `Not ready: the decision log cannot record a decision: ${(error as Error).message}`);
     }
     const workers = options.workers?.();
-    res.json({ status: workers && workers.serving < workers.wanted ? 'degraded' : 'ready', decisionLog: recorder.log.kind, versions: versionsByFile(rules()), ...(workers ? { workers } : {}) });
+    res.json({
+      status: workers && workers.serving < workers.wanted ? 'degraded' : 'ready',
+      decisionLog: recorder.log.kind,
+      versions: versionsByFile(rules()),
+      ...(workers ? { workers } : {}),
+    });
   });
 
   if (metrics) app.get('/metrics', metricsHandler(metrics, options.clustered ?? false));
@@ -270,13 +280,21 @@ export function createApp(options: AppOptions): RequestListener {
     },
   );
 
-  app.post('/v1/rulesets/:name/evaluate-batch', ...guard('evaluate'), evaluateBatch({ lineLimitBytes: BODY_LIMIT_BYTES, ...DEFAULT_BATCH_LIMITS, ...options.batch, ruleSetNamed, clock, logger, recorder, metrics }));
+  app.post(
+    '/v1/rulesets/:name/evaluate-batch',
+    ...guard('evaluate'),
+    evaluateBatch({ lineLimitBytes: BODY_LIMIT_BYTES, ...DEFAULT_BATCH_LIMITS, ...options.batch, ruleSetNamed, clock, logger, recorder, metrics }),
+  );
 
   if (reload) {
     app.post('/v1/admin/reload', ...guard('reload'), async (_req, res) => {
       const report = await reload();
       if (!report.ok) {
-        throw new DecisionError('rules-refused', `The rule files were refused (${report.issues.length} problem(s)); still serving the last good rules.`, report.issues);
+        throw new DecisionError(
+          'rules-refused',
+          `The rule files were refused (${report.issues.length} problem(s)); still serving the last good rules.`,
+          report.issues,
+        );
       }
       res.json({ reloaded: true, versions: report.versions, changed: report.changed });
     });
@@ -291,7 +309,11 @@ export function createApp(options: AppOptions): RequestListener {
         candidate = candidateRules();
       } catch (error) {
         if (error instanceof DecisionError && error.code === 'rule-file-invalid') {
-          throw new DecisionError('rules-refused', `The rule files on disk are refused (${error.issues.length} problem(s)), so there is nothing to compare; fix them first.`, error.issues);
+          throw new DecisionError(
+            'rules-refused',
+            `The rule files on disk are refused (${error.issues.length} problem(s)), so there is nothing to compare; fix them first.`,
+            error.issues,
+          );
         }
         throw error;
       }
@@ -314,13 +336,18 @@ export function createApp(options: AppOptions): RequestListener {
     let known: DecisionError | undefined;
     if (error instanceof DecisionError) known = error;
     // A path that is not valid percent-encoding (Express fails to decode a route parameter): nothing is served there.
-    else if (error instanceof URIError) known = new DecisionError('not-found', `Nothing is served at ${req.method} ${req.path}: the path is not valid percent-encoding.`);
-    else if (parserError?.type === 'entity.too.large') known = new DecisionError('payload-too-large', `The body exceeds the limit of ${BODY_LIMIT_BYTES} bytes (1 MiB).`);
+    else if (error instanceof URIError)
+      known = new DecisionError('not-found', `Nothing is served at ${req.method} ${req.path}: the path is not valid percent-encoding.`);
+    else if (parserError?.type === 'entity.too.large')
+      known = new DecisionError('payload-too-large', `The body exceeds the limit of ${BODY_LIMIT_BYTES} bytes (1 MiB).`);
     else if (parserError?.type === 'entity.parse.failed') known = invalidJson(error);
-    else if (parserError?.type === 'charset.unsupported' || parserError?.type === 'encoding.unsupported') known = new DecisionError('unsupported-media-type', (error as Error).message);
-    else if (parserError?.type === 'request.aborted' || parserError?.type === 'request.size.invalid') known = new DecisionError('invalid-json', (error as Error).message);
+    else if (parserError?.type === 'charset.unsupported' || parserError?.type === 'encoding.unsupported')
+      known = new DecisionError('unsupported-media-type', (error as Error).message);
+    else if (parserError?.type === 'request.aborted' || parserError?.type === 'request.size.invalid')
+      known = new DecisionError('invalid-json', (error as Error).message);
     // Any other fault body-parser finds in the body itself (a corrupt gzip stream, say) is the client's: a 400, not a 500.
-    else if (parserError?.status === 400 && (error as { expose?: boolean }).expose === true) known = new DecisionError('invalid-json', `The body could not be read: ${(error as Error).message}`, [{ pointer: '', message: 'could not be read' }]);
+    else if (parserError?.status === 400 && (error as { expose?: boolean }).expose === true)
+      known = new DecisionError('invalid-json', `The body could not be read: ${(error as Error).message}`, [{ pointer: '', message: 'could not be read' }]);
     // A response the timeout (or anything else) has begun already cannot take a problem as well.
     if (res.headersSent) {
       if (!known) logger?.error({ err: error, path: req.path }, 'error after the response began');
@@ -343,13 +370,21 @@ export function createApp(options: AppOptions): RequestListener {
 }
 
 const jsonOnly: RequestHandler = (req, _res, next) => {
-  if (!req.is(['application/json', 'application/*+json'])) throw new DecisionError('unsupported-media-type', `Send the request as application/json (got ${req.headers['content-type'] ?? 'no content type'}).`);
+  if (!req.is(['application/json', 'application/*+json']))
+    throw new DecisionError('unsupported-media-type', `Send the request as application/json (got ${req.headers['content-type'] ?? 'no content type'}).`);
   next();
 };
 
 /** The /rules page's Content-Security-Policy: only its own inline script and style, by hash, and the API on this origin. */
 function pagePolicy(html: string): string {
   const hashes = (tag: string) =>
-    [...html.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map((m) => `'sha256-${createHash('sha256').update(m[1] as string).digest('base64')}'`).join(' ');
+    [...html.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))]
+      .map(
+        (m) =>
+          `'sha256-${createHash('sha256')
+            .update(m[1] as string)
+            .digest('base64')}'`,
+      )
+      .join(' ');
   return `default-src 'none'; script-src ${hashes('script')}; style-src ${hashes('style')}; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
 }

@@ -21,7 +21,8 @@ function compile(message: Extract<ToDecider, { kind: 'rules' }>): RuleSetVersion
     const registry = loadRuleTexts(message.calendarText, message.files, { modules: RULE_SET_MODULES });
     const versions = registry.ruleSets.get(message.name);
     const found = versions?.versions.map((v) => v.version).join(',');
-    if (!versions || found !== message.key) throw new Error(`the rule texts sent compile to versions ${found ?? 'none'} of ${message.name}, not ${message.key}`);
+    if (!versions || found !== message.key)
+      throw new Error(`the rule texts sent compile to versions ${found ?? 'none'} of ${message.name}, not ${message.key}`);
     return versions;
   } catch (error) {
     return error instanceof Error ? error : new Error(String(error));

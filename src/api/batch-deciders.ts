@@ -20,7 +20,18 @@ export type ToDecider =
   /** The rule texts of a rule set's versions, to compile; `key` names them (their version hashes, in order). */
   | { kind: 'rules'; key: string; name: string; calendarText: string; files: { file: string; text: string }[] }
   /** Lines to decide: `bytes` holds them, line i ending at ends[i] (exclusive), the first numbered `first`. */
-  | { kind: 'job'; job: number; key: string; today: string; explain: Explain; instance: string; keepFacts: boolean; first: number; bytes: Uint8Array; ends: Uint32Array };
+  | {
+      kind: 'job';
+      job: number;
+      key: string;
+      today: string;
+      explain: Explain;
+      instance: string;
+      keepFacts: boolean;
+      first: number;
+      bytes: Uint8Array;
+      ends: Uint32Array;
+    };
 
 /** What a decider thread answers: a job's result, or why it could not decide the job (it is decided elsewhere). */
 export type FromDecider = { kind: 'ready' } | { kind: 'done'; job: number; result: JobResult } | { kind: 'refused'; job: number; message: string };
@@ -171,7 +182,13 @@ export class DeciderPool {
     if (calendarText === undefined || !versions.versions.every((v) => v.texts && v.texts.calendar === calendarText)) return undefined;
     this.start();
     const key = keyOf(versions);
-    const rules: ToDecider = { kind: 'rules', key, name: versions.name, calendarText, files: versions.versions.map((v) => ({ file: v.sourceFile, text: v.texts!.rule })) };
+    const rules: ToDecider = {
+      kind: 'rules',
+      key,
+      name: versions.name,
+      calendarText,
+      files: versions.versions.map((v) => ({ file: v.sourceFile, text: v.texts!.rule })),
+    };
     return (job) => {
       const decider = this.pick();
       if (!decider) return undefined;

@@ -40,14 +40,25 @@ export function problemText(line: number, id: LineId, problem: object): string {
 }
 
 /** An answer line carrying a decision, its id the record's; `written`: its outcome's and fired rules' JSON, if written already (the record's). */
-export function decisionText(line: number, id: LineId, decided: Decided, decisionId: string, explain: Explain, written?: { outcome: string; fired: string }): string {
-  const decision = explain === 'none' || !('explanation' in decided.decision) ? shortDecisionJson(decided.decision, decisionId, written) : decisionJson(decided.decision, decisionId);
+export function decisionText(
+  line: number,
+  id: LineId,
+  decided: Decided,
+  decisionId: string,
+  explain: Explain,
+  written?: { outcome: string; fired: string },
+): string {
+  const decision =
+    explain === 'none' || !('explanation' in decided.decision)
+      ? shortDecisionJson(decided.decision, decisionId, written)
+      : decisionJson(decided.decision, decisionId);
   return `{"line":${line},"id":${JSON.stringify(id)},"decision":${decision}}\n`;
 }
 
 /** A problem the client is told of, or a failure of the service's own (any other error, and a rule file refused). */
 export function refusal(line: number, id: LineId, error: unknown, instance: string): Extract<LineAnswer, { kind: 'problem' | 'failed' }> {
-  if (error instanceof DecisionError && error.code !== 'internal' && error.code !== 'rule-file-invalid') return { kind: 'problem', line, text: problemText(line, id, problemOf(error, instance)) };
+  if (error instanceof DecisionError && error.code !== 'internal' && error.code !== 'rule-file-invalid')
+    return { kind: 'problem', line, text: problemText(line, id, problemOf(error, instance)) };
   return { kind: 'failed', line, id, error };
 }
 
@@ -67,7 +78,14 @@ export function answerLine(n: number, bytes: Buffer, context: LineContext): Line
   let text = bytes.toString('utf8');
   if (text.endsWith('\r')) text = text.slice(0, -1);
   if (text.length === 0) {
-    return refusal(n, null, new DecisionError('invalid-json', 'The line is empty: each line must be one JSON object { "id"?, "asOf"?, "facts" }.', [{ pointer: '', message: 'is empty' }]), context.instance);
+    return refusal(
+      n,
+      null,
+      new DecisionError('invalid-json', 'The line is empty: each line must be one JSON object { "id"?, "asOf"?, "facts" }.', [
+        { pointer: '', message: 'is empty' },
+      ]),
+      context.instance,
+    );
   }
   let parsed: unknown;
   try {

@@ -16,7 +16,6 @@ import { closeWhenAnswered } from './limits';
 import { outcomeLabel, type Metrics } from './metrics';
 import type { Caller } from './access';
 
-
 export interface BatchOptions {
   /** The bytes one line may hold: the single evaluate's body limit. */
   lineLimitBytes: number;
@@ -64,9 +63,15 @@ const WRITE_CHUNK_CHARS = 256 * 1024;
 function checkContentType(req: Request): void {
   const header = req.get('content-type') ?? '';
   const [mediaType = '', ...params] = header.split(';').map((part) => part.trim().toLowerCase());
-  const charset = params.find((p) => p.startsWith('charset='))?.slice('charset='.length).replace(/"/g, '');
+  const charset = params
+    .find((p) => p.startsWith('charset='))
+    ?.slice('charset='.length)
+    .replace(/"/g, '');
   if (mediaType !== NDJSON) {
-    throw new DecisionError('unsupported-media-type', `Send the batch as ${NDJSON}: one JSON object { "id"?, "asOf"?, "facts" } a line (got ${header || 'no content type'}). Only ${NDJSON} is accepted.`);
+    throw new DecisionError(
+      'unsupported-media-type',
+      `Send the batch as ${NDJSON}: one JSON object { "id"?, "asOf"?, "facts" } a line (got ${header || 'no content type'}). Only ${NDJSON} is accepted.`,
+    );
   }
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
     throw new DecisionError('unsupported-media-type', `A batch must be UTF-8 (got charset ${charset}).`);
@@ -226,13 +231,27 @@ interface Slot {
  * order, commits their decisions and writes them. So while one group of decisions is committed and written, the
  * next is being decided.
  */
-export function evaluateBatch({ lineLimitBytes, maxLines, maxBytes, maxMs, ruleSetNamed, clock, logger, recorder, metrics, deciders = sharedDeciders() }: BatchOptions): RequestHandler {
+export function evaluateBatch({
+  lineLimitBytes,
+  maxLines,
+  maxBytes,
+  maxMs,
+  ruleSetNamed,
+  clock,
+  logger,
+  recorder,
+  metrics,
+  deciders = sharedDeciders(),
+}: BatchOptions): RequestHandler {
   return async (req, res) => {
     const declared = Number(req.get('content-length'));
     if (declared > maxBytes) {
       // Refused from the header, unread: the client may be sending it still.
       closeWhenAnswered(req, res);
-      throw new DecisionError('payload-too-large', `The body's Content-Length (${declared}) passes the limit of ${maxBytes} bytes a batch may hold; it was not read. Send the lines in smaller batches.`);
+      throw new DecisionError(
+        'payload-too-large',
+        `The body's Content-Length (${declared}) passes the limit of ${maxBytes} bytes a batch may hold; it was not read. Send the lines in smaller batches.`,
+      );
     }
     // The registry is read once: a reload during the batch does not change the rules it is decided by.
     const ruleSetVersions = ruleSetNamed(String(req.params.name));
@@ -273,7 +292,12 @@ export function evaluateBatch({ lineLimitBytes, maxLines, maxBytes, maxMs, ruleS
       try {
         const record = recorder.entry(decided, keyId);
         metrics?.decision(decided.decision.ruleSet, outcomeLabel(decided.decision), decided.decision.evaluator);
-        return { kind: 'line', last: line, text: decisionText(line, id, decided, record.decisionId, explain), decided: { id, record, ruleSet: decided.ruleSet } };
+        return {
+          kind: 'line',
+          last: line,
+          text: decisionText(line, id, decided, record.decisionId, explain),
+          decided: { id, record, ruleSet: decided.ruleSet },
+        };
       } catch (error) {
         return { kind: 'line', last: line, text: problemLine(line, id, error) };
       }
@@ -493,7 +517,15 @@ export function evaluateBatch({ lineLimitBytes, maxLines, maxBytes, maxMs, ruleS
         const n = splitter.lines;
         if (raw.kind === 'oversized') {
           send();
-          answerHere({ kind: 'line', last: n, text: problemLine(n, null, new DecisionError('payload-too-large', `The line exceeds the limit of ${lineLimitBytes} bytes (1 MiB); the service skipped to the next line.`)) });
+          answerHere({
+            kind: 'line',
+            last: n,
+            text: problemLine(
+              n,
+              null,
+              new DecisionError('payload-too-large', `The line exceeds the limit of ${lineLimitBytes} bytes (1 MiB); the service skipped to the next line.`),
+            ),
+          });
         } else if (remote) {
           job ??= { first: n, lines: [] };
           job.lines.push(raw.bytes);
@@ -532,7 +564,8 @@ export function evaluateBatch({ lineLimitBytes, maxLines, maxBytes, maxMs, ruleS
         const over = inflated > maxBytes;
         if (over) bytes = bytes.subarray(0, bytes.length - (inflated - maxBytes));
         await handle(splitter.push(bytes));
-        if (over) stop ??= new DecisionError('payload-too-large', `The batch passes the limit of ${maxBytes} bytes (counted inflated, when compressed). ${undecided}`);
+        if (over)
+          stop ??= new DecisionError('payload-too-large', `The batch passes the limit of ${maxBytes} bytes (counted inflated, when compressed). ${undecided}`);
         if (stop) break;
         // Answers go out as the request is decided, not when it ends: the lines read so far are sent to be decided
         // when no more of the body has arrived (a client may wait for their answers before it sends on).
@@ -545,7 +578,9 @@ export function evaluateBatch({ lineLimitBytes, maxLines, maxBytes, maxMs, ruleS
       if (!gone && !stop) await handle(splitter.end());
     } catch (error) {
       // The body could not be read on (a broken compressed stream, say), unless the time bound ended it.
-      stop ??= new DecisionError('invalid-json', `The request body could not be read past this point: ${(error as Error).message}`, [{ pointer: '', message: 'could not be read' }]);
+      stop ??= new DecisionError('invalid-json', `The request body could not be read past this point: ${(error as Error).message}`, [
+        { pointer: '', message: 'could not be read' },
+      ]);
     }
     // Every line read is answered (unless the time bound comes first).
     if (!halted && !gone) send();

@@ -12,7 +12,9 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 export function engineOf(req: Request): Evaluator {
   const engine = req.query.engine ?? 'compiled';
   if (engine !== 'compiled' && engine !== 'reference') {
-    throw new DecisionError('invalid-request', 'The engine query parameter must be "compiled" (default) or "reference" (json-rules-engine itself).', [{ pointer: '', message: 'query parameter engine must be compiled or reference' }]);
+    throw new DecisionError('invalid-request', 'The engine query parameter must be "compiled" (default) or "reference" (json-rules-engine itself).', [
+      { pointer: '', message: 'query parameter engine must be compiled or reference' },
+    ]);
   }
   return engine;
 }
@@ -28,7 +30,11 @@ export type Explain = 'full' | 'none';
 export function explainOf(req: Request): Explain {
   const explain = req.query.explain ?? 'full';
   if (explain !== 'full' && explain !== 'none') {
-    throw new DecisionError('invalid-request', 'The explain query parameter must be "full" (default: the decision explained rule by rule) or "none" (the outcome and the rules that fired).', [{ pointer: '', message: 'query parameter explain must be full or none' }]);
+    throw new DecisionError(
+      'invalid-request',
+      'The explain query parameter must be "full" (default: the decision explained rule by rule) or "none" (the outcome and the rules that fired).',
+      [{ pointer: '', message: 'query parameter explain must be full or none' }],
+    );
   }
   return explain;
 }
@@ -40,7 +46,13 @@ export function explainOf(req: Request): Explain {
  * promise on the hot path); the reference engine returns a promise. The validated facts come back
  * with the decision: the decision log records their digest.
  */
-export function decideRequest(versions: RuleSetVersions, body: unknown, engine: Evaluator, today: () => string, explain: Explain = 'full'): Decided | Promise<Decided> {
+export function decideRequest(
+  versions: RuleSetVersions,
+  body: unknown,
+  engine: Evaluator,
+  today: () => string,
+  explain: Explain = 'full',
+): Decided | Promise<Decided> {
   const given = (body as { asOf?: unknown } | null | undefined)?.asOf;
   const asOf = typeof given === 'string' ? given : today();
   // A malformed asOf still picks a version (today's), so the schema check below reports it with every other problem.

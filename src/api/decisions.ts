@@ -35,7 +35,10 @@ function recordView(record: DecisionRecord) {
 
 /** A store that cannot answer (a server down, a file deleted under the service) is a 503 the auditor can act on, not a 500. */
 function unreadable(error: unknown): never {
-  throw new DecisionError('log-unreadable', `The decision log could not be read: ${(error as Error)?.message ?? String(error)}. Try again; if it persists, tell the service operator.`);
+  throw new DecisionError(
+    'log-unreadable',
+    `The decision log could not be read: ${(error as Error)?.message ?? String(error)}. Try again; if it persists, tell the service operator.`,
+  );
 }
 
 export class DecisionReplayer {
@@ -47,7 +50,8 @@ export class DecisionReplayer {
   ) {}
 
   async find(decisionId: string): Promise<DecisionRecord> {
-    if (!UUID.test(decisionId)) throw new DecisionError('not-found', `There is no decision "${decisionId}": decision ids are UUIDs.`, [{ pointer: '/id', message: 'is not a UUID' }]);
+    if (!UUID.test(decisionId))
+      throw new DecisionError('not-found', `There is no decision "${decisionId}": decision ids are UUIDs.`, [{ pointer: '/id', message: 'is not a UUID' }]);
     const record = await this.log.find(decisionId.toLowerCase()).catch(unreadable);
     if (!record) throw new DecisionError('not-found', `There is no decision ${decisionId} in the decision log.`);
     return record;
@@ -55,13 +59,18 @@ export class DecisionReplayer {
 
   /** The version that made the decision: in force now, or compiled again from the texts the log archived. */
   private async versionOf(record: DecisionRecord): Promise<CompiledRuleSet> {
-    const live = this.rules().ruleSets.get(record.ruleSet)?.versions.find((v) => v.version === record.version);
+    const live = this.rules()
+      .ruleSets.get(record.ruleSet)
+      ?.versions.find((v) => v.version === record.version);
     if (live) return live;
     const cached = this.compiled.get(record.version);
     if (cached) return cached;
     const archived = await this.log.findVersion(record.version).catch(unreadable);
     if (!archived) {
-      throw new DecisionError('version-unavailable', `Rule version ${record.version} of ${record.ruleSet} is neither loaded nor archived in the decision log, so the decision cannot be re-run.`);
+      throw new DecisionError(
+        'version-unavailable',
+        `Rule version ${record.version} of ${record.ruleSet} is neither loaded nor archived in the decision log, so the decision cannot be re-run.`,
+      );
     }
     const registry = loadRuleTexts(archived.calendarText, [{ file: archived.file, text: archived.ruleText }], { modules: RULE_SET_MODULES, archived: true });
     const version = registry.ruleSets.get(archived.ruleSet)?.versions[0];
@@ -79,7 +88,11 @@ export class DecisionReplayer {
     const ruleSet = await this.versionOf(record);
     const request = parseEvaluateRequest({ asOf: record.asOf, facts }, ruleSet.name, ruleSet.file.requires, { copy: true });
     if (!factsMatch(record.factsDigest, request.facts) && !factsMatch(record.factsDigest, withArchivedDefaults(request.facts))) {
-      throw new DecisionError('facts-differ', `The facts supplied do not match the digest recorded with decision ${record.decisionId}: they are not the facts it was made on.`, [{ pointer: '/facts', message: 'do not match the recorded digest' }]);
+      throw new DecisionError(
+        'facts-differ',
+        `The facts supplied do not match the digest recorded with decision ${record.decisionId}: they are not the facts it was made on.`,
+        [{ pointer: '/facts', message: 'do not match the recorded digest' }],
+      );
     }
     const decision = await decideWith(ruleSet, request.facts, record);
     const differences: Reproduction['differences'] = [];
@@ -131,18 +144,27 @@ export function addDecisionRoutes(app: Express, replayer: DecisionReplayer, guar
     const record = await replayer.find(String(req.params.id));
     const view = recordView(record);
     // With the facts kept, the log can show at once that the decision reproduces.
-    const body = record.facts === null ? JSON.stringify(view) : `${JSON.stringify(view).slice(0, -1)},"reproduction":${reproductionJson(await replayer.reproduce(record, record.facts))}}`;
+    const body =
+      record.facts === null
+        ? JSON.stringify(view)
+        : `${JSON.stringify(view).slice(0, -1)},"reproduction":${reproductionJson(await replayer.reproduce(record, record.facts))}}`;
     res.type('application/json').send(body);
   });
   app.post('/v1/decisions/:id/reproduce', ...guard, jsonOnly, jsonBody, async (req, res) => {
     const record = await replayer.find(String(req.params.id));
     const body = req.body as { facts?: unknown } | null;
     if (body === null || typeof body !== 'object' || Array.isArray(body) || !('facts' in body)) {
-      throw new DecisionError('invalid-request', 'Send { "facts": { … } }: the facts the decision was made on.', [{ pointer: '/facts', message: 'is required' }]);
+      throw new DecisionError('invalid-request', 'Send { "facts": { … } }: the facts the decision was made on.', [
+        { pointer: '/facts', message: 'is required' },
+      ]);
     }
     const extra = Object.keys(body).filter((k) => k !== 'facts');
     if (extra.length > 0) {
-      throw new DecisionError('invalid-request', 'Only "facts" may be sent: the rule version and asOf are the recorded ones.', extra.map((k) => ({ pointer: `/${pointerToken(k)}`, message: 'is not allowed' })));
+      throw new DecisionError(
+        'invalid-request',
+        'Only "facts" may be sent: the rule version and asOf are the recorded ones.',
+        extra.map((k) => ({ pointer: `/${pointerToken(k)}`, message: 'is not allowed' })),
+      );
     }
     res.type('application/json').send(reproductionJson(await replayer.reproduce(record, body.facts)));
   });

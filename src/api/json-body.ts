@@ -31,7 +31,8 @@ export function parseStrictJson(text: string): unknown {
   return JSON.parse(body);
 }
 
-export const invalidJson = (error: unknown): DecisionError => new DecisionError('invalid-json', `The body is not valid JSON: ${(error as Error).message}`, [{ pointer: '', message: 'is not valid JSON' }]);
+export const invalidJson = (error: unknown): DecisionError =>
+  new DecisionError('invalid-json', `The body is not valid JSON: ${(error as Error).message}`, [{ pointer: '', message: 'is not valid JSON' }]);
 
 /**
  * express.json() with the service's limit, for application/json and application/*+json, and:
@@ -56,7 +57,12 @@ export function jsonBody(limitBytes: number, options: { oneCase?: boolean } = {}
     const length = Number(req.headers['content-length']);
     if (length > limitBytes) {
       closeWhenAnswered(req, res);
-      next(new DecisionError('payload-too-large', `The body's Content-Length (${length}) passes the limit of ${limitBytes} bytes (${limitBytes / 1024 / 1024} MiB); it was not read.`));
+      next(
+        new DecisionError(
+          'payload-too-large',
+          `The body's Content-Length (${length}) passes the limit of ${limitBytes} bytes (${limitBytes / 1024 / 1024} MiB); it was not read.`,
+        ),
+      );
       return;
     }
     parse(req, res, next);

@@ -48,7 +48,8 @@ class ShareStore extends MemoryStore {
  */
 export function rateLimitPerKey(options: { perMinute: number; workers?: number }): RequestHandler {
   const { perMinute, workers = 1 } = options;
-  if (!Number.isSafeInteger(perMinute) || perMinute < 0) throw new Error(`The rate limit must be a whole number of requests a minute, 0 or more (got ${perMinute}).`);
+  if (!Number.isSafeInteger(perMinute) || perMinute < 0)
+    throw new Error(`The rate limit must be a whole number of requests a minute, 0 or more (got ${perMinute}).`);
   if (!Number.isSafeInteger(workers) || workers < 1) throw new Error(`The rate limit's workers must be a whole number, 1 or more (got ${workers}).`);
   if (perMinute === 0) return (_req, _res, next) => next();
   return rateLimit({
@@ -69,7 +70,12 @@ export function rateLimitPerKey(options: { perMinute: number; workers?: number }
     handler: (req, res, next) => {
       const { resetTime } = (req as Request & { rateLimit: RateLimitInfo }).rateLimit;
       const seconds = resetTime ? Math.max(0, Math.ceil((resetTime.getTime() - Date.now()) / 1000)) : WINDOW_MS / 1000;
-      next(new DecisionError('rate-limited', `Key "${(res.locals.caller as Caller).id}" has made more than its ${perMinute} requests a minute; try again in ${seconds} s.`));
+      next(
+        new DecisionError(
+          'rate-limited',
+          `Key "${(res.locals.caller as Caller).id}" has made more than its ${perMinute} requests a minute; try again in ${seconds} s.`,
+        ),
+      );
     },
   });
 }
@@ -131,7 +137,10 @@ export function requestTimeout(ms: number): RequestHandler {
       if (res.writableEnded || res.headersSent) return;
       res.locals.timedOut = true;
       if (!req.complete) closeWhenAnswered(req, res);
-      sendProblem(res, problemOf(new DecisionError('timeout', `No answer was ready within ${ms} ms, so the request was abandoned; it may be sent again.`), req.originalUrl));
+      sendProblem(
+        res,
+        problemOf(new DecisionError('timeout', `No answer was ready within ${ms} ms, so the request was abandoned; it may be sent again.`), req.originalUrl),
+      );
       silence(res);
     }, ms);
     const clear = () => clearTimeout(timer);
@@ -253,7 +262,13 @@ export interface ServerLimits {
  * hold; each connection holds a file descriptor and memory, and a worker out of descriptors cannot
  * open the decision log's files either.
  */
-export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = { requestMs: DEFAULT_BATCH_LIMITS.maxMs + 60_000, headersMs: 10_000, idleMs: 30_000, keepAliveMs: 65_000, maxConnections: 1_000 };
+export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = {
+  requestMs: DEFAULT_BATCH_LIMITS.maxMs + 60_000,
+  headersMs: 10_000,
+  idleMs: 30_000,
+  keepAliveMs: 65_000,
+  maxConnections: 1_000,
+};
 
 /**
  * Node checks the header and request timeouts of every connection each connectionsCheckingInterval
@@ -281,7 +296,15 @@ export function limitedServer(listener: RequestListener, limits: Partial<ServerL
     if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`limitedServer: ${name} must be a whole number, more than 0 (got ${value}).`);
   }
   if (headersMs >= requestMs) throw new Error(`limitedServer: headersMs (${headersMs}) must be less than requestMs (${requestMs}).`);
-  const server = createServer({ requestTimeout: requestMs, headersTimeout: headersMs, keepAliveTimeout: keepAliveMs, connectionsCheckingInterval: Math.min(CONNECTIONS_CHECKING_INTERVAL_MS, headersMs) }, listener);
+  const server = createServer(
+    {
+      requestTimeout: requestMs,
+      headersTimeout: headersMs,
+      keepAliveTimeout: keepAliveMs,
+      connectionsCheckingInterval: Math.min(CONNECTIONS_CHECKING_INTERVAL_MS, headersMs),
+    },
+    listener,
+  );
   server.timeout = idleMs;
   let open = 0;
   server.on('connection', (socket: Socket) => {

@@ -64,14 +64,45 @@ export class Metrics {
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
-    this.requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests answered, by method, route pattern and status.', labelNames: ['method', 'route', 'status'], registers });
-    this.requestSeconds = new Histogram({ name: 'http_request_duration_seconds', help: 'Time from a request arriving to its answer being sent, by method, route pattern and status.', labelNames: ['method', 'route', 'status'], buckets: HTTP_BUCKETS, registers });
-    this.decisions = new Counter({ name: 'decisions_total', help: 'Decisions given (each evaluate-batch line counts), by rule set, headline outcome and evaluator.', labelNames: ['rule_set', 'outcome', 'evaluator'], registers });
-    this.reloads = new Counter({ name: 'rule_reloads_total', help: 'Rule reloads asked for: ok (swapped in) or refused (the last good rules stay in force).', labelNames: ['result'], registers });
+    this.requests = new Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests answered, by method, route pattern and status.',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    });
+    this.requestSeconds = new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'Time from a request arriving to its answer being sent, by method, route pattern and status.',
+      labelNames: ['method', 'route', 'status'],
+      buckets: HTTP_BUCKETS,
+      registers,
+    });
+    this.decisions = new Counter({
+      name: 'decisions_total',
+      help: 'Decisions given (each evaluate-batch line counts), by rule set, headline outcome and evaluator.',
+      labelNames: ['rule_set', 'outcome', 'evaluator'],
+      registers,
+    });
+    this.reloads = new Counter({
+      name: 'rule_reloads_total',
+      help: 'Rule reloads asked for: ok (swapped in) or refused (the last good rules stay in force).',
+      labelNames: ['result'],
+      registers,
+    });
     this.errors = new Counter({ name: 'errors_total', help: 'Problems answered, by problem code (errors.ts).', labelNames: ['code'], registers });
-    this.logWrites = new Counter({ name: 'decision_log_writes_total', help: 'Decision-log commits: ok, or failed (the request was answered 503 and no decision given).', labelNames: ['result'], registers });
+    this.logWrites = new Counter({
+      name: 'decision_log_writes_total',
+      help: 'Decision-log commits: ok, or failed (the request was answered 503 and no decision given).',
+      labelNames: ['result'],
+      registers,
+    });
     // Every commit, held or failed: what a decision waits on the log is the latency that matters here.
-    this.logWriteSeconds = new Histogram({ name: 'decision_log_write_seconds', help: 'Time one decision-log commit took, held or failed.', buckets: LOG_WRITE_BUCKETS, registers });
+    this.logWriteSeconds = new Histogram({
+      name: 'decision_log_write_seconds',
+      help: 'Time one decision-log commit took, held or failed.',
+      buckets: LOG_WRITE_BUCKETS,
+      registers,
+    });
 
     // Every fixed series from zero, so a rate or an alert on it has a value before the first event.
     for (const labels of [OK, REFUSED]) this.reloads.inc(labels, 0);
@@ -150,7 +181,10 @@ export const isMetricsRequest = (message: unknown): message is MetricsRequest =>
   isObject(message) && message.kind === 'metrics-request' && typeof message.request === 'number';
 
 export const isMetricsResponse = (message: unknown): message is MetricsResponse =>
-  isObject(message) && message.kind === 'metrics-response' && typeof message.request === 'number' && (typeof message.text === 'string' || typeof message.error === 'string');
+  isObject(message) &&
+  message.kind === 'metrics-response' &&
+  typeof message.request === 'number' &&
+  (typeof message.text === 'string' || typeof message.error === 'string');
 
 /**
  * The worker's half: a function that asks the primary for the cluster's metrics and resolves with

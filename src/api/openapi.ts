@@ -113,11 +113,19 @@ function decisionSchema(recorded: boolean, description: string, outcomes: Schema
       ...id,
       ruleSet: ref('RuleSetName'),
       version: ref('RuleVersion'),
-      effective: { ...closed({ from: dateOrNull('effectiveFrom; null: from the beginning'), to: dateOrNull('effectiveTo; null: until further notice') }), description: 'The period the deciding version is in force' },
+      effective: {
+        ...closed({ from: dateOrNull('effectiveFrom; null: from the beginning'), to: dateOrNull('effectiveTo; null: until further notice') }),
+        description: 'The period the deciding version is in force',
+      },
       asOf: date,
       evaluator: ref('Evaluator'),
-      outcome: { type: 'object', description: 'The rule set\'s outcome; its shape follows ruleSet (one outcome schema per rule set in components.schemas)' },
-      defaultsApplied: { type: 'array', items: ref('DefaultApplied'), description: 'Each fact the request left out that the deciding version takes to have a value (its rule file\'s factDefaults), with that value: empty when none was' },
+      outcome: { type: 'object', description: "The rule set's outcome; its shape follows ruleSet (one outcome schema per rule set in components.schemas)" },
+      defaultsApplied: {
+        type: 'array',
+        items: ref('DefaultApplied'),
+        description:
+          "Each fact the request left out that the deciding version takes to have a value (its rule file's factDefaults), with that value: empty when none was",
+      },
       explanation: { type: 'array', items: ref('RuleExplanation'), description: 'One entry per rule weighed, in file order' },
       derivedFacts: mapOf({}, 'Each derived fact (counts, windows) the rules read → its value for this case'),
       parameters: mapOf({}, 'Each parameter of the deciding version → its value'),
@@ -129,16 +137,18 @@ function decisionSchema(recorded: boolean, description: string, outcomes: Schema
 
 const problemCodeRules: Schema[] = ERROR_CODES.map((code) => ({
   if: { properties: { code: { const: code } }, required: ['code'] },
-  then: { properties: { type: { const: PROBLEM_TYPE_BASE + code }, title: { const: ERROR_CATALOGUE[code].title }, status: { const: ERROR_CATALOGUE[code].status } } },
+  then: {
+    properties: { type: { const: PROBLEM_TYPE_BASE + code }, title: { const: ERROR_CATALOGUE[code].title }, status: { const: ERROR_CATALOGUE[code].status } },
+  },
 }));
 
 const problemSchema = closed(
   {
     type: { type: 'string', description: `${PROBLEM_TYPE_BASE}<code>` },
-    title: { type: 'string', description: 'The code\'s fixed title (ERROR_CATALOGUE)' },
+    title: { type: 'string', description: "The code's fixed title (ERROR_CATALOGUE)" },
     status: { type: 'integer', minimum: 400, maximum: 599 },
     detail: { type: 'string', description: 'What went wrong with this request, in a sentence a person can act on' },
-    instance: { type: 'string', description: 'The request\'s path and query' },
+    instance: { type: 'string', description: "The request's path and query" },
     code: ref('ErrorCode'),
     errors: {
       type: 'array',
@@ -178,7 +188,8 @@ const ruleDefinition = embed(
 ) as Schema;
 
 /** The rule file's own fields, as describeRuleSet (app.ts) passes them through. */
-const fileField = (name: 'documents' | 'requires' | 'factDefaults' | 'parameters' | 'derivedFacts' | 'outcome'): Schema => embed(ruleFile[name], REFS) as Schema;
+const fileField = (name: 'documents' | 'requires' | 'factDefaults' | 'parameters' | 'derivedFacts' | 'outcome'): Schema =>
+  embed(ruleFile[name], REFS) as Schema;
 
 /** A decision as evaluate and evaluate-batch answer it: explained, or with ?explain=none its outcome and fired rules. */
 const decisionOrShort: Schema = { oneOf: [ref('Decision'), ref('ShortDecision')] };
@@ -188,7 +199,11 @@ const schemas: Record<string, unknown> = {
   Problem: problemSchema,
   ProblemItem: closed(
     {
-      pointer: { type: 'string', description: 'Where: a JSON pointer into the request (RFC 6901: "~" in a key written ~0, "/" ~1; "" for the whole), or for a rule file "<file>#<JSON pointer>"' },
+      pointer: {
+        type: 'string',
+        description:
+          'Where: a JSON pointer into the request (RFC 6901: "~" in a key written ~0, "/" ~1; "" for the whole), or for a rule file "<file>#<JSON pointer>"',
+      },
       detail: { type: 'string' },
       file: { type: 'string', description: 'For a rule file: which file' },
       line: { type: 'integer', description: 'For a rule file: the line, 1-based' },
@@ -208,12 +223,19 @@ const schemas: Record<string, unknown> = {
     {
       ...evaluateRequestSchema,
       title: 'BatchRequestLine',
-      properties: { id: { type: ['string', 'number'], description: 'The client\'s own id for the line, echoed in its answer' }, ...evaluateRequestSchema.properties },
+      properties: {
+        id: { type: ['string', 'number'], description: "The client's own id for the line, echoed in its answer" },
+        ...evaluateRequestSchema.properties,
+      },
     },
     REFS,
   ),
-  RuleVersion: { type: 'string', pattern: '^[0-9a-f]{16}$', description: 'The first 16 hex digits of the SHA-256 of the rule file and the holiday calendar: names the exact bytes that decided' },
-  DecisionId: { type: 'string', format: 'uuid', description: 'The decision log\'s id for the decision (also in the X-Decision-Id header)' },
+  RuleVersion: {
+    type: 'string',
+    pattern: '^[0-9a-f]{16}$',
+    description: 'The first 16 hex digits of the SHA-256 of the rule file and the holiday calendar: names the exact bytes that decided',
+  },
+  DecisionId: { type: 'string', format: 'uuid', description: "The decision log's id for the decision (also in the X-Decision-Id header)" },
   Evaluator: { enum: ['compiled', 'reference'], description: 'compiled: the fast path; reference: json-rules-engine itself' },
   VersionsByFile: mapOf(ref('RuleVersion'), 'Rule file → the version it compiles to'),
   SourceRef: embed(ruleItem.properties.sources.items, REFS),
@@ -234,9 +256,17 @@ const schemas: Record<string, unknown> = {
       sources: { type: 'array', minItems: 1, items: ref('SourceRef') },
       citation: { type: 'string' },
       requiredFor: { ...strings, minItems: 1, description: 'The grounds (bases, pathways) this rule is a criterion of' },
-      interpretation: { type: 'string', description: 'Present when the rule encodes a reading of the procedure\'s words that they leave open: what it is taken to mean, for a person to weigh' },
+      interpretation: {
+        type: 'string',
+        description: "Present when the rule encodes a reading of the procedure's words that they leave open: what it is taken to mean, for a person to weigh",
+      },
       conditions: ref('ConditionExplanation'),
-      computed: { type: 'array', minItems: 1, items: ref('ComputedDate'), description: 'Present on the rule that decided a date of the outcome (a due date): how each such date was reckoned' },
+      computed: {
+        type: 'array',
+        minItems: 1,
+        items: ref('ComputedDate'),
+        description: 'Present on the rule that decided a date of the outcome (a due date): how each such date was reckoned',
+      },
     },
     ['requiredFor', 'interpretation', 'computed'],
   ),
@@ -260,13 +290,16 @@ const schemas: Record<string, unknown> = {
       date,
       weekday: { enum: ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'] },
       reason: { enum: ['weekend', 'public holiday'] },
-      holiday: { type: 'string', description: 'The holiday\'s name in the holiday calendar, when the day is one (a weekend day included, e.g. Easter Saturday)' },
+      holiday: {
+        type: 'string',
+        description: "The holiday's name in the holiday calendar, when the day is one (a weekend day included, e.g. Easter Saturday)",
+      },
     },
     ['holiday'],
     { description: 'A day a working-day count did not count, and why' },
   ),
   ConditionExplanation: {
-    description: 'A group of conditions (all, any, not) with its result, or one condition\'s line',
+    description: "A group of conditions (all, any, not) with its result, or one condition's line",
     oneOf: [
       closed({ all: { type: 'array', items: ref('ConditionExplanation') }, result: { type: ['boolean', 'null'] } }),
       closed({ any: { type: 'array', items: ref('ConditionExplanation') }, result: { type: ['boolean', 'null'] } }),
@@ -276,13 +309,16 @@ const schemas: Record<string, unknown> = {
   },
   ConditionLine: closed(
     {
-      fact: { type: 'string', description: 'The fact\'s path (or derived fact\'s name)' },
+      fact: { type: 'string', description: "The fact's path (or derived fact's name)" },
       label: { type: 'string', description: 'The fact in words' },
       operator: { type: 'string' },
       expected: { description: 'The value the condition compares with' },
-      expectedFrom: { type: 'string', description: 'Where the expected value comes from, when the rule names a parameter ("parameter <name>") or another fact' },
-      actual: { description: 'The customer\'s value; null when absent' },
-      result: { type: ['boolean', 'null'], description: 'null: not evaluated (the rule\'s outcome was settled without it)' },
+      expectedFrom: {
+        type: 'string',
+        description: 'Where the expected value comes from, when the rule names a parameter ("parameter <name>") or another fact',
+      },
+      actual: { description: "The customer's value; null when absent" },
+      result: { type: ['boolean', 'null'], description: "null: not evaluated (the rule's outcome was settled without it)" },
       text: { type: 'string', description: '"<label> [<fact>] must <phrase> <expected>; it is <actual>: met."' },
     },
     ['expected', 'expectedFrom'],
@@ -293,15 +329,34 @@ const schemas: Record<string, unknown> = {
     },
   ),
   BatchResultLine: {
-    description: 'One answer line per request line, in order: the line\'s decision, or its problem',
+    description: "One answer line per request line, in order: the line's decision, or its problem",
     oneOf: [
-      closed({ line: integer(1), id: { type: ['string', 'number', 'null'], description: 'The line\'s id as sent; null when it sent none (or an unusable one)' }, decision: decisionOrShort }),
+      closed({
+        line: integer(1),
+        id: { type: ['string', 'number', 'null'], description: "The line's id as sent; null when it sent none (or an unusable one)" },
+        decision: decisionOrShort,
+      }),
       closed({
         line: integer(1),
         id: { type: ['string', 'number', 'null'] },
         problem: {
           allOf: [ref('Problem')],
-          properties: { code: { enum: ['invalid-json', 'invalid-request', 'payload-too-large', 'too-many-lines', 'timeout', 'no-version-in-force', 'date-outside-calendar', 'date-out-of-range', 'log-unavailable', 'internal'] satisfies ErrorCode[] } },
+          properties: {
+            code: {
+              enum: [
+                'invalid-json',
+                'invalid-request',
+                'payload-too-large',
+                'too-many-lines',
+                'timeout',
+                'no-version-in-force',
+                'date-outside-calendar',
+                'date-out-of-range',
+                'log-unavailable',
+                'internal',
+              ] satisfies ErrorCode[],
+            },
+          },
         },
       }),
     ],
@@ -328,10 +383,14 @@ const schemas: Record<string, unknown> = {
     description: string,
     documents: fileField('documents'),
     requires: fileField('requires'),
-    factDefaults: { ...fileField('factDefaults'), description: 'Fact path → what this version takes the fact to be when a request leaves it out, and why: each one applied is listed in the decision (defaultsApplied)' },
+    factDefaults: {
+      ...fileField('factDefaults'),
+      description:
+        'Fact path → what this version takes the fact to be when a request leaves it out, and why: each one applied is listed in the decision (defaultsApplied)',
+    },
     parameters: fileField('parameters'),
     derivedFacts: fileField('derivedFacts'),
-    outcome: { ...fileField('outcome'), description: 'The rule file\'s settings for its outcome module' },
+    outcome: { ...fileField('outcome'), description: "The rule file's settings for its outcome module" },
     rules: { type: 'array', items: ref('RuleDefinition') },
     versions: { type: 'array', items: ref('VersionPeriod') },
   }),
@@ -347,7 +406,7 @@ const schemas: Record<string, unknown> = {
       id: { type: 'string', minLength: 1 },
       ruleSet: { type: 'string' },
       asOf: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' },
-      facts: { type: 'object', description: 'CaseFacts; facts either rule set refuses are reported in the report\'s `refused`, not as a 400' },
+      facts: { type: 'object', description: "CaseFacts; facts either rule set refuses are reported in the report's `refused`, not as a 400" },
     },
   },
   ImpactRequest: {
@@ -388,7 +447,7 @@ const schemas: Record<string, unknown> = {
           rule: string,
           base: { type: ['boolean', 'null'], description: 'Fired, did not fire, or not weighed (null)' },
           changed: { type: ['boolean', 'null'] },
-          edited: { type: 'boolean', description: 'The rule\'s own conditions, event or applicability differ' },
+          edited: { type: 'boolean', description: "The rule's own conditions, event or applicability differ" },
           conditions: {
             type: 'array',
             items: closed(
@@ -402,7 +461,7 @@ const schemas: Record<string, unknown> = {
                 result: closed({ base: { type: ['boolean', 'null'] }, changed: { type: ['boolean', 'null'] } }),
                 entries: {
                   type: 'array',
-                  description: 'The customer\'s entries a derived fact counts under one set of rules and not the other, and why',
+                  description: "The customer's entries a derived fact counts under one set of rules and not the other, and why",
                   items: closed({ entry: string, counted: { enum: ['now', 'no longer'] }, because: string }),
                 },
               },
@@ -422,7 +481,12 @@ const schemas: Record<string, unknown> = {
     refused: {
       type: 'array',
       description: 'Cases refused (invalid facts, no version in force) under either rules, with the reason',
-      items: closed({ id: string, ruleSet: string, base: stringOrNull('Why the rules in force refused it'), changed: stringOrNull('Why the rules on disk refused it') }),
+      items: closed({
+        id: string,
+        ruleSet: string,
+        base: stringOrNull('Why the rules in force refused it'),
+        changed: stringOrNull('Why the rules on disk refused it'),
+      }),
     },
     counts: mapOf(integer(1), '"<ruleSet> <field>: <base> → <changed>" → how many cases'),
   }),
@@ -447,7 +511,11 @@ const schemas: Record<string, unknown> = {
   Health: closed({ status: { const: 'ok' } }),
   Ready: closed(
     {
-      status: { enum: ['ready', 'degraded'], description: '"degraded": this worker can record and answer, but fewer of the cluster\'s workers serve than were asked for (see workers); the primary is restarting the others' },
+      status: {
+        enum: ['ready', 'degraded'],
+        description:
+          '"degraded": this worker can record and answer, but fewer of the cluster\'s workers serve than were asked for (see workers); the primary is restarting the others',
+      },
       decisionLog: { enum: ['sqlite', 'postgres'] },
       versions: ref('VersionsByFile'),
       workers: {
@@ -475,19 +543,31 @@ function ruleSetSchemas(modules: readonly RuleSetModule[]): Record<string, unkno
   return {
     RuleSetName: { type: 'string', pattern: '^[a-z][a-z0-9-]*$', examples: modules.map(({ name }) => name) },
     Decision: decisionSchema(true, 'An explained decision, as recorded in the decision log under decisionId', outcomes),
-    DecisionRerun: decisionSchema(false, 'A decision re-run for an auditor: the fields of Decision without decisionId, since a re-run is not recorded', outcomes),
+    DecisionRerun: decisionSchema(
+      false,
+      'A decision re-run for an auditor: the fields of Decision without decisionId, since a re-run is not recorded',
+      outcomes,
+    ),
     ShortDecision: closed(
       {
         decisionId: ref('DecisionId'),
         ruleSet: ref('RuleSetName'),
         version: ref('RuleVersion'),
         asOf: date,
-        outcome: { type: 'object', description: 'The rule set\'s outcome, as in Decision' },
-        defaultsApplied: { type: 'array', items: ref('DefaultApplied'), description: 'As in Decision: each fact default the deciding version applied to this case' },
+        outcome: { type: 'object', description: "The rule set's outcome, as in Decision" },
+        defaultsApplied: {
+          type: 'array',
+          items: ref('DefaultApplied'),
+          description: 'As in Decision: each fact default the deciding version applied to this case',
+        },
         fired: { ...strings, description: 'The ids of the rules that fired, in file order' },
       },
       [],
-      { description: 'A decision answered with ?explain=none: its outcome and the rules that fired, without the explanation; recorded in the decision log as any decision is', allOf: outcomes },
+      {
+        description:
+          'A decision answered with ?explain=none: its outcome and the rules that fired, without the explanation; recorded in the decision log as any decision is',
+        allOf: outcomes,
+      },
     ),
     DecisionRecord: closed(
       {
@@ -500,7 +580,11 @@ function ruleSetSchemas(modules: readonly RuleSetModule[]): Record<string, unkno
         evaluator: ref('Evaluator'),
         outcome: { type: 'object', description: 'The outcome as returned to the caller' },
         fired: { ...strings, description: 'The rules that fired, in evaluation order' },
-        factsDigest: { type: 'string', pattern: '^sha256:[0-9a-f]{32}:[0-9a-f]{64}$', description: 'sha256:<16-byte salt>:<digest> of the validated facts\' canonical JSON (facts-digest.ts)' },
+        factsDigest: {
+          type: 'string',
+          pattern: '^sha256:[0-9a-f]{32}:[0-9a-f]{64}$',
+          description: "sha256:<16-byte salt>:<digest> of the validated facts' canonical JSON (facts-digest.ts)",
+        },
         factsKept: { type: 'boolean', description: 'Whether the log keeps the facts themselves (DECISION_LOG_FACTS=keep); the facts are never shown' },
         reproduction: { ...ref('Reproduction'), description: 'With the facts kept: the decision re-run under the version that made it' },
       },
@@ -517,11 +601,23 @@ type Problems = Partial<Record<number, readonly ErrorCode[]>>;
 
 /** The headers authorize() and the rate limiter (access.ts, limits.ts) send with their problems. */
 const PROBLEM_HEADERS: Record<number, Record<string, unknown>> = {
-  401: { 'WWW-Authenticate': { required: true, description: 'The challenge (RFC 6750): Bearer realm="ps-decisions", with error="invalid_token" for a key not accepted', schema: { type: 'string', pattern: '^Bearer realm=' } } },
-  403: { 'WWW-Authenticate': { required: true, description: 'Bearer realm="ps-decisions", error="insufficient_scope"', schema: { type: 'string', pattern: '^Bearer realm=' } } },
+  401: {
+    'WWW-Authenticate': {
+      required: true,
+      description: 'The challenge (RFC 6750): Bearer realm="ps-decisions", with error="invalid_token" for a key not accepted',
+      schema: { type: 'string', pattern: '^Bearer realm=' },
+    },
+  },
+  403: {
+    'WWW-Authenticate': {
+      required: true,
+      description: 'Bearer realm="ps-decisions", error="insufficient_scope"',
+      schema: { type: 'string', pattern: '^Bearer realm=' },
+    },
+  },
   429: {
     'Retry-After': { description: 'Seconds until this key may call again', schema: { type: 'string', pattern: '^\\d+$' } },
-    RateLimit: { description: 'The key\'s remaining allowance (IETF draft 8)', schema: string },
+    RateLimit: { description: "The key's remaining allowance (IETF draft 8)", schema: string },
     'RateLimit-Policy': { description: 'The allowance: requests per 60-second window (IETF draft 8)', schema: string },
   },
 };
@@ -597,7 +693,13 @@ const json = (schema: Schema, description: string, headers?: Record<string, unkn
 const jsonBody = (schema: Schema, description: string): Schema => ({ required: true, description, content: { [JSON_TYPE]: { schema } } });
 
 const ruleSetName: Schema = { name: 'name', in: 'path', required: true, description: 'The rule set', schema: ref('RuleSetName') };
-const decisionIdParameter: Schema = { name: 'id', in: 'path', required: true, description: 'The decision id (a UUID); anything else is 404', schema: { type: 'string' } };
+const decisionIdParameter: Schema = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  description: 'The decision id (a UUID); anything else is 404',
+  schema: { type: 'string' },
+};
 const engine: Schema = {
   name: 'engine',
   in: 'query',
@@ -610,7 +712,8 @@ const explain: Schema = {
   name: 'explain',
   in: 'query',
   required: false,
-  description: 'How much of the decision the answer carries: full (the explanation, rule by rule, with derived facts and parameters) or none (ShortDecision: the outcome and the ids of the rules that fired). The decision log records the decision the same way either way',
+  description:
+    'How much of the decision the answer carries: full (the explanation, rule by rule, with derived facts and parameters) or none (ShortDecision: the outcome and the ids of the rules that fired). The decision log records the decision the same way either way',
   schema: { enum: ['full', 'none'], default: 'full' },
 };
 
@@ -629,18 +732,22 @@ const paths: Record<string, Record<string, unknown>> = {
     get: operation({
       operationId: 'ready',
       summary: 'Readiness: rules loaded and a decision can be recorded',
-      description: 'A load balancer sends traffic only while this answers 200: the service gives no decision it cannot record. Each call commits a small write to the decision log (a probe), and a decision write that failed in the last 5 s is a 503 too, so a full disk, a read-only file system or a log file deleted under the service is a 503 here. A cluster with fewer workers serving than asked for is still 200 (this worker serves), with status "degraded".',
+      description:
+        'A load balancer sends traffic only while this answers 200: the service gives no decision it cannot record. Each call commits a small write to the decision log (a probe), and a decision write that failed in the last 5 s is a 503 too, so a full disk, a read-only file system or a log file deleted under the service is a 503 here. A cluster with fewer workers serving than asked for is still 200 (this worker serves), with status "degraded".',
       tags: ['Operations'],
       responses: { 200: json(ref('Ready'), 'Ready; which decision log, and the rule versions in force') },
       problems: merge(ALWAYS, { 503: ['not-ready'] }),
-      when: { 503: 'Not ready (the decision log cannot record a decision: a failed write, a failed probe, or its file deleted or replaced), or the check took too long:' },
+      when: {
+        503: 'Not ready (the decision log cannot record a decision: a failed write, a failed probe, or its file deleted or replaced), or the check took too long:',
+      },
     }),
   },
   '/metrics': {
     get: operation({
       operationId: 'metrics',
       summary: 'Prometheus metrics',
-      description: 'Requests, latency, decisions, errors, decision-log writes and reloads, in the Prometheus text exposition format; in a cluster, every worker\'s figures.',
+      description:
+        "Requests, latency, decisions, errors, decision-log writes and reloads, in the Prometheus text exposition format; in a cluster, every worker's figures.",
       tags: ['Operations'],
       responses: {
         200: { description: 'The Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } },
@@ -686,12 +793,19 @@ const paths: Record<string, Record<string, unknown>> = {
     get: operation({
       operationId: 'getRuleSet',
       summary: 'One rule set: every rule with its description and source',
-      description: 'The version in force on `asOf` (default: today in Sydney), with its parameters, derived facts and rules, each rule citing the paragraph it comes from.',
+      description:
+        'The version in force on `asOf` (default: today in Sydney), with its parameters, derived facts and rules, each rule citing the paragraph it comes from.',
       tags: ['Rule sets'],
       permission: 'read-rules',
       parameters: [
         ruleSetName,
-        { name: 'asOf', in: 'query', required: false, description: 'Show the version in force on this date (YYYY-MM-DD); a value not in that form is ignored (today)', schema: date },
+        {
+          name: 'asOf',
+          in: 'query',
+          required: false,
+          description: 'Show the version in force on this date (YYYY-MM-DD); a value not in that form is ignored (today)',
+          schema: date,
+        },
       ],
       responses: { 200: json(ref('RuleSetDetail'), 'The version in force on asOf') },
       problems: merge(ALWAYS, { 404: ['unknown-rule-set', 'not-found'], 422: ['no-version-in-force'] }),
@@ -702,8 +816,8 @@ const paths: Record<string, Record<string, unknown>> = {
       operationId: 'evaluate',
       summary: 'Decide one case, explained',
       description:
-        'Decides the facts with the version in force on `asOf` (default: today in Sydney). The decision is recorded in the decision log before it is answered; '
-        + 'if it cannot be recorded, none is given (503 log-unavailable). The body may be at most 1 MiB.',
+        'Decides the facts with the version in force on `asOf` (default: today in Sydney). The decision is recorded in the decision log before it is answered; ' +
+        'if it cannot be recorded, none is given (503 log-unavailable). The body may be at most 1 MiB.',
       tags: ['Decisions'],
       permission: 'evaluate',
       parameters: [ruleSetName, engine, explain],
@@ -713,7 +827,11 @@ const paths: Record<string, Record<string, unknown>> = {
           'X-Decision-Id': { required: true, description: 'The decision id, as in the body', schema: ref('DecisionId') },
         }),
       },
-      problems: merge(ALWAYS, JSON_BODY, { 404: ['unknown-rule-set', 'not-found'], 422: ['no-version-in-force', 'date-outside-calendar', 'date-out-of-range'], 503: ['log-unavailable'] }),
+      problems: merge(ALWAYS, JSON_BODY, {
+        404: ['unknown-rule-set', 'not-found'],
+        422: ['no-version-in-force', 'date-outside-calendar', 'date-out-of-range'],
+        503: ['log-unavailable'],
+      }),
       when: {
         400: 'The body is not JSON, or does not match the contract (each offending field named by its JSON pointer), or the engine or explain query parameter is unknown:',
         422: 'No version is in force on asOf, a date falls outside the holiday calendar, or a date reckoned from the case is past 9999-12-31:',
@@ -725,12 +843,12 @@ const paths: Record<string, Record<string, unknown>> = {
       operationId: 'evaluateBatch',
       summary: 'Decide many cases, streamed as NDJSON',
       description:
-        'One JSON object `{ "id"?, "asOf"?, "facts" }` a line in; one answer line a line out, in order, each the line\'s decision (recorded, with its decisionId) or its problem. '
-        + 'A line may be at most 1 MiB. The body may be compressed (Content-Encoding: gzip, deflate or br). '
-        + `A batch stops at the first of its bounds (by default): ${DEFAULT_BATCH_LIMITS.maxLines.toLocaleString('en-AU')} lines (413 too-many-lines), `
-        + `${DEFAULT_BATCH_LIMITS.maxBytes / 1024 / 1024} MiB of body, counted inflated (413 payload-too-large), or ${DEFAULT_BATCH_LIMITS.maxMs / 60_000} minutes from its headers (503 timeout). `
-        + 'Every line before the stop is answered as usual; then one final problem line, whose `line` is the first line not answered (resume from there), ends the answer, and the connection is closed; nothing more of the body is read. '
-        + 'Problems with the whole request (a Content-Length past the size bound, rule set, content type, engine) are answered before any line, as problem+json.',
+        'One JSON object `{ "id"?, "asOf"?, "facts" }` a line in; one answer line a line out, in order, each the line\'s decision (recorded, with its decisionId) or its problem. ' +
+        'A line may be at most 1 MiB. The body may be compressed (Content-Encoding: gzip, deflate or br). ' +
+        `A batch stops at the first of its bounds (by default): ${DEFAULT_BATCH_LIMITS.maxLines.toLocaleString('en-AU')} lines (413 too-many-lines), ` +
+        `${DEFAULT_BATCH_LIMITS.maxBytes / 1024 / 1024} MiB of body, counted inflated (413 payload-too-large), or ${DEFAULT_BATCH_LIMITS.maxMs / 60_000} minutes from its headers (503 timeout). ` +
+        'Every line before the stop is answered as usual; then one final problem line, whose `line` is the first line not answered (resume from there), ends the answer, and the connection is closed; nothing more of the body is read. ' +
+        'Problems with the whole request (a Content-Length past the size bound, rule set, content type, engine) are answered before any line, as problem+json.',
       tags: ['Decisions'],
       permission: 'evaluate',
       parameters: [ruleSetName, engine, explain],
@@ -746,8 +864,18 @@ const paths: Record<string, Record<string, unknown>> = {
         },
       },
       // Streamed: the request timeout does not apply (the batch's own time bound ends it with a 503 line), so no 503.
-      problems: { 400: ['invalid-request'], 404: ['unknown-rule-set', 'not-found'], 413: ['payload-too-large'], 415: ['unsupported-media-type'], 500: ['internal'] },
-      when: { 400: 'The engine or explain query parameter is unknown:', 413: 'The Content-Length passes the size bound (the body is not read, and the connection is closed):', 415: 'Not application/x-ndjson in UTF-8, or an unsupported Content-Encoding:' },
+      problems: {
+        400: ['invalid-request'],
+        404: ['unknown-rule-set', 'not-found'],
+        413: ['payload-too-large'],
+        415: ['unsupported-media-type'],
+        500: ['internal'],
+      },
+      when: {
+        400: 'The engine or explain query parameter is unknown:',
+        413: 'The Content-Length passes the size bound (the body is not read, and the connection is closed):',
+        415: 'Not application/x-ndjson in UTF-8, or an unsupported Content-Encoding:',
+      },
     }),
   },
   '/v1/admin/reload': {
@@ -759,7 +887,10 @@ const paths: Record<string, Record<string, unknown>> = {
       permission: 'reload',
       responses: { 200: json(ref('ReloadResult'), 'Reloaded: the versions now in force, and which files changed') },
       problems: merge(ALWAYS, { 404: ['not-found'], 422: ['rules-refused'] }),
-      when: { 404: 'When the service serves fixed rules:', 422: 'The files on disk are invalid (each problem named by file, line and column); the last good rules stay in force:' },
+      when: {
+        404: 'When the service serves fixed rules:',
+        422: 'The files on disk are invalid (each problem named by file, line and column); the last good rules stay in force:',
+      },
     }),
   },
   '/v1/admin/impact': {
@@ -779,27 +910,38 @@ const paths: Record<string, Record<string, unknown>> = {
     get: operation({
       operationId: 'getDecision',
       summary: 'A recorded decision',
-      description: 'The decision log\'s record of a decision: never the facts, only their digest and whether they were kept. With the facts kept, the record shows whether the decision reproduces.',
+      description:
+        "The decision log's record of a decision: never the facts, only their digest and whether they were kept. With the facts kept, the record shows whether the decision reproduces.",
       tags: ['Decision log'],
       permission: 'read-decisions',
       parameters: [decisionIdParameter],
       responses: { 200: json(ref('DecisionRecord'), 'The record') },
       problems: merge(ALWAYS, { 404: ['not-found'], 410: ['version-unavailable'], 503: ['log-unreadable'] }),
-      when: { 404: 'No such decision:', 410: 'With the facts kept, the version that decided can no longer be compiled to reproduce it:', 503: 'The decision log could not be read (its server is down, or its file was deleted under the service):' },
+      when: {
+        404: 'No such decision:',
+        410: 'With the facts kept, the version that decided can no longer be compiled to reproduce it:',
+        503: 'The decision log could not be read (its server is down, or its file was deleted under the service):',
+      },
     }),
   },
   '/v1/decisions/{id}/reproduce': {
     post: operation({
       operationId: 'reproduceDecision',
       summary: 'Re-run a recorded decision on the facts it was made on',
-      description: 'Checks the facts against the recorded digest, re-runs them under the version and evaluator that decided (compiled again from the archived texts if it is no longer loaded), and compares the outcome and the rules fired.',
+      description:
+        'Checks the facts against the recorded digest, re-runs them under the version and evaluator that decided (compiled again from the archived texts if it is no longer loaded), and compares the outcome and the rules fired.',
       tags: ['Decision log'],
       permission: 'read-decisions',
       parameters: [decisionIdParameter],
       requestBody: jsonBody(ref('ReproduceRequest'), 'The facts (only the facts: the version and asOf are the recorded ones)'),
       responses: { 200: json(ref('Reproduction'), 'The re-run and how it compares') },
       problems: merge(ALWAYS, JSON_BODY, { 404: ['not-found'], 409: ['facts-differ'], 410: ['version-unavailable'], 503: ['log-unreadable'] }),
-      when: { 404: 'No such decision:', 409: 'The facts are not the ones decided on:', 410: 'The version that decided is neither loaded nor archived:', 503: 'The decision log could not be read:' },
+      when: {
+        404: 'No such decision:',
+        409: 'The facts are not the ones decided on:',
+        410: 'The version that decided is neither loaded nor archived:',
+        503: 'The decision log could not be read:',
+      },
     }),
   },
 };
@@ -819,11 +961,11 @@ function buildDocument(modules: readonly RuleSetModule[]): OpenApiDocument {
       title: 'Personalised Services decision service',
       version: packageVersion(),
       description:
-        `Explained decisions for Services Australia Personalised Services: ${inWords(modules)}. `
-        + 'Every rule cites the procedure paragraph it comes from.\n\n'
-        + 'Every /v1 route needs an API key (`Authorization: Bearer <key>`); each operation names the roles that may call it. '
-        + 'Every problem is `application/problem+json` (RFC 9457) with a stable `code`. Any path or method not listed here is answered 404 with code `not-found`.\n\n'
-        + 'A body the service will not read is not waited for: a Content-Length past a route\'s limit is answered 413 at once, and any answer given before the body has arrived (a refusal, or a 503 timeout while it is still being sent) closes the connection after it (`Connection: close`).',
+        `Explained decisions for Services Australia Personalised Services: ${inWords(modules)}. ` +
+        'Every rule cites the procedure paragraph it comes from.\n\n' +
+        'Every /v1 route needs an API key (`Authorization: Bearer <key>`); each operation names the roles that may call it. ' +
+        'Every problem is `application/problem+json` (RFC 9457) with a stable `code`. Any path or method not listed here is answered 404 with code `not-found`.\n\n' +
+        "A body the service will not read is not waited for: a Content-Length past a route's limit is answered 413 at once, and any answer given before the body has arrived (a refusal, or a 503 timeout while it is still being sent) closes the connection after it (`Connection: close`).",
     },
     tags: [
       { name: 'Rule sets', description: 'The rules, their versions and sources' },

@@ -82,14 +82,22 @@ function leaves(condition: ConditionExplanation, into: Leaf[] = []): Leaf[] {
 }
 
 /** What of a rule decides: not its description or sources, which only explain. */
-const decidingPart = (rule: RuleDefinition | undefined) => rule && { conditions: rule.conditions, event: rule.event, appliesTo: rule.appliesTo, priority: rule.priority, requiredFor: rule.requiredFor };
+const decidingPart = (rule: RuleDefinition | undefined) =>
+  rule && { conditions: rule.conditions, event: rule.event, appliesTo: rule.appliesTo, priority: rule.priority, requiredFor: rule.requiredFor };
 
 const singular = (word: string) => (word.endsWith('ies') ? `${word.slice(0, -3)}y` : word.endsWith('s') ? word.slice(0, -1) : word);
 
 /** An entry of a list as a person reads it: "incident on 2024-03-02 (verbal-abuse, face-to-face)". */
 export function describeEntry(list: string, entry: Entry): string {
-  const noun = singular(list.split('.').pop() ?? list).replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
-  const when = typeof entry.date === 'string' ? ` on ${entry.date}` : typeof entry.from === 'string' ? ` from ${entry.from}${typeof entry.to === 'string' ? ` to ${entry.to}` : ''}` : '';
+  const noun = singular(list.split('.').pop() ?? list)
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .toLowerCase();
+  const when =
+    typeof entry.date === 'string'
+      ? ` on ${entry.date}`
+      : typeof entry.from === 'string'
+        ? ` from ${entry.from}${typeof entry.to === 'string' ? ` to ${entry.to}` : ''}`
+        : '';
   const rest = Object.entries(entry)
     .filter(([key, value]) => !['date', 'from', 'to', 'id'].includes(key) && value !== null && value !== false && typeof value !== 'object')
     .map(([key, value]) => (value === true ? key.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase() : String(value)));
@@ -126,7 +134,9 @@ function entryReason(fact: string, counted: EntryChange['counted'], base: Side, 
   for (const field of new Set([...Object.keys(before.where), ...Object.keys(after.where)])) {
     if (isDeepStrictEqual(before.where[field], after.where[field])) continue;
     const param = after.params.find(([at]) => at === `where.${field}`)?.[1];
-    reasons.push(`its ${field} ${counted === 'now' ? 'qualifies' : 'no longer qualifies'} now that ${param ?? field} is ${show(after.where[field])} (was ${show(before.where[field])})`);
+    reasons.push(
+      `its ${field} ${counted === 'now' ? 'qualifies' : 'no longer qualifies'} now that ${param ?? field} is ${show(after.where[field])} (was ${show(before.where[field])})`,
+    );
   }
   return reasons.length > 0 ? reasons.join('; ') : `the derived fact ${fact} was edited`;
 }
@@ -137,7 +147,9 @@ function entryChanges(fact: string, base: Side, changed: Side): EntryChange[] {
   const list = after?.list ?? before?.list;
   if (!list) return [];
   const select = (definition: DerivedFactDefinition | undefined, side: Side): readonly Entry[] =>
-    definition ? selectedEntries(definition, side.ruleSet.file.parameters)(referenceFactMap(side.ruleSet, side.facts, side.decision.asOf), side.decision.asOf) : [];
+    definition
+      ? selectedEntries(definition, side.ruleSet.file.parameters)(referenceFactMap(side.ruleSet, side.facts, side.decision.asOf), side.decision.asOf)
+      : [];
   const key = (entry: Entry) => JSON.stringify(entry);
   const [beforeEntries, afterEntries] = [select(before, base), select(after, changed)];
   const [beforeKeys, afterKeys] = [new Set(beforeEntries.map(key)), new Set(afterEntries.map(key))];
@@ -221,9 +233,13 @@ export function attributionLines(attribution: Attribution): string[] {
   for (const r of attribution.rules) {
     lines.push(`rule ${r.rule}: ${fired(r.base)} → ${fired(r.changed)}${r.edited ? ' (the rule itself was edited)' : ''}`);
     for (const c of r.conditions) {
-      const expected = isDeepStrictEqual(c.expected.base, c.expected.changed) ? show(c.expected.changed) : `${show(c.expected.base)} → ${show(c.expected.changed)}`;
+      const expected = isDeepStrictEqual(c.expected.base, c.expected.changed)
+        ? show(c.expected.changed)
+        : `${show(c.expected.base)} → ${show(c.expected.changed)}`;
       const actual = isDeepStrictEqual(c.actual.base, c.actual.changed) ? show(c.actual.changed) : `${show(c.actual.base)} → ${show(c.actual.changed)}`;
-      lines.push(`  ${c.label.replace(/\.$/, '')} [${c.fact}] must ${OPERATOR_PHRASES[c.operator] ?? c.operator} ${expected}${c.expectedFrom ? ` (${c.expectedFrom})` : ''}; it is ${actual}: ${met(c.result.base)} → ${met(c.result.changed)}`);
+      lines.push(
+        `  ${c.label.replace(/\.$/, '')} [${c.fact}] must ${OPERATOR_PHRASES[c.operator] ?? c.operator} ${expected}${c.expectedFrom ? ` (${c.expectedFrom})` : ''}; it is ${actual}: ${met(c.result.base)} → ${met(c.result.changed)}`,
+      );
       for (const e of c.entries) lines.push(`    ${e.entry}: ${e.counted === 'now' ? 'counted now' : 'no longer counted'}, ${e.because}`);
     }
   }

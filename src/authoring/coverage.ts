@@ -43,8 +43,5 @@ export function coverageOf(file: RuleFile, decisions: readonly Decision[]): Rule
 
 /** A rule that never fires or never fails in its fixtures is untested in one direction. */
 export function gaps(coverage: readonly RuleCoverage[]): string[] {
-  return coverage.flatMap((c) => [
-    ...(c.fired === 0 ? [`${c.rule} never fires`] : []),
-    ...(c.failed === 0 ? [`${c.rule} never fails`] : []),
-  ]);
+  return coverage.flatMap((c) => [...(c.fired === 0 ? [`${c.rule} never fires`] : []), ...(c.failed === 0 ? [`${c.rule} never fails`] : [])]);
 }

@@ -68,7 +68,8 @@ export async function runFixture(ruleSets: RuleSetVersions, fixture: Fixture): P
       const status = ERROR_CATALOGUE[error.code].status;
       const pointers = error.issues.map((i) => i.pointer).sort();
       if (status !== fixture.expectedError.status) differences.push({ field: 'status', expected: fixture.expectedError.status, actual: status });
-      if (!isDeepStrictEqual(pointers, [...fixture.expectedError.pointers].sort())) differences.push({ field: 'pointers', expected: fixture.expectedError.pointers, actual: pointers });
+      if (!isDeepStrictEqual(pointers, [...fixture.expectedError.pointers].sort()))
+        differences.push({ field: 'pointers', expected: fixture.expectedError.pointers, actual: pointers });
     }
   } else {
     differences.push({ field: '(fixture)', expected: 'an "expected" or "expectedError" member', actual: 'neither' });
@@ -92,16 +93,24 @@ function parametersFor(versions: RuleSetVersions | undefined, asOf: string): Rea
  * what to check in it: a template naming no parameter, or a value typed in beside its unit that was a parameter's value
  * in the base rules and is not any more ("12 months" after aggressionWindowMonths became 24).
  */
-export function fixtureNote(fixture: Fixture, versions: RuleSetVersions, base?: { versions: RuleSetVersions | undefined; name: string }): { text: string; flags: string[] } {
+export function fixtureNote(
+  fixture: Fixture,
+  versions: RuleSetVersions,
+  base?: { versions: RuleSetVersions | undefined; name: string },
+): { text: string; flags: string[] } {
   const flags: string[] = [];
   const parameters = parametersFor(versions, fixture.asOf);
   if (!fixture.note || !parameters) return { text: fixture.note ?? '', flags };
-  const text = fillTemplates(fixture.note, parameters, (whole) => flags.push(`note: ${whole} is not a parameter of ${fixture.ruleSet} (parameters: ${Object.keys(parameters).join(', ')})`));
+  const text = fillTemplates(fixture.note, parameters, (whole) =>
+    flags.push(`note: ${whole} is not a parameter of ${fixture.ruleSet} (parameters: ${Object.keys(parameters).join(', ')})`),
+  );
   const before = base && parametersFor(base.versions, fixture.asOf);
   for (const { name, typed, unit } of before ? typedValues(fixture.note, before) : []) {
     const now = parameters[name]?.value;
     if (isDeepStrictEqual(now, before?.[name]?.value)) continue;
-    flags.push(`note: quotes "${typed}", the value of ${name} at ${base?.name}; it is now ${JSON.stringify(now ?? null)}. Rewrite the note, or write "{${name}} ${unit}" where it should follow the value`);
+    flags.push(
+      `note: quotes "${typed}", the value of ${name} at ${base?.name}; it is now ${JSON.stringify(now ?? null)}. Rewrite the note, or write "{${name}} ${unit}" where it should follow the value`,
+    );
   }
   return { text, flags };
 }

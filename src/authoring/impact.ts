@@ -64,7 +64,12 @@ export async function impactOf(base: RuleRegistry, changed: RuleRegistry, cases:
       if (typeof before === 'string' && typeof after === 'string' && before === after) {
         report.unchanged += 1;
       }
-      report.refused.push({ id: c.id, ruleSet: c.ruleSet, base: typeof before === 'string' ? before : null, changed: typeof after === 'string' ? after : null });
+      report.refused.push({
+        id: c.id,
+        ruleSet: c.ruleSet,
+        base: typeof before === 'string' ? before : null,
+        changed: typeof after === 'string' ? after : null,
+      });
       continue;
     }
     const fields = [...new Set([...Object.keys(before.outcome), ...Object.keys(after.outcome)])]
@@ -79,7 +84,15 @@ export async function impactOf(base: RuleRegistry, changed: RuleRegistry, cases:
     const rules = [...new Set([...firedBefore.keys(), ...firedAfter.keys()])]
       .filter((rule) => firedBefore.get(rule) !== firedAfter.get(rule))
       .map((rule) => ({ rule, base: firedBefore.get(rule) ?? null, changed: firedAfter.get(rule) ?? null }));
-    report.changed.push({ id: c.id, ruleSet: c.ruleSet, asOf: c.asOf, versions: { base: before.version, changed: after.version }, fields, rules, because: attribute(beforeSide as Side, afterSide as Side) });
+    report.changed.push({
+      id: c.id,
+      ruleSet: c.ruleSet,
+      asOf: c.asOf,
+      versions: { base: before.version, changed: after.version },
+      fields,
+      rules,
+      because: attribute(beforeSide as Side, afterSide as Side),
+    });
     for (const f of fields) {
       const key = `${c.ruleSet} ${f.field}: ${brief(f.base)} → ${brief(f.changed)}`;
       report.counts[key] = (report.counts[key] ?? 0) + 1;

@@ -41,11 +41,15 @@ export async function behind(result: FixtureResult, current: RuleRegistry, base:
   const c = { id: result.fixture.file, ruleSet: result.fixture.ruleSet, asOf: result.fixture.asOf, facts: result.fixture.facts };
   const [before, after] = [await decideCase(base.registry, c), await decideCase(current, c)];
   if (typeof before === 'string' || typeof after === 'string') {
-    return [`at ${base.name}: ${typeof before === 'string' ? `refused: ${before}` : 'decided'}; now: ${typeof after === 'string' ? `refused: ${after}` : 'decided'}`];
+    return [
+      `at ${base.name}: ${typeof before === 'string' ? `refused: ${before}` : 'decided'}; now: ${typeof after === 'string' ? `refused: ${after}` : 'decided'}`,
+    ];
   }
   const baseResult = await runFixture(base.registry.ruleSets.get(c.ruleSet)!, result.fixture);
-  const lines = [`compared with ${base.name} (version ${before.decision.version} → ${after.decision.version}), where it ${baseResult.passed ? 'passed' : 'failed too'}:`];
-  if (after.decision.version === before.decision.version) lines.push('  the rules did not change: check the fixture\'s expected outcome against the procedure');
+  const lines = [
+    `compared with ${base.name} (version ${before.decision.version} → ${after.decision.version}), where it ${baseResult.passed ? 'passed' : 'failed too'}:`,
+  ];
+  if (after.decision.version === before.decision.version) lines.push("  the rules did not change: check the fixture's expected outcome against the procedure");
   else lines.push(...attributionLines(attribute(before, after)).map((line) => `  ${line}`));
   return lines;
 }

@@ -40,7 +40,7 @@ export async function explainCommand(name: string, factsFile: string, options: {
     return EXIT.usage;
   }
   // Accept either a request body { asOf?, facts } or bare CaseFacts.
-  const body: Record<string, unknown> = input && typeof input === "object" && "facts" in input ? { ...input } : { facts: input };
+  const body: Record<string, unknown> = input && typeof input === 'object' && 'facts' in input ? { ...input } : { facts: input };
   if (options.asOf) body.asOf = options.asOf;
   try {
     const asOf = typeof body.asOf === 'string' ? body.asOf : todayInSydney(new Date());
@@ -59,7 +59,9 @@ export async function explainCommand(name: string, factsFile: string, options: {
       const applied = new Set(decision.defaultsApplied.map((d) => d.fact));
       print(`Fact defaults (${ruleSet.sourceFile}: what a fact left out of the case is taken to be)`);
       for (const [fact, { value, description, interpretation, sources }] of declared) {
-        print(`  ${applied.has(fact) ? '→ applied ' : '  not used'}  ${fact}: ${JSON.stringify(value)}${applied.has(fact) ? ' (the case left it out)' : ' (the case gives it)'}`);
+        print(
+          `  ${applied.has(fact) ? '→ applied ' : '  not used'}  ${fact}: ${JSON.stringify(value)}${applied.has(fact) ? ' (the case left it out)' : ' (the case gives it)'}`,
+        );
         print(`    ${description}`);
         if (interpretation) print(`    interpretation: ${interpretation}`);
         print(`    source: ${citation(sources)}`);

@@ -53,7 +53,8 @@ function readFixtureFile(file: string, ruleSets: ReadonlyMap<string, RuleSetVers
   } catch (error) {
     return `${file}: is not JSON (${(error as Error).message})`;
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return `${file}: is not a fixture (a JSON object with note, source, asOf, facts, expected)`;
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    return `${file}: is not a fixture (a JSON object with note, source, asOf, facts, expected)`;
   return { shown: file, absolute, text, fixture: { file: path.basename(absolute), ruleSet, ...(parsed as Omit<Fixture, 'file' | 'ruleSet'>) } };
 }
 
@@ -168,7 +169,11 @@ export async function fixturesUpdateCommand(files: string[], options: FixturesUp
     const check = typeof again === 'string' ? undefined : await runFixture(ruleSets, again.fixture);
     if (check?.passed) {
       print(`  ✓ rewritten; it now passes (${versionLine(ruleSets, check)})`);
-      const note = fixtureNote(fixture, ruleSets, typeof base === 'string' ? undefined : { versions: base.registry.ruleSets.get(fixture.ruleSet), name: base.name });
+      const note = fixtureNote(
+        fixture,
+        ruleSets,
+        typeof base === 'string' ? undefined : { versions: base.registry.ruleSets.get(fixture.ruleSet), name: base.name },
+      );
       for (const flag of note.flags) print(`  ${flag}`);
     } else {
       print(`  ✗ rewritten, but it still does not pass:`);

@@ -45,14 +45,16 @@ program
   .action((files: string[]) => run(validateCommand(files, program.opts())));
 program
   .command('test [ruleSet]')
-  .description('run the fixtures of one rule set (or all) and print a pass/fail table; each failure with the parameter or rule that changed since the base, and the facts that met it')
+  .description(
+    'run the fixtures of one rule set (or all) and print a pass/fail table; each failure with the parameter or rule that changed since the base, and the facts that met it',
+  )
   .option('--failures', 'print only the failing fixtures')
   .option('--base <ref-or-folder>', 'the rules to explain failures against: a git ref or a rules folder (default: HEAD)')
   .action((ruleSet: string | undefined, options: { failures?: boolean; base?: string }) => run(testCommand(ruleSet, { ...program.opts(), ...options })));
 program
   .command('explain <ruleSet> <factsFile>')
   .description('evaluate a facts file ({ asOf?, facts } or bare CaseFacts) and print the outcome and explanation')
-  .option('--as-of <date>', 'decide as of this date, YYYY-MM-DD (default: the file\'s asOf, else today in Sydney)')
+  .option('--as-of <date>', "decide as of this date, YYYY-MM-DD (default: the file's asOf, else today in Sydney)")
   .action((ruleSet: string, factsFile: string, options: { asOf?: string }) => run(explainCommand(ruleSet, factsFile, { ...program.opts(), ...options })));
 program
   .command('coverage')
@@ -76,7 +78,9 @@ program
 
 program
   .command('triage <input>')
-  .description('batch triage of a referral backlog (NDJSON { id, facts } lines, or CSV with --mapping) through the rule sets, in worker threads; exit 130 when interrupted')
+  .description(
+    'batch triage of a referral backlog (NDJSON { id, facts } lines, or CSV with --mapping) through the rule sets, in worker threads; exit 130 when interrupted',
+  )
   .requiredOption('--out <file>', 'results: NDJSON or CSV (by extension, or --format)')
   .requiredOption('--errors <file>', 'records that could not be decided, NDJSON { line, id, message, errors }')
   .option('--as-of <date>', 'decide as of this date, YYYY-MM-DD (default: today in Sydney)')
@@ -84,7 +88,7 @@ program
   .option('--mapping <file.json>', 'CSV input: column mapping from CSV headers to fact paths (src/triage/mapping.ts)')
   .option('--format <format>', 'output format: ndjson or csv (default: from the --out extension)')
   .option('--sort <order>', '"priority": by the tiers of triage/priority.json in the rules folder, then due date, then input order; adds rank')
-  .option('--explain', 'include every rule\'s explanation (slower, larger)')
+  .option('--explain', "include every rule's explanation (slower, larger)")
   .option('--workers <n>', 'worker threads (default: the available parallelism)')
   .option('--summary <file.json>', 'also write the closing summary as JSON')
   .action((input: string, options: TriageCommandOptions) => run(triageCommand(input, { ...program.opts(), ...options })));
@@ -93,7 +97,9 @@ program
   .command('fixtures')
   .description('work on the fixture files')
   .command('update <files...>')
-  .description('after a policy change: show, for each fixture file, how the rules now decide differently from its "expected", and rewrite "expected" (only) once you say yes')
+  .description(
+    'after a policy change: show, for each fixture file, how the rules now decide differently from its "expected", and rewrite "expected" (only) once you say yes',
+  )
   .option('--yes', 'rewrite without asking (needed when there is no terminal to ask on)')
   .option('--base <ref-or-folder>', 'the rules to say what changed against: a git ref or a rules folder (default: HEAD)')
   .action((files: string[], options: { yes?: boolean; base?: string }) => run(fixturesUpdateCommand(files, { ...program.opts(), ...options })));

@@ -41,7 +41,11 @@ export async function testCommand(only: string | undefined, options: TestOptions
       if (result.passed) passed += 1;
       else failed += 1;
       if (result.passed && options.failures) continue;
-      const note = fixtureNote(fixture, ruleSet, typeof base === 'string' ? undefined : { versions: base.registry.ruleSets.get(ruleSet.name), name: base.name });
+      const note = fixtureNote(
+        fixture,
+        ruleSet,
+        typeof base === 'string' ? undefined : { versions: base.registry.ruleSets.get(ruleSet.name), name: base.name },
+      );
       flagged += note.flags.length > 0 ? 1 : 0;
       const shown = note.text.length > 90 ? `${note.text.slice(0, 89)}…` : note.text;
       print(`  ${result.passed ? 'PASS' : 'FAIL'}  ${(options.failures ? `${ruleSet.name}/${fixture.file}` : fixture.file).padEnd(58)}  ${shown}`);

@@ -24,7 +24,8 @@ const usage = (message: string): number => {
 };
 
 export async function triageCommand(input: string, options: TriageCommandOptions): Promise<number> {
-  if (options.format !== undefined && options.format !== 'ndjson' && options.format !== 'csv') return usage(`--format must be ndjson or csv, not "${options.format}"`);
+  if (options.format !== undefined && options.format !== 'ndjson' && options.format !== 'csv')
+    return usage(`--format must be ndjson or csv, not "${options.format}"`);
   if (options.sort !== undefined && options.sort !== 'priority') return usage(`--sort knows only "priority", not "${options.sort}"`);
   const workers = options.workers === undefined ? availableParallelism() : Number(options.workers);
   return runTriage({
@@ -33,7 +34,13 @@ export async function triageCommand(input: string, options: TriageCommandOptions
     errors: options.errors,
     asOf: options.asOf ?? todayInSydney(new Date()),
     // Not named: the rule sets the tiers file (rules/triage/priority.json) gives, read with the rules.
-    ruleSets: options.ruleSets === undefined ? undefined : options.ruleSets.split(',').map((s) => s.trim()).filter(Boolean),
+    ruleSets:
+      options.ruleSets === undefined
+        ? undefined
+        : options.ruleSets
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
     format: options.format,
     mapping: options.mapping,
     sort: options.sort === 'priority',

@@ -92,7 +92,12 @@ const pad = (n: number, width = 2) => String(n).padStart(width, '0');
  * than answered with "10000-03-31".
  */
 const iso = (year: number, month: number, day: number) => {
-  if (year > 9999 || year < 1) throw new DecisionError('date-out-of-range', `A date this decision needs (${year}-${pad(month)}-${pad(day)}) cannot be written as YYYY-MM-DD: the dates in the case are too far in the future or the past.`, [{ pointer: '', message: 'a date reckoned from the case falls outside the years 0001 to 9999' }]);
+  if (year > 9999 || year < 1)
+    throw new DecisionError(
+      'date-out-of-range',
+      `A date this decision needs (${year}-${pad(month)}-${pad(day)}) cannot be written as YYYY-MM-DD: the dates in the case are too far in the future or the past.`,
+      [{ pointer: '', message: 'a date reckoned from the case falls outside the years 0001 to 9999' }],
+    );
   return `${pad(year, 4)}-${pad(month)}-${pad(day)}`;
 };
 

@@ -98,7 +98,8 @@ function schemaWriter(node: SchemaNode): Writer {
     const quoted = names.map(quotedKey);
     const writers = names.map((name) => schemaWriter(properties[name] as SchemaNode));
     return (value) => {
-      if (value === null || typeof value !== 'object' || Array.isArray(value) || typeof (value as { toJSON?: unknown }).toJSON === 'function') return write(value);
+      if (value === null || typeof value !== 'object' || Array.isArray(value) || typeof (value as { toJSON?: unknown }).toJSON === 'function')
+        return write(value);
       const keys = Object.keys(value);
       const items = new Array<string | undefined>(names.length);
       for (const key of keys) {

@@ -93,10 +93,23 @@ export const RECORD_COLUMNS = 11;
  * its instant or date is not in the form both stores give back.
  */
 export function recordColumns(r: DecisionRecord): readonly (string | null)[] {
-  if (!INSTANT.test(r.decidedAt)) throw new Error(`decision ${r.decisionId}: decidedAt ${JSON.stringify(r.decidedAt)} is not an instant as Date.toISOString() writes it`);
+  if (!INSTANT.test(r.decidedAt))
+    throw new Error(`decision ${r.decisionId}: decidedAt ${JSON.stringify(r.decidedAt)} is not an instant as Date.toISOString() writes it`);
   if (!DATE.test(r.asOf)) throw new Error(`decision ${r.decisionId}: asOf ${JSON.stringify(r.asOf)} is not a YYYY-MM-DD date`);
   if (r instanceof ColumnRecord) return r.columns;
-  return [r.decisionId, r.decidedAt, r.keyId, r.ruleSet, r.version, r.asOf, r.evaluator, JSON.stringify(r.outcome), JSON.stringify(r.fired), r.factsDigest, r.facts === null ? null : JSON.stringify(r.facts)];
+  return [
+    r.decisionId,
+    r.decidedAt,
+    r.keyId,
+    r.ruleSet,
+    r.version,
+    r.asOf,
+    r.evaluator,
+    JSON.stringify(r.outcome),
+    JSON.stringify(r.fired),
+    r.factsDigest,
+    r.facts === null ? null : JSON.stringify(r.facts),
+  ];
 }
 
 /**
@@ -158,4 +171,10 @@ export function recordOfRow<Outcome, Fired, Facts>(row: DecisionRow<Outcome, Fir
   };
 }
 
-export const versionOfRow = (row: VersionRow): ArchivedVersion => ({ version: row.version, ruleSet: row.rule_set, file: row.file, ruleText: row.rule_text, calendarText: row.calendar_text });
+export const versionOfRow = (row: VersionRow): ArchivedVersion => ({
+  version: row.version,
+  ruleSet: row.rule_set,
+  file: row.file,
+  ruleText: row.rule_text,
+  calendarText: row.calendar_text,
+});

@@ -8,7 +8,16 @@
 // One thing jsonb does not keep is key order (it orders keys shortest first): the objects read back are equal to the
 // ones recorded, not always written in the same order.
 import { Pool, type PoolClient } from 'pg';
-import { recordColumns, recordOfRow, versionOfRow, type ArchivedVersion, type DecisionLog, type DecisionRecord, type DecisionRow, type VersionRow } from './log';
+import {
+  recordColumns,
+  recordOfRow,
+  versionOfRow,
+  type ArchivedVersion,
+  type DecisionLog,
+  type DecisionRecord,
+  type DecisionRow,
+  type VersionRow,
+} from './log';
 
 export interface PostgresOptions {
   /**

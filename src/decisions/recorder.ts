@@ -36,7 +36,11 @@ interface Waiting {
   reject: (error: unknown) => void;
 }
 
-const refusal = () => new DecisionError('log-unavailable', 'The decision could not be recorded in the decision log, so it is not given. Try again; if it persists, tell the service operator.');
+const refusal = () =>
+  new DecisionError(
+    'log-unavailable',
+    'The decision could not be recorded in the decision log, so it is not given. Try again; if it persists, tell the service operator.',
+  );
 
 /** How long a failed decision write keeps /ready at 503 even if a probe then succeeds (see canRecord()). */
 export const FAILED_WRITE_MEMORY_MS = 5_000;
@@ -101,7 +105,9 @@ export class DecisionRecorder {
   async canRecord(): Promise<void> {
     const failure = this.lastFailure;
     if (failure && this.clock().getTime() - failure.at < FAILED_WRITE_MEMORY_MS) {
-      throw new Error(`the last decision write failed ${this.clock().getTime() - failure.at} ms ago: ${(failure.error as Error)?.message ?? String(failure.error)}`);
+      throw new Error(
+        `the last decision write failed ${this.clock().getTime() - failure.at} ms ago: ${(failure.error as Error)?.message ?? String(failure.error)}`,
+      );
     }
     await this.log.probe();
     this.lastFailure = undefined;
@@ -202,7 +208,13 @@ export class DecisionRecorder {
 
   private async archive(ruleSet: CompiledRuleSet): Promise<void> {
     if (this.archived.has(ruleSet.version) || !ruleSet.texts) return;
-    await this.log.archive({ version: ruleSet.version, ruleSet: ruleSet.name, file: ruleSet.sourceFile, ruleText: ruleSet.texts.rule, calendarText: ruleSet.texts.calendar });
+    await this.log.archive({
+      version: ruleSet.version,
+      ruleSet: ruleSet.name,
+      file: ruleSet.sourceFile,
+      ruleText: ruleSet.texts.rule,
+      calendarText: ruleSet.texts.calendar,
+    });
     this.archived.add(ruleSet.version);
   }
 }

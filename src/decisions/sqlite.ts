@@ -7,7 +7,16 @@
 import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { recordColumns, recordOfRow, versionOfRow, type ArchivedVersion, type DecisionLog, type DecisionRecord, type DecisionRow, type VersionRow } from './log';
+import {
+  recordColumns,
+  recordOfRow,
+  versionOfRow,
+  type ArchivedVersion,
+  type DecisionLog,
+  type DecisionRecord,
+  type DecisionRow,
+  type VersionRow,
+} from './log';
 
 /**
  * What a committed record survives. 'process' (synchronous=NORMAL): in WAL mode a commit is written to the WAL file,
@@ -69,13 +78,12 @@ export function sqlitePragmas(durability: Durability = 'process', busyTimeoutMs 
 /** The JSON columns are text in SQLite. */
 type SqliteRow = DecisionRow<string, string, string>;
 
-
 /**
  * Failures leave the store as plain Errors with the driver's own as their cause: one kind of error for
  * callers of either store, whatever the native driver threw.
  */
 function storeError(error: unknown): Error {
-  const message = error instanceof Error || (typeof error === 'object' && error !== null && 'message' in error) ? String((error).message) : String(error);
+  const message = error instanceof Error || (typeof error === 'object' && error !== null && 'message' in error) ? String(error.message) : String(error);
   return new Error(`SQLite decision log: ${message}`, { cause: error });
 }
 
@@ -128,7 +136,8 @@ export class SqliteDecisionLog implements DecisionLog {
         const result = db.pragma(pragma, { simple: true });
         // journal_mode answers the mode in force: not WAL (a file system without shared memory, say) would make
         // readers wait on writers and void what Durability promises, so the log is not opened at all.
-        if (pragma.startsWith('journal_mode') && result !== 'wal') throw new Error(`${this.location}: SQLite could not use WAL journaling here (journal_mode is ${String(result)})`);
+        if (pragma.startsWith('journal_mode') && result !== 'wal')
+          throw new Error(`${this.location}: SQLite could not use WAL journaling here (journal_mode is ${String(result)})`);
       }
       // IMMEDIATE takes the write lock first, so workers opening a new file at once create it one after another.
       db.transaction(() => {

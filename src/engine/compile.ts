@@ -256,7 +256,10 @@ export function compileRuleSet(
     file,
     calendar,
     derived,
-    flatten: factMapBuilder(factsRead(file, module), derived.map(([name]) => name)),
+    flatten: factMapBuilder(
+      factsRead(file, module),
+      derived.map(([name]) => name),
+    ),
     deriveAll: deriveAllFunction(derived),
     applyDefaults,
     parameterFacts,

@@ -119,9 +119,10 @@ class RuleWriter {
     const operator = OPERATORS[operatorName];
     if (typeof fact !== 'string' || !operator) throw new Error(`condition ${JSON.stringify(condition)} has no compiled form`);
     const value = condition.value;
-    const reference = value !== null && typeof value === 'object' && !Array.isArray(value) && typeof (value as { fact?: unknown }).fact === 'string'
-      ? (value as { fact: string }).fact
-      : undefined;
+    const reference =
+      value !== null && typeof value === 'object' && !Array.isArray(value) && typeof (value as { fact?: unknown }).fact === 'string'
+        ? (value as { fact: string }).fact
+        : undefined;
     const label = this.labels[fact] ?? fact;
     const actual = this.name('a');
     const result = this.name('r');

@@ -11,7 +11,9 @@ type Item = Record<string, unknown>;
 export type DerivedFact = (facts: FactMap, asOf: string) => unknown;
 
 export function isParamRef(value: unknown): value is ParamRef {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) && typeof (value as ParamRef).param === 'string' && Object.keys(value).length === 1;
+  return (
+    value !== null && typeof value === 'object' && !Array.isArray(value) && typeof (value as ParamRef).param === 'string' && Object.keys(value).length === 1
+  );
 }
 
 function resolve(value: unknown, parameters: Record<string, Parameter>): unknown {

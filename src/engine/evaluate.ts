@@ -126,7 +126,14 @@ class CaseContext implements OutcomeContext {
 }
 
 /** What every decision says, explained or not: which version, as of when, the outcome, the facts derived. */
-function decided(ruleSet: CompiledRuleSet, asOf: string, { facts, derivedFacts, defaultsApplied }: PreparedFacts, rules: readonly RuleDefinition[], fired: ReadonlySet<string>, context = new CaseContext(ruleSet, asOf, facts, rules, fired, false)) {
+function decided(
+  ruleSet: CompiledRuleSet,
+  asOf: string,
+  { facts, derivedFacts, defaultsApplied }: PreparedFacts,
+  rules: readonly RuleDefinition[],
+  fired: ReadonlySet<string>,
+  context = new CaseContext(ruleSet, asOf, facts, rules, fired, false),
+) {
   return {
     ruleSet: ruleSet.name,
     version: ruleSet.version,
@@ -152,7 +159,14 @@ function explainDates(explanation: RuleExplanation[], dates: readonly (string | 
   }
 }
 
-function decision(ruleSet: CompiledRuleSet, asOf: string, evaluator: Evaluator, prepared: PreparedFacts, rules: readonly RuleDefinition[], explanation: RuleExplanation[]): Decision {
+function decision(
+  ruleSet: CompiledRuleSet,
+  asOf: string,
+  evaluator: Evaluator,
+  prepared: PreparedFacts,
+  rules: readonly RuleDefinition[],
+  explanation: RuleExplanation[],
+): Decision {
   const fired = new Set<string>();
   for (const rule of explanation) if (rule.fired) fired.add(rule.rule);
   const context = new CaseContext(ruleSet, asOf, prepared.facts, rules, fired, true);
@@ -163,7 +177,12 @@ function decision(ruleSet: CompiledRuleSet, asOf: string, evaluator: Evaluator, 
 }
 
 /** The reference evaluator: json-rules-engine itself, on an Engine of its own for this run. */
-async function referenceRun(rules: readonly RuleDefinition[], pool: EnginePool, factMap: FactMap, labels: Readonly<Record<string, string>>): Promise<RuleExplanation[]> {
+async function referenceRun(
+  rules: readonly RuleDefinition[],
+  pool: EnginePool,
+  factMap: FactMap,
+  labels: Readonly<Record<string, string>>,
+): Promise<RuleExplanation[]> {
   const results = await pool.run(async (engine) => {
     const { results: passed, failureResults: failed } = await engine.run(factMap);
     return [...passed, ...failed];

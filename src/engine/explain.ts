@@ -137,14 +137,27 @@ export class WorkingDaysDate implements ComputedDate {
   }
 
   #sentence(skipped: readonly SkippedDay[]): string {
-    const days = skipped.map((d) => `${longDate(d.date)} (${d.reason === 'weekend' ? `weekend${d.holiday ? `; also ${d.holiday}` : ''}` : `${d.holiday ?? 'public holiday'}, a public holiday`})`);
+    const days = skipped.map(
+      (d) =>
+        `${longDate(d.date)} (${d.reason === 'weekend' ? `weekend${d.holiday ? `; also ${d.holiday}` : ''}` : `${d.holiday ?? 'public holiday'}, a public holiday`})`,
+    );
     const passed = days.length === 0 ? 'No weekend or public holiday fell in between.' : `Not counted: ${days.join('; ')}.`;
     return `${this.field} is ${longDate(this.date)}: ${this.add} ${this.add === 1 ? 'working day' : 'working days'} (parameter ${this.parameter}) after ${longDate(this.from)}, ${this.#fromLabel} [${this.fromFact}], which is day 0. ${passed}`;
   }
 
   toJSON(): Record<string, unknown> {
     const skipped = this.skipped;
-    return { field: this.field, date: this.date, from: this.from, fromFact: this.fromFact, add: this.add, unit: this.unit, parameter: this.parameter, skipped, text: this.#sentence(skipped) };
+    return {
+      field: this.field,
+      date: this.date,
+      from: this.from,
+      fromFact: this.fromFact,
+      add: this.add,
+      unit: this.unit,
+      parameter: this.parameter,
+      skipped,
+      text: this.#sentence(skipped),
+    };
   }
 }
 
@@ -169,7 +182,8 @@ export function leafTextHead(fact: string, label: string, operator: string, expe
 }
 
 /** Where an expected value that refers to a fact comes from, as the explanation names it. */
-export const expectedFromOf = (reference: string): string => (reference.startsWith(PARAM_PREFIX) ? `parameter ${reference.slice(PARAM_PREFIX.length)}` : reference);
+export const expectedFromOf = (reference: string): string =>
+  reference.startsWith(PARAM_PREFIX) ? `parameter ${reference.slice(PARAM_PREFIX.length)}` : reference;
 
 export function citation(sources: readonly SourceRef[]): string {
   return sources.map((s) => `${s.document}, ${s.part}, ${s.table}, Step ${s.step}`).join('; ');
@@ -191,9 +205,10 @@ function explainCondition(condition: RecordedCondition, labels: Readonly<Record<
   }
   const result = condition.result === undefined ? null : condition.result;
   const fact = condition.fact as string;
-  const reference = condition.value !== null && typeof condition.value === 'object' && 'fact' in condition.value
-    ? String((condition.value as { fact: string }).fact)
-    : undefined;
+  const reference =
+    condition.value !== null && typeof condition.value === 'object' && 'fact' in condition.value
+      ? String((condition.value as { fact: string }).fact)
+      : undefined;
   const expected = reference !== undefined ? condition.valueResult : condition.value;
   return explainLeaf(fact, labels[fact] ?? fact, condition.operator as string, expected, reference, condition.factResult, result);
 }
@@ -212,12 +227,7 @@ export function explainLeaf(
   return new ConditionLine(fact, label, operator, expected, actual, result, leafTextHead(fact, label, operator, expected), expectedFrom);
 }
 
-export function explainRule(
-  rule: RuleDefinition,
-  fired: boolean,
-  recorded: RecordedCondition,
-  labels: Readonly<Record<string, string>>,
-): RuleExplanation {
+export function explainRule(rule: RuleDefinition, fired: boolean, recorded: RecordedCondition, labels: Readonly<Record<string, string>>): RuleExplanation {
   return ruleExplanation(rule, fired, explainCondition(recorded, labels));
 }
 

@@ -58,11 +58,26 @@ const record = (properties: Record<string, object>, required: string[] = []) =>
   ({ type: 'object', additionalProperties: false, properties, required }) as const;
 
 export const REFERRAL_SOURCES = [
-  'escalated-complaint', 'external-complaint', 'media-branch', 'nrat', 'senior-executive',
-  'social-work-services', 'smart-centre', 'intelligence-investigations', 'mats',
-  'member-of-parliament', 'ombudsman', 'ministerial', 'level-2-complaint',
-  'customer-review-gateway', 'privacy-breach', 'media-escalation',
-  'proactive', 'associated-customer', 'zone', 'other',
+  'escalated-complaint',
+  'external-complaint',
+  'media-branch',
+  'nrat',
+  'senior-executive',
+  'social-work-services',
+  'smart-centre',
+  'intelligence-investigations',
+  'mats',
+  'member-of-parliament',
+  'ombudsman',
+  'ministerial',
+  'level-2-complaint',
+  'customer-review-gateway',
+  'privacy-breach',
+  'media-escalation',
+  'proactive',
+  'associated-customer',
+  'zone',
+  'other',
 ] as const;
 
 /**
@@ -71,7 +86,12 @@ export const REFERRAL_SOURCES = [
  * older procedure's action timeframe depends on which (a rule's `appliesTo` may name them).
  */
 export const REFERRAL_INTRAYS = [
-  'crg-referral', 'ps-referral-tl-only', 'complaints-referral', 'customer-assigned', 'acer-referral', 'centrelink-referral',
+  'crg-referral',
+  'ps-referral-tl-only',
+  'complaints-referral',
+  'customer-assigned',
+  'acer-referral',
+  'centrelink-referral',
 ] as const;
 
 export const caseFactsSchema = {
@@ -88,7 +108,8 @@ export const caseFactsSchema = {
         urgent: flag('The referral was confirmed as urgent'),
         intray: {
           enum: REFERRAL_INTRAYS,
-          description: 'The Child Support intray the referral arrived in: crg-referral "CRG Referral to PS" (002 only), ps-referral-tl-only "PS Referral (TL only)", complaints-referral "Complaints referral to PS", customer-assigned "Customer Assigned to PS", acer-referral "ACER referral to PS" (001 only), centrelink-referral "Centrelink referral to PS" (001 only). Optional; an urgent referral (001: "Once confirmed as urgent use s47E(d) intray", its name withheld) is given as urgent: true with the intray it was referred through, if known',
+          description:
+            'The Child Support intray the referral arrived in: crg-referral "CRG Referral to PS" (002 only), ps-referral-tl-only "PS Referral (TL only)", complaints-referral "Complaints referral to PS", customer-assigned "Customer Assigned to PS", acer-referral "ACER referral to PS" (001 only), centrelink-referral "Centrelink referral to PS" (001 only). Optional; an urgent referral (001: "Once confirmed as urgent use s47E(d) intray", its name withheld) is given as urgent: true with the intray it was referred through, if known',
         },
       }),
     },
@@ -97,24 +118,45 @@ export const caseFactsSchema = {
       ...record({
         psHistory: { enum: ['never', 'previously', 'current'], description: 'Managed in PS: never, previously, or currently' },
         zoneCaseManagement: flag('Currently case managed by a Zone'),
-        serviceRestrictions: list(record({
-          channel: { enum: ['phone', 'face-to-face', 'online', 'written'] },
-          level: { enum: ['full', 'partial'] },
-          from: date,
-          to: date,
-        }, ['channel', 'level', 'from']), 'Service-channel restrictions, current when from <= asOf <= to', BOUNDS.serviceRestrictions),
-        incidents: list(record({
-          date,
-          kind: { enum: ['verbal-abuse', 'threat-of-violence', 'physical-violence', 'self-harm-threat', 'property-damage'] },
-          setting: { enum: ['face-to-face', 'phone', 'online', 'written'] },
-          securityIncident: { type: 'boolean', default: false },
-        }, ['date', 'kind', 'setting']), 'Recorded customer incidents', BOUNDS.incidents),
-        complaints: list(record({
-          date,
-          stage: { enum: ['frontline', 'escalated'] },
-          topic: { type: 'string', minLength: 1, maxLength: 200 },
-          upheld: { type: 'boolean' },
-        }, ['date', 'stage', 'topic']), 'Complaints, frontline or escalated (Level 2, formerly step 3)', BOUNDS.complaints),
+        serviceRestrictions: list(
+          record(
+            {
+              channel: { enum: ['phone', 'face-to-face', 'online', 'written'] },
+              level: { enum: ['full', 'partial'] },
+              from: date,
+              to: date,
+            },
+            ['channel', 'level', 'from'],
+          ),
+          'Service-channel restrictions, current when from <= asOf <= to',
+          BOUNDS.serviceRestrictions,
+        ),
+        incidents: list(
+          record(
+            {
+              date,
+              kind: { enum: ['verbal-abuse', 'threat-of-violence', 'physical-violence', 'self-harm-threat', 'property-damage'] },
+              setting: { enum: ['face-to-face', 'phone', 'online', 'written'] },
+              securityIncident: { type: 'boolean', default: false },
+            },
+            ['date', 'kind', 'setting'],
+          ),
+          'Recorded customer incidents',
+          BOUNDS.incidents,
+        ),
+        complaints: list(
+          record(
+            {
+              date,
+              stage: { enum: ['frontline', 'escalated'] },
+              topic: { type: 'string', minLength: 1, maxLength: 200 },
+              upheld: { type: 'boolean' },
+            },
+            ['date', 'stage', 'topic'],
+          ),
+          'Complaints, frontline or escalated (Level 2, formerly step 3)',
+          BOUNDS.complaints,
+        ),
         scsActivity: list(record({ date }, ['date']), 'SCS Activity Summary entries', BOUNDS.scsActivity),
         departureProhibitionOrder: flag('A current Departure Prohibition Order (DPO)'),
         nonCompliance: list(record({ date }, ['date']), 'Non-compliance entries', BOUNDS.nonCompliance),
@@ -130,16 +172,22 @@ export const caseFactsSchema = {
     case: {
       default: {},
       ...record({
-        issues: list(record({
-          id: { type: 'string', minLength: 1, maxLength: 100 },
-          kind: { type: 'string', minLength: 1, maxLength: 100 },
-          status: { enum: ['recorded', 'confirmed', 'resolved'] },
-          mandatory: { type: 'boolean' },
-          specialistProcess: {
-            enum: ['change-of-assessment', 'objection', 'compensation', 'privacy', 'litigation', 'foi',
-              'estimate', 'departure-prohibition-order', 'care'],
-          },
-        }, ['id', 'kind', 'status']), 'Issues on the case', BOUNDS.issues),
+        issues: list(
+          record(
+            {
+              id: { type: 'string', minLength: 1, maxLength: 100 },
+              kind: { type: 'string', minLength: 1, maxLength: 100 },
+              status: { enum: ['recorded', 'confirmed', 'resolved'] },
+              mandatory: { type: 'boolean' },
+              specialistProcess: {
+                enum: ['change-of-assessment', 'objection', 'compensation', 'privacy', 'litigation', 'foi', 'estimate', 'departure-prohibition-order', 'care'],
+              },
+            },
+            ['id', 'kind', 'status'],
+          ),
+          'Issues on the case',
+          BOUNDS.issues,
+        ),
         servicingStrategiesResolved: flag('Servicing strategies resolved or implemented'),
         customerManagesOwnBusiness: flag('The customer can manage their own business'),
         appropriateBehaviour: flag('The customer shows appropriate behaviour'),
@@ -158,10 +206,17 @@ export const caseFactsSchema = {
           default: 'none',
           description: 'Written response to a Ministerial or Ombudsman complaint',
         },
-        outstandingIntrays: list(record({
-          kind: { type: 'string', minLength: 1, maxLength: 100 },
-          specialist: { type: 'boolean' },
-        }, ['kind', 'specialist']), 'Outstanding intrays', BOUNDS.outstandingIntrays),
+        outstandingIntrays: list(
+          record(
+            {
+              kind: { type: 'string', minLength: 1, maxLength: 100 },
+              specialist: { type: 'boolean' },
+            },
+            ['kind', 'specialist'],
+          ),
+          'Outstanding intrays',
+          BOUNDS.outstandingIntrays,
+        ),
         mspActive: flag('A Managed Service Plan is active'),
         customerContactableByPhone: ruleSetsDefault('The customer can be contacted by phone'),
         exitLetterIssuedOn: { ...date, description: 'The day the exit letter was issued' },

@@ -103,9 +103,11 @@ export class ValueCount {
   /** The refusal of a body found to hold more values than any case. */
   refusal(): DecisionError {
     const most = this.most.toLocaleString('en-AU');
-    return new DecisionError('invalid-request', `The request holds more values than any case can (at most ${most}, with every list at its bound), so it was not read.`, [
-      { pointer: '', message: `holds more than ${most} values` },
-    ]);
+    return new DecisionError(
+      'invalid-request',
+      `The request holds more values than any case can (at most ${most}, with every list at its bound), so it was not read.`,
+      [{ pointer: '', message: `holds more than ${most} values` }],
+    );
   }
 }
 
@@ -128,7 +130,9 @@ function copied(value: unknown, shape: Shape): unknown {
   const { properties } = shape;
   if (!properties) return value;
   // fromEntries defines each key as the object's own, so a key named __proto__ stays a key (and a problem) and sets no prototype.
-  return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, Object.hasOwn(properties, key) ? copied(child, properties[key] as Shape) : child]));
+  return Object.fromEntries(
+    Object.entries(value).map(([key, child]) => [key, Object.hasOwn(properties, key) ? copied(child, properties[key] as Shape) : child]),
+  );
 }
 
 const unknownKeyMessage = (key: string): string => `${key} is not part of the fact vocabulary (see the CaseFacts schema in /openapi.json)`;
@@ -154,7 +158,10 @@ function describe(error: ErrorObject): Issue {
       return { pointer: at, message: `must be of type ${(error.params as { type: string }).type}` };
     case 'maxItems': {
       const limit = (error.params as { limit: number }).limit;
-      return { pointer: at, message: `must have at most ${limit.toLocaleString('en-AU')} items, the most a real case holds (see CaseFacts); the items of a longer list are not checked` };
+      return {
+        pointer: at,
+        message: `must have at most ${limit.toLocaleString('en-AU')} items, the most a real case holds (see CaseFacts); the items of a longer list are not checked`,
+      };
     }
     default:
       return { pointer: at, message: error.message ?? 'is invalid' };
@@ -199,7 +206,8 @@ function add(found: Found, issues: readonly Issue[]): void {
 
 /** A place in the request as a walk reaches it: its keys, made into a pointer only for a problem that is listed. */
 type Path = (string | number)[];
-const pointerOf = (path: Path, key: string): string => `${path.map((token) => `/${typeof token === 'number' ? token : pointerToken(token)}`).join('')}/${pointerToken(key)}`;
+const pointerOf = (path: Path, key: string): string =>
+  `${path.map((token) => `/${typeof token === 'number' ? token : pointerToken(token)}`).join('')}/${pointerToken(key)}`;
 
 /**
  * Counts the keys outside the vocabulary everywhere the schema describes (but in a list over its bound: that is
@@ -243,7 +251,12 @@ function tooManyUnknownKeys(body: unknown, shape: Shape, what: string): Decision
   const unknown: Found = { issues: [], count: 0 };
   unknownKeys(body, shape, [], unknown);
   if (unknown.count <= MAX_LISTED_ISSUES) return undefined;
-  return new DecisionError('invalid-request', `${what} It has more keys outside the fact vocabulary than a problem lists, so nothing else in it was checked.`, unknown.issues, unknown.count);
+  return new DecisionError(
+    'invalid-request',
+    `${what} It has more keys outside the fact vocabulary than a problem lists, so nothing else in it was checked.`,
+    unknown.issues,
+    unknown.count,
+  );
 }
 
 /** Every problem with a body the deciding validator refused, found at a cost the lists' bounds keep small. */
@@ -277,7 +290,8 @@ function keysOf(path: string): readonly string[] {
 function missingRequired(facts: CaseFacts, requires: readonly string[], ruleSet: string, prefix: string): Issue[] {
   const issues: Issue[] = [];
   for (const path of requires) {
-    if (valueAt(facts, path) === undefined) issues.push({ pointer: `${prefix}/${keysOf(path).join('/')}`, message: `${path} is required by the ${ruleSet} rule set` });
+    if (valueAt(facts, path) === undefined)
+      issues.push({ pointer: `${prefix}/${keysOf(path).join('/')}`, message: `${path} is required by the ${ruleSet} rule set` });
   }
   return issues;
 }
@@ -313,7 +327,10 @@ export function parseEvaluateRequest(body: unknown, ruleSet: string, requires: r
     const facts = (request as unknown as { facts?: unknown }).facts;
     if (facts !== null && typeof facts === 'object' && !Array.isArray(facts)) {
       const reported = new Set(found.issues.map((i) => i.pointer));
-      add(found, missingRequired(facts as CaseFacts, requires, ruleSet, '/facts').filter((i) => !reported.has(i.pointer)));
+      add(
+        found,
+        missingRequired(facts as CaseFacts, requires, ruleSet, '/facts').filter((i) => !reported.has(i.pointer)),
+      );
     }
     throw new DecisionError('invalid-request', REQUEST_REFUSED, found.issues, found.count);
   }

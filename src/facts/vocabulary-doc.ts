@@ -28,7 +28,7 @@ const INTRO = [
   'as a JSON pointer, how a problem names it (`/facts/customer/zoneCaseManagement`); `[]` marks the fields of each',
   'item of a list. A field not in these tables is refused with a 400 naming it. A fact left out takes its default; a',
   'fact a rule set needs that has no default (its `requires`, shown by `GET /v1/rulesets/{name}` and on the rules',
-  'page) must be given. Dates are `YYYY-MM-DD`, read in the `Australia/Sydney` zone relative to the request\'s `asOf`.',
+  "page) must be given. Dates are `YYYY-MM-DD`, read in the `Australia/Sydney` zone relative to the request's `asOf`.",
   '',
   'The vocabulary may grow where the policy needs a fact it lacks; a rename or removal is a breaking change to every',
   'caseworker tool, so it needs a new API version.',
@@ -75,7 +75,11 @@ function rows(node: VocabularyNode, path: string, required: boolean): string[] {
  */
 export function vocabularyMarkdown(schema: VocabularyNode = caseFactsSchema): string {
   const sections = Object.entries(schema.properties ?? {}).map(([key, node]) => {
-    const table = ['| fact | type | allowed values | default | description |', '|---|---|---|---|---|', ...rows(node, key, (schema.required ?? []).includes(key))];
+    const table = [
+      '| fact | type | allowed values | default | description |',
+      '|---|---|---|---|---|',
+      ...rows(node, key, (schema.required ?? []).includes(key)),
+    ];
     return [`## \`${key}\``, '', ...(node.type === 'object' && node.description ? [cell(node.description), ''] : []), ...table].join('\n');
   });
   return [

@@ -94,8 +94,10 @@ export function typeMismatch(fact: string, type: FactType, operator: string, raw
     return undefined;
   }
   if (MEMBERSHIP.has(operator)) {
-    if (type.kind === 'array' || type.kind === 'boolean') return `operator "${operator}" asks whether one value is in a list, but ${factIs}: ${type.kind === 'array' ? 'use contains, or lengthEqual' : 'use equal'}`;
-    if (!Array.isArray(value)) return `operator "${operator}" needs a list of values, but the rule gives ${JSON.stringify(value)}${from}: write a list such as ["a", "b"]`;
+    if (type.kind === 'array' || type.kind === 'boolean')
+      return `operator "${operator}" asks whether one value is in a list, but ${factIs}: ${type.kind === 'array' ? 'use contains, or lengthEqual' : 'use equal'}`;
+    if (!Array.isArray(value))
+      return `operator "${operator}" needs a list of values, but the rule gives ${JSON.stringify(value)}${from}: write a list such as ["a", "b"]`;
     if (type.kind === 'enum') {
       const strays = value.filter((v) => !type.values.includes(v));
       if (strays.length > 0) return `${factIs}; ${strays.map((v) => JSON.stringify(v)).join(', ')}${from} can never match: check the spelling`;
@@ -108,12 +110,15 @@ export function typeMismatch(fact: string, type: FactType, operator: string, raw
   }
   if (operator === 'lengthEqual') {
     if (type.kind !== 'array') return `operator "lengthEqual" counts a list's entries, but ${factIs}: use equal`;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) return `lengthEqual needs a whole number of entries, but the rule gives ${JSON.stringify(value)}${from}`;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
+      return `lengthEqual needs a whole number of entries, but the rule gives ${JSON.stringify(value)}${from}`;
     return undefined;
   }
   if (operator === 'equal' || operator === 'notEqual') {
     if (value === null) {
-      return 'nullable' in type && type.nullable ? undefined : `${factIs} and is never left empty, so comparing it with null is always ${operator === 'equal' ? 'false' : 'true'}`;
+      return 'nullable' in type && type.nullable
+        ? undefined
+        : `${factIs} and is never left empty, so comparing it with null is always ${operator === 'equal' ? 'false' : 'true'}`;
     }
     const actual = valueType(value);
     switch (type.kind) {

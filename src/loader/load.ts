@@ -20,7 +20,18 @@ import { renderDescriptions } from './templates';
 
 export const CALENDAR_FILE = path.join('calendars', 'au-national-public-holidays.json');
 
-const DEFAULT_OPERATORS = ['equal', 'notEqual', 'in', 'notIn', 'contains', 'doesNotContain', 'lessThan', 'lessThanInclusive', 'greaterThan', 'greaterThanInclusive'];
+const DEFAULT_OPERATORS = [
+  'equal',
+  'notEqual',
+  'in',
+  'notIn',
+  'contains',
+  'doesNotContain',
+  'lessThan',
+  'lessThanInclusive',
+  'greaterThan',
+  'greaterThanInclusive',
+];
 const OPERATORS = new Set([...DEFAULT_OPERATORS, ...Object.keys(CUSTOM_OPERATORS)]);
 const FACTS = new Set(factPaths());
 const DEFAULTED = new Set(defaultedFactPaths());
@@ -73,7 +84,9 @@ export class RuleSetVersions {
     const version = this.inForceOn(asOf);
     if (!version) {
       const periods = this.versions.map((v) => `${v.effectiveFrom ?? 'the beginning'} to ${v.effectiveTo ?? 'now'}`).join('; ');
-      throw new DecisionError('no-version-in-force', `No version of ${this.name} is in force on ${asOf} (versions cover ${periods}).`, [{ pointer: '/asOf', message: `no version of ${this.name} is in force on this date` }]);
+      throw new DecisionError('no-version-in-force', `No version of ${this.name} is in force on ${asOf} (versions cover ${periods}).`, [
+        { pointer: '/asOf', message: `no version of ${this.name} is in force on this date` },
+      ]);
     }
     return version;
   }
@@ -137,34 +150,49 @@ function checkMeaning(file: string, ruleFile: RuleFile, modules: Readonly<Record
   const at = (pointer: string, message: string) => issues.push({ file, pointer, message });
   const module = modules[ruleFile.ruleSet];
   if (!module) at('/ruleSet', `no outcome module is registered for rule set "${ruleFile.ruleSet}" (src/rulesets/index.ts)`);
-  for (const name of module?.parameters ?? []) if (!(name in ruleFile.parameters)) at('/parameters', `parameter "${name}" is missing: the ${ruleFile.ruleSet} outcome needs it`);
-  for (const name of module?.outcome ?? []) if (!(name in ruleFile.outcome)) at('/outcome', `outcome setting "${name}" is missing: the ${ruleFile.ruleSet} outcome needs it`);
+  for (const name of module?.parameters ?? [])
+    if (!(name in ruleFile.parameters)) at('/parameters', `parameter "${name}" is missing: the ${ruleFile.ruleSet} outcome needs it`);
+  for (const name of module?.outcome ?? [])
+    if (!(name in ruleFile.outcome)) at('/outcome', `outcome setting "${name}" is missing: the ${ruleFile.ruleSet} outcome needs it`);
   const stem = path.basename(file, '.json');
-  if (stem !== ruleFile.ruleSet && !stem.startsWith(`${ruleFile.ruleSet}.`)) at('/ruleSet', `the file must be named ${ruleFile.ruleSet}.json, or ${ruleFile.ruleSet}.<label>.json for another version`);
-  if (ruleFile.effectiveFrom && ruleFile.effectiveTo && ruleFile.effectiveTo < ruleFile.effectiveFrom) at('/effectiveTo', `effectiveTo ${ruleFile.effectiveTo} is before effectiveFrom ${ruleFile.effectiveFrom}`);
+  if (stem !== ruleFile.ruleSet && !stem.startsWith(`${ruleFile.ruleSet}.`))
+    at('/ruleSet', `the file must be named ${ruleFile.ruleSet}.json, or ${ruleFile.ruleSet}.<label>.json for another version`);
+  if (ruleFile.effectiveFrom && ruleFile.effectiveTo && ruleFile.effectiveTo < ruleFile.effectiveFrom)
+    at('/effectiveTo', `effectiveTo ${ruleFile.effectiveTo} is before effectiveFrom ${ruleFile.effectiveFrom}`);
   const derived = new Set(Object.keys(ruleFile.derivedFacts));
   const defaults = ruleFile.factDefaults ?? {};
   const defaulted = (fact: string) => DEFAULTED.has(fact) || Object.hasOwn(defaults, fact);
   /** The CaseFacts paths this file (or its outcome module) reads: a default is declared only for one of them. */
   const read = new Set<string>(module?.facts ?? []);
-  const knownFact = (name: string) => FACTS.has(name) || derived.has(name) || (name.startsWith(PARAM_PREFIX) && name.slice(PARAM_PREFIX.length) in ruleFile.parameters);
+  const knownFact = (name: string) =>
+    FACTS.has(name) || derived.has(name) || (name.startsWith(PARAM_PREFIX) && name.slice(PARAM_PREFIX.length) in ruleFile.parameters);
   ruleFile.requires.forEach((fact, i) => {
     if (!FACTS.has(fact)) at(`/requires/${i}`, `"${fact}" is not a fact in the CaseFacts vocabulary`);
   });
   const checkParamRefs = (value: unknown, pointer: string) => {
-    if (isParamRef(value) && !(value.param in ruleFile.parameters)) at(pointer, `parameter "${value.param}" is not defined under "parameters"${suggestion(value.param, Object.keys(ruleFile.parameters))}`);
+    if (isParamRef(value) && !(value.param in ruleFile.parameters))
+      at(pointer, `parameter "${value.param}" is not defined under "parameters"${suggestion(value.param, Object.keys(ruleFile.parameters))}`);
   };
   // A list of values is compared with the fact it names in "of": values of another fact would never match (or always would).
   const comparedWith = (value: unknown, fact: string, pointer: string) => {
-    const name = isParamRef(value) ? value.param : typeof (value as { fact?: unknown } | null)?.fact === 'string' && (value as { fact: string }).fact.startsWith(PARAM_PREFIX) ? (value as { fact: string }).fact.slice(PARAM_PREFIX.length) : undefined;
+    const name = isParamRef(value)
+      ? value.param
+      : typeof (value as { fact?: unknown } | null)?.fact === 'string' && (value as { fact: string }).fact.startsWith(PARAM_PREFIX)
+        ? (value as { fact: string }).fact.slice(PARAM_PREFIX.length)
+        : undefined;
     const parameter = name === undefined ? undefined : (ruleFile.parameters[name] as { type?: string; of?: string } | undefined);
-    if (parameter?.type === 'values' && parameter.of !== fact) at(pointer, `parameter "${name}" lists values of ${parameter.of}, but is compared here with ${fact}: change its "of", or compare it with ${parameter.of}`);
+    if (parameter?.type === 'values' && parameter.of !== fact)
+      at(
+        pointer,
+        `parameter "${name}" lists values of ${parameter.of}, but is compared here with ${fact}: change its "of", or compare it with ${parameter.of}`,
+      );
   };
   for (const [name, definition] of Object.entries(ruleFile.derivedFacts)) {
     if (FACTS.has(name)) at(`/derivedFacts/${name}`, `derived fact "${name}" hides a CaseFacts fact of the same name`);
     for (const fact of [definition.list, definition.date]) if (fact !== undefined) read.add(fact);
     if (definition.list !== undefined) {
-      for (const [field, value] of Object.entries(definition.where ?? {})) comparedWith(value, `${definition.list}[].${field}`, `/derivedFacts/${name}/where/${field}`);
+      for (const [field, value] of Object.entries(definition.where ?? {}))
+        comparedWith(value, `${definition.list}[].${field}`, `/derivedFacts/${name}/where/${field}`);
       if (definition.field !== undefined) comparedWith(definition.required, `${definition.list}[].${definition.field}`, `/derivedFacts/${name}/required`);
     }
     for (const key of ['list', 'date'] as const) {
@@ -197,23 +225,41 @@ function checkMeaning(file: string, ruleFile: RuleFile, modules: Readonly<Record
       if (typeof condition.fact === 'string') {
         read.add(condition.fact);
         if (FACTS.has(condition.fact)) comparedWith(condition.value, condition.fact, `${pointer}/value/fact`);
-        if (!knownFact(condition.fact)) at(`${pointer}/fact`, `fact "${condition.fact}" does not exist: it is neither in the CaseFacts vocabulary nor a derived fact of this file${suggestion(condition.fact, [...FACTS, ...derived])}`);
+        if (!knownFact(condition.fact))
+          at(
+            `${pointer}/fact`,
+            `fact "${condition.fact}" does not exist: it is neither in the CaseFacts vocabulary nor a derived fact of this file${suggestion(condition.fact, [...FACTS, ...derived])}`,
+          );
         // No default may decide: a fact that can be absent must be required, or the condition must test for its absence.
         const testsAbsence = condition.value === null && (condition.operator === 'equal' || condition.operator === 'notEqual');
         if (FACTS.has(condition.fact) && !defaulted(condition.fact) && !ruleFile.requires.includes(condition.fact) && !testsAbsence) {
-          at(`${pointer}/fact`, `fact "${condition.fact}" may be left out of a request and has no default: add it to "requires", declare what it is taken to be under "factDefaults", or test it with notEqual null first`);
+          at(
+            `${pointer}/fact`,
+            `fact "${condition.fact}" may be left out of a request and has no default: add it to "requires", declare what it is taken to be under "factDefaults", or test it with notEqual null first`,
+          );
         }
         const vocabularyType = FACT_TYPES.get(condition.fact);
         // A fact this file defaults is never empty when its rules read it.
         const ownType = vocabularyType && Object.hasOwn(defaults, condition.fact) ? ({ ...vocabularyType, nullable: false } as FactType) : vocabularyType;
-        const type: FactType | undefined = ownType ?? (ruleFile.derivedFacts[condition.fact] ? derivedFactType(ruleFile.derivedFacts[condition.fact] as never) : undefined);
-        const mismatch = type && OPERATORS.has(String(condition.operator)) ? typeMismatch(condition.fact, type, String(condition.operator), condition.value, ruleFile.parameters) : undefined;
+        const type: FactType | undefined =
+          ownType ?? (ruleFile.derivedFacts[condition.fact] ? derivedFactType(ruleFile.derivedFacts[condition.fact] as never) : undefined);
+        const mismatch =
+          type && OPERATORS.has(String(condition.operator))
+            ? typeMismatch(condition.fact, type, String(condition.operator), condition.value, ruleFile.parameters)
+            : undefined;
         if (mismatch) at(`${pointer}/value`, mismatch);
-        if (!OPERATORS.has(String(condition.operator))) at(`${pointer}/operator`, `operator "${String(condition.operator)}" is unknown${suggestion(String(condition.operator), OPERATORS)} (operators: ${[...OPERATORS].join(', ')})`);
+        if (!OPERATORS.has(String(condition.operator)))
+          at(
+            `${pointer}/operator`,
+            `operator "${String(condition.operator)}" is unknown${suggestion(String(condition.operator), OPERATORS)} (operators: ${[...OPERATORS].join(', ')})`,
+          );
         const value = condition.value as { fact?: unknown } | null;
         if (value && typeof value === 'object' && typeof value.fact === 'string' && !knownFact(value.fact)) {
           const parameters = Object.keys(ruleFile.parameters).map((p) => PARAM_PREFIX + p);
-          at(`${pointer}/value/fact`, `"${value.fact}" is neither a fact nor a parameter (write parameters as "${PARAM_PREFIX}<name>")${suggestion(value.fact, [...parameters, ...FACTS, ...derived])}`);
+          at(
+            `${pointer}/value/fact`,
+            `"${value.fact}" is neither a fact nor a parameter (write parameters as "${PARAM_PREFIX}<name>")${suggestion(value.fact, [...parameters, ...FACTS, ...derived])}`,
+          );
         }
       }
     };
@@ -226,7 +272,10 @@ function checkMeaning(file: string, ruleFile: RuleFile, modules: Readonly<Record
       continue;
     }
     if (DEFAULTED.has(fact)) {
-      at(pointer, `"${fact}" has a default in the fact vocabulary already (${JSON.stringify(vocabularyDefault(fact))}), which a request is filled in with before any rule set reads it: remove this one`);
+      at(
+        pointer,
+        `"${fact}" has a default in the fact vocabulary already (${JSON.stringify(vocabularyDefault(fact))}), which a request is filled in with before any rule set reads it: remove this one`,
+      );
       continue;
     }
     if (!read.has(fact)) at(pointer, `no rule of this file reads "${fact}", nor does its outcome module: declare a default only for a fact the rule set uses`);
@@ -234,7 +283,8 @@ function checkMeaning(file: string, ruleFile: RuleFile, modules: Readonly<Record
       if (!(source.document in ruleFile.documents)) at(`${pointer}/sources/${s}/document`, `document "${source.document}" is not listed under "documents"`);
     });
     const check = factValueChecker(fact);
-    if (!check(declared.value)) at(`${pointer}/value`, `${JSON.stringify(declared.value)} is not a value "${fact}" can hold: ${ajv.errorsText(check.errors, { dataVar: fact })}`);
+    if (!check(declared.value))
+      at(`${pointer}/value`, `${JSON.stringify(declared.value)} is not a value "${fact}" can hold: ${ajv.errorsText(check.errors, { dataVar: fact })}`);
   }
   return read;
 }
@@ -339,7 +389,11 @@ export function loadRules(directory: string, options: LoadOptions): LoadedRegist
  * The same checks and compilation from texts in memory: what loadRules does once it has read the
  * folder, and what re-runs a version archived in the decision log (its rule file and calendar texts).
  */
-export function loadRuleTexts(calendarText: string, files: readonly { file: string; text: string }[], { modules, archived = false }: LoadOptions): LoadedRegistry {
+export function loadRuleTexts(
+  calendarText: string,
+  files: readonly { file: string; text: string }[],
+  { modules, archived = false }: LoadOptions,
+): LoadedRegistry {
   const issues: Located[] = [];
   const warnings: Located[] = [];
   const calendarFile = parseJson(CALENDAR_FILE, calendarText, issues) as HolidayCalendarFile | undefined;
@@ -357,12 +411,22 @@ export function loadRuleTexts(calendarText: string, files: readonly { file: stri
         const name = /^\/parameters\/([^/]+)(\/(value|type|of)(\/.*)?)?$/.exec(error.instancePath)?.[1]?.replace(/~1/g, '/').replace(/~0/g, '~');
         const problem = name !== undefined && parameters[name] ? parameterProblem(name, parameters[name]) : undefined;
         if (name !== undefined && problem) {
-          if (!said.has(name)) issues.push({ file, pointer: `/parameters/${pointerToken(name)}${parameters[name]![problem.at] === undefined ? '' : `/${problem.at}`}`, message: problem.message });
+          if (!said.has(name))
+            issues.push({
+              file,
+              pointer: `/parameters/${pointerToken(name)}${parameters[name]![problem.at] === undefined ? '' : `/${problem.at}`}`,
+              message: problem.message,
+            });
           said.add(name);
           continue;
         }
         const params = error.params as { additionalProperty?: string; missingProperty?: string };
-        if (error.keyword === 'additionalProperties') issues.push({ file, pointer: `${error.instancePath}/${params.additionalProperty}`, message: `"${params.additionalProperty}" is not a member a rule file may have here (check its spelling)` });
+        if (error.keyword === 'additionalProperties')
+          issues.push({
+            file,
+            pointer: `${error.instancePath}/${params.additionalProperty}`,
+            message: `"${params.additionalProperty}" is not a member a rule file may have here (check its spelling)`,
+          });
         else if (error.keyword === 'required') issues.push({ file, pointer: error.instancePath, message: `"${params.missingProperty}" is required here` });
         else issues.push({ file, pointer: error.instancePath, message: error.message ?? 'is invalid' });
       }
@@ -373,7 +437,8 @@ export function loadRuleTexts(calendarText: string, files: readonly { file: stri
       // Only the facts the file reads: a first look, its issues set aside, says which those are.
       const read = checkMeaning(file, { ...ruleFile, factDefaults: {} }, modules, []);
       const then = Object.entries(ARCHIVED_VOCABULARY_DEFAULTS).filter(([fact]) => read.has(fact));
-      const description = 'The fact vocabulary took this to be so when a request left it out, for every rule set, until rule files declared their own defaults (December 2026); this file was written before then.';
+      const description =
+        'The fact vocabulary took this to be so when a request left it out, for every rule set, until rule files declared their own defaults (December 2026); this file was written before then.';
       if (then.length > 0) ruleFile.factDefaults = Object.fromEntries(then.map(([fact, value]) => [fact, { value, description, sources: [] }]));
     }
     checkMeaning(file, ruleFile, modules, issues);

@@ -80,11 +80,26 @@ export function parameterSchema(sources: object, interpretation: object): object
       when('date', { type: 'string', format: 'date' }),
       when('role', { enum: ROLES }),
       when('roles', { type: 'array', minItems: 1, items: { enum: ROLES } }),
-      when('role-by-program', { type: 'object', additionalProperties: false, minProperties: 1, properties: Object.fromEntries(PROGRAMS.map((p) => [p, { enum: ROLES }])) }),
-      { if: { properties: { type: { const: 'values' } }, required: ['type'] }, then: { required: ['of'], properties: { value: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1 } } } } },
+      when('role-by-program', {
+        type: 'object',
+        additionalProperties: false,
+        minProperties: 1,
+        properties: Object.fromEntries(PROGRAMS.map((p) => [p, { enum: ROLES }])),
+      }),
+      {
+        if: { properties: { type: { const: 'values' } }, required: ['type'] },
+        then: { required: ['of'], properties: { value: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1 } } } },
+      },
       // A list of values compared with an enumerated fact holds only values that fact can have.
       ...[...VALUE_FACTS].flatMap(([path, values]) =>
-        values ? [{ if: { properties: { type: { const: 'values' }, of: { const: path } }, required: ['type', 'of'] }, then: { properties: { value: { items: { enum: values } } } } }] : [],
+        values
+          ? [
+              {
+                if: { properties: { type: { const: 'values' }, of: { const: path } }, required: ['type', 'of'] },
+                then: { properties: { value: { items: { enum: values } } } },
+              },
+            ]
+          : [],
       ),
     ],
   };
@@ -109,7 +124,10 @@ export function parameterProblem(name: string, parameter: DeclaredParameter): { 
     return at('type', `parameter "${name}" needs a "type": one of ${quoted(PARAMETER_TYPES)}${type === undefined ? '' : ` (it is ${JSON.stringify(type)})`}`);
   }
   if (type === 'values' && (typeof of !== 'string' || !VALUE_FACTS.has(of))) {
-    return at('of', `parameter "${name}" is a list of values: say which fact they are values of with "of", one of ${quoted([...VALUE_FACTS.keys()])}${of === undefined ? '' : ` (it is ${JSON.stringify(of)})`}`);
+    return at(
+      'of',
+      `parameter "${name}" is a list of values: say which fact they are values of with "of", one of ${quoted([...VALUE_FACTS.keys()])}${of === undefined ? '' : ` (it is ${JSON.stringify(of)})`}`,
+    );
   }
   return at('value', valueProblem(name, value, type, of as string));
 }
@@ -122,7 +140,8 @@ function valueProblem(name: string, value: unknown, type: ParameterType, of: str
     const ok = typeof value === 'number' && Number.isInteger(value) && value >= minimum && value <= maximum;
     return ok ? undefined : `parameter "${name}" is ${noun}: write a whole number from ${minimum} to ${maximum}, without quotes ${got}`;
   }
-  if (type === 'date') return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) ? undefined : `parameter "${name}" is a date: write it "YYYY-MM-DD" ${got}`;
+  if (type === 'date')
+    return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) ? undefined : `parameter "${name}" is a date: write it "YYYY-MM-DD" ${got}`;
   const notRole = (v: unknown) => !(ROLES as readonly unknown[]).includes(v);
   if (type === 'role') return notRole(value) ? `parameter "${name}" is a role: write one of ${quoted(ROLES)} ${got}` : undefined;
   if (type === 'roles') {
@@ -130,11 +149,19 @@ function valueProblem(name: string, value: unknown, type: ParameterType, of: str
     return wrong.length > 0 ? `parameter "${name}" is a list of roles, each one of ${quoted(ROLES)}: ${quoted(wrong)} is not` : undefined;
   }
   if (type === 'role-by-program') {
-    const ok = value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length > 0 && Object.entries(value).every(([program, role]) => PROGRAMS.includes(program) && !notRole(role));
-    return ok ? undefined : `parameter "${name}" is a role for each program: { ${PROGRAMS.map((p) => `"${p}": <role>`).join(', ')} }, each role one of ${quoted(ROLES)} ${got}`;
+    const ok =
+      value !== null &&
+      typeof value === 'object' &&
+      !Array.isArray(value) &&
+      Object.keys(value).length > 0 &&
+      Object.entries(value).every(([program, role]) => PROGRAMS.includes(program) && !notRole(role));
+    return ok
+      ? undefined
+      : `parameter "${name}" is a role for each program: { ${PROGRAMS.map((p) => `"${p}": <role>`).join(', ')} }, each role one of ${quoted(ROLES)} ${got}`;
   }
   // values, of a fact the vocabulary has (parameterProblem checked it)
-  if (!Array.isArray(value) || value.length === 0 || value.some((v) => typeof v !== 'string' || v.length === 0)) return `parameter "${name}" is a list of values of ${of}: write a list of one or more texts ${got}`;
+  if (!Array.isArray(value) || value.length === 0 || value.some((v) => typeof v !== 'string' || v.length === 0))
+    return `parameter "${name}" is a list of values of ${of}: write a list of one or more texts ${got}`;
   if (new Set(value).size !== value.length) return `parameter "${name}" lists a value twice ${got}`;
   const allowed = VALUE_FACTS.get(of);
   const unknown = allowed ? value.filter((v) => !allowed.includes(v)) : [];

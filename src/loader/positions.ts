@@ -24,7 +24,11 @@ const unescape = (segment: string) => segment.replace(/~1/g, '/').replace(/~0/g,
 export function locate(text: string, pointer: string): Position {
   const root = parseTree(text);
   if (!root) return { line: 1, column: 1 };
-  const path: (string | number)[] = pointer.split('/').slice(1).map(unescape).map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  const path: (string | number)[] = pointer
+    .split('/')
+    .slice(1)
+    .map(unescape)
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
   for (let depth = path.length; depth >= 0; depth -= 1) {
     const node = findNodeAtLocation(root, path.slice(0, depth));
     if (node) {

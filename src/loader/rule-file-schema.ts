@@ -19,14 +19,26 @@ const sources = { type: 'array', minItems: 1, items: source } as const;
  * A reading the procedure's words leave open (what "within", "previously" or "history of" is taken to mean), marked so
  * that policy staff can find and confirm it: on a parameter, a derived fact or a rule, in plain words.
  */
-export const interpretation = { type: 'string', minLength: 20, description: 'The reading of the procedure\'s words this encodes, for policy staff to confirm' } as const;
+export const interpretation = {
+  type: 'string',
+  minLength: 20,
+  description: "The reading of the procedure's words this encodes, for policy staff to confirm",
+} as const;
 
 const condition = {
   $id: 'condition',
   type: 'object',
   oneOf: [
-    { required: ['all'], properties: { all: { type: 'array', items: { $ref: 'condition' } }, name: { type: 'string' }, priority: { type: 'number' } }, additionalProperties: false },
-    { required: ['any'], properties: { any: { type: 'array', items: { $ref: 'condition' } }, name: { type: 'string' }, priority: { type: 'number' } }, additionalProperties: false },
+    {
+      required: ['all'],
+      properties: { all: { type: 'array', items: { $ref: 'condition' } }, name: { type: 'string' }, priority: { type: 'number' } },
+      additionalProperties: false,
+    },
+    {
+      required: ['any'],
+      properties: { any: { type: 'array', items: { $ref: 'condition' } }, name: { type: 'string' }, priority: { type: 'number' } },
+      additionalProperties: false,
+    },
     { required: ['not'], properties: { not: { $ref: 'condition' }, name: { type: 'string' }, priority: { type: 'number' } }, additionalProperties: false },
     {
       required: ['fact', 'operator', 'value'],
@@ -60,7 +72,8 @@ export const ruleFileSchema = {
     requires: { type: 'array', items: { type: 'string' } },
     factDefaults: {
       type: 'object',
-      description: 'Fact path → the value this rule set takes the fact to be when a request leaves it out, with why (sources). Each one applied is listed in the decision (defaultsApplied).',
+      description:
+        'Fact path → the value this rule set takes the fact to be when a request leaves it out, with why (sources). Each one applied is listed in the decision (defaultsApplied).',
       additionalProperties: {
         type: 'object',
         additionalProperties: false,

@@ -18,7 +18,6 @@ export interface StoreLogger {
   error(details: object, message: string): void;
 }
 
-
 export class RuleStore {
   private registry: RuleRegistry;
   private watcher: FSWatcher | undefined;
@@ -50,7 +49,9 @@ export class RuleStore {
     try {
       const next = loadRules(this.directory, { modules: this.modules });
       const versions = versionsByFile(next);
-      const changed = Object.keys({ ...before, ...versions }).filter((name) => before[name] !== versions[name]).sort();
+      const changed = Object.keys({ ...before, ...versions })
+        .filter((name) => before[name] !== versions[name])
+        .sort();
       this.registry = next;
       this.logger?.info({ versions, changed }, changed.length > 0 ? `rules reloaded: ${changed.join(', ')} changed` : 'rules reloaded: nothing changed');
       return this.reported({ ok: true, versions, changed, issues: [] });
@@ -81,7 +82,10 @@ export class RuleStore {
     // An FSWatcher with no 'error' listener throws its error (the folder removed, say) and ends the process.
     // The rules in force stay; POST /v1/admin/reload still reloads on demand.
     this.watcher.on('error', (error) => {
-      this.logger?.error({ err: error, directory: this.directory }, 'the rules folder can no longer be watched; edits are picked up only by POST /v1/admin/reload');
+      this.logger?.error(
+        { err: error, directory: this.directory },
+        'the rules folder can no longer be watched; edits are picked up only by POST /v1/admin/reload',
+      );
       this.watcher?.close();
     });
   }

@@ -15,7 +15,10 @@ const UNITS: Partial<Record<keyof typeof NUMBER_TYPES, string>> = { months: 'mon
 /** A parameter's value as a sentence says it: a list as "a, b and c". */
 function spoken(value: unknown): string {
   if (Array.isArray(value)) return value.length <= 1 ? value.join('') : `${value.slice(0, -1).join(', ')} and ${value[value.length - 1]}`;
-  if (value !== null && typeof value === 'object') return Object.entries(value).map(([k, v]) => `${k}: ${String(v)}`).join('; ');
+  if (value !== null && typeof value === 'object')
+    return Object.entries(value)
+      .map(([k, v]) => `${k}: ${String(v)}`)
+      .join('; ');
   return String(value);
 }
 
@@ -28,7 +31,8 @@ function descriptions(ruleFile: RuleFile): { pointer: string; text: string; set:
   const found: { pointer: string; text: string; set: (text: string) => void }[] = [];
   const at = (pointer: string, holder: { description: string; interpretation?: string }) => {
     found.push({ pointer: `${pointer}/description`, text: holder.description, set: (text) => (holder.description = text) });
-    if (holder.interpretation !== undefined) found.push({ pointer: `${pointer}/interpretation`, text: holder.interpretation, set: (text) => (holder.interpretation = text) });
+    if (holder.interpretation !== undefined)
+      found.push({ pointer: `${pointer}/interpretation`, text: holder.interpretation, set: (text) => (holder.interpretation = text) });
   };
   at('', ruleFile);
   for (const [name, parameter] of Object.entries(ruleFile.parameters)) at(`/parameters/${name}`, parameter);
@@ -49,11 +53,19 @@ export function renderDescriptions(file: string, ruleFile: RuleFile, issues: Loc
   const rendered = JSON.parse(JSON.stringify(ruleFile)) as RuleFile;
   for (const place of descriptions(rendered)) {
     for (const { name, typed, unit } of typedValues(place.text, ruleFile.parameters)) {
-      warnings.push({ file, pointer: place.pointer, message: `"${typed}" repeats the value of parameter "${name}": write "{${name}} ${unit}" so that the sentence follows the value when it changes` });
+      warnings.push({
+        file,
+        pointer: place.pointer,
+        message: `"${typed}" repeats the value of parameter "${name}": write "{${name}} ${unit}" so that the sentence follows the value when it changes`,
+      });
     }
     place.set(
       fillTemplates(place.text, ruleFile.parameters, (whole) =>
-        issues.push({ file, pointer: place.pointer, message: `${whole} is not a parameter of this file; a description names parameters as {name} (parameters: ${Object.keys(ruleFile.parameters).join(', ')})` }),
+        issues.push({
+          file,
+          pointer: place.pointer,
+          message: `${whole} is not a parameter of this file; a description names parameters as {name} (parameters: ${Object.keys(ruleFile.parameters).join(', ')})`,
+        }),
       ),
     );
   }

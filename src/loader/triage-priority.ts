@@ -102,8 +102,16 @@ function checkMeaning(file: PriorityFile, modules: Readonly<Record<string, RuleS
     names.add(tier.name);
     const entries = Object.entries(tier.when);
     const last = t === file.tiers.length - 1;
-    if (entries.length === 0 && !last) at(`${where}/when`, `tier ${t + 1} has no conditions, so it takes every record and the tiers after it are never reached: give it conditions, or make it the last`);
-    if (entries.length > 0 && last) at(`${where}/when`, `the last tier takes every record the tiers before it do not, so it has no conditions: write "when": {} (add a tier after this one for the rest)`);
+    if (entries.length === 0 && !last)
+      at(
+        `${where}/when`,
+        `tier ${t + 1} has no conditions, so it takes every record and the tiers after it are never reached: give it conditions, or make it the last`,
+      );
+    if (entries.length > 0 && last)
+      at(
+        `${where}/when`,
+        `the last tier takes every record the tiers before it do not, so it has no conditions: write "when": {} (add a tier after this one for the rest)`,
+      );
     const result: Tier = { name: tier.name, outcomes: [] };
     for (const [key, value] of entries) {
       const pointer = `${where}/when/${pointerToken(key)}`;
@@ -114,7 +122,10 @@ function checkMeaning(file: PriorityFile, modules: Readonly<Record<string, RuleS
       }
       const match = OUTCOME_KEY.exec(key);
       if (!match) {
-        at(pointer, `"${key}" is neither "overdue" nor "<rule set>.<outcome field>" (e.g. "${known[0] ?? 'rule-set'}.${known[0] ? modules[known[0]]?.verdict : 'field'}")`);
+        at(
+          pointer,
+          `"${key}" is neither "overdue" nor "<rule set>.<outcome field>" (e.g. "${known[0] ?? 'rule-set'}.${known[0] ? modules[known[0]]?.verdict : 'field'}")`,
+        );
         continue;
       }
       const [, ruleSet, field] = match as unknown as [string, string, string];
@@ -157,9 +168,14 @@ export function parseTriagePriority(text: string, modules: Readonly<Record<strin
   if (!validateFile(json)) {
     for (const error of validateFile.errors ?? []) {
       const params = error.params as { additionalProperty?: string; missingProperty?: string };
-      if (error.keyword === 'additionalProperties') at(`${error.instancePath}/${pointerToken(params.additionalProperty ?? '')}`, `"${params.additionalProperty}" is not a member this file may have here (check its spelling)`);
+      if (error.keyword === 'additionalProperties')
+        at(
+          `${error.instancePath}/${pointerToken(params.additionalProperty ?? '')}`,
+          `"${params.additionalProperty}" is not a member this file may have here (check its spelling)`,
+        );
       else if (error.keyword === 'required') at(error.instancePath, `"${params.missingProperty}" is required here`);
-      else if (error.keyword === 'maxItems' && error.instancePath === '/tiers') at(error.instancePath, `at most ${MAX_TIERS} tiers: a record's rank key holds its tier beside its due date`);
+      else if (error.keyword === 'maxItems' && error.instancePath === '/tiers')
+        at(error.instancePath, `at most ${MAX_TIERS} tiers: a record's rank key holds its tier beside its due date`);
       else at(error.instancePath, error.message ?? 'is invalid');
     }
     throw refused();
@@ -177,7 +193,13 @@ export function loadTriagePriority(rulesDirectory: string, modules: Readonly<Rec
     text = readFileSync(path.join(rulesDirectory, TRIAGE_PRIORITY_FILE), 'utf8');
   } catch (error) {
     throw new DecisionError('rule-file-invalid', `The triage priority (${TRIAGE_PRIORITY_FILE}) could not be read: ${(error as Error).message}`, [
-      { file: TRIAGE_PRIORITY_FILE, line: 1, column: 1, pointer: `${TRIAGE_PRIORITY_FILE}#`, message: `could not be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` },
+      {
+        file: TRIAGE_PRIORITY_FILE,
+        line: 1,
+        column: 1,
+        pointer: `${TRIAGE_PRIORITY_FILE}#`,
+        message: `could not be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      },
     ]);
   }
   return parseTriagePriority(text, modules);

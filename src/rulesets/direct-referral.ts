@@ -26,10 +26,12 @@ export const DirectReferralOutcome = outcome({
   route: oneOf(['direct', 'standard'], 'direct when eligible, otherwise standard'),
   unmet: strings('Ids of the criteria (rules) not met, in file order: a caseworker checklist'),
   actionDueBy: dateOrNull(
-    'The day the referral must be actioned by: the day PS received it (day 0) plus the working days of the first timeframe rule that fired, whose explanation entry says how, in `computed`. '
-      + 'null when the timeframe rule that fired gives no date, its entry saying why. Which timeframe applies (by program, urgency and, in some versions, intray) and how many working days it gives are the deciding version\'s rules and parameters',
+    'The day the referral must be actioned by: the day PS received it (day 0) plus the working days of the first timeframe rule that fired, whose explanation entry says how, in `computed`. ' +
+      "null when the timeframe rule that fired gives no date, its entry saying why. Which timeframe applies (by program, urgency and, in some versions, intray) and how many working days it gives are the deciding version's rules and parameters",
   ),
-  refusalApprovedBy: stringOrNull('Who must approve refusing this referral (the parameter refusalApprover), when every rule the rule file names in outcome.refusalNeedsApprovalWhen fired; null when no refusal needs approval'),
+  refusalApprovedBy: stringOrNull(
+    'Who must approve refusing this referral (the parameter refusalApprover), when every rule the rule file names in outcome.refusalNeedsApprovalWhen fired; null when no refusal needs approval',
+  ),
 });
 type Outcome = Static<typeof DirectReferralOutcome>;
 
@@ -113,7 +115,10 @@ function dueDate(context: OutcomeContext, timeframes: readonly Timeframe[]): str
     }
     const receivedOn = context.fact(RECEIVED) as string;
     const due = addWorkingDays(receivedOn, days, context.calendar);
-    context.explainDate(rule.name, new WorkingDaysDate(FIELD, due, receivedOn, RECEIVED, 'the day PS received the referral', days, parameter, context.calendar));
+    context.explainDate(
+      rule.name,
+      new WorkingDaysDate(FIELD, due, receivedOn, RECEIVED, 'the day PS received the referral', days, parameter, context.calendar),
+    );
     return due;
   }
   return null;
@@ -143,12 +148,20 @@ function check(file: RuleFile): ModuleProblem[] {
   const names = new Set(file.rules.map((rule) => rule.name));
   const when = file.outcome.refusalNeedsApprovalWhen;
   for (const rule of Array.isArray(when) ? when : [when]) {
-    if (typeof rule !== 'string' || !names.has(rule)) problems.push({ pointer: '/outcome/refusalNeedsApprovalWhen', message: `${JSON.stringify(rule)} is not a rule of this file: name the rules (criterion ids) that together make a refusal need approval` });
+    if (typeof rule !== 'string' || !names.has(rule))
+      problems.push({
+        pointer: '/outcome/refusalNeedsApprovalWhen',
+        message: `${JSON.stringify(rule)} is not a rule of this file: name the rules (criterion ids) that together make a refusal need approval`,
+      });
   }
   if (!file.rules.some(isTimeframe)) {
     // The form before timeframe rules, kept readable so that decisions logged under it can still be reproduced.
     for (const name of ['actionWorkingDays', 'urgentActionWorkingDays']) {
-      if (!(name in file.parameters)) problems.push({ pointer: '/parameters', message: `parameter "${name}" is missing: with no rule of event type "${TIMEFRAME}", the due date (${FIELD}) is reckoned from it` });
+      if (!(name in file.parameters))
+        problems.push({
+          pointer: '/parameters',
+          message: `parameter "${name}" is missing: with no rule of event type "${TIMEFRAME}", the due date (${FIELD}) is reckoned from it`,
+        });
     }
   }
   file.rules.forEach((rule, r) => {
@@ -156,14 +169,23 @@ function check(file: RuleFile): ModuleProblem[] {
     const parameter: unknown = rule.event.params?.workingDays;
     const declared = typeof parameter === 'string' ? (file.parameters[parameter] as { type?: string } | undefined) : undefined;
     if (parameter !== null && declared?.type !== 'working-days') {
-      problems.push({ pointer: `/rules/${r}/event/params`, message: `a timeframe rule's event names in "workingDays" a parameter of type working-days (or null when no date can be given); ${JSON.stringify(parameter ?? 'nothing')} is not one` });
+      problems.push({
+        pointer: `/rules/${r}/event/params`,
+        message: `a timeframe rule's event names in "workingDays" a parameter of type working-days (or null when no date can be given); ${JSON.stringify(parameter ?? 'nothing')} is not one`,
+      });
     }
     if (parameter !== null && !JSON.stringify(rule.conditions).includes(`"fact":${JSON.stringify(RECEIVED)}`)) {
-      problems.push({ pointer: `/rules/${r}/conditions`, message: `a timeframe rule that gives a date needs a condition on ${RECEIVED} (write { "fact": "${RECEIVED}", "operator": "notEqual", "value": null }): the date counts from it, and its explanation is known by it` });
+      problems.push({
+        pointer: `/rules/${r}/conditions`,
+        message: `a timeframe rule that gives a date needs a condition on ${RECEIVED} (write { "fact": "${RECEIVED}", "operator": "notEqual", "value": null }): the date counts from it, and its explanation is known by it`,
+      });
     }
     (rule.appliesTo?.['referral.intray'] ?? []).forEach((value, i) => {
       if (value !== null && !(REFERRAL_INTRAYS as readonly unknown[]).includes(value)) {
-        problems.push({ pointer: `/rules/${r}/appliesTo/referral.intray/${i}`, message: `${JSON.stringify(value)} is not an intray (referral.intray is one of ${REFERRAL_INTRAYS.join(', ')}, or null when not given)` });
+        problems.push({
+          pointer: `/rules/${r}/appliesTo/referral.intray/${i}`,
+          message: `${JSON.stringify(value)} is not an intray (referral.intray is one of ${REFERRAL_INTRAYS.join(', ')}, or null when not given)`,
+        });
       }
     });
   });

@@ -13,16 +13,23 @@ type Basis = (typeof BASES)[number];
 export const ExitReadinessOutcome = outcome({
   ready: Type.Boolean({ description: 'A ground is met: the PSSO may recommend exit (or submit the finalisation request)' }),
   basis: orNull(oneOf(BASES), 'The first ground met; null when none is'),
-  unmet: strings('The primary ground\'s unmet criteria when no ground is met; empty otherwise'),
-  unmetByBasis: Type.Record(Type.String(), strings(), { description: 'Each ground open to the case → its unmet criteria', propertyNames: { enum: [...BASES] } }),
-  earliestSubmission: dateOrNull('When a customer not reachable by phone was sent the exit letter: the day the response period (the parameter the rule file\'s outcome.exitLetterWait names) ends; null otherwise'),
-  approvalBy: stringOrNull('Who quality-checks the recommendation or decides the request (the parameter approver, which may differ by program); null when the deciding version names no one for the program'),
+  unmet: strings("The primary ground's unmet criteria when no ground is met; empty otherwise"),
+  unmetByBasis: Type.Record(Type.String(), strings(), {
+    description: 'Each ground open to the case → its unmet criteria',
+    propertyNames: { enum: [...BASES] },
+  }),
+  earliestSubmission: dateOrNull(
+    "When a customer not reachable by phone was sent the exit letter: the day the response period (the parameter the rule file's outcome.exitLetterWait names) ends; null otherwise",
+  ),
+  approvalBy: stringOrNull(
+    'Who quality-checks the recommendation or decides the request (the parameter approver, which may differ by program); null when the deciding version names no one for the program',
+  ),
 });
 type Outcome = Static<typeof ExitReadinessOutcome>;
 
 /** The approver may differ by program (the older Child Support procedure has the PS Team Leader decide). */
 function approverFor(approver: string | Record<string, string>, program: string): string | null {
-  return typeof approver === 'string' ? approver : approver[program] ?? null;
+  return typeof approver === 'string' ? approver : (approver[program] ?? null);
 }
 
 function build(context: OutcomeContext): Outcome {
@@ -30,7 +37,8 @@ function build(context: OutcomeContext): Outcome {
   // The exit-letter wait applies where its rule is weighed (Child Support), to a customer not reachable by phone.
   const wait = context.file.outcome.exitLetterWait as { rule: string; parameter: string };
   const letter = context.fact('case.exitLetterIssuedOn');
-  const waitsForLetter = context.weighed.some((rule) => rule.name === wait.rule) && context.fact('case.customerContactableByPhone') === false && typeof letter === 'string';
+  const waitsForLetter =
+    context.weighed.some((rule) => rule.name === wait.rule) && context.fact('case.customerContactableByPhone') === false && typeof letter === 'string';
   return {
     ready: met !== null,
     // check() holds the rule file's grounds to BASES.

@@ -66,6 +66,11 @@ export function unknownGrounds(file: RuleFile, known: readonly string[]): Module
   return grounds.flatMap((ground, i) =>
     typeof ground?.id === 'string' && known.includes(ground.id)
       ? []
-      : [{ pointer: `/outcome/bases/${i}/id`, message: `${JSON.stringify(ground?.id)} is not a ground this rule set's outcome knows (${known.join(', ')}): a new ground is added to the outcome schema in its module too` }],
+      : [
+          {
+            pointer: `/outcome/bases/${i}/id`,
+            message: `${JSON.stringify(ground?.id)} is not a ground this rule set's outcome knows (${known.join(', ')}): a new ground is added to the outcome schema in its module too`,
+          },
+        ],
   );
 }

@@ -26,8 +26,13 @@ const NAME = /^[a-z][a-z0-9-]*$/;
 export function registerRuleSet(module: RuleSetModule): () => void {
   if (!NAME.test(module.name)) throw new Error(`a rule set's name is lower-case letters, digits and hyphens, starting with a letter: "${module.name}" is not`);
   if (Object.hasOwn(registered, module.name)) throw new Error(`a module for rule set "${module.name}" is registered already`);
-  for (const field of [module.verdict, ...(module.dueBy === undefined ? [] : [module.dueBy]), ...module.columns.map((column) => column.split('.')[0] as string)]) {
-    if (!Object.hasOwn(module.outcomeSchema.properties, field)) throw new Error(`the ${module.name} module names outcome field "${field}", which its outcome schema does not have`);
+  for (const field of [
+    module.verdict,
+    ...(module.dueBy === undefined ? [] : [module.dueBy]),
+    ...module.columns.map((column) => column.split('.')[0] as string),
+  ]) {
+    if (!Object.hasOwn(module.outcomeSchema.properties, field))
+      throw new Error(`the ${module.name} module names outcome field "${field}", which its outcome schema does not have`);
   }
   registered[module.name] = module;
   generation += 1;

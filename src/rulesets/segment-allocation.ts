@@ -7,7 +7,10 @@ import { dateOrNull, oneOf, outcome, stringOrNull, strings } from './schema';
 // Who approves and how soon segment 3 is reviewed are the deciding version's parameters (GET /v1/rulesets/{name}), named
 // here, never repeated: a description that said them would go on saying them after they changed.
 export const SegmentAllocationOutcome = outcome({
-  segment: oneOf([1, 2, 3], 'The segment recommended: 3 on any segment 3 indicator; otherwise 1 when the customer fits the segment 1 profile and shows no segment 2 indicator; otherwise 2'),
+  segment: oneOf(
+    [1, 2, 3],
+    'The segment recommended: 3 on any segment 3 indicator; otherwise 1 when the customer fits the segment 1 profile and shows no segment 2 indicator; otherwise 2',
+  ),
   requiresApproval: Type.Boolean({ description: 'Segment 3 is discussed with and approved by approvalBy before it is allocated' }),
   approvalBy: stringOrNull('Who discusses and approves a segment 3 allocation (the parameter segment3Approver, which may differ by program); null otherwise'),
   reviewBy: dateOrNull('The latest segment 3 review date: asOf plus the parameter segment3ReviewMonths; null otherwise'),
@@ -20,14 +23,14 @@ export const SegmentAllocationOutcome = outcome({
         'Indicators found (rules that fired, also listed in segment2) that the procedure lists for segment 3 as well: they support segment 3 but do not allocate it on their own; shown for whoever approves segment 3',
       ),
     },
-    { additionalProperties: false, description: 'Every indicator found for every segment (the rules that fired), not only the winning segment\'s' },
+    { additionalProperties: false, description: "Every indicator found for every segment (the rules that fired), not only the winning segment's" },
   ),
 });
 type Outcome = Static<typeof SegmentAllocationOutcome>;
 
 /** The approver may differ by program (before 14 January 2025 the PS Team Leader approves segment 3 for Child Support). */
 function approverFor(approver: string | Record<string, string>, program: unknown): string | null {
-  return typeof approver === 'string' ? approver : approver[String(program)] ?? null;
+  return typeof approver === 'string' ? approver : (approver[String(program)] ?? null);
 }
 
 function build(context: OutcomeContext): Outcome {

@@ -15,7 +15,7 @@ type Pathway = (typeof PATHWAYS)[number];
 export const ServiceRestrictionOutcome = outcome({
   mayPropose: Type.Boolean({ description: 'A pathway is met: a restriction may be proposed' }),
   pathway: orNull(oneOf(PATHWAYS), 'The pathway met; null when none is'),
-  unmet: strings('The primary pathway\'s unmet criteria when none is met; empty otherwise'),
+  unmet: strings("The primary pathway's unmet criteria when none is met; empty otherwise"),
   unmetByPathway: Type.Record(Type.String(), strings(), { description: 'Each pathway → its unmet criteria', propertyNames: { enum: [...PATHWAYS] } }),
   approvalChain: strings('Who a proposal passes through, in order: the parameter approvalChain of the deciding version'),
   reviewBetween: Type.Unsafe<[string, string] | null>({
@@ -23,7 +23,8 @@ export const ServiceRestrictionOutcome = outcome({
     prefixItems: [date(), date()],
     items: false,
     minItems: 2,
-    description: 'The window for reviewing a restriction, where the deciding version has one: asOf plus the parameter reviewFromMonths, to asOf plus the parameter reviewToMonths. null when none may be proposed, or when the deciding version has no review window (the review date is then left to whoever reviewApprovedBy names)',
+    description:
+      'The window for reviewing a restriction, where the deciding version has one: asOf plus the parameter reviewFromMonths, to asOf plus the parameter reviewToMonths. null when none may be proposed, or when the deciding version has no review window (the review date is then left to whoever reviewApprovedBy names)',
   }),
   reviewApprovedBy: Type.String({ description: 'Who decides or approves the review of a restriction: the parameter reviewApprover of the deciding version' }),
 });
@@ -40,10 +41,10 @@ function build(context: OutcomeContext): Outcome {
     unmet: met !== null || primary === null ? [] : (unmetBy[primary] as string[]),
     unmetByPathway: unmetBy,
     approvalChain: context.param<string[]>('approvalChain'),
-    reviewBetween: met === null || !window ? null : [
-      addMonths(context.asOf, context.param<number>('reviewFromMonths')),
-      addMonths(context.asOf, context.param<number>('reviewToMonths')),
-    ],
+    reviewBetween:
+      met === null || !window
+        ? null
+        : [addMonths(context.asOf, context.param<number>('reviewFromMonths')), addMonths(context.asOf, context.param<number>('reviewToMonths'))],
     reviewApprovedBy: context.param<string>('reviewApprover'),
   };
 }

@@ -29,7 +29,11 @@ export const specialistTransfer = defineRuleSet({
   build,
   verdict: 'approvable',
   columns: ['approvable', 'specialistProcess', 'unmet'],
-  example: { program: 'child-support', customer: { escalatingHistory: false }, case: { issues: [{ id: '1', kind: 'objection', status: 'confirmed', specialistProcess: 'objection' }] } },
+  example: {
+    program: 'child-support',
+    customer: { escalatingHistory: false },
+    case: { issues: [{ id: '1', kind: 'objection', status: 'confirmed', specialistProcess: 'objection' }] },
+  },
   parameters: ['approver'],
   outcome: ['specialistProcessFact'],
   facts: [],

@@ -122,7 +122,8 @@ export class ChunkTriage {
     const { id, facts, asOf } = record as { id?: unknown; facts?: unknown; asOf?: unknown };
     const issues: Issue[] = [];
     if (typeof id !== 'string' && typeof id !== 'number') issues.push({ pointer: '/id', message: 'id is required: a string or a number' });
-    if (asOf !== undefined && (typeof asOf !== 'string' || !isCalendarDate(asOf))) issues.push({ pointer: '/asOf', message: 'must be a real calendar date written YYYY-MM-DD' });
+    if (asOf !== undefined && (typeof asOf !== 'string' || !isCalendarDate(asOf)))
+      issues.push({ pointer: '/asOf', message: 'must be a real calendar date written YYYY-MM-DD' });
     if (facts === undefined) issues.push({ pointer: '/facts', message: 'facts is required' });
     const shownId = typeof id === 'string' || typeof id === 'number' ? id : null;
     if (issues.length > 0) {
@@ -175,12 +176,19 @@ export class ChunkTriage {
     }
     const converted = (this.convertRow as (row: readonly string[]) => ConvertedRow)(record);
     if (record.length !== headers.length) {
-      sink.error(line, converted.id, `line ${line} has ${record.length} cells; the header has ${headers.length}`, [{ pointer: '', message: `has ${record.length} cells, expected ${headers.length}` }]);
+      sink.error(line, converted.id, `line ${line} has ${record.length} cells; the header has ${headers.length}`, [
+        { pointer: '', message: `has ${record.length} cells, expected ${headers.length}` },
+      ]);
       return;
     }
     if (converted.id === null) converted.issues.unshift({ pointer: '', message: `column "${this.setup.mapping?.id}": the record id is empty` });
     if (converted.issues.length > 0) {
-      sink.error(line, converted.id, `line ${line}: ${converted.issues.length === 1 ? 'a cell was' : `${converted.issues.length} cells were`} refused`, converted.issues);
+      sink.error(
+        line,
+        converted.id,
+        `line ${line}: ${converted.issues.length === 1 ? 'a cell was' : `${converted.issues.length} cells were`} refused`,
+        converted.issues,
+      );
       return;
     }
     this.decideRecord(line, converted.id as string, converted.facts, this.setup.asOf, '', sink);
@@ -208,7 +216,11 @@ export class ChunkTriage {
     let found = this.inForce.get(asOf);
     if (!found) {
       try {
-        found = { versions: this.setup.ruleSets.map((name) => (this.registry.ruleSets.get(name) as NonNullable<ReturnType<RuleRegistry['ruleSets']['get']>>).resolve(asOf)) };
+        found = {
+          versions: this.setup.ruleSets.map((name) =>
+            (this.registry.ruleSets.get(name) as NonNullable<ReturnType<RuleRegistry['ruleSets']['get']>>).resolve(asOf),
+          ),
+        };
       } catch (error) {
         if (!(error instanceof DecisionError)) throw error;
         found = { error };
@@ -242,13 +254,22 @@ export class ChunkTriage {
       facts = {};
     }
     if (problems.length > 0) {
-      sink.error(line, id, problems.map((p) => p.message).join(' '), this.located(problems.flatMap((p) => p.issues), prefix));
+      sink.error(
+        line,
+        id,
+        problems.map((p) => p.message).join(' '),
+        this.located(
+          problems.flatMap((p) => p.issues),
+          prefix,
+        ),
+      );
       return;
     }
     // Without --explain only outcomes and fired rules are written: the explanation is not built.
     const decisions: TriageDecision[] = [];
     try {
-      for (const ruleSet of inForce.versions) decisions.push(this.setup.explain ? explained(decide(ruleSet, facts, asOf)) : decideVerdict(ruleSet, facts, asOf));
+      for (const ruleSet of inForce.versions)
+        decisions.push(this.setup.explain ? explained(decide(ruleSet, facts, asOf)) : decideVerdict(ruleSet, facts, asOf));
     } catch (error) {
       // A date beyond the holiday calendar, say: this record cannot be decided; the run goes on.
       const issues = error instanceof DecisionError ? this.located(error.issues, prefix) : [{ pointer: '', message: 'could not be decided' }];

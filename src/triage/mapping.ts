@@ -49,7 +49,6 @@ export interface CsvMapping {
 // ---------------------------------------------------------------------------------------------
 // Reading a mapping file, and turning one CSV row into CaseFacts with it.
 
-
 const CELL_TYPES: readonly CsvCellType[] = ['string', 'number', 'boolean', 'date', 'json'];
 const DATE_FORMATS: readonly CsvDateFormat[] = ['yyyy-MM-dd', 'dd/MM/yyyy'];
 
@@ -71,10 +70,12 @@ export function checkMapping(json: unknown, where = 'the mapping'): CsvMapping {
   const problems: string[] = [];
   if (!isObject(json)) throw new MappingError(`${where} must be a JSON object { "id", "columns" }`);
   const known = new Set(factPaths());
-  for (const key of Object.keys(json)) if (!['description', 'id', 'columns'].includes(key)) problems.push(`"${key}" is not a mapping field (fields: description, id, columns)`);
+  for (const key of Object.keys(json))
+    if (!['description', 'id', 'columns'].includes(key)) problems.push(`"${key}" is not a mapping field (fields: description, id, columns)`);
   if (json.description !== undefined && typeof json.description !== 'string') problems.push('"description" must be a string');
   if (typeof json.id !== 'string' || json.id === '') problems.push('"id" must name the CSV column that holds each record\'s id');
-  if (!isObject(json.columns) || Object.keys(json.columns).length === 0) problems.push('"columns" must be an object from CSV header to { "fact", "type"?, "format"?, "values"? }');
+  if (!isObject(json.columns) || Object.keys(json.columns).length === 0)
+    problems.push('"columns" must be an object from CSV header to { "fact", "type"?, "format"?, "values"? }');
   else {
     const facts = new Map<string, string>();
     for (const [header, column] of Object.entries(json.columns)) {
@@ -83,17 +84,21 @@ export function checkMapping(json: unknown, where = 'the mapping'): CsvMapping {
         problems.push(`${at} must be an object { "fact", "type"?, "format"?, "values"? }`);
         continue;
       }
-      for (const key of Object.keys(column)) if (!['fact', 'type', 'format', 'values'].includes(key)) problems.push(`${at}.${key} is not a column field (fields: fact, type, format, values)`);
+      for (const key of Object.keys(column))
+        if (!['fact', 'type', 'format', 'values'].includes(key)) problems.push(`${at}.${key} is not a column field (fields: fact, type, format, values)`);
       if (typeof column.fact !== 'string') problems.push(`${at}.fact must be a CaseFacts path such as "referral.receivedOn"`);
       else if (!known.has(column.fact)) problems.push(`${at}.fact "${column.fact}" is not a CaseFacts fact (see the CaseFacts schema in /openapi.json)`);
       else if (facts.has(column.fact)) problems.push(`${at}.fact "${column.fact}" is already filled by column "${facts.get(column.fact)}"`);
       else facts.set(column.fact, header);
-      if (column.type !== undefined && !CELL_TYPES.includes(column.type as CsvCellType)) problems.push(`${at}.type ${JSON.stringify(column.type)} is not one of ${CELL_TYPES.join(', ')}`);
+      if (column.type !== undefined && !CELL_TYPES.includes(column.type as CsvCellType))
+        problems.push(`${at}.type ${JSON.stringify(column.type)} is not one of ${CELL_TYPES.join(', ')}`);
       if (column.format !== undefined) {
         if (column.type !== 'date') problems.push(`${at}.format applies only to "type": "date"`);
-        else if (!DATE_FORMATS.includes(column.format as CsvDateFormat)) problems.push(`${at}.format ${JSON.stringify(column.format)} is not one of ${DATE_FORMATS.join(', ')}`);
+        else if (!DATE_FORMATS.includes(column.format as CsvDateFormat))
+          problems.push(`${at}.format ${JSON.stringify(column.format)} is not one of ${DATE_FORMATS.join(', ')}`);
       }
-      if (column.values !== undefined && (!isObject(column.values) || Object.values(column.values).some((v) => typeof v !== 'string'))) problems.push(`${at}.values must be an object from export code to vocabulary value (strings)`);
+      if (column.values !== undefined && (!isObject(column.values) || Object.values(column.values).some((v) => typeof v !== 'string')))
+        problems.push(`${at}.values must be an object from export code to vocabulary value (strings)`);
     }
   }
   if (problems.length > 0) throw new MappingError(`${where} is not a usable CSV mapping:`, problems);

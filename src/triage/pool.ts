@@ -32,7 +32,8 @@ export class WorkerPool {
       return new Promise<void>((resolve, reject) => {
         worker.on('message', (message: WorkerReply) => {
           if (message.type === 'ready') {
-            if (!isDeepStrictEqual(message.versions, versions)) reject(new Error('a worker loaded different rule versions from the main thread (were the rules edited during start-up?)'));
+            if (!isDeepStrictEqual(message.versions, versions))
+              reject(new Error('a worker loaded different rule versions from the main thread (were the rules edited during start-up?)'));
             else resolve();
           } else if (message.type === 'fatal') {
             const error = new Error(`triage worker failed: ${message.message}`);

@@ -46,7 +46,9 @@ export class Progress {
     const fraction = this.size > 0 ? bytesRead / this.size : 1;
     const seconds = (Date.now() - this.started) / 1000;
     const eta = fraction > 0 ? Math.max(0, Math.round(seconds / fraction - seconds)) : undefined;
-    process.stderr.write(`triage: ${Math.floor(fraction * 100)}% of input read, ${records} records, ${this.rate(records)} records/s${eta === undefined ? '' : `, ETA ${eta} s`}\n`);
+    process.stderr.write(
+      `triage: ${Math.floor(fraction * 100)}% of input read, ${records} records, ${this.rate(records)} records/s${eta === undefined ? '' : `, ETA ${eta} s`}\n`,
+    );
   }
 
   /** A phase after reading (sorting): said once, as a line. */

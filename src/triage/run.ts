@@ -40,7 +40,6 @@ export class UsageError extends Error {}
 
 export const EXIT_CODES = { complete: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
-
 /** Output format from the file name: .csv is CSV, anything else NDJSON. */
 export function formatFor(file: string): RecordFormat {
   return path.extname(file).toLowerCase() === '.csv' ? 'csv' : 'ndjson';
@@ -82,9 +81,11 @@ function checkUsage(options: TriageOptions, ruleSets: readonly string[], registr
   if (!isCalendarDate(options.asOf)) throw new UsageError(`--as-of "${options.asOf}" is not a date written YYYY-MM-DD`);
   if (ruleSets.length === 0) throw new UsageError('--rule-sets names no rule set');
   const from = options.ruleSets ? '--rule-sets' : `the ruleSets of ${TRIAGE_PRIORITY_FILE}`;
-  for (const name of ruleSets) if (!registry.ruleSets.has(name)) throw new UsageError(`${from}: no rule set "${name}" (known: ${[...registry.ruleSets.keys()].join(', ')})`);
+  for (const name of ruleSets)
+    if (!registry.ruleSets.has(name)) throw new UsageError(`${from}: no rule set "${name}" (known: ${[...registry.ruleSets.keys()].join(', ')})`);
   if (new Set(ruleSets).size !== ruleSets.length) throw new UsageError('--rule-sets names a rule set twice');
-  if (!Number.isInteger(options.workers) || options.workers < 1 || options.workers > 256) throw new UsageError('--workers must be a whole number from 1 to 256');
+  if (!Number.isInteger(options.workers) || options.workers < 1 || options.workers > 256)
+    throw new UsageError('--workers must be a whole number from 1 to 256');
   if (path.resolve(options.out) === path.resolve(options.errors)) throw new UsageError('--out and --errors must be different files');
 }
 
@@ -124,7 +125,9 @@ export async function runTriage(options: TriageOptions): Promise<number> {
       const missing = missingColumns(mapping, headers ?? []);
       if (missing.length > 0) {
         await reader.close();
-        throw new UsageError(`${options.input} lacks the column(s) the mapping names: ${missing.map((m) => `"${m}"`).join(', ')} (its header: ${(headers ?? []).map((h) => `"${h}"`).join(', ') || 'empty'})`);
+        throw new UsageError(
+          `${options.input} lacks the column(s) the mapping names: ${missing.map((m) => `"${m}"`).join(', ')} (its header: ${(headers ?? []).map((h) => `"${h}"`).join(', ') || 'empty'})`,
+        );
       }
     }
   } catch (error) {
@@ -219,7 +222,12 @@ export async function runTriage(options: TriageOptions): Promise<number> {
       // Interrupted while reading: the records already decided are still ranked and written, unless interrupted again.
       const target = out;
       const before = sigints;
-      await ranks.copyRanked(spill, outputFormat, (block) => writeAll(target, block), () => sigints > before);
+      await ranks.copyRanked(
+        spill,
+        outputFormat,
+        (block) => writeAll(target, block),
+        () => sigints > before,
+      );
       if (sigints > 0) status = 'interrupted';
     }
   } catch (error) {

@@ -15,7 +15,13 @@ const dir = mkdtempSync(path.join(tmpdir(), 'access-rules-'));
 cpSync(RULES_DIR, dir, { recursive: true });
 const store = new RuleStore(dir, RULE_SET_MODULES, quiet);
 afterAll(() => store.close());
-const app = testApp({ rules: () => store.current(), reload: () => store.reload(), candidateRules: () => loadRules(dir, { modules: RULE_SET_MODULES }), logger: quiet, ratePerMinute: 1000 });
+const app = testApp({
+  rules: () => store.current(),
+  reload: () => store.reload(),
+  candidateRules: () => loadRules(dir, { modules: RULE_SET_MODULES }),
+  logger: quiet,
+  ratePerMinute: 1000,
+});
 
 const facts = { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' } };
 const ID = '00000000-0000-4000-8000-000000000000';
@@ -33,10 +39,28 @@ const json = (value: unknown) => JSON.stringify(value);
 const ROUTES: Route[] = [
   { method: 'get', path: '/v1/rulesets', roles: ['caseworker', 'policy', 'auditor'] },
   { method: 'get', path: '/v1/rulesets/direct-referral', roles: ['caseworker', 'policy', 'auditor'] },
-  { method: 'post', path: '/v1/rulesets/direct-referral/evaluate', type: 'application/json', body: json({ asOf: '2025-06-02', facts }), roles: ['caseworker', 'policy'] },
-  { method: 'post', path: '/v1/rulesets/direct-referral/evaluate-batch', type: 'application/x-ndjson', body: json({ asOf: '2025-06-02', facts }), roles: ['caseworker', 'policy'] },
+  {
+    method: 'post',
+    path: '/v1/rulesets/direct-referral/evaluate',
+    type: 'application/json',
+    body: json({ asOf: '2025-06-02', facts }),
+    roles: ['caseworker', 'policy'],
+  },
+  {
+    method: 'post',
+    path: '/v1/rulesets/direct-referral/evaluate-batch',
+    type: 'application/x-ndjson',
+    body: json({ asOf: '2025-06-02', facts }),
+    roles: ['caseworker', 'policy'],
+  },
   { method: 'post', path: '/v1/admin/reload', roles: ['policy'] },
-  { method: 'post', path: '/v1/admin/impact', type: 'application/json', body: json({ cases: [{ id: 'a', ruleSet: 'direct-referral', asOf: '2025-06-02', facts }] }), roles: ['policy'] },
+  {
+    method: 'post',
+    path: '/v1/admin/impact',
+    type: 'application/json',
+    body: json({ cases: [{ id: 'a', ruleSet: 'direct-referral', asOf: '2025-06-02', facts }] }),
+    roles: ['policy'],
+  },
   { method: 'get', path: `/v1/decisions/${ID}`, roles: ['auditor'] },
   { method: 'post', path: `/v1/decisions/${ID}/reproduce`, type: 'application/json', body: json({ facts }), roles: ['auditor'] },
 ];

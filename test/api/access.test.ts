@@ -96,7 +96,11 @@ describe('API_KEYS', () => {
     ['an empty id', ':caseworker:abcdefghijklmnopqrstuvwxyz', /^API_KEYS entry 1: the id must be/],
     ['an id of 65 characters', `${'a'.repeat(65)}:caseworker:abcdefghijklmnopqrstuvwxyz`, /^API_KEYS entry 1: the id must be/],
     ['an unknown role', 'cw9:admin:abcdefghijklmnopqrstuvwxyz', /^API_KEYS entry 1 \(id "cw9"\): the role must be one of caseworker, policy, auditor/],
-    ['a short secret', 'cw9:caseworker:short-secret-123', /^API_KEYS entry 1 \(id "cw9"\): the secret is shorter than 24 characters; bearer secrets must resist guessing/],
+    [
+      'a short secret',
+      'cw9:caseworker:short-secret-123',
+      /^API_KEYS entry 1 \(id "cw9"\): the secret is shorter than 24 characters; bearer secrets must resist guessing/,
+    ],
     ['a secret with a space', 'cw9:caseworker:abcdefghijkl mnopqrstuvwxyz', /^API_KEYS entry 1 \(id "cw9"\): the secret may hold only/],
     ['a malformed hash', 'cw9:caseworker:sha256:abc123', /^API_KEYS entry 1 \(id "cw9"\): a hashed secret must be sha256: followed by 64 hexadecimal digits/],
   ];
@@ -163,7 +167,9 @@ describe('API_KEYS_FILE', () => {
   });
 
   test('names a file that cannot be read', () => {
-    expect(thrown(() => keysFromEnvironment({ API_KEYS_FILE: '/nonexistent/keys.txt' }))).toMatch(/^API_KEYS_FILE \/nonexistent\/keys.txt could not be read: ENOENT/);
+    expect(thrown(() => keysFromEnvironment({ API_KEYS_FILE: '/nonexistent/keys.txt' }))).toMatch(
+      /^API_KEYS_FILE \/nonexistent\/keys.txt could not be read: ENOENT/,
+    );
   });
 
   test('a file of comments only holds no keys', () => {

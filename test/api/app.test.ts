@@ -11,7 +11,8 @@ const evaluatePath = (name: string) => `/v1/rulesets/${name}/evaluate`;
 
 const directFacts = { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' } };
 /** The most incidents a case holds (src/facts/schema.ts). */
-const INCIDENTS_BOUND = (caseFactsSchema as unknown as { properties: { customer: { properties: { incidents: { maxItems: number } } } } }).properties.customer.properties.incidents.maxItems;
+const INCIDENTS_BOUND = (caseFactsSchema as unknown as { properties: { customer: { properties: { incidents: { maxItems: number } } } } }).properties.customer
+  .properties.incidents.maxItems;
 
 describe('reading', () => {
   test('GET /health answers 200', async () => {
@@ -66,14 +67,16 @@ describe('evaluating', () => {
       for (const source of rule.sources) expect(source.document).toMatch(/^00[0-2]_[0-9a-f]{16}\.txt$/);
       expect(rule.conditions.all.length).toBeGreaterThan(0);
       for (const condition of rule.conditions.all) {
-        expect(condition).toEqual(expect.objectContaining({ fact: expect.any(String), operator: expect.any(String), result: rule.fired ? true : expect.any(Boolean) }));
+        expect(condition).toEqual(
+          expect.objectContaining({ fact: expect.any(String), operator: expect.any(String), result: rule.fired ? true : expect.any(Boolean) }),
+        );
         expect(condition).toHaveProperty('expected');
         expect(condition).toHaveProperty('actual');
       }
     }
   });
 
-  test('an unmet criterion shows the customer\'s actual value', async () => {
+  test("an unmet criterion shows the customer's actual value", async () => {
     const facts = { ...directFacts, customer: { serviceRestrictions: [{ channel: 'phone', level: 'partial', from: '2025-01-01' }] } };
     const res = await app.as('caseworker').post(evaluatePath('direct-referral')).send({ asOf: '2025-06-02', facts });
     expect(res.body.outcome.unmet).toEqual(['no-current-restriction']);
@@ -85,7 +88,10 @@ describe('evaluating', () => {
   test('?engine=reference decides with json-rules-engine itself, identically; the response says which decided', async () => {
     const body = { asOf: '2025-06-02', facts: { ...directFacts, customer: { zoneCaseManagement: true } } };
     const compiled = await app.as('caseworker').post(evaluatePath('direct-referral')).send(body);
-    const reference = await app.as('caseworker').post(`${evaluatePath('direct-referral')}?engine=reference`).send(body);
+    const reference = await app
+      .as('caseworker')
+      .post(`${evaluatePath('direct-referral')}?engine=reference`)
+      .send(body);
     expect(compiled.body.evaluator).toBe('compiled');
     expect(reference.body.evaluator).toBe('reference');
     expect(reference.body.outcome).toEqual(compiled.body.outcome);
@@ -103,7 +109,11 @@ describe('evaluating', () => {
     const res = await app.as('caseworker').post(evaluatePath('segment-allocation')).send({ asOf: '2025-06-02', facts });
     expect(res.status).toBe(200);
     expect(res.body.outcome.segment).toBe(2);
-    expect(res.body.outcome.indicators.segment2).toEqual(['segment-2-escalated-referral-source', 'segment-2-previously-managed', 'segment-2-departure-prohibition-order']);
+    expect(res.body.outcome.indicators.segment2).toEqual([
+      'segment-2-escalated-referral-source',
+      'segment-2-previously-managed',
+      'segment-2-departure-prohibition-order',
+    ]);
     const weighed = res.body.explanation.map((r: { rule: string }) => r.rule);
     expect(weighed.filter((n: string) => n.startsWith('segment-3-')).length).toBe(7);
     expect(weighed.filter((n: string) => n.startsWith('segment-2-')).length).toBe(11);
@@ -125,7 +135,9 @@ describe('bad input never yields a 500', () => {
   const expectProblem = (res: request.Response, status: number, pointers?: string[]) => {
     expect(res.status).toBe(status);
     expect(res.type).toBe('application/problem+json');
-    expect(res.body).toEqual(expect.objectContaining({ status, title: expect.any(String), detail: expect.any(String), type: expect.stringMatching(/^urn:ps-decisions:problem:/) }));
+    expect(res.body).toEqual(
+      expect.objectContaining({ status, title: expect.any(String), detail: expect.any(String), type: expect.stringMatching(/^urn:ps-decisions:problem:/) }),
+    );
     if (pointers) expect(res.body.errors.map((e: { pointer: string }) => e.pointer).sort()).toEqual([...pointers].sort());
   };
 
@@ -133,15 +145,26 @@ describe('bad input never yields a 500', () => {
   test('a JSON body that is not an object is a 400', async () => expectProblem(await post('[1,2]'), 400, ['']));
   test('a missing facts member is a 400 naming /facts', async () => expectProblem(await post('{"asOf":"2025-06-02"}'), 400, ['/facts']));
   test('an unknown enum value is a 400 naming the field', async () =>
-    expectProblem(await post(JSON.stringify({ facts: { ...directFacts, referral: { source: 'carrier-pigeon', receivedOn: '2025-06-02' } } })), 400, ['/facts/referral/source']));
+    expectProblem(await post(JSON.stringify({ facts: { ...directFacts, referral: { source: 'carrier-pigeon', receivedOn: '2025-06-02' } } })), 400, [
+      '/facts/referral/source',
+    ]));
   test('an impossible date is a 400 naming the field', async () =>
-    expectProblem(await post(JSON.stringify({ facts: { ...directFacts, referral: { source: 'mats', receivedOn: '2025-02-30' } } })), 400, ['/facts/referral/receivedOn']));
+    expectProblem(await post(JSON.stringify({ facts: { ...directFacts, referral: { source: 'mats', receivedOn: '2025-02-30' } } })), 400, [
+      '/facts/referral/receivedOn',
+    ]));
   test('an impossible asOf is a 400', async () => expectProblem(await post(JSON.stringify({ asOf: '2025-13-01', facts: directFacts })), 400, ['/asOf']));
   test('a wrong type is a 400 naming the field', async () =>
-    expectProblem(await post(JSON.stringify({ facts: { ...directFacts, referral: { ...directFacts.referral, urgent: 'yes' } } })), 400, ['/facts/referral/urgent']));
+    expectProblem(await post(JSON.stringify({ facts: { ...directFacts, referral: { ...directFacts.referral, urgent: 'yes' } } })), 400, [
+      '/facts/referral/urgent',
+    ]));
   test('every problem is reported, not the first', async () =>
-    expectProblem(await post(JSON.stringify({ facts: { program: 'tax', customer: { zoneCaseManagement: 1 }, nickname: 'x' } })), 400,
-      ['/facts/program', '/facts/customer/zoneCaseManagement', '/facts/nickname', '/facts/referral/source', '/facts/referral/receivedOn']));
+    expectProblem(await post(JSON.stringify({ facts: { program: 'tax', customer: { zoneCaseManagement: 1 }, nickname: 'x' } })), 400, [
+      '/facts/program',
+      '/facts/customer/zoneCaseManagement',
+      '/facts/nickname',
+      '/facts/referral/source',
+      '/facts/referral/receivedOn',
+    ]));
   test('a fact the rule set needs is required', async () =>
     expectProblem(await post(JSON.stringify({ facts: { program: 'centrelink', referral: { source: 'mats' } } })), 400, ['/facts/referral/receivedOn']));
   test('an unknown rule set is a 404', async () => expectProblem(await post(JSON.stringify({ facts: directFacts }), 'application/json', 'nope'), 404));
@@ -157,7 +180,9 @@ describe('bad input never yields a 500', () => {
     expectProblem(res, 400);
     expect(res.body.errors).toHaveLength(100);
     expect(res.body.errorCount).toBe(incidents.length * 3);
-    expect(res.body.detail).toBe(`The request does not match the contract. ${(incidents.length * 3).toLocaleString('en-AU')} problems were found; the first 100 are listed.`);
+    expect(res.body.detail).toBe(
+      `The request does not match the contract. ${(incidents.length * 3).toLocaleString('en-AU')} problems were found; the first 100 are listed.`,
+    );
   });
   test('a 2 MiB body is a 413', async () => {
     const padding = 'x'.repeat(2 * 1024 * 1024);
@@ -166,7 +191,13 @@ describe('bad input never yields a 500', () => {
   test('a non-JSON content type is a 415', async () => expectProblem(await post('facts=1', 'application/x-www-form-urlencoded'), 415));
   test('a plain-text body is a 415', async () => expectProblem(await post('hello', 'text/plain'), 415));
   test('an unknown engine is a 400', async () =>
-    expectProblem(await app.as('caseworker').post(`${evaluatePath('direct-referral')}?engine=fast`).send({ facts: directFacts }), 400));
+    expectProblem(
+      await app
+        .as('caseworker')
+        .post(`${evaluatePath('direct-referral')}?engine=fast`)
+        .send({ facts: directFacts }),
+      400,
+    ));
   test('an unknown route is a 404 problem', async () => expectProblem(await app.as('caseworker').get('/v2/nothing'), 404));
   test('a date reckoned past 9999-12-31 is a 422, never "10000-…"', async () => {
     // Exit readiness when the customer cannot be reached by phone: submit 14 days after the exit letter, here past the year 9999.

@@ -40,7 +40,10 @@ function asText(res: request.Response, callback: (error: Error | null, body: str
 async function batch(app: TestApp, name: string, body: string, query = ''): Promise<AnswerLine[]> {
   const res = await app.as('caseworker').post(`/v1/rulesets/${name}/evaluate-batch${query}`).set('Content-Type', NDJSON).buffer(true).parse(asText).send(body);
   expect(res.status).toBe(200);
-  return (res.body as string).split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as AnswerLine);
+  return (res.body as string)
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as AnswerLine);
 }
 
 /** Segment allocations from the bench's generator, each with its id, and among them every kind of line a batch refuses. */
@@ -80,47 +83,54 @@ function mixedBatch(count: number): { body: string; facts: Map<number, unknown> 
 
 const withoutId = ({ decisionId: _id, ...decision }: Record<string, unknown>) => decision;
 
-describe('decided by the threads as the request\'s own thread decides', () => {
+describe("decided by the threads as the request's own thread decides", () => {
   const threaded = testApp({ rules: () => registry, clock, batch: { deciders: pool } });
   const here = testApp({ rules: () => registry, clock, batch: { deciders: null } });
 
   // With the explanation, fewer lines: each answer is some 20 KB, every one checked against the OpenAPI document.
-  test.each([['?explain=none', 3_000], ['', 600]])('lines of every kind (%s): the same answers, line for line, and the same records, every one logged', async (query, count) => {
-    const { body, facts } = mixedBatch(count);
-    const jobsBefore = pool.jobsDecided;
-    const [threads, own] = [await batch(threaded, 'segment-allocation', body, query), await batch(here, 'segment-allocation', body, query)];
-    // The threads decided (nearly) all of it: the pool was ready before the batch began.
-    expect(pool.jobsDecided - jobsBefore).toBeGreaterThanOrEqual(Math.floor(count / 256) - 1);
-    expect(threads).toHaveLength(count);
-    expect(threads.map((l) => l.line)).toEqual(own.map((l) => l.line));
-    expect(threads.map((l) => l.id)).toEqual(own.map((l) => l.id));
-    for (const [i, line] of threads.entries()) {
-      const mine = own[i]!;
-      if (mine.problem) expect(line.problem).toEqual(mine.problem);
-      else expect(withoutId(line.decision!)).toEqual(withoutId(mine.decision!));
-    }
-    expect(threads.filter((l) => l.decision)).toHaveLength(facts.size);
-    expect(new Set(threads.filter((l) => l.problem).map((l) => l.problem!.code))).toEqual(new Set(['invalid-json', 'invalid-request']));
+  test.each([
+    ['?explain=none', 3_000],
+    ['', 600],
+  ])(
+    'lines of every kind (%s): the same answers, line for line, and the same records, every one logged',
+    async (query, count) => {
+      const { body, facts } = mixedBatch(count);
+      const jobsBefore = pool.jobsDecided;
+      const [threads, own] = [await batch(threaded, 'segment-allocation', body, query), await batch(here, 'segment-allocation', body, query)];
+      // The threads decided (nearly) all of it: the pool was ready before the batch began.
+      expect(pool.jobsDecided - jobsBefore).toBeGreaterThanOrEqual(Math.floor(count / 256) - 1);
+      expect(threads).toHaveLength(count);
+      expect(threads.map((l) => l.line)).toEqual(own.map((l) => l.line));
+      expect(threads.map((l) => l.id)).toEqual(own.map((l) => l.id));
+      for (const [i, line] of threads.entries()) {
+        const mine = own[i]!;
+        if (mine.problem) expect(line.problem).toEqual(mine.problem);
+        else expect(withoutId(line.decision!)).toEqual(withoutId(mine.decision!));
+      }
+      expect(threads.filter((l) => l.decision)).toHaveLength(facts.size);
+      expect(new Set(threads.filter((l) => l.problem).map((l) => l.problem!.code))).toEqual(new Set(['invalid-json', 'invalid-request']));
 
-    // Each decision answered is in the log, as the request's thread records it (its own id, time and salt aside).
-    const ruleSet = registry.ruleSets.get('segment-allocation')!.resolve(DEFAULT_AS_OF);
-    for (const [i, line] of threads.entries()) {
-      if (!line.decision) continue;
-      const [record, ownRecord] = [await threaded.log.find(line.decision.decisionId), await here.log.find(own[i]!.decision!.decisionId)];
-      expect(record).toBeDefined();
-      expect(line.decision.decisionId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-      const { decisionId: _a, decidedAt, factsDigest, ...rest } = record!;
-      const { decisionId: _b, decidedAt: _c, factsDigest: _d, ...ownRest } = ownRecord!;
-      expect(rest).toEqual(ownRest);
-      expect(rest.keyId).toBe('cw1');
-      expect(decidedAt).toBe('2025-06-01T15:00:00.000Z');
-      // The digest is of the facts as validated, defaults filled in: what the auditor's reproduce checks.
-      const validated = parseEvaluateRequest({ facts: facts.get(line.line) }, ruleSet.name, ruleSet.file.requires).facts;
-      expect(factsMatch(factsDigest, validated)).toBe(true);
-    }
-  }, 60_000);
+      // Each decision answered is in the log, as the request's thread records it (its own id, time and salt aside).
+      const ruleSet = registry.ruleSets.get('segment-allocation')!.resolve(DEFAULT_AS_OF);
+      for (const [i, line] of threads.entries()) {
+        if (!line.decision) continue;
+        const [record, ownRecord] = [await threaded.log.find(line.decision.decisionId), await here.log.find(own[i]!.decision!.decisionId)];
+        expect(record).toBeDefined();
+        expect(line.decision.decisionId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        const { decisionId: _a, decidedAt, factsDigest, ...rest } = record!;
+        const { decisionId: _b, decidedAt: _c, factsDigest: _d, ...ownRest } = ownRecord!;
+        expect(rest).toEqual(ownRest);
+        expect(rest.keyId).toBe('cw1');
+        expect(decidedAt).toBe('2025-06-01T15:00:00.000Z');
+        // The digest is of the facts as validated, defaults filled in: what the auditor's reproduce checks.
+        const validated = parseEvaluateRequest({ facts: facts.get(line.line) }, ruleSet.name, ruleSet.file.requires).facts;
+        expect(factsMatch(factsDigest, validated)).toBe(true);
+      }
+    },
+    60_000,
+  );
 
-  test('?engine=reference is decided in the request\'s own thread (json-rules-engine), with the same outcomes', async () => {
+  test("?engine=reference is decided in the request's own thread (json-rules-engine), with the same outcomes", async () => {
     const { body } = mixedBatch(300);
     const jobsBefore = pool.jobsDecided;
     const reference = await batch(threaded, 'segment-allocation', body, '?engine=reference&explain=none');
@@ -131,7 +141,7 @@ describe('decided by the threads as the request\'s own thread decides', () => {
     expect(reference.map((l) => l.decision?.fired ?? null)).toEqual(compiled.map((l) => l.decision?.fired ?? null));
   });
 
-  test('facts kept (DECISION_LOG_FACTS=keep) are kept by the threads\' records too', async () => {
+  test("facts kept (DECISION_LOG_FACTS=keep) are kept by the threads' records too", async () => {
     const keeping = testApp({ rules: () => registry, clock, keepFacts: true, batch: { deciders: pool } });
     const { body, facts } = mixedBatch(600);
     const lines = await batch(keeping, 'segment-allocation', body, '?explain=none');
@@ -143,11 +153,14 @@ describe('decided by the threads as the request\'s own thread decides', () => {
   });
 });
 
-describe('the lines are decided in the request\'s own thread when the threads cannot decide them', () => {
+describe("the lines are decided in the request's own thread when the threads cannot decide them", () => {
   test('a rule set whose module the threads do not have (not one of those shipped)', async () => {
     // The shipped segment allocation under another name, with its module registered for this app only.
     const file = 'throwaway-allocation.json';
-    const text = readFileSync(path.join(RULES_DIR, 'segment-allocation.json'), 'utf8').replace('"ruleSet": "segment-allocation"', '"ruleSet": "throwaway-allocation"');
+    const text = readFileSync(path.join(RULES_DIR, 'segment-allocation.json'), 'utf8').replace(
+      '"ruleSet": "segment-allocation"',
+      '"ruleSet": "throwaway-allocation"',
+    );
     expect(text).toContain('"ruleSet": "throwaway-allocation"');
     const own: RuleRegistry = loadRuleTexts(readFileSync(path.join(RULES_DIR, CALENDAR_FILE), 'utf8'), [{ file, text }], {
       modules: { ...RULE_SET_MODULES, 'throwaway-allocation': RULE_SET_MODULES['segment-allocation']! },
@@ -158,7 +171,8 @@ describe('the lines are decided in the request\'s own thread when the threads ca
     const lines = await batch(app, 'throwaway-allocation', body, '?explain=none');
     expect(pool.jobsDecided).toBe(jobsBefore);
     expect(lines.filter((l) => l.decision)).toHaveLength(facts.size);
-    for (const line of lines.filter((l) => l.decision).slice(0, 20)) expect((await app.log.find(line.decision!.decisionId))?.ruleSet).toBe('throwaway-allocation');
+    for (const line of lines.filter((l) => l.decision).slice(0, 20))
+      expect((await app.log.find(line.decision!.decisionId))?.ruleSet).toBe('throwaway-allocation');
   });
 
   test('the threads stop in the middle of a batch: the lines they held are decided here, none lost, each logged once', async () => {
@@ -187,7 +201,10 @@ describe('the lines are decided in the request\'s own thread when the threads ca
           await doomed.close();
         }
       }
-      const lines = text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as AnswerLine);
+      const lines = text
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as AnswerLine);
       // The threads decided some of the batch's 20 jobs, and not all.
       expect(doomed.jobsDecided).toBeGreaterThan(0);
       expect(doomed.jobsDecided).toBeLessThan(Math.ceil(5_000 / 256));

@@ -29,14 +29,33 @@ interface AnswerLine {
 function asText(res: request.Response, callback: (error: Error | null, body: string) => void): void {
   let text = '';
   res.setEncoding('utf8');
-  res.on('data', (chunk: string) => { text += chunk; });
+  res.on('data', (chunk: string) => {
+    text += chunk;
+  });
   res.on('end', () => callback(null, text));
 }
 
-const linesOf = (text: string): AnswerLine[] => (text === '' ? [] : text.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1).map((l) => JSON.parse(l) as AnswerLine));
+const linesOf = (text: string): AnswerLine[] =>
+  text === ''
+    ? []
+    : text
+        .split('\n')
+        .filter((l, i, all) => l !== '' || i < all.length - 1)
+        .map((l) => JSON.parse(l) as AnswerLine);
 
-async function batch(name: string, body: string | Buffer, { query = '', type = NDJSON, headers = {}, on = app }: { query?: string; type?: string; headers?: Record<string, string>; on?: TestApp } = {}) {
-  const res = await on.as('caseworker').post(`${batchPath(name)}${query}`).set('Content-Type', type).set(headers).buffer(true).parse(asText).send(body);
+async function batch(
+  name: string,
+  body: string | Buffer,
+  { query = '', type = NDJSON, headers = {}, on = app }: { query?: string; type?: string; headers?: Record<string, string>; on?: TestApp } = {},
+) {
+  const res = await on
+    .as('caseworker')
+    .post(`${batchPath(name)}${query}`)
+    .set('Content-Type', type)
+    .set(headers)
+    .buffer(true)
+    .parse(asText)
+    .send(body);
   return { res, lines: res.status === 200 ? linesOf(res.body as string) : [] };
 }
 
@@ -55,14 +74,26 @@ describe('each line is answered as the single evaluate answers its body', () => 
   // Each entry: the line as sent, and the evaluate body it stands for (the line without its id).
   const cases: { line: string; body: string }[] = [
     { line: JSON.stringify({ id: 'a-1', asOf: '2025-06-02', facts: directFacts }), body: JSON.stringify({ asOf: '2025-06-02', facts: directFacts }) },
-    { line: JSON.stringify({ id: 42, facts: { ...directFacts, customer: { zoneCaseManagement: true } } }), body: JSON.stringify({ facts: { ...directFacts, customer: { zoneCaseManagement: true } } }) },
+    {
+      line: JSON.stringify({ id: 42, facts: { ...directFacts, customer: { zoneCaseManagement: true } } }),
+      body: JSON.stringify({ facts: { ...directFacts, customer: { zoneCaseManagement: true } } }),
+    },
     { line: '{"facts": {', body: '{"facts": {' },
     { line: '"hello"', body: '"hello"' },
     { line: '[1,2]', body: '[1,2]' },
-    { line: JSON.stringify({ id: 'schema', facts: { program: 'tax', customer: { zoneCaseManagement: 1 } } }), body: JSON.stringify({ facts: { program: 'tax', customer: { zoneCaseManagement: 1 } } }) },
-    { line: JSON.stringify({ id: 'needs-received-on', facts: { program: 'centrelink', referral: { source: 'mats' } } }), body: JSON.stringify({ facts: { program: 'centrelink', referral: { source: 'mats' } } }) },
+    {
+      line: JSON.stringify({ id: 'schema', facts: { program: 'tax', customer: { zoneCaseManagement: 1 } } }),
+      body: JSON.stringify({ facts: { program: 'tax', customer: { zoneCaseManagement: 1 } } }),
+    },
+    {
+      line: JSON.stringify({ id: 'needs-received-on', facts: { program: 'centrelink', referral: { source: 'mats' } } }),
+      body: JSON.stringify({ facts: { program: 'centrelink', referral: { source: 'mats' } } }),
+    },
     { line: JSON.stringify({ asOf: '2025-13-01', facts: directFacts }), body: JSON.stringify({ asOf: '2025-13-01', facts: directFacts }) },
-    { line: JSON.stringify({ id: 'beyond-calendar', asOf: '2041-06-02', facts: { ...directFacts, referral: { source: 'mats', receivedOn: '2041-06-03' } } }), body: JSON.stringify({ asOf: '2041-06-02', facts: { ...directFacts, referral: { source: 'mats', receivedOn: '2041-06-03' } } }) },
+    {
+      line: JSON.stringify({ id: 'beyond-calendar', asOf: '2041-06-02', facts: { ...directFacts, referral: { source: 'mats', receivedOn: '2041-06-03' } } }),
+      body: JSON.stringify({ asOf: '2041-06-02', facts: { ...directFacts, referral: { source: 'mats', receivedOn: '2041-06-03' } } }),
+    },
   ];
 
   test('decisions and problems, line by line, in input order, with line numbers and ids', async () => {
@@ -101,7 +132,10 @@ describe('each line is answered as the single evaluate answers its body', () => 
 
   test('each line is decided by the version in force on its own asOf', async () => {
     const facts = { program: 'child-support', case: { customerContactableByPhone: false, exitLetterIssuedOn: '2024-11-01' } };
-    const bodies = [{ asOf: '2024-11-12', facts }, { asOf: '2025-11-12', facts: { ...facts, case: { ...facts.case, exitLetterIssuedOn: '2025-11-01' } } }].map((b) => JSON.stringify(b));
+    const bodies = [
+      { asOf: '2024-11-12', facts },
+      { asOf: '2025-11-12', facts: { ...facts, case: { ...facts.case, exitLetterIssuedOn: '2025-11-01' } } },
+    ].map((b) => JSON.stringify(b));
     const { lines } = await batch('exit-readiness', bodies.join('\n'));
     expect(lines[0]!.decision!.effective).toEqual({ from: null, to: '2025-01-13' });
     expect(lines[1]!.decision!.effective).toEqual({ from: '2025-01-14', to: null });
@@ -117,7 +151,9 @@ describe('each line is answered as the single evaluate answers its body', () => 
       const current = shippedRules(dir);
       const gapApp = testApp({ rules: () => current, clock: () => new Date('2025-06-01T15:00:00Z') });
       const body = JSON.stringify({ asOf: '2024-06-01', facts: { program: 'centrelink' } });
-      const { lines } = await batch('exit-readiness', `${JSON.stringify({ id: 'early', asOf: '2024-06-01', facts: { program: 'centrelink' } })}\n`, { on: gapApp });
+      const { lines } = await batch('exit-readiness', `${JSON.stringify({ id: 'early', asOf: '2024-06-01', facts: { program: 'centrelink' } })}\n`, {
+        on: gapApp,
+      });
       const expected = await gapApp.as('caseworker').post('/v1/rulesets/exit-readiness/evaluate').send(body).set('Content-Type', 'application/json');
       expect(expected.status).toBe(422);
       expect(lines).toHaveLength(1);
@@ -147,18 +183,22 @@ describe('lines', () => {
 
   test('an empty line in the middle is a 400 line; CRLF line ends are accepted', async () => {
     const { lines } = await batch('direct-referral', `${ok}\r\n\r\n${ok}\r\n`);
-    expect(lines.map((l) => l.decision ? 'decision' : l.problem!.code)).toEqual(['decision', 'invalid-json', 'decision']);
+    expect(lines.map((l) => (l.decision ? 'decision' : l.problem!.code))).toEqual(['decision', 'invalid-json', 'decision']);
     expect(lines[1]!.problem!.status).toBe(400);
   });
 
   test('a line over 1 MiB is a 413 line, and the lines around it are decided', async () => {
     const long = JSON.stringify({ id: 'long', facts: directFacts, padding: 'x'.repeat(2 * 1024 * 1024) });
     const { lines } = await batch('direct-referral', `${ok}\n${long}\n${ok}\n`);
-    expect(lines.map((l) => [l.line, l.decision ? 'decision' : l.problem!.status])).toEqual([[1, 'decision'], [2, 413], [3, 'decision']]);
+    expect(lines.map((l) => [l.line, l.decision ? 'decision' : l.problem!.status])).toEqual([
+      [1, 'decision'],
+      [2, 413],
+      [3, 'decision'],
+    ]);
     expect(lines[1]!.problem!.code).toBe('payload-too-large');
   });
 
-  test('an id that is not a string or number is reported with the line\'s other problems', async () => {
+  test("an id that is not a string or number is reported with the line's other problems", async () => {
     const { lines } = await batch('direct-referral', `${JSON.stringify({ id: { x: 1 }, facts: directFacts })}\n${JSON.stringify({ id: true, facts: {} })}\n`);
     expect(lines[0]!.problem!.errors!.map((e) => e.pointer)).toEqual(['/id']);
     expect(lines[1]!.problem!.errors!.map((e) => e.pointer)).toEqual(expect.arrayContaining(['/id', '/facts/program', '/facts/referral/source']));
@@ -172,7 +212,11 @@ describe('lines', () => {
   });
 
   test('5,000 lines stream through, each answered in order', async () => {
-    const facts = (i: number) => ({ program: 'child-support', referral: { source: i % 2 ? 'ombudsman' : 'proactive' }, customer: { psHistory: i % 3 ? 'never' : 'previously' } });
+    const facts = (i: number) => ({
+      program: 'child-support',
+      referral: { source: i % 2 ? 'ombudsman' : 'proactive' },
+      customer: { psHistory: i % 3 ? 'never' : 'previously' },
+    });
     const body = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ id: i, asOf: '2025-06-02', facts: facts(i) })).join('\n');
     const { res, lines } = await batch('segment-allocation', body);
     expect(res.status).toBe(200);
@@ -214,7 +258,12 @@ describe('streaming', () => {
   // A client that accepts gzip gets the stream as it is: compression would hold the lines back (app.ts).
   test.each([[''], ['gzip, deflate, br']])('the first answer arrives before the request has ended (Accept-Encoding: %s)', async (acceptEncoding) => {
     const line = (id: number) => `${JSON.stringify({ id, asOf: '2025-06-02', facts: directFacts })}\n`;
-    const req = http.request({ port, method: 'POST', path: batchPath('direct-referral'), headers: { 'Content-Type': NDJSON, Authorization: bearer('caseworker'), 'Accept-Encoding': acceptEncoding } });
+    const req = http.request({
+      port,
+      method: 'POST',
+      path: batchPath('direct-referral'),
+      headers: { 'Content-Type': NDJSON, Authorization: bearer('caseworker'), 'Accept-Encoding': acceptEncoding },
+    });
     const response = new Promise<http.IncomingMessage>((resolve, reject) => {
       req.once('response', resolve);
       req.once('error', reject);
@@ -241,13 +290,23 @@ describe('streaming', () => {
     expect(req.writableEnded).toBe(false);
     req.end(line(2));
     res.resume();
-    res.on('data', (chunk: string) => { text += chunk; });
+    res.on('data', (chunk: string) => {
+      text += chunk;
+    });
     await new Promise((resolve) => res.once('end', resolve));
-    expect(linesOf(text).map((l) => [l.line, l.id, l.decision !== undefined])).toEqual([[1, 1, true], [2, 2, true]]);
+    expect(linesOf(text).map((l) => [l.line, l.id, l.decision !== undefined])).toEqual([
+      [1, 1, true],
+      [2, 2, true],
+    ]);
   });
 
   test('a client that disconnects mid-batch does not take the server down', async () => {
-    const req = http.request({ port, method: 'POST', path: batchPath('direct-referral'), headers: { 'Content-Type': NDJSON, Authorization: bearer('caseworker') } });
+    const req = http.request({
+      port,
+      method: 'POST',
+      path: batchPath('direct-referral'),
+      headers: { 'Content-Type': NDJSON, Authorization: bearer('caseworker') },
+    });
     req.on('error', () => {});
     const response = new Promise<http.IncomingMessage>((resolve) => req.once('response', resolve));
     req.write(`${JSON.stringify({ facts: directFacts })}\n`);
@@ -262,7 +321,8 @@ describe('streaming', () => {
 describe('a batch stops at its first bound: one final problem line, then the connection closes', () => {
   const ok = (id: number) => JSON.stringify({ id, asOf: '2025-06-02', facts: directFacts });
   const queue = (count: number) => `${Array.from({ length: count }, (_, i) => ok(i + 1)).join('\n')}\n`;
-  const bounded = (batchLimits: Parameters<typeof testApp>[0]['batch']) => testApp({ rules: () => registry, clock: () => new Date('2025-06-01T15:00:00Z'), batch: batchLimits });
+  const bounded = (batchLimits: Parameters<typeof testApp>[0]['batch']) =>
+    testApp({ rules: () => registry, clock: () => new Date('2025-06-01T15:00:00Z'), batch: batchLimits });
 
   interface Exchange {
     status: number;
@@ -278,23 +338,41 @@ describe('a batch stops at its first bound: one final problem line, then the con
    * exchange resolves once the answer has ended and the server has closed the connection, or 500 ms after
    * the answer if it has not.
    */
-  async function exchange(server: http.Server, send: (req: http.ClientRequest) => void, headers: Record<string, string> = {}, path = batchPath('direct-referral')): Promise<Exchange> {
+  async function exchange(
+    server: http.Server,
+    send: (req: http.ClientRequest) => void,
+    headers: Record<string, string> = {},
+    path = batchPath('direct-referral'),
+  ): Promise<Exchange> {
     const { port } = server.address() as AddressInfo;
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     try {
       return await new Promise<Exchange>((resolve, reject) => {
         const req = http.request({ port, method: 'POST', path, agent, headers: { 'Content-Type': NDJSON, Authorization: bearer('caseworker'), ...headers } });
         let closed = false;
-        req.on('socket', (socket) => socket.once('end', () => { closed = true; }));
+        req.on('socket', (socket) =>
+          socket.once('end', () => {
+            closed = true;
+          }),
+        );
         // The client may still be writing when the server closes: that write fails, and is not the test's concern.
         req.on('error', () => {});
         req.on('response', (res) => {
           let text = '';
           res.setEncoding('utf8');
-          res.on('data', (chunk: string) => { text += chunk; });
+          res.on('data', (chunk: string) => {
+            text += chunk;
+          });
           res.on('error', reject);
           res.on('end', () => {
-            const settle = () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], text, lines: res.statusCode === 200 ? linesOf(text) : [], closedByServer: closed });
+            const settle = () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                type: res.headers['content-type'],
+                text,
+                lines: res.statusCode === 200 ? linesOf(text) : [],
+                closedByServer: closed,
+              });
             if (closed) settle();
             else {
               const timer = setTimeout(settle, 500);
@@ -330,11 +408,18 @@ describe('a batch stops at its first bound: one final problem line, then the con
     await withServer(app, async (server) => {
       const answer = await exchange(server, (req) => req.end(queue(5)));
       expect(answer.status).toBe(200);
-      expect(summary(answer.lines)).toEqual([[1, 'decision'], [2, 'decision'], [3, 'decision'], [4, 'too-many-lines']]);
+      expect(summary(answer.lines)).toEqual([
+        [1, 'decision'],
+        [2, 'decision'],
+        [3, 'decision'],
+        [4, 'too-many-lines'],
+      ]);
       const last = answer.lines[3]!;
       expect(last.id).toBeNull();
       expect(last.problem).toEqual(expect.objectContaining({ status: 413, code: 'too-many-lines', instance: batchPath('direct-referral') }));
-      expect((last.problem as { detail?: string }).detail).toBe('A batch may carry at most 3 lines. This line and every line after it were not decided; send them in another request.');
+      expect((last.problem as { detail?: string }).detail).toBe(
+        'A batch may carry at most 3 lines. This line and every line after it were not decided; send them in another request.',
+      );
       expect(answer.closedByServer).toBe(true);
       for (const line of answer.lines.slice(0, 3)) {
         const id = line.decision!.decisionId as string;
@@ -347,7 +432,11 @@ describe('a batch stops at its first bound: one final problem line, then the con
     const app = bounded({ maxLines: 3 });
     await withServer(app, async (server) => {
       const answer = await exchange(server, (req) => req.end(queue(3)));
-      expect(summary(answer.lines)).toEqual([[1, 'decision'], [2, 'decision'], [3, 'decision']]);
+      expect(summary(answer.lines)).toEqual([
+        [1, 'decision'],
+        [2, 'decision'],
+        [3, 'decision'],
+      ]);
       expect(answer.closedByServer).toBe(false);
     });
   });
@@ -357,7 +446,11 @@ describe('a batch stops at its first bound: one final problem line, then the con
     await withServer(app, async (server) => {
       // The client sends two lines and the start of a third, then keeps the request open: the stop must not wait for it.
       const answer = await exchange(server, (req) => req.write(`${queue(2)}{"id": 3, "fa`));
-      expect(summary(answer.lines)).toEqual([[1, 'decision'], [2, 'decision'], [3, 'too-many-lines']]);
+      expect(summary(answer.lines)).toEqual([
+        [1, 'decision'],
+        [2, 'decision'],
+        [3, 'too-many-lines'],
+      ]);
       expect(answer.closedByServer).toBe(true);
     });
   });
@@ -373,9 +466,15 @@ describe('a batch stops at its first bound: one final problem line, then the con
         req.write(body);
         req.end();
       });
-      expect(summary(answer.lines)).toEqual([[1, 'decision'], [2, 'decision'], [3, 'payload-too-large']]);
+      expect(summary(answer.lines)).toEqual([
+        [1, 'decision'],
+        [2, 'decision'],
+        [3, 'payload-too-large'],
+      ]);
       expect(answer.lines[2]!.problem!.status).toBe(413);
-      expect((answer.lines[2]!.problem as { detail?: string }).detail).toBe(`The batch passes the limit of ${firstTwo + 10} bytes (counted inflated, when compressed). This line and every line after it were not decided; send them in another request.`);
+      expect((answer.lines[2]!.problem as { detail?: string }).detail).toBe(
+        `The batch passes the limit of ${firstTwo + 10} bytes (counted inflated, when compressed). This line and every line after it were not decided; send them in another request.`,
+      );
       expect(answer.closedByServer).toBe(true);
     });
   });
@@ -385,7 +484,11 @@ describe('a batch stops at its first bound: one final problem line, then the con
     const app = bounded({ maxBytes: Buffer.byteLength(body) });
     await withServer(app, async (server) => {
       const answer = await exchange(server, (req) => req.end(body));
-      expect(summary(answer.lines)).toEqual([[1, 'decision'], [2, 'decision'], [3, 'decision']]);
+      expect(summary(answer.lines)).toEqual([
+        [1, 'decision'],
+        [2, 'decision'],
+        [3, 'decision'],
+      ]);
       expect(answer.closedByServer).toBe(false);
     });
   });
@@ -400,7 +503,10 @@ describe('a batch stops at its first bound: one final problem line, then the con
     const app = bounded({ maxBytes: 1024 * 1024 });
     await withServer(app, async (server) => {
       const answer = await exchange(server, (req) => req.end(bomb), { 'Content-Encoding': encoding });
-      expect(summary(answer.lines)).toEqual([[1, 'decision'], [2, 'payload-too-large']]);
+      expect(summary(answer.lines)).toEqual([
+        [1, 'decision'],
+        [2, 'payload-too-large'],
+      ]);
       expect(answer.closedByServer).toBe(true);
     });
   });
@@ -409,7 +515,10 @@ describe('a batch stops at its first bound: one final problem line, then the con
     const app = bounded({ maxBytes: 1000 });
     await withServer(app, async (server) => {
       // A raw connection: the headers only, so an answer at all shows the service did not wait for the body.
-      const raw = rawConnection(server, `POST ${batchPath('direct-referral')} HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${bearer('caseworker')}\r\nContent-Type: ${NDJSON}\r\nContent-Length: 99999999999\r\n\r\n`);
+      const raw = rawConnection(
+        server,
+        `POST ${batchPath('direct-referral')} HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${bearer('caseworker')}\r\nContent-Type: ${NDJSON}\r\nContent-Length: 99999999999\r\n\r\n`,
+      );
       // The server ends the connection after its answer.
       expect(await raw.ended).not.toBeNaN();
       raw.socket.destroy();
@@ -417,7 +526,13 @@ describe('a batch stops at its first bound: one final problem line, then the con
       expect(head).toMatch(/^HTTP\/1\.1 413 /);
       expect(head).toMatch(/\r\nConnection: close\r\n/i);
       expect(head).toMatch(/\r\nContent-Type: application\/problem\+json/i);
-      expect(JSON.parse(text)).toEqual(expect.objectContaining({ code: 'payload-too-large', detail: 'The body\'s Content-Length (99999999999) passes the limit of 1000 bytes a batch may hold; it was not read. Send the lines in smaller batches.' }));
+      expect(JSON.parse(text)).toEqual(
+        expect.objectContaining({
+          code: 'payload-too-large',
+          detail:
+            "The body's Content-Length (99999999999) passes the limit of 1000 bytes a batch may hold; it was not read. Send the lines in smaller batches.",
+        }),
+      );
     });
   });
 
@@ -428,7 +543,11 @@ describe('a batch stops at its first bound: one final problem line, then the con
       // Two lines, then nothing more: the request stays open.
       const answer = await exchange(server, (req) => req.write(queue(2)));
       const took = performance.now() - started;
-      expect(summary(answer.lines)).toEqual([[1, 'decision'], [2, 'decision'], [3, 'timeout']]);
+      expect(summary(answer.lines)).toEqual([
+        [1, 'decision'],
+        [2, 'decision'],
+        [3, 'timeout'],
+      ]);
       expect(answer.lines[2]!.problem!.status).toBe(503);
       expect(answer.closedByServer).toBe(true);
       expect(took).toBeGreaterThanOrEqual(290);

@@ -26,7 +26,9 @@ function getText(port: number, route: string, role: Role = 'caseworker'): Promis
     const req = http.get({ port, path: route, agent: false, headers: { connection: 'close', authorization: bearer(role) } }, (res) => {
       let text = '';
       res.setEncoding('utf8');
-      res.on('data', (chunk: string) => { text += chunk; });
+      res.on('data', (chunk: string) => {
+        text += chunk;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
     });
     req.on('error', reject);
@@ -47,21 +49,31 @@ function accepts(host: string, port: number): Promise<boolean> {
 
 /** This machine's addresses other than 127.0.0.1 (link-local ones need a scope, and are left out). */
 const otherAddresses = (): string[] =>
-  Object.values(networkInterfaces()).flatMap((list) => list ?? []).map((i) => i.address).filter((a) => a !== '127.0.0.1' && !a.startsWith('fe80:'));
+  Object.values(networkInterfaces())
+    .flatMap((list) => list ?? [])
+    .map((i) => i.address)
+    .filter((a) => a !== '127.0.0.1' && !a.startsWith('fe80:'));
 
 async function getJson(port: number, route: string, role: Role = 'caseworker'): Promise<{ status: number; body: Record<string, unknown> }> {
   const { status, text } = await getText(port, route, role);
   return { status, body: JSON.parse(text) as Record<string, unknown> };
 }
 
-function post(port: number, route: string, role: Role = 'policy', body?: unknown): Promise<{ status: number; body: Record<string, unknown>; headers: http.IncomingHttpHeaders }> {
+function post(
+  port: number,
+  route: string,
+  role: Role = 'policy',
+  body?: unknown,
+): Promise<{ status: number; body: Record<string, unknown>; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const headers: http.OutgoingHttpHeaders = { authorization: bearer(role) };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const req = http.request({ port, path: route, method: 'POST', agent: false, headers }, (res) => {
       let text = '';
       res.setEncoding('utf8');
-      res.on('data', (chunk: string) => { text += chunk; });
+      res.on('data', (chunk: string) => {
+        text += chunk;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown>, headers: res.headers }));
     });
     req.on('error', reject);
@@ -84,7 +96,13 @@ describe('WORKERS=2', () => {
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no such log line within ${timeoutMs} ms; got:\n${logs.map((l) => l.msg).join('\n')}`)), timeoutMs);
-      waiters.push({ test, resolve: (line) => { clearTimeout(timer); resolve(line); } });
+      waiters.push({
+        test,
+        resolve: (line) => {
+          clearTimeout(timer);
+          resolve(line);
+        },
+      });
     });
   };
   const listening = (line: LogLine) => line.msg.startsWith('listening on');
@@ -97,7 +115,9 @@ describe('WORKERS=2', () => {
     rulesDir = mkdtempSync(path.join(tmpdir(), 'cluster-rules-'));
     cpSync(RULES_DIR, rulesDir, { recursive: true });
     dataDir = mkdtempSync(path.join(tmpdir(), 'cluster-data-'));
-    server = spawn(process.execPath, [SERVER], { env: { ...process.env, WORKERS: '2', PORT: '0', RULES_DIR: rulesDir, DATA_DIR: dataDir, API_KEYS: TEST_KEYS } });
+    server = spawn(process.execPath, [SERVER], {
+      env: { ...process.env, WORKERS: '2', PORT: '0', RULES_DIR: rulesDir, DATA_DIR: dataDir, API_KEYS: TEST_KEYS },
+    });
     let pending = '';
     server.stdout.setEncoding('utf8');
     server.stdout.on('data', (chunk: string) => {
@@ -116,7 +136,9 @@ describe('WORKERS=2', () => {
       }
     });
     server.stderr.setEncoding('utf8');
-    server.stderr.on('data', (chunk: string) => { printed += chunk; });
+    server.stderr.on('data', (chunk: string) => {
+      printed += chunk;
+    });
     const first = await logged(listening);
     await logged((l) => listening(l) && l.pid !== first.pid);
     const ready = logs.filter(listening);
@@ -151,8 +173,14 @@ describe('WORKERS=2', () => {
   test('a decision either worker made is in the shared log, and no fact value is in the log or the service logs', async () => {
     // A name where free text is allowed (a complaint's topic): it must be used to decide, never kept.
     const planted = 'Ngaire Wolfenden-Quirke';
-    const facts = { program: 'child-support', referral: { source: 'mats', receivedOn: '2025-06-02' }, customer: { psHistory: 'never', complaints: [{ date: '2025-05-01', stage: 'frontline', topic: `call from ${planted}` }] } };
-    const answers = await Promise.all(Array.from({ length: 4 }, () => post(port, '/v1/rulesets/segment-allocation/evaluate', 'caseworker', { asOf: '2025-06-02', facts })));
+    const facts = {
+      program: 'child-support',
+      referral: { source: 'mats', receivedOn: '2025-06-02' },
+      customer: { psHistory: 'never', complaints: [{ date: '2025-05-01', stage: 'frontline', topic: `call from ${planted}` }] },
+    };
+    const answers = await Promise.all(
+      Array.from({ length: 4 }, () => post(port, '/v1/rulesets/segment-allocation/evaluate', 'caseworker', { asOf: '2025-06-02', facts })),
+    );
     for (const answer of answers) {
       expect(answer.status).toBe(200);
       expect(answer.headers['x-decision-id']).toBe(answer.body.decisionId);
@@ -160,10 +188,14 @@ describe('WORKERS=2', () => {
       for (let i = 0; i < 2; i += 1) {
         const found = await getJson(port, `/v1/decisions/${String(answer.body.decisionId)}`, 'auditor');
         expect(found.status).toBe(200);
-        expect(found.body).toEqual(expect.objectContaining({ decisionId: answer.body.decisionId, version: answer.body.version, keyId: 'cw1', factsKept: false }));
+        expect(found.body).toEqual(
+          expect.objectContaining({ decisionId: answer.body.decisionId, version: answer.body.version, keyId: 'cw1', factsKept: false }),
+        );
       }
     }
-    const stored = readdirSync(dataDir).map((f) => readFileSync(path.join(dataDir, f)).toString('latin1')).join('');
+    const stored = readdirSync(dataDir)
+      .map((f) => readFileSync(path.join(dataDir, f)).toString('latin1'))
+      .join('');
     expect(stored.length).toBeGreaterThan(0);
     expect(stored.includes(planted)).toBe(false);
     expect(printed).toContain('"statusCode":200');
@@ -215,12 +247,23 @@ describe('WORKERS=2', () => {
     const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
     const payload = JSON.stringify({ asOf: '2025-06-02', facts: { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' } } });
     const answered = new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
-      const req = http.request({ port, method: 'POST', path: '/v1/rulesets/direct-referral/evaluate', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), authorization: bearer('caseworker') } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => { text += chunk; });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
-      });
+      const req = http.request(
+        {
+          port,
+          method: 'POST',
+          path: '/v1/rulesets/direct-referral/evaluate',
+          agent: false,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), authorization: bearer('caseworker') },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            text += chunk;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
+        },
+      );
       req.on('error', reject);
       // Half the body before the signal, the rest after it: the request is in flight when the stop begins.
       req.write(payload.slice(0, 20));
@@ -246,7 +289,11 @@ describe('WORKERS=2 with development keys (no API_KEYS, no HOST)', () => {
   let server: ChildProcessWithoutNullStreams;
   let stdout = '';
   let stderr = '';
-  const lines = () => stdout.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as LogLine);
+  const lines = () =>
+    stdout
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as LogLine);
   const listeners = () => lines().filter((l) => l.msg.startsWith('listening on'));
   let port = 0;
 
@@ -260,8 +307,12 @@ describe('WORKERS=2 with development keys (no API_KEYS, no HOST)', () => {
     server = spawn(process.execPath, [SERVER], { env });
     server.stdout.setEncoding('utf8');
     server.stderr.setEncoding('utf8');
-    server.stdout.on('data', (chunk: string) => { stdout += chunk; });
-    server.stderr.on('data', (chunk: string) => { stderr += chunk; });
+    server.stdout.on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    server.stderr.on('data', (chunk: string) => {
+      stderr += chunk;
+    });
     const started = Date.now();
     while (listeners().length < 2) {
       if (Date.now() - started > 30_000 || server.exitCode !== null) throw new Error(`the service did not start:\n${stdout}\n${stderr}`);
@@ -296,18 +347,31 @@ describe('WORKERS=2 with development keys (no API_KEYS, no HOST)', () => {
     // Printed once, by the primary.
     expect(stderr.split('Development API keys').length - 1).toBe(1);
     const route = '/v1/rulesets/segment-allocation';
-    const statuses = await Promise.all(Array.from({ length: 6 }, () => new Promise<number>((resolve, reject) => {
-      const req = http.get({ host: '127.0.0.1', port, path: route, agent: false, headers: { connection: 'close', authorization: `Bearer ${printed[0]!.secret}` } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
-      req.on('error', reject);
-    })));
+    const statuses = await Promise.all(
+      Array.from(
+        { length: 6 },
+        () =>
+          new Promise<number>((resolve, reject) => {
+            const req = http.get(
+              { host: '127.0.0.1', port, path: route, agent: false, headers: { connection: 'close', authorization: `Bearer ${printed[0]!.secret}` } },
+              (res) => {
+                res.resume();
+                res.on('end', () => resolve(res.statusCode ?? 0));
+              },
+            );
+            req.on('error', reject);
+          }),
+      ),
+    );
     expect(statuses).toEqual([200, 200, 200, 200, 200, 200]);
     // Both workers answered some of them (a connection each, handed round by the cluster).
     const workerPids = new Set(listeners().map((l) => l.pid));
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const answeredBy = new Set(lines().filter((l) => workerPids.has(l.pid) && JSON.stringify(l).includes(route)).map((l) => l.pid));
+    const answeredBy = new Set(
+      lines()
+        .filter((l) => workerPids.has(l.pid) && JSON.stringify(l).includes(route))
+        .map((l) => l.pid),
+    );
     expect(answeredBy.size).toBe(2);
   });
 });

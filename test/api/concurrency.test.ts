@@ -40,12 +40,15 @@ test('600 overlapping HTTP requests (reference evaluator) decide exactly as thei
   for (const c of batch) expected.push(await sequential(c.name, c.body));
   const { port } = server.address() as AddressInfo;
   const agent = request(`http://127.0.0.1:${port}`);
-  const responses = await Promise.all(batch.map((c) => agent.post(`/v1/rulesets/${c.name}/evaluate?engine=reference`).set('Authorization', bearer('caseworker')).send(c.body)));
+  const responses = await Promise.all(
+    batch.map((c) => agent.post(`/v1/rulesets/${c.name}/evaluate?engine=reference`).set('Authorization', bearer('caseworker')).send(c.body)),
+  );
   let differing = 0;
   responses.forEach((res, i) => {
     expect(res.status).toBe(200);
     const want = expected[i]!;
-    if (JSON.stringify(res.body.outcome) !== JSON.stringify(want.outcome) || JSON.stringify(res.body.explanation) !== JSON.stringify(want.explanation)) differing += 1;
+    if (JSON.stringify(res.body.outcome) !== JSON.stringify(want.outcome) || JSON.stringify(res.body.explanation) !== JSON.stringify(want.explanation))
+      differing += 1;
   });
   expect(differing).toBe(0);
   // The cases are varied enough that a skipped rule would show: both outcomes occur for each rule set.

@@ -30,7 +30,10 @@ function rulesCopy() {
 }
 
 /** Everything the SQLite store wrote, as text (the main file and its write-ahead log). */
-const storedText = (app: TestApp) => readdirSync(app.dataDir).map((f) => readFileSync(path.join(app.dataDir, f)).toString('latin1')).join('');
+const storedText = (app: TestApp) =>
+  readdirSync(app.dataDir)
+    .map((f) => readFileSync(path.join(app.dataDir, f)).toString('latin1'))
+    .join('');
 
 function logContract(name: string, makeLog: () => Promise<DecisionLog | undefined>) {
   describe(`${name}: a decision id leads back to the decision`, () => {
@@ -73,14 +76,23 @@ function logContract(name: string, makeLog: () => Promise<DecisionLog | undefine
     test('the same facts reproduce the decision; other facts are refused as not the facts decided on', async () => {
       const res = await app.as('caseworker').post('/v1/rulesets/direct-referral/evaluate?engine=reference').send(body);
       // Keys in another order are the same facts.
-      const reordered = { customer: { complaints: facts.customer.complaints, psHistory: 'never' }, referral: { receivedOn: '2025-06-02', source: 'mats' }, program: 'child-support' };
+      const reordered = {
+        customer: { complaints: facts.customer.complaints, psHistory: 'never' },
+        referral: { receivedOn: '2025-06-02', source: 'mats' },
+        program: 'child-support',
+      };
       const again = await app.as('auditor').post(`/v1/decisions/${res.body.decisionId}/reproduce`).send({ facts: reordered });
       expect(again.status).toBe(200);
-      expect(again.body).toEqual(expect.objectContaining({ decisionId: res.body.decisionId, version: res.body.version, factsMatch: true, reproduced: true, differences: [] }));
+      expect(again.body).toEqual(
+        expect.objectContaining({ decisionId: res.body.decisionId, version: res.body.version, factsMatch: true, reproduced: true, differences: [] }),
+      );
       expect(again.body.decision.outcome).toEqual(res.body.outcome);
       expect(again.body.decision.evaluator).toBe('reference');
 
-      const other = await app.as('auditor').post(`/v1/decisions/${res.body.decisionId}/reproduce`).send({ facts: { ...facts, program: 'centrelink' } });
+      const other = await app
+        .as('auditor')
+        .post(`/v1/decisions/${res.body.decisionId}/reproduce`)
+        .send({ facts: { ...facts, program: 'centrelink' } });
       expect(other.status).toBe(409);
       expect(other.body.code).toBe('facts-differ');
     });
@@ -107,7 +119,10 @@ function logContract(name: string, makeLog: () => Promise<DecisionLog | undefine
     test('every line of a batch is recorded with its own decision id', async () => {
       const lines = [1, 2, 3].map((id) => JSON.stringify({ id, ...body })).join('\n');
       const res = await app.as('caseworker').post('/v1/rulesets/direct-referral/evaluate-batch').set('Content-Type', 'application/x-ndjson').send(lines);
-      const answers = res.text.trim().split('\n').map((l) => JSON.parse(l) as { decision: { decisionId: string; version: string } });
+      const answers = res.text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { decision: { decisionId: string; version: string } });
       expect(new Set(answers.map((a) => a.decision.decisionId)).size).toBe(3);
       for (const answer of answers) {
         const found = await app.as('auditor').get(`/v1/decisions/${answer.decision.decisionId}`);
@@ -191,7 +206,13 @@ describe('nothing is answered that is not recorded', () => {
     await app.log.close();
     const lines = [1, 2].map((id) => JSON.stringify({ id, ...body })).join('\n');
     const res = await app.as('caseworker').post('/v1/rulesets/direct-referral/evaluate-batch').set('Content-Type', 'application/x-ndjson').send(lines);
-    const answers = res.text.trim().split('\n').map((l) => JSON.parse(l) as { problem?: { status: number; code: string }; decision?: unknown });
-    expect(answers.map((a) => [a.decision, a.problem?.status, a.problem?.code])).toEqual([[undefined, 503, 'log-unavailable'], [undefined, 503, 'log-unavailable']]);
+    const answers = res.text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { problem?: { status: number; code: string }; decision?: unknown });
+    expect(answers.map((a) => [a.decision, a.problem?.status, a.problem?.code])).toEqual([
+      [undefined, 503, 'log-unavailable'],
+      [undefined, 503, 'log-unavailable'],
+    ]);
   });
 });

@@ -12,7 +12,9 @@ describe.each(['specialist-transfer', 'service-restriction'])('%s', (name) => {
   test('GET /v1/rulesets lists both versions with their periods; GET with asOf describes the older one', async () => {
     const list = await app.as('caseworker').get('/v1/rulesets');
     const ruleSet = list.body.ruleSets.find((r: { name: string }) => r.name === name);
-    expect(ruleSet.versions.map((v: { effectiveFrom: string | null; effectiveTo: string | null; file: string }) => [v.effectiveFrom, v.effectiveTo, v.file])).toEqual([
+    expect(
+      ruleSet.versions.map((v: { effectiveFrom: string | null; effectiveTo: string | null; file: string }) => [v.effectiveFrom, v.effectiveTo, v.file]),
+    ).toEqual([
       [null, '2025-01-13', `${name}.before-2025-01-14.json`],
       ['2025-01-14', null, `${name}.json`],
     ]);
@@ -35,8 +37,18 @@ describe('specialist-transfer on 13 and 14 January 2025', () => {
     expect(on13.body.effective).toEqual({ from: null, to: '2025-01-13' });
     expect(on14.body.effective).toEqual({ from: '2025-01-14', to: null });
     expect(on13.body.version).not.toBe(on14.body.version);
-    expect(on13.body.outcome).toEqual({ approvable: false, specialistProcess: 'change-of-assessment', unmet: ['mandatory-issues-addressed'], approvalBy: 'PS Team Leader' });
-    expect(on14.body.outcome).toEqual({ approvable: true, specialistProcess: 'change-of-assessment', unmet: [], approvalBy: 'PS Service Support Manager (SSM)' });
+    expect(on13.body.outcome).toEqual({
+      approvable: false,
+      specialistProcess: 'change-of-assessment',
+      unmet: ['mandatory-issues-addressed'],
+      approvalBy: 'PS Team Leader',
+    });
+    expect(on14.body.outcome).toEqual({
+      approvable: true,
+      specialistProcess: 'change-of-assessment',
+      unmet: [],
+      approvalBy: 'PS Service Support Manager (SSM)',
+    });
     // Each reading the service makes of the procedure's words travels with the decision.
     const rule = on14.body.explanation.find((r: { rule: string }) => r.rule === 'issues-addressed-appropriately');
     expect(rule.interpretation).toMatch(/addressed appropriately/);
@@ -49,22 +61,31 @@ describe('service-restriction on 13 and 14 January 2025', () => {
     const facts = {
       program: 'child-support',
       customer: { psHistory: 'current', counterproductiveBehaviour: true },
-      case: { otherAvenuesExhausted: true, mspOptionsExhausted: true, warnings: [{ date: '2024-12-02', kind: 'written' }], behaviourContinuedAfterWarning: true },
+      case: {
+        otherAvenuesExhausted: true,
+        mspOptionsExhausted: true,
+        warnings: [{ date: '2024-12-02', kind: 'written' }],
+        behaviourContinuedAfterWarning: true,
+      },
     };
     const on13 = await evaluate('service-restriction', '2025-01-13', facts);
     const on14 = await evaluate('service-restriction', '2025-01-14', facts);
     expect(on13.body.version).not.toBe(on14.body.version);
-    expect(on13.body.outcome).toEqual(expect.objectContaining({
-      mayPropose: true,
-      approvalChain: ['PS Case Manager', 'PS Team Leader', 'PS Service Manager', 'Approvers'],
-      reviewBetween: ['2025-04-13', '2025-07-13'],
-      reviewApprovedBy: 'National Manager of Quality and Customer Complaints',
-    }));
-    expect(on14.body.outcome).toEqual(expect.objectContaining({
-      mayPropose: true,
-      approvalChain: ['PS Service Officer (PSSO)', 'PS Service Support Manager (SSM)', 'PS Service Manager', 'Approvers'],
-      reviewBetween: null,
-      reviewApprovedBy: 'Approvers',
-    }));
+    expect(on13.body.outcome).toEqual(
+      expect.objectContaining({
+        mayPropose: true,
+        approvalChain: ['PS Case Manager', 'PS Team Leader', 'PS Service Manager', 'Approvers'],
+        reviewBetween: ['2025-04-13', '2025-07-13'],
+        reviewApprovedBy: 'National Manager of Quality and Customer Complaints',
+      }),
+    );
+    expect(on14.body.outcome).toEqual(
+      expect.objectContaining({
+        mayPropose: true,
+        approvalChain: ['PS Service Officer (PSSO)', 'PS Service Support Manager (SSM)', 'PS Service Manager', 'Approvers'],
+        reviewBetween: null,
+        reviewApprovedBy: 'Approvers',
+      }),
+    );
   });
 });

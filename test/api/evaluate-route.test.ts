@@ -35,11 +35,21 @@ interface Case {
 
 const CASES: Case[] = [
   { name: 'a decision', body, status: 200 },
-  { name: 'a decision on the other rule set', path: '/v1/rulesets/direct-referral/evaluate', body: JSON.stringify({ asOf: '2025-04-17', facts: { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-04-17' } } }), status: 200 },
+  {
+    name: 'a decision on the other rule set',
+    path: '/v1/rulesets/direct-referral/evaluate',
+    body: JSON.stringify({ asOf: '2025-04-17', facts: { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-04-17' } } }),
+    status: 200,
+  },
   { name: 'a body with a byte-order mark', body: `\ufeff${body}`, status: 200 },
   { name: 'a gzip body', headers: { 'Content-Encoding': 'gzip' }, body: gzipSync(body), status: 200 },
   { name: 'application/*+json', headers: { 'Content-Type': 'application/vnd.ps+json' }, body, status: 200 },
-  { name: 'facts that break the schema', body: JSON.stringify({ facts: { program: 'medicare', referral: { source: 'nowhere' } } }), status: 400, code: 'invalid-request' },
+  {
+    name: 'facts that break the schema',
+    body: JSON.stringify({ facts: { program: 'medicare', referral: { source: 'nowhere' } } }),
+    status: 400,
+    code: 'invalid-request',
+  },
   { name: 'malformed JSON', body: '{"facts": ', status: 400, code: 'invalid-json' },
   { name: 'a JSON string, not an object', body: '"facts"', status: 400, code: 'invalid-json' },
   { name: 'an asOf that is not a date', body: JSON.stringify({ asOf: '2025-02-30', facts }), status: 400, code: 'invalid-request' },
@@ -48,7 +58,7 @@ const CASES: Case[] = [
   { name: 'a charset other than UTF-8', headers: { 'Content-Type': 'application/json; charset=latin1' }, body, status: 415, code: 'unsupported-media-type' },
   { name: 'no key', role: 'none', body, status: 401, code: 'unauthorized' },
   { name: 'a Basic header', role: 'none', headers: { Authorization: 'Basic dXNlcjpwYXNz' }, body, status: 401, code: 'unauthorized' },
-  { name: 'the auditor\'s key', role: 'auditor', body, status: 403, code: 'forbidden' },
+  { name: "the auditor's key", role: 'auditor', body, status: 403, code: 'forbidden' },
   { name: 'an unknown rule set', path: '/v1/rulesets/no-such-set/evaluate', body, status: 404, code: 'unknown-rule-set' },
   { name: 'a body over 1 MiB', body: JSON.stringify({ facts, pad: 'x'.repeat(1024 * 1024) }), status: 413, code: 'payload-too-large' },
 ];
@@ -88,7 +98,15 @@ describe('the evaluate route', () => {
   test('each decision given is in the decision log under its id, before the answer', async () => {
     const res = await send(app, CASES[0]!);
     const record = await app.log.find(res.headers['x-decision-id'] as string);
-    expect(record).toEqual(expect.objectContaining({ decisionId: res.body.decisionId, keyId: 'cw1', ruleSet: 'segment-allocation', version: res.body.version, outcome: res.body.outcome }));
+    expect(record).toEqual(
+      expect.objectContaining({
+        decisionId: res.body.decisionId,
+        keyId: 'cw1',
+        ruleSet: 'segment-allocation',
+        version: res.body.version,
+        outcome: res.body.outcome,
+      }),
+    );
   });
 });
 
@@ -111,7 +129,7 @@ describe('one allowance per key, whatever the route', () => {
     }
   });
 
-  test('in a 2-worker cluster the headers state the key\'s limit, and this worker allows its share of it', async () => {
+  test("in a 2-worker cluster the headers state the key's limit, and this worker allows its share of it", async () => {
     // Each worker counts apart (limits.ts): with a limit of 6 over 2 workers, this one allows 3, each costing 2 of the 6.
     const app = testApp({ rules: () => registry, logger: quiet, ratePerMinute: 6, rateLimitWorkers: 2 });
     const answers = [];
@@ -147,18 +165,33 @@ describe('the request timeout', () => {
 });
 
 /** One raw HTTP exchange (Node's own client, which neither asks for nor inflates a compressed answer unless told). */
-function exchange(app: TestApp, target: string, headers: Record<string, string>, payload: string): Promise<{ status: number; headers: Record<string, unknown>; bytes: Buffer }> {
+function exchange(
+  app: TestApp,
+  target: string,
+  headers: Record<string, string>,
+  payload: string,
+): Promise<{ status: number; headers: Record<string, unknown>; bytes: Buffer }> {
   return app.listen().then(
     (server) =>
       new Promise((resolve, reject) => {
-        const req = httpRequest({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, path: target, method: 'POST', agent: false, headers: { 'Content-Type': 'application/json', Authorization: bearer('caseworker'), ...headers } }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => {
-            server.close();
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes: Buffer.concat(chunks) });
-          });
-        });
+        const req = httpRequest(
+          {
+            host: '127.0.0.1',
+            port: (server.address() as AddressInfo).port,
+            path: target,
+            method: 'POST',
+            agent: false,
+            headers: { 'Content-Type': 'application/json', Authorization: bearer('caseworker'), ...headers },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (chunk: Buffer) => chunks.push(chunk));
+            res.on('end', () => {
+              server.close();
+              resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes: Buffer.concat(chunks) });
+            });
+          },
+        );
         req.on('error', reject);
         req.end(payload);
       }),
@@ -196,16 +229,42 @@ describe('?explain=none', () => {
   // Monday 2 June 2025, a Centrelink referral from MATS: every criterion met, the standard timeframe (5 working days).
   const direct = { asOf: '2025-06-02', facts: { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' } } };
   const outcome = { eligible: true, route: 'direct', unmet: [], actionDueBy: '2025-06-09', refusalApprovedBy: null };
-  const fired = ['centrelink-program', 'direct-referral-source', 'no-current-restriction', 'no-recent-face-to-face-aggression', 'no-zone-case-management', 'centrelink-action-timeframe'];
+  const fired = [
+    'centrelink-program',
+    'direct-referral-source',
+    'no-current-restriction',
+    'no-recent-face-to-face-aggression',
+    'no-zone-case-management',
+    'centrelink-action-timeframe',
+  ];
   const version = registry.ruleSets.get('direct-referral')!.latest.version;
 
   test.each(['compiled', 'reference'])('evaluate (%s engine) answers the outcome and the fired rules only, and the log holds the decision', async (engine) => {
     const res = await app.as('caseworker').post(`/v1/rulesets/direct-referral/evaluate?explain=none&engine=${engine}`).send(direct);
     expect(res.status).toBe(200);
     // The fact defaults applied (none: direct referral declares none) come with the outcome, as in the full answer.
-    expect(res.body).toEqual({ decisionId: res.headers['x-decision-id'], ruleSet: 'direct-referral', version, asOf: '2025-06-02', outcome, defaultsApplied: [], fired });
+    expect(res.body).toEqual({
+      decisionId: res.headers['x-decision-id'],
+      ruleSet: 'direct-referral',
+      version,
+      asOf: '2025-06-02',
+      outcome,
+      defaultsApplied: [],
+      fired,
+    });
     const record = await app.log.find(res.body.decisionId as string);
-    expect(record).toEqual(expect.objectContaining({ decisionId: res.body.decisionId, keyId: 'cw1', ruleSet: 'direct-referral', version, asOf: '2025-06-02', evaluator: engine, outcome, fired }));
+    expect(record).toEqual(
+      expect.objectContaining({
+        decisionId: res.body.decisionId,
+        keyId: 'cw1',
+        ruleSet: 'direct-referral',
+        version,
+        asOf: '2025-06-02',
+        evaluator: engine,
+        outcome,
+        fired,
+      }),
+    );
   });
 
   test('explain=full is the default: the whole explanation', async () => {
@@ -216,24 +275,47 @@ describe('?explain=none', () => {
   });
 
   test('evaluate-batch answers each line with the outcome and the fired rules only, and logs every line', async () => {
-    const lines = [{ id: 'a', ...direct }, { id: 'b', facts: { program: 'medicare' } }, { id: 'c', ...direct }];
+    const lines = [
+      { id: 'a', ...direct },
+      { id: 'b', facts: { program: 'medicare' } },
+      { id: 'c', ...direct },
+    ];
     const res = await app
       .as('caseworker')
       .post('/v1/rulesets/direct-referral/evaluate-batch?explain=none')
       .set('Content-Type', 'application/x-ndjson')
       .send(lines.map((l) => JSON.stringify(l)).join('\n'));
     expect(res.status).toBe(200);
-    const answers = res.text.trim().split('\n').map((l) => JSON.parse(l) as { line: number; id: string; decision?: Record<string, unknown>; problem?: { code: string } });
-    expect(answers.map((a) => [a.line, a.id])).toEqual([[1, 'a'], [2, 'b'], [3, 'c']]);
+    const answers = res.text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { line: number; id: string; decision?: Record<string, unknown>; problem?: { code: string } });
+    expect(answers.map((a) => [a.line, a.id])).toEqual([
+      [1, 'a'],
+      [2, 'b'],
+      [3, 'c'],
+    ]);
     for (const a of [answers[0]!, answers[2]!]) {
-      expect(a.decision).toEqual({ decisionId: expect.any(String), ruleSet: 'direct-referral', version, asOf: '2025-06-02', outcome, defaultsApplied: [], fired });
+      expect(a.decision).toEqual({
+        decisionId: expect.any(String),
+        ruleSet: 'direct-referral',
+        version,
+        asOf: '2025-06-02',
+        outcome,
+        defaultsApplied: [],
+        fired,
+      });
       expect(await app.log.find(a.decision!.decisionId as string)).toEqual(expect.objectContaining({ outcome, fired, keyId: 'cw1' }));
     }
     expect(answers[1]!.problem!.code).toBe('invalid-request');
   });
 
   test('evaluate-batch with an unknown explain is a 400 naming it, before any line', async () => {
-    const res = await app.as('caseworker').post('/v1/rulesets/direct-referral/evaluate-batch?explain=yes').set('Content-Type', 'application/x-ndjson').send(JSON.stringify(direct));
+    const res = await app
+      .as('caseworker')
+      .post('/v1/rulesets/direct-referral/evaluate-batch?explain=yes')
+      .set('Content-Type', 'application/x-ndjson')
+      .send(JSON.stringify(direct));
     expect(res.status).toBe(400);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.body.errors).toEqual([{ pointer: '', detail: 'query parameter explain must be full or none' }]);

@@ -121,23 +121,76 @@ export const keyArb: fc.Arbitrary<string> = fc.oneof(
 
 const isoDay = (d: Date): string => d.toISOString().split('T')[0] as string;
 
-export const realisticDate: fc.Arbitrary<string> = fc.date({ min: new Date('2019-01-01T00:00:00Z'), max: new Date('2026-12-31T00:00:00Z'), noInvalidDate: true }).map(isoDay);
+export const realisticDate: fc.Arbitrary<string> = fc
+  .date({ min: new Date('2019-01-01T00:00:00Z'), max: new Date('2026-12-31T00:00:00Z'), noInvalidDate: true })
+  .map(isoDay);
 
 /** Real calendar dates at the edges: the start of the era, the end of four-digit years, leap days, the version boundary. */
-export const EXTREME_DATES = ['0001-01-01', '0000-01-01', '1000-01-01', '1900-01-01', '1970-01-01', '2000-02-29', '2024-02-29', '2025-01-13', '2025-01-14', '2099-12-31', '2100-01-01', '9999-12-31'] as const;
+export const EXTREME_DATES = [
+  '0001-01-01',
+  '0000-01-01',
+  '1000-01-01',
+  '1900-01-01',
+  '1970-01-01',
+  '2000-02-29',
+  '2024-02-29',
+  '2025-01-13',
+  '2025-01-14',
+  '2099-12-31',
+  '2100-01-01',
+  '9999-12-31',
+] as const;
 
 /** Written YYYY-MM-DD, but no such day. */
-export const IMPOSSIBLE_DATES = ['2025-02-29', '2025-02-30', '2023-02-29', '1900-02-29', '2100-02-29', '2025-04-31', '2025-13-01', '2025-00-10', '2025-06-00', '2025-06-32', '0000-00-00', '9999-99-99'] as const;
+export const IMPOSSIBLE_DATES = [
+  '2025-02-29',
+  '2025-02-30',
+  '2023-02-29',
+  '1900-02-29',
+  '2100-02-29',
+  '2025-04-31',
+  '2025-13-01',
+  '2025-00-10',
+  '2025-06-00',
+  '2025-06-32',
+  '0000-00-00',
+  '9999-99-99',
+] as const;
 
 /** Not YYYY-MM-DD at all. */
 export const NOT_ISO_DATES = [
-  '', ' ', '2025-6-1', '2025-06-1', '20250601', '2025/06/01', '01/06/2025', '2025-06-01T00:00:00Z', '2025-06-01T10:00:00+10:00',
-  '2025-06-01 ', ' 2025-06-01', '2025-06-01\n', '+002025-06-01', '-000001-01-01', '10000-01-01', '２０２５-０６-０１', '2025‐06‐01',
-  '٢٠٢٥-٠٦-٠١', 'today', 'now', 'null', '2025-06', '2025', 'June 1 2025', '2025-W23-1', '2025-152', '2025-06-01\u0000',
+  '',
+  ' ',
+  '2025-6-1',
+  '2025-06-1',
+  '20250601',
+  '2025/06/01',
+  '01/06/2025',
+  '2025-06-01T00:00:00Z',
+  '2025-06-01T10:00:00+10:00',
+  '2025-06-01 ',
+  ' 2025-06-01',
+  '2025-06-01\n',
+  '+002025-06-01',
+  '-000001-01-01',
+  '10000-01-01',
+  '２０２５-０６-０１',
+  '2025‐06‐01',
+  '٢٠٢٥-٠٦-٠١',
+  'today',
+  'now',
+  'null',
+  '2025-06',
+  '2025',
+  'June 1 2025',
+  '2025-W23-1',
+  '2025-152',
+  '2025-06-01\u0000',
 ] as const;
 
 /** Digits in the YYYY-MM-DD shape, any values: impossible months and days, year 0000. */
-const shapedDate = fc.tuple(fc.integer({ min: 0, max: 9999 }), fc.integer({ min: 0, max: 99 }), fc.integer({ min: 0, max: 99 }))
+const shapedDate = fc
+  .tuple(fc.integer({ min: 0, max: 9999 }), fc.integer({ min: 0, max: 99 }), fc.integer({ min: 0, max: 99 }))
   .map(([y, m, d]) => `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`);
 
 /** Any day Date can hold (years -271821 to 275760), as toISOString writes it. */
@@ -153,7 +206,11 @@ export const hostileDate: fc.Arbitrary<string> = fc.oneof(
 );
 
 /** Mostly realistic dates, sometimes an edge, so valid facts reach the date arithmetic at its limits. */
-const factDate: fc.Arbitrary<string> = fc.oneof({ weight: 12, arbitrary: realisticDate }, { weight: 1, arbitrary: fc.constantFrom(...EXTREME_DATES) }, { weight: 1, arbitrary: anyDay.filter((d) => /^\d{4}-\d{2}-\d{2}$/.test(d)) });
+const factDate: fc.Arbitrary<string> = fc.oneof(
+  { weight: 12, arbitrary: realisticDate },
+  { weight: 1, arbitrary: fc.constantFrom(...EXTREME_DATES) },
+  { weight: 1, arbitrary: anyDay.filter((d) => /^\d{4}-\d{2}-\d{2}$/.test(d)) },
+);
 
 // ---------------------------------------------------------------------------------------------
 // Valid facts, from the schema itself, so a field added to the vocabulary is fuzzed without editing this file
@@ -172,7 +229,12 @@ interface SchemaNode {
 export const FACTS_SCHEMA = caseFactsSchema as unknown as SchemaNode;
 
 // Short strings: a grapheme may be several code points and the schema's maxLength counts code points.
-const textOf = (min: number) => fc.oneof({ weight: 4, arbitrary: fc.string({ minLength: Math.max(min, 0), maxLength: 12 }) }, { weight: 1, arbitrary: fc.string({ minLength: Math.max(min, 0), maxLength: 12, unit: 'grapheme' }) }, { weight: 1, arbitrary: fc.string({ minLength: Math.max(min, 0), maxLength: 12, unit: 'binary' }) });
+const textOf = (min: number) =>
+  fc.oneof(
+    { weight: 4, arbitrary: fc.string({ minLength: Math.max(min, 0), maxLength: 12 }) },
+    { weight: 1, arbitrary: fc.string({ minLength: Math.max(min, 0), maxLength: 12, unit: 'grapheme' }) },
+    { weight: 1, arbitrary: fc.string({ minLength: Math.max(min, 0), maxLength: 12, unit: 'binary' }) },
+  );
 
 export function validOf(node: SchemaNode, date: fc.Arbitrary<string> = factDate): fc.Arbitrary<unknown> {
   if (node.enum) return fc.constantFrom(...node.enum);
@@ -281,7 +343,20 @@ export function replacedAt(value: unknown, place: readonly (string | number)[], 
 const numberArb: fc.Arbitrary<JValue> = fc.oneof(
   fc.integer(),
   fc.double({ noNaN: true, noDefaultInfinity: true }),
-  fc.constantFrom<JValue>(0, 1, -1, 2025, 20250602, 1.5, new JRaw('-0'), new JRaw('1e308'), new JRaw('1e400'), new JRaw('-1e400'), new JRaw('5e-324'), new JRaw('123456789012345678901234567890')),
+  fc.constantFrom<JValue>(
+    0,
+    1,
+    -1,
+    2025,
+    20250602,
+    1.5,
+    new JRaw('-0'),
+    new JRaw('1e308'),
+    new JRaw('1e400'),
+    new JRaw('-1e400'),
+    new JRaw('5e-324'),
+    new JRaw('123456789012345678901234567890'),
+  ),
 );
 
 const stringArb: fc.Arbitrary<JValue> = fc.oneof(
@@ -290,7 +365,14 @@ const stringArb: fc.Arbitrary<JValue> = fc.oneof(
   hostileDate,
 );
 
-const smallLeaf: fc.Arbitrary<JValue> = fc.oneof(fc.constant(null), fc.boolean(), fc.integer(), fc.string({ maxLength: 8 }), fc.constant(new JObject([])), fc.constant<JValue>([]));
+const smallLeaf: fc.Arbitrary<JValue> = fc.oneof(
+  fc.constant(null),
+  fc.boolean(),
+  fc.integer(),
+  fc.string({ maxLength: 8 }),
+  fc.constant(new JObject([])),
+  fc.constant<JValue>([]),
+);
 
 /** One value of each JSON type, in KINDS order; a swap picks one whose type differs from the field's. */
 export const oneOfEachKind: fc.Arbitrary<JValue[]> = fc.tuple(
@@ -324,7 +406,18 @@ export const jtree: fc.Arbitrary<JValue> = fc.letrec<{ value: JValue; array: JVa
 
 /** fc.anything() as JSON.stringify writes it: Maps, Sets, boxed values, sparse arrays, typed arrays, dates and all. */
 export const anythingJson: fc.Arbitrary<string> = fc
-  .anything({ maxDepth: 4, key: keyArb, withBoxedValues: true, withMap: true, withSet: true, withObjectString: true, withNullPrototype: true, withDate: true, withTypedArray: true, withSparseArray: true })
+  .anything({
+    maxDepth: 4,
+    key: keyArb,
+    withBoxedValues: true,
+    withMap: true,
+    withSet: true,
+    withObjectString: true,
+    withNullPrototype: true,
+    withDate: true,
+    withTypedArray: true,
+    withSparseArray: true,
+  })
   .map((value) => {
     try {
       return JSON.stringify(value) ?? 'null';
@@ -408,7 +501,9 @@ export function mutate(root: JValue, m: Mutation): JValue {
       return updateAt(root, path, () => nth(others, m.choice) ?? null);
     }
     case 'date': {
-      const dated = entries.filter((p) => DATE_KEYS.has(keyOf(root, p) as string) || (typeof valueAt(root, p) === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(valueAt(root, p) as string)));
+      const dated = entries.filter(
+        (p) => DATE_KEYS.has(keyOf(root, p) as string) || (typeof valueAt(root, p) === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(valueAt(root, p) as string)),
+      );
       const path = nth(dated, m.pick);
       if (path) return updateAt(root, path, () => m.date);
       // No date in the body: the request's own asOf.
@@ -430,7 +525,9 @@ export function mutate(root: JValue, m: Mutation): JValue {
       return updateAt(root, path.slice(0, -1), (o) => insertEntry(o, m.after ? index + 1 : index, [key, m.value]));
     }
     case 'pollute':
-      return updateAt(root, nth(objects, m.pick) ?? [], (o) => insertEntry(o, m.position, POLLUTION_ENTRIES[m.entry % POLLUTION_ENTRIES.length] as readonly [string, JValue]));
+      return updateAt(root, nth(objects, m.pick) ?? [], (o) =>
+        insertEntry(o, m.position, POLLUTION_ENTRIES[m.entry % POLLUTION_ENTRIES.length] as readonly [string, JValue]),
+      );
   }
 }
 
@@ -443,7 +540,12 @@ export function requestBody(fixtures: readonly Fixture[]): fc.Arbitrary<string> 
     { weight: 10, arbitrary: mutated.map(write) },
     { weight: 1, arbitrary: fc.jsonValue().map((v) => JSON.stringify(v)) },
     { weight: 1, arbitrary: fc.jsonValue().map((v) => `{"facts":${JSON.stringify(v)}}`) },
-    { weight: 1, arbitrary: fc.tuple(fc.jsonValue(), valid).map(([asOf, base]) => write(mutate(base, { kind: 'add', pick: 0, position: 0, key: 'asOf', value: fromPlain(asOf) }))) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.jsonValue(), valid)
+        .map(([asOf, base]) => write(mutate(base, { kind: 'add', pick: 0, position: 0, key: 'asOf', value: fromPlain(asOf) }))),
+    },
     { weight: 2, arbitrary: jtree.map(write) },
     { weight: 1, arbitrary: jtree.map((facts) => write(new JObject([['facts', facts]]))) },
     { weight: 1, arbitrary: anythingJson },
@@ -454,9 +556,45 @@ export function requestBody(fixtures: readonly Fixture[]): fc.Arbitrary<string> 
 // ---------------------------------------------------------------------------------------------
 // Damage to the bytes
 
-const BAD_UTF8: readonly number[][] = [[0xff], [0xfe], [0x80], [0xc0, 0x80], [0xc3], [0xe2, 0x82], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xef, 0xbf, 0xbe]];
+const BAD_UTF8: readonly number[][] = [
+  [0xff],
+  [0xfe],
+  [0x80],
+  [0xc0, 0x80],
+  [0xc3],
+  [0xe2, 0x82],
+  [0xed, 0xa0, 0x80],
+  [0xf4, 0x90, 0x80, 0x80],
+  [0xf8, 0x88, 0x80, 0x80, 0x80],
+  [0xef, 0xbf, 0xbe],
+];
 
-const LITERALS = ['NaN', 'Infinity', '-Infinity', 'undefined', "'single'", '0x1F', '1e400', '-0', '.5', '+1', '01', 'True', 'NULL', 'nul', '"\\x41"', '"\\u12"', '"\\ud800"', '"\\u0000"', '"\\udfff\\ud800"', '1.', '--1', '1e', '"\t"', '""""'];
+const LITERALS = [
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  'undefined',
+  "'single'",
+  '0x1F',
+  '1e400',
+  '-0',
+  '.5',
+  '+1',
+  '01',
+  'True',
+  'NULL',
+  'nul',
+  '"\\x41"',
+  '"\\u12"',
+  '"\\ud800"',
+  '"\\u0000"',
+  '"\\udfff\\ud800"',
+  '1.',
+  '--1',
+  '1e',
+  '"\t"',
+  '""""',
+];
 
 const INSERTS = [',', '}', ']', '{', '[', ':', '"', '\\', '/* c */', '// c\n', '\u00a0', '\u2028', '\u0000', '\ufeff', '\r', '\n', ' , ', ',,', '{}', 'null'];
 
@@ -481,7 +619,8 @@ export const damageArb: fc.Arbitrary<Damage> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('utf16' as const), bom: fc.boolean(), bigEndian: fc.boolean() }) },
 );
 
-const splice = (bytes: Buffer, at: number, remove: number, insert: Buffer): Buffer => Buffer.concat([bytes.subarray(0, at), insert, bytes.subarray(at + remove)]);
+const splice = (bytes: Buffer, at: number, remove: number, insert: Buffer): Buffer =>
+  Buffer.concat([bytes.subarray(0, at), insert, bytes.subarray(at + remove)]);
 
 /** Where scalar values start in JSON text: after a ':' or '[' or ','. */
 function scalarSpans(text: string): [number, number][] {
@@ -497,7 +636,14 @@ export function damage(bytes: Buffer, d: Damage): Buffer {
     case 'truncate':
       return bytes.subarray(0, bytes.length === 0 ? 0 : d.at % bytes.length);
     case 'bom': {
-      const boms = [Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from([0xef, 0xbb, 0xbf, 0xef, 0xbb, 0xbf]), Buffer.from(' \ufeff'), Buffer.from([0xff, 0xfe]), Buffer.from([0xfe, 0xff]), Buffer.from([0xef, 0xbb])];
+      const boms = [
+        Buffer.from([0xef, 0xbb, 0xbf]),
+        Buffer.from([0xef, 0xbb, 0xbf, 0xef, 0xbb, 0xbf]),
+        Buffer.from(' \ufeff'),
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from([0xfe, 0xff]),
+        Buffer.from([0xef, 0xbb]),
+      ];
       const bom = boms[d.variant % boms.length] as Buffer;
       // Mostly in front, where a BOM belongs; sometimes inside, where it does not.
       return d.variant % 3 === 0 ? Buffer.concat([bom, bytes]) : splice(bytes, at(d.variant), 0, bom);
@@ -539,7 +685,35 @@ export const rawSource: fc.Arbitrary<RawSource> = fc.oneof(
   fc.record<RawSource>({ text: fc.string({ unit: 'binary', maxLength: 60 }) }),
   fc.record<RawSource>({ text: fc.string({ unit: fc.constantFrom(...'{}[]":,0123456789.eE+-truefalsnl \t\n\\u'.split('')), maxLength: 60 }) }),
   fc.record<RawSource>({ bytes: fc.uint8Array({ maxLength: 60 }) }),
-  fc.record<RawSource>({ text: fc.constantFrom('', ' ', '\n', '{', '[', '{}', '[]', 'null', 'true', '0', '""', '"facts"', '{"facts"}', '{"facts":}', '{"facts":{}', '{"facts":{}}}', '{,}', '{"a":1,}', '[1,]', '{"facts":{},"facts":[]}', '<xml/>', 'facts=1&asOf=2025-06-02', '\ufeff', '\ufeff{}', '\ufeff\ufeff{}') }),
+  fc.record<RawSource>({
+    text: fc.constantFrom(
+      '',
+      ' ',
+      '\n',
+      '{',
+      '[',
+      '{}',
+      '[]',
+      'null',
+      'true',
+      '0',
+      '""',
+      '"facts"',
+      '{"facts"}',
+      '{"facts":}',
+      '{"facts":{}',
+      '{"facts":{}}}',
+      '{,}',
+      '{"a":1,}',
+      '[1,]',
+      '{"facts":{},"facts":[]}',
+      '<xml/>',
+      'facts=1&asOf=2025-06-02',
+      '\ufeff',
+      '\ufeff{}',
+      '\ufeff\ufeff{}',
+    ),
+  }),
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -562,7 +736,7 @@ export const PLACES: Record<string, (value: string) => string> = {
   facts: (v) => `{"asOf":"2025-06-02","facts":${v}}`,
   'facts.extra': (v) => `{"asOf":"2025-06-02","facts":{${BASE_FACTS},"extra":${v}}}`,
   'facts.__proto__': (v) => `{"asOf":"2025-06-02","facts":{${BASE_FACTS},"__proto__":${v}}}`,
-  '__proto__': (v) => `{"__proto__":${v},"asOf":"2025-06-02","facts":{${BASE_FACTS}}}`,
+  __proto__: (v) => `{"__proto__":${v},"asOf":"2025-06-02","facts":{${BASE_FACTS}}}`,
   'facts.referral.source': (v) => `{"asOf":"2025-06-02","facts":{"program":"centrelink","referral":{"source":${v},"receivedOn":"2025-06-02"}}}`,
   'facts.customer.incidents': (v) => `{"asOf":"2025-06-02","facts":{${BASE_FACTS},"customer":{"psHistory":"never","incidents":${v}}}}`,
   'facts.customer.scsActivity': (v) => `{"asOf":"2025-06-02","facts":{${BASE_FACTS},"customer":{"psHistory":"previously","scsActivity":${v}}}}`,

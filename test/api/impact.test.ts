@@ -13,15 +13,30 @@ const dir = mkdtempSync(path.join(tmpdir(), 'impact-rules-'));
 cpSync(RULES_DIR, dir, { recursive: true });
 const store = new RuleStore(dir, RULE_SET_MODULES, quiet);
 afterAll(() => store.close());
-const app = testApp({ rules: () => store.current(), reload: () => store.reload(), candidateRules: () => loadRules(dir, { modules: RULE_SET_MODULES }), logger: quiet });
+const app = testApp({
+  rules: () => store.current(),
+  reload: () => store.reload(),
+  candidateRules: () => loadRules(dir, { modules: RULE_SET_MODULES }),
+  logger: quiet,
+});
 const file = path.join(dir, 'direct-referral.json');
 const original = readFileSync(file, 'utf8');
 
 // A face-to-face threat 18 months before: outside the procedure's 12-month window (001_… Centrelink Table 1 step 1), inside a 24-month one.
 const incident = { date: '2023-12-02', kind: 'threat-of-violence', setting: 'face-to-face' };
 const cases = [
-  { id: 'old-incident', ruleSet: 'direct-referral', asOf: '2025-06-02', facts: { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' }, customer: { incidents: [incident] } } },
-  { id: 'no-incident', ruleSet: 'direct-referral', asOf: '2025-06-02', facts: { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' } } },
+  {
+    id: 'old-incident',
+    ruleSet: 'direct-referral',
+    asOf: '2025-06-02',
+    facts: { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' }, customer: { incidents: [incident] } },
+  },
+  {
+    id: 'no-incident',
+    ruleSet: 'direct-referral',
+    asOf: '2025-06-02',
+    facts: { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' } },
+  },
 ];
 
 test('an unreloaded edit that widens the aggression window changes exactly the case with the older incident', async () => {
@@ -46,7 +61,10 @@ test('rule files on disk that would be refused are a 422 naming the problem', as
 });
 
 test('malformed cases are a 400 naming each', async () => {
-  const res = await app.as('policy').post('/v1/admin/impact').send({ cases: [{ id: '', ruleSet: 'direct-referral', asOf: '2025-6-2', facts: [] }] });
+  const res = await app
+    .as('policy')
+    .post('/v1/admin/impact')
+    .send({ cases: [{ id: '', ruleSet: 'direct-referral', asOf: '2025-6-2', facts: [] }] });
   expect(res.status).toBe(400);
   expect(res.body.errors.map((e: { pointer: string }) => e.pointer).sort()).toEqual(['/cases/0/asOf', '/cases/0/facts', '/cases/0/id']);
 });

@@ -5,14 +5,7 @@ import { rawConnection } from '../support/raw';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import request from 'supertest';
 import { authorize, keysFromEnvironment } from '../../src/api/access';
-import {
-  DEFAULT_BATCH_LIMITS,
-  DEFAULT_SERVER_LIMITS,
-  limitedServer,
-  rateLimitPerKey,
-  workerShare,
-  requestTimeout,
-} from '../../src/api/limits';
+import { DEFAULT_BATCH_LIMITS, DEFAULT_SERVER_LIMITS, limitedServer, rateLimitPerKey, workerShare, requestTimeout } from '../../src/api/limits';
 import { problemOf, sendProblem } from '../../src/api/problem';
 import { DecisionError } from '../../src/errors';
 
@@ -61,9 +54,23 @@ describe('rateLimitPerKey', () => {
     expect(other.headers['ratelimit']).toMatch(/r=2;/);
   });
 
-  test('a key\'s window is 60 s from its first request; then its allowance is whole again', async () => {
+  test("a key's window is 60 s from its first request; then its allowance is whole again", async () => {
     // express-rate-limit reads Date.now(): only the date is faked, so sockets and timers run as ever.
-    jest.useFakeTimers({ now: 1_000_000, doNotFake: ['nextTick', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'queueMicrotask', 'hrtime', 'performance'] });
+    jest.useFakeTimers({
+      now: 1_000_000,
+      doNotFake: [
+        'nextTick',
+        'setImmediate',
+        'clearImmediate',
+        'setTimeout',
+        'clearTimeout',
+        'setInterval',
+        'clearInterval',
+        'queueMicrotask',
+        'hrtime',
+        'performance',
+      ],
+    });
     try {
       const app = limitedApp(2);
       const get = () => request(app).get('/evaluate').set('Authorization', `Bearer ${CW}`);
@@ -130,23 +137,26 @@ describe('rateLimitPerKey', () => {
     [5, 2, 2],
     [7, 3, 2],
     [3, 1, 3],
-  ])('with a limit of %i over %i workers, a worker allows %i; its headers state the limit, and r reaches 0 with the last it allows', async (perMinute, workers, allowed) => {
-    const app = express();
-    app.get('/evaluate', authorize(ring, 'evaluate'), rateLimitPerKey({ perMinute, workers }), (_req, res) => {
-      res.json({ ok: true });
-    });
-    app.use(problems);
-    const remaining: number[] = [];
-    for (let i = 0; i < allowed; i += 1) {
-      const ok = await request(app).get('/evaluate').set('Authorization', `Bearer ${CW}`);
-      expect(ok.status).toBe(200);
-      expect(ok.headers['ratelimit-policy']).toMatch(new RegExp(`^"${perMinute}-in-1min"; q=${perMinute}; w=60;`));
-      remaining.push(Number(/r=(\d+)/.exec(ok.headers['ratelimit'] as string)?.[1]));
-    }
-    expect(remaining[remaining.length - 1]).toBe(0);
-    expect(remaining.slice(0, -1).every((r) => r > 0)).toBe(true);
-    expect((await request(app).get('/evaluate').set('Authorization', `Bearer ${CW}`)).status).toBe(429);
-  });
+  ])(
+    'with a limit of %i over %i workers, a worker allows %i; its headers state the limit, and r reaches 0 with the last it allows',
+    async (perMinute, workers, allowed) => {
+      const app = express();
+      app.get('/evaluate', authorize(ring, 'evaluate'), rateLimitPerKey({ perMinute, workers }), (_req, res) => {
+        res.json({ ok: true });
+      });
+      app.use(problems);
+      const remaining: number[] = [];
+      for (let i = 0; i < allowed; i += 1) {
+        const ok = await request(app).get('/evaluate').set('Authorization', `Bearer ${CW}`);
+        expect(ok.status).toBe(200);
+        expect(ok.headers['ratelimit-policy']).toMatch(new RegExp(`^"${perMinute}-in-1min"; q=${perMinute}; w=60;`));
+        remaining.push(Number(/r=(\d+)/.exec(ok.headers['ratelimit'] as string)?.[1]));
+      }
+      expect(remaining[remaining.length - 1]).toBe(0);
+      expect(remaining.slice(0, -1).every((r) => r > 0)).toBe(true);
+      expect((await request(app).get('/evaluate').set('Authorization', `Bearer ${CW}`)).status).toBe(429);
+    },
+  );
 });
 
 describe('requestTimeout', () => {
@@ -164,33 +174,37 @@ describe('requestTimeout', () => {
   });
   // Answers from a timer: a throw here would be uncaught and end the process.
   app.get('/late-json', (_req, res) => {
-    lateDone.push(new Promise((resolve) => {
-      setTimeout(() => {
-        timedOutSeen.push(res.locals.timedOut);
-        try {
-          res.status(200).json({ late: true });
-        } catch (error) {
-          lateErrors.push(error);
-        }
-        resolve();
-      }, LATE_MS);
-    }));
+    lateDone.push(
+      new Promise((resolve) => {
+        setTimeout(() => {
+          timedOutSeen.push(res.locals.timedOut);
+          try {
+            res.status(200).json({ late: true });
+          } catch (error) {
+            lateErrors.push(error);
+          }
+          resolve();
+        }, LATE_MS);
+      }),
+    );
   });
   // Answers the way the evaluate hot path does: writeHead, then end.
   app.get('/late-raw', (_req, res) => {
-    lateDone.push(new Promise((resolve) => {
-      setTimeout(() => {
-        try {
-          res.setHeader('X-Decision-Id', 'late');
-          res.writeHead(200, { 'Content-Type': 'application/json' });
-          res.write('{"late":');
-          res.end('true}', () => resolve());
-        } catch (error) {
-          lateErrors.push(error);
-          resolve();
-        }
-      }, LATE_MS);
-    }));
+    lateDone.push(
+      new Promise((resolve) => {
+        setTimeout(() => {
+          try {
+            res.setHeader('X-Decision-Id', 'late');
+            res.writeHead(200, { 'Content-Type': 'application/json' });
+            res.write('{"late":');
+            res.end('true}', () => resolve());
+          } catch (error) {
+            lateErrors.push(error);
+            resolve();
+          }
+        }, LATE_MS);
+      }),
+    );
   });
   // An async route that fails late: the error reaches the error handler after the 503 has gone.
   app.get('/late-error', async () => {
@@ -287,7 +301,11 @@ describe('a request timed out while its body is still arriving', () => {
     try {
       const started = performance.now();
       // When the server ended the connection; NaN if it had not within 5 s (it would have read on, dumping the body).
-      const { socket, received, ended } = rawConnection(server, 'POST /body HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"a":', 5_000);
+      const { socket, received, ended } = rawConnection(
+        server,
+        'POST /body HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"a":',
+        5_000,
+      );
       // A byte every 50 ms: the body would take 50 s to arrive.
       const drip = setInterval(() => socket.write(' '), 50);
       const endedAt = await ended;
@@ -310,7 +328,12 @@ describe('limitedServer', () => {
     const server = limitedServer(() => {}, { requestMs: 60_000, headersMs: 5_000, idleMs: 20_000, keepAliveMs: 75_000 });
     expect([server.requestTimeout, server.headersTimeout, server.timeout, server.keepAliveTimeout]).toEqual([60_000, 5_000, 20_000, 75_000]);
     const defaults = limitedServer(() => {});
-    expect([defaults.requestTimeout, defaults.headersTimeout, defaults.timeout, defaults.keepAliveTimeout]).toEqual([DEFAULT_SERVER_LIMITS.requestMs, DEFAULT_SERVER_LIMITS.headersMs, DEFAULT_SERVER_LIMITS.idleMs, DEFAULT_SERVER_LIMITS.keepAliveMs]);
+    expect([defaults.requestTimeout, defaults.headersTimeout, defaults.timeout, defaults.keepAliveTimeout]).toEqual([
+      DEFAULT_SERVER_LIMITS.requestMs,
+      DEFAULT_SERVER_LIMITS.headersMs,
+      DEFAULT_SERVER_LIMITS.idleMs,
+      DEFAULT_SERVER_LIMITS.keepAliveMs,
+    ]);
     // Keep-alive outlasts a 60 s balancer idle timeout; headers come well within the request's time; Node's own request
     // timeout outlasts a batch's, so a batch ends with its own final line.
     expect(DEFAULT_SERVER_LIMITS.keepAliveMs).toBeGreaterThan(60_000);
@@ -319,7 +342,9 @@ describe('limitedServer', () => {
   });
 
   test('refuses headers allowed as long as the whole request, or a limit that is not positive', () => {
-    expect(() => limitedServer(() => {}, { requestMs: 10_000, headersMs: 10_000 })).toThrow('limitedServer: headersMs (10000) must be less than requestMs (10000).');
+    expect(() => limitedServer(() => {}, { requestMs: 10_000, headersMs: 10_000 })).toThrow(
+      'limitedServer: headersMs (10000) must be less than requestMs (10000).',
+    );
     expect(() => limitedServer(() => {}, { keepAliveMs: 0 })).toThrow(/keepAliveMs must be a whole number/);
     expect(() => limitedServer(() => {}, { maxConnections: 1.5 })).toThrow(/maxConnections must be a whole number/);
   });

@@ -3,7 +3,15 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { AggregatorRegistry } from 'prom-client';
 import request from 'supertest';
 import { DecisionError } from '../../src/errors';
-import { clusterMetricsClient, metricsAnswerer, metricsHandler, Metrics, type IpcChannel, type MetricsRequest, type MetricsResponse } from '../../src/api/metrics';
+import {
+  clusterMetricsClient,
+  metricsAnswerer,
+  metricsHandler,
+  Metrics,
+  type IpcChannel,
+  type MetricsRequest,
+  type MetricsResponse,
+} from '../../src/api/metrics';
 import { problemOf, sendProblem } from '../../src/api/problem';
 
 /** A small app as the service is built: metrics outermost, routes with parameters, a mounted router, an error handler. */
@@ -168,8 +176,10 @@ function fakeCluster(collect: () => Promise<string>, options: { failSend?: boole
 
 describe('a cluster scrape: the worker asks, the primary answers', () => {
   /** Two workers' registries, summed as the primary's AggregatorRegistry.clusterMetrics() sums what each worker hands over. */
-  const summed = (...workers: Metrics[]) => async () =>
-    AggregatorRegistry.aggregate(await Promise.all(workers.map((w) => w.registry.getMetricsAsJSON()))).metrics();
+  const summed =
+    (...workers: Metrics[]) =>
+    async () =>
+      AggregatorRegistry.aggregate(await Promise.all(workers.map((w) => w.registry.getMetricsAsJSON()))).metrics();
 
   test('GET /metrics on one worker reports the sum over every worker', async () => {
     const first = new Metrics({ processMetrics: false });
@@ -244,7 +254,14 @@ describe('a cluster scrape: the worker asks, the primary answers', () => {
     const replies: MetricsResponse[] = [];
     const collect = jest.fn(() => Promise.resolve('x'));
     const answer = metricsAnswerer(collect);
-    for (const message of [{ kind: 'reload-all', request: 1 }, { kind: 'reloaded', request: 1, ok: true }, { kind: 'metrics-request' }, null, 'metrics-request']) answer(message, (r) => replies.push(r));
+    for (const message of [
+      { kind: 'reload-all', request: 1 },
+      { kind: 'reloaded', request: 1, ok: true },
+      { kind: 'metrics-request' },
+      null,
+      'metrics-request',
+    ])
+      answer(message, (r) => replies.push(r));
     answer({ kind: 'metrics-request', request: 9 }, (r) => replies.push(r));
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(collect).toHaveBeenCalledTimes(1);

@@ -50,7 +50,11 @@ describe('the document', () => {
       const result = await validator.validate(JSON.parse(text));
       process.stdout.write(JSON.stringify({ valid: result.valid, version: validator.version, errors: result.errors ?? null }));
     `;
-    const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, input: JSON.stringify(openApiDocument()), encoding: 'utf8' });
+    const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: ROOT,
+      input: JSON.stringify(openApiDocument()),
+      encoding: 'utf8',
+    });
     const result = JSON.parse(output) as { valid: boolean; version: string; errors: unknown };
     expect(result.errors).toBeNull();
     expect(result).toEqual({ valid: true, version: '3.1', errors: null });
@@ -63,7 +67,7 @@ describe('the document', () => {
     expect(doc.info.version).toBe(pkg.version);
   });
 
-  test('every schema compiles in Ajv 2020-12 in strict mode, OpenAPI\'s own keywords apart', () => {
+  test("every schema compiles in Ajv 2020-12 in strict mode, OpenAPI's own keywords apart", () => {
     // Strict mode refuses unknown keywords: a misspelt "requried" would otherwise check nothing, silently.
     // strictTypes apart: it wants "type" beside every "properties", which an allOf or if/then adding to a typed schema need not repeat.
     const ajv = new Ajv2020({ strict: true, strictTypes: false, strictRequired: false });
@@ -166,10 +170,19 @@ describe('every operation', () => {
 
   test('the routes are the ones the service serves', () => {
     expect(operations.map((o) => o.name).sort()).toEqual([
-      'GET /health', 'GET /metrics', 'GET /openapi.json', 'GET /ready', 'GET /rules',
-      'GET /v1/decisions/{id}', 'GET /v1/rulesets', 'GET /v1/rulesets/{name}',
-      'POST /v1/admin/impact', 'POST /v1/admin/reload', 'POST /v1/decisions/{id}/reproduce',
-      'POST /v1/rulesets/{name}/evaluate', 'POST /v1/rulesets/{name}/evaluate-batch',
+      'GET /health',
+      'GET /metrics',
+      'GET /openapi.json',
+      'GET /ready',
+      'GET /rules',
+      'GET /v1/decisions/{id}',
+      'GET /v1/rulesets',
+      'GET /v1/rulesets/{name}',
+      'POST /v1/admin/impact',
+      'POST /v1/admin/reload',
+      'POST /v1/decisions/{id}/reproduce',
+      'POST /v1/rulesets/{name}/evaluate',
+      'POST /v1/rulesets/{name}/evaluate-batch',
     ]);
   });
 });
@@ -193,7 +206,8 @@ async function samples(): Promise<Sample[]> {
         try {
           const ruleSet = versions.resolve(fixture.asOf);
           const request = parseEvaluateRequest({ asOf: fixture.asOf, facts: fixture.facts }, name, ruleSet.file.requires);
-          const decision = evaluator === 'compiled' ? decide(ruleSet, request.facts, fixture.asOf) : await evaluate(ruleSet, request.facts, fixture.asOf, 'reference');
+          const decision =
+            evaluator === 'compiled' ? decide(ruleSet, request.facts, fixture.asOf) : await evaluate(ruleSet, request.facts, fixture.asOf, 'reference');
           all.push({ ruleSet: name, file: fixture.file, evaluator, decision });
         } catch (error) {
           if (!(error instanceof DecisionError)) throw error;
@@ -217,11 +231,13 @@ function ruleSetDetail(name: string, asOf: string) {
 
 /** The rules on disk with one change: direct referral's action period one working day longer. */
 function editedRules(): RuleRegistry {
-  const files = readdirSync(RULES_DIR).filter((f) => f.endsWith('.json')).map((file) => {
-    let text = readFileSync(path.join(RULES_DIR, file), 'utf8');
-    if (file === 'direct-referral.json') text = text.replace(/("actionWorkingDays":\s*\{\s*"value":\s*)5/, '$16');
-    return { file, text };
-  });
+  const files = readdirSync(RULES_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .map((file) => {
+      let text = readFileSync(path.join(RULES_DIR, file), 'utf8');
+      if (file === 'direct-referral.json') text = text.replace(/("actionWorkingDays":\s*\{\s*"value":\s*)5/, '$16');
+      return { file, text };
+    });
   return loadRuleTexts(readFileSync(path.join(RULES_DIR, CALENDAR_FILE), 'utf8'), files, { modules: RULE_SET_MODULES });
 }
 
@@ -247,13 +263,15 @@ describe('the checker accepts what the service sends', () => {
     all = await samples();
   });
 
-  test('every fixture\'s decision by both evaluators, as POST …/evaluate answers it', () => {
+  test("every fixture's decision by both evaluators, as POST …/evaluate answers it", () => {
     const decided = all.filter((s) => s.decision);
     expect(decided.length).toBeGreaterThan(100);
     expect(new Set(decided.map((s) => s.ruleSet)).size).toBe(5);
     const problems = decided.flatMap(({ ruleSet, file, evaluator, decision }) => {
       const id = randomUUID();
-      return checker.check('POST', evaluateUrl(ruleSet, evaluator), 200, { ...JSON_HEADERS, 'x-decision-id': id }, decisionJson(decision!, id)).map((p) => `${ruleSet}/${file} (${evaluator}): ${p}`);
+      return checker
+        .check('POST', evaluateUrl(ruleSet, evaluator), 200, { ...JSON_HEADERS, 'x-decision-id': id }, decisionJson(decision!, id))
+        .map((p) => `${ruleSet}/${file} (${evaluator}): ${p}`);
     });
     expect(problems).toEqual([]);
   });
@@ -266,13 +284,32 @@ describe('the checker accepts what the service sends', () => {
       expect(checker.check('POST', url, statusOf(problem!.code), PROBLEM_HEADERS, problemJson(problem!, url))).toEqual([]);
     }
     const url = '/v1/rulesets/segment-allocation/evaluate';
-    for (const code of ['invalid-json', 'invalid-request', 'unknown-rule-set', 'no-version-in-force', 'payload-too-large', 'unsupported-media-type', 'date-outside-calendar', 'unauthorized', 'forbidden', 'rate-limited', 'timeout', 'log-unavailable', 'internal'] as const) {
+    for (const code of [
+      'invalid-json',
+      'invalid-request',
+      'unknown-rule-set',
+      'no-version-in-force',
+      'payload-too-large',
+      'unsupported-media-type',
+      'date-outside-calendar',
+      'unauthorized',
+      'forbidden',
+      'rate-limited',
+      'timeout',
+      'log-unavailable',
+      'internal',
+    ] as const) {
       // authorize() challenges with WWW-Authenticate on a 401 and a 403 (access.ts).
-      const headers = statusOf(code) === 401 || statusOf(code) === 403 ? { ...PROBLEM_HEADERS, 'www-authenticate': 'Bearer realm="ps-decisions", error="invalid_token"' } : PROBLEM_HEADERS;
+      const headers =
+        statusOf(code) === 401 || statusOf(code) === 403
+          ? { ...PROBLEM_HEADERS, 'www-authenticate': 'Bearer realm="ps-decisions", error="invalid_token"' }
+          : PROBLEM_HEADERS;
       expect([code, checker.check('POST', url, statusOf(code), headers, problemJson(new DecisionError(code, 'Something.'), url))]).toEqual([code, []]);
     }
     // A rule-file problem names the file, line and column.
-    const refusal = new DecisionError('rules-refused', 'Refused.', [{ file: 'direct-referral.json', pointer: 'direct-referral.json#/rules/0', message: 'is wrong', line: 3, column: 5 }]);
+    const refusal = new DecisionError('rules-refused', 'Refused.', [
+      { file: 'direct-referral.json', pointer: 'direct-referral.json#/rules/0', message: 'is wrong', line: 3, column: 5 },
+    ]);
     expect(checker.check('POST', '/v1/admin/reload', 422, PROBLEM_HEADERS, problemJson(refusal, '/v1/admin/reload'))).toEqual([]);
   });
 
@@ -281,7 +318,9 @@ describe('the checker accepts what the service sends', () => {
     const lines = decided.map(({ decision }, i) => `{"line":${i + 1},"id":${i % 2 ? `"case-${i}"` : i},"decision":${decisionJson(decision!, randomUUID())}}`);
     const url = '/v1/rulesets/segment-allocation/evaluate-batch';
     for (const code of ['invalid-json', 'invalid-request', 'too-many-lines', 'payload-too-large', 'log-unavailable', 'internal'] as const) {
-      lines.push(`{"line":${lines.length + 1},"id":null,"problem":${problemJson(new DecisionError(code, 'Something.', code === 'invalid-json' ? [{ pointer: '', message: 'is empty' }] : []), url)}}`);
+      lines.push(
+        `{"line":${lines.length + 1},"id":null,"problem":${problemJson(new DecisionError(code, 'Something.', code === 'invalid-json' ? [{ pointer: '', message: 'is empty' }] : []), url)}}`,
+      );
     }
     const body = `${lines.join('\n')}\n`;
     expect(checker.check('POST', url, 200, { 'content-type': 'application/x-ndjson' }, body)).toEqual([]);
@@ -290,7 +329,14 @@ describe('the checker accepts what the service sends', () => {
 
   test('the rule sets, as listed and as described', () => {
     const list = {
-      ruleSets: [...registry.ruleSets.values()].map((rs) => ({ name: rs.name, version: rs.latest.version, title: rs.latest.file.title, rules: rs.latest.file.rules.length, versions: rs.periods(), href: `/v1/rulesets/${rs.name}` })),
+      ruleSets: [...registry.ruleSets.values()].map((rs) => ({
+        name: rs.name,
+        version: rs.latest.version,
+        title: rs.latest.file.title,
+        rules: rs.latest.file.rules.length,
+        versions: rs.periods(),
+        href: `/v1/rulesets/${rs.name}`,
+      })),
     };
     expect(checker.check('GET', '/v1/rulesets', 200, JSON_HEADERS, JSON.stringify(list))).toEqual([]);
     for (const [name, versions] of registry.ruleSets) {
@@ -331,7 +377,17 @@ describe('the checker accepts what the service sends', () => {
     expect(checker.check('GET', `/v1/decisions/${id}`, 200, JSON_HEADERS, JSON.stringify(view))).toEqual([]);
     const { explanation: _explanation, ...rest } = decision!;
     void _explanation;
-    const reproduction = { decisionId: id, version: decision!.version, factsMatch: true, reproduced: false, differences: [{ field: 'fired', recorded: [], now: view.fired }, { field: 'outcome.ready', recorded: null, now: rest.outcome.ready }], firedNow: view.fired };
+    const reproduction = {
+      decisionId: id,
+      version: decision!.version,
+      factsMatch: true,
+      reproduced: false,
+      differences: [
+        { field: 'fired', recorded: [], now: view.fired },
+        { field: 'outcome.ready', recorded: null, now: rest.outcome.ready },
+      ],
+      firedNow: view.fired,
+    };
     // As decisions.ts writes it: the reproduction's decision through decisionJson, without an id.
     const reproductionJson = `${JSON.stringify(reproduction).slice(0, -1)},"decision":${decisionJson(decision!)}}`;
     expect(checker.check('POST', `/v1/decisions/${id}/reproduce`, 200, JSON_HEADERS, reproductionJson)).toEqual([]);
@@ -343,9 +399,15 @@ describe('the checker accepts what the service sends', () => {
     }
   });
 
-  test('an undocumented path or method answered 404 not-found, as the app\'s fallback answers it', () => {
-    for (const [method, url] of [['GET', '/v2/nothing'], ['GET', '/v1/rulesets/direct-referral/evaluate'], ['DELETE', '/health']]) {
-      expect(checker.check(method!, url!, 404, PROBLEM_HEADERS, problemJson(new DecisionError('not-found', `Nothing is served at ${method} ${url}.`), url!))).toEqual([]);
+  test("an undocumented path or method answered 404 not-found, as the app's fallback answers it", () => {
+    for (const [method, url] of [
+      ['GET', '/v2/nothing'],
+      ['GET', '/v1/rulesets/direct-referral/evaluate'],
+      ['DELETE', '/health'],
+    ]) {
+      expect(
+        checker.check(method!, url!, 404, PROBLEM_HEADERS, problemJson(new DecisionError('not-found', `Nothing is served at ${method} ${url}.`), url!)),
+      ).toEqual([]);
     }
   });
 
@@ -368,7 +430,11 @@ describe('the checker refuses what the document does not say', () => {
   const headers = { ...JSON_HEADERS, 'x-decision-id': id };
   beforeAll(() => {
     const ruleSet = registry.ruleSets.get('direct-referral')!.resolve('2025-06-02');
-    const request = parseEvaluateRequest({ facts: { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' } } }, ruleSet.name, ruleSet.file.requires);
+    const request = parseEvaluateRequest(
+      { facts: { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' } } },
+      ruleSet.name,
+      ruleSet.file.requires,
+    );
     decision = decide(ruleSet, request.facts, '2025-06-02');
   });
   const body = () => JSON.parse(decisionJson(decision, id)) as Node;
@@ -397,7 +463,7 @@ describe('the checker refuses what the document does not say', () => {
     refused(checker.check('POST', url, 200, headers, JSON.stringify(outcome)), '(confidence)');
   });
 
-  test('a wrong value: an outcome field of the wrong type, a problem whose title is not the catalogue\'s', () => {
+  test("a wrong value: an outcome field of the wrong type, a problem whose title is not the catalogue's", () => {
     const wrong = body();
     wrong.outcome.eligible = 'yes';
     refused(checker.check('POST', url, 200, headers, JSON.stringify(wrong)), '/outcome/eligible must be boolean');
@@ -405,14 +471,20 @@ describe('the checker refuses what the document does not say', () => {
     refused(checker.check('POST', url, 404, PROBLEM_HEADERS, JSON.stringify(problem)), '/title must be equal to constant');
     // A code the route does not document at that status.
     refused(checker.check('POST', url, 409, PROBLEM_HEADERS, problemJson(new DecisionError('facts-differ', 'No.'), url)), 'does not document status 409');
-    refused(checker.check('POST', url, 404, PROBLEM_HEADERS, problemJson(new DecisionError('no-version-in-force', 'No.'), url)), '/code must be equal to one of the allowed values');
+    refused(
+      checker.check('POST', url, 404, PROBLEM_HEADERS, problemJson(new DecisionError('no-version-in-force', 'No.'), url)),
+      '/code must be equal to one of the allowed values',
+    );
   });
 
   test('an undocumented route, method or status', () => {
     refused(checker.check('GET', '/v1/secrets', 200, JSON_HEADERS, '{}'), 'no such path');
     refused(checker.check('PUT', '/v1/rulesets', 200, JSON_HEADERS, '{}'), 'lists no PUT');
     refused(checker.check('GET', '/v2/nothing', 404, JSON_HEADERS, '{}'), 'problem+json');
-    refused(checker.check('GET', '/v2/nothing', 404, PROBLEM_HEADERS, problemJson(new DecisionError('unknown-rule-set', 'No.'), '/v2/nothing')), 'not "not-found"');
+    refused(
+      checker.check('GET', '/v2/nothing', 404, PROBLEM_HEADERS, problemJson(new DecisionError('unknown-rule-set', 'No.'), '/v2/nothing')),
+      'not "not-found"',
+    );
     refused(checker.check('GET', '/health', 418, JSON_HEADERS, '{}'), 'does not document status 418');
   });
 
@@ -420,12 +492,24 @@ describe('the checker refuses what the document does not say', () => {
     const text = decisionJson(decision, id);
     refused(checker.check('POST', url, 200, { ...headers, 'content-type': 'text/plain' }, text), 'content type text/plain is not documented');
     refused(checker.check('POST', url, 200, { 'x-decision-id': id }, text), 'is not documented');
-    refused(checker.check('POST', url, 400, JSON_HEADERS, problemJson(new DecisionError('invalid-request', 'No.'), url)), 'content type application/json; charset=utf-8 is not documented for 400');
+    refused(
+      checker.check('POST', url, 400, JSON_HEADERS, problemJson(new DecisionError('invalid-request', 'No.'), url)),
+      'content type application/json; charset=utf-8 is not documented for 400',
+    );
     refused(checker.check('POST', url, 200, headers, text.slice(0, -1)), 'not JSON');
     refused(checker.check('POST', url, 200, JSON_HEADERS, text), 'X-Decision-Id');
     refused(checker.check('POST', url, 401, PROBLEM_HEADERS, problemJson(new DecisionError('unauthorized', 'No key.'), url)), 'WWW-Authenticate');
     // A key with "~" or "/" must be escaped in an error's pointer, or a client cannot find the field.
-    refused(checker.check('POST', url, 400, PROBLEM_HEADERS, problemJson(new DecisionError('invalid-request', 'No.', [{ pointer: '/facts/a~b', message: 'is not allowed' }]), url)), '/errors/0/pointer must match format "json-pointer"');
+    refused(
+      checker.check(
+        'POST',
+        url,
+        400,
+        PROBLEM_HEADERS,
+        problemJson(new DecisionError('invalid-request', 'No.', [{ pointer: '/facts/a~b', message: 'is not allowed' }]), url),
+      ),
+      '/errors/0/pointer must match format "json-pointer"',
+    );
     refused(checker.check('POST', url, 200, { ...headers, 'x-decision-id': 'not-a-uuid' }, text), 'header X-Decision-Id');
   });
 
@@ -433,7 +517,10 @@ describe('the checker refuses what the document does not say', () => {
     const batch = '/v1/rulesets/direct-referral/evaluate-batch';
     const good = `{"line":1,"id":null,"decision":${decisionJson(decision, id)}}`;
     expect(checker.check('POST', batch, 200, { 'content-type': 'application/x-ndjson' }, `${good}\n{"line":2\n`)).toEqual(['line 2 is not JSON']);
-    refused(checker.check('POST', batch, 200, { 'content-type': 'application/x-ndjson' }, `${good}\n{"line":2,"id":null}\n`), /^line 2: \/ must have required property 'decision'/m);
+    refused(
+      checker.check('POST', batch, 200, { 'content-type': 'application/x-ndjson' }, `${good}\n{"line":2,"id":null}\n`),
+      /^line 2: \/ must have required property 'decision'/m,
+    );
     refused(checker.check('POST', batch, 200, JSON_HEADERS, good), 'is not documented');
   });
 
@@ -464,7 +551,9 @@ describe('the descriptions say what a value is, never the value: the rules say t
     expect(descriptions.length).toBeGreaterThan(200);
     const repeated = [...registry.ruleSets.values()].flatMap((versions) =>
       versions.versions.flatMap((version) =>
-        descriptions.flatMap(({ at, text }) => typedValues(text, version.file.parameters).map(({ name, typed }) => `${at}: "${typed}" is ${version.sourceFile}'s ${name}`)),
+        descriptions.flatMap(({ at, text }) =>
+          typedValues(text, version.file.parameters).map(({ name, typed }) => `${at}: "${typed}" is ${version.sourceFile}'s ${name}`),
+        ),
       ),
     );
     expect(repeated).toEqual([]);
@@ -488,7 +577,8 @@ describe('the descriptions say what a value is, never the value: the rules say t
 
   test('the phrases that did are gone, and each outcome says where the values are', () => {
     const text = descriptions.map((d) => d.text).join('\n');
-    for (const phrase of ['5 working days', '2 if urgent', '3 to 6 months', 'PSSO → SSM', 'the SSM; before', 'PS Team Leader for Child Support']) expect(text).not.toContain(phrase);
+    for (const phrase of ['5 working days', '2 if urgent', '3 to 6 months', 'PSSO → SSM', 'the SSM; before', 'PS Team Leader for Child Support'])
+      expect(text).not.toContain(phrase);
     expect(text).toContain('the parameter segment3ReviewMonths');
   });
 });

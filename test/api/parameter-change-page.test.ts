@@ -43,7 +43,11 @@ async function showDirectReferral(page: Page): Promise<void> {
 }
 
 // An incident 18 months before the referral: outside a 12-month window, inside a 24-month one.
-const facts = { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' }, customer: { incidents: [{ date: '2023-12-01', kind: 'verbal-abuse', setting: 'face-to-face' }] } };
+const facts = {
+  program: 'centrelink',
+  referral: { source: 'mats', receivedOn: '2025-06-02' },
+  customer: { incidents: [{ date: '2023-12-01', kind: 'verbal-abuse', setting: 'face-to-face' }] },
+};
 
 async function tryCase(page: Page): Promise<void> {
   await page.selectOption('#ruleset', 'direct-referral');

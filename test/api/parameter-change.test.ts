@@ -16,7 +16,14 @@ test('aggressionWindowMonths set to 24 and reloaded: the next answer and GET /v1
   const store = new RuleStore(dir, RULE_SET_MODULES);
   const app = testApp({ rules: () => store.current(), reload: () => store.reload(), clock: () => new Date('2025-06-01T15:00:00Z') });
   // An incident 18 months before the referral: outside a 12-month window, inside a 24-month one.
-  const body = { asOf: '2025-06-02', facts: { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' }, customer: { incidents: [{ date: '2023-12-01', kind: 'verbal-abuse', setting: 'face-to-face' }] } } };
+  const body = {
+    asOf: '2025-06-02',
+    facts: {
+      program: 'centrelink',
+      referral: { source: 'mats', receivedOn: '2025-06-02' },
+      customer: { incidents: [{ date: '2023-12-01', kind: 'verbal-abuse', setting: 'face-to-face' }] },
+    },
+  };
 
   const before = await app.as('caseworker').post('/v1/rulesets/direct-referral/evaluate').send(body);
   expect(before.status).toBe(200);

@@ -76,7 +76,11 @@ function logged(options?: RequestLogOptions) {
     else res.status(500).json({ status: 500 });
   });
 
-  const lines = () => text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Line);
+  const lines = () =>
+    text
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as Line);
   /** The log line is written on 'finish', which can come just after the client has its answer. */
   const settled = async (count: number): Promise<Line[]> => {
     for (let i = 0; i < 100 && lines().length < count; i += 1) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -124,7 +128,8 @@ describe('requestLog', () => {
     await request(app).get('/v1/things/7').set('Authorization', `Bearer ${SECRET}`).expect(200);
     await request(app).get('/v1/things/8').set('Authorization', 'Bearer not-a-key-but-still-secret').expect(200);
     await settled(3);
-    for (const secret of [SECRET, 'not-a-key-but-still-secret', 'cookie-secret-42', PLANTED, 'CRN-123456789', 'customer=']) expect(text()).not.toContain(secret);
+    for (const secret of [SECRET, 'not-a-key-but-still-secret', 'cookie-secret-42', PLANTED, 'CRN-123456789', 'customer='])
+      expect(text()).not.toContain(secret);
     expect(text()).not.toContain('"headers"');
   });
 
@@ -181,7 +186,13 @@ describe('requestLog', () => {
     const server: Server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     try {
-      const req = httpRequest({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, path: '/v1/slow?who=CRN-123456789', agent: false, headers: { 'X-Request-Id': 'gone-early' } });
+      const req = httpRequest({
+        host: '127.0.0.1',
+        port: (server.address() as AddressInfo).port,
+        path: '/v1/slow?who=CRN-123456789',
+        agent: false,
+        headers: { 'X-Request-Id': 'gone-early' },
+      });
       req.on('error', () => {});
       req.end();
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -190,7 +201,9 @@ describe('requestLog', () => {
       await new Promise((resolve) => setTimeout(resolve, 400));
       const lines = await settled(1);
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toEqual(expect.objectContaining({ level: 40, msg: 'request aborted', req: { id: 'gone-early', method: 'GET', path: '/v1/slow' }, route: '/v1/slow' }));
+      expect(lines[0]).toEqual(
+        expect.objectContaining({ level: 40, msg: 'request aborted', req: { id: 'gone-early', method: 'GET', path: '/v1/slow' }, route: '/v1/slow' }),
+      );
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

@@ -55,7 +55,11 @@ async function settledViolations({ page, violations }: Watched): Promise<string[
 /** What the service itself says to this request: the page must show the problem's detail. */
 async function refusal(authorization: string, evaluate?: { ruleSet: string; body: unknown }): Promise<{ status: number; detail: string }> {
   const res = evaluate
-    ? await fetch(`${bed.base}/v1/rulesets/${evaluate.ruleSet}/evaluate`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify(evaluate.body) })
+    ? await fetch(`${bed.base}/v1/rulesets/${evaluate.ruleSet}/evaluate`, {
+        method: 'POST',
+        headers: { authorization, 'content-type': 'application/json' },
+        body: JSON.stringify(evaluate.body),
+      })
     : await fetch(`${bed.base}/v1/rulesets`, { headers: { authorization } });
   expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   const body = (await res.json()) as { detail: string };
@@ -77,7 +81,8 @@ async function useKey(page: Page, key: string): Promise<void> {
   await page.click('#use-key');
 }
 
-const storedKeys = (page: Page) => page.evaluate<{ session: string | null; local: number }>(`({ session: sessionStorage.getItem(${JSON.stringify(KEY_ITEM)}), local: localStorage.length })`);
+const storedKeys = (page: Page) =>
+  page.evaluate<{ session: string | null; local: number }>(`({ session: sessionStorage.getItem(${JSON.stringify(KEY_ITEM)}), local: localStorage.length })`);
 
 test('/rules shows each rule set as a decision table and explains a pasted case', async () => {
   const watched = await openPage();
@@ -116,7 +121,10 @@ test('/rules shows each rule set as a decision table and explains a pasted case'
 
   await page.selectOption('#ruleset', 'direct-referral');
   await page.fill('#asof', '2025-04-17');
-  await page.fill('#facts', JSON.stringify({ program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-04-17' }, customer: { zoneCaseManagement: true } }));
+  await page.fill(
+    '#facts',
+    JSON.stringify({ program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-04-17' }, customer: { zoneCaseManagement: true } }),
+  );
   await page.click('#evaluate');
   await page.waitForSelector('#result table.outcome');
   expect(await page.textContent('#result [data-field="eligible"]')).toBe('false');

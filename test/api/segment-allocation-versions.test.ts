@@ -11,7 +11,12 @@ type Entry = { rule: string; fired: boolean; interpretation?: string; sources: {
 
 test('the same Child Support facts on 2025-01-13 and 2025-01-14: different versions, approver and CRG reading', async () => {
   // A referral via the Customer Review Referral Gateway, a history of escalating issues, a current DPO.
-  const facts = { program: 'child-support', referral: { source: 'customer-review-gateway' }, customer: { psHistory: 'never', escalatingHistory: true, departureProhibitionOrder: true }, case: { issues: issue } };
+  const facts = {
+    program: 'child-support',
+    referral: { source: 'customer-review-gateway' },
+    customer: { psHistory: 'never', escalatingHistory: true, departureProhibitionOrder: true },
+    case: { issues: issue },
+  };
   const on13 = await evaluate('2025-01-13', facts);
   const on14 = await evaluate('2025-01-14', facts);
   expect(on13.status).toBe(200);
@@ -51,7 +56,12 @@ test('the same Child Support facts on 2025-01-13 and 2025-01-14: different versi
 });
 
 test('before 2025-01-14 a Centrelink customer is allocated by 001: the SSM approves, the CRG rule is not weighed', async () => {
-  const facts = { program: 'centrelink', referral: { source: 'customer-review-gateway' }, customer: { psHistory: 'never', serviceRestrictions: [{ channel: 'phone', level: 'full', from: '2024-09-01' }] }, case: { issues: issue } };
+  const facts = {
+    program: 'centrelink',
+    referral: { source: 'customer-review-gateway' },
+    customer: { psHistory: 'never', serviceRestrictions: [{ channel: 'phone', level: 'full', from: '2024-09-01' }] },
+    case: { issues: issue },
+  };
   const res = await evaluate('2024-12-02', facts);
   expect(res.status).toBe(200);
   expect(res.body.outcome).toEqual(expect.objectContaining({ segment: 3, approvalBy: 'PS Service Support Manager (SSM)', reviewBy: '2025-03-02' }));
@@ -68,11 +78,21 @@ test('the older version needs the program, to know whose procedure applies', asy
 });
 
 test('"previously defaulted" has no time limit: a 2020 default supports segment 2 (and segment 3), in both versions', async () => {
-  const facts = { program: 'child-support', referral: { source: 'proactive' }, customer: { psHistory: 'never', paymentArrangementDefaults: [{ date: '2020-03-10' }] }, case: { issues: issue } };
+  const facts = {
+    program: 'child-support',
+    referral: { source: 'proactive' },
+    customer: { psHistory: 'never', paymentArrangementDefaults: [{ date: '2020-03-10' }] },
+    case: { issues: issue },
+  };
   for (const asOf of ['2025-01-13', '2025-06-16']) {
     const res = await evaluate(asOf, facts);
     expect(res.body.outcome.segment).toBe(2);
-    expect(res.body.outcome.indicators).toEqual({ segment3: [], segment2: ['segment-2-previous-payment-default'], segment1: ['segment-1-profile'], alsoSupportSegment3: ['segment-2-previous-payment-default'] });
+    expect(res.body.outcome.indicators).toEqual({
+      segment3: [],
+      segment2: ['segment-2-previous-payment-default'],
+      segment1: ['segment-1-profile'],
+      alsoSupportSegment3: ['segment-2-previous-payment-default'],
+    });
     const entry = res.body.explanation.find((r: Entry) => r.rule === 'segment-2-previous-payment-default') as Entry;
     expect(entry.fired).toBe(true);
     // The explanation says the indicator also supports segment 3, and why it does not allocate it.
@@ -86,7 +106,10 @@ test('"previously defaulted" has no time limit: a 2020 default supports segment 
 test('GET /v1/rulesets lists both versions with their periods; GET with asOf describes the older one', async () => {
   const list = await app.as('caseworker').get('/v1/rulesets');
   const segment = list.body.ruleSets.find((r: { name: string }) => r.name === 'segment-allocation');
-  expect(segment.versions.map((v: { effectiveFrom: string | null; effectiveTo: string | null }) => [v.effectiveFrom, v.effectiveTo])).toEqual([[null, '2025-01-13'], ['2025-01-14', null]]);
+  expect(segment.versions.map((v: { effectiveFrom: string | null; effectiveTo: string | null }) => [v.effectiveFrom, v.effectiveTo])).toEqual([
+    [null, '2025-01-13'],
+    ['2025-01-14', null],
+  ]);
   const older = await app.as('caseworker').get('/v1/rulesets/segment-allocation?asOf=2024-06-01');
   expect(older.body.file).toBe('segment-allocation.before-2025-01-14.json');
   expect(older.body.parameters.segment3Approver.value).toEqual({ centrelink: 'PS Service Support Manager (SSM)', 'child-support': 'PS Team Leader' });
@@ -99,7 +122,11 @@ test('every rule of both versions that says a Cuba indicator also supports segme
   for (const version of registry.ruleSets.get('segment-allocation')!.versions) {
     for (const rule of version.file.rules) {
       if (rule.event.params?.alsoSupportsSegment === undefined) continue;
-      expect({ rule: rule.name, segment: rule.event.params.segment, also: rule.event.params.alsoSupportsSegment }).toEqual({ rule: rule.name, segment: 2, also: 3 });
+      expect({ rule: rule.name, segment: rule.event.params.segment, also: rule.event.params.alsoSupportsSegment }).toEqual({
+        rule: rule.name,
+        segment: 2,
+        also: 3,
+      });
       expect(rule.interpretation).toMatch(/alsoSupportSegment3/);
       expect(rule.sources.some((s) => s.table === 'Allocate customer segment 3')).toBe(true);
     }

@@ -21,12 +21,20 @@ function workspace(): { rules: string; fixtures: string } {
   return { rules, fixtures };
 }
 
-const resolvedIssues = ['income-correct', 'care-correct', 'contact-details', 'payment-ongoing', 'payment-arrears'].map((kind, i) => ({ id: `m${i}`, kind, status: 'resolved', mandatory: true }));
+const resolvedIssues = ['income-correct', 'care-correct', 'contact-details', 'payment-ongoing', 'payment-arrears'].map((kind, i) => ({
+  id: `m${i}`,
+  kind,
+  status: 'resolved',
+  mandatory: true,
+}));
 const approvable = {
   note: 'all mandatory issues resolved, one objection outstanding',
   source: '001_f3898d6cd45509ea.txt, Child Support, Table 7, Step 4',
   asOf: '2025-06-02',
-  facts: { program: 'child-support', case: { issues: [...resolvedIssues, { id: 'o', kind: 'objection', status: 'confirmed', specialistProcess: 'objection' }] } },
+  facts: {
+    program: 'child-support',
+    case: { issues: [...resolvedIssues, { id: 'o', kind: 'objection', status: 'confirmed', specialistProcess: 'objection' }] },
+  },
   expected: { approvable: true, specialistProcess: 'objection', unmet: [], approvalBy: 'PS Service Support Manager (SSM)' },
 };
 
@@ -41,7 +49,9 @@ describe('validate', () => {
     const file = path.join(rules, 'direct-referral.json');
     writeFileSync(file, readFileSync(file, 'utf8').replace('"customer.zoneCaseManagement"', '"customer.zoneCaseManagment"'));
     expect(validateCommand([file], { rules })).toBe(EXIT.failed);
-    expect(stdout.text()).toMatch(/^direct-referral\.json:\d+:\d+ {2}fact "customer\.zoneCaseManagment" does not exist.*did you mean "customer\.zoneCaseManagement"\?/m);
+    expect(stdout.text()).toMatch(
+      /^direct-referral\.json:\d+:\d+ {2}fact "customer\.zoneCaseManagment" does not exist.*did you mean "customer\.zoneCaseManagement"\?/m,
+    );
   });
 });
 
@@ -56,7 +66,10 @@ describe('test', () => {
 
   test('a failing fixture prints the field that differs and exits 1', async () => {
     const { rules, fixtures } = workspace();
-    writeFileSync(path.join(fixtures, 'specialist-transfer', '01-wrong.json'), JSON.stringify({ ...approvable, expected: { ...approvable.expected, specialistProcess: 'objections' } }));
+    writeFileSync(
+      path.join(fixtures, 'specialist-transfer', '01-wrong.json'),
+      JSON.stringify({ ...approvable, expected: { ...approvable.expected, specialistProcess: 'objections' } }),
+    );
     expect(await testCommand('specialist-transfer', { rules, fixtures })).toBe(EXIT.failed);
     expect(stdout.text()).toMatch(/FAIL {2}01-wrong\.json/);
     expect(stdout.text()).toMatch(/specialistProcess: expected "objections", got "objection"/);
@@ -78,10 +91,16 @@ describe('test: what changed behind a failure (issue 12)', () => {
     expect(await testCommand('direct-referral', { rules, fixtures, base: RULES_DIR, failures: true })).toBe(EXIT.failed);
     const out = stdout.text();
     // Fixture 07's incident is exactly 12 months old: outside a 12-month window (direct), inside a 24-month one.
-    expect(out.match(/^ {2}(PASS|FAIL) .*$/gm)).toEqual([expect.stringMatching(/^ {2}FAIL {2}direct-referral\/07-face-to-face-aggression-exactly-12-months\.json/)]);
+    expect(out.match(/^ {2}(PASS|FAIL) .*$/gm)).toEqual([
+      expect.stringMatching(/^ {2}FAIL {2}direct-referral\/07-face-to-face-aggression-exactly-12-months\.json/),
+    ]);
     expect(out).toMatch(/^ {8}eligible: expected true, got false$/m);
-    expect(out).toMatch(/where it passed:\n {10}parameter aggressionWindowMonths: 12 → 24\n {10}rule no-recent-face-to-face-aggression: fired → did not fire\n/);
-    expect(out).toMatch(/incident on 2024-06-02 \(verbal-abuse, face-to-face\): counted now, inside the window now that aggressionWindowMonths is 24 months \(was 12\)/);
+    expect(out).toMatch(
+      /where it passed:\n {10}parameter aggressionWindowMonths: 12 → 24\n {10}rule no-recent-face-to-face-aggression: fired → did not fire\n/,
+    );
+    expect(out).toMatch(
+      /incident on 2024-06-02 \(verbal-abuse, face-to-face\): counted now, inside the window now that aggressionWindowMonths is 24 months \(was 12\)/,
+    );
     expect(out).toMatch(/^33 passed, 1 failed; 1 fixture note to check$/m);
   });
 
@@ -94,13 +113,18 @@ describe('test: what changed behind a failure (issue 12)', () => {
 
   test('a note that quotes the old value is flagged, on a passing fixture too; a templated note follows the value', async () => {
     const { rules, fixtures } = changedWindow('24');
-    writeFileSync(path.join(fixtures, 'direct-referral', '06-face-to-face-aggression-inside-window.json'), JSON.stringify({
-      ...JSON.parse(readFileSync(path.join(FIXTURES_DIR, 'direct-referral', '06-face-to-face-aggression-inside-window.json'), 'utf8')),
-      note: 'Inside the window of {aggressionWindowMonths} months, and also 12 months less a day before.',
-    }));
+    writeFileSync(
+      path.join(fixtures, 'direct-referral', '06-face-to-face-aggression-inside-window.json'),
+      JSON.stringify({
+        ...JSON.parse(readFileSync(path.join(FIXTURES_DIR, 'direct-referral', '06-face-to-face-aggression-inside-window.json'), 'utf8')),
+        note: 'Inside the window of {aggressionWindowMonths} months, and also 12 months less a day before.',
+      }),
+    );
     await testCommand('direct-referral', { rules, fixtures, base: RULES_DIR });
     const out = stdout.text();
-    expect(out).toMatch(/PASS {2}06-face-to-face-aggression-inside-window\.json +Inside the window of 24 months, and also 12 months less a day before\.\n {8}note: quotes "12 months", the value of aggressionWindowMonths at .*; it is now 24\. Rewrite the note, or write "\{aggressionWindowMonths\} months"/);
+    expect(out).toMatch(
+      /PASS {2}06-face-to-face-aggression-inside-window\.json +Inside the window of 24 months, and also 12 months less a day before\.\n {8}note: quotes "12 months", the value of aggressionWindowMonths at .*; it is now 24\. Rewrite the note, or write "\{aggressionWindowMonths\} months"/,
+    );
     expect(out).toMatch(/FAIL {2}07-.*\n(.*\n)*? {8}note: quotes "12 months"/);
     expect(out).toMatch(/; 2 fixture notes to check$/m);
   });
@@ -110,7 +134,9 @@ describe('test: what changed behind a failure (issue 12)', () => {
     const file = path.join(fixtures, 'direct-referral', '04-urgent-over-a-weekend.json');
     writeFileSync(file, readFileSync(file, 'utf8').replace('"2025-06-10"', '"2025-06-11"'));
     expect(await testCommand('direct-referral', { rules: RULES_DIR, fixtures, base: RULES_DIR, failures: true })).toBe(EXIT.failed);
-    expect(stdout.text()).toMatch(/actionDueBy: expected "2025-06-11", got "2025-06-10"\n {8}compared with .* where it failed too:\n {10}the rules did not change/);
+    expect(stdout.text()).toMatch(
+      /actionDueBy: expected "2025-06-11", got "2025-06-10"\n {8}compared with .* where it failed too:\n {10}the rules did not change/,
+    );
   });
 
   test('a base that cannot be read is bad usage: exit 2', async () => {
@@ -121,7 +147,7 @@ describe('test: what changed behind a failure (issue 12)', () => {
 });
 
 describe('interpretations', () => {
-  test('each marked reading is listed by file:line, its {parameter} filled in; an unknown template is refused like a description\'s', () => {
+  test("each marked reading is listed by file:line, its {parameter} filled in; an unknown template is refused like a description's", () => {
     const { rules } = workspace();
     const file = path.join(rules, 'direct-referral.json');
     const marked = readFileSync(file, 'utf8').replace(
@@ -131,7 +157,9 @@ describe('interpretations', () => {
     writeFileSync(file, marked);
     const line = marked.split('\n').findIndex((l) => l.includes('"interpretation"')) + 1;
     expect(interpretationsCommand({ rules })).toBe(EXIT.ok);
-    expect(stdout.text()).toContain(`direct-referral.json:${line}:7  parameter aggressionWindowMonths\n    "In the last 12 months" counts an incident dated after the as-of date less the window.`);
+    expect(stdout.text()).toContain(
+      `direct-referral.json:${line}:7  parameter aggressionWindowMonths\n    "In the last 12 months" counts an incident dated after the as-of date less the window.`,
+    );
 
     writeFileSync(file, marked.replace('{aggressionWindowMonths} months', '{aggressionWindow} months'));
     expect(interpretationsCommand({ rules })).toBe(EXIT.failed);

@@ -77,12 +77,21 @@ test('12 → 24 months over a generated case file: ps-rules diff names exactly t
 test('ps-rules diff --base <folder> --cases <ndjson> prints the counts and each changed case', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'cases-'));
   const casesFile = path.join(dir, 'cases.ndjson');
-  const incident = (date: string) => ({ program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' }, customer: { incidents: [{ date, kind: 'verbal-abuse', setting: 'face-to-face' }] } });
-  writeFileSync(casesFile, [
-    { id: 'six-months-ago', ruleSet: 'direct-referral', asOf: '2025-06-02', facts: incident('2024-12-02') },
-    { id: 'eighteen-months-ago', ruleSet: 'direct-referral', asOf: '2025-06-02', facts: incident('2023-12-02') },
-    { id: 'thirty-months-ago', ruleSet: 'direct-referral', asOf: '2025-06-02', facts: incident('2022-12-02') },
-  ].map((c) => JSON.stringify(c)).join('\n'));
+  const incident = (date: string) => ({
+    program: 'centrelink',
+    referral: { source: 'mats', receivedOn: '2025-06-02' },
+    customer: { incidents: [{ date, kind: 'verbal-abuse', setting: 'face-to-face' }] },
+  });
+  writeFileSync(
+    casesFile,
+    [
+      { id: 'six-months-ago', ruleSet: 'direct-referral', asOf: '2025-06-02', facts: incident('2024-12-02') },
+      { id: 'eighteen-months-ago', ruleSet: 'direct-referral', asOf: '2025-06-02', facts: incident('2023-12-02') },
+      { id: 'thirty-months-ago', ruleSet: 'direct-referral', asOf: '2025-06-02', facts: incident('2022-12-02') },
+    ]
+      .map((c) => JSON.stringify(c))
+      .join('\n'),
+  );
   let output = '';
   jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
     output += String(chunk);
@@ -96,5 +105,7 @@ test('ps-rules diff --base <folder> --cases <ndjson> prints the counts and each 
   expect(output).not.toMatch(/^six-months-ago/m);
   expect(output).not.toMatch(/^thirty-months-ago/m);
   expect(output).toMatch(/ {4}because\n {6}parameter aggressionWindowMonths: 12 → 24\n {6}rule no-recent-face-to-face-aggression: fired → did not fire\n/);
-  expect(output).toMatch(/ {10}incident on 2023-12-02 \(verbal-abuse, face-to-face\): counted now, inside the window now that aggressionWindowMonths is 24 months \(was 12\)/);
+  expect(output).toMatch(
+    / {10}incident on 2023-12-02 \(verbal-abuse, face-to-face\): counted now, inside the window now that aggressionWindowMonths is 24 months \(was 12\)/,
+  );
 });

@@ -28,7 +28,11 @@ function workspace(): { rules: string; fixtures: string; folder: string } {
 }
 
 const source = '001_f3898d6cd45509ea.txt, Centrelink, Table 1, Step 1: "No aggression incidents in the last 12 months within the face to face environment"';
-const facts = { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' }, customer: { incidents: [{ date: '2023-12-01', kind: 'verbal-abuse', setting: 'face-to-face' }] } };
+const facts = {
+  program: 'centrelink',
+  referral: { source: 'mats', receivedOn: '2025-06-02' },
+  customer: { incidents: [{ date: '2023-12-01', kind: 'verbal-abuse', setting: 'face-to-face' }] },
+};
 
 /** Face-to-face verbal abuse 18 months before asOf: outside a 12-month window (direct), inside a 24-month one. */
 const eighteenMonths = {
@@ -44,7 +48,13 @@ const eighteenMonths = {
  * window, so no direct referral, route standard; receipt Monday 2 June + 5 working days = Monday 9 June; refusing a
  * direct-referral area's (MATS) referral needs the SSM (Table 5 Step 2). As fixtures/direct-referral/06-*.json.
  */
-const underTwentyFour = { eligible: false, route: 'standard', unmet: ['no-recent-face-to-face-aggression'], actionDueBy: '2025-06-09', refusalApprovedBy: 'PS Service Support Manager (SSM)' };
+const underTwentyFour = {
+  eligible: false,
+  route: 'standard',
+  unmet: ['no-recent-face-to-face-aggression'],
+  actionDueBy: '2025-06-09',
+  refusalApprovedBy: 'PS Service Support Manager (SSM)',
+};
 
 function write(folder: string, name: string, fixture: unknown, text = `${JSON.stringify(fixture, null, 2)}`): string {
   const file = path.join(folder, name);
@@ -84,7 +94,9 @@ test('answering no leaves the file as it was, after showing the difference field
   expect(text).toMatch(/decided by version [0-9a-f]{16} of direct-referral: direct-referral\.json/);
   // And what changed behind it, against the shipped rules: the parameter, old → new, and the incident it now counts.
   expect(text).toMatch(/where it passed:\n {4}parameter aggressionWindowMonths: 12 → 24\n/);
-  expect(text).toContain('incident on 2023-12-01 (verbal-abuse, face-to-face): counted now, inside the window now that aggressionWindowMonths is 24 months (was 12)');
+  expect(text).toContain(
+    'incident on 2023-12-01 (verbal-abuse, face-to-face): counted now, inside the window now that aggressionWindowMonths is 24 months (was 12)',
+  );
 });
 
 test('--yes rewrites expected to the new outcome, leaves every other byte as written, and ps-rules test then passes: exit 0', async () => {
@@ -122,13 +134,21 @@ test('a fixture that already matches is left alone, without asking: exit 0', asy
   const original = readFileSync(file, 'utf8');
   expect(await fixturesUpdateCommand([file], { rules, fixtures }, never)).toBe(EXIT.ok);
   expect(readFileSync(file, 'utf8')).toBe(original);
-  expect(stdout.text()).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: already matches the rules \\(version [0-9a-f]{16} of direct-referral`, 'm'));
+  expect(stdout.text()).toMatch(
+    new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: already matches the rules \\(version [0-9a-f]{16} of direct-referral`, 'm'),
+  );
 });
 
 test('a fixture that expects a refusal is not rewritten, even with --yes: exit 1', async () => {
   const { rules, fixtures, folder } = workspace();
   // These facts are valid, so the case is decided, not refused: the fixture fails, but expectedError is for a person to fix.
-  const file = write(folder, 'error-wrongly-expected.json', { note: 'n', source, asOf: '2025-06-02', facts, expectedError: { status: 400, pointers: ['/facts/referral/receivedOn'] } });
+  const file = write(folder, 'error-wrongly-expected.json', {
+    note: 'n',
+    source,
+    asOf: '2025-06-02',
+    facts,
+    expectedError: { status: 400, pointers: ['/facts/referral/receivedOn'] },
+  });
   const original = readFileSync(file, 'utf8');
   expect(await fixturesUpdateCommand([file], { rules, fixtures, yes: true }, never)).toBe(EXIT.failed);
   expect(readFileSync(file, 'utf8')).toBe(original);
@@ -160,7 +180,7 @@ test('with no terminal to ask on and no --yes, nothing is written and it says --
   expect(stdout.text()).toMatch(/no terminal to ask on.*--yes/);
 });
 
-test('a file outside a rule set\'s folder, a missing file or one that is not JSON is bad usage, and nothing is written: exit 2', async () => {
+test("a file outside a rule set's folder, a missing file or one that is not JSON is bad usage, and nothing is written: exit 2", async () => {
   const { rules, fixtures, folder } = workspace();
   const good = write(folder, '20-aggression-18-months-ago.json', eighteenMonths);
   const original = readFileSync(good, 'utf8');

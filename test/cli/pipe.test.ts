@@ -8,7 +8,10 @@ import { ensureBuilt } from '../support/built';
 
 test('ps-rules explain … | true: the reader gone before the first line is written, and still no stack trace and exit 0', () => {
   ensureBuilt();
-  const fixture = JSON.parse(readFileSync(path.join(FIXTURES_DIR, 'segment-allocation', '01-proactive-single-issue-segment-1.json'), 'utf8')) as { asOf: string; facts: unknown };
+  const fixture = JSON.parse(readFileSync(path.join(FIXTURES_DIR, 'segment-allocation', '01-proactive-single-issue-segment-1.json'), 'utf8')) as {
+    asOf: string;
+    facts: unknown;
+  };
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'ps-pipe-')), 'facts.json');
   writeFileSync(file, JSON.stringify({ asOf: fixture.asOf, facts: fixture.facts }));
   const cli = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');

@@ -4,7 +4,18 @@ import path from 'node:path';
 import fc from 'fast-check';
 import Holidays from 'date-holidays';
 import { DateTime } from 'luxon';
-import { addDays, addMonths, addWorkingDays, buildCalendar, dateOfDay, dayNumber, daysBetween, todayInSydney, ZONE, type HolidayCalendarFile } from '../../src/dates/calendar';
+import {
+  addDays,
+  addMonths,
+  addWorkingDays,
+  buildCalendar,
+  dateOfDay,
+  dayNumber,
+  daysBetween,
+  todayInSydney,
+  ZONE,
+  type HolidayCalendarFile,
+} from '../../src/dates/calendar';
 import { DecisionError } from '../../src/errors';
 import { CALENDAR_FILE } from '../../src/loader/load';
 import { RULES_DIR } from '../support';
@@ -57,7 +68,10 @@ describe('integer day arithmetic agrees with luxon in Sydney', () => {
   test('a day number round-trips and counts from 1970-01-01', () => {
     expect(dayNumber('1970-01-01')).toBe(0);
     expect(dateOfDay(dayNumber('2024-02-29'))).toBe('2024-02-29');
-    fc.assert(fc.property(calendarDate, (date) => dateOfDay(dayNumber(date)) === date && luxon(date).isValid), options);
+    fc.assert(
+      fc.property(calendarDate, (date) => dateOfDay(dayNumber(date)) === date && luxon(date).isValid),
+      options,
+    );
   });
   test('adding days, months and counting days between', () => {
     fc.assert(
@@ -74,7 +88,7 @@ describe('integer day arithmetic agrees with luxon in Sydney', () => {
     fc.assert(
       fc.property(fc.integer({ min: dayNumber('2015-01-01'), max: dayNumber('2040-11-30') }).map(dateOfDay), fc.integer({ min: 0, max: 15 }), (from, n) => {
         let day = luxon(from);
-        for (let counted = 0; counted < n; ) {
+        for (let counted = 0; counted < n;) {
           day = day.plus({ days: 1 });
           if (day.weekday < 6 && !holidays.has(day.toISODate() as string)) counted += 1;
         }
@@ -102,7 +116,11 @@ describe('the holiday data file', () => {
   test('lists exactly the national public holidays date-holidays gives for Australia', () => {
     const au = new Holidays('AU');
     for (let year = file.coverage.fromYear; year <= file.coverage.toYear; year += 1) {
-      const expected = au.getHolidays(year).filter((h) => h.type === 'public').map((h) => h.date.slice(0, 10)).sort();
+      const expected = au
+        .getHolidays(year)
+        .filter((h) => h.type === 'public')
+        .map((h) => h.date.slice(0, 10))
+        .sort();
       const listed = file.holidays.filter((h) => h.date.startsWith(`${year}-`)).map((h) => h.date);
       expect({ year, dates: listed }).toEqual({ year, dates: expected });
     }

@@ -19,12 +19,12 @@ test('is a version 7 UUID that begins with the moment it was made', () => {
   expect(Math.abs(millisecondsOf(decisionId()) - now)).toBeLessThan(1000);
 });
 
-test('sorts in the order the ids were made, millisecond by millisecond (as text, as the log\'s key compares them)', () => {
+test("sorts in the order the ids were made, millisecond by millisecond (as text, as the log's key compares them)", () => {
   const ids = Array.from({ length: 1000 }, (_, i) => decisionId(1_750_000_000_000 + i * 7));
   expect([...ids].sort()).toEqual(ids);
 });
 
-test('never repeats, within a millisecond or across the random pool\'s refills', () => {
+test("never repeats, within a millisecond or across the random pool's refills", () => {
   // 4 KiB of random bytes serve 409 ids: 100,000 ids in the same millisecond draw on the pool 245 times.
   const ids = Array.from({ length: 100_000 }, () => decisionId(1_750_000_000_000));
   expect(new Set(ids).size).toBe(ids.length);

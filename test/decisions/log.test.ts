@@ -116,7 +116,10 @@ describe.each([sqlite, postgresql])('the $name decision log', (store) => {
 
   it('gives back every field of a record exactly as recorded, facts absent or kept', async () => {
     const withoutFacts = decision();
-    const withFacts = decision({ evaluator: 'reference', facts: { person: { postcode: '2600', dateOfBirth: '1970-01-31' }, income: 1234.56, nothing: null, list: [3, 1, 2] } });
+    const withFacts = decision({
+      evaluator: 'reference',
+      facts: { person: { postcode: '2600', dateOfBirth: '1970-01-31' }, income: 1234.56, nothing: null, list: [3, 1, 2] },
+    });
     await log.record([withoutFacts]);
     await log.record([withFacts]);
 
@@ -126,7 +129,9 @@ describe.each([sqlite, postgresql])('the $name decision log', (store) => {
     expect(found?.decidedAt).toBe('2025-03-04T05:06:07.089Z');
     expect(found?.asOf).toBe('2025-03-04');
     expect(found?.fired).toEqual(['long-term-unemployed', 'homeless', 'segment-b']);
-    expect(factsMatch(found!.factsDigest, { flags: ['homeless', 'exOffender'], weeksUnemployed: 27, person: { dateOfBirth: '1970-01-31', postcode: '2600' } })).toBe(true);
+    expect(
+      factsMatch(found!.factsDigest, { flags: ['homeless', 'exOffender'], weeksUnemployed: 27, person: { dateOfBirth: '1970-01-31', postcode: '2600' } }),
+    ).toBe(true);
   });
 
   it('keeps instants whose milliseconds or time zone a careless round trip would change', async () => {
@@ -138,13 +143,15 @@ describe.each([sqlite, postgresql])('the $name decision log', (store) => {
 
   // A group as one request commits it, and as a batch does (hundreds at a time).
   it.each([[25], [64], [65], [200]])('commits %i records given in one call, all of them, each exactly', async (count) => {
-    const records = Array.from({ length: count }, (_, i) => decision({ keyId: `batch-${count}-${i}`, fired: [`rule-${i}`], facts: i % 3 === 0 ? { i } : null }));
+    const records = Array.from({ length: count }, (_, i) =>
+      decision({ keyId: `batch-${count}-${i}`, fired: [`rule-${i}`], facts: i % 3 === 0 ? { i } : null }),
+    );
     await log.record(records);
     const found = await Promise.all(records.map((r) => log.find(r.decisionId)));
     expect(found).toStrictEqual(records);
   });
 
-  it('writes a record kept as its columns (a batch\'s decider thread makes them) as it writes any record', async () => {
+  it("writes a record kept as its columns (a batch's decider thread makes them) as it writes any record", async () => {
     const records = [decision(), decision({ facts: { kept: ['facts', 1, null] }, evaluator: 'reference' })];
     await log.record(records.map((r) => new ColumnRecord(recordColumns(r))));
     for (const r of records) expect(await log.find(r.decisionId)).toStrictEqual(r);
@@ -263,7 +270,9 @@ describe('the SQLite decision log, one file shared by several writers', () => {
     // The store and the record helpers it shares with the PostgreSQL store.
     for (const name of ['sqlite', 'log']) {
       const source = readFileSync(path.join(ROOT, 'src', 'decisions', `${name}.ts`), 'utf8');
-      const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } });
+      const { outputText } = ts.transpileModule(source, {
+        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+      });
       writeFileSync(path.join(dir, `${name}.js`), outputText);
     }
     // The child: waits for a common start time (so the writers overlap), records one decision per call, and prints
@@ -290,7 +299,10 @@ while (Date.now() < Number(startAt));
   }
 
   function writer(script: string, args: string[]) {
-    const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script, ...args], {
+      env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const ids: string[] = [];
     let stderr = '';
     let partial = '';
@@ -300,7 +312,9 @@ while (Date.now() < Number(startAt));
       ids.push(...lines);
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('exit', (code, signal) => resolve({ code, signal })),
+    );
     return { child, ids, exited, stderr: () => stderr };
   }
 
@@ -323,8 +337,10 @@ while (Date.now() < Number(startAt));
     await Promise.all(here.map((l) => l.close()));
 
     const db = new Database(path.join(dataDir, 'decisions.sqlite'), { readonly: true });
-    const counts = Object.fromEntries((db.prepare('SELECT key_id, count(*) AS n FROM decisions GROUP BY key_id').all() as { key_id: string; n: number }[]).map((r) => [r.key_id, r.n]));
-    const stored = new Set((db.prepare('SELECT decision_id FROM decisions').pluck().all() as string[]));
+    const counts = Object.fromEntries(
+      (db.prepare('SELECT key_id, count(*) AS n FROM decisions GROUP BY key_id').all() as { key_id: string; n: number }[]).map((r) => [r.key_id, r.n]),
+    );
+    const stored = new Set(db.prepare('SELECT decision_id FROM decisions').pluck().all() as string[]);
     db.close();
     expect(counts).toEqual({ 'child-a': perWriter, 'child-b': perWriter, 'here-a': perWriter, 'here-b': perWriter });
     for (const c of children) for (const id of c.ids) expect(stored.has(id)).toBe(true);
@@ -539,7 +555,10 @@ function reference(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(reference).join(',')}]`;
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   const record = value as Record<string, unknown>;
-  return `{${Object.keys(record).sort().map((key) => `${JSON.stringify(key)}:${reference(record[key])}`).join(',')}}`;
+  return `{${Object.keys(record)
+    .sort()
+    .map((key) => `${JSON.stringify(key)}:${reference(record[key])}`)
+    .join(',')}}`;
 }
 
 /**
@@ -592,11 +611,13 @@ describe('the facts digest', () => {
   const facts = { person: { postcode: '2600', dateOfBirth: '1970-01-31' }, weeksUnemployed: 27, flags: ['homeless', 'exOffender'], partner: null };
 
   it('writes canonical JSON: keys sorted at every depth, arrays in order, no whitespace', () => {
-    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: null }, e: 'x y', u: undefined })).toBe('{"a":{"c":null,"d":[3,{"y":2,"z":1}]},"b":1,"e":"x y"}');
+    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: null }, e: 'x y', u: undefined })).toBe(
+      '{"a":{"c":null,"d":[3,{"y":2,"z":1}]},"b":1,"e":"x y"}',
+    );
     expect(canonicalJson([2, 1, undefined])).toBe('[2,1,null]');
   });
 
-  it('is JSON.stringify with every object\'s keys sorted, for any JSON value', () => {
+  it("is JSON.stringify with every object's keys sorted, for any JSON value", () => {
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {
         const written = canonicalJson(value);
@@ -622,7 +643,9 @@ describe('the facts digest', () => {
 
   it('matches the same facts whatever their key order', () => {
     const digest = factsDigest(facts);
-    expect(factsMatch(digest, { partner: null, flags: ['homeless', 'exOffender'], weeksUnemployed: 27, person: { dateOfBirth: '1970-01-31', postcode: '2600' } })).toBe(true);
+    expect(
+      factsMatch(digest, { partner: null, flags: ['homeless', 'exOffender'], weeksUnemployed: 27, person: { dateOfBirth: '1970-01-31', postcode: '2600' } }),
+    ).toBe(true);
   });
 
   it('does not match changed facts: a value, an added or removed key, array order', () => {
@@ -646,7 +669,17 @@ describe('the facts digest', () => {
   it('answers false, never throws, for a malformed digest or facts that are not JSON', () => {
     const digest = factsDigest(facts);
     const [, salt, hash] = digest.split(':');
-    for (const malformed of ['', 'sha256', `md5:${salt}:${hash}`, `sha256:${salt}`, `sha256:${salt}:${hash}:`, `sha256:${salt}:${hash!.slice(2)}`, `sha256:${salt!.toUpperCase()}:${hash}`, `sha256:${salt}:${'zz'.repeat(32)}`, ` ${digest}`]) {
+    for (const malformed of [
+      '',
+      'sha256',
+      `md5:${salt}:${hash}`,
+      `sha256:${salt}`,
+      `sha256:${salt}:${hash}:`,
+      `sha256:${salt}:${hash!.slice(2)}`,
+      `sha256:${salt!.toUpperCase()}:${hash}`,
+      `sha256:${salt}:${'zz'.repeat(32)}`,
+      ` ${digest}`,
+    ]) {
       expect(factsMatch(malformed, facts)).toBe(false);
     }
     expect(factsMatch(undefined as unknown as string, facts)).toBe(false);
@@ -676,7 +709,13 @@ describe('the facts digest', () => {
     const strange = fc.oneof(
       fc.jsonValue(),
       fc.constant(undefined),
-      fc.constantFrom(new Date(Date.UTC(2025, 5, 2)), { toJSON: () => ({ b: 1, a: 2 }) }, Object.assign([1, 2], { toJSON: () => 'list' }), () => 1, Symbol('s')),
+      fc.constantFrom(
+        new Date(Date.UTC(2025, 5, 2)),
+        { toJSON: () => ({ b: 1, a: 2 }) },
+        Object.assign([1, 2], { toJSON: () => 'list' }),
+        () => 1,
+        Symbol('s'),
+      ),
       fc.dictionary(fc.constantFrom('program', 'zoneCaseManagement', 'urgent', 'date', 'unknown', '__proto__', 'b', 'a'), fc.jsonValue({ maxDepth: 1 })),
     );
     const unusual = validFacts
@@ -705,8 +744,13 @@ describe('the facts digest', () => {
       const facts = { program: 'centrelink', customer: { complaints: [{ date: '2025-06-02', stage: 'frontline', topic }] } };
       expect(factsDigest(facts, salt)).toBe(referenceDigest(facts, salt, canonicalJsonAsLogged));
     }
-    expect(factsDigest({ program: 'centrelink', customer: { incidents: [{ date: '2025-06-02', kind: 'verbal-abuse', setting: 'phone', extra: [3, 1] }] } }, salt)).toBe(
-      referenceDigest({ customer: { incidents: [{ date: '2025-06-02', extra: [3, 1], kind: 'verbal-abuse', setting: 'phone' }] }, program: 'centrelink' }, salt),
+    expect(
+      factsDigest({ program: 'centrelink', customer: { incidents: [{ date: '2025-06-02', kind: 'verbal-abuse', setting: 'phone', extra: [3, 1] }] } }, salt),
+    ).toBe(
+      referenceDigest(
+        { customer: { incidents: [{ date: '2025-06-02', extra: [3, 1], kind: 'verbal-abuse', setting: 'phone' }] }, program: 'centrelink' },
+        salt,
+      ),
     );
   });
 

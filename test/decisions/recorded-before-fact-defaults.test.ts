@@ -19,7 +19,12 @@ interface Recorded {
   versions: ArchivedVersion[];
 }
 const recorded = JSON.parse(readFileSync(path.join(__dirname, 'recorded', 'before-fact-defaults.json'), 'utf8')) as Recorded;
-const fixture = (name: string) => JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'fixtures', name), 'utf8')) as { asOf: string; facts: Record<string, unknown>; expected: Record<string, unknown> };
+const fixture = (name: string) =>
+  JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'fixtures', name), 'utf8')) as {
+    asOf: string;
+    facts: Record<string, unknown>;
+    expected: Record<string, unknown>;
+  };
 const segment = recorded.versions.find((v) => v.ruleSet === 'segment-allocation') as ArchivedVersion;
 
 describe('decisions recorded before rule files declared fact defaults', () => {
@@ -34,12 +39,17 @@ describe('decisions recorded before rule files declared fact defaults', () => {
     for (const { fixture: name, record } of recorded.decisions) expect(record.outcome).toEqual(expect.objectContaining(fixture(name).expected));
   });
 
-  test.each(recorded.decisions.map((d) => [d.fixture, d] as const))('%s: the same facts reproduce it under the version that made it', async (_name, { fixture: name, record }) => {
-    const { facts } = fixture(name);
-    const res = await app.as('auditor').post(`/v1/decisions/${record.decisionId}/reproduce`).send({ facts });
-    expect(res.status).toBe(200);
-    expect(res.body).toEqual(expect.objectContaining({ decisionId: record.decisionId, version: record.version, factsMatch: true, reproduced: true, differences: [] }));
-  });
+  test.each(recorded.decisions.map((d) => [d.fixture, d] as const))(
+    '%s: the same facts reproduce it under the version that made it',
+    async (_name, { fixture: name, record }) => {
+      const { facts } = fixture(name);
+      const res = await app.as('auditor').post(`/v1/decisions/${record.decisionId}/reproduce`).send({ facts });
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual(
+        expect.objectContaining({ decisionId: record.decisionId, version: record.version, factsMatch: true, reproduced: true, differences: [] }),
+      );
+    },
+  );
 
   test('other facts are still refused as not the facts decided on', async () => {
     const { fixture: name, record } = recorded.decisions[0]!;
@@ -57,7 +67,9 @@ describe('decisions recorded before rule files declared fact defaults', () => {
     } catch (error) {
       refused = error;
     }
-    expect((refused as { issues: { message: string }[] }).issues.map((i) => i.message)).toContainEqual(expect.stringContaining('"customer.meetsCommitments" may be left out of a request and has no default'));
+    expect((refused as { issues: { message: string }[] }).issues.map((i) => i.message)).toContainEqual(
+      expect.stringContaining('"customer.meetsCommitments" may be left out of a request and has no default'),
+    );
     const version = loadRuleTexts(segment.calendarText, texts, { modules: RULE_SET_MODULES, archived: true }).ruleSets.get('segment-allocation')!.versions[0]!;
     expect(version.version).toBe(segment.version);
     const { asOf, facts } = fixture('segment-allocation/01-proactive-single-issue-segment-1.json');

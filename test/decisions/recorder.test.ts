@@ -11,7 +11,11 @@ import { parseEvaluateRequest } from '../../src/facts/validate';
 import { shippedRules } from '../support';
 
 const ruleSet = shippedRules().ruleSets.get('direct-referral')!.latest;
-const { facts } = parseEvaluateRequest({ facts: { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' } } }, ruleSet.name, ruleSet.file.requires);
+const { facts } = parseEvaluateRequest(
+  { facts: { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' } } },
+  ruleSet.name,
+  ruleSet.file.requires,
+);
 const decided = { decision: decide(ruleSet, facts, '2025-06-02'), ruleSet, facts };
 
 /** The SQLite store, counting the transactions asked of it. */
@@ -45,7 +49,11 @@ test('a record the store refuses fails its own request only; the others in its g
   await recorder.commit([first], [ruleSet]);
   const others = Array.from({ length: 3 }, () => recorder.entry(decided, 'cw1'));
   // The same decision id again: the store refuses it (primary key), as it would any record it cannot keep.
-  const outcomes = await Promise.allSettled([recorder.commit([others[0]!], [ruleSet]), recorder.commit([{ ...first, keyId: 'again' }], [ruleSet]), recorder.commit(others.slice(1), [ruleSet])]);
+  const outcomes = await Promise.allSettled([
+    recorder.commit([others[0]!], [ruleSet]),
+    recorder.commit([{ ...first, keyId: 'again' }], [ruleSet]),
+    recorder.commit(others.slice(1), [ruleSet]),
+  ]);
   expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
   expect((outcomes[1] as PromiseRejectedResult).reason.code).toBe('log-unavailable');
   for (const r of others) expect(await log.find(r.decisionId)).toEqual(r);
@@ -55,7 +63,7 @@ test('a record the store refuses fails its own request only; the others in its g
   await log.close();
 });
 
-test('a record made where the decision was (a batch\'s decider thread, as columns) is the record entry() makes, committed alike', async () => {
+test("a record made where the decision was (a batch's decider thread, as columns) is the record entry() makes, committed alike", async () => {
   const { log } = counted();
   const recorder = new DecisionRecorder(log, { keepFacts: true, clock: () => new Date('2025-06-02T01:02:03.456Z') });
   const here = recorder.entry(decided, 'cw1');
@@ -64,7 +72,17 @@ test('a record made where the decision was (a batch\'s decider thread, as column
   // Its own id and salt; everything else the same, read back through its columns.
   expect(there.decisionId).not.toBe(here.decisionId);
   expect(there.factsDigest).not.toBe(here.factsDigest);
-  const fields = (r: typeof here) => ({ decidedAt: r.decidedAt, keyId: r.keyId, ruleSet: r.ruleSet, version: r.version, asOf: r.asOf, evaluator: r.evaluator, outcome: r.outcome, fired: r.fired, facts: r.facts });
+  const fields = (r: typeof here) => ({
+    decidedAt: r.decidedAt,
+    keyId: r.keyId,
+    ruleSet: r.ruleSet,
+    version: r.version,
+    asOf: r.asOf,
+    evaluator: r.evaluator,
+    outcome: r.outcome,
+    fired: r.fired,
+    facts: r.facts,
+  });
   expect(fields(there)).toEqual(fields(here));
   expect(fields(there).decidedAt).toBe('2025-06-02T01:02:03.456Z');
   await recorder.commit([here, there], [ruleSet]);

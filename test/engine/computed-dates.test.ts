@@ -28,7 +28,8 @@ async function decided(asOf: string, facts: Record<string, unknown>): Promise<{ 
 
 const dated = (decision: Decision): RuleExplanation[] => decision.explanation.filter((r) => r.computed);
 /** The explanation as the API sends it: what a caseworker's tool reads. */
-const asSent = (decision: Decision) => JSON.parse(decisionJson(decision)) as { outcome: Record<string, unknown>; explanation: (RuleExplanation & { computed?: Record<string, unknown>[] })[] };
+const asSent = (decision: Decision) =>
+  JSON.parse(decisionJson(decision)) as { outcome: Record<string, unknown>; explanation: (RuleExplanation & { computed?: Record<string, unknown>[] })[] };
 
 test('Easter 2025: the due date names the rule, the receipt day as day 0, the working days and each day not counted with why', async () => {
   const { compiled, reference } = await decided('2025-04-17', { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-04-17' } });
@@ -66,8 +67,11 @@ test('Easter 2025: the due date names the rule, the receipt day as day 0, the wo
   expect(isDeepStrictEqual(reference.explanation, compiled.explanation)).toBe(true);
 });
 
-test('Christmas 2024 under 002: the Customer Assigned to PS intray\'s seven working days skip Christmas, Boxing Day, New Year\'s Day and two weekends', async () => {
-  const { compiled, reference } = await decided('2024-12-23', { program: 'child-support', referral: { source: 'other', receivedOn: '2024-12-23', intray: 'customer-assigned' } });
+test("Christmas 2024 under 002: the Customer Assigned to PS intray's seven working days skip Christmas, Boxing Day, New Year's Day and two weekends", async () => {
+  const { compiled, reference } = await decided('2024-12-23', {
+    program: 'child-support',
+    referral: { source: 'other', receivedOn: '2024-12-23', intray: 'customer-assigned' },
+  });
   expect(compiled.effective).toEqual({ from: null, to: '2025-01-13' });
   expect(compiled.outcome.actionDueBy).toBe('2025-01-06');
   const [deciding] = asSent(compiled).explanation.filter((r) => r.computed);
@@ -92,17 +96,25 @@ test('before 14 January 2025, a Child Support referral whose intray 002 does not
   for (const intray of [undefined, 'acer-referral', 'centrelink-referral']) {
     const referral = { source: 'ombudsman', receivedOn: '2024-11-04', ...(intray ? { intray } : {}) };
     const { compiled, reference } = await decided('2024-11-04', { program: 'child-support', referral });
-    expect(compiled.outcome).toEqual({ eligible: false, route: 'standard', unmet: ['centrelink-program', 'direct-referral-source'], actionDueBy: null, refusalApprovedBy: null });
+    expect(compiled.outcome).toEqual({
+      eligible: false,
+      route: 'standard',
+      unmet: ['centrelink-program', 'direct-referral-source'],
+      actionDueBy: null,
+      refusalApprovedBy: null,
+    });
     const deciding = dated(compiled);
     expect(deciding.map((r) => r.rule)).toEqual(['child-support-intray-without-timeframe']);
     const [computed] = asSent(compiled).explanation.find((r) => r.computed)!.computed!;
     expect(computed).toEqual({ field: 'actionDueBy', date: null, text: expect.stringContaining('no due date can be worked out') });
-    expect(computed!.text).toContain('2 working days for the CRG Referral to PS and PS Referral (TL only) intrays, 7 for the Complaints referral to PS and Customer Assigned to PS intrays');
+    expect(computed!.text).toContain(
+      '2 working days for the CRG Referral to PS and PS Referral (TL only) intrays, 7 for the Complaints referral to PS and Customer Assigned to PS intrays',
+    );
     expect(JSON.stringify(reference.explanation)).toBe(JSON.stringify(compiled.explanation));
   }
 });
 
-test('the same Child Support facts decided on 13 and 14 January 2025 come from different versions and get different due dates; Centrelink\'s does not change', async () => {
+test("the same Child Support facts decided on 13 and 14 January 2025 come from different versions and get different due dates; Centrelink's does not change", async () => {
   const childSupport = { program: 'child-support', referral: { source: 'escalated-complaint', receivedOn: '2025-01-13', intray: 'complaints-referral' } };
   const on13 = (await decided('2025-01-13', childSupport)).compiled;
   const on14 = (await decided('2025-01-14', childSupport)).compiled;
@@ -131,7 +143,13 @@ test('in every version, exactly one timeframe rule fires for every program, urge
           const referral = { source: 'mats', receivedOn: asOf, urgent, ...(intray ? { intray } : {}) };
           const { compiled, reference } = await decided(asOf, { program, referral });
           const fired = compiled.explanation.filter((r) => r.fired && timeframes.includes(r.rule)).map((r) => r.rule);
-          expect({ version: version.sourceFile, program, urgent, intray, fired: fired.length }).toEqual({ version: version.sourceFile, program, urgent, intray, fired: 1 });
+          expect({ version: version.sourceFile, program, urgent, intray, fired: fired.length }).toEqual({
+            version: version.sourceFile,
+            program,
+            urgent,
+            intray,
+            fired: 1,
+          });
           expect(dated(compiled).map((r) => r.rule)).toEqual(fired);
           expect(dated(compiled)[0]!.computed!.map((c) => c.date)).toEqual([compiled.outcome.actionDueBy]);
           // Timeframe rules are never criteria: eligibility is the criteria's alone.
@@ -143,7 +161,7 @@ test('in every version, exactly one timeframe rule fires for every program, urge
   }
 });
 
-test('over generated cases with intrays, both versions: the evaluators agree (computed entries included), decideVerdict gives the same outcome, and the API writes JSON.stringify\'s bytes', async () => {
+test("over generated cases with intrays, both versions: the evaluators agree (computed entries included), decideVerdict gives the same outcome, and the API writes JSON.stringify's bytes", async () => {
   const next = caseGenerator(1313);
   const intrays = [undefined, ...REFERRAL_INTRAYS];
   for (const version of directReferral.versions) {
@@ -167,11 +185,13 @@ test('over generated cases with intrays, both versions: the evaluators agree (co
   }
 });
 
-test('GET /v1/rulesets shows both direct-referral versions with their periods; the API answers each version\'s due date with its explanation', async () => {
+test("GET /v1/rulesets shows both direct-referral versions with their periods; the API answers each version's due date with its explanation", async () => {
   const app = testApp({ rules: () => registry, clock: () => new Date('2026-11-22T00:00:00Z') });
   const list = await app.as('caseworker').get('/v1/rulesets');
   const entry = list.body.ruleSets.find((r: { name: string }) => r.name === 'direct-referral');
-  expect(entry.versions.map((v: { effectiveFrom: string | null; effectiveTo: string | null; file: string }) => [v.effectiveFrom, v.effectiveTo, v.file])).toEqual([
+  expect(
+    entry.versions.map((v: { effectiveFrom: string | null; effectiveTo: string | null; file: string }) => [v.effectiveFrom, v.effectiveTo, v.file]),
+  ).toEqual([
     [null, '2025-01-13', 'direct-referral.before-2025-01-14.json'],
     ['2025-01-14', null, 'direct-referral.json'],
   ]);
@@ -181,15 +201,25 @@ test('GET /v1/rulesets shows both direct-referral versions with their periods; t
   const on13 = await app.as('caseworker').post('/v1/rulesets/direct-referral/evaluate').send({ asOf: '2025-01-13', facts });
   const on14 = await app.as('caseworker').post('/v1/rulesets/direct-referral/evaluate').send({ asOf: '2025-01-14', facts });
   expect([on13.status, on14.status]).toEqual([200, 200]);
-  expect([on13.body.effective, on14.body.effective]).toEqual([{ from: null, to: '2025-01-13' }, { from: '2025-01-14', to: null }]);
+  expect([on13.body.effective, on14.body.effective]).toEqual([
+    { from: null, to: '2025-01-13' },
+    { from: '2025-01-14', to: null },
+  ]);
   expect([on13.body.outcome.actionDueBy, on14.body.outcome.actionDueBy]).toEqual(['2025-01-22', '2025-01-20']);
-  const computedOf = (body: { explanation: { computed?: { parameter: string }[] }[] }) => body.explanation.flatMap((r) => r.computed ?? []).map((c) => c.parameter);
+  const computedOf = (body: { explanation: { computed?: { parameter: string }[] }[] }) =>
+    body.explanation.flatMap((r) => r.computed ?? []).map((c) => c.parameter);
   expect([computedOf(on13.body), computedOf(on14.body)]).toEqual([['complaintsOrAssignedWorkingDays'], ['childSupportActionWorkingDays']]);
   // No intray before 14 January: still a decision, with actionDueBy null and the reason in the explanation.
-  const unknown = await app.as('caseworker').post('/v1/rulesets/direct-referral/evaluate').send({ asOf: '2025-01-13', facts: { program: 'child-support', referral: { source: 'other', receivedOn: '2025-01-13' } } });
+  const unknown = await app
+    .as('caseworker')
+    .post('/v1/rulesets/direct-referral/evaluate')
+    .send({ asOf: '2025-01-13', facts: { program: 'child-support', referral: { source: 'other', receivedOn: '2025-01-13' } } });
   expect(unknown.status).toBe(200);
   expect(unknown.body.outcome.actionDueBy).toBeNull();
-  const badIntray = await app.as('caseworker').post('/v1/rulesets/direct-referral/evaluate').send({ asOf: '2025-01-13', facts: { program: 'child-support', referral: { source: 'other', receivedOn: '2025-01-13', intray: 'CRG Referral to PS' } } });
+  const badIntray = await app
+    .as('caseworker')
+    .post('/v1/rulesets/direct-referral/evaluate')
+    .send({ asOf: '2025-01-13', facts: { program: 'child-support', referral: { source: 'other', receivedOn: '2025-01-13', intray: 'CRG Referral to PS' } } });
   expect(badIntray.status).toBe(400);
   expect(badIntray.body.errors.map((e: { pointer: string }) => e.pointer)).toEqual(['/facts/referral/intray']);
 });
@@ -209,34 +239,63 @@ describe('what the direct-referral module refuses in a rule file, and the older 
 
   test('a timeframe rule naming a parameter that is not a working-days parameter, with its line', () => {
     const issues = refused(currentText.replace('"workingDays": "childSupportActionWorkingDays"', '"workingDays": "childSupportActionWorkingDayz"'));
-    expect(issues).toEqual([expect.objectContaining({ file: 'direct-referral.json', pointer: expect.stringMatching(/^direct-referral\.json#\/rules\/7\/event\/params$/), line: expect.any(Number), message: expect.stringContaining('"childSupportActionWorkingDayz" is not one') })]);
+    expect(issues).toEqual([
+      expect.objectContaining({
+        file: 'direct-referral.json',
+        pointer: expect.stringMatching(/^direct-referral\.json#\/rules\/7\/event\/params$/),
+        line: expect.any(Number),
+        message: expect.stringContaining('"childSupportActionWorkingDayz" is not one'),
+      }),
+    ]);
     const line = currentText.split('\n').findIndex((l) => l.includes('"workingDays": "childSupportActionWorkingDays"')) + 1;
     expect(issues[0]!.line).toBe(line);
   });
 
   test('a timeframe rule giving a date without a condition on the receipt day it counts from', () => {
-    const text = currentText.replace('"operator": "equal", "value": true }, { "fact": "referral.receivedOn", "operator": "notEqual", "value": null }] },\n      "event": { "type": "timeframe", "params": { "workingDays": "childSupportUrgentActionWorkingDays" } }', '"operator": "equal", "value": true }] },\n      "event": { "type": "timeframe", "params": { "workingDays": "childSupportUrgentActionWorkingDays" } }');
+    const text = currentText.replace(
+      '"operator": "equal", "value": true }, { "fact": "referral.receivedOn", "operator": "notEqual", "value": null }] },\n      "event": { "type": "timeframe", "params": { "workingDays": "childSupportUrgentActionWorkingDays" } }',
+      '"operator": "equal", "value": true }] },\n      "event": { "type": "timeframe", "params": { "workingDays": "childSupportUrgentActionWorkingDays" } }',
+    );
     expect(text).not.toBe(currentText);
-    expect(refused(text)).toEqual([expect.objectContaining({ pointer: 'direct-referral.json#/rules/8/conditions', message: expect.stringContaining('needs a condition on referral.receivedOn') })]);
+    expect(refused(text)).toEqual([
+      expect.objectContaining({
+        pointer: 'direct-referral.json#/rules/8/conditions',
+        message: expect.stringContaining('needs a condition on referral.receivedOn'),
+      }),
+    ]);
   });
 
   test('an intray in appliesTo that referral.intray never holds', () => {
     const older = texts.files.find((f) => f.file === 'direct-referral.before-2025-01-14.json')!;
-    const files = texts.files.map((f) => (f === older ? { file: f.file, text: f.text.replace('"crg-referral", "ps-referral-tl-only"', '"crg-referal", "ps-referral-tl-only"') } : f));
+    const files = texts.files.map((f) =>
+      f === older ? { file: f.file, text: f.text.replace('"crg-referral", "ps-referral-tl-only"', '"crg-referal", "ps-referral-tl-only"') } : f,
+    );
     expect(() => loadRuleTexts(texts.calendarText, files, { modules: RULE_SET_MODULES })).toThrow(DecisionError);
     try {
       loadRuleTexts(texts.calendarText, files, { modules: RULE_SET_MODULES });
     } catch (error) {
-      expect((error as DecisionError).issues).toEqual([expect.objectContaining({ file: 'direct-referral.before-2025-01-14.json', message: expect.stringContaining('"crg-referal" is not an intray') })]);
+      expect((error as DecisionError).issues).toEqual([
+        expect.objectContaining({ file: 'direct-referral.before-2025-01-14.json', message: expect.stringContaining('"crg-referal" is not an intray') }),
+      ]);
     }
   });
 
   test('a refusal condition naming no rule of the file', () => {
-    const issues = refused(currentText.replace('"refusalNeedsApprovalWhen": ["centrelink-program", "direct-referral-source"]', '"refusalNeedsApprovalWhen": ["centrelink-programme", "direct-referral-source"]'));
-    expect(issues).toEqual([expect.objectContaining({ pointer: 'direct-referral.json#/outcome/refusalNeedsApprovalWhen', message: expect.stringContaining('"centrelink-programme" is not a rule of this file') })]);
+    const issues = refused(
+      currentText.replace(
+        '"refusalNeedsApprovalWhen": ["centrelink-program", "direct-referral-source"]',
+        '"refusalNeedsApprovalWhen": ["centrelink-programme", "direct-referral-source"]',
+      ),
+    );
+    expect(issues).toEqual([
+      expect.objectContaining({
+        pointer: 'direct-referral.json#/outcome/refusalNeedsApprovalWhen',
+        message: expect.stringContaining('"centrelink-programme" is not a rule of this file'),
+      }),
+    ]);
   });
 
-  test('a file written before timeframe rules (an archived version) still loads and reckons its due date as it did: Centrelink\'s timeframe for every program, no entry', async () => {
+  test("a file written before timeframe rules (an archived version) still loads and reckons its due date as it did: Centrelink's timeframe for every program, no entry", async () => {
     const legacy = JSON.parse(currentText) as RuleFile;
     legacy.rules = legacy.rules.filter((r) => r.event.type !== 'timeframe');
     legacy.outcome = { refusalNeedsApprovalWhen: 'direct-referral-source' };
@@ -244,9 +303,19 @@ describe('what the direct-referral module refuses in a rule file, and the older 
     const files = [{ file: 'direct-referral.json', text: JSON.stringify(legacy, null, 2) }];
     const loaded = loadRuleTexts(texts.calendarText, files, { modules: RULE_SET_MODULES });
     const version = loaded.ruleSets.get('direct-referral')!.latest;
-    const request = parseEvaluateRequest({ asOf: '2025-06-06', facts: { program: 'child-support', referral: { source: 'escalated-complaint', receivedOn: '2025-06-06', urgent: true } } }, 'direct-referral', version.file.requires);
+    const request = parseEvaluateRequest(
+      { asOf: '2025-06-06', facts: { program: 'child-support', referral: { source: 'escalated-complaint', receivedOn: '2025-06-06', urgent: true } } },
+      'direct-referral',
+      version.file.requires,
+    );
     const decision = await evaluate(version, request.facts, '2025-06-06');
-    expect(decision.outcome).toEqual({ eligible: false, route: 'standard', unmet: ['centrelink-program'], actionDueBy: '2025-06-10', refusalApprovedBy: 'PS Service Support Manager (SSM)' });
+    expect(decision.outcome).toEqual({
+      eligible: false,
+      route: 'standard',
+      unmet: ['centrelink-program'],
+      actionDueBy: '2025-06-10',
+      refusalApprovedBy: 'PS Service Support Manager (SSM)',
+    });
     expect(dated(decision)).toEqual([]);
   });
 });

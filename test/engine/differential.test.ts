@@ -26,11 +26,15 @@ test.each(versions)('%s: compiled and reference agree on every case', async (_na
     const compiled = await evaluate(ruleSet, request.facts, asOf, 'compiled');
     const reference = await evaluate(ruleSet, request.facts, asOf, 'reference');
     const verdict = decideVerdict(ruleSet, request.facts, asOf);
-    const same = isDeepStrictEqual(compiled.outcome, reference.outcome)
-      && isDeepStrictEqual(verdict.outcome, compiled.outcome)
-      && isDeepStrictEqual(verdict.fired, compiled.explanation.filter((r) => r.fired).map((r) => r.rule))
-      && isDeepStrictEqual(compiled.explanation, reference.explanation)
-      && isDeepStrictEqual(sentencesOf(compiled.explanation), sentencesOf(reference.explanation));
+    const same =
+      isDeepStrictEqual(compiled.outcome, reference.outcome) &&
+      isDeepStrictEqual(verdict.outcome, compiled.outcome) &&
+      isDeepStrictEqual(
+        verdict.fired,
+        compiled.explanation.filter((r) => r.fired).map((r) => r.rule),
+      ) &&
+      isDeepStrictEqual(compiled.explanation, reference.explanation) &&
+      isDeepStrictEqual(sentencesOf(compiled.explanation), sentencesOf(reference.explanation));
     if (!same) {
       differing += 1;
       firstDifference ??= { asOf, facts: generated.facts, compiled: compiled.explanation, reference: reference.explanation };

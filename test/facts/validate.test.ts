@@ -19,7 +19,9 @@ const LISTS = [
   { at: ['case', 'outstandingIntrays'], item: { kind: 'review', specialist: false } },
   { at: ['case', 'warnings'], item: { date: '2024-03-05', kind: 'written' } },
 ].map(({ at, item }) => {
-  const schema = (caseFactsSchema.properties as unknown as Record<string, { properties: Record<string, { maxItems?: number }> }>)[at[0] as string]!.properties[at[1] as string]!;
+  const schema = (caseFactsSchema.properties as unknown as Record<string, { properties: Record<string, { maxItems?: number }> }>)[at[0] as string]!.properties[
+    at[1] as string
+  ]!;
   return { at, pointer: `/facts/${at.join('/')}`, item, maxItems: schema.maxItems as number };
 });
 
@@ -62,12 +64,18 @@ describe('every list is bounded', () => {
 
   test.each(LISTS)('$pointer one over its bound is one problem naming the list, its items not checked', ({ at, pointer, maxItems }) => {
     // Every item wrong: were the items walked, each would be a problem of its own.
-    const error = refusal({ asOf: '2025-06-02', facts: withList(at, Array.from({ length: maxItems + 1 }, () => ({ wrong: true }))) });
+    const error = refusal({
+      asOf: '2025-06-02',
+      facts: withList(
+        at,
+        Array.from({ length: maxItems + 1 }, () => ({ wrong: true })),
+      ),
+    });
     expect(error.issues).toEqual([{ pointer, message: expect.stringMatching(new RegExp(`^must have at most ${maxItems.toLocaleString('en-AU')} items`)) }]);
     expect(error.issueCount).toBe(1);
   });
 
-  test('a list over its bound is reported with the body\'s other problems', () => {
+  test("a list over its bound is reported with the body's other problems", () => {
     const facts = { ...withList(['customer', 'incidents'], new Array(100_000).fill(0)), program: 'tax' };
     const error = refusal({ asOf: '2025-06-02', facts });
     expect(error.issues.map((i) => i.pointer).sort()).toEqual(['/facts/customer/incidents', '/facts/program']);
@@ -115,16 +123,21 @@ describe('the first 100 problems are listed, and every one counted', () => {
     const error = refusal({ facts: { program: 'tax', customer: { zoneCaseManagement: 1 }, nickname: 'x' } });
     expect(error.message).toBe('The request does not match the contract.');
     expect(error.issueCount).toBe(error.issues.length);
-    expect(error.issues).toEqual(expect.arrayContaining([
-      { pointer: '/facts/program', message: 'must be one of: "centrelink", "child-support"' },
-      { pointer: '/facts/customer/zoneCaseManagement', message: 'must be of type boolean' },
-      { pointer: '/facts/nickname', message: 'nickname is not part of the fact vocabulary (see the CaseFacts schema in /openapi.json)' },
-      { pointer: '/facts/referral/source', message: 'referral.source is required by the direct-referral rule set' },
-    ]));
+    expect(error.issues).toEqual(
+      expect.arrayContaining([
+        { pointer: '/facts/program', message: 'must be one of: "centrelink", "child-support"' },
+        { pointer: '/facts/customer/zoneCaseManagement', message: 'must be of type boolean' },
+        { pointer: '/facts/nickname', message: 'nickname is not part of the fact vocabulary (see the CaseFacts schema in /openapi.json)' },
+        { pointer: '/facts/referral/source', message: 'referral.source is required by the direct-referral rule set' },
+      ]),
+    );
   });
 
   test('bare facts (triage) are capped and counted the same way', () => {
-    const facts = withList(['customer', 'scsActivity'], Array.from({ length: 500 }, () => ({ date: '2024-02-30' })));
+    const facts = withList(
+      ['customer', 'scsActivity'],
+      Array.from({ length: 500 }, () => ({ date: '2024-02-30' })),
+    );
     let error: unknown;
     try {
       checkCaseFacts(facts);
@@ -138,9 +151,11 @@ describe('the first 100 problems are listed, and every one counted', () => {
   });
 });
 
-describe('a body that is not the caller\'s own is copied, never changed', () => {
+describe("a body that is not the caller's own is copied, never changed", () => {
   test('defaults fill the copy; the body keeps its own keys, even __proto__', () => {
-    const body = JSON.parse('{"asOf":"2025-06-02","facts":{"program":"centrelink","referral":{"source":"mats","receivedOn":"2025-06-02"},"customer":{"incidents":[{"date":"2024-03-05","kind":"verbal-abuse","setting":"phone"}]}}}') as Json;
+    const body = JSON.parse(
+      '{"asOf":"2025-06-02","facts":{"program":"centrelink","referral":{"source":"mats","receivedOn":"2025-06-02"},"customer":{"incidents":[{"date":"2024-03-05","kind":"verbal-abuse","setting":"phone"}]}}}',
+    ) as Json;
     const before = JSON.stringify(body);
     const request = parseEvaluateRequest(body, 'direct-referral', []);
     expect(JSON.stringify(body)).toBe(before);
@@ -156,7 +171,9 @@ describe('a body that is not the caller\'s own is copied, never changed', () => 
       }
       throw new Error('accepted');
     })();
-    expect(error.issues).toEqual([{ pointer: '/facts/__proto__', message: '__proto__ is not part of the fact vocabulary (see the CaseFacts schema in /openapi.json)' }]);
+    expect(error.issues).toEqual([
+      { pointer: '/facts/__proto__', message: '__proto__ is not part of the fact vocabulary (see the CaseFacts schema in /openapi.json)' },
+    ]);
     expect(({} as Json).polluted).toBeUndefined();
   });
 
@@ -171,7 +188,9 @@ describe('a body that is not the caller\'s own is copied, never changed', () => 
       }
       throw new Error('accepted');
     })();
-    expect(error.issues).toEqual([{ pointer: '/facts/notes', message: 'notes is not part of the fact vocabulary (see the CaseFacts schema in /openapi.json)' }]);
+    expect(error.issues).toEqual([
+      { pointer: '/facts/notes', message: 'notes is not part of the fact vocabulary (see the CaseFacts schema in /openapi.json)' },
+    ]);
   });
 });
 
@@ -260,9 +279,12 @@ describe('a body is counted before it is parsed, and no case holds more values t
   });
 
   test('1 MiB of tiny values is refused within its first 64 KiB', () => {
-    for (const text of [`{"facts":{"customer":{"incidents":[${new Array(300_000).fill('{}').join(',')}]}}}`, `{"facts":{"x":${'['.repeat(500_000)}${']'.repeat(500_000)}}}`]) {
+    for (const text of [
+      `{"facts":{"customer":{"incidents":[${new Array(300_000).fill('{}').join(',')}]}}}`,
+      `{"facts":{"x":${'['.repeat(500_000)}${']'.repeat(500_000)}}}`,
+    ]) {
       expect(new ValueCount().add(Buffer.from(text).subarray(0, 64 * 1024))).toBe(false);
     }
-    expect(MOST_VALUES_IN_A_REQUEST).toBeLessThan(64 * 1024 / 2);
+    expect(MOST_VALUES_IN_A_REQUEST).toBeLessThan((64 * 1024) / 2);
   });
 });

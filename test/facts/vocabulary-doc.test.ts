@@ -11,7 +11,10 @@ const PAGE = path.join(ROOT, 'docs', 'facts.md');
 function rowOf(page: string, factPath: string): string[] {
   const line = page.split('\n').find((l) => l.startsWith(`| \`${factPath}\` |`));
   if (!line) throw new Error(`no row for ${factPath}`);
-  return line.slice(2, -2).split(/ \| /).map((c) => c.trim());
+  return line
+    .slice(2, -2)
+    .split(/ \| /)
+    .map((c) => c.trim());
 }
 
 test(`docs/facts.md is what src/facts/schema.ts gives (if not: ${REGENERATE})`, () => {
@@ -26,7 +29,13 @@ describe('the shipped vocabulary, as the page shows it', () => {
 
   test('a section per part of a case, and a row for every value, list item fields included', () => {
     expect(page.match(/^## .*$/gm)).toEqual(['## `program`', '## `referral`', '## `customer`', '## `case`']);
-    expect(rowOf(page, 'customer.incidents[].setting')).toEqual(['`customer.incidents[].setting`', 'one of, required', '`face-to-face`, `phone`, `online`, `written`', '', '']);
+    expect(rowOf(page, 'customer.incidents[].setting')).toEqual([
+      '`customer.incidents[].setting`',
+      'one of, required',
+      '`face-to-face`, `phone`, `online`, `written`',
+      '',
+      '',
+    ]);
     expect(rowOf(page, 'referral.receivedOn')).toEqual(['`referral.receivedOn`', 'date', '', '', 'The day PS received the referral']);
   });
 
@@ -50,7 +59,13 @@ describe('the page for any vocabulary', () => {
         type: 'object',
         description: 'One visit',
         properties: {
-          notes: { type: 'array', maxItems: 1200, default: [], description: 'Notes | kept', items: { type: 'object', required: ['text'], properties: { text: { type: 'string', minLength: 1, maxLength: 80 } } } },
+          notes: {
+            type: 'array',
+            maxItems: 1200,
+            default: [],
+            description: 'Notes | kept',
+            items: { type: 'object', required: ['text'], properties: { text: { type: 'string', minLength: 1, maxLength: 80 } } },
+          },
           tags: { type: 'array', items: { enum: ['a', 'b'] } },
         },
       },

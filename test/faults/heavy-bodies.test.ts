@@ -28,8 +28,11 @@ test('while 16 clients send them, every light request is answered 200 and logged
   expect(lightSent).toBeGreaterThan(0);
   expect(light200).toBe(lightSent);
 
-  const [heavy400, heavySent, , maxListed, capped, cappedSaying] = /^(\d+) of (\d+) heavy bodies answered 400; the largest problem (\d+) bytes, at most (\d+) errors listed; (\d+) capped, (\d+) of them saying how many/
-    .exec(report.refused)!.slice(1).map(Number);
+  const [heavy400, heavySent, , maxListed, capped, cappedSaying] =
+    /^(\d+) of (\d+) heavy bodies answered 400; the largest problem (\d+) bytes, at most (\d+) errors listed; (\d+) capped, (\d+) of them saying how many/
+      .exec(report.refused)!
+      .slice(1)
+      .map(Number);
   // Every kind was sent, in turn, by each of the 16 clients.
   expect(heavySent).toBeGreaterThanOrEqual(16);
   expect(heavy400).toBe(heavySent);

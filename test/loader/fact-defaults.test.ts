@@ -24,10 +24,15 @@ function decided(name: string, asOf: string, facts: Record<string, unknown>, rul
   return decide(ruleSet, parseEvaluateRequest({ asOf, facts }, name, ruleSet.file.requires).facts, asOf);
 }
 
-const fixture = (ruleSet: string, file: string) => JSON.parse(readFileSync(path.join(FIXTURES_DIR, ruleSet, file), 'utf8')) as { asOf: string; facts: Record<string, unknown>; expected: Record<string, unknown> };
+const fixture = (ruleSet: string, file: string) =>
+  JSON.parse(readFileSync(path.join(FIXTURES_DIR, ruleSet, file), 'utf8')) as {
+    asOf: string;
+    facts: Record<string, unknown>;
+    expected: Record<string, unknown>;
+  };
 
 describe('the vocabulary leaves them to the rule sets', () => {
-  test('the flags without a default are exactly those the schema\'s description names, and a request is not filled in with them', () => {
+  test("the flags without a default are exactly those the schema's description names, and a request is not filled in with them", () => {
     const undefaulted: string[] = [];
     for (const [group, node] of Object.entries(caseFactsSchema.properties)) {
       for (const [name, fact] of Object.entries((node as { properties?: Record<string, { type?: string; default?: unknown }> }).properties ?? {})) {
@@ -86,7 +91,9 @@ describe('each version that reads one declares it, and each decision lists the d
   });
 
   test('a rule set that reads no such fact applies none', () => {
-    expect(decided('direct-referral', '2025-06-02', { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' } }).defaultsApplied).toEqual([]);
+    expect(decided('direct-referral', '2025-06-02', { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' } }).defaultsApplied).toEqual(
+      [],
+    );
   });
 });
 
@@ -107,44 +114,78 @@ describe('a default that could not mean anything is refused, at its place in the
     }
     throw new Error('accepted');
   }
-  const declared = (value: unknown) => ({ value, description: 'Taken so.', sources: [{ document: '001_f3898d6cd45509ea.txt', part: 'Resources', table: 'Table 3', step: '2' }] });
+  const declared = (value: unknown) => ({
+    value,
+    description: 'Taken so.',
+    sources: [{ document: '001_f3898d6cd45509ea.txt', part: 'Resources', table: 'Table 3', step: '2' }],
+  });
 
   test('without its default, a rule on the fact is refused: no default decides unseen', () => {
     // Both rules that read it: the segment 2 indicator and the segment 1 profile.
-    const message = 'fact "customer.meetsCommitments" may be left out of a request and has no default: add it to "requires", declare what it is taken to be under "factDefaults", or test it with notEqual null first';
-    expect(refusal('segment-allocation.json', (j) => { delete j.factDefaults; })).toEqual({ '/rules/10/conditions/all/0/fact': message, '/rules/18/conditions/all/3/fact': message });
+    const message =
+      'fact "customer.meetsCommitments" may be left out of a request and has no default: add it to "requires", declare what it is taken to be under "factDefaults", or test it with notEqual null first';
+    expect(
+      refusal('segment-allocation.json', (j) => {
+        delete j.factDefaults;
+      }),
+    ).toEqual({ '/rules/10/conditions/all/0/fact': message, '/rules/18/conditions/all/3/fact': message });
   });
 
   test('a fact the vocabulary defaults already, one the file never reads, one that does not exist, a value it cannot hold', () => {
-    expect(refusal('segment-allocation.json', (j) => { j.factDefaults!['customer.zoneCaseManagement'] = declared(true); })).toEqual({
+    expect(
+      refusal('segment-allocation.json', (j) => {
+        j.factDefaults!['customer.zoneCaseManagement'] = declared(true);
+      }),
+    ).toEqual({
       '/factDefaults/customer.zoneCaseManagement': expect.stringContaining('has a default in the fact vocabulary already (false)'),
     });
-    expect(refusal('direct-referral.json', (j) => { j.factDefaults = { 'customer.meetsCommitments': declared(true) }; })).toEqual({
+    expect(
+      refusal('direct-referral.json', (j) => {
+        j.factDefaults = { 'customer.meetsCommitments': declared(true) };
+      }),
+    ).toEqual({
       '/factDefaults/customer.meetsCommitments': expect.stringContaining('no rule of this file reads "customer.meetsCommitments"'),
     });
-    expect(refusal('segment-allocation.json', (j) => { j.factDefaults!['customer.meetsCommitment'] = declared(true); })).toEqual({
+    expect(
+      refusal('segment-allocation.json', (j) => {
+        j.factDefaults!['customer.meetsCommitment'] = declared(true);
+      }),
+    ).toEqual({
       '/factDefaults/customer.meetsCommitment': expect.stringContaining('did you mean "customer.meetsCommitments"?'),
     });
-    expect(refusal('segment-allocation.json', (j) => { j.factDefaults!['customer.meetsCommitments']!.value = 'yes'; })).toEqual({
+    expect(
+      refusal('segment-allocation.json', (j) => {
+        j.factDefaults!['customer.meetsCommitments']!.value = 'yes';
+      }),
+    ).toEqual({
       '/factDefaults/customer.meetsCommitments/value': expect.stringContaining('"yes" is not a value "customer.meetsCommitments" can hold'),
     });
   });
 });
 
-describe('ps-rules explain shows the rule file\'s defaults, and which the case needed', () => {
+describe("ps-rules explain shows the rule file's defaults, and which the case needed", () => {
   const stdout = captureStdout();
 
   test('applied when the case leaves the fact out; not used when it gives it', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ps-explain-defaults-'));
     dirs.push(dir);
     const facts = path.join(dir, 'case.json');
-    writeFileSync(facts, JSON.stringify({ asOf: '2025-06-02', facts: { program: 'centrelink', referral: { source: 'proactive' }, customer: { psHistory: 'never' } } }));
+    writeFileSync(
+      facts,
+      JSON.stringify({ asOf: '2025-06-02', facts: { program: 'centrelink', referral: { source: 'proactive' }, customer: { psHistory: 'never' } } }),
+    );
     expect(await explainCommand('segment-allocation', facts, { rules: RULES_DIR })).toBe(EXIT.ok);
     expect(stdout.text()).toContain('Fact defaults (segment-allocation.json: what a fact left out of the case is taken to be)');
     expect(stdout.text()).toContain('→ applied   customer.meetsCommitments: true (the case left it out)');
     expect(stdout.text()).toMatch(/interpretation: The procedure makes not meeting commitments a segment 2 indicator/);
     stdout.reset();
-    writeFileSync(facts, JSON.stringify({ asOf: '2025-06-02', facts: { program: 'centrelink', referral: { source: 'proactive' }, customer: { psHistory: 'never', meetsCommitments: false } } }));
+    writeFileSync(
+      facts,
+      JSON.stringify({
+        asOf: '2025-06-02',
+        facts: { program: 'centrelink', referral: { source: 'proactive' }, customer: { psHistory: 'never', meetsCommitments: false } },
+      }),
+    );
     expect(await explainCommand('segment-allocation', facts, { rules: RULES_DIR })).toBe(EXIT.ok);
     expect(stdout.text()).toContain('  not used  customer.meetsCommitments: true (the case gives it)');
   });

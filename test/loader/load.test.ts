@@ -38,7 +38,11 @@ const case18MonthsAgo = {
 
 test('widening the aggression window from 12 to 24 months changes the outcome and the version, with no change to src/', async () => {
   const shipped = shippedRules();
-  const widened = shippedRules(copyOfRules((_f, json) => { json.parameters.aggressionWindowMonths!.value = 24; }, 'direct-referral.json'));
+  const widened = shippedRules(
+    copyOfRules((_f, json) => {
+      json.parameters.aggressionWindowMonths!.value = 24;
+    }, 'direct-referral.json'),
+  );
   const before = await decide(shipped, 'direct-referral', case18MonthsAgo);
   const after = await decide(widened, 'direct-referral', case18MonthsAgo);
   expect(before.outcome.eligible).toBe(true);
@@ -49,7 +53,10 @@ test('widening the aggression window from 12 to 24 months changes the outcome an
 });
 
 test('adding a holiday to the calendar changes due dates and every version', async () => {
-  const dir = copyOfRules<{ holidays: { date: string; name: string }[] }>((_f, json) => { json.holidays.push({ date: '2025-06-09', name: "King's Birthday" }); json.holidays.sort((a, b) => a.date.localeCompare(b.date)); }, 'calendars/au-national-public-holidays.json');
+  const dir = copyOfRules<{ holidays: { date: string; name: string }[] }>((_f, json) => {
+    json.holidays.push({ date: '2025-06-09', name: "King's Birthday" });
+    json.holidays.sort((a, b) => a.date.localeCompare(b.date));
+  }, 'calendars/au-national-public-holidays.json');
   const shipped = shippedRules();
   const edited = shippedRules(dir);
   const body = { asOf: '2025-06-02', facts: { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' } } };
@@ -60,7 +67,9 @@ test('adding a holiday to the calendar changes due dates and every version', asy
 
 // The validator's refusals of broken files are tested with the files in fixtures/rule-files (rule-files.test.ts).
 test('a fact that may be left out, used without requiring it, is refused', () => {
-  const dir = copyOfRules((_f, j) => { (j.rules[4]!.conditions as { all: unknown[] }).all[0] = { fact: 'customer.psHistory', operator: 'equal', value: 'never' }; }, 'direct-referral.json');
+  const dir = copyOfRules((_f, j) => {
+    (j.rules[4]!.conditions as { all: unknown[] }).all[0] = { fact: 'customer.psHistory', operator: 'equal', value: 'never' };
+  }, 'direct-referral.json');
   let error: DecisionError | undefined;
   try {
     shippedRules(dir);
@@ -71,6 +80,8 @@ test('a fact that may be left out, used without requiring it, is refused', () =>
 });
 
 test('rule files from an older commit that lack what the outcome module reads are refused, not half-run', () => {
-  const dir = copyOfRules((_f, j) => { delete j.outcome.exitLetterWait; }, 'exit-readiness.json');
+  const dir = copyOfRules((_f, j) => {
+    delete j.outcome.exitLetterWait;
+  }, 'exit-readiness.json');
   expect(() => shippedRules(dir)).toThrow(DecisionError);
 });

@@ -11,12 +11,20 @@ import { RULE_SET_MODULES } from '../../src/rulesets';
 import { FIXTURES_DIR, RULES_DIR, shippedRules } from '../support';
 
 const BROKEN = path.join(FIXTURES_DIR, 'rule-files');
-const expected = JSON.parse(readFileSync(path.join(BROKEN, 'expected.json'), 'utf8')) as Record<string, { file: string; line: number; column: number; pointer: string; message: string }>;
-const failures = readdirSync(BROKEN, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+const expected = JSON.parse(readFileSync(path.join(BROKEN, 'expected.json'), 'utf8')) as Record<
+  string,
+  { file: string; line: number; column: number; pointer: string; message: string }
+>;
+const failures = readdirSync(BROKEN, { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name)
+  .sort();
 
 test('every broken file has an expectation, and the other way round', () => {
   expect(failures).toEqual(Object.keys(expected).sort());
-  expect(failures).toEqual(expect.arrayContaining(['invalid-json', 'unknown-fact', 'unknown-operator', 'type-mismatch', 'duplicate-rule-id', 'missing-source', 'dangling-parameter']));
+  expect(failures).toEqual(
+    expect.arrayContaining(['invalid-json', 'unknown-fact', 'unknown-operator', 'type-mismatch', 'duplicate-rule-id', 'missing-source', 'dangling-parameter']),
+  );
 });
 
 function rulesWith(failure: string): string {
@@ -43,7 +51,7 @@ describe.each(failures)('%s', (failure) => {
     expect(issue!.message).toMatch(new RegExp(want.message));
   });
 
-  test('a running service\'s reload refuses it with the same issue, and keeps the rules it had', () => {
+  test("a running service's reload refuses it with the same issue, and keeps the rules it had", () => {
     const dir = mkdtempSync(path.join(tmpdir(), `reload-${failure}-`));
     cpSync(RULES_DIR, dir, { recursive: true });
     const store = new RuleStore(dir, RULE_SET_MODULES);
@@ -69,7 +77,7 @@ describe.each(failures)('%s', (failure) => {
   });
 });
 
-test('a parameter\'s value typed into a description beside its unit is a warning naming the template to write, and the rules still load', () => {
+test("a parameter's value typed into a description beside its unit is a warning naming the template to write, and the rules still load", () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'rules-typed-value-'));
   cpSync(RULES_DIR, dir, { recursive: true });
   const file = path.join(dir, 'direct-referral.json');
@@ -78,7 +86,13 @@ test('a parameter\'s value typed into a description beside its unit is a warning
   writeFileSync(file, text.replace('({aggressionWindowMonths} months)', '(12 months)'));
   const registry = shippedRules(dir);
   expect(registry.warnings).toEqual([
-    expect.objectContaining({ file: 'direct-referral.json', line: 96, column: 7, message: '"12 months" repeats the value of parameter "aggressionWindowMonths": write "{aggressionWindowMonths} months" so that the sentence follows the value when it changes' }),
+    expect.objectContaining({
+      file: 'direct-referral.json',
+      line: 96,
+      column: 7,
+      message:
+        '"12 months" repeats the value of parameter "aggressionWindowMonths": write "{aggressionWindowMonths} months" so that the sentence follows the value when it changes',
+    }),
   ]);
   let output = '';
   jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {

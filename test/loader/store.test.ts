@@ -35,7 +35,14 @@ test('a broken edit is refused; requests keep succeeding on the old version; the
   const refused = await app.as('policy').post('/v1/admin/reload');
   expect(refused.status).toBe(422);
   expect(refused.type).toBe('application/problem+json');
-  expect(refused.body.errors[0]).toEqual(expect.objectContaining({ file: 'direct-referral.json', line: expect.any(Number), column: expect.any(Number), detail: expect.stringMatching(/did you mean "customer\.zoneCaseManagement"/) }));
+  expect(refused.body.errors[0]).toEqual(
+    expect.objectContaining({
+      file: 'direct-referral.json',
+      line: expect.any(Number),
+      column: expect.any(Number),
+      detail: expect.stringMatching(/did you mean "customer\.zoneCaseManagement"/),
+    }),
+  );
   expect(logs.find((l) => l.level === 'warn')!.message).toMatch(/direct-referral\.json:\d+:\d+ fact "customer\.zoneCaseManagment" does not exist/);
 
   const during = await app.as('caseworker').post('/v1/rulesets/direct-referral/evaluate').send(body);
@@ -59,11 +66,19 @@ test('a request in flight finishes on the rules it started with', async () => {
   const { port } = server.address() as AddressInfo;
   const payload = JSON.stringify(body);
   const response = new Promise<{ version: string }>((resolve, reject) => {
-    const req = httpRequest({ port, method: 'POST', path: '/v1/rulesets/direct-referral/evaluate', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), authorization: bearer('caseworker') } }, (res) => {
-      let text = '';
-      res.on('data', (chunk) => (text += chunk));
-      res.on('end', () => resolve(JSON.parse(text)));
-    });
+    const req = httpRequest(
+      {
+        port,
+        method: 'POST',
+        path: '/v1/rulesets/direct-referral/evaluate',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), authorization: bearer('caseworker') },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () => resolve(JSON.parse(text)));
+      },
+    );
     req.on('error', reject);
     // Half the body now; the rules change; the rest of the body afterwards.
     req.write(payload.slice(0, 10));

@@ -70,33 +70,93 @@ describe('the shipped tiers', () => {
 
 describe('a broken tiers file is refused at its line and column, with the fix', () => {
   test('a rule set or an outcome field that does not exist, with the name meant', () => {
-    const misspelt = edited((j) => { j.ruleSets[1] = 'segment-alocation'; });
+    const misspelt = edited((j) => {
+      j.ruleSets[1] = 'segment-alocation';
+    });
     const line = misspelt.split('\n').findIndex((l) => l.includes('"segment-alocation"')) + 1;
-    expect(refusalOf(misspelt)).toEqual([expect.stringMatching(new RegExp(`^${line}:5 no rule set "segment-alocation" is registered; did you mean "segment-allocation"\\?`))]);
-    expect(refusalOf(edited((j) => { j.tiers[1]!.when = { 'segment-allocation.segmnt': 3 }; }))).toEqual([
+    expect(refusalOf(misspelt)).toEqual([
+      expect.stringMatching(new RegExp(`^${line}:5 no rule set "segment-alocation" is registered; did you mean "segment-allocation"\\?`)),
+    ]);
+    expect(
+      refusalOf(
+        edited((j) => {
+          j.tiers[1]!.when = { 'segment-allocation.segmnt': 3 };
+        }),
+      ),
+    ).toEqual([
       expect.stringMatching(/^\d+:\d+ the segment-allocation outcome has no field "segmnt"; did you mean "segment"\? \(its fields: segment, requiresApproval/),
     ]);
   });
 
   test('a value the field never holds: the tier could never be met', () => {
-    const issues = refusalOf(edited((j) => { j.tiers[0]!.when['segment-allocation.segment'] = '3'; }));
+    const issues = refusalOf(
+      edited((j) => {
+        j.tiers[0]!.when['segment-allocation.segment'] = '3';
+      }),
+    );
     expect(issues).toEqual([expect.stringContaining('"3" is never the segment-allocation outcome\'s segment')]);
-    expect(refusalOf(edited((j) => { j.tiers[0]!.when.overdue = 'yes'; }))).toEqual([expect.stringContaining('"overdue" is true or false')]);
-    expect(refusalOf(edited((j) => { j.tiers[0]!.when['segment-allocation.indicators'] = { segment3: [] }; }))).toEqual([expect.stringContaining('compares an outcome field with one value')]);
+    expect(
+      refusalOf(
+        edited((j) => {
+          j.tiers[0]!.when.overdue = 'yes';
+        }),
+      ),
+    ).toEqual([expect.stringContaining('"overdue" is true or false')]);
+    expect(
+      refusalOf(
+        edited((j) => {
+          j.tiers[0]!.when['segment-allocation.indicators'] = { segment3: [] };
+        }),
+      ),
+    ).toEqual([expect.stringContaining('compares an outcome field with one value')]);
   });
 
   test('tiers every record cannot reach, or none takes: the last has no conditions, and only the last', () => {
-    expect(refusalOf(edited((j) => { j.tiers[3]!.when = { overdue: false }; }))).toEqual([expect.stringContaining('the last tier takes every record the tiers before it do not')]);
-    expect(refusalOf(edited((j) => { j.tiers[1]!.when = {}; }))).toEqual([expect.stringContaining('tier 2 has no conditions, so it takes every record and the tiers after it are never reached')]);
-    expect(refusalOf(edited((j) => { j.tiers[2]!.name = 'Segment 3'; }))).toEqual([expect.stringContaining('tier name "Segment 3" is used twice')]);
-    expect(refusalOf(edited((j) => { j.tiers = [...Array.from({ length: MAX_TIERS }, (_, i) => ({ name: `t${i}`, when: { overdue: true } })), { name: 'rest', when: {} }]; }))).toEqual([
-      expect.stringContaining(`at most ${MAX_TIERS} tiers`),
-    ]);
+    expect(
+      refusalOf(
+        edited((j) => {
+          j.tiers[3]!.when = { overdue: false };
+        }),
+      ),
+    ).toEqual([expect.stringContaining('the last tier takes every record the tiers before it do not')]);
+    expect(
+      refusalOf(
+        edited((j) => {
+          j.tiers[1]!.when = {};
+        }),
+      ),
+    ).toEqual([expect.stringContaining('tier 2 has no conditions, so it takes every record and the tiers after it are never reached')]);
+    expect(
+      refusalOf(
+        edited((j) => {
+          j.tiers[2]!.name = 'Segment 3';
+        }),
+      ),
+    ).toEqual([expect.stringContaining('tier name "Segment 3" is used twice')]);
+    expect(
+      refusalOf(
+        edited((j) => {
+          j.tiers = [...Array.from({ length: MAX_TIERS }, (_, i) => ({ name: `t${i}`, when: { overdue: true } })), { name: 'rest', when: {} }];
+        }),
+      ),
+    ).toEqual([expect.stringContaining(`at most ${MAX_TIERS} tiers`)]);
   });
 
   test('a key that is neither overdue nor an outcome field, a member misspelt, bad JSON', () => {
-    expect(refusalOf(edited((j) => { j.tiers[0]!.when = { segment: 3 }; }))).toEqual([expect.stringContaining('"segment" is neither "overdue" nor "<rule set>.<outcome field>"')]);
-    expect(refusalOf(edited((j) => { (j as Record<string, unknown>).tier = []; }))).toEqual([expect.stringContaining('"tier" is not a member this file may have here')]);
+    expect(
+      refusalOf(
+        edited((j) => {
+          j.tiers[0]!.when = { segment: 3 };
+        }),
+      ),
+    ).toEqual([expect.stringContaining('"segment" is neither "overdue" nor "<rule set>.<outcome field>"')]);
+    expect(
+      refusalOf(
+        edited((j) => {
+          (j as Record<string, unknown>).tier = [];
+        }),
+      ),
+    ).toEqual([expect.stringContaining('"tier" is not a member this file may have here')]);
     const syntax = refusalOf('{\n  "description": "x",\n  "ruleSets": ["direct-referral"],\n}\n');
     expect(syntax.length).toBeGreaterThan(0);
     for (const issue of syntax) expect(issue).toMatch(/^4:1 is not valid JSON: /);
@@ -125,8 +185,15 @@ describe('ps-rules validate checks the tiers with the rules', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ps-triage-priority-'));
     dirs.push(dir);
     cpSync(RULES_DIR, dir, { recursive: true });
-    writeFileSync(path.join(dir, TRIAGE_PRIORITY_FILE), edited((j) => { j.ruleSets[0] = 'direct-referal'; }));
+    writeFileSync(
+      path.join(dir, TRIAGE_PRIORITY_FILE),
+      edited((j) => {
+        j.ruleSets[0] = 'direct-referal';
+      }),
+    );
     expect(validateCommand([], { rules: dir })).toBe(EXIT.failed);
-    expect(stdout.text()).toMatch(new RegExp(`^${TRIAGE_PRIORITY_FILE.replace('.', '\\.')}:4:\\d+ {2}no rule set "direct-referal" is registered; did you mean "direct-referral"\\?`, 'm'));
+    expect(stdout.text()).toMatch(
+      new RegExp(`^${TRIAGE_PRIORITY_FILE.replace('.', '\\.')}:4:\\d+ {2}no rule set "direct-referal" is registered; did you mean "direct-referral"\\?`, 'm'),
+    );
   });
 });

@@ -51,7 +51,7 @@ const quickCheck = defineRuleSet({
 const source = { document: '001_f3898d6cd45509ea.txt', part: 'Child Support', table: 'Table 1', step: '1' };
 const RULE_FILE = {
   ruleSet: NAME,
-  title: 'Quick check (a test\'s throwaway rule set)',
+  title: "Quick check (a test's throwaway rule set)",
   description: 'Two checks, reviewed by the {reviewer}.',
   documents: { '001_f3898d6cd45509ea.txt': 'Personalised Services 101-17021300' },
   requires: ['program'],
@@ -62,8 +62,20 @@ const RULE_FILE = {
   derivedFacts: {},
   outcome: {},
   rules: [
-    { name: 'child-support-case', description: 'The case is a Child Support case.', sources: [source], conditions: { all: [{ fact: 'program', operator: 'equal', value: 'child-support' }] }, event: { type: 'check' } },
-    { name: 'meets-commitments', description: 'The customer meets their commitments.', sources: [source], conditions: { all: [{ fact: 'customer.meetsCommitments', operator: 'equal', value: true }] }, event: { type: 'check' } },
+    {
+      name: 'child-support-case',
+      description: 'The case is a Child Support case.',
+      sources: [source],
+      conditions: { all: [{ fact: 'program', operator: 'equal', value: 'child-support' }] },
+      event: { type: 'check' },
+    },
+    {
+      name: 'meets-commitments',
+      description: 'The customer meets their commitments.',
+      sources: [source],
+      conditions: { all: [{ fact: 'customer.meetsCommitments', operator: 'equal', value: true }] },
+      event: { type: 'check' },
+    },
   ],
 };
 
@@ -86,7 +98,9 @@ describe('the API', () => {
     const list = await app.as('caseworker').get('/v1/rulesets').expect(200);
     expect((list.body as { ruleSets: { name: string }[] }).ruleSets.map((rs) => rs.name)).toContain(NAME);
     const detail = await app.as('caseworker').get(`/v1/rulesets/${NAME}`).expect(200);
-    expect(detail.body).toEqual(expect.objectContaining({ name: NAME, title: RULE_FILE.title, description: 'Two checks, reviewed by the PS Team Leader.', file: `${NAME}.json` }));
+    expect(detail.body).toEqual(
+      expect.objectContaining({ name: NAME, title: RULE_FILE.title, description: 'Two checks, reviewed by the PS Team Leader.', file: `${NAME}.json` }),
+    );
     expect(detail.body.factDefaults).toEqual(RULE_FILE.factDefaults);
   });
 
@@ -96,18 +110,29 @@ describe('the API', () => {
     expect(res.body.defaultsApplied).toEqual([{ fact: 'customer.meetsCommitments', value: true, file: `${NAME}.json` }]);
     // The short answer says so too: the outcome rests on it.
     const short = await app.as('caseworker').post(`/v1/rulesets/${NAME}/evaluate?explain=none`).send({ asOf: '2025-06-02', facts: EXAMPLE }).expect(200);
-    expect(short.body).toEqual(expect.objectContaining({ outcome: res.body.outcome, defaultsApplied: res.body.defaultsApplied, fired: ['child-support-case', 'meets-commitments'] }));
+    expect(short.body).toEqual(
+      expect.objectContaining({ outcome: res.body.outcome, defaultsApplied: res.body.defaultsApplied, fired: ['child-support-case', 'meets-commitments'] }),
+    );
     // Given, the fact is the case's own: no default is applied, and the check fails on it.
-    const given = await app.as('caseworker').post(`/v1/rulesets/${NAME}/evaluate`).send({ asOf: '2025-06-02', facts: { program: 'centrelink', customer: { meetsCommitments: false } } }).expect(200);
+    const given = await app
+      .as('caseworker')
+      .post(`/v1/rulesets/${NAME}/evaluate`)
+      .send({ asOf: '2025-06-02', facts: { program: 'centrelink', customer: { meetsCommitments: false } } })
+      .expect(200);
     expect(given.body.outcome).toEqual({ passed: false, failing: ['child-support-case', 'meets-commitments'], reviewer: 'PS Team Leader' });
     expect(given.body.defaultsApplied).toEqual([]);
   });
 });
 
 describe('/openapi.json', () => {
-  test('documents its outcome with its module\'s schema, and its example', async () => {
+  test("documents its outcome with its module's schema, and its example", async () => {
     const res = await request(app.listener).get('/openapi.json').expect(200);
-    const doc = JSON.parse(res.text) as { components: { schemas: Record<string, { allOf?: { if: { properties: { ruleSet: { const: string } } } }[]; examples?: string[] }>; examples: Record<string, { value: unknown }> } };
+    const doc = JSON.parse(res.text) as {
+      components: {
+        schemas: Record<string, { allOf?: { if: { properties: { ruleSet: { const: string } } } }[]; examples?: string[] }>;
+        examples: Record<string, { value: unknown }>;
+      };
+    };
     expect(doc.components.schemas[outcomeSchemaName(NAME)]).toEqual(JSON.parse(JSON.stringify(QuickCheckOutcome)));
     expect(doc.components.schemas.Decision!.allOf!.map((rule) => rule.if.properties.ruleSet.const)).toContain(NAME);
     expect(doc.components.schemas.RuleSetName!.examples).toContain(NAME);
@@ -136,22 +161,53 @@ describe('/openapi.json', () => {
 
 describe('triage', () => {
   const priority = parseTriagePriority(
-    JSON.stringify({ description: 'Failed checks first.', ruleSets: [NAME], tiers: [{ name: 'Failed check', when: { [`${NAME}.passed`]: false } }, { name: 'The rest', when: {} }] }),
+    JSON.stringify({
+      description: 'Failed checks first.',
+      ruleSets: [NAME],
+      tiers: [
+        { name: 'Failed check', when: { [`${NAME}.passed`]: false } },
+        { name: 'The rest', when: {} },
+      ],
+    }),
     RULE_SET_MODULES,
   );
 
   test('a tiers file may name its outcome fields, and names them right', () => {
     expect(priority.tiers[0]).toEqual({ name: 'Failed check', outcomes: [{ ruleSet: NAME, field: 'passed', value: false }] });
-    expect(() => parseTriagePriority(JSON.stringify({ description: 'x', ruleSets: [NAME], tiers: [{ name: 'a', when: { [`${NAME}.passd`]: false } }, { name: 'b', when: {} }] }), RULE_SET_MODULES)).toThrow(
-      expect.objectContaining({ issues: [expect.objectContaining({ message: expect.stringContaining('did you mean "passed"?') })] }),
-    );
+    expect(() =>
+      parseTriagePriority(
+        JSON.stringify({
+          description: 'x',
+          ruleSets: [NAME],
+          tiers: [
+            { name: 'a', when: { [`${NAME}.passd`]: false } },
+            { name: 'b', when: {} },
+          ],
+        }),
+        RULE_SET_MODULES,
+      ),
+    ).toThrow(expect.objectContaining({ issues: [expect.objectContaining({ message: expect.stringContaining('did you mean "passed"?') })] }));
   });
 
   test('writes its columns, its tier and its cells', () => {
     const header = csvHeader([NAME], { rank: false, explain: false });
     expect(header).toEqual(['id', 'line', 'priority', 'asOf', `${NAME}.version`, `${NAME}.passed`, `${NAME}.failing`, `${NAME}.fired`]);
-    const triage = new ChunkTriage(registry, { rulesDirectory: dir, ruleSets: [NAME], priority, asOf: '2025-06-02', input: 'ndjson', output: 'csv', explain: false, ranking: false });
-    const lines = [{ id: 'a', facts: { program: 'child-support' } }, { id: 'b', facts: { program: 'centrelink' } }].map((record) => JSON.stringify(record)).join('\n');
+    const triage = new ChunkTriage(registry, {
+      rulesDirectory: dir,
+      ruleSets: [NAME],
+      priority,
+      asOf: '2025-06-02',
+      input: 'ndjson',
+      output: 'csv',
+      explain: false,
+      ranking: false,
+    });
+    const lines = [
+      { id: 'a', facts: { program: 'child-support' } },
+      { id: 'b', facts: { program: 'centrelink' } },
+    ]
+      .map((record) => JSON.stringify(record))
+      .join('\n');
     const result = triage.run({ type: 'chunk', seq: 0, firstLine: 1, data: new Uint8Array(Buffer.from(`${lines}\n`)) });
     const rows = parseCsv(result.out);
     const version = registry.ruleSets.get(NAME)!.latest.version;
@@ -161,7 +217,9 @@ describe('triage', () => {
     ]);
     expect(rows[0]!.length).toBe(header.length);
     // Its verdict is counted for the summary, under its column's name.
-    expect(result.counts.tally).toEqual(expect.objectContaining({ [`verdict:${NAME}.passed:true`]: 1, [`verdict:${NAME}.passed:false`]: 1, 'tier:1': 1, 'tier:2': 1 }));
+    expect(result.counts.tally).toEqual(
+      expect.objectContaining({ [`verdict:${NAME}.passed:true`]: 1, [`verdict:${NAME}.passed:false`]: 1, 'tier:1': 1, 'tier:2': 1 }),
+    );
   });
 });
 

@@ -77,7 +77,13 @@ function checked(app: Listener): Listener {
     }) as typeof res.end;
     res.on('finish', () => {
       const headers = res.getHeaders();
-      const problems = currentChecker().check(req.method ?? 'GET', req.url ?? '/', res.statusCode, headers, inflated(Buffer.concat(chunks), headers['content-encoding']));
+      const problems = currentChecker().check(
+        req.method ?? 'GET',
+        req.url ?? '/',
+        res.statusCode,
+        headers,
+        inflated(Buffer.concat(chunks), headers['content-encoding']),
+      );
       for (const p of problems) contractViolations.push(`${req.method} ${req.url} → ${res.statusCode}: ${p}`);
     });
     app(req, res);

@@ -75,7 +75,12 @@ function documentedMedia(content: Node, mediaType: string): string | undefined {
 const isJsonMedia = (mediaType: string): boolean => mediaType === 'application/json' || mediaType.endsWith('+json');
 
 function describeErrors(errors: readonly ErrorObject[] | null | undefined, where: string): string[] {
-  const lines = (errors ?? []).slice(0, MAX_REPORTED).map((e) => `${where}${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.keyword === 'additionalProperties' ? ` (${String((e.params as { additionalProperty?: unknown }).additionalProperty)})` : ''}`);
+  const lines = (errors ?? [])
+    .slice(0, MAX_REPORTED)
+    .map(
+      (e) =>
+        `${where}${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.keyword === 'additionalProperties' ? ` (${String((e.params as { additionalProperty?: unknown }).additionalProperty)})` : ''}`,
+    );
   const more = (errors?.length ?? 0) - lines.length;
   if (more > 0) lines.push(`${where}… and ${more} more`);
   return lines;
@@ -122,7 +127,10 @@ export function responseChecker(document: object = openApiDocument()): ResponseC
       const target = node.$ref;
       if (typeof target !== 'string') return { node, pointer };
       if (!target.startsWith('#/')) return undefined;
-      pointer = target.slice(2).split('/').map((t) => decodeURIComponent(t).replace(/~1/g, '/').replace(/~0/g, '~'));
+      pointer = target
+        .slice(2)
+        .split('/')
+        .map((t) => decodeURIComponent(t).replace(/~1/g, '/').replace(/~0/g, '~'));
       node = pointer.reduce<unknown>((at, token) => (isNode(at) ? at[token] : undefined), doc);
     }
     return undefined;
@@ -131,7 +139,8 @@ export function responseChecker(document: object = openApiDocument()): ResponseC
   /** The one answer a request the document does not list may get: a 404 not-found problem. */
   const undocumented = (what: string, status: number, headers: Readonly<OutgoingHttpHeaders>, body: string): string[] => {
     if (status !== 404) return [`${what} (answered ${status})`];
-    if (mediaTypeOf(headers['content-type']) !== PROBLEM_JSON) return [`${what}; it must be answered 404 ${PROBLEM_JSON}, not ${headerText(headers['content-type'] ?? 'no content type')}`];
+    if (mediaTypeOf(headers['content-type']) !== PROBLEM_JSON)
+      return [`${what}; it must be answered 404 ${PROBLEM_JSON}, not ${headerText(headers['content-type'] ?? 'no content type')}`];
     const problem = parse(body);
     if (!problem.ok) return [`${what}; its 404 body is not JSON`];
     const validate = validatorAt(['components', 'schemas', 'Problem']);
@@ -207,7 +216,8 @@ export function responseChecker(document: object = openApiDocument()): ResponseC
     const operationPointer = ['paths', matched.template, operationName];
     const responses = isNode(operation.responses) ? operation.responses : {};
     const statusKey = [String(status), `${String(status)[0]}XX`, 'default'].find((key) => key in responses);
-    if (!statusKey) return [`${operationName.toUpperCase()} ${matched.template} does not document status ${status} (documents ${Object.keys(responses).join(', ')})`];
+    if (!statusKey)
+      return [`${operationName.toUpperCase()} ${matched.template} does not document status ${status} (documents ${Object.keys(responses).join(', ')})`];
     const response = resolve(responses[statusKey], [...operationPointer, 'responses', statusKey]);
     if (!response) return [`${operationName.toUpperCase()} ${matched.template} ${statusKey}: the response cannot be resolved in the document`];
 

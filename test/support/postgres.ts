@@ -29,11 +29,12 @@ export function postgresBin(): string {
   const versions = existsSync(ROOT) ? readdirSync(ROOT).filter((v) => /^\d+$/.test(v) && existsSync(path.join(ROOT, v, 'bin', 'initdb'))) : [];
   const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
   if (newest === undefined) {
-    throw new Error(`PostgreSQL's server binaries (initdb, pg_ctl) are not installed under ${ROOT}/*/bin: the decision log's PostgreSQL tests need a real server. Install Debian's postgresql package (apt-get install postgresql), as .ci/run does.`);
+    throw new Error(
+      `PostgreSQL's server binaries (initdb, pg_ctl) are not installed under ${ROOT}/*/bin: the decision log's PostgreSQL tests need a real server. Install Debian's postgresql package (apt-get install postgresql), as .ci/run does.`,
+    );
   }
   return path.join(ROOT, newest, 'bin');
 }
-
 
 export async function startPostgres(database = 'ps_decisions'): Promise<TestPostgres> {
   const bin = postgresBin();
@@ -41,7 +42,8 @@ export async function startPostgres(database = 'ps_decisions'): Promise<TestPost
   // the server runs as the postgres user Debian's package creates, and owns the folder.
   const asRoot = process.getuid?.() === 0;
   const owner = asRoot ? postgresUser() : undefined;
-  const command = (tool: string, args: string[]): [string, string[]] => (asRoot ? ['runuser', ['-u', 'postgres', '--', path.join(bin, tool), ...args]] : [path.join(bin, tool), args]);
+  const command = (tool: string, args: string[]): [string, string[]] =>
+    asRoot ? ['runuser', ['-u', 'postgres', '--', path.join(bin, tool), ...args]] : [path.join(bin, tool), args];
 
   const folder = mkdtempSync(path.join(tmpdir(), 'ps-postgres-'));
   const data = path.join(folder, 'data');
@@ -122,6 +124,8 @@ function postgresUser(): { uid: number; gid: number } {
     const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
     return { uid, gid };
   } catch {
-    throw new Error(`the tests run as root (${userInfo().username}), and PostgreSQL will not: they run it as the postgres user, which does not exist. Install Debian's postgresql package, which creates it.`);
+    throw new Error(
+      `the tests run as root (${userInfo().username}), and PostgreSQL will not: they run it as the postgres user, which does not exist. Install Debian's postgresql package, which creates it.`,
+    );
   }
 }

@@ -61,17 +61,20 @@ interface Answer {
 /** One POST on a keep-alive agent; rejects only if no status line came back. */
 function post(agent: Agent, port: number, path: string, headers: Record<string, string>, body: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
-      const chunks: Buffer[] = [];
-      const answer = (cut?: string): Answer => ({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), cut });
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve(answer()));
-      // The status line came, the rest did not: still an answer the caller saw (resolve is a no-op after 'end').
-      res.on('error', (error) => resolve(answer(error.message)));
-      res.on('close', () => {
-        if (!res.complete) resolve(answer('the connection closed mid-answer'));
-      });
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path, method: 'POST', agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        const answer = (cut?: string): Answer => ({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), cut });
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve(answer()));
+        // The status line came, the rest did not: still an answer the caller saw (resolve is a no-op after 'end').
+        res.on('error', (error) => resolve(answer(error.message)));
+        res.on('close', () => {
+          if (!res.complete) resolve(answer('the connection closed mid-answer'));
+        });
+      },
+    );
     req.on('error', reject);
     // Nothing here should take long; a request the dead server never answers fails with the connection instead.
     req.setTimeout(30_000, () => req.destroy(new Error('no answer within 30 s')));
@@ -104,11 +107,26 @@ interface RoundLoad {
  * autocannon: each loop knows, at the instant of the kill, whether it has a request out, and every
  * status line read is seen here, so the ids answered and the requests in flight are both exact.
  */
-async function loadThenKill(server: ServerProcess, options: { ruleSet: string; bodies: readonly string[]; key: BenchKey; connections: number; killAfterMs: number }): Promise<RoundLoad> {
+async function loadThenKill(
+  server: ServerProcess,
+  options: { ruleSet: string; bodies: readonly string[]; key: BenchKey; connections: number; killAfterMs: number },
+): Promise<RoundLoad> {
   const agent = new Agent({ keepAlive: true, maxSockets: options.connections });
   const path = `/v1/rulesets/${options.ruleSet}/evaluate`;
   const headers = { 'content-type': 'application/json', authorization: bearer(options.key) };
-  const round: RoundLoad = { answered: [], readAfterKill: 0, inFlightAtKill: 0, sent: 0, loadSeconds: 0, statusesBeforeKill: {}, errorsBeforeKill: 0, problemsBeforeKill: [], idProblems: [], cut: 0, killedAt: 0 };
+  const round: RoundLoad = {
+    answered: [],
+    readAfterKill: 0,
+    inFlightAtKill: 0,
+    sent: 0,
+    loadSeconds: 0,
+    statusesBeforeKill: {},
+    errorsBeforeKill: 0,
+    problemsBeforeKill: [],
+    idProblems: [],
+    cut: 0,
+    killedAt: 0,
+  };
   let inFlight = 0;
   let killed = false;
   let next = 0;
@@ -163,7 +181,6 @@ function decisionIdFromHeader(headers: Record<string, unknown>): { id?: string; 
   return typeof id === 'string' && id.length > 0 ? { id } : { problem: 'a 200 without X-Decision-Id' };
 }
 
-
 interface RoundFigures {
   answered: number;
   found: number;
@@ -194,8 +211,12 @@ async function killRounds(values: Values): Promise<FaultReport> {
 
   say(`# ps-decision-service kill test`);
   say(`machine: ${machineLine()}`);
-  say(`settings: ${workersSetting()}; RATE_LIMIT_PER_MINUTE=${UNREACHED_RATE_LIMIT} (counted, not reached); decision log ${decisionLogUrl ? `DECISION_LOG_URL (${new URL(decisionLogUrl).host}${new URL(decisionLogUrl).pathname})` : 'SQLite'} with DATA_DIR=${dataDir}`);
-  say(`each round: ${connections} concurrent clients POST /v1/rulesets/${ruleSet}/evaluate (${n(bodies.length)} generated cases cycled) for ${killAfter} s, SIGKILL to the server's process group, restart on the same DATA_DIR; ${rounds} rounds`);
+  say(
+    `settings: ${workersSetting()}; RATE_LIMIT_PER_MINUTE=${UNREACHED_RATE_LIMIT} (counted, not reached); decision log ${decisionLogUrl ? `DECISION_LOG_URL (${new URL(decisionLogUrl).host}${new URL(decisionLogUrl).pathname})` : 'SQLite'} with DATA_DIR=${dataDir}`,
+  );
+  say(
+    `each round: ${connections} concurrent clients POST /v1/rulesets/${ruleSet}/evaluate (${n(bodies.length)} generated cases cycled) for ${killAfter} s, SIGKILL to the server's process group, restart on the same DATA_DIR; ${rounds} rounds`,
+  );
 
   const failures: string[] = [];
   const figures: RoundFigures[] = [];
@@ -234,25 +255,46 @@ async function killRounds(values: Values): Promise<FaultReport> {
       const missingEver = await reader.missing(everyAnswer);
       const unique = new Set(round.answered).size;
       const recordedUnanswered = recorded - round.answered.length;
-      figures.push({ answered: round.answered.length, found: round.answered.length - missing.length, missing: missing.length, inFlight: round.inFlightAtKill, recordedUnanswered, readyMs, killToReadyMs });
+      figures.push({
+        answered: round.answered.length,
+        found: round.answered.length - missing.length,
+        missing: missing.length,
+        inFlight: round.inFlightAtKill,
+        recordedUnanswered,
+        readyMs,
+        killToReadyMs,
+      });
 
-      say(`answered before kill       ${n(round.answered.length)}${round.readAfterKill > 0 ? ` (${round.readAfterKill} of them read just after the signal: sent by the server before it)` : ''}${round.cut > 0 ? `; ${round.cut} answers cut off after the status line` : ''}`);
+      say(
+        `answered before kill       ${n(round.answered.length)}${round.readAfterKill > 0 ? ` (${round.readAfterKill} of them read just after the signal: sent by the server before it)` : ''}${round.cut > 0 ? `; ${round.cut} answers cut off after the status line` : ''}`,
+      );
       say(`in flight at the kill      ${round.inFlightAtKill} (sent, no answer read)`);
       say(`time to ready after restart ${secs(readyMs)} from spawn (${secs(killToReadyMs)} from the kill)`);
-      say(`found after restart        ${n(round.answered.length - missing.length)} of ${n(round.answered.length)} (every round so far: ${n(everyAnswer.length - missingEver.length)} of ${n(everyAnswer.length)})`);
+      say(
+        `found after restart        ${n(round.answered.length - missing.length)} of ${n(round.answered.length)} (every round so far: ${n(everyAnswer.length - missingEver.length)} of ${n(everyAnswer.length)})`,
+      );
       say(`missing                    ${n(missing.length)}${missingEver.length !== missing.length ? ` (every round so far: ${n(missingEver.length)})` : ''}`);
-      say(`recorded but unanswered    ${recordedUnanswered} (the log gained ${n(recorded)} this round; allowed up to the ${round.inFlightAtKill} in flight${round.errorsBeforeKill > 0 ? ` and ${round.errorsBeforeKill} failed before the kill` : ''})`);
-      if (missing.length > 0) failures.push(`round ${r}: ${missing.length} decisions answered 200 are not in the log after the restart, e.g. ${missing.slice(0, 5).join(', ')}`);
-      if (missingEver.length > missing.length) failures.push(`round ${r}: ${missingEver.length - missing.length} decisions of earlier rounds are no longer in the log`);
+      say(
+        `recorded but unanswered    ${recordedUnanswered} (the log gained ${n(recorded)} this round; allowed up to the ${round.inFlightAtKill} in flight${round.errorsBeforeKill > 0 ? ` and ${round.errorsBeforeKill} failed before the kill` : ''})`,
+      );
+      if (missing.length > 0)
+        failures.push(`round ${r}: ${missing.length} decisions answered 200 are not in the log after the restart, e.g. ${missing.slice(0, 5).join(', ')}`);
+      if (missingEver.length > missing.length)
+        failures.push(`round ${r}: ${missingEver.length - missing.length} decisions of earlier rounds are no longer in the log`);
       if (unique !== round.answered.length) failures.push(`round ${r}: ${round.answered.length - unique} decision ids were answered twice`);
       if (recordedUnanswered < 0) failures.push(`round ${r}: the log gained ${recorded} decisions for ${round.answered.length} answered`);
-      if (recordedUnanswered > round.inFlightAtKill + round.errorsBeforeKill) failures.push(`round ${r}: the log gained ${recordedUnanswered} decisions more than were answered, but only ${round.inFlightAtKill} requests were in flight`);
+      if (recordedUnanswered > round.inFlightAtKill + round.errorsBeforeKill)
+        failures.push(
+          `round ${r}: the log gained ${recordedUnanswered} decisions more than were answered, but only ${round.inFlightAtKill} requests were in flight`,
+        );
 
       if (spot > 0) {
         // The last answers before the kill are the ones a commit not yet durable would lose: all of them, with a spread of the rest.
         const checked = [...new Set([...sample(round.answered, spot), ...round.answered.slice(-20)])];
         const problems = await spotCheck(server.base, keys.auditor, checked, { ruleSet, keyId: keys.caseworker.id });
-        say(`GET /v1/decisions/{id}     ${checked.length - problems.length} of ${checked.length} read back (auditor key; ${Math.min(spot, round.answered.length)} sampled and the last 20 answered before the kill)`);
+        say(
+          `GET /v1/decisions/{id}     ${checked.length - problems.length} of ${checked.length} read back (auditor key; ${Math.min(spot, round.answered.length)} sampled and the last 20 answered before the kill)`,
+        );
         for (const p of problems.slice(0, 5)) say(`  ${p}`);
         if (problems.length > 0) failures.push(`round ${r}: ${problems.length} of ${checked.length} sampled decisions did not read back over HTTP`);
       }
@@ -271,7 +313,11 @@ async function killRounds(values: Values): Promise<FaultReport> {
   say('');
   say('| round | answered before kill | found after restart | missing | in flight at kill | recorded, unanswered | ready after restart |');
   say('|---|---|---|---|---|---|---|');
-  figures.forEach((f, i) => say(`| ${i + 1} | ${n(f.answered)} | ${n(f.found)} | ${f.missing} | ${f.inFlight} | ${f.recordedUnanswered} | ${secs(f.readyMs)} (${secs(f.killToReadyMs)} from the kill) |`));
+  figures.forEach((f, i) =>
+    say(
+      `| ${i + 1} | ${n(f.answered)} | ${n(f.found)} | ${f.missing} | ${f.inFlight} | ${f.recordedUnanswered} | ${secs(f.readyMs)} (${secs(f.killToReadyMs)} from the kill) |`,
+    ),
+  );
   say('');
   if (failures.length > 0) {
     say(`server output (last lines), full log in ${logFile}:`);
@@ -302,7 +348,11 @@ const SCENARIOS: Record<string, (options: { quick?: boolean }) => Promise<FaultR
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: OPTIONS });
   const names = ['kill', ...Object.keys(SCENARIOS)];
-  const only = values.only?.split(',').map((name) => name.trim()).filter(Boolean) ?? names;
+  const only =
+    values.only
+      ?.split(',')
+      .map((name) => name.trim())
+      .filter(Boolean) ?? names;
   const unknown = only.filter((name) => !names.includes(name));
   if (unknown.length > 0) throw new Error(`--only: no fault named ${unknown.join(', ')} (faults: ${names.join(', ')})`);
 
@@ -317,7 +367,14 @@ async function main(): Promise<number> {
     try {
       report = await run({ quick: values.quick });
     } catch (error) {
-      report = { fault: name, answered: '—', refused: '—', logHolds: '—', problems: [`the scenario failed: ${(error as Error).stack ?? String(error)}`], details: [] };
+      report = {
+        fault: name,
+        answered: '—',
+        refused: '—',
+        logHolds: '—',
+        problems: [`the scenario failed: ${(error as Error).stack ?? String(error)}`],
+        details: [],
+      };
     }
     for (const line of report.details) say(`- ${line}`);
     say(`${report.problems.length === 0 ? 'held' : 'DID NOT HOLD'} (${secs(now() - started)})`);

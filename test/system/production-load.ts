@@ -49,7 +49,6 @@ export function benchKeys(): BenchKeys {
 
 export const bearer = (key: BenchKey): string => `Bearer ${key.secret}`;
 
-
 // ---------------------------------------------------------------------------------------------
 // The server as a child process.
 
@@ -167,8 +166,11 @@ export class ServerProcess {
   /** stop(), said as the scripts report it, with a failure added unless the service exited 0, in time, leaving nothing behind. */
   async stopReported(failures: string[]): Promise<void> {
     const stopped = await this.stop();
-    say(`SIGTERM: exit ${JSON.stringify(stopped.exit)}${stopped.forced ? ' (after SIGKILL: it did not stop within 20 s)' : ''}${stopped.leftBehind.length > 0 ? `; processes left behind: ${stopped.leftBehind.join(', ')}` : ''}`);
-    if (stopped.exit.code !== 0 || stopped.forced || stopped.leftBehind.length > 0) failures.push(`the server did not stop cleanly on SIGTERM: ${JSON.stringify(stopped)}`);
+    say(
+      `SIGTERM: exit ${JSON.stringify(stopped.exit)}${stopped.forced ? ' (after SIGKILL: it did not stop within 20 s)' : ''}${stopped.leftBehind.length > 0 ? `; processes left behind: ${stopped.leftBehind.join(', ')}` : ''}`,
+    );
+    if (stopped.exit.code !== 0 || stopped.forced || stopped.leftBehind.length > 0)
+      failures.push(`the server did not stop cleanly on SIGTERM: ${JSON.stringify(stopped)}`);
   }
 
   /** SIGKILL to the whole group, primary and workers at once; resolves when none of them is running. */
@@ -205,7 +207,12 @@ export const UNREACHED_RATE_LIMIT = 1_000_000_000;
 
 /** The environment the server is started with: this one's, less anything that would point it at another log or key set. */
 export function serverEnvironment(settings: { dataDir: string; keys: BenchKeys; decisionLogUrl?: string; ratePerMinute: number }): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: settings.dataDir, API_KEYS: settings.keys.spec, RATE_LIMIT_PER_MINUTE: String(settings.ratePerMinute) };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATA_DIR: settings.dataDir,
+    API_KEYS: settings.keys.spec,
+    RATE_LIMIT_PER_MINUTE: String(settings.ratePerMinute),
+  };
   delete env.API_KEYS_FILE;
   delete env.DECISION_LOG_URL;
   if (settings.decisionLogUrl) env.DECISION_LOG_URL = settings.decisionLogUrl;
@@ -222,7 +229,10 @@ export function workersSetting(): string {
 
 export function machineLine(): string {
   const cpus = os.cpus();
-  return `${new Date().toISOString()}; node ${process.version}; ${os.platform()} ${os.release()} ${os.arch()}; ${cpus.length} × ${cpus[0]?.model ?? 'unknown cpu'}; available parallelism ${os.availableParallelism()}; ${mib(os.totalmem())} memory; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`;
+  return `${new Date().toISOString()}; node ${process.version}; ${os.platform()} ${os.release()} ${os.arch()}; ${cpus.length} × ${cpus[0]?.model ?? 'unknown cpu'}; available parallelism ${os.availableParallelism()}; ${mib(os.totalmem())} memory; load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -240,7 +250,8 @@ export function bodyPool(ruleSet: string, count: number, seed: number): string[]
   const referrals = ruleSet === 'direct-referral' || ruleSet === 'segment-allocation';
   const nextReferral = referrals ? backlogGenerator(seed, { asOf: DEFAULT_AS_OF }) : undefined;
   const nextCase = referrals ? undefined : caseGenerator(seed);
-  const next = (): { asOf: string; facts: unknown } => (nextReferral ? { asOf: DEFAULT_AS_OF, facts: nextReferral().facts } : (nextCase as () => { asOf: string; facts: unknown })());
+  const next = (): { asOf: string; facts: unknown } =>
+    nextReferral ? { asOf: DEFAULT_AS_OF, facts: nextReferral().facts } : (nextCase as () => { asOf: string; facts: unknown })();
   const bodies: string[] = [];
   for (let tries = 0; bodies.length < count; tries += 1) {
     if (tries > count * 20) throw new Error(`${ruleSet}: only ${bodies.length} of ${tries} generated cases are accepted by the shipped rules`);
@@ -539,7 +550,10 @@ export const RUN_OPTIONS = {
 } as const;
 
 /** What a load run and a kill run share: the cases, the keys, a fresh data folder, and the server's environment. */
-export function runSetup(values: { connections?: string; cases?: string; seed?: string; 'spot-check'?: string; 'rule-set'?: string; 'decision-log-url'?: string }, tempPrefix: string) {
+export function runSetup(
+  values: { connections?: string; cases?: string; seed?: string; 'spot-check'?: string; 'rule-set'?: string; 'decision-log-url'?: string },
+  tempPrefix: string,
+) {
   const ruleSet = values['rule-set'] as string;
   const decisionLogUrl = values['decision-log-url'];
   const cases = whole('--cases', values.cases, 1);
@@ -580,8 +594,12 @@ async function main(): Promise<number> {
 
   say(`# ps-decision-service production load`);
   say(`machine: ${machineLine()}`);
-  say(`settings: ${workersSetting()}; RATE_LIMIT_PER_MINUTE=${UNREACHED_RATE_LIMIT} (counted, not reached); decision log ${decisionLogUrl ? `DECISION_LOG_URL (${new URL(decisionLogUrl).host}${new URL(decisionLogUrl).pathname})` : `SQLite under DATA_DIR=${dataDir}`}; keys ${keys.caseworker.id} (caseworker), ${keys.auditor.id} (auditor)`);
-  say(`load: POST /v1/rulesets/${ruleSet}/evaluate, ${connections} connections, ${duration} s measured after ${warm} s warm-up, ${n(bodies.length)} generated cases cycled (mean ${n(meanBytes)} B), seed ${seed}`);
+  say(
+    `settings: ${workersSetting()}; RATE_LIMIT_PER_MINUTE=${UNREACHED_RATE_LIMIT} (counted, not reached); decision log ${decisionLogUrl ? `DECISION_LOG_URL (${new URL(decisionLogUrl).host}${new URL(decisionLogUrl).pathname})` : `SQLite under DATA_DIR=${dataDir}`}; keys ${keys.caseworker.id} (caseworker), ${keys.auditor.id} (auditor)`,
+  );
+  say(
+    `load: POST /v1/rulesets/${ruleSet}/evaluate, ${connections} connections, ${duration} s measured after ${warm} s warm-up, ${n(bodies.length)} generated cases cycled (mean ${n(meanBytes)} B), seed ${seed}`,
+  );
 
   const failures: string[] = [];
   const port = await freePort();
@@ -595,7 +613,11 @@ async function main(): Promise<number> {
     const before = await reader.count();
 
     // One request by hand first: a wrong key, a refused body or a missing id is clearer here than as 100,000 non-2xx.
-    const probe = await fetch(`${server.base}/v1/rulesets/${ruleSet}/evaluate`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: bearer(keys.caseworker) }, body: bodies[0] });
+    const probe = await fetch(`${server.base}/v1/rulesets/${ruleSet}/evaluate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: bearer(keys.caseworker) },
+      body: bodies[0],
+    });
     const probeBody = await probe.text();
     if (probe.status !== 200) throw new Error(`the probe request was answered ${probe.status}: ${probeBody.slice(0, 500)}`);
     const probeId = decisionIdOf(Object.fromEntries(probe.headers), probeBody);
@@ -607,7 +629,8 @@ async function main(): Promise<number> {
       const warmRun = await runLoad({ ...load, seconds: warm });
       for (const id of warmRun.ids) answered.push(id);
       say(`warm-up: ${n(warmRun.total)} requests, ${n(warmRun.ok)} answered 200, non-2xx ${warmRun.non2xx}, errors ${warmRun.errors}`);
-      if (warmRun.non2xx + warmRun.errors > 0 || warmRun.idProblems > 0) failures.push(`warm-up: non-2xx ${warmRun.non2xx}, errors ${warmRun.errors}, id problems ${warmRun.idProblems}`);
+      if (warmRun.non2xx + warmRun.errors > 0 || warmRun.idProblems > 0)
+        failures.push(`warm-up: non-2xx ${warmRun.non2xx}, errors ${warmRun.errors}, id problems ${warmRun.idProblems}`);
     }
     const run = await runLoad({ ...load, seconds: duration });
     // Not push(...ids): a run's few hundred thousand ids are more arguments than a call may take.
@@ -617,7 +640,13 @@ async function main(): Promise<number> {
     say(`## measured: ${run.seconds.toFixed(1)} s`);
     say(`throughput  ${n(run.requestsPerSecond)} req/s`);
     say(`latency     p50 ${run.p50} ms, p90 ${run.p90} ms, p99 ${run.p99} ms, max ${run.max} ms`);
-    say(`requests    ${n(run.total)} answered (${Object.entries(run.statuses).map(([code, count]) => `${code}: ${n(count)}`).join(', ') || 'none'}), non-2xx ${n(run.non2xx)}, errors ${n(run.errors)} (timeouts ${n(run.timeouts)}), unanswered at the end ${run.unanswered}`);
+    say(
+      `requests    ${n(run.total)} answered (${
+        Object.entries(run.statuses)
+          .map(([code, count]) => `${code}: ${n(count)}`)
+          .join(', ') || 'none'
+      }), non-2xx ${n(run.non2xx)}, errors ${n(run.errors)} (timeouts ${n(run.timeouts)}), unanswered at the end ${run.unanswered}`,
+    );
     for (const s of run.samples) say(`  non-2xx: ${s}`);
     for (const p of run.idExamples) say(`  id: ${p}`);
     if (run.non2xx > 0) failures.push(`${n(run.non2xx)} non-2xx answers`);
@@ -632,7 +661,9 @@ async function main(): Promise<number> {
     if (unique !== answered.length) failures.push(`${answered.length - unique} decision ids were answered more than once`);
     const held = (await reader.count()) - before;
     const missing = await reader.missing(answered);
-    say(`answered 200 ${n(answered.length)} (probe 1, warm-up ${n(answered.length - 1 - run.ids.length)}, measured ${n(run.ids.length)}); decisions in the log ${n(held)}; answered but not in the log ${n(missing.length)}`);
+    say(
+      `answered 200 ${n(answered.length)} (probe 1, warm-up ${n(answered.length - 1 - run.ids.length)}, measured ${n(run.ids.length)}); decisions in the log ${n(held)}; answered but not in the log ${n(missing.length)}`,
+    );
     if (held !== answered.length) failures.push(`the log holds ${n(held)} decisions for ${n(answered.length)} answered 200`);
     if (missing.length > 0) failures.push(`${n(missing.length)} answered decisions are not in the log, e.g. ${missing.slice(0, 3).join(', ')}`);
     if (spot > 0) {

@@ -34,11 +34,17 @@ describe('loadMapping', () => {
       }
     };
     expect(problems({ columns: {} })).toEqual(expect.arrayContaining([expect.stringMatching(/^"id"/), expect.stringMatching(/^"columns"/)]));
-    expect(problems({ id: 'x', columns: { A: { fact: 'referral.recievedOn' } } })).toEqual(['columns["A"].fact "referral.recievedOn" is not a CaseFacts fact (see the CaseFacts schema in /openapi.json)']);
+    expect(problems({ id: 'x', columns: { A: { fact: 'referral.recievedOn' } } })).toEqual([
+      'columns["A"].fact "referral.recievedOn" is not a CaseFacts fact (see the CaseFacts schema in /openapi.json)',
+    ]);
     expect(problems({ id: 'x', columns: { A: { fact: 'program', type: 'text' } } })).toEqual([expect.stringMatching(/^columns\["A"\]\.type "text"/)]);
     // A type that is not a string is shown as written, not as "[object Object]".
-    expect(problems({ id: 'x', columns: { A: { fact: 'program', type: { name: 'date' } } } })).toEqual(['columns["A"].type {"name":"date"} is not one of string, number, boolean, date, json']);
-    expect(problems({ id: 'x', columns: { A: { fact: 'referral.receivedOn', type: 'date', format: 'MM/dd/yyyy' } } })).toEqual([expect.stringMatching(/^columns\["A"\]\.format "MM\/dd\/yyyy"/)]);
+    expect(problems({ id: 'x', columns: { A: { fact: 'program', type: { name: 'date' } } } })).toEqual([
+      'columns["A"].type {"name":"date"} is not one of string, number, boolean, date, json',
+    ]);
+    expect(problems({ id: 'x', columns: { A: { fact: 'referral.receivedOn', type: 'date', format: 'MM/dd/yyyy' } } })).toEqual([
+      expect.stringMatching(/^columns\["A"\]\.format "MM\/dd\/yyyy"/),
+    ]);
     expect(problems({ id: 'x', columns: { A: { fact: 'program' }, B: { fact: 'program' } } })).toEqual([expect.stringMatching(/already filled by column "A"/)]);
     expect(problems({ id: 'x', columns: { A: { fact: 'program', values: { a: 1 } } } })).toEqual([expect.stringMatching(/^columns\["A"\]\.values/)]);
   });
@@ -61,14 +67,26 @@ describe('rowConverter', () => {
   it('converts each type, translates codes, and leaves empty cells out', () => {
     expect(convert(['R1', 'CS', '29/02/2024', '2025-12-31', 'Yes', '[{"date":"2025-01-02"}]'])).toEqual({
       id: 'R1',
-      facts: { program: 'child-support', referral: { receivedOn: '2024-02-29', urgent: true }, case: { exitLetterIssuedOn: '2025-12-31' }, customer: { incidents: [{ date: '2025-01-02' }] } },
+      facts: {
+        program: 'child-support',
+        referral: { receivedOn: '2024-02-29', urgent: true },
+        case: { exitLetterIssuedOn: '2025-12-31' },
+        customer: { incidents: [{ date: '2025-01-02' }] },
+      },
       issues: [],
     });
     expect(convert(['R2', 'centrelink', '1/2/2025', '', '', '']).facts).toEqual({ program: 'centrelink', referral: { receivedOn: '2025-02-01' } });
   });
 
   it.each([
-    ['true', true], ['FALSE', false], ['y', true], ['N', false], ['1', true], ['0', false], ['no', false], ['YES', true],
+    ['true', true],
+    ['FALSE', false],
+    ['y', true],
+    ['N', false],
+    ['1', true],
+    ['0', false],
+    ['no', false],
+    ['YES', true],
   ])('reads %s as %s', (cell, value) => {
     expect(convert(['R', '', '', '', cell, '']).facts).toEqual({ referral: { urgent: value } });
   });

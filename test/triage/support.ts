@@ -14,7 +14,19 @@ import { ROOT, RULES_DIR } from '../support';
 export function buildCli(): string {
   const outDir = mkdtempSync(path.join(tmpdir(), 'ps-triage-build-'));
   try {
-    execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', outDir, '--tsBuildInfoFile', path.join(outDir, 'tsconfig.build.tsbuildinfo')], { cwd: ROOT, stdio: 'pipe' });
+    execFileSync(
+      process.execPath,
+      [
+        path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
+        '-p',
+        path.join(ROOT, 'tsconfig.build.json'),
+        '--outDir',
+        outDir,
+        '--tsBuildInfoFile',
+        path.join(outDir, 'tsconfig.build.tsbuildinfo'),
+      ],
+      { cwd: ROOT, stdio: 'pipe' },
+    );
   } catch {
     // Reported below if the triage files did not compile.
   }

@@ -39,8 +39,28 @@ const registry = shippedRules();
 
 const file = (name: string) => path.join(dir, name);
 const triage = (input: string, name: string, ...extra: string[]) =>
-  runCli(cli, ['triage', input, '--out', file(`${name}.out.${extra.includes('csv') ? 'csv' : 'ndjson'}`), '--errors', file(`${name}.errors.ndjson`), '--summary', file(`${name}.summary.json`), '--as-of', AS_OF, ...extra]);
-const summaryOf = (name: string) => JSON.parse(readFileSync(file(`${name}.summary.json`), 'utf8')) as Record<string, unknown> & { lines: number; results: number; errors: number; blank: number; status: string; recordErrors: boolean };
+  runCli(cli, [
+    'triage',
+    input,
+    '--out',
+    file(`${name}.out.${extra.includes('csv') ? 'csv' : 'ndjson'}`),
+    '--errors',
+    file(`${name}.errors.ndjson`),
+    '--summary',
+    file(`${name}.summary.json`),
+    '--as-of',
+    AS_OF,
+    ...extra,
+  ]);
+const summaryOf = (name: string) =>
+  JSON.parse(readFileSync(file(`${name}.summary.json`), 'utf8')) as Record<string, unknown> & {
+    lines: number;
+    results: number;
+    errors: number;
+    blank: number;
+    status: string;
+    recordErrors: boolean;
+  };
 
 beforeAll(() => {
   cli = buildCli();
@@ -81,7 +101,9 @@ describe('NDJSON backlog', () => {
     expect(summary.results + summary.errors + summary.blank).toBe(summary.lines);
     expect(summary.status).toBe('complete');
     expect(summary.recordErrors).toBe(true);
-    expect((summary.verdicts as Record<string, Record<string, number>>)['segment-allocation.segment']).toEqual(expect.objectContaining({ '3': expect.any(Number) }));
+    expect((summary.verdicts as Record<string, Record<string, number>>)['segment-allocation.segment']).toEqual(
+      expect.objectContaining({ '3': expect.any(Number) }),
+    );
     expect(summary.tierNames).toEqual(['Segment 3, overdue', 'Segment 3', 'Overdue', 'The rest']);
   });
 
@@ -128,7 +150,10 @@ describe('NDJSON backlog', () => {
     expect(one.code).toBe(0);
     expect(readFileSync(file('one.out.ndjson'))).toEqual(readFileSync(file('plain.out.ndjson')));
     expect(readFileSync(file('one.errors.ndjson'))).toEqual(readFileSync(file('plain.errors.ndjson')));
-    const [sorted1, sorted2] = await Promise.all([triage(backlog, 'sorted1', '--workers', '1', '--sort', 'priority'), triage(backlog, 'sorted2', '--workers', '2', '--sort', 'priority')]);
+    const [sorted1, sorted2] = await Promise.all([
+      triage(backlog, 'sorted1', '--workers', '1', '--sort', 'priority'),
+      triage(backlog, 'sorted2', '--workers', '2', '--sort', 'priority'),
+    ]);
     expect([sorted1.code, sorted2.code]).toEqual([0, 0]);
     expect(readFileSync(file('sorted1.out.ndjson'))).toEqual(readFileSync(file('sorted2.out.ndjson')));
   }, 120_000);
@@ -159,7 +184,10 @@ describe('CSV', () => {
     const ndjson = file('twin.ndjson');
     await writeBacklog(csv, { count: 1500, seed: 5, corrupt: 10, asOf: AS_OF, format: 'csv' });
     await writeBacklog(ndjson, { count: 1500, seed: 5, corrupt: 10, asOf: AS_OF, format: 'ndjson' });
-    const [fromCsv, fromNdjson] = await Promise.all([triage(csv, 'twin-csv', '--mapping', BACKLOG_MAPPING_FILE, '--workers', '2'), triage(ndjson, 'twin-ndjson', '--workers', '2')]);
+    const [fromCsv, fromNdjson] = await Promise.all([
+      triage(csv, 'twin-csv', '--mapping', BACKLOG_MAPPING_FILE, '--workers', '2'),
+      triage(ndjson, 'twin-ndjson', '--workers', '2'),
+    ]);
     expect([fromCsv.code, fromNdjson.code]).toEqual([0, 0]);
     const a = readNdjson<ResultLine>(file('twin-csv.out.ndjson'));
     const b = readNdjson<ResultLine>(file('twin-ndjson.out.ndjson'));
@@ -214,7 +242,27 @@ describe('interruption', () => {
     await writeBacklog(big, { count: 60_000, seed: 3, corrupt: 60, asOf: AS_OF, format: 'ndjson' });
     const out = file('int.out.ndjson');
     const errorsFile = file('int.errors.ndjson');
-    const child = spawn(process.execPath, [cli, '--rules', RULES_DIR, 'triage', big, '--out', out, '--errors', errorsFile, '--summary', file('int.summary.json'), '--as-of', AS_OF, '--workers', '1'], { env: cliEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        cli,
+        '--rules',
+        RULES_DIR,
+        'triage',
+        big,
+        '--out',
+        out,
+        '--errors',
+        errorsFile,
+        '--summary',
+        file('int.summary.json'),
+        '--as-of',
+        AS_OF,
+        '--workers',
+        '1',
+      ],
+      { env: cliEnv(), stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += String(d)));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -243,7 +291,13 @@ describe('bad usage exits 2 with a clear message', () => {
 
   it('a mapping naming a fact that does not exist', async () => {
     const mapping = file('bad-mapping.json');
-    writeFileSync(mapping, JSON.stringify({ id: 'Referral ID', columns: { 'Date received': { fact: 'referral.recievedOn', type: 'date' }, Urgent: { fact: 'referral.urgent', type: 'yesno' } } }));
+    writeFileSync(
+      mapping,
+      JSON.stringify({
+        id: 'Referral ID',
+        columns: { 'Date received': { fact: 'referral.recievedOn', type: 'date' }, Urgent: { fact: 'referral.urgent', type: 'yesno' } },
+      }),
+    );
     const run = await triage(path.join(FIXTURES_DIR, 'csv', 'sample-backlog.csv'), 'bad-mapping', '--mapping', mapping);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/columns\["Date received"\]\.fact "referral\.recievedOn" is not a CaseFacts fact/);
@@ -281,7 +335,15 @@ describe('a record whose own asOf does not exist', () => {
   it('goes to the errors file naming /asOf; the other records are decided', async () => {
     const input = file('bad-as-of.ndjson');
     const facts = { program: 'centrelink', referral: { source: 'mats', receivedOn: '2026-01-05' }, customer: { psHistory: 'never' } };
-    writeFileSync(input, [{ id: 'ok', facts }, { id: 'feb-30', asOf: '2026-02-30', facts }].map((r) => JSON.stringify(r)).join('\n') + '\n');
+    writeFileSync(
+      input,
+      [
+        { id: 'ok', facts },
+        { id: 'feb-30', asOf: '2026-02-30', facts },
+      ]
+        .map((r) => JSON.stringify(r))
+        .join('\n') + '\n',
+    );
     const run = await runCli(cli, ['triage', input, '--out', file('bad-as-of.out'), '--errors', file('bad-as-of.err'), '--as-of', AS_OF]);
     expect(run.code).toBe(0);
     expect(readNdjson(file('bad-as-of.out')).map((r) => r.id)).toEqual(['ok']);

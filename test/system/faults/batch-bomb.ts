@@ -50,12 +50,21 @@ function runBatch(cluster: FaultCluster, send: (req: ClientRequest) => void, hea
       agent.destroy();
       resolve(run);
     };
-    const req = request({ host: '127.0.0.1', port: cluster.port, method: 'POST', path: `/v1/rulesets/${LIGHT.ruleSet}/evaluate-batch`, agent, headers: { authorization: bearer(cluster.keys.caseworker), 'content-type': NDJSON, ...headers } });
-    req.on('socket', (socket) => socket.once('end', () => {
-      run.closedByServer = true;
-      run.closedAtMs = performance.now() - started;
-      if (run.ms > 0) settle();
-    }));
+    const req = request({
+      host: '127.0.0.1',
+      port: cluster.port,
+      method: 'POST',
+      path: `/v1/rulesets/${LIGHT.ruleSet}/evaluate-batch`,
+      agent,
+      headers: { authorization: bearer(cluster.keys.caseworker), 'content-type': NDJSON, ...headers },
+    });
+    req.on('socket', (socket) =>
+      socket.once('end', () => {
+        run.closedByServer = true;
+        run.closedAtMs = performance.now() - started;
+        if (run.ms > 0) settle();
+      }),
+    );
     // A write the server no longer reads fails once it closes: expected, not the run's result.
     req.on('error', (error) => {
       if (run.status === 0) {
@@ -133,8 +142,10 @@ const lightLines = (count: number, prefix: string): string => {
 };
 
 const codesOf = (run: BatchRun): string => [...run.codes.entries()].map(([code, count]) => `${code}×${n(count)}`).join(', ') || 'none';
-const lastOf = (run: BatchRun): string => (run.last?.problem ? `line ${n(run.last.line)} ${run.last.problem.status} ${run.last.problem.code}` : `line ${n(run.last?.line ?? 0)}, a decision`);
-const closeOf = (run: BatchRun): string => (run.closedByServer ? `the server closed the connection (${secs(run.closedAtMs ?? 0)} after the start)` : 'the connection was NOT closed by the server');
+const lastOf = (run: BatchRun): string =>
+  run.last?.problem ? `line ${n(run.last.line)} ${run.last.problem.status} ${run.last.problem.code}` : `line ${n(run.last?.line ?? 0)}, a decision`;
+const closeOf = (run: BatchRun): string =>
+  run.closedByServer ? `the server closed the connection (${secs(run.closedAtMs ?? 0)} after the start)` : 'the connection was NOT closed by the server';
 
 export async function run(options: { quick?: boolean } = {}): Promise<FaultReport> {
   const problems: string[] = [];
@@ -150,12 +161,15 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
 
   const expectStop = (what: string, run: BatchRun, expected: { answered: number; code: string; status: number }) => {
     const last = run.last;
-    details.push(`${what}: ${run.status}, ${n(run.lines)} lines (${(run.bytes / 1024 / 1024).toFixed(1)} MiB) in ${secs(run.ms)}: ${codesOf(run)}; decisions ${n(run.decisionIds.length)}; the last ${lastOf(run)}; ${closeOf(run)}`);
+    details.push(
+      `${what}: ${run.status}, ${n(run.lines)} lines (${(run.bytes / 1024 / 1024).toFixed(1)} MiB) in ${secs(run.ms)}: ${codesOf(run)}; decisions ${n(run.decisionIds.length)}; the last ${lastOf(run)}; ${closeOf(run)}`,
+    );
     said.push(`${lastOf(run)} after ${n(run.lines - 1)} lines`);
     if (run.error) problems.push(`${what}: ${run.error}`);
     if (run.status !== 200) problems.push(`${what}: answered ${run.status}, not a 200 stream`);
     if (run.lines !== expected.answered + 1) problems.push(`${what}: ${run.lines} answer lines, not ${expected.answered} and one final problem line`);
-    if (last?.line !== expected.answered + 1 || last.problem?.code !== expected.code || last.problem.status !== expected.status) problems.push(`${what}: the last line was ${JSON.stringify(last)}, not line ${expected.answered + 1} ${expected.status} ${expected.code}`);
+    if (last?.line !== expected.answered + 1 || last.problem?.code !== expected.code || last.problem.status !== expected.status)
+      problems.push(`${what}: the last line was ${JSON.stringify(last)}, not line ${expected.answered + 1} ${expected.status} ${expected.code}`);
     if (!run.closedByServer) problems.push(`${what}: the server did not close the connection after the final line`);
   };
 
@@ -168,7 +182,9 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
 
     // 1. The issue's bomb: 200 MiB of newlines, brotli. Each line is empty (a 400 line) until the line cap. (Quality 4
     // with a 16 MiB window: 165 bytes in a second; the default quality takes 7 s for the issue's 329.)
-    const newlines = brotliCompressSync(Buffer.alloc(200 * 1024 * 1024, 0x0a), { params: { [constants.BROTLI_PARAM_QUALITY]: 4, [constants.BROTLI_PARAM_LGWIN]: 24 } });
+    const newlines = brotliCompressSync(Buffer.alloc(200 * 1024 * 1024, 0x0a), {
+      params: { [constants.BROTLI_PARAM_QUALITY]: 4, [constants.BROTLI_PARAM_LGWIN]: 24 },
+    });
     const newlineRun = await runBatch(cluster, (req) => req.end(newlines), { 'content-encoding': 'br' });
     expectStop(`a ${n(newlines.length)}-byte brotli body of 200 MiB of newlines`, newlineRun, { answered: maxLines, code: 'too-many-lines', status: 413 });
     if (newlineRun.codes.get('invalid-json') !== maxLines) problems.push(`the ${maxLines} empty lines were not each a 400 invalid-json line`);
@@ -181,14 +197,22 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
     const sizedRun = await runBatch(cluster, (req) => req.end(sized), { 'content-encoding': 'br' });
     // The lines that end within the bound: the real ones, then each whole 2 MiB line that fits.
     const wholeSpaceLines = Math.floor((maxBytes - Buffer.byteLength(real)) / (2 * 1024 * 1024));
-    expectStop(`a ${n(sized.length)}-byte brotli body of ${decided} lines and ${n(spaceMiB)} MiB of spaces (bound ${maxBytes / 1024 / 1024} MiB)`, sizedRun, { answered: decided + wholeSpaceLines, code: 'payload-too-large', status: 413 });
+    expectStop(`a ${n(sized.length)}-byte brotli body of ${decided} lines and ${n(spaceMiB)} MiB of spaces (bound ${maxBytes / 1024 / 1024} MiB)`, sizedRun, {
+      answered: decided + wholeSpaceLines,
+      code: 'payload-too-large',
+      status: 413,
+    });
     if (sizedRun.decisionIds.length !== decided) problems.push(`the size bomb's ${decided} real lines were not all decided (${sizedRun.decisionIds.length})`);
     ids.push(...sizedRun.decisionIds);
 
     // 3. Past the line cap with real lines: every line within the cap decided and recorded, then the stop.
     const capped = gzipSync(lightLines(maxLines + 1_000, 'cap'));
     const cappedRun = await runBatch(cluster, (req) => req.end(capped), { 'content-encoding': 'gzip' });
-    expectStop(`${n(maxLines + 1_000)} real lines (gzip, ${n(capped.length)} bytes) against a cap of ${n(maxLines)}`, cappedRun, { answered: maxLines, code: 'too-many-lines', status: 413 });
+    expectStop(`${n(maxLines + 1_000)} real lines (gzip, ${n(capped.length)} bytes) against a cap of ${n(maxLines)}`, cappedRun, {
+      answered: maxLines,
+      code: 'too-many-lines',
+      status: 413,
+    });
     if (cappedRun.decisionIds.length !== maxLines) problems.push(`of the ${maxLines} lines within the cap, ${cappedRun.decisionIds.length} were decided`);
     ids.push(...cappedRun.decisionIds);
 
@@ -222,9 +246,13 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
       }, 100);
     });
     clearInterval(drip);
-    expectStop(`a client sending a line every 100 ms and never ending (bound ${secs(maxMs)})`, slowRun, { answered: slowRun.decisionIds.length, code: 'timeout', status: 503 });
+    expectStop(`a client sending a line every 100 ms and never ending (bound ${secs(maxMs)})`, slowRun, {
+      answered: slowRun.decisionIds.length,
+      code: 'timeout',
+      status: 503,
+    });
     details.push(`the slow client sent ${sent} lines; ${slowRun.decisionIds.length} were decided before the bound, and nothing more was read`);
-    if (slowRun.decisionIds.length === 0) problems.push('the slow client\'s lines were not decided as they came');
+    if (slowRun.decisionIds.length === 0) problems.push("the slow client's lines were not decided as they came");
     if (slowRun.ms < maxMs || slowRun.ms > maxMs + 2_000) problems.push(`the slow batch ended after ${secs(slowRun.ms)}, not at its ${secs(maxMs)} bound`);
     const lost = await timed.missingAfterRestart(slowRun.decisionIds);
     given += slowRun.decisionIds.length;

@@ -9,7 +9,18 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { defaultRulesDirectory } from '../../../src/loader/load';
-import { bearer, benchKeys, freePort, groupMembers, logReader, serverEnvironment, ServerProcess, UNREACHED_RATE_LIMIT, type BenchKeys, type LogReader } from '../production-load';
+import {
+  bearer,
+  benchKeys,
+  freePort,
+  groupMembers,
+  logReader,
+  serverEnvironment,
+  ServerProcess,
+  UNREACHED_RATE_LIMIT,
+  type BenchKeys,
+  type LogReader,
+} from '../production-load';
 
 /** What a scenario found: one row of `npm run fault`'s table, and the lines printed under it. */
 export interface FaultReport {
@@ -95,7 +106,11 @@ export class FaultCluster {
   }
 
   /** One request on a connection of its own (so successive requests reach different workers); never rejects on a status. */
-  send(method: string, route: string, options: { role?: 'caseworker' | 'auditor' | 'policy'; body?: string | Buffer; headers?: Record<string, string>; agent?: Agent; timeoutMs?: number } = {}): Promise<Answer> {
+  send(
+    method: string,
+    route: string,
+    options: { role?: 'caseworker' | 'auditor' | 'policy'; body?: string | Buffer; headers?: Record<string, string>; agent?: Agent; timeoutMs?: number } = {},
+  ): Promise<Answer> {
     const headers: Record<string, string> = { ...(options.headers ?? {}) };
     if (options.role) headers.authorization = bearer(options.role === 'policy' ? this.policyKey : this.keys[options.role]);
     if (options.body !== undefined) headers['content-length'] ??= String(Buffer.byteLength(options.body));
@@ -114,7 +129,12 @@ export class FaultCluster {
 
   /** POST …/evaluate with a caseworker's key. */
   evaluate(ruleSet: string, body: unknown, agent?: Agent): Promise<Answer> {
-    return this.send('POST', `/v1/rulesets/${ruleSet}/evaluate`, { role: 'caseworker', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' }, agent });
+    return this.send('POST', `/v1/rulesets/${ruleSet}/evaluate`, {
+      role: 'caseworker',
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      headers: { 'content-type': 'application/json' },
+      agent,
+    });
   }
 
   /** The server's JSON log lines so far (its stdout and stderr go to logFile), parsed; lines that are not JSON are skipped. */
@@ -137,7 +157,13 @@ export class FaultCluster {
   /** The pids of the workers serving now: each 'listening on' line's pid, less those no longer running. */
   workerPids(): number[] {
     const members = new Set(groupMembers(this.server.pid));
-    return [...new Set(this.logLines().filter((l) => l.msg?.startsWith('listening on') && typeof l.pid === 'number').map((l) => l.pid as number))].filter((pid) => pid !== this.server.pid && members.has(pid));
+    return [
+      ...new Set(
+        this.logLines()
+          .filter((l) => l.msg?.startsWith('listening on') && typeof l.pid === 'number')
+          .map((l) => l.pid as number),
+      ),
+    ].filter((pid) => pid !== this.server.pid && members.has(pid));
   }
 
   /**
@@ -173,10 +199,18 @@ export class FaultCluster {
 }
 
 /** The decision id of a 200 evaluate answer (its X-Decision-Id), or undefined. */
-export const decisionIdOf = (answer: Answer): string | undefined => (answer.status === 200 && typeof answer.headers['x-decision-id'] === 'string' ? answer.headers['x-decision-id'] : undefined);
+export const decisionIdOf = (answer: Answer): string | undefined =>
+  answer.status === 200 && typeof answer.headers['x-decision-id'] === 'string' ? answer.headers['x-decision-id'] : undefined;
 
 /** A small valid request, as a caseworker tool sends it (the README's example): `cluster.evaluate(LIGHT.ruleSet, LIGHT.body)`. */
 export const LIGHT = {
   ruleSet: 'direct-referral',
-  body: JSON.stringify({ asOf: '2025-04-17', facts: { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-04-17' }, customer: { incidents: [{ date: '2025-02-03', kind: 'verbal-abuse', setting: 'phone' }] } } }),
+  body: JSON.stringify({
+    asOf: '2025-04-17',
+    facts: {
+      program: 'centrelink',
+      referral: { source: 'mats', receivedOn: '2025-04-17' },
+      customer: { incidents: [{ date: '2025-02-03', kind: 'verbal-abuse', setting: 'phone' }] },
+    },
+  }),
 } as const;

@@ -27,7 +27,8 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
     const readyDetail = (JSON.parse(readies[0]!.body) as { detail?: string }).detail ?? '';
     const audit = await cluster.send('GET', `/v1/decisions/${before[0]}`, { role: 'auditor' });
     details.push(`after rm: /ready ${readies.map((r) => r.status).join(', ')}: "${readyDetail}"; the auditor's GET of a decision made before: ${audit.status}`);
-    if (!readies.every((r) => r.status === 503) || !readyDetail.includes('deleted or replaced')) problems.push(`/ready was not 503 naming the lost file on every worker: ${readies.map((r) => `${r.status} ${r.body.slice(0, 200)}`).join('; ')}`);
+    if (!readies.every((r) => r.status === 503) || !readyDetail.includes('deleted or replaced'))
+      problems.push(`/ready was not 503 naming the lost file on every worker: ${readies.map((r) => `${r.status} ${r.body.slice(0, 200)}`).join('; ')}`);
     if (audit.status !== 503) problems.push(`the auditor's GET of a decision in the deleted file answered ${audit.status}`);
 
     // A worker killed now: its replacement must not open a new, empty log beside the lost one.
@@ -35,7 +36,9 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
     process.kill(pids[0] as number, 'SIGKILL');
     const failedStart = await until(() => cluster.logLines().some((l) => l.msg?.startsWith('worker failed to start')), 15_000);
     const health = await Promise.all(Array.from({ length: 4 }, () => cluster.send('GET', '/health')));
-    details.push(`a worker killed: its replacement ${failedStart ? 'failed to start (no decision log file to open), and is retried with a growing wait' : 'did not fail to start'}; /health ${health.map((h) => h.status).join(', ')}; the primary ${cluster.server.exit ? 'exited' : 'kept running'}`);
+    details.push(
+      `a worker killed: its replacement ${failedStart ? 'failed to start (no decision log file to open), and is retried with a growing wait' : 'did not fail to start'}; /health ${health.map((h) => h.status).join(', ')}; the primary ${cluster.server.exit ? 'exited' : 'kept running'}`,
+    );
     if (!failedStart) problems.push('a worker restarted after the deletion started (it opened a new log file beside the lost one)');
     if (!health.every((h) => h.status === 200) || cluster.server.exit) problems.push('the remaining worker stopped answering /health, or the primary exited');
 
@@ -43,7 +46,9 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
     const afterRemoval = sent.filter((s) => s.sentAt > removedAt);
     const givenAfter = answeredIds(afterRemoval);
     const lostBefore = answeredIds(sent.filter((s) => s.sentAt <= removedAt));
-    details.push(`evaluate sent before the rm: ${statuses(sent.filter((s) => s.sentAt <= removedAt))} (those decisions went with the deleted file: the operator's rm, not the service, removed them)`);
+    details.push(
+      `evaluate sent before the rm: ${statuses(sent.filter((s) => s.sentAt <= removedAt))} (those decisions went with the deleted file: the operator's rm, not the service, removed them)`,
+    );
     details.push(`evaluate sent after the rm: ${statuses(afterRemoval)}`);
     if (afterRemoval.length === 0) problems.push('no request was sent after the rm');
     if (afterRemoval.some((s) => s.status !== 503 && s.status !== 0)) problems.push(`evaluate after the rm answered other than 503: ${statuses(afterRemoval)}`);
@@ -54,13 +59,14 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
     const fresh = await Promise.all(Array.from({ length: options.quick ? 40 : 400 }, () => cluster.evaluate(LIGHT.ruleSet, LIGHT.body, agent)));
     agent.destroy();
     const freshIds = fresh.flatMap((a) => decisionIdOf(a) ?? []);
-    if (freshIds.length !== fresh.length) problems.push(`after the operator's restart, ${fresh.length - freshIds.length} of ${fresh.length} evaluations were not 200`);
+    if (freshIds.length !== fresh.length)
+      problems.push(`after the operator's restart, ${fresh.length - freshIds.length} of ${fresh.length} evaluations were not 200`);
     const missingGiven = await cluster.missingAfterRestart([...givenAfter, ...freshIds]);
     if (missingGiven.length > 0) problems.push(`${missingGiven.length} decisions answered 200 are not in the log at its path after a restart`);
     return {
       fault: 'the SQLite log files deleted under the service',
       answered: `evaluate after the rm: ${statuses(afterRemoval)}; /ready 503; /health 200; the primary stayed`,
-      refused: 'every decision from the rm on (503 log-unavailable), the auditor\'s reads (503), a new empty log in a restarted worker',
+      refused: "every decision from the rm on (503 log-unavailable), the auditor's reads (503), a new empty log in a restarted worker",
       logHolds: `${givenAfter.length} decisions answered 200 after the rm; after the operator's restart ${freshIds.length - missingGiven.length} of ${freshIds.length} in the new log (${lostBefore.length} answered before the rm went with the deleted file)`,
       problems,
       details,

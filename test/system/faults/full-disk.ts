@@ -20,7 +20,10 @@ function smallDisk(bytes: number): string {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir], { stdio: 'pipe' });
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`a small disk for the decision log could not be mounted (mount -t tmpfs needs root): ${String((error as { stderr?: Buffer }).stderr ?? (error as Error).message).trim()}`, { cause: error });
+    throw new Error(
+      `a small disk for the decision log could not be mounted (mount -t tmpfs needs root): ${String((error as { stderr?: Buffer }).stderr ?? (error as Error).message).trim()}`,
+      { cause: error },
+    );
   }
   return dir;
 }
@@ -59,8 +62,10 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
     await pause(options.quick ? 1_000 : 5_000);
     const whileFull = await readyStatuses();
     const fullUntil = performance.now();
-    details.push(`disk filled (${(DISK_BYTES / 2 ** 20).toFixed(0)} MiB tmpfs, at most 256 KiB left): writes ${failing ? 'began to fail' : 'did not fail'}; /ready under load while full: ${whileFull.join(', ')}`);
-    if (!failing) problems.push('the decision log\'s writes never failed on the full disk (the scenario did not fill it)');
+    details.push(
+      `disk filled (${(DISK_BYTES / 2 ** 20).toFixed(0)} MiB tmpfs, at most 256 KiB left): writes ${failing ? 'began to fail' : 'did not fail'}; /ready under load while full: ${whileFull.join(', ')}`,
+    );
+    if (!failing) problems.push("the decision log's writes never failed on the full disk (the scenario did not fill it)");
     if (!whileFull.every((s) => s === 503)) problems.push(`/ready answered ${whileFull.join(', ')} while every write failed on a full disk`);
 
     // Room again: /ready and evaluate recover without a restart.
@@ -72,16 +77,19 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
     const sent = await loop.stop();
     const during = sent.filter((s: Sent) => s.sentAt >= filledAt && s.sentAt <= fullUntil);
     const afterFree = sent.filter((s: Sent) => s.sentAt > freedAt + recoveredMs);
-    details.push(`evaluate while full: ${statuses(during)}; /ready 200 again ${(recoveredMs / 1000).toFixed(1)} s after the disk was freed; evaluate after that: ${statuses(afterFree)}`);
+    details.push(
+      `evaluate while full: ${statuses(during)}; /ready 200 again ${(recoveredMs / 1000).toFixed(1)} s after the disk was freed; evaluate after that: ${statuses(afterFree)}`,
+    );
     if (!recovered) problems.push('/ready did not answer 200 again within 15 s of the disk being freed');
-    if (during.some((s) => s.status !== 200 && !(s.status === 503 && s.code === 'log-unavailable'))) problems.push(`evaluate on the full disk answered other than 200 or 503 log-unavailable: ${statuses(during)}`);
+    if (during.some((s) => s.status !== 200 && !(s.status === 503 && s.code === 'log-unavailable')))
+      problems.push(`evaluate on the full disk answered other than 200 or 503 log-unavailable: ${statuses(during)}`);
     if (afterFree.length === 0 || afterFree.some((s) => s.status !== 200)) problems.push(`evaluate after the disk was freed: ${statuses(afterFree)}`);
 
     const ids = answeredIds(sent);
     const missing = await c.missingAfterRestart(ids);
     if (missing.length > 0) problems.push(`${missing.length} decisions answered 200 are not in the log after the restart`);
     return {
-      fault: 'the decision log\'s disk full under load, then freed',
+      fault: "the decision log's disk full under load, then freed",
       answered: `evaluate ${statuses(sent)}; /ready 503 while full, 200 ${(recoveredMs / 1000).toFixed(1)} s after space was freed`,
       refused: `${sent.filter((s) => s.status === 503).length} decisions that could not be recorded (503 log-unavailable)`,
       logHolds: `${ids.length - missing.length} of ${ids.length} decisions answered 200, after a restart`,

@@ -152,7 +152,11 @@ const countOf = (counts: Map<string, number>, key: string): void => {
   counts.set(key, (counts.get(key) ?? 0) + 1);
 };
 /** "400×1234, unanswered×1", as load-loop.ts's statuses() writes them. */
-const statuses = (counts: Map<string, number>): string => [...counts].sort().map(([status, count]) => `${status}×${count}`).join(', ') || 'none';
+const statuses = (counts: Map<string, number>): string =>
+  [...counts]
+    .sort()
+    .map(([status, count]) => `${status}×${count}`)
+    .join(', ') || 'none';
 
 // ——— The clients ———
 
@@ -236,7 +240,8 @@ function readProblem(answer: Answer, run: HeavyRun, figures: KindFigures): void 
   figures.example ??= typeof problem.detail === 'string' ? problem.detail : undefined;
   if (typeof problem.errorCount === 'number' && problem.errorCount > listed) {
     run.capped += 1;
-    if (typeof problem.detail === 'string' && problem.detail.includes(`${problem.errorCount.toLocaleString('en-AU')} problems were found`)) run.cappedSaying += 1;
+    if (typeof problem.detail === 'string' && problem.detail.includes(`${problem.errorCount.toLocaleString('en-AU')} problems were found`))
+      run.cappedSaying += 1;
   }
 }
 
@@ -251,7 +256,12 @@ async function heavyClient(cluster: FaultCluster, bodies: readonly Heavy[], offs
       const started = now();
       let answer: Answer;
       try {
-        answer = await cluster.send('POST', `/v1/rulesets/${RULE_SET}/evaluate`, { role: 'caseworker', body: heavy.body, headers: { 'content-type': 'application/json' }, agent });
+        answer = await cluster.send('POST', `/v1/rulesets/${RULE_SET}/evaluate`, {
+          role: 'caseworker',
+          body: heavy.body,
+          headers: { 'content-type': 'application/json' },
+          agent,
+        });
       } catch (error) {
         countOf(figures.statuses, 'unanswered');
         if (run.failures.length < 5) run.failures.push(`"${heavy.kind}": ${(error as Error).message}`);
@@ -279,7 +289,14 @@ export async function run(options: { quick?: boolean }): Promise<FaultReport> {
     const baselineEnd = now() + settings.baselineMs;
     const baseline = await lightClients(cluster, () => now() >= baselineEnd);
 
-    const heavy: HeavyRun = { byKind: new Map(bodies.map((b) => [b.kind, { sent: 0, statuses: new Map(), roundTrips: [] }])), maxBytes: 0, maxListed: 0, capped: 0, cappedSaying: 0, failures: [] };
+    const heavy: HeavyRun = {
+      byKind: new Map(bodies.map((b) => [b.kind, { sent: 0, statuses: new Map(), roundTrips: [] }])),
+      maxBytes: 0,
+      maxListed: 0,
+      capped: 0,
+      cappedSaying: 0,
+      failures: [],
+    };
     const cpuBefore = serverCpuMs(cluster.server.pid);
     const ownBefore = process.cpuUsage();
     const loadEnd = now() + settings.loadMs;
@@ -316,13 +333,21 @@ export async function run(options: { quick?: boolean }): Promise<FaultReport> {
     const keptAlive = loaded.get('kept-alive') as Latencies;
     const fresh = loaded.get('new') as Latencies;
 
-    for (const [label, runs] of [['unloaded', baseline], ['under load', light]] as const) {
+    for (const [label, runs] of [
+      ['unloaded', baseline],
+      ['under load', light],
+    ] as const) {
       for (const [connection, run] of runs) {
         const wrong = run.sent - (run.statuses.get('200') ?? 0);
-        if (wrong > 0) problems.push(`${n(wrong)} of ${n(run.sent)} light requests ${label} (${connection} connection) were not answered 200 (${statuses(run.statuses)}): ${run.failures.join('; ')}`);
+        if (wrong > 0)
+          problems.push(
+            `${n(wrong)} of ${n(run.sent)} light requests ${label} (${connection} connection) were not answered 200 (${statuses(run.statuses)}): ${run.failures.join('; ')}`,
+          );
       }
     }
-    const fiveHundreds = [...kinds.flatMap((k) => [...k.statuses]), ...lightRuns.flatMap((r) => [...r.statuses])].filter(([status]) => status.startsWith('5')).reduce((sum, [, count]) => sum + count, 0);
+    const fiveHundreds = [...kinds.flatMap((k) => [...k.statuses]), ...lightRuns.flatMap((r) => [...r.statuses])]
+      .filter(([status]) => status.startsWith('5'))
+      .reduce((sum, [, count]) => sum + count, 0);
     if (fiveHundreds > 0) problems.push(`${n(fiveHundreds)} answers were 5xx`);
     for (const [kind, figures] of heavy.byKind) {
       const unanswered = figures.statuses.get('unanswered') ?? 0;
@@ -330,26 +355,39 @@ export async function run(options: { quick?: boolean }): Promise<FaultReport> {
     }
     if (heavy.maxListed > MAX_LISTED_ISSUES) problems.push(`a heavy body's problem listed ${n(heavy.maxListed)} errors, over the cap of ${MAX_LISTED_ISSUES}`);
     if (heavy.capped > heavy.cappedSaying) problems.push(`${n(heavy.capped - heavy.cappedSaying)} capped problems did not say how many problems were found`);
-    if (missing.length > 0) problems.push(`${n(missing.length)} of ${n(answeredIds.length)} decisions answered 200 are not in the log after the restart, e.g. ${missing.slice(0, 3).join(', ')}`);
+    if (missing.length > 0)
+      problems.push(
+        `${n(missing.length)} of ${n(answeredIds.length)} decisions answered 200 are not in the log after the restart, e.g. ${missing.slice(0, 3).join(', ')}`,
+      );
     if (heavySent === 0 || lightSent === 0) problems.push(`the load did not run: ${n(heavySent)} heavy bodies and ${n(lightSent)} light requests sent`);
 
     for (const connection of CONNECTIONS) {
       const run = baseline.get(connection) as LightRun;
       const unloaded = latencies(run.latencies);
-      details.push(`light, unloaded, ${connection} connection: p50 ${ms(unloaded.p50)}, p99 ${ms(unloaded.p99)}, max ${ms(unloaded.max)} (${n(run.sent)} requests in ${(settings.baselineMs / 1000).toFixed(0)} s)`);
+      details.push(
+        `light, unloaded, ${connection} connection: p50 ${ms(unloaded.p50)}, p99 ${ms(unloaded.p99)}, max ${ms(unloaded.max)} (${n(run.sent)} requests in ${(settings.baselineMs / 1000).toFixed(0)} s)`,
+      );
     }
     for (const connection of CONNECTIONS) {
       const run = light.get(connection) as LightRun;
       const figures = loaded.get(connection) as Latencies;
-      details.push(`light, under load, ${connection} connection: p50 ${ms(figures.p50)}, p99 ${ms(figures.p99)}, max ${ms(figures.max)} (${n(run.sent)} requests in ${loadSeconds.toFixed(1)} s); the issue's target, p99 under ${TARGET_P99_MS} ms: ${figures.p99 < TARGET_P99_MS ? 'met' : 'missed'}`);
+      details.push(
+        `light, under load, ${connection} connection: p50 ${ms(figures.p50)}, p99 ${ms(figures.p99)}, max ${ms(figures.max)} (${n(run.sent)} requests in ${loadSeconds.toFixed(1)} s); the issue's target, p99 under ${TARGET_P99_MS} ms: ${figures.p99 < TARGET_P99_MS ? 'met' : 'missed'}`,
+      );
     }
-    details.push(`light answers by status: ${statuses(mergedCounts([...light.values()].map((r) => r.statuses)))}; heavy answers by status: ${statuses(mergedCounts(kinds.map((k) => k.statuses)))}`);
+    details.push(
+      `light answers by status: ${statuses(mergedCounts([...light.values()].map((r) => r.statuses)))}; heavy answers by status: ${statuses(mergedCounts(kinds.map((k) => k.statuses)))}`,
+    );
     for (const [kind, figures] of heavy.byKind) {
       const trips = latencies(figures.roundTrips);
       const size = bodies.find((b) => b.kind === kind)?.body.length ?? 0;
-      details.push(`heavy "${kind}" (${n(size)} bytes): ${n(figures.sent)} sent, ${statuses(figures.statuses)}; round trip p50 ${ms(trips.p50)}, max ${ms(trips.max)}${figures.example ? `; "${figures.example.slice(0, 160)}"` : ''}`);
+      details.push(
+        `heavy "${kind}" (${n(size)} bytes): ${n(figures.sent)} sent, ${statuses(figures.statuses)}; round trip p50 ${ms(trips.p50)}, max ${ms(trips.max)}${figures.example ? `; "${figures.example.slice(0, 160)}"` : ''}`,
+      );
     }
-    details.push(`service CPU over the load: ${(serverCpu / 1000).toFixed(1)} CPU-s for ${n(heavySent)} heavy bodies and ${n(lightSent)} light requests (≈ ${heavySent > 0 ? (serverCpu / heavySent).toFixed(1) : 'n/a'} CPU-ms a heavy body); the load generator itself: ${((own.user + own.system) / 1e6).toFixed(1)} CPU-s, on the same ${os.availableParallelism()} cores`);
+    details.push(
+      `service CPU over the load: ${(serverCpu / 1000).toFixed(1)} CPU-s for ${n(heavySent)} heavy bodies and ${n(lightSent)} light requests (≈ ${heavySent > 0 ? (serverCpu / heavySent).toFixed(1) : 'n/a'} CPU-ms a heavy body); the load generator itself: ${((own.user + own.system) / 1e6).toFixed(1)} CPU-s, on the same ${os.availableParallelism()} cores`,
+    );
 
     return {
       fault: `${HEAVY_CLIENTS} clients send the worst bodies the limits allow (${bodies.length} kinds, up to 1 MiB) while two light clients are timed`,

@@ -22,7 +22,13 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
 
     // 1. What an editor, a copy or a backup leaves: none of it is a rule file.
     const dir = cluster.rulesDir;
-    const leftovers = ['.#segment-allocation.json (a dangling link: an Emacs lock)', '#segment-allocation.json# (Emacs auto-save)', 'segment-allocation.json~ (a backup)', '.segment-allocation.json.swp (vim)', 'drafts.json/ (a folder)'];
+    const leftovers = [
+      '.#segment-allocation.json (a dangling link: an Emacs lock)',
+      '#segment-allocation.json# (Emacs auto-save)',
+      'segment-allocation.json~ (a backup)',
+      '.segment-allocation.json.swp (vim)',
+      'drafts.json/ (a folder)',
+    ];
     symlinkSync('someone@desk.1:1', path.join(dir, '.#segment-allocation.json'));
     writeFileSync(path.join(dir, '#segment-allocation.json#'), '{ "half written');
     copyFileSync(path.join(dir, 'segment-allocation.json'), path.join(dir, 'segment-allocation.json~'));
@@ -33,9 +39,14 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
     const health = await Promise.all(Array.from({ length: 6 }, () => cluster.send('GET', '/health')));
     const reloadIgnoring = await cluster.send('POST', '/v1/admin/reload', { role: 'policy' });
     const ignored = reloadIgnoring.status === 200 && (JSON.parse(reloadIgnoring.body) as { changed: string[] }).changed.length === 0;
-    details.push(`left in rules/: ${leftovers.join(', ')}; /health ${statuses(health.map((h) => ({ sentAt: 0, doneAt: 0, status: h.status })))}; POST /v1/admin/reload ${reloadIgnoring.status}, ${ignored ? 'nothing changed (none of them read)' : reloadIgnoring.body.slice(0, 300)}`);
+    details.push(
+      `left in rules/: ${leftovers.join(', ')}; /health ${statuses(health.map((h) => ({ sentAt: 0, doneAt: 0, status: h.status })))}; POST /v1/admin/reload ${reloadIgnoring.status}, ${ignored ? 'nothing changed (none of them read)' : reloadIgnoring.body.slice(0, 300)}`,
+    );
     if (!health.every((h) => h.status === 200)) problems.push('/health did not answer 200 with editor files in the folder');
-    if (!ignored) problems.push(`the reload with editor files in the folder was not a reload with nothing changed: ${reloadIgnoring.status} ${reloadIgnoring.body.slice(0, 300)}`);
+    if (!ignored)
+      problems.push(
+        `the reload with editor files in the folder was not a reload with nothing changed: ${reloadIgnoring.status} ${reloadIgnoring.body.slice(0, 300)}`,
+      );
 
     // 2. A rule file's name that cannot be read: the reload is refused, naming it, and the last good rules stay.
     const unreadable = 'segment-allocation.draft.json';
@@ -45,7 +56,8 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
     const problem = JSON.parse(refused.body) as { code?: string; errors?: { pointer?: string; detail?: string; line?: number; column?: number }[] };
     const named = problem.errors?.find((e) => e.pointer?.startsWith(unreadable));
     details.push(`a dangling link named ${unreadable}: POST /v1/admin/reload ${refused.status} ${problem.code}: "${named?.pointer}: ${named?.detail}"`);
-    if (refused.status !== 422 || problem.code !== 'rules-refused' || !named) problems.push(`the reload with an unreadable rule file was not refused naming it: ${refused.status} ${refused.body.slice(0, 300)}`);
+    if (refused.status !== 422 || problem.code !== 'rules-refused' || !named)
+      problems.push(`the reload with an unreadable rule file was not refused naming it: ${refused.status} ${refused.body.slice(0, 300)}`);
     const versionsDuring = JSON.parse((await cluster.send('GET', '/ready')).body).versions as Record<string, string>;
     if (JSON.stringify(versionsDuring) !== JSON.stringify(versionsBefore)) problems.push('the rules in force changed while a rule file could not be read');
     const metrics = (await cluster.send('GET', '/metrics')).body;
@@ -63,7 +75,8 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
     const sent = await loop.stop();
     const pidsAfter = cluster.workerPids();
     const deaths = cluster.logLines().filter((l) => l.msg?.startsWith('worker died') || l.msg?.startsWith('worker failed')).length;
-    if (deaths > 0 || pidsAfter.join() !== pidsBefore.join()) problems.push(`workers died: ${deaths} deaths logged; pids ${pidsBefore.join(', ')} before, ${pidsAfter.join(', ')} after`);
+    if (deaths > 0 || pidsAfter.join() !== pidsBefore.join())
+      problems.push(`workers died: ${deaths} deaths logged; pids ${pidsBefore.join(', ')} before, ${pidsAfter.join(', ')} after`);
     const notOk = sent.filter((s) => s.status !== 200);
     if (notOk.length > 0) problems.push(`evaluate answered other than 200 while the folder held these files: ${statuses(notOk)}`);
 

@@ -48,7 +48,8 @@ function rawConnection(port: number): Raw {
 
 const textOf = (raw: Raw): string => Buffer.concat(raw.received).toString('utf8');
 const statusOf = (raw: Raw): number => Number(/^HTTP\/1\.1 (\d{3})/.exec(textOf(raw))?.[1] ?? 0);
-const headerOf = (raw: Raw, name: string): string | undefined => new RegExp(`\\r\\n${name}: ([^\\r]*)\\r\\n`, 'i').exec(textOf(raw).split('\r\n\r\n')[0] + '\r\n')?.[1];
+const headerOf = (raw: Raw, name: string): string | undefined =>
+  new RegExp(`\\r\\n${name}: ([^\\r]*)\\r\\n`, 'i').exec(textOf(raw).split('\r\n\r\n')[0] + '\r\n')?.[1];
 const codeOf = (raw: Raw): string | undefined => /"code":"([a-z-]+)"/.exec(textOf(raw))?.[1];
 
 /** Writes 64 KiB chunks as fast as the connection takes them, until it closes. */
@@ -107,7 +108,9 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
   };
 
   // 1–4: slow clients, all at once, with light evaluations throughout.
-  const cluster = await FaultCluster.start({ env: options.quick ? { REQUEST_TIMEOUT_MS: String(requestMs), HEADERS_TIMEOUT_MS: String(headersMs), IDLE_TIMEOUT_MS: String(idleMs) } : {} });
+  const cluster = await FaultCluster.start({
+    env: options.quick ? { REQUEST_TIMEOUT_MS: String(requestMs), HEADERS_TIMEOUT_MS: String(headersMs), IDLE_TIMEOUT_MS: String(idleMs) } : {},
+  });
   let loop: LoadLoop | undefined;
   try {
     loop = loadLoop(cluster);
@@ -118,7 +121,11 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
     // 1. A huge declared body, on evaluate and on evaluate-batch, the client sending as fast as it can.
     const huge = [
       { route: 'evaluate', raw: rawConnection(cluster.port), head: head(`/v1/rulesets/${LIGHT.ruleSet}/evaluate`, 'application/json', 99_999_999_999) },
-      { route: 'evaluate-batch', raw: rawConnection(cluster.port), head: head(`/v1/rulesets/${LIGHT.ruleSet}/evaluate-batch`, 'application/x-ndjson', 99_999_999_999) },
+      {
+        route: 'evaluate-batch',
+        raw: rawConnection(cluster.port),
+        head: head(`/v1/rulesets/${LIGHT.ruleSet}/evaluate-batch`, 'application/x-ndjson', 99_999_999_999),
+      },
     ];
     for (const h of huge) {
       h.raw.socket.write(h.head);
@@ -140,7 +147,9 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
     // 4. A batch whose client sends one line and then falls silent, and a connection that never sends a byte.
     const silent = rawConnection(cluster.port);
     const line = `${JSON.stringify({ id: 'silent-1', ...(JSON.parse(LIGHT.body) as object) })}\n`;
-    silent.socket.write(`${head(`/v1/rulesets/${LIGHT.ruleSet}/evaluate-batch`, 'application/x-ndjson', undefined)}${Buffer.byteLength(line).toString(16)}\r\n${line}\r\n`);
+    silent.socket.write(
+      `${head(`/v1/rulesets/${LIGHT.ruleSet}/evaluate-batch`, 'application/x-ndjson', undefined)}${Buffer.byteLength(line).toString(16)}\r\n${line}\r\n`,
+    );
     const mute = rawConnection(cluster.port);
 
     const all = [...huge.map((h) => h.raw), dripped, loris, silent, mute];
@@ -150,30 +159,51 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
     for (const r of all) r.socket.destroy();
 
     for (const { route, raw } of huge) {
-      details.push(`${route} with Content-Length: 99999999999, the client sending as fast as it can: ${statusOf(raw)} ${codeOf(raw)} after ${when(raw.answeredAt)}, Connection: ${headerOf(raw, 'Connection')}; the server ended the connection after ${when(raw.endedAt)}, closed after ${when(raw.closedAt)}; the client wrote ${(raw.written / 1024 / 1024).toFixed(1)} MiB before then`);
-      if (statusOf(raw) !== 413 || codeOf(raw) !== 'payload-too-large') problems.push(`${route} with a huge Content-Length answered ${statusOf(raw)} ${codeOf(raw)}, not 413 payload-too-large`);
-      if ((raw.answeredAt ?? Infinity) > 1_000) problems.push(`${route} with a huge Content-Length was answered after ${when(raw.answeredAt)}, not within a second`);
-      if (raw.endedAt === undefined || headerOf(raw, 'Connection')?.toLowerCase() !== 'close') problems.push(`${route} with a huge Content-Length: the connection was not closed after the 413`);
+      details.push(
+        `${route} with Content-Length: 99999999999, the client sending as fast as it can: ${statusOf(raw)} ${codeOf(raw)} after ${when(raw.answeredAt)}, Connection: ${headerOf(raw, 'Connection')}; the server ended the connection after ${when(raw.endedAt)}, closed after ${when(raw.closedAt)}; the client wrote ${(raw.written / 1024 / 1024).toFixed(1)} MiB before then`,
+      );
+      if (statusOf(raw) !== 413 || codeOf(raw) !== 'payload-too-large')
+        problems.push(`${route} with a huge Content-Length answered ${statusOf(raw)} ${codeOf(raw)}, not 413 payload-too-large`);
+      if ((raw.answeredAt ?? Infinity) > 1_000)
+        problems.push(`${route} with a huge Content-Length was answered after ${when(raw.answeredAt)}, not within a second`);
+      if (raw.endedAt === undefined || headerOf(raw, 'Connection')?.toLowerCase() !== 'close')
+        problems.push(`${route} with a huge Content-Length: the connection was not closed after the 413`);
       // What the server may still read is bounded (4 MiB discarded, then kernel buffers); before, it read until the timeout.
-      if (raw.written > 64 * 1024 * 1024) problems.push(`${route} with a huge Content-Length: the client could write ${(raw.written / 1024 / 1024).toFixed(0)} MiB before the close`);
+      if (raw.written > 64 * 1024 * 1024)
+        problems.push(`${route} with a huge Content-Length: the client could write ${(raw.written / 1024 / 1024).toFixed(0)} MiB before the close`);
     }
     answered.push(`a huge Content-Length 413 in ${when(Math.max(...huge.map((h) => h.raw.answeredAt ?? Infinity)))}`);
 
-    details.push(`a drip-fed evaluate (a byte every 100 ms; REQUEST_TIMEOUT_MS ${n(requestMs)}): ${statusOf(dripped)} ${codeOf(dripped)} after ${when(dripped.answeredAt)}, Connection: ${headerOf(dripped, 'Connection')}; the server ended the connection after ${when(dripped.endedAt)}`);
-    if (statusOf(dripped) !== 503 || codeOf(dripped) !== 'timeout') problems.push(`the drip-fed evaluate answered ${statusOf(dripped)} ${codeOf(dripped)}, not 503 timeout`);
-    if (dripped.endedAt === undefined || dripped.endedAt > requestMs + 3_000) problems.push(`the drip-fed evaluate's connection was not ended after its 503 (ended ${when(dripped.endedAt)})`);
+    details.push(
+      `a drip-fed evaluate (a byte every 100 ms; REQUEST_TIMEOUT_MS ${n(requestMs)}): ${statusOf(dripped)} ${codeOf(dripped)} after ${when(dripped.answeredAt)}, Connection: ${headerOf(dripped, 'Connection')}; the server ended the connection after ${when(dripped.endedAt)}`,
+    );
+    if (statusOf(dripped) !== 503 || codeOf(dripped) !== 'timeout')
+      problems.push(`the drip-fed evaluate answered ${statusOf(dripped)} ${codeOf(dripped)}, not 503 timeout`);
+    if (dripped.endedAt === undefined || dripped.endedAt > requestMs + 3_000)
+      problems.push(`the drip-fed evaluate's connection was not ended after its 503 (ended ${when(dripped.endedAt)})`);
     answered.push(`a drip-fed evaluate 503 at ${when(dripped.answeredAt)}, then closed`);
 
-    details.push(`a slowloris (a header line every 200 ms; HEADERS_TIMEOUT_MS ${n(headersMs)}): ${statusOf(loris)} after ${when(loris.answeredAt)}; closed after ${when(loris.closedAt)}`);
-    if (statusOf(loris) !== 408 || loris.closedAt === undefined || loris.closedAt < headersMs || loris.closedAt > headersMs + 3_000) problems.push(`the slowloris was not answered 408 and closed at the header timeout (${statusOf(loris)}, closed ${when(loris.closedAt)})`);
+    details.push(
+      `a slowloris (a header line every 200 ms; HEADERS_TIMEOUT_MS ${n(headersMs)}): ${statusOf(loris)} after ${when(loris.answeredAt)}; closed after ${when(loris.closedAt)}`,
+    );
+    if (statusOf(loris) !== 408 || loris.closedAt === undefined || loris.closedAt < headersMs || loris.closedAt > headersMs + 3_000)
+      problems.push(`the slowloris was not answered 408 and closed at the header timeout (${statusOf(loris)}, closed ${when(loris.closedAt)})`);
     answered.push(`a slowloris 408 and closed at ${when(loris.closedAt)}`);
 
-    const silentLines = textOf(silent).split('\r\n\r\n').slice(1).join('').split('\n').filter((l) => l.includes('"line"'));
+    const silentLines = textOf(silent)
+      .split('\r\n\r\n')
+      .slice(1)
+      .join('')
+      .split('\n')
+      .filter((l) => l.includes('"line"'));
     const silentId = /"decisionId":"([0-9a-f-]{36})"/.exec(silentLines[0] ?? '')?.[1];
     if (silentId) given.push(silentId);
-    details.push(`a batch whose client sent one line and fell silent (IDLE_TIMEOUT_MS ${n(idleMs)}): ${statusOf(silent)}, ${silentLines.length} answer line (${silentId ? 'a decision' : 'no decision'}); closed after ${when(silent.closedAt)}`);
-    if (statusOf(silent) !== 200 || !silentId) problems.push('the silent batch\'s one line was not decided');
-    if (silent.closedAt === undefined || silent.closedAt < idleMs || silent.closedAt > idleMs + 3_000) problems.push(`the silent batch's connection was not closed at the idle timeout (closed ${when(silent.closedAt)})`);
+    details.push(
+      `a batch whose client sent one line and fell silent (IDLE_TIMEOUT_MS ${n(idleMs)}): ${statusOf(silent)}, ${silentLines.length} answer line (${silentId ? 'a decision' : 'no decision'}); closed after ${when(silent.closedAt)}`,
+    );
+    if (statusOf(silent) !== 200 || !silentId) problems.push("the silent batch's one line was not decided");
+    if (silent.closedAt === undefined || silent.closedAt < idleMs || silent.closedAt > idleMs + 3_000)
+      problems.push(`the silent batch's connection was not closed at the idle timeout (closed ${when(silent.closedAt)})`);
     details.push(`a connection that never sent a byte: ${statusOf(mute) ? `answered ${statusOf(mute)}, ` : ''}closed after ${when(mute.closedAt)}`);
     if (mute.closedAt === undefined) problems.push('a connection that never sent a byte was never closed');
     answered.push(`a silent batch closed at ${when(silent.closedAt)}, a mute connection at ${when(mute.closedAt)}`);
@@ -205,7 +235,9 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
     const target = held[held.length - 1];
     let onHeld: { status: number; id?: string } = { status: 0 };
     if (target) {
-      target.socket.write(`POST /v1/rulesets/${LIGHT.ruleSet}/evaluate HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${bearer(capped.keys.caseworker)}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(LIGHT.body)}\r\n\r\n${LIGHT.body}`);
+      target.socket.write(
+        `POST /v1/rulesets/${LIGHT.ruleSet}/evaluate HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${bearer(capped.keys.caseworker)}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(LIGHT.body)}\r\n\r\n${LIGHT.body}`,
+      );
       await until(() => textOf(target).includes('\r\n\r\n') && textOf(target).trimEnd().endsWith('}'), 5_000);
       const id = headerOf(target, 'X-Decision-Id');
       onHeld = { status: statusOf(target), id };
@@ -219,9 +251,12 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
     if (afterId) given.push(afterId);
     for (const r of opened) r.socket.destroy();
 
-    details.push(`${n(opened.length)} connections opened against a cap of ${n(maxConnections)} per worker (${capped.workers} workers, 2 of the places taken by the light evaluations): ${n(held.length)} held, ${n(closed.length)} closed at once (${n(closedSilently)} with nothing sent); a light evaluate on a held connection ${onHeld.status}; a new connection once 10 were freed: ${after.status}`);
+    details.push(
+      `${n(opened.length)} connections opened against a cap of ${n(maxConnections)} per worker (${capped.workers} workers, 2 of the places taken by the light evaluations): ${n(held.length)} held, ${n(closed.length)} closed at once (${n(closedSilently)} with nothing sent); a light evaluate on a held connection ${onHeld.status}; a new connection once 10 were freed: ${after.status}`,
+    );
     if (closed.length < surplus) problems.push(`only ${closed.length} of the ${surplus} connections past the cap were closed`);
-    if (held.length > maxConnections * capped.workers) problems.push(`${held.length} connections were held, more than the cap of ${maxConnections} per worker allows`);
+    if (held.length > maxConnections * capped.workers)
+      problems.push(`${held.length} connections were held, more than the cap of ${maxConnections} per worker allows`);
     if (closedSilently !== closed.length) problems.push('a connection past the cap was answered rather than closed');
     if (onHeld.status !== 200) problems.push(`a light evaluate on a held connection answered ${onHeld.status}`);
     if (after.status !== 200) problems.push(`a light evaluate on a new connection, once places were freed, answered ${after.status}`);

@@ -55,14 +55,17 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
       }
     };
     const watcher = Promise.all([
-      sample(async () => {
-        const r = await ready();
-        const seen = `${r.status} ${JSON.stringify(r.workers)}`;
-        readySeen.set(seen, (readySeen.get(seen) ?? 0) + 1);
-        if (r.status === 'degraded' && r.workers?.serving === 1) sightings.degraded += 1;
-      }, () => {
-        readyFailed += 1;
-      }),
+      sample(
+        async () => {
+          const r = await ready();
+          const seen = `${r.status} ${JSON.stringify(r.workers)}`;
+          readySeen.set(seen, (readySeen.get(seen) ?? 0) + 1);
+          if (r.status === 'degraded' && r.workers?.serving === 1) sightings.degraded += 1;
+        },
+        () => {
+          readyFailed += 1;
+        },
+      ),
       sample(async () => {
         const metrics = await cluster.send('GET', '/metrics', { timeoutMs: 6_000 });
         if (/cluster_workers\{state="serving"\} 1\b/.test(metrics.body)) sightings.servingOne += 1;
@@ -94,15 +97,26 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
     const after = await ready();
     const versions = await Promise.all(Array.from({ length: 6 }, async () => (await ready()).versions));
     const sameRules = versions.every((v) => JSON.stringify(v) === JSON.stringify(inForce));
-    const waits = cluster.logLines().filter((l) => l.msg?.startsWith('worker died') || l.msg?.startsWith('worker failed')).map((l) => l.waitMs as number);
-    details.push(`${killed.length} workers killed (SIGKILL), ${replacementsStarted} replacements listening; waits before each restart: ${waits.map((w) => `${w} ms`).join(', ')}`);
-    details.push(`/ready seen "degraded" with 1 of 2 serving ${sightings.degraded} times, cluster_workers{state="serving"} 1 seen ${sightings.servingOne} times; after: ${JSON.stringify(after.workers)} ${after.status}`);
-    details.push(`/ready answers while workers were killed: ${[...readySeen.entries()].map(([seen, count]) => `${seen} ×${count}`).join(', ')}; no answer ×${readyFailed} (a connection handed to a worker as it was killed)`);
+    const waits = cluster
+      .logLines()
+      .filter((l) => l.msg?.startsWith('worker died') || l.msg?.startsWith('worker failed'))
+      .map((l) => l.waitMs as number);
+    details.push(
+      `${killed.length} workers killed (SIGKILL), ${replacementsStarted} replacements listening; waits before each restart: ${waits.map((w) => `${w} ms`).join(', ')}`,
+    );
+    details.push(
+      `/ready seen "degraded" with 1 of 2 serving ${sightings.degraded} times, cluster_workers{state="serving"} 1 seen ${sightings.servingOne} times; after: ${JSON.stringify(after.workers)} ${after.status}`,
+    );
+    details.push(
+      `/ready answers while workers were killed: ${[...readySeen.entries()].map(([seen, count]) => `${seen} ×${count}`).join(', ')}; no answer ×${readyFailed} (a connection handed to a worker as it was killed)`,
+    );
     if (!back) problems.push(`the cluster did not get back to 2 workers serving: ${JSON.stringify(after)}`);
-    if (!sameRules) problems.push(`a replacement worker serves other rules than the cluster's: ${JSON.stringify(versions)} (in force: ${JSON.stringify(inForce)})`);
+    if (!sameRules)
+      problems.push(`a replacement worker serves other rules than the cluster's: ${JSON.stringify(versions)} (in force: ${JSON.stringify(inForce)})`);
     if (sightings.degraded === 0) problems.push('/ready never said "degraded" while a worker was being replaced');
     if (sightings.servingOne === 0) problems.push('/metrics never showed cluster_workers{state="serving"} 1 while a worker was being replaced');
-    if (waits.length < 2 || !waits.slice(1).every((w, i) => w >= (waits[i] as number))) problems.push(`the waits before restarts did not grow: ${waits.join(', ')}`);
+    if (waits.length < 2 || !waits.slice(1).every((w, i) => w >= (waits[i] as number)))
+      problems.push(`the waits before restarts did not grow: ${waits.join(', ')}`);
     if (cluster.server.exit) problems.push(`the primary exited: ${JSON.stringify(cluster.server.exit)}`);
 
     const sent = await loop.stop();
@@ -110,7 +124,10 @@ export async function run(options: { quick?: boolean } = {}): Promise<FaultRepor
     const answeredBadly = sent.filter((s) => s.status !== 200 && s.status !== 0);
     const cut = sent.filter((s) => s.status === 0);
     if (answeredBadly.length > 0) problems.push(`evaluate answered other than 200: ${statuses(answeredBadly)}`);
-    if (cut.length > killed.length * 2) problems.push(`${cut.length} requests failed with their connection, more than the ${killed.length * 2} that can have been in flight on the killed workers`);
+    if (cut.length > killed.length * 2)
+      problems.push(
+        `${cut.length} requests failed with their connection, more than the ${killed.length * 2} that can have been in flight on the killed workers`,
+      );
 
     // Put the file back as it was; the folder reloads cleanly.
     writeFileSync(file, good);
