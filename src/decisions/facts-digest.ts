@@ -84,7 +84,7 @@ type Writer = (value: unknown) => string | undefined;
 /**
  * canonicalJson, specialised to the shape a schema describes: at an object the schema names the properties of, each
  * key is put in its place in the schema's sorted key list (a look-up) instead of the keys being sorted (a comparison
- * sort at every object of every decision). Validated segment-allocation facts, defaults filled in, took 7.6 µs to
+ * sort at every object of every decision). A generated referral's validated facts, defaults filled in, took 7.6 µs to
  * write, and take 4.5 µs. The bytes are canonicalJson's for every value, whatever it holds: anything the schema does
  * not describe (a key it does not name, a value of another type, a toJSON method) is written by write() above, the
  * whole object that holds an unnamed key included. (Writing into a Buffer, or joining an array of parts, was slower.)
