@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { backlogGenerator, DEFAULT_AS_OF } from '../fixtures/backlog';
 import { Running, runNode } from './child';
 import type { LoadFigures, LoadSpec } from './load';
+import { LIGHT } from '../test/system/faults/cluster';
 import { UNREACHED_RATE_LIMIT } from '../test/system/production-load';
 import { freePort, mib, n, now, say, secs } from './common';
 import type { BenchSettings } from './settings';
@@ -59,23 +60,10 @@ async function waitForHealth(base: string, server: Running): Promise<void> {
   throw new Error(`no answer from ${base}/health within 30 s:\n${server.outputTail}`);
 }
 
-/** A referral from a generated backlog as a caseworker tool would send it, and the README's direct-referral example. */
+/** A referral from a generated backlog as a caseworker tool would send it, and the README's direct-referral example (LIGHT). */
 function bodies(seed: number): { ruleSet: string; body: string }[] {
   const referral = backlogGenerator(seed, { asOf: DEFAULT_AS_OF })();
-  return [
-    { ruleSet: 'segment-allocation', body: JSON.stringify({ asOf: DEFAULT_AS_OF, facts: referral.facts }) },
-    {
-      ruleSet: 'direct-referral',
-      body: JSON.stringify({
-        asOf: '2025-04-17',
-        facts: {
-          program: 'centrelink',
-          referral: { source: 'mats', receivedOn: '2025-04-17' },
-          customer: { incidents: [{ date: '2025-02-03', kind: 'verbal-abuse', setting: 'phone' }] },
-        },
-      }),
-    },
-  ];
+  return [{ ruleSet: 'segment-allocation', body: JSON.stringify({ asOf: DEFAULT_AS_OF, facts: referral.facts }) }, LIGHT];
 }
 
 /** autocannon (load.ts, a process of its own) against one evaluate URL with one body. */
