@@ -59,6 +59,12 @@ export interface RuleSetModuleOf<Outcome extends TObject> {
    * each decision by and triage counts in its summary.
    */
   verdict: keyof Static<Outcome> & string;
+  /**
+   * The outcome fields that are dates reckoned from asOf itself (a review date asOf plus some months): they move with
+   * every day, so the verdict summary.holdsUntil compares (the outcome without them) leaves them out. A date reckoned
+   * from a fact (a due date from the day a referral was received) is not one of them.
+   */
+  datedFromAsOf: readonly (keyof Static<Outcome> & string)[];
   /** The outcome fields triage writes as CSV columns, in order; a nested field dotted ("indicators.segment3"). */
   columns: readonly string[];
   /**
@@ -86,7 +92,12 @@ export interface RuleSetModuleOf<Outcome extends TObject> {
  * A module as the registry holds it, its outcome typed loosely: each module is written against its own schema
  * (defineRuleSet below checks it), and what reads modules by name needs only what every outcome has.
  */
-export type RuleSetModule = Omit<RuleSetModuleOf<TObject>, 'build' | 'verdict' | 'dueBy'> & { build: OutcomeBuilder; verdict: string; dueBy?: string };
+export type RuleSetModule = Omit<RuleSetModuleOf<TObject>, 'build' | 'verdict' | 'dueBy' | 'datedFromAsOf'> & {
+  build: OutcomeBuilder;
+  verdict: string;
+  dueBy?: string;
+  datedFromAsOf: readonly string[];
+};
 
 /** A module, type-checked against its own outcome schema, as the registry holds it. */
 export function defineRuleSet<Outcome extends TObject>(module: RuleSetModuleOf<Outcome>): RuleSetModule {

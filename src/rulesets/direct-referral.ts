@@ -197,6 +197,7 @@ export const directReferral = defineRuleSet({
   outcomeSchema: DirectReferralOutcome,
   build,
   verdict: 'route',
+  datedFromAsOf: [],
   columns: ['eligible', 'route', 'unmet', 'actionDueBy', 'refusalApprovedBy'],
   dueBy: 'actionDueBy',
   example: { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-04-17' } },

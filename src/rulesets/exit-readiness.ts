@@ -57,6 +57,7 @@ export const exitReadiness = defineRuleSet({
   outcomeSchema: ExitReadinessOutcome,
   build,
   verdict: 'ready',
+  datedFromAsOf: [],
   columns: ['ready', 'basis', 'unmet', 'earliestSubmission'],
   example: { program: 'child-support', case: { cmaActivitiesComplete: true, cmpActionsComplete: true, decisionsNotified: true, feedbackProvided: true } },
   parameters: ['approver'],

@@ -28,6 +28,7 @@ export function registerRuleSet(module: RuleSetModule): () => void {
   if (Object.hasOwn(registered, module.name)) throw new Error(`a module for rule set "${module.name}" is registered already`);
   for (const field of [
     module.verdict,
+    ...module.datedFromAsOf,
     ...(module.dueBy === undefined ? [] : [module.dueBy]),
     ...module.columns.map((column) => column.split('.')[0] as string),
   ]) {

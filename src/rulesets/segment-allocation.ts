@@ -62,6 +62,7 @@ export const segmentAllocation = defineRuleSet({
   outcomeSchema: SegmentAllocationOutcome,
   build,
   verdict: 'segment',
+  datedFromAsOf: ['reviewBy'],
   columns: ['segment', 'requiresApproval', 'approvalBy', 'reviewBy', 'indicators.segment3', 'indicators.segment2', 'indicators.segment1'],
   example: { program: 'child-support', referral: { source: 'ombudsman' }, customer: { psHistory: 'previously' } },
   parameters: ['segment3Approver', 'segment3ReviewMonths'],

@@ -56,6 +56,7 @@ export const serviceRestriction = defineRuleSet({
   outcomeSchema: ServiceRestrictionOutcome,
   build,
   verdict: 'mayPropose',
+  datedFromAsOf: ['reviewBetween'],
   columns: ['mayPropose', 'pathway', 'unmet', 'approvalChain'],
   example: { program: 'child-support', customer: { psHistory: 'current', counterproductiveBehaviour: true } },
   parameters: ['approvalChain', 'reviewApprover'],

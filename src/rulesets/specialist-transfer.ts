@@ -28,6 +28,7 @@ export const specialistTransfer = defineRuleSet({
   outcomeSchema: SpecialistTransferOutcome,
   build,
   verdict: 'approvable',
+  datedFromAsOf: [],
   columns: ['approvable', 'specialistProcess', 'unmet'],
   example: {
     program: 'child-support',

@@ -41,6 +41,7 @@ const quickCheck = defineRuleSet({
   outcomeSchema: QuickCheckOutcome,
   build,
   verdict: 'passed',
+  datedFromAsOf: [],
   columns: ['passed', 'failing'],
   example: EXAMPLE,
   parameters: ['reviewer'],
