@@ -108,7 +108,8 @@ function shownFor(ruleSet: CompiledRuleSet, version: Version, fact: string): Sho
   if (!how) {
     how = fact.startsWith(PARAM_PREFIX)
       ? { kind: 'skip' }
-      : { kind: 'plain', path: pathOf(fact), label: inSentence(ruleSet.labels[fact] ?? fact), flag: false };
+      : // A label that lists the values after a colon ("Managed in PS: never, previously, or currently") is said up to it.
+        { kind: 'plain', path: pathOf(fact), label: inSentence((ruleSet.labels[fact] ?? fact).replace(/:.*$/, '')), flag: false };
     version.shown.set(fact, how);
   }
   return how;
@@ -184,12 +185,10 @@ function ruleReason(ruleSet: CompiledRuleSet, version: Version, rule: RuleDefini
     const lines: ConditionLine[] = [];
     backing(entry.conditions, met, lines);
     let shown = '';
-    let previous = '';
     for (const line of lines) {
-      if (line.fact === previous) continue;
-      previous = line.fact;
       const said = evidence(shownFor(ruleSet, version, line.fact), line, met, ruleWords.leaves === 1, facts, asOf);
-      if (said !== '') shown += shown === '' ? said : `; ${said}`;
+      // Two conditions on one fact (a date given, and how long ago) say it once.
+      if (said !== '' && !shown.includes(said)) shown += shown === '' ? said : `; ${said}`;
     }
     if (shown !== '') text += ` (${shown})`;
   }

@@ -71,7 +71,7 @@ function parse(phrase: string, fields: Record<string, ListNode>): Part[] {
   return parts;
 }
 
-const said = (value: unknown, enumerated: boolean): string => (enumerated && typeof value === 'string' ? value.replace(/-/g, ' ') : String(value));
+const said = (value: unknown, enumerated: boolean): string => (typeof value !== 'string' ? String(value) : enumerated ? value.replace(/-/g, ' ') : value.trim());
 
 const compiled = new Map<string, EntryPhrase>();
 
