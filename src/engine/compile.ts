@@ -301,7 +301,7 @@ export function compileRuleSet(
     parameterValues: Object.freeze(parameterValues),
     labels,
     buildOutcome: module.build,
-    decidedBy: module.decidedBy,
+    decidedBy: (context: DecidedContext) => module.decidedBy(context),
     subsetFor,
     texts,
   });

@@ -36,7 +36,13 @@ const QUOTED_ENTRIES = 3;
 type Shown =
   | { kind: 'skip' }
   | { kind: 'plain'; path: readonly string[]; label: string; flag: boolean }
-  | { kind: 'entries'; list: string; path: readonly string[]; select: (facts: FactMap, asOf: string) => readonly Record<string, unknown>[]; phrase: EntryPhrase }
+  | {
+      kind: 'entries';
+      list: string;
+      path: readonly string[];
+      select: (facts: FactMap, asOf: string) => readonly Record<string, unknown>[];
+      phrase: EntryPhrase;
+    }
   | { kind: 'value'; label: string }
   | { kind: 'since'; path: readonly string[]; label: string };
 
@@ -44,6 +50,10 @@ interface Version {
   rules: Map<string, RuleDefinition>;
   /** The facts rules' appliesTo name: which rules a case weighs depends on them alone (compile.ts subsetFor). */
   appliesFacts: readonly string[];
+  appliesPaths: readonly (readonly string[])[];
+  /** The rules weighed, by the appliesTo facts' values. */
+  weighed: Map<string, readonly RuleDefinition[]>;
+  summaries: Map<string, Reason>;
   shown: Map<string, Shown>;
 }
 
@@ -94,9 +104,13 @@ function versionOf(ruleSet: CompiledRuleSet): Version {
       });
     }
   }
+  const appliesFacts = [...new Set(file.rules.flatMap((rule) => Object.keys(rule.appliesTo ?? {})))];
   version = {
     rules: new Map(file.rules.map((rule) => [rule.name, rule])),
-    appliesFacts: [...new Set(file.rules.flatMap((rule) => Object.keys(rule.appliesTo ?? {})))],
+    appliesFacts,
+    appliesPaths: appliesFacts.map(pathOf),
+    weighed: new Map(),
+    summaries: new Map(),
     shown,
   };
   versions.set(ruleSet, version);
@@ -138,7 +152,7 @@ const said = (value: unknown): string => {
   if (value === true) return 'yes';
   if (value === false) return 'no';
   if (Array.isArray(value)) return value.length === 0 ? 'none' : value.map(said).join(', ');
-  return String(value);
+  return typeof value === 'string' ? value : JSON.stringify(value);
 };
 
 /** The customer's evidence for one condition, or '' when there is none worth a word. */
@@ -178,7 +192,15 @@ function backing(condition: ConditionExplanation, met: boolean, into: ConditionL
   else backing(condition.not, !met, into);
 }
 
-function ruleReason(ruleSet: CompiledRuleSet, version: Version, rule: RuleDefinition, entry: RuleExplanation | undefined, met: boolean, facts: CaseFacts, asOf: string): Reason {
+function ruleReason(
+  ruleSet: CompiledRuleSet,
+  version: Version,
+  rule: RuleDefinition,
+  entry: RuleExplanation | undefined,
+  met: boolean,
+  facts: CaseFacts,
+  asOf: string,
+): Reason {
   const ruleWords = wordsOf(rule);
   let text = met ? ruleWords.sentence : ruleWords.notMet;
   if (entry) {
@@ -195,6 +217,20 @@ function ruleReason(ruleSet: CompiledRuleSet, version: Version, rule: RuleDefini
   return { text: `${text}.`, rule: rule.name, citation: ruleWords.citation };
 }
 
+/** The rules the case weighed: one array per rule subset (compile.ts), found by the facts appliesTo names, remembered by their values. */
+function weighedFor(ruleSet: CompiledRuleSet, version: Version, facts: CaseFacts): readonly RuleDefinition[] {
+  let key = '';
+  for (const path of version.appliesPaths) key += `${String(at(facts, path))}\n`;
+  let weighed = version.weighed.get(key);
+  if (!weighed) {
+    const applies: FactMap = {};
+    version.appliesFacts.forEach((fact, i) => (applies[fact] = at(facts, version.appliesPaths[i]!) ?? null));
+    weighed = ruleSet.subsetFor(applies).rules;
+    version.weighed.set(key, weighed);
+  }
+  return weighed;
+}
+
 /**
  * summary.reasons: the few rules that decided `decision`'s outcome, as its rule set's module reads it, each in plain
  * English with the customer's values and dates. `facts` are the validated facts the decision was made from.
@@ -204,16 +240,24 @@ export function summaryReasons(ruleSet: CompiledRuleSet, decision: Decision, fac
   const { explanation } = decision;
   const fired = new Set<string>();
   for (const entry of explanation) if (entry.fired) fired.add(entry.rule);
-  const applies: FactMap = {};
-  for (const fact of version.appliesFacts) applies[fact] = at(facts, pathOf(fact)) ?? null;
-  const weighed = ruleSet.subsetFor(applies).rules;
+  const weighed = weighedFor(ruleSet, version, facts);
   const deciding: readonly DecidingRule[] = ruleSet.decidedBy({ outcome: decision.outcome, file: ruleSet.file, weighed, fired });
   const reasons: Reason[] = [];
   for (const line of deciding) {
     if ('rule' in line) {
       const rule = version.rules.get(line.rule);
       if (!rule) throw new Error(`the ${ruleSet.name} module names rule ${line.rule} as deciding, which its rule file does not have`);
-      reasons.push(ruleReason(ruleSet, version, rule, explanation.find((e) => e.rule === line.rule), line.met, facts, decision.asOf));
+      reasons.push(
+        ruleReason(
+          ruleSet,
+          version,
+          rule,
+          explanation.find((e) => e.rule === line.rule),
+          line.met,
+          facts,
+          decision.asOf,
+        ),
+      );
     } else {
       reasons.push(summedUp(version, line));
     }
@@ -221,11 +265,11 @@ export function summaryReasons(ruleSet: CompiledRuleSet, decision: Decision, fac
   return reasons;
 }
 
-const summaries = new WeakMap<readonly string[], Reason>();
-/** A line summing up several rules: the module's words, and every rule's citation once. Made once per list of rules. */
+/** A line summing up several rules: the module's words, and every rule's citation once. Made once per words and rules, per version. */
 function summedUp(version: Version, line: { rules: readonly string[]; met: boolean; text: string }): Reason {
-  const made = summaries.get(line.rules);
-  if (made && made.text === `${line.text}.`) return made;
+  const key = `${line.text}\n${line.rules.join(' ')}`;
+  const made = version.summaries.get(key);
+  if (made) return made;
   const seen = new Set<string>();
   const cited: string[] = [];
   for (const name of line.rules) {
@@ -236,7 +280,7 @@ function summedUp(version: Version, line: { rules: readonly string[]; met: boole
     }
   }
   const reason = { text: `${line.text}.`, rule: line.rules.join(', '), citation: cited.join('; ') };
-  summaries.set(line.rules, reason);
+  version.summaries.set(key, reason);
   return reason;
 }
 

@@ -32,7 +32,7 @@ interface ListNode {
 }
 
 /** Every list in the vocabulary, by fact path, with its items' fields. */
-export function vocabularyLists(node: ListNode = caseFactsSchema as unknown as ListNode, prefix = ''): Map<string, Record<string, ListNode>> {
+export function vocabularyLists(node: ListNode = caseFactsSchema, prefix = ''): Map<string, Record<string, ListNode>> {
   const lists = new Map<string, Record<string, ListNode>>();
   for (const [key, child] of Object.entries(node.properties ?? {})) {
     const path = prefix ? `${prefix}.${key}` : key;
@@ -56,7 +56,7 @@ interface Part {
 function parse(phrase: string, fields: Record<string, ListNode>): Part[] {
   const parts: Part[] = [];
   for (const m of phrase.matchAll(/\[([^\]]*)\]|([^[]+)/g)) {
-    const text = m[1] ?? (m[2] as string);
+    const text = m[1] ?? m[2] ?? '';
     const pieces: Piece[] = [];
     let last = 0;
     for (const f of text.matchAll(/\{([A-Za-z]+)(\?)?\}/g)) {
@@ -71,7 +71,20 @@ function parse(phrase: string, fields: Record<string, ListNode>): Part[] {
   return parts;
 }
 
-const said = (value: unknown, enumerated: boolean): string => (typeof value !== 'string' ? String(value) : enumerated ? value.replace(/-/g, ' ') : value.trim());
+const said = (value: unknown, enumerated: boolean): string =>
+  typeof value !== 'string' ? String(value) : enumerated ? value.replace(/-/g, ' ') : value.trim();
+
+const VOWELS = 'aeiouAEIOU';
+
+/** Whether every field of an optional part has a value that is not false. */
+function given(pieces: readonly Piece[], entry: Entry): boolean {
+  for (const piece of pieces) {
+    if (typeof piece === 'string') continue;
+    const value = entry[piece.field];
+    if (value === undefined || value === null || value === false) return false;
+  }
+  return true;
+}
 
 const compiled = new Map<string, EntryPhrase>();
 
@@ -83,13 +96,15 @@ export function entryPhrase(path: string): EntryPhrase {
   const fields = vocabularyLists().get(path);
   if (template === undefined || fields === undefined) throw new Error(`the fact vocabulary has no phrase for the entries of ${path}`);
   const parts = parse(template, fields);
+  // Only a phrase that opens "a {field}" can need "an": the rest are as written.
+  const article = template.startsWith('a {');
   phrase = (entry) => {
     let text = '';
     for (const { optional, pieces } of parts) {
-      if (optional && pieces.some((p) => typeof p !== 'string' && (entry[p.field] === undefined || entry[p.field] === null || entry[p.field] === false))) continue;
+      if (optional && !given(pieces, entry)) continue;
       for (const piece of pieces) text += typeof piece === 'string' ? piece : piece.spoken ? said(entry[piece.field], piece.enumerated) : '';
     }
-    return /^a [aeiou]/i.test(text) ? `an${text.slice(1)}` : text;
+    return article && VOWELS.includes(text[2] as string) ? `an${text.slice(1)}` : text;
   };
   compiled.set(path, phrase);
   return phrase;

@@ -149,7 +149,9 @@ function build(context: OutcomeContext): Outcome {
  */
 function decidedBy({ outcome, weighed, fired }: DecidedContext<Outcome>): readonly DecidingRule[] {
   const criteria = criteriaOf(weighed);
-  const lines = outcome.eligible ? [...allMet(criteria, (count) => `All ${count} criteria for the direct route are met`, MAX_REASONS - 1)] : unmetLines(outcome.unmet);
+  const lines = outcome.eligible
+    ? [...allMet(criteria, (count) => `All ${count} criteria for the direct route are met`, MAX_REASONS - 1)]
+    : unmetLines(outcome.unmet);
   const timeframe = weighed.find((rule) => isTimeframe(rule) && fired.has(rule.name));
   if (timeframe) lines.push({ rule: timeframe.name, met: true });
   return lines;

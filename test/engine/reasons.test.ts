@@ -45,7 +45,9 @@ describe('segment-allocation', () => {
     const { reasons } = fixtureSummary('segment-allocation', '18-plain-other-referral-default-segment-2');
     expect(reasons).toHaveLength(1);
     expect(reasons[0]!.rule).toBe('segment-1-profile');
-    expect(reasons[0]!.text).toMatch(/^Not met: A proactive referral or an associated customer, never managed in PS, .*\(where the referral to PS came from: other\)\.$/);
+    expect(reasons[0]!.text).toMatch(
+      /^Not met: A proactive referral or an associated customer, never managed in PS, .*\(where the referral to PS came from: other\)\.$/,
+    );
   });
 
   test('a proactive referral with one open issue: segment 1, and no segment 2 indicator found', () => {
@@ -66,7 +68,10 @@ describe('direct-referral', () => {
   test('a MATS referral meeting every criterion: one line for the five criteria, and the 5-working-day timeframe (Centrelink Table 1)', () => {
     const { reasons, assumed } = fixtureSummary('direct-referral', '01-mats-referral-all-criteria-met');
     expect(texts(reasons)).toEqual([
-      ['centrelink-program, direct-referral-source, no-current-restriction, no-recent-face-to-face-aggression, no-zone-case-management', 'All 5 criteria for the direct route are met.'],
+      [
+        'centrelink-program, direct-referral-source, no-current-restriction, no-recent-face-to-face-aggression, no-zone-case-management',
+        'All 5 criteria for the direct route are met.',
+      ],
       [
         'centrelink-action-timeframe',
         'A Centrelink referral that is not urgent is actioned within 5 working days: the due date is working day 5 after receipt (the day PS received the referral: 2025-06-02).',
@@ -79,7 +84,10 @@ describe('direct-referral', () => {
   test('a partial phone restriction from 2025-01-01: not met, quoting the restriction; the timeframe still given', () => {
     const { reasons } = fixtureSummary('direct-referral', '11-current-restriction');
     expect(texts(reasons)).toEqual([
-      ['no-current-restriction', 'Not met: The customer has no current restriction on accessing agency services (a partial phone restriction from 2025-01-01).'],
+      [
+        'no-current-restriction',
+        'Not met: The customer has no current restriction on accessing agency services (a partial phone restriction from 2025-01-01).',
+      ],
       [
         'centrelink-action-timeframe',
         'A Centrelink referral that is not urgent is actioned within 5 working days: the due date is working day 5 after receipt (the day PS received the referral: 2025-06-02).',
@@ -135,7 +143,10 @@ describe('service-restriction', () => {
   test('no warning given: the after-warning pathway is not met, and says none is recorded', () => {
     const { reasons } = fixtureSummary('service-restriction', '03-no-warning-given');
     expect(texts(reasons)).toEqual([
-      ['warning-given', 'Not met: A warning (verbal or written, by PS or elsewhere in the agency) has been given to the customer on or before the as-of date (none recorded).'],
+      [
+        'warning-given',
+        'Not met: A warning (verbal or written, by PS or elsewhere in the agency) has been given to the customer on or before the as-of date (none recorded).',
+      ],
     ]);
   });
 });
@@ -156,7 +167,9 @@ describe('specialist-transfer', () => {
   test('a Centrelink case with everything wrong: each of the five criteria not met, with what breaks it', () => {
     const { reasons } = fixtureSummary('specialist-transfer', '13-everything-wrong');
     expect(reasons.every((r) => r.text.startsWith('Not met: '))).toBe(true);
-    expect(reasons[0]!.text).toBe('Not met: Transfer to a specialist business area is a step of the Child Support procedure (the program managing the customer: centrelink).');
+    expect(reasons[0]!.text).toBe(
+      'Not met: Transfer to a specialist business area is a step of the Child Support procedure (the program managing the customer: centrelink).',
+    );
     expect(reasons[3]!.text).toContain('issue s1 (change-of-assessment, confirmed), in change of assessment; issue s2 (objection, recorded), in objection');
     expect(reasons[4]!.text).toBe('Not met: The customer does not have a history of escalating Child Support decisions.');
   });

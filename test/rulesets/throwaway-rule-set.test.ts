@@ -41,7 +41,8 @@ const quickCheck = defineRuleSet({
   outcomeSchema: QuickCheckOutcome,
   build,
   // Passed: every check; not: each failing one.
-  decidedBy: ({ outcome, weighed }) => (outcome.passed ? weighed.map((rule) => ({ rule: rule.name, met: true })) : outcome.failing.map((rule) => ({ rule, met: false }))),
+  decidedBy: ({ outcome, weighed }) =>
+    outcome.passed ? weighed.map((rule) => ({ rule: rule.name, met: true })) : outcome.failing.map((rule) => ({ rule, met: false })),
   verdict: 'passed',
   datedFromAsOf: [],
   columns: ['passed', 'failing'],
