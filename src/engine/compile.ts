@@ -34,6 +34,22 @@ export interface OutcomeContext {
 }
 export type OutcomeBuilder = (context: OutcomeContext) => Record<string, unknown>;
 
+/**
+ * One line of a decision's reasons, as the rule set's module reads its outcome: a rule that decided it, met (fired; a
+ * criterion met) or not (a criterion unmet), or several met rules summed up in one line whose words (`text`) the module
+ * takes from the rule file where it says them (a ground's description). engine/reasons.ts writes the sentences.
+ */
+export type DecidingRule = { rule: string; met: boolean } | { rules: readonly string[]; met: boolean; text: string };
+
+/** What a module's decidedBy reads of one decision. */
+export interface DecidedContext<Outcome = Record<string, unknown>> {
+  outcome: Outcome;
+  file: RuleFile;
+  /** The rules weighed for this case, in file order: one array per rule subset of a version, so it may key a cache. */
+  weighed: readonly RuleDefinition[];
+  fired: ReadonlySet<string>;
+}
+
 /** A problem a rule set's module finds in a rule file it would read: where (a JSON pointer into the file) and what. */
 export interface ModuleProblem {
   pointer: string;
@@ -65,6 +81,11 @@ export interface RuleSetModuleOf<Outcome extends TObject> {
    * from a fact (a due date from the day a referral was received) is not one of them.
    */
   datedFromAsOf: readonly (keyof Static<Outcome> & string)[];
+  /**
+   * The rules that decided the outcome, as this rule set reads it: for a positive outcome the rules that made it, for a
+   * negative one each unmet criterion; usually one to five, never the whole trace. summary.reasons is written from them.
+   */
+  decidedBy(context: DecidedContext<Static<Outcome>>): readonly DecidingRule[];
   /** The outcome fields triage writes as CSV columns, in order; a nested field dotted ("indicators.segment3"). */
   columns: readonly string[];
   /**
@@ -92,8 +113,9 @@ export interface RuleSetModuleOf<Outcome extends TObject> {
  * A module as the registry holds it, its outcome typed loosely: each module is written against its own schema
  * (defineRuleSet below checks it), and what reads modules by name needs only what every outcome has.
  */
-export type RuleSetModule = Omit<RuleSetModuleOf<TObject>, 'build' | 'verdict' | 'dueBy' | 'datedFromAsOf'> & {
+export type RuleSetModule = Omit<RuleSetModuleOf<TObject>, 'build' | 'verdict' | 'dueBy' | 'datedFromAsOf' | 'decidedBy'> & {
   build: OutcomeBuilder;
+  decidedBy(context: DecidedContext): readonly DecidingRule[];
   verdict: string;
   dueBy?: string;
   datedFromAsOf: readonly string[];
@@ -138,6 +160,8 @@ export interface CompiledRuleSet {
   parameterValues: Readonly<Record<string, unknown>>;
   labels: Readonly<Record<string, string>>;
   buildOutcome: OutcomeBuilder;
+  /** The module's reading of which rules decided an outcome (summary.reasons, engine/reasons.ts). */
+  decidedBy: RuleSetModule['decidedBy'];
   subsetFor(facts: FactMap): RuleSubset;
   /** The rule file and calendar texts the version hash was taken of, when loaded from files (loader/load.ts). */
   readonly texts?: { rule: string; calendar: string };
@@ -277,6 +301,7 @@ export function compileRuleSet(
     parameterValues: Object.freeze(parameterValues),
     labels,
     buildOutcome: module.build,
+    decidedBy: (context: DecidedContext) => module.decidedBy(context),
     subsetFor,
     texts,
   });

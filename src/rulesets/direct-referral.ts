@@ -12,11 +12,12 @@
 // known by: the API's JSON writer (api/decision-json.ts) reuses a rule's entry for the same rule, result and
 // condition values, and the entry now carries the due date, which is fixed by the version and the receipt day.
 import { Type, type Static } from '@sinclair/typebox';
-import { defineRuleSet, type ModuleProblem, type OutcomeContext } from '../engine/compile';
+import { defineRuleSet, type DecidedContext, type DecidingRule, type ModuleProblem, type OutcomeContext } from '../engine/compile';
 import { noDate, WorkingDaysDate, type ComputedDate } from '../engine/explain';
 import type { RuleDefinition, RuleFile } from '../engine/types';
 import { addWorkingDays } from '../dates/calendar';
 import { REFERRAL_INTRAYS } from '../facts/schema';
+import { allMet, MAX_REASONS, unmetLines } from './grounds';
 import { dateOrNull, oneOf, outcome, stringOrNull, strings } from './schema';
 
 // The numbers (how many working days, for which program) are the deciding version's parameters and rules, shown by
@@ -142,6 +143,31 @@ function build(context: OutcomeContext): Outcome {
   };
 }
 
+/**
+ * What decided: eligible, the criteria (summed up in one line when they and the timeframe would be more than
+ * MAX_REASONS lines); not eligible, each unmet criterion. Then the timeframe rule that gave the due date, if one fired.
+ */
+function decidedBy({ outcome, weighed, fired }: DecidedContext<Outcome>): readonly DecidingRule[] {
+  const criteria = criteriaOf(weighed);
+  const lines = outcome.eligible
+    ? [...allMet(criteria, (count) => `All ${count} criteria for the direct route are met`, MAX_REASONS - 1)]
+    : unmetLines(outcome.unmet);
+  const timeframe = weighed.find((rule) => isTimeframe(rule) && fired.has(rule.name));
+  if (timeframe) lines.push({ rule: timeframe.name, met: true });
+  return lines;
+}
+
+const criteriaNames = new WeakMap<readonly RuleDefinition[], readonly string[]>();
+/** The criteria among the rules weighed, once per rule subset (build's plan needs the version's parameters, these do not). */
+function criteriaOf(weighed: readonly RuleDefinition[]): readonly string[] {
+  let names = criteriaNames.get(weighed);
+  if (!names) {
+    names = weighed.filter(isCriterion).map((rule) => rule.name);
+    criteriaNames.set(weighed, names);
+  }
+  return names;
+}
+
 /** What build() needs of a version's file beyond what the loader checks: timeframe rules it can read. */
 function check(file: RuleFile): ModuleProblem[] {
   const problems: ModuleProblem[] = [];
@@ -196,6 +222,7 @@ export const directReferral = defineRuleSet({
   name: 'direct-referral',
   outcomeSchema: DirectReferralOutcome,
   build,
+  decidedBy,
   verdict: 'route',
   datedFromAsOf: [],
   columns: ['eligible', 'route', 'unmet', 'actionDueBy', 'refusalApprovedBy'],

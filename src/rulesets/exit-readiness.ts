@@ -1,9 +1,9 @@
 // exit-readiness outcome: ready on the first ground met; the exit-letter wait gives the earliest submission.
 import { Type, type Static } from '@sinclair/typebox';
-import { defineRuleSet, type ModuleProblem, type OutcomeContext } from '../engine/compile';
+import { defineRuleSet, type DecidedContext, type DecidingRule, type ModuleProblem, type OutcomeContext } from '../engine/compile';
 import type { RuleFile } from '../engine/types';
 import { addDays } from '../dates/calendar';
-import { judgeGrounds, unknownGrounds } from './grounds';
+import { groundsDecidedBy, judgeGrounds, unknownGrounds } from './grounds';
 import { dateOrNull, oneOf, orNull, outcome, stringOrNull, strings } from './schema';
 
 /** The grounds (the rule file's outcome.bases) an exit or finalisation may rest on. */
@@ -50,12 +50,16 @@ function build(context: OutcomeContext): Outcome {
   };
 }
 
+/** The ground met (its criteria), or the primary ground's unmet criteria. */
+const decidedBy = (context: DecidedContext<Outcome>): readonly DecidingRule[] => groundsDecidedBy(context, context.outcome.basis, context.outcome.unmet);
+
 const check = (file: RuleFile): ModuleProblem[] => unknownGrounds(file, BASES);
 
 export const exitReadiness = defineRuleSet({
   name: 'exit-readiness',
   outcomeSchema: ExitReadinessOutcome,
   build,
+  decidedBy,
   verdict: 'ready',
   datedFromAsOf: [],
   columns: ['ready', 'basis', 'unmet', 'earliestSubmission'],

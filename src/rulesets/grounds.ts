@@ -1,5 +1,5 @@
 // Shared reading of fired rules: a checklist met when all its rules fire, and grounds (bases, pathways) tried in order.
-import type { ModuleProblem, OutcomeContext } from '../engine/compile';
+import type { DecidedContext, DecidingRule, ModuleProblem, OutcomeContext } from '../engine/compile';
 import type { RuleDefinition, RuleFile } from '../engine/types';
 
 /** Names of the weighed rules that did not fire, in file order: the caseworker's checklist. */
@@ -27,7 +27,7 @@ export interface GroundsVerdict {
  * from the rule file, made an alias of the same text elsewhere once used as a key), a third of an exit readiness's time.
  */
 const requiredByGround = new WeakMap<readonly RuleDefinition[], Map<string, readonly string[]>>();
-function requiredFor(context: OutcomeContext, ground: string): readonly string[] {
+function requiredFor(context: { weighed: readonly RuleDefinition[] }, ground: string): readonly string[] {
   let byGround = requiredByGround.get(context.weighed);
   if (!byGround) {
     byGround = new Map();
@@ -73,4 +73,35 @@ export function unknownGrounds(file: RuleFile, known: readonly string[]): Module
           },
         ],
   );
+}
+
+/** The most lines a decision's reasons give for rules met: more are summed up in one line. */
+export const MAX_REASONS = 5;
+
+const metLines = new WeakMap<readonly string[], readonly DecidingRule[]>();
+/**
+ * Rules met, as reasons: one line each when they are few (each says the customer's evidence), else one line saying
+ * `summary` of them all. Made once per list of rules (lists cached per rule subset, so once per subset).
+ */
+export function allMet(rules: readonly string[], summary: (count: number) => string, room = MAX_REASONS): readonly DecidingRule[] {
+  let lines = metLines.get(rules);
+  if (!lines) {
+    lines = rules.length <= room ? rules.map((rule) => ({ rule, met: true })) : [{ rules, met: true, text: summary(rules.length) }];
+    metLines.set(rules, lines);
+  }
+  return lines;
+}
+
+/** Criteria not met, as reasons: one line each, since each is something to act on. */
+export const unmetLines = (rules: readonly string[]): DecidingRule[] => rules.map((rule) => ({ rule, met: false }));
+
+/**
+ * What decided a grounds outcome: the ground met (its criteria, summed up under the ground's description when there are
+ * more than MAX_REASONS), or the primary ground's unmet criteria.
+ */
+export function groundsDecidedBy(context: DecidedContext, met: string | null, unmet: readonly string[]): readonly DecidingRule[] {
+  if (met === null) return unmetLines(unmet);
+  const ground = ((context.file.outcome.bases ?? []) as (Ground & { description?: string })[]).find((g) => g.id === met);
+  const said = (ground?.description ?? met).replace(/\.$/, '');
+  return allMet(requiredFor(context, met), (count) => `${said}: all ${count} of its criteria are met`);
 }

@@ -1,7 +1,9 @@
 // segment-allocation outcome: a priority order, highest first — 3, then 1 if nothing argues for 2, else 2.
 import { Type, type Static } from '@sinclair/typebox';
-import { defineRuleSet, type OutcomeContext } from '../engine/compile';
+import { defineRuleSet, type DecidedContext, type DecidingRule, type OutcomeContext } from '../engine/compile';
+import type { RuleDefinition } from '../engine/types';
 import { addMonths } from '../dates/calendar';
+import { MAX_REASONS, unmetLines } from './grounds';
 import { dateOrNull, oneOf, outcome, stringOrNull, strings } from './schema';
 
 // Who approves and how soon segment 3 is reviewed are the deciding version's parameters (GET /v1/rulesets/{name}), named
@@ -57,10 +59,55 @@ function build(context: OutcomeContext): Outcome {
   };
 }
 
+const segmentOf = (rule: RuleDefinition): unknown => rule.event.params?.segment;
+
+/** What decidedBy reads of the rules weighed: the segment 1 rules, and the segment 2 indicators summed up in one line. */
+interface Plan {
+  segment1: readonly string[];
+  noSegment2: DecidingRule;
+}
+const plans = new WeakMap<readonly RuleDefinition[], Plan>();
+function planFor(weighed: readonly RuleDefinition[]): Plan {
+  let plan = plans.get(weighed);
+  if (!plan) {
+    const segment2 = weighed.filter((rule) => segmentOf(rule) === 2).map((rule) => rule.name);
+    plan = {
+      segment1: weighed.filter((rule) => segmentOf(rule) === 1).map((rule) => rule.name),
+      noSegment2: { rules: segment2, met: false, text: `None of the ${segment2.length} segment 2 indicators is found` },
+    };
+    plans.set(weighed, plan);
+  }
+  return plan;
+}
+
+/** Indicators found, one line each; past MAX_REASONS, the rest summed up in one line. */
+function found(indicators: readonly string[], segment: number): DecidingRule[] {
+  if (indicators.length <= MAX_REASONS) return indicators.map((rule) => ({ rule, met: true }));
+  const rest = indicators.slice(MAX_REASONS - 1);
+  return [
+    ...indicators.slice(0, MAX_REASONS - 1).map((rule) => ({ rule, met: true })),
+    { rules: rest, met: true, text: `${rest.length} more segment ${segment} indicators are found too` },
+  ];
+}
+
+/**
+ * What decided the segment, read as build() decides it: segment 3, its indicators found; segment 1, the segment 1
+ * rules that fired and that no segment 2 indicator did; segment 2, its indicators found or, when none is, the segment
+ * 1 profile not met (the customer is one of 001's "most new referrals").
+ */
+function decidedBy({ outcome, weighed }: DecidedContext<Outcome>): readonly DecidingRule[] {
+  if (outcome.segment === 3) return found(outcome.indicators.segment3, 3);
+  const plan = planFor(weighed);
+  if (outcome.segment === 1) return [...found(outcome.indicators.segment1, 1), plan.noSegment2];
+  if (outcome.indicators.segment2.length > 0) return found(outcome.indicators.segment2, 2);
+  return unmetLines(plan.segment1);
+}
+
 export const segmentAllocation = defineRuleSet({
   name: 'segment-allocation',
   outcomeSchema: SegmentAllocationOutcome,
   build,
+  decidedBy,
   verdict: 'segment',
   datedFromAsOf: ['reviewBy'],
   columns: ['segment', 'requiresApproval', 'approvalBy', 'reviewBy', 'indicators.segment3', 'indicators.segment2', 'indicators.segment1'],

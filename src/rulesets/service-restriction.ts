@@ -1,9 +1,9 @@
 // service-restriction outcome: the pathway met (after a warning, or immediately for violence), the approval chain, and the review.
 import { Type, type Static } from '@sinclair/typebox';
-import { defineRuleSet, type ModuleProblem, type OutcomeContext } from '../engine/compile';
+import { defineRuleSet, type DecidedContext, type DecidingRule, type ModuleProblem, type OutcomeContext } from '../engine/compile';
 import type { RuleFile } from '../engine/types';
 import { addMonths } from '../dates/calendar';
-import { judgeGrounds, unknownGrounds } from './grounds';
+import { groundsDecidedBy, judgeGrounds, unknownGrounds } from './grounds';
 import { date, oneOf, orNull, outcome, strings } from './schema';
 
 /** The pathways (the rule file's outcome.bases) a restriction may be proposed on. */
@@ -49,12 +49,16 @@ function build(context: OutcomeContext): Outcome {
   };
 }
 
+/** The pathway met (its criteria), or the primary pathway's unmet criteria. */
+const decidedBy = (context: DecidedContext<Outcome>): readonly DecidingRule[] => groundsDecidedBy(context, context.outcome.pathway, context.outcome.unmet);
+
 const check = (file: RuleFile): ModuleProblem[] => unknownGrounds(file, PATHWAYS);
 
 export const serviceRestriction = defineRuleSet({
   name: 'service-restriction',
   outcomeSchema: ServiceRestrictionOutcome,
   build,
+  decidedBy,
   verdict: 'mayPropose',
   datedFromAsOf: ['reviewBetween'],
   columns: ['mayPropose', 'pathway', 'unmet', 'approvalChain'],

@@ -1,7 +1,8 @@
 // specialist-transfer outcome: approvable when every criterion fires; names the one specialist process outstanding.
 import { Type, type Static } from '@sinclair/typebox';
-import { defineRuleSet, type OutcomeContext } from '../engine/compile';
-import { unmetRules } from './grounds';
+import type { RuleDefinition } from '../engine/types';
+import { defineRuleSet, type DecidedContext, type DecidingRule, type OutcomeContext } from '../engine/compile';
+import { allMet, unmetLines, unmetRules } from './grounds';
 import { outcome, stringOrNull, strings } from './schema';
 
 export const SpecialistTransferOutcome = outcome({
@@ -23,10 +24,23 @@ function build(context: OutcomeContext): Outcome {
   };
 }
 
+const criteria = new WeakMap<readonly RuleDefinition[], readonly string[]>();
+/** Approvable: every criterion weighed (summed up in one line if there are many); otherwise each unmet criterion. */
+function decidedBy({ outcome, weighed }: DecidedContext<Outcome>): readonly DecidingRule[] {
+  if (!outcome.approvable) return unmetLines(outcome.unmet);
+  let names = criteria.get(weighed);
+  if (!names) {
+    names = weighed.map((rule) => rule.name);
+    criteria.set(weighed, names);
+  }
+  return allMet(names, (count) => `All ${count} criteria for the transfer are met`);
+}
+
 export const specialistTransfer = defineRuleSet({
   name: 'specialist-transfer',
   outcomeSchema: SpecialistTransferOutcome,
   build,
+  decidedBy,
   verdict: 'approvable',
   datedFromAsOf: [],
   columns: ['approvable', 'specialistProcess', 'unmet'],

@@ -40,6 +40,9 @@ const quickCheck = defineRuleSet({
   name: NAME,
   outcomeSchema: QuickCheckOutcome,
   build,
+  // Passed: every check; not: each failing one.
+  decidedBy: ({ outcome, weighed }) =>
+    outcome.passed ? weighed.map((rule) => ({ rule: rule.name, met: true })) : outcome.failing.map((rule) => ({ rule, met: false })),
   verdict: 'passed',
   datedFromAsOf: [],
   columns: ['passed', 'failing'],
