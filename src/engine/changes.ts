@@ -29,15 +29,16 @@ export interface Change {
 }
 
 /** What of a rule set's module the search reads: its headline field, the fields reckoned from asOf, the facts its builder reads. */
-export type ChangesModule = Pick<RuleSetModule, 'verdict' | 'datedFromAsOf' | 'facts'>;
+export type ChangesModule = Pick<RuleSetModule, 'verdict' | 'datedFromAsOf' | 'facts' | 'outcomeSchema'>;
 
 /**
- * Pairs are searched among the first MAX_PAIR_SINGLES single changes (in their stable order) only: at most 120 pairs, so
- * a case with a long history costs at most that many more evaluations. A pair is kept only when it reaches a headline
+ * Pairs are searched among the first MAX_PAIR_SINGLES single changes (in their stable order) only: at most 28 pairs, so
+ * a case with a long history costs at most that many more evaluations (16 singles, 120 pairs, doubled the cost of a case
+ * for few more answers), and only while some value of the headline is reached by no single change. A pair is kept only when it reaches a headline
  * value (a segment, ready or not) that no single change reaches: a pair that only moves the lists of indicators or unmet
  * criteria tells a caseworker nothing two single changes do not.
  */
-export const MAX_PAIR_SINGLES = 16;
+export const MAX_PAIR_SINGLES = 8;
 
 /** The outcome without the fields reckoned from asOf: what two decisions must share to give the same answer. */
 export function verdictOf(outcome: Record<string, unknown>, datedFromAsOf: readonly string[]): Record<string, unknown> {
@@ -344,6 +345,33 @@ function consequence(headline: string, now: Record<string, unknown>, then: Recor
 
 // --- The search.
 
+/**
+ * Every value the headline field can take, as JSON, when its schema says (a boolean, literals, null); undefined when it
+ * does not. Once single changes reach them all, no pair can reach a new one, and pairs are not searched.
+ */
+function headlineValues(schema: unknown): string[] | undefined {
+  const node = schema as { type?: unknown; const?: unknown; anyOf?: unknown[] } | undefined;
+  if (node === undefined) return undefined;
+  if ('const' in node) return [JSON.stringify(node.const)];
+  if (node.type === 'boolean') return ['true', 'false'];
+  if (node.type === 'null') return ['null'];
+  if (!Array.isArray(node.anyOf)) return undefined;
+  const values: string[] = [];
+  for (const option of node.anyOf) {
+    const some = headlineValues(option);
+    if (!some) return undefined;
+    values.push(...some);
+  }
+  return values;
+}
+
+const domains = new WeakMap<object, string[] | undefined>();
+
+function headlineDomain(module: ChangesModule): string[] | undefined {
+  if (!domains.has(module)) domains.set(module, headlineValues(module.outcomeSchema.properties[module.verdict]));
+  return domains.get(module);
+}
+
 interface Reached {
   key: string;
   verdict: Record<string, unknown>;
@@ -356,7 +384,8 @@ interface Reached {
  * patches are written against them: a caller that parsed the body in place keeps a copy first). For each verdict a
  * single change reaches, the first such change in a stable order (the vocabulary's order of facts, then each list's);
  * then, for each headline value no single change reaches, the first pair of changes that reaches it. Every patch is
- * checked before it is given: applied to the request's facts, validated as a request, and decided again.
+ * checked before it is given: applied to the request's facts, validated as a request, and decided again. `filled` is the
+ * request's facts as validated (defaults filled in), when the caller has them: otherwise they are validated here.
  */
 export function summaryChanges(
   ruleSet: CompiledRuleSet,
@@ -364,8 +393,8 @@ export function summaryChanges(
   requestFacts: unknown,
   asOf: string,
   outcome: Record<string, unknown>,
+  filled: CaseFacts = parseEvaluateRequest({ asOf, facts: requestFacts }, ruleSet.name, ruleSet.file.requires).facts,
 ): Change[] {
-  const filled = parseEvaluateRequest({ asOf, facts: requestFacts }, ruleSet.name, ruleSet.file.requires).facts;
   const given = verdictOf(outcome, module.datedFromAsOf);
   const givenKey = JSON.stringify(given);
   const headlineKey = (verdict: Record<string, unknown>) => JSON.stringify(verdict[module.verdict]);
@@ -389,7 +418,8 @@ export function summaryChanges(
     if (entry) entry.ways.push([candidate]);
     else found.set(reached.key, { verdict: reached.verdict, ways: [[candidate]] });
   }
-  const pairable = candidates.slice(0, MAX_PAIR_SINGLES);
+  const domain = headlineDomain(module);
+  const pairable = domain?.every((value) => headlines.has(value)) ? [] : candidates.slice(0, MAX_PAIR_SINGLES);
   const byPairs = new Map<string, { verdict: Record<string, unknown>; ways: Candidate[][] }>();
   for (let i = 0; i < pairable.length; i += 1) {
     for (let j = i + 1; j < pairable.length; j += 1) {
