@@ -1,0 +1,475 @@
+// summary.changes: for each different verdict the case's facts could reach by what a caseworker can act on or check,
+// the smallest change that reaches it, in plain words and as an RFC 6902 JSON Patch on the request's facts.
+//
+// The search is exact within its bound, not sampled: every single change is tried, then pairs (see MAX_PAIR_SINGLES).
+// It is pruned with what the rule set reads, never with a guess: a fact no weighed rule, derived fact or outcome builder
+// reads cannot move the verdict, and removing a list entry that no derived fact selects on asOf (outside every window,
+// not matching any `where`) changes no derived fact, so neither is tried. No clock, no I/O.
+import { addDays } from '../dates/calendar';
+import { ACTIONABLE_FACTS, type Actionable } from '../facts/actionable';
+import { caseFactsSchema } from '../facts/schema';
+import { parseEvaluateRequest, type CaseFacts } from '../facts/validate';
+import type { CompiledRuleSet, RuleSetModule } from './compile';
+import { selectedEntries } from './derived';
+import { decideVerdict } from './evaluate';
+import type { FactMap, RuleDefinition } from './types';
+
+/** One operation of an RFC 6902 JSON Patch; only those summary.changes writes. */
+export type JsonPatchOperation = { op: 'add' | 'replace'; path: string; value: unknown } | { op: 'remove'; path: string };
+
+export interface Change {
+  /**
+   * The verdict the changed facts reach: the outcome without the fields the module reckons from asOf (datedFromAsOf),
+   * the same verdict summary.holdsUntil compares. Not the whole outcome: a date reckoned from asOf is the same with or
+   * without the change, and leaving it out keeps the answer the same whichever day it is read.
+   */
+  outcome: Record<string, unknown>;
+  text: string;
+  patch: JsonPatchOperation[];
+}
+
+/** What of a rule set's module the search reads: its headline field, the fields reckoned from asOf, the facts its builder reads. */
+export type ChangesModule = Pick<RuleSetModule, 'verdict' | 'datedFromAsOf' | 'facts' | 'outcomeSchema'>;
+
+/**
+ * Pairs are searched among the first MAX_PAIR_SINGLES single changes (in their stable order) only: at most 28 pairs, so
+ * a case with a long history costs at most that many more evaluations (16 singles, 120 pairs, doubled the cost of a case
+ * for few more answers), and only while some value of the headline is reached by no single change. A pair is kept only when it reaches a headline
+ * value (a segment, ready or not) that no single change reaches: a pair that only moves the lists of indicators or unmet
+ * criteria tells a caseworker nothing two single changes do not.
+ */
+export const MAX_PAIR_SINGLES = 8;
+
+/** The outcome without the fields reckoned from asOf: what two decisions must share to give the same answer. */
+export function verdictOf(outcome: Record<string, unknown>, datedFromAsOf: readonly string[]): Record<string, unknown> {
+  if (datedFromAsOf.length === 0) return outcome;
+  const verdict: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(outcome)) if (!datedFromAsOf.includes(key)) verdict[key] = value;
+  return verdict;
+}
+
+// --- RFC 6902, the three operations written here: add, remove, replace. A few lines, so no dependency; the document is
+// never changed, each object or list on an operation's path is copied (what is off the path is shared).
+
+const unescape = (token: string) => token.replace(/~1/g, '/').replace(/~0/g, '~');
+const escape = (token: string) => token.replace(/~/g, '~0').replace(/\//g, '~1');
+
+function applyOperation(document: unknown, operation: JsonPatchOperation): unknown {
+  const tokens = operation.path.split('/').slice(1).map(unescape);
+  if (tokens.length === 0) {
+    if (operation.op === 'remove') throw new Error('a patch cannot remove the whole document');
+    return operation.value;
+  }
+  const step = (node: unknown, depth: number): unknown => {
+    const token = tokens[depth] as string;
+    const last = depth === tokens.length - 1;
+    if (Array.isArray(node)) {
+      const copy: unknown[] = [...(node as unknown[])];
+      const index = token === '-' && operation.op === 'add' ? copy.length : Number(token);
+      if (!/^(0|[1-9][0-9]*|-)$/.test(token) || index > copy.length || (index === copy.length && !(last && operation.op === 'add'))) {
+        throw new Error(`patch path ${operation.path} is outside its list`);
+      }
+      if (!last) copy[index] = step(copy[index], depth + 1);
+      else if (operation.op === 'add') copy.splice(index, 0, operation.value);
+      else if (operation.op === 'remove') copy.splice(index, 1);
+      else copy[index] = operation.value;
+      return copy;
+    }
+    if (node === null || typeof node !== 'object') throw new Error(`patch path ${operation.path} goes through a value that is not an object or list`);
+    const copy: Record<string, unknown> = { ...(node as Record<string, unknown>) };
+    const present = Object.hasOwn(copy, token);
+    if (!last) {
+      if (!present) throw new Error(`patch path ${operation.path} goes through a member that is not there`);
+      copy[token] = step(copy[token], depth + 1);
+    } else if (operation.op === 'add') copy[token] = operation.value;
+    else if (!present) throw new Error(`patch path ${operation.path} names a member that is not there`);
+    else if (operation.op === 'remove') delete copy[token];
+    else copy[token] = operation.value;
+    return copy;
+  };
+  return step(document, 0);
+}
+
+/** The document with each operation applied in order (RFC 6902 add, remove, replace); the document itself is not changed. */
+export function applyPatch<T>(document: T, patch: readonly JsonPatchOperation[]): T {
+  let result: unknown = document;
+  for (const operation of patch) result = applyOperation(result, operation);
+  return result as T;
+}
+
+// --- The changes a case's facts admit.
+
+type Item = Record<string, unknown>;
+
+/** One change to the facts, independent of which copy of them it is written against (the request's, or the filled-in one). */
+type Mutation =
+  | { kind: 'set'; path: string; value: unknown }
+  | { kind: 'remove'; path: string; index: number }
+  | { kind: 'set-field'; path: string; index: number; field: string; value: unknown };
+
+interface Candidate {
+  mutation: Mutation;
+  /** What the change is, in words: the clause after "If". */
+  words: string;
+  /** Changes to one target (a flag, an entry) do not pair with one another. */
+  target: string;
+}
+
+const pointer = (path: string) => `/${path.split('.').map(escape).join('/')}`;
+
+/** The patch operations of a mutation, written against `facts` (the request's as sent, or the filled-in copy). */
+function operationsOn(facts: unknown, mutation: Mutation): JsonPatchOperation[] {
+  const at = pointer(mutation.path);
+  if (mutation.kind === 'remove') return [{ op: 'remove', path: `${at}/${mutation.index}` }];
+  if (mutation.kind === 'set-field') {
+    const entry = valueAt(facts, mutation.path) as Item[];
+    const op = Object.hasOwn(entry[mutation.index] as Item, mutation.field) ? 'replace' : 'add';
+    return [{ op, path: `${at}/${mutation.index}/${escape(mutation.field)}`, value: mutation.value }];
+  }
+  const [group, key] = mutation.path.split('.') as [string, string | undefined];
+  if (key === undefined) return [{ op: Object.hasOwn(facts as Item, group) ? 'replace' : 'add', path: at, value: mutation.value }];
+  const parent = (facts as Item)[group];
+  if (parent === null || typeof parent !== 'object') return [{ op: 'add', path: pointer(group), value: { [key]: mutation.value } }];
+  return [{ op: Object.hasOwn(parent, key) ? 'replace' : 'add', path: at, value: mutation.value }];
+}
+
+function valueAt(facts: unknown, path: string): unknown {
+  let node = facts;
+  for (const key of path.split('.')) node = node !== null && typeof node === 'object' ? (node as Item)[key] : undefined;
+  return node;
+}
+
+/** A patch of several mutations: removals from one list last index first, so each index still names its entry. */
+function patchOf(facts: unknown, mutations: readonly Mutation[]): JsonPatchOperation[] {
+  const ordered = [...mutations].sort((a, b) => (a.kind === 'remove' && b.kind === 'remove' && a.path === b.path ? b.index - a.index : 0));
+  return ordered.flatMap((mutation) => operationsOn(facts, mutation));
+}
+
+/** What a version's weighed rules read: CaseFacts paths read directly, and the derived facts read (by name). */
+interface Reads {
+  direct: Set<string>;
+  derived: Set<string>;
+}
+
+const readsCache = new WeakMap<readonly RuleDefinition[], Reads>();
+
+function readsOf(ruleSet: CompiledRuleSet, module: ChangesModule, rules: readonly RuleDefinition[]): Reads {
+  let reads = readsCache.get(rules);
+  if (reads) return reads;
+  reads = { direct: new Set(module.facts), derived: new Set() };
+  const { direct, derived } = reads;
+  const note = (fact: unknown) => {
+    if (typeof fact !== 'string') return;
+    if (Object.hasOwn(ruleSet.file.derivedFacts, fact)) derived.add(fact);
+    else direct.add(fact);
+  };
+  const walk = (condition: Record<string, unknown>) => {
+    for (const group of ['all', 'any']) if (Array.isArray(condition[group])) for (const c of condition[group] as Record<string, unknown>[]) walk(c);
+    if (condition.not) walk(condition.not as Record<string, unknown>);
+    note(condition.fact);
+    const value = condition.value as { fact?: unknown } | null;
+    if (value !== null && typeof value === 'object') note(value.fact);
+  };
+  for (const rule of rules) walk(rule.conditions);
+  // An outcome builder may read a derived fact the rule file's outcome section names (a fact's name as its value).
+  for (const value of Object.values(ruleSet.file.outcome)) if (typeof value === 'string' && Object.hasOwn(ruleSet.file.derivedFacts, value)) derived.add(value);
+  readsCache.set(rules, reads);
+  return reads;
+}
+
+const selectorsCache = new WeakMap<CompiledRuleSet, Map<string, ReturnType<typeof selectedEntries>>>();
+
+function selector(ruleSet: CompiledRuleSet, name: string): ReturnType<typeof selectedEntries> {
+  let selectors = selectorsCache.get(ruleSet);
+  if (!selectors) selectorsCache.set(ruleSet, (selectors = new Map<string, ReturnType<typeof selectedEntries>>()));
+  let select = selectors.get(name);
+  if (!select) selectors.set(name, (select = selectedEntries(ruleSet.file.derivedFacts[name] as never, ruleSet.file.parameters)));
+  return select;
+}
+
+/** The entries of a list some read derived fact selects on asOf; all of them when a rule or the builder reads the list itself. */
+function entriesThatCount(ruleSet: CompiledRuleSet, reads: Reads, path: string, list: readonly Item[], asOf: string): ReadonlySet<Item> | undefined {
+  if (reads.direct.has(path)) return undefined;
+  const counted = new Set<Item>();
+  const facts: FactMap = { [path]: list };
+  for (const name of reads.derived) {
+    const definition = ruleSet.file.derivedFacts[name];
+    if (definition?.list !== path) continue;
+    for (const item of selector(ruleSet, name)(facts, asOf)) counted.add(item);
+  }
+  return counted;
+}
+
+function listsReadOf(ruleSet: CompiledRuleSet, reads: Reads): Set<string> {
+  const read = new Set(reads.direct);
+  for (const name of reads.derived) {
+    const definition = ruleSet.file.derivedFacts[name];
+    if (definition?.list) read.add(definition.list);
+    if (definition?.date) read.add(definition.date);
+  }
+  return read;
+}
+
+const LABELS: Record<string, string> = (() => {
+  const labels: Record<string, string> = {};
+  const walk = (node: { properties?: Record<string, unknown> }, prefix: string) => {
+    for (const [key, child] of Object.entries(node.properties ?? {})) {
+      const path = prefix ? `${prefix}.${key}` : key;
+      const c = child as { properties?: Record<string, unknown>; description?: string };
+      if (c.properties) walk(c, path);
+      else labels[path] = c.description ?? path;
+    }
+  };
+  walk(caseFactsSchema, '');
+  return labels;
+})();
+
+/** Every single change the case admits to a fact the weighed rules read, in a stable order: the vocabulary's, then the list's. */
+function candidatesFor(ruleSet: CompiledRuleSet, reads: Reads, filled: CaseFacts, asOf: string): Candidate[] {
+  const read = listsReadOf(ruleSet, reads);
+  const candidates: Candidate[] = [];
+  for (const [path, actionable] of Object.entries<Actionable>(ACTIONABLE_FACTS)) {
+    if (!read.has(path)) continue;
+    const value = valueAt(filled, path);
+    switch (actionable.how) {
+      case 'remove-entry':
+      case 'end-restriction': {
+        const list = (Array.isArray(value) ? value : []) as Item[];
+        const counted = entriesThatCount(ruleSet, reads, path, list, asOf);
+        const seen = new Set<string>();
+        list.forEach((item, index) => {
+          if (counted && !counted.has(item)) return;
+          // Two identical entries: removing either gives the same facts, so only the first is tried.
+          const key = JSON.stringify(item);
+          if (seen.has(key)) return;
+          seen.add(key);
+          const target = `${path}/${index}`;
+          if (actionable.how === 'remove-entry') {
+            candidates.push({ mutation: { kind: 'remove', path, index }, words: `${actionable.describe(item)} were not on the record`, target });
+          } else if (typeof item.from === 'string' && item.from < asOf && (typeof item.to !== 'string' || item.to >= asOf)) {
+            const end = addDays(asOf, -1);
+            candidates.push({
+              mutation: { kind: 'set-field', path, index, field: 'to', value: end },
+              words: `${actionable.describe(item)} ended on ${end}`,
+              target,
+            });
+          } else {
+            candidates.push({ mutation: { kind: 'remove', path, index }, words: `${actionable.describe(item)} were withdrawn`, target });
+          }
+        });
+        break;
+      }
+      case 'advance': {
+        const list = (Array.isArray(value) ? value : []) as Item[];
+        list.forEach((item, index) => {
+          const at = actionable.steps.indexOf(item[actionable.field] as string);
+          if (at < 0) return;
+          for (const next of actionable.steps.slice(at + 1)) {
+            candidates.push({
+              mutation: { kind: 'set-field', path, index, field: actionable.field, value: next },
+              words: `${actionable.describe(item)} were ${next}`,
+              target: `${path}/${index}`,
+            });
+          }
+        });
+        break;
+      }
+      case 'do':
+      case 'check': {
+        const current = value ?? ruleSet.file.factDefaults?.[path]?.value ?? null;
+        for (const next of actionable.how === 'do' ? [true] : [true, false]) {
+          if (current === next) continue;
+          candidates.push({ mutation: { kind: 'set', path, value: next }, words: `"${LABELS[path] ?? path}" were ${String(next)}`, target: path });
+        }
+        break;
+      }
+      case 'advance-value': {
+        const at = actionable.steps.indexOf(value as string);
+        if (at < 0) break;
+        for (const next of actionable.steps.slice(at + 1)) {
+          candidates.push({ mutation: { kind: 'set', path, value: next }, words: `"${LABELS[path] ?? path}" were ${next}`, target: path });
+        }
+        break;
+      }
+      case 'act-today':
+        if (value === undefined || value === null) {
+          candidates.push({ mutation: { kind: 'set', path, value: asOf }, words: `${actionable.act} on ${asOf}`, target: path });
+        }
+        break;
+    }
+  }
+  return candidates;
+}
+
+// --- Words for what a change reaches.
+
+function shown(value: unknown): string {
+  if (Array.isArray(value)) return value.length === 0 ? 'none' : value.map(shown).join(', ');
+  if (value !== null && typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+/** Each field (nested objects walked) whose value differs: a list by what it would gain and lose, any other value by what it would be. */
+function differences(now: unknown, then: unknown, path: string, into: string[]): void {
+  const isObject = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (isObject(now) && isObject(then)) {
+    const keys = new Set([...Object.keys(now as Item), ...Object.keys(then as Item)]);
+    for (const key of keys) differences((now as Item)[key], (then as Item)[key], path ? `${path}.${key}` : key, into);
+  } else if (Array.isArray(now) && Array.isArray(then)) {
+    const gained = then.filter((v) => !now.includes(v));
+    const lost = now.filter((v) => !then.includes(v));
+    const words = [gained.length > 0 ? `gain ${shown(gained)}` : '', lost.length > 0 ? `lose ${shown(lost)}` : ''].filter(Boolean);
+    if (words.length > 0) into.push(`${path} would ${words.join(' and ')}`);
+  } else if (JSON.stringify(now) !== JSON.stringify(then)) {
+    into.push(`${path} would be ${shown(then)} (now ${shown(now)})`);
+  }
+}
+
+/**
+ * What the change reaches, in words: the headline field first, then each other field that differs. A field holding an
+ * object (the unmet criteria of every ground) is named only when no plain field differs: it repeats what they say.
+ */
+function consequence(headline: string, now: Record<string, unknown>, then: Record<string, unknown>): string {
+  const parts: string[] = [];
+  differences(now[headline], then[headline], headline, parts);
+  if (parts.length === 0) parts.push(`${headline} would still be ${shown(now[headline])}`);
+  const plain: string[] = [];
+  const nested: string[] = [];
+  for (const key of Object.keys({ ...now, ...then })) {
+    if (key === headline) continue;
+    const value = then[key] ?? now[key];
+    differences(now[key], then[key], key, value !== null && typeof value === 'object' && !Array.isArray(value) ? nested : plain);
+  }
+  return [...parts, ...(plain.length > 0 ? plain : nested)].join('; ');
+}
+
+// --- The search.
+
+/**
+ * Every value the headline field can take, as JSON, when its schema says (a boolean, literals, null); undefined when it
+ * does not. Once single changes reach them all, no pair can reach a new one, and pairs are not searched.
+ */
+function headlineValues(schema: unknown): string[] | undefined {
+  const node = schema as { type?: unknown; const?: unknown; anyOf?: unknown[] } | undefined;
+  if (node === undefined) return undefined;
+  if ('const' in node) return [JSON.stringify(node.const)];
+  if (node.type === 'boolean') return ['true', 'false'];
+  if (node.type === 'null') return ['null'];
+  if (!Array.isArray(node.anyOf)) return undefined;
+  const values: string[] = [];
+  for (const option of node.anyOf) {
+    const some = headlineValues(option);
+    if (!some) return undefined;
+    values.push(...some);
+  }
+  return values;
+}
+
+const domains = new WeakMap<object, string[] | undefined>();
+
+function headlineDomain(module: ChangesModule): string[] | undefined {
+  if (!domains.has(module)) domains.set(module, headlineValues(module.outcomeSchema.properties[module.verdict]));
+  return domains.get(module);
+}
+
+interface Reached {
+  key: string;
+  verdict: Record<string, unknown>;
+  headline: string;
+}
+
+/**
+ * The changes of summary.changes for a case decided as of `asOf` by `ruleSet` (the version in force on asOf), whose
+ * outcome was `outcome`. `requestFacts` are the facts as the caller sent them, before any default was filled in (the
+ * patches are written against them: a caller that parsed the body in place keeps a copy first). For each verdict a
+ * single change reaches, the first such change in a stable order (the vocabulary's order of facts, then each list's);
+ * then, for each headline value no single change reaches, the first pair of changes that reaches it. Every patch is
+ * checked before it is given: applied to the request's facts, validated as a request, and decided again. `filled` is the
+ * request's facts as validated (defaults filled in), when the caller has them: otherwise they are validated here.
+ */
+export function summaryChanges(
+  ruleSet: CompiledRuleSet,
+  module: ChangesModule,
+  requestFacts: unknown,
+  asOf: string,
+  outcome: Record<string, unknown>,
+  filled: CaseFacts = parseEvaluateRequest({ asOf, facts: requestFacts }, ruleSet.name, ruleSet.file.requires).facts,
+): Change[] {
+  const given = verdictOf(outcome, module.datedFromAsOf);
+  const givenKey = JSON.stringify(given);
+  const headlineKey = (verdict: Record<string, unknown>) => JSON.stringify(verdict[module.verdict]);
+  const { rules } = ruleSet.subsetFor(ruleSet.flatten(filled));
+  const candidates = candidatesFor(ruleSet, readsOf(ruleSet, module, rules), filled, asOf);
+
+  const reach = (mutations: readonly Mutation[]): Reached => {
+    const changed = applyPatch(filled, patchOf(filled, mutations));
+    const verdict = verdictOf(decideVerdict(ruleSet, changed, asOf).outcome, module.datedFromAsOf);
+    return { key: JSON.stringify(verdict), verdict, headline: headlineKey(verdict) };
+  };
+
+  // Verdict → the changes that reach it, in order; the first that passes the check below is given.
+  const found = new Map<string, { verdict: Record<string, unknown>; ways: Candidate[][] }>();
+  const headlines = new Set<string>([headlineKey(given)]);
+  for (const candidate of candidates) {
+    const reached = reach([candidate.mutation]);
+    if (reached.key === givenKey) continue;
+    headlines.add(reached.headline);
+    const entry = found.get(reached.key);
+    if (entry) entry.ways.push([candidate]);
+    else found.set(reached.key, { verdict: reached.verdict, ways: [[candidate]] });
+  }
+  const domain = headlineDomain(module);
+  const pairable = domain?.every((value) => headlines.has(value)) ? [] : candidates.slice(0, MAX_PAIR_SINGLES);
+  const byPairs = new Map<string, { verdict: Record<string, unknown>; ways: Candidate[][] }>();
+  for (let i = 0; i < pairable.length; i += 1) {
+    for (let j = i + 1; j < pairable.length; j += 1) {
+      const a = pairable[i] as Candidate;
+      const b = pairable[j] as Candidate;
+      if (a.target === b.target) continue;
+      const reached = reach([a.mutation, b.mutation]);
+      if (reached.key === givenKey || headlines.has(reached.headline)) continue;
+      const entry = byPairs.get(reached.headline);
+      if (entry) entry.ways.push([a, b]);
+      else byPairs.set(reached.headline, { verdict: reached.verdict, ways: [[a, b]] });
+    }
+  }
+
+  const changes: Change[] = [];
+  const given_ = new Set<string>();
+  for (const { ways } of [...found.values(), ...byPairs.values()]) {
+    for (const way of ways) {
+      const change = checked(ruleSet, module, requestFacts, asOf, given, way);
+      if (!change) continue;
+      const key = JSON.stringify(change.outcome);
+      // A pair's verdict is checked afresh: it must be new (byPairs groups pairs by headline, so two pairs may differ elsewhere).
+      if (key === givenKey || given_.has(key)) continue;
+      given_.add(key);
+      changes.push(change);
+      break;
+    }
+  }
+  return changes;
+}
+
+/** The change of these mutations as given: patched, validated as a request, decided again; undefined if the request would be refused. */
+function checked(
+  ruleSet: CompiledRuleSet,
+  module: ChangesModule,
+  requestFacts: unknown,
+  asOf: string,
+  given: Record<string, unknown>,
+  way: readonly Candidate[],
+): Change | undefined {
+  const patch = patchOf(
+    requestFacts,
+    way.map((c) => c.mutation),
+  );
+  let facts: CaseFacts;
+  try {
+    facts = parseEvaluateRequest({ asOf, facts: applyPatch(requestFacts, patch) }, ruleSet.name, ruleSet.file.requires).facts;
+  } catch {
+    return undefined;
+  }
+  const outcome = verdictOf(decideVerdict(ruleSet, facts, asOf).outcome, module.datedFromAsOf);
+  return { outcome, text: `If ${way.map((c) => c.words).join(' and ')}, ${consequence(module.verdict, given, outcome)}.`, patch };
+}
