@@ -23,7 +23,7 @@ import { openApiDocument } from './openapi';
 import { requestLog } from './request-log';
 import { evaluateBatch, type BatchOptions } from './batch';
 import { decideRequest, engineOf, explainOf, type Explain } from './decide-request';
-import { decisionJson, shortDecisionJson } from './decision-json';
+import { decisionJson, shortDecisionJson, summaryDecisionJson } from './decision-json';
 import { invalidJson, jsonBody } from './json-body';
 import { internalProblem, problemOf, sendProblem } from './problem';
 
@@ -109,14 +109,19 @@ export function describeRuleSet(ruleSet: CompiledRuleSet) {
 }
 
 /**
- * The evaluate answer: the decision's JSON (decision-json.ts), in full or, with ?explain=none, its outcome and the
- * rules that fired, and one write. res.json would go through JSON.stringify of the ~20 KB decision and res.send's
+ * The evaluate answer: the decision's JSON (decision-json.ts), in full, with ?explain=summary its outcome and summary, or
+ * with ?explain=none its outcome and the rules that fired, and one write. res.json would go through JSON.stringify of the ~20 KB decision and res.send's
  * type and freshness handling; the bytes and headers sent are otherwise the same.
  */
 function sendDecision(res: Response, { decision }: Decided, decisionId: string, explain: Explain): void {
   // A request the timeout has answered already (limits.ts) gets nothing more.
   if (res.headersSent) return;
-  const body = explain === 'none' || !('explanation' in decision) ? shortDecisionJson(decision, decisionId) : decisionJson(decision, decisionId);
+  const body =
+    explain === 'none' || !('explanation' in decision)
+      ? shortDecisionJson(decision, decisionId)
+      : explain === 'summary'
+        ? summaryDecisionJson(decision, decisionId)
+        : decisionJson(decision, decisionId);
   res.setHeader('X-Decision-Id', decisionId);
   res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);

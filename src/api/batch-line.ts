@@ -6,7 +6,7 @@ import { ValueCount } from '../facts/validate';
 import type { RuleSetVersions } from '../loader/load';
 import type { Decided } from '../decisions/recorder';
 import { decideRequest, type Explain } from './decide-request';
-import { decisionJson, shortDecisionJson } from './decision-json';
+import { decisionJson, shortDecisionJson, summaryDecisionJson } from './decision-json';
 import { invalidJson, parseStrictJson } from './json-body';
 import { problemOf } from './problem';
 
@@ -51,7 +51,9 @@ export function decisionText(
   const decision =
     explain === 'none' || !('explanation' in decided.decision)
       ? shortDecisionJson(decided.decision, decisionId, written)
-      : decisionJson(decided.decision, decisionId);
+      : explain === 'summary'
+        ? summaryDecisionJson(decided.decision, decisionId)
+        : decisionJson(decided.decision, decisionId);
   return `{"line":${line},"id":${JSON.stringify(id)},"decision":${decision}}\n`;
 }
 

@@ -1,6 +1,7 @@
 // From a parsed request to a decision, for evaluate and evaluate-batch alike: the engine asked for, the version in force, the facts checked.
 import type { Request } from 'express';
 import { decide, decideVerdict, evaluate, type Evaluator } from '../engine/evaluate';
+import { summarize } from '../engine/summary';
 import { DecisionError } from '../errors';
 import { parseEvaluateRequest } from '../facts/validate';
 import type { RuleSetVersions } from '../loader/load';
@@ -20,23 +21,28 @@ export function engineOf(req: Request): Evaluator {
 }
 
 /**
- * How much of the decision the answer carries, from the `explain` query parameter: `full` (default) the whole
- * explanation, rule by rule; `none` the outcome and the ids of the rules that fired, as triage writes a line without
- * --explain. The decision log records the same either way (it keeps the outcome and the fired rules, never the explanation).
+ * How much of the decision the answer carries, from the `explain` query parameter: `full` (default) the summary and
+ * the whole explanation, rule by rule; `summary` the outcome and the summary a caseworker reads (the reasons, until
+ * when it holds, what would change it, what was assumed), without the trace; `none` the outcome and the ids of the
+ * rules that fired, as triage writes a line without --explain. The decision log records the same either way (it
+ * keeps the outcome and the fired rules, never the explanation or the summary, which the same facts, date and
+ * versions give again).
  */
-export type Explain = 'full' | 'none';
+export type Explain = 'full' | 'summary' | 'none';
+
+const EXPLAIN: readonly string[] = ['full', 'summary', 'none'] satisfies Explain[];
 
 /** The `explain` query parameter, checked once per request. */
 export function explainOf(req: Request): Explain {
   const explain = req.query.explain ?? 'full';
-  if (explain !== 'full' && explain !== 'none') {
+  if (typeof explain !== 'string' || !EXPLAIN.includes(explain)) {
     throw new DecisionError(
       'invalid-request',
-      'The explain query parameter must be "full" (default: the decision explained rule by rule) or "none" (the outcome and the rules that fired).',
-      [{ pointer: '', message: 'query parameter explain must be full or none' }],
+      'The explain query parameter must be "full" (default: the summary and the decision explained rule by rule), "summary" (the outcome and the summary, without the trace) or "none" (the outcome and the rules that fired).',
+      [{ pointer: '', message: 'query parameter explain must be full, summary or none' }],
     );
   }
-  return explain;
+  return explain as Explain;
 }
 
 /**
@@ -57,6 +63,9 @@ export function decideRequest(
   const asOf = typeof given === 'string' ? given : today();
   // A malformed asOf still picks a version (today's), so the schema check below reports it with every other problem.
   const ruleSet = versions.resolve(DATE.test(asOf) ? asOf : today());
+  // The facts as sent, for the summary's changes (JSON Patches on them), before defaults fill them in below. The body
+  // came from JSON, so a JSON copy is exact.
+  const sent = explain === 'summary' ? sentFacts(body) : undefined;
   // The body was parsed for this request alone (express.json, or this line): defaults may fill it in place.
   const request = parseEvaluateRequest(body, ruleSet.name, ruleSet.file.requires, { copy: false });
   const on = request.asOf ?? asOf;
@@ -64,7 +73,18 @@ export function decideRequest(
   if (engine === 'compiled') {
     // Without an explanation the compiled rules run without building one (as triage does): the same outcome and fired rules.
     if (explain === 'none') return { decision: { ...decideVerdict(ruleSet, facts, on), evaluator: engine }, ruleSet, facts };
-    return { decision: decide(ruleSet, facts, on), ruleSet, facts };
+    const decision = decide(ruleSet, facts, on);
+    decision.summary = summarize(versions, ruleSet, decision, facts, sent);
+    return { decision, ruleSet, facts };
   }
-  return evaluate(ruleSet, facts, on, 'reference').then((decision) => ({ decision, ruleSet, facts }));
+  return evaluate(ruleSet, facts, on, 'reference').then((decision) => {
+    if (explain !== 'none') decision.summary = summarize(versions, ruleSet, decision, facts, sent);
+    return { decision, ruleSet, facts };
+  });
+}
+
+/** A copy of the body's facts as sent (validation refuses anything that is not an object later, with its reasons). */
+function sentFacts(body: unknown): unknown {
+  const facts = (body as { facts?: unknown } | null | undefined)?.facts;
+  return facts === undefined ? undefined : (JSON.parse(JSON.stringify(facts)) as unknown);
 }

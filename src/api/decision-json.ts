@@ -64,7 +64,8 @@ const str = (value: string): string => JSON.stringify(value);
 export function decisionJson(decision: Decision, decisionId?: string): string {
   const explanation = decision.explanation.map(ruleJson).join(',');
   const id = decisionId === undefined ? '' : `"decisionId":${str(decisionId)},`;
-  return `{${id}"ruleSet":${str(decision.ruleSet)},"version":${str(decision.version)},"effective":${JSON.stringify(decision.effective)},"asOf":${str(decision.asOf)},"evaluator":${str(decision.evaluator)},"outcome":${JSON.stringify(decision.outcome)},"defaultsApplied":${JSON.stringify(decision.defaultsApplied)},"explanation":[${explanation}],"derivedFacts":${JSON.stringify(decision.derivedFacts)},"parameters":${parametersJson(decision.parameters)}}`;
+  const summary = decision.summary === undefined ? '' : `"summary":${JSON.stringify(decision.summary)},`;
+  return `{${id}"ruleSet":${str(decision.ruleSet)},"version":${str(decision.version)},"effective":${JSON.stringify(decision.effective)},"asOf":${str(decision.asOf)},"evaluator":${str(decision.evaluator)},"outcome":${JSON.stringify(decision.outcome)},${summary}"defaultsApplied":${JSON.stringify(decision.defaultsApplied)},"explanation":[${explanation}],"derivedFacts":${JSON.stringify(decision.derivedFacts)},"parameters":${parametersJson(decision.parameters)}}`;
 }
 
 /**
@@ -85,4 +86,12 @@ export function shortDecisionJson(decision: Decided['decision'], decisionId: str
   }
   const outcome = written ? written.outcome : JSON.stringify(decision.outcome);
   return `{"decisionId":${str(decisionId)},"ruleSet":${str(decision.ruleSet)},"version":${str(decision.version)},"asOf":${str(decision.asOf)},"outcome":${outcome},"defaultsApplied":${JSON.stringify(decision.defaultsApplied)},"fired":${fired}}`;
+}
+
+/**
+ * The caseworker's answer (?explain=summary): the decision's id, rule set, version, period and date, its evaluator and
+ * outcome, and its summary; none of the trace. The same bytes as JSON.stringify of those fields in that order.
+ */
+export function summaryDecisionJson(decision: Decision, decisionId: string): string {
+  return `{"decisionId":${str(decisionId)},"ruleSet":${str(decision.ruleSet)},"version":${str(decision.version)},"effective":${JSON.stringify(decision.effective)},"asOf":${str(decision.asOf)},"evaluator":${str(decision.evaluator)},"outcome":${JSON.stringify(decision.outcome)},"summary":${JSON.stringify(decision.summary ?? null)}}`;
 }

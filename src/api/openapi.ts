@@ -120,6 +120,7 @@ function decisionSchema(recorded: boolean, description: string, outcomes: Schema
       asOf: date,
       evaluator: ref('Evaluator'),
       outcome: { type: 'object', description: "The rule set's outcome; its shape follows ruleSet (one outcome schema per rule set in components.schemas)" },
+      summary: ref('Summary'),
       defaultsApplied: {
         type: 'array',
         items: ref('DefaultApplied'),
@@ -130,10 +131,54 @@ function decisionSchema(recorded: boolean, description: string, outcomes: Schema
       derivedFacts: mapOf({}, 'Each derived fact (counts, windows) the rules read → its value for this case'),
       parameters: mapOf({}, 'Each parameter of the deciding version → its value'),
     },
-    [],
+    // A re-run for an auditor reproduces the outcome and the trace; the summary is the caseworker's, and not re-run.
+    recorded ? [] : ['summary'],
     { description, allOf: outcomes },
   );
 }
+
+/** What a caseworker reads first (engine/summary.ts): on every decision explained in full or answered with ?explain=summary. */
+const summarySchema: Schema = closed(
+  {
+    reasons: {
+      type: 'array',
+      description:
+        "The few rules that decided the outcome, in plain words with the customer's values and dates: for a positive outcome the rules that made it, for a negative one each unmet criterion",
+      items: closed({
+        text: { type: 'string', description: 'The reason as a sentence' },
+        rule: { type: 'string', description: 'The id of the rule it comes from (its entry in the explanation)' },
+        citation: { type: 'string', description: 'The procedure the rule rests on: "<document>, <part>, <table>, Step <step>; …"' },
+      }),
+    },
+    holdsUntil: dateOrNull(
+      'The first day after asOf on which the same facts give a different verdict (the outcome without the dates reckoned from asOf itself), because time alone moves: an entry leaves a window, a restriction starts or ends, a wait passes, another version of the rules takes over. null when nothing changes before the end of the holiday calendar',
+    ),
+    changes: {
+      type: 'array',
+      description:
+        'For each different verdict the facts could reach, the smallest change to facts a caseworker can act on or check that reaches it (never a parameter). Given with ?explain=summary only: the search decides the case again some ten to twenty times',
+      items: closed({
+        outcome: { type: 'object', description: 'The verdict the change reaches' },
+        text: { type: 'string', description: 'The change and what it gives, in plain words' },
+        patch: {
+          type: 'array',
+          description: "An RFC 6902 JSON Patch on the request's facts that makes the change",
+          items: closed({ op: { enum: ['add', 'remove', 'replace'] }, path: { type: 'string' }, value: {} }, ['value']),
+        },
+      }),
+    },
+    assumed: {
+      type: 'array',
+      description: "Every fact the decision used that the request left out, with the value the deciding version's rule file takes it to be",
+      items: closed({ fact: { type: 'string' }, value: {}, source: { type: 'string', description: 'Where that default is declared, and why' } }),
+    },
+  },
+  ['changes'],
+  {
+    description:
+      'The decision for a person to act on: the reasons in a few lines, until when it holds, what would change it (with ?explain=summary), what was assumed',
+  },
+);
 
 const problemCodeRules: Schema[] = ERROR_CODES.map((code) => ({
   if: { properties: { code: { const: code } }, required: ['code'] },
@@ -191,12 +236,13 @@ const ruleDefinition = embed(
 const fileField = (name: 'documents' | 'requires' | 'factDefaults' | 'parameters' | 'derivedFacts' | 'outcome'): Schema =>
   embed(ruleFile[name], REFS) as Schema;
 
-/** A decision as evaluate and evaluate-batch answer it: explained, or with ?explain=none its outcome and fired rules. */
-const decisionOrShort: Schema = { oneOf: [ref('Decision'), ref('ShortDecision')] };
+/** A decision as evaluate and evaluate-batch answer it: explained, with ?explain=summary its summary, or with ?explain=none its outcome and fired rules. */
+const decisionOrShort: Schema = { oneOf: [ref('Decision'), ref('SummaryDecision'), ref('ShortDecision')] };
 
 const schemas: Record<string, unknown> = {
   ErrorCode: { enum: ERROR_CODES, description: 'Every error the service reports (src/errors.ts, ERROR_CATALOGUE); the HTTP status follows the code' },
   Problem: problemSchema,
+  Summary: summarySchema,
   ProblemItem: closed(
     {
       pointer: {
@@ -548,6 +594,27 @@ function ruleSetSchemas(modules: readonly RuleSetModule[]): Record<string, unkno
       'A decision re-run for an auditor: the fields of Decision without decisionId, since a re-run is not recorded',
       outcomes,
     ),
+    SummaryDecision: closed(
+      {
+        decisionId: ref('DecisionId'),
+        ruleSet: ref('RuleSetName'),
+        version: ref('RuleVersion'),
+        effective: {
+          ...closed({ from: dateOrNull('effectiveFrom; null: from the beginning'), to: dateOrNull('effectiveTo; null: until further notice') }),
+          description: 'The period the deciding version is in force',
+        },
+        asOf: date,
+        evaluator: ref('Evaluator'),
+        outcome: { type: 'object', description: "The rule set's outcome, as in Decision" },
+        summary: ref('Summary'),
+      },
+      [],
+      {
+        description:
+          'A decision answered with ?explain=summary: its outcome and the summary a caseworker reads, without the trace; recorded in the decision log as any decision is',
+        allOf: outcomes,
+      },
+    ),
     ShortDecision: closed(
       {
         decisionId: ref('DecisionId'),
@@ -713,8 +780,8 @@ const explain: Schema = {
   in: 'query',
   required: false,
   description:
-    'How much of the decision the answer carries: full (the explanation, rule by rule, with derived facts and parameters) or none (ShortDecision: the outcome and the ids of the rules that fired). The decision log records the decision the same way either way',
-  schema: { enum: ['full', 'none'], default: 'full' },
+    'How much of the decision the answer carries: full (Decision: the summary and the explanation, rule by rule, with derived facts and parameters), summary (SummaryDecision: the outcome and the summary, without the trace) or none (ShortDecision: the outcome and the ids of the rules that fired). The decision log records the decision the same way either way',
+  schema: { enum: ['full', 'summary', 'none'], default: 'full' },
 };
 
 const paths: Record<string, Record<string, unknown>> = {
@@ -823,9 +890,13 @@ const paths: Record<string, Record<string, unknown>> = {
       parameters: [ruleSetName, engine, explain],
       requestBody: jsonBody(ref('EvaluateRequest'), 'The facts, and optionally the date to decide as of'),
       responses: {
-        200: json(decisionOrShort, 'The decision, explained rule by rule (Decision); with ?explain=none its outcome and the rules that fired (ShortDecision)', {
-          'X-Decision-Id': { required: true, description: 'The decision id, as in the body', schema: ref('DecisionId') },
-        }),
+        200: json(
+          decisionOrShort,
+          'The decision, summarised and explained rule by rule (Decision); with ?explain=summary its outcome and summary (SummaryDecision); with ?explain=none its outcome and the rules that fired (ShortDecision)',
+          {
+            'X-Decision-Id': { required: true, description: 'The decision id, as in the body', schema: ref('DecisionId') },
+          },
+        ),
       },
       problems: merge(ALWAYS, JSON_BODY, {
         404: ['unknown-rule-set', 'not-found'],

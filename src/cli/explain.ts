@@ -1,7 +1,8 @@
-// ps-rules explain <ruleSet> <facts.json> [--as-of]: the outcome and every rule weighed, as readable text.
+// ps-rules explain <ruleSet> <facts.json> [--as-of]: the outcome, its summary, and every rule weighed, as readable text.
 import { readFileSync } from 'node:fs';
 import { todayInSydney } from '../dates/calendar';
 import { evaluate } from '../engine/evaluate';
+import { summarize } from '../engine/summary';
 import { citation, type ConditionExplanation } from '../engine/explain';
 import { DecisionError } from '../errors';
 import { parseEvaluateRequest } from '../facts/validate';
@@ -47,11 +48,29 @@ export async function explainCommand(name: string, factsFile: string, options: {
     const ruleSet = versions.resolve(asOf);
     const request = parseEvaluateRequest({ ...body, asOf }, name, ruleSet.file.requires);
     const decision = await evaluate(ruleSet, request.facts, asOf);
+    const summary = summarize(versions, ruleSet, decision, request.facts, body.facts);
     print(`${ruleSet.file.title}`);
     print(`rule set ${decision.ruleSet}, version ${decision.version} (${ruleSet.sourceFile}), as of ${decision.asOf}`);
     print();
     print('Outcome');
     for (const [field, value] of Object.entries(decision.outcome)) print(`  ${field}: ${JSON.stringify(value)}`);
+    print();
+    // What a caseworker reads first: why, until when, what would change it, what was assumed; the trace follows.
+    print('Why');
+    for (const reason of summary.reasons) print(`  • ${reason.text} (${reason.rule}; ${reason.citation})`);
+    print(
+      summary.holdsUntil === null
+        ? 'Holds: no change by time alone within the holiday calendar'
+        : `Holds until ${summary.holdsUntil} (the answer may differ from that day)`,
+    );
+    if (summary.changes && summary.changes.length > 0) {
+      print('What would change it');
+      for (const change of summary.changes) print(`  • ${change.text}`);
+    }
+    if (summary.assumed.length > 0) {
+      print('Assumed (left out of the case)');
+      for (const assumed of summary.assumed) print(`  • ${assumed.fact}: ${JSON.stringify(assumed.value)}, ${assumed.source}`);
+    }
     print();
     // Policy the rule file states, not facts the case gave: each default it declares, and whether this case needed it.
     const declared = Object.entries(ruleSet.file.factDefaults ?? {});

@@ -5,6 +5,7 @@ import type { CaseFacts } from '../facts/validate';
 import type { CompiledRuleSet, OutcomeContext } from './compile';
 import { explainRule, type ComputedDate, type RuleExplanation } from './explain';
 import type { EnginePool } from './pool';
+import type { Summary } from './summary';
 import type { DefaultApplied, FactMap, RuleDefinition, RuleFile } from './types';
 
 export interface Decision {
@@ -16,6 +17,12 @@ export interface Decision {
   /** Which evaluator decided: the compiled fast path or json-rules-engine itself. */
   evaluator: Evaluator;
   outcome: Record<string, unknown>;
+  /**
+   * What a caseworker reads first (summary.ts): the reasons in a few lines, until when the verdict holds, what would
+   * change it, the facts assumed. Added after the rules have run, by whoever asks for it (the API, the CLI); absent
+   * from a decision no one summarised. Its place here is its place in the answer's JSON.
+   */
+  summary?: Summary;
   /** Each fact the request left out that the deciding version's rule file declares a default for, with the value taken. */
   defaultsApplied: readonly DefaultApplied[];
   explanation: RuleExplanation[];
@@ -172,8 +179,10 @@ function decision(
   const context = new CaseContext(ruleSet, asOf, prepared.facts, rules, fired, true);
   const { ruleSet: name, version, effective, outcome, defaultsApplied, derivedFacts, parameters } = decided(ruleSet, asOf, prepared, rules, fired, context);
   if (context.dates) explainDates(explanation, context.dates);
-  // Decision's field order is the response's: evaluator after asOf, the defaults taken after the outcome, then the explanation.
-  return { ruleSet: name, version, effective, asOf, evaluator, outcome, defaultsApplied, explanation, derivedFacts, parameters };
+  // Decision's field order is the response's: evaluator after asOf, the summary (when one is added) and the defaults
+  // taken after the outcome, then the explanation. The summary's key is made here, undefined, so that a summary added
+  // later takes this place in JSON.stringify's order; while undefined, JSON.stringify leaves it out.
+  return { ruleSet: name, version, effective, asOf, evaluator, outcome, summary: undefined, defaultsApplied, explanation, derivedFacts, parameters };
 }
 
 /** The reference evaluator: json-rules-engine itself, on an Engine of its own for this run. */
