@@ -70,7 +70,7 @@ function thresholdsOf(ruleSet: CompiledRuleSet, fact: string): number[] {
     if (condition.not) walk(condition.not as Record<string, unknown>);
     if (condition.fact === fact) read(condition.value);
   };
-  for (const rule of ruleSet.file.rules) walk(rule.conditions as unknown as Record<string, unknown>);
+  for (const rule of ruleSet.file.rules) walk(rule.conditions);
   return thresholds;
 }
 
