@@ -103,39 +103,42 @@ describe('over generated cases', () => {
     else expect(changing).toBeGreaterThan(CASES / 100);
   });
 
-  test.each(versions)('%s: every day from asOf to holdsUntil - 1 (at most a year and a day) gives the same verdict (500 cases, day by day)', (_name, rs, version) => {
-    const next = casesFor(rs, version);
-    const wrong: unknown[] = [];
-    let days = 0;
-    for (let i = 0; i < EXHAUSTIVE; i += 1) {
-      const { asOf, facts } = next();
-      const until = holdsUntil(rs, facts, asOf);
-      const last = Math.min(dayNumber(until === null ? calendarEnd(version) : addDays(until, -1)), dayNumber(asOf) + HORIZON_DAYS);
-      const verdict = decideOn(rs, facts, asOf);
-      // Each version reads the case once; each day then computes its derived facts and decides, as decideVerdict does
-      // (the first test compares the two on every case).
-      let inForce: CompiledRuleSet | undefined;
-      let factMap: Record<string, unknown> = {};
-      for (let day = dayNumber(asOf) + 1; day <= last; day += 1) {
-        const date = dateOfDay(day);
-        const version = rs.resolve(date);
-        if (version !== inForce) {
-          inForce = version;
-          factMap = version.flatten(facts);
-          version.applyDefaults(factMap);
+  test.each(versions)(
+    '%s: every day from asOf to holdsUntil - 1 (at most a year and a day) gives the same verdict (500 cases, day by day)',
+    (_name, rs, version) => {
+      const next = casesFor(rs, version);
+      const wrong: unknown[] = [];
+      let days = 0;
+      for (let i = 0; i < EXHAUSTIVE; i += 1) {
+        const { asOf, facts } = next();
+        const until = holdsUntil(rs, facts, asOf);
+        const last = Math.min(dayNumber(until === null ? calendarEnd(version) : addDays(until, -1)), dayNumber(asOf) + HORIZON_DAYS);
+        const verdict = decideOn(rs, facts, asOf);
+        // Each version reads the case once; each day then computes its derived facts and decides, as decideVerdict does
+        // (the first test compares the two on every case).
+        let inForce: CompiledRuleSet | undefined;
+        let factMap: Record<string, unknown> = {};
+        for (let day = dayNumber(asOf) + 1; day <= last; day += 1) {
+          const date = dateOfDay(day);
+          const version = rs.resolve(date);
+          if (version !== inForce) {
+            inForce = version;
+            factMap = version.flatten(facts);
+            version.applyDefaults(factMap);
+          }
+          version.deriveAll(factMap, date);
+          days += 1;
+          if (!gives(rs.name, outcomeFrom(version, factMap, date), verdict)) {
+            wrong.push({ asOf, facts, until, differsOn: date });
+            break;
+          }
         }
-        version.deriveAll(factMap, date);
-        days += 1;
-        if (!gives(rs.name, outcomeFrom(version, factMap, date), verdict)) {
-          wrong.push({ asOf, facts, until, differsOn: date });
-          break;
-        }
+        if (wrong.length > 3) break;
       }
-      if (wrong.length > 3) break;
-    }
-    expect(wrong).toEqual([]);
-    expect(days).toBeGreaterThan(EXHAUSTIVE * 30);
-  });
+      expect(wrong).toEqual([]);
+      expect(days).toBeGreaterThan(EXHAUSTIVE * 30);
+    },
+  );
 
   test.each(versions)('%s: outcomeFrom, which both holdsUntil and the day-by-day check decide with, is decideVerdict', (_name, rs, version) => {
     const next = casesFor(rs, version);
@@ -206,8 +209,8 @@ describe('cases from the procedures', () => {
   });
 
   test('under the older procedure the same letter waits 10 days: issued 2024-06-03, the answer holds until 2024-06-13', () => {
-    // 002_186ba92bf686e645.txt, "Finalising a case": the customer is given 10 days to respond to the letter (the older
-    // rule file's exitLetterResponseDays, fixtures older-02 to older-04).
+    // 002_186ba92bf686e645.txt, Process, Finalising a case - submission and review, Step 1: "Provide the customer 10 days
+    // to respond before submitting a finalisation request." (fixtures older-02 to older-04)
     const facts = { ...CS_EXIT_ALL_MET, case: { ...CS_EXIT_ALL_MET.case, exitLetterIssuedOn: '2024-06-03' } };
     const { until, on } = pinned('exit-readiness', '2024-06-05', facts);
     expect(until).toBe('2024-06-13');
