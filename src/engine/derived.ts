@@ -23,7 +23,7 @@ function resolve(value: unknown, parameters: Record<string, Parameter>): unknown
   return parameter.value;
 }
 
-type Matcher = (item: Item) => boolean;
+export type Matcher = (item: Item) => boolean;
 
 function matcher(where: Record<string, unknown> | undefined, parameters: Record<string, Parameter>): Matcher {
   const tests: Matcher[] = Object.entries(where ?? {}).map(([field, raw]) => {
@@ -54,8 +54,11 @@ function windowFrom(months: number | undefined): (asOf: string) => string | unde
   };
 }
 
-/** Dated entries count from their date up to the as-of date; within a window, only after its start. */
-function inPeriod(item: Item, asOf: string, windowStart: string | undefined): boolean {
+/**
+ * Dated entries count from their date up to the as-of date; within a window, only after its start. Exported so that
+ * holds-until.ts finds the day an entry leaves its window with this very predicate.
+ */
+export function inPeriod(item: Item, asOf: string, windowStart: string | undefined): boolean {
   const date = item.date;
   if (typeof date !== 'string') return true;
   if (date > asOf) return false;
@@ -72,6 +75,17 @@ function inForce(item: Item, asOf: string): boolean {
 }
 
 const NONE: readonly Item[] = [];
+
+/**
+ * How a list-based derived fact chooses its entries, apart from the as-of date: which match its `where`, and the months
+ * of its window (undefined: none). For holds-until.ts, which must know on which days the fact's value can change.
+ */
+export function entrySelection(definition: DerivedFactDefinition, parameters: Record<string, Parameter>): { where: Matcher; months: number | undefined } {
+  return {
+    where: matcher(definition.where, parameters),
+    months: definition.withinMonths === undefined ? undefined : Number(resolve(definition.withinMonths, parameters)),
+  };
+}
 
 function items(facts: FactMap, list: string | undefined): readonly Item[] {
   const value = list === undefined ? undefined : facts[list];

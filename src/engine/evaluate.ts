@@ -84,6 +84,18 @@ export function decideVerdict(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf: 
   return { ...decided(ruleSet, asOf, prepared, rules, new Set(fired)), fired };
 }
 
+/**
+ * The outcome alone from a fact map this version has read (flattened, its defaults filled in, its derived facts computed
+ * as of `asOf`): decideVerdict's outcome, for holds-until.ts, which reads a case once and decides it on several days.
+ */
+export function outcomeFrom(ruleSet: CompiledRuleSet, factMap: FactMap, asOf: string): Record<string, unknown> {
+  const { rules, runVerdicts } = ruleSet.subsetFor(factMap);
+  const results = runVerdicts(factMap);
+  const fired = new Set<string>();
+  for (let i = 0; i < rules.length; i += 1) if (results[i]) fired.add((rules[i] as RuleDefinition).name);
+  return ruleSet.buildOutcome(new CaseContext(ruleSet, asOf, factMap, rules, fired, false));
+}
+
 interface PreparedFacts {
   facts: FactMap;
   derivedFacts: Record<string, unknown>;
