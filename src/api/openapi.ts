@@ -146,7 +146,10 @@ const summarySchema: Schema = closed(
         "The few rules that decided the outcome, in plain words with the customer's values and dates: for a positive outcome the rules that made it, for a negative one each unmet criterion",
       items: closed({
         text: { type: 'string', description: 'The reason as a sentence' },
-        rule: { type: 'string', description: 'The id of the rule it comes from (its entry in the explanation)' },
+        rule: {
+          type: 'string',
+          description: 'The id of the rule it comes from (its entry in the explanation); ids joined by ", " when one line sums up several met rules',
+        },
         citation: { type: 'string', description: 'The procedure the rule rests on: "<document>, <part>, <table>, Step <step>; …"' },
       }),
     },

@@ -91,8 +91,8 @@ describe('the evaluate route', () => {
 
   test('an unknown explain is a 400 naming the query parameter', async () => {
     const res = await send(app, { name: '', body, status: 400 }, `${EVALUATE}?explain=brief`);
-    expect(res.body.detail).toMatch(/^The explain query parameter must be "full" .* or "none"/);
-    expect(res.body.errors).toEqual([{ pointer: '', detail: 'query parameter explain must be full or none' }]);
+    expect(res.body.detail).toMatch(/^The explain query parameter must be "full" .* "summary" .* or "none"/);
+    expect(res.body.errors).toEqual([{ pointer: '', detail: 'query parameter explain must be full, summary or none' }]);
   });
 
   test('each decision given is in the decision log under its id, before the answer', async () => {
@@ -318,6 +318,54 @@ describe('?explain=none', () => {
       .send(JSON.stringify(direct));
     expect(res.status).toBe(400);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(res.body.errors).toEqual([{ pointer: '', detail: 'query parameter explain must be full or none' }]);
+    expect(res.body.errors).toEqual([{ pointer: '', detail: 'query parameter explain must be full, summary or none' }]);
+  });
+});
+
+describe('?explain=summary', () => {
+  const app = testApp({ rules: () => registry, logger: quiet, clock: () => new Date('2025-06-01T15:00:00Z') });
+  // A Child Support customer under a phone restriction from 2025-03-01 to 2026-02-28, decided on 2025-09-01: a service
+  // restriction in force is a segment 3 indicator (001, Resources, Table 4, Step 1), so segment 3 holds while it does,
+  // until 2026-03-01, the first day it is no longer in force; ending it (or finding it does not belong on the record)
+  // would leave no segment 3 indicator.
+  const restricted = {
+    asOf: '2025-09-01',
+    facts: {
+      program: 'child-support',
+      referral: { source: 'escalated-complaint', receivedOn: '2025-08-20' },
+      customer: { psHistory: 'never', serviceRestrictions: [{ channel: 'phone', level: 'full', from: '2025-03-01', to: '2026-02-28' }] },
+    },
+  };
+
+  test.each(['compiled', 'reference'])(
+    'evaluate (%s engine) answers the outcome and the summary, without the trace, and the log holds the decision',
+    async (engine) => {
+      const res = await app.as('caseworker').post(`${EVALUATE}?explain=summary&engine=${engine}`).send(restricted);
+      expect(res.status).toBe(200);
+      expect(Object.keys(res.body)).toEqual(['decisionId', 'ruleSet', 'version', 'effective', 'asOf', 'evaluator', 'outcome', 'summary']);
+      expect(res.body.outcome.segment).toBe(3);
+      const { reasons, holdsUntil, changes, assumed } = res.body.summary;
+      expect(holdsUntil).toBe('2026-03-01');
+      expect(reasons.map((r: { rule: string }) => r.rule)).toEqual(['segment-3-service-restriction']);
+      expect(reasons[0].text).toMatch(/from 2025-03-01 to 2026-02-28/);
+      expect(reasons[0].citation).toMatch(/^001_f3898d6cd45509ea\.txt, Resources, Table 4, Step 1/);
+      // Some change takes segment 3 away, and its patch is on the facts as sent (the restriction is the first entry).
+      const away = changes.filter((c: { outcome: { segment: number } }) => c.outcome.segment !== 3);
+      expect(away.length).toBeGreaterThan(0);
+      expect(JSON.stringify(away.map((c: { patch: unknown }) => c.patch))).toMatch(/\/customer\/serviceRestrictions\/0/);
+      // meetsCommitments is left out, and the rule file takes it to be true.
+      expect(assumed).toEqual([expect.objectContaining({ fact: 'customer.meetsCommitments', value: true })]);
+      const record = await app.log.find(res.body.decisionId as string);
+      expect(record).toEqual(expect.objectContaining({ decisionId: res.body.decisionId, evaluator: engine, outcome: res.body.outcome }));
+    },
+  );
+
+  test('the full answer carries the summary too, without the changes', async () => {
+    const res = await app.as('caseworker').post(EVALUATE).send(restricted);
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.body).slice(0, 8)).toEqual(['decisionId', 'ruleSet', 'version', 'effective', 'asOf', 'evaluator', 'outcome', 'summary']);
+    expect(res.body.summary.holdsUntil).toBe('2026-03-01');
+    expect(res.body.summary.changes).toBeUndefined();
+    expect(res.body.explanation.length).toBeGreaterThan(5);
   });
 });

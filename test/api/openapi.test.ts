@@ -8,11 +8,12 @@ import addFormats from 'ajv-formats';
 import { impactOf } from '../../src/authoring/impact';
 import { loadFixtures } from '../../src/authoring/fixtures';
 import { decisionJson } from '../../src/api/decision-json';
+import { decideRequest } from '../../src/api/decide-request';
 import { NDJSON_LINE_SCHEMA, PROBLEM_JSON, openApiDocument } from '../../src/api/openapi';
 import { problemOf } from '../../src/api/problem';
-import { decide, evaluate, type Decision, type Evaluator } from '../../src/engine/evaluate';
+import type { Decided } from '../../src/decisions/recorder';
+import type { Decision, Evaluator } from '../../src/engine/evaluate';
 import { DecisionError, ERROR_CATALOGUE, type ErrorCode } from '../../src/errors';
-import { parseEvaluateRequest } from '../../src/facts/validate';
 import { CALENDAR_FILE, loadRuleTexts, versionsByFile, type RuleRegistry } from '../../src/loader/load';
 import { typedValues } from '../../src/loader/templates';
 import { RULE_SET_MODULES } from '../../src/rulesets';
@@ -204,10 +205,10 @@ async function samples(): Promise<Sample[]> {
     for (const fixture of loadFixtures(FIXTURES_DIR, name)) {
       for (const evaluator of ['compiled', 'reference'] as const) {
         try {
-          const ruleSet = versions.resolve(fixture.asOf);
-          const request = parseEvaluateRequest({ asOf: fixture.asOf, facts: fixture.facts }, name, ruleSet.file.requires);
-          const decision =
-            evaluator === 'compiled' ? decide(ruleSet, request.facts, fixture.asOf) : await evaluate(ruleSet, request.facts, fixture.asOf, 'reference');
+          // As the route decides it (its summary included), on a copy: the route fills defaults into the body it parsed.
+          const body = JSON.parse(JSON.stringify({ asOf: fixture.asOf, facts: fixture.facts })) as unknown;
+          const made = decideRequest(versions, body, evaluator, () => fixture.asOf);
+          const decision = (made instanceof Promise ? await made : made).decision as Decision;
           all.push({ ruleSet: name, file: fixture.file, evaluator, decision });
         } catch (error) {
           if (!(error instanceof DecisionError)) throw error;
@@ -429,13 +430,8 @@ describe('the checker refuses what the document does not say', () => {
   const url = evaluateUrl('direct-referral');
   const headers = { ...JSON_HEADERS, 'x-decision-id': id };
   beforeAll(() => {
-    const ruleSet = registry.ruleSets.get('direct-referral')!.resolve('2025-06-02');
-    const request = parseEvaluateRequest(
-      { facts: { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' } } },
-      ruleSet.name,
-      ruleSet.file.requires,
-    );
-    decision = decide(ruleSet, request.facts, '2025-06-02');
+    const body = { facts: { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' } } };
+    decision = (decideRequest(registry.ruleSets.get('direct-referral')!, body, 'compiled', () => '2025-06-02') as Decided).decision as Decision;
   });
   const body = () => JSON.parse(decisionJson(decision, id)) as Node;
   /** The checker found something, and said what. */
