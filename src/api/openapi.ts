@@ -105,20 +105,25 @@ const ERROR_CODES = Object.keys(ERROR_CATALOGUE) as ErrorCode[];
 const ruleItem = ruleFileSchema.properties.rules.items;
 const ruleFile = ruleFileSchema.properties;
 
+/** What every decision's answer opens with, explained or summarised: the rule set, the deciding version and its period, the date, the evaluator. */
+const decisionHead: Record<string, Schema> = {
+  ruleSet: ref('RuleSetName'),
+  version: ref('RuleVersion'),
+  effective: {
+    ...closed({ from: dateOrNull('effectiveFrom; null: from the beginning'), to: dateOrNull('effectiveTo; null: until further notice') }),
+    description: 'The period the deciding version is in force',
+  },
+  asOf: date,
+  evaluator: ref('Evaluator'),
+};
+
 /** A decision's fields, as decision-json.ts writes them; with `decisionId` first when the decision was recorded. */
 function decisionSchema(recorded: boolean, description: string, outcomes: Schema[]): Schema {
   const id: Record<string, Schema> = recorded ? { decisionId: ref('DecisionId') } : {};
   return closed(
     {
       ...id,
-      ruleSet: ref('RuleSetName'),
-      version: ref('RuleVersion'),
-      effective: {
-        ...closed({ from: dateOrNull('effectiveFrom; null: from the beginning'), to: dateOrNull('effectiveTo; null: until further notice') }),
-        description: 'The period the deciding version is in force',
-      },
-      asOf: date,
-      evaluator: ref('Evaluator'),
+      ...decisionHead,
       outcome: { type: 'object', description: "The rule set's outcome; its shape follows ruleSet (one outcome schema per rule set in components.schemas)" },
       summary: ref('Summary'),
       defaultsApplied: {
@@ -600,14 +605,7 @@ function ruleSetSchemas(modules: readonly RuleSetModule[]): Record<string, unkno
     SummaryDecision: closed(
       {
         decisionId: ref('DecisionId'),
-        ruleSet: ref('RuleSetName'),
-        version: ref('RuleVersion'),
-        effective: {
-          ...closed({ from: dateOrNull('effectiveFrom; null: from the beginning'), to: dateOrNull('effectiveTo; null: until further notice') }),
-          description: 'The period the deciding version is in force',
-        },
-        asOf: date,
-        evaluator: ref('Evaluator'),
+        ...decisionHead,
         outcome: { type: 'object', description: "The rule set's outcome, as in Decision" },
         summary: ref('Summary'),
       },
