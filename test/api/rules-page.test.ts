@@ -130,6 +130,9 @@ test('/rules shows each rule set as a decision table and explains a pasted case'
   expect(await page.textContent('#result [data-field="eligible"]')).toBe('false');
   expect(await page.textContent('#result [data-field="actionDueBy"]')).toBe('2025-04-29');
   expect(await page.textContent('#result [data-field="unmet"]')).toBe('["no-zone-case-management"]');
+  // The summary comes before the trace: the unmet criterion in words, and until when the answer holds.
+  await expect(page.locator('#result .summary .reasons li[data-rule="no-zone-case-management"]').textContent()).resolves.toMatch(/^Not met: /);
+  await expect(page.locator('#result .summary .holds').textContent()).resolves.toMatch(/^Holds/);
   // Five criteria and Centrelink's two timeframe rules; the one that fired says how the due date was reckoned.
   await expect(page.locator('#result .rule-result').count()).resolves.toBe(7);
   const reckoned = page.locator('#result [data-computed="actionDueBy"]');
