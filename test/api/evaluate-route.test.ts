@@ -360,6 +360,35 @@ describe('?explain=summary', () => {
     },
   );
 
+  test('evaluate-batch with explain=summary answers each line as evaluate does, its summary with the changes', async () => {
+    const lines = [
+      { id: 'r', ...restricted },
+      { id: 'bad', facts: { program: 'medicare' } },
+    ];
+    const res = await app
+      .as('caseworker')
+      .post(`${EVALUATE}-batch?explain=summary`)
+      .set('Content-Type', 'application/x-ndjson')
+      .send(lines.map((l) => JSON.stringify(l)).join('\n'));
+    expect(res.status).toBe(200);
+    const [first, second] = res.text
+      .trim()
+      .split('\n')
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            line: number;
+            decision?: Record<string, unknown> & { summary: { holdsUntil: string; changes: unknown[] } };
+            problem?: { code: string };
+          },
+      );
+    expect(Object.keys(first!.decision!)).toEqual(['decisionId', 'ruleSet', 'version', 'effective', 'asOf', 'evaluator', 'outcome', 'summary']);
+    expect(first!.decision!.summary.holdsUntil).toBe('2026-03-01');
+    expect(first!.decision!.summary.changes.length).toBeGreaterThan(0);
+    expect(second!.problem!.code).toBe('invalid-request');
+    expect(await app.log.find(first!.decision!.decisionId as string)).toEqual(expect.objectContaining({ outcome: first!.decision!.outcome }));
+  });
+
   test('the full answer carries the summary too, without the changes', async () => {
     const res = await app.as('caseworker').post(EVALUATE).send(restricted);
     expect(res.status).toBe(200);
