@@ -20,6 +20,8 @@ export interface PreparedCase {
   version: CompiledRuleSet;
   facts: CaseFacts;
   asOf: string;
+  /** The facts as a request sends them, before any default is filled in: what summary.changes writes its patches on. */
+  sent: unknown;
 }
 
 /**
@@ -47,9 +49,10 @@ export function prepareCases(rules: RuleSetVersions, count: number, seed: number
     const { asOf, facts } = next();
     const version = rules.inForceOn(asOf);
     if (!version) continue;
-    const checked = checkCaseFacts(JSON.parse(JSON.stringify(facts)), { copy: false });
+    const text = JSON.stringify(facts);
+    const checked = checkCaseFacts(JSON.parse(text), { copy: false });
     requireFacts(checked, rules.name, version.file.requires);
-    cases.push({ version, facts: checked, asOf });
+    cases.push({ version, facts: checked, asOf, sent: JSON.parse(text) });
   }
   return cases;
 }

@@ -1,41 +1,88 @@
 // (a) Single evaluations per second in one process: compiled decide() with its full explanation, and
-// the reference evaluator (json-rules-engine through our pool), for every rule set.
+// the reference evaluator (json-rules-engine through our pool), for every rule set. Then what a summary adds
+// (engine/summary.ts): decide() with the summary every explained answer carries (reasons, holdsUntil, assumed), and
+// with the changes too (what ?explain=summary computes), with the summary HTTP answer's median size.
+import { summaryDecisionJson } from '../src/api/decision-json';
 import { decide, evaluate } from '../src/engine/evaluate';
+import { summarize } from '../src/engine/summary';
 import type { RuleRegistry } from '../src/loader/load';
 import { n, prepareCases, say, timeAsync, timeSync, type PreparedCase, type Rate } from './common';
 import type { BenchSettings } from './settings';
 
+export interface SummaryFigures {
+  /** decide() and the summary without changes: what every explained answer computes. */
+  reasons: Rate;
+  /** decide() and the whole summary, changes too: what ?explain=summary computes. */
+  withChanges: Rate;
+  /** The summary HTTP answer (summaryDecisionJson), median bytes over the prepared cases. */
+  medianBytes: number;
+}
+
 export interface InProcessFigures {
   compiled: Record<string, Rate>;
   reference: Record<string, Rate>;
+  summary: Record<string, SummaryFigures>;
 }
 
+const µs = (rate: Rate) => (1e6 / rate.perSecond).toFixed(1);
+
 export async function inProcess(registry: RuleRegistry, settings: BenchSettings): Promise<InProcessFigures> {
-  const figures: InProcessFigures = { compiled: {}, reference: {} };
+  const figures: InProcessFigures = { compiled: {}, reference: {}, summary: {} };
+  const prepared = new Map<string, PreparedCase[]>();
+  const timing = { warmMs: settings.warmMs, minMs: settings.minMs };
   say(`| rule set | cases | compiled decide()/s | reference/s | compiled / reference |`);
   say(`|---|---:|---:|---:|---:|`);
   for (const rules of registry.ruleSets.values()) {
     const cases: PreparedCase[] = prepareCases(rules, settings.cases, settings.seed);
+    prepared.set(rules.name, cases);
     let sink = 0;
-    const compiled = timeSync(
-      (i) => {
-        const c = cases[i % cases.length] as PreparedCase;
-        sink += decide(c.version, c.facts, c.asOf).explanation.length;
-      },
-      { warmMs: settings.warmMs, minMs: settings.minMs },
-    );
-    const reference = await timeAsync(
-      async (i) => {
-        const c = cases[i % cases.length] as PreparedCase;
-        sink += (await evaluate(c.version, c.facts, c.asOf, 'reference')).explanation.length;
-      },
-      { warmMs: settings.warmMs, minMs: settings.minMs },
-    );
+    const compiled = timeSync((i) => {
+      const c = cases[i % cases.length] as PreparedCase;
+      sink += decide(c.version, c.facts, c.asOf).explanation.length;
+    }, timing);
+    const reference = await timeAsync(async (i) => {
+      const c = cases[i % cases.length] as PreparedCase;
+      sink += (await evaluate(c.version, c.facts, c.asOf, 'reference')).explanation.length;
+    }, timing);
     if (sink === 0) throw new Error(`${rules.name}: no rule weighed in any evaluation`);
     figures.compiled[rules.name] = compiled;
     figures.reference[rules.name] = reference;
     say(
       `| ${rules.name} | ${n(cases.length)} | ${n(compiled.perSecond)} | ${n(reference.perSecond)} | ${(compiled.perSecond / reference.perSecond).toFixed(0)}× |`,
+    );
+  }
+
+  say('');
+  say('Compiled decide() with its summary (engine/summary.ts): without changes, as every explained answer; with changes, as ?explain=summary.');
+  say('');
+  say(`| rule set | decide()/s (µs) | + reasons, holdsUntil, assumed /s (µs) | + changes /s (µs) | summary answer, median bytes |`);
+  say(`|---|---:|---:|---:|---:|`);
+  for (const rules of registry.ruleSets.values()) {
+    const cases = prepared.get(rules.name) as PreparedCase[];
+    let sink = 0;
+    const reasons = timeSync((i) => {
+      const c = cases[i % cases.length] as PreparedCase;
+      const decision = decide(c.version, c.facts, c.asOf);
+      sink += summarize(rules, c.version, decision, c.facts).reasons.length;
+    }, timing);
+    const withChanges = timeSync((i) => {
+      const c = cases[i % cases.length] as PreparedCase;
+      const decision = decide(c.version, c.facts, c.asOf);
+      sink += summarize(rules, c.version, decision, c.facts, c.sent).changes?.length ?? 0;
+    }, timing);
+    if (sink === 0) throw new Error(`${rules.name}: no summary gave a reason or a change`);
+    const sizes = cases
+      .map((c, i) => {
+        const decision = decide(c.version, c.facts, c.asOf);
+        decision.summary = summarize(rules, c.version, decision, c.facts, c.sent);
+        return Buffer.byteLength(summaryDecisionJson(decision, `bench-${i}`));
+      })
+      .sort((a, b) => a - b);
+    const medianBytes = sizes[Math.floor(sizes.length / 2)] as number;
+    figures.summary[rules.name] = { reasons, withChanges, medianBytes };
+    const compiled = figures.compiled[rules.name] as Rate;
+    say(
+      `| ${rules.name} | ${n(compiled.perSecond)} (${µs(compiled)}) | ${n(reasons.perSecond)} (${µs(reasons)}) | ${n(withChanges.perSecond)} (${µs(withChanges)}) | ${n(medianBytes)} |`,
     );
   }
   return figures;

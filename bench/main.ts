@@ -1,6 +1,7 @@
 // npm run bench -- [--quick] [--only a,b,c,d,e] [--seed N]: the figures for docs/performance.md, one
 // section after another on this machine, then a summary table with the targets checked.
-//   a  in-process evaluations/s per rule set (compiled and reference)
+//   a  in-process evaluations/s per rule set (compiled and reference), and with the decision's summary (without and
+//      with its changes), with the summary answer's median size
 //   b  json-rules-engine used directly for segment allocation (naive and reused): the baselines
 //   c  the hand-written segment allocation: the ceiling
 //   d  ps-rules triage end to end (100,000 and 1,000,001 lines), with peak RSS
@@ -28,6 +29,11 @@ type Section = keyof typeof SECTIONS;
 // the load generator on the same 2 cores; the edges may cost at most a fifth of a bare Express route's throughput.
 const TARGETS = {
   inProcess: 250_000,
+  // The summary (engine/summary.ts): reasons (with holdsUntil and assumed, as every explained answer carries them) at
+  // the explained answer's own pace; with the changes too (?explain=summary), and the answer at most 2 KB.
+  summaryReasons: 250_000,
+  summaryChanges: 100_000,
+  summaryBytes: 2048,
   overReused: 25,
   triageMs: 20_000,
   triageRss: 512 * 1024 * 1024,
@@ -60,6 +66,31 @@ function summary(figures: Figures): void {
   const row = (...cells: string[]) => rows.push(cells);
   if (ours !== undefined)
     row('segment allocation in-process, explained (compiled)', `${n(ours)}/s`, '', `≥ ${n(TARGETS.inProcess)}/s`, check(ours >= TARGETS.inProcess));
+  const summarised = figures.a?.summary['segment-allocation'];
+  if (summarised) {
+    const { reasons, withChanges, medianBytes } = summarised;
+    row(
+      'segment allocation in-process, decide() + summary without changes (reasons, holdsUntil, assumed)',
+      `${n(reasons.perSecond)}/s`,
+      ours === undefined ? '' : `of decide() alone ${(reasons.perSecond / ours).toFixed(2)}`,
+      `≥ ${n(TARGETS.summaryReasons)}/s`,
+      check(reasons.perSecond >= TARGETS.summaryReasons),
+    );
+    row(
+      'segment allocation in-process, decide() + summary with changes (?explain=summary)',
+      `${n(withChanges.perSecond)}/s`,
+      `${(1e6 / withChanges.perSecond).toFixed(1)} µs a case`,
+      `≥ ${n(TARGETS.summaryChanges)}/s`,
+      check(withChanges.perSecond >= TARGETS.summaryChanges),
+    );
+    row(
+      'segment allocation summary answer (?explain=summary), median size',
+      `${n(medianBytes)} bytes`,
+      '',
+      `≤ ${n(TARGETS.summaryBytes)} bytes`,
+      check(medianBytes <= TARGETS.summaryBytes),
+    );
+  }
   const reference = figures.a?.reference['segment-allocation']?.perSecond;
   if (reference !== undefined)
     row(

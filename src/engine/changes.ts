@@ -11,7 +11,7 @@ import { caseFactsSchema } from '../facts/schema';
 import { parseEvaluateRequest, type CaseFacts } from '../facts/validate';
 import type { CompiledRuleSet, RuleSetModule } from './compile';
 import { selectedEntries } from './derived';
-import { decideVerdict } from './evaluate';
+import { decideVerdict, outcomeFrom } from './evaluate';
 import type { FactMap, RuleDefinition } from './types';
 
 /** One operation of an RFC 6902 JSON Patch; only those summary.changes writes. */
@@ -301,6 +301,63 @@ function candidatesFor(ruleSet: CompiledRuleSet, reads: Reads, filled: CaseFacts
   return candidates;
 }
 
+// --- Changes tried on a fact map.
+
+/**
+ * The fact-map slots the mutations change, as path, new value, path, new value …; undefined when two of them change one
+ * list (rare: the patch's own order then says which entry each index names, so the caller applies the patch itself).
+ */
+function changedSlots(factMap: FactMap, mutations: readonly Mutation[]): unknown[] | undefined {
+  const changed: unknown[] = [];
+  for (const mutation of mutations) {
+    const { path } = mutation;
+    for (let i = 0; i < changed.length; i += 2) if (changed[i] === path) return undefined;
+    if (mutation.kind === 'set') {
+      changed.push(path, mutation.value);
+      continue;
+    }
+    const list = [...(factMap[path] as Item[])];
+    if (mutation.kind === 'remove') list.splice(mutation.index, 1);
+    else list[mutation.index] = { ...(list[mutation.index] as Item), [mutation.field]: mutation.value };
+    changed.push(path, list);
+  }
+  return changed;
+}
+
+/** A derived fact's value: a number, null, or a sorted list of values. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const dependentsCache = new WeakMap<CompiledRuleSet, Map<string, CompiledRuleSet['derived']>>();
+
+/** The derived facts of a version that read a fact (a list, or the date a count of days runs from). */
+function dependentsOf(ruleSet: CompiledRuleSet, path: string): CompiledRuleSet['derived'] {
+  let byPath = dependentsCache.get(ruleSet);
+  if (!byPath) dependentsCache.set(ruleSet, (byPath = new Map<string, CompiledRuleSet['derived']>()));
+  let found = byPath.get(path);
+  if (!found) {
+    found = ruleSet.derived.filter(([name]) => {
+      const definition = ruleSet.file.derivedFacts[name];
+      return definition?.list === path || definition?.date === path;
+    });
+    byPath.set(path, found);
+  }
+  return found;
+}
+
+const appliesCache = new WeakMap<CompiledRuleSet, ReadonlySet<string>>();
+
+/** The facts rules' appliesTo name: a change to one may weigh other rules. */
+function appliesFactsOf(ruleSet: CompiledRuleSet): ReadonlySet<string> {
+  let found = appliesCache.get(ruleSet);
+  if (!found) appliesCache.set(ruleSet, (found = new Set(ruleSet.file.rules.flatMap((rule) => Object.keys(rule.appliesTo ?? {})))));
+  return found;
+}
+
 // --- Words for what a change reaches.
 
 function shown(value: unknown): string {
@@ -398,29 +455,64 @@ export function summaryChanges(
   const given = verdictOf(outcome, module.datedFromAsOf);
   const givenKey = JSON.stringify(given);
   const headlineKey = (verdict: Record<string, unknown>) => JSON.stringify(verdict[module.verdict]);
-  const { rules } = ruleSet.subsetFor(ruleSet.flatten(filled));
-  const candidates = candidatesFor(ruleSet, readsOf(ruleSet, module, rules), filled, asOf);
+  // The case as this version reads it, read once: each change is tried on this fact map, its one slot changed and the
+  // derived facts reading that slot computed again, then put back (flattening and deriving the whole case again for
+  // each of ten to twenty changes cost more than all the rest of the search).
+  const factMap = ruleSet.flatten(filled);
+  ruleSet.applyDefaults(factMap);
+  ruleSet.deriveAll(factMap, asOf);
+  const { rules } = ruleSet.subsetFor(factMap);
+  const reads = readsOf(ruleSet, module, rules);
+  const candidates = candidatesFor(ruleSet, reads, filled, asOf);
+  const givenReached: Reached = { key: givenKey, verdict: given, headline: headlineKey(given) };
 
   const reach = (mutations: readonly Mutation[]): Reached => {
-    const changed = applyPatch(filled, patchOf(filled, mutations));
-    const verdict = verdictOf(decideVerdict(ruleSet, changed, asOf).outcome, module.datedFromAsOf);
-    return { key: JSON.stringify(verdict), verdict, headline: headlineKey(verdict) };
+    const changed = changedSlots(factMap, mutations);
+    if (!changed) {
+      // Two changes to one list: written as the patch writes them, each index read after the change before it.
+      const patched = applyPatch(filled, patchOf(filled, mutations));
+      const verdict = verdictOf(decideVerdict(ruleSet, patched, asOf).outcome, module.datedFromAsOf);
+      return { key: JSON.stringify(verdict), verdict, headline: headlineKey(verdict) };
+    }
+    const saved: unknown[] = [];
+    let moved = false;
+    for (let i = 0; i < changed.length; i += 2) {
+      const path = changed[i] as string;
+      saved.push(path, factMap[path]);
+      factMap[path] = changed[i + 1];
+      if (reads.direct.has(path) || appliesFactsOf(ruleSet).has(path)) moved = true;
+      for (const [name, compute] of dependentsOf(ruleSet, path)) {
+        const before = factMap[name];
+        saved.push(name, before);
+        const after = compute(factMap, asOf);
+        factMap[name] = after;
+        if (!sameValue(before, after)) moved = true;
+      }
+    }
+    // No fact a rule or the outcome reads moved (an entry no derived fact selects, a group short of the maximum): the
+    // verdict is the one given.
+    let reached = givenReached;
+    if (moved) {
+      const verdict = verdictOf(outcomeFrom(ruleSet, factMap, asOf), module.datedFromAsOf);
+      reached = { key: JSON.stringify(verdict), verdict, headline: headlineKey(verdict) };
+    }
+    for (let i = saved.length - 2; i >= 0; i -= 2) factMap[saved[i] as string] = saved[i + 1];
+    return reached;
   };
 
-  // Verdict → the changes that reach it, in order; the first that passes the check below is given.
-  const found = new Map<string, { verdict: Record<string, unknown>; ways: Candidate[][] }>();
+  // Verdict → the first change (in the stable order) that reaches it.
+  const found = new Map<string, { reached: Reached; way: Candidate[] }>();
   const headlines = new Set<string>([headlineKey(given)]);
   for (const candidate of candidates) {
     const reached = reach([candidate.mutation]);
     if (reached.key === givenKey) continue;
     headlines.add(reached.headline);
-    const entry = found.get(reached.key);
-    if (entry) entry.ways.push([candidate]);
-    else found.set(reached.key, { verdict: reached.verdict, ways: [[candidate]] });
+    if (!found.has(reached.key)) found.set(reached.key, { reached, way: [candidate] });
   }
   const domain = headlineDomain(module);
   const pairable = domain?.every((value) => headlines.has(value)) ? [] : candidates.slice(0, MAX_PAIR_SINGLES);
-  const byPairs = new Map<string, { verdict: Record<string, unknown>; ways: Candidate[][] }>();
+  // Headline value → the first pair that reaches it (a headline no single change reaches: a verdict of its own).
+  const byPairs = new Map<string, { reached: Reached; way: Candidate[] }>();
   for (let i = 0; i < pairable.length; i += 1) {
     for (let j = i + 1; j < pairable.length; j += 1) {
       const a = pairable[i] as Candidate;
@@ -428,48 +520,26 @@ export function summaryChanges(
       if (a.target === b.target) continue;
       const reached = reach([a.mutation, b.mutation]);
       if (reached.key === givenKey || headlines.has(reached.headline)) continue;
-      const entry = byPairs.get(reached.headline);
-      if (entry) entry.ways.push([a, b]);
-      else byPairs.set(reached.headline, { verdict: reached.verdict, ways: [[a, b]] });
+      if (!byPairs.has(reached.headline)) byPairs.set(reached.headline, { reached, way: [a, b] });
     }
   }
 
+  // Each patch is written on the request's facts as sent. It is valid by construction, so it is not validated again
+  // here (a full copy of the request through the schema, for each change given, cost more than the whole search): it
+  // removes a list entry, or sets a fact or an entry's field to a value of its own type (the vocabulary's next step, a
+  // flag, a date), and what it reaches is what the search decided on the same facts. test/engine/changes.test.ts
+  // applies every patch to the request, validates it and decides it again, over 10,000 generated cases a version.
   const changes: Change[] = [];
-  const given_ = new Set<string>();
-  for (const { ways } of [...found.values(), ...byPairs.values()]) {
-    for (const way of ways) {
-      const change = checked(ruleSet, module, requestFacts, asOf, given, way);
-      if (!change) continue;
-      const key = JSON.stringify(change.outcome);
-      // A pair's verdict is checked afresh: it must be new (byPairs groups pairs by headline, so two pairs may differ elsewhere).
-      if (key === givenKey || given_.has(key)) continue;
-      given_.add(key);
-      changes.push(change);
-      break;
-    }
+  for (const { reached, way } of [...found.values(), ...byPairs.values()]) {
+    const patch = patchOf(
+      requestFacts,
+      way.map((c) => c.mutation),
+    );
+    changes.push({
+      outcome: reached.verdict,
+      text: `If ${way.map((c) => c.words).join(' and ')}, ${consequence(module.verdict, given, reached.verdict)}.`,
+      patch,
+    });
   }
   return changes;
-}
-
-/** The change of these mutations as given: patched, validated as a request, decided again; undefined if the request would be refused. */
-function checked(
-  ruleSet: CompiledRuleSet,
-  module: ChangesModule,
-  requestFacts: unknown,
-  asOf: string,
-  given: Record<string, unknown>,
-  way: readonly Candidate[],
-): Change | undefined {
-  const patch = patchOf(
-    requestFacts,
-    way.map((c) => c.mutation),
-  );
-  let facts: CaseFacts;
-  try {
-    facts = parseEvaluateRequest({ asOf, facts: applyPatch(requestFacts, patch) }, ruleSet.name, ruleSet.file.requires).facts;
-  } catch {
-    return undefined;
-  }
-  const outcome = verdictOf(decideVerdict(ruleSet, facts, asOf).outcome, module.datedFromAsOf);
-  return { outcome, text: `If ${way.map((c) => c.words).join(' and ')}, ${consequence(module.verdict, given, outcome)}.`, patch };
 }

@@ -100,17 +100,12 @@ function leavesWindowOn(date: string, months: number): string {
   return leaves;
 }
 
-const asList = (value: unknown): readonly Item[] => (Array.isArray(value) ? (value as Item[]) : []);
-
 /**
  * Adds to `days` each day in (after, until] on which a derived fact of `ruleSet` can change for this case. Days are
  * YYYY-MM-DD strings, which order as dates: an entry's date is compared as it is, and parsed only when a day must be
  * reckoned from it (parsing costs more than the rest of the search).
  */
 function candidateDays(ruleSet: CompiledRuleSet, factMap: FactMap, after: string, until: string, days: string[]): void {
-  const add = (day: string) => {
-    if (day > after && day <= until) days.push(day);
-  };
   for (const mover of moversOf(ruleSet)) {
     if (mover.kind === 'days') {
       const date = factMap[mover.date];
@@ -118,26 +113,53 @@ function candidateDays(ruleSet: CompiledRuleSet, factMap: FactMap, after: string
       const from = dayNumber(date);
       const first = dayNumber(after);
       for (const t of mover.thresholds) {
-        if (from + t > first) add(dateOfDay(from + t));
-        if (from + t + 1 > first) add(dateOfDay(from + t + 1));
+        if (from + t > first) add(days, dateOfDay(from + t), after, until);
+        if (from + t + 1 > first) add(days, dateOfDay(from + t + 1), after, until);
       }
       continue;
     }
-    for (const item of asList(factMap[mover.list])) {
+    const list = factMap[mover.list];
+    if (!Array.isArray(list) || list.length === 0) continue;
+    // An entry dated on or before this day was out of the window already on the first day: it stays out.
+    const outBefore = mover.kind === 'entries' && mover.months !== undefined ? windowStartOn(after, mover.months) : undefined;
+    for (const item of list as Item[]) {
       if (!mover.where(item)) continue;
       if (mover.kind === 'periods') {
-        if (typeof item.from === 'string') add(item.from);
-        if (typeof item.to === 'string' && item.to >= after && item.to < until) add(addDays(item.to, 1));
+        if (typeof item.from === 'string') add(days, item.from, after, until);
+        if (typeof item.to === 'string' && item.to >= after && item.to < until) add(days, addDays(item.to, 1), after, until);
         continue;
       }
-      // An undated entry counts every day; a dated one from its date, and within a window until it leaves it (an
-      // entry already out of the window on the first day stays out).
+      // An undated entry counts every day; a dated one from its date, and within a window until it leaves it.
       const date = item.date;
       if (typeof date !== 'string') continue;
-      add(date);
-      if (mover.months !== undefined && date <= until && date > addMonths(after, -mover.months)) add(leavesWindowOn(date, mover.months));
+      add(days, date, after, until);
+      if (outBefore !== undefined && date <= until && date > outBefore) add(days, leavesWindowOn(date, mover.months as number), after, until);
     }
   }
+}
+
+/** addMonths(day, -months), remembered for the last day asked: a batch is mostly decided as of one date. */
+let lastWindow = { day: '', months: NaN, start: '' };
+function windowStartOn(day: string, months: number): string {
+  if (lastWindow.day !== day || lastWindow.months !== months) lastWindow = { day, months, start: addMonths(day, -months) };
+  return lastWindow.start;
+}
+
+/** Adds `day` to `days` when it is in (after, until]. */
+function add(days: string[], day: string, after: string, until: string): void {
+  if (day > after && day <= until) days.push(day);
+}
+
+/** Whether two computations of a version's derived facts agree on every value (a number, null, or a sorted list). */
+function sameDerived(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): boolean {
+  for (const key in a) {
+    const x = a[key];
+    const y = b[key];
+    if (x === y) continue;
+    if (!Array.isArray(x) || !Array.isArray(y) || x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i += 1) if (x[i] !== y[i]) return false;
+  }
+  return true;
 }
 
 /** An outcome field's value compared as JSON: outcomes are plain data (the module's schema says so). */
@@ -192,9 +214,16 @@ const LAST = '9999-12-31';
  * The first day after `asOf` on which the same facts give a different verdict (the outcome without its fields reckoned
  * from asOf), each day decided by the version in force on it; null when none does up to the last day of the holiday
  * calendar. A day no version is in force on differs (nothing can be decided on it). `facts` are validated facts
- * (facts/validate.ts); `outcome`, when the caller has decided the case as of `asOf` already, spares deciding it again.
+ * (facts/validate.ts); `outcome`, when the caller has decided the case as of `asOf` already, spares deciding it again,
+ * and that decision's `derivedFacts` with it spare computing them again.
  */
-export function holdsUntil(versions: RuleSetVersions, facts: CaseFacts, asOf: string, outcome?: Readonly<Record<string, unknown>>): string | null {
+export function holdsUntil(
+  versions: RuleSetVersions,
+  facts: CaseFacts,
+  asOf: string,
+  outcome?: Readonly<Record<string, unknown>>,
+  derivedFacts?: Readonly<Record<string, unknown>>,
+): string | null {
   const current = versions.resolve(asOf);
   const end = calendarEnd(current);
   if (asOf >= end) return null;
@@ -219,8 +248,11 @@ export function holdsUntil(versions: RuleSetVersions, facts: CaseFacts, asOf: st
   const name = versions.name;
   let reading = readings.find((r) => r.version === current) as Reading;
   let verdict = outcome;
+  // The derived facts the verdict was last decided on, by the version last read: a day on which none of them moved
+  // gives that verdict again, without deciding (most candidate days move a count that no condition turns on).
+  let derived: Readonly<Record<string, unknown>> | undefined = verdict === undefined ? undefined : derivedFacts;
   if (verdict === undefined) {
-    current.deriveAll(reading.factMap, asOf);
+    derived = current.deriveAll(reading.factMap, asOf);
     verdict = outcomeFrom(current, reading.factMap, asOf);
   }
   let previous = asOf;
@@ -231,8 +263,11 @@ export function holdsUntil(versions: RuleSetVersions, facts: CaseFacts, asOf: st
       const now = readings.find((r) => day >= r.from && day <= r.to);
       if (!now) return day;
       reading = now;
+      derived = undefined;
     }
-    reading.version.deriveAll(reading.factMap, day);
+    const next = reading.version.deriveAll(reading.factMap, day);
+    if (derived !== undefined && sameDerived(derived, next)) continue;
+    derived = next;
     if (!sameVerdict(name, verdict, outcomeFrom(reading.version, reading.factMap, day))) return day;
   }
   return null;

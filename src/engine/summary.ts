@@ -38,7 +38,7 @@ export function summarize(versions: RuleSetVersions, ruleSet: CompiledRuleSet, d
   if (!module) throw new Error(`no module is registered for rule set ${ruleSet.name}`);
   return {
     reasons: summaryReasons(ruleSet, decision, facts),
-    holdsUntil: holdsUntil(versions, facts, decision.asOf, decision.outcome),
+    holdsUntil: holdsUntil(versions, facts, decision.asOf, decision.outcome, decision.derivedFacts),
     ...(requestFacts === undefined ? {} : { changes: summaryChanges(ruleSet, module, requestFacts, decision.asOf, decision.outcome, facts) }),
     assumed: summaryAssumed(ruleSet, decision),
   };
