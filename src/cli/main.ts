@@ -95,7 +95,7 @@ program
     '--previous <queue.ndjson>',
     "the last run's NDJSON queue (another file than --out): decide again only the records whose answer may have changed since, " +
       'and carry the others over as they were decided (their asOf the day they were). Decided again: a record not in it, ' +
-      'one whose facts differ (factsDigest), one whose holdsUntil (re-triage on) is on or before its as-of date, ' +
+      'one whose input line differs (inputDigest), one whose holdsUntil (re-triage on) is on or before its as-of date, ' +
       'one a rule version edited since would decide; holdsUntil counts the days a dated rule version takes effect, so none is missed',
   )
   .addHelpText(

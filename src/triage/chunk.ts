@@ -35,10 +35,12 @@ interface TriageDecision {
 export const earlier = (a: string | null, b: string | null): string | null => (a === null ? b : b === null || a < b ? a : b);
 
 /**
- * A short digest of a record's facts as given (before defaults fill them in): what --previous compares to tell a record
- * whose facts changed since the last run, which holdsUntil alone cannot know.
+ * A short digest of a record's input (its NDJSON line, or its CSV row's cells): what --previous compares to tell a
+ * record whose facts changed since the last run, which holdsUntil alone cannot know. The text as read, not the facts
+ * parsed: serialising them again would cost more than the digest (a record whose line changed only in its spacing is
+ * decided again, which is harmless). Not a security measure: any digest that changes with the text would do.
  */
-export const factsDigest = (facts: unknown): string => createHash('sha256').update(JSON.stringify(facts)).digest('hex').slice(0, 16);
+export const inputDigest = (text: string): string => createHash('sha1').update(text).digest('hex').slice(0, 16);
 
 /** The versions in force on one date, or why there are none; most backlogs share one date. */
 type InForce = { versions: CompiledRuleSet[] } | { error: DecisionError };
@@ -155,7 +157,7 @@ export class ChunkTriage {
       sink.error(line, shownId, `line ${line} is not a triage record { "id", "facts", "asOf"? }`, issues);
       return;
     }
-    this.decideRecord(line, shownId as string | number, facts, (asOf as string | undefined) ?? this.setup.asOf, '/facts', sink);
+    this.decideRecord(line, shownId as string | number, facts, (asOf as string | undefined) ?? this.setup.asOf, '/facts', raw, sink);
   }
 
   private csvChunk(text: string, firstLine: number, sink: ChunkSink): void {
@@ -216,7 +218,7 @@ export class ChunkTriage {
       );
       return;
     }
-    this.decideRecord(line, converted.id as string, converted.facts, this.setup.asOf, '', sink);
+    this.decideRecord(line, converted.id as string, converted.facts, this.setup.asOf, '', record.join('\u001f'), sink);
   }
 
   /** The column a schema error's pointer falls in, for CSV messages. */
@@ -255,14 +257,13 @@ export class ChunkTriage {
     return found;
   }
 
-  private decideRecord(line: number, id: string | number, rawFacts: unknown, asOf: string, prefix: string, sink: ChunkSink): void {
+  private decideRecord(line: number, id: string | number, rawFacts: unknown, asOf: string, prefix: string, input: string, sink: ChunkSink): void {
     const inForce = this.versionsOn(asOf);
     if ('error' in inForce) {
       sink.error(line, id, inForce.error.message, inForce.error.issues);
       return;
     }
-    // Before validation, which fills defaults in place: the facts as the record gives them.
-    const digest = factsDigest(rawFacts);
+    const digest = inputDigest(input);
     const problems: DecisionError[] = [];
     let facts: Record<string, unknown>;
     try {
@@ -368,7 +369,7 @@ export class ChunkTriage {
       for (const d of decisions) {
         results += `${results ? ',' : ''}${JSON.stringify(d.ruleSet)}:{"version":"${d.version}","outcome":${JSON.stringify(d.outcome)},"holdsUntil":${JSON.stringify(d.holdsUntil)},"reason":${JSON.stringify(d.reason)},"fired":${JSON.stringify(d.fired)}${explain ? `,"explanation":${JSON.stringify(d.explanation)}` : ''}}`;
       }
-      text = `{"id":${JSON.stringify(id)},"line":${line},"asOf":"${decidedAsOf}","holdsUntil":${JSON.stringify(recordHolds)},"priority":{"tier":${tier},"overdue":${overdue},"dueBy":${dueBy === null ? 'null' : `"${dueBy}"`}},"results":{${results}},"factsDigest":"${digest}"}\n`;
+      text = `{"id":${JSON.stringify(id)},"line":${line},"asOf":"${decidedAsOf}","holdsUntil":${JSON.stringify(recordHolds)},"priority":{"tier":${tier},"overdue":${overdue},"dueBy":${dueBy === null ? 'null' : `"${dueBy}"`}},"results":{${results}},"inputDigest":"${digest}"}\n`;
       cut = 1;
     } else {
       const head = stringify([[String(id), String(line)]]);

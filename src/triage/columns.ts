@@ -14,7 +14,7 @@ export const RE_TRIAGE_ON = 're-triage on';
 
 /**
  * The header row: record columns (the record's re-triage date beside its priority), then per rule set its version,
- * outcome fields, its own re-triage date (holdsUntil) and first reason after them, and the fired rules; last the facts'
+ * outcome fields, its own re-triage date (holdsUntil) and first reason after them, and the fired rules; last the input's
  * digest, which --previous reads.
  */
 export function csvHeader(ruleSets: readonly string[], { rank, explain }: { rank: boolean; explain: boolean }): string[] {
@@ -29,7 +29,7 @@ export function csvHeader(ruleSets: readonly string[], { rank, explain }: { rank
     );
     if (explain) header.push(`${ruleSet}.explanation`);
   }
-  header.push('factsDigest');
+  header.push('inputDigest');
   return header;
 }
 

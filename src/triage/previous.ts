@@ -3,7 +3,8 @@
 //
 // A record is carried over when all of these hold, and decided again otherwise:
 // - the previous queue has a record with its id (the first, if it has several);
-// - its facts are the same: the digest of the facts as given (factsDigest) is the previous record's;
+// - its input is the same: the digest of its NDJSON line or CSV row (inputDigest) is the previous record's, so a record
+//   whose facts changed since is decided again;
 // - it is decided as of a day on or after the previous record's asOf, and before the previous record's holdsUntil
 //   (the earliest of its rule sets'; null: no change before the holiday calendar ends). holdsUntil counts the days a
 //   rule version takes effect or ends, so a dated version that took effect since is a change already;
@@ -31,7 +32,7 @@ export interface PreviousRecord {
   id: string | number;
   asOf: string;
   holdsUntil: string | null;
-  factsDigest?: string;
+  inputDigest?: string;
   results: Record<
     string,
     {
@@ -139,7 +140,7 @@ export function stillHolds(
   versions: readonly { name: string; version: string }[],
   explain: boolean,
 ): boolean {
-  if (previous.factsDigest !== digest) return false;
+  if (previous.inputDigest !== digest) return false;
   if (asOf < previous.asOf) return false;
   // A queue written before holdsUntil was has none: its records are decided again.
   if (previous.holdsUntil === undefined || (previous.holdsUntil !== null && previous.holdsUntil <= asOf)) return false;
