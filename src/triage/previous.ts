@@ -12,7 +12,10 @@
 //   (a rule file edited in place, not dated, has a new version hash: its records are decided again);
 // - with --explain, the previous record has each explanation.
 // Nothing else moves an answer: with the facts fixed, a decision depends on the date only through the version in force
-// and the derived facts, both of which holdsUntil follows (engine/holds-until.ts).
+// and the derived facts, both of which holdsUntil follows (engine/holds-until.ts). What a carried-over record keeps is
+// its verdict; what is read as of its day stays as of that day: its asOf, the outcome fields reckoned from asOf (a
+// review date), and the reason's evidence (the incidents in a window then, say). Its priority is worked out again as of
+// this run's date, since a due date passes without any answer changing.
 //
 // The main thread indexes the previous queue once (each record's id, and where its line is); each worker looks a
 // record up by id and reads its line from the file when it needs it, so no worker holds the previous queue in memory.
