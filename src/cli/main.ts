@@ -91,6 +91,20 @@ program
   .option('--explain', "include every rule's explanation (slower, larger)")
   .option('--workers <n>', 'worker threads (default: the available parallelism)')
   .option('--summary <file.json>', 'also write the closing summary as JSON')
+  .option(
+    '--previous <queue.ndjson>',
+    "the last run's NDJSON queue (another file than --out): decide again only the records whose answer may have changed since, " +
+      'and carry the others over as they were decided (their asOf the day they were). Decided again: a record not in it, ' +
+      'one whose input line differs (inputDigest), one whose holdsUntil (re-triage on) is on or before its as-of date, ' +
+      'one a rule version edited since would decide; holdsUntil counts the days a dated rule version takes effect, so none is missed',
+  )
+  .addHelpText(
+    'after',
+    '\nEach result carries holdsUntil (CSV "re-triage on": the first day time alone may change the answer, empty when ' +
+      "nothing changes before the holiday calendar ends) and reason (the first reason in plain English); a record's " +
+      "holdsUntil is the earliest of its rule sets'. To re-triage a backlog later: ps-rules triage backlog.ndjson " +
+      '--previous last-queue.ndjson --out queue.ndjson --errors rejected.ndjson',
+  )
   .action((input: string, options: TriageCommandOptions) => run(triageCommand(input, { ...program.opts(), ...options })));
 
 program

@@ -15,6 +15,7 @@ export interface TriageCommandOptions {
   explain?: boolean;
   workers?: string;
   summary?: string;
+  previous?: string;
   rules?: string;
 }
 
@@ -47,6 +48,7 @@ export async function triageCommand(input: string, options: TriageCommandOptions
     explain: options.explain === true,
     workers,
     summary: options.summary,
+    previous: options.previous,
     rulesDirectory: places(options).rules,
   });
 }

@@ -9,13 +9,27 @@ export function outcomeColumns(ruleSet: string): readonly string[] {
   return RULE_SET_MODULES[ruleSet]?.columns ?? WHOLE_OUTCOME;
 }
 
-/** The header row: record columns, then per rule set its version, outcome fields and fired rules. */
+/** The record's re-triage date: the earliest of its rule sets' (the first day one of its answers may change). */
+export const RE_TRIAGE_ON = 're-triage on';
+
+/**
+ * The header row: record columns (the record's re-triage date beside its priority), then per rule set its version,
+ * outcome fields, its own re-triage date (holdsUntil) and first reason after them, and the fired rules; last the input's
+ * digest, which --previous reads.
+ */
 export function csvHeader(ruleSets: readonly string[], { rank, explain }: { rank: boolean; explain: boolean }): string[] {
-  const header = rank ? ['id', 'line', 'rank', 'priority', 'asOf'] : ['id', 'line', 'priority', 'asOf'];
+  const header = rank ? ['id', 'line', 'rank', 'priority', 'asOf', RE_TRIAGE_ON] : ['id', 'line', 'priority', 'asOf', RE_TRIAGE_ON];
   for (const ruleSet of ruleSets) {
-    header.push(`${ruleSet}.version`, ...outcomeColumns(ruleSet).map((field) => `${ruleSet}.${field}`), `${ruleSet}.fired`);
+    header.push(
+      `${ruleSet}.version`,
+      ...outcomeColumns(ruleSet).map((field) => `${ruleSet}.${field}`),
+      `${ruleSet}.${RE_TRIAGE_ON}`,
+      `${ruleSet}.reason`,
+      `${ruleSet}.fired`,
+    );
     if (explain) header.push(`${ruleSet}.explanation`);
   }
+  header.push('inputDigest');
   return header;
 }
 

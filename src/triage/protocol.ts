@@ -1,6 +1,7 @@
 // What the main thread and the triage workers say to each other: setup, chunks in, results out.
 import type { TriagePriority } from '../loader/triage-priority';
 import type { CsvMapping } from './mapping';
+import type { PreviousIndex } from './previous';
 
 export type RecordFormat = 'ndjson' | 'csv';
 
@@ -20,6 +21,8 @@ export interface TriageSetup {
   /** CSV input: the mapping and the file's header row. */
   mapping?: CsvMapping;
   headers?: readonly string[];
+  /** --previous: where each record of the last run's queue is; a record whose answer still stands is carried over. */
+  previous?: PreviousIndex;
 }
 
 /** A run of whole input lines (ending in "\n"), and the 1-based line number of its first. */
@@ -37,6 +40,8 @@ export interface ChunkCounts {
   results: number;
   errors: number;
   blank: number;
+  /** Results carried over from --previous (counted in results too). */
+  carried: number;
   /** "verdict:<ruleSet>.<field>:<value>", "tier:1", "version:<ruleSet>:<hash>" → records. */
   tally: Record<string, number>;
 }

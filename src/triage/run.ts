@@ -9,6 +9,7 @@ import { loadTriagePriority, TRIAGE_PRIORITY_FILE, type TriagePriority } from '.
 import { RULE_SET_MODULES } from '../rulesets';
 import { csvHeader } from './columns';
 import { loadMapping, MappingError, missingColumns, type CsvMapping } from './mapping';
+import { indexPrevious, PreviousError, type PreviousIndex } from './previous';
 import { WorkerPool } from './pool';
 import { Progress } from './progress';
 import type { ChunkResult, RecordFormat, TriageSetup } from './protocol';
@@ -30,6 +31,8 @@ export interface TriageOptions {
   explain: boolean;
   workers: number;
   summary?: string;
+  /** The last run's NDJSON queue: records whose answer still stands are carried over from it (previous.ts). */
+  previous?: string;
   rulesDirectory: string;
   /** Progress bar (true), periodic lines (false); default: whether stderr is a terminal. */
   tty?: boolean;
@@ -87,6 +90,9 @@ function checkUsage(options: TriageOptions, ruleSets: readonly string[], registr
   if (!Number.isInteger(options.workers) || options.workers < 1 || options.workers > 256)
     throw new UsageError('--workers must be a whole number from 1 to 256');
   if (path.resolve(options.out) === path.resolve(options.errors)) throw new UsageError('--out and --errors must be different files');
+  // The previous queue is read while the new one is written: the same file would be emptied first.
+  if (options.previous !== undefined && [options.out, options.errors].some((file) => path.resolve(file) === path.resolve(options.previous as string)))
+    throw new UsageError("--previous must be another file than --out and --errors (the last run's queue, kept)");
 }
 
 /**
@@ -108,6 +114,7 @@ export async function runTriage(options: TriageOptions): Promise<number> {
   let reader: ChunkReader;
   let mapping: CsvMapping | undefined;
   let headers: string[] | undefined;
+  let previous: PreviousIndex | undefined;
   const inputFormat: RecordFormat = options.mapping || formatFor(options.input) === 'csv' ? 'csv' : 'ndjson';
   const outputFormat = options.format ?? formatFor(options.out);
   const ruleSets = options.ruleSets ?? priority.ruleSets;
@@ -115,6 +122,7 @@ export async function runTriage(options: TriageOptions): Promise<number> {
     checkUsage(options, ruleSets, registry);
     if (inputFormat === 'csv' && !options.mapping) throw new UsageError(`${options.input} is CSV: give its column mapping with --mapping <file.json>`);
     if (options.mapping) mapping = loadMapping(options.mapping);
+    if (options.previous !== undefined) previous = indexPrevious(options.previous);
     try {
       reader = await ChunkReader.open(options.input, inputFormat);
     } catch (error) {
@@ -131,7 +139,7 @@ export async function runTriage(options: TriageOptions): Promise<number> {
       }
     }
   } catch (error) {
-    if (error instanceof UsageError || error instanceof MappingError) {
+    if (error instanceof UsageError || error instanceof MappingError || error instanceof PreviousError) {
       process.stderr.write(`ps-rules triage: ${error.message}\n`);
       return EXIT_CODES.usage;
     }
@@ -161,6 +169,7 @@ export async function runTriage(options: TriageOptions): Promise<number> {
     ranking: options.sort,
     mapping,
     headers,
+    previous,
   };
   const tally = new Tally();
   const ranks = options.sort ? new RankIndex() : undefined;
@@ -261,6 +270,7 @@ export async function runTriage(options: TriageOptions): Promise<number> {
     results: tally.results,
     errors: tally.errors,
     blank: tally.blank,
+    ...(previous ? { carriedOver: tally.carried } : {}),
     verdicts: tally.verdicts(),
     tiers: tally.group('tier'),
     tierNames: priority.tiers.map((tier) => tier.name),

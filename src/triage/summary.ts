@@ -22,6 +22,8 @@ export interface TriageSummary {
   results: number;
   errors: number;
   blank: number;
+  /** With --previous: the results carried over from it, not decided again (counted in results too). */
+  carriedOver?: number;
   /** "<rule set>.<verdict field>" (the CSV column's name) → each value it took → records: e.g. a segment, a route. */
   verdicts: Record<string, Record<string, number>>;
   /** Tier number → records. */
@@ -42,6 +44,7 @@ export class Tally {
   results = 0;
   errors = 0;
   blank = 0;
+  carried = 0;
   readonly counts = new Map<string, number>();
 
   add(counts: ChunkCounts): void {
@@ -49,6 +52,7 @@ export class Tally {
     this.results += counts.results;
     this.errors += counts.errors;
     this.blank += counts.blank;
+    this.carried += counts.carried;
     for (const [key, n] of Object.entries(counts.tally)) this.counts.set(key, (this.counts.get(key) ?? 0) + n);
   }
 
@@ -90,6 +94,7 @@ export function describeSummary(s: TriageSummary): string {
   const lines = [
     `triage ${s.status}${s.recordErrors ? ` with ${s.errors} record error(s) written to ${s.errorsOutput}` : ''}: ${s.results} result(s) to ${s.output}${s.sorted ? ' (sorted by priority)' : ''}`,
     `  input ${s.input}: ${s.lines} line(s)${s.headerLines ? ` after ${s.headerLines} header line` : ''} = ${s.results} results + ${s.errors} errors + ${s.blank} blank`,
+    ...(s.carriedOver === undefined ? [] : [`  carried over from the previous queue: ${s.carriedOver}; decided: ${s.results - s.carriedOver}`]),
     ...Object.entries(s.verdicts).map(([column, counts]) => `  ${column}: ${list(counts, (value) => value)}`),
     `  priority: ${list(s.tiers, (tier) => `tier ${tier}${s.tierNames[Number(tier) - 1] ? ` (${s.tierNames[Number(tier) - 1]})` : ''}`)}`,
     `  as of ${s.asOf}; ${s.workers} worker(s); ${s.seconds.toFixed(2)} s; ${s.recordsPerSecond} records/s; peak RSS ${(s.peakRssBytes / 1048576).toFixed(0)} MiB`,
