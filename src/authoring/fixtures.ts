@@ -119,7 +119,13 @@ function summaryDifferences(fixture: Fixture, summary: Summary | string | undefi
   const members = Object.keys(expected);
   const unknown = members.filter((m) => !(EXPECTED_SUMMARY_FIELDS as readonly string[]).includes(m));
   if (unknown.length > 0 || members.length === 0)
-    return [{ field: 'expectedSummary', expected: shape, actual: members.length === 0 ? {} : `members ${unknown.join(', ')}` }];
+    return [
+      {
+        field: 'expectedSummary',
+        expected: shape,
+        actual: members.length === 0 ? {} : `unknown member${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')}`,
+      },
+    ];
   if (fixture.expected === undefined)
     return [{ field: 'expectedSummary', expected: 'only beside "expected" (a refused case has no summary)', actual: expected }];
   // The case was not decided: the (decision) difference above says why.
