@@ -39,6 +39,21 @@ describe.each(ruleSetNames)('%s', (name) => {
     }
   });
 
+  // Issue 15: the fixtures pin what a caseworker reads, worked out from the procedure: until when the answer holds (a
+  // day and null both), the reasons' texts, in each version that has fixtures.
+  test('at least 6 fixtures pin the summary: holdsUntil both a date and null, reasons, and the older version too', () => {
+    const pinned = fixtures.filter((f) => f.expectedSummary !== undefined);
+    expect(pinned.length).toBeGreaterThanOrEqual(6);
+    expect(pinned.some((f) => f.expectedSummary?.holdsUntil === null)).toBe(true);
+    expect(pinned.some((f) => typeof f.expectedSummary?.holdsUntil === 'string')).toBe(true);
+    expect(pinned.some((f) => (f.expectedSummary?.reasons ?? []).length > 0)).toBe(true);
+    for (const version of ruleSet.versions) {
+      const decidedBy = (f: (typeof fixtures)[number]) => ruleSet.resolve(f.asOf) === version;
+      if (fixtures.some(decidedBy))
+        expect({ version: version.sourceFile, pinned: pinned.some(decidedBy) }).toEqual({ version: version.sourceFile, pinned: true });
+    }
+  });
+
   test.each(fixtures.map((f) => f.file))('%s', async (file) => {
     const result = await resultOf(file);
     expect(result.differences).toEqual([]);
@@ -70,4 +85,30 @@ describe.each(ruleSetNames)('%s', (name) => {
       }
     },
   );
+});
+
+describe('expectedSummary', () => {
+  const versions = registry.ruleSets.get('exit-readiness')!;
+  const fixture = loadFixtures(FIXTURES_DIR, 'exit-readiness').find((f) => f.expectedSummary?.holdsUntil === '2025-06-16' && f.expectedSummary.reasons)!;
+
+  test('a holdsUntil or a reason that differs fails the fixture, naming the field, the reasons compared as texts in order', async () => {
+    const reasons = fixture.expectedSummary!.reasons!;
+    const result = await runFixture(versions, { ...fixture, expectedSummary: { holdsUntil: '2025-06-15', reasons: [...reasons, 'One more line.'] } });
+    expect(result.passed).toBe(false);
+    expect(result.differences).toEqual([
+      { field: 'summary.holdsUntil', expected: '2025-06-15', actual: '2025-06-16' },
+      { field: 'summary.reasons', expected: [...reasons, 'One more line.'], actual: reasons },
+    ]);
+  });
+
+  test('a member left out is not checked; a misspelt one, or one beside expectedError, fails rather than pins nothing', async () => {
+    expect((await runFixture(versions, { ...fixture, expectedSummary: { holdsUntil: '2025-06-16' } })).passed).toBe(true);
+    const misspelt = await runFixture(versions, { ...fixture, expectedSummary: { holdUntil: '2025-06-16' } as never });
+    expect(misspelt.differences.map((d) => [d.field, d.actual])).toEqual([['expectedSummary', 'unknown member holdUntil']]);
+    const empty = await runFixture(versions, { ...fixture, expectedSummary: {} });
+    expect(empty.differences.map((d) => d.field)).toEqual(['expectedSummary']);
+    const { expected: _expected, ...rest } = fixture;
+    const refused = await runFixture(versions, { ...rest, facts: {}, expectedError: { status: 400, pointers: [] }, expectedSummary: { holdsUntil: null } });
+    expect(refused.differences.map((d) => d.field)).toContain('expectedSummary');
+  });
 });

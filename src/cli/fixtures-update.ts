@@ -1,11 +1,13 @@
 // ps-rules fixtures update <files...> [--yes]: after a legitimate policy change, rewrites a fixture's `expected` to what the
-// rules now decide, once the officer has seen the difference and checked it against the procedure. Only `expected` changes;
-// the note, source, asOf and facts stay byte for byte as written.
+// rules now decide, once the officer has seen the difference and checked it against the procedure. The members of its
+// `expectedSummary` (holdsUntil, reasons) are rewritten with it, under the same confirmation: the change that moves an
+// outcome moves its reasons and how long it holds too, and a fixture left half rewritten would still fail. Only those
+// change: a member the fixture does not pin is not added, and the note, source, asOf and facts stay byte for byte as written.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { applyEdits, modify, type FormattingOptions } from 'jsonc-parser';
-import { fixtureNote, runFixture, type Fixture, type FixtureResult } from '../authoring/fixtures';
+import { expectedSummaryOf, fixtureNote, runFixture, type Fixture, type FixtureResult } from '../authoring/fixtures';
 import type { Issue } from '../errors';
 import type { RuleSetVersions } from '../loader/load';
 import { baseForCommand, behind } from './base';
@@ -65,9 +67,17 @@ function formattingOf(text: string): FormattingOptions {
   return indent.startsWith('\t') ? { insertSpaces: false, tabSize: 1, eol } : { insertSpaces: true, tabSize: indent.length, eol };
 }
 
-/** The text with only the `expected` member's value replaced; everything outside that value is left as it was. */
-export function withExpected(text: string, expected: unknown): string {
-  return applyEdits(text, modify(text, ['expected'], expected, { formattingOptions: formattingOf(text) }));
+/**
+ * The text with only the `expected` member's value replaced, and with `summary`, the values of the expectedSummary
+ * members given; everything outside those values is left as it was.
+ */
+export function withExpected(text: string, expected: unknown, summary?: Readonly<Record<string, unknown>>): string {
+  const formattingOptions = formattingOf(text);
+  let rewritten = applyEdits(text, modify(text, ['expected'], expected, { formattingOptions }));
+  for (const [member, value] of Object.entries(summary ?? {})) {
+    rewritten = applyEdits(rewritten, modify(rewritten, ['expectedSummary', member], value, { formattingOptions }));
+  }
+  return rewritten;
 }
 
 function versionLine(ruleSets: RuleSetVersions, result: FixtureResult): string {
@@ -146,7 +156,7 @@ export async function fixturesUpdateCommand(files: string[], options: FixturesUp
       continue;
     }
     const decision = result.decision!;
-    print(`${shown}: the rules now decide differently from "expected":`);
+    print(`${shown}: the rules now decide differently from ${fixture.expectedSummary ? '"expected" and "expectedSummary"' : '"expected"'}:`);
     for (const d of result.differences) print(`  ${d.field}: expected ${show(d.expected)} → now ${show(d.actual)}`);
     print(`  decided by ${versionLine(ruleSets, result)}`);
     for (const line of await behind(result, registry, base)) print(`  ${line}`);
@@ -157,14 +167,17 @@ export async function fixturesUpdateCommand(files: string[], options: FixturesUp
         unresolved += 1;
         continue;
       }
-      if (!(await asker(`Rewrite expected in ${shown}? [y/N]`))) {
+      if (!(await asker(`Rewrite ${fixture.expectedSummary ? 'expected and expectedSummary' : 'expected'} in ${shown}? [y/N]`))) {
         print(`  left as it was.`);
         unresolved += 1;
         continue;
       }
     }
 
-    writeFileSync(absolute, withExpected(text, decision.outcome));
+    // result.summary is there whenever the fixture pins a well-formed expectedSummary (a malformed one still fails after
+    // the rewrite below, and says why).
+    const summary = fixture.expectedSummary && result.summary ? { ...expectedSummaryOf(fixture.expectedSummary, result.summary) } : undefined;
+    writeFileSync(absolute, withExpected(text, decision.outcome, summary));
     const again = readFixtureFile(absolute, registry.ruleSets);
     const check = typeof again === 'string' ? undefined : await runFixture(ruleSets, again.fixture);
     if (check?.passed) {

@@ -1,13 +1,33 @@
-// ps-rules test [ruleSet]: runs the fixtures and prints a pass/fail table; for each failure, what changed behind it.
+// ps-rules test [ruleSet]: runs the fixtures and prints a pass/fail table; for each failure, what changed behind it. A
+// fixture's expectedSummary is checked with its outcome: a reason's text or holdsUntil that differs fails it the same way.
 //
 // The fixtures are compared with the rules as they stood at a base (git HEAD unless --base says otherwise), so a
 // failure says which parameter or rule changed (old → new) and which of the case's facts met it: a policy officer can
 // tell the change they meant from a typo. A fixture note that quotes a changed parameter's old value is flagged.
-import { fixtureNote, loadFixtures, runFixture } from '../authoring/fixtures';
+import { fixtureNote, loadFixtures, runFixture, type FixtureResult } from '../authoring/fixtures';
 import { baseForCommand, behind } from './base';
 import { EXIT, loadOrReport, places, print } from './context';
 
 const show = (value: unknown) => JSON.stringify(value);
+
+/**
+ * One difference as it is printed. The summary's reasons are sentences, so a list of them on one line hides where they
+ * part: the first line that differs is shown alone, the lists' lengths after it when they differ too.
+ */
+export function differenceLines(d: FixtureResult['differences'][number]): string[] {
+  if (d.field !== 'summary.reasons' || !Array.isArray(d.expected) || !Array.isArray(d.actual))
+    return [`${d.field}: expected ${show(d.expected)}, got ${show(d.actual)}`];
+  const [expected, actual] = [d.expected as unknown[], d.actual as unknown[]];
+  let i = 0;
+  while (i < expected.length && i < actual.length && expected[i] === actual[i]) i += 1;
+  const lines = [
+    `summary.reasons: line ${i + 1} differs`,
+    `  expected ${i < expected.length ? show(expected[i]) : '(no line)'}`,
+    `  got      ${i < actual.length ? show(actual[i]) : '(no line)'}`,
+  ];
+  if (expected.length !== actual.length) lines.push(`  (${expected.length} reasons expected, ${actual.length} given)`);
+  return lines;
+}
 
 export interface TestOptions {
   rules?: string;
@@ -49,7 +69,7 @@ export async function testCommand(only: string | undefined, options: TestOptions
       flagged += note.flags.length > 0 ? 1 : 0;
       const shown = note.text.length > 90 ? `${note.text.slice(0, 89)}…` : note.text;
       print(`  ${result.passed ? 'PASS' : 'FAIL'}  ${(options.failures ? `${ruleSet.name}/${fixture.file}` : fixture.file).padEnd(58)}  ${shown}`);
-      for (const d of result.differences) print(`        ${d.field}: expected ${show(d.expected)}, got ${show(d.actual)}`);
+      for (const d of result.differences) for (const line of differenceLines(d)) print(`        ${line}`);
       if (!result.passed) for (const line of await behind(result, registry, base)) print(`        ${line}`);
       for (const flag of note.flags) print(`        ${flag}`);
     }

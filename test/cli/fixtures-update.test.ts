@@ -197,3 +197,60 @@ test("a file outside a rule set's folder, a missing file or one that is not JSON
   expect(await fixturesUpdateCommand([broken], { rules, fixtures, yes: true }, never)).toBe(EXIT.usage);
   expect(stdout.text()).toContain(`${broken}: is not JSON`);
 });
+
+/**
+ * The summary of the same case, worked out by hand. Under 12 months the incident of 2023-12-01 is out of the window and
+ * stays out (holdsUntil null), every criterion is met. Under 24 months it is in the window until the first day whose
+ * window start (that day less 24 months) is on or after 2023-12-01: 2025-12-01, when the referral would go direct.
+ */
+const timeframe =
+  'A Centrelink referral that is not urgent is actioned within 5 working days: the due date is working day 5 after receipt (the day PS received the referral: 2025-06-02).';
+const summaryUnderTwelve = { holdsUntil: null, reasons: ['All 5 criteria for the direct route are met.', timeframe] };
+const summaryUnderTwentyFour = {
+  holdsUntil: '2025-12-01',
+  reasons: [
+    'Not met: The customer has had no aggression incident in the face-to-face environment within the aggression window (24 months) (verbal abuse (face to face) on 2023-12-01).',
+    timeframe,
+  ],
+};
+
+test('expectedSummary is rewritten with expected, under the same question, and only the members the fixture pins', async () => {
+  const { rules, fixtures, folder } = workspace();
+  const both = write(folder, '20-aggression-18-months-ago.json', { ...eighteenMonths, expectedSummary: summaryUnderTwelve });
+  const holdsOnly = write(folder, '21-aggression-18-months-ago-holds.json', { ...eighteenMonths, expectedSummary: { holdsUntil: null } });
+  const original = readFileSync(both, 'utf8');
+
+  const questions: string[] = [];
+  const code = await fixturesUpdateCommand([both, holdsOnly], { rules, fixtures, base: RULES_DIR }, (question) => {
+    questions.push(question);
+    return Promise.resolve(question.includes('20-'));
+  });
+  // The one answered no is left as it was, so the run ends unresolved.
+  expect(code).toBe(EXIT.failed);
+  expect(questions).toEqual([`Rewrite expected and expectedSummary in ${both}? [y/N]`, `Rewrite expected and expectedSummary in ${holdsOnly}? [y/N]`]);
+  const text = stdout.text();
+  expect(text).toContain('differently from "expected" and "expectedSummary"');
+  expect(text).toContain('  summary.holdsUntil: expected null → now "2025-12-01"');
+
+  const rewritten = readFileSync(both, 'utf8');
+  expect(JSON.parse(rewritten)).toEqual({ ...eighteenMonths, expected: underTwentyFour, expectedSummary: summaryUnderTwentyFour });
+  expect(rewritten.slice(0, rewritten.indexOf('"expected"'))).toBe(original.slice(0, original.indexOf('"expected"')));
+
+  // With --yes the other is rewritten too, and keeps pinning holdsUntil alone: no reasons member is added.
+  expect(await fixturesUpdateCommand([holdsOnly], { rules, fixtures, yes: true }, never)).toBe(EXIT.ok);
+  expect(JSON.parse(readFileSync(holdsOnly, 'utf8')).expectedSummary).toEqual({ holdsUntil: '2025-12-01' });
+  stdout.reset();
+  expect(await testCommand('direct-referral', { rules, fixtures })).toBe(EXIT.ok);
+});
+
+test('ps-rules test names the fixture and the summary field that differs, and where the reasons part', async () => {
+  const { rules, fixtures, folder } = workspace();
+  write(folder, '20-aggression-18-months-ago.json', { ...eighteenMonths, expected: underTwentyFour, expectedSummary: { ...summaryUnderTwelve } });
+  expect(await testCommand('direct-referral', { rules, fixtures, failures: true })).toBe(EXIT.failed);
+  const text = stdout.text();
+  expect(text).toMatch(/FAIL {2}direct-referral\/20-aggression-18-months-ago\.json/);
+  expect(text).toContain('summary.holdsUntil: expected null, got "2025-12-01"');
+  expect(text).toContain(
+    `summary.reasons: line 1 differs\n          expected "All 5 criteria for the direct route are met."\n          got      "${summaryUnderTwentyFour.reasons[0]}"`,
+  );
+});
