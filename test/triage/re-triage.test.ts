@@ -1,4 +1,4 @@
-// ps-rules triage writes until when each answer holds (holdsUntil, CSV "re-triage on") and its first reason, and with
+// ps-rules triage writes until when each answer holds (holdsUntil, CSV "re-triage on") and, with --explain, its first reason; with
 // --previous decides again only the records whose answer may have changed: expectations from the procedures.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,6 +66,19 @@ beforeAll(async () => {
   writeFileSync(file('first.ndjson'), ndjson([RESTRICTED, AGGRESSION, PLAIN]));
   const first = await runCli(cli, ['triage', file('first.ndjson'), '--out', file('first.out.ndjson'), '--errors', file('first.err'), '--as-of', FIRST_AS_OF]);
   expect(first.code).toBe(0);
+  // The first reason is read from the explanation, which only --explain builds (chunk.ts says why).
+  const explained = await runCli(cli, [
+    'triage',
+    file('first.ndjson'),
+    '--explain',
+    '--out',
+    file('first.explained.ndjson'),
+    '--errors',
+    file('first-explained.err'),
+    '--as-of',
+    FIRST_AS_OF,
+  ]);
+  expect(explained.code).toBe(0);
 }, 180_000);
 
 describe('each result says until when it holds and why', () => {
@@ -75,8 +88,10 @@ describe('each result says until when it holds and why', () => {
     const segment = restricted.results['segment-allocation']!;
     expect(segment.outcome.segment).toBe(3);
     expect(segment.holdsUntil).toBe('2026-03-01');
-    expect(segment.reason).toMatch(/restriction/i);
-    expect(segment.reason).toContain('2025-03-01 to 2026-02-28');
+    expect(segment.reason).toBeNull();
+    const reason = byId(readNdjson<QueueLine>(file('first.explained.ndjson'))).get('restricted')!.results['segment-allocation']!.reason;
+    expect(reason).toMatch(/restriction/i);
+    expect(reason).toContain('2025-03-01 to 2026-02-28');
     // The record's date is the earliest of its rule sets': nothing in the case moves before the restriction ends.
     expect(restricted.holdsUntil).toBe('2026-03-01');
   });
@@ -86,8 +101,9 @@ describe('each result says until when it holds and why', () => {
     const direct = aggression.results['direct-referral']!;
     expect(direct.outcome.route).toBe('standard');
     expect(direct.holdsUntil).toBe('2026-08-02');
-    expect(direct.reason).toMatch(/^Not met: /);
-    expect(direct.reason).toContain('2025-08-02');
+    const reason = byId(readNdjson<QueueLine>(file('first.explained.ndjson'))).get('aggression')!.results['direct-referral']!.reason;
+    expect(reason).toMatch(/^Not met: /);
+    expect(reason).toContain('2025-08-02');
     expect(aggression.results['segment-allocation']!.holdsUntil).toBeNull();
     expect(aggression.holdsUntil).toBe('2026-08-02');
     const plain = byId(readNdjson<QueueLine>(file('first.out.ndjson'))).get('plain')!;
@@ -96,7 +112,17 @@ describe('each result says until when it holds and why', () => {
   });
 
   it('CSV: "re-triage on" beside the priority, and per rule set its re-triage date and reason after the outcome columns', async () => {
-    const run = await runCli(cli, ['triage', file('first.ndjson'), '--out', file('first.out.csv'), '--errors', file('first-csv.err'), '--as-of', FIRST_AS_OF]);
+    const run = await runCli(cli, [
+      'triage',
+      file('first.ndjson'),
+      '--explain',
+      '--out',
+      file('first.out.csv'),
+      '--errors',
+      file('first-csv.err'),
+      '--as-of',
+      FIRST_AS_OF,
+    ]);
     expect(run.code).toBe(0);
     const text = readFileSync(file('first.out.csv'), 'utf8');
     const [header = []]: string[][] = parseCsv(text);
