@@ -21,7 +21,7 @@ import { NO_DUE_DAY, sortKey, tierFunction, type TierOf } from './priority';
  * What a record's line is written from: the outcome, fired rules, until when the verdict holds and the first reason,
  * and with --explain the explanation.
  */
-interface TriageDecision {
+export interface TriageDecision {
   ruleSet: string;
   version: string;
   outcome: Record<string, unknown>;

@@ -20,7 +20,7 @@
 // The main thread indexes the previous queue once (each record's id, and where its line is); each worker looks a
 // record up by id and reads its line from the file when it needs it, so no worker holds the previous queue in memory.
 import { closeSync, openSync, readSync } from 'node:fs';
-import type { Decision } from '../engine/evaluate';
+import type { TriageDecision } from './chunk';
 
 /** Where each previous record's line is: ids in file order, with the byte offset and length of each line. */
 export interface PreviousIndex {
@@ -36,17 +36,8 @@ export interface PreviousRecord {
   asOf: string;
   holdsUntil: string | null;
   inputDigest?: string;
-  results: Record<
-    string,
-    {
-      version: string;
-      outcome: Record<string, unknown>;
-      fired: string[];
-      holdsUntil: string | null;
-      reason: string | null;
-      explanation?: Decision['explanation'];
-    }
-  >;
+  /** Each rule set's result, as the run wrote it. */
+  results: Record<string, Omit<TriageDecision, 'ruleSet'>>;
 }
 
 /** A previous queue that cannot be read as one: the CLI exits 2 with this message. */

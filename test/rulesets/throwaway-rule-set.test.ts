@@ -195,7 +195,20 @@ describe('triage', () => {
 
   test('writes its columns, its tier and its cells', () => {
     const header = csvHeader([NAME], { rank: false, explain: false });
-    expect(header).toEqual(['id', 'line', 'priority', 'asOf', `${NAME}.version`, `${NAME}.passed`, `${NAME}.failing`, `${NAME}.fired`]);
+    expect(header).toEqual([
+      'id',
+      'line',
+      'priority',
+      'asOf',
+      're-triage on',
+      `${NAME}.version`,
+      `${NAME}.passed`,
+      `${NAME}.failing`,
+      `${NAME}.re-triage on`,
+      `${NAME}.reason`,
+      `${NAME}.fired`,
+      'inputDigest',
+    ]);
     const triage = new ChunkTriage(registry, {
       rulesDirectory: dir,
       ruleSets: [NAME],
@@ -215,9 +228,11 @@ describe('triage', () => {
     const result = triage.run({ type: 'chunk', seq: 0, firstLine: 1, data: new Uint8Array(Buffer.from(`${lines}\n`)) });
     const rows = parseCsv(result.out);
     const version = registry.ruleSets.get(NAME)!.latest.version;
+    // Nothing in its rules is dated, so no day changes its answers (re-triage on empty); the reason needs --explain.
+    const digest = expect.stringMatching(/^[0-9a-f]{16}$/) as unknown as string;
     expect(rows).toEqual([
-      ['a', '1', '2', '2025-06-02', version, 'true', '', 'child-support-case;meets-commitments'],
-      ['b', '2', '1', '2025-06-02', version, 'false', 'child-support-case', 'meets-commitments'],
+      ['a', '1', '2', '2025-06-02', '', version, 'true', '', '', '', 'child-support-case;meets-commitments', digest],
+      ['b', '2', '1', '2025-06-02', '', version, 'false', 'child-support-case', '', '', 'meets-commitments', digest],
     ]);
     expect(rows[0]!.length).toBe(header.length);
     // Its verdict is counted for the summary, under its column's name.
