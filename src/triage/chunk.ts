@@ -310,31 +310,18 @@ export class ChunkTriage {
     try {
       for (const ruleSet of inForce.versions) {
         const versions = this.registry.ruleSets.get(ruleSet.name) as RuleSetVersions;
-        if (!this.setup.explain) {
-          const verdict = decideVerdict(ruleSet, facts, asOf);
-          const holds = holdsUntil(versions, facts, asOf, verdict.outcome, verdict.derivedFacts);
-          recordHolds = earlier(recordHolds, holds);
-          decisions.push({
-            ruleSet: verdict.ruleSet,
-            version: verdict.version,
-            outcome: verdict.outcome,
-            holdsUntil: holds,
-            reason: null,
-            fired: verdict.fired,
-          });
-          continue;
-        }
-        const decision = decide(ruleSet, facts, asOf);
-        const holds = holdsUntil(versions, facts, asOf, decision.outcome, decision.derivedFacts);
+        const decision = this.setup.explain ? decide(ruleSet, facts, asOf) : undefined;
+        const verdict = decision ?? decideVerdict(ruleSet, facts, asOf);
+        const holds = holdsUntil(versions, facts, asOf, verdict.outcome, verdict.derivedFacts);
         recordHolds = earlier(recordHolds, holds);
         decisions.push({
-          ruleSet: decision.ruleSet,
-          version: decision.version,
-          outcome: decision.outcome,
+          ruleSet: verdict.ruleSet,
+          version: verdict.version,
+          outcome: verdict.outcome,
           holdsUntil: holds,
-          reason: summaryReasons(ruleSet, decision, facts)[0]?.text ?? null,
-          fired: decision.explanation.filter((r) => r.fired).map((r) => r.rule),
-          explanation: decision.explanation,
+          reason: decision ? (summaryReasons(ruleSet, decision, facts)[0]?.text ?? null) : null,
+          fired: 'fired' in verdict ? verdict.fired : verdict.explanation.filter((r) => r.fired).map((r) => r.rule),
+          explanation: decision?.explanation,
         });
       }
     } catch (error) {
