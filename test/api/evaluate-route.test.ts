@@ -238,20 +238,14 @@ describe('?explain=none', () => {
     'centrelink-action-timeframe',
   ];
   const version = registry.ruleSets.get('direct-referral')!.latest.version;
+  /** The short answer (ShortDecision) to `direct`, under the decision id given. */
+  const shortAnswer = (decisionId: unknown) => ({ decisionId, ruleSet: 'direct-referral', version, asOf: '2025-06-02', outcome, defaultsApplied: [], fired });
 
   test.each(['compiled', 'reference'])('evaluate (%s engine) answers the outcome and the fired rules only, and the log holds the decision', async (engine) => {
     const res = await app.as('caseworker').post(`/v1/rulesets/direct-referral/evaluate?explain=none&engine=${engine}`).send(direct);
     expect(res.status).toBe(200);
     // The fact defaults applied (none: direct referral declares none) come with the outcome, as in the full answer.
-    expect(res.body).toEqual({
-      decisionId: res.headers['x-decision-id'],
-      ruleSet: 'direct-referral',
-      version,
-      asOf: '2025-06-02',
-      outcome,
-      defaultsApplied: [],
-      fired,
-    });
+    expect(res.body).toEqual(shortAnswer(res.headers['x-decision-id']));
     const record = await app.log.find(res.body.decisionId as string);
     expect(record).toEqual(
       expect.objectContaining({
@@ -296,15 +290,7 @@ describe('?explain=none', () => {
       [3, 'c'],
     ]);
     for (const a of [answers[0]!, answers[2]!]) {
-      expect(a.decision).toEqual({
-        decisionId: expect.any(String),
-        ruleSet: 'direct-referral',
-        version,
-        asOf: '2025-06-02',
-        outcome,
-        defaultsApplied: [],
-        fired,
-      });
+      expect(a.decision).toEqual(shortAnswer(expect.any(String)));
       expect(await app.log.find(a.decision!.decisionId as string)).toEqual(expect.objectContaining({ outcome, fired, keyId: 'cw1' }));
     }
     expect(answers[1]!.problem!.code).toBe('invalid-request');
