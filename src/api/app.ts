@@ -23,7 +23,7 @@ import { openApiDocument } from './openapi';
 import { requestLog } from './request-log';
 import { evaluateBatch, type BatchOptions } from './batch';
 import { decideRequest, engineOf, explainOf, type Explain } from './decide-request';
-import { decisionJson, shortDecisionJson, summaryDecisionJson } from './decision-json';
+import { answerJson } from './decision-json';
 import { invalidJson, jsonBody } from './json-body';
 import { internalProblem, problemOf, sendProblem } from './problem';
 
@@ -116,12 +116,7 @@ export function describeRuleSet(ruleSet: CompiledRuleSet) {
 function sendDecision(res: Response, { decision }: Decided, decisionId: string, explain: Explain): void {
   // A request the timeout has answered already (limits.ts) gets nothing more.
   if (res.headersSent) return;
-  const body =
-    explain === 'none' || !('explanation' in decision)
-      ? shortDecisionJson(decision, decisionId)
-      : explain === 'summary'
-        ? summaryDecisionJson(decision, decisionId)
-        : decisionJson(decision, decisionId);
+  const body = answerJson(decision, decisionId, explain);
   res.setHeader('X-Decision-Id', decisionId);
   res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);

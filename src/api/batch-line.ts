@@ -6,7 +6,7 @@ import { ValueCount } from '../facts/validate';
 import type { RuleSetVersions } from '../loader/load';
 import type { Decided } from '../decisions/recorder';
 import { decideRequest, type Explain } from './decide-request';
-import { decisionJson, shortDecisionJson, summaryDecisionJson } from './decision-json';
+import { answerJson } from './decision-json';
 import { invalidJson, parseStrictJson } from './json-body';
 import { problemOf } from './problem';
 
@@ -48,13 +48,7 @@ export function decisionText(
   explain: Explain,
   written?: { outcome: string; fired: string },
 ): string {
-  const decision =
-    explain === 'none' || !('explanation' in decided.decision)
-      ? shortDecisionJson(decided.decision, decisionId, written)
-      : explain === 'summary'
-        ? summaryDecisionJson(decided.decision, decisionId)
-        : decisionJson(decided.decision, decisionId);
-  return `{"line":${line},"id":${JSON.stringify(id)},"decision":${decision}}\n`;
+  return `{"line":${line},"id":${JSON.stringify(id)},"decision":${answerJson(decided.decision, decisionId, explain, written)}}\n`;
 }
 
 /** A problem the client is told of, or a failure of the service's own (any other error, and a rule file refused). */

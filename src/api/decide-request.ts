@@ -1,7 +1,7 @@
 // From a parsed request to a decision, for evaluate and evaluate-batch alike: the engine asked for, the version in force, the facts checked.
 import type { Request } from 'express';
 import { decide, decideVerdict, evaluate, type Evaluator } from '../engine/evaluate';
-import { summarize } from '../engine/summary';
+import { decideSummary, summarize } from '../engine/summary';
 import { DecisionError } from '../errors';
 import { parseEvaluateRequest } from '../facts/validate';
 import type { RuleSetVersions } from '../loader/load';
@@ -73,6 +73,8 @@ export function decideRequest(
   if (engine === 'compiled') {
     // Without an explanation the compiled rules run without building one (as triage does): the same outcome and fired rules.
     if (explain === 'none') return { decision: { ...decideVerdict(ruleSet, facts, on), evaluator: engine }, ruleSet, facts };
+    // The summary without the trace: the rules run without building it, and only those that decided are explained.
+    if (explain === 'summary') return { decision: { ...decideSummary(versions, ruleSet, facts, on, sent), evaluator: engine }, ruleSet, facts };
     const decision = decide(ruleSet, facts, on);
     decision.summary = summarize(versions, ruleSet, decision, facts, sent);
     return { decision, ruleSet, facts };

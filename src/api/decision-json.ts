@@ -8,6 +8,7 @@
 // the decision is written as JSON.stringify writes it. test/api/decision-json.test.ts proves the
 // bytes equal JSON.stringify's over generated cases of every rule set and both evaluators.
 import type { Decided } from '../decisions/recorder';
+import type { Explain } from './decide-request';
 import type { Decision } from '../engine/evaluate';
 import { ConditionLine, type ConditionExplanation, type RuleExplanation } from '../engine/explain';
 
@@ -92,6 +93,19 @@ export function shortDecisionJson(decision: Decided['decision'], decisionId: str
  * The caseworker's answer (?explain=summary): the decision's id, rule set, version, period and date, its evaluator and
  * outcome, and its summary; none of the trace. The same bytes as JSON.stringify of those fields in that order.
  */
-export function summaryDecisionJson(decision: Decision, decisionId: string): string {
+export function summaryDecisionJson(
+  decision: Pick<Decision, 'ruleSet' | 'version' | 'effective' | 'asOf' | 'evaluator' | 'outcome' | 'summary'>,
+  decisionId: string,
+): string {
   return `{"decisionId":${str(decisionId)},"ruleSet":${str(decision.ruleSet)},"version":${str(decision.version)},"effective":${JSON.stringify(decision.effective)},"asOf":${str(decision.asOf)},"evaluator":${str(decision.evaluator)},"outcome":${JSON.stringify(decision.outcome)},"summary":${JSON.stringify(decision.summary ?? null)}}`;
+}
+
+/**
+ * The answer a decision is given as, for the `explain` asked: the summary answer, the short one, or the decision in
+ * full. A decision given without its explanation (the compiled engine's verdict) has no full answer: it is given short.
+ */
+export function answerJson(decision: Decided['decision'], decisionId: string, explain: Explain, written?: { outcome: string; fired: string }): string {
+  if (explain === 'summary' && decision.summary !== undefined) return summaryDecisionJson(decision, decisionId);
+  if (explain === 'none' || !('explanation' in decision)) return shortDecisionJson(decision, decisionId, written);
+  return decisionJson(decision, decisionId);
 }

@@ -8,10 +8,10 @@
 import { addDays } from '../dates/calendar';
 import { ACTIONABLE_FACTS, type Actionable } from '../facts/actionable';
 import { caseFactsSchema } from '../facts/schema';
-import { parseEvaluateRequest, type CaseFacts } from '../facts/validate';
-import type { CompiledRuleSet, RuleSetModule } from './compile';
+import type { CompiledRuleSet, RuleSetModule, RuleSubset } from './compile';
 import { selectedEntries } from './derived';
-import { decideVerdict, outcomeFrom } from './evaluate';
+import type { RuleVerdict } from './compiled';
+import { outcomeFrom, outcomeOf, type CaseRun } from './evaluate';
 import type { FactMap, RuleDefinition } from './types';
 
 /** One operation of an RFC 6902 JSON Patch; only those summary.changes writes. */
@@ -109,13 +109,19 @@ type Mutation =
 
 interface Candidate {
   mutation: Mutation;
-  /** What the change is, in words: the clause after "If". */
-  words: string;
+  /** What the change is, in words: the clause after "If" (written only for a change given). */
+  words: () => string;
   /** Changes to one target (a flag, an entry) do not pair with one another. */
   target: string;
 }
 
-const pointer = (path: string) => `/${path.split('.').map(escape).join('/')}`;
+const pointers = new Map<string, string>();
+/** A dotted fact path as a JSON Pointer (the vocabulary's paths: a few dozen, so remembered). */
+function pointer(path: string): string {
+  let found = pointers.get(path);
+  if (found === undefined) pointers.set(path, (found = `/${path.split('.').map(escape).join('/')}`));
+  return found;
+}
 
 /** The patch operations of a mutation, written against `facts` (the request's as sent, or the filled-in copy). */
 function operationsOn(facts: unknown, mutation: Mutation): JsonPatchOperation[] {
@@ -139,10 +145,13 @@ function valueAt(facts: unknown, path: string): unknown {
   return node;
 }
 
-/** A patch of several mutations: removals from one list last index first, so each index still names its entry. */
+/**
+ * A patch of several mutations, each naming an entry by its index in the facts as they are: every other change first,
+ * then the removals, last index first, so that each index still names its entry when its operation is applied.
+ */
 function patchOf(facts: unknown, mutations: readonly Mutation[]): JsonPatchOperation[] {
-  const ordered = [...mutations].sort((a, b) => (a.kind === 'remove' && b.kind === 'remove' && a.path === b.path ? b.index - a.index : 0));
-  return ordered.flatMap((mutation) => operationsOn(facts, mutation));
+  const removals = mutations.filter((m) => m.kind === 'remove').sort((a, b) => b.index - a.index);
+  return [...mutations.filter((m) => m.kind !== 'remove'), ...removals].flatMap((mutation) => operationsOn(facts, mutation));
 }
 
 /** What a version's weighed rules read: CaseFacts paths read directly, and the derived facts read (by name). */
@@ -187,27 +196,49 @@ function selector(ruleSet: CompiledRuleSet, name: string): ReturnType<typeof sel
   return select;
 }
 
-/** The entries of a list some read derived fact selects on asOf; all of them when a rule or the builder reads the list itself. */
-function entriesThatCount(ruleSet: CompiledRuleSet, reads: Reads, path: string, list: readonly Item[], asOf: string): ReadonlySet<Item> | undefined {
-  if (reads.direct.has(path)) return undefined;
+/**
+ * The entries of a list some read derived fact selects on asOf (a non-empty list); undefined (every entry) when a rule or
+ * the builder reads the list itself.
+ */
+function entriesThatCount(plan: ActionablePlan, list: readonly Item[], asOf: string): ReadonlySet<Item> | undefined {
+  if (plan.selectors === undefined) return undefined;
   const counted = new Set<Item>();
-  const facts: FactMap = { [path]: list };
-  for (const name of reads.derived) {
-    const definition = ruleSet.file.derivedFacts[name];
-    if (definition?.list !== path) continue;
-    for (const item of selector(ruleSet, name)(facts, asOf)) counted.add(item);
-  }
+  const facts: FactMap = { [plan.path]: list };
+  for (const select of plan.selectors) for (const item of select(facts, asOf)) counted.add(item);
   return counted;
 }
 
-function listsReadOf(ruleSet: CompiledRuleSet, reads: Reads): Set<string> {
+/** An actionable fact the weighed rules read (directly, or through a derived fact): what candidatesFor goes through. */
+interface ActionablePlan {
+  path: string;
+  actionable: Actionable;
+  /** For a list no rule reads itself: the selections of the derived facts read that count its entries. */
+  selectors: ReturnType<typeof selectedEntries>[] | undefined;
+}
+
+const plans = new WeakMap<Reads, readonly ActionablePlan[]>();
+
+/** The actionable facts a version's weighed rules read, in the vocabulary's order: worked out once per rule subset. */
+function plansOf(ruleSet: CompiledRuleSet, reads: Reads): readonly ActionablePlan[] {
+  let found = plans.get(reads);
+  if (found) return found;
   const read = new Set(reads.direct);
   for (const name of reads.derived) {
     const definition = ruleSet.file.derivedFacts[name];
     if (definition?.list) read.add(definition.list);
     if (definition?.date) read.add(definition.date);
   }
-  return read;
+  found = Object.entries<Actionable>(ACTIONABLE_FACTS)
+    .filter(([path]) => read.has(path))
+    .map(([path, actionable]) => ({
+      path,
+      actionable,
+      selectors: reads.direct.has(path)
+        ? undefined
+        : [...reads.derived].filter((name) => ruleSet.file.derivedFacts[name]?.list === path).map((name) => selector(ruleSet, name)),
+    }));
+  plans.set(reads, found);
+  return found;
 }
 
 const LABELS: Record<string, string> = (() => {
@@ -224,37 +255,42 @@ const LABELS: Record<string, string> = (() => {
   return labels;
 })();
 
-/** Every single change the case admits to a fact the weighed rules read, in a stable order: the vocabulary's, then the list's. */
-function candidatesFor(ruleSet: CompiledRuleSet, reads: Reads, filled: CaseFacts, asOf: string): Candidate[] {
-  const read = listsReadOf(ruleSet, reads);
+/**
+ * Every single change the case admits to a fact the weighed rules read, in a stable order: the vocabulary's, then the
+ * list's. Read from the case's fact map (the request's values, its defaults filled in).
+ */
+function candidatesFor(ruleSet: CompiledRuleSet, reads: Reads, factMap: FactMap, asOf: string): Candidate[] {
   const candidates: Candidate[] = [];
-  for (const [path, actionable] of Object.entries<Actionable>(ACTIONABLE_FACTS)) {
-    if (!read.has(path)) continue;
-    const value = valueAt(filled, path);
+  for (const plan of plansOf(ruleSet, reads)) {
+    const { path, actionable } = plan;
+    const value = factMap[path];
     switch (actionable.how) {
       case 'remove-entry':
       case 'end-restriction': {
-        const list = (Array.isArray(value) ? value : []) as Item[];
-        const counted = entriesThatCount(ruleSet, reads, path, list, asOf);
-        const seen = new Set<string>();
+        if (!Array.isArray(value) || value.length === 0) break;
+        const list = value as Item[];
+        const counted = entriesThatCount(plan, list, asOf);
+        const seen = list.length > 1 ? new Set<string>() : undefined;
         list.forEach((item, index) => {
           if (counted && !counted.has(item)) return;
           // Two identical entries: removing either gives the same facts, so only the first is tried.
-          const key = JSON.stringify(item);
-          if (seen.has(key)) return;
-          seen.add(key);
+          if (seen) {
+            const key = JSON.stringify(item);
+            if (seen.has(key)) return;
+            seen.add(key);
+          }
           const target = `${path}/${index}`;
           if (actionable.how === 'remove-entry') {
-            candidates.push({ mutation: { kind: 'remove', path, index }, words: `${actionable.describe(item)} were not on the record`, target });
+            candidates.push({ mutation: { kind: 'remove', path, index }, words: () => `${actionable.describe(item)} were not on the record`, target });
           } else if (typeof item.from === 'string' && item.from < asOf && (typeof item.to !== 'string' || item.to >= asOf)) {
             const end = addDays(asOf, -1);
             candidates.push({
               mutation: { kind: 'set-field', path, index, field: 'to', value: end },
-              words: `${actionable.describe(item)} ended on ${end}`,
+              words: () => `${actionable.describe(item)} ended on ${end}`,
               target,
             });
           } else {
-            candidates.push({ mutation: { kind: 'remove', path, index }, words: `${actionable.describe(item)} were withdrawn`, target });
+            candidates.push({ mutation: { kind: 'remove', path, index }, words: () => `${actionable.describe(item)} were withdrawn`, target });
           }
         });
         break;
@@ -267,7 +303,7 @@ function candidatesFor(ruleSet: CompiledRuleSet, reads: Reads, filled: CaseFacts
           for (const next of actionable.steps.slice(at + 1)) {
             candidates.push({
               mutation: { kind: 'set-field', path, index, field: actionable.field, value: next },
-              words: `${actionable.describe(item)} were ${next}`,
+              words: () => `${actionable.describe(item)} were ${next}`,
               target: `${path}/${index}`,
             });
           }
@@ -276,10 +312,10 @@ function candidatesFor(ruleSet: CompiledRuleSet, reads: Reads, filled: CaseFacts
       }
       case 'do':
       case 'check': {
-        const current = value ?? ruleSet.file.factDefaults?.[path]?.value ?? null;
+        const current = value;
         for (const next of actionable.how === 'do' ? [true] : [true, false]) {
           if (current === next) continue;
-          candidates.push({ mutation: { kind: 'set', path, value: next }, words: `"${LABELS[path] ?? path}" were ${String(next)}`, target: path });
+          candidates.push({ mutation: { kind: 'set', path, value: next }, words: () => `"${LABELS[path] ?? path}" were ${String(next)}`, target: path });
         }
         break;
       }
@@ -287,13 +323,13 @@ function candidatesFor(ruleSet: CompiledRuleSet, reads: Reads, filled: CaseFacts
         const at = actionable.steps.indexOf(value as string);
         if (at < 0) break;
         for (const next of actionable.steps.slice(at + 1)) {
-          candidates.push({ mutation: { kind: 'set', path, value: next }, words: `"${LABELS[path] ?? path}" were ${next}`, target: path });
+          candidates.push({ mutation: { kind: 'set', path, value: next }, words: () => `"${LABELS[path] ?? path}" were ${next}`, target: path });
         }
         break;
       }
       case 'act-today':
         if (value === undefined || value === null) {
-          candidates.push({ mutation: { kind: 'set', path, value: asOf }, words: `${actionable.act} on ${asOf}`, target: path });
+          candidates.push({ mutation: { kind: 'set', path, value: asOf }, words: () => `${actionable.act} on ${asOf}`, target: path });
         }
         break;
     }
@@ -304,24 +340,128 @@ function candidatesFor(ruleSet: CompiledRuleSet, reads: Reads, filled: CaseFacts
 // --- Changes tried on a fact map.
 
 /**
- * The fact-map slots the mutations change, as path, new value, path, new value …; undefined when two of them change one
- * list (rare: the patch's own order then says which entry each index names, so the caller applies the patch itself).
+ * The fact-map slots the mutations change, as path, new value, path, new value …: a list changed once, as patchOf's
+ * patch changes it (each index naming an entry of the list as it is; the removals last, last index first).
  */
-function changedSlots(factMap: FactMap, mutations: readonly Mutation[]): unknown[] | undefined {
+function changedSlots(factMap: FactMap, mutations: readonly Mutation[]): unknown[] {
   const changed: unknown[] = [];
-  for (const mutation of mutations) {
+  const order =
+    mutations.length > 1
+      ? [...mutations.filter((m) => m.kind !== 'remove'), ...mutations.filter((m) => m.kind === 'remove').sort((a, b) => b.index - a.index)]
+      : mutations;
+  for (const mutation of order) {
     const { path } = mutation;
-    for (let i = 0; i < changed.length; i += 2) if (changed[i] === path) return undefined;
     if (mutation.kind === 'set') {
       changed.push(path, mutation.value);
       continue;
     }
-    const list = [...(factMap[path] as Item[])];
+    let at = 0;
+    while (at < changed.length && changed[at] !== path) at += 2;
+    if (at === changed.length) changed.push(path, [...(factMap[path] as Item[])]);
+    const list = changed[at + 1] as Item[];
     if (mutation.kind === 'remove') list.splice(mutation.index, 1);
     else list[mutation.index] = { ...(list[mutation.index] as Item), [mutation.field]: mutation.value };
-    changed.push(path, list);
   }
   return changed;
+}
+
+/** Whether a builder's reads (path, value, path, value …) name none of `moved`. */
+function readsNone(read: readonly unknown[], moved: readonly string[]): boolean {
+  for (let i = 0; i < read.length; i += 2) if (moved.includes(read[i] as string)) return false;
+  return true;
+}
+
+/** Sets each slot of `state` (path, value, path, value …) in the fact map, adding what it held to `saved`. */
+function set(factMap: FactMap, state: readonly unknown[], saved: unknown[]): void {
+  for (let i = 0; i < state.length; i += 2) {
+    const path = state[i] as string;
+    saved.push(path, factMap[path]);
+    factMap[path] = state[i + 1];
+  }
+}
+
+/** Whether a change moves a fact some rule's appliesTo names: another subset of rules is weighed. */
+function weighsOthers(change: State, applies: ReadonlySet<string>): boolean {
+  for (const fact of change.moved) if (applies.has(fact)) return true;
+  return false;
+}
+
+/**
+ * Rules run again for a change: stamps[i] === the change's stamp marks rule i as run, so a rule reading two facts that
+ * moved runs once. One array for every search (a typed array costs more to make than a search's rules cost to run).
+ */
+let stamps = new Int32Array(64);
+let stamped = 0;
+function nextStamp(rules: number): number {
+  if (stamps.length < rules) stamps = new Int32Array(rules * 2);
+  stamped += 1;
+  if (stamped === 0x7fffffff) {
+    stamps.fill(0);
+    stamped = 1;
+  }
+  return stamped;
+}
+
+/**
+ * Which weighed rules fire, as a key: a number (one bit a rule) for a subset of up to 30 rules, else a string of 0s and
+ * 1s. A number is hashed for nothing; a string built afresh is flattened and hashed on every lookup.
+ */
+function firingKey(firing: readonly boolean[]): number | string {
+  if (firing.length <= 30) {
+    let key = 0;
+    for (let i = 0; i < firing.length; i += 1) if (firing[i]) key |= 1 << i;
+    return key;
+  }
+  let key = '';
+  for (const fires of firing) key += fires ? '1' : '0';
+  return key;
+}
+
+/** A change tried: the fact-map slots it sets (path, value, path, value …) and the facts among them that moved. */
+interface State {
+  state: unknown[];
+  moved: string[];
+  /** Once tried alone: the rules run again (those reading a fact that moved), those among them that fired otherwise, whether a fact the outcome builder read moved, and whether another subset of rules would be weighed. */
+  ran?: number[];
+  flips?: number[];
+  builderMoved?: boolean;
+  whole?: boolean;
+}
+
+/** A verdict the module built, with what its builder read (path, value, path, value …): the same again while those hold. */
+interface Built {
+  read: unknown[];
+  reached: Reached;
+}
+
+/** Ways of firing remembered per rule subset before its memory starts again. */
+const MAX_OUTCOMES = 4096;
+const outcomesCache = new WeakMap<RuleSubset, Map<number | string, Built[]>>();
+
+/**
+ * The verdicts a subset's outcome builder has given, by which of its rules fired ('1' or '0' each, in order): the
+ * builder is a function of the rules fired, the facts it reads and the version's parameters (and asOf, for the fields
+ * reckoned from it, which a verdict leaves out), so a verdict is given again, across cases, when the same rules fire
+ * and every fact it read holds the same value. Shared, so frozen.
+ */
+function outcomesOf(subset: RuleSubset): Map<number | string, Built[]> {
+  let found = outcomesCache.get(subset);
+  if (!found) outcomesCache.set(subset, (found = new Map<number | string, Built[]>()));
+  return found;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Whether each fact read (path, value, path, value …) holds the same value in the fact map now. */
+function sameReads(factMap: FactMap, read: readonly unknown[]): boolean {
+  for (let i = 0; i < read.length; i += 2) if (!sameValue(factMap[read[i] as string], read[i + 1])) return false;
+  return true;
 }
 
 /** A derived fact's value: a number, null, or a sorted list of values. */
@@ -386,7 +526,22 @@ function differences(now: unknown, then: unknown, path: string, into: string[]):
  * What the change reaches, in words: the headline field first, then each other field that differs. A field holding an
  * object (the unmet criteria of every ground) is named only when no plain field differs: it repeats what they say.
  */
-function consequence(headline: string, now: Record<string, unknown>, then: Record<string, unknown>): string {
+function consequence(headline: string, now: Reached, then: Reached): string {
+  // Keyed by the verdicts' own key strings (kept with the verdicts remembered), whose hashes V8 keeps with them.
+  let byThen = consequences.get(now.key);
+  if (!byThen) {
+    if (consequences.size >= MAX_OUTCOMES) consequences.clear();
+    consequences.set(now.key, (byThen = new Map<string, string>()));
+  }
+  let text = byThen.get(then.key);
+  if (text === undefined) byThen.set(then.key, (text = consequenceOf(headline, now.verdict, then.verdict)));
+  return text;
+}
+
+/** The words for what a change reaches, by the two verdicts' keys (each names its fields): a batch meets the same few again and again. */
+const consequences = new Map<string, Map<string, string>>();
+
+function consequenceOf(headline: string, now: Record<string, unknown>, then: Record<string, unknown>): string {
   const parts: string[] = [];
   differences(now[headline], then[headline], headline, parts);
   if (parts.length === 0) parts.push(`${headline} would still be ${shown(now[headline])}`);
@@ -436,75 +591,157 @@ interface Reached {
 }
 
 /**
- * The changes of summary.changes for a case decided as of `asOf` by `ruleSet` (the version in force on asOf), whose
- * outcome was `outcome`. `requestFacts` are the facts as the caller sent them, before any default was filled in (the
- * patches are written against them: a caller that parsed the body in place keeps a copy first). For each verdict a
- * single change reaches, the first such change in a stable order (the vocabulary's order of facts, then each list's);
- * then, for each headline value no single change reaches, the first pair of changes that reaches it. Every patch is
- * checked before it is given: applied to the request's facts, validated as a request, and decided again. `filled` is the
- * request's facts as validated (defaults filled in), when the caller has them: otherwise they are validated here.
+ * The changes of summary.changes for a case `run` decided (by the version in force on its asOf). `requestFacts` are the
+ * facts as the caller sent them, before any default was filled in (the patches are written against them: a caller that
+ * parsed the body in place keeps a copy first). For each
+ * verdict a single change reaches, the first such change in a stable order (the vocabulary's order of facts, then each
+ * list's); then, for each headline value no single change reaches, the first pair of changes that reaches it.
+ *
+ * Each change is tried on the run's own fact map, read once: its slot changed, the derived facts reading that slot
+ * computed again, then only the rules reading a fact that moved are run again (the subset's `readers`); when none of
+ * them fires otherwise and no fact the outcome builder read moved, the verdict is the one given, and otherwise the
+ * outcome is built from the rules as they now fire (once per way of firing and values read). The fact map is put back
+ * as it was after each. `changes.test.ts` decides every change it gives again from the patched request, in full.
  */
-export function summaryChanges(
-  ruleSet: CompiledRuleSet,
-  module: ChangesModule,
-  requestFacts: unknown,
-  asOf: string,
-  outcome: Record<string, unknown>,
-  filled: CaseFacts = parseEvaluateRequest({ asOf, facts: requestFacts }, ruleSet.name, ruleSet.file.requires).facts,
-): Change[] {
-  const given = verdictOf(outcome, module.datedFromAsOf);
-  const givenKey = JSON.stringify(given);
+export function summaryChanges(run: CaseRun, module: ChangesModule, requestFacts: unknown): Change[] {
+  const { ruleSet, asOf, factMap, subset, results } = run;
   const headlineKey = (verdict: Record<string, unknown>) => JSON.stringify(verdict[module.verdict]);
-  // The case as this version reads it, read once: each change is tried on this fact map, its one slot changed and the
-  // derived facts reading that slot computed again, then put back (flattening and deriving the whole case again for
-  // each of ten to twenty changes cost more than all the rest of the search).
-  const factMap = ruleSet.flatten(filled);
-  ruleSet.applyDefaults(factMap);
-  ruleSet.deriveAll(factMap, asOf);
-  const { rules } = ruleSet.subsetFor(factMap);
+  const { rules, verdicts, readers } = subset;
   const reads = readsOf(ruleSet, module, rules);
-  const candidates = candidatesFor(ruleSet, reads, filled, asOf);
-  const givenReached: Reached = { key: givenKey, verdict: given, headline: headlineKey(given) };
+  const candidates = candidatesFor(ruleSet, reads, factMap, asOf);
+  if (candidates.length === 0) return [];
+  const applies = appliesFactsOf(ruleSet);
+  const outcomes = outcomesOf(subset);
+  const firing = results.slice();
 
-  const reach = (mutations: readonly Mutation[]): Reached => {
+  // The verdict of the case with the weighed rules firing as `firing` says, built by the module (and remembered).
+  const decideAgain = (): Built => {
+    const key = firingKey(firing);
+    const known = outcomes.get(key);
+    if (known) for (const entry of known) if (sameReads(factMap, entry.read)) return entry;
+    return build(key, known);
+  };
+  // A verdict remembered for `firing` whose builder read none of the `moved` facts (the fact map does not hold their
+  // changed values) and read every other as it is; undefined when none is remembered.
+  const remembered = (moved: readonly string[], andMoved: readonly string[]): Built | undefined => {
+    const known = outcomes.get(firingKey(firing));
+    if (known) for (const entry of known) if (readsNone(entry.read, moved) && readsNone(entry.read, andMoved) && sameReads(factMap, entry.read)) return entry;
+    return undefined;
+  };
+  const build = (key: number | string, known: Built[] | undefined): Built => {
+    const fired = new Set<string>();
+    for (let i = 0; i < firing.length; i += 1) if (firing[i]) fired.add((rules[i] as RuleDefinition).name);
+    const read: unknown[] = [];
+    const verdict = deepFreeze(verdictOf(outcomeOf(ruleSet, factMap, asOf, rules, fired, read), module.datedFromAsOf));
+    const entry: Built = { read, reached: { key: JSON.stringify(verdict), verdict, headline: headlineKey(verdict) } };
+    if (outcomes.size >= MAX_OUTCOMES) outcomes.clear();
+    if (known) known.push(entry);
+    else outcomes.set(key, [entry]);
+    return entry;
+  };
+
+  // The verdict given, and what the outcome builder read to give it: while none of that moves and the rules fire as
+  // they did, the verdict is the one given.
+  const base = decideAgain();
+  const givenReached = base.reached;
+  const givenKey = givenReached.key;
+  const builderFacts = new Set<unknown>();
+  for (let i = 0; i < base.read.length; i += 2) builderFacts.add(base.read[i]);
+
+  // A change's state: the fact-map slots it sets (its list or fact, and each derived fact reading it), as path, value,
+  // path, value …, and the facts among them whose value moved.
+  const stateOf = (mutations: readonly Mutation[]): State => {
     const changed = changedSlots(factMap, mutations);
-    if (!changed) {
-      // Two changes to one list: written as the patch writes them, each index read after the change before it.
-      const patched = applyPatch(filled, patchOf(filled, mutations));
-      const verdict = verdictOf(decideVerdict(ruleSet, patched, asOf).outcome, module.datedFromAsOf);
-      return { key: JSON.stringify(verdict), verdict, headline: headlineKey(verdict) };
-    }
+    const state: unknown[] = [];
+    const moved: string[] = [];
     const saved: unknown[] = [];
-    let moved = false;
     for (let i = 0; i < changed.length; i += 2) {
       const path = changed[i] as string;
       saved.push(path, factMap[path]);
       factMap[path] = changed[i + 1];
-      if (reads.direct.has(path) || appliesFactsOf(ruleSet).has(path)) moved = true;
+      state.push(path, changed[i + 1]);
+      moved.push(path);
       for (const [name, compute] of dependentsOf(ruleSet, path)) {
         const before = factMap[name];
-        saved.push(name, before);
         const after = compute(factMap, asOf);
+        saved.push(name, before);
         factMap[name] = after;
-        if (!sameValue(before, after)) moved = true;
+        state.push(name, after);
+        if (!sameValue(before, after)) moved.push(name);
       }
     }
-    // No fact a rule or the outcome reads moved (an entry no derived fact selects, a group short of the maximum): the
-    // verdict is the one given.
+    for (let i = saved.length - 2; i >= 0; i -= 2) factMap[saved[i] as string] = saved[i + 1];
+    return { state, moved };
+  };
+
+  // The verdict in a changed state: the rules reading a fact that moved run again, and the outcome is built again only
+  // when one of them fires otherwise or a fact the builder read moved. The fact map is put back as it was.
+  const reach = (change: State, and?: State): Reached => {
+    const saved: unknown[] = [];
+    set(factMap, change.state, saved);
+    if (and) set(factMap, and.state, saved);
     let reached = givenReached;
-    if (moved) {
+    if (weighsOthers(change, applies) || (and !== undefined && weighsOthers(and, applies))) {
+      // Another subset of rules is weighed: decided again in full.
       const verdict = verdictOf(outcomeFrom(ruleSet, factMap, asOf), module.datedFromAsOf);
       reached = { key: JSON.stringify(verdict), verdict, headline: headlineKey(verdict) };
+      if (!and) change.whole = true;
+    } else {
+      const stamp = nextStamp(rules.length);
+      const flips: number[] = [];
+      const ran: number[] = [];
+      let builderMoved = false;
+      for (let c = 0; c < 2; c += 1) {
+        const moved = c === 0 ? change.moved : and?.moved;
+        if (moved === undefined) break;
+        for (const fact of moved) {
+          if (builderFacts.has(fact)) builderMoved = true;
+          const indices = readers.get(fact);
+          if (indices === undefined) continue;
+          for (const index of indices) {
+            if (stamps[index] === stamp) continue;
+            stamps[index] = stamp;
+            ran.push(index);
+            const fires = (verdicts[index] as RuleVerdict)(factMap);
+            if (fires !== results[index]) {
+              firing[index] = fires;
+              flips.push(index);
+            }
+          }
+        }
+      }
+      if (flips.length > 0 || builderMoved) {
+        reached = decideAgain().reached;
+        for (const index of flips) firing[index] = results[index] as boolean;
+      }
+      if (!and) Object.assign(change, { ran, flips, builderMoved, whole: false });
     }
     for (let i = saved.length - 2; i >= 0; i -= 2) factMap[saved[i] as string] = saved[i + 1];
     return reached;
   };
 
+  // Two changes to two slots, from what each did alone, without trying them: when no rule reads a fact both moved and
+  // the builder read none that either moved, each rule fires in the pair as it did under the one change that moved what
+  // it reads, so the verdict is the one remembered for the rules firing so (when one is); undefined otherwise.
+  const together = (a: State, b: State): Reached | undefined => {
+    if (a.whole !== false || b.whole !== false || a.builderMoved || b.builderMoved) return undefined;
+    for (const index of a.ran as number[]) if ((b.ran as number[]).includes(index)) return undefined;
+    const flips = [...(a.flips as number[]), ...(b.flips as number[])];
+    if (flips.length === 0) return givenReached;
+    for (const index of flips) firing[index] = !results[index];
+    const entry = remembered(a.moved, b.moved);
+    for (const index of flips) firing[index] = results[index] as boolean;
+    return entry?.reached;
+  };
+
   // Verdict → the first change (in the stable order) that reaches it.
   const found = new Map<string, { reached: Reached; way: Candidate[] }>();
-  const headlines = new Set<string>([headlineKey(given)]);
+  const headlines = new Set<string>([givenReached.headline]);
+  const states: State[] = [];
   for (const candidate of candidates) {
-    const reached = reach([candidate.mutation]);
+    const state = stateOf([candidate.mutation]);
+    if (states.length < MAX_PAIR_SINGLES) states.push(state);
+    const reached = reach(state);
     if (reached.key === givenKey) continue;
     headlines.add(reached.headline);
     if (!found.has(reached.key)) found.set(reached.key, { reached, way: [candidate] });
@@ -518,7 +755,11 @@ export function summaryChanges(
       const a = pairable[i] as Candidate;
       const b = pairable[j] as Candidate;
       if (a.target === b.target) continue;
-      const reached = reach([a.mutation, b.mutation]);
+      // Changes to two slots set what each sets alone (a derived fact reads one list or date); two to one list are
+      // worked out together.
+      const sa = states[i] as State;
+      const sb = states[j] as State;
+      const reached = a.mutation.path === b.mutation.path ? reach(stateOf([a.mutation, b.mutation])) : (together(sa, sb) ?? reach(sa, sb));
       if (reached.key === givenKey || headlines.has(reached.headline)) continue;
       if (!byPairs.has(reached.headline)) byPairs.set(reached.headline, { reached, way: [a, b] });
     }
@@ -537,7 +778,7 @@ export function summaryChanges(
     );
     changes.push({
       outcome: reached.verdict,
-      text: `If ${way.map((c) => c.words).join(' and ')}, ${consequence(module.verdict, given, reached.verdict)}.`,
+      text: `If ${way.map((c) => c.words()).join(' and ')}, ${consequence(module.verdict, givenReached, reached)}.`,
       patch,
     });
   }

@@ -6,7 +6,7 @@ import type { HolidayCalendar } from '../dates/calendar';
 import { DecisionError } from '../errors';
 import { locate } from '../loader/positions';
 import { caseFactsSchema, factPaths } from '../facts/schema';
-import { compileRule, compileRuleVerdict } from './compiled';
+import { compileRule, compileRuleVerdict, type CompiledRule, type RuleVerdict } from './compiled';
 import { compileDerivedFact, type DerivedFact } from './derived';
 import { deriveAllFunction, factMapBuilder, runAllFunction, type DeriveAll, type FactMapBuilder } from './fact-map';
 import type { ComputedDate, RuleExplanation } from './explain';
@@ -126,7 +126,7 @@ export function defineRuleSet<Outcome extends TObject>(module: RuleSetModuleOf<O
   return module;
 }
 
-interface RuleSubset {
+export interface RuleSubset {
   rules: RuleDefinition[];
   /** For the reference evaluator: json-rules-engine Engines on loan. */
   pool: EnginePool;
@@ -134,6 +134,14 @@ interface RuleSubset {
   runAll: (facts: FactMap) => RuleExplanation[];
   /** Whether each rule fires, without the explanation: for callers that need no more. */
   runVerdicts: (facts: FactMap) => boolean[];
+  /** Each rule's own generated functions, in order: whether it fires, and its explanation (what runAll runs each of). */
+  verdicts: readonly RuleVerdict[];
+  explainers: readonly CompiledRule[];
+  /**
+   * Fact (a CaseFacts path, a derived fact) → the indices of the rules whose conditions read it: a change to one fact
+   * can move only those (summary.changes decides a changed case again by them alone).
+   */
+  readers: ReadonlyMap<string, readonly number[]>;
 }
 
 export interface CompiledRuleSet {
@@ -186,18 +194,22 @@ function schemaLabels(node: SchemaNode, prefix = '', into: Record<string, string
   return into;
 }
 
+/** Every fact a condition reads: each leaf's fact, and the fact its value names (a parameter's `param:` fact too). */
+export function conditionFacts(condition: unknown, into: Set<string> = new Set()): Set<string> {
+  const node = condition as Record<string, unknown>;
+  for (const group of ['all', 'any']) if (Array.isArray(node[group])) for (const child of node[group] as unknown[]) conditionFacts(child, into);
+  if (node.not) conditionFacts(node.not, into);
+  if (typeof node.fact === 'string') into.add(node.fact);
+  const value = node.value as { fact?: unknown } | null;
+  if (value !== null && typeof value === 'object' && typeof value.fact === 'string') into.add(value.fact);
+  return into;
+}
+
 /** The CaseFacts paths a version reads: its conditions', its derived facts' inputs, appliesTo, and its module's. */
 function factsRead(file: RuleFile, module: RuleSetModule): string[] {
   const read = new Set<string>(module.facts);
-  const walk = (condition: Record<string, unknown>) => {
-    for (const group of ['all', 'any']) if (Array.isArray(condition[group])) for (const c of condition[group] as Record<string, unknown>[]) walk(c);
-    if (condition.not) walk(condition.not as Record<string, unknown>);
-    if (typeof condition.fact === 'string') read.add(condition.fact);
-    const value = condition.value as { fact?: unknown } | null;
-    if (value !== null && typeof value === 'object' && typeof value.fact === 'string') read.add(value.fact);
-  };
   for (const rule of file.rules) {
-    walk(rule.conditions);
+    conditionFacts(rule.conditions, read);
     for (const fact of Object.keys(rule.appliesTo ?? {})) read.add(fact);
   }
   for (const definition of Object.values(file.derivedFacts)) {
@@ -274,9 +286,25 @@ export function compileRuleSet(
         }
         return engine;
       };
-      const runAll = runAllFunction(rules.map((rule) => compileRule(rule, labels, parameterFacts)));
-      const runVerdicts = runAllFunction(rules.map((rule) => compileRuleVerdict(rule, parameterFacts)));
-      subset = { rules, pool: new EnginePool(create), runAll, runVerdicts };
+      const explainers = rules.map((rule) => compileRule(rule, labels, parameterFacts));
+      const verdicts = rules.map((rule) => compileRuleVerdict(rule, parameterFacts));
+      const readers = new Map<string, number[]>();
+      rules.forEach((rule, index) => {
+        for (const fact of conditionFacts(rule.conditions)) {
+          const indices = readers.get(fact) ?? [];
+          if (!indices.includes(index)) indices.push(index);
+          readers.set(fact, indices);
+        }
+      });
+      subset = {
+        rules,
+        pool: new EnginePool(create),
+        runAll: runAllFunction(explainers),
+        runVerdicts: runAllFunction(verdicts),
+        verdicts,
+        explainers,
+        readers,
+      };
       subsets.set(key, subset);
     }
     return subset;

@@ -2,7 +2,8 @@
 import type { RuleResult } from 'json-rules-engine';
 import type { HolidayCalendar } from '../dates/calendar';
 import type { CaseFacts } from '../facts/validate';
-import type { CompiledRuleSet, OutcomeContext } from './compile';
+import type { CompiledRuleSet, OutcomeContext, RuleSubset } from './compile';
+import type { CompiledRule } from './compiled';
 import { explainRule, type ComputedDate, type RuleExplanation } from './explain';
 import type { EnginePool } from './pool';
 import type { Summary } from './summary';
@@ -85,6 +86,75 @@ export function decideVerdict(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf: 
 }
 
 /**
+ * A case as a version read and decided it, kept for what is worked out from it after the rules have run (summary.ts):
+ * the fact map the rules read, which rules were weighed and which fired, the outcome, and each weighed rule's
+ * explanation on demand.
+ */
+export interface CaseRun {
+  ruleSet: CompiledRuleSet;
+  asOf: string;
+  /** Flattened, the rule file's defaults filled in, the derived facts computed as of asOf. Its owner may change it. */
+  factMap: FactMap;
+  subset: RuleSubset;
+  /** Whether each weighed rule (subset.rules) fired. */
+  results: readonly boolean[];
+  fired: ReadonlySet<string>;
+  outcome: Record<string, unknown>;
+  /** A weighed rule's explanation (undefined for a rule not weighed): the decision's own, or worked out for it alone. */
+  explained(rule: string): RuleExplanation | undefined;
+}
+
+/**
+ * decideVerdict, keeping the case as it was read and decided: for the summary of a decision given without its
+ * explanation (?explain=summary), which reads the few rules that decided it and no more.
+ */
+export function decideRun(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf: string): { verdict: Verdict; run: CaseRun } {
+  const prepared = factsFor(ruleSet, facts, asOf);
+  const subset = ruleSet.subsetFor(prepared.facts);
+  const { rules } = subset;
+  const results = subset.runVerdicts(prepared.facts);
+  const fired: string[] = [];
+  for (let i = 0; i < rules.length; i += 1) if (results[i]) fired.push((rules[i] as RuleDefinition).name);
+  const firedSet = new Set(fired);
+  const verdict = { ...decided(ruleSet, asOf, prepared, rules, firedSet), fired };
+  const run: CaseRun = {
+    ruleSet,
+    asOf,
+    factMap: prepared.facts,
+    subset,
+    results,
+    fired: firedSet,
+    outcome: verdict.outcome,
+    explained(rule) {
+      const index = rules.findIndex((r) => r.name === rule);
+      return index < 0 ? undefined : (subset.explainers[index] as CompiledRule)(prepared.facts);
+    },
+  };
+  return { verdict, run };
+}
+
+/**
+ * The case run of an explained decision (either evaluator's), read again from its facts: the same fact map and rules
+ * weighed, which rules fired as the decision says, and the decision's own explanation of each.
+ */
+export function runOf(ruleSet: CompiledRuleSet, facts: CaseFacts, decision: Pick<Decision, 'asOf' | 'outcome' | 'explanation'>): CaseRun {
+  const { facts: factMap } = factsFor(ruleSet, facts, decision.asOf);
+  const subset = ruleSet.subsetFor(factMap);
+  const fired = new Set<string>();
+  for (const entry of decision.explanation) if (entry.fired) fired.add(entry.rule);
+  return {
+    ruleSet,
+    asOf: decision.asOf,
+    factMap,
+    subset,
+    results: subset.rules.map((rule) => fired.has(rule.name)),
+    fired,
+    outcome: decision.outcome,
+    explained: (rule) => decision.explanation.find((entry) => entry.rule === rule),
+  };
+}
+
+/**
  * The outcome alone from a fact map this version has read (flattened, its defaults filled in, its derived facts computed
  * as of `asOf`): decideVerdict's outcome, for holds-until.ts, which reads a case once and decides it on several days.
  */
@@ -94,6 +164,25 @@ export function outcomeFrom(ruleSet: CompiledRuleSet, factMap: FactMap, asOf: st
   const fired = new Set<string>();
   for (let i = 0; i < rules.length; i += 1) if (results[i]) fired.add((rules[i] as RuleDefinition).name);
   return ruleSet.buildOutcome(new CaseContext(ruleSet, asOf, factMap, rules, fired, false));
+}
+
+/**
+ * The outcome of a case whose weighed rules `rules` fired as `fired` says, on a fact map this version has read: for
+ * summary.changes, which decides a changed case again by the few rules a change can move. `reads`, when given,
+ * collects each fact the outcome builder read with its value (path, value, path, value …): with the same rules fired
+ * and those values, the builder gives the same outcome.
+ */
+export function outcomeOf(
+  ruleSet: CompiledRuleSet,
+  factMap: FactMap,
+  asOf: string,
+  rules: readonly RuleDefinition[],
+  fired: ReadonlySet<string>,
+  reads?: unknown[],
+): Record<string, unknown> {
+  const context = new CaseContext(ruleSet, asOf, factMap, rules, fired, false);
+  context.reads = reads;
+  return ruleSet.buildOutcome(context);
 }
 
 interface PreparedFacts {
@@ -115,6 +204,8 @@ class CaseContext implements OutcomeContext {
   readonly calendar: HolidayCalendar;
   /** The dates the builder explained, as rule name, entry, rule name, entry …; undefined until one is (or when not explaining). */
   dates: (string | ComputedDate)[] | undefined;
+  /** When set, each fact the builder reads is added to it, as path, value, path, value … (outcomeOf). */
+  reads: unknown[] | undefined;
 
   constructor(
     private readonly ruleSet: CompiledRuleSet,
@@ -134,7 +225,9 @@ class CaseContext implements OutcomeContext {
 
   fact(path: string): unknown {
     if (!(path in this.facts)) throw new Error(`the ${this.ruleSet.name} outcome reads ${path}, which its module does not declare in facts`);
-    return this.facts[path];
+    const value = this.facts[path];
+    if (this.reads) this.reads.push(path, value);
+    return value;
   }
 
   param<T = unknown>(name: string): T {

@@ -11,7 +11,7 @@ import { entryPhrase, type EntryPhrase } from '../facts/entries';
 import type { CaseFacts } from '../facts/validate';
 import type { CompiledRuleSet, DecidingRule } from './compile';
 import { selectedEntries } from './derived';
-import type { Decision } from './evaluate';
+import type { CaseRun, Decision } from './evaluate';
 import { citation, ConditionLine, type ConditionExplanation, type RuleExplanation } from './explain';
 import { PARAM_PREFIX, type FactMap, type RuleDefinition, type RuleFile } from './types';
 
@@ -48,11 +48,6 @@ type Shown =
 
 interface Version {
   rules: Map<string, RuleDefinition>;
-  /** The facts rules' appliesTo name: which rules a case weighs depends on them alone (compile.ts subsetFor). */
-  appliesFacts: readonly string[];
-  appliesPaths: readonly (readonly string[])[];
-  /** The rules weighed, by the appliesTo facts' values. */
-  weighed: Map<string, readonly RuleDefinition[]>;
   summaries: Map<string, Reason>;
   shown: Map<string, Shown>;
 }
@@ -104,12 +99,8 @@ function versionOf(ruleSet: CompiledRuleSet): Version {
       });
     }
   }
-  const appliesFacts = [...new Set(file.rules.flatMap((rule) => Object.keys(rule.appliesTo ?? {})))];
   version = {
     rules: new Map(file.rules.map((rule) => [rule.name, rule])),
-    appliesFacts,
-    appliesPaths: appliesFacts.map(pathOf),
-    weighed: new Map(),
     summaries: new Map(),
     shown,
   };
@@ -217,47 +208,23 @@ function ruleReason(
   return { text: `${text}.`, rule: rule.name, citation: ruleWords.citation };
 }
 
-/** The rules the case weighed: one array per rule subset (compile.ts), found by the facts appliesTo names, remembered by their values. */
-function weighedFor(ruleSet: CompiledRuleSet, version: Version, facts: CaseFacts): readonly RuleDefinition[] {
-  let key = '';
-  for (const path of version.appliesPaths) key += `${String(at(facts, path))}\n`;
-  let weighed = version.weighed.get(key);
-  if (!weighed) {
-    const applies: FactMap = {};
-    version.appliesFacts.forEach((fact, i) => (applies[fact] = at(facts, version.appliesPaths[i]!) ?? null));
-    weighed = ruleSet.subsetFor(applies).rules;
-    version.weighed.set(key, weighed);
-  }
-  return weighed;
-}
-
 /**
- * summary.reasons: the few rules that decided `decision`'s outcome, as its rule set's module reads it, each in plain
- * English with the customer's values and dates. `facts` are the validated facts the decision was made from.
+ * summary.reasons: the few rules that decided the case's outcome, as its rule set's module reads it, each in plain
+ * English with the customer's values and dates. `facts` are the validated facts the case was decided from; each
+ * deciding rule's explanation is read from the run (the decision's own, or worked out for that rule alone). `limit`:
+ * the first so many lines only (triage writes the first).
  */
-export function summaryReasons(ruleSet: CompiledRuleSet, decision: Decision, facts: CaseFacts): Reason[] {
+export function summaryReasons(run: CaseRun, facts: CaseFacts, limit = Infinity): Reason[] {
+  const { ruleSet } = run;
   const version = versionOf(ruleSet);
-  const { explanation } = decision;
-  const fired = new Set<string>();
-  for (const entry of explanation) if (entry.fired) fired.add(entry.rule);
-  const weighed = weighedFor(ruleSet, version, facts);
-  const deciding: readonly DecidingRule[] = ruleSet.decidedBy({ outcome: decision.outcome, file: ruleSet.file, weighed, fired });
+  const deciding: readonly DecidingRule[] = ruleSet.decidedBy({ outcome: run.outcome, file: ruleSet.file, weighed: run.subset.rules, fired: run.fired });
   const reasons: Reason[] = [];
   for (const line of deciding) {
+    if (reasons.length >= limit) break;
     if ('rule' in line) {
       const rule = version.rules.get(line.rule);
       if (!rule) throw new Error(`the ${ruleSet.name} module names rule ${line.rule} as deciding, which its rule file does not have`);
-      reasons.push(
-        ruleReason(
-          ruleSet,
-          version,
-          rule,
-          explanation.find((e) => e.rule === line.rule),
-          line.met,
-          facts,
-          decision.asOf,
-        ),
-      );
+      reasons.push(ruleReason(ruleSet, version, rule, run.explained(line.rule), line.met, facts, run.asOf));
     } else {
       reasons.push(summedUp(version, line));
     }

@@ -11,7 +11,7 @@ import type { RuleSetVersions } from '../loader/load';
 import { RULE_SET_MODULES } from '../rulesets';
 import { summaryChanges, type Change } from './changes';
 import type { CompiledRuleSet } from './compile';
-import type { Decision } from './evaluate';
+import { decideRun, runOf, type CaseRun, type Decision, type Verdict } from './evaluate';
 import { holdsUntil } from './holds-until';
 import { summaryAssumed, summaryReasons, type Assumed, type Reason } from './reasons';
 
@@ -29,17 +29,44 @@ export interface Summary {
 }
 
 /**
- * The summary of a decision `ruleSet` (one of `versions`) made on `facts` (validated, defaults filled in). With
- * `requestFacts` (the facts as the request sent them, before any default was filled in: each change is a JSON Patch
- * on them), the changes that would reach each other verdict too.
+ * The summary of an explained decision `ruleSet` (one of `versions`) made on `facts` (validated, defaults filled in),
+ * by either evaluator: its reasons read from the decision's own explanation. With `requestFacts` (the facts as the
+ * request sent them, before any default was filled in: each change is a JSON Patch on them), the changes that would
+ * reach each other verdict too.
  */
 export function summarize(versions: RuleSetVersions, ruleSet: CompiledRuleSet, decision: Decision, facts: CaseFacts, requestFacts?: unknown): Summary {
+  return summaryOf(versions, runOf(ruleSet, facts, decision), decision, facts, requestFacts);
+}
+
+/**
+ * A decision without its explanation, and its summary (?explain=summary): the verdict (decideVerdict's), and the
+ * summary worked out from the case as the rules read it, explaining only the few rules that decided it.
+ */
+export function decideSummary(
+  versions: RuleSetVersions,
+  ruleSet: CompiledRuleSet,
+  facts: CaseFacts,
+  asOf: string,
+  requestFacts?: unknown,
+): Verdict & { summary: Summary } {
+  const { verdict, run } = decideRun(ruleSet, facts, asOf);
+  return { ...verdict, summary: summaryOf(versions, run, verdict, facts, requestFacts) };
+}
+
+function summaryOf(
+  versions: RuleSetVersions,
+  run: CaseRun,
+  decision: Pick<Decision, 'derivedFacts' | 'defaultsApplied'>,
+  facts: CaseFacts,
+  requestFacts: unknown,
+): Summary {
+  const { ruleSet } = run;
   const module = RULE_SET_MODULES[ruleSet.name];
   if (!module) throw new Error(`no module is registered for rule set ${ruleSet.name}`);
   return {
-    reasons: summaryReasons(ruleSet, decision, facts),
-    holdsUntil: holdsUntil(versions, facts, decision.asOf, decision.outcome, decision.derivedFacts),
-    ...(requestFacts === undefined ? {} : { changes: summaryChanges(ruleSet, module, requestFacts, decision.asOf, decision.outcome, facts) }),
+    reasons: summaryReasons(run, facts),
+    holdsUntil: holdsUntil(versions, facts, run.asOf, run.outcome, decision.derivedFacts),
+    ...(requestFacts === undefined ? {} : { changes: summaryChanges(run, module, requestFacts) }),
     assumed: summaryAssumed(ruleSet, decision),
   };
 }

@@ -3,7 +3,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { dayNumber, isCalendarDate } from '../dates/calendar';
 import { hash as oneShotHash } from 'node:crypto';
-import { decide, decideVerdict, type Decision } from '../engine/evaluate';
+import { decide, decideRun, runOf, type CaseRun, type Decision, type Verdict } from '../engine/evaluate';
 import type { CompiledRuleSet } from '../engine/compile';
 import { holdsUntil } from '../engine/holds-until';
 import { summaryReasons } from '../engine/reasons';
@@ -302,26 +302,31 @@ export class ChunkTriage {
       this.write(line, id, previous.asOf, asOf, decisions, previous.holdsUntil, digest, sink);
       return;
     }
-    // The first reason's words are read from the explanation (reasons.ts), which only --explain builds: deciding every
-    // record with its explanation for one line of it took a million-line backlog from under 20 s to 38 s (bench d).
-    // So without --explain the verdict alone is decided, with holdsUntil (a few µs), and `reason` is null.
+    // The first reason is worked out from the case as the rules read it, explaining only the rule it names: without
+    // --explain no record's explanation is built.
     const decisions: TriageDecision[] = [];
     let recordHolds: string | null = null;
     try {
       for (const ruleSet of inForce.versions) {
         const versions = this.registry.ruleSets.get(ruleSet.name) as RuleSetVersions;
-        const decision = this.setup.explain ? decide(ruleSet, facts, asOf) : undefined;
-        const verdict = decision ?? decideVerdict(ruleSet, facts, asOf);
-        const holds = holdsUntil(versions, facts, asOf, verdict.outcome, verdict.derivedFacts);
+        let decided: Decision | Verdict;
+        let run: CaseRun;
+        if (this.setup.explain) {
+          decided = decide(ruleSet, facts, asOf);
+          run = runOf(ruleSet, facts, decided);
+        } else {
+          ({ verdict: decided, run } = decideRun(ruleSet, facts, asOf));
+        }
+        const holds = holdsUntil(versions, facts, asOf, decided.outcome, decided.derivedFacts);
         recordHolds = earlier(recordHolds, holds);
         decisions.push({
-          ruleSet: verdict.ruleSet,
-          version: verdict.version,
-          outcome: verdict.outcome,
+          ruleSet: decided.ruleSet,
+          version: decided.version,
+          outcome: decided.outcome,
           holdsUntil: holds,
-          reason: decision ? (summaryReasons(ruleSet, decision, facts)[0]?.text ?? null) : null,
-          fired: 'fired' in verdict ? verdict.fired : verdict.explanation.filter((r) => r.fired).map((r) => r.rule),
-          explanation: decision?.explanation,
+          reason: summaryReasons(run, facts, 1)[0]?.text ?? null,
+          fired: 'fired' in decided ? decided.fired : decided.explanation.filter((r) => r.fired).map((r) => r.rule),
+          explanation: 'explanation' in decided ? decided.explanation : undefined,
         });
       }
     } catch (error) {

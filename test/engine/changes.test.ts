@@ -6,7 +6,7 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { applyPatch, summaryChanges, verdictOf, type Change } from '../../src/engine/changes';
 import type { CompiledRuleSet } from '../../src/engine/compile';
-import { decideVerdict } from '../../src/engine/evaluate';
+import { decideRun, decideVerdict } from '../../src/engine/evaluate';
 import { ACTIONABLE_FACTS } from '../../src/facts/actionable';
 import { factPaths } from '../../src/facts/schema';
 import { parseEvaluateRequest } from '../../src/facts/validate';
@@ -22,8 +22,8 @@ function changesOf(ruleSet: CompiledRuleSet, facts: unknown, asOf: string): { gi
   const module = RULE_SET_MODULES[ruleSet.name];
   if (!module) throw new Error(`no module for ${ruleSet.name}`);
   const request = parseEvaluateRequest({ asOf, facts }, ruleSet.name, ruleSet.file.requires);
-  const { outcome } = decideVerdict(ruleSet, request.facts, asOf);
-  return { given: verdictOf(outcome, module.datedFromAsOf), changes: summaryChanges(ruleSet, module, facts, asOf, outcome, request.facts) };
+  const { verdict, run } = decideRun(ruleSet, request.facts, asOf);
+  return { given: verdictOf(verdict.outcome, module.datedFromAsOf), changes: summaryChanges(run, module, facts) };
 }
 
 /** A date inside the version's period, from the generated one (2025–2026). */

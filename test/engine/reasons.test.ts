@@ -3,8 +3,10 @@
 // from the procedure's steps (as the rule files word them) and each fixture's facts, not copied from a run.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { decide } from '../../src/engine/evaluate';
+import { isDeepStrictEqual } from 'node:util';
+import { decide, runOf } from '../../src/engine/evaluate';
 import { summaryAssumed, summaryReasons, type Reason } from '../../src/engine/reasons';
+import { decideSummary, summarize } from '../../src/engine/summary';
 import { parseEvaluateRequest } from '../../src/facts/validate';
 import { caseGenerator } from '../../fixtures/generator';
 import { FIXTURES_DIR, shippedRules } from '../support';
@@ -16,7 +18,7 @@ function fixtureSummary(ruleSetName: string, file: string) {
   const ruleSet = registry.ruleSets.get(ruleSetName)!.resolve(fixture.asOf);
   const request = parseEvaluateRequest({ asOf: fixture.asOf, facts: fixture.facts }, ruleSet.name, ruleSet.file.requires);
   const decision = decide(ruleSet, request.facts, fixture.asOf);
-  return { reasons: summaryReasons(ruleSet, decision, request.facts), assumed: summaryAssumed(ruleSet, decision) };
+  return { reasons: summaryReasons(runOf(ruleSet, request.facts, decision), request.facts), assumed: summaryAssumed(ruleSet, decision) };
 }
 
 const texts = (reasons: Reason[]) => reasons.map((r) => [r.rule, r.text]);
@@ -190,7 +192,7 @@ test.each(versions)('%s: over generated cases, 1 to a few reasons, each naming w
     const request = parseEvaluateRequest({ asOf, facts: generated.facts }, ruleSet.name, ruleSet.file.requires);
     const decision = decide(ruleSet, request.facts, asOf);
     const weighed = new Set(decision.explanation.map((r) => r.rule));
-    const reasons = summaryReasons(ruleSet, decision, request.facts);
+    const reasons = summaryReasons(runOf(ruleSet, request.facts, decision), request.facts);
     const met = reasons.filter((r) => !r.text.startsWith('Not met: '));
     const bad =
       reasons.length < 1 ||
@@ -201,4 +203,24 @@ test.each(versions)('%s: over generated cases, 1 to a few reasons, each naming w
     for (const a of summaryAssumed(ruleSet, decision)) if (/undefined|\[object|NaN/.test(a.source)) problems.push(a);
   }
   expect(problems).toEqual([]);
+});
+
+// ?explain=summary decides without the trace and explains only the rules that decided (decideSummary): its whole
+// summary must be the one the explained decision gives (summarize), outcome and reasons alike, for every version.
+test.each(versions)("%s: the summary given without the trace is the explained decision's, over generated cases", (_name, ruleSet) => {
+  const rules = registry.ruleSets.get(ruleSet.name)!;
+  const next = caseGenerator(2323);
+  const differing: unknown[] = [];
+  for (let i = 0; i < 500; i += 1) {
+    const generated = next();
+    const asOf = ruleSet.effectiveTo && generated.asOf > ruleSet.effectiveTo ? `2024${generated.asOf.slice(4)}` : generated.asOf;
+    const request = parseEvaluateRequest({ asOf, facts: generated.facts }, ruleSet.name, ruleSet.file.requires);
+    const decision = decide(ruleSet, request.facts, asOf);
+    const explained = summarize(rules, ruleSet, decision, request.facts, generated.facts);
+    const verdict = decideSummary(rules, ruleSet, request.facts, asOf, generated.facts);
+    if (!isDeepStrictEqual([verdict.outcome, verdict.summary], [decision.outcome, explained]) && differing.length < 2) {
+      differing.push({ asOf, facts: generated.facts, explained, verdict: verdict.summary });
+    }
+  }
+  expect(differing).toEqual([]);
 });
