@@ -150,8 +150,19 @@ function valueAt(facts: unknown, path: string): unknown {
  * then the removals, last index first, so that each index still names its entry when its operation is applied.
  */
 function patchOf(facts: unknown, mutations: readonly Mutation[]): JsonPatchOperation[] {
-  const removals = mutations.filter((m) => m.kind === 'remove').sort((a, b) => b.index - a.index);
-  return [...mutations.filter((m) => m.kind !== 'remove'), ...removals].flatMap((mutation) => operationsOn(facts, mutation));
+  const patch: JsonPatchOperation[] = [];
+  for (const mutation of inPatchOrder(mutations)) patch.push(...operationsOn(facts, mutation));
+  return patch;
+}
+
+/** Mutations in the order a patch applies them: every other change first, then the removals, last index first. */
+function inPatchOrder(mutations: readonly Mutation[]): readonly Mutation[] {
+  if (mutations.length < 2) return mutations;
+  const others: Mutation[] = [];
+  const removals: Mutation[] = [];
+  for (const mutation of mutations) (mutation.kind === 'remove' ? removals : others).push(mutation);
+  removals.sort((a, b) => (b as { index: number }).index - (a as { index: number }).index);
+  return [...others, ...removals];
 }
 
 /** What a version's weighed rules read: CaseFacts paths read directly, and the derived facts read (by name). */
@@ -345,11 +356,7 @@ function candidatesFor(ruleSet: CompiledRuleSet, reads: Reads, factMap: FactMap,
  */
 function changedSlots(factMap: FactMap, mutations: readonly Mutation[]): unknown[] {
   const changed: unknown[] = [];
-  const order =
-    mutations.length > 1
-      ? [...mutations.filter((m) => m.kind !== 'remove'), ...mutations.filter((m) => m.kind === 'remove').sort((a, b) => b.index - a.index)]
-      : mutations;
-  for (const mutation of order) {
+  for (const mutation of inPatchOrder(mutations)) {
     const { path } = mutation;
     if (mutation.kind === 'set') {
       changed.push(path, mutation.value);
@@ -360,7 +367,11 @@ function changedSlots(factMap: FactMap, mutations: readonly Mutation[]): unknown
     if (at === changed.length) changed.push(path, [...(factMap[path] as Item[])]);
     const list = changed[at + 1] as Item[];
     if (mutation.kind === 'remove') list.splice(mutation.index, 1);
-    else list[mutation.index] = { ...(list[mutation.index] as Item), [mutation.field]: mutation.value };
+    else {
+      const entry = { ...(list[mutation.index] as Item) };
+      entry[mutation.field] = mutation.value;
+      list[mutation.index] = entry;
+    }
   }
   return changed;
 }
@@ -426,6 +437,8 @@ interface State {
   flips?: number[];
   builderMoved?: boolean;
   whole?: boolean;
+  /** The verdict it reached alone, with what the builder read to give it. */
+  built?: Built;
 }
 
 /** A verdict the module built, with what its builder read (path, value, path, value …): the same again while those hold. */
@@ -710,11 +723,19 @@ export function summaryChanges(run: CaseRun, module: ChangesModule, requestFacts
           }
         }
       }
+      let built = base;
       if (flips.length > 0 || builderMoved) {
-        reached = decideAgain().reached;
+        built = decideAgain();
+        reached = built.reached;
         for (const index of flips) firing[index] = results[index] as boolean;
       }
-      if (!and) Object.assign(change, { ran, flips, builderMoved, whole: false });
+      if (!and) {
+        change.ran = ran;
+        change.flips = flips;
+        change.builderMoved = builderMoved;
+        change.whole = false;
+        change.built = built;
+      }
     }
     for (let i = saved.length - 2; i >= 0; i -= 2) factMap[saved[i] as string] = saved[i + 1];
     return reached;
@@ -726,8 +747,12 @@ export function summaryChanges(run: CaseRun, module: ChangesModule, requestFacts
   const together = (a: State, b: State): Reached | undefined => {
     if (a.whole !== false || b.whole !== false || a.builderMoved || b.builderMoved) return undefined;
     for (const index of a.ran as number[]) if ((b.ran as number[]).includes(index)) return undefined;
+    // One of them moves no rule: the pair reaches what the other reaches alone, unless its builder read what the first moved.
+    const alone = (one: State, other: State): Built | undefined =>
+      (one.flips as number[]).length === 0 && readsNone((other.built as Built).read, one.moved) ? other.built : undefined;
+    const same = alone(a, b) ?? alone(b, a);
+    if (same) return same.reached;
     const flips = [...(a.flips as number[]), ...(b.flips as number[])];
-    if (flips.length === 0) return givenReached;
     for (const index of flips) firing[index] = !results[index];
     const entry = remembered(a.moved, b.moved);
     for (const index of flips) firing[index] = results[index] as boolean;

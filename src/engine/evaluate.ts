@@ -82,7 +82,7 @@ export function decideVerdict(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf: 
   const results = runVerdicts(prepared.facts);
   const fired: string[] = [];
   for (let i = 0; i < rules.length; i += 1) if (results[i]) fired.push((rules[i] as RuleDefinition).name);
-  return { ...decided(ruleSet, asOf, prepared, rules, new Set(fired)), fired };
+  return verdictOf(ruleSet, asOf, prepared, rules, new Set(fired), fired);
 }
 
 /**
@@ -116,7 +116,7 @@ export function decideRun(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf: stri
   const fired: string[] = [];
   for (let i = 0; i < rules.length; i += 1) if (results[i]) fired.push((rules[i] as RuleDefinition).name);
   const firedSet = new Set(fired);
-  const verdict = { ...decided(ruleSet, asOf, prepared, rules, firedSet), fired };
+  const verdict = verdictOf(ruleSet, asOf, prepared, rules, firedSet, fired);
   const run: CaseRun = {
     ruleSet,
     asOf,
@@ -269,6 +269,19 @@ function explainDates(explanation: RuleExplanation[], dates: readonly (string | 
     if (!entry) throw new Error(`a date of the outcome is explained by rule ${rule}, which was not weighed`);
     (entry.computed ??= []).push(dates[i + 1] as ComputedDate);
   }
+}
+
+/** A verdict: what every decision says, and the rules that fired (written out, not spread: a spread copies slowly). */
+function verdictOf(
+  ruleSet: CompiledRuleSet,
+  asOf: string,
+  prepared: PreparedFacts,
+  rules: readonly RuleDefinition[],
+  firedSet: ReadonlySet<string>,
+  fired: string[],
+): Verdict {
+  const { ruleSet: name, version, effective, outcome, defaultsApplied, derivedFacts, parameters } = decided(ruleSet, asOf, prepared, rules, firedSet);
+  return { ruleSet: name, version, effective, asOf, outcome, defaultsApplied, derivedFacts, parameters, fired };
 }
 
 function decision(
