@@ -1,18 +1,19 @@
 // (a) Single evaluations per second in one process: compiled decide() with its full explanation, and
 // the reference evaluator (json-rules-engine through our pool), for every rule set. Then what a summary adds
-// (engine/summary.ts): decide() with the summary every explained answer carries (reasons, holdsUntil, assumed), and
-// with the changes too (what ?explain=summary computes), with the summary HTTP answer's median size.
+// (engine/summary.ts): the summary only (the verdict, its reasons, the facts assumed), and the summary with holdsUntil
+// and changes (decideSummary, what ?explain=summary computes), with the summary HTTP answer's median size.
 import { summaryDecisionJson } from '../src/api/decision-json';
-import { decide, evaluate } from '../src/engine/evaluate';
-import { summarize } from '../src/engine/summary';
+import { decide, decideRun, evaluate } from '../src/engine/evaluate';
+import { summaryAssumed, summaryReasons } from '../src/engine/reasons';
+import { decideSummary } from '../src/engine/summary';
 import type { RuleRegistry } from '../src/loader/load';
 import { n, prepareCases, say, timeAsync, timeSync, type PreparedCase, type Rate } from './common';
 import type { BenchSettings } from './settings';
 
 export interface SummaryFigures {
-  /** decide() and the summary without changes: what every explained answer computes. */
+  /** The summary only: the verdict, its reasons (only the deciding rules explained) and the facts assumed. */
   reasons: Rate;
-  /** decide() and the whole summary, changes too: what ?explain=summary computes. */
+  /** The summary with holdsUntil and changes: what ?explain=summary computes (decideSummary). */
   withChanges: Rate;
   /** The summary HTTP answer (summaryDecisionJson), median bytes over the prepared cases. */
   medianBytes: number;
@@ -53,30 +54,29 @@ export async function inProcess(registry: RuleRegistry, settings: BenchSettings)
   }
 
   say('');
-  say('Compiled decide() with its summary (engine/summary.ts): without changes, as every explained answer; with changes, as ?explain=summary.');
+  say(
+    'The summary (engine/summary.ts): alone (the verdict, its reasons and the facts assumed), and with holdsUntil and changes (decideSummary, as ?explain=summary answers).',
+  );
   say('');
-  say(`| rule set | decide()/s (µs) | + reasons, holdsUntil, assumed /s (µs) | + changes /s (µs) | summary answer, median bytes |`);
+  say(`| rule set | decide() explained /s (µs) | summary only /s (µs) | summary with holdsUntil and changes /s (µs) | summary answer, median bytes |`);
   say(`|---|---:|---:|---:|---:|`);
   for (const rules of registry.ruleSets.values()) {
     const cases = prepared.get(rules.name) as PreparedCase[];
     let sink = 0;
     const reasons = timeSync((i) => {
       const c = cases[i % cases.length] as PreparedCase;
-      const decision = decide(c.version, c.facts, c.asOf);
-      sink += summarize(rules, c.version, decision, c.facts).reasons.length;
+      const { verdict, run } = decideRun(c.version, c.facts, c.asOf);
+      sink += summaryReasons(run, c.facts).length + summaryAssumed(c.version, verdict).length;
     }, timing);
     const withChanges = timeSync((i) => {
       const c = cases[i % cases.length] as PreparedCase;
-      const decision = decide(c.version, c.facts, c.asOf);
-      sink += summarize(rules, c.version, decision, c.facts, c.sent).changes?.length ?? 0;
+      sink += decideSummary(rules, c.version, c.facts, c.asOf, c.sent).summary.changes?.length ?? 0;
     }, timing);
     if (sink === 0) throw new Error(`${rules.name}: no summary gave a reason or a change`);
     const sizes = cases
-      .map((c, i) => {
-        const decision = decide(c.version, c.facts, c.asOf);
-        decision.summary = summarize(rules, c.version, decision, c.facts, c.sent);
-        return Buffer.byteLength(summaryDecisionJson(decision, `bench-${i}`));
-      })
+      .map((c, i) =>
+        Buffer.byteLength(summaryDecisionJson({ ...decideSummary(rules, c.version, c.facts, c.asOf, c.sent), evaluator: 'compiled' }, `bench-${i}`)),
+      )
       .sort((a, b) => a - b);
     const medianBytes = sizes[Math.floor(sizes.length / 2)] as number;
     figures.summary[rules.name] = { reasons, withChanges, medianBytes };

@@ -63,11 +63,13 @@ export function decideRequest(
   const asOf = typeof given === 'string' ? given : today();
   // A malformed asOf still picks a version (today's), so the schema check below reports it with every other problem.
   const ruleSet = versions.resolve(DATE.test(asOf) ? asOf : today());
-  // The facts as sent, for the summary's changes (JSON Patches on them), before defaults fill them in below. The body
-  // came from JSON, so a JSON copy is exact.
-  const sent = explain === 'summary' ? sentFacts(body) : undefined;
-  // The body was parsed for this request alone (express.json, or this line): defaults may fill it in place.
-  const request = parseEvaluateRequest(body, ruleSet.name, ruleSet.file.requires, { copy: false });
+  // The summary's changes are JSON Patches on the facts as sent: then the defaults are filled into a copy (of the
+  // objects the vocabulary describes only, so a body nested thousands deep is refused where it is, not copied), and the
+  // body's facts stay as sent. Otherwise the body was parsed for this request alone (express.json, or this line):
+  // defaults may fill it in place.
+  const summarised = explain !== 'none';
+  const request = parseEvaluateRequest(body, ruleSet.name, ruleSet.file.requires, { copy: summarised });
+  const sent = summarised ? (body as { facts: unknown }).facts : undefined;
   const on = request.asOf ?? asOf;
   const facts = request.facts;
   if (engine === 'compiled') {
@@ -83,10 +85,4 @@ export function decideRequest(
     if (explain !== 'none') decision.summary = summarize(versions, ruleSet, decision, facts, sent);
     return { decision, ruleSet, facts };
   });
-}
-
-/** A copy of the body's facts as sent (validation refuses anything that is not an object later, with its reasons). */
-function sentFacts(body: unknown): unknown {
-  const facts = (body as { facts?: unknown } | null | undefined)?.facts;
-  return facts === undefined ? undefined : (JSON.parse(JSON.stringify(facts)) as unknown);
 }

@@ -164,7 +164,7 @@ const summarySchema: Schema = closed(
     changes: {
       type: 'array',
       description:
-        'For each different verdict the facts could reach, the smallest change to facts a caseworker can act on or check that reaches it (never a parameter). Given with ?explain=summary only: the search decides the case again some ten to twenty times',
+        'For each different verdict the facts could reach, the smallest change to facts a caseworker can act on or check that reaches it (never a parameter): each single change, then pairs of changes for a headline value no single change reaches',
       items: closed({
         outcome: { type: 'object', description: 'The verdict the change reaches' },
         text: { type: 'string', description: 'The change and what it gives, in plain words' },
@@ -181,10 +181,9 @@ const summarySchema: Schema = closed(
       items: closed({ fact: { type: 'string' }, value: {}, source: { type: 'string', description: 'Where that default is declared, and why' } }),
     },
   },
-  ['changes'],
+  [],
   {
-    description:
-      'The decision for a person to act on: the reasons in a few lines, until when it holds, what would change it (with ?explain=summary), what was assumed',
+    description: 'The decision for a person to act on: the reasons in a few lines, until when it holds, what would change it, what was assumed',
   },
 );
 

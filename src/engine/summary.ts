@@ -21,8 +21,8 @@ export interface Summary {
   reasons: Reason[];
   holdsUntil: string | null;
   /**
-   * Absent unless asked for (`requestFacts` below): the search decides the case again some ten to twenty times
-   * (0.1 to 1 ms a case today), which the full explanation, read by auditors and tools, does not pay for.
+   * Given when the facts as the request sent them are (`requestFacts` below: each change is a JSON Patch on them), as
+   * every API answer does; a fixture's pinned summary leaves them out.
    */
   changes?: Change[];
   assumed: Assumed[];

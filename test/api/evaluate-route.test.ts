@@ -375,12 +375,14 @@ describe('?explain=summary', () => {
     expect(await app.log.find(first!.decision!.decisionId as string)).toEqual(expect.objectContaining({ outcome: first!.decision!.outcome }));
   });
 
-  test('the full answer carries the summary too, without the changes', async () => {
-    const res = await app.as('caseworker').post(EVALUATE).send(restricted);
-    expect(res.status).toBe(200);
-    expect(Object.keys(res.body).slice(0, 8)).toEqual(['decisionId', 'ruleSet', 'version', 'effective', 'asOf', 'evaluator', 'outcome', 'summary']);
-    expect(res.body.summary.holdsUntil).toBe('2026-03-01');
-    expect(res.body.summary.changes).toBeUndefined();
-    expect(res.body.explanation.length).toBeGreaterThan(5);
+  test('the full answer is the summary answer and the trace: the same summary, changes included', async () => {
+    const full = await app.as('caseworker').post(EVALUATE).send(restricted);
+    const summary = await app.as('caseworker').post(`${EVALUATE}?explain=summary`).send(restricted);
+    expect(full.status).toBe(200);
+    expect(Object.keys(full.body).slice(0, 8)).toEqual(['decisionId', 'ruleSet', 'version', 'effective', 'asOf', 'evaluator', 'outcome', 'summary']);
+    expect(full.body.summary.holdsUntil).toBe('2026-03-01');
+    expect(full.body.summary.changes.length).toBeGreaterThan(0);
+    expect(full.body.summary).toEqual(summary.body.summary);
+    expect(full.body.explanation.length).toBeGreaterThan(5);
   });
 });
