@@ -133,6 +133,14 @@ test('/rules shows each rule set as a decision table and explains a pasted case'
   // The summary comes before the trace: the unmet criterion in words, and until when the answer holds.
   await expect(page.locator('#result .summary .reasons li[data-rule="no-zone-case-management"]').textContent()).resolves.toMatch(/^Not met: /);
   await expect(page.locator('#result .summary .holds').textContent()).resolves.toMatch(/^Holds/);
+  // What would change it: the Zone case management found to be over gives the direct route.
+  await expect(page.locator('#result .summary .changes li').allTextContents()).resolves.toContainEqual(
+    expect.stringMatching(/^If "Currently case managed by a Zone" were false, route would be direct \(now standard\)/),
+  );
+  // The try-a-case panel stays in view beside the rules and scrolls on its own: its answer is never below reach.
+  await page.locator('#result .summary .changes').scrollIntoViewIfNeeded();
+  await expect(page.locator('#result .summary .changes').isVisible()).resolves.toBe(true);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'rules-page-summary.png'), fullPage: false });
   // Five criteria and Centrelink's two timeframe rules; the one that fired says how the due date was reckoned.
   await expect(page.locator('#result .rule-result').count()).resolves.toBe(7);
   const reckoned = page.locator('#result [data-computed="actionDueBy"]');
