@@ -24,9 +24,10 @@ export function engineOf(req: Request): Evaluator {
  * How much of the decision the answer carries, from the `explain` query parameter: `full` (default) the summary and
  * the whole explanation, rule by rule; `summary` the outcome and the summary a caseworker reads (the reasons, until
  * when it holds, what would change it, what was assumed), without the trace; `none` the outcome and the ids of the
- * rules that fired, as triage writes a line without --explain. The decision log records the same either way (it
- * keeps the outcome and the fired rules, never the explanation or the summary, which the same facts, date and
- * versions give again).
+ * rules that fired, as triage writes a line without --explain. The decision log keeps the outcome and the fired
+ * rules either way, never the explanation, which the same facts, date and version give again; of a summary, when the
+ * answer carries one, it keeps holdsUntil, which rests on the other versions loaded then as well (log.ts
+ * RecordedSummary).
  */
 export type Explain = 'full' | 'summary' | 'none';
 

@@ -5,7 +5,8 @@ import type { CompiledRuleSet } from '../engine/compile';
 import { decide, evaluate, type Decision } from '../engine/evaluate';
 import { DecisionError } from '../errors';
 import { parseEvaluateRequest, pointerToken, type CaseFacts } from '../facts/validate';
-import { loadRuleTexts, type RuleRegistry } from '../loader/load';
+import { summarize } from '../engine/summary';
+import { loadRuleTexts, RuleSetVersions, type RuleRegistry } from '../loader/load';
 import { RULE_SET_MODULES } from '../rulesets';
 import { factsMatch } from '../decisions/facts-digest';
 import { ARCHIVED_VOCABULARY_DEFAULTS } from '../facts/schema';
@@ -16,7 +17,10 @@ export interface Reproduction {
   decisionId: string;
   version: string;
   factsMatch: true;
-  /** The same outcome and the same rules fired as recorded. */
+  /**
+   * The same outcome and the same rules fired as recorded. A summary.holdsUntil that differs is listed in `differences`
+   * but does not count against it: holdsUntil rests on the other versions loaded as well, which may have changed since.
+   */
   reproduced: boolean;
   differences: { field: string; recorded: unknown; now: unknown }[];
   firedNow: string[];
@@ -104,7 +108,25 @@ export class DecisionReplayer {
     }
     const firedNow = decision.explanation.filter((r) => r.fired).map((r) => r.rule);
     if (!isDeepStrictEqual(firedNow, record.fired)) differences.push({ field: 'fired', recorded: record.fired, now: firedNow });
-    return { decisionId: record.decisionId, version: record.version, factsMatch: true, reproduced: differences.length === 0, differences, firedNow, decision };
+    const reproduced = differences.length === 0;
+    // The summary as the answer would carry it now, the changes (JSON Patches) on the facts as given here.
+    decision.summary = summarize(this.versionsFor(record, ruleSet), ruleSet, decision, request.facts, facts);
+    // Recorded only when the answer carried a summary (not with ?explain=none, nor before the log kept it).
+    if (record.summary !== null && record.summary.holdsUntil !== decision.summary.holdsUntil) {
+      differences.push({ field: 'summary.holdsUntil', recorded: record.summary.holdsUntil, now: decision.summary.holdsUntil });
+    }
+    return { decisionId: record.decisionId, version: record.version, factsMatch: true, reproduced, differences, firedNow, decision };
+  }
+
+  /**
+   * The versions a re-run's summary looks ahead through (holdsUntil: another version taking over after asOf): the rule
+   * set's versions loaded now when the deciding version is one of them; the deciding version alone when it is archived
+   * only (no longer loaded), for the versions loaded now are not the ones it was decided among, and may overlap it.
+   */
+  private versionsFor(record: DecisionRecord, ruleSet: CompiledRuleSet): RuleSetVersions {
+    const loaded = this.rules().ruleSets.get(record.ruleSet);
+    if (loaded?.versions.some((v) => v.version === ruleSet.version)) return loaded;
+    return new RuleSetVersions(ruleSet.name, [ruleSet]);
   }
 }
 

@@ -136,8 +136,9 @@ function decisionSchema(recorded: boolean, description: string, outcomes: Schema
       derivedFacts: mapOf({}, 'Each derived fact (counts, windows) the rules read → its value for this case'),
       parameters: mapOf({}, 'Each parameter of the deciding version → its value'),
     },
-    // A re-run for an auditor reproduces the outcome and the trace; the summary is the caseworker's, and not re-run.
-    recorded ? [] : ['summary'],
+    // A re-run for an auditor carries the summary too: as the version, the facts and asOf give it, with the versions
+    // loaded now (its holdsUntil compared with the one recorded).
+    [],
     { description, allOf: outcomes },
   );
 }
@@ -552,10 +553,23 @@ const schemas: Record<string, unknown> = {
     decisionId: ref('DecisionId'),
     version: ref('RuleVersion'),
     factsMatch: { const: true, description: 'The facts match the recorded digest (otherwise the answer is 409 facts-differ)' },
-    reproduced: { type: 'boolean', description: 'The same outcome and the same rules fired as recorded' },
+    reproduced: {
+      type: 'boolean',
+      description:
+        'The same outcome and the same rules fired as recorded. A different summary.holdsUntil is listed in differences but does not count against it: holdsUntil also depends on the versions of the rule set loaded (a dated version loaded since the decision can end it sooner or later), which the log does not keep',
+    },
     differences: {
       type: 'array',
-      items: closed({ field: { type: 'string', description: '"outcome.<field>" or "fired"' }, recorded: {}, now: {} }),
+      description:
+        'Each recorded field the re-run gives otherwise. "summary.holdsUntil" is listed when the answer carried a summary and its holdsUntil differs now, but does not count against reproduced',
+      items: closed({
+        field: {
+          type: 'string',
+          description: '"outcome.<field>", "fired", or "summary.holdsUntil" (recorded and now each a date or null)',
+        },
+        recorded: {},
+        now: {},
+      }),
     },
     firedNow: strings,
     decision: ref('DecisionRerun'),
@@ -653,6 +667,18 @@ function ruleSetSchemas(modules: readonly RuleSetModule[]): Record<string, unkno
           description: "sha256:<16-byte salt>:<digest> of the validated facts' canonical JSON (facts-digest.ts)",
         },
         factsKept: { type: 'boolean', description: 'Whether the log keeps the facts themselves (DECISION_LOG_FACTS=keep); the facts are never shown' },
+        summary: {
+          oneOf: [
+            closed({
+              holdsUntil: dateOrNull(
+                "The answer's summary.holdsUntil: the first day after asOf on which time alone changes the verdict; null when nothing does",
+              ),
+            }),
+            { type: 'null' },
+          ],
+          description:
+            "What the answer's summary said that the version, the facts and asOf cannot give again (holdsUntil also rests on the other versions loaded then). null when the answer carried no summary (?explain=none) or was recorded before the log kept it",
+        },
         reproduction: { ...ref('Reproduction'), description: 'With the facts kept: the decision re-run under the version that made it' },
       },
       ['reproduction'],
@@ -780,7 +806,7 @@ const explain: Schema = {
   in: 'query',
   required: false,
   description:
-    'How much of the decision the answer carries: full (Decision: the summary and the explanation, rule by rule, with derived facts and parameters), summary (SummaryDecision: the outcome and the summary, without the trace) or none (ShortDecision: the outcome and the ids of the rules that fired). The decision log records the decision the same way either way',
+    "How much of the decision the answer carries: full (Decision: the summary and the explanation, rule by rule, with derived facts and parameters), summary (SummaryDecision: the outcome and the summary, without the trace) or none (ShortDecision: the outcome and the ids of the rules that fired). The decision log records the decision the same way either way, but for the summary's holdsUntil, which it keeps when the answer carries a summary",
   schema: { enum: ['full', 'summary', 'none'], default: 'full' },
 };
 

@@ -21,6 +21,21 @@ export interface DecisionRecord {
   factsDigest: string;
   /** The validated facts themselves: only when the operator opted in; otherwise null. */
   facts: Record<string, unknown> | null;
+  /**
+   * What the answer's summary said that the version, the facts and asOf cannot give again; null when the answer
+   * carried no summary (?explain=none) or the record was written before the log kept it (schema 1).
+   */
+  summary: RecordedSummary | null;
+}
+
+/**
+ * The part of a decision's summary (engine/summary.ts) the log keeps. Its reasons, changes and assumed facts follow
+ * from the deciding version, the facts and asOf, all of which the log keeps (the facts, or their digest); holdsUntil
+ * also depends on the other versions of the rule set loaded when it was decided (a dated version taking effect later),
+ * which it does not.
+ */
+export interface RecordedSummary {
+  holdsUntil: string | null;
 }
 
 /** A rule version's source texts, archived the first time it decides, so a decision can be re-run years later. */
@@ -57,7 +72,7 @@ export interface DecisionLog {
  * A row of the decisions table, as either store reads it back: the same columns, the JSON ones as
  * text in SQLite (`Text`) and parsed in PostgreSQL (jsonb).
  */
-export interface DecisionRow<Outcome, Fired, Facts> {
+export interface DecisionRow<Outcome, Fired, Facts, Summary> {
   decision_id: string;
   decided_at: string;
   key_id: string;
@@ -69,6 +84,8 @@ export interface DecisionRow<Outcome, Fired, Facts> {
   fired: Fired;
   facts_digest: string;
   facts: Facts | null;
+  /** Added by schema 2: NULL in the rows written before. */
+  summary: Summary | null;
 }
 
 /** A row of the rule_versions table, the same in both stores. */
@@ -86,10 +103,10 @@ const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** How many columns a record has in the decisions table (recordColumns). */
-export const RECORD_COLUMNS = 11;
+export const RECORD_COLUMNS = 12;
 
 /**
- * A record's column values in the decisions table's order (decision_id … facts), the JSON ones as text; throws if
+ * A record's column values in the decisions table's order (decision_id … facts, summary), the JSON ones as text; throws if
  * its instant or date is not in the form both stores give back.
  */
 export function recordColumns(r: DecisionRecord): readonly (string | null)[] {
@@ -109,6 +126,8 @@ export function recordColumns(r: DecisionRecord): readonly (string | null)[] {
     JSON.stringify(r.fired),
     r.factsDigest,
     r.facts === null ? null : JSON.stringify(r.facts),
+    // Last, as the column was added (schema 2): the indexes of the columns before it stay as they were.
+    r.summary === null ? null : JSON.stringify({ holdsUntil: r.summary.holdsUntil }),
   ];
 }
 
@@ -152,10 +171,16 @@ export class ColumnRecord implements DecisionRecord {
   get facts(): Record<string, unknown> | null {
     return this.columns[10] === null ? null : (JSON.parse(this.columns[10] as string) as Record<string, unknown>);
   }
+  get summary(): RecordedSummary | null {
+    return this.columns[11] === null ? null : (JSON.parse(this.columns[11] as string) as RecordedSummary);
+  }
 }
 
 /** A decisions row as a record; `json` reads a JSON column (parses SQLite's text, passes PostgreSQL's jsonb through). */
-export function recordOfRow<Outcome, Fired, Facts>(row: DecisionRow<Outcome, Fired, Facts>, json: (value: Outcome | Fired | Facts) => unknown): DecisionRecord {
+export function recordOfRow<Outcome, Fired, Facts, Summary>(
+  row: DecisionRow<Outcome, Fired, Facts, Summary>,
+  json: (value: Outcome | Fired | Facts | Summary) => unknown,
+): DecisionRecord {
   return {
     decisionId: row.decision_id,
     decidedAt: row.decided_at,
@@ -168,6 +193,7 @@ export function recordOfRow<Outcome, Fired, Facts>(row: DecisionRow<Outcome, Fir
     fired: json(row.fired) as string[],
     factsDigest: row.facts_digest,
     facts: row.facts === null ? null : (json(row.facts) as Record<string, unknown>),
+    summary: row.summary === null ? null : (json(row.summary) as RecordedSummary),
   };
 }
 

@@ -9,6 +9,7 @@
 // ones recorded, not always written in the same order.
 import { Pool, type PoolClient } from 'pg';
 import {
+  RECORD_COLUMNS,
   recordColumns,
   recordOfRow,
   versionOfRow,
@@ -28,8 +29,11 @@ export interface PostgresOptions {
   onIdleError?: (error: Error) => void;
 }
 
-/** Bumped with every change to the tables below; kept in decision_log_schema, PostgreSQL's stand-in for SQLite's user_version. */
-export const POSTGRES_SCHEMA_VERSION = 1;
+/**
+ * Bumped with every change to the tables below; kept in decision_log_schema, PostgreSQL's stand-in for SQLite's
+ * user_version. An older database is brought up to date in place when opened (MIGRATIONS). 2: decisions.summary.
+ */
+export const POSTGRES_SCHEMA_VERSION = 2;
 
 // Any constant: it names "creating the decision log's tables" among the advisory locks of the database.
 const SCHEMA_LOCK = 0x5053_444c; // 'PSDL'
@@ -46,7 +50,8 @@ CREATE TABLE IF NOT EXISTS decisions (
   outcome      jsonb       NOT NULL,
   fired        jsonb       NOT NULL,
   facts_digest text        NOT NULL,
-  facts        jsonb
+  facts        jsonb,
+  summary      jsonb
 );
 CREATE TABLE IF NOT EXISTS rule_versions (
   version       text        NOT NULL PRIMARY KEY,
@@ -61,21 +66,28 @@ CREATE TABLE IF NOT EXISTS decision_log_schema (
 );
 `;
 
+// What a database of an older schema lacks: CREATE TABLE IF NOT EXISTS leaves an existing table as it is. Each step
+// is a no-op on a database that has it already (a new one, or one migrated by another opener). Added columns go last, as
+// they do in a new table, so both have the same columns in the same order.
+const MIGRATIONS = `
+ALTER TABLE decisions ADD COLUMN IF NOT EXISTS summary jsonb;
+`;
+
 // One statement for the whole batch, so it is atomic without a transaction and costs one round trip. The records go
 // as one array per column, unnested into rows: the same text (so a prepared statement) for any number of records,
 // where a VALUES list would have a new text per batch size and hit the 65,535-parameter limit at 5,957 records.
 const INSERT_DECISIONS = {
-  name: 'ps-decision-log-insert-v1',
-  text: `INSERT INTO decisions (decision_id, decided_at, key_id, rule_set, version, as_of, evaluator, outcome, fired, facts_digest, facts)
-         SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::date[], $7::text[], $8::jsonb[], $9::jsonb[], $10::text[], $11::jsonb[])`,
+  name: 'ps-decision-log-insert-v2',
+  text: `INSERT INTO decisions (decision_id, decided_at, key_id, rule_set, version, as_of, evaluator, outcome, fired, facts_digest, facts, summary)
+         SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::date[], $7::text[], $8::jsonb[], $9::jsonb[], $10::text[], $11::jsonb[], $12::jsonb[])`,
 };
 
 // to_char, not ::text: a date's and a timestamp's text form follow the session's DateStyle and TimeZone.
 const SELECT_DECISION = {
-  name: 'ps-decision-log-find-v1',
+  name: 'ps-decision-log-find-v2',
   text: `SELECT decision_id,
                 to_char(decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS decided_at,
-                key_id, rule_set, version, to_char(as_of, 'YYYY-MM-DD') AS as_of, evaluator, outcome, fired, facts_digest, facts
+                key_id, rule_set, version, to_char(as_of, 'YYYY-MM-DD') AS as_of, evaluator, outcome, fired, facts_digest, facts, summary
            FROM decisions WHERE decision_id = $1`,
 };
 
@@ -92,7 +104,7 @@ export function postgresLocation(url: string): string {
   return `${parsed.protocol}//${host}${parsed.pathname}`;
 }
 
-type PostgresRow = DecisionRow<Record<string, unknown>, string[], Record<string, unknown>>;
+type PostgresRow = DecisionRow<Record<string, unknown>, string[], Record<string, unknown>, Record<string, unknown>>;
 
 export class PostgresDecisionLog implements DecisionLog {
   readonly kind = 'postgres';
@@ -137,7 +149,7 @@ export class PostgresDecisionLog implements DecisionLog {
 
   async record(records: readonly DecisionRecord[]): Promise<void> {
     if (records.length === 0) return;
-    const columns: (string | null)[][] = Array.from({ length: 11 }, () => new Array<string | null>(records.length));
+    const columns: (string | null)[][] = Array.from({ length: RECORD_COLUMNS }, () => new Array<string | null>(records.length));
     records.forEach((r, i) => {
       recordColumns(r).forEach((value, c) => ((columns[c] as (string | null)[])[i] = value));
     });
@@ -191,10 +203,11 @@ export class PostgresDecisionLog implements DecisionLog {
 }
 
 /**
- * Creates the tables, once, whoever opens first. CREATE TABLE IF NOT EXISTS is not safe against itself in PostgreSQL
- * (two sessions can both find no table and one fails on the catalog's unique index), so openers queue on an advisory
- * lock held until the transaction ends. A database whose tables are current gets no DDL at all: the service's role
- * may be allowed to write the tables and not to create any (PostgreSQL 15 grants no CREATE on public by default).
+ * Creates the tables, once, whoever opens first, or brings an older schema's up to date (MIGRATIONS) and records the
+ * new version. CREATE TABLE IF NOT EXISTS is not safe against itself in PostgreSQL (two sessions can both find no table
+ * and one fails on the catalog's unique index), so openers queue on an advisory lock held until the transaction ends.
+ * A database whose tables are current gets no DDL at all: the service's role may be allowed to write the tables and
+ * not to create any (PostgreSQL 15 grants no CREATE on public by default).
  */
 async function createSchema(client: PoolClient, location: string): Promise<void> {
   // A checked-out client's errors are the caller's to hear (the pool listens only to idle ones); the failing query rejects.
@@ -216,6 +229,7 @@ async function createSchema(client: PoolClient, location: string): Promise<void>
       }
       if (version !== POSTGRES_SCHEMA_VERSION) {
         await client.query(SCHEMA);
+        await client.query(MIGRATIONS);
         await client.query('DELETE FROM decision_log_schema');
         await client.query('INSERT INTO decision_log_schema (version) VALUES ($1)', [POSTGRES_SCHEMA_VERSION]);
       }

@@ -24,7 +24,10 @@ export interface RecorderOptions {
 
 /** What is known of one decision when it is made: the decision, the validated facts it was made on, who asked. */
 export interface Decided {
-  /** The decision, explained; or, when the caller asked for no explanation (?explain=none), its verdict: the outcome and the rules that fired. */
+  /**
+   * The decision, explained; or, when the caller asked for no explanation, its verdict: the outcome and the rules that
+   * fired, with its summary when the caller asked for that (?explain=summary), without (?explain=none).
+   */
   decision: Decision | (Verdict & { evaluator: Evaluator });
   ruleSet: CompiledRuleSet;
   facts: CaseFacts;
@@ -45,7 +48,10 @@ const refusal = () =>
 /** How long a failed decision write keeps /ready at 503 even if a probe then succeeds (see canRecord()). */
 export const FAILED_WRITE_MEMORY_MS = 5_000;
 
-/** A decision's record: a fresh decision id, the rules that fired, the facts' digest, and the facts only if kept. */
+/**
+ * A decision's record: a fresh decision id, the rules that fired, the facts' digest, the facts only if kept, and of
+ * the summary the answer carried (explained in full, or with ?explain=summary) what the log cannot give again.
+ */
 function recordOf({ decision, facts }: Decided, decidedAt: string, keyId: string, keepFacts: boolean): DecisionRecord {
   let fired: string[];
   if ('fired' in decision) fired = decision.fired;
@@ -65,6 +71,8 @@ function recordOf({ decision, facts }: Decided, decidedAt: string, keyId: string
     fired,
     factsDigest: factsDigest(facts),
     facts: keepFacts ? facts : null,
+    // An explained decision and a summary verdict (decideSummary's) both carry it; a short answer's verdict does not.
+    summary: decision.summary === undefined ? null : { holdsUntil: decision.summary.holdsUntil },
   };
 }
 

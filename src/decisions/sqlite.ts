@@ -40,8 +40,11 @@ export interface SqliteOptions {
   mustExist?: boolean;
 }
 
-/** Bumped with every change to the tables below, so a file written by a newer service is refused, not misread. */
-export const SQLITE_SCHEMA_VERSION = 1;
+/**
+ * Bumped with every change to the tables below, so a file written by a newer service is refused, not misread; an older
+ * file is brought up to date in place when opened (MIGRATIONS). 2: decisions.summary.
+ */
+export const SQLITE_SCHEMA_VERSION = 2;
 
 // STRICT: a column holds only its declared type, as PostgreSQL's would. JSON is stored as text, written by
 // JSON.stringify, so it reads back exactly as recorded.
@@ -57,7 +60,8 @@ CREATE TABLE IF NOT EXISTS decisions (
   outcome      TEXT NOT NULL,
   fired        TEXT NOT NULL,
   facts_digest TEXT NOT NULL,
-  facts        TEXT
+  facts        TEXT,
+  summary      TEXT
 ) STRICT;
 CREATE TABLE IF NOT EXISTS rule_versions (
   version       TEXT NOT NULL PRIMARY KEY,
@@ -69,6 +73,16 @@ CREATE TABLE IF NOT EXISTS rule_versions (
 ) STRICT;
 `;
 
+/**
+ * What a file of an older schema lacks, by the column that shows it: CREATE TABLE IF NOT EXISTS leaves an existing
+ * table as it is. Added columns go last, as ALTER TABLE puts them, so a new file and a migrated one have the same
+ * columns in the same order.
+ */
+const MIGRATIONS: readonly { table: string; column: string; ddl: string }[] = [
+  // Schema 2: the parts of an answer's summary the version, the facts and asOf cannot give again (log.ts RecordedSummary).
+  { table: 'decisions', column: 'summary', ddl: 'ALTER TABLE decisions ADD COLUMN summary TEXT' },
+];
+
 /** The PRAGMAs every connection to the file is opened with (exported so a test's plain-JS child process uses the same). */
 export function sqlitePragmas(durability: Durability = 'process', busyTimeoutMs = 10_000): string[] {
   // busy_timeout first: switching to WAL takes the write lock, and several workers may be opening at once.
@@ -76,7 +90,7 @@ export function sqlitePragmas(durability: Durability = 'process', busyTimeoutMs 
 }
 
 /** The JSON columns are text in SQLite. */
-type SqliteRow = DecisionRow<string, string, string>;
+type SqliteRow = DecisionRow<string, string, string, string>;
 
 /**
  * Failures leave the store as plain Errors with the driver's own as their cause: one kind of error for
@@ -146,7 +160,13 @@ export class SqliteDecisionLog implements DecisionLog {
           throw new Error(`${this.location} holds decision log schema ${version}, newer than this service's ${SQLITE_SCHEMA_VERSION}; upgrade the service`);
         }
         db.exec(SCHEMA);
-        if (version < SQLITE_SCHEMA_VERSION) db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
+        if (version < SQLITE_SCHEMA_VERSION) {
+          for (const { table, column, ddl } of MIGRATIONS) {
+            const columns = db.prepare<[string], string>('SELECT name FROM pragma_table_info(?)').pluck().all(table);
+            if (!columns.includes(column)) db.exec(ddl);
+          }
+          db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
+        }
       }).immediate();
     } catch (error) {
       db.close();
@@ -157,8 +177,8 @@ export class SqliteDecisionLog implements DecisionLog {
     this.opened = FILES.map((suffix) => identityOf(this.location + suffix));
 
     const insert = db.prepare<(string | null)[]>(
-      `INSERT INTO decisions (decision_id, decided_at, key_id, rule_set, version, as_of, evaluator, outcome, fired, facts_digest, facts)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO decisions (decision_id, decided_at, key_id, rule_set, version, as_of, evaluator, outcome, fired, facts_digest, facts, summary)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.insertAll = db.transaction((records: readonly DecisionRecord[]) => {
       for (const r of records) insert.run(...recordColumns(r));
@@ -166,7 +186,9 @@ export class SqliteDecisionLog implements DecisionLog {
     this.insertVersion = db.prepare(
       `INSERT INTO rule_versions (version, rule_set, file, rule_text, calendar_text) VALUES (?, ?, ?, ?, ?) ON CONFLICT (version) DO NOTHING`,
     );
-    this.selectDecision = db.prepare('SELECT * FROM decisions WHERE decision_id = ?');
+    this.selectDecision = db.prepare(
+      'SELECT decision_id, decided_at, key_id, rule_set, version, as_of, evaluator, outcome, fired, facts_digest, facts, summary FROM decisions WHERE decision_id = ?',
+    );
     this.selectVersion = db.prepare('SELECT version, rule_set, file, rule_text, calendar_text FROM rule_versions WHERE version = ?');
     this.selectOne = db.prepare('SELECT 1');
   }

@@ -12,7 +12,7 @@ import { parseEvaluateRequest } from '../../src/facts/validate';
 import { CALENDAR_FILE, loadRuleTexts, type RuleRegistry } from '../../src/loader/load';
 import { RULE_SET_MODULES } from '../../src/rulesets';
 import { backlogGenerator, DEFAULT_AS_OF } from '../../fixtures/backlog';
-import { RULES_DIR, shippedRules } from '../support';
+import { FIXTURES_DIR, RULES_DIR, shippedRules } from '../support';
 import { testApp, type TestApp } from '../support/app';
 
 const NDJSON = 'application/x-ndjson';
@@ -90,6 +90,7 @@ describe("decided by the threads as the request's own thread decides", () => {
   // With the explanation, fewer lines: each answer is some 20 KB, every one checked against the OpenAPI document.
   test.each([
     ['?explain=none', 3_000],
+    ['?explain=summary', 600],
     ['', 600],
   ])(
     'lines of every kind (%s): the same answers, line for line, and the same records, every one logged',
@@ -121,6 +122,9 @@ describe("decided by the threads as the request's own thread decides", () => {
         const { decisionId: _b, decidedAt: _c, factsDigest: _d, ...ownRest } = ownRecord!;
         expect(rest).toEqual(ownRest);
         expect(rest.keyId).toBe('cw1');
+        // The summary's holdsUntil, when the answer carried one, as it said it.
+        const summary = line.decision.summary as { holdsUntil: string | null } | undefined;
+        expect(rest.summary).toEqual(summary === undefined ? null : { holdsUntil: summary.holdsUntil });
         expect(decidedAt).toBe('2025-06-01T15:00:00.000Z');
         // The digest is of the facts as validated, defaults filled in: what the auditor's reproduce checks.
         const validated = parseEvaluateRequest({ facts: facts.get(line.line) }, ruleSet.name, ruleSet.file.requires).facts;
@@ -139,6 +143,22 @@ describe("decided by the threads as the request's own thread decides", () => {
     expect(pool.jobsDecided).toBeGreaterThan(jobsBefore);
     expect(reference.map((l) => l.decision?.outcome ?? l.problem?.code)).toEqual(compiled.map((l) => l.decision?.outcome ?? l.problem?.code));
     expect(reference.map((l) => l.decision?.fired ?? null)).toEqual(compiled.map((l) => l.decision?.fired ?? null));
+  });
+
+  test("a summary answer's holdsUntil that is a date is in the threads' records too", async () => {
+    // A full phone restriction to 2026-02-28, decided on 2025-12-01: segment 3 until 2026-03-01 (the fixture's expectedSummary).
+    const fixture = JSON.parse(
+      readFileSync(path.join(FIXTURES_DIR, 'segment-allocation', '43-restriction-ending-2026-02-28-holds-until-2026-03-01.json'), 'utf8'),
+    ) as { asOf: string; facts: unknown };
+    const body = `${Array.from({ length: 600 }, (_, i) => JSON.stringify({ id: i, asOf: fixture.asOf, facts: fixture.facts })).join('\n')}\n`;
+    const jobsBefore = pool.jobsDecided;
+    const lines = await batch(threaded, 'segment-allocation', body, '?explain=summary');
+    expect(pool.jobsDecided).toBeGreaterThan(jobsBefore);
+    expect(lines).toHaveLength(600);
+    for (const line of lines) {
+      expect((line.decision!.summary as { holdsUntil: string }).holdsUntil).toBe('2026-03-01');
+      expect((await threaded.log.find(line.decision!.decisionId))?.summary).toEqual({ holdsUntil: '2026-03-01' });
+    }
   });
 
   test("facts kept (DECISION_LOG_FACTS=keep) are kept by the threads' records too", async () => {

@@ -8,7 +8,7 @@ import { PostgresDecisionLog } from '../../src/decisions/postgres';
 import type { DecisionLog } from '../../src/decisions/log';
 import { RuleStore } from '../../src/loader/store';
 import { RULE_SET_MODULES } from '../../src/rulesets';
-import { RULES_DIR, shippedRules } from '../support';
+import { FIXTURES_DIR, RULES_DIR, shippedRules } from '../support';
 import { testApp, type TestApp } from '../support/app';
 import { startPostgres, type TestPostgres } from '../support/postgres';
 
@@ -21,6 +21,16 @@ const facts = {
   customer: { psHistory: 'never', complaints: [{ date: '2025-05-01', stage: 'escalated', topic: `call from ${PLANTED}` }] },
 };
 const body = { asOf: '2025-06-02', facts };
+
+// A full phone restriction to 2026-02-28, decided on 2025-12-01: segment 3 while it is in force, so the verdict holds
+// until 2026-03-01 (the fixture's expectedSummary): a holdsUntil that is a date.
+const RESTRICTED = 'segment-allocation/43-restriction-ending-2026-02-28-holds-until-2026-03-01.json';
+const restricted = JSON.parse(readFileSync(path.join(FIXTURES_DIR, RESTRICTED), 'utf8')) as {
+  asOf: string;
+  facts: Record<string, unknown>;
+  expectedSummary: { holdsUntil: string };
+};
+const restrictedBody = { asOf: restricted.asOf, facts: restricted.facts };
 
 /** A rules folder of its own, so a test can change the rules under a running app. */
 function rulesCopy() {
@@ -67,6 +77,8 @@ function logContract(name: string, makeLog: () => Promise<DecisionLog | undefine
         fired: res.body.explanation.filter((r: { fired: boolean }) => r.fired).map((r: { rule: string }) => r.rule),
         factsDigest: expect.stringMatching(/^sha256:[0-9a-f]{32}:[0-9a-f]{64}$/),
         factsKept: false,
+        // The answer was explained in full, so it carried a summary: the log keeps its holdsUntil.
+        summary: { holdsUntil: res.body.summary.holdsUntil },
       });
       // MATS is a direct-referral source; an escalated complaint within 12 months is a segment 3 indicator
       // (003_… Table 1): segment 3, and it fired for that reason.
@@ -109,11 +121,104 @@ function logContract(name: string, makeLog: () => Promise<DecisionLog | undefine
       expect(again.body.version).toBe(before.body.version);
       expect(again.body.decision.version).toBe(before.body.version);
       expect(again.body.reproduced).toBe(true);
+      // Its summary is worked out from that version alone (the versions loaded now are not those it was decided
+      // among): no later version was loaded then either, so holdsUntil is the one recorded.
+      expect(again.body.differences).toEqual([]);
+      expect(again.body.decision.summary.holdsUntil).toBe(before.body.summary.holdsUntil);
+    });
+
+    test('a dated version loaded since moves holdsUntil: listed as a difference, not counted against reproduced', async () => {
+      const own = rulesCopy();
+      const given = await makeLog();
+      const dated = testApp({ rules: () => own.store.current(), logger: quiet, log: given });
+      try {
+        const file = path.join(own.dir, 'segment-allocation.json');
+        const later = path.join(own.dir, 'segment-allocation.from-2026-02-01.json');
+        const text = readFileSync(file, 'utf8');
+        const from = '"effectiveFrom": "2025-01-14",';
+        const approver = '"value": "PS Service Support Manager (SSM)"';
+        expect(text).toContain(from);
+        expect(text).toContain(approver);
+        // The version in force to 2026-01-31, and one from 2026-02-01 naming another approver: the verdict changes then.
+        writeFileSync(file, text.replace(from, `${from}\n  "effectiveTo": "2026-01-31",`));
+        writeFileSync(later, text.replace(from, '"effectiveFrom": "2026-02-01",').replace(approver, '"value": "PS Service Manager"'));
+        expect(own.store.reload().ok).toBe(true);
+        const res = await dated.as('caseworker').post('/v1/rulesets/segment-allocation/evaluate?explain=summary').send(restrictedBody);
+        expect(res.status).toBe(200);
+        expect(res.body.summary.holdsUntil).toBe('2026-02-01');
+
+        // The later version replaced by one that decides as the first does: now the verdict holds until the restriction ends.
+        writeFileSync(later, text.replace(from, '"effectiveFrom": "2026-02-01",'));
+        expect(own.store.reload().ok).toBe(true);
+        const again = await dated.as('auditor').post(`/v1/decisions/${res.body.decisionId}/reproduce`).send({ facts: restricted.facts });
+        expect(again.status).toBe(200);
+        // The deciding version is still loaded, and decides as it did.
+        expect(again.body.version).toBe(res.body.version);
+        expect(again.body.decision.outcome).toEqual(res.body.outcome);
+        expect(again.body.reproduced).toBe(true);
+        expect(again.body.differences).toEqual([{ field: 'summary.holdsUntil', recorded: '2026-02-01', now: '2026-03-01' }]);
+        expect(again.body.decision.summary.holdsUntil).toBe('2026-03-01');
+      } finally {
+        own.store.close();
+        if (given) await given.close();
+      }
     });
 
     test('an unknown decision id is a 404; a malformed one too', async () => {
       expect((await app.as('auditor').get('/v1/decisions/00000000-0000-4000-8000-000000000000')).status).toBe(404);
       expect((await app.as('auditor').get('/v1/decisions/not-a-uuid')).status).toBe(404);
+    });
+
+    test("a summary answer's record keeps its holdsUntil; the re-run gives the same, so no difference", async () => {
+      expect(restricted.expectedSummary.holdsUntil).toBe('2026-03-01');
+      const res = await app.as('caseworker').post('/v1/rulesets/segment-allocation/evaluate?explain=summary').send(restrictedBody);
+      expect(res.status).toBe(200);
+      expect(res.body.summary.holdsUntil).toBe('2026-03-01');
+      const found = await app.as('auditor').get(`/v1/decisions/${res.body.decisionId}`);
+      expect(found.status).toBe(200);
+      expect(found.body.summary).toEqual({ holdsUntil: '2026-03-01' });
+      const again = await app.as('auditor').post(`/v1/decisions/${res.body.decisionId}/reproduce`).send({ facts: restricted.facts });
+      expect(again.status).toBe(200);
+      expect(again.body).toEqual(expect.objectContaining({ reproduced: true, differences: [] }));
+      // The re-run carries its summary, as the answer did: the same reasons and holdsUntil.
+      expect(again.body.decision.summary.holdsUntil).toBe('2026-03-01');
+      expect(again.body.decision.summary.reasons).toEqual(res.body.summary.reasons);
+    });
+
+    test('a short answer (?explain=none) carried no summary: its record keeps none, and reproduce reports no difference', async () => {
+      const res = await app.as('caseworker').post('/v1/rulesets/segment-allocation/evaluate?explain=none').send(restrictedBody);
+      expect(res.status).toBe(200);
+      expect(res.body).not.toHaveProperty('summary');
+      const found = await app.as('auditor').get(`/v1/decisions/${res.body.decisionId}`);
+      expect(found.body.summary).toBeNull();
+      const again = await app.as('auditor').post(`/v1/decisions/${res.body.decisionId}/reproduce`).send({ facts: restricted.facts });
+      expect(again.status).toBe(200);
+      expect(again.body).toEqual(expect.objectContaining({ reproduced: true, differences: [] }));
+      // Nothing recorded to compare with; the re-run still has its summary.
+      expect(again.body.decision.summary.holdsUntil).toBe('2026-03-01');
+    });
+
+    test('an evaluate-batch line answered with ?explain=summary records its holdsUntil; with ?explain=none, none', async () => {
+      const lines = [1, 2].map((id) => JSON.stringify({ id, ...restrictedBody })).join('\n');
+      const answers = async (query: string) => {
+        const res = await app
+          .as('caseworker')
+          .post(`/v1/rulesets/segment-allocation/evaluate-batch${query}`)
+          .set('Content-Type', 'application/x-ndjson')
+          .send(lines);
+        expect(res.status).toBe(200);
+        return res.text
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { decision: { decisionId: string; summary?: { holdsUntil: string | null } } });
+      };
+      for (const answer of await answers('?explain=summary')) {
+        expect(answer.decision.summary?.holdsUntil).toBe('2026-03-01');
+        expect((await app.as('auditor').get(`/v1/decisions/${answer.decision.decisionId}`)).body.summary).toEqual({ holdsUntil: '2026-03-01' });
+      }
+      for (const answer of await answers('?explain=none')) {
+        expect((await app.as('auditor').get(`/v1/decisions/${answer.decision.decisionId}`)).body.summary).toBeNull();
+      }
     });
 
     test('every line of a batch is recorded with its own decision id', async () => {

@@ -255,6 +255,7 @@ function recordView(decision: Decision, decisionId: string) {
     fired: decision.explanation.filter((r) => r.fired).map((r) => r.rule),
     factsDigest: `sha256:${'ab'.repeat(16)}:${'cd'.repeat(32)}`,
     factsKept: false,
+    summary: decision.summary === undefined ? null : { holdsUntil: decision.summary.holdsUntil },
   };
 }
 
@@ -375,7 +376,14 @@ describe('the checker accepts what the service sends', () => {
     const { decision } = all.find((s) => s.decision && s.ruleSet === 'exit-readiness')!;
     const id = randomUUID();
     const view = recordView(decision!, id);
+    expect(view.summary).not.toBeNull();
     expect(checker.check('GET', `/v1/decisions/${id}`, 200, JSON_HEADERS, JSON.stringify(view))).toEqual([]);
+    // An answer given without a summary (?explain=none), or recorded before the log kept it; a verdict that always holds.
+    for (const summary of [null, { holdsUntil: null }, { holdsUntil: '2026-03-01' }])
+      expect(checker.check('GET', `/v1/decisions/${id}`, 200, JSON_HEADERS, JSON.stringify({ ...view, summary }))).toEqual([]);
+    expect(
+      checker.check('GET', `/v1/decisions/${id}`, 200, JSON_HEADERS, JSON.stringify({ ...view, summary: { holdsUntil: '2026-03-01', reasons: [] } })),
+    ).not.toEqual([]);
     const { explanation: _explanation, ...rest } = decision!;
     void _explanation;
     const reproduction = {
@@ -386,6 +394,7 @@ describe('the checker accepts what the service sends', () => {
       differences: [
         { field: 'fired', recorded: [], now: view.fired },
         { field: 'outcome.ready', recorded: null, now: rest.outcome.ready },
+        { field: 'summary.holdsUntil', recorded: '2026-02-01', now: null },
       ],
       firedNow: view.fired,
     };

@@ -13,7 +13,7 @@ import { canonicalJson, factsDigest, factsMatch } from '../../src/decisions/fact
 import { ColumnRecord, recordColumns, type ArchivedVersion, type DecisionLog, type DecisionRecord } from '../../src/decisions/log';
 import { openDecisionLog } from '../../src/decisions/open';
 import { PostgresDecisionLog } from '../../src/decisions/postgres';
-import { SqliteDecisionLog } from '../../src/decisions/sqlite';
+import { SqliteDecisionLog, sqlitePragmas } from '../../src/decisions/sqlite';
 import { checkCaseFacts } from '../../src/facts/validate';
 import { ROOT } from '../support';
 import { placesIn, replacedAt, validFacts } from '../api/fuzz-arbitraries';
@@ -61,9 +61,66 @@ function decision(overrides: Partial<DecisionRecord> = {}): DecisionRecord {
     fired: ['long-term-unemployed', 'homeless', 'segment-b'],
     factsDigest: factsDigest(facts),
     facts: null,
+    summary: { holdsUntil: '2025-09-01' },
     ...overrides,
   };
 }
+
+/** The decisions table's columns at schema 1, in order. */
+const COLUMNS_1 = ['decision_id', 'decided_at', 'key_id', 'rule_set', 'version', 'as_of', 'evaluator', 'outcome', 'fired', 'facts_digest', 'facts'];
+
+/** The SQLite schema as the service wrote it at version 1 (sqlite.ts SCHEMA before the summary column), kept as it was. */
+const SCHEMA_1 = `
+CREATE TABLE IF NOT EXISTS decisions (
+  decision_id  TEXT NOT NULL PRIMARY KEY,
+  decided_at   TEXT NOT NULL,
+  key_id       TEXT NOT NULL,
+  rule_set     TEXT NOT NULL,
+  version      TEXT NOT NULL,
+  as_of        TEXT NOT NULL,
+  evaluator    TEXT NOT NULL CHECK (evaluator IN ('compiled', 'reference')),
+  outcome      TEXT NOT NULL,
+  fired        TEXT NOT NULL,
+  facts_digest TEXT NOT NULL,
+  facts        TEXT
+) STRICT;
+CREATE TABLE IF NOT EXISTS rule_versions (
+  version       TEXT NOT NULL PRIMARY KEY,
+  rule_set      TEXT NOT NULL,
+  file          TEXT NOT NULL,
+  rule_text     TEXT NOT NULL,
+  calendar_text TEXT NOT NULL,
+  archived_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+) STRICT;
+`;
+
+/** The PostgreSQL schema as the service wrote it at version 1 (postgres.ts SCHEMA before the summary column), kept as it was. */
+const POSTGRES_SCHEMA_1 = `
+CREATE TABLE IF NOT EXISTS decisions (
+  decision_id  text        NOT NULL PRIMARY KEY,
+  decided_at   timestamptz NOT NULL,
+  key_id       text        NOT NULL,
+  rule_set     text        NOT NULL,
+  version      text        NOT NULL,
+  as_of        date        NOT NULL,
+  evaluator    text        NOT NULL CHECK (evaluator IN ('compiled', 'reference')),
+  outcome      jsonb       NOT NULL,
+  fired        jsonb       NOT NULL,
+  facts_digest text        NOT NULL,
+  facts        jsonb
+);
+CREATE TABLE IF NOT EXISTS rule_versions (
+  version       text        NOT NULL PRIMARY KEY,
+  rule_set      text        NOT NULL,
+  file          text        NOT NULL,
+  rule_text     text        NOT NULL,
+  calendar_text text        NOT NULL,
+  archived_at   timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS decision_log_schema (
+  version integer NOT NULL
+);
+`;
 
 const VERSION: ArchivedVersion = {
   version: 'sha256:3f1c0a',
@@ -125,6 +182,7 @@ describe.each([sqlite, postgresql])('the $name decision log', (store) => {
 
     expect(await log.find(withoutFacts.decisionId)).toStrictEqual(withoutFacts);
     expect(await log.find(withFacts.decisionId)).toStrictEqual(withFacts);
+    expect((await log.find(withFacts.decisionId))?.summary).toStrictEqual({ holdsUntil: '2025-09-01' });
     const found = await log.find(withFacts.decisionId);
     expect(found?.decidedAt).toBe('2025-03-04T05:06:07.089Z');
     expect(found?.asOf).toBe('2025-03-04');
@@ -132,6 +190,17 @@ describe.each([sqlite, postgresql])('the $name decision log', (store) => {
     expect(
       factsMatch(found!.factsDigest, { flags: ['homeless', 'exOffender'], weeksUnemployed: 27, person: { dateOfBirth: '1970-01-31', postcode: '2600' } }),
     ).toBe(true);
+  });
+
+  it("keeps the summary's holdsUntil, a date or null, and no summary at all (an answer given without one) as null", async () => {
+    const records = [decision(), decision({ summary: { holdsUntil: null } }), decision({ summary: null })];
+    await log.record(records);
+    for (const r of records) expect(await log.find(r.decisionId)).toStrictEqual(r);
+    expect((await Promise.all(records.map((r) => log.find(r.decisionId)))).map((r) => r?.summary)).toStrictEqual([
+      { holdsUntil: '2025-09-01' },
+      { holdsUntil: null },
+      null,
+    ]);
   });
 
   it('keeps instants whose milliseconds or time zone a careless round trip would change', async () => {
@@ -152,7 +221,7 @@ describe.each([sqlite, postgresql])('the $name decision log', (store) => {
   });
 
   it("writes a record kept as its columns (a batch's decider thread makes them) as it writes any record", async () => {
-    const records = [decision(), decision({ facts: { kept: ['facts', 1, null] }, evaluator: 'reference' })];
+    const records = [decision(), decision({ facts: { kept: ['facts', 1, null] }, evaluator: 'reference', summary: null })];
     await log.record(records.map((r) => new ColumnRecord(recordColumns(r))));
     for (const r of records) expect(await log.find(r.decisionId)).toStrictEqual(r);
   });
@@ -288,7 +357,7 @@ while (Date.now() < Number(startAt));
   for (let i = 0; i < Number(count); i++) {
     const decisionId = randomUUID();
     await log.record([{ decisionId, decidedAt: new Date().toISOString(), keyId, ruleSet: 'segment-allocation', version: 'v1', asOf: '2025-03-04',
-      evaluator: 'compiled', outcome: { i }, fired: [], factsDigest: 'sha256:x', facts: null }]);
+      evaluator: 'compiled', outcome: { i }, fired: [], factsDigest: 'sha256:x', facts: null, summary: null }]);
     process.stdout.write(decisionId + '\\n');
   }
   await log.close();
@@ -394,7 +463,7 @@ while (Date.now() < Number(startAt));
       expect(pragma(processSafe, 'synchronous')).toBe(1); // NORMAL
       expect(pragma(powerSafe, 'synchronous')).toBe(2); // FULL
       expect(pragma(processSafe, 'busy_timeout')).toBe(10_000);
-      expect(pragma(processSafe, 'user_version')).toBe(1);
+      expect(pragma(processSafe, 'user_version')).toBe(2);
     } finally {
       await processSafe.close();
       await powerSafe.close();
@@ -420,9 +489,66 @@ while (Date.now() < Number(startAt));
   it('refuses a file written by a newer schema rather than misread it', () => {
     const dataDir = tempDir();
     const db = new Database(path.join(dataDir, 'decisions.sqlite'));
-    db.pragma('user_version = 2');
+    db.pragma('user_version = 3');
     db.close();
-    expect(() => new SqliteDecisionLog({ dataDir })).toThrow(/schema 2, newer than this service's 1/);
+    expect(() => new SqliteDecisionLog({ dataDir })).toThrow(/schema 3, newer than this service's 2/);
+  });
+
+  it('brings a schema 1 file up to date in place: its records read back with no summary, new ones keep theirs', async () => {
+    const dataDir = tempDir();
+    // The file as the service wrote it at schema 1 (sqlite.ts before the summary column), with one record in it.
+    const old = new Database(path.join(dataDir, 'decisions.sqlite'));
+    for (const pragma of sqlitePragmas()) old.pragma(pragma);
+    old.exec(SCHEMA_1);
+    old.pragma('user_version = 1');
+    const before = decision({ summary: null, facts: { kept: true } });
+    old
+      .prepare(
+        `INSERT INTO decisions (decision_id, decided_at, key_id, rule_set, version, as_of, evaluator, outcome, fired, facts_digest, facts)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(recordColumns(before).slice(0, 11));
+    old
+      .prepare('INSERT INTO rule_versions (version, rule_set, file, rule_text, calendar_text) VALUES (?, ?, ?, ?, ?)')
+      .run(VERSION.version, VERSION.ruleSet, VERSION.file, VERSION.ruleText, VERSION.calendarText);
+    old.close();
+
+    const migrated = new SqliteDecisionLog({ dataDir });
+    // A second opener (another worker) finds it current: nothing to do, nothing refused.
+    const again = new SqliteDecisionLog({ dataDir });
+    try {
+      expect(await migrated.find(before.decisionId)).toStrictEqual(before);
+      expect(await migrated.findVersion(VERSION.version)).toStrictEqual(VERSION);
+      const after = decision();
+      await migrated.record([after]);
+      expect(await again.find(after.decisionId)).toStrictEqual(after);
+      expect((await again.find(after.decisionId))?.summary).toStrictEqual({ holdsUntil: '2025-09-01' });
+    } finally {
+      await migrated.close();
+      await again.close();
+    }
+    const db = new Database(path.join(dataDir, 'decisions.sqlite'), { readonly: true });
+    try {
+      expect(db.pragma('user_version', { simple: true })).toBe(2);
+      // The column is added last, as a new file has it, and is text (the table is STRICT).
+      const columns = db.prepare('SELECT name, type FROM pragma_table_info(?)').all('decisions') as { name: string; type: string }[];
+      expect(columns.map((c) => c.name)).toEqual([...COLUMNS_1, 'summary']);
+      expect(columns.at(-1)).toEqual({ name: 'summary', type: 'TEXT' });
+      expect(db.prepare('SELECT strict FROM pragma_table_list WHERE name = ?').pluck().get('decisions')).toBe(1);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('creates a new file with the same columns, in the same order, as a migrated one', async () => {
+    const dataDir = tempDir();
+    await new SqliteDecisionLog({ dataDir }).close();
+    const db = new Database(path.join(dataDir, 'decisions.sqlite'), { readonly: true });
+    try {
+      expect(db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('decisions')).toEqual([...COLUMNS_1, 'summary']);
+    } finally {
+      db.close();
+    }
   });
 });
 
@@ -461,7 +587,7 @@ describe('the PostgreSQL decision log', () => {
       await client.connect();
       const { rows } = await client.query('SELECT version FROM decision_log_schema');
       await client.end();
-      expect(rows).toEqual([{ version: 1 }]);
+      expect(rows).toEqual([{ version: 2 }]);
     } finally {
       await Promise.all(logs.map((l) => l.close()));
     }
@@ -485,9 +611,62 @@ describe('the PostgreSQL decision log', () => {
     await (await PostgresDecisionLog.open(url)).close();
     const client = new Client({ connectionString: url });
     await client.connect();
-    await client.query('UPDATE decision_log_schema SET version = 2');
+    await client.query('UPDATE decision_log_schema SET version = 3');
     await client.end();
-    await expect(PostgresDecisionLog.open(url)).rejects.toThrow(/schema 2, newer than this service's 1/);
+    await expect(PostgresDecisionLog.open(url)).rejects.toThrow(/schema 3, newer than this service's 2/);
+  });
+
+  it('brings a schema 1 database up to date in place, however many open it at once: old records read back with no summary', async () => {
+    const url = await (await postgres()).createDatabase(`log_${++databases}`);
+    // The database as the service left it at schema 1, with one record in it.
+    const before = decision({ summary: null, facts: { kept: true } });
+    const client = new Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query(POSTGRES_SCHEMA_1);
+      await client.query('INSERT INTO decision_log_schema (version) VALUES (1)');
+      await client.query(
+        `INSERT INTO decisions (decision_id, decided_at, key_id, rule_set, version, as_of, evaluator, outcome, fired, facts_digest, facts)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+        recordColumns(before).slice(0, 11),
+      );
+
+      const logs = await Promise.all(Array.from({ length: 4 }, () => PostgresDecisionLog.open(url)));
+      try {
+        expect(await logs[0]!.find(before.decisionId)).toStrictEqual(before);
+        const after = decision({ summary: { holdsUntil: '2026-03-01' } });
+        const none = decision({ summary: { holdsUntil: null } });
+        await logs[1]!.record([after, none]);
+        expect(await logs[2]!.find(after.decisionId)).toStrictEqual(after);
+        expect(await logs[3]!.find(none.decisionId)).toStrictEqual(none);
+      } finally {
+        await Promise.all(logs.map((l) => l.close()));
+      }
+      const { rows: versions } = await client.query('SELECT version FROM decision_log_schema');
+      expect(versions).toEqual([{ version: 2 }]);
+      const { rows: columns } = await client.query<{ column_name: string; data_type: string }>(
+        `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'decisions' ORDER BY ordinal_position`,
+      );
+      expect(columns.map((c) => c.column_name)).toEqual([...COLUMNS_1, 'summary']);
+      expect(columns.at(-1)).toEqual({ column_name: 'summary', data_type: 'jsonb' });
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('creates a new database with the same columns, in the same order, as a migrated one', async () => {
+    const url = await (await postgres()).createDatabase(`log_${++databases}`);
+    await (await PostgresDecisionLog.open(url)).close();
+    const client = new Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ column_name: string }>(
+        `SELECT column_name FROM information_schema.columns WHERE table_name = 'decisions' ORDER BY ordinal_position`,
+      );
+      expect(rows.map((r) => r.column_name)).toEqual([...COLUMNS_1, 'summary']);
+    } finally {
+      await client.end();
+    }
   });
 
   it('tells onIdleError, and does not crash, when the server ends its idle connections', async () => {
