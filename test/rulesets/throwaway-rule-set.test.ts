@@ -228,11 +228,38 @@ describe('triage', () => {
     const result = triage.run({ type: 'chunk', seq: 0, firstLine: 1, data: new Uint8Array(Buffer.from(`${lines}\n`)) });
     const rows = parseCsv(result.out);
     const version = registry.ruleSets.get(NAME)!.latest.version;
-    // Nothing in its rules is dated, so no day changes its answers (re-triage on empty); the reason needs --explain.
+    // Nothing in its rules is dated, so no day changes its answers (re-triage on empty). The reason is its rule's
+    // description with the customer's value, met for a Child Support case and not met for a Centrelink one.
     const digest = expect.stringMatching(/^[0-9a-f]{16}$/) as unknown as string;
     expect(rows).toEqual([
-      ['a', '1', '2', '2025-06-02', '', version, 'true', '', '', '', 'child-support-case;meets-commitments', digest],
-      ['b', '2', '1', '2025-06-02', '', version, 'false', 'child-support-case', '', '', 'meets-commitments', digest],
+      [
+        'a',
+        '1',
+        '2',
+        '2025-06-02',
+        '',
+        version,
+        'true',
+        '',
+        '',
+        'The case is a Child Support case (the program managing the customer: child-support).',
+        'child-support-case;meets-commitments',
+        digest,
+      ],
+      [
+        'b',
+        '2',
+        '1',
+        '2025-06-02',
+        '',
+        version,
+        'false',
+        'child-support-case',
+        '',
+        'Not met: The case is a Child Support case (the program managing the customer: centrelink).',
+        'meets-commitments',
+        digest,
+      ],
     ]);
     expect(rows[0]!.length).toBe(header.length);
     // Its verdict is counted for the summary, under its column's name.
