@@ -449,6 +449,8 @@ interface Built {
 
 /** Ways of firing remembered per rule subset before its memory starts again. */
 const MAX_OUTCOMES = 4096;
+/** Verdicts remembered for one way of firing (each for other values the builder read). */
+const MAX_READINGS = 4;
 const outcomesCache = new WeakMap<RuleSubset, Map<number | string, Built[]>>();
 
 /**
@@ -648,8 +650,13 @@ export function summaryChanges(run: CaseRun, module: ChangesModule, requestFacts
     const verdict = deepFreeze(verdictOf(outcomeOf(ruleSet, factMap, asOf, rules, fired, read), module.datedFromAsOf));
     const entry: Built = { read, reached: { key: JSON.stringify(verdict), verdict, headline: headlineKey(verdict) } };
     if (outcomes.size >= MAX_OUTCOMES) outcomes.clear();
-    if (known) known.push(entry);
-    else outcomes.set(key, [entry]);
+    if (!known) outcomes.set(key, [entry]);
+    else {
+      // The newest first, and only a few: a builder that reads a case's own list (equal only to itself) would
+      // otherwise leave one entry a case under its key, each searched by every case after it.
+      known.unshift(entry);
+      if (known.length > MAX_READINGS) known.length = MAX_READINGS;
+    }
     return entry;
   };
 
