@@ -12,6 +12,7 @@ import type { CompiledRuleSet, RuleSetModule, RuleSubset } from './compile';
 import { selectedEntries } from './derived';
 import type { RuleVerdict } from './compiled';
 import { outcomeFrom, outcomeOf, type CaseRun } from './evaluate';
+import { sameJson } from './holds-until';
 import type { FactMap, RuleDefinition } from './types';
 
 /** One operation of an RFC 6902 JSON Patch; only those summary.changes writes. */
@@ -443,7 +444,7 @@ interface State {
 
 /** A verdict the module built, with what its builder read (path, value, path, value …): the same again while those hold. */
 interface Built {
-  read: unknown[];
+  read: readonly unknown[];
   reached: Reached;
 }
 
@@ -471,6 +472,20 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/**
+ * The verdict a run gave, with what its builder read: one remembered for its rules firing so, reading the same values;
+ * else the run's own (not remembered: a builder that reads the case's own values would fill the memory with verdicts
+ * no other case meets); undefined when the run did not keep what its builder read.
+ */
+function givenBuilt(run: CaseRun, module: ChangesModule, known: readonly Built[] | undefined, factMap: FactMap): Built | undefined {
+  if (known) for (const entry of known) if (sameReads(factMap, entry.read)) return entry;
+  if (run.read === undefined) return undefined;
+  const verdict = verdictOf(run.outcome, module.datedFromAsOf);
+  // Its key is left unwritten: the verdict given is compared with those reached, not looked up (a JSON text for it, on
+  // every case, cost as much as the rest of a short search).
+  return { read: run.read, reached: { key: undefined, verdict, headline: JSON.stringify(verdict[module.verdict]) } };
 }
 
 /** Whether each fact read (path, value, path, value …) holds the same value in the fact map now. */
@@ -542,7 +557,9 @@ function differences(now: unknown, then: unknown, path: string, into: string[]):
  * object (the unmet criteria of every ground) is named only when no plain field differs: it repeats what they say.
  */
 function consequence(headline: string, now: Reached, then: Reached): string {
-  // Keyed by the verdicts' own key strings (kept with the verdicts remembered), whose hashes V8 keeps with them.
+  // Keyed by the verdicts' own key strings (kept with the verdicts remembered), whose hashes V8 keeps with them; a
+  // verdict read from the case's own run has none, and is met by no other case.
+  if (now.key === undefined || then.key === undefined) return consequenceOf(headline, now.verdict, then.verdict);
   let byThen = consequences.get(now.key);
   if (!byThen) {
     if (consequences.size >= MAX_OUTCOMES) consequences.clear();
@@ -600,7 +617,8 @@ function headlineDomain(module: ChangesModule): string[] | undefined {
 }
 
 interface Reached {
-  key: string;
+  /** The verdict as JSON: what tells two verdicts reached apart (undefined for the verdict given, read from the run). */
+  key: string | undefined;
   verdict: Record<string, unknown>;
   headline: string;
 }
@@ -661,10 +679,13 @@ export function summaryChanges(run: CaseRun, module: ChangesModule, requestFacts
   };
 
   // The verdict given, and what the outcome builder read to give it: while none of that moves and the rules fire as
-  // they did, the verdict is the one given.
-  const base = decideAgain();
+  // they did, the verdict is the one given. Remembered, or read from the run (which kept what its builder read), or
+  // built again.
+  const base = givenBuilt(run, module, outcomes.get(firingKey(firing)), factMap) ?? decideAgain();
   const givenReached = base.reached;
-  const givenKey = givenReached.key;
+  const isGiven = (reached: Reached): boolean =>
+    reached === givenReached ||
+    (reached.key !== undefined && givenReached.key !== undefined ? reached.key === givenReached.key : sameJson(reached.verdict, givenReached.verdict));
   const builderFacts = new Set<unknown>();
   for (let i = 0; i < base.read.length; i += 2) builderFacts.add(base.read[i]);
 
@@ -774,9 +795,10 @@ export function summaryChanges(run: CaseRun, module: ChangesModule, requestFacts
     const state = stateOf([candidate.mutation]);
     if (states.length < MAX_PAIR_SINGLES) states.push(state);
     const reached = reach(state);
-    if (reached.key === givenKey) continue;
+    if (isGiven(reached)) continue;
     headlines.add(reached.headline);
-    if (!found.has(reached.key)) found.set(reached.key, { reached, way: [candidate] });
+    const key = reached.key as string; // only the verdict given is without one
+    if (!found.has(key)) found.set(key, { reached, way: [candidate] });
   }
   const domain = headlineDomain(module);
   const pairable = domain?.every((value) => headlines.has(value)) ? [] : candidates.slice(0, MAX_PAIR_SINGLES);
@@ -792,7 +814,7 @@ export function summaryChanges(run: CaseRun, module: ChangesModule, requestFacts
       const sa = states[i] as State;
       const sb = states[j] as State;
       const reached = a.mutation.path === b.mutation.path ? reach(stateOf([a.mutation, b.mutation])) : (together(sa, sb) ?? reach(sa, sb));
-      if (reached.key === givenKey || headlines.has(reached.headline)) continue;
+      if (headlines.has(reached.headline) || isGiven(reached)) continue;
       if (!byPairs.has(reached.headline)) byPairs.set(reached.headline, { reached, way: [a, b] });
     }
   }

@@ -100,6 +100,12 @@ export interface CaseRun {
   results: readonly boolean[];
   fired: ReadonlySet<string>;
   outcome: Record<string, unknown>;
+  /**
+   * Each fact the outcome builder read to give `outcome`, with its value (path, value, path, value …: outcomeOf's
+   * `reads`), when the run kept them: summary.changes knows from it which changes can move the outcome without
+   * building it again.
+   */
+  read?: readonly unknown[];
   /** A weighed rule's explanation (undefined for a rule not weighed): the decision's own, or worked out for it alone. */
   explained(rule: string): RuleExplanation | undefined;
 }
@@ -116,7 +122,10 @@ export function decideRun(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf: stri
   const fired: string[] = [];
   for (let i = 0; i < rules.length; i += 1) if (results[i]) fired.push((rules[i] as RuleDefinition).name);
   const firedSet = new Set(fired);
-  const verdict = verdictOf(ruleSet, asOf, prepared, rules, firedSet, fired);
+  const context = new CaseContext(ruleSet, asOf, prepared.facts, rules, firedSet, false);
+  const read: unknown[] = [];
+  context.reads = read;
+  const verdict = verdictOf(ruleSet, asOf, prepared, rules, firedSet, fired, context);
   const run: CaseRun = {
     ruleSet,
     asOf,
@@ -125,6 +134,7 @@ export function decideRun(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf: stri
     results,
     fired: firedSet,
     outcome: verdict.outcome,
+    read,
     explained(rule) {
       const index = rules.findIndex((r) => r.name === rule);
       return index < 0 ? undefined : (subset.explainers[index] as CompiledRule)(prepared.facts);
@@ -279,8 +289,9 @@ function verdictOf(
   rules: readonly RuleDefinition[],
   firedSet: ReadonlySet<string>,
   fired: string[],
+  context?: CaseContext,
 ): Verdict {
-  const { ruleSet: name, version, effective, outcome, defaultsApplied, derivedFacts, parameters } = decided(ruleSet, asOf, prepared, rules, firedSet);
+  const { ruleSet: name, version, effective, outcome, defaultsApplied, derivedFacts, parameters } = decided(ruleSet, asOf, prepared, rules, firedSet, context);
   return { ruleSet: name, version, effective, asOf, outcome, defaultsApplied, derivedFacts, parameters, fired };
 }
 
