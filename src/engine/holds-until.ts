@@ -163,7 +163,7 @@ function sameDerived(a: Readonly<Record<string, unknown>>, b: Readonly<Record<st
 }
 
 /** An outcome field's value compared as JSON: outcomes are plain data (the module's schema says so). */
-function sameJson(a: unknown, b: unknown): boolean {
+export function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
   if (Array.isArray(a)) {
@@ -215,7 +215,8 @@ const LAST = '9999-12-31';
  * from asOf), each day decided by the version in force on it; null when none does up to the last day of the holiday
  * calendar. A day no version is in force on differs (nothing can be decided on it). `facts` are validated facts
  * (facts/validate.ts); `outcome`, when the caller has decided the case as of `asOf` already, spares deciding it again,
- * and that decision's `derivedFacts` with it spare computing them again.
+ * and that decision's `derivedFacts` with it spare computing them again; so does `factMap`, the fact map the decision
+ * was made on (by the version in force on asOf), reading the case again: it is lent, and given back as it was.
  */
 export function holdsUntil(
   versions: RuleSetVersions,
@@ -223,6 +224,24 @@ export function holdsUntil(
   asOf: string,
   outcome?: Readonly<Record<string, unknown>>,
   derivedFacts?: Readonly<Record<string, unknown>>,
+  factMap?: FactMap,
+): string | null {
+  const lent = outcome !== undefined && derivedFacts !== undefined ? factMap : undefined;
+  try {
+    return firstDayDiffering(versions, facts, asOf, outcome, derivedFacts, lent);
+  } finally {
+    // Each day decided put that day's derived facts in the map: those of asOf go back.
+    if (lent !== undefined) Object.assign(lent, derivedFacts);
+  }
+}
+
+function firstDayDiffering(
+  versions: RuleSetVersions,
+  facts: CaseFacts,
+  asOf: string,
+  outcome: Readonly<Record<string, unknown>> | undefined,
+  derivedFacts: Readonly<Record<string, unknown>> | undefined,
+  lent: FactMap | undefined,
 ): string | null {
   const current = versions.resolve(asOf);
   const end = calendarEnd(current);
@@ -237,8 +256,11 @@ export function holdsUntil(
     // the days it is in force after asOf.
     if (from > asOf) days.push(from);
     if (to < end) days.push(addDays(to, 1));
-    const factMap = version.flatten(facts);
-    version.applyDefaults(factMap);
+    let factMap = version === current ? lent : undefined;
+    if (factMap === undefined) {
+      factMap = version.flatten(facts);
+      version.applyDefaults(factMap);
+    }
     readings.push({ version, factMap, from, to });
     candidateDays(version, factMap, from > asOf ? from : asOf, to < end ? to : end, days);
   }

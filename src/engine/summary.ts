@@ -65,7 +65,7 @@ function summaryOf(
   if (!module) throw new Error(`no module is registered for rule set ${ruleSet.name}`);
   return {
     reasons: summaryReasons(run, facts),
-    holdsUntil: holdsUntil(versions, facts, run.asOf, run.outcome, decision.derivedFacts),
+    holdsUntil: holdsUntil(versions, facts, run.asOf, run.outcome, decision.derivedFacts, run.factMap),
     ...(requestFacts === undefined ? {} : { changes: summaryChanges(run, module, requestFacts) }),
     assumed: summaryAssumed(ruleSet, decision),
   };

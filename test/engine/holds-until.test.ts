@@ -7,7 +7,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { addDays, dateOfDay, dayNumber } from '../../src/dates/calendar';
 import type { CompiledRuleSet } from '../../src/engine/compile';
-import { decideVerdict, outcomeFrom } from '../../src/engine/evaluate';
+import { decideRun, decideVerdict, outcomeFrom } from '../../src/engine/evaluate';
 import { holdsUntil } from '../../src/engine/holds-until';
 import { parseEvaluateRequest, type CaseFacts } from '../../src/facts/validate';
 import type { RuleSetVersions } from '../../src/loader/load';
@@ -86,6 +86,14 @@ describe('over generated cases', () => {
       if (rs.resolve(asOf) !== version) wrong.push({ asOf, notInForce: version.sourceFile });
       const until = holdsUntil(rs, facts, asOf);
       const verdict = decideOn(rs, facts, asOf);
+      // Lent the decision's own fact map (as the summary lends it), the answer is the same and the map comes back as it was.
+      const { verdict: decided, run } = decideRun(version, facts, asOf);
+      const lent = { ...run.factMap };
+      if (holdsUntil(rs, facts, asOf, run.outcome, decided.derivedFacts, run.factMap) !== until) wrong.push({ asOf, facts, until, lent: 'differs' });
+      const keys = Object.keys(run.factMap);
+      if (keys.length !== Object.keys(lent).length || keys.some((key) => !isDeepStrictEqual(run.factMap[key], lent[key]))) {
+        wrong.push({ asOf, facts, until, lent: 'not given back as it was' });
+      }
       if (until === null) {
         if (!isDeepStrictEqual(decideOn(rs, facts, calendarEnd(version)), verdict)) wrong.push({ asOf, facts, until });
         continue;
