@@ -485,7 +485,7 @@ function givenBuilt(run: CaseRun, module: ChangesModule, known: readonly Built[]
   const verdict = verdictOf(run.outcome, module.datedFromAsOf);
   // Its key is left unwritten: the verdict given is compared with those reached, not looked up (a JSON text for it, on
   // every case, cost as much as the rest of a short search).
-  return { read: run.read, reached: { key: undefined, verdict, headline: JSON.stringify(verdict[module.verdict]) } };
+  return { read: run.read, reached: { key: undefined, verdict, headline: JSON.stringify(verdict[module.verdict]), shared: false } };
 }
 
 /** Whether each fact read (path, value, path, value …) holds the same value in the fact map now. */
@@ -557,21 +557,17 @@ function differences(now: unknown, then: unknown, path: string, into: string[]):
  * object (the unmet criteria of every ground) is named only when no plain field differs: it repeats what they say.
  */
 function consequence(headline: string, now: Reached, then: Reached): string {
-  // Keyed by the verdicts' own key strings (kept with the verdicts remembered), whose hashes V8 keeps with them; a
-  // verdict read from the case's own run has none, and is met by no other case.
-  if (now.key === undefined || then.key === undefined) return consequenceOf(headline, now.verdict, then.verdict);
-  let byThen = consequences.get(now.key);
-  if (!byThen) {
-    if (consequences.size >= MAX_OUTCOMES) consequences.clear();
-    consequences.set(now.key, (byThen = new Map<string, string>()));
-  }
-  let text = byThen.get(then.key);
-  if (text === undefined) byThen.set(then.key, (text = consequenceOf(headline, now.verdict, then.verdict)));
+  // Remembered with the two verdicts remembered (a verdict read from the case's own run is met by no other case).
+  if (!now.shared || !then.shared) return consequenceOf(headline, now.verdict, then.verdict);
+  let byThen = consequences.get(now);
+  if (!byThen) consequences.set(now, (byThen = new Map<Reached, string>()));
+  let text = byThen.get(then);
+  if (text === undefined) byThen.set(then, (text = consequenceOf(headline, now.verdict, then.verdict)));
   return text;
 }
 
-/** The words for what a change reaches, by the two verdicts' keys (each names its fields): a batch meets the same few again and again. */
-const consequences = new Map<string, Map<string, string>>();
+/** The words for what a change reaches, by the two verdicts remembered: a batch meets the same few again and again. */
+const consequences = new WeakMap<Reached, Map<Reached, string>>();
 
 function consequenceOf(headline: string, now: Record<string, unknown>, then: Record<string, unknown>): string {
   const parts: string[] = [];
@@ -593,6 +589,8 @@ function consequenceOf(headline: string, now: Record<string, unknown>, then: Rec
  * Every value the headline field can take, as JSON, when its schema says (a boolean, literals, null); undefined when it
  * does not. Once single changes reach them all, no pair can reach a new one, and pairs are not searched.
  */
+const keyOf = (reached: Reached): string => (reached.key ??= JSON.stringify(reached.verdict));
+
 function headlineValues(schema: unknown): string[] | undefined {
   const node = schema as { type?: unknown; const?: unknown; anyOf?: unknown[] } | undefined;
   if (node === undefined) return undefined;
@@ -617,8 +615,13 @@ function headlineDomain(module: ChangesModule): string[] | undefined {
 }
 
 interface Reached {
-  /** The verdict as JSON: what tells two verdicts reached apart (undefined for the verdict given, read from the run). */
+  /**
+   * The verdict as JSON, what tells two verdicts reached apart: written when first asked for (keyOf), as most verdicts
+   * reached are only compared with the one given (a JSON text of each cost a fifth of a search).
+   */
   key: string | undefined;
+  /** Whether it is remembered for other cases (a verdict built), and words about it with it. */
+  shared: boolean;
   verdict: Record<string, unknown>;
   headline: string;
 }
@@ -666,7 +669,7 @@ export function summaryChanges(run: CaseRun, module: ChangesModule, requestFacts
     for (let i = 0; i < firing.length; i += 1) if (firing[i]) fired.add((rules[i] as RuleDefinition).name);
     const read: unknown[] = [];
     const verdict = deepFreeze(verdictOf(outcomeOf(ruleSet, factMap, asOf, rules, fired, read), module.datedFromAsOf));
-    const entry: Built = { read, reached: { key: JSON.stringify(verdict), verdict, headline: headlineKey(verdict) } };
+    const entry: Built = { read, reached: { key: undefined, verdict, headline: headlineKey(verdict), shared: true } };
     if (outcomes.size >= MAX_OUTCOMES) outcomes.clear();
     if (!known) outcomes.set(key, [entry]);
     else {
@@ -725,7 +728,7 @@ export function summaryChanges(run: CaseRun, module: ChangesModule, requestFacts
     if (weighsOthers(change, applies) || (and !== undefined && weighsOthers(and, applies))) {
       // Another subset of rules is weighed: decided again in full.
       const verdict = verdictOf(outcomeFrom(ruleSet, factMap, asOf), module.datedFromAsOf);
-      reached = { key: JSON.stringify(verdict), verdict, headline: headlineKey(verdict) };
+      reached = { key: undefined, verdict, headline: headlineKey(verdict), shared: false };
       if (!and) change.whole = true;
     } else {
       const stamp = nextStamp(rules.length);
@@ -797,7 +800,7 @@ export function summaryChanges(run: CaseRun, module: ChangesModule, requestFacts
     const reached = reach(state);
     if (isGiven(reached)) continue;
     headlines.add(reached.headline);
-    const key = reached.key as string; // only the verdict given is without one
+    const key = keyOf(reached);
     if (!found.has(key)) found.set(key, { reached, way: [candidate] });
   }
   const domain = headlineDomain(module);
