@@ -19,6 +19,7 @@ import { PROBLEM_TYPE_BASE } from './problem';
 /** The document as this module builds it: loose where OpenAPI is open, typed where test/support/openapi.ts walks it. */
 export interface OpenApiDocument {
   openapi: '3.1.0';
+  servers: { url: string; description: string }[];
   jsonSchemaDialect: string;
   info: { title: string; version: string; description: string };
   tags: { name: string; description: string }[];
@@ -32,13 +33,14 @@ export const PROBLEM_JSON = 'application/problem+json';
 const JSON_TYPE = 'application/json';
 const NDJSON = 'application/x-ndjson';
 /**
- * OpenAPI 3.1's Media Type Object has no place for the schema of each line of a sequential media
- * type (3.2 adds `itemSchema`), and its meta-schema refuses unknown fields other than extensions.
- * So an NDJSON body's `schema` says what it is as a whole (a string), and this extension holds the
- * schema every line must match; test/support/openapi.ts validates each line against it. When the
- * document moves to 3.2, it becomes `itemSchema`.
+ * An NDJSON body. OpenAPI 3.1's Media Type Object has no place for the schema of each line of a
+ * sequential media type (3.2 adds `itemSchema`). So the body's `schema` says what it is as a whole, in
+ * JSON Schema's own words: a string whose content (`contentMediaType`) is NDJSON, the lines read in
+ * order being a list (`contentSchema`) of `line`. A generator or linter follows the line's $ref as
+ * any other; test/support/openapi.ts validates each line against `contentSchema.items`. When the
+ * document moves to 3.2, `line` becomes `itemSchema`.
  */
-export const NDJSON_LINE_SCHEMA = 'x-ndjson-line-schema';
+const ndjson = (line: Schema): Schema => ({ schema: { type: 'string', contentMediaType: NDJSON, contentSchema: { type: 'array', items: line } } });
 
 /** Kept in step with app.ts's MAX_IMPACT_CASES by hand: app.ts imports this module, so importing it back would read it before it is set. */
 const MAX_IMPACT_CASES = 10_000;
@@ -266,7 +268,9 @@ const schemas: Record<string, unknown> = {
     ['file', 'line', 'column'],
     {
       // A pointer a client cannot follow is no help: into the request it must be a JSON pointer, with ~ and / escaped.
-      if: { required: ['file'] },
+      // (Each conditional names the property it requires, so that a strict checker knows it is one: ajv's strictRequired,
+      // Redocly's no-required-schema-properties-undefined.)
+      if: { properties: { file: { type: 'string' } }, required: ['file'] },
       then: { properties: { pointer: { type: 'string', pattern: '^[^#]+#(/([^~/]|~[01])*)*$' } } },
       else: { properties: { pointer: { type: 'string', format: 'json-pointer' } } },
     },
@@ -379,7 +383,7 @@ const schemas: Record<string, unknown> = {
     {
       // An expected value taken from another fact is known only once the condition is evaluated.
       if: { properties: { result: { type: 'boolean' } } },
-      then: { required: ['expected'] },
+      then: { properties: { expected: {} }, required: ['expected'] },
     },
   ),
   BatchResultLine: {
@@ -856,7 +860,14 @@ const paths: Record<string, Record<string, unknown>> = {
       description: 'The OpenAPI 3.1 document describing every route.',
       tags: ['Operations'],
       responses: {
-        200: json({ type: 'object', required: ['openapi', 'info', 'paths'], properties: { openapi: { const: '3.1.0' } } }, 'The OpenAPI document'),
+        200: json(
+          {
+            type: 'object',
+            required: ['openapi', 'info', 'paths'],
+            properties: { openapi: { const: '3.1.0' }, info: { type: 'object' }, paths: { type: 'object' } },
+          },
+          'The OpenAPI document',
+        ),
       },
       problems: ALWAYS,
     }),
@@ -952,12 +963,12 @@ const paths: Record<string, Record<string, unknown>> = {
       requestBody: {
         required: true,
         description: 'NDJSON: one evaluate request (with an optional id) a line, UTF-8',
-        content: { [NDJSON]: { schema: { type: 'string' }, [NDJSON_LINE_SCHEMA]: ref('BatchRequestLine') } },
+        content: { [NDJSON]: ndjson(ref('BatchRequestLine')) },
       },
       responses: {
         200: {
           description: 'NDJSON: one BatchResultLine per request line, streamed as the lines are decided',
-          content: { [NDJSON]: { schema: { type: 'string' }, [NDJSON_LINE_SCHEMA]: ref('BatchResultLine') } },
+          content: { [NDJSON]: ndjson(ref('BatchResultLine')) },
         },
       },
       // Streamed: the request timeout does not apply (the batch's own time bound ends it with a 503 line), so no 503.
@@ -1049,10 +1060,22 @@ function inWords(modules: readonly RuleSetModule[]): string {
   return names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }
 
+/** The paths, the evaluate request body showing the case of each rule set registered (components/examples) as its examples. */
+function withExamples(all: typeof paths, modules: readonly RuleSetModule[]): typeof paths {
+  const route = '/v1/rulesets/{name}/evaluate';
+  const evaluate = all[route] as { post: Schema };
+  const body = evaluate.post.requestBody as { content: Record<string, Schema> };
+  const examples = Object.fromEntries(modules.map(({ name }) => [name, { $ref: `#/components/examples/${name}` }]));
+  const requestBody = { ...body, content: { ...body.content, [JSON_TYPE]: { ...body.content[JSON_TYPE], examples } } };
+  return { ...all, [route]: { ...evaluate, post: { ...evaluate.post, requestBody } } };
+}
+
 /** The document for these rule sets' modules. */
 function buildDocument(modules: readonly RuleSetModule[]): OpenApiDocument {
   return {
     openapi: '3.1.0',
+    // Served by the service it describes: its paths are relative to where it was fetched from.
+    servers: [{ url: '/', description: 'This service' }],
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     info: {
       title: 'Personalised Services decision service',
@@ -1071,7 +1094,7 @@ function buildDocument(modules: readonly RuleSetModule[]): OpenApiDocument {
       { name: 'Administration', description: 'Reloading rules and weighing a change first, for policy staff' },
       { name: 'Operations', description: 'Health, readiness, metrics, this document' },
     ],
-    paths,
+    paths: withExamples(paths, modules),
     components: {
       schemas: { ...schemas, ...ruleSetSchemas(modules) },
       // A case to try each rule set with (the rules page starts from it): an evaluate request body, by rule-set name.

@@ -88,7 +88,10 @@ export function parameterSchema(sources: object, interpretation: object): object
       }),
       {
         if: { properties: { type: { const: 'values' } }, required: ['type'] },
-        then: { required: ['of'], properties: { value: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1 } } } },
+        then: {
+          required: ['of'],
+          properties: { of: { type: 'string' }, value: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1 } } },
+        },
       },
       // A list of values compared with an enumerated fact holds only values that fact can have.
       ...[...VALUE_FACTS].flatMap(([path, values]) =>

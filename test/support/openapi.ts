@@ -7,7 +7,7 @@
 import type { OutgoingHttpHeader, OutgoingHttpHeaders } from 'node:http';
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import { NDJSON_LINE_SCHEMA, PROBLEM_JSON, openApiDocument } from '../../src/api/openapi';
+import { PROBLEM_JSON, openApiDocument } from '../../src/api/openapi';
 
 export interface ResponseChecker {
   /** What is wrong with this response by the document; empty when it matches. */
@@ -89,8 +89,8 @@ function describeErrors(errors: readonly ErrorObject[] | null | undefined, where
 /**
  * A checker for `document` (by default the one /openapi.json serves). Path templates are matched
  * against the concrete path (the query ignored); the response is the one documented for the status,
- * else its `NXX` range, else `default`. An NDJSON body is checked line by line against the schema
- * under the media type's `x-ndjson-line-schema` (see NDJSON_LINE_SCHEMA in src/api/openapi.ts).
+ * else its `NXX` range, else `default`. An NDJSON body is checked line by line against the line schema
+ * its `schema` names, `contentSchema.items` (see ndjson in src/api/openapi.ts).
  *
  * One answer is documented once for every route rather than under each: a path or method the
  * document does not list must be answered 404 not-found (as app.ts's fallback does). Any other
@@ -150,9 +150,10 @@ export function responseChecker(document: object = openApiDocument()): ResponseC
   };
 
   const checkBody = (pointer: string[], media: Node, mediaType: string, body: string): string[] => {
-    const lineSchema = media[NDJSON_LINE_SCHEMA];
-    if (lineSchema !== undefined) {
-      const validate = validatorAt([...pointer, NDJSON_LINE_SCHEMA]);
+    // A sequence of JSON texts, one a line (JSON Schema's contentMediaType: NDJSON, contentSchema: a list of lines).
+    const schema = media.schema as Node | undefined;
+    if (schema?.contentMediaType === 'application/x-ndjson') {
+      const validate = validatorAt([...pointer, 'schema', 'contentSchema', 'items']);
       const problems: string[] = [];
       const lines = body.split('\n');
       // The stream ends with a newline: the text after it is no line.
