@@ -7,6 +7,7 @@ import { decide, decideRun, evaluate } from '../src/engine/evaluate';
 import { summaryAssumed, summaryReasons } from '../src/engine/reasons';
 import { decideSummary } from '../src/engine/summary';
 import type { RuleRegistry } from '../src/loader/load';
+import { gzipSync } from 'node:zlib';
 import { n, prepareCases, say, timeAsync, timeSync, type PreparedCase, type Rate } from './common';
 import type { BenchSettings } from './settings';
 
@@ -17,6 +18,8 @@ export interface SummaryFigures {
   withChanges: Rate;
   /** The summary HTTP answer (summaryDecisionJson), median bytes over the prepared cases. */
   medianBytes: number;
+  /** The same answers gzipped as the service sends them to a client that accepts gzip (compression's zlib defaults): median bytes. */
+  medianGzipBytes: number;
 }
 
 export interface InProcessFigures {
@@ -58,7 +61,9 @@ export async function inProcess(registry: RuleRegistry, settings: BenchSettings)
     'The summary (engine/summary.ts): alone (the verdict, its reasons and the facts assumed), and with holdsUntil and changes (decideSummary, as ?explain=summary answers).',
   );
   say('');
-  say(`| rule set | decide() explained /s (µs) | summary only /s (µs) | summary with holdsUntil and changes /s (µs) | summary answer, median bytes |`);
+  say(
+    `| rule set | decide() explained /s (µs) | summary only /s (µs) | summary with holdsUntil and changes /s (µs) | summary answer, median bytes (gzipped) |`,
+  );
   say(`|---|---:|---:|---:|---:|`);
   for (const rules of registry.ruleSets.values()) {
     const cases = prepared.get(rules.name) as PreparedCase[];
@@ -73,16 +78,16 @@ export async function inProcess(registry: RuleRegistry, settings: BenchSettings)
       sink += decideSummary(rules, c.version, c.facts, c.asOf, c.sent).summary.changes?.length ?? 0;
     }, timing);
     if (sink === 0) throw new Error(`${rules.name}: no summary gave a reason or a change`);
-    const sizes = cases
-      .map((c, i) =>
-        Buffer.byteLength(summaryDecisionJson({ ...decideSummary(rules, c.version, c.facts, c.asOf, c.sent), evaluator: 'compiled' }, `bench-${i}`)),
-      )
-      .sort((a, b) => a - b);
-    const medianBytes = sizes[Math.floor(sizes.length / 2)] as number;
-    figures.summary[rules.name] = { reasons, withChanges, medianBytes };
+    const answers = cases.map((c, i) =>
+      Buffer.from(summaryDecisionJson({ ...decideSummary(rules, c.version, c.facts, c.asOf, c.sent), evaluator: 'compiled' }, `bench-${i}`)),
+    );
+    const median = (sizes: number[]) => sizes.sort((a, b) => a - b)[Math.floor(sizes.length / 2)] as number;
+    const medianBytes = median(answers.map((answer) => answer.length));
+    const medianGzipBytes = median(answers.map((answer) => gzipSync(answer).length));
+    figures.summary[rules.name] = { reasons, withChanges, medianBytes, medianGzipBytes };
     const compiled = figures.compiled[rules.name] as Rate;
     say(
-      `| ${rules.name} | ${n(compiled.perSecond)} (${µs(compiled)}) | ${n(reasons.perSecond)} (${µs(reasons)}) | ${n(withChanges.perSecond)} (${µs(withChanges)}) | ${n(medianBytes)} |`,
+      `| ${rules.name} | ${n(compiled.perSecond)} (${µs(compiled)}) | ${n(reasons.perSecond)} (${µs(reasons)}) | ${n(withChanges.perSecond)} (${µs(withChanges)}) | ${n(medianBytes)} (${n(medianGzipBytes)}) |`,
     );
   }
   return figures;

@@ -68,7 +68,7 @@ function summary(figures: Figures): void {
     row('segment allocation in-process, explained (compiled)', `${n(ours)}/s`, '', `≥ ${n(TARGETS.inProcess)}/s`, check(ours >= TARGETS.inProcess));
   const summarised = figures.a?.summary['segment-allocation'];
   if (summarised) {
-    const { reasons, withChanges, medianBytes } = summarised;
+    const { reasons, withChanges, medianBytes, medianGzipBytes } = summarised;
     row(
       'segment allocation in-process, summary only (verdict, reasons, assumed)',
       `${n(reasons.perSecond)}/s`,
@@ -86,7 +86,7 @@ function summary(figures: Figures): void {
     row(
       'segment allocation summary answer (?explain=summary), median size',
       `${n(medianBytes)} bytes`,
-      '',
+      `gzipped as sent to a client that accepts it: ${n(medianGzipBytes)} bytes`,
       `≤ ${n(TARGETS.summaryBytes)} bytes`,
       check(medianBytes <= TARGETS.summaryBytes),
     );
