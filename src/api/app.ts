@@ -14,6 +14,7 @@ import { DecisionError } from '../errors';
 import { versionsByFile, type RuleRegistry, type RuleSetVersions } from '../loader/load';
 import type { ReloadReport } from '../loader/store';
 import { impactOf, type ImpactCase } from '../authoring/impact';
+import { isAsOf, NOT_A_DATE } from '../facts/validate';
 import type { Decided, DecisionRecorder } from '../decisions/recorder';
 import { authorize, type Caller, type KeyRing, type Permission } from './access';
 import { addDecisionRoutes, DecisionReplayer } from './decisions';
@@ -248,7 +249,7 @@ export function createApp(options: AppOptions): RequestListener {
 
   app.get('/v1/rulesets/:name', ...guard('read-rules'), (req, res) => {
     const versions = ruleSetNamed(req.params.name as string);
-    const asOf = typeof req.query.asOf === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(req.query.asOf) ? req.query.asOf : todayInSydney(clock());
+    const asOf = asOfOf(req) ?? todayInSydney(clock());
     res.json({
       ...describeRuleSet(versions.resolve(asOf)),
       versions: versions.periods(),
@@ -367,6 +368,22 @@ export function createApp(options: AppOptions): RequestListener {
   });
 
   return app;
+}
+
+/**
+ * GET /v1/rulesets/{name}'s `asOf` query parameter: absent, today (undefined); else a date as evaluate's asOf must be
+ * (isAsOf), or a 400 naming it. Not the version of another day than the one asked for.
+ */
+function asOfOf(req: Request): string | undefined {
+  const { asOf } = req.query;
+  if (asOf === undefined) return undefined;
+  if (isAsOf(asOf)) return asOf;
+  const given = typeof asOf === 'string' ? JSON.stringify(asOf) : 'it more than once';
+  throw new DecisionError(
+    'invalid-request',
+    `The asOf query parameter must be a real calendar date written YYYY-MM-DD, or left out for today in Sydney (got ${given}).`,
+    [{ pointer: '', message: `query parameter asOf ${NOT_A_DATE}` }],
+  );
 }
 
 const jsonOnly: RequestHandler = (req, _res, next) => {

@@ -896,12 +896,14 @@ const paths: Record<string, Record<string, unknown>> = {
           name: 'asOf',
           in: 'query',
           required: false,
-          description: 'Show the version in force on this date (YYYY-MM-DD); a value not in that form is ignored (today)',
+          description:
+            "Show the version in force on this date: a real calendar date written YYYY-MM-DD, as an evaluate body's asOf (default: today in Sydney). Anything else, or the parameter given twice, is a 400 naming asOf",
           schema: date,
         },
       ],
       responses: { 200: json(ref('RuleSetDetail'), 'The version in force on asOf') },
-      problems: merge(ALWAYS, { 404: ['unknown-rule-set', 'not-found'], 422: ['no-version-in-force'] }),
+      problems: merge(ALWAYS, { 400: ['invalid-request'], 404: ['unknown-rule-set', 'not-found'], 422: ['no-version-in-force'] }),
+      when: { 400: 'asOf is not a real calendar date written YYYY-MM-DD (or is given more than once):' },
     }),
   },
   '/v1/rulesets/{name}/evaluate': {

@@ -347,6 +347,12 @@ describe('the checker accepts what the service sends', () => {
         expect(checker.check('GET', `/v1/rulesets/${name}?asOf=${asOf}`, 200, JSON_HEADERS, JSON.stringify(ruleSetDetail(name, asOf)))).toEqual([]);
       }
     }
+    // An asOf that is no date is refused, naming it (app.ts).
+    const refused = '/v1/rulesets/segment-allocation?asOf=2025-02-30';
+    const notADate = new DecisionError('invalid-request', 'No.', [
+      { pointer: '', message: 'query parameter asOf must be a real calendar date written YYYY-MM-DD' },
+    ]);
+    expect(checker.check('GET', refused, 400, PROBLEM_HEADERS, problemJson(notADate, refused))).toEqual([]);
   });
 
   test('health, readiness, metrics, the document and the page', () => {
