@@ -947,13 +947,15 @@ const paths: Record<string, Record<string, unknown>> = {
         `A batch stops at the first of its bounds (by default): ${DEFAULT_BATCH_LIMITS.maxLines.toLocaleString('en-AU')} lines (413 too-many-lines), ` +
         `${DEFAULT_BATCH_LIMITS.maxBytes / 1024 / 1024} MiB of body, counted inflated (413 payload-too-large), or ${DEFAULT_BATCH_LIMITS.maxMs / 60_000} minutes from its headers (503 timeout). ` +
         'Every line before the stop is answered as usual; then one final problem line, whose `line` is the first line not answered (resume from there), ends the answer, and the connection is closed; nothing more of the body is read. ' +
-        'Problems with the whole request (a Content-Length past the size bound, rule set, content type, engine) are answered before any line, as problem+json.',
+        'Problems with the whole request (a Content-Length past the size bound, rule set, content type, engine, a body with no line to decide) are answered before any line, as problem+json. ' +
+        'So the 200 and its headers are sent when the first byte that is not blank (a space, tab, CR or newline) has arrived, or when a bound stops the batch before one; a body that ends without one (no bytes, or blank lines alone) is a 400.',
       tags: ['Decisions'],
       permission: 'evaluate',
       parameters: [ruleSetName, engine, explain],
       requestBody: {
         required: true,
-        description: 'NDJSON: one evaluate request (with an optional id) a line, UTF-8',
+        description:
+          'NDJSON: one evaluate request (with an optional id) a line, UTF-8; at least one line that is not blank (a blank line among others is answered with its own problem line)',
         content: { [NDJSON]: { schema: { type: 'string' }, [NDJSON_LINE_SCHEMA]: ref('BatchRequestLine') } },
       },
       responses: {
@@ -971,7 +973,7 @@ const paths: Record<string, Record<string, unknown>> = {
         500: ['internal'],
       },
       when: {
-        400: 'The engine or explain query parameter is unknown:',
+        400: 'The body holds no line to decide (it is empty, or blank lines alone), or the engine or explain query parameter is unknown:',
         413: 'The Content-Length passes the size bound (the body is not read, and the connection is closed):',
         415: 'Not application/x-ndjson in UTF-8, or an unsupported Content-Encoding:',
       },

@@ -327,6 +327,11 @@ describe('the checker accepts what the service sends', () => {
     const body = `${lines.join('\n')}\n`;
     expect(checker.check('POST', url, 200, { 'content-type': 'application/x-ndjson' }, body)).toEqual([]);
     expect(checker.check('POST', url, 200, { 'content-type': 'application/x-ndjson' }, '')).toEqual([]);
+    // A body with no line to decide is refused as a whole, before any line (batch.ts).
+    const empty = new DecisionError('invalid-request', 'The batch holds no line to decide.', [
+      { pointer: '', message: 'must hold at least one line that is not blank' },
+    ]);
+    expect(checker.check('POST', url, 400, PROBLEM_HEADERS, problemJson(empty, url))).toEqual([]);
   });
 
   test('the rule sets, as listed and as described', () => {
