@@ -288,7 +288,7 @@ export function createApp(options: AppOptions): RequestListener {
   );
 
   if (reload) {
-    app.post('/v1/admin/reload', ...guard('reload'), async (_req, res) => {
+    app.post('/v1/admin/reload', ...guard('reload'), noBody, async (_req, res) => {
       const report = await reload();
       if (!report.ok) {
         throw new DecisionError(
@@ -385,6 +385,40 @@ function asOfOf(req: Request): string | undefined {
     [{ pointer: '', message: `query parameter asOf ${NOT_A_DATE}` }],
   );
 }
+
+/**
+ * For a route that reads no body (POST /v1/admin/reload): a body sent is refused, naming it, not ignored, since whatever
+ * the client meant by it the route would not do. A declared Content-Length is refused unread (the connection closes
+ * after the answer); a chunked body at its first byte; one that ends without a byte is no body.
+ */
+const noBody: RequestHandler = (req, _res, next) => {
+  const refusal = (sent: string) =>
+    new DecisionError('invalid-request', `${req.method} ${req.path} reads no body; send the request without one (got ${sent}).`, [
+      { pointer: '', message: 'must be empty: this route reads no body' },
+    ]);
+  const length = Number(req.headers['content-length'] ?? 0);
+  if (length > 0) {
+    next(refusal(`a body of ${length} bytes`));
+    return;
+  }
+  if (req.headers['transfer-encoding'] === undefined) {
+    next();
+    return;
+  }
+  const settle = (error?: DecisionError) => {
+    req.off('data', onData).off('end', onEnd).off('error', onError);
+    next(error);
+  };
+  const onData = () => {
+    req.pause();
+    settle(refusal('a chunked body'));
+  };
+  const onEnd = () => settle();
+  // The client went away mid-body: nobody reads the answer, but the request is settled all the same.
+  const onError = (error: Error) =>
+    settle(new DecisionError('invalid-request', `The body could not be read: ${error.message}`, [{ pointer: '', message: 'could not be read' }]));
+  req.on('data', onData).on('end', onEnd).on('error', onError);
+};
 
 const jsonOnly: RequestHandler = (req, _res, next) => {
   if (!req.is(['application/json', 'application/*+json']))

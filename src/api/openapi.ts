@@ -983,12 +983,15 @@ const paths: Record<string, Record<string, unknown>> = {
     post: operation({
       operationId: 'reload',
       summary: 'Reload the rule files',
-      description: 'Validates every rule file on disk and swaps all rule sets in at once (in every worker), or refuses them all and keeps the last good rules.',
+      description:
+        'Validates every rule file on disk and swaps all rule sets in at once (in every worker), or refuses them all and keeps the last good rules. ' +
+        'It reads no body: send none (a body is refused, not ignored, and nothing is reloaded).',
       tags: ['Administration'],
       permission: 'reload',
       responses: { 200: json(ref('ReloadResult'), 'Reloaded: the versions now in force, and which files changed') },
-      problems: merge(ALWAYS, { 404: ['not-found'], 422: ['rules-refused'] }),
+      problems: merge(ALWAYS, { 400: ['invalid-request'], 404: ['not-found'], 422: ['rules-refused'] }),
       when: {
+        400: 'A body was sent (a declared one is not read, and the connection is closed after the answer); nothing is reloaded:',
         404: 'When the service serves fixed rules:',
         422: 'The files on disk are invalid (each problem named by file, line and column); the last good rules stay in force:',
       },

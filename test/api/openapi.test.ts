@@ -313,6 +313,9 @@ describe('the checker accepts what the service sends', () => {
       { file: 'direct-referral.json', pointer: 'direct-referral.json#/rules/0', message: 'is wrong', line: 3, column: 5 },
     ]);
     expect(checker.check('POST', '/v1/admin/reload', 422, PROBLEM_HEADERS, problemJson(refusal, '/v1/admin/reload'))).toEqual([]);
+    // Reload reads no body, and refuses one naming it (app.ts).
+    const withBody = new DecisionError('invalid-request', 'No body.', [{ pointer: '', message: 'must be empty: this route reads no body' }]);
+    expect(checker.check('POST', '/v1/admin/reload', 400, PROBLEM_HEADERS, problemJson(withBody, '/v1/admin/reload'))).toEqual([]);
   });
 
   test('an evaluate-batch answer: decision lines and problem lines', () => {
