@@ -153,6 +153,9 @@ const callerOf = (res: Response): Caller => res.locals.caller as Caller;
 export function createApp(options: AppOptions): RequestListener {
   const { rules, reload, clock = () => new Date(), logger, access, recorder, metrics } = options;
   const app = express();
+  // A path is served as the document lists it, and no other way: /x/ is not /x (Express ignores a trailing slash by
+  // default), so a trailing slash is a 404 on every route. Set before any route: the router reads it when it is made.
+  app.enable('strict routing');
   app.disable('x-powered-by');
   app.set('json spaces', 0);
   app.set('etag', false);

@@ -1068,7 +1068,7 @@ function buildDocument(modules: readonly RuleSetModule[]): OpenApiDocument {
         `Explained decisions for Services Australia Personalised Services: ${inWords(modules)}. ` +
         'Every rule cites the procedure paragraph it comes from.\n\n' +
         'Every /v1 route needs an API key (`Authorization: Bearer <key>`); each operation names the roles that may call it. ' +
-        'Every problem is `application/problem+json` (RFC 9457) with a stable `code`. Any path or method not listed here is answered 404 with code `not-found`.\n\n' +
+        'Every problem is `application/problem+json` (RFC 9457) with a stable `code`. Any path or method not listed here is answered 404 with code `not-found`; a path is matched as written, so with a trailing slash it is another path, not listed (`/v1/rulesets/` is a 404).\n\n' +
         "A body the service will not read is not waited for: a Content-Length past a route's limit is answered 413 at once, and any answer given before the body has arrived (a refusal, or a 503 timeout while it is still being sent) closes the connection after it (`Connection: close`).",
     },
     tags: [

@@ -428,6 +428,9 @@ describe('the checker accepts what the service sends', () => {
       ['GET', '/v2/nothing'],
       ['GET', '/v1/rulesets/direct-referral/evaluate'],
       ['DELETE', '/health'],
+      // Routing is strict: a trailing slash makes a path the document does not list.
+      ['POST', '/v1/rulesets/direct-referral/evaluate/'],
+      ['GET', '/health/'],
     ]) {
       expect(
         checker.check(method!, url!, 404, PROBLEM_HEADERS, problemJson(new DecisionError('not-found', `Nothing is served at ${method} ${url}.`), url!)),
@@ -498,6 +501,7 @@ describe('the checker refuses what the document does not say', () => {
 
   test('an undocumented route, method or status', () => {
     refused(checker.check('GET', '/v1/secrets', 200, JSON_HEADERS, '{}'), 'no such path');
+    refused(checker.check('GET', '/health/', 200, JSON_HEADERS, '{"status":"ok"}'), 'no such path');
     refused(checker.check('PUT', '/v1/rulesets', 200, JSON_HEADERS, '{}'), 'lists no PUT');
     refused(checker.check('GET', '/v2/nothing', 404, JSON_HEADERS, '{}'), 'problem+json');
     refused(

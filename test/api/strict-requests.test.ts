@@ -2,6 +2,10 @@
 // is wrong, not silently accepted. (The asOf of GET /v1/rulesets/{name} is in app.test.ts, an empty batch in batch.test.ts.)
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import request from 'supertest';
+import type { Role } from '../../src/api/access';
+import { Metrics } from '../../src/api/metrics';
+import { openApiDocument } from '../../src/api/openapi';
 import { versionsByFile } from '../../src/loader/load';
 import { bearer, testApp } from '../support/app';
 import { rawConnection } from '../support/raw';
@@ -17,6 +21,113 @@ const app = testApp({
   },
   candidateRules: () => registry,
   clock: () => new Date('2025-06-01T15:00:00Z'),
+  metrics: new Metrics({ processMetrics: false }),
+});
+
+const facts = { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-06-02' } };
+const NDJSON = 'application/x-ndjson';
+const JSON_TYPE = 'application/json';
+
+/** Every operation the document lists, as "METHOD /template". */
+const OPERATIONS = Object.entries(openApiDocument().paths).flatMap(([template, item]) =>
+  Object.keys(item)
+    .filter((method) => ['get', 'post', 'put', 'patch', 'delete'].includes(method))
+    .map((method) => `${method.toUpperCase()} ${template}`),
+);
+
+interface Call {
+  method: 'get' | 'post';
+  path: string;
+  role?: Role;
+  type?: string;
+  body?: string;
+}
+
+/** For each operation, a request it answers 200: only what a test changes in it is at fault. */
+function callsFor(decisionId: string): Record<string, Call> {
+  const evaluate = JSON.stringify({ asOf: '2025-06-02', facts });
+  return {
+    'GET /health': { method: 'get', path: '/health' },
+    'GET /ready': { method: 'get', path: '/ready' },
+    'GET /metrics': { method: 'get', path: '/metrics' },
+    'GET /openapi.json': { method: 'get', path: '/openapi.json' },
+    'GET /rules': { method: 'get', path: '/rules' },
+    'GET /v1/rulesets': { method: 'get', path: '/v1/rulesets', role: 'caseworker' },
+    'GET /v1/rulesets/{name}': { method: 'get', path: '/v1/rulesets/direct-referral', role: 'caseworker' },
+    'POST /v1/rulesets/{name}/evaluate': { method: 'post', path: '/v1/rulesets/direct-referral/evaluate', role: 'caseworker', type: JSON_TYPE, body: evaluate },
+    'POST /v1/rulesets/{name}/evaluate-batch': {
+      method: 'post',
+      path: '/v1/rulesets/direct-referral/evaluate-batch',
+      role: 'caseworker',
+      type: NDJSON,
+      body: `${evaluate}\n`,
+    },
+    'POST /v1/admin/reload': { method: 'post', path: '/v1/admin/reload', role: 'policy' },
+    'POST /v1/admin/impact': {
+      method: 'post',
+      path: '/v1/admin/impact',
+      role: 'policy',
+      type: JSON_TYPE,
+      body: JSON.stringify({ cases: [{ id: 'a', ruleSet: 'direct-referral', asOf: '2025-06-02', facts }] }),
+    },
+    'GET /v1/decisions/{id}': { method: 'get', path: `/v1/decisions/${decisionId}`, role: 'auditor' },
+    'POST /v1/decisions/{id}/reproduce': {
+      method: 'post',
+      path: `/v1/decisions/${decisionId}/reproduce`,
+      role: 'auditor',
+      type: JSON_TYPE,
+      body: JSON.stringify({ facts }),
+    },
+  };
+}
+
+function send(call: Call, overrides: { path?: string; type?: string | null } = {}) {
+  let req = request(app.listener)[call.method](overrides.path ?? call.path);
+  if (call.role) req = req.set('Authorization', bearer(call.role));
+  const type = overrides.type === undefined ? call.type : overrides.type;
+  if (type !== undefined && type !== null) req = req.set('Content-Type', type);
+  // As it is: superagent would write a string out as JSON, or a form, by the type it was told.
+  return call.body === undefined ? req : req.serialize((data: unknown) => data as string).send(call.body);
+}
+
+let calls: Record<string, Call>;
+beforeAll(async () => {
+  const decided = await app
+    .as('caseworker')
+    .post('/v1/rulesets/direct-referral/evaluate')
+    .set('Content-Type', JSON_TYPE)
+    .send(JSON.stringify({ asOf: '2025-06-02', facts }));
+  expect(decided.status).toBe(200);
+  calls = callsFor(decided.body.decisionId as string);
+});
+
+test('every operation the document lists has a request here', () => {
+  expect(Object.keys(callsFor('id')).sort()).toEqual([...OPERATIONS].sort());
+});
+
+describe('a trailing slash is another path, one nothing is served at: 404 on every route', () => {
+  test.each(OPERATIONS)('%s', async (name) => {
+    const call = calls[name]!;
+    const plain = await send(call);
+    expect(plain.status).toBe(200);
+    const slashed = await send(call, { path: `${call.path}/` });
+    expect(slashed.status).toBe(404);
+    expect(slashed.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(slashed.body).toEqual(
+      expect.objectContaining({
+        type: 'urn:ps-decisions:problem:not-found',
+        code: 'not-found',
+        status: 404,
+        detail: `Nothing is served at ${call.method.toUpperCase()} ${call.path}/.`,
+      }),
+    );
+  });
+
+  test('with a query string too', async () => {
+    const res = await app.as('caseworker').get('/v1/rulesets/direct-referral/?asOf=2025-06-02');
+    expect(res.status).toBe(404);
+    expect(res.body.code).toBe('not-found');
+  });
 });
 
 /** A POST on a connection of its own, its body written as given (chunked when no Content-Length is set). */
