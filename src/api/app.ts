@@ -26,6 +26,7 @@ import { evaluateBatch, type BatchOptions } from './batch';
 import { decideRequest, engineOf, explainOf, type Explain } from './decide-request';
 import { answerJson } from './decision-json';
 import { invalidJson, jsonBody } from './json-body';
+import { JSON_MEDIA_TYPE, unsupportedCharset, unsupportedMediaType } from './media-type';
 import { internalProblem, problemOf, sendProblem } from './problem';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -345,8 +346,8 @@ export function createApp(options: AppOptions): RequestListener {
     else if (parserError?.type === 'entity.too.large')
       known = new DecisionError('payload-too-large', `The body exceeds the limit of ${BODY_LIMIT_BYTES} bytes (1 MiB).`);
     else if (parserError?.type === 'entity.parse.failed') known = invalidJson(error);
-    else if (parserError?.type === 'charset.unsupported' || parserError?.type === 'encoding.unsupported')
-      known = new DecisionError('unsupported-media-type', (error as Error).message);
+    else if (parserError?.type === 'charset.unsupported') known = unsupportedCharset((error as Error).message);
+    else if (parserError?.type === 'encoding.unsupported') known = new DecisionError('unsupported-media-type', (error as Error).message);
     else if (parserError?.type === 'request.aborted' || parserError?.type === 'request.size.invalid')
       known = new DecisionError('invalid-json', (error as Error).message);
     // Any other fault body-parser finds in the body itself (a corrupt gzip stream, say) is the client's: a 400, not a 500.
@@ -423,9 +424,9 @@ const noBody: RequestHandler = (req, _res, next) => {
   req.on('data', onData).on('end', onEnd).on('error', onError);
 };
 
+/** The routes that read one JSON document take it as application/json, as the document lists, and nothing else. */
 const jsonOnly: RequestHandler = (req, _res, next) => {
-  if (!req.is(['application/json', 'application/*+json']))
-    throw new DecisionError('unsupported-media-type', `Send the request as application/json (got ${req.headers['content-type'] ?? 'no content type'}).`);
+  if (!req.is(JSON_MEDIA_TYPE)) throw unsupportedMediaType(req.headers['content-type'], [JSON_MEDIA_TYPE]);
   next();
 };
 

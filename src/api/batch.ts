@@ -13,6 +13,7 @@ import type { DecisionRecorder } from '../decisions/recorder';
 import { answerLine, decisionText, problemText, refusal, type LineAnswer, type LineContext, type LineId } from './batch-line';
 import { DECIDED, FAILED, PROBLEM, sharedDeciders, type DeciderPool, type Job, type JobResult } from './batch-deciders';
 import { closeWhenAnswered } from './limits';
+import { NDJSON_MEDIA_TYPE, unsupportedCharset, unsupportedMediaType } from './media-type';
 import { outcomeLabel, type Metrics } from './metrics';
 import type { Caller } from './access';
 
@@ -48,7 +49,7 @@ export interface BatchOptions {
  * instead, as this route once did, kept the contract of one answer a line but let a client buy
  * unbounded work with a few bytes.)
  */
-const NDJSON = 'application/x-ndjson';
+const NDJSON = NDJSON_MEDIA_TYPE;
 
 // How long the compiled engine may run lines back to back before yielding to the event loop, so a
 // large batch does not hold up the single evaluates the same worker is serving.
@@ -67,15 +68,9 @@ function checkContentType(req: Request): void {
     .find((p) => p.startsWith('charset='))
     ?.slice('charset='.length)
     .replace(/"/g, '');
-  if (mediaType !== NDJSON) {
-    throw new DecisionError(
-      'unsupported-media-type',
-      `Send the batch as ${NDJSON}: one JSON object { "id"?, "asOf"?, "facts" } a line (got ${header || 'no content type'}). Only ${NDJSON} is accepted.`,
-    );
-  }
-  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-    throw new DecisionError('unsupported-media-type', `A batch must be UTF-8 (got charset ${charset}).`);
-  }
+  if (mediaType !== NDJSON) throw unsupportedMediaType(header || undefined, [NDJSON], ': one JSON object { "id"?, "asOf"?, "facts" } a line');
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
+    throw unsupportedCharset(`A batch must be UTF-8 (got charset ${charset}).`, ['utf-8']);
 }
 
 /**

@@ -14,6 +14,7 @@ import type { RuleSetModule } from '../engine/compile';
 import { RULE_SET_MODULES, registryGeneration } from '../rulesets';
 import { rolesThatMay, type Permission } from './access';
 import { DEFAULT_BATCH_LIMITS } from './limits';
+import { JSON_MEDIA_TYPE, NDJSON_MEDIA_TYPE } from './media-type';
 import { PROBLEM_TYPE_BASE } from './problem';
 
 /** The document as this module builds it: loose where OpenAPI is open, typed where test/support/openapi.ts walks it. */
@@ -747,6 +748,8 @@ const GUARDED: Problems = { 401: ['unauthorized'], 403: ['forbidden'], 429: ['ra
 const ALWAYS: Problems = { 500: ['internal'], 503: ['timeout'] };
 /** Routes that read a JSON body. */
 const JSON_BODY: Problems = { 400: ['invalid-json', 'invalid-request'], 413: ['payload-too-large'], 415: ['unsupported-media-type'] };
+/** Why a route that reads a JSON body answers 415: it takes application/json and no other type (media-type.ts). */
+const JSON_ONLY = `The Content-Type is not ${JSON_MEDIA_TYPE} (no other type is taken, application/*+json neither; the problem names the header and the type taken), its charset is not one the body can be read in, or the Content-Encoding is not supported:`;
 
 function merge(...sets: Problems[]): Problems {
   const merged: Record<number, ErrorCode[]> = {};
@@ -783,7 +786,8 @@ const json = (schema: Schema, description: string, headers?: Record<string, unkn
   ...(headers ? { headers } : {}),
   content: { [JSON_TYPE]: { schema } },
 });
-const jsonBody = (schema: Schema, description: string): Schema => ({ required: true, description, content: { [JSON_TYPE]: { schema } } });
+/** A JSON request body: as the routes take it (media-type.ts), application/json alone. */
+const jsonBody = (schema: Schema, description: string): Schema => ({ required: true, description, content: { [JSON_MEDIA_TYPE]: { schema } } });
 
 const ruleSetName: Schema = { name: 'name', in: 'path', required: true, description: 'The rule set', schema: ref('RuleSetName') };
 const decisionIdParameter: Schema = {
@@ -933,6 +937,7 @@ const paths: Record<string, Record<string, unknown>> = {
       }),
       when: {
         400: 'The body is not JSON, or does not match the contract (each offending field named by its JSON pointer), or the engine or explain query parameter is unknown:',
+        415: JSON_ONLY,
         422: 'No version is in force on asOf, a date falls outside the holiday calendar, or a date reckoned from the case is past 9999-12-31:',
       },
     }),
@@ -956,7 +961,7 @@ const paths: Record<string, Record<string, unknown>> = {
         required: true,
         description:
           'NDJSON: one evaluate request (with an optional id) a line, UTF-8; at least one line that is not blank (a blank line among others is answered with its own problem line)',
-        content: { [NDJSON]: { schema: { type: 'string' }, [NDJSON_LINE_SCHEMA]: ref('BatchRequestLine') } },
+        content: { [NDJSON_MEDIA_TYPE]: { schema: { type: 'string' }, [NDJSON_LINE_SCHEMA]: ref('BatchRequestLine') } },
       },
       responses: {
         200: {
@@ -975,7 +980,7 @@ const paths: Record<string, Record<string, unknown>> = {
       when: {
         400: 'The body holds no line to decide (it is empty, or blank lines alone), or the engine or explain query parameter is unknown:',
         413: 'The Content-Length passes the size bound (the body is not read, and the connection is closed):',
-        415: 'Not application/x-ndjson in UTF-8, or an unsupported Content-Encoding:',
+        415: `The Content-Type is not ${NDJSON_MEDIA_TYPE} (the problem names the header and the type taken), its charset is not UTF-8, or the Content-Encoding is not supported:`,
       },
     }),
   },
@@ -1007,7 +1012,11 @@ const paths: Record<string, Record<string, unknown>> = {
       requestBody: jsonBody(ref('ImpactRequest'), 'The cases to compare'),
       responses: { 200: json(ref('ImpactResult'), 'The versions compared, and the report') },
       problems: merge(ALWAYS, JSON_BODY, { 404: ['not-found'], 422: ['rules-refused'] }),
-      when: { 404: 'When the service cannot read candidate rules:', 422: 'The rule files on disk are invalid, so there is nothing to compare:' },
+      when: {
+        404: 'When the service cannot read candidate rules:',
+        415: JSON_ONLY,
+        422: 'The rule files on disk are invalid, so there is nothing to compare:',
+      },
     }),
   },
   '/v1/decisions/{id}': {
@@ -1044,6 +1053,7 @@ const paths: Record<string, Record<string, unknown>> = {
         404: 'No such decision:',
         409: 'The facts are not the ones decided on:',
         410: 'The version that decided is neither loaded nor archived:',
+        415: JSON_ONLY,
         503: 'The decision log could not be read:',
       },
     }),

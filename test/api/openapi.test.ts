@@ -313,6 +313,16 @@ describe('the checker accepts what the service sends', () => {
       { file: 'direct-referral.json', pointer: 'direct-referral.json#/rules/0', message: 'is wrong', line: 3, column: 5 },
     ]);
     expect(checker.check('POST', '/v1/admin/reload', 422, PROBLEM_HEADERS, problemJson(refusal, '/v1/admin/reload'))).toEqual([]);
+    // A body sent as a type the route does not take names Content-Type (media-type.ts), on each route that takes a body.
+    const wrongType = (type: string) =>
+      new DecisionError('unsupported-media-type', `Send the body as ${type}.`, [{ pointer: '', message: `header Content-Type must be ${type}` }]);
+    for (const [route, type] of [
+      ['/v1/rulesets/segment-allocation/evaluate', 'application/json'],
+      ['/v1/rulesets/segment-allocation/evaluate-batch', 'application/x-ndjson'],
+      ['/v1/admin/impact', 'application/json'],
+      [`/v1/decisions/${randomUUID()}/reproduce`, 'application/json'],
+    ] as const)
+      expect(checker.check('POST', route, 415, PROBLEM_HEADERS, problemJson(wrongType(type), route))).toEqual([]);
     // Reload reads no body, and refuses one naming it (app.ts).
     const withBody = new DecisionError('invalid-request', 'No body.', [{ pointer: '', message: 'must be empty: this route reads no body' }]);
     expect(checker.check('POST', '/v1/admin/reload', 400, PROBLEM_HEADERS, problemJson(withBody, '/v1/admin/reload'))).toEqual([]);

@@ -91,7 +91,9 @@ function send(call: Call, overrides: { path?: string; type?: string | null } = {
 }
 
 let calls: Record<string, Call>;
+let server: http.Server;
 beforeAll(async () => {
+  server = await app.listen();
   const decided = await app
     .as('caseworker')
     .post('/v1/rulesets/direct-referral/evaluate')
@@ -99,6 +101,10 @@ beforeAll(async () => {
     .send(JSON.stringify({ asOf: '2025-06-02', facts }));
   expect(decided.status).toBe(200);
   calls = callsFor(decided.body.decisionId as string);
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
 });
 
 test('every operation the document lists has a request here', () => {
@@ -130,16 +136,16 @@ describe('a trailing slash is another path, one nothing is served at: 404 on eve
   });
 });
 
-/** A POST on a connection of its own, its body written as given (chunked when no Content-Length is set). */
+/** A POST on a connection of its own, its body written as given (chunked when no Content-Length is set): no header but those given and the key. */
 function post(
-  server: http.Server,
   path: string,
   headers: Record<string, string>,
   write: (req: http.ClientRequest) => void,
+  role: Role = 'policy',
 ): Promise<{ status: number; type: string | undefined; body: Record<string, unknown> }> {
   const { port } = server.address() as AddressInfo;
   return new Promise((resolve, reject) => {
-    const req = http.request({ port, method: 'POST', path, agent: false, headers: { Authorization: bearer('policy'), ...headers } }, (res) => {
+    const req = http.request({ port, method: 'POST', path, agent: false, headers: { Authorization: bearer(role), ...headers } }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
@@ -153,15 +159,6 @@ function post(
 }
 
 describe('POST /v1/admin/reload reads no body, and refuses one', () => {
-  let server: http.Server;
-  beforeAll(async () => {
-    server = await app.listen();
-  });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
-
   const expectBodyRefused = (res: { status: number; type?: string; body: Record<string, unknown> }, sent: string) => {
     expect(res.status).toBe(400);
     expect(res.type).toMatch(/^application\/problem\+json/);
@@ -205,13 +202,13 @@ describe('POST /v1/admin/reload reads no body, and refuses one', () => {
 
   test('a chunked body is refused at its first byte; a chunked body that ends empty is none', async () => {
     const before = reloads;
-    const chunked = await post(server, '/v1/admin/reload', { 'Content-Type': 'application/json' }, (req) => {
+    const chunked = await post('/v1/admin/reload', { 'Content-Type': 'application/json' }, (req) => {
       req.write('{}');
       req.end();
     });
     expectBodyRefused(chunked, 'a chunked body');
     expect(reloads).toBe(before);
-    const empty = await post(server, '/v1/admin/reload', { 'Transfer-Encoding': 'chunked' }, (req) => req.end());
+    const empty = await post('/v1/admin/reload', { 'Transfer-Encoding': 'chunked' }, (req) => req.end());
     expect(empty.status).toBe(200);
     expect(reloads).toBe(before + 1);
   });
@@ -232,5 +229,99 @@ describe('POST /v1/admin/reload reads no body, and refuses one', () => {
     } finally {
       connection.socket.destroy();
     }
+  });
+});
+
+describe('each POST route takes exactly the request media types the document lists, and answers any other 415 naming Content-Type', () => {
+  const document = openApiDocument();
+  const POSTS = OPERATIONS.filter((name) => name.startsWith('POST '));
+  /** The request media types the document lists for an operation; none when it takes no body. */
+  const listed = (name: string): string[] => {
+    const [method, template] = name.split(' ') as [string, string];
+    const operation = document.paths[template]?.[method.toLowerCase()] as { requestBody?: { content?: Record<string, unknown> } };
+    return Object.keys(operation.requestBody?.content ?? {});
+  };
+  const UNLISTED = [
+    'text/plain',
+    'application/vnd.ps+json',
+    'application/problem+json',
+    'application/json',
+    'application/x-ndjson',
+    'application/x-www-form-urlencoded',
+    'application/*',
+    'application/jsonx',
+  ];
+
+  test('the JSON routes list application/json alone; evaluate-batch application/x-ndjson alone; reload no body', () => {
+    expect(Object.fromEntries(POSTS.map((name) => [name, listed(name)]))).toEqual({
+      'POST /v1/rulesets/{name}/evaluate': [JSON_TYPE],
+      'POST /v1/rulesets/{name}/evaluate-batch': [NDJSON],
+      'POST /v1/admin/reload': [],
+      'POST /v1/admin/impact': [JSON_TYPE],
+      'POST /v1/decisions/{id}/reproduce': [JSON_TYPE],
+    });
+  });
+
+  test.each(POSTS.filter((name) => listed(name).length > 0))('%s: each type listed is taken', async (name) => {
+    for (const type of listed(name)) {
+      for (const header of [type, `${type}; charset=utf-8`, type.toUpperCase()]) {
+        const res = await send(calls[name]!, { type: header });
+        expect([header, res.status]).toEqual([header, 200]);
+      }
+    }
+  });
+
+  test.each(POSTS.filter((name) => listed(name).length > 0))('%s: any other type is a 415 naming Content-Type and listing the types taken', async (name) => {
+    const accepted = listed(name);
+    for (const type of UNLISTED.filter((t) => !accepted.includes(t))) {
+      const res = await send(calls[name]!, { type });
+      expect([type, res.status]).toEqual([type, 415]);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body).toEqual(
+        expect.objectContaining({
+          type: 'urn:ps-decisions:problem:unsupported-media-type',
+          code: 'unsupported-media-type',
+          status: 415,
+          errors: [{ pointer: '', detail: `header Content-Type must be ${accepted.join(' or ')}` }],
+        }),
+      );
+      expect(res.body.detail).toContain(`(got Content-Type ${type})`);
+      expect(res.body.detail).toContain(`Accepted: ${accepted.join(', ')}.`);
+    }
+  });
+
+  test.each(POSTS.filter((name) => listed(name).length > 0))('%s: a body with no Content-Type is a 415 naming it', async (name) => {
+    const call = calls[name]!;
+    const res = await post(call.path, { 'Content-Length': String(Buffer.byteLength(call.body!)) }, (req) => req.end(call.body), call.role);
+    expect(res.status).toBe(415);
+    expect(res.body).toEqual(
+      expect.objectContaining({
+        code: 'unsupported-media-type',
+        errors: [{ pointer: '', detail: `header Content-Type must be ${listed(name).join(' or ')}` }],
+      }),
+    );
+    expect(res.body.detail).toContain('(got no Content-Type)');
+  });
+
+  test.each(POSTS.filter((name) => listed(name).length === 0))('%s: takes no body, so a body of any type is a 400 naming the body', async (name) => {
+    for (const type of [JSON_TYPE, NDJSON, 'text/plain']) {
+      const res = await send({ ...calls[name]!, body: '{}' }, { type });
+      expect([type, res.status]).toEqual([type, 400]);
+      expect(res.body.errors).toEqual([{ pointer: '', detail: 'must be empty: this route reads no body' }]);
+    }
+  });
+
+  test('a charset the body cannot be read in is a 415 naming Content-Type, on the JSON routes and the batch alike', async () => {
+    for (const name of ['POST /v1/rulesets/{name}/evaluate', 'POST /v1/admin/impact', 'POST /v1/decisions/{id}/reproduce']) {
+      const res = await send(calls[name]!, { type: `${JSON_TYPE}; charset=latin1` });
+      expect([name, res.status, res.body.errors]).toEqual([
+        name,
+        415,
+        [{ pointer: '', detail: "header Content-Type's charset is not one the body can be read in" }],
+      ]);
+    }
+    const batch = await send(calls['POST /v1/rulesets/{name}/evaluate-batch']!, { type: `${NDJSON}; charset=latin1` });
+    expect(batch.status).toBe(415);
+    expect(batch.body.errors).toEqual([{ pointer: '', detail: "header Content-Type's charset must be utf-8" }]);
   });
 });
