@@ -14,6 +14,7 @@ import { DecisionError } from '../errors';
 import { versionsByFile, type RuleRegistry, type RuleSetVersions } from '../loader/load';
 import type { ReloadReport } from '../loader/store';
 import { impactOf, type ImpactCase } from '../authoring/impact';
+import { isAsOf, NOT_A_DATE } from '../facts/validate';
 import type { Decided, DecisionRecorder } from '../decisions/recorder';
 import { authorize, type Caller, type KeyRing, type Permission } from './access';
 import { addDecisionRoutes, DecisionReplayer } from './decisions';
@@ -25,6 +26,7 @@ import { evaluateBatch, type BatchOptions } from './batch';
 import { decideRequest, engineOf, explainOf, type Explain } from './decide-request';
 import { answerJson } from './decision-json';
 import { invalidJson, jsonBody } from './json-body';
+import { JSON_MEDIA_TYPE, unsupportedCharset, unsupportedMediaType } from './media-type';
 import { internalProblem, problemOf, sendProblem } from './problem';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -152,6 +154,9 @@ const callerOf = (res: Response): Caller => res.locals.caller as Caller;
 export function createApp(options: AppOptions): RequestListener {
   const { rules, reload, clock = () => new Date(), logger, access, recorder, metrics } = options;
   const app = express();
+  // A path is served as the document lists it, and no other way: /x/ is not /x (Express ignores a trailing slash by
+  // default), so a trailing slash is a 404 on every route. Set before any route: the router reads it when it is made.
+  app.enable('strict routing');
   app.disable('x-powered-by');
   app.set('json spaces', 0);
   app.set('etag', false);
@@ -248,7 +253,7 @@ export function createApp(options: AppOptions): RequestListener {
 
   app.get('/v1/rulesets/:name', ...guard('read-rules'), (req, res) => {
     const versions = ruleSetNamed(req.params.name as string);
-    const asOf = typeof req.query.asOf === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(req.query.asOf) ? req.query.asOf : todayInSydney(clock());
+    const asOf = asOfOf(req) ?? todayInSydney(clock());
     res.json({
       ...describeRuleSet(versions.resolve(asOf)),
       versions: versions.periods(),
@@ -287,7 +292,7 @@ export function createApp(options: AppOptions): RequestListener {
   );
 
   if (reload) {
-    app.post('/v1/admin/reload', ...guard('reload'), async (_req, res) => {
+    app.post('/v1/admin/reload', ...guard('reload'), noBody, async (_req, res) => {
       const report = await reload();
       if (!report.ok) {
         throw new DecisionError(
@@ -341,8 +346,8 @@ export function createApp(options: AppOptions): RequestListener {
     else if (parserError?.type === 'entity.too.large')
       known = new DecisionError('payload-too-large', `The body exceeds the limit of ${BODY_LIMIT_BYTES} bytes (1 MiB).`);
     else if (parserError?.type === 'entity.parse.failed') known = invalidJson(error);
-    else if (parserError?.type === 'charset.unsupported' || parserError?.type === 'encoding.unsupported')
-      known = new DecisionError('unsupported-media-type', (error as Error).message);
+    else if (parserError?.type === 'charset.unsupported') known = unsupportedCharset((error as Error).message);
+    else if (parserError?.type === 'encoding.unsupported') known = new DecisionError('unsupported-media-type', (error as Error).message);
     else if (parserError?.type === 'request.aborted' || parserError?.type === 'request.size.invalid')
       known = new DecisionError('invalid-json', (error as Error).message);
     // Any other fault body-parser finds in the body itself (a corrupt gzip stream, say) is the client's: a 400, not a 500.
@@ -369,9 +374,59 @@ export function createApp(options: AppOptions): RequestListener {
   return app;
 }
 
+/**
+ * GET /v1/rulesets/{name}'s `asOf` query parameter: absent, today (undefined); else a date as evaluate's asOf must be
+ * (isAsOf), or a 400 naming it. Not the version of another day than the one asked for.
+ */
+function asOfOf(req: Request): string | undefined {
+  const { asOf } = req.query;
+  if (asOf === undefined) return undefined;
+  if (isAsOf(asOf)) return asOf;
+  const given = typeof asOf === 'string' ? JSON.stringify(asOf) : 'it more than once';
+  throw new DecisionError(
+    'invalid-request',
+    `The asOf query parameter must be a real calendar date written YYYY-MM-DD, or left out for today in Sydney (got ${given}).`,
+    [{ pointer: '', message: `query parameter asOf ${NOT_A_DATE}` }],
+  );
+}
+
+/**
+ * For a route that reads no body (POST /v1/admin/reload): a body sent is refused, naming it, not ignored, since whatever
+ * the client meant by it the route would not do. A declared Content-Length is refused unread (the connection closes
+ * after the answer); a chunked body at its first byte; one that ends without a byte is no body.
+ */
+const noBody: RequestHandler = (req, _res, next) => {
+  const refusal = (sent: string) =>
+    new DecisionError('invalid-request', `${req.method} ${req.path} reads no body; send the request without one (got ${sent}).`, [
+      { pointer: '', message: 'must be empty: this route reads no body' },
+    ]);
+  const length = Number(req.headers['content-length'] ?? 0);
+  if (length > 0) {
+    next(refusal(`a body of ${length} bytes`));
+    return;
+  }
+  if (req.headers['transfer-encoding'] === undefined) {
+    next();
+    return;
+  }
+  const settle = (error?: DecisionError) => {
+    req.off('data', onData).off('end', onEnd).off('error', onError);
+    next(error);
+  };
+  const onData = () => {
+    req.pause();
+    settle(refusal('a chunked body'));
+  };
+  const onEnd = () => settle();
+  // The client went away mid-body: nobody reads the answer, but the request is settled all the same.
+  const onError = (error: Error) =>
+    settle(new DecisionError('invalid-request', `The body could not be read: ${error.message}`, [{ pointer: '', message: 'could not be read' }]));
+  req.on('data', onData).on('end', onEnd).on('error', onError);
+};
+
+/** The routes that read one JSON document take it as application/json, as the document lists, and nothing else. */
 const jsonOnly: RequestHandler = (req, _res, next) => {
-  if (!req.is(['application/json', 'application/*+json']))
-    throw new DecisionError('unsupported-media-type', `Send the request as application/json (got ${req.headers['content-type'] ?? 'no content type'}).`);
+  if (!req.is(JSON_MEDIA_TYPE)) throw unsupportedMediaType(req.headers['content-type'], [JSON_MEDIA_TYPE]);
   next();
 };
 

@@ -13,6 +13,7 @@ import type { DecisionRecorder } from '../decisions/recorder';
 import { answerLine, decisionText, problemText, refusal, type LineAnswer, type LineContext, type LineId } from './batch-line';
 import { DECIDED, FAILED, PROBLEM, sharedDeciders, type DeciderPool, type Job, type JobResult } from './batch-deciders';
 import { closeWhenAnswered } from './limits';
+import { NDJSON_MEDIA_TYPE, unsupportedCharset, unsupportedMediaType } from './media-type';
 import { outcomeLabel, type Metrics } from './metrics';
 import type { Caller } from './access';
 
@@ -48,7 +49,7 @@ export interface BatchOptions {
  * instead, as this route once did, kept the contract of one answer a line but let a client buy
  * unbounded work with a few bytes.)
  */
-const NDJSON = 'application/x-ndjson';
+const NDJSON = NDJSON_MEDIA_TYPE;
 
 // How long the compiled engine may run lines back to back before yielding to the event loop, so a
 // large batch does not hold up the single evaluates the same worker is serving.
@@ -67,15 +68,9 @@ function checkContentType(req: Request): void {
     .find((p) => p.startsWith('charset='))
     ?.slice('charset='.length)
     .replace(/"/g, '');
-  if (mediaType !== NDJSON) {
-    throw new DecisionError(
-      'unsupported-media-type',
-      `Send the batch as ${NDJSON}: one JSON object { "id"?, "asOf"?, "facts" } a line (got ${header || 'no content type'}). Only ${NDJSON} is accepted.`,
-    );
-  }
-  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-    throw new DecisionError('unsupported-media-type', `A batch must be UTF-8 (got charset ${charset}).`);
-  }
+  if (mediaType !== NDJSON) throw unsupportedMediaType(header || undefined, [NDJSON], ': one JSON object { "id"?, "asOf"?, "facts" } a line');
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
+    throw unsupportedCharset(`A batch must be UTF-8 (got charset ${charset}).`, ['utf-8']);
 }
 
 /**
@@ -112,8 +107,42 @@ function bodyStream(req: Request): Transform {
   return body;
 }
 
-/** A line as read: its bytes, or why it was not kept; `over-cap`: a line past the cap has begun, and nothing more is read. */
-type RawLine = { kind: 'bytes'; bytes: Buffer } | { kind: 'oversized' } | { kind: 'over-cap' };
+/** A line as read, numbered: its bytes, or why it was not kept; `over-cap`: a line past the cap has begun, and nothing more is read. */
+type RawLine = { kind: 'bytes'; line: number; bytes: Buffer } | { kind: 'oversized'; line: number } | { kind: 'over-cap' };
+
+/**
+ * A blank line (JSON whitespace only: spaces, tabs, CRs) read before the first line that is not, kept as what it will
+ * be answered as rather than as its bytes: empty (nothing but a CR), other whitespace, or past the line limit. Each is
+ * answered as its bytes would be (answerLine: an empty line is "empty"; any other run of whitespace fails to parse at
+ * its end, with the same message whatever the run).
+ */
+type Blank = 'empty' | 'whitespace' | 'oversized';
+const NO_BYTES = Buffer.alloc(0);
+const A_SPACE = Buffer.from(' ');
+
+function blankOf(raw: Exclude<RawLine, { kind: 'over-cap' }>): Blank {
+  if (raw.kind === 'oversized') return 'oversized';
+  const { bytes } = raw;
+  return bytes.length === 0 || (bytes.length === 1 && bytes[0] === 0x0d) ? 'empty' : 'whitespace';
+}
+
+/** Blank lines 1 to n as they were kept, as lines again. */
+function* linesOfBlanks(blanks: readonly Blank[]): Generator<RawLine> {
+  for (let i = 0; i < blanks.length; i += 1) {
+    const blank = blanks[i];
+    if (blank === 'oversized') yield { kind: 'oversized', line: i + 1 };
+    else yield { kind: 'bytes', line: i + 1, bytes: blank === 'empty' ? NO_BYTES : A_SPACE };
+  }
+}
+
+/** Where the first byte that is not blank (a space, tab, CR or newline) is in `bytes`, or -1. */
+function firstNotBlank(bytes: Buffer): number {
+  for (let i = 0; i < bytes.length; i += 1) {
+    const byte = bytes[i];
+    if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0d && byte !== 0x0a) return i;
+  }
+  return -1;
+}
 
 /**
  * Splits a byte stream into lines without ever holding more than one line of at most `limit` bytes:
@@ -169,8 +198,8 @@ class LineSplitter {
   private finish(): RawLine {
     this.lines += 1;
     let line: RawLine;
-    if (this.oversized) line = { kind: 'oversized' };
-    else line = { kind: 'bytes', bytes: this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.length) };
+    if (this.oversized) line = { kind: 'oversized', line: this.lines };
+    else line = { kind: 'bytes', line: this.lines, bytes: this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.length) };
     this.parts = [];
     this.length = 0;
     this.oversized = false;
@@ -273,9 +302,11 @@ export function evaluateBatch({
       if (!res.writableFinished) gone = true;
     });
 
-    res.writeHead(200, { 'Content-Type': NDJSON, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
-    // Headers go out now: the client knows the batch was accepted before its first answer is ready.
-    res.flushHeaders();
+    // The 200 is committed to when the first byte that is not blank arrives (or a bound stops the batch first): a body
+    // with nothing to decide, no bytes or blank lines alone, is a 400 problem+json instead, which cannot follow a 200.
+    // Until then the blank lines are kept (as `blanks`), not answered; committed, they are answered first, as before.
+    let committed = false;
+    const blanks: Blank[] = [];
 
     const problemLine = (n: number, id: LineId, error: unknown): string => {
       const answer = refusal(n, id, error, instance);
@@ -507,15 +538,17 @@ export function evaluateBatch({
     const splitter = new LineSplitter(lineLimitBytes, maxLines);
     let inflated = 0;
     let sliceStart = performance.now();
-    const handle = async (lines: Generator<RawLine>) => {
+    /** Has lines answered; `pastStop`: the blank lines read before a stop, which are answered before it (commit()). */
+    const handle = async (lines: Generator<RawLine>, pastStop = false) => {
       for (const raw of lines) {
-        if (gone || stop) return;
+        if (gone || halted || (stop && !pastStop)) return;
         if (raw.kind === 'over-cap') {
           stop = new DecisionError('too-many-lines', `A batch may carry at most ${maxLines} lines. ${undecided}`);
           return;
         }
-        const n = splitter.lines;
-        if (raw.kind === 'oversized') {
+        const n = raw.line;
+        if (!committed) blanks.push(blankOf(raw));
+        else if (raw.kind === 'oversized') {
           send();
           answerHere({
             kind: 'line',
@@ -555,6 +588,15 @@ export function evaluateBatch({
       }
     };
 
+    /** The 200 and its headers, then the blank lines read before it (unless the time bound has passed: nothing more is answered). */
+    const commit = async () => {
+      committed = true;
+      res.writeHead(200, { 'Content-Type': NDJSON, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+      // Headers go out now: the client knows the batch was accepted before its first answer is ready.
+      res.flushHeaders();
+      if (blanks.length > 0) await handle(linesOfBlanks(blanks.splice(0)), true);
+    };
+
     try {
       for await (const chunk of body) {
         if (gone || stop) break;
@@ -563,7 +605,16 @@ export function evaluateBatch({
         // The lines that end within the bound are still decided; the one it cuts is the first not read.
         const over = inflated > maxBytes;
         if (over) bytes = bytes.subarray(0, bytes.length - (inflated - maxBytes));
-        await handle(splitter.push(bytes));
+        if (committed) await handle(splitter.push(bytes));
+        else {
+          // The lines before the first byte that is not blank are blank, and kept; the answer is committed to at that byte.
+          const first = firstNotBlank(bytes);
+          await handle(splitter.push(first === -1 ? bytes : bytes.subarray(0, first)));
+          if (first !== -1 && !stop && !gone) {
+            await commit();
+            await handle(splitter.push(bytes.subarray(first)));
+          }
+        }
         if (over)
           stop ??= new DecisionError('payload-too-large', `The batch passes the limit of ${maxBytes} bytes (counted inflated, when compressed). ${undecided}`);
         if (stop) break;
@@ -581,6 +632,22 @@ export function evaluateBatch({
       stop ??= new DecisionError('invalid-json', `The request body could not be read past this point: ${(error as Error).message}`, [
         { pointer: '', message: 'could not be read' },
       ]);
+    }
+    if (!committed && !gone) {
+      if (!stop) {
+        // The whole body was read, and held nothing to decide: refused as a whole, as problem+json.
+        readerDone = true;
+        wake('writer');
+        await writing;
+        clearTimeout(timer);
+        throw new DecisionError(
+          'invalid-request',
+          `The batch holds no line to decide: its body is ${blanks.length === 0 ? 'empty' : 'blank lines only'}. Send one JSON object { "id"?, "asOf"?, "facts" } a line.`,
+          [{ pointer: '', message: 'must hold at least one line that is not blank' }],
+        );
+      }
+      // Stopped by a bound (or a body that could not be read on) before any line but blank ones: those are answered, then the stop.
+      await commit();
     }
     // Every line read is answered (unless the time bound comes first).
     if (!halted && !gone) send();

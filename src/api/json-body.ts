@@ -4,6 +4,7 @@ import express, { type RequestHandler } from 'express';
 import { DecisionError } from '../errors';
 import { ValueCount } from '../facts/validate';
 import { closeWhenAnswered } from './limits';
+import { JSON_MEDIA_TYPE } from './media-type';
 
 // JSON parsing as express.json() does it (body-parser 2, strict): only an object or an array at
 // the top, a leading BOM dropped, and the same SyntaxError messages, so a batch line's 400 reads
@@ -35,7 +36,7 @@ export const invalidJson = (error: unknown): DecisionError =>
   new DecisionError('invalid-json', `The body is not valid JSON: ${(error as Error).message}`, [{ pointer: '', message: 'is not valid JSON' }]);
 
 /**
- * express.json() with the service's limit, for application/json and application/*+json, and:
+ * express.json() with the service's limit, for application/json (the routes take no other: media-type.ts), and:
  *
  * - a Content-Length past the limit is a 413 at once, and the connection is closed after it. body-parser reads (and
  *   discards) the whole declared body before it answers its 413, so `Content-Length: 99999999999` held the
@@ -52,7 +53,7 @@ export function jsonBody(limitBytes: number, options: { oneCase?: boolean } = {}
         if (!count.add(buffer)) throw count.refusal();
       }
     : undefined;
-  const parse = express.json({ limit: limitBytes, type: ['application/json', 'application/*+json'], verify });
+  const parse = express.json({ limit: limitBytes, type: JSON_MEDIA_TYPE, verify });
   return (req, res, next) => {
     const length = Number(req.headers['content-length']);
     if (length > limitBytes) {

@@ -14,6 +14,7 @@ import type { RuleSetModule } from '../engine/compile';
 import { RULE_SET_MODULES, registryGeneration } from '../rulesets';
 import { rolesThatMay, type Permission } from './access';
 import { DEFAULT_BATCH_LIMITS } from './limits';
+import { JSON_MEDIA_TYPE, NDJSON_MEDIA_TYPE } from './media-type';
 import { PROBLEM_TYPE_BASE } from './problem';
 
 /** The document as this module builds it: loose where OpenAPI is open, typed where test/support/openapi.ts walks it. */
@@ -30,8 +31,6 @@ export interface OpenApiDocument {
 type Schema = Record<string, unknown>;
 
 export const PROBLEM_JSON = 'application/problem+json';
-const JSON_TYPE = 'application/json';
-const NDJSON = 'application/x-ndjson';
 /**
  * An NDJSON body. OpenAPI 3.1's Media Type Object has no place for the schema of each line of a
  * sequential media type (3.2 adds `itemSchema`). So the body's `schema` says what it is as a whole, in
@@ -40,7 +39,7 @@ const NDJSON = 'application/x-ndjson';
  * any other; test/support/openapi.ts validates each line against `contentSchema.items`. When the
  * document moves to 3.2, `line` becomes `itemSchema`.
  */
-const ndjson = (line: Schema): Schema => ({ schema: { type: 'string', contentMediaType: NDJSON, contentSchema: { type: 'array', items: line } } });
+const ndjson = (line: Schema): Schema => ({ schema: { type: 'string', contentMediaType: NDJSON_MEDIA_TYPE, contentSchema: { type: 'array', items: line } } });
 
 /** Kept in step with app.ts's MAX_IMPACT_CASES by hand: app.ts imports this module, so importing it back would read it before it is set. */
 const MAX_IMPACT_CASES = 10_000;
@@ -751,6 +750,8 @@ const GUARDED: Problems = { 401: ['unauthorized'], 403: ['forbidden'], 429: ['ra
 const ALWAYS: Problems = { 500: ['internal'], 503: ['timeout'] };
 /** Routes that read a JSON body. */
 const JSON_BODY: Problems = { 400: ['invalid-json', 'invalid-request'], 413: ['payload-too-large'], 415: ['unsupported-media-type'] };
+/** Why a route that reads a JSON body answers 415: it takes application/json and no other type (media-type.ts). */
+const JSON_ONLY = `The Content-Type is not ${JSON_MEDIA_TYPE} (no other type is taken, application/*+json neither; the problem names the header and the type taken), its charset is not one the body can be read in, or the Content-Encoding is not supported:`;
 
 function merge(...sets: Problems[]): Problems {
   const merged: Record<number, ErrorCode[]> = {};
@@ -785,9 +786,10 @@ function operation(spec: OperationSpec): Schema {
 const json = (schema: Schema, description: string, headers?: Record<string, unknown>): Schema => ({
   description,
   ...(headers ? { headers } : {}),
-  content: { [JSON_TYPE]: { schema } },
+  content: { [JSON_MEDIA_TYPE]: { schema } },
 });
-const jsonBody = (schema: Schema, description: string): Schema => ({ required: true, description, content: { [JSON_TYPE]: { schema } } });
+/** A JSON request body: as the routes take it (media-type.ts), application/json alone. */
+const jsonBody = (schema: Schema, description: string): Schema => ({ required: true, description, content: { [JSON_MEDIA_TYPE]: { schema } } });
 
 const ruleSetName: Schema = { name: 'name', in: 'path', required: true, description: 'The rule set', schema: ref('RuleSetName') };
 const decisionIdParameter: Schema = {
@@ -907,12 +909,14 @@ const paths: Record<string, Record<string, unknown>> = {
           name: 'asOf',
           in: 'query',
           required: false,
-          description: 'Show the version in force on this date (YYYY-MM-DD); a value not in that form is ignored (today)',
+          description:
+            "Show the version in force on this date: a real calendar date written YYYY-MM-DD, as an evaluate body's asOf (default: today in Sydney). Anything else, or the parameter given twice, is a 400 naming asOf",
           schema: date,
         },
       ],
       responses: { 200: json(ref('RuleSetDetail'), 'The version in force on asOf') },
-      problems: merge(ALWAYS, { 404: ['unknown-rule-set', 'not-found'], 422: ['no-version-in-force'] }),
+      problems: merge(ALWAYS, { 400: ['invalid-request'], 404: ['unknown-rule-set', 'not-found'], 422: ['no-version-in-force'] }),
+      when: { 400: 'asOf is not a real calendar date written YYYY-MM-DD (or is given more than once):' },
     }),
   },
   '/v1/rulesets/{name}/evaluate': {
@@ -942,6 +946,7 @@ const paths: Record<string, Record<string, unknown>> = {
       }),
       when: {
         400: 'The body is not JSON, or does not match the contract (each offending field named by its JSON pointer), or the engine or explain query parameter is unknown:',
+        415: JSON_ONLY,
         422: 'No version is in force on asOf, a date falls outside the holiday calendar, or a date reckoned from the case is past 9999-12-31:',
       },
     }),
@@ -956,19 +961,21 @@ const paths: Record<string, Record<string, unknown>> = {
         `A batch stops at the first of its bounds (by default): ${DEFAULT_BATCH_LIMITS.maxLines.toLocaleString('en-AU')} lines (413 too-many-lines), ` +
         `${DEFAULT_BATCH_LIMITS.maxBytes / 1024 / 1024} MiB of body, counted inflated (413 payload-too-large), or ${DEFAULT_BATCH_LIMITS.maxMs / 60_000} minutes from its headers (503 timeout). ` +
         'Every line before the stop is answered as usual; then one final problem line, whose `line` is the first line not answered (resume from there), ends the answer, and the connection is closed; nothing more of the body is read. ' +
-        'Problems with the whole request (a Content-Length past the size bound, rule set, content type, engine) are answered before any line, as problem+json.',
+        'Problems with the whole request (a Content-Length past the size bound, rule set, content type, engine, a body with no line to decide) are answered before any line, as problem+json. ' +
+        'So the 200 and its headers are sent when the first byte that is not blank (a space, tab, CR or newline) has arrived, or when a bound stops the batch before one; a body that ends without one (no bytes, or blank lines alone) is a 400.',
       tags: ['Decisions'],
       permission: 'evaluate',
       parameters: [ruleSetName, engine, explain],
       requestBody: {
         required: true,
-        description: 'NDJSON: one evaluate request (with an optional id) a line, UTF-8',
-        content: { [NDJSON]: ndjson(ref('BatchRequestLine')) },
+        description:
+          'NDJSON: one evaluate request (with an optional id) a line, UTF-8; at least one line that is not blank (a blank line among others is answered with its own problem line)',
+        content: { [NDJSON_MEDIA_TYPE]: ndjson(ref('BatchRequestLine')) },
       },
       responses: {
         200: {
           description: 'NDJSON: one BatchResultLine per request line, streamed as the lines are decided',
-          content: { [NDJSON]: ndjson(ref('BatchResultLine')) },
+          content: { [NDJSON_MEDIA_TYPE]: ndjson(ref('BatchResultLine')) },
         },
       },
       // Streamed: the request timeout does not apply (the batch's own time bound ends it with a 503 line), so no 503.
@@ -980,9 +987,9 @@ const paths: Record<string, Record<string, unknown>> = {
         500: ['internal'],
       },
       when: {
-        400: 'The engine or explain query parameter is unknown:',
+        400: 'The body holds no line to decide (it is empty, or blank lines alone), or the engine or explain query parameter is unknown:',
         413: 'The Content-Length passes the size bound (the body is not read, and the connection is closed):',
-        415: 'Not application/x-ndjson in UTF-8, or an unsupported Content-Encoding:',
+        415: `The Content-Type is not ${NDJSON_MEDIA_TYPE} (the problem names the header and the type taken), its charset is not UTF-8, or the Content-Encoding is not supported:`,
       },
     }),
   },
@@ -990,12 +997,15 @@ const paths: Record<string, Record<string, unknown>> = {
     post: operation({
       operationId: 'reload',
       summary: 'Reload the rule files',
-      description: 'Validates every rule file on disk and swaps all rule sets in at once (in every worker), or refuses them all and keeps the last good rules.',
+      description:
+        'Validates every rule file on disk and swaps all rule sets in at once (in every worker), or refuses them all and keeps the last good rules. ' +
+        'It reads no body: send none (a body is refused, not ignored, and nothing is reloaded).',
       tags: ['Administration'],
       permission: 'reload',
       responses: { 200: json(ref('ReloadResult'), 'Reloaded: the versions now in force, and which files changed') },
-      problems: merge(ALWAYS, { 404: ['not-found'], 422: ['rules-refused'] }),
+      problems: merge(ALWAYS, { 400: ['invalid-request'], 404: ['not-found'], 422: ['rules-refused'] }),
       when: {
+        400: 'A body was sent (a declared one is not read, and the connection is closed after the answer); nothing is reloaded:',
         404: 'When the service serves fixed rules:',
         422: 'The files on disk are invalid (each problem named by file, line and column); the last good rules stay in force:',
       },
@@ -1011,7 +1021,11 @@ const paths: Record<string, Record<string, unknown>> = {
       requestBody: jsonBody(ref('ImpactRequest'), 'The cases to compare'),
       responses: { 200: json(ref('ImpactResult'), 'The versions compared, and the report') },
       problems: merge(ALWAYS, JSON_BODY, { 404: ['not-found'], 422: ['rules-refused'] }),
-      when: { 404: 'When the service cannot read candidate rules:', 422: 'The rule files on disk are invalid, so there is nothing to compare:' },
+      when: {
+        404: 'When the service cannot read candidate rules:',
+        415: JSON_ONLY,
+        422: 'The rule files on disk are invalid, so there is nothing to compare:',
+      },
     }),
   },
   '/v1/decisions/{id}': {
@@ -1048,6 +1062,7 @@ const paths: Record<string, Record<string, unknown>> = {
         404: 'No such decision:',
         409: 'The facts are not the ones decided on:',
         410: 'The version that decided is neither loaded nor archived:',
+        415: JSON_ONLY,
         503: 'The decision log could not be read:',
       },
     }),
@@ -1066,7 +1081,7 @@ function withExamples(all: typeof paths, modules: readonly RuleSetModule[]): typ
   const evaluate = all[route] as { post: Schema };
   const body = evaluate.post.requestBody as { content: Record<string, Schema> };
   const examples = Object.fromEntries(modules.map(({ name }) => [name, { $ref: `#/components/examples/${name}` }]));
-  const requestBody = { ...body, content: { ...body.content, [JSON_TYPE]: { ...body.content[JSON_TYPE], examples } } };
+  const requestBody = { ...body, content: { ...body.content, [JSON_MEDIA_TYPE]: { ...body.content[JSON_MEDIA_TYPE], examples } } };
   return { ...all, [route]: { ...evaluate, post: { ...evaluate.post, requestBody } } };
 }
 
@@ -1084,7 +1099,7 @@ function buildDocument(modules: readonly RuleSetModule[]): OpenApiDocument {
         `Explained decisions for Services Australia Personalised Services: ${inWords(modules)}. ` +
         'Every rule cites the procedure paragraph it comes from.\n\n' +
         'Every /v1 route needs an API key (`Authorization: Bearer <key>`); each operation names the roles that may call it. ' +
-        'Every problem is `application/problem+json` (RFC 9457) with a stable `code`. Any path or method not listed here is answered 404 with code `not-found`.\n\n' +
+        'Every problem is `application/problem+json` (RFC 9457) with a stable `code`. Any path or method not listed here is answered 404 with code `not-found`; a path is matched as written, so with a trailing slash it is another path, not listed (`/v1/rulesets/` is a 404).\n\n' +
         "A body the service will not read is not waited for: a Content-Length past a route's limit is answered 413 at once, and any answer given before the body has arrived (a refusal, or a 503 timeout while it is still being sent) closes the connection after it (`Connection: close`).",
     },
     tags: [

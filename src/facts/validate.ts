@@ -45,6 +45,16 @@ const requestIsValid = decider.compile<EvaluateRequest>(evaluateRequestSchema);
 // The facts first: the request's $ref finds them by $id, in the explainer the bounded copy.
 const explainFacts = explainer.compile<CaseFacts>(itemsWithinBounds(caseFactsSchema) as object);
 const explainRequest = explainer.compile<EvaluateRequest>(evaluateRequestSchema);
+const asOfIsValid = decider.compile<string>(evaluateRequestSchema.properties.asOf as object);
+
+/** What a date the schema's `format: date` refuses is told: the evaluate body's asOf, a fact's date, a query's asOf. */
+export const NOT_A_DATE = 'must be a real calendar date written YYYY-MM-DD';
+
+/**
+ * Whether a value is an asOf as an evaluate body's is checked (its schema: a string, format date, a day the calendar
+ * has), so that GET /v1/rulesets/{name}?asOf= takes exactly the dates evaluate takes.
+ */
+export const isAsOf = (value: unknown): value is string => asOfIsValid(value);
 
 /** The schema as the walks below follow it: objects' properties and lists' items. */
 interface Shape {
@@ -153,7 +163,7 @@ function describe(error: ErrorObject): Issue {
       return { pointer: at, message: `must be one of: ${allowed.map((v) => JSON.stringify(v)).join(', ')}` };
     }
     case 'format':
-      return { pointer: at, message: 'must be a real calendar date written YYYY-MM-DD' };
+      return { pointer: at, message: NOT_A_DATE };
     case 'type':
       return { pointer: at, message: `must be of type ${(error.params as { type: string }).type}` };
     case 'maxItems': {

@@ -42,6 +42,51 @@ describe('reading', () => {
     }
   });
 
+  test('GET /v1/rulesets/{name}?asOf= shows the version in force that day; without asOf, today in Sydney', async () => {
+    const versions = registry.ruleSets.get('segment-allocation')!;
+    const before = await app.as('caseworker').get('/v1/rulesets/segment-allocation?asOf=2025-01-13');
+    expect(before.status).toBe(200);
+    expect(before.body.version).toBe(versions.resolve('2025-01-13').version);
+    // The clock's 2 June 2025 in Sydney, not 1 June in UTC.
+    const today = await app.as('caseworker').get('/v1/rulesets/segment-allocation');
+    expect(today.body.version).toBe(versions.resolve('2025-06-02').version);
+    expect(today.body.version).not.toBe(before.body.version);
+  });
+
+  test.each([
+    ['a word', 'yesterday', '"yesterday"'],
+    ['a day February does not have', '2025-02-30', '"2025-02-30"'],
+    ['the 29th of February outside a leap year', '2025-02-29', '"2025-02-29"'],
+    ['a month past 12', '2025-13-01', '"2025-13-01"'],
+    ['an empty value', '', '""'],
+    ['a date with a time', '2025-01-13T00:00:00Z', '"2025-01-13T00:00:00Z"'],
+  ])('GET /v1/rulesets/{name}?asOf= with %s is a 400 naming asOf, not the version of another day', async (_what, asOf, shown) => {
+    const res = await app.as('caseworker').get(`/v1/rulesets/segment-allocation?asOf=${encodeURIComponent(asOf)}`);
+    expect(res.status).toBe(400);
+    expect(res.type).toBe('application/problem+json');
+    expect(res.body).toEqual(expect.objectContaining({ status: 400, code: 'invalid-request', type: 'urn:ps-decisions:problem:invalid-request' }));
+    expect(res.body.detail).toContain(`asOf query parameter must be a real calendar date written YYYY-MM-DD`);
+    expect(res.body.detail).toContain(`(got ${shown})`);
+    expect(res.body.errors).toEqual([{ pointer: '', detail: 'query parameter asOf must be a real calendar date written YYYY-MM-DD' }]);
+  });
+
+  test('GET /v1/rulesets/{name} with asOf given twice is a 400 naming asOf', async () => {
+    const res = await app.as('caseworker').get('/v1/rulesets/segment-allocation?asOf=2025-01-13&asOf=2025-06-02');
+    expect(res.status).toBe(400);
+    expect(res.type).toBe('application/problem+json');
+    expect(res.body.errors).toEqual([{ pointer: '', detail: 'query parameter asOf must be a real calendar date written YYYY-MM-DD' }]);
+  });
+
+  test('GET /v1/rulesets/{name}?asOf= takes the dates evaluate takes: 29 February in a leap year', async () => {
+    const res = await app.as('caseworker').get('/v1/rulesets/segment-allocation?asOf=2024-02-29');
+    expect(res.status).toBe(200);
+    const evaluated = await app
+      .as('caseworker')
+      .post(evaluatePath('direct-referral'))
+      .send({ asOf: '2024-02-29', facts: { ...directFacts, referral: { source: 'mats', receivedOn: '2024-02-29' } } });
+    expect(evaluated.status).toBe(200);
+  });
+
   test('GET an unknown rule set is a 404 problem', async () => {
     const res = await app.as('caseworker').get('/v1/rulesets/nope');
     expect(res.status).toBe(404);

@@ -169,11 +169,72 @@ describe('each line is answered as the single evaluate answers its body', () => 
 describe('lines', () => {
   const ok = JSON.stringify({ asOf: '2025-06-02', facts: directFacts });
 
-  test('an empty body answers 200 with no lines', async () => {
-    const { res, lines } = await batch('direct-referral', '');
+  /** A whole-request 400 naming the body: nothing to decide. */
+  const expectNothingToDecide = (res: request.Response, body: 'empty' | 'blank lines only') => {
+    expect(res.status).toBe(400);
+    expect(res.type).toBe('application/problem+json');
+    const problem = JSON.parse(res.body as string) as Record<string, unknown>;
+    expect(problem).toEqual(
+      expect.objectContaining({
+        type: 'urn:ps-decisions:problem:invalid-request',
+        status: 400,
+        code: 'invalid-request',
+        instance: batchPath('direct-referral'),
+        errors: [{ pointer: '', detail: 'must hold at least one line that is not blank' }],
+      }),
+    );
+    expect(problem.detail).toBe(`The batch holds no line to decide: its body is ${body}. Send one JSON object { "id"?, "asOf"?, "facts" } a line.`);
+  };
+
+  test('an empty body is a 400 problem naming the body, not a 200 with no lines', async () => {
+    expectNothingToDecide((await batch('direct-referral', '')).res, 'empty');
+  });
+
+  test.each([
+    ['one newline', '\n'],
+    ['newlines', '\n\n\n'],
+    ['CRLFs', '\r\n\r\n'],
+    ['spaces and tabs', ' \t \n\t\n  '],
+    ['spaces without a newline', '   '],
+  ])('a body of blank lines only (%s) is a 400 problem naming the body', async (_what, body) => {
+    expectNothingToDecide((await batch('direct-referral', body)).res, 'blank lines only');
+  });
+
+  test('a gzip body that inflates to blank lines only is a 400 problem', async () => {
+    expectNothingToDecide((await batch('direct-referral', gzipSync('\n \n\n'), { headers: { 'Content-Encoding': 'gzip' } })).res, 'blank lines only');
+  });
+
+  test('blank lines before the first line are answered as they are anywhere else, each with its own problem line', async () => {
+    const blanks = ['', ' \t', '\r', '   \r'];
+    const before = await batch('direct-referral', `${blanks.join('\n')}\n${ok}\n`);
+    expect(before.res.status).toBe(200);
+    expect(before.lines.map((l) => [l.line, l.decision ? 'decision' : l.problem!.code])).toEqual([
+      [1, 'invalid-json'],
+      [2, 'invalid-json'],
+      [3, 'invalid-json'],
+      [4, 'invalid-json'],
+      [5, 'decision'],
+    ]);
+    // The same blank lines after a decision: the same problems, line for line.
+    const after = await batch('direct-referral', `${ok}\n${blanks.join('\n')}\n`);
+    expect(after.lines.slice(1).map((l) => l.problem)).toEqual(before.lines.slice(0, 4).map((l) => l.problem));
+    expect(before.lines[0]!.problem).toEqual(expect.objectContaining({ detail: expect.stringMatching(/^The line is empty/) }));
+    expect(before.lines[1]!.problem).toEqual(expect.objectContaining({ detail: expect.stringMatching(/^The body is not valid JSON/) }));
+  });
+
+  test('a blank line over 1 MiB before the first line is a 413 line, as anywhere else', async () => {
+    const { res, lines } = await batch('direct-referral', `${' '.repeat(1024 * 1024 + 1)}\n${ok}\n`);
     expect(res.status).toBe(200);
-    expect(res.body).toBe('');
-    expect(lines).toEqual([]);
+    expect(lines.map((l) => [l.line, l.decision ? 'decision' : l.problem!.code])).toEqual([
+      [1, 'payload-too-large'],
+      [2, 'decision'],
+    ]);
+  });
+
+  test('a first line that starts with spaces is decided', async () => {
+    const { res, lines } = await batch('direct-referral', `  \t${ok}`);
+    expect(res.status).toBe(200);
+    expect(lines.map((l) => [l.line, l.decision ? 'decision' : l.problem!.code])).toEqual([[1, 'decision']]);
   });
 
   test('a trailing newline makes no extra line; a last line without one is still answered', async () => {
@@ -297,6 +358,44 @@ describe('streaming', () => {
     expect(linesOf(text).map((l) => [l.line, l.id, l.decision !== undefined])).toEqual([
       [1, 1, true],
       [2, 2, true],
+    ]);
+  });
+
+  test('the 200 waits for the first line that is not blank: blank lines alone are not yet a batch', async () => {
+    const req = http.request({
+      port,
+      method: 'POST',
+      path: batchPath('direct-referral'),
+      headers: { 'Content-Type': NDJSON, Authorization: bearer('caseworker') },
+    });
+    let answered = false;
+    const response = new Promise<http.IncomingMessage>((resolve, reject) => {
+      req.once('response', (res) => {
+        answered = true;
+        resolve(res);
+      });
+      req.once('error', reject);
+    });
+    req.write('\n \n');
+    req.flushHeaders();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Nothing answered yet: the body so far may yet turn out empty, a 400.
+    expect(answered).toBe(false);
+    req.write(`${JSON.stringify({ id: 3, asOf: '2025-06-02', facts: directFacts })}\n`);
+    const res = await response;
+    expect(res.statusCode).toBe(200);
+    expect(req.writableEnded).toBe(false);
+    res.setEncoding('utf8');
+    let text = '';
+    res.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    req.end();
+    await new Promise((resolve) => res.once('end', resolve));
+    expect(linesOf(text).map((l) => [l.line, l.id, l.decision ? 'decision' : l.problem!.code])).toEqual([
+      [1, null, 'invalid-json'],
+      [2, null, 'invalid-json'],
+      [3, 3, 'decision'],
     ]);
   });
 
@@ -551,6 +650,30 @@ describe('a batch stops at its first bound: one final problem line, then the con
       expect(answer.lines[2]!.problem!.status).toBe(503);
       expect(answer.closedByServer).toBe(true);
       expect(took).toBeGreaterThanOrEqual(290);
+    });
+  });
+
+  test('blank lines alone up to the line cap are no empty batch: a 200, each answered, then the stop line', async () => {
+    const app = bounded({ maxLines: 2 });
+    await withServer(app, async (server) => {
+      const answer = await exchange(server, (req) => req.end(`\n\n\n${ok(1)}\n`));
+      expect(answer.status).toBe(200);
+      expect(summary(answer.lines)).toEqual([
+        [1, 'invalid-json'],
+        [2, 'invalid-json'],
+        [3, 'too-many-lines'],
+      ]);
+      expect(answer.closedByServer).toBe(true);
+    });
+  });
+
+  test('the time bound passing while only blank lines have come: a 200 with the one 503 timeout line, then the close', async () => {
+    const app = bounded({ maxMs: 300 });
+    await withServer(app, async (server) => {
+      const answer = await exchange(server, (req) => req.write('\n\n'));
+      expect(answer.status).toBe(200);
+      expect(summary(answer.lines)).toEqual([[1, 'timeout']]);
+      expect(answer.closedByServer).toBe(true);
     });
   });
 

@@ -381,6 +381,9 @@ function batchIssues(reply: Reply, name: string, shot: Shot): string[] {
   if (texts.pop() !== '') return ['the batch answer does not end with a newline'];
   // A compressed body that breaks part way is answered up to the break, then one line saying so (batch.ts).
   const corrupt = shot.encoding !== undefined && shot.encoding.header !== 'identity' && ['label', 'gzip-truncated', 'gzip-flipped'].includes(shot.encoding.as);
+  // A body with nothing to decide (no bytes, or blank lines alone) is a 400 before any line, never a 200 (batch.ts).
+  if (!corrupt && shot.body.every((byte) => byte === 0x20 || byte === 0x09 || byte === 0x0d || byte === 0x0a))
+    return ['a body of blank lines alone answered 200, not 400'];
   if (corrupt) {
     const last = texts.length > 0 ? (JSON.parse(texts[texts.length - 1] as string) as { problem?: { code?: string } }) : undefined;
     if (texts.length !== inputs.length && last?.problem?.code !== 'invalid-json')

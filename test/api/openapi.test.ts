@@ -326,6 +326,19 @@ describe('the checker accepts what the service sends', () => {
       { file: 'direct-referral.json', pointer: 'direct-referral.json#/rules/0', message: 'is wrong', line: 3, column: 5 },
     ]);
     expect(checker.check('POST', '/v1/admin/reload', 422, PROBLEM_HEADERS, problemJson(refusal, '/v1/admin/reload'))).toEqual([]);
+    // A body sent as a type the route does not take names Content-Type (media-type.ts), on each route that takes a body.
+    const wrongType = (type: string) =>
+      new DecisionError('unsupported-media-type', `Send the body as ${type}.`, [{ pointer: '', message: `header Content-Type must be ${type}` }]);
+    for (const [route, type] of [
+      ['/v1/rulesets/segment-allocation/evaluate', 'application/json'],
+      ['/v1/rulesets/segment-allocation/evaluate-batch', 'application/x-ndjson'],
+      ['/v1/admin/impact', 'application/json'],
+      [`/v1/decisions/${randomUUID()}/reproduce`, 'application/json'],
+    ] as const)
+      expect(checker.check('POST', route, 415, PROBLEM_HEADERS, problemJson(wrongType(type), route))).toEqual([]);
+    // Reload reads no body, and refuses one naming it (app.ts).
+    const withBody = new DecisionError('invalid-request', 'No body.', [{ pointer: '', message: 'must be empty: this route reads no body' }]);
+    expect(checker.check('POST', '/v1/admin/reload', 400, PROBLEM_HEADERS, problemJson(withBody, '/v1/admin/reload'))).toEqual([]);
   });
 
   test('an evaluate-batch answer: decision lines and problem lines', () => {
@@ -340,6 +353,11 @@ describe('the checker accepts what the service sends', () => {
     const body = `${lines.join('\n')}\n`;
     expect(checker.check('POST', url, 200, { 'content-type': 'application/x-ndjson' }, body)).toEqual([]);
     expect(checker.check('POST', url, 200, { 'content-type': 'application/x-ndjson' }, '')).toEqual([]);
+    // A body with no line to decide is refused as a whole, before any line (batch.ts).
+    const empty = new DecisionError('invalid-request', 'The batch holds no line to decide.', [
+      { pointer: '', message: 'must hold at least one line that is not blank' },
+    ]);
+    expect(checker.check('POST', url, 400, PROBLEM_HEADERS, problemJson(empty, url))).toEqual([]);
   });
 
   test('the rule sets, as listed and as described', () => {
@@ -360,6 +378,12 @@ describe('the checker accepts what the service sends', () => {
         expect(checker.check('GET', `/v1/rulesets/${name}?asOf=${asOf}`, 200, JSON_HEADERS, JSON.stringify(ruleSetDetail(name, asOf)))).toEqual([]);
       }
     }
+    // An asOf that is no date is refused, naming it (app.ts).
+    const refused = '/v1/rulesets/segment-allocation?asOf=2025-02-30';
+    const notADate = new DecisionError('invalid-request', 'No.', [
+      { pointer: '', message: 'query parameter asOf must be a real calendar date written YYYY-MM-DD' },
+    ]);
+    expect(checker.check('GET', refused, 400, PROBLEM_HEADERS, problemJson(notADate, refused))).toEqual([]);
   });
 
   test('health, readiness, metrics, the document and the page', () => {
@@ -427,6 +451,9 @@ describe('the checker accepts what the service sends', () => {
       ['GET', '/v2/nothing'],
       ['GET', '/v1/rulesets/direct-referral/evaluate'],
       ['DELETE', '/health'],
+      // Routing is strict: a trailing slash makes a path the document does not list.
+      ['POST', '/v1/rulesets/direct-referral/evaluate/'],
+      ['GET', '/health/'],
     ]) {
       expect(
         checker.check(method!, url!, 404, PROBLEM_HEADERS, problemJson(new DecisionError('not-found', `Nothing is served at ${method} ${url}.`), url!)),
@@ -497,6 +524,7 @@ describe('the checker refuses what the document does not say', () => {
 
   test('an undocumented route, method or status', () => {
     refused(checker.check('GET', '/v1/secrets', 200, JSON_HEADERS, '{}'), 'no such path');
+    refused(checker.check('GET', '/health/', 200, JSON_HEADERS, '{"status":"ok"}'), 'no such path');
     refused(checker.check('PUT', '/v1/rulesets', 200, JSON_HEADERS, '{}'), 'lists no PUT');
     refused(checker.check('GET', '/v2/nothing', 404, JSON_HEADERS, '{}'), 'problem+json');
     refused(
