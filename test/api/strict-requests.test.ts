@@ -81,6 +81,12 @@ function callsFor(decisionId: string): Record<string, Call> {
   };
 }
 
+/** The answer is a problem+json of this code and status, with these fields too. */
+function expectProblem(res: request.Response, code: string, status: number, fields: Record<string, unknown>): void {
+  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  expect(res.body).toEqual(expect.objectContaining({ type: `urn:ps-decisions:problem:${code}`, code, status, ...fields }));
+}
+
 function send(call: Call, overrides: { path?: string; type?: string | null } = {}) {
   let req = request(app.listener)[call.method](overrides.path ?? call.path);
   if (call.role) req = req.set('Authorization', bearer(call.role));
@@ -118,15 +124,7 @@ describe('a trailing slash is another path, one nothing is served at: 404 on eve
     expect(plain.status).toBe(200);
     const slashed = await send(call, { path: `${call.path}/` });
     expect(slashed.status).toBe(404);
-    expect(slashed.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(slashed.body).toEqual(
-      expect.objectContaining({
-        type: 'urn:ps-decisions:problem:not-found',
-        code: 'not-found',
-        status: 404,
-        detail: `Nothing is served at ${call.method.toUpperCase()} ${call.path}/.`,
-      }),
-    );
+    expectProblem(slashed, 'not-found', 404, { detail: `Nothing is served at ${call.method.toUpperCase()} ${call.path}/.` });
   });
 
   test('with a query string too', async () => {
@@ -276,15 +274,7 @@ describe('each POST route takes exactly the request media types the document lis
     for (const type of UNLISTED.filter((t) => !accepted.includes(t))) {
       const res = await send(calls[name]!, { type });
       expect([type, res.status]).toEqual([type, 415]);
-      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(res.body).toEqual(
-        expect.objectContaining({
-          type: 'urn:ps-decisions:problem:unsupported-media-type',
-          code: 'unsupported-media-type',
-          status: 415,
-          errors: [{ pointer: '', detail: `header Content-Type must be ${accepted.join(' or ')}` }],
-        }),
-      );
+      expectProblem(res, 'unsupported-media-type', 415, { errors: [{ pointer: '', detail: `header Content-Type must be ${accepted.join(' or ')}` }] });
       expect(res.body.detail).toContain(`(got Content-Type ${type})`);
       expect(res.body.detail).toContain(`Accepted: ${accepted.join(', ')}.`);
     }
