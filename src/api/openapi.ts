@@ -118,14 +118,29 @@ const decisionHead: Record<string, Schema> = {
   evaluator: ref('Evaluator'),
 };
 
+/** An answer's `outcome` field: any value here, its shape given by the branch its ruleSet selects (byRuleSet). */
+const outcomeField = (description: string): Schema => ({ description });
+
+/**
+ * An object holding a rule set's outcome (`ruleSet` and `outcome` among `properties`): exactly those fields, and one of
+ * the registered rule sets' branches (`union`: a $ref to each `<Name>Answer`, `{ ruleSet: { const: <name> }, outcome:
+ * <its outcome schema> }`, with the discriminator that maps each name to its branch). So a validator holds the outcome to
+ * its rule set's schema (and, reading the discriminator, reports that branch's faults alone), and a generated client
+ * narrows `outcome` by `ruleSet`: the field here is of no type (unknown), the branch's is the rule set's outcome.
+ */
+function byRuleSet(union: Schema, properties: Record<string, Schema>, optional: readonly string[], description: string): Schema {
+  return closed(properties, optional, { description, ...union });
+}
+
 /** A decision's fields, as decision-json.ts writes them; with `decisionId` first when the decision was recorded. */
-function decisionSchema(recorded: boolean, description: string, outcomes: Schema[]): Schema {
+function decisionSchema(recorded: boolean, description: string, union: Schema): Schema {
   const id: Record<string, Schema> = recorded ? { decisionId: ref('DecisionId') } : {};
-  return closed(
+  return byRuleSet(
+    union,
     {
       ...id,
       ...decisionHead,
-      outcome: { type: 'object', description: "The rule set's outcome; its shape follows ruleSet (one outcome schema per rule set in components.schemas)" },
+      outcome: outcomeField("The rule set's outcome; its shape follows ruleSet (one outcome schema per rule set in components.schemas)"),
       summary: ref('Summary'),
       defaultsApplied: {
         type: 'array',
@@ -140,7 +155,7 @@ function decisionSchema(recorded: boolean, description: string, outcomes: Schema
     // A re-run for an auditor carries the summary too: as the version, the facts and asOf give it, with the versions
     // loaded now (its holdsUntil compared with the one recorded).
     [],
-    { description, allOf: outcomes },
+    description,
   );
 }
 
@@ -599,6 +614,8 @@ const schemas: Record<string, unknown> = {
 
 /** A rule set's outcome schema's name in components.schemas: "case-review" → CaseReviewOutcome. */
 export const outcomeSchemaName = (ruleSet: string): string => `${ruleSet.replace(/(^|-)([a-z0-9])/g, (_whole, _dash, c: string) => c.toUpperCase())}Outcome`;
+/** The name of a rule set's branch of every answer holding an outcome: "case-review" → CaseReviewAnswer. */
+const answerSchemaName = (ruleSet: string): string => outcomeSchemaName(ruleSet).replace(/Outcome$/, 'Answer');
 
 /**
  * The schemas that follow the registered rule sets: each one's outcome, as its module's schema gives it (the one source
@@ -606,39 +623,51 @@ export const outcomeSchemaName = (ruleSet: string): string => `${ruleSet.replace
  * shape follows the `ruleSet` beside it.
  */
 function ruleSetSchemas(modules: readonly RuleSetModule[]): Record<string, unknown> {
-  const outcomes: Schema[] = modules.map(({ name }) => ({
-    if: { properties: { ruleSet: { const: name } }, required: ['ruleSet'] },
-    then: { properties: { outcome: ref(outcomeSchemaName(name)) } },
-  }));
+  const outcomes: Schema = {
+    oneOf: modules.map(({ name }) => ref(answerSchemaName(name))),
+    discriminator: {
+      propertyName: 'ruleSet',
+      mapping: Object.fromEntries(modules.map(({ name }) => [name, `#/components/schemas/${answerSchemaName(name)}`])),
+    },
+  };
   return {
-    RuleSetName: { type: 'string', pattern: '^[a-z][a-z0-9-]*$', examples: modules.map(({ name }) => name) },
+    ...Object.fromEntries(
+      modules.map(({ name }) => [
+        answerSchemaName(name),
+        {
+          type: 'object',
+          description: `The rule set and its outcome, in every answer holding an outcome of ${name}`,
+          properties: { ruleSet: { const: name }, outcome: ref(outcomeSchemaName(name)) },
+          required: ['ruleSet', 'outcome'],
+        },
+      ]),
+    ),
+    RuleSetName: { type: 'string', enum: modules.map(({ name }) => name), description: 'A rule set this service decides' },
     Decision: decisionSchema(true, 'An explained decision, as recorded in the decision log under decisionId', outcomes),
     DecisionRerun: decisionSchema(
       false,
       'A decision re-run for an auditor: the fields of Decision without decisionId, since a re-run is not recorded',
       outcomes,
     ),
-    SummaryDecision: closed(
+    SummaryDecision: byRuleSet(
+      outcomes,
       {
         decisionId: ref('DecisionId'),
         ...decisionHead,
-        outcome: { type: 'object', description: "The rule set's outcome, as in Decision" },
+        outcome: outcomeField("The rule set's outcome, as in Decision"),
         summary: ref('Summary'),
       },
       [],
-      {
-        description:
-          'A decision answered with ?explain=summary: its outcome and the summary a caseworker reads, without the trace; recorded in the decision log as any decision is',
-        allOf: outcomes,
-      },
+      'A decision answered with ?explain=summary: its outcome and the summary a caseworker reads, without the trace; recorded in the decision log as any decision is',
     ),
-    ShortDecision: closed(
+    ShortDecision: byRuleSet(
+      outcomes,
       {
         decisionId: ref('DecisionId'),
         ruleSet: ref('RuleSetName'),
         version: ref('RuleVersion'),
         asOf: date,
-        outcome: { type: 'object', description: "The rule set's outcome, as in Decision" },
+        outcome: outcomeField("The rule set's outcome, as in Decision"),
         defaultsApplied: {
           type: 'array',
           items: ref('DefaultApplied'),
@@ -647,13 +676,10 @@ function ruleSetSchemas(modules: readonly RuleSetModule[]): Record<string, unkno
         fired: { ...strings, description: 'The ids of the rules that fired, in file order' },
       },
       [],
-      {
-        description:
-          'A decision answered with ?explain=none: its outcome and the rules that fired, without the explanation; recorded in the decision log as any decision is',
-        allOf: outcomes,
-      },
+      'A decision answered with ?explain=none: its outcome and the rules that fired, without the explanation; recorded in the decision log as any decision is',
     ),
-    DecisionRecord: closed(
+    DecisionRecord: byRuleSet(
+      outcomes,
       {
         decisionId: ref('DecisionId'),
         decidedAt: { type: 'string', format: 'date-time', description: 'When the service decided (UTC)' },
@@ -662,7 +688,7 @@ function ruleSetSchemas(modules: readonly RuleSetModule[]): Record<string, unkno
         version: ref('RuleVersion'),
         asOf: date,
         evaluator: ref('Evaluator'),
-        outcome: { type: 'object', description: 'The outcome as returned to the caller' },
+        outcome: outcomeField('The outcome as returned to the caller'),
         fired: { ...strings, description: 'The rules that fired, in evaluation order' },
         factsDigest: {
           type: 'string',
@@ -685,7 +711,7 @@ function ruleSetSchemas(modules: readonly RuleSetModule[]): Record<string, unkno
         reproduction: { ...ref('Reproduction'), description: 'With the facts kept: the decision re-run under the version that made it' },
       },
       ['reproduction'],
-      { description: 'A decision as the log keeps it, without the facts', allOf: outcomes },
+      'A decision as the log keeps it, without the facts (its outcome as returned to the caller)',
     ),
     ...Object.fromEntries(modules.map((module) => [outcomeSchemaName(module.name), embed(module.outcomeSchema, {})])),
   };
@@ -713,8 +739,6 @@ const PROBLEM_HEADERS: Record<number, Record<string, unknown>> = {
   },
   429: {
     'Retry-After': { description: 'Seconds until this key may call again', schema: { type: 'string', pattern: '^\\d+$' } },
-    RateLimit: { description: "The key's remaining allowance (IETF draft 8)", schema: string },
-    'RateLimit-Policy': { description: 'The allowance: requests per 60-second window (IETF draft 8)', schema: string },
   },
 };
 
@@ -779,8 +803,33 @@ function operation(spec: OperationSpec): Schema {
     ...(roles ? { 'x-roles': roles } : {}),
     ...(spec.parameters ? { parameters: spec.parameters } : {}),
     ...(spec.requestBody ? { requestBody: spec.requestBody } : {}),
-    responses: { ...spec.responses, ...problemResponses },
+    responses: Object.fromEntries(
+      Object.entries({ ...spec.responses, ...problemResponses }).map(([status, response]) => [status, withHeadersSent(response, status, roles !== undefined)]),
+    ),
   };
+}
+
+/** The request id the request log gives every answer (request-log.ts): the caller's own, or a new one. */
+const REQUEST_ID_HEADER: Schema = {
+  description:
+    "The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs",
+  schema: string,
+};
+
+/** The allowance the rate limiter (limits.ts) states on every answer it lets through or refuses, after the key is known. */
+const RATE_LIMIT_HEADERS: Record<string, Schema> = {
+  RateLimit: { description: "The key's remaining allowance (IETF draft 8): sent when a rate limit is set", schema: string },
+  'RateLimit-Policy': { description: 'The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set', schema: string },
+};
+
+/**
+ * A response with the headers the service sends with it whatever the route: X-Request-Id on every answer, and on a
+ * guarded route the RateLimit headers on every answer after the key was accepted (not on a 401 or 403: the limiter
+ * counts keys it knows).
+ */
+function withHeadersSent(response: Schema, status: string, guarded: boolean): Schema {
+  const limited = guarded && status !== '401' && status !== '403';
+  return { ...response, headers: { ...(response.headers as Schema | undefined), 'X-Request-Id': REQUEST_ID_HEADER, ...(limited ? RATE_LIMIT_HEADERS : {}) } };
 }
 
 const json = (schema: Schema, description: string, headers?: Record<string, unknown>): Schema => ({

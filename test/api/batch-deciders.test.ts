@@ -10,7 +10,7 @@ import { factsMatch } from '../../src/decisions/facts-digest';
 import { SqliteDecisionLog } from '../../src/decisions/sqlite';
 import { parseEvaluateRequest } from '../../src/facts/validate';
 import { CALENDAR_FILE, loadRuleTexts, type RuleRegistry } from '../../src/loader/load';
-import { RULE_SET_MODULES } from '../../src/rulesets';
+import { registerRuleSet, RULE_SET_MODULES } from '../../src/rulesets';
 import { backlogGenerator, DEFAULT_AS_OF } from '../../fixtures/backlog';
 import { FIXTURES_DIR, RULES_DIR, shippedRules } from '../support';
 import { testApp, type TestApp } from '../support/app';
@@ -175,24 +175,30 @@ describe("decided by the threads as the request's own thread decides", () => {
 
 describe("the lines are decided in the request's own thread when the threads cannot decide them", () => {
   test('a rule set whose module the threads do not have (not one of those shipped)', async () => {
-    // The shipped segment allocation under another name, with its module registered for this app only.
-    const file = 'throwaway-allocation.json';
-    const text = readFileSync(path.join(RULES_DIR, 'segment-allocation.json'), 'utf8').replace(
-      '"ruleSet": "segment-allocation"',
-      '"ruleSet": "throwaway-allocation"',
-    );
-    expect(text).toContain('"ruleSet": "throwaway-allocation"');
-    const own: RuleRegistry = loadRuleTexts(readFileSync(path.join(RULES_DIR, CALENDAR_FILE), 'utf8'), [{ file, text }], {
-      modules: { ...RULE_SET_MODULES, 'throwaway-allocation': RULE_SET_MODULES['segment-allocation']! },
-    });
-    const app = testApp({ rules: () => own, clock, batch: { deciders: pool } });
-    const { body, facts } = mixedBatch(700);
-    const jobsBefore = pool.jobsDecided;
-    const lines = await batch(app, 'throwaway-allocation', body, '?explain=none');
-    expect(pool.jobsDecided).toBe(jobsBefore);
-    expect(lines.filter((l) => l.decision)).toHaveLength(facts.size);
-    for (const line of lines.filter((l) => l.decision).slice(0, 20))
-      expect((await app.log.find(line.decision!.decisionId))?.ruleSet).toBe('throwaway-allocation');
+    // The shipped segment allocation under another name, its module registered in this process only (so the document
+    // knows its answers, as it knows any registered rule set's), not in the threads'.
+    const unregister = registerRuleSet({ ...RULE_SET_MODULES['segment-allocation']!, name: 'throwaway-allocation' });
+    try {
+      const file = 'throwaway-allocation.json';
+      const text = readFileSync(path.join(RULES_DIR, 'segment-allocation.json'), 'utf8').replace(
+        '"ruleSet": "segment-allocation"',
+        '"ruleSet": "throwaway-allocation"',
+      );
+      expect(text).toContain('"ruleSet": "throwaway-allocation"');
+      const own: RuleRegistry = loadRuleTexts(readFileSync(path.join(RULES_DIR, CALENDAR_FILE), 'utf8'), [{ file, text }], {
+        modules: RULE_SET_MODULES,
+      });
+      const app = testApp({ rules: () => own, clock, batch: { deciders: pool } });
+      const { body, facts } = mixedBatch(700);
+      const jobsBefore = pool.jobsDecided;
+      const lines = await batch(app, 'throwaway-allocation', body, '?explain=none');
+      expect(pool.jobsDecided).toBe(jobsBefore);
+      expect(lines.filter((l) => l.decision)).toHaveLength(facts.size);
+      for (const line of lines.filter((l) => l.decision).slice(0, 20))
+        expect((await app.log.find(line.decision!.decisionId))?.ruleSet).toBe('throwaway-allocation');
+    } finally {
+      unregister();
+    }
   });
 
   test('the threads stop in the middle of a batch: the lines they held are decided here, none lost, each logged once', async () => {

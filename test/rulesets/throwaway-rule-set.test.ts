@@ -133,13 +133,16 @@ describe('/openapi.json', () => {
     const res = await request(app.listener).get('/openapi.json').expect(200);
     const doc = JSON.parse(res.text) as {
       components: {
-        schemas: Record<string, { allOf?: { if: { properties: { ruleSet: { const: string } } } }[]; examples?: string[] }>;
+        schemas: Record<string, { discriminator?: { mapping: Record<string, string> }; enum?: string[] }>;
         examples: Record<string, { value: unknown }>;
       };
     };
     expect(doc.components.schemas[outcomeSchemaName(NAME)]).toEqual(JSON.parse(JSON.stringify(QuickCheckOutcome)));
-    expect(doc.components.schemas.Decision!.allOf!.map((rule) => rule.if.properties.ruleSet.const)).toContain(NAME);
-    expect(doc.components.schemas.RuleSetName!.examples).toContain(NAME);
+    expect(doc.components.schemas.Decision!.discriminator!.mapping[NAME]).toBe('#/components/schemas/QuickCheckAnswer');
+    expect(doc.components.schemas.QuickCheckAnswer).toEqual(
+      expect.objectContaining({ properties: { ruleSet: { const: NAME }, outcome: { $ref: '#/components/schemas/QuickCheckOutcome' } } }),
+    );
+    expect(doc.components.schemas.RuleSetName!.enum).toContain(NAME);
     expect(doc.components.examples[NAME]!.value).toEqual({ facts: EXAMPLE });
   });
 
