@@ -15,6 +15,7 @@ import { RULE_SET_MODULES, registryGeneration } from '../rulesets';
 import { rolesThatMay, type Permission } from './access';
 import { DEFAULT_BATCH_LIMITS } from './limits';
 import { JSON_MEDIA_TYPE, NDJSON_MEDIA_TYPE } from './media-type';
+import EXAMPLES from './openapi-examples.json';
 import { PROBLEM_TYPE_BASE } from './problem';
 
 /** The document as this module builds it: loose where OpenAPI is open, typed where test/support/openapi.ts walks it. */
@@ -832,6 +833,59 @@ function withHeadersSent(response: Schema, status: string, guarded: boolean): Sc
   return { ...response, headers: { ...(response.headers as Schema | undefined), 'X-Request-Id': REQUEST_ID_HEADER, ...(limited ? RATE_LIMIT_HEADERS : {}) } };
 }
 
+/** One real exchange per operation (scripts/openapi-examples.ts): the request body sent, and the answer. */
+interface ExampleExchange {
+  request?: { mediaType: string; value: unknown };
+  response: { status: number; mediaType: string; value: unknown };
+}
+
+/**
+ * The operation with its example exchange shown: the request body's under its media type (beside any named examples it
+ * has, as `sent`), and the answer's under its status and media type. Throws when the exchange names a status or media
+ * type the operation does not document: the examples file is stale (npm run docs:examples).
+ */
+function withExample(method: string, path: string, operation: Schema): Schema {
+  const exchange = (EXAMPLES as Record<string, ExampleExchange | undefined>)[operation.operationId as string];
+  if (!exchange) return operation;
+  const at = (where: Schema | undefined, mediaType: string, what: string): Schema => {
+    const media = (where?.content as Record<string, Schema> | undefined)?.[mediaType];
+    if (!media) throw new Error(`src/api/openapi-examples.json: ${method.toUpperCase()} ${path} has no ${what} of ${mediaType} (npm run docs:examples)`);
+    return media;
+  };
+  const shown = (media: Schema, value: unknown): Schema =>
+    media.examples ? { ...media, examples: { ...(media.examples as Schema), sent: { summary: 'As sent', value } } } : { ...media, example: value };
+  const { request, response } = exchange;
+  const responses = operation.responses as Record<string, Schema>;
+  const answered = responses[String(response.status)];
+  const answer = {
+    ...answered,
+    content: { ...(answered?.content as Schema), [response.mediaType]: shown(at(answered, response.mediaType, `${response.status} answer`), response.value) },
+  };
+  const requestBody = operation.requestBody as Schema | undefined;
+  return {
+    ...operation,
+    ...(request && requestBody
+      ? {
+          requestBody: {
+            ...requestBody,
+            content: { ...(requestBody.content as Schema), [request.mediaType]: shown(at(requestBody, request.mediaType, 'request body'), request.value) },
+          },
+        }
+      : {}),
+    responses: { ...responses, [String(response.status)]: answer },
+  };
+}
+
+/** Every operation of the paths with its example exchange. */
+function withExamplesShown(all: typeof paths): typeof paths {
+  return Object.fromEntries(
+    Object.entries(all).map(([path, item]) => [
+      path,
+      Object.fromEntries(Object.entries(item).map(([method, operation]) => [method, withExample(method, path, operation as Schema)])),
+    ]),
+  );
+}
+
 const json = (schema: Schema, description: string, headers?: Record<string, unknown>): Schema => ({
   description,
   ...(headers ? { headers } : {}),
@@ -1158,7 +1212,7 @@ function buildDocument(modules: readonly RuleSetModule[]): OpenApiDocument {
       { name: 'Administration', description: 'Reloading rules and weighing a change first, for policy staff' },
       { name: 'Operations', description: 'Health, readiness, metrics, this document' },
     ],
-    paths: withExamples(paths, modules),
+    paths: withExamplesShown(withExamples(paths, modules)),
     components: {
       schemas: { ...schemas, ...ruleSetSchemas(modules) },
       // A case to try each rule set with (the rules page starts from it): an evaluate request body, by rule-set name.

@@ -184,6 +184,45 @@ describe('every operation', () => {
     expect(['GET /health', 'GET /ready', 'GET /openapi.json', 'GET /rules']).toContain(name);
   });
 
+  test('every operation shows a real exchange (scripts/openapi-examples.ts), each example holding to its schema', () => {
+    const ajv = new Ajv2020({ strict: false, allErrors: true, discriminator: true });
+    addFormats(ajv);
+    ajv.addSchema(forAjv({ $id: 'examples', components: doc.components, paths: doc.paths }));
+    const pointer = (...tokens: string[]) => tokens.map((t) => encodeURIComponent(t.replace(/~/g, '~0').replace(/\//g, '~1'))).join('/');
+    const faults: string[] = [];
+    const check = (where: string[], media: Node, mediaType: string) => {
+      // A named example may be a $ref to components.examples.
+      const named = (e: Node): unknown => (typeof e.$ref === 'string' ? doc.components.examples[e.$ref.split('/').pop() as string].value : e.value);
+      const values = media.example !== undefined ? [media.example] : Object.values((media.examples ?? {}) as Node).map(named);
+      for (const value of values) {
+        // An NDJSON example is checked line by line, as an answer is (test/support/openapi.ts).
+        const ndjson = media.schema?.contentMediaType === 'application/x-ndjson';
+        const validate = ajv.compile({ $ref: `examples#/${pointer(...where, 'schema', ...(ndjson ? ['contentSchema', 'items'] : []))}` });
+        const items: unknown[] = ndjson
+          ? (value as string)
+              .trim()
+              .split('\n')
+              .map((line) => JSON.parse(line) as unknown)
+          : [value];
+        for (const item of items) if (!validate(item)) faults.push(`${where.join(' ')} (${mediaType}): ${ajv.errorsText(validate.errors)}`);
+      }
+      return values.length;
+    };
+    for (const { template, method, operation, name } of operations) {
+      let shown = 0;
+      for (const [mediaType, media] of Object.entries((operation.requestBody?.content ?? {}) as Node)) {
+        shown += check(['paths', template, method, 'requestBody', 'content', mediaType], media as Node, mediaType);
+      }
+      for (const [status, response] of Object.entries(operation.responses as Node)) {
+        for (const [mediaType, media] of Object.entries(((response as Node).content ?? {}) as Node)) {
+          shown += check(['paths', template, method, 'responses', status, 'content', mediaType], media as Node, mediaType);
+        }
+      }
+      if (shown === 0) faults.push(`${name} shows no example`);
+    }
+    expect(faults).toEqual([]);
+  });
+
   test('the routes are the ones the service serves', () => {
     expect(operations.map((o) => o.name).sort()).toEqual([
       'GET /health',
@@ -589,7 +628,8 @@ describe('the descriptions say what a value is, never the value: the rules say t
     else if (node !== null && typeof node === 'object') {
       for (const [key, value] of Object.entries(node)) {
         if (key === 'description' && typeof value === 'string') descriptions.push({ at, text: value });
-        else walk(value, `${at}/${key}`);
+        // An example is an answer the service gave (its rules' own words, parameters and all), not the document's words.
+        else if (key !== 'example' && key !== 'examples') walk(value, `${at}/${key}`);
       }
     }
   };

@@ -1,0 +1,133 @@
+// Writes src/api/openapi-examples.json: for each operation of the OpenAPI document, one real exchange with the service
+// on the shipped rules, which the document shows as that operation's examples (the request body sent, when it takes
+// one, and the answer). `npm run docs:examples` after changing a route or an answer; test/api/openapi.test.ts checks
+// that every operation has one and that each holds to its schema. Long texts (the rules page, the metrics, this
+// document itself) are cut to their first lines: an example shows the shape, not the whole.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { keysFromEnvironment } from '../src/api/access';
+import { Metrics } from '../src/api/metrics';
+import { createApp } from '../src/api/app';
+import { openApiDocument } from '../src/api/openapi';
+import { DecisionRecorder } from '../src/decisions/recorder';
+import { SqliteDecisionLog } from '../src/decisions/sqlite';
+import { defaultRulesDirectory, loadRules } from '../src/loader/load';
+import { RuleStore } from '../src/loader/store';
+import { RULE_SET_MODULES } from '../src/rulesets';
+
+const OUT = path.join(__dirname, '..', 'src', 'api', 'openapi-examples.json');
+const SECRETS = {
+  caseworker: 'example-caseworker-0123456789abcdef',
+  policy: 'example-policy-0123456789abcdef00',
+  auditor: 'example-auditor-0123456789abcdef0',
+};
+const KEYS = Object.entries(SECRETS)
+  .map(([role, secret]) => `example-${role}:${role}:${secret}`)
+  .join(',');
+const AS_OF = '2025-06-02';
+
+/** One exchange: the request body (as sent), and the answer's status, media type and body. */
+interface Example {
+  request?: { mediaType: string; value: unknown };
+  response: { status: number; mediaType: string; value: unknown };
+}
+
+const cut = (text: string, lines: number): string => `${text.split('\n').slice(0, lines).join('\n')}\n`;
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'ps-examples-'));
+  const log = new SqliteDecisionLog({ dataDir });
+  const store = new RuleStore(defaultRulesDirectory(), RULE_SET_MODULES, { info: () => undefined, warn: () => undefined, error: () => undefined });
+  const app = createApp({
+    rules: () => store.current(),
+    reload: () => store.reload(),
+    candidateRules: () => loadRules(defaultRulesDirectory(), { modules: RULE_SET_MODULES }),
+    access: keysFromEnvironment({ API_KEYS: KEYS }).ring,
+    // The facts are not kept (the default), so the decision record shows what an auditor sees of most decisions.
+    recorder: new DecisionRecorder(log, { keepFacts: false }),
+    metrics: new Metrics({ processMetrics: false }),
+  });
+  const server = createServer(app).listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    const call = async (role: keyof typeof SECRETS | null, method: string, url: string, body?: { mediaType: string; value: unknown }): Promise<Example> => {
+      const headers: Record<string, string> = role ? { Authorization: `Bearer ${SECRETS[role]}` } : {};
+      let sent: string | undefined;
+      if (body) {
+        headers['Content-Type'] = body.mediaType;
+        sent = typeof body.value === 'string' ? body.value : JSON.stringify(body.value);
+      }
+      const res = await fetch(`${base}${url}`, { method, headers, ...(sent === undefined ? {} : { body: sent }) });
+      const mediaType = (res.headers.get('content-type') ?? '').split(';')[0] as string;
+      const text = await res.text();
+      if (res.status >= 300) throw new Error(`${method} ${url} answered ${res.status}: ${text.slice(0, 300)}`);
+      const value = mediaType === 'application/json' || mediaType.endsWith('+json') ? (JSON.parse(text) as unknown) : text;
+      return { ...(body ? { request: body } : {}), response: { status: res.status, mediaType, value } };
+    };
+    const segment = RULE_SET_MODULES['segment-allocation']!.example;
+    const evaluateBody = { asOf: AS_OF, facts: segment };
+    const examples: Record<string, Example> = {};
+    examples.health = await call(null, 'GET', '/health');
+    examples.ready = await call(null, 'GET', '/ready');
+    const metrics = await call(null, 'GET', '/metrics');
+    examples.metrics = { response: { ...metrics.response, value: cut(metrics.response.value as string, 12) } };
+    const document = openApiDocument();
+    examples.openApi = {
+      response: {
+        status: 200,
+        mediaType: 'application/json',
+        value: { openapi: document.openapi, info: document.info, paths: { '/health': document.paths['/health'] } },
+      },
+    };
+    const page = await call(null, 'GET', '/rules');
+    examples.rulesPage = { response: { ...page.response, value: cut(page.response.value as string, 8) } };
+    examples.listRuleSets = await call('caseworker', 'GET', '/v1/rulesets');
+    // The smallest rule set, so the example stays readable.
+    examples.getRuleSet = await call('caseworker', 'GET', `/v1/rulesets/specialist-transfer?asOf=${AS_OF}`);
+    examples.evaluate = await call('caseworker', 'POST', '/v1/rulesets/segment-allocation/evaluate?explain=summary', {
+      mediaType: 'application/json',
+      value: evaluateBody,
+    });
+    const lines = [
+      { id: 'r-1', asOf: AS_OF, facts: segment },
+      // Facts of the vocabulary, but without one the rule set requires (where the referral came from): a problem line.
+      { id: 'r-2', asOf: AS_OF, facts: { ...segment, referral: {} } },
+    ];
+    examples.evaluateBatch = await call('caseworker', 'POST', '/v1/rulesets/segment-allocation/evaluate-batch?explain=none', {
+      mediaType: 'application/x-ndjson',
+      value: lines.map((line) => `${JSON.stringify(line)}\n`).join(''),
+    });
+    examples.reload = await call('policy', 'POST', '/v1/admin/reload');
+    examples.impact = await call('policy', 'POST', '/v1/admin/impact', {
+      mediaType: 'application/json',
+      value: { cases: [{ id: 'c-1', ruleSet: 'segment-allocation', ...evaluateBody }] },
+    });
+    // The decision log's examples are of the smallest rule set's decision (a re-run carries the whole explanation).
+    const transfer = RULE_SET_MODULES['specialist-transfer']!.example;
+    const decided = await call('caseworker', 'POST', '/v1/rulesets/specialist-transfer/evaluate?explain=none', {
+      mediaType: 'application/json',
+      value: { asOf: AS_OF, facts: transfer },
+    });
+    const decisionId = (decided.response.value as { decisionId: string }).decisionId;
+    examples.getDecision = await call('auditor', 'GET', `/v1/decisions/${decisionId}`);
+    examples.reproduceDecision = await call('auditor', 'POST', `/v1/decisions/${decisionId}/reproduce`, {
+      mediaType: 'application/json',
+      value: { facts: transfer },
+    });
+    writeFileSync(OUT, `${JSON.stringify(examples, null, 2)}\n`);
+    console.log(`wrote ${path.relative(process.cwd(), OUT)}: ${Object.keys(examples).length} operations`);
+  } finally {
+    server.close();
+    await log.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
