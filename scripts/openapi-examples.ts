@@ -1,6 +1,7 @@
 // Writes src/api/openapi-examples.json: for each operation of the OpenAPI document, one real exchange with the service
 // on the shipped rules, which the document shows as that operation's examples (the request body sent, when it takes
-// one, and the answer). `npm run docs:examples` after changing a route or an answer; test/api/openapi.test.ts checks
+// one, and the answer). `npm run docs:examples` after changing a route or an answer (then `npm run client:generate`:
+// the client's types carry the examples too); test/api/openapi.test.ts checks
 // that every operation has one and that each holds to its schema. Long texts (the rules page, the metrics, this
 // document itself) are cut to their first lines: an example shows the shape, not the whole.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
