@@ -1,7 +1,8 @@
 // npm run client:generate: writes clients/typescript/src/schema.ts, the TypeScript types of the OpenAPI document the
 // service serves at /openapi.json, with openapi-typescript's Node API. openApiDocument() in-process is that document (the
-// route serves exactly it), for the shipped rule sets. With --stdout it prints the file instead of writing it:
-// test/clients/schema.test.ts runs it so and compares. (In a process of its own: openapi-typescript's CommonJS build
+// route serves exactly it), for the shipped rule sets; `--from <url>` reads it from a running service's /openapi.json
+// instead. With --stdout it prints the file instead of writing it: test/clients/schema.test.ts runs it so, against a
+// started service, and compares. (In a process of its own: openapi-typescript's CommonJS build
 // requires parse-json, which is ESM only; Node 20.19 and later load that, Jest's CommonJS runtime does not.)
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -21,27 +22,44 @@ export const GENERATOR_OPTIONS: OpenAPITSOptions = {
   // customer.incidents and some 40 more have defaults the service fills in when left out, so the default would make a
   // caller send every one of them. With false a property is required only when the schema's `required` says so.
   defaultNonNullable: false,
-  // An object schema with no properties (a rule set's outcome today, `{ type: 'object' }`) is any object, not an
-  // empty one: the default (false) types it Record<string, never>, which says every field of an outcome is `never`.
+  // An object schema with no properties (the /openapi.json answer's `info` and `paths`, `{ type: 'object' }`) is any
+  // object, not an empty one: the default (false) types it Record<string, never>, which says every field is `never`.
   emptyObjectsUnknown: true,
   // The document is validated (and linted) by the service's own tests; the generator's Redocly pass needs not print.
   silent: true,
 };
 
 /** The file's text: a header saying where it comes from, then openapi-typescript's output for the served document. */
-export async function clientSchemaSource(): Promise<string> {
+export async function clientSchemaSource(document: object = openApiDocument()): Promise<string> {
   // Through unknown: openapi-typescript's ServerObject makes `variables` required, which OpenAPI leaves optional.
-  const ast = await openapiTS(openApiDocument() as unknown as OpenAPI3, GENERATOR_OPTIONS);
+  const ast = await openapiTS(document as unknown as OpenAPI3, GENERATOR_OPTIONS);
   return `${COMMENT_HEADER}// Generated from the document /openapi.json serves (src/api/openapi.ts) by \`${REGENERATE}\`: do not edit.\n\n${astToString(ast)}`;
 }
 
+/** The document a running service serves, when `--from <its /openapi.json URL>` is given; else the one built in-process. */
+async function documentAsked(): Promise<object | undefined> {
+  const at = process.argv.indexOf('--from');
+  if (at < 0) return undefined;
+  const url = process.argv[at + 1];
+  if (!url) throw new Error("--from needs the URL of a service's /openapi.json");
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url} answered ${res.status}`);
+  return (await res.json()) as object;
+}
+
 if (require.main === module) {
-  void clientSchemaSource().then((source) => {
-    if (process.argv.includes('--stdout')) {
-      process.stdout.write(source);
-      return;
-    }
-    writeFileSync(SCHEMA_FILE, source);
-    process.stdout.write(`wrote ${path.relative(process.cwd(), SCHEMA_FILE)} (${source.length} bytes)\n`);
-  });
+  void documentAsked()
+    .then((document) => clientSchemaSource(document))
+    .then((source) => {
+      if (process.argv.includes('--stdout')) {
+        process.stdout.write(source);
+        return;
+      }
+      writeFileSync(SCHEMA_FILE, source);
+      process.stdout.write(`wrote ${path.relative(process.cwd(), SCHEMA_FILE)} (${source.length} bytes)\n`);
+    })
+    .catch((error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    });
 }

@@ -52,6 +52,10 @@ test('the example compiles under the root tsconfig, with no diagnostic', () => {
 
 // Decision, SummaryDecision and ShortDecision are a oneOf discriminated by ruleSet: evaluate's decision narrows to
 // segment allocation's branch, whose outcome has no `segmnet`.
+test('docs/api.md shows the example as it is', () => {
+  expect(readFileSync(path.join(ROOT, 'docs', 'api.md'), 'utf8')).toContain(`\`\`\`ts\n${readFileSync(EXAMPLE, 'utf8')}\`\`\`\n`);
+});
+
 test('the example with outcome.segment misspelt outcome.segmnet does not compile, and the diagnostic names segmnet', () => {
   const misspelt = readFileSync(EXAMPLE, 'utf8').replace('decision.outcome.segment', 'decision.outcome.segmnet');
   expect(misspelt).toContain('outcome.segmnet');
