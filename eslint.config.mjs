@@ -9,7 +9,7 @@ import prettier from 'eslint-config-prettier';
 export default tseslint.config(
   // The client's schema.ts is openapi-typescript's output, compared byte for byte with a fresh generation
   // (test/clients/schema.test.ts): it is not written here, so not linted here.
-  { ignores: ['dist/', 'coverage/', 'data/', 'test-output/', 'node_modules/', 'clients/typescript/src/schema.ts'] },
+  { ignores: ['dist/', '**/dist/', 'coverage/', 'data/', 'test-output/', 'node_modules/', 'clients/typescript/src/schema.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
