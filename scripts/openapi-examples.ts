@@ -1,4 +1,4 @@
-// Writes src/api/openapi-examples.json: for each operation of the OpenAPI document, one real exchange with the service
+// Writes src/rulesets/openapi-examples.json: for each operation of the OpenAPI document, one real exchange with the service
 // on the shipped rules, which the document shows as that operation's examples (the request body sent, when it takes
 // one, and the answer). `npm run docs:examples` after changing a route or an answer (then `npm run client:generate`:
 // the client's types carry the examples too); test/api/openapi.test.ts checks
@@ -19,7 +19,8 @@ import { defaultRulesDirectory, loadRules } from '../src/loader/load';
 import { RuleStore } from '../src/loader/store';
 import { RULE_SET_MODULES } from '../src/rulesets';
 
-const OUT = path.join(__dirname, '..', 'src', 'api', 'openapi-examples.json');
+// Under src/rulesets/, the one folder of the service that may name a rule set: the exchanges are the shipped rule sets'.
+const OUT = path.join(__dirname, '..', 'src', 'rulesets', 'openapi-examples.json');
 const SECRETS = {
   caseworker: 'example-caseworker-0123456789abcdef',
   policy: 'example-policy-0123456789abcdef00',

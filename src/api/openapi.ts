@@ -15,7 +15,7 @@ import { RULE_SET_MODULES, registryGeneration } from '../rulesets';
 import { rolesThatMay, type Permission } from './access';
 import { DEFAULT_BATCH_LIMITS } from './limits';
 import { JSON_MEDIA_TYPE, NDJSON_MEDIA_TYPE } from './media-type';
-import EXAMPLES from './openapi-examples.json';
+import EXAMPLES from '../rulesets/openapi-examples.json';
 import { PROBLEM_TYPE_BASE } from './problem';
 
 /** The document as this module builds it: loose where OpenAPI is open, typed where test/support/openapi.ts walks it. */
@@ -849,7 +849,7 @@ function withExample(method: string, path: string, operation: Schema): Schema {
   if (!exchange) return operation;
   const at = (where: Schema | undefined, mediaType: string, what: string): Schema => {
     const media = (where?.content as Record<string, Schema> | undefined)?.[mediaType];
-    if (!media) throw new Error(`src/api/openapi-examples.json: ${method.toUpperCase()} ${path} has no ${what} of ${mediaType} (npm run docs:examples)`);
+    if (!media) throw new Error(`src/rulesets/openapi-examples.json: ${method.toUpperCase()} ${path} has no ${what} of ${mediaType} (npm run docs:examples)`);
     return media;
   };
   const shown = (media: Schema, value: unknown): Schema =>
