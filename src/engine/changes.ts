@@ -474,13 +474,17 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/**
- * The verdict a run gave, with what its builder read: one remembered for its rules firing so, reading the same values;
- * else the run's own (not remembered: a builder that reads the case's own values would fill the memory with verdicts
- * no other case meets); undefined when the run did not keep what its builder read.
- */
-function givenBuilt(run: CaseRun, module: ChangesModule, known: readonly Built[] | undefined, factMap: FactMap): Built | undefined {
+/** Of the verdicts remembered for one way of firing, the one whose builder read every fact as the fact map holds it now. */
+function readingAsNow(known: readonly Built[] | undefined, factMap: FactMap): Built | undefined {
   if (known) for (const entry of known) if (sameReads(factMap, entry.read)) return entry;
+  return undefined;
+}
+
+/**
+ * The verdict a run gave, with what its builder read (not remembered: a builder that reads the case's own values would
+ * fill the memory with verdicts no other case meets); undefined when the run did not keep what its builder read.
+ */
+function fromRun(run: CaseRun, module: ChangesModule): Built | undefined {
   if (run.read === undefined) return undefined;
   const verdict = verdictOf(run.outcome, module.datedFromAsOf);
   // Its key is left unwritten: the verdict given is compared with those reached, not looked up (a JSON text for it, on
@@ -654,8 +658,7 @@ export function summaryChanges(run: CaseRun, module: ChangesModule, requestFacts
   const decideAgain = (): Built => {
     const key = firingKey(firing);
     const known = outcomes.get(key);
-    if (known) for (const entry of known) if (sameReads(factMap, entry.read)) return entry;
-    return build(key, known);
+    return readingAsNow(known, factMap) ?? build(key, known);
   };
   // A verdict remembered for `firing` whose builder read none of the `moved` facts (the fact map does not hold their
   // changed values) and read every other as it is; undefined when none is remembered.
@@ -684,7 +687,9 @@ export function summaryChanges(run: CaseRun, module: ChangesModule, requestFacts
   // The verdict given, and what the outcome builder read to give it: while none of that moves and the rules fire as
   // they did, the verdict is the one given. Remembered, or read from the run (which kept what its builder read), or
   // built again.
-  const base = givenBuilt(run, module, outcomes.get(firingKey(firing)), factMap) ?? decideAgain();
+  const givenKey = firingKey(firing);
+  const givenKnown = outcomes.get(givenKey);
+  const base = readingAsNow(givenKnown, factMap) ?? fromRun(run, module) ?? build(givenKey, givenKnown);
   const givenReached = base.reached;
   const isGiven = (reached: Reached): boolean =>
     reached === givenReached ||

@@ -74,12 +74,9 @@ function documentedMedia(content: Node, mediaType: string): string | undefined {
 
 const isJsonMedia = (mediaType: string): boolean => mediaType === 'application/json' || mediaType.endsWith('+json');
 
-/** The field an error says is one too many (additionalProperties, or unevaluatedProperties where a oneOf gives some fields), as " (name)". */
+/** The field an error says is one too many (additionalProperties), as " (name)". */
 function extraField(e: ErrorObject): string {
-  const params = e.params as { additionalProperty?: unknown; unevaluatedProperty?: unknown };
-  if (e.keyword === 'additionalProperties') return ` (${String(params.additionalProperty)})`;
-  if (e.keyword === 'unevaluatedProperties') return ` (${String(params.unevaluatedProperty)})`;
-  return '';
+  return e.keyword === 'additionalProperties' ? ` (${String((e.params as { additionalProperty?: unknown }).additionalProperty)})` : '';
 }
 
 /**
