@@ -213,6 +213,20 @@ export function longDate(date: string): string {
   return `${WEEKDAYS[weekday(daysFromCivil(year, month, day)) - 1]} ${day} ${MONTHS[month - 1]} ${year}`;
 }
 
+/** The Monday of the week a date falls in (weeks run Monday to Sunday, as a work roster does). */
+export function weekStart(date: string): string {
+  const days = dayNumber(date);
+  return dateOfDay(days - weekday(days) + 1);
+}
+
+const SHORT_MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** A date as a work list says it: "29 Apr", with the year ("23 Dec 2025") when it is not `year`. */
+export function shortDate(date: string, year: number): string {
+  const [y, month, day] = parts(date);
+  return `${day} ${SHORT_MONTHS[month - 1]}${y === year ? '' : ` ${y}`}`;
+}
+
 /** A day that counting working days passed over, and why: a weekend, or a public holiday of the calendar (by name). */
 export interface SkippedDay {
   date: string;

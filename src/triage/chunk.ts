@@ -1,7 +1,7 @@
 // Triage of one chunk of input lines, inside a worker: parse, validate, decide, serialize, tally.
 import { parse as parseCsv } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
-import { dayNumber, isCalendarDate } from '../dates/calendar';
+import { dayNumber, isCalendarDate, weekStart } from '../dates/calendar';
 import { hash as oneShotHash } from 'node:crypto';
 import { decide, decideRun, runOf, type CaseRun, type Decision, type Verdict } from '../engine/evaluate';
 import type { CompiledRuleSet } from '../engine/compile';
@@ -16,6 +16,7 @@ import { columnsByPointer, rowConverter, type ConvertedRow } from './mapping';
 import { PreviousRecords, stillHolds, type PreviousRecord } from './previous';
 import type { ChunkCounts, ChunkMessage, ChunkResult, TriageSetup } from './protocol';
 import { NO_DUE_DAY, sortKey, tierFunction, type TierOf } from './priority';
+import type { ErrorKind } from './summary';
 
 /**
  * What a record's line is written from: the outcome, fired rules, until when the verdict holds and the first reason,
@@ -59,10 +60,13 @@ class ChunkSink {
     this.counts.tally[key] = (this.counts.tally[key] ?? 0) + 1;
   }
 
-  error(line: number, id: unknown, message: string, issues: readonly Issue[]): void {
+  error(line: number, id: unknown, kind: ErrorKind, message: string, issues: readonly Issue[]): void {
     const errors = issues.map((i) => ({ pointer: i.pointer, message: i.message }));
-    this.err.push(`{"line":${line},"id":${JSON.stringify(id ?? null)},"message":${JSON.stringify(message)},"errors":${JSON.stringify(errors)}}\n`);
+    this.err.push(
+      `{"line":${line},"id":${JSON.stringify(id ?? null)},"kind":"${kind}","message":${JSON.stringify(message)},"errors":${JSON.stringify(errors)}}\n`,
+    );
     this.counts.errors += 1;
+    this.count(`error:${kind}`);
   }
 }
 
@@ -140,11 +144,13 @@ export class ChunkTriage {
     try {
       record = JSON.parse(raw);
     } catch (error) {
-      sink.error(line, null, `line ${line} is not valid JSON: ${(error as Error).message}`, [{ pointer: '', message: 'is not valid JSON' }]);
+      sink.error(line, null, 'not-json', `line ${line} is not valid JSON: ${(error as Error).message}`, [{ pointer: '', message: 'is not valid JSON' }]);
       return;
     }
     if (record === null || typeof record !== 'object' || Array.isArray(record)) {
-      sink.error(line, null, `line ${line} is not a JSON object { "id", "facts" }`, [{ pointer: '', message: 'must be an object { "id", "facts", "asOf"? }' }]);
+      sink.error(line, null, 'not-a-record', `line ${line} is not a JSON object { "id", "facts" }`, [
+        { pointer: '', message: 'must be an object { "id", "facts", "asOf"? }' },
+      ]);
       return;
     }
     const { id, facts, asOf } = record as { id?: unknown; facts?: unknown; asOf?: unknown };
@@ -155,7 +161,7 @@ export class ChunkTriage {
     if (facts === undefined) issues.push({ pointer: '/facts', message: 'facts is required' });
     const shownId = typeof id === 'string' || typeof id === 'number' ? id : null;
     if (issues.length > 0) {
-      sink.error(line, shownId, `line ${line} is not a triage record { "id", "facts", "asOf"? }`, issues);
+      sink.error(line, shownId, 'not-a-record', `line ${line} is not a triage record { "id", "facts", "asOf"? }`, issues);
       return;
     }
     this.decideRecord(line, shownId as string | number, facts, (asOf as string | undefined) ?? this.setup.asOf, '/facts', raw, sink);
@@ -188,7 +194,7 @@ export class ChunkTriage {
         record = parseCsv(raw, { relax_column_count: true, relax_quotes: true })[0] ?? [''];
       } catch (error) {
         sink.counts.lines += 1;
-        sink.error(line, null, `line ${line} is not a CSV row: ${(error as Error).message}`, [{ pointer: '', message: 'is not a CSV row' }]);
+        sink.error(line, null, 'not-a-row', `line ${line} is not a CSV row: ${(error as Error).message}`, [{ pointer: '', message: 'is not a CSV row' }]);
         return;
       }
       this.csvRow(record, line, sink);
@@ -204,7 +210,7 @@ export class ChunkTriage {
     }
     const converted = (this.convertRow as (row: readonly string[]) => ConvertedRow)(record);
     if (record.length !== headers.length) {
-      sink.error(line, converted.id, `line ${line} has ${record.length} cells; the header has ${headers.length}`, [
+      sink.error(line, converted.id, 'not-a-row', `line ${line} has ${record.length} cells; the header has ${headers.length}`, [
         { pointer: '', message: `has ${record.length} cells, expected ${headers.length}` },
       ]);
       return;
@@ -214,6 +220,7 @@ export class ChunkTriage {
       sink.error(
         line,
         converted.id,
+        'refused-cell',
         `line ${line}: ${converted.issues.length === 1 ? 'a cell was' : `${converted.issues.length} cells were`} refused`,
         converted.issues,
       );
@@ -261,11 +268,13 @@ export class ChunkTriage {
   private decideRecord(line: number, id: string | number, rawFacts: unknown, asOf: string, prefix: string, input: string, sink: ChunkSink): void {
     const inForce = this.versionsOn(asOf);
     if ('error' in inForce) {
-      sink.error(line, id, inForce.error.message, inForce.error.issues);
+      sink.error(line, id, 'no-version', inForce.error.message, inForce.error.issues);
       return;
     }
     const digest = inputDigest(input);
     const problems: DecisionError[] = [];
+    // Facts the schema refuses, or (the schema satisfied) facts a rule set requires that were not given.
+    let kind: ErrorKind = 'missing-fact';
     let facts: Record<string, unknown>;
     try {
       facts = checkCaseFacts(rawFacts, { copy: false });
@@ -280,12 +289,14 @@ export class ChunkTriage {
     } catch (error) {
       if (!(error instanceof DecisionError)) throw error;
       problems.push(error);
+      kind = 'invalid-facts';
       facts = {};
     }
     if (problems.length > 0) {
       sink.error(
         line,
         id,
+        kind,
         problems.map((p) => p.message).join(' '),
         this.located(
           problems.flatMap((p) => p.issues),
@@ -299,7 +310,7 @@ export class ChunkTriage {
     if (previous && stillHolds(previous, digest, asOf, inForce.versions, this.setup.explain)) {
       const decisions = inForce.versions.map(({ name }) => ({ ruleSet: name, ...(previous.results[name] as PreviousRecord['results'][string]) }));
       sink.counts.carried += 1;
-      this.write(line, id, previous.asOf, asOf, decisions, previous.holdsUntil, digest, sink);
+      this.write(line, id, String(facts.program), previous.asOf, asOf, decisions, previous.holdsUntil, digest, sink);
       return;
     }
     // The first reason is worked out from the case as the rules read it, explaining only the rule it names: without
@@ -332,10 +343,10 @@ export class ChunkTriage {
     } catch (error) {
       // A date beyond the holiday calendar, say: this record cannot be decided; the run goes on.
       const issues = error instanceof DecisionError ? this.located(error.issues, prefix) : [{ pointer: '', message: 'could not be decided' }];
-      sink.error(line, id, error instanceof DecisionError ? error.message : `internal error: ${(error as Error).message}`, issues);
+      sink.error(line, id, 'undecidable', error instanceof DecisionError ? error.message : `internal error: ${(error as Error).message}`, issues);
       return;
     }
-    this.write(line, id, asOf, asOf, decisions, recordHolds, digest, sink);
+    this.write(line, id, String(facts.program), asOf, asOf, decisions, recordHolds, digest, sink);
   }
 
   /**
@@ -345,6 +356,7 @@ export class ChunkTriage {
   private write(
     line: number,
     id: string | number,
+    program: string,
     decidedAsOf: string,
     asOf: string,
     decisions: readonly TriageDecision[],
@@ -366,9 +378,19 @@ export class ChunkTriage {
       const due = dueField === undefined ? undefined : outcome[dueField];
       if (typeof due === 'string' && (dueBy === null || due < dueBy)) dueBy = due;
     }
-    const overdue = dueBy !== null && dueBy < asOf;
-    const tier = this.tierOf(outcomes, overdue);
+    // Overdue only where a due date applies to the case (its program's timeframe): null when none does.
+    const overdue = dueBy === null ? null : dueBy < asOf;
+    const tier = this.tierOf(outcomes, overdue === true);
     sink.count(`tier:${tier}`);
+    sink.count(`tier-program:${tier}:${program}`);
+    sink.count(`program:${program}`);
+    if (overdue) sink.count(`overdue:${program}`);
+    if (dueBy === null) sink.count(`no-due:${program}`);
+    else {
+      const week = weekStart(dueBy);
+      sink.count(`week:${week}`);
+      if (overdue) sink.count(`week-overdue:${week}`);
+    }
     sink.counts.results += 1;
     const explain = this.setup.explain;
     let text: string;

@@ -3,6 +3,41 @@ import type { ChunkCounts, RecordFormat } from './protocol';
 
 export type RunStatus = 'complete' | 'interrupted' | 'failed';
 
+/** Why a record went to the errors file, by kind: what the report counts and each error line carries as `kind`. */
+export const ERROR_KINDS = {
+  'not-json': 'line is not JSON',
+  'not-a-record': 'line is not a triage record { id, facts }',
+  'not-a-row': 'row does not fit the CSV header',
+  'refused-cell': 'a cell the mapping refuses (a code, date or flag)',
+  'invalid-facts': 'facts the schema refuses',
+  'missing-fact': 'a fact a rule set needs is missing',
+  'no-version': 'no rule version in force on its date',
+  undecidable: 'could not be decided (a date past the holiday calendar)',
+} as const;
+export type ErrorKind = keyof typeof ERROR_KINDS;
+
+/** One tier of the queue: its name (rules/triage/priority.json), its records, and those per program. */
+export interface TierCount {
+  tier: number;
+  name: string;
+  records: number;
+  byProgram: Record<string, number>;
+}
+
+/** One program's records: how many are overdue, and how many have no due date (none applies, or none can be worked out). */
+export interface ProgramCount {
+  records: number;
+  overdue: number;
+  noDueDate: number;
+}
+
+/** The records due in one week (Monday to Sunday), and how many of them are overdue on the as-of date. */
+export interface DueWeek {
+  week: string;
+  records: number;
+  overdue: number;
+}
+
 export interface TriageSummary {
   status: RunStatus;
   /** True when some records went to the errors file (the run still completed). */
@@ -26,10 +61,14 @@ export interface TriageSummary {
   carriedOver?: number;
   /** "<rule set>.<verdict field>" (the CSV column's name) → each value it took → records: e.g. a segment, a route. */
   verdicts: Record<string, Record<string, number>>;
-  /** Tier number → records. */
-  tiers: Record<string, number>;
-  /** The tiers' names, tier 1 first (rules/triage/priority.json). */
-  tierNames: string[];
+  /** Every tier of rules/triage/priority.json, tier 1 first, with its records (0 included). */
+  tiers: TierCount[];
+  /** Program → its records, overdue and without a due date. */
+  programs: Record<string, ProgramCount>;
+  /** The weeks records are due in, earliest first (the week's Monday), with the overdue among them. */
+  dueWeeks: DueWeek[];
+  /** Error kind → records (ERROR_KINDS says what each is). */
+  errorKinds: Partial<Record<ErrorKind, number>>;
   /** rule set → version hash → records it decided. */
   versions: Record<string, Record<string, number>>;
   seconds: number;
@@ -64,6 +103,28 @@ export class Tally {
     return out;
   }
 
+  /** The queue's tiers by name, every tier listed, with each tier's records per program. */
+  tiers(names: readonly string[]): TierCount[] {
+    const byProgram = this.group('tier-program');
+    return names.map((name, i) => {
+      const tier = i + 1;
+      const programs: Record<string, number> = {};
+      for (const [key, n] of Object.entries(byProgram)) if (key.startsWith(`${tier}:`)) programs[key.slice(key.indexOf(':') + 1)] = n;
+      return { tier, name, records: this.counts.get(`tier:${tier}`) ?? 0, byProgram: programs };
+    });
+  }
+
+  programs(): Record<string, ProgramCount> {
+    const out: Record<string, ProgramCount> = {};
+    for (const [program, records] of Object.entries(this.group('program')))
+      out[program] = { records, overdue: this.counts.get(`overdue:${program}`) ?? 0, noDueDate: this.counts.get(`no-due:${program}`) ?? 0 };
+    return out;
+  }
+
+  dueWeeks(): DueWeek[] {
+    return Object.entries(this.group('week')).map(([week, records]) => ({ week, records, overdue: this.counts.get(`week-overdue:${week}`) ?? 0 }));
+  }
+
   versions(): Record<string, Record<string, number>> {
     const out: Record<string, Record<string, number>> = {};
     for (const [key, n] of Object.entries(this.group('version'))) {
@@ -96,7 +157,13 @@ export function describeSummary(s: TriageSummary): string {
     `  input ${s.input}: ${s.lines} line(s)${s.headerLines ? ` after ${s.headerLines} header line` : ''} = ${s.results} results + ${s.errors} errors + ${s.blank} blank`,
     ...(s.carriedOver === undefined ? [] : [`  carried over from the previous queue: ${s.carriedOver}; decided: ${s.results - s.carriedOver}`]),
     ...Object.entries(s.verdicts).map(([column, counts]) => `  ${column}: ${list(counts, (value) => value)}`),
-    `  priority: ${list(s.tiers, (tier) => `tier ${tier}${s.tierNames[Number(tier) - 1] ? ` (${s.tierNames[Number(tier) - 1]})` : ''}`)}`,
+    `  queue: ${s.tiers.map((t) => `${t.name}: ${t.records}`).join(' · ')}`,
+    `  overdue: ${
+      Object.entries(s.programs)
+        .map(([program, p]) => `${program} ${p.overdue} of ${p.records}${p.noDueDate ? ` (${p.noDueDate} with no due date)` : ''}`)
+        .join(' · ') || 'none'
+    }`,
+    ...(s.errors > 0 ? [`  errors: ${list(s.errorKinds as Record<string, number>, (kind) => ERROR_KINDS[kind as ErrorKind] ?? kind)}`] : []),
     `  as of ${s.asOf}; ${s.workers} worker(s); ${s.seconds.toFixed(2)} s; ${s.recordsPerSecond} records/s; peak RSS ${(s.peakRssBytes / 1048576).toFixed(0)} MiB`,
   ];
   if (s.failure) lines.push(`  failed: ${s.failure}`);

@@ -27,6 +27,7 @@ interface ResultLine {
 interface ErrorLine {
   line: number;
   id: string | null;
+  kind: string;
   message: string;
   errors: { pointer: string; message: string }[];
 }
@@ -104,7 +105,14 @@ describe('NDJSON backlog', () => {
     expect((summary.verdicts as Record<string, Record<string, number>>)['segment-allocation.segment']).toEqual(
       expect.objectContaining({ '3': expect.any(Number) }),
     );
-    expect(summary.tierNames).toEqual(['Segment 3, overdue', 'Segment 3', 'Overdue', 'The rest']);
+    const tiers = summary.tiers as { tier: number; name: string; records: number; byProgram: Record<string, number> }[];
+    expect(tiers.map((t) => t.name)).toEqual(['Segment 3, overdue', 'Segment 3', 'Overdue', 'The rest']);
+    expect(tiers.reduce((sum, t) => sum + t.records, 0)).toBe(results.length);
+    for (const t of tiers) expect(Object.values(t.byProgram).reduce((sum, n) => sum + n, 0)).toBe(t.records);
+    // Every error is counted under its kind, and the kinds add up to the errors.
+    const kinds = summary.errorKinds as Record<string, number>;
+    expect(Object.values(kinds).reduce((sum, n) => sum + n, 0)).toBe(errors.length);
+    expect(Object.keys(kinds).sort()).toEqual([...new Set(errors.map((e) => e.kind))].sort());
   });
 
   it('reports each bad record with its input line number, id and pointers', () => {
