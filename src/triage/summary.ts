@@ -163,7 +163,7 @@ export function describeSummary(s: TriageSummary): string {
         .map(([program, p]) => `${program} ${p.overdue} of ${p.records}${p.noDueDate ? ` (${p.noDueDate} with no due date)` : ''}`)
         .join(' · ') || 'none'
     }`,
-    ...(s.errors > 0 ? [`  errors: ${list(s.errorKinds as Record<string, number>, (kind) => ERROR_KINDS[kind as ErrorKind] ?? kind)}`] : []),
+    ...(s.errors > 0 ? [`  errors: ${list(s.errorKinds, (kind) => ERROR_KINDS[kind as ErrorKind] ?? kind)}`] : []),
     `  as of ${s.asOf}; ${s.workers} worker(s); ${s.seconds.toFixed(2)} s; ${s.recordsPerSecond} records/s; peak RSS ${(s.peakRssBytes / 1048576).toFixed(0)} MiB`,
   ];
   if (s.failure) lines.push(`  failed: ${s.failure}`);
