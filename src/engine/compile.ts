@@ -94,6 +94,11 @@ export interface RuleSetModuleOf<Outcome extends TObject> {
    * whose earliest such date is before the as-of date is overdue, and a tier may ask for that.
    */
   dueBy?: keyof Static<Outcome> & string;
+  /**
+   * Who must approve, as a triage queue line says it: the outcome field naming the person (a role, or null when no one
+   * need approve this case), and what they approve, in a few words ("segment 3").
+   */
+  approval?: { field: keyof Static<Outcome> & string; what: string };
   /** A case to try the rule set with: the rules page's starting facts, and the rule set's example in /openapi.json. */
   example: Readonly<Record<string, unknown>>;
   /** The parameters the builder reads: a rule file without one is refused. */
@@ -113,11 +118,12 @@ export interface RuleSetModuleOf<Outcome extends TObject> {
  * A module as the registry holds it, its outcome typed loosely: each module is written against its own schema
  * (defineRuleSet below checks it), and what reads modules by name needs only what every outcome has.
  */
-export type RuleSetModule = Omit<RuleSetModuleOf<TObject>, 'build' | 'verdict' | 'dueBy' | 'datedFromAsOf' | 'decidedBy'> & {
+export type RuleSetModule = Omit<RuleSetModuleOf<TObject>, 'build' | 'verdict' | 'dueBy' | 'approval' | 'datedFromAsOf' | 'decidedBy'> & {
   build: OutcomeBuilder;
   decidedBy(context: DecidedContext): readonly DecidingRule[];
   verdict: string;
   dueBy?: string;
+  approval?: { field: string; what: string };
   datedFromAsOf: readonly string[];
 };
 

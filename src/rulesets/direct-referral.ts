@@ -227,6 +227,7 @@ export const directReferral = defineRuleSet({
   datedFromAsOf: [],
   columns: ['eligible', 'route', 'unmet', 'actionDueBy', 'refusalApprovedBy'],
   dueBy: 'actionDueBy',
+  approval: { field: 'refusalApprovedBy', what: 'refusing the direct referral' },
   example: { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-04-17' } },
   parameters: ['refusalApprover'],
   outcome: ['refusalNeedsApprovalWhen'],

@@ -61,6 +61,7 @@ export const exitReadiness = defineRuleSet({
   build,
   decidedBy,
   verdict: 'ready',
+  approval: { field: 'approvalBy', what: 'the exit' },
   datedFromAsOf: [],
   columns: ['ready', 'basis', 'unmet', 'earliestSubmission'],
   example: { program: 'child-support', case: { cmaActivitiesComplete: true, cmpActionsComplete: true, decisionsNotified: true, feedbackProvided: true } },

@@ -30,6 +30,7 @@ export function registerRuleSet(module: RuleSetModule): () => void {
     module.verdict,
     ...module.datedFromAsOf,
     ...(module.dueBy === undefined ? [] : [module.dueBy]),
+    ...(module.approval === undefined ? [] : [module.approval.field]),
     ...module.columns.map((column) => column.split('.')[0] as string),
   ]) {
     if (!Object.hasOwn(module.outcomeSchema.properties, field))

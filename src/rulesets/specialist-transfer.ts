@@ -42,6 +42,7 @@ export const specialistTransfer = defineRuleSet({
   build,
   decidedBy,
   verdict: 'approvable',
+  approval: { field: 'approvalBy', what: 'the transfer' },
   datedFromAsOf: [],
   columns: ['approvable', 'specialistProcess', 'unmet'],
   example: {

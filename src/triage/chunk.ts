@@ -15,7 +15,7 @@ import { outcomeCells } from './columns';
 import { columnsByPointer, rowConverter, type ConvertedRow } from './mapping';
 import { PreviousRecords, stillHolds, type PreviousRecord } from './previous';
 import type { ChunkCounts, ChunkMessage, ChunkResult, TriageSetup } from './protocol';
-import { NO_DUE_DAY, sortKey, tierFunction, type TierOf } from './priority';
+import { actionFunction, namedRuleSets, NO_DUE_DAY, sortKey, tierFunction, type ActionOf, type TierOf } from './priority';
 import type { ErrorKind } from './summary';
 
 /**
@@ -43,6 +43,16 @@ export const earlier = (a: string | null, b: string | null): string | null => (a
  * one call: a Hash object per record cost more than its hashing.
  */
 export const inputDigest = (text: string): string => oneShotHash('sha1', text, 'hex').slice(0, 16);
+
+/** The first reason given by the decisions at the places listed, looked for list by list. */
+function firstReason(decisions: readonly TriageDecision[], ...places: (readonly number[])[]): string | null {
+  for (const list of places)
+    for (const at of list) {
+      const reason = decisions[at]?.reason;
+      if (reason) return reason;
+    }
+  return null;
+}
 
 /** The versions in force on one date, or why there are none; most backlogs share one date. */
 type InForce = { versions: CompiledRuleSet[] } | { error: DecisionError };
@@ -76,6 +86,15 @@ export class ChunkTriage {
   private readonly convertRow?: (row: readonly string[]) => ConvertedRow;
   private readonly columnOf?: Map<string, string>;
   private readonly tierOf: TierOf;
+  private readonly actionOf: ActionOf;
+  /** The tiers' names, tier 1 first. */
+  private readonly tierNames: readonly string[];
+  /** Per tier: the places of the rule sets its conditions name, whose reasons explain it. */
+  private readonly tierNamed: readonly (readonly number[])[];
+  /** The places of the run's rule sets, in order. */
+  private readonly everyRuleSet: readonly number[];
+  /** Per rule set of the run, in order: who must approve what (its module says), if anyone may need to. */
+  private readonly approvals: readonly ({ field: string; what: string } | undefined)[];
   /** Per rule set of the run, in order: its outcome's headline field, counted in the summary (its module says which). */
   private readonly verdicts: readonly (string | undefined)[];
   /** Per rule set of the run, in order: the outcome field holding the date the case is due by, if it has one. */
@@ -89,6 +108,11 @@ export class ChunkTriage {
   ) {
     for (const name of setup.ruleSets) if (!registry.ruleSets.has(name)) throw new Error(`no rule set "${name}" in ${setup.rulesDirectory}`);
     this.tierOf = tierFunction(setup.priority, setup.ruleSets);
+    this.actionOf = actionFunction(setup.priority, setup.ruleSets);
+    this.tierNames = setup.priority.tiers.map((tier) => tier.name);
+    this.tierNamed = setup.priority.tiers.map((tier) => namedRuleSets(tier, setup.ruleSets));
+    this.everyRuleSet = setup.ruleSets.map((_, i) => i);
+    this.approvals = setup.ruleSets.map((name) => RULE_SET_MODULES[name]?.approval);
     this.verdicts = setup.ruleSets.map((name) => RULE_SET_MODULES[name]?.verdict);
     this.dueFields = setup.ruleSets.map((name) => RULE_SET_MODULES[name]?.dueBy);
     if (setup.previous) this.previous = new PreviousRecords(setup.previous);
@@ -364,8 +388,9 @@ export class ChunkTriage {
     digest: string,
     sink: ChunkSink,
   ): void {
-    // The case is due by the earliest date any outcome says it must be actioned by; overdue once that is past.
+    // The case is due by the earliest date any outcome says it must be actioned by; who must approve, from each outcome.
     let dueBy: string | null = null;
+    let approver: string | null = null;
     const outcomes: Record<string, unknown>[] = [];
     for (let i = 0; i < decisions.length; i += 1) {
       const decision = decisions[i] as TriageDecision;
@@ -377,10 +402,20 @@ export class ChunkTriage {
       const dueField = this.dueFields[i];
       const due = dueField === undefined ? undefined : outcome[dueField];
       if (typeof due === 'string' && (dueBy === null || due < dueBy)) dueBy = due;
+      const approval = this.approvals[i];
+      const who = approval === undefined ? undefined : outcome[approval.field];
+      if (typeof who === 'string') approver = `${approver === null ? '' : `${approver}; `}${approval?.what}: ${who}`;
     }
     // Overdue only where a due date applies to the case (its program's timeframe): null when none does.
     const overdue = dueBy === null ? null : dueBy < asOf;
-    const tier = this.tierOf(outcomes, overdue === true);
+    const record = { outcomes, overdue, program };
+    const tier = this.tierOf(record);
+    const tierName = this.tierNames[tier - 1] as string;
+    const action = this.actionOf(record, dueBy, approver, asOf);
+    const nextAction = action.text;
+    // The first reason of the decision the queue line turns on: a rule set the tier names (segment 3, say), else one
+    // the next action names (the route), else the first of the run that gives one.
+    const reason = firstReason(decisions, this.tierNamed[tier - 1] as readonly number[], action.named, this.everyRuleSet);
     sink.count(`tier:${tier}`);
     sink.count(`tier-program:${tier}:${program}`);
     sink.count(`program:${program}`);
@@ -400,20 +435,32 @@ export class ChunkTriage {
       for (const d of decisions) {
         results += `${results ? ',' : ''}${JSON.stringify(d.ruleSet)}:{"version":"${d.version}","outcome":${JSON.stringify(d.outcome)},"holdsUntil":${JSON.stringify(d.holdsUntil)},"reason":${JSON.stringify(d.reason)},"fired":${JSON.stringify(d.fired)}${explain ? `,"explanation":${JSON.stringify(d.explanation)}` : ''}}`;
       }
-      text = `{"id":${JSON.stringify(id)},"line":${line},"asOf":"${decidedAsOf}","holdsUntil":${JSON.stringify(recordHolds)},"priority":{"tier":${tier},"overdue":${overdue},"dueBy":${dueBy === null ? 'null' : `"${dueBy}"`}},"results":{${results}},"inputDigest":"${digest}"}\n`;
+      text = `{"id":${JSON.stringify(id)},"line":${line},"tier":${JSON.stringify(tierName)},"dueBy":${dueBy === null ? 'null' : `"${dueBy}"`},"overdue":${overdue},"nextAction":${JSON.stringify(nextAction)},"reason":${JSON.stringify(reason)},"approver":${JSON.stringify(approver)},"holdsUntil":${JSON.stringify(recordHolds)},"program":${JSON.stringify(program)},"asOf":"${decidedAsOf}","results":{${results}},"inputDigest":"${digest}"}\n`;
       cut = 1;
     } else {
       const head = stringify([[String(id), String(line)]]);
-      const cells: string[] = [String(tier), decidedAsOf, recordHolds ?? ''];
+      const cells: string[] = [
+        tierName,
+        dueBy ?? '',
+        overdue === null ? '' : overdue ? 'yes' : 'no',
+        nextAction,
+        reason ?? '',
+        approver ?? '',
+        recordHolds ?? '',
+        program,
+        decidedAsOf,
+      ];
+      let rules = '';
       for (const d of decisions) {
         cells.push(d.version);
         outcomeCells(d.ruleSet, d.outcome, cells);
-        cells.push(d.holdsUntil ?? '', d.reason ?? '', d.fired.join(';'));
-        if (explain) cells.push(JSON.stringify(d.explanation));
+        rules += `${rules ? '; ' : ''}${d.ruleSet}: ${d.fired.join(', ') || 'none'}`;
       }
+      cells.push(rules);
+      if (explain) for (const d of decisions) cells.push(JSON.stringify(d.explanation));
       cells.push(digest);
       const tail = stringify([cells]);
-      // The rank, when sorting, goes between "line" and "priority".
+      // The rank, when sorting, goes between "line" and "tier".
       text = `${head.slice(0, -1)},${tail}`;
       cut = Buffer.byteLength(head);
     }

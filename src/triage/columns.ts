@@ -13,22 +13,15 @@ export function outcomeColumns(ruleSet: string): readonly string[] {
 export const RE_TRIAGE_ON = 're-triage on';
 
 /**
- * The header row: record columns (the record's re-triage date beside its priority), then per rule set its version,
- * outcome fields, its own re-triage date (holdsUntil) and first reason after them, and the fired rules; last the input's
- * digest, which --previous reads.
+ * The header row, in a team leader's words first: where the record is in the queue, when it is due, what to do next,
+ * why and who must approve; then per rule set its version and outcome fields; then every rule that fired, in one
+ * column; with --explain each rule set's explanation; last the input's digest, which --previous reads.
  */
 export function csvHeader(ruleSets: readonly string[], { rank, explain }: { rank: boolean; explain: boolean }): string[] {
-  const header = rank ? ['id', 'line', 'rank', 'priority', 'asOf', RE_TRIAGE_ON] : ['id', 'line', 'priority', 'asOf', RE_TRIAGE_ON];
-  for (const ruleSet of ruleSets) {
-    header.push(
-      `${ruleSet}.version`,
-      ...outcomeColumns(ruleSet).map((field) => `${ruleSet}.${field}`),
-      `${ruleSet}.${RE_TRIAGE_ON}`,
-      `${ruleSet}.reason`,
-      `${ruleSet}.fired`,
-    );
-    if (explain) header.push(`${ruleSet}.explanation`);
-  }
+  const header = ['id', 'line', ...(rank ? ['rank'] : []), 'tier', 'due by', 'overdue', 'next action', 'reason', 'approver', RE_TRIAGE_ON, 'program', 'as of'];
+  for (const ruleSet of ruleSets) header.push(`${ruleSet}.version`, ...outcomeColumns(ruleSet).map((field) => `${ruleSet}.${field}`));
+  header.push('rules');
+  if (explain) header.push(...ruleSets.map((ruleSet) => `${ruleSet}.explanation`));
   header.push('inputDigest');
   return header;
 }

@@ -9,7 +9,7 @@ import { DecisionError } from '../../src/errors';
 import { loadRules } from '../../src/loader/load';
 import { loadTriagePriority, MAX_TIERS, parseTriagePriority, TRIAGE_PRIORITY_FILE } from '../../src/loader/triage-priority';
 import { RULE_SET_MODULES } from '../../src/rulesets';
-import { tierFunction } from '../../src/triage/priority';
+import { actionFunction, tierFunction } from '../../src/triage/priority';
 import { captureStdout, RULES_DIR } from '../support';
 
 const SHIPPED = readFileSync(path.join(RULES_DIR, TRIAGE_PRIORITY_FILE), 'utf8');
@@ -31,7 +31,13 @@ function refusalOf(text: string): string[] {
 }
 
 /** The shipped file with one edit, written as policy staff write it (two-space JSON). */
-function edited(edit: (json: { ruleSets: string[]; tiers: { name: string; when: Record<string, unknown> }[] }) => void): string {
+function edited(
+  edit: (json: {
+    ruleSets: string[];
+    tiers: { name: string; when: Record<string, unknown> }[];
+    actions: { when: Record<string, unknown>; text: string }[];
+  }) => void,
+): string {
   const json = JSON.parse(SHIPPED);
   edit(json);
   return JSON.stringify(json, null, 2);
@@ -52,15 +58,49 @@ describe('the shipped tiers', () => {
 
   test('put a case in the first tier it meets; a condition on a rule set the run leaves out is not met', () => {
     const tierOf = tierFunction(priority, ['direct-referral', 'segment-allocation']);
-    const segment = (n: number) => [{ route: 'standard' }, { segment: n }];
-    expect(tierOf(segment(3), true)).toBe(1);
-    expect(tierOf(segment(3), false)).toBe(2);
-    expect(tierOf(segment(2), true)).toBe(3);
-    expect(tierOf(segment(1), false)).toBe(4);
+    const segment = (n: number, overdue: boolean | null) => ({ outcomes: [{ route: 'standard' }, { segment: n }], overdue, program: 'centrelink' });
+    expect(tierOf(segment(3, true))).toBe(1);
+    expect(tierOf(segment(3, false))).toBe(2);
+    // A case no due date applies to is not overdue.
+    expect(tierOf(segment(3, null))).toBe(2);
+    expect(tierOf(segment(2, true))).toBe(3);
+    expect(tierOf(segment(1, false))).toBe(4);
+    expect(tierOf(segment(1, null))).toBe(4);
     // Without segment allocation in the run, no case is segment 3.
     const alone = tierFunction(priority, ['direct-referral']);
-    expect(alone([{ route: 'standard' }], true)).toBe(3);
-    expect(alone([{ route: 'standard' }], false)).toBe(4);
+    expect(alone({ outcomes: [{ route: 'standard' }], overdue: true, program: 'centrelink' })).toBe(3);
+    expect(alone({ outcomes: [{ route: 'standard' }], overdue: false, program: 'centrelink' })).toBe(4);
+  });
+
+  test('recommend the next action the procedure gives for the program and route, with the due date in words', () => {
+    const actionOf = actionFunction(priority, ['direct-referral', 'segment-allocation']);
+    const record = (program: string, route: string, segment: number, overdue: boolean | null) => ({
+      outcomes: [{ route }, { segment, approvalBy: segment === 3 ? 'PS Service Support Manager (SSM)' : null }],
+      overdue,
+      program,
+    });
+    // 001 Centrelink Table 1 Step 2: "The allocated PSSO will action the referral within 5 working days".
+    expect(actionOf(record('centrelink', 'direct', 2, false), '2026-04-29', null, '2026-04-20').text).toBe(
+      'Action the direct referral for initial case review, due 29 Apr',
+    );
+    // Step 1: all other referrals go to the PS mailbox, where PS assesses their suitability.
+    expect(actionOf(record('centrelink', 'standard', 2, true), '2025-12-23', null, '2026-01-19').text).toBe(
+      'Assess the referral from the PS mailbox for PS case management (standard route), overdue: it was due 23 Dec 2025',
+    );
+    // 001 Child Support Table 1 Step 2: "lock and assign the primary customer and any associated customer"; Resources
+    // Table 4 Step 1: segment 3 "after a discussion with the PS Service Support Manager".
+    expect(actionOf(record('child-support', 'standard', 3, false), '2026-01-21', 'segment 3: PS Service Support Manager (SSM)', '2026-01-19').text).toBe(
+      'Lock and assign the customer and any associated customer from the intray, due 21 Jan; discuss segment 3 with the PS Service Support Manager (SSM), who approves it',
+    );
+    // No due date could be worked out (an intray the older Child Support procedure names no timeframe for).
+    expect(actionOf(record('child-support', 'standard', 2, null), null, null, '2024-06-03').text).toBe(
+      'Lock and assign the customer and any associated customer from the intray, no due date worked out',
+    );
+    // A run without direct referral: no action that needs its route is taken.
+    const alone = actionFunction(priority, ['segment-allocation']);
+    expect(alone({ outcomes: [{ segment: 2 }], overdue: null, program: 'centrelink' }, null, null, '2026-01-19').text).toBe(
+      'Work the case, no due date worked out',
+    );
   });
 
   test('are not taken for a rule file: the rules load beside them', () => {
@@ -142,6 +182,37 @@ describe('a broken tiers file is refused at its line and column, with the fix', 
     ).toEqual([expect.stringContaining(`at most ${MAX_TIERS} tiers`)]);
   });
 
+  test('an action with a placeholder that is not one, or reads a rule set its conditions do not name; a program that is not one', () => {
+    expect(
+      refusalOf(
+        edited((j) => {
+          j.actions[1]!.text = 'Lock and assign the customer, {dueby}';
+        }),
+      ),
+    ).toEqual([expect.stringMatching(/^\d+:\d+ \{dueby\} is not a placeholder: use \{due\}, \{approver\} or \{<rule set>\.<outcome field>\}/)]);
+    expect(
+      refusalOf(
+        edited((j) => {
+          j.actions[1]!.text = 'Lock and assign the customer, {due}; {segment-allocation.approvalBy} approves';
+        }),
+      ),
+    ).toEqual([expect.stringContaining('{segment-allocation.approvalBy} reads the segment-allocation outcome, which this action\'s "when" does not name')]);
+    expect(
+      refusalOf(
+        edited((j) => {
+          j.actions[0]!.when.program = 'Child Support';
+        }),
+      ),
+    ).toEqual([expect.stringContaining('"program" is one of "centrelink", "child-support" (the fact program), not "Child Support"')]);
+    expect(
+      refusalOf(
+        edited((j) => {
+          j.actions[j.actions.length - 1]!.when = { overdue: true };
+        }),
+      ),
+    ).toEqual([expect.stringContaining('the last action takes every record the actions before it do not')]);
+  });
+
   test('a key that is neither overdue nor an outcome field, a member misspelt, bad JSON', () => {
     expect(
       refusalOf(
@@ -149,7 +220,7 @@ describe('a broken tiers file is refused at its line and column, with the fix', 
           j.tiers[0]!.when = { segment: 3 };
         }),
       ),
-    ).toEqual([expect.stringContaining('"segment" is neither "overdue" nor "<rule set>.<outcome field>"')]);
+    ).toEqual([expect.stringContaining('"segment" is neither "overdue", "program" nor "<rule set>.<outcome field>"')]);
     expect(
       refusalOf(
         edited((j) => {

@@ -21,8 +21,14 @@ interface ResultLine {
   id: string;
   line: number;
   asOf: string;
-  priority: { tier: number; overdue: boolean; dueBy: string | null };
-  results: Record<string, { version: string; outcome: Record<string, unknown>; fired: string[] }>;
+  tier: string;
+  dueBy: string | null;
+  overdue: boolean | null;
+  nextAction: string;
+  reason: string | null;
+  approver: string | null;
+  program: string;
+  results: Record<string, { version: string; outcome: Record<string, unknown>; fired: string[]; reason: string | null }>;
 }
 interface ErrorLine {
   line: number;
@@ -146,10 +152,30 @@ describe('NDJSON backlog', () => {
         expect(got.outcome).toEqual(decision.outcome);
         expect(got.fired).toEqual(decision.explanation.filter((r) => r.fired).map((r) => r.rule));
       }
-      const segment3 = result.results['segment-allocation']!.outcome.segment === 3;
-      const due = result.results['direct-referral']!.outcome.actionDueBy as string;
-      const overdue = due < AS_OF;
-      expect(result.priority).toEqual({ tier: segment3 ? (overdue ? 1 : 2) : overdue ? 3 : 4, overdue, dueBy: due });
+      const sa = result.results['segment-allocation']!.outcome;
+      const due = result.results['direct-referral']!.outcome.actionDueBy as string | null;
+      const overdue = due === null ? null : due < AS_OF;
+      expect(result.program).toBe(facts.program);
+      expect({ tier: result.tier, dueBy: result.dueBy, overdue: result.overdue }).toEqual({
+        tier: sa.segment === 3 ? (overdue ? 'Segment 3, overdue' : 'Segment 3') : overdue ? 'Overdue' : 'The rest',
+        dueBy: due,
+        overdue,
+      });
+      // Who must approve: segment 3's approver, and refusing a direct referral's.
+      const refusal = result.results['direct-referral']!.outcome.refusalApprovedBy as string | null;
+      const approvers = [
+        ...(refusal === null ? [] : [`refusing the direct referral: ${refusal}`]),
+        ...(sa.approvalBy === null ? [] : [`segment 3: ${sa.approvalBy as string}`]),
+      ];
+      expect(result.approver).toBe(approvers.length === 0 ? null : approvers.join('; '));
+      // The line's reason is the first reason of the decision its tier turns on (segment 3), else the first of the run's
+      // (direct referral's: the route, which the next action turns on).
+      const from = sa.segment === 3 ? 'segment-allocation' : 'direct-referral';
+      expect(result.reason).toBe(result.results[from]!.reason);
+      expect(result.reason).toEqual(expect.any(String));
+      expect(result.nextAction).toMatch(
+        due === null ? /no due date worked out/ : overdue ? /, overdue: it was due \d{1,2} [A-Z][a-z]{2}/ : /, due \d{1,2} [A-Z][a-z]{2}/,
+      );
     }
   });
 
@@ -174,7 +200,7 @@ describe('NDJSON backlog', () => {
     expect(readLines(file('sorted2.out.ndjson')).map(strip).sort()).toEqual(readLines(file('plain.out.ndjson')).sort());
     const key = (r: ResultLine) => {
       const segment3 = r.results['segment-allocation']!.outcome.segment === 3;
-      const due = r.results['direct-referral']!.outcome.actionDueBy as string;
+      const due = (r.results['direct-referral']!.outcome.actionDueBy as string | null) ?? '9999-12-31';
       return [segment3 ? 0 : 1, due < AS_OF ? 0 : 1, due, r.line] as const;
     };
     for (let i = 1; i < sorted.length; i += 1) {
@@ -182,7 +208,7 @@ describe('NDJSON backlog', () => {
       const order = a[0] - b[0] || a[1] - b[1] || a[2].localeCompare(b[2]) || a[3] - b[3];
       expect(order).toBeLessThan(0);
     }
-    expect(sorted[0]!.priority.tier).toBe(1);
+    expect(sorted[0]!.tier).toBe('Segment 3, overdue');
   });
 });
 
@@ -203,7 +229,8 @@ describe('CSV', () => {
     expect(a.map((r) => r.id)).toEqual(b.map((r) => r.id));
     a.forEach((r, i) => {
       expect(r.results).toEqual(b[i]!.results);
-      expect(r.priority).toEqual(b[i]!.priority);
+      const queued = (x: ResultLine) => [x.tier, x.dueBy, x.overdue, x.nextAction, x.reason, x.approver, x.program];
+      expect(queued(r)).toEqual(queued(b[i]!));
       expect(r.line).toBe(b[i]!.line + 1); // the header is line 1
     });
     const errors = readNdjson<ErrorLine>(file('twin-csv.errors.ndjson'));
@@ -229,7 +256,13 @@ describe('CSV', () => {
       const r = twinRows[i]!;
       expect(row.id).toBe(r.id);
       expect(row.rank).toBe(String(i + 1));
-      expect(row.priority).toBe(String(r.priority.tier));
+      expect(row.tier).toBe(r.tier);
+      expect(row['due by']).toBe(r.dueBy ?? '');
+      expect(row.overdue).toBe(r.overdue === null ? '' : r.overdue ? 'yes' : 'no');
+      expect(row['next action']).toBe(r.nextAction);
+      expect(row.reason).toBe(r.reason ?? '');
+      expect(row.approver).toBe(r.approver ?? '');
+      expect(row.program).toBe(r.program);
       const dr = r.results['direct-referral']!;
       const sa = r.results['segment-allocation']!;
       expect(row['direct-referral.version']).toBe(dr.version);
@@ -239,7 +272,9 @@ describe('CSV', () => {
       expect(row['direct-referral.unmet']).toBe((dr.outcome.unmet as string[]).join(';'));
       expect(row['segment-allocation.segment']).toBe(String(sa.outcome.segment));
       expect(row['segment-allocation.reviewBy']).toBe(sa.outcome.reviewBy ?? '');
-      expect(row['segment-allocation.fired']).toBe(sa.fired.join(';'));
+      // Every rule id in one column, and in no other.
+      expect(row.rules).toBe(`direct-referral: ${dr.fired.join(', ') || 'none'}; segment-allocation: ${sa.fired.join(', ') || 'none'}`);
+      expect(Object.keys(row).filter((column) => /fired|indicators/.test(column))).toEqual([]);
     });
   }, 120_000);
 });
