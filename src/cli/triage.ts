@@ -16,6 +16,7 @@ export interface TriageCommandOptions {
   workers?: string;
   summary?: string;
   previous?: string;
+  quiet?: boolean;
   rules?: string;
 }
 
@@ -49,6 +50,7 @@ export async function triageCommand(input: string, options: TriageCommandOptions
     workers,
     summary: options.summary,
     previous: options.previous,
+    quiet: options.quiet === true,
     rulesDirectory: places(options).rules,
   });
 }

@@ -34,8 +34,10 @@ export interface TriageOptions {
   /** The last run's NDJSON queue: records whose answer still stands are carried over from it (previous.ts). */
   previous?: string;
   rulesDirectory: string;
-  /** Progress bar (true), periodic lines (false); default: whether stderr is a terminal. */
+  /** Progress bar (true), a line per 10% (false); default: whether stderr is a terminal. */
   tty?: boolean;
+  /** A line per 10% even on a terminal, no bar (--quiet). */
+  quiet?: boolean;
 }
 
 /** Bad usage or unreadable input: the CLI exits 2 with this message. */
@@ -181,7 +183,9 @@ export async function runTriage(options: TriageOptions): Promise<number> {
     sigints += 1;
   };
   process.on('SIGINT', onSigint);
-  const progress = new Progress(reader.size, () => ({ bytesRead: reader.bytesRead, records: tally.results + tally.errors }), options.tty);
+  // Progress in records decided, the total estimated from the input bytes of the chunks decided (not read: the reader runs ahead).
+  let bytesDecided = 0;
+  const progress = new Progress(reader.size, () => ({ decided: tally.results + tally.errors, bytesDecided }), { tty: options.tty, quiet: options.quiet });
   let pool: WorkerPool | undefined;
   try {
     pool = await WorkerPool.start(options.workers, setup, versionsByFile(registry));
@@ -189,8 +193,10 @@ export async function runTriage(options: TriageOptions): Promise<number> {
     if (outputFormat === 'csv' && !options.sort) await writeAll(out, Buffer.from(stringify([csvHeader(ruleSets, { rank: false, explain: options.explain })])));
     const text = new TextWriter();
     const write = async (result: ChunkResult) => {
+      bytesDecided += result.input.byteLength;
       reader.buffers.release(result.input);
       tally.add(result.counts);
+      progress.update();
       await text.write(out, result.out);
       await text.write(errors, result.err);
       if (ranks && result.keys && result.lengths && result.cuts) ranks.add(result.keys, result.lengths, result.cuts);
@@ -222,6 +228,7 @@ export async function runTriage(options: TriageOptions): Promise<number> {
       await write(result);
     }
     if (sigints > 0) status = 'interrupted';
+    else progress.finish();
 
     if (ranks && spill) {
       await out.close();

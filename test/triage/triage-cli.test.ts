@@ -279,6 +279,34 @@ describe('CSV', () => {
   }, 120_000);
 });
 
+describe('progress on stderr', () => {
+  /** The progress lines of a run's stderr, as [percentage, records decided]. */
+  const progressLines = (stderr: string) =>
+    [...stderr.matchAll(/^triage: (\d+)% — ([\d,]+) of (?:about )?[\d,]+ records decided/gm)].map(
+      (m) => [Number(m[1]), Number(m[2]!.replace(/,/g, ''))] as const,
+    );
+
+  it('not on a terminal: a line per 10% of the records decided, increasing, none above 100, the last the real total', async () => {
+    // About 7 MB: a dozen chunks, so the lines come as the chunks are decided, not all at the end.
+    const input = file('progress.ndjson');
+    await writeBacklog(input, { count: 20_000, seed: 7, corrupt: 20, asOf: AS_OF, format: 'ndjson' });
+    const run = await triage(input, 'progress', '--workers', '2');
+    expect(run.code).toBe(0);
+    const lines = progressLines(run.stderr);
+    const summary = summaryOf('progress');
+    expect(lines.length).toBeGreaterThan(3);
+    lines.slice(1).forEach(([percent], i) => expect(percent).toBeGreaterThan(lines[i]![0]));
+    expect(lines.every(([percent]) => percent <= 100)).toBe(true);
+    expect(lines.at(-1)).toEqual([100, summary.results + summary.errors]);
+    expect(run.stderr).not.toMatch(/NaN|Infinity|NFs|ETA/);
+    // --quiet is taken (lines, as here); a one-chunk input: no line before the end, then 100% with its total.
+    const quiet = await triage(path.join(FIXTURES_DIR, 'csv', 'sample-backlog.ndjson'), 'quiet', '--workers', '1', '--quiet');
+    expect(quiet.code).toBe(0);
+    const quietSummary = summaryOf('quiet');
+    expect(progressLines(quiet.stderr)).toEqual([[100, quietSummary.results + quietSummary.errors]]);
+  }, 120_000);
+});
+
 describe('interruption', () => {
   it('leaves only complete lines after SIGINT, exits 130 and says so in the summary', async () => {
     const big = file('big.ndjson');
