@@ -100,7 +100,7 @@ export class WorkerPool {
       if (!least) return;
       const task = this.queue.shift() as Task;
       (this.busy.get(least) as Map<number, Task>).set(task.chunk.seq, task);
-      least.postMessage(task.chunk, [task.chunk.data.buffer as ArrayBuffer]);
+      least.postMessage(task.chunk, [task.chunk.data.buffer as ArrayBuffer, ...(task.chunk.recycled ?? [])]);
     }
   }
 }

@@ -31,6 +31,8 @@ export interface ChunkMessage {
   seq: number;
   firstLine: number;
   data: Uint8Array;
+  /** Output buffers of earlier chunks, written out by the main thread: the worker writes later chunks' output into them. */
+  recycled?: ArrayBuffer[];
 }
 
 /** Per-chunk tallies; the main thread adds them up for the summary. */
@@ -47,16 +49,16 @@ export interface ChunkCounts {
 }
 
 /**
- * A chunk done: output text and error text (whole lines), the counts, and when ranking, for each
- * result in order its sort key, its byte length and where the rank goes in it. Text travels as
- * strings (the main thread encodes them into one reused buffer) and the input buffer comes back
- * for reuse: transferred ArrayBuffers that are freed only when the main thread's small heap is
- * collected made its memory grow with the input size.
+ * A chunk done: output bytes and error text (whole lines), the counts, and when ranking, for each
+ * result in order its sort key, its byte length and where the rank goes in it. The input buffer and
+ * the output buffer come back for reuse: fresh transferred ArrayBuffers are freed only when the main
+ * thread's small heap is collected, which made its memory grow with the input size.
  */
 export interface ChunkResult {
   type: 'done';
   seq: number;
-  out: string;
+  /** The records' lines, UTF-8, in a buffer transferred here and handed back in a later chunk (ChunkMessage.recycled). */
+  out: Uint8Array;
   err: string;
   /** The chunk's input buffer, handed back so the reader can fill it again. */
   input: Uint8Array;

@@ -3,8 +3,11 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { RecordFormat } from './protocol';
 
-/** About this much input per chunk: large enough that messaging is noise, small enough to bound memory. */
-export const CHUNK_BYTES = 512 * 1024;
+/**
+ * About this much input per chunk: large enough that messaging is noise, small enough that a chunk's records die in
+ * the worker's young generation (512 KiB chunks spent a quarter more CPU, much of it collecting what a chunk kept).
+ */
+export const CHUNK_BYTES = 64 * 1024;
 /** A CSV with an unclosed quote would otherwise swallow the rest of the file into one chunk. */
 const MAX_CSV_RECORD_BYTES = 16 * 1024 * 1024;
 const NEWLINE = 10;

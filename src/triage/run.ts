@@ -192,12 +192,15 @@ export async function runTriage(options: TriageOptions): Promise<number> {
 
     if (outputFormat === 'csv' && !options.sort) await writeAll(out, Buffer.from(stringify([csvHeader(ruleSets, { rank: false, explain: options.explain })])));
     const text = new TextWriter();
+    const recycled: ArrayBuffer[] = [];
     const write = async (result: ChunkResult) => {
       bytesDecided += result.input.byteLength;
       reader.buffers.release(result.input);
       tally.add(result.counts);
       progress.update();
-      await text.write(out, result.out);
+      await writeAll(out, result.out);
+      // Written out: the buffer goes back to a worker with the next chunk, a few at most waiting.
+      if (recycled.length < options.workers * 4) recycled.push(result.out.buffer as ArrayBuffer);
       await text.write(errors, result.err);
       if (ranks && result.keys && result.lengths && result.cuts) ranks.add(result.keys, result.lengths, result.cuts);
     };
@@ -212,7 +215,7 @@ export async function runTriage(options: TriageOptions): Promise<number> {
         const chunk = await reader.next();
         if (!chunk) exhausted = true;
         else {
-          const result = pool.submit({ type: 'chunk', seq: seq++, firstLine: chunk.firstLine, data: chunk.data });
+          const result = pool.submit({ type: 'chunk', seq: seq++, firstLine: chunk.firstLine, data: chunk.data, recycled: recycled.splice(0, 2) });
           result.catch(() => undefined); // awaited in order below; this only keeps an early failure from being "unhandled"
           queue.push(result);
         }

@@ -17,7 +17,11 @@ try {
   port.on('message', (chunk: ChunkMessage) => {
     try {
       const result = triage.run(chunk);
-      reply(result, [result.input.buffer as ArrayBuffer, ...[result.keys, result.lengths, result.cuts].flatMap((a) => (a ? [a.buffer as ArrayBuffer] : []))]);
+      reply(result, [
+        result.input.buffer as ArrayBuffer,
+        result.out.buffer as ArrayBuffer,
+        ...[result.keys, result.lengths, result.cuts].flatMap((a) => (a ? [a.buffer as ArrayBuffer] : [])),
+      ]);
     } catch (error) {
       reply({ type: 'fatal', message: `chunk ${chunk.seq} (from line ${chunk.firstLine}): ${(error as Error).stack ?? String(error)}` });
     }

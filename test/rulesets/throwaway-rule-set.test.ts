@@ -229,7 +229,7 @@ describe('triage', () => {
       .map((record) => JSON.stringify(record))
       .join('\n');
     const result = triage.run({ type: 'chunk', seq: 0, firstLine: 1, data: new Uint8Array(Buffer.from(`${lines}\n`)) });
-    const rows = parseCsv(result.out);
+    const rows = parseCsv(Buffer.from(result.out));
     const version = registry.ruleSets.get(NAME)!.latest.version;
     // Nothing in its rules is dated, so no day changes its answers (re-triage on empty). The reason is its rule's
     // description with the customer's value, met for a Child Support case and not met for a Centrelink one.
