@@ -82,7 +82,12 @@ program
     'batch triage of a referral backlog (NDJSON { id, facts } lines, or CSV with --mapping) through the rule sets, in worker threads; exit 130 when interrupted',
   )
   .requiredOption('--out <file>', 'results: NDJSON or CSV (by extension, or --format)')
-  .requiredOption('--errors <file>', 'records that could not be decided, NDJSON { line, id, message, errors }')
+  .requiredOption(
+    '--errors <file>',
+    "records that could not be decided, in the input's format: for NDJSON input NDJSON { line, id, kind, message, errors: [{ pointer, message }] }, " +
+      'pointers into the input line; for CSV input CSV line,id,column,value,kind,message, a row per value refused, the cell as the export gives it ' +
+      '(the extension must not say the other format)',
+  )
   .option('--as-of <date>', 'decide as of this date, YYYY-MM-DD (default: today in Sydney)')
   .option('--rule-sets <names>', 'comma-separated rule sets (default: the ruleSets of triage/priority.json in the rules folder)')
   .option('--mapping <file.json>', 'CSV input: column mapping from CSV headers to fact paths (src/triage/mapping.ts)')

@@ -12,9 +12,10 @@ import { checkCaseFacts, requireFacts } from '../facts/validate';
 import type { RuleRegistry, RuleSetVersions } from '../loader/load';
 import { RULE_SET_MODULES } from '../rulesets';
 import { outcomeCells } from './columns';
-import { columnsByPointer, rowConverter, type ConvertedRow } from './mapping';
+import { errorsCsvRows, errorsNdjsonLine } from './errors-file';
+import { issueLocator, rowConverter, type CellIssue, type ConvertedRow } from './mapping';
 import { PreviousRecords, stillHolds, type PreviousRecord } from './previous';
-import type { ChunkCounts, ChunkMessage, ChunkResult, TriageSetup } from './protocol';
+import type { ChunkCounts, ChunkMessage, ChunkResult, RecordFormat, TriageSetup } from './protocol';
 import { actionFunction, namedRuleSets, NO_DUE_DAY, sortKey, tierFunction, type ActionOf, type TierOf } from './priority';
 import type { ErrorKind } from './summary';
 
@@ -104,17 +105,19 @@ class ChunkSink {
   readonly cuts: number[] = [];
   readonly counts: ChunkCounts = { lines: 0, results: 0, errors: 0, blank: 0, carried: 0, tally: {} };
 
-  constructor(readonly out: OutBytes) {}
+  /** `input`: the input's format, which the errors file's follows (errors-file.ts). */
+  constructor(
+    readonly out: OutBytes,
+    private readonly input: RecordFormat,
+  ) {}
 
   count(key: string): void {
     this.counts.tally[key] = (this.counts.tally[key] ?? 0) + 1;
   }
 
+  /** A record refused: written as the errors file's format says (a CSV row per issue placed in a cell), counted once. */
   error(line: number, id: unknown, kind: ErrorKind, message: string, issues: readonly Issue[]): void {
-    const errors = issues.map((i) => ({ pointer: i.pointer, message: i.message }));
-    this.err.push(
-      `{"line":${line},"id":${JSON.stringify(id ?? null)},"kind":"${kind}","message":${JSON.stringify(message)},"errors":${JSON.stringify(errors)}}\n`,
-    );
+    this.err.push((this.input === 'csv' ? errorsCsvRows : errorsNdjsonLine)(line, id, kind, message, issues));
     this.counts.errors += 1;
     this.count(`error:${kind}`);
   }
@@ -124,7 +127,10 @@ class ChunkSink {
 export class ChunkTriage {
   private readonly inForce = new Map<string, InForce>();
   private readonly convertRow?: (row: readonly string[]) => ConvertedRow;
-  private readonly columnOf?: Map<string, string>;
+  /** CSV input: places a problem of a row's facts in its cells (mapping.ts). */
+  private readonly locate?: (issue: Issue, row: readonly string[]) => CellIssue;
+  /** CSV input: the cells of the row being decided, for `located`. */
+  private row: readonly string[] = [];
   private readonly tierOf: TierOf;
   private readonly actionOf: ActionOf;
   /** The tiers' names, tier 1 first. */
@@ -159,7 +165,7 @@ export class ChunkTriage {
     if (setup.input === 'csv') {
       if (!setup.mapping || !setup.headers) throw new Error('CSV input needs the mapping and the header row');
       this.convertRow = rowConverter(setup.mapping, setup.headers);
-      this.columnOf = columnsByPointer(setup.mapping);
+      this.locate = issueLocator(setup.mapping, setup.headers);
     }
   }
 
@@ -169,7 +175,7 @@ export class ChunkTriage {
   /** Triages a chunk; the result's buffers are its own (the output's may be one recycled), so they can be transferred. */
   run(chunk: ChunkMessage): ChunkResult {
     if (chunk.recycled) this.recycled.push(...chunk.recycled);
-    const sink = new ChunkSink(new OutBytes(this.recycled.pop()));
+    const sink = new ChunkSink(new OutBytes(this.recycled.pop()), this.setup.input);
     const text = Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength).toString('utf8');
     if (this.setup.input === 'csv') this.csvChunk(text, chunk.firstLine, sink);
     else this.ndjsonChunk(text, chunk.firstLine, sink);
@@ -262,7 +268,7 @@ export class ChunkTriage {
         record = parseCsv(raw, { relax_column_count: true, relax_quotes: true })[0] ?? [''];
       } catch (error) {
         sink.counts.lines += 1;
-        sink.error(line, null, 'not-a-row', `line ${line} is not a CSV row: ${(error as Error).message}`, [{ pointer: '', message: 'is not a CSV row' }]);
+        sink.error(line, null, 'not-a-row', `line ${line} is not a CSV row: ${(error as Error).message}`, []);
         return;
       }
       this.csvRow(record, line, sink);
@@ -278,12 +284,18 @@ export class ChunkTriage {
     }
     const converted = (this.convertRow as (row: readonly string[]) => ConvertedRow)(record);
     if (record.length !== headers.length) {
-      sink.error(line, converted.id, 'not-a-row', `line ${line} has ${record.length} cells; the header has ${headers.length}`, [
-        { pointer: '', message: `has ${record.length} cells, expected ${headers.length}` },
-      ]);
+      sink.error(line, converted.id, 'not-a-row', `line ${line} has ${record.length} cells; the header has ${headers.length}`, []);
       return;
     }
-    if (converted.id === null) converted.issues.unshift({ pointer: '', message: `column "${this.setup.mapping?.id}": the record id is empty` });
+    if (converted.id === null) {
+      const column = (this.setup.mapping as NonNullable<TriageSetup['mapping']>).id;
+      converted.issues.unshift({
+        pointer: '',
+        message: `column "${column}": the record id is empty`,
+        header: column,
+        cell: record[headers.indexOf(column)] ?? '',
+      });
+    }
     if (converted.issues.length > 0) {
       sink.error(
         line,
@@ -294,25 +306,19 @@ export class ChunkTriage {
       );
       return;
     }
+    this.row = record;
     this.decideRecord(line, converted.id as string, converted.facts, this.setup.asOf, '', record.join('\u001f'), sink);
+    this.row = [];
   }
 
-  /** The column a schema error's pointer falls in, for CSV messages. */
-  private columnFor(pointer: string): string | undefined {
-    const columns = this.columnOf;
-    if (!columns) return undefined;
-    for (let at = pointer; at.length > 0; at = at.slice(0, at.lastIndexOf('/'))) {
-      const column = columns.get(at);
-      if (column) return column;
-    }
-    return undefined;
-  }
-
+  /**
+   * Problems of a record's facts (pointers into them) placed in its input: for NDJSON, pointers into the line
+   * (`prefix` the facts' place in it); for CSV, the column, its cell as given and a message in the export's terms.
+   */
   private located(issues: readonly Issue[], prefix: string): Issue[] {
-    return issues.map((issue) => {
-      const column = this.columnFor(issue.pointer);
-      return { pointer: prefix + issue.pointer, message: column ? `column "${column}": ${issue.message}` : issue.message };
-    });
+    const locate = this.locate;
+    if (locate) return issues.map((issue) => locate(issue, this.row));
+    return issues.map((issue) => ({ pointer: prefix + issue.pointer, message: issue.message }));
   }
 
   private versionsOn(asOf: string): InForce {

@@ -17,12 +17,16 @@
 // CaseFacts path (dotted, as in docs/facts.md). Types: "string" (the default), "number", "boolean"
 // (true/false, yes/no, y/n, 1/0, any case), "date" (`format` "yyyy-MM-dd" by default, or
 // "dd/MM/yyyy"), "json" (the cell holds JSON, e.g. a list of incidents). `values` translates an
-// export's codes into the vocabulary's values. An empty cell leaves the fact out, so the
-// vocabulary's default applies, exactly as a left-out field in NDJSON does.
+// export's codes into the vocabulary's values; where the vocabulary lists its values (program,
+// referral source, PS history…) a cell must be one of the codes, case as written, or one of those
+// values, and any other is refused naming the column's codes. An empty cell leaves the fact out,
+// so the vocabulary's default applies, exactly as a left-out field in NDJSON does. Refused cells
+// and problems found in the facts a row became are reported by column (errors-file.ts).
 
 import { readFileSync } from 'node:fs';
+import { closest, distance } from 'fastest-levenshtein';
 import { calendarDate } from '../dates/calendar';
-import { factPaths } from '../facts/schema';
+import { caseFactsSchema, factPaths } from '../facts/schema';
 import type { Issue } from '../errors';
 
 export type CsvCellType = 'string' | 'number' | 'boolean' | 'date' | 'json';
@@ -138,7 +142,31 @@ type Converter = (cell: string) => unknown;
 /** Why a cell was refused; the row converter adds the column and the fact. */
 class CellError extends Error {}
 
-function converterFor(column: CsvColumn): Converter {
+/** The values the vocabulary allows for a fact (its schema's `enum`), or undefined when it names none. */
+function vocabularyOf(fact: string): readonly string[] | undefined {
+  type Node = { properties?: Record<string, Node>; enum?: readonly unknown[] };
+  let node: Node | undefined = caseFactsSchema;
+  for (const key of fact.split('.')) node = node?.properties?.[key];
+  return node?.enum?.every((v) => typeof v === 'string') ? node.enum : undefined;
+}
+
+/** A header as it reads inside a sentence: "Referral source" → "referral source"; "PS history" stays. */
+const inSentence = (header: string): string => (/^[A-Z][a-z]/.test(header) ? `${header[0]!.toLowerCase()}${header.slice(1)}` : header);
+
+/**
+ * The code a refused cell was most likely meant to be: one it differs from only in case or surrounding spaces, or else
+ * the closest by edit distance when that distance is small (a letter or two, a quarter of the word at most).
+ */
+export function likelyCode(cell: string, codes: readonly string[]): string | undefined {
+  const folded = cell.trim().toLowerCase();
+  const same = codes.find((code) => code.trim().toLowerCase() === folded);
+  if (same !== undefined || codes.length === 0 || folded === '') return same;
+  const lower = codes.map((code) => code.trim().toLowerCase());
+  const near = closest(folded, lower);
+  return distance(folded, near) <= Math.max(1, Math.floor(Math.min(folded.length, near.length) / 4)) ? codes[lower.indexOf(near)] : undefined;
+}
+
+function converterFor(header: string, column: CsvColumn): Converter {
   const values = column.values;
   const translate = values ? (cell: string) => (Object.prototype.hasOwnProperty.call(values, cell) ? (values[cell] as string) : cell) : (cell: string) => cell;
   switch (column.type ?? 'string') {
@@ -173,21 +201,84 @@ function converterFor(column: CsvColumn): Converter {
           throw new CellError(`"${cell.length > 60 ? `${cell.slice(0, 60)}…` : cell}" is not valid JSON (${(error as Error).message})`);
         }
       };
-    default:
-      return translate;
+    default: {
+      // A code column whose fact the vocabulary closes (an enum): a cell must be one of the export's codes (case and
+      // all, as written in the mapping) or already one of the vocabulary's values; anything else is refused here, in
+      // the export's terms, rather than by the schema in the vocabulary's.
+      const vocabulary = values ? vocabularyOf(column.fact) : undefined;
+      if (!values || !vocabulary) return translate;
+      const codes = Object.keys(values);
+      const known = new Set(vocabulary);
+      const what = `${inSentence(header)} code`;
+      return (cell) => {
+        if (Object.prototype.hasOwnProperty.call(values, cell)) return values[cell];
+        if (known.has(cell)) return cell;
+        const meant = likelyCode(cell, codes);
+        throw new CellError(
+          `"${cell}" is not ${/^[aeiou]/i.test(what) ? 'an' : 'a'} ${what}; the export's codes are ${codes.join(', ')}${meant === undefined ? '' : `; did you mean "${meant}"?`}`,
+        );
+      };
+    }
   }
+}
+
+/**
+ * A problem placed in a CSV row, for the errors file of a CSV input: the column's header ('' for the row as a whole), its
+ * cell exactly as the export gives it, and a message in the export's terms (the column, never the fact path).
+ */
+export interface CellIssue extends Issue {
+  /** The column's header; '' for the row as a whole. */
+  header: string;
+  /** The cell exactly as the export gives it, spaces and all. */
+  cell: string;
 }
 
 /** A CSV row converted: the record's id (null when its cell is empty), its facts, and any cell refused. */
 export interface ConvertedRow {
   id: string | null;
   facts: Record<string, unknown>;
-  issues: Issue[];
+  issues: CellIssue[];
 }
 
-/** The fact path of each mapped column, for naming the column behind a schema error's pointer. */
-export function columnsByPointer(mapping: CsvMapping): Map<string, string> {
-  return new Map(Object.entries(mapping.columns).map(([header, column]) => [`/${column.fact.split('.').join('/')}`, header]));
+const unescapeToken = (token: string): string => token.replace(/~1/g, '/').replace(/~0/g, '~');
+
+/** A place inside a cell's JSON, from the pointer's tokens past the column's fact: `entry 2, "date"` (lists count from 1). */
+const placeIn = (tokens: readonly string[]): string => tokens.map((token) => (/^\d+$/.test(token) ? `entry ${Number(token) + 1}` : `"${token}"`)).join(', ');
+
+/**
+ * Places in a CSV row the problems found in the facts it became (the schema's, a rule set's requirement, a date the
+ * rules cannot count from), given as JSON Pointers into those facts: the column whose fact the pointer falls in, that
+ * cell as given, and the message said of the column, with the place inside a JSON cell as `entry 2`:
+ * `column "Incidents", entry 2: "date" is required`.
+ */
+export function issueLocator(mapping: CsvMapping, headers: readonly string[]): (issue: Issue, row: readonly string[]) => CellIssue {
+  const columns = new Map(
+    Object.entries(mapping.columns).map(([header, column]) => [`/${column.fact.split('.').join('/')}`, { header, index: headers.indexOf(header) }]),
+  );
+  return (issue, row) => {
+    let at = issue.pointer;
+    while (at.length > 0 && !columns.has(at)) at = at.slice(0, at.lastIndexOf('/'));
+    const column = columns.get(at);
+    const required = /^(\S+) is required by the (.+) rule set$/.exec(issue.message);
+    if (!column) {
+      const fact = issue.pointer.split('/').slice(1).map(unescapeToken).join('.');
+      const message = required
+        ? `no column of the mapping gives ${required[1]}, which the ${required[2]} rule set requires`
+        : `${fact === '' ? '' : `${fact}: `}${issue.message}`;
+      return { pointer: issue.pointer, message, header: '', cell: '' };
+    }
+    const tokens = issue.pointer.slice(at.length).split('/').slice(1).map(unescapeToken);
+    const named = `column "${column.header}"`;
+    const last = tokens[tokens.length - 1];
+    let message: string;
+    if (required && tokens.length === 0) message = `${named} is empty; the ${required[2]} rule set requires it`;
+    else if (last !== undefined && issue.message.startsWith(`${last} is `)) {
+      // "date is required", "colour is not part of the fact vocabulary": said of the entry the field is missing from or extra in.
+      const place = placeIn(tokens.slice(0, -1));
+      message = `${named}${place ? `, ${place}` : ''}: "${last}"${issue.message.slice(last.length)}`;
+    } else message = `${named}${tokens.length > 0 ? `, ${placeIn(tokens)}` : ''}: ${issue.message}`;
+    return { pointer: issue.pointer, message, header: column.header, cell: column.index < 0 ? '' : (row[column.index] ?? '') };
+  };
 }
 
 /**
@@ -201,20 +292,21 @@ export function rowConverter(mapping: CsvMapping, headers: readonly string[]): (
     index: headers.indexOf(header),
     path: column.fact.split('.'),
     pointer: `/${column.fact.split('.').join('/')}`,
-    convert: converterFor(column),
+    convert: converterFor(header, column),
   }));
   return (row) => {
     const facts: Record<string, unknown> = {};
-    const issues: Issue[] = [];
+    const issues: CellIssue[] = [];
     for (const column of columns) {
-      const cell = (row[column.index] ?? '').trim();
+      const given = row[column.index] ?? '';
+      const cell = given.trim();
       if (cell === '') continue;
       let value: unknown;
       try {
         value = column.convert(cell);
       } catch (error) {
         if (!(error instanceof CellError)) throw error;
-        issues.push({ pointer: column.pointer, message: `column "${column.header}": ${error.message}` });
+        issues.push({ pointer: column.pointer, message: `column "${column.header}": ${error.message}`, header: column.header, cell: given });
         continue;
       }
       let node = facts;

@@ -8,6 +8,7 @@ import { loadRules, versionsByFile, type RuleRegistry } from '../loader/load';
 import { loadTriagePriority, TRIAGE_PRIORITY_FILE, type TriagePriority } from '../loader/triage-priority';
 import { RULE_SET_MODULES } from '../rulesets';
 import { csvHeader } from './columns';
+import { errorsCsvHeader, errorsNameProblem } from './errors-file';
 import { loadMapping, MappingError, missingColumns, type CsvMapping } from './mapping';
 import { indexPrevious, PreviousError, type PreviousIndex } from './previous';
 import { WorkerPool } from './pool';
@@ -123,6 +124,9 @@ export async function runTriage(options: TriageOptions): Promise<number> {
   try {
     checkUsage(options, ruleSets, registry);
     if (inputFormat === 'csv' && !options.mapping) throw new UsageError(`${options.input} is CSV: give its column mapping with --mapping <file.json>`);
+    // The errors file follows the input's format: a name that says the other one would mislead whoever opens it.
+    const errorsName = errorsNameProblem(options.errors, inputFormat);
+    if (errorsName) throw new UsageError(errorsName);
     if (options.mapping) mapping = loadMapping(options.mapping);
     if (options.previous !== undefined) previous = indexPrevious(options.previous);
     try {
@@ -154,6 +158,8 @@ export async function runTriage(options: TriageOptions): Promise<number> {
   try {
     out = await open(spill ?? options.out, 'w');
     errors = await open(options.errors, 'w');
+    // A CSV input's errors file has its header from the start, even if no record is refused.
+    if (inputFormat === 'csv') await writeAll(errors, Buffer.from(errorsCsvHeader()));
   } catch (error) {
     await reader.close();
     process.stderr.write(`ps-rules triage: cannot write the output: ${(error as Error).message}\n`);

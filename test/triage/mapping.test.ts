@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BACKLOG_MAPPING_FILE } from '../../fixtures/backlog';
-import { checkMapping, loadMapping, MappingError, missingColumns, rowConverter, type CsvMapping } from '../../src/triage/mapping';
+import { checkMapping, issueLocator, likelyCode, loadMapping, MappingError, missingColumns, rowConverter, type CsvMapping } from '../../src/triage/mapping';
 
 const mapping: CsvMapping = {
   id: 'Ref',
@@ -105,5 +105,101 @@ describe('rowConverter', () => {
 
   it('reports an empty id as null', () => {
     expect(convert(['  ', 'CLK', '', '', '', '']).id).toBeNull();
+  });
+
+  it('keeps each refused cell exactly as given, with its column', () => {
+    const { issues } = convert(['R4', 'CLK', ' 31/02/2025 ', '', 'maybe', '']);
+    expect(issues.map((i) => [i.header, i.cell])).toEqual([
+      ['Received', ' 31/02/2025 '],
+      ['Urgent', 'maybe'],
+    ]);
+  });
+});
+
+describe('refused codes', () => {
+  const backlog = loadMapping(BACKLOG_MAPPING_FILE);
+  const backlogHeaders = ['Referral ID', ...Object.keys(backlog.columns)];
+  const backlogConvert = rowConverter(backlog, backlogHeaders);
+  const sourceAt = backlogHeaders.indexOf('Referral source');
+  const withSource = (source: string) => backlogHeaders.map((_, i) => (i === 0 ? 'R' : i === sourceAt ? source : ''));
+  const codes = Object.keys(backlog.columns['Referral source']!.values!);
+
+  it("give the value and every code the export's column uses", () => {
+    const { issues } = backlogConvert(withSource('WALK-IN'));
+    expect(issues).toEqual([
+      {
+        pointer: '/referral/source',
+        header: 'Referral source',
+        cell: 'WALK-IN',
+        message: `column "Referral source": "WALK-IN" is not a referral source code; the export's codes are ${codes.join(', ')}`,
+      },
+    ]);
+    expect(codes).toHaveLength(20);
+    expect(issues[0]!.message).toContain('ESC-CMPL, EXT-CMPL, MEDIA-BR');
+  });
+
+  it('suggest the code a value differs from only in case or spaces, or by a letter or two', () => {
+    expect(backlogConvert(withSource('esc-cmpl')).issues[0]!.message).toMatch(/; did you mean "ESC-CMPL"\?$/);
+    expect(backlogConvert(withSource('OTHR')).issues[0]!.message).toMatch(/did you mean "OTHER"\?$/);
+    expect(likelyCode('ESC-CMLP', codes)).toBe('ESC-CMPL');
+    expect(likelyCode(' mats ', codes)).toBe('MATS');
+    expect(likelyCode('Proactive', codes)).toBe('PROACTIVE');
+    expect(likelyCode('MP ', ['MP', 'MIN'])).toBe('MP');
+    expect(likelyCode('WALK-IN', codes)).toBeUndefined();
+    expect(likelyCode('X', ['MP', 'MIN'])).toBeUndefined();
+  });
+
+  it("check case as written in the mapping, and still take the vocabulary's own values", () => {
+    expect(backlogConvert(withSource('Mats')).issues).toHaveLength(1);
+    expect(backlogConvert(withSource('MATS')).facts).toEqual({ referral: { source: 'mats' } });
+    expect(backlogConvert(withSource('mats')).facts).toEqual({ referral: { source: 'mats' } });
+    // "PS history" keeps its capitals in the sentence; a header starting with a vowel takes "an".
+    const ps = backlogHeaders.map((h, i) => (i === 0 ? 'R' : h === 'PS history' ? 'Sometimes' : ''));
+    expect(backlogConvert(ps).issues[0]!.message).toBe(
+      'column "PS history": "Sometimes" is not a PS history code; the export\'s codes are Never, Previous, Current',
+    );
+    const intray = rowConverter({ id: 'Ref', columns: { Intray: { fact: 'referral.intray', values: { CRG: 'crg-referral' } } } }, ['Ref', 'Intray']);
+    expect(intray(['R', 'ACER']).issues[0]!.message).toBe('column "Intray": "ACER" is not an intray code; the export\'s codes are CRG');
+  });
+
+  it('pass through where the vocabulary names no values, as before', () => {
+    const free = rowConverter({ id: 'Ref', columns: { Office: { fact: 'referral.receivedOn', values: { TODAY: '2026-01-05' } } } }, ['Ref', 'Office']);
+    expect(free(['R', '2026-01-06'])).toEqual({ id: 'R', facts: { referral: { receivedOn: '2026-01-06' } }, issues: [] });
+  });
+});
+
+describe('issueLocator', () => {
+  const locate = issueLocator(mapping, headers);
+  const row = ['R9', 'CLK', ' 02/01/2025', '', '', '[{"kind":"verbal-abuse"},{"date":"2025-01-02","colour":"red"}]'];
+
+  it('names the column and the entry of a JSON cell, with the cell as given', () => {
+    expect(locate({ pointer: '/customer/incidents/1/date', message: 'date is required' }, row)).toEqual({
+      pointer: '/customer/incidents/1/date',
+      header: 'Incidents',
+      cell: row[5],
+      message: 'column "Incidents", entry 2: "date" is required',
+    });
+    expect(
+      locate({ pointer: '/customer/incidents/1/colour', message: 'colour is not part of the fact vocabulary (see the CaseFacts schema in /openapi.json)' }, row)
+        .message,
+    ).toBe('column "Incidents", entry 2: "colour" is not part of the fact vocabulary (see the CaseFacts schema in /openapi.json)');
+    expect(locate({ pointer: '/customer/incidents/0/kind', message: 'must be one of: "a", "b"' }, row).message).toBe(
+      'column "Incidents", entry 1, "kind": must be one of: "a", "b"',
+    );
+    expect(locate({ pointer: '/customer/incidents', message: 'must be of type array' }, row).message).toBe('column "Incidents": must be of type array');
+  });
+
+  it('says a fact a rule set requires is an empty column, or one the mapping lacks', () => {
+    expect(locate({ pointer: '/referral/receivedOn', message: 'referral.receivedOn is required by the direct-referral rule set' }, row)).toMatchObject({
+      header: 'Received',
+      cell: ' 02/01/2025',
+      message: 'column "Received" is empty; the direct-referral rule set requires it',
+    });
+    expect(locate({ pointer: '/customer/psHistory', message: 'customer.psHistory is required by the segment-allocation rule set' }, row)).toEqual({
+      pointer: '/customer/psHistory',
+      header: '',
+      cell: '',
+      message: 'no column of the mapping gives customer.psHistory, which the segment-allocation rule set requires',
+    });
   });
 });

@@ -1,10 +1,11 @@
 // ps-rules triage end to end: every line accounted for, outcomes equal decide(), order, CSV twin, SIGINT, usage errors.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { backlogLines, BACKLOG_MAPPING_FILE, corruptLineIndexes, writeBacklog } from '../../fixtures/backlog';
+import { stringify } from 'csv-stringify/sync';
+import { backlogLines, BACKLOG_MAPPING_FILE, corruptLineIndexes, CSV_CORRUPT_KINDS, writeBacklog } from '../../fixtures/backlog';
 import { decide } from '../../src/engine/evaluate';
 import { checkCaseFacts } from '../../src/facts/validate';
 import { FIXTURES_DIR, RULES_DIR, shippedRules } from '../support';
@@ -37,6 +38,15 @@ interface ErrorLine {
   message: string;
   errors: { pointer: string; message: string }[];
 }
+/** A row of a CSV input's errors file. */
+interface ErrorRow {
+  line: string;
+  id: string;
+  column: string;
+  value: string;
+  kind: string;
+  message: string;
+}
 
 let cli: string;
 let dir: string;
@@ -45,6 +55,10 @@ let inputLines: string[];
 const registry = shippedRules();
 
 const file = (name: string) => path.join(dir, name);
+/** The errors file follows the input's format, and its name must agree. */
+const errorsFile = (input: string, name: string, extra: readonly string[]) =>
+  file(`${name}.errors.${extra.includes('--mapping') || input.endsWith('.csv') ? 'csv' : 'ndjson'}`);
+const readErrorRows = (name: string) => parseCsv<ErrorRow>(readFileSync(file(`${name}.errors.csv`)), { columns: true });
 const triage = (input: string, name: string, ...extra: string[]) =>
   runCli(cli, [
     'triage',
@@ -52,7 +66,7 @@ const triage = (input: string, name: string, ...extra: string[]) =>
     '--out',
     file(`${name}.out.${extra.includes('csv') ? 'csv' : 'ndjson'}`),
     '--errors',
-    file(`${name}.errors.ndjson`),
+    errorsFile(input, name, extra),
     '--summary',
     file(`${name}.summary.json`),
     '--as-of',
@@ -233,10 +247,28 @@ describe('CSV', () => {
       expect(queued(r)).toEqual(queued(b[i]!));
       expect(r.line).toBe(b[i]!.line + 1); // the header is line 1
     });
-    const errors = readNdjson<ErrorLine>(file('twin-csv.errors.ndjson'));
-    expect(errors.map((e) => e.line)).toEqual(corruptLineIndexes(1500, 10).map((i) => i + 2));
+    // Each corrupt row breaks one cell: one errors row each, on its line.
+    const errors = readErrorRows('twin-csv');
+    expect(errors.map((e) => Number(e.line))).toEqual(corruptLineIndexes(1500, 10).map((i) => i + 2));
     // A bad cell names its column.
-    expect(errors.some((e) => e.errors.some((x) => /^column "Date received"/.test(x.message)))).toBe(true);
+    expect(errors.some((e) => e.column === 'Date received' && /^column "Date received"/.test(e.message))).toBe(true);
+    // The k-th corrupt row is broken the k-th way (fixtures/backlog.ts): each row names that column, its cell as the
+    // export has it, and the kind; an unknown code is refused by the mapping, in the export's terms.
+    const expected: Record<(typeof CSV_CORRUPT_KINDS)[number], [string, string]> = {
+      'bad-date': ['Date received', 'refused-cell'],
+      'unknown-code': ['Referral source', 'refused-cell'],
+      'bad-boolean': ['Urgent?', 'refused-cell'],
+      'malformed-json': ['Incidents', 'refused-cell'],
+      'missing-received-on': ['Date received', 'missing-fact'],
+    };
+    const [csvHeader, ...csvRows] = parseCsv(readFileSync(csv));
+    errors.forEach((e, k) => {
+      const [column, kind] = expected[CSV_CORRUPT_KINDS[k % CSV_CORRUPT_KINDS.length]!];
+      expect([e.column, e.kind]).toEqual([column, kind]);
+      expect(e.value).toBe(csvRows[Number(e.line) - 2]![csvHeader!.indexOf(column)]);
+      expect(e.id).toBe(csvRows[Number(e.line) - 2]![0]);
+      expect(e.message.startsWith(`column "${column}"`)).toBe(true);
+    });
     const summary = summaryOf('twin-csv');
     expect(summary.headerLines).toBe(1);
     expect(summary.results + summary.errors + summary.blank).toBe(summary.lines);
@@ -304,6 +336,197 @@ describe('progress on stderr', () => {
     expect(quiet.code).toBe(0);
     const quietSummary = summaryOf('quiet');
     expect(progressLines(quiet.stderr)).toEqual([[100, quietSummary.results + quietSummary.errors]]);
+  }, 120_000);
+});
+
+describe("errors in the input's own terms", () => {
+  const sampleCsv = path.join(FIXTURES_DIR, 'csv', 'sample-backlog.csv');
+  const mapping = JSON.parse(readFileSync(BACKLOG_MAPPING_FILE, 'utf8')) as { columns: Record<string, { values?: Record<string, string> }> };
+  const sourceCodes = Object.keys(mapping.columns['Referral source']!.values!);
+  /** The sample export's header and rows, as csv-parse reads them; a row's input line is its index + 2. */
+  const [header, ...sampleRows] = parseCsv(readFileSync(sampleCsv));
+  const at = (name: string) => header!.indexOf(name);
+  const incidents = '[{"date":"2025-12-24","kind":"verbal-abuse","setting":"phone"},{"kind":"verbal-abuse","setting":"phone"}]';
+  let rows: ErrorRow[];
+  let summary: ReturnType<typeof summaryOf>;
+
+  beforeAll(async () => {
+    expect(sampleRows.length).toBe(40);
+    const broken = sampleRows.map((row) => [...row]);
+    broken[0]![at('Referral source')] = 'WALK-IN'; // line 2: a code the export does not use
+    broken[1]![at('Date received')] = '31/02/2026'; // line 3: a date that does not exist
+    broken[2]![at('Urgent?')] = 'maybe'; // line 4: not a Y/N flag
+    broken[3]!.pop(); // line 5: a cell short
+    broken[4]![at('Incidents')] = incidents; // line 6: the second incident has no date
+    broken[5]![at('Referral source')] = ' esc-cmpl '; // line 7: a code in the wrong case, with spaces
+    broken[5]![at('Urgent?')] = 'Yes please'; // line 7 again: two cells refused, two rows
+    broken[6]![at('Referral source')] = 'ESC-CMLP'; // line 8: a near miss
+    writeFileSync(file('own-terms.csv'), stringify([header!, ...broken]));
+    const run = await triage(file('own-terms.csv'), 'own-terms', '--mapping', BACKLOG_MAPPING_FILE, '--workers', '2');
+    expect(run.code).toBe(0);
+    rows = readErrorRows('own-terms');
+    summary = summaryOf('own-terms');
+  }, 120_000);
+
+  const rowsOn = (line: number) => rows.filter((r) => r.line === String(line));
+
+  it('writes CSV with the header line,id,column,value,kind,message', () => {
+    expect(readLines(file('own-terms.errors.csv'))[0]).toBe('line,id,column,value,kind,message');
+  });
+
+  it("refuses a code with the value given and every code the export's column uses", () => {
+    expect(rowsOn(2)).toEqual([
+      {
+        line: '2',
+        id: sampleRows[0]![0],
+        column: 'Referral source',
+        value: 'WALK-IN',
+        kind: 'refused-cell',
+        message: `column "Referral source": "WALK-IN" is not a referral source code; the export's codes are ${sourceCodes.join(', ')}`,
+      },
+    ]);
+    expect(sourceCodes.length).toBe(20);
+  });
+
+  it("refuses a date and a Y/N flag in the export's terms", () => {
+    expect(rowsOn(3)).toEqual([
+      {
+        line: '3',
+        id: sampleRows[1]![0],
+        column: 'Date received',
+        value: '31/02/2026',
+        kind: 'refused-cell',
+        message: 'column "Date received": "31/02/2026" is not a real calendar date written dd/MM/yyyy',
+      },
+    ]);
+    expect(rowsOn(4)).toEqual([
+      {
+        line: '4',
+        id: sampleRows[2]![0],
+        column: 'Urgent?',
+        value: 'maybe',
+        kind: 'refused-cell',
+        message: expect.stringMatching(/^column "Urgent\?": "maybe" is not a yes\/no value/),
+      },
+    ]);
+  });
+
+  it('refuses a row with a wrong cell count as a whole: no column, no value', () => {
+    expect(rowsOn(5)).toEqual([
+      {
+        line: '5',
+        id: sampleRows[3]![0],
+        column: '',
+        value: '',
+        kind: 'not-a-row',
+        message: `line 5 has ${header!.length - 1} cells; the header has ${header!.length}`,
+      },
+    ]);
+  });
+
+  it('names the column and the entry inside a JSON cell the schema refuses, with the cell as given', () => {
+    expect(rowsOn(6)).toEqual([
+      {
+        line: '6',
+        id: sampleRows[4]![0],
+        column: 'Incidents',
+        value: incidents,
+        kind: 'invalid-facts',
+        message: 'column "Incidents", entry 2: "date" is required',
+      },
+    ]);
+  });
+
+  it('gives each refused cell of a record its own row, and the value exactly as the export has it', () => {
+    const seventh = rowsOn(7);
+    expect(seventh.map((r) => [r.column, r.value, r.kind])).toEqual([
+      ['Referral source', ' esc-cmpl ', 'refused-cell'],
+      ['Urgent?', 'Yes please', 'refused-cell'],
+    ]);
+    expect(seventh[0]!.message).toMatch(/; did you mean "ESC-CMPL"\?$/);
+    expect(rowsOn(8)[0]!.message).toMatch(/^column "Referral source": "ESC-CMLP" is not a referral source code; .*; did you mean "ESC-CMPL"\?$/);
+    // The code that differs from every one by more than a letter or two suggests none.
+    expect(rowsOn(2)[0]!.message).not.toMatch(/did you mean/);
+  });
+
+  it('counts each record once in the summary, however many rows it has', () => {
+    expect(rows.length).toBe(8);
+    expect(summary.errors).toBe(7);
+    expect(summary.results).toBe(33);
+    expect(summary.errorKinds).toEqual({ 'refused-cell': 5, 'not-a-row': 1, 'invalid-facts': 1 });
+    expect(summary.results + summary.errors + summary.blank).toBe(summary.lines);
+  });
+
+  it('writes the header even when no record is refused', async () => {
+    const run = await triage(sampleCsv, 'own-terms-clean', '--mapping', BACKLOG_MAPPING_FILE, '--workers', '1');
+    expect(run.code).toBe(0);
+    expect(readFileSync(file('own-terms-clean.errors.csv'), 'utf8')).toBe('line,id,column,value,kind,message\n');
+  });
+
+  it('keeps JSON Pointers into the line for NDJSON input', async () => {
+    const facts = {
+      program: 'centrelink',
+      referral: { source: 'mats', receivedOn: '2026-01-05' },
+      customer: { psHistory: 'never', incidents: [{ kind: 'verbal-abuse', setting: 'phone' }] },
+    };
+    writeFileSync(file('pointers.ndjson'), `${JSON.stringify({ id: 'no-date', facts })}\n`);
+    const run = await triage(file('pointers.ndjson'), 'pointers');
+    expect(run.code).toBe(0);
+    const [error] = readNdjson<ErrorLine>(file('pointers.errors.ndjson'));
+    expect(error).toMatchObject({ line: 1, id: 'no-date', kind: 'invalid-facts' });
+    expect(error!.errors).toEqual([{ pointer: '/facts/customer/incidents/0/date', message: 'date is required' }]);
+  });
+
+  it('exits 2 and writes nothing when --errors names the other format', async () => {
+    const before = readdirSync(dir).length;
+    const csvInput = await runCli(cli, [
+      'triage',
+      sampleCsv,
+      '--mapping',
+      BACKLOG_MAPPING_FILE,
+      '--out',
+      file('contra-csv.out.ndjson'),
+      '--errors',
+      file('contra-csv.errors.ndjson'),
+      '--summary',
+      file('contra-csv.summary.json'),
+    ]);
+    expect(csvInput.code).toBe(2);
+    expect(csvInput.stderr).toMatch(
+      /--errors .*contra-csv\.errors\.ndjson: the input is CSV, so its errors file is CSV too .*name it \.csv, e\.g\. .*contra-csv\.errors\.csv/,
+    );
+    const ndjsonInput = await runCli(cli, ['triage', backlog, '--out', file('contra-nd.out.ndjson'), '--errors', file('contra-nd.errors.CSV')]);
+    expect(ndjsonInput.code).toBe(2);
+    expect(ndjsonInput.stderr).toMatch(/--errors .*contra-nd\.errors\.CSV: the input is NDJSON, so its errors file is NDJSON too .*name it \.ndjson/);
+    for (const json of ['json', 'jsonl']) {
+      const run = await runCli(cli, [
+        'triage',
+        sampleCsv,
+        '--mapping',
+        BACKLOG_MAPPING_FILE,
+        '--out',
+        file('contra.out.ndjson'),
+        '--errors',
+        file(`contra.errors.${json}`),
+      ]);
+      expect(run.code).toBe(2);
+    }
+    expect(readdirSync(dir).length).toBe(before);
+    // An extension that says neither format is the user's choice.
+    const neither = await runCli(cli, [
+      'triage',
+      sampleCsv,
+      '--mapping',
+      BACKLOG_MAPPING_FILE,
+      '--out',
+      file('neither.out.ndjson'),
+      '--errors',
+      file('neither.rejected.txt'),
+      '--as-of',
+      AS_OF,
+    ]);
+    expect(neither.code).toBe(0);
+    expect(readFileSync(file('neither.rejected.txt'), 'utf8')).toBe('line,id,column,value,kind,message\n');
   }, 120_000);
 });
 
