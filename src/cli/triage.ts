@@ -15,6 +15,7 @@ export interface TriageCommandOptions {
   explain?: boolean;
   workers?: string;
   summary?: string;
+  report?: string;
   previous?: string;
   rules?: string;
 }
@@ -48,6 +49,7 @@ export async function triageCommand(input: string, options: TriageCommandOptions
     explain: options.explain === true,
     workers,
     summary: options.summary,
+    report: options.report,
     previous: options.previous,
     rulesDirectory: places(options).rules,
   });
