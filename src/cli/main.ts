@@ -102,6 +102,11 @@ program
       'the default when stderr is not a terminal',
   )
   .option(
+    '--report <file.html>',
+    'also write the summary as one HTML page for a team leader (another file than --out and --errors): the queue by tier and program, ' +
+      'overdue, due dates by week, errors by kind, rule versions used; self-contained, it opens in any browser and prints on A4',
+  )
+  .option(
     '--previous <queue.ndjson>',
     "the last run's NDJSON queue (another file than --out): decide again only the records whose answer may have changed since, " +
       'and carry the others over as they were decided (their asOf the day they were). Decided again: a record not in it, ' +

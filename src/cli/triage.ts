@@ -15,6 +15,7 @@ export interface TriageCommandOptions {
   explain?: boolean;
   workers?: string;
   summary?: string;
+  report?: string;
   previous?: string;
   quiet?: boolean;
   rules?: string;
@@ -49,6 +50,7 @@ export async function triageCommand(input: string, options: TriageCommandOptions
     explain: options.explain === true,
     workers,
     summary: options.summary,
+    report: options.report,
     previous: options.previous,
     quiet: options.quiet === true,
     rulesDirectory: places(options).rules,

@@ -16,6 +16,7 @@ import { Progress } from './progress';
 import type { ChunkResult, RecordFormat, TriageSetup } from './protocol';
 import { RankIndex } from './ranking';
 import { ChunkReader } from './reader';
+import { reportHtml, ruleVersions } from './report';
 import { describeSummary, Tally, type RunStatus, type TriageSummary } from './summary';
 
 export interface TriageOptions {
@@ -32,6 +33,8 @@ export interface TriageOptions {
   explain: boolean;
   workers: number;
   summary?: string;
+  /** Also the summary as one HTML page for a team leader (report.ts), written once the run ends, interrupted or not. */
+  report?: string;
   /** The last run's NDJSON queue: records whose answer still stands are carried over from it (previous.ts). */
   previous?: string;
   rulesDirectory: string;
@@ -96,6 +99,20 @@ function checkUsage(options: TriageOptions, ruleSets: readonly string[], registr
   // The previous queue is read while the new one is written: the same file would be emptied first.
   if (options.previous !== undefined && [options.out, options.errors].some((file) => path.resolve(file) === path.resolve(options.previous as string)))
     throw new UsageError("--previous must be another file than --out and --errors (the last run's queue, kept)");
+  // The report is written last: over any of these, it would replace what the run read or wrote.
+  const report = options.report;
+  if (report !== undefined) {
+    const taken = {
+      '--out': options.out,
+      '--errors': options.errors,
+      '--summary': options.summary,
+      '--previous': options.previous,
+      '--mapping': options.mapping,
+      'the input': options.input,
+    };
+    for (const [option, file] of Object.entries(taken))
+      if (file !== undefined && path.resolve(file) === path.resolve(report)) throw new UsageError(`--report must be another file than ${option}`);
+  }
 }
 
 /**
@@ -300,5 +317,19 @@ export async function runTriage(options: TriageOptions): Promise<number> {
   };
   process.stderr.write(describeSummary(summary));
   if (options.summary) await writeFile(options.summary, `${JSON.stringify(summary, null, 2)}\n`);
-  return status === 'complete' ? EXIT_CODES.complete : status === 'interrupted' ? EXIT_CODES.interrupted : EXIT_CODES.failed;
+  const code = status === 'complete' ? EXIT_CODES.complete : status === 'interrupted' ? EXIT_CODES.interrupted : EXIT_CODES.failed;
+  // The queue and errors are written by now: a report that cannot be written fails the run, but leaves them.
+  if (options.report && !(await writeReport(options.report, summary, registry))) return code === EXIT_CODES.complete ? EXIT_CODES.failed : code;
+  return code;
+}
+
+/** Writes the run's HTML report; false, said on stderr, when it cannot be. */
+async function writeReport(file: string, summary: TriageSummary, registry: RuleRegistry): Promise<boolean> {
+  try {
+    await writeFile(file, reportHtml(summary, ruleVersions(registry)));
+    return true;
+  } catch (error) {
+    process.stderr.write(`ps-rules triage: cannot write the report ${file}: ${(error as Error).message}\n`);
+    return false;
+  }
 }
