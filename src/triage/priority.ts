@@ -82,7 +82,7 @@ export function actionFunction(priority: TriagePriority, ruleSets: readonly stri
         // The loader holds a placeholder to a rule set the action's conditions name, so the outcome is there.
         const { at, field } = part as { at: number; field: string };
         const value = record.outcomes[at]?.[field];
-        line += typeof value === 'string' ? value : JSON.stringify(value ?? null);
+        line += typeof value === 'string' ? value : Array.isArray(value) ? value.join(', ') : JSON.stringify(value ?? null);
       }
     }
     return { text: line, named: named[index] as number[] };

@@ -18,7 +18,9 @@ interface QueueLine {
   line: number;
   asOf: string;
   holdsUntil: string | null;
-  priority: { tier: number; overdue: boolean; dueBy: string | null };
+  tier: string;
+  dueBy: string | null;
+  overdue: boolean | null;
   results: Record<string, Result>;
   inputDigest: string;
 }
@@ -112,7 +114,7 @@ describe('each result says until when it holds and why', () => {
     expect(plain.holdsUntil).toBeNull();
   });
 
-  it('CSV: "re-triage on" beside the priority, and per rule set its re-triage date and reason after the outcome columns', async () => {
+  it('CSV: "re-triage on" beside the tier, the due date, the next action and its reason; per rule set only in the NDJSON queue', async () => {
     const run = await runCli(cli, [
       'triage',
       file('first.ndjson'),
@@ -127,19 +129,18 @@ describe('each result says until when it holds and why', () => {
     expect(run.code).toBe(0);
     const text = readFileSync(file('first.out.csv'), 'utf8');
     const [header = []]: string[][] = parseCsv(text);
-    expect(header.slice(0, 5)).toEqual(['id', 'line', 'priority', 'asOf', 're-triage on']);
-    const at = (column: string) => header.indexOf(column);
-    expect(at('segment-allocation.re-triage on')).toBe(at('segment-allocation.reason') - 1);
-    expect(at('segment-allocation.reason')).toBe(at('segment-allocation.fired') - 1);
-    expect(at('segment-allocation.re-triage on')).toBeGreaterThan(at('segment-allocation.indicators.segment1'));
-    expect(at('direct-referral.reason')).toBe(at('direct-referral.fired') - 1);
+    expect(header.slice(0, 10)).toEqual(['id', 'line', 'tier', 'due by', 'overdue', 'next action', 'reason', 'approver', 're-triage on', 'program']);
+    expect(header.filter((column) => /re-triage on|reason/.test(column))).toEqual(['reason', 're-triage on']);
     const rows = byIdRows(parseCsv<Record<string, string>>(text, { columns: true }));
+    // Segment 3 while the restriction of 2025-03-01 to 2026-02-28 is in force: its tier turns on segment allocation,
+    // whose reason is the restriction.
     expect(rows.get('restricted')!['re-triage on']).toBe('2026-03-01');
-    expect(rows.get('restricted')!['segment-allocation.re-triage on']).toBe('2026-03-01');
-    expect(rows.get('restricted')!['segment-allocation.reason']).toContain('2025-03-01 to 2026-02-28');
+    expect(rows.get('restricted')!.reason).toContain('2025-03-01 to 2026-02-28');
     expect(rows.get('aggression')!['re-triage on']).toBe('2026-08-02');
-    expect(rows.get('aggression')!['segment-allocation.re-triage on']).toBe('');
     expect(rows.get('plain')!['re-triage on']).toBe('');
+    // The NDJSON queue keeps each rule set's own date and reason.
+    const restricted = byId(readNdjson<QueueLine>(file('first.out.ndjson'))).get('restricted')!;
+    expect(restricted.results['segment-allocation']).toMatchObject({ holdsUntil: '2026-03-01', reason: expect.stringContaining('2025-03-01 to 2026-02-28') });
   });
 });
 
@@ -192,8 +193,8 @@ describe('--previous: a backlog triaged again decides only what may have changed
     expect(aggression.holdsUntil).toBe('2026-08-02');
     expect(aggression.line).toBe(2);
     // Due by 2025-08-25 (Centrelink's timeframe from receipt on 2025-08-18): not overdue on 2025-08-20, overdue now.
-    expect(before.priority).toMatchObject({ overdue: false, dueBy: '2025-08-25' });
-    expect(aggression.priority).toMatchObject({ overdue: true, dueBy: '2025-08-25' });
+    expect(before).toMatchObject({ overdue: false, dueBy: '2025-08-25' });
+    expect(aggression).toMatchObject({ overdue: true, dueBy: '2025-08-25', tier: 'Overdue' });
   });
 
   it('decides a record whose facts changed although its answer had no re-triage date, and a record not seen before', () => {
