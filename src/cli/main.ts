@@ -1,14 +1,10 @@
 #!/usr/bin/env node
 // ps-rules: the policy author's command line — validate, test, explain, coverage. Thin: the engine and loader do the work.
 import { Command } from 'commander';
-import { coverageCommand } from './coverage';
-import { diffCommand } from './diff';
-import { explainCommand } from './explain';
-import { interpretationsCommand } from './interpretations';
-import { fixturesUpdateCommand } from './fixtures-update';
-import { testCommand } from './test';
-import { triageCommand, type TriageCommandOptions } from './triage';
-import { validateCommand } from './validate';
+import type { TriageCommandOptions } from './triage';
+
+// Each command's module is loaded when that command runs: loading them all (fixtures, coverage, their schemas) cost a
+// triage half a second before it read a line.
 
 // Output piped into a reader that stops early (`ps-rules explain … | head`) closes the pipe: that is the reader saying it
 // has read enough, as for any Unix tool, not a failure to report with a stack trace.
@@ -42,7 +38,7 @@ const run = (action: Promise<number> | number) => {
 program
   .command('validate [files...]')
   .description('validate the rule files (all, or the ones named) and report each problem as file:line:column')
-  .action((files: string[]) => run(validateCommand(files, program.opts())));
+  .action((files: string[]) => run(import('./validate').then(({ validateCommand }) => validateCommand(files, program.opts()))));
 program
   .command('test [ruleSet]')
   .description(
@@ -50,22 +46,28 @@ program
   )
   .option('--failures', 'print only the failing fixtures')
   .option('--base <ref-or-folder>', 'the rules to explain failures against: a git ref or a rules folder (default: HEAD)')
-  .action((ruleSet: string | undefined, options: { failures?: boolean; base?: string }) => run(testCommand(ruleSet, { ...program.opts(), ...options })));
+  .action((ruleSet: string | undefined, options: { failures?: boolean; base?: string }) =>
+    run(import('./test').then(({ testCommand }) => testCommand(ruleSet, { ...program.opts(), ...options }))),
+  );
 program
   .command('explain <ruleSet> <factsFile>')
   .description('evaluate a facts file ({ asOf?, facts } or bare CaseFacts) and print the outcome and explanation')
   .option('--as-of <date>', "decide as of this date, YYYY-MM-DD (default: the file's asOf, else today in Sydney)")
-  .action((ruleSet: string, factsFile: string, options: { asOf?: string }) => run(explainCommand(ruleSet, factsFile, { ...program.opts(), ...options })));
+  .action((ruleSet: string, factsFile: string, options: { asOf?: string }) =>
+    run(import('./explain').then(({ explainCommand }) => explainCommand(ruleSet, factsFile, { ...program.opts(), ...options }))),
+  );
 program
   .command('coverage')
   .description('count, for each rule and condition, the fixtures that made it true and false; exit 1 when a rule never fires or never fails')
-  .action(() => run(coverageCommand(program.opts())));
+  .action(() => run(import('./coverage').then(({ coverageCommand }) => coverageCommand(program.opts()))));
 
 program
   .command('interpretations')
   .description('list every interpretation the rule files mark (a reading of the procedure its words leave open), by file:line, for policy staff to confirm')
   .option('--json', 'print them as JSON')
-  .action((options: { json?: boolean }) => run(interpretationsCommand({ ...program.opts(), ...options })));
+  .action((options: { json?: boolean }) =>
+    run(import('./interpretations').then(({ interpretationsCommand }) => interpretationsCommand({ ...program.opts(), ...options }))),
+  );
 
 program
   .command('diff')
@@ -74,7 +76,9 @@ program
   .requiredOption('--cases <file.ndjson>', 'one case a line: { "id"?, "ruleSet"?, "asOf"?, "facts" }')
   .option('--rule-set <name>', 'the rule set for lines that name none (default: every rule set)')
   .option('--json', 'print the full report as JSON')
-  .action((options: { base: string; cases: string; ruleSet?: string; json?: boolean }) => run(diffCommand({ ...program.opts(), ...options })));
+  .action((options: { base: string; cases: string; ruleSet?: string; json?: boolean }) =>
+    run(import('./diff').then(({ diffCommand }) => diffCommand({ ...program.opts(), ...options }))),
+  );
 
 program
   .command('triage <input>')
@@ -124,7 +128,9 @@ program
       'from the input bytes of the records decided so far, so it says "about" and never 100% before the last record; ' +
       'the last line gives the real total.',
   )
-  .action((input: string, options: TriageCommandOptions) => run(triageCommand(input, { ...program.opts(), ...options })));
+  .action((input: string, options: TriageCommandOptions) =>
+    run(import('./triage').then(({ triageCommand }) => triageCommand(input, { ...program.opts(), ...options }))),
+  );
 
 program
   .command('fixtures')
@@ -135,6 +141,8 @@ program
   )
   .option('--yes', 'rewrite without asking (needed when there is no terminal to ask on)')
   .option('--base <ref-or-folder>', 'the rules to say what changed against: a git ref or a rules folder (default: HEAD)')
-  .action((files: string[], options: { yes?: boolean; base?: string }) => run(fixturesUpdateCommand(files, { ...program.opts(), ...options })));
+  .action((files: string[], options: { yes?: boolean; base?: string }) =>
+    run(import('./fixtures-update').then(({ fixturesUpdateCommand }) => fixturesUpdateCommand(files, { ...program.opts(), ...options }))),
+  );
 
 program.parse();

@@ -55,6 +55,63 @@ function firstReason(decisions: readonly TriageDecision[], ...places: (readonly 
   return null;
 }
 
+/**
+ * The summary's tally keys (summary.ts reads them), each text written once and looked up after: ten keys a record
+ * written afresh cost as much as deciding it by one rule set.
+ */
+class TallyKeys {
+  readonly tiers: readonly string[];
+  private readonly versions: Map<string, string>[];
+  private readonly verdicts: Map<unknown, string>[];
+  private readonly programs = new Map<string, { program: string; overdue: string; noDue: string; tiers: string[] }>();
+  private readonly weeks = new Map<string, { week: string; overdue: string }>();
+
+  constructor(ruleSets: number, tiers: number) {
+    this.tiers = Array.from({ length: tiers }, (_, t) => `tier:${t + 1}`);
+    this.versions = Array.from({ length: ruleSets }, () => new Map());
+    this.verdicts = Array.from({ length: ruleSets }, () => new Map());
+  }
+
+  version(at: number, ruleSet: string, version: string): string {
+    const known = this.versions[at] as Map<string, string>;
+    let key = known.get(version);
+    if (key === undefined) known.set(version, (key = `version:${ruleSet}:${version}`));
+    return key;
+  }
+
+  verdict(at: number, column: string, value: unknown): string {
+    const known = this.verdicts[at] as Map<unknown, string>;
+    let key = known.get(value);
+    if (key === undefined) known.set(value, (key = `verdict:${column}:${String(value)}`));
+    return key;
+  }
+
+  program(program: string, tiers: number) {
+    let keys = this.programs.get(program);
+    if (keys === undefined) {
+      keys = {
+        program: `program:${program}`,
+        overdue: `overdue:${program}`,
+        noDue: `no-due:${program}`,
+        tiers: Array.from({ length: tiers }, (_, t) => `tier-program:${t + 1}:${program}`),
+      };
+      this.programs.set(program, keys);
+    }
+    return keys;
+  }
+
+  /** The keys of the week (its Monday) a due date falls in. */
+  week(dueBy: string): { week: string; overdue: string } {
+    let keys = this.weeks.get(dueBy);
+    if (keys === undefined) {
+      const monday = weekStart(dueBy);
+      keys = { week: `week:${monday}`, overdue: `week-overdue:${monday}` };
+      this.weeks.set(dueBy, keys);
+    }
+    return keys;
+  }
+}
+
 /** The versions in force on one date, or why there are none; most backlogs share one date. */
 type InForce = { versions: CompiledRuleSet[] } | { error: DecisionError };
 
@@ -111,8 +168,11 @@ class ChunkSink {
     private readonly input: RecordFormat,
   ) {}
 
+  /** Counted here, not in `counts.tally`: a Map's string keys cost less than an object's, which has thousands. */
+  readonly tally = new Map<string, number>();
+
   count(key: string): void {
-    this.counts.tally[key] = (this.counts.tally[key] ?? 0) + 1;
+    this.tally.set(key, (this.tally.get(key) ?? 0) + 1);
   }
 
   /** A record refused: written as the errors file's format says (a CSV row per issue placed in a cell), counted once. */
@@ -156,6 +216,7 @@ export class ChunkTriage {
     this.tierOf = tierFunction(setup.priority, setup.ruleSets);
     this.actionOf = actionFunction(setup.priority, setup.ruleSets);
     this.tierNames = setup.priority.tiers.map((tier) => tier.name);
+    this.keys = new TallyKeys(setup.ruleSets.length, this.tierNames.length);
     this.tierNamed = setup.priority.tiers.map((tier) => namedRuleSets(tier, setup.ruleSets));
     this.everyRuleSet = setup.ruleSets.map((_, i) => i);
     this.approvals = setup.ruleSets.map((name) => RULE_SET_MODULES[name]?.approval);
@@ -168,6 +229,9 @@ export class ChunkTriage {
       this.locate = issueLocator(setup.mapping, setup.headers);
     }
   }
+
+  /** The summary's tally keys, each written once. */
+  private readonly keys: TallyKeys;
 
   /** Output buffers the main thread has written out, to write the next chunks' output into. */
   private readonly recycled: ArrayBuffer[] = [];
@@ -185,7 +249,7 @@ export class ChunkTriage {
       out: sink.out.view(),
       err: sink.err.join(''),
       input: chunk.data,
-      counts: sink.counts,
+      counts: { ...sink.counts, tally: Object.fromEntries(sink.tally) },
     };
     if (this.setup.ranking) {
       result.keys = Int32Array.from(sink.keys);
@@ -444,11 +508,11 @@ export class ChunkTriage {
     const outcomes: Record<string, unknown>[] = [];
     for (let i = 0; i < decisions.length; i += 1) {
       const decision = decisions[i] as TriageDecision;
-      sink.count(`version:${decision.ruleSet}:${decision.version}`);
+      sink.count(this.keys.version(i, decision.ruleSet, decision.version));
       const outcome = decision.outcome;
       outcomes.push(outcome);
       const verdict = this.verdicts[i];
-      if (verdict !== undefined) sink.count(`verdict:${decision.ruleSet}.${verdict}:${String(outcome[verdict])}`);
+      if (verdict !== undefined) sink.count(this.keys.verdict(i, `${decision.ruleSet}.${verdict}`, outcome[verdict]));
       const dueField = this.dueFields[i];
       const due = dueField === undefined ? undefined : outcome[dueField];
       if (typeof due === 'string' && (dueBy === null || due < dueBy)) dueBy = due;
@@ -466,15 +530,16 @@ export class ChunkTriage {
     // The first reason of the decision the queue line turns on: a rule set the tier names (segment 3, say), else one
     // the next action names (the route), else the first of the run that gives one.
     const reason = firstReason(decisions, this.tierNamed[tier - 1] as readonly number[], action.named, this.everyRuleSet);
-    sink.count(`tier:${tier}`);
-    sink.count(`tier-program:${tier}:${program}`);
-    sink.count(`program:${program}`);
-    if (overdue) sink.count(`overdue:${program}`);
-    if (dueBy === null) sink.count(`no-due:${program}`);
+    const keys = this.keys.program(program, this.tierNames.length);
+    sink.count(this.keys.tiers[tier - 1] as string);
+    sink.count(keys.tiers[tier - 1] as string);
+    sink.count(keys.program);
+    if (overdue) sink.count(keys.overdue);
+    if (dueBy === null) sink.count(keys.noDue);
     else {
-      const week = weekStart(dueBy);
-      sink.count(`week:${week}`);
-      if (overdue) sink.count(`week-overdue:${week}`);
+      const week = this.keys.week(dueBy);
+      sink.count(week.week);
+      if (overdue) sink.count(week.overdue);
     }
     sink.counts.results += 1;
     const explain = this.setup.explain;
