@@ -21,7 +21,9 @@ export function validateCommand(files: string[], options: { rules?: string }): n
     for (const warning of registry.warnings ?? []) print(`warning: ${describeIssue(warning)}`);
     // The triage queue's tiers are policy beside the rule files, checked with them.
     const priority = loadTriagePriority(rules, RULE_SET_MODULES);
-    print(`✓ triage tiers  ${priority.tiers.map((tier, i) => `${i + 1} ${tier.name}`).join('; ')}  (${TRIAGE_PRIORITY_FILE})`);
+    print(
+      `✓ triage tiers  ${priority.tiers.map((tier, i) => `${i + 1} ${tier.name}`).join('; ')}; ${priority.actions.length} next actions  (${TRIAGE_PRIORITY_FILE})`,
+    );
     print(`All rule files in ${rules} are valid.`);
     return EXIT.ok;
   } catch (error) {

@@ -249,7 +249,7 @@ describe('ps-rules validate checks the tiers with the rules', () => {
 
   test('the shipped tiers are listed by name', () => {
     expect(validateCommand([], { rules: RULES_DIR })).toBe(EXIT.ok);
-    expect(stdout.text()).toContain(`✓ triage tiers  1 Segment 3, overdue; 2 Segment 3; 3 Overdue; 4 The rest  (${TRIAGE_PRIORITY_FILE})`);
+    expect(stdout.text()).toContain(`✓ triage tiers  1 Segment 3, overdue; 2 Segment 3; 3 Overdue; 4 The rest; 7 next actions  (${TRIAGE_PRIORITY_FILE})`);
   });
 
   test('a broken tiers file fails validation at its line', () => {
