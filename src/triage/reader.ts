@@ -70,8 +70,6 @@ export class ChunkReader {
   private end = 0;
   private nextLine = 1;
   private eof = false;
-  /** Bytes read so far, for progress against `size`. */
-  bytesRead = 0;
   readonly buffers = new BufferPool();
 
   private constructor(
@@ -157,7 +155,6 @@ export class ChunkReader {
       this.eof = true;
       return;
     }
-    this.bytesRead += bytesRead;
     this.end += bytesRead;
   }
 }
