@@ -68,8 +68,8 @@ class TallyKeys {
 
   constructor(ruleSets: number, tiers: number) {
     this.tiers = Array.from({ length: tiers }, (_, t) => `tier:${t + 1}`);
-    this.versions = Array.from({ length: ruleSets }, () => new Map());
-    this.verdicts = Array.from({ length: ruleSets }, () => new Map());
+    this.versions = Array.from({ length: ruleSets }, () => new Map<string, string>());
+    this.verdicts = Array.from({ length: ruleSets }, () => new Map<unknown, string>());
   }
 
   version(at: number, ruleSet: string, version: string): string {
