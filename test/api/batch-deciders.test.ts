@@ -248,7 +248,9 @@ describe("the lines are decided in the request's own thread when the threads can
 });
 
 test('threads no batch has used for a while are stopped, and the next batch starts them again', async () => {
-  const resting = new DeciderPool(1, { idleMs: 1_000 });
+  // Idle for 3 s before a thread stops: with less, a loaded machine let the thread stop between ready() and the first
+  // batch, which its request thread then decided alone while a new thread started.
+  const resting = new DeciderPool(1, { idleMs: 3_000 });
   try {
     await resting.ready();
     const app = testApp({ rules: () => registry, clock, batch: { deciders: resting } });
@@ -256,7 +258,7 @@ test('threads no batch has used for a while are stopped, and the next batch star
     expect((await batch(app, 'segment-allocation', body, '?explain=none')).filter((l) => l.decision)).toHaveLength(facts.size);
     expect(resting.jobsDecided).toBeGreaterThan(0);
     expect(resting.threads).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
     expect(resting.threads).toBe(0);
     // The next batch starts a thread (deciding its lines itself until the thread is ready), and it is kept again.
     expect((await batch(app, 'segment-allocation', body, '?explain=none')).filter((l) => l.decision)).toHaveLength(facts.size);
