@@ -6,7 +6,7 @@ export type RunStatus = 'complete' | 'interrupted' | 'failed';
 /** Why a record went to the errors file, by kind: what the report counts and each error line carries as `kind`. */
 export const ERROR_KINDS = {
   'not-json': 'line is not JSON',
-  'not-a-record': 'line is not a triage record { id, facts }',
+  'not-a-record': 'line is not a triage record (an id and its facts)',
   'not-a-row': 'row does not fit the CSV header',
   'refused-cell': 'a cell the mapping refuses (a code, date or flag)',
   'invalid-facts': 'facts the schema refuses',
@@ -145,26 +145,29 @@ export class Tally {
   }
 }
 
+/** A count as people read it: 30,220, not 30220. */
+const count = (n: number): string => n.toLocaleString('en-AU');
+
 const list = (counts: Record<string, number>, label: (key: string) => string) =>
   Object.entries(counts)
-    .map(([k, n]) => `${label(k)}: ${n}`)
+    .map(([k, n]) => `${label(k)}: ${count(n)}`)
     .join(', ') || 'none';
 
 /** The summary as a few lines for stderr. */
 export function describeSummary(s: TriageSummary): string {
   const lines = [
-    `triage ${s.status}${s.recordErrors ? ` with ${s.errors} record error(s) written to ${s.errorsOutput}` : ''}: ${s.results} result(s) to ${s.output}${s.sorted ? ' (sorted by priority)' : ''}`,
-    `  input ${s.input}: ${s.lines} line(s)${s.headerLines ? ` after ${s.headerLines} header line` : ''} = ${s.results} results + ${s.errors} errors + ${s.blank} blank`,
-    ...(s.carriedOver === undefined ? [] : [`  carried over from the previous queue: ${s.carriedOver}; decided: ${s.results - s.carriedOver}`]),
+    `triage ${s.status}${s.recordErrors ? ` with ${count(s.errors)} record error(s) written to ${s.errorsOutput}` : ''}: ${count(s.results)} result(s) to ${s.output}${s.sorted ? ' (sorted by priority)' : ''}`,
+    `  input ${s.input}: ${count(s.lines)} line(s)${s.headerLines ? ` after ${s.headerLines} header line` : ''} = ${count(s.results)} results + ${count(s.errors)} errors + ${count(s.blank)} blank`,
+    ...(s.carriedOver === undefined ? [] : [`  carried over from the previous queue: ${count(s.carriedOver)}; decided: ${count(s.results - s.carriedOver)}`]),
     ...Object.entries(s.verdicts).map(([column, counts]) => `  ${column}: ${list(counts, (value) => value)}`),
-    `  queue: ${s.tiers.map((t) => `${t.name}: ${t.records}`).join(' · ')}`,
+    `  queue: ${s.tiers.map((t) => `${t.name}: ${count(t.records)}`).join(' · ')}`,
     `  overdue: ${
       Object.entries(s.programs)
-        .map(([program, p]) => `${program} ${p.overdue} of ${p.records}${p.noDueDate ? ` (${p.noDueDate} with no due date)` : ''}`)
+        .map(([program, p]) => `${program} ${count(p.overdue)} of ${count(p.records)}${p.noDueDate ? ` (${count(p.noDueDate)} with no due date)` : ''}`)
         .join(' · ') || 'none'
     }`,
     ...(s.errors > 0 ? [`  errors: ${list(s.errorKinds, (kind) => ERROR_KINDS[kind as ErrorKind] ?? kind)}`] : []),
-    `  as of ${s.asOf}; ${s.workers} worker(s); ${s.seconds.toFixed(2)} s; ${s.recordsPerSecond} records/s; peak RSS ${(s.peakRssBytes / 1048576).toFixed(0)} MiB`,
+    `  as of ${s.asOf}; ${s.workers} worker(s); ${s.seconds.toFixed(2)} s; ${count(s.recordsPerSecond)} records/s; peak RSS ${(s.peakRssBytes / 1048576).toFixed(0)} MiB`,
   ];
   if (s.failure) lines.push(`  failed: ${s.failure}`);
   return `${lines.join('\n')}\n`;
