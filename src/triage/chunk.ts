@@ -466,7 +466,8 @@ export class ChunkTriage {
         } else {
           ({ verdict: decided, run } = decideRun(ruleSet, facts, asOf));
         }
-        const holds = holdsUntil(versions, facts, asOf, decided.outcome, decided.derivedFacts);
+        // The run's fact map lent, as summary.ts lends it: holdsUntil decides the days it tries on it and gives it back as it was.
+        const holds = holdsUntil(versions, facts, asOf, decided.outcome, decided.derivedFacts, run.factMap);
         recordHolds = earlier(recordHolds, holds);
         decisions.push({
           ruleSet: decided.ruleSet,

@@ -2,18 +2,17 @@
 // playwright-core) opens it from disk, and every number on it is the run's own (its --summary); the page fetches nothing,
 // prints on one or two A4 pages, and says so when the run was interrupted. Bad --report paths: exit 2 before anything
 // is written; a report that cannot be written: exit 1, the queue written all the same.
-import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { writeBacklog } from '../../fixtures/backlog';
 import type { TriageSummary } from '../../src/triage/summary';
-import { ROOT, RULES_DIR } from '../support';
+import { ROOT } from '../support';
 import { launchChromium } from '../support/browser';
 import { ensureBuilt } from '../support/built';
-import { cliEnv, readLines, runCli } from './support';
+import { interruptedOnceWriting, readLines, runCli } from './support';
 
 /** The CLI as `npm run build` leaves it in dist/ (built first when src/ is newer). */
 const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -220,12 +219,9 @@ test('an interrupted run still writes its report, saying it was interrupted, wit
   await writeBacklog(big, { count: 60_000, seed: 3, corrupt: 60, asOf: AS_OF, format: 'ndjson' });
   const out = file('int.queue.ndjson');
   const report = file('int.html');
-  const child = spawn(
-    process.execPath,
+  const { code } = await interruptedOnceWriting(
+    CLI,
     [
-      CLI,
-      '--rules',
-      RULES_DIR,
       'triage',
       big,
       '--out',
@@ -241,14 +237,9 @@ test('an interrupted run still writes its report, saying it was interrupted, wit
       '--workers',
       '1',
     ],
-    { env: cliEnv(), stdio: ['ignore', 'ignore', 'pipe'] },
+    out,
   );
-  child.stderr.resume();
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 60_000;
-  while (!(existsSync(out) && statSync(out).size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  child.kill('SIGINT');
-  expect(await exited).toBe(130);
+  expect(code).toBe(130);
   const summary = summaryOf('int');
   expect(summary.status).toBe('interrupted');
   expect(summary.lines).toBeLessThan(60_000);

@@ -1,6 +1,6 @@
 // Triage test support: the CLI compiled once per test file into a private folder (workers need JS), and running it.
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ROOT, RULES_DIR } from '../support';
@@ -60,3 +60,18 @@ export const readLines = (file: string): string[] => {
 };
 
 export const readNdjson = <T = Record<string, unknown>>(file: string): T[] => readLines(file).map((line) => JSON.parse(line) as T);
+
+/**
+ * Runs the CLI and sends it SIGINT as soon as `out` has its first bytes, as a person pressing Ctrl-C mid-run does:
+ * its exit code and what it wrote on stderr.
+ */
+export async function interruptedOnceWriting(main: string, args: string[], out: string): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [main, '--rules', RULES_DIR, ...args], { env: cliEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += String(d)));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 60_000;
+  while (!(existsSync(out) && statSync(out).size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  child.kill('SIGINT');
+  return { code: await exited, stderr };
+}

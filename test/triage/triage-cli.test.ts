@@ -1,6 +1,5 @@
 // ps-rules triage end to end: every line accounted for, outcomes equal decide(), order, CSV twin, SIGINT, usage errors.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
@@ -8,8 +7,8 @@ import { stringify } from 'csv-stringify/sync';
 import { backlogLines, BACKLOG_MAPPING_FILE, corruptLineIndexes, CSV_CORRUPT_KINDS, writeBacklog } from '../../fixtures/backlog';
 import { decide } from '../../src/engine/evaluate';
 import { checkCaseFacts } from '../../src/facts/validate';
-import { FIXTURES_DIR, RULES_DIR, shippedRules } from '../support';
-import { buildCli, cliEnv, readLines, readNdjson, runCli } from './support';
+import { FIXTURES_DIR, shippedRules } from '../support';
+import { buildCli, interruptedOnceWriting, readLines, readNdjson, runCli } from './support';
 
 const AS_OF = '2026-01-19';
 const COUNT = 3000;
@@ -536,34 +535,12 @@ describe('interruption', () => {
     await writeBacklog(big, { count: 60_000, seed: 3, corrupt: 60, asOf: AS_OF, format: 'ndjson' });
     const out = file('int.out.ndjson');
     const errorsFile = file('int.errors.ndjson');
-    const child = spawn(
-      process.execPath,
-      [
-        cli,
-        '--rules',
-        RULES_DIR,
-        'triage',
-        big,
-        '--out',
-        out,
-        '--errors',
-        errorsFile,
-        '--summary',
-        file('int.summary.json'),
-        '--as-of',
-        AS_OF,
-        '--workers',
-        '1',
-      ],
-      { env: cliEnv(), stdio: ['ignore', 'ignore', 'pipe'] },
+    const { code, stderr } = await interruptedOnceWriting(
+      cli,
+      ['triage', big, '--out', out, '--errors', errorsFile, '--summary', file('int.summary.json'), '--as-of', AS_OF, '--workers', '1'],
+      out,
     );
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += String(d)));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const deadline = Date.now() + 60_000;
-    while (!(existsSync(out) && statSync(out).size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    child.kill('SIGINT');
-    expect(await exited).toBe(130);
+    expect(code).toBe(130);
     const text = readFileSync(out, 'utf8');
     expect(text.endsWith('\n')).toBe(true);
     for (const line of text.slice(0, -1).split('\n')) expect(() => JSON.parse(line)).not.toThrow();
