@@ -103,10 +103,27 @@ export function checkMapping(json: unknown, where = 'the mapping'): CsvMapping {
       }
       if (column.values !== undefined && (!isObject(column.values) || Object.values(column.values).some((v) => typeof v !== 'string')))
         problems.push(`${at}.values must be an object from export code to vocabulary value (strings)`);
+      else if (column.values !== undefined && typeof column.fact === 'string') {
+        // A code translated into a value the vocabulary does not have would refuse every row that uses it: say so now,
+        // once, against the mapping, not once a row against the export.
+        const allowed = vocabularyOf(column.fact);
+        if (allowed)
+          for (const [code, value] of Object.entries(column.values))
+            if (!allowed.includes(value as string))
+              problems.push(
+                `${at}.values["${code}"] is ${JSON.stringify(value)}, which is not a value of ${column.fact} (its values: ${allowed.join(', ')})${meant(value as string, allowed)}`,
+              );
+      }
     }
   }
   if (problems.length > 0) throw new MappingError(`${where} is not a usable CSV mapping:`, problems);
   return json as unknown as CsvMapping;
+}
+
+/** `; did you mean "…"?` for a value that is nearly one of `values`, or nothing. */
+function meant(value: string, values: readonly string[]): string {
+  const likely = likelyCode(value, values);
+  return likely === undefined ? '' : `; did you mean "${likely}"?`;
 }
 
 /** Reads and checks a mapping file; a MappingError names the file and every field at fault. */

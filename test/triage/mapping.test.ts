@@ -47,6 +47,12 @@ describe('loadMapping', () => {
     ]);
     expect(problems({ id: 'x', columns: { A: { fact: 'program' }, B: { fact: 'program' } } })).toEqual([expect.stringMatching(/already filled by column "A"/)]);
     expect(problems({ id: 'x', columns: { A: { fact: 'program', values: { a: 1 } } } })).toEqual([expect.stringMatching(/^columns\["A"\]\.values/)]);
+    // A code translated into a value the vocabulary does not have is refused once, against the mapping, not on every row.
+    expect(problems({ id: 'x', columns: { Program: { fact: 'program', values: { CLK: 'centrelnk', CS: 'child-support' } } } })).toEqual([
+      'columns["Program"].values["CLK"] is "centrelnk", which is not a value of program (its values: centrelink, child-support); did you mean "centrelink"?',
+    ]);
+    // Where the vocabulary names no values, any translation is the export's own business.
+    expect(problems({ id: 'x', columns: { Who: { fact: 'referral.receivedOn', values: { today: '2026-01-19' } } } })).toEqual([]);
   });
 
   it('refuses a file that is missing or not JSON, naming it', () => {
