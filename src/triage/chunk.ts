@@ -193,8 +193,11 @@ export class ChunkTriage {
   private row: readonly string[] = [];
   private readonly tierOf: TierOf;
   private readonly actionOf: ActionOf;
-  /** The tiers' names, tier 1 first. */
+  /** The tiers' names, tier 1 first, and as JSON. */
   private readonly tierNames: readonly string[];
+  private readonly tierJson: readonly string[];
+  /** The run's rule sets' names as JSON keys, in order. */
+  private readonly ruleSetKeys: readonly string[];
   /** Per tier: the places of the rule sets its conditions name, whose reasons explain it. */
   private readonly tierNamed: readonly (readonly number[])[];
   /** The places of the run's rule sets, in order. */
@@ -216,6 +219,8 @@ export class ChunkTriage {
     this.tierOf = tierFunction(setup.priority, setup.ruleSets);
     this.actionOf = actionFunction(setup.priority, setup.ruleSets);
     this.tierNames = setup.priority.tiers.map((tier) => tier.name);
+    this.tierJson = this.tierNames.map((name) => JSON.stringify(name));
+    this.ruleSetKeys = setup.ruleSets.map((name) => JSON.stringify(name));
     this.keys = new TallyKeys(setup.ruleSets.length, this.tierNames.length);
     this.tierNamed = setup.priority.tiers.map((tier) => namedRuleSets(tier, setup.ruleSets));
     this.everyRuleSet = setup.ruleSets.map((_, i) => i);
@@ -547,11 +552,17 @@ export class ChunkTriage {
     let text: string;
     let cut: number;
     if (this.setup.output === 'ndjson') {
+      // The line's reason is one of its rule sets' reasons: written as JSON once (a reason's text costs the most to write).
       let results = '';
-      for (const d of decisions) {
-        results += `${results ? ',' : ''}${JSON.stringify(d.ruleSet)}:{"version":"${d.version}","outcome":${JSON.stringify(d.outcome)},"holdsUntil":${JSON.stringify(d.holdsUntil)},"reason":${JSON.stringify(d.reason)},"fired":${JSON.stringify(d.fired)}${explain ? `,"explanation":${JSON.stringify(d.explanation)}` : ''}}`;
+      let reasonJson = 'null';
+      for (let i = 0; i < decisions.length; i += 1) {
+        const d = decisions[i] as TriageDecision;
+        const own = JSON.stringify(d.reason);
+        if (reason !== null && d.reason === reason) reasonJson = own;
+        results += `${i > 0 ? ',' : ''}${this.ruleSetKeys[i]}:{"version":"${d.version}","outcome":${JSON.stringify(d.outcome)},"holdsUntil":${JSON.stringify(d.holdsUntil)},"reason":${own},"fired":${JSON.stringify(d.fired)}${explain ? `,"explanation":${JSON.stringify(d.explanation)}` : ''}}`;
       }
-      text = `{"id":${JSON.stringify(id)},"line":${line},"tier":${JSON.stringify(tierName)},"dueBy":${dueBy === null ? 'null' : `"${dueBy}"`},"overdue":${overdue},"nextAction":${JSON.stringify(nextAction)},"reason":${JSON.stringify(reason)},"approver":${JSON.stringify(approver)},"holdsUntil":${JSON.stringify(recordHolds)},"program":${JSON.stringify(program)},"asOf":"${decidedAsOf}","results":{${results}},"inputDigest":"${digest}"}\n`;
+      if (reason !== null && reasonJson === 'null') reasonJson = JSON.stringify(reason);
+      text = `{"id":${JSON.stringify(id)},"line":${line},"tier":${this.tierJson[tier - 1]},"dueBy":${dueBy === null ? 'null' : `"${dueBy}"`},"overdue":${overdue},"nextAction":${JSON.stringify(nextAction)},"reason":${reasonJson},"approver":${JSON.stringify(approver)},"holdsUntil":${JSON.stringify(recordHolds)},"program":${JSON.stringify(program)},"asOf":"${decidedAsOf}","results":{${results}},"inputDigest":"${digest}"}\n`;
       cut = 1;
     } else {
       const head = stringify([[String(id), String(line)]]);
