@@ -8,6 +8,7 @@
 import { addDays } from '../dates/calendar';
 import { ACTIONABLE_FACTS, type Actionable } from '../facts/actionable';
 import { caseFactsSchema } from '../facts/schema';
+import { pointerToken, pointerTokenName } from '../facts/validate';
 import type { CompiledRuleSet, RuleSetModule, RuleSubset } from './compile';
 import { selectedEntries } from './derived';
 import type { RuleVerdict } from './compiled';
@@ -52,11 +53,8 @@ export function verdictOf(outcome: Record<string, unknown>, datedFromAsOf: reado
 // --- RFC 6902, the three operations written here: add, remove, replace. A few lines, so no dependency; the document is
 // never changed, each object or list on an operation's path is copied (what is off the path is shared).
 
-const unescape = (token: string) => token.replace(/~1/g, '/').replace(/~0/g, '~');
-const escape = (token: string) => token.replace(/~/g, '~0').replace(/\//g, '~1');
-
 function applyOperation(document: unknown, operation: JsonPatchOperation): unknown {
-  const tokens = operation.path.split('/').slice(1).map(unescape);
+  const tokens = operation.path.split('/').slice(1).map(pointerTokenName);
   if (tokens.length === 0) {
     if (operation.op === 'remove') throw new Error('a patch cannot remove the whole document');
     return operation.value;
@@ -131,7 +129,7 @@ function operationsOn(facts: unknown, mutation: Mutation): JsonPatchOperation[] 
   if (mutation.kind === 'set-field') {
     const entry = valueAt(facts, mutation.path) as Item[];
     const op = Object.hasOwn(entry[mutation.index] as Item, mutation.field) ? 'replace' : 'add';
-    return [{ op, path: `${at}/${mutation.index}/${escape(mutation.field)}`, value: mutation.value }];
+    return [{ op, path: `${at}/${mutation.index}/${pointerToken(mutation.field)}`, value: mutation.value }];
   }
   const [group, key] = mutation.path.split('.') as [string, string | undefined];
   if (key === undefined) return [{ op: Object.hasOwn(facts as Item, group) ? 'replace' : 'add', path: at, value: mutation.value }];

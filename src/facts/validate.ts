@@ -124,6 +124,13 @@ export class ValueCount {
 /** A property name as one JSON pointer token (RFC 6901): `~` and `/` escaped, as Ajv's instancePath already is. */
 export const pointerToken = (name: string): string => name.replace(/~/g, '~0').replace(/\//g, '~1');
 
+/** A JSON pointer token read back as the property name it escapes (RFC 6901): pointerToken undone. */
+export const pointerTokenName = (token: string): string => token.replace(/~1/g, '/').replace(/~0/g, '~');
+
+/** What requireFacts says of a fact a rule set requires and the case left out; REQUIRED_BY reads it back (fact, rule set). */
+const requiredBy = (path: string, ruleSet: string): string => `${path} is required by the ${ruleSet} rule set`;
+export const REQUIRED_BY = /^(\S+) is required by the (.+) rule set$/;
+
 /**
  * A copy to fill defaults into, for a caller whose body is not its own to change. Ajv fills defaults only into the
  * objects and lists the schema describes, so only those are copied; every other value (a leaf, a key outside the
@@ -300,8 +307,7 @@ function keysOf(path: string): readonly string[] {
 function missingRequired(facts: CaseFacts, requires: readonly string[], ruleSet: string, prefix: string): Issue[] {
   const issues: Issue[] = [];
   for (const path of requires) {
-    if (valueAt(facts, path) === undefined)
-      issues.push({ pointer: `${prefix}/${keysOf(path).join('/')}`, message: `${path} is required by the ${ruleSet} rule set` });
+    if (valueAt(facts, path) === undefined) issues.push({ pointer: `${prefix}/${keysOf(path).join('/')}`, message: requiredBy(path, ruleSet) });
   }
   return issues;
 }

@@ -206,6 +206,8 @@ export class ChunkTriage {
   private readonly approvals: readonly ({ field: string; what: string } | undefined)[];
   /** Per rule set of the run, in order: its outcome's headline field, counted in the summary (its module says which). */
   private readonly verdicts: readonly (string | undefined)[];
+  /** Per rule set of the run: its headline's column name, "<rule set>.<field>" (the summary's key), written once. */
+  private readonly verdictColumns: readonly string[];
   /** Per rule set of the run, in order: the outcome field holding the date the case is due by, if it has one. */
   private readonly dueFields: readonly (string | undefined)[];
   /** --previous: the last run's queue, read by id. */
@@ -226,6 +228,7 @@ export class ChunkTriage {
     this.everyRuleSet = setup.ruleSets.map((_, i) => i);
     this.approvals = setup.ruleSets.map((name) => RULE_SET_MODULES[name]?.approval);
     this.verdicts = setup.ruleSets.map((name) => RULE_SET_MODULES[name]?.verdict);
+    this.verdictColumns = setup.ruleSets.map((name, i) => `${name}.${this.verdicts[i]}`);
     this.dueFields = setup.ruleSets.map((name) => RULE_SET_MODULES[name]?.dueBy);
     if (setup.previous) this.previous = new PreviousRecords(setup.previous);
     if (setup.input === 'csv') {
@@ -518,7 +521,7 @@ export class ChunkTriage {
       const outcome = decision.outcome;
       outcomes.push(outcome);
       const verdict = this.verdicts[i];
-      if (verdict !== undefined) sink.count(this.keys.verdict(i, `${decision.ruleSet}.${verdict}`, outcome[verdict]));
+      if (verdict !== undefined) sink.count(this.keys.verdict(i, this.verdictColumns[i] as string, outcome[verdict]));
       const dueField = this.dueFields[i];
       const due = dueField === undefined ? undefined : outcome[dueField];
       if (typeof due === 'string' && (dueBy === null || due < dueBy)) dueBy = due;

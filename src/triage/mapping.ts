@@ -27,6 +27,7 @@ import { readFileSync } from 'node:fs';
 import { closest, distance } from 'fastest-levenshtein';
 import { calendarDate } from '../dates/calendar';
 import { caseFactsSchema, factPaths } from '../facts/schema';
+import { pointerTokenName, REQUIRED_BY } from '../facts/validate';
 import type { Issue } from '../errors';
 
 export type CsvCellType = 'string' | 'number' | 'boolean' | 'date' | 'json';
@@ -257,8 +258,6 @@ export interface ConvertedRow {
   issues: CellIssue[];
 }
 
-const unescapeToken = (token: string): string => token.replace(/~1/g, '/').replace(/~0/g, '~');
-
 /** A place inside a cell's JSON, from the pointer's tokens past the column's fact: `entry 2, "date"` (lists count from 1). */
 const placeIn = (tokens: readonly string[]): string => tokens.map((token) => (/^\d+$/.test(token) ? `entry ${Number(token) + 1}` : `"${token}"`)).join(', ');
 
@@ -276,15 +275,15 @@ export function issueLocator(mapping: CsvMapping, headers: readonly string[]): (
     let at = issue.pointer;
     while (at.length > 0 && !columns.has(at)) at = at.slice(0, at.lastIndexOf('/'));
     const column = columns.get(at);
-    const required = /^(\S+) is required by the (.+) rule set$/.exec(issue.message);
+    const required = REQUIRED_BY.exec(issue.message);
     if (!column) {
-      const fact = issue.pointer.split('/').slice(1).map(unescapeToken).join('.');
+      const fact = issue.pointer.split('/').slice(1).map(pointerTokenName).join('.');
       const message = required
         ? `no column of the mapping gives ${required[1]}, which the ${required[2]} rule set requires`
         : `${fact === '' ? '' : `${fact}: `}${issue.message}`;
       return { pointer: issue.pointer, message, header: '', cell: '' };
     }
-    const tokens = issue.pointer.slice(at.length).split('/').slice(1).map(unescapeToken);
+    const tokens = issue.pointer.slice(at.length).split('/').slice(1).map(pointerTokenName);
     const named = `column "${column.header}"`;
     const last = tokens[tokens.length - 1];
     let message: string;
