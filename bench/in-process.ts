@@ -1,13 +1,10 @@
 // (a) Single evaluations per second in one process: compiled decide() with its full explanation, and
 // the reference evaluator (json-rules-engine through our pool), for every rule set. Then what a summary adds
 // (engine/summary.ts): the summary only (the verdict, its reasons, the facts assumed), and the summary with holdsUntil
-// and changes (decideSummary, what ?explain=summary computes), with the summary HTTP answer's median size.
-import { summaryDecisionJson } from '../src/api/decision-json';
-import { decide, decideRun, evaluate } from '../src/engine/evaluate';
-import { summaryAssumed, summaryReasons } from '../src/engine/reasons';
-import { decideSummary } from '../src/engine/summary';
-import type { RuleRegistry } from '../src/loader/load';
+// and changes (decideSummary, what ?explain=summary computes), with the summary HTTP answer's median size. All of it on
+// the built modules the service runs (built.ts says why).
 import { gzipSync } from 'node:zlib';
+import { builtEngine } from './built';
 import { n, prepareCases, say, timeAsync, timeSync, type PreparedCase, type Rate } from './common';
 import type { BenchSettings } from './settings';
 
@@ -30,7 +27,13 @@ export interface InProcessFigures {
 
 const µs = (rate: Rate) => (1e6 / rate.perSecond).toFixed(1);
 
-export async function inProcess(registry: RuleRegistry, settings: BenchSettings): Promise<InProcessFigures> {
+/** Times the built service's modules (dist/, see built.ts), on the shipped rules as its loader compiles them. */
+export async function inProcess(settings: BenchSettings): Promise<InProcessFigures> {
+  const { evaluate: engine, reasons: explained, summary: summaries, decisionJson, registry } = await builtEngine();
+  const { decide, decideRun, evaluate } = engine;
+  const { summaryAssumed, summaryReasons } = explained;
+  const { decideSummary } = summaries;
+  const { summaryDecisionJson } = decisionJson;
   const figures: InProcessFigures = { compiled: {}, reference: {}, summary: {} };
   const prepared = new Map<string, PreparedCase[]>();
   const timing = { warmMs: settings.warmMs, minMs: settings.minMs };

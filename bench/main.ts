@@ -17,7 +17,7 @@ import { benchSettings } from './settings';
 import { triageThroughput, type TriageRun } from './triage';
 
 const SECTIONS = {
-  a: 'in-process evaluations',
+  a: 'in-process evaluations (the built dist/ modules)',
   b: 'json-rules-engine used directly (baselines)',
   c: 'hand-written segment allocation (ceiling)',
   d: 'triage end to end',
@@ -200,7 +200,7 @@ async function main(): Promise<void> {
     say(`## (${key}) ${SECTIONS[key]}`);
     figures[key] = await run();
   };
-  await section('a', () => inProcess(registry, settings));
+  await section('a', () => inProcess(settings));
   await section('b', () => jsonRulesEngineBaselines(registry, settings));
   await section('c', () => handwrittenCeiling(registry, settings));
   await section('d', () => triageThroughput(settings));
