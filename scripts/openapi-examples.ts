@@ -90,9 +90,15 @@ async function main(): Promise<void> {
     examples.listRuleSets = await call('caseworker', 'GET', '/v1/rulesets');
     // The smallest rule set, so the example stays readable.
     examples.getRuleSet = await call('caseworker', 'GET', `/v1/rulesets/specialist-transfer?asOf=${AS_OF}`);
+    // The summary answer's example: the module's example with two escalated complaints about one topic (segment 3), so
+    // that it shows a change that reaches another segment, as the issue that asked for the summary put it.
+    const complaints = [
+      { date: '2024-11-04', stage: 'escalated', topic: 'debt recovery', upheld: false },
+      { date: '2025-03-17', stage: 'escalated', topic: 'debt recovery', upheld: true },
+    ];
     examples.evaluate = await call('caseworker', 'POST', '/v1/rulesets/segment-allocation/evaluate?explain=summary', {
       mediaType: 'application/json',
-      value: evaluateBody,
+      value: { asOf: AS_OF, facts: { ...segment, customer: { ...(segment.customer as object), complaints } } },
     });
     const lines = [
       { id: 'r-1', asOf: AS_OF, facts: segment },

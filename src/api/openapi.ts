@@ -182,7 +182,7 @@ const summarySchema: Schema = closed(
     changes: {
       type: 'array',
       description:
-        'For each different verdict the facts could reach, the smallest change to facts a caseworker can act on or check that reaches it (never a parameter): each single change, then pairs of changes for a headline value no single change reaches',
+        'For each different verdict the facts could reach, the smallest change to facts a caseworker can act on or check that reaches it (never a parameter): each single change, then pairs of changes for a headline value no single change reaches. A verdict that keeps the answer and only adds to its lists (one more indicator for the same segment) is not given: it is a further reason for the same answer, not a path to another',
       items: closed({
         outcome: { type: 'object', description: 'The verdict the change reaches' },
         text: { type: 'string', description: 'The change and what it gives, in plain words' },

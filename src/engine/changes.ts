@@ -1,6 +1,9 @@
 // summary.changes: for each different verdict the case's facts could reach by what a caseworker can act on or check,
 // the smallest change that reaches it, in plain words and as an RFC 6902 JSON Patch on the request's facts.
 //
+// A verdict that keeps the answer and only adds to its lists (one more indicator for the same segment) is not given: it
+// is a further reason for the same answer, not a path to another (addsOnly).
+//
 // The search is exact within its bound, not sampled: every single change is tried, then pairs (see MAX_PAIR_SINGLES).
 // It is pruned with what the rule set reads, never with a guess: a fact no weighed rule, derived fact or outcome builder
 // reads cannot move the verdict, and removing a list entry that no derived fact selects on asOf (outside every window,
@@ -585,6 +588,45 @@ function consequenceOf(headline: string, now: Record<string, unknown>, then: Rec
   return [...parts, ...(plain.length > 0 ? plain : nested)].join('; ');
 }
 
+/**
+ * Whether a verdict reached keeps the answer given and only adds to it: the same headline and every other plain value,
+ * and lists that gain entries but lose none (one more segment 2 indicator for a customer in segment 2, one more unmet
+ * criterion for a customer not ready). Such a change moves nothing a caseworker tells the customer or acts on: it is a
+ * further reason for the same answer, not a path to another, so summary.changes does not give it. (A change that loses
+ * an entry is given: it is a step towards another answer, as a pair of such steps may reach it.) Memoised with the two
+ * verdicts when both are remembered, as the words about them are.
+ */
+function addsOnly(then: Reached, now: Reached): boolean {
+  if (then.headline !== now.headline) return false;
+  if (!then.shared || !now.shared) return gainsOnly(now.verdict, then.verdict) === 'gains';
+  let byNow = addsOnlyMemo.get(then);
+  if (!byNow) addsOnlyMemo.set(then, (byNow = new Map<Reached, boolean>()));
+  let adds = byNow.get(now);
+  if (adds === undefined) byNow.set(now, (adds = gainsOnly(now.verdict, then.verdict) === 'gains'));
+  return adds;
+}
+
+const addsOnlyMemo = new WeakMap<Reached, Map<Reached, boolean>>();
+
+/** How `then` differs from `now`: 'same', 'gains' (lists gain entries and nothing else moves), or 'other'. */
+function gainsOnly(now: unknown, then: unknown): 'same' | 'gains' | 'other' {
+  const isObject = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (isObject(now) && isObject(then)) {
+    let result: 'same' | 'gains' = 'same';
+    for (const key of new Set([...Object.keys(now as Item), ...Object.keys(then as Item)])) {
+      const field = gainsOnly((now as Item)[key], (then as Item)[key]);
+      if (field === 'other') return 'other';
+      if (field === 'gains') result = 'gains';
+    }
+    return result;
+  }
+  if (Array.isArray(now) && Array.isArray(then)) {
+    for (const value of now) if (!then.some((v) => sameJson(v, value))) return 'other';
+    return then.length > now.length || then.some((v) => !now.some((n) => sameJson(n, v))) ? 'gains' : 'same';
+  }
+  return sameJson(now, then) ? 'same' : 'other';
+}
+
 // --- The search.
 
 /**
@@ -633,7 +675,8 @@ interface Reached {
  * facts as the caller sent them, before any default was filled in (the patches are written against them: a caller that
  * parsed the body in place keeps a copy first). For each
  * verdict a single change reaches, the first such change in a stable order (the vocabulary's order of facts, then each
- * list's); then, for each headline value no single change reaches, the first pair of changes that reaches it.
+ * list's), unless the verdict only adds to the answer given (addsOnly); then, for each headline value no single change
+ * reaches, the first pair of changes that reaches it.
  *
  * Each change is tried on the run's own fact map, read once: its slot changed, the derived facts reading that slot
  * computed again, then only the rules reading a fact that moved are run again (the subset's `readers`); when none of
@@ -793,8 +836,9 @@ export function summaryChanges(run: CaseRun, module: ChangesModule, requestFacts
     return entry?.reached;
   };
 
-  // Verdict → the first change (in the stable order) that reaches it.
-  const found = new Map<string, { reached: Reached; way: Candidate[] }>();
+  // Verdict → the first change (in the stable order) that reaches it; none for a verdict that only adds to the answer
+  // given (addsOnly).
+  const found = new Map<string, { reached: Reached; way: Candidate[] } | null>();
   const headlines = new Set<string>([givenReached.headline]);
   const states: State[] = [];
   for (const candidate of candidates) {
@@ -804,7 +848,7 @@ export function summaryChanges(run: CaseRun, module: ChangesModule, requestFacts
     if (isGiven(reached)) continue;
     headlines.add(reached.headline);
     const key = keyOf(reached);
-    if (!found.has(key)) found.set(key, { reached, way: [candidate] });
+    if (!found.has(key)) found.set(key, addsOnly(reached, givenReached) ? null : { reached, way: [candidate] });
   }
   const domain = headlineDomain(module);
   const pairable = domain?.every((value) => headlines.has(value)) ? [] : candidates.slice(0, MAX_PAIR_SINGLES);
@@ -831,7 +875,9 @@ export function summaryChanges(run: CaseRun, module: ChangesModule, requestFacts
   // flag, a date), and what it reaches is what the search decided on the same facts. test/engine/changes.test.ts
   // applies every patch to the request, validates it and decides it again, over 10,000 generated cases a version.
   const changes: Change[] = [];
-  for (const { reached, way } of [...found.values(), ...byPairs.values()]) {
+  for (const given of [...found.values(), ...byPairs.values()]) {
+    if (given === null) continue;
+    const { reached, way } = given;
     const patch = patchOf(
       requestFacts,
       way.map((c) => c.mutation),

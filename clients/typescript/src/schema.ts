@@ -334,7 +334,7 @@ export interface components {
              * @description The first day after asOf on which the same facts give a different verdict (the outcome without the dates reckoned from asOf itself), because time alone moves: an entry leaves a window, a restriction starts or ends, a wait passes, another version of the rules takes over. null when nothing changes before the end of the holiday calendar
              */
             holdsUntil: string | null;
-            /** @description For each different verdict the facts could reach, the smallest change to facts a caseworker can act on or check that reaches it (never a parameter): each single change, then pairs of changes for a headline value no single change reaches */
+            /** @description For each different verdict the facts could reach, the smallest change to facts a caseworker can act on or check that reaches it (never a parameter): each single change, then pairs of changes for a headline value no single change reaches. A verdict that keeps the answer and only adds to its lists (one more indicator for the same segment) is not given: it is a further reason for the same answer, not a path to another */
             changes: {
                 /** @description The verdict the change reaches */
                 outcome: Record<string, unknown>;
@@ -2591,7 +2591,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23420-dbc7-75bf-92cf-fb2e15085ee3",
+                     *       "decisionId": "01a23542-fb27-71ca-9b25-de05b10a6dec",
                      *       "ruleSet": "segment-allocation",
                      *       "version": "dff2bdf2ef9f79d5",
                      *       "effective": {
@@ -2601,15 +2601,18 @@ export interface operations {
                      *       "asOf": "2025-06-02",
                      *       "evaluator": "compiled",
                      *       "outcome": {
-                     *         "segment": 2,
-                     *         "requiresApproval": false,
-                     *         "approvalBy": null,
-                     *         "reviewBy": null,
+                     *         "segment": 3,
+                     *         "requiresApproval": true,
+                     *         "approvalBy": "PS Service Support Manager (SSM)",
+                     *         "reviewBy": "2025-09-02",
                      *         "indicators": {
-                     *           "segment3": [],
+                     *           "segment3": [
+                     *             "segment-3-multiple-escalated-complaints"
+                     *           ],
                      *           "segment2": [
                      *             "segment-2-escalated-referral-source",
-                     *             "segment-2-previously-managed"
+                     *             "segment-2-previously-managed",
+                     *             "segment-2-previous-escalated-complaint"
                      *           ],
                      *           "segment1": [],
                      *           "alsoSupportSegment3": []
@@ -2618,14 +2621,9 @@ export interface operations {
                      *       "summary": {
                      *         "reasons": [
                      *           {
-                     *             "text": "The referral follows an escalated enquiry (Member of Parliament, Ombudsman, Ministerial response, Level 2 complaint, privacy breach or media) (where the referral to PS came from: ombudsman).",
-                     *             "rule": "segment-2-escalated-referral-source",
-                     *             "citation": "001_f3898d6cd45509ea.txt, Resources, Table 3, Step 1"
-                     *           },
-                     *           {
-                     *             "text": "The customer has previously been managed in PS (or is managed in PS now) (managed in PS: previously).",
-                     *             "rule": "segment-2-previously-managed",
-                     *             "citation": "001_f3898d6cd45509ea.txt, Resources, Table 3, Step 2"
+                     *             "text": "The customer has made multiple escalated (Level 2) complaints: 2 or more, on any topic, upheld or not (an escalated complaint about debt recovery on 2024-11-04; an escalated complaint about debt recovery on 2025-03-17, upheld).",
+                     *             "rule": "segment-3-multiple-escalated-complaints",
+                     *             "citation": "001_f3898d6cd45509ea.txt, Resources, Table 4, Step 2"
                      *           }
                      *         ],
                      *         "holdsUntil": null,
@@ -2640,45 +2638,17 @@ export interface operations {
                      *                 "segment2": [
                      *                   "segment-2-escalated-referral-source",
                      *                   "segment-2-previously-managed",
-                     *                   "segment-2-departure-prohibition-order"
-                     *                 ],
-                     *                 "segment1": [],
-                     *                 "alsoSupportSegment3": [
-                     *                   "segment-2-departure-prohibition-order"
-                     *                 ]
-                     *               }
-                     *             },
-                     *             "text": "If \"A current Departure Prohibition Order (DPO)\" were true, segment would still be 2; indicators.segment2 would gain segment-2-departure-prohibition-order; indicators.alsoSupportSegment3 would gain segment-2-departure-prohibition-order.",
-                     *             "patch": [
-                     *               {
-                     *                 "op": "add",
-                     *                 "path": "/customer/departureProhibitionOrder",
-                     *                 "value": true
-                     *               }
-                     *             ]
-                     *           },
-                     *           {
-                     *             "outcome": {
-                     *               "segment": 2,
-                     *               "requiresApproval": false,
-                     *               "approvalBy": null,
-                     *               "indicators": {
-                     *                 "segment3": [],
-                     *                 "segment2": [
-                     *                   "segment-2-escalated-referral-source",
-                     *                   "segment-2-previously-managed",
-                     *                   "segment-2-not-meeting-commitments"
+                     *                   "segment-2-previous-escalated-complaint"
                      *                 ],
                      *                 "segment1": [],
                      *                 "alsoSupportSegment3": []
                      *               }
                      *             },
-                     *             "text": "If \"Meets their Services Australia commitments\" were false, segment would still be 2; indicators.segment2 would gain segment-2-not-meeting-commitments.",
+                     *             "text": "If the escalated complaint of 2024-11-04 about 'debt recovery' were not on the record, segment would be 2 (now 3); requiresApproval would be false (now true); approvalBy would be null (now PS Service Support Manager (SSM)).",
                      *             "patch": [
                      *               {
-                     *                 "op": "add",
-                     *                 "path": "/customer/meetsCommitments",
-                     *                 "value": false
+                     *                 "op": "remove",
+                     *                 "path": "/customer/complaints/0"
                      *               }
                      *             ]
                      *           }
@@ -2935,7 +2905,7 @@ export interface operations {
                 };
                 content: {
                     /**
-                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a23420-dbe9-7c6a-b761-f0efc0104832","ruleSet":"segment-allocation","version":"dff2bdf2ef9f79d5","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
+                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a23542-fb7a-7c54-9b87-87cca916668e","ruleSet":"segment-allocation","version":"dff2bdf2ef9f79d5","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
                      *     {"line":2,"id":"r-2","problem":{"type":"urn:ps-decisions:problem:invalid-request","title":"The request does not match the contract","status":400,"detail":"The segment-allocation rule set needs facts that were not given.","code":"invalid-request","instance":"/v1/rulesets/segment-allocation/evaluate-batch?explain=none","errors":[{"pointer":"/facts/referral/source","detail":"referral.source is required by the segment-allocation rule set"}]}}
                      */
                     "application/x-ndjson": string;
@@ -3613,8 +3583,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23420-dcce-7c60-86f4-55467da6cfb3",
-                     *       "decidedAt": "2026-12-02T00:21:38.638Z",
+                     *       "decisionId": "01a23542-fcc2-7968-a8a8-c9de73eb8a0a",
+                     *       "decidedAt": "2026-12-02T05:38:32.258Z",
                      *       "keyId": "example-caseworker",
                      *       "ruleSet": "specialist-transfer",
                      *       "version": "b6e993ba0defd853",
@@ -3633,7 +3603,7 @@ export interface operations {
                      *         "single-specialist-process-outstanding",
                      *         "no-escalating-history"
                      *       ],
-                     *       "factsDigest": "sha256:424177f0d73121b45b12c72e513436bf:a15480e8abbff21af5ae9f37a08afc26c800b2461492b61e11e05526a86ccd61",
+                     *       "factsDigest": "sha256:758f402d433257f1f46ca2101a325359:c4914bc4f715a116184202b280c3f04f9e1fb8782da208f8d7845c862d5e837b",
                      *       "summary": null,
                      *       "factsKept": false
                      *     }
@@ -3832,7 +3802,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23420-dcce-7c60-86f4-55467da6cfb3",
+                     *       "decisionId": "01a23542-fcc2-7968-a8a8-c9de73eb8a0a",
                      *       "version": "b6e993ba0defd853",
                      *       "factsMatch": true,
                      *       "reproduced": true,
