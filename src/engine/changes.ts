@@ -10,7 +10,7 @@ import { ACTIONABLE_FACTS, type Actionable } from '../facts/actionable';
 import { caseFactsSchema } from '../facts/schema';
 import { pointerToken, pointerTokenName } from '../facts/validate';
 import type { CompiledRuleSet, RuleSetModule, RuleSubset } from './compile';
-import { selectedEntries } from './derived';
+import { factsReadBy, selectedEntries } from './derived';
 import type { RuleVerdict } from './compiled';
 import { outcomeFrom, outcomeOf, type CaseRun } from './evaluate';
 import { sameJson } from './holds-until';
@@ -235,8 +235,7 @@ function plansOf(ruleSet: CompiledRuleSet, reads: Reads): readonly ActionablePla
   const read = new Set(reads.direct);
   for (const name of reads.derived) {
     const definition = ruleSet.file.derivedFacts[name];
-    if (definition?.list) read.add(definition.list);
-    if (definition?.date) read.add(definition.date);
+    if (definition) for (const fact of factsReadBy(definition)) read.add(fact);
   }
   found = Object.entries<Actionable>(ACTIONABLE_FACTS)
     .filter(([path]) => read.has(path))
@@ -514,7 +513,7 @@ function dependentsOf(ruleSet: CompiledRuleSet, path: string): CompiledRuleSet['
   if (!found) {
     found = ruleSet.derived.filter(([name]) => {
       const definition = ruleSet.file.derivedFacts[name];
-      return definition?.list === path || definition?.date === path;
+      return definition !== undefined && factsReadBy(definition).includes(path);
     });
     byPath.set(path, found);
   }
