@@ -131,11 +131,19 @@ function operationsOn(facts: unknown, mutation: Mutation): JsonPatchOperation[] 
     const op = Object.hasOwn(entry[mutation.index] as Item, mutation.field) ? 'replace' : 'add';
     return [{ op, path: `${at}/${mutation.index}/${pointerToken(mutation.field)}`, value: mutation.value }];
   }
-  const [group, key] = mutation.path.split('.') as [string, string | undefined];
-  if (key === undefined) return [{ op: Object.hasOwn(facts as Item, group) ? 'replace' : 'add', path: at, value: mutation.value }];
-  const parent = (facts as Item)[group];
-  if (parent === null || typeof parent !== 'object') return [{ op: 'add', path: pointer(group), value: { [key]: mutation.value } }];
-  return [{ op: Object.hasOwn(parent, key) ? 'replace' : 'add', path: at, value: mutation.value }];
+  // A fact in an object the facts leave out ("case.msp" not given) is added with the objects it lies in.
+  const keys = mutation.path.split('.');
+  let parent = facts as Item;
+  for (let i = 0; i < keys.length - 1; i += 1) {
+    const next = parent[keys[i] as string];
+    if (next === null || typeof next !== 'object') {
+      let value = mutation.value;
+      for (let j = keys.length - 1; j > i; j -= 1) value = { [keys[j] as string]: value };
+      return [{ op: 'add', path: pointer(keys.slice(0, i + 1).join('.')), value }];
+    }
+    parent = next as Item;
+  }
+  return [{ op: Object.hasOwn(parent, keys[keys.length - 1] as string) ? 'replace' : 'add', path: at, value: mutation.value }];
 }
 
 function valueAt(facts: unknown, path: string): unknown {
