@@ -1623,7 +1623,7 @@ export interface operations {
                      *         "direct-referral.json": "a651df45e5f615af",
                      *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
                      *         "exit-readiness.json": "a53adf8daf80e633",
-                     *         "msp-review.json": "c356375fff8fbae3",
+                     *         "msp-review.json": "50d7b6e3d812d962",
                      *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
                      *         "segment-allocation.json": "dff2bdf2ef9f79d5",
                      *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
@@ -2055,13 +2055,13 @@ export interface operations {
                      *         },
                      *         {
                      *           "name": "msp-review",
-                     *           "version": "c356375fff8fbae3",
+                     *           "version": "50d7b6e3d812d962",
                      *           "title": "The Managed Service Plan (MSP) review timetable (Centrelink)",
                      *           "rules": 9,
                      *           "versions": [
                      *             {
-                     *               "version": "c356375fff8fbae3",
-                     *               "effectiveFrom": "2025-01-14",
+                     *               "version": "50d7b6e3d812d962",
+                     *               "effectiveFrom": null,
                      *               "effectiveTo": null,
                      *               "file": "msp-review.json"
                      *             }
@@ -2702,7 +2702,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a2354c-d308-7ec3-930b-2bda61ad17a8",
+                     *       "decisionId": "01a23554-b6e0-7d3a-9c5b-20d1f1cea305",
                      *       "ruleSet": "segment-allocation",
                      *       "version": "dff2bdf2ef9f79d5",
                      *       "effective": {
@@ -3046,7 +3046,7 @@ export interface operations {
                 };
                 content: {
                     /**
-                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a2354c-d33c-7476-8907-ed23bba60aff","ruleSet":"segment-allocation","version":"dff2bdf2ef9f79d5","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
+                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a23554-b7bd-76b1-975b-bec33423e77e","ruleSet":"segment-allocation","version":"dff2bdf2ef9f79d5","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
                      *     {"line":2,"id":"r-2","problem":{"type":"urn:ps-decisions:problem:invalid-request","title":"The request does not match the contract","status":400,"detail":"The segment-allocation rule set needs facts that were not given.","code":"invalid-request","instance":"/v1/rulesets/segment-allocation/evaluate-batch?explain=none","errors":[{"pointer":"/facts/referral/source","detail":"referral.source is required by the segment-allocation rule set"}]}}
                      */
                     "application/x-ndjson": string;
@@ -3241,7 +3241,7 @@ export interface operations {
                      *         "direct-referral.json": "a651df45e5f615af",
                      *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
                      *         "exit-readiness.json": "a53adf8daf80e633",
-                     *         "msp-review.json": "c356375fff8fbae3",
+                     *         "msp-review.json": "50d7b6e3d812d962",
                      *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
                      *         "segment-allocation.json": "dff2bdf2ef9f79d5",
                      *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
@@ -3468,7 +3468,7 @@ export interface operations {
                      *         "direct-referral.json": "a651df45e5f615af",
                      *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
                      *         "exit-readiness.json": "a53adf8daf80e633",
-                     *         "msp-review.json": "c356375fff8fbae3",
+                     *         "msp-review.json": "50d7b6e3d812d962",
                      *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
                      *         "segment-allocation.json": "dff2bdf2ef9f79d5",
                      *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
@@ -3481,7 +3481,7 @@ export interface operations {
                      *         "direct-referral.json": "a651df45e5f615af",
                      *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
                      *         "exit-readiness.json": "a53adf8daf80e633",
-                     *         "msp-review.json": "c356375fff8fbae3",
+                     *         "msp-review.json": "50d7b6e3d812d962",
                      *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
                      *         "segment-allocation.json": "dff2bdf2ef9f79d5",
                      *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
@@ -3727,8 +3727,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a2354c-d4e5-73c1-9fde-ed915223172d",
-                     *       "decidedAt": "2026-12-02T05:49:17.406Z",
+                     *       "decisionId": "01a23554-b999-7cfa-96c0-39bd398c950c",
+                     *       "decidedAt": "2026-12-02T05:57:54.713Z",
                      *       "keyId": "example-caseworker",
                      *       "ruleSet": "specialist-transfer",
                      *       "version": "b6e993ba0defd853",
@@ -3747,7 +3747,7 @@ export interface operations {
                      *         "single-specialist-process-outstanding",
                      *         "no-escalating-history"
                      *       ],
-                     *       "factsDigest": "sha256:298663cba34aa7859e97253ed1dd3c2a:0602302396a1d233587e4341df9cd1557e53ea3dedf65689599a57a387130c23",
+                     *       "factsDigest": "sha256:fb662eee5c3b72fc5fd2ea66e04fd8b6:f58ef58753a3094f5d5766d57db1cd7ba4f98e86e414a4f860b3cc82a7bc1ed1",
                      *       "summary": null,
                      *       "factsKept": false
                      *     }
@@ -3946,7 +3946,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a2354c-d4e5-73c1-9fde-ed915223172d",
+                     *       "decisionId": "01a23554-b999-7cfa-96c0-39bd398c950c",
                      *       "version": "b6e993ba0defd853",
                      *       "factsMatch": true,
                      *       "reproduced": true,
