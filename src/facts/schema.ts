@@ -47,7 +47,7 @@ const BOUNDS = {
   issues: atMost(4, 'four new issues a year'),
   outstandingIntrays: atMost(4, 'four a year, none ever cleared,'),
   warnings: atMost(2, 'two a year'),
-  phoneAttempts: { maxItems: 100, why: 'the phone attempts of one review, made every working day of its 28 days several times over' },
+  phoneAttempts: { maxItems: 100, why: 'five a working day for the twenty working days of a review' },
 } satisfies Record<string, Bound>;
 const grouped = (count: number): string => count.toLocaleString('en-AU');
 /** The bounds in words, for the schema's description (and so /openapi.json); not in each list's own description, which is the fact's label in explanations. */

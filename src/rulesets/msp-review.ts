@@ -32,8 +32,8 @@ export const MspReviewOutcome = outcome({
   letterDueBy: dateOrNull('The day the letter to the customer is due by (days after the CIMS email); null when no letter is required'),
   responseDueOnOrBefore: date("The latest day the letter may nominate for the customer's response: before day 14 of the review"),
   documentationDueBy: date('The day the review documentation is due to be added to the MSP: day 14 of the review'),
-  zonePanelFrom: date("The first of the review's last 14 days, in which Zones may hold a Zone Panel Meeting"),
-  zonePanelTo: date("The last day of the review's last 14 days: the day before the MSP ends"),
+  zonePanelFrom: date("The first of the review's last days, in which Zones may hold a Zone Panel Meeting"),
+  zonePanelTo: date("The last of the review's last days, in which Zones may hold a Zone Panel Meeting: the day before the MSP ends"),
   nextStep: oneOf(
     STEPS,
     'The review step to take next as of asOf: phone-attempts (the customer not yet reached or written to), write-to-customer (phone contact not made, no letter sent), add-documentation (the customer reached or written to), zone-panel (documented; PS contributes to any Zone Panel Meeting until the MSP ends), complete (documented, and the MSP has ended)',

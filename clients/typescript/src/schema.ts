@@ -369,7 +369,7 @@ export interface components {
         };
         /**
          * CaseFacts
-         * @description The facts of one case. A flag left out is false, but for customer.meetsCommitments and case.customerContactableByPhone: what a rule set takes one of those to be when it is left out is declared in its rule file (factDefaults, shown by GET /v1/rulesets/{name}), and each decision lists the defaults it applied (defaultsApplied). Each list holds at most what a real case can: serviceRestrictions 100 (two new restrictions a year, the longest one going unreviewed, for 50 years); incidents 600 (one a month for 50 years); complaints 600 (one a month for 50 years); scsActivity 600 (one a month for 50 years); nonCompliance 600 (one a month for 50 years); paymentArrangementDefaults 200 (one a quarter for 50 years); issues 200 (four new issues a year for 50 years); outstandingIntrays 200 (four a year, none ever cleared, for 50 years); warnings 100 (two a year for 50 years); phoneAttempts 100 (the phone attempts of one review, made every working day of its 28 days several times over). A longer list is refused with a 400 naming it: the bound keeps a request's cost in proportion to a case.
+         * @description The facts of one case. A flag left out is false, but for customer.meetsCommitments and case.customerContactableByPhone: what a rule set takes one of those to be when it is left out is declared in its rule file (factDefaults, shown by GET /v1/rulesets/{name}), and each decision lists the defaults it applied (defaultsApplied). Each list holds at most what a real case can: serviceRestrictions 100 (two new restrictions a year, the longest one going unreviewed, for 50 years); incidents 600 (one a month for 50 years); complaints 600 (one a month for 50 years); scsActivity 600 (one a month for 50 years); nonCompliance 600 (one a month for 50 years); paymentArrangementDefaults 200 (one a quarter for 50 years); issues 200 (four new issues a year for 50 years); outstandingIntrays 200 (four a year, none ever cleared, for 50 years); warnings 100 (two a year for 50 years); phoneAttempts 100 (five a working day for the twenty working days of a review). A longer list is refused with a 400 naming it: the bound keeps a request's cost in proportion to a case.
          */
         CaseFacts: {
             /**
@@ -1516,12 +1516,12 @@ export interface components {
             documentationDueBy: string;
             /**
              * Format: date
-             * @description The first of the review's last 14 days, in which Zones may hold a Zone Panel Meeting
+             * @description The first of the review's last days, in which Zones may hold a Zone Panel Meeting
              */
             zonePanelFrom: string;
             /**
              * Format: date
-             * @description The last day of the review's last 14 days: the day before the MSP ends
+             * @description The last of the review's last days, in which Zones may hold a Zone Panel Meeting: the day before the MSP ends
              */
             zonePanelTo: string;
             /** @description The review step to take next as of asOf: phone-attempts (the customer not yet reached or written to), write-to-customer (phone contact not made, no letter sent), add-documentation (the customer reached or written to), zone-panel (documented; PS contributes to any Zone Panel Meeting until the MSP ends), complete (documented, and the MSP has ended) */
@@ -1698,7 +1698,7 @@ export interface operations {
                      *     http_request_duration_seconds_bucket{le="0.001",method="GET",route="/health",status="200"} 0
                      *     http_request_duration_seconds_bucket{le="0.0025",method="GET",route="/health",status="200"} 0
                      *     http_request_duration_seconds_bucket{le="0.005",method="GET",route="/health",status="200"} 0
-                     *     http_request_duration_seconds_bucket{le="0.0075",method="GET",route="/health",status="200"} 1
+                     *     http_request_duration_seconds_bucket{le="0.0075",method="GET",route="/health",status="200"} 0
                      *     http_request_duration_seconds_bucket{le="0.01",method="GET",route="/health",status="200"} 1
                      */
                     "text/plain": string;
@@ -2702,7 +2702,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23554-b6e0-7d3a-9c5b-20d1f1cea305",
+                     *       "decisionId": "01a23558-84bf-7b0b-a684-b3a78e7afa0c",
                      *       "ruleSet": "segment-allocation",
                      *       "version": "dff2bdf2ef9f79d5",
                      *       "effective": {
@@ -3046,7 +3046,7 @@ export interface operations {
                 };
                 content: {
                     /**
-                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a23554-b7bd-76b1-975b-bec33423e77e","ruleSet":"segment-allocation","version":"dff2bdf2ef9f79d5","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
+                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a23558-84f4-72f7-95c8-42b817e9f63c","ruleSet":"segment-allocation","version":"dff2bdf2ef9f79d5","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
                      *     {"line":2,"id":"r-2","problem":{"type":"urn:ps-decisions:problem:invalid-request","title":"The request does not match the contract","status":400,"detail":"The segment-allocation rule set needs facts that were not given.","code":"invalid-request","instance":"/v1/rulesets/segment-allocation/evaluate-batch?explain=none","errors":[{"pointer":"/facts/referral/source","detail":"referral.source is required by the segment-allocation rule set"}]}}
                      */
                     "application/x-ndjson": string;
@@ -3727,8 +3727,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23554-b999-7cfa-96c0-39bd398c950c",
-                     *       "decidedAt": "2026-12-02T05:57:54.713Z",
+                     *       "decisionId": "01a23558-867b-79cc-9e6d-35fc41fa55c6",
+                     *       "decidedAt": "2026-12-02T06:02:03.770Z",
                      *       "keyId": "example-caseworker",
                      *       "ruleSet": "specialist-transfer",
                      *       "version": "b6e993ba0defd853",
@@ -3747,7 +3747,7 @@ export interface operations {
                      *         "single-specialist-process-outstanding",
                      *         "no-escalating-history"
                      *       ],
-                     *       "factsDigest": "sha256:fb662eee5c3b72fc5fd2ea66e04fd8b6:f58ef58753a3094f5d5766d57db1cd7ba4f98e86e414a4f860b3cc82a7bc1ed1",
+                     *       "factsDigest": "sha256:bb2a78406f67483593f1b851ecf38990:be702e491034a16c792828fbd97cbeff737e7ec5d69f9b6750cbaa4fe14300c8",
                      *       "summary": null,
                      *       "factsKept": false
                      *     }
@@ -3946,7 +3946,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23554-b999-7cfa-96c0-39bd398c950c",
+                     *       "decisionId": "01a23558-867b-79cc-9e6d-35fc41fa55c6",
                      *       "version": "b6e993ba0defd853",
                      *       "factsMatch": true,
                      *       "reproduced": true,
