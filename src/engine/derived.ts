@@ -102,7 +102,11 @@ export function factsReadBy(definition: DerivedFactDefinition): string[] {
  * day 0); null when neither date is given. Exported so that holds-until.ts finds the days its value can change on, and a
  * rule set's module reports the very date its conditions turn on.
  */
-export function dueDateOf(definition: DerivedFactDefinition, parameters: Record<string, Parameter>, calendar: HolidayCalendar | undefined): (facts: FactMap) => string | null {
+export function dueDateOf(
+  definition: DerivedFactDefinition,
+  parameters: Record<string, Parameter>,
+  calendar: HolidayCalendar | undefined,
+): (facts: FactMap) => string | null {
   const path = definition.date as string;
   const otherwise = definition.otherwise;
   const before = otherwise === undefined ? 0 : Number(resolve(otherwise.daysBefore, parameters));

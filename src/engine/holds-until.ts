@@ -44,10 +44,15 @@ function moversOf(ruleSet: CompiledRuleSet): readonly Mover[] {
     found = Object.entries(derivedFacts).map(([name, definition]): Mover => {
       if (definition.kind === 'daysSince') {
         const path = definition.date as string;
-        return { kind: 'days', from: (factMap) => (typeof factMap[path] === 'string' ? (factMap[path] as string) : null), thresholds: thresholdsOf(ruleSet, name) };
+        return {
+          kind: 'days',
+          from: (factMap) => (typeof factMap[path] === 'string' ? (factMap[path]) : null),
+          thresholds: thresholdsOf(ruleSet, name),
+        };
       }
       // Days past a due date reckoned from the case's facts alone (not from asOf): it grows by one a day from that date.
-      if (definition.kind === 'daysPast') return { kind: 'days', from: dueDateOf(definition, parameters, ruleSet.calendar), thresholds: thresholdsOf(ruleSet, name) };
+      if (definition.kind === 'daysPast')
+        return { kind: 'days', from: dueDateOf(definition, parameters, ruleSet.calendar), thresholds: thresholdsOf(ruleSet, name) };
       const { where, months } = entrySelection(definition, parameters);
       if (definition.kind === 'countCurrent') return { kind: 'periods', list: definition.list as string, where };
       return { kind: 'entries', list: definition.list as string, where, months };

@@ -103,7 +103,11 @@ export const ACTIONABLE_FACTS: Readonly<Record<string, Actionable>> = Object.fre
     steps: ['pending', 'received-and-understood'],
   },
   'case.exitLetterIssuedOn': { how: 'act-today', why: 'issuing the exit letter is an action a caseworker takes today', act: 'the exit letter were issued' },
-  'case.msp.letterSentOn': { how: 'act-today', why: 'sending the MSP review letter is an action a caseworker takes today', act: 'the MSP review letter were sent' },
+  'case.msp.letterSentOn': {
+    how: 'act-today',
+    why: 'sending the MSP review letter is an action a caseworker takes today',
+    act: 'the MSP review letter were sent',
+  },
   'case.msp.documentationAddedOn': {
     how: 'act-today',
     why: 'adding the review documentation to the MSP is an action a caseworker takes today',

@@ -202,7 +202,8 @@ function checkMeaning(file: string, ruleFile: RuleFile, modules: Readonly<Record
     ] as const) {
       if (fact !== undefined && !FACTS.has(fact)) at(`/derivedFacts/${name}/${key}`, `"${fact}" is not a fact in the CaseFacts vocabulary`);
     }
-    if (definition.kind === 'daysPast' && definition.date === undefined) at(`/derivedFacts/${name}`, 'a daysPast fact names the "date" its due date is reckoned from');
+    if (definition.kind === 'daysPast' && definition.date === undefined)
+      at(`/derivedFacts/${name}`, 'a daysPast fact names the "date" its due date is reckoned from');
     checkParamRefs(definition.withinMonths, `/derivedFacts/${name}/withinMonths`);
     checkParamRefs(definition.after, `/derivedFacts/${name}/after`);
     checkParamRefs(definition.otherwise?.daysBefore, `/derivedFacts/${name}/otherwise/daysBefore`);
