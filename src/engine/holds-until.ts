@@ -46,7 +46,7 @@ function moversOf(ruleSet: CompiledRuleSet): readonly Mover[] {
         const path = definition.date as string;
         return {
           kind: 'days',
-          from: (factMap) => (typeof factMap[path] === 'string' ? (factMap[path]) : null),
+          from: (factMap) => (typeof factMap[path] === 'string' ? factMap[path] : null),
           thresholds: thresholdsOf(ruleSet, name),
         };
       }
