@@ -104,7 +104,8 @@ type Item = Record<string, unknown>;
 type Mutation =
   | { kind: 'set'; path: string; value: unknown }
   | { kind: 'remove'; path: string; index: number }
-  | { kind: 'set-field'; path: string; index: number; field: string; value: unknown };
+  | { kind: 'set-field'; path: string; index: number; field: string; value: unknown }
+  | { kind: 'append'; path: string; value: Item };
 
 interface Candidate {
   mutation: Mutation;
@@ -131,19 +132,27 @@ function operationsOn(facts: unknown, mutation: Mutation): JsonPatchOperation[] 
     const op = Object.hasOwn(entry[mutation.index] as Item, mutation.field) ? 'replace' : 'add';
     return [{ op, path: `${at}/${mutation.index}/${pointerToken(mutation.field)}`, value: mutation.value }];
   }
-  // A fact in an object the facts leave out ("case.msp" not given) is added with the objects it lies in.
-  const keys = mutation.path.split('.');
+  if (mutation.kind === 'append') {
+    if (Array.isArray(valueAt(facts, mutation.path))) return [{ op: 'add', path: `${at}/-`, value: mutation.value }];
+    return setOperations(facts, mutation.path, [mutation.value]);
+  }
+  return setOperations(facts, mutation.path, mutation.value);
+}
+
+/** The operations that set the fact at `path`: a fact in an object the facts leave out ("case.msp") is added with the objects it lies in. */
+function setOperations(facts: unknown, path: string, value: unknown): JsonPatchOperation[] {
+  const keys = path.split('.');
   let parent = facts as Item;
   for (let i = 0; i < keys.length - 1; i += 1) {
     const next = parent[keys[i] as string];
     if (next === null || typeof next !== 'object') {
-      let value = mutation.value;
-      for (let j = keys.length - 1; j > i; j -= 1) value = { [keys[j] as string]: value };
-      return [{ op: 'add', path: pointer(keys.slice(0, i + 1).join('.')), value }];
+      let nested = value;
+      for (let j = keys.length - 1; j > i; j -= 1) nested = { [keys[j] as string]: nested };
+      return [{ op: 'add', path: pointer(keys.slice(0, i + 1).join('.')), value: nested }];
     }
     parent = next as Item;
   }
-  return [{ op: Object.hasOwn(parent, keys[keys.length - 1] as string) ? 'replace' : 'add', path: at, value: mutation.value }];
+  return [{ op: Object.hasOwn(parent, keys[keys.length - 1] as string) ? 'replace' : 'add', path: pointer(path), value }];
 }
 
 function valueAt(facts: unknown, path: string): unknown {
@@ -344,6 +353,16 @@ function candidatesFor(ruleSet: CompiledRuleSet, reads: Reads, factMap: FactMap,
         }
         break;
       }
+      case 'add-entry':
+        for (const fields of actionable.entries) {
+          const entry = { date: asOf, ...fields };
+          candidates.push({
+            mutation: { kind: 'append', path, value: entry },
+            words: () => `${actionable.describe(entry)} were made on ${asOf}`,
+            target: `${path}/-`,
+          });
+        }
+        break;
       case 'act-today':
         if (value === undefined || value === null) {
           candidates.push({ mutation: { kind: 'set', path, value: asOf }, words: () => `${actionable.act} on ${asOf}`, target: path });
@@ -373,6 +392,7 @@ function changedSlots(factMap: FactMap, mutations: readonly Mutation[]): unknown
     if (at === changed.length) changed.push(path, [...(factMap[path] as Item[])]);
     const list = changed[at + 1] as Item[];
     if (mutation.kind === 'remove') list.splice(mutation.index, 1);
+    else if (mutation.kind === 'append') list.push(mutation.value);
     else {
       const entry = { ...(list[mutation.index] as Item) };
       entry[mutation.field] = mutation.value;
