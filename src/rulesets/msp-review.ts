@@ -182,7 +182,8 @@ export const mspReview = defineRuleSet({
   verdict: 'nextStep',
   datedFromAsOf: [],
   columns: ['nextStep', 'overdue', 'reviewStartsOn', 'phoneAttemptsDueBy', 'letterDueBy', 'documentationDueBy', 'zonePanelTo'],
-  dueBy: 'documentationDueBy',
+  // No dueBy: triage would call a review overdue once its documentation's due date passed, documented or not; the
+  // steps overdue are the outcome's own `overdue`.
   example: {
     program: 'centrelink',
     case: { msp: { endsOn: '2025-05-16', phoneAttempts: [{ date: '2025-04-22', contacted: false }] } },
