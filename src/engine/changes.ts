@@ -13,7 +13,7 @@ import { ACTIONABLE_FACTS, type Actionable } from '../facts/actionable';
 import { caseFactsSchema } from '../facts/schema';
 import { pointerToken, pointerTokenName } from '../facts/validate';
 import type { CompiledRuleSet, RuleSetModule, RuleSubset } from './compile';
-import { selectedEntries } from './derived';
+import { factsReadBy, selectedEntries } from './derived';
 import type { RuleVerdict } from './compiled';
 import { outcomeFrom, outcomeOf, type CaseRun } from './evaluate';
 import { sameJson } from './holds-until';
@@ -107,7 +107,8 @@ type Item = Record<string, unknown>;
 type Mutation =
   | { kind: 'set'; path: string; value: unknown }
   | { kind: 'remove'; path: string; index: number }
-  | { kind: 'set-field'; path: string; index: number; field: string; value: unknown };
+  | { kind: 'set-field'; path: string; index: number; field: string; value: unknown }
+  | { kind: 'append'; path: string; value: Item };
 
 interface Candidate {
   mutation: Mutation;
@@ -134,11 +135,27 @@ function operationsOn(facts: unknown, mutation: Mutation): JsonPatchOperation[] 
     const op = Object.hasOwn(entry[mutation.index] as Item, mutation.field) ? 'replace' : 'add';
     return [{ op, path: `${at}/${mutation.index}/${pointerToken(mutation.field)}`, value: mutation.value }];
   }
-  const [group, key] = mutation.path.split('.') as [string, string | undefined];
-  if (key === undefined) return [{ op: Object.hasOwn(facts as Item, group) ? 'replace' : 'add', path: at, value: mutation.value }];
-  const parent = (facts as Item)[group];
-  if (parent === null || typeof parent !== 'object') return [{ op: 'add', path: pointer(group), value: { [key]: mutation.value } }];
-  return [{ op: Object.hasOwn(parent, key) ? 'replace' : 'add', path: at, value: mutation.value }];
+  if (mutation.kind === 'append') {
+    if (Array.isArray(valueAt(facts, mutation.path))) return [{ op: 'add', path: `${at}/-`, value: mutation.value }];
+    return setOperations(facts, mutation.path, [mutation.value]);
+  }
+  return setOperations(facts, mutation.path, mutation.value);
+}
+
+/** The operations that set the fact at `path`: a fact in an object the facts leave out ("case.msp") is added with the objects it lies in. */
+function setOperations(facts: unknown, path: string, value: unknown): JsonPatchOperation[] {
+  const keys = path.split('.');
+  let parent = facts as Item;
+  for (let i = 0; i < keys.length - 1; i += 1) {
+    const next = parent[keys[i] as string];
+    if (next === null || typeof next !== 'object') {
+      let nested = value;
+      for (let j = keys.length - 1; j > i; j -= 1) nested = { [keys[j] as string]: nested };
+      return [{ op: 'add', path: pointer(keys.slice(0, i + 1).join('.')), value: nested }];
+    }
+    parent = next as Item;
+  }
+  return [{ op: Object.hasOwn(parent, keys[keys.length - 1] as string) ? 'replace' : 'add', path: pointer(path), value }];
 }
 
 function valueAt(facts: unknown, path: string): unknown {
@@ -238,8 +255,7 @@ function plansOf(ruleSet: CompiledRuleSet, reads: Reads): readonly ActionablePla
   const read = new Set(reads.direct);
   for (const name of reads.derived) {
     const definition = ruleSet.file.derivedFacts[name];
-    if (definition?.list) read.add(definition.list);
-    if (definition?.date) read.add(definition.date);
+    if (definition) for (const fact of factsReadBy(definition)) read.add(fact);
   }
   found = Object.entries<Actionable>(ACTIONABLE_FACTS)
     .filter(([path]) => read.has(path))
@@ -340,6 +356,16 @@ function candidatesFor(ruleSet: CompiledRuleSet, reads: Reads, factMap: FactMap,
         }
         break;
       }
+      case 'add-entry':
+        for (const fields of actionable.entries) {
+          const entry = { date: asOf, ...fields };
+          candidates.push({
+            mutation: { kind: 'append', path, value: entry },
+            words: () => `${actionable.describe(entry)} were made on ${asOf}`,
+            target: `${path}/-`,
+          });
+        }
+        break;
       case 'act-today':
         if (value === undefined || value === null) {
           candidates.push({ mutation: { kind: 'set', path, value: asOf }, words: () => `${actionable.act} on ${asOf}`, target: path });
@@ -369,6 +395,7 @@ function changedSlots(factMap: FactMap, mutations: readonly Mutation[]): unknown
     if (at === changed.length) changed.push(path, [...(factMap[path] as Item[])]);
     const list = changed[at + 1] as Item[];
     if (mutation.kind === 'remove') list.splice(mutation.index, 1);
+    else if (mutation.kind === 'append') list.push(mutation.value);
     else {
       const entry = { ...(list[mutation.index] as Item) };
       entry[mutation.field] = mutation.value;
@@ -517,7 +544,7 @@ function dependentsOf(ruleSet: CompiledRuleSet, path: string): CompiledRuleSet['
   if (!found) {
     found = ruleSet.derived.filter(([name]) => {
       const definition = ruleSet.file.derivedFacts[name];
-      return definition?.list === path || definition?.date === path;
+      return definition !== undefined && factsReadBy(definition).includes(path);
     });
     byPath.set(path, found);
   }

@@ -7,7 +7,7 @@ import { DecisionError } from '../errors';
 import { locate } from '../loader/positions';
 import { caseFactsSchema, factPaths } from '../facts/schema';
 import { compileRule, compileRuleVerdict, type CompiledRule, type RuleVerdict } from './compiled';
-import { compileDerivedFact, type DerivedFact } from './derived';
+import { compileDerivedFact, factsReadBy, type DerivedFact } from './derived';
 import { deriveAllFunction, factMapBuilder, runAllFunction, type DeriveAll, type FactMapBuilder } from './fact-map';
 import type { ComputedDate, RuleExplanation } from './explain';
 import { addCustomOperators } from './operators';
@@ -218,10 +218,7 @@ function factsRead(file: RuleFile, module: RuleSetModule): string[] {
     conditionFacts(rule.conditions, read);
     for (const fact of Object.keys(rule.appliesTo ?? {})) read.add(fact);
   }
-  for (const definition of Object.values(file.derivedFacts)) {
-    if (definition.list) read.add(definition.list);
-    if (definition.date) read.add(definition.date);
-  }
+  for (const definition of Object.values(file.derivedFacts)) for (const fact of factsReadBy(definition)) read.add(fact);
   const paths = factPaths();
   for (const fact of module.facts) if (!paths.includes(fact)) throw new Error(`the ${file.ruleSet} module declares ${fact}, which is not a CaseFacts path`);
   return paths.filter((path) => read.has(path));
@@ -249,7 +246,7 @@ export function compileRuleSet(
       problems.map(({ pointer, message }) => ({ file: sourceFile, ...locate(texts?.rule ?? '', pointer), pointer: `${sourceFile}#${pointer}`, message })),
     );
   }
-  const derived = Object.entries(file.derivedFacts).map(([name, definition]) => [name, compileDerivedFact(definition, file.parameters)] as const);
+  const derived = Object.entries(file.derivedFacts).map(([name, definition]) => [name, compileDerivedFact(definition, file.parameters, calendar)] as const);
   const parameterFacts: FactMap = {};
   const parameterValues: Record<string, unknown> = {};
   for (const [name, parameter] of Object.entries(file.parameters)) {

@@ -4,7 +4,7 @@
 // date is computed once per as-of date (each closure remembers the last one: a batch is usually
 // decided as of one date), then entries are compared with it as ISO strings, which order as dates;
 // no date is parsed per record and no intermediate list is built. Measured by `npm run bench`.
-import { addMonths, daysBetween } from '../dates/calendar';
+import { addDays, addMonths, addWorkingDays, daysBetween, type HolidayCalendar } from '../dates/calendar';
 import type { DerivedFactDefinition, FactMap, ParamRef, Parameter } from './types';
 
 type Item = Record<string, unknown>;
@@ -87,6 +87,43 @@ export function entrySelection(definition: DerivedFactDefinition, parameters: Re
   };
 }
 
+/** The CaseFacts paths a derived fact reads: its list, or the dates it counts days from. */
+export function factsReadBy(definition: DerivedFactDefinition): string[] {
+  const read: string[] = [];
+  if (definition.list !== undefined) read.push(definition.list);
+  if (definition.date !== undefined) read.push(definition.date);
+  if (definition.otherwise !== undefined) read.push(definition.otherwise.date);
+  return read;
+}
+
+/**
+ * The due date a `daysPast` fact counts from, for a case: its `date` fact (or, when that is not given, its `otherwise`
+ * fact less `daysBefore` calendar days), plus `after` days (working days when `workingDays`, counted from that day as
+ * day 0); null when neither date is given. Exported so that holds-until.ts finds the days its value can change on, and a
+ * rule set's module reports the very date its conditions turn on.
+ */
+export function dueDateOf(
+  definition: DerivedFactDefinition,
+  parameters: Record<string, Parameter>,
+  calendar: HolidayCalendar | undefined,
+): (facts: FactMap) => string | null {
+  const path = definition.date as string;
+  const otherwise = definition.otherwise;
+  const before = otherwise === undefined ? 0 : Number(resolve(otherwise.daysBefore, parameters));
+  const after = definition.after === undefined ? 0 : Number(resolve(definition.after, parameters));
+  const working = definition.workingDays === true;
+  if (working && calendar === undefined) throw new Error('a daysPast fact in working days needs the holiday calendar');
+  return (facts) => {
+    let start = facts[path];
+    if (typeof start !== 'string' && otherwise !== undefined) {
+      const end = facts[otherwise.date];
+      start = typeof end === 'string' ? addDays(end, -before) : undefined;
+    }
+    if (typeof start !== 'string') return null;
+    return working ? addWorkingDays(start, after, calendar as HolidayCalendar) : addDays(start, after);
+  };
+}
+
 function items(facts: FactMap, list: string | undefined): readonly Item[] {
   const value = list === undefined ? undefined : facts[list];
   return Array.isArray(value) ? (value as Item[]) : NONE;
@@ -94,11 +131,11 @@ function items(facts: FactMap, list: string | undefined): readonly Item[] {
 
 /**
  * The entries of a list-based derived fact that it counts or reads for a case (for `countCurrent`, the entries in force
- * on `asOf`): what an impact report names as "the fact values that met it". Not on the hot path; `daysSince` has none.
+ * on `asOf`): what an impact report names as "the fact values that met it". Not on the hot path; `daysSince` and `daysPast` have none.
  */
 export function selectedEntries(definition: DerivedFactDefinition, parameters: Record<string, Parameter>): (facts: FactMap, asOf: string) => readonly Item[] {
   const where = matcher(definition.where, parameters);
-  if (definition.kind === 'daysSince') return () => NONE;
+  if (definition.kind === 'daysSince' || definition.kind === 'daysPast') return () => NONE;
   if (definition.kind === 'countCurrent') {
     return (facts, asOf) => items(facts, definition.list).filter((item) => where(item) && inForce(item, asOf));
   }
@@ -109,7 +146,7 @@ export function selectedEntries(definition: DerivedFactDefinition, parameters: R
   };
 }
 
-export function compileDerivedFact(definition: DerivedFactDefinition, parameters: Record<string, Parameter>): DerivedFact {
+export function compileDerivedFact(definition: DerivedFactDefinition, parameters: Record<string, Parameter>, calendar?: HolidayCalendar): DerivedFact {
   const where = matcher(definition.where, parameters);
   const months = definition.withinMonths === undefined ? undefined : Number(resolve(definition.withinMonths, parameters));
   const windowStart = windowFrom(months);
@@ -175,6 +212,14 @@ export function compileDerivedFact(definition: DerivedFactDefinition, parameters
       return (facts, asOf) => {
         const date = facts[path];
         return typeof date === 'string' ? daysBetween(date, asOf) : null;
+      };
+    }
+    case 'daysPast': {
+      // Calendar days from the due date to asOf: 0 on the due date, 1 the day after (overdue), negative before it.
+      const due = dueDateOf(definition, parameters, calendar);
+      return (facts, asOf) => {
+        const date = due(facts);
+        return date === null ? null : daysBetween(date, asOf);
       };
     }
     default:

@@ -18,23 +18,29 @@ export type FactMapBuilder = (facts: CaseFacts) => FactMap;
  * matters: parsed input objects come in many shapes, so each read is a costly polymorphic one.
  */
 export function factMapBuilder(paths: readonly string[] = factPaths(), derivedNames: readonly string[] = []): FactMapBuilder {
+  // Each object on a path ("case", "case.msp") is read once into a local, from its parent's local.
   const groups = new Map<string, string>();
+  const objects: string[] = [];
+  const local = (keys: readonly string[]): string => {
+    const group = keys.join('.');
+    let name = groups.get(group);
+    if (name === undefined) {
+      const parent = keys.length === 1 ? 'f' : `${local(keys.slice(0, -1))}?`;
+      const read = `${parent}.${keys[keys.length - 1] as string}`;
+      name = `g${groups.size}`;
+      groups.set(group, name);
+      objects.push(`const ${name} = ${read} !== null && typeof ${read} === 'object' ? ${read} : undefined;`);
+    }
+    return name;
+  };
   const entries: string[] = [];
   for (const path of paths) {
     const keys = path.split('.');
     for (const key of keys) if (!IDENTIFIER.test(key)) throw new Error(`fact path ${path} cannot be compiled`);
-    if (keys.length === 1) {
-      entries.push(`${JSON.stringify(path)}: f.${path} ?? null`);
-    } else if (keys.length === 2) {
-      const [group, key] = keys as [string, string];
-      if (!groups.has(group)) groups.set(group, `g${groups.size}`);
-      entries.push(`${JSON.stringify(path)}: ${groups.get(group)}?.${key} ?? null`);
-    } else {
-      throw new Error(`fact path ${path} is nested deeper than the flattening supports`);
-    }
+    if (keys.length === 1) entries.push(`${JSON.stringify(path)}: f.${path} ?? null`);
+    else entries.push(`${JSON.stringify(path)}: ${local(keys.slice(0, -1))}?.${keys[keys.length - 1] as string} ?? null`);
   }
   for (const name of derivedNames) entries.push(`${JSON.stringify(name)}: null`);
-  const objects = [...groups].map(([group, local]) => `const ${local} = f.${group} !== null && typeof f.${group} === 'object' ? f.${group} : undefined;`);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the source holds CaseFacts schema paths, each key checked above to be an identifier, and derived-fact names as JSON string literals: no value from a request or a rule file
   return new Function('f', `${objects.join('\n')}\nreturn {\n${entries.join(',\n')}\n};`) as FactMapBuilder;
 }

@@ -10,9 +10,10 @@
 //   enters on its date, and within a window of m months leaves on the first day X whose window start
 //   (addMonths(X, -m)) is on or after its date, found with derived.ts's own predicate (inPeriod);
 // - entries with a period (countCurrent): in force from `from`, out from the day after `to`;
-// - days since a date (daysSince): grows by one a day, so a condition comparing it with a number t can change only
-//   on the day it reaches t or t + 1 (date + t, date + t + 1); every threshold any condition of the version compares
-//   it with is read from the rule file (a number, a list of them, or a `param:` fact).
+// - days since a date (daysSince), or past a due date reckoned from the case's dates (daysPast: a date plus some days or
+//   working days): grows by one a day, so a condition comparing it with a number t can change only on the day it
+//   reaches t or t + 1 (date + t, date + t + 1); every threshold any condition of the version compares it with is read
+//   from the rule file (a number, a list of them, or a `param:` fact).
 // Only those candidate days are evaluated, in order, each by the version in force on it, stopping at the first whose
 // verdict differs: a few evaluations a case. test/engine/holds-until.test.ts checks every day between, exhaustively,
 // for a sample of generated cases.
@@ -21,7 +22,7 @@ import type { CaseFacts } from '../facts/validate';
 import type { RuleSetVersions } from '../loader/load';
 import { RULE_SET_MODULES } from '../rulesets';
 import type { CompiledRuleSet } from './compile';
-import { entrySelection, inPeriod, type Matcher } from './derived';
+import { dueDateOf, entrySelection, inPeriod, type Matcher } from './derived';
 import { outcomeFrom } from './evaluate';
 import { PARAM_PREFIX, type FactMap } from './types';
 
@@ -29,7 +30,7 @@ import { PARAM_PREFIX, type FactMap } from './types';
 type Mover =
   | { kind: 'entries'; list: string; where: Matcher; months: number | undefined }
   | { kind: 'periods'; list: string; where: Matcher }
-  | { kind: 'days'; date: string; thresholds: readonly number[] };
+  | { kind: 'days'; from: (factMap: FactMap) => string | null; thresholds: readonly number[] };
 
 type Item = Record<string, unknown>;
 
@@ -41,7 +42,17 @@ function moversOf(ruleSet: CompiledRuleSet): readonly Mover[] {
   if (!found) {
     const { derivedFacts, parameters } = ruleSet.file;
     found = Object.entries(derivedFacts).map(([name, definition]): Mover => {
-      if (definition.kind === 'daysSince') return { kind: 'days', date: definition.date as string, thresholds: thresholdsOf(ruleSet, name) };
+      if (definition.kind === 'daysSince') {
+        const path = definition.date as string;
+        return {
+          kind: 'days',
+          from: (factMap) => (typeof factMap[path] === 'string' ? factMap[path] : null),
+          thresholds: thresholdsOf(ruleSet, name),
+        };
+      }
+      // Days past a due date reckoned from the case's facts alone (not from asOf): it grows by one a day from that date.
+      if (definition.kind === 'daysPast')
+        return { kind: 'days', from: dueDateOf(definition, parameters, ruleSet.calendar), thresholds: thresholdsOf(ruleSet, name) };
       const { where, months } = entrySelection(definition, parameters);
       if (definition.kind === 'countCurrent') return { kind: 'periods', list: definition.list as string, where };
       return { kind: 'entries', list: definition.list as string, where, months };
@@ -108,8 +119,8 @@ function leavesWindowOn(date: string, months: number): string {
 function candidateDays(ruleSet: CompiledRuleSet, factMap: FactMap, after: string, until: string, days: string[]): void {
   for (const mover of moversOf(ruleSet)) {
     if (mover.kind === 'days') {
-      const date = factMap[mover.date];
-      if (typeof date !== 'string') continue;
+      const date = mover.from(factMap);
+      if (date === null) continue;
       const from = dayNumber(date);
       const first = dayNumber(after);
       for (const t of mover.thresholds) {

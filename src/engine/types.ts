@@ -43,7 +43,7 @@ export interface ParamRef {
 
 /** A fact computed from the raw facts and the as-of date; `kind` picks the computation in derived.ts. */
 export interface DerivedFactDefinition {
-  kind: 'count' | 'countCurrent' | 'maxPerGroup' | 'distinctValues' | 'missingValues' | 'daysSince';
+  kind: 'count' | 'countCurrent' | 'maxPerGroup' | 'distinctValues' | 'missingValues' | 'daysSince' | 'daysPast';
   description: string;
   interpretation?: string;
   list?: string;
@@ -53,6 +53,11 @@ export interface DerivedFactDefinition {
   field?: string;
   required?: unknown[] | ParamRef;
   date?: string;
+  /** daysPast: when `date` is not given, the day `daysBefore` calendar days before this date fact stands for it. */
+  otherwise?: { date: string; daysBefore: number | ParamRef };
+  /** daysPast: the days from that date to the due date (working days when `workingDays`, the date being day 0). */
+  after?: number | ParamRef;
+  workingDays?: boolean;
 }
 
 export interface RuleDefinition {

@@ -27,7 +27,12 @@ export type Actionable =
   /** A value that moves forward along `steps` (a response pending, then received). */
   | { how: 'advance-value'; why: string; steps: readonly string[] }
   /** A date a caseworker sets by acting today (issuing the exit letter): given only when the case has none. */
-  | { how: 'act-today'; why: string; act: string };
+  | { how: 'act-today'; why: string; act: string }
+  /**
+   * An entry a caseworker adds to a list by acting today (a phone attempt made): each of `entries`, dated asOf. What the
+   * entry's other fields say (whether the attempt reached the customer) is for the action to find, so each is tried.
+   */
+  | { how: 'add-entry'; why: string; entries: readonly Item[]; describe: (item: Item) => string };
 
 const dated = (noun: string) => (item: Item) => `the ${noun} of ${String(item.date)}`;
 const DONE = 'something a caseworker does for the case: once done, it is done';
@@ -103,4 +108,20 @@ export const ACTIONABLE_FACTS: Readonly<Record<string, Actionable>> = Object.fre
     steps: ['pending', 'received-and-understood'],
   },
   'case.exitLetterIssuedOn': { how: 'act-today', why: 'issuing the exit letter is an action a caseworker takes today', act: 'the exit letter were issued' },
+  'case.msp.phoneAttempts': {
+    how: 'add-entry',
+    why: 'a phone attempt to contact the customer is an action a caseworker takes today, and either reaches the customer or does not',
+    entries: [{ contacted: true }, { contacted: false }],
+    describe: (a: Item) => `a phone attempt ${a.contacted === true ? 'reaching' : 'not reaching'} the customer`,
+  },
+  'case.msp.letterSentOn': {
+    how: 'act-today',
+    why: 'sending the MSP review letter is an action a caseworker takes today',
+    act: 'the MSP review letter were sent',
+  },
+  'case.msp.documentationAddedOn': {
+    how: 'act-today',
+    why: 'adding the review documentation to the MSP is an action a caseworker takes today',
+    act: 'the MSP review documentation were added',
+  },
 } satisfies Record<string, Actionable>);

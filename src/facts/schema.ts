@@ -47,6 +47,7 @@ const BOUNDS = {
   issues: atMost(4, 'four new issues a year'),
   outstandingIntrays: atMost(4, 'four a year, none ever cleared,'),
   warnings: atMost(2, 'two a year'),
+  phoneAttempts: { maxItems: 100, why: 'five a working day for the twenty working days of a review' },
 } satisfies Record<string, Bound>;
 const grouped = (count: number): string => count.toLocaleString('en-AU');
 /** The bounds in words, for the schema's description (and so /openapi.json); not in each list's own description, which is the fact's label in explanations. */
@@ -226,6 +227,21 @@ export const caseFactsSchema = {
         psWillNotResolve: flag('Ongoing PS management will not resolve the issues'),
         warnings: list(record({ date, kind: { enum: ['verbal', 'written'] } }, ['date', 'kind']), 'Warnings given', BOUNDS.warnings),
         behaviourContinuedAfterWarning: flag('The behaviour continued after the warning'),
+        msp: {
+          default: {},
+          description: "The Managed Service Plan's review: when the plan ends, and what has been done in its review",
+          ...record({
+            endsOn: { ...date, description: 'The day the Managed Service Plan ends' },
+            reviewEmailOn: { ...date, description: 'The day CIMS sent the review email (the review process starts)' },
+            phoneAttempts: list(
+              record({ date, contacted: { type: 'boolean' } }, ['date', 'contacted']),
+              'Phone attempts to contact the customer for the MSP review',
+              BOUNDS.phoneAttempts,
+            ),
+            letterSentOn: { ...date, description: 'The day the review letter was sent to the customer' },
+            documentationAddedOn: { ...date, description: 'The day the review documentation was added to the MSP' },
+          }),
+        },
       }),
     },
   }),

@@ -39,6 +39,7 @@ export function derivedFactType(definition: DerivedFactDefinition): FactType {
     case 'missingValues':
       return { kind: 'array' };
     case 'daysSince':
+    case 'daysPast':
       return { kind: 'number', nullable: true };
     default:
       return { kind: 'number' };

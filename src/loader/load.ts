@@ -6,7 +6,7 @@ import addFormats from 'ajv-formats';
 import { closest } from 'fastest-levenshtein';
 import { buildCalendar, type HolidayCalendarFile } from '../dates/calendar';
 import { compileRuleSet, versionOf, type CompiledRuleSet, type RuleSetModule } from '../engine/compile';
-import { isParamRef } from '../engine/derived';
+import { factsReadBy, isParamRef } from '../engine/derived';
 import { CUSTOM_OPERATORS } from '../engine/operators';
 import { PARAM_PREFIX, type RuleFile } from '../engine/types';
 import { DecisionError, type Issue } from '../errors';
@@ -189,17 +189,24 @@ function checkMeaning(file: string, ruleFile: RuleFile, modules: Readonly<Record
   };
   for (const [name, definition] of Object.entries(ruleFile.derivedFacts)) {
     if (FACTS.has(name)) at(`/derivedFacts/${name}`, `derived fact "${name}" hides a CaseFacts fact of the same name`);
-    for (const fact of [definition.list, definition.date]) if (fact !== undefined) read.add(fact);
+    for (const fact of factsReadBy(definition)) read.add(fact);
     if (definition.list !== undefined) {
       for (const [field, value] of Object.entries(definition.where ?? {}))
         comparedWith(value, `${definition.list}[].${field}`, `/derivedFacts/${name}/where/${field}`);
       if (definition.field !== undefined) comparedWith(definition.required, `${definition.list}[].${definition.field}`, `/derivedFacts/${name}/required`);
     }
-    for (const key of ['list', 'date'] as const) {
-      const fact = definition[key];
+    for (const [fact, key] of [
+      [definition.list, 'list'],
+      [definition.date, 'date'],
+      [definition.otherwise?.date, 'otherwise/date'],
+    ] as const) {
       if (fact !== undefined && !FACTS.has(fact)) at(`/derivedFacts/${name}/${key}`, `"${fact}" is not a fact in the CaseFacts vocabulary`);
     }
+    if (definition.kind === 'daysPast' && definition.date === undefined)
+      at(`/derivedFacts/${name}`, 'a daysPast fact names the "date" its due date is reckoned from');
     checkParamRefs(definition.withinMonths, `/derivedFacts/${name}/withinMonths`);
+    checkParamRefs(definition.after, `/derivedFacts/${name}/after`);
+    checkParamRefs(definition.otherwise?.daysBefore, `/derivedFacts/${name}/otherwise/daysBefore`);
     checkParamRefs(definition.required, `/derivedFacts/${name}/required`);
     for (const [field, value] of Object.entries(definition.where ?? {})) checkParamRefs(value, `/derivedFacts/${name}/where/${field}`);
   }

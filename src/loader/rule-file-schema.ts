@@ -94,7 +94,7 @@ export const ruleFileSchema = {
         additionalProperties: false,
         required: ['kind', 'description'],
         properties: {
-          kind: { enum: ['count', 'countCurrent', 'maxPerGroup', 'distinctValues', 'missingValues', 'daysSince'] },
+          kind: { enum: ['count', 'countCurrent', 'maxPerGroup', 'distinctValues', 'missingValues', 'daysSince', 'daysPast'] },
           description: { type: 'string', minLength: 1 },
           interpretation,
           list: { type: 'string' },
@@ -104,6 +104,14 @@ export const ruleFileSchema = {
           field: { type: 'string' },
           required: {},
           date: { type: 'string' },
+          otherwise: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['date', 'daysBefore'],
+            properties: { date: { type: 'string' }, daysBefore: {} },
+          },
+          after: {},
+          workingDays: { type: 'boolean' },
         },
       },
     },

@@ -369,7 +369,7 @@ export interface components {
         };
         /**
          * CaseFacts
-         * @description The facts of one case. A flag left out is false, but for customer.meetsCommitments and case.customerContactableByPhone: what a rule set takes one of those to be when it is left out is declared in its rule file (factDefaults, shown by GET /v1/rulesets/{name}), and each decision lists the defaults it applied (defaultsApplied). Each list holds at most what a real case can: serviceRestrictions 100 (two new restrictions a year, the longest one going unreviewed, for 50 years); incidents 600 (one a month for 50 years); complaints 600 (one a month for 50 years); scsActivity 600 (one a month for 50 years); nonCompliance 600 (one a month for 50 years); paymentArrangementDefaults 200 (one a quarter for 50 years); issues 200 (four new issues a year for 50 years); outstandingIntrays 200 (four a year, none ever cleared, for 50 years); warnings 100 (two a year for 50 years). A longer list is refused with a 400 naming it: the bound keeps a request's cost in proportion to a case.
+         * @description The facts of one case. A flag left out is false, but for customer.meetsCommitments and case.customerContactableByPhone: what a rule set takes one of those to be when it is left out is declared in its rule file (factDefaults, shown by GET /v1/rulesets/{name}), and each decision lists the defaults it applied (defaultsApplied). Each list holds at most what a real case can: serviceRestrictions 100 (two new restrictions a year, the longest one going unreviewed, for 50 years); incidents 600 (one a month for 50 years); complaints 600 (one a month for 50 years); scsActivity 600 (one a month for 50 years); nonCompliance 600 (one a month for 50 years); paymentArrangementDefaults 200 (one a quarter for 50 years); issues 200 (four new issues a year for 50 years); outstandingIntrays 200 (four a year, none ever cleared, for 50 years); warnings 100 (two a year for 50 years); phoneAttempts 100 (five a working day for the twenty working days of a review). A longer list is refused with a 400 naming it: the bound keeps a request's cost in proportion to a case.
          */
         CaseFacts: {
             /**
@@ -674,6 +674,44 @@ export interface components {
                  * @default false
                  */
                 behaviourContinuedAfterWarning?: boolean;
+                /**
+                 * @description The Managed Service Plan's review: when the plan ends, and what has been done in its review
+                 * @default {}
+                 */
+                msp?: {
+                    /**
+                     * Format: date
+                     * @description The day the Managed Service Plan ends
+                     */
+                    endsOn?: string;
+                    /**
+                     * Format: date
+                     * @description The day CIMS sent the review email (the review process starts)
+                     */
+                    reviewEmailOn?: string;
+                    /**
+                     * @description Phone attempts to contact the customer for the MSP review
+                     * @default []
+                     */
+                    phoneAttempts?: {
+                        /**
+                         * Format: date
+                         * @description A calendar date, YYYY-MM-DD
+                         */
+                        date: string;
+                        contacted: boolean;
+                    }[];
+                    /**
+                     * Format: date
+                     * @description The day the review letter was sent to the customer
+                     */
+                    letterSentOn?: string;
+                    /**
+                     * Format: date
+                     * @description The day the review documentation was added to the MSP
+                     */
+                    documentationAddedOn?: string;
+                };
             };
         };
         /** EvaluateRequest */
@@ -948,7 +986,7 @@ export interface components {
                     /** @enum {unknown} */
                     type: "months" | "working-days" | "days" | "count" | "date" | "role" | "roles" | "role-by-program" | "values";
                     /** @enum {unknown} */
-                    of?: "program" | "referral.source" | "referral.receivedOn" | "referral.intray" | "customer.psHistory" | "customer.serviceRestrictions[].channel" | "customer.serviceRestrictions[].level" | "customer.serviceRestrictions[].from" | "customer.serviceRestrictions[].to" | "customer.incidents[].date" | "customer.incidents[].kind" | "customer.incidents[].setting" | "customer.complaints[].date" | "customer.complaints[].stage" | "customer.complaints[].topic" | "customer.scsActivity[].date" | "customer.nonCompliance[].date" | "customer.paymentArrangementDefaults[].date" | "case.issues[].id" | "case.issues[].kind" | "case.issues[].status" | "case.issues[].specialistProcess" | "case.ministerialOrOmbudsmanResponse" | "case.outstandingIntrays[].kind" | "case.exitLetterIssuedOn" | "case.warnings[].date" | "case.warnings[].kind";
+                    of?: "program" | "referral.source" | "referral.receivedOn" | "referral.intray" | "customer.psHistory" | "customer.serviceRestrictions[].channel" | "customer.serviceRestrictions[].level" | "customer.serviceRestrictions[].from" | "customer.serviceRestrictions[].to" | "customer.incidents[].date" | "customer.incidents[].kind" | "customer.incidents[].setting" | "customer.complaints[].date" | "customer.complaints[].stage" | "customer.complaints[].topic" | "customer.scsActivity[].date" | "customer.nonCompliance[].date" | "customer.paymentArrangementDefaults[].date" | "case.issues[].id" | "case.issues[].kind" | "case.issues[].status" | "case.issues[].specialistProcess" | "case.ministerialOrOmbudsmanResponse" | "case.outstandingIntrays[].kind" | "case.exitLetterIssuedOn" | "case.warnings[].date" | "case.warnings[].kind" | "case.msp.endsOn" | "case.msp.reviewEmailOn" | "case.msp.phoneAttempts[].date" | "case.msp.letterSentOn" | "case.msp.documentationAddedOn";
                     description: string;
                     /** @description The reading of the procedure's words this encodes, for policy staff to confirm */
                     interpretation?: string;
@@ -964,7 +1002,7 @@ export interface components {
             derivedFacts: {
                 [key: string]: {
                     /** @enum {unknown} */
-                    kind: "count" | "countCurrent" | "maxPerGroup" | "distinctValues" | "missingValues" | "daysSince";
+                    kind: "count" | "countCurrent" | "maxPerGroup" | "distinctValues" | "missingValues" | "daysSince" | "daysPast";
                     description: string;
                     /** @description The reading of the procedure's words this encodes, for policy staff to confirm */
                     interpretation?: string;
@@ -975,6 +1013,12 @@ export interface components {
                     field?: string;
                     required?: unknown;
                     date?: string;
+                    otherwise?: {
+                        date: string;
+                        daysBefore: unknown;
+                    };
+                    after?: unknown;
+                    workingDays?: boolean;
                 };
             };
             /** @description The rule file's settings for its outcome module */
@@ -1191,11 +1235,20 @@ export interface components {
             ruleSet: "service-restriction";
             outcome: components["schemas"]["ServiceRestrictionOutcome"];
         };
+        /** @description The rule set and its outcome, in every answer holding an outcome of msp-review */
+        MspReviewAnswer: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            ruleSet: "msp-review";
+            outcome: components["schemas"]["MspReviewOutcome"];
+        };
         /**
          * @description A rule set this service decides
          * @enum {string}
          */
-        RuleSetName: "direct-referral" | "segment-allocation" | "exit-readiness" | "specialist-transfer" | "service-restriction";
+        RuleSetName: "direct-referral" | "segment-allocation" | "exit-readiness" | "specialist-transfer" | "service-restriction" | "msp-review";
         /** @description An explained decision, as recorded in the decision log under decisionId */
         Decision: {
             decisionId: components["schemas"]["DecisionId"];
@@ -1235,7 +1288,7 @@ export interface components {
             parameters: {
                 [key: string]: unknown;
             };
-        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"]);
+        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"]);
         /** @description A decision re-run for an auditor: the fields of Decision without decisionId, since a re-run is not recorded */
         DecisionRerun: {
             ruleSet: components["schemas"]["RuleSetName"];
@@ -1274,7 +1327,7 @@ export interface components {
             parameters: {
                 [key: string]: unknown;
             };
-        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"]);
+        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"]);
         /** @description A decision answered with ?explain=summary: its outcome and the summary a caseworker reads, without the trace; recorded in the decision log as any decision is */
         SummaryDecision: {
             decisionId: components["schemas"]["DecisionId"];
@@ -1302,7 +1355,7 @@ export interface components {
             /** @description The rule set's outcome, as in Decision */
             outcome: unknown;
             summary: components["schemas"]["Summary"];
-        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"]);
+        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"]);
         /** @description A decision answered with ?explain=none: its outcome and the rules that fired, without the explanation; recorded in the decision log as any decision is */
         ShortDecision: {
             decisionId: components["schemas"]["DecisionId"];
@@ -1319,7 +1372,7 @@ export interface components {
             defaultsApplied: components["schemas"]["DefaultApplied"][];
             /** @description The ids of the rules that fired, in file order */
             fired: string[];
-        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"]);
+        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"]);
         /** @description A decision as the log keeps it, without the facts (its outcome as returned to the caller) */
         DecisionRecord: {
             decisionId: components["schemas"]["DecisionId"];
@@ -1356,7 +1409,7 @@ export interface components {
             } | null;
             /** @description With the facts kept: the decision re-run under the version that made it */
             reproduction?: components["schemas"]["Reproduction"];
-        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"]);
+        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"]);
         DirectReferralOutcome: {
             /** @description Every criterion is met: the referral may take the direct route */
             eligible: boolean;
@@ -1433,6 +1486,48 @@ export interface components {
             ] | null;
             /** @description Who decides or approves the review of a restriction: the parameter reviewApprover of the deciding version */
             reviewApprovedBy: string;
+        };
+        MspReviewOutcome: {
+            /**
+             * Format: date
+             * @description The review's day 1: the day of the CIMS review email (case.msp.reviewEmailOn, or the MSP's end less the review's length)
+             */
+            reviewStartsOn: string;
+            /**
+             * Format: date
+             * @description The day the phone attempts to contact the customer are due by: working days after the CIMS email
+             */
+            phoneAttemptsDueBy: string;
+            /** @description Phone attempts made for the review, dated on or before asOf */
+            phoneAttemptsMade: number;
+            /** @description Phone contact was not made: the phone attempts were all made without reaching the customer, or their due date passed without contact; the PSSO writes to the customer */
+            letterRequired: boolean;
+            /** @description The day the letter to the customer is due by (days after the CIMS email); null when no letter is required */
+            letterDueBy: string | null;
+            /**
+             * Format: date
+             * @description The latest day the letter may nominate for the customer's response: before day 14 of the review
+             */
+            responseDueOnOrBefore: string;
+            /**
+             * Format: date
+             * @description The day the review documentation is due to be added to the MSP: day 14 of the review
+             */
+            documentationDueBy: string;
+            /**
+             * Format: date
+             * @description The first of the review's last days, in which Zones may hold a Zone Panel Meeting
+             */
+            zonePanelFrom: string;
+            /**
+             * Format: date
+             * @description The last of the review's last days, in which Zones may hold a Zone Panel Meeting: the day before the MSP ends
+             */
+            zonePanelTo: string;
+            /** @description The review step to take next as of asOf: phone-attempts (the customer not yet reached or written to), write-to-customer (phone contact not made, no letter sent), add-documentation (the customer reached or written to), zone-panel (documented; PS contributes to any Zone Panel Meeting until the MSP ends), complete (documented, and the MSP has ended) */
+            nextStep: "phone-attempts" | "write-to-customer" | "add-documentation" | "zone-panel" | "complete";
+            /** @description The steps whose due date has passed as of asOf without their being done, in the order of the review (phone-attempts, write-to-customer, add-documentation); empty once the documentation is added */
+            overdue: string[];
         };
     };
     responses: never;
@@ -1528,6 +1623,7 @@ export interface operations {
                      *         "direct-referral.json": "a651df45e5f615af",
                      *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
                      *         "exit-readiness.json": "a53adf8daf80e633",
+                     *         "msp-review.json": "50d7b6e3d812d962",
                      *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
                      *         "segment-allocation.json": "dff2bdf2ef9f79d5",
                      *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
@@ -1681,7 +1777,7 @@ export interface operations {
                      *       "info": {
                      *         "title": "Personalised Services decision service",
                      *         "version": "0.1.0",
-                     *         "description": "Explained decisions for Services Australia Personalised Services: direct referral, segment allocation, exit readiness, specialist transfer and service restriction. Every rule cites the procedure paragraph it comes from.\n\nEvery /v1 route needs an API key (`Authorization: Bearer <key>`); each operation names the roles that may call it. Every problem is `application/problem+json` (RFC 9457) with a stable `code`. Any path or method not listed here is answered 404 with code `not-found`; a path is matched as written, so with a trailing slash it is another path, not listed (`/v1/rulesets/` is a 404).\n\nA body the service will not read is not waited for: a Content-Length past a route's limit is answered 413 at once, and any answer given before the body has arrived (a refusal, or a 503 timeout while it is still being sent) closes the connection after it (`Connection: close`)."
+                     *         "description": "Explained decisions for Services Australia Personalised Services: direct referral, segment allocation, exit readiness, specialist transfer, service restriction and msp review. Every rule cites the procedure paragraph it comes from.\n\nEvery /v1 route needs an API key (`Authorization: Bearer <key>`); each operation names the roles that may call it. Every problem is `application/problem+json` (RFC 9457) with a stable `code`. Any path or method not listed here is answered 404 with code `not-found`; a path is matched as written, so with a trailing slash it is another path, not listed (`/v1/rulesets/` is a 404).\n\nA body the service will not read is not waited for: a Content-Length past a route's limit is answered 413 at once, and any answer given before the body has arrived (a refusal, or a 503 timeout while it is still being sent) closes the connection after it (`Connection: close`)."
                      *       },
                      *       "paths": {
                      *         "/health": {
@@ -1956,6 +2052,21 @@ export interface operations {
                      *             }
                      *           ],
                      *           "href": "/v1/rulesets/exit-readiness"
+                     *         },
+                     *         {
+                     *           "name": "msp-review",
+                     *           "version": "50d7b6e3d812d962",
+                     *           "title": "The Managed Service Plan (MSP) review timetable (Centrelink)",
+                     *           "rules": 9,
+                     *           "versions": [
+                     *             {
+                     *               "version": "50d7b6e3d812d962",
+                     *               "effectiveFrom": null,
+                     *               "effectiveTo": null,
+                     *               "file": "msp-review.json"
+                     *             }
+                     *           ],
+                     *           "href": "/v1/rulesets/msp-review"
                      *         },
                      *         {
                      *           "name": "segment-allocation",
@@ -2591,7 +2702,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23542-fb27-71ca-9b25-de05b10a6dec",
+                     *       "decisionId": "01a23574-1faf-7a8d-85bf-f59b74efcf8c",
                      *       "ruleSet": "segment-allocation",
                      *       "version": "dff2bdf2ef9f79d5",
                      *       "effective": {
@@ -2905,7 +3016,7 @@ export interface operations {
                 };
                 content: {
                     /**
-                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a23542-fb7a-7c54-9b87-87cca916668e","ruleSet":"segment-allocation","version":"dff2bdf2ef9f79d5","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
+                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a23574-2040-74cc-81d3-403a596e5bb6","ruleSet":"segment-allocation","version":"dff2bdf2ef9f79d5","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
                      *     {"line":2,"id":"r-2","problem":{"type":"urn:ps-decisions:problem:invalid-request","title":"The request does not match the contract","status":400,"detail":"The segment-allocation rule set needs facts that were not given.","code":"invalid-request","instance":"/v1/rulesets/segment-allocation/evaluate-batch?explain=none","errors":[{"pointer":"/facts/referral/source","detail":"referral.source is required by the segment-allocation rule set"}]}}
                      */
                     "application/x-ndjson": string;
@@ -3100,6 +3211,7 @@ export interface operations {
                      *         "direct-referral.json": "a651df45e5f615af",
                      *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
                      *         "exit-readiness.json": "a53adf8daf80e633",
+                     *         "msp-review.json": "50d7b6e3d812d962",
                      *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
                      *         "segment-allocation.json": "dff2bdf2ef9f79d5",
                      *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
@@ -3326,6 +3438,7 @@ export interface operations {
                      *         "direct-referral.json": "a651df45e5f615af",
                      *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
                      *         "exit-readiness.json": "a53adf8daf80e633",
+                     *         "msp-review.json": "50d7b6e3d812d962",
                      *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
                      *         "segment-allocation.json": "dff2bdf2ef9f79d5",
                      *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
@@ -3338,6 +3451,7 @@ export interface operations {
                      *         "direct-referral.json": "a651df45e5f615af",
                      *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
                      *         "exit-readiness.json": "a53adf8daf80e633",
+                     *         "msp-review.json": "50d7b6e3d812d962",
                      *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
                      *         "segment-allocation.json": "dff2bdf2ef9f79d5",
                      *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
@@ -3583,8 +3697,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23542-fcc2-7968-a8a8-c9de73eb8a0a",
-                     *       "decidedAt": "2026-12-02T05:38:32.258Z",
+                     *       "decisionId": "01a23574-2377-71d1-bebd-3f944d9331cd",
+                     *       "decidedAt": "2026-12-02T06:32:13.431Z",
                      *       "keyId": "example-caseworker",
                      *       "ruleSet": "specialist-transfer",
                      *       "version": "b6e993ba0defd853",
@@ -3603,7 +3717,7 @@ export interface operations {
                      *         "single-specialist-process-outstanding",
                      *         "no-escalating-history"
                      *       ],
-                     *       "factsDigest": "sha256:758f402d433257f1f46ca2101a325359:c4914bc4f715a116184202b280c3f04f9e1fb8782da208f8d7845c862d5e837b",
+                     *       "factsDigest": "sha256:0eb5aa9d51f35db8eaea3471596eda36:8727f14d5cf6ae44885225aef80d3db2ad7b06b2ed0ce092d9c741c1e25b3571",
                      *       "summary": null,
                      *       "factsKept": false
                      *     }
@@ -3802,7 +3916,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23542-fcc2-7968-a8a8-c9de73eb8a0a",
+                     *       "decisionId": "01a23574-2377-71d1-bebd-3f944d9331cd",
                      *       "version": "b6e993ba0defd853",
                      *       "factsMatch": true,
                      *       "reproduced": true,
