@@ -40,6 +40,8 @@ export function derivedFactType(definition: DerivedFactDefinition): FactType {
       return { kind: 'array' };
     case 'daysSince':
       return { kind: 'number', nullable: true };
+    case 'firstCurrent':
+      return { kind: 'string', nullable: true };
     default:
       return { kind: 'number' };
   }
