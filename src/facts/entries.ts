@@ -19,7 +19,7 @@ export const ENTRY_PHRASES: Readonly<Record<string, string>> = Object.freeze({
   'case.issues': 'issue {id} ({kind}, {status})[, mandatory{mandatory?}][, in {specialistProcess}]',
   'case.outstandingIntrays': 'an outstanding {kind} intray[, specialist{specialist?}]',
   'case.warnings': 'a {kind} warning on {date}',
-  'customer.consents': 'consent {id} ({direction}, {agency}, for {purpose}) from {from} to {to}[, withdrawn on {withdrawnOn}]',
+  'customer.consents': 'consent {id} for {purpose}, {direction} {agency}, from {from} to {to}[, withdrawn on {withdrawnOn}]',
 });
 
 type Entry = Readonly<Record<string, unknown>>;
