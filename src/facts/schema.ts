@@ -253,7 +253,7 @@ export const caseFactsSchema = {
     },
     sharing: {
       default: {},
-      description: "A proposed sharing of the customer's information, which the information-sharing rule set decides whether a consent covers",
+      description: "A proposed sharing of the customer's information with another agency: whether a consent the customer gave covers it",
       ...record({
         agency: { type: 'string', minLength: 1, maxLength: 200, description: 'The agency the information would be shared with, as consents name it' },
         purpose: { type: 'string', minLength: 1, maxLength: 200, description: 'The reason it would be shared for, as consents name it' },
