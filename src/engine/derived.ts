@@ -119,9 +119,9 @@ function inForce(item: Item, asOf: string): boolean {
 
 /**
  * In force, and not ended early by the date in its `endedBy` field (a withdrawal) on or before `asOf`: ended on a day,
- * an entry is out of force from that day. Exported so that holds-until.ts reads the same fields.
+ * an entry is out of force from that day (holds-until.ts takes that day as one the fact can change on).
  */
-export function inForceUnended(endedBy: string | undefined): (item: Item, asOf: string) => boolean {
+function inForceUnended(endedBy: string | undefined): (item: Item, asOf: string) => boolean {
   if (endedBy === undefined) return inForce;
   return (item, asOf) => {
     if (!inForce(item, asOf)) return false;
