@@ -13,7 +13,7 @@ import { ACTIONABLE_FACTS, type Actionable } from '../facts/actionable';
 import { caseFactsSchema } from '../facts/schema';
 import { pointerToken, pointerTokenName } from '../facts/validate';
 import type { CompiledRuleSet, RuleSetModule, RuleSubset } from './compile';
-import { factsReadBy, selectedEntries } from './derived';
+import { derivedInputs, selectedEntries } from './derived';
 import type { RuleVerdict } from './compiled';
 import { outcomeFrom, outcomeOf, type CaseRun } from './evaluate';
 import { sameJson } from './holds-until';
@@ -108,7 +108,8 @@ type Mutation =
   | { kind: 'set'; path: string; value: unknown }
   | { kind: 'remove'; path: string; index: number }
   | { kind: 'set-field'; path: string; index: number; field: string; value: unknown }
-  | { kind: 'append'; path: string; value: Item };
+  | { kind: 'append'; path: string; value: Item }
+  | { kind: 'remove-field'; path: string; index: number; field: string };
 
 interface Candidate {
   mutation: Mutation;
@@ -130,6 +131,7 @@ function pointer(path: string): string {
 function operationsOn(facts: unknown, mutation: Mutation): JsonPatchOperation[] {
   const at = pointer(mutation.path);
   if (mutation.kind === 'remove') return [{ op: 'remove', path: `${at}/${mutation.index}` }];
+  if (mutation.kind === 'remove-field') return [{ op: 'remove', path: `${at}/${mutation.index}/${pointerToken(mutation.field)}` }];
   if (mutation.kind === 'set-field') {
     const entry = valueAt(facts, mutation.path) as Item[];
     const op = Object.hasOwn(entry[mutation.index] as Item, mutation.field) ? 'replace' : 'add';
@@ -230,11 +232,11 @@ function selector(ruleSet: CompiledRuleSet, name: string): ReturnType<typeof sel
  * The entries of a list some read derived fact selects on asOf (a non-empty list); undefined (every entry) when a rule or
  * the builder reads the list itself.
  */
-function entriesThatCount(plan: ActionablePlan, list: readonly Item[], asOf: string): ReadonlySet<Item> | undefined {
+function entriesThatCount(plan: ActionablePlan, factMap: FactMap, asOf: string): ReadonlySet<Item> | undefined {
   if (plan.selectors === undefined) return undefined;
   const counted = new Set<Item>();
-  const facts: FactMap = { [plan.path]: list };
-  for (const select of plan.selectors) for (const item of select(facts, asOf)) counted.add(item);
+  // The case's whole fact map: a selection may compare entries with another of its facts, or reckon on a date it gives.
+  for (const select of plan.selectors) for (const item of select(factMap, asOf)) counted.add(item);
   return counted;
 }
 
@@ -255,7 +257,7 @@ function plansOf(ruleSet: CompiledRuleSet, reads: Reads): readonly ActionablePla
   const read = new Set(reads.direct);
   for (const name of reads.derived) {
     const definition = ruleSet.file.derivedFacts[name];
-    if (definition) for (const fact of factsReadBy(definition)) read.add(fact);
+    if (definition) for (const fact of derivedInputs(definition)) read.add(fact);
   }
   found = Object.entries<Actionable>(ACTIONABLE_FACTS)
     .filter(([path]) => read.has(path))
@@ -298,7 +300,7 @@ function candidatesFor(ruleSet: CompiledRuleSet, reads: Reads, factMap: FactMap,
       case 'end-restriction': {
         if (!Array.isArray(value) || value.length === 0) break;
         const list = value as Item[];
-        const counted = entriesThatCount(plan, list, asOf);
+        const counted = entriesThatCount(plan, factMap, asOf);
         const seen = list.length > 1 ? new Set<string>() : undefined;
         list.forEach((item, index) => {
           if (counted && !counted.has(item)) return;
@@ -311,6 +313,14 @@ function candidatesFor(ruleSet: CompiledRuleSet, reads: Reads, factMap: FactMap,
           const target = `${path}/${index}`;
           if (actionable.how === 'remove-entry') {
             candidates.push({ mutation: { kind: 'remove', path, index }, words: () => `${actionable.describe(item)} were not on the record`, target });
+            const inError = actionable.fieldInError;
+            if (inError !== undefined && item[inError.field] !== undefined && item[inError.field] !== null) {
+              candidates.push({
+                mutation: { kind: 'remove-field', path, index, field: inError.field },
+                words: () => `${inError.describe(item)} were not on the record`,
+                target,
+              });
+            }
           } else if (typeof item.from === 'string' && item.from < asOf && (typeof item.to !== 'string' || item.to >= asOf)) {
             const end = addDays(asOf, -1);
             candidates.push({
@@ -398,7 +408,8 @@ function changedSlots(factMap: FactMap, mutations: readonly Mutation[]): unknown
     else if (mutation.kind === 'append') list.push(mutation.value);
     else {
       const entry = { ...(list[mutation.index] as Item) };
-      entry[mutation.field] = mutation.value;
+      if (mutation.kind === 'remove-field') delete entry[mutation.field];
+      else entry[mutation.field] = mutation.value;
       list[mutation.index] = entry;
     }
   }
@@ -536,7 +547,7 @@ function sameValue(a: unknown, b: unknown): boolean {
 
 const dependentsCache = new WeakMap<CompiledRuleSet, Map<string, CompiledRuleSet['derived']>>();
 
-/** The derived facts of a version that read a fact (a list, or the date a count of days runs from). */
+/** The derived facts of a version that read a fact (a list, the date a count of days runs from, a fact compared with). */
 function dependentsOf(ruleSet: CompiledRuleSet, path: string): CompiledRuleSet['derived'] {
   let byPath = dependentsCache.get(ruleSet);
   if (!byPath) dependentsCache.set(ruleSet, (byPath = new Map<string, CompiledRuleSet['derived']>()));
@@ -544,7 +555,7 @@ function dependentsOf(ruleSet: CompiledRuleSet, path: string): CompiledRuleSet['
   if (!found) {
     found = ruleSet.derived.filter(([name]) => {
       const definition = ruleSet.file.derivedFacts[name];
-      return definition !== undefined && factsReadBy(definition).includes(path);
+      return definition !== undefined && derivedInputs(definition).includes(path);
     });
     byPath.set(path, found);
   }

@@ -7,7 +7,7 @@ import { DecisionError } from '../errors';
 import { locate } from '../loader/positions';
 import { caseFactsSchema, factPaths } from '../facts/schema';
 import { compileRule, compileRuleVerdict, type CompiledRule, type RuleVerdict } from './compiled';
-import { compileDerivedFact, factsReadBy, type DerivedFact } from './derived';
+import { compileDerivedFact, derivedInputs, type DerivedFact } from './derived';
 import { deriveAllFunction, factMapBuilder, runAllFunction, type DeriveAll, type FactMapBuilder } from './fact-map';
 import type { ComputedDate, RuleExplanation } from './explain';
 import { addCustomOperators } from './operators';
@@ -218,7 +218,7 @@ function factsRead(file: RuleFile, module: RuleSetModule): string[] {
     conditionFacts(rule.conditions, read);
     for (const fact of Object.keys(rule.appliesTo ?? {})) read.add(fact);
   }
-  for (const definition of Object.values(file.derivedFacts)) for (const fact of factsReadBy(definition)) read.add(fact);
+  for (const definition of Object.values(file.derivedFacts)) for (const fact of derivedInputs(definition)) read.add(fact);
   const paths = factPaths();
   for (const fact of module.facts) if (!paths.includes(fact)) throw new Error(`the ${file.ruleSet} module declares ${fact}, which is not a CaseFacts path`);
   return paths.filter((path) => read.has(path));

@@ -23,10 +23,30 @@ function resolve(value: unknown, parameters: Record<string, Parameter>): unknown
   return parameter.value;
 }
 
-export type Matcher = (item: Item) => boolean;
+/** A `where` value naming another fact of the case (`{ "fact": "sharing.agency" }`): an entry matches that fact's value. */
+export interface FactRef {
+  fact: string;
+}
+
+export function isFactRef(value: unknown): value is FactRef {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && typeof (value as FactRef).fact === 'string' && Object.keys(value).length === 1;
+}
+
+/** Whether an entry is selected: by its own fields, and (for a `where` naming another fact) the case's fact map. */
+export type Matcher = (item: Item, facts: FactMap) => boolean;
 
 function matcher(where: Record<string, unknown> | undefined, parameters: Record<string, Parameter>): Matcher {
-  const tests: Matcher[] = Object.entries(where ?? {}).map(([field, raw]) => {
+  const tests: Matcher[] = Object.entries(where ?? {}).map(([field, raw]): Matcher => {
+    if (isFactRef(raw)) {
+      // Compared with the case's own value of that fact, read per case: a fact left out (null) matches no entry, since
+      // there is nothing to compare with; a list matches an entry whose field is one of its values.
+      const path = raw.fact;
+      return (item, facts) => {
+        const expected = facts[path];
+        if (expected === null || expected === undefined) return false;
+        return Array.isArray(expected) ? expected.includes(item[field]) : item[field] === expected;
+      };
+    }
     const expected = resolve(raw, parameters);
     if (expected === null) return (item) => item[field] === undefined || item[field] === null;
     if (Array.isArray(expected)) return (item) => expected.includes(item[field]);
@@ -37,7 +57,30 @@ function matcher(where: Record<string, unknown> | undefined, parameters: Record<
   });
   if (tests.length === 0) return () => true;
   if (tests.length === 1) return tests[0] as Matcher;
-  return (item) => tests.every((test) => test(item));
+  return (item, facts) => tests.every((test) => test(item, facts));
+}
+
+/**
+ * The date a derived fact is reckoned on: the case's own date of reference when its definition names one (`on`, a date
+ * fact such as the day information is to be shared) and the case gives it, else the as-of date.
+ */
+export function referenceDate(on: string | undefined): (facts: FactMap, asOf: string) => string {
+  if (on === undefined) return (_facts, asOf) => asOf;
+  return (facts, asOf) => {
+    const date = facts[on];
+    return typeof date === 'string' ? date : asOf;
+  };
+}
+
+/**
+ * The CaseFacts paths a derived fact reads: its list, the date it counts from (and the one a `daysPast` due date falls
+ * back on), its date of reference, and each fact its `where` compares an entry with. A change to any of them can move its value.
+ */
+export function derivedInputs(definition: DerivedFactDefinition): string[] {
+  const inputs: string[] = [];
+  for (const fact of [definition.list, definition.date, definition.otherwise?.date, definition.on]) if (fact !== undefined) inputs.push(fact);
+  for (const value of Object.values(definition.where ?? {})) if (isFactRef(value) && !inputs.includes(value.fact)) inputs.push(value.fact);
+  return inputs;
 }
 
 /** The first day after which a dated entry is "within the last N months" of `asOf`, remembered per as-of date. */
@@ -74,6 +117,19 @@ function inForce(item: Item, asOf: string): boolean {
   return typeof from === 'string' && from <= asOf && (to === undefined || (typeof to === 'string' && asOf <= to));
 }
 
+/**
+ * In force, and not ended early by the date in its `endedBy` field (a withdrawal) on or before `asOf`: ended on a day,
+ * an entry is out of force from that day (holds-until.ts takes that day as one the fact can change on).
+ */
+function inForceUnended(endedBy: string | undefined): (item: Item, asOf: string) => boolean {
+  if (endedBy === undefined) return inForce;
+  return (item, asOf) => {
+    if (!inForce(item, asOf)) return false;
+    const ended = item[endedBy];
+    return typeof ended !== 'string' || ended > asOf;
+  };
+}
+
 const NONE: readonly Item[] = [];
 
 /**
@@ -85,15 +141,6 @@ export function entrySelection(definition: DerivedFactDefinition, parameters: Re
     where: matcher(definition.where, parameters),
     months: definition.withinMonths === undefined ? undefined : Number(resolve(definition.withinMonths, parameters)),
   };
-}
-
-/** The CaseFacts paths a derived fact reads: its list, or the dates it counts days from. */
-export function factsReadBy(definition: DerivedFactDefinition): string[] {
-  const read: string[] = [];
-  if (definition.list !== undefined) read.push(definition.list);
-  if (definition.date !== undefined) read.push(definition.date);
-  if (definition.otherwise !== undefined) read.push(definition.otherwise.date);
-  return read;
 }
 
 /**
@@ -124,6 +171,9 @@ export function dueDateOf(
   };
 }
 
+/** The kinds that read entries with a period (in force from `from` to `to`), not dated ones. */
+export const PERIOD_KINDS: ReadonlySet<DerivedFactDefinition['kind']> = new Set(['countCurrent', 'firstCurrent']);
+
 function items(facts: FactMap, list: string | undefined): readonly Item[] {
   const value = list === undefined ? undefined : facts[list];
   return Array.isArray(value) ? (value as Item[]) : NONE;
@@ -135,18 +185,33 @@ function items(facts: FactMap, list: string | undefined): readonly Item[] {
  */
 export function selectedEntries(definition: DerivedFactDefinition, parameters: Record<string, Parameter>): (facts: FactMap, asOf: string) => readonly Item[] {
   const where = matcher(definition.where, parameters);
+  const on = referenceDate(definition.on);
   if (definition.kind === 'daysSince' || definition.kind === 'daysPast') return () => NONE;
-  if (definition.kind === 'countCurrent') {
-    return (facts, asOf) => items(facts, definition.list).filter((item) => where(item) && inForce(item, asOf));
+  if (PERIOD_KINDS.has(definition.kind)) {
+    const current = inForceUnended(definition.endedBy);
+    return (facts, asOf) => {
+      const day = on(facts, asOf);
+      return items(facts, definition.list).filter((item) => where(item, facts) && current(item, day));
+    };
   }
   const windowStart = windowFrom(definition.withinMonths === undefined ? undefined : Number(resolve(definition.withinMonths, parameters)));
   return (facts, asOf) => {
-    const start = windowStart(asOf);
-    return items(facts, definition.list).filter((item) => where(item) && inPeriod(item, asOf, start));
+    const day = on(facts, asOf);
+    const start = windowStart(day);
+    return items(facts, definition.list).filter((item) => where(item, facts) && inPeriod(item, day, start));
   };
 }
 
 export function compileDerivedFact(definition: DerivedFactDefinition, parameters: Record<string, Parameter>, calendar?: HolidayCalendar): DerivedFact {
+  const computed = compileOnAsOf(definition, parameters, calendar);
+  if (definition.on === undefined) return computed;
+  // Reckoned on the case's date of reference when it gives one, else on the as-of date.
+  const on = referenceDate(definition.on);
+  return (facts, asOf) => computed(facts, on(facts, asOf));
+}
+
+/** The derived fact as reckoned on the date it is given (the as-of date, or the case's date of reference). */
+function compileOnAsOf(definition: DerivedFactDefinition, parameters: Record<string, Parameter>, calendar: HolidayCalendar | undefined): DerivedFact {
   const where = matcher(definition.where, parameters);
   const months = definition.withinMonths === undefined ? undefined : Number(resolve(definition.withinMonths, parameters));
   const windowStart = windowFrom(months);
@@ -156,7 +221,7 @@ export function compileDerivedFact(definition: DerivedFactDefinition, parameters
     const entries = items(facts, list);
     if (entries.length === 0) return;
     const start = windowStart(asOf);
-    for (const item of entries) if (where(item) && inPeriod(item, asOf, start)) each(item);
+    for (const item of entries) if (where(item, facts) && inPeriod(item, asOf, start)) each(item);
   };
   switch (definition.kind) {
     case 'count':
@@ -165,15 +230,31 @@ export function compileDerivedFact(definition: DerivedFactDefinition, parameters
         if (entries.length === 0) return 0;
         const start = windowStart(asOf);
         let count = 0;
-        for (const item of entries) if (where(item) && inPeriod(item, asOf, start)) count += 1;
+        for (const item of entries) if (where(item, facts) && inPeriod(item, asOf, start)) count += 1;
         return count;
       };
-    case 'countCurrent':
+    case 'countCurrent': {
+      const current = inForceUnended(definition.endedBy);
       return (facts, asOf) => {
         let count = 0;
-        for (const item of items(facts, list)) if (where(item) && inForce(item, asOf)) count += 1;
+        for (const item of items(facts, list)) if (where(item, facts) && current(item, asOf)) count += 1;
         return count;
       };
+    }
+    case 'firstCurrent': {
+      // The `field` of the first entry in list order in force (and selected): which one of several covers a case.
+      const field = definition.field as string;
+      const current = inForceUnended(definition.endedBy);
+      return (facts, asOf) => {
+        for (const item of items(facts, list)) {
+          if (where(item, facts) && current(item, asOf)) {
+            const value = item[field];
+            return value === undefined ? null : value;
+          }
+        }
+        return null;
+      };
+    }
     case 'maxPerGroup': {
       const groupBy = definition.groupBy as string;
       return (facts, asOf) => {

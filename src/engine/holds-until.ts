@@ -9,7 +9,11 @@
 // - a list counted up to the as-of date (count, maxPerGroup, distinctValues, missingValues): a dated entry it selects
 //   enters on its date, and within a window of m months leaves on the first day X whose window start
 //   (addMonths(X, -m)) is on or after its date, found with derived.ts's own predicate (inPeriod);
-// - entries with a period (countCurrent): in force from `from`, out from the day after `to`;
+// - entries with a period (countCurrent, firstCurrent): in force from `from`, out from the day after `to`, or from the
+//   day in their `endedBy` field (a withdrawal) when the definition names one;
+// - a derived fact reckoned on a date of the case's own (`on`) when the case gives it does not move with asOf at all;
+//   one whose `where` compares entries with another fact of the case selects the same entries every day (the facts are
+//   fixed), so the candidate days above are read from the entries it selects;
 // - days since a date (daysSince), or past a due date reckoned from the case's dates (daysPast: a date plus some days or
 //   working days): grows by one a day, so a condition comparing it with a number t can change only on the day it
 //   reaches t or t + 1 (date + t, date + t + 1); every threshold any condition of the version compares it with is read
@@ -22,15 +26,19 @@ import type { CaseFacts } from '../facts/validate';
 import type { RuleSetVersions } from '../loader/load';
 import { RULE_SET_MODULES } from '../rulesets';
 import type { CompiledRuleSet } from './compile';
-import { dueDateOf, entrySelection, inPeriod, type Matcher } from './derived';
+import { dueDateOf, entrySelection, inPeriod, PERIOD_KINDS, type Matcher } from './derived';
 import { outcomeFrom } from './evaluate';
 import { PARAM_PREFIX, type FactMap } from './types';
 
 /** What moves one derived fact's value with the date, as read from its definition once per version. */
-type Mover =
+type Mover = (
   | { kind: 'entries'; list: string; where: Matcher; months: number | undefined }
-  | { kind: 'periods'; list: string; where: Matcher }
-  | { kind: 'days'; from: (factMap: FactMap) => string | null; thresholds: readonly number[] };
+  | { kind: 'periods'; list: string; where: Matcher; endedBy: string | undefined }
+  | { kind: 'days'; from: (factMap: FactMap) => string | null; thresholds: readonly number[] }
+) & {
+  /** The case's date of reference the fact is reckoned on when given (definition.on): then it does not move with asOf. */
+  on: string | undefined;
+};
 
 type Item = Record<string, unknown>;
 
@@ -42,20 +50,22 @@ function moversOf(ruleSet: CompiledRuleSet): readonly Mover[] {
   if (!found) {
     const { derivedFacts, parameters } = ruleSet.file;
     found = Object.entries(derivedFacts).map(([name, definition]): Mover => {
+      const { on } = definition;
       if (definition.kind === 'daysSince') {
         const path = definition.date as string;
         return {
           kind: 'days',
           from: (factMap) => (typeof factMap[path] === 'string' ? factMap[path] : null),
           thresholds: thresholdsOf(ruleSet, name),
+          on,
         };
       }
       // Days past a due date reckoned from the case's facts alone (not from asOf): it grows by one a day from that date.
       if (definition.kind === 'daysPast')
-        return { kind: 'days', from: dueDateOf(definition, parameters, ruleSet.calendar), thresholds: thresholdsOf(ruleSet, name) };
+        return { kind: 'days', from: dueDateOf(definition, parameters, ruleSet.calendar), thresholds: thresholdsOf(ruleSet, name), on };
       const { where, months } = entrySelection(definition, parameters);
-      if (definition.kind === 'countCurrent') return { kind: 'periods', list: definition.list as string, where };
-      return { kind: 'entries', list: definition.list as string, where, months };
+      if (PERIOD_KINDS.has(definition.kind)) return { kind: 'periods', list: definition.list as string, where, endedBy: definition.endedBy, on };
+      return { kind: 'entries', list: definition.list as string, where, months, on };
     });
     movers.set(ruleSet, found);
   }
@@ -118,6 +128,8 @@ function leavesWindowOn(date: string, months: number): string {
  */
 function candidateDays(ruleSet: CompiledRuleSet, factMap: FactMap, after: string, until: string, days: string[]): void {
   for (const mover of moversOf(ruleSet)) {
+    // Reckoned on the case's own date, the same whatever asOf is.
+    if (mover.on !== undefined && typeof factMap[mover.on] === 'string') continue;
     if (mover.kind === 'days') {
       const date = mover.from(factMap);
       if (date === null) continue;
@@ -134,10 +146,13 @@ function candidateDays(ruleSet: CompiledRuleSet, factMap: FactMap, after: string
     // An entry dated on or before this day was out of the window already on the first day: it stays out.
     const outBefore = mover.kind === 'entries' && mover.months !== undefined ? windowStartOn(after, mover.months) : undefined;
     for (const item of list as Item[]) {
-      if (!mover.where(item)) continue;
+      if (!mover.where(item, factMap)) continue;
       if (mover.kind === 'periods') {
         if (typeof item.from === 'string') add(days, item.from, after, until);
         if (typeof item.to === 'string' && item.to >= after && item.to < until) add(days, addDays(item.to, 1), after, until);
+        // Ended early (withdrawn) on a day: out of force from that day.
+        const ended = mover.endedBy === undefined ? undefined : item[mover.endedBy];
+        if (typeof ended === 'string') add(days, ended, after, until);
         continue;
       }
       // An undated entry counts every day; a dated one from its date, and within a window until it leaves it.

@@ -147,7 +147,7 @@ const said = (value: unknown): string => {
 };
 
 /** The customer's evidence for one condition, or '' when there is none worth a word. */
-function evidence(how: Shown, line: ConditionLine, met: boolean, lone: boolean, facts: CaseFacts, asOf: string): string {
+function evidence(how: Shown, line: ConditionLine, met: boolean, lone: boolean, facts: CaseFacts, factMap: FactMap, asOf: string): string {
   switch (how.kind) {
     case 'skip':
       return '';
@@ -163,7 +163,8 @@ function evidence(how: Shown, line: ConditionLine, met: boolean, lone: boolean, 
     }
     case 'entries': {
       const list = at(facts, how.path);
-      const entries = Array.isArray(list) && list.length > 0 ? how.select({ [how.list]: list }, asOf) : [];
+      // Selected from the case's whole fact map: a selection may compare entries with another of its facts.
+      const entries = Array.isArray(list) && list.length > 0 ? how.select(factMap, asOf) : [];
       if (entries.length === 0) return met ? '' : 'none recorded';
       let text = how.phrase(entries[0] as Record<string, unknown>);
       const quoted = Math.min(entries.length, QUOTED_ENTRIES);
@@ -190,6 +191,7 @@ function ruleReason(
   entry: RuleExplanation | undefined,
   met: boolean,
   facts: CaseFacts,
+  factMap: FactMap,
   asOf: string,
 ): Reason {
   const ruleWords = wordsOf(rule);
@@ -199,7 +201,7 @@ function ruleReason(
     backing(entry.conditions, met, lines);
     let shown = '';
     for (const line of lines) {
-      const said = evidence(shownFor(ruleSet, version, line.fact), line, met, ruleWords.leaves === 1, facts, asOf);
+      const said = evidence(shownFor(ruleSet, version, line.fact), line, met, ruleWords.leaves === 1, facts, factMap, asOf);
       // Two conditions on one fact (a date given, and how long ago) say it once.
       if (said !== '' && !shown.includes(said)) shown += shown === '' ? said : `; ${said}`;
     }
@@ -224,7 +226,7 @@ export function summaryReasons(run: CaseRun, facts: CaseFacts, limit = Infinity)
     if ('rule' in line) {
       const rule = version.rules.get(line.rule);
       if (!rule) throw new Error(`the ${ruleSet.name} module names rule ${line.rule} as deciding, which its rule file does not have`);
-      reasons.push(ruleReason(ruleSet, version, rule, run.explained(line.rule), line.met, facts, run.asOf));
+      reasons.push(ruleReason(ruleSet, version, rule, run.explained(line.rule), line.met, facts, run.factMap, run.asOf));
     } else {
       reasons.push(summedUp(version, line));
     }

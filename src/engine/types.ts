@@ -43,11 +43,16 @@ export interface ParamRef {
 
 /** A fact computed from the raw facts and the as-of date; `kind` picks the computation in derived.ts. */
 export interface DerivedFactDefinition {
-  kind: 'count' | 'countCurrent' | 'maxPerGroup' | 'distinctValues' | 'missingValues' | 'daysSince' | 'daysPast';
+  kind: 'count' | 'countCurrent' | 'firstCurrent' | 'maxPerGroup' | 'distinctValues' | 'missingValues' | 'daysSince' | 'daysPast';
   description: string;
   interpretation?: string;
   list?: string;
+  /** Field → a constant, a list of them, null (absent), { present: true }, a parameter ({ param }) or another fact of the case ({ fact }). */
   where?: Record<string, unknown>;
+  /** A date fact of the case to reckon on instead of the as-of date, when the case gives it (the day information is to be shared). */
+  on?: string;
+  /** For entries with a period: the field of a date from which an entry is out of force before its `to` (a withdrawal). */
+  endedBy?: string;
   withinMonths?: number | ParamRef;
   groupBy?: string;
   field?: string;

@@ -5,7 +5,8 @@
 // source, the day it was received, whether it was urgent, its intray), PS history, and the flags that say something
 // happened (an escalating history, a compensation or waiver application, a privacy breach reported, options declined,
 // behaviour continued after a warning). A change to one of them would be a different case, not a path to a different
-// answer.
+// answer. So is the sharing a request asks about (its agency, purpose, direction and day): another question, not
+// another answer to it; and a consent the customer has not given is theirs to give, not a caseworker's to record.
 
 type Item = Record<string, unknown>;
 
@@ -15,7 +16,16 @@ export type Actionable =
    * A list's entry may be found not to belong on the record (a duplicate, or recorded in error): a caseworker checks the
    * record. `describe` names the entry in plain words with its values, for the change's text.
    */
-  | { how: 'remove-entry'; why: string; describe: (item: Item) => string }
+  | {
+      how: 'remove-entry';
+      why: string;
+      describe: (item: Item) => string;
+      /**
+       * A field of an entry that may itself be found recorded in error, the entry standing (a withdrawal recorded against
+       * the wrong consent): the check removes that field alone. `describe` names it with its value.
+       */
+      fieldInError?: { field: string; describe: (item: Item) => string };
+    }
   /** A restriction in force may be ended on review (from the day before asOf); one that starts on asOf, withdrawn. */
   | { how: 'end-restriction'; why: string; describe: (item: Item) => string }
   /** An entry's field may move forward along `steps` (an issue is confirmed, then resolved): never back. */
@@ -62,6 +72,12 @@ export const ACTIONABLE_FACTS: Readonly<Record<string, Actionable>> = Object.fre
     how: 'remove-entry',
     why: 'a defaulted arrangement is checked against the record',
     describe: dated('payment arrangement default'),
+  },
+  'customer.consents': {
+    how: 'remove-entry',
+    why: "a consent is checked against the record: one recorded in error, or a withdrawal recorded against the wrong consent, is not the customer's. A new consent is the customer's to give, never proposed here",
+    describe: (c: Item) => `consent ${String(c.id)} (${String(c.agency)}, ${String(c.purpose)}, ${String(c.direction)})`,
+    fieldInError: { field: 'withdrawnOn', describe: (c: Item) => `the withdrawal of consent ${String(c.id)} on ${String(c.withdrawnOn)}` },
   },
   'case.warnings': {
     how: 'remove-entry',

@@ -20,6 +20,7 @@ export const ENTRY_PHRASES: Readonly<Record<string, string>> = Object.freeze({
   'case.outstandingIntrays': 'an outstanding {kind} intray[, specialist{specialist?}]',
   'case.warnings': 'a {kind} warning on {date}',
   'case.msp.phoneAttempts': 'a phone attempt on {date}[, the customer contacted{contacted?}]',
+  'customer.consents': 'consent {id} for {purpose}, {direction} {agency}, from {from} to {to}[, withdrawn on {withdrawnOn}]',
 });
 
 type Entry = Readonly<Record<string, unknown>>;

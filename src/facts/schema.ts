@@ -48,6 +48,7 @@ const BOUNDS = {
   outstandingIntrays: atMost(4, 'four a year, none ever cleared,'),
   warnings: atMost(2, 'two a year'),
   phoneAttempts: { maxItems: 100, why: 'five a working day for the twenty working days of a review' },
+  consents: atMost(12, 'one a month'),
 } satisfies Record<string, Bound>;
 const grouped = (count: number): string => count.toLocaleString('en-AU');
 /** The bounds in words, for the schema's description (and so /openapi.json); not in each list's own description, which is the fact's label in explanations. */
@@ -94,6 +95,9 @@ export const REFERRAL_INTRAYS = [
   'acer-referral',
   'centrelink-referral',
 ] as const;
+
+/** Which way information would go between the agency (Services Australia) and another agency. */
+export const SHARING_DIRECTIONS = ['to-agency', 'from-agency'] as const;
 
 export const caseFactsSchema = {
   $id: 'https://ps-decisions.example/schemas/case-facts.json',
@@ -168,6 +172,25 @@ export const caseFactsSchema = {
         escalatingHistory: flag('Has a history of escalating issues or decisions'),
         declinedOptions: flag('Elected not to take up the options offered'),
         counterproductiveBehaviour: flag('Continues to show counterproductive behaviour'),
+        consents: list(
+          record(
+            {
+              id: { type: 'string', minLength: 1, maxLength: 100, description: 'The consent as recorded (its reference)' },
+              agency: { type: 'string', minLength: 1, maxLength: 200, description: 'The agency the consent names, as recorded' },
+              purpose: { type: 'string', minLength: 1, maxLength: 200, description: 'The reason the consent is for, as recorded' },
+              direction: {
+                enum: SHARING_DIRECTIONS,
+                description: "to-agency: the customer's information given to the agency; from-agency: the agency's data about the customer accessed",
+              },
+              from: { ...date, description: 'The first day of the timeframe the consent was given for' },
+              to: { ...date, description: 'The last day of the timeframe the consent was given for (on or after from)' },
+              withdrawnOn: { ...date, description: 'The day the customer withdrew the consent: from that day it covers nothing' },
+            },
+            ['id', 'agency', 'purpose', 'direction', 'from', 'to'],
+          ),
+          'Consents the customer has given to share their information, each for one agency, one reason, one direction and one timeframe',
+          BOUNDS.consents,
+        ),
       }),
     },
     case: {
@@ -244,8 +267,32 @@ export const caseFactsSchema = {
         },
       }),
     },
+    sharing: {
+      default: {},
+      description: "A proposed sharing of the customer's information with another agency: whether a consent the customer gave covers it",
+      ...record({
+        agency: { type: 'string', minLength: 1, maxLength: 200, description: 'The agency the information would be shared with, as consents name it' },
+        purpose: { type: 'string', minLength: 1, maxLength: 200, description: 'The reason it would be shared for, as consents name it' },
+        direction: {
+          enum: SHARING_DIRECTIONS,
+          description:
+            "The way it would go: to-agency (the customer's information given to the agency) or from-agency (the agency's data about the customer accessed)",
+        },
+        on: { ...date, description: 'The day it would be shared (default: the as-of date)' },
+      }),
+    },
   }),
 } as const;
+
+/**
+ * The lists whose entries give two dates that must be in order, by fact path: the second on or after the first (a
+ * consent's timeframe ends on or after it starts). JSON Schema cannot compare two fields, so validate.ts checks these
+ * after the schema and refuses an entry out of order with a 400 naming the later field. A list of periods added to the
+ * vocabulary is listed here when an entry out of order is an error of the record, not a period that is never in force.
+ */
+export const DATES_IN_ORDER: Readonly<Record<string, readonly [string, string]>> = Object.freeze({
+  'customer.consents': ['from', 'to'],
+});
 
 export const evaluateRequestSchema = {
   $id: 'https://ps-decisions.example/schemas/evaluate-request.json',

@@ -2,7 +2,7 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { DecisionError, MAX_LISTED_ISSUES, type Issue } from '../errors';
-import { caseFactsSchema, evaluateRequestSchema } from './schema';
+import { caseFactsSchema, DATES_IN_ORDER, evaluateRequestSchema } from './schema';
 
 export type CaseFacts = Record<string, unknown>;
 
@@ -312,6 +312,33 @@ function missingRequired(facts: CaseFacts, requires: readonly string[], ruleSet:
   return issues;
 }
 
+/** The dates-in-order lists (schema.ts), each with its path's keys and its two fields: read once. */
+const ORDERED = Object.entries(DATES_IN_ORDER).map(([path, [first, second]]) => ({ keys: path.split('.'), first, second }));
+
+/**
+ * Each entry of a list whose second date (a consent's `to`) is before its first (`from`), named by the later field: what
+ * JSON Schema cannot say. Read only where both are dates (a field of another type is the schema's problem, told as such).
+ */
+function datesOutOfOrder(facts: unknown, prefix: string): Issue[] {
+  const issues: Issue[] = [];
+  for (const { keys, first, second } of ORDERED) {
+    let list: unknown = facts;
+    for (const key of keys) list = list !== null && typeof list === 'object' ? (list as Record<string, unknown>)[key] : undefined;
+    if (!Array.isArray(list)) continue;
+    list.forEach((entry: unknown, i) => {
+      if (entry === null || typeof entry !== 'object') return;
+      const from = (entry as Record<string, unknown>)[first];
+      const to = (entry as Record<string, unknown>)[second];
+      if (typeof from === 'string' && typeof to === 'string' && to < from)
+        issues.push({
+          pointer: `${prefix}/${keys.map(pointerToken).join('/')}/${i}/${pointerToken(second)}`,
+          message: `must be on or after ${first} (${from})`,
+        });
+    });
+  }
+  return issues;
+}
+
 /**
  * The body to check, or its copy. A body that is not the caller's own (`copy`) is copied only once it is known not to be
  * a flood of unknown keys: copying those would cost as much as reporting each of them.
@@ -345,11 +372,13 @@ export function parseEvaluateRequest(body: unknown, ruleSet: string, requires: r
       const reported = new Set(found.issues.map((i) => i.pointer));
       add(
         found,
-        missingRequired(facts as CaseFacts, requires, ruleSet, '/facts').filter((i) => !reported.has(i.pointer)),
+        [...missingRequired(facts as CaseFacts, requires, ruleSet, '/facts'), ...datesOutOfOrder(facts, '/facts')].filter((i) => !reported.has(i.pointer)),
       );
     }
     throw new DecisionError('invalid-request', REQUEST_REFUSED, found.issues, found.count);
   }
+  const outOfOrder = datesOutOfOrder(request.facts, '/facts');
+  if (outOfOrder.length > 0) throw new DecisionError('invalid-request', FACTS_REFUSED, outOfOrder);
   const missing = missingRequired(request.facts, requires, ruleSet, '/facts');
   if (missing.length > 0) {
     throw new DecisionError('invalid-request', `The ${ruleSet} rule set needs facts that were not given.`, missing);
@@ -369,8 +398,15 @@ export function checkCaseFacts(facts: unknown, { copy = true }: { copy?: boolean
   const checked = ownBody(facts, FACTS_SHAPE, copy, FACTS_REFUSED) as CaseFacts;
   if (!factsAreValid(checked)) {
     const found = explain(checked, FACTS_SHAPE, explainFacts, FACTS_REFUSED);
+    const reported = new Set(found.issues.map((i) => i.pointer));
+    add(
+      found,
+      datesOutOfOrder(checked, '').filter((i) => !reported.has(i.pointer)),
+    );
     throw new DecisionError('invalid-request', FACTS_REFUSED, found.issues, found.count);
   }
+  const outOfOrder = datesOutOfOrder(checked, '');
+  if (outOfOrder.length > 0) throw new DecisionError('invalid-request', FACTS_REFUSED, outOfOrder);
   return checked;
 }
 

@@ -41,6 +41,8 @@ export function derivedFactType(definition: DerivedFactDefinition): FactType {
     case 'daysSince':
     case 'daysPast':
       return { kind: 'number', nullable: true };
+    case 'firstCurrent':
+      return { kind: 'string', nullable: true };
     default:
       return { kind: 'number' };
   }

@@ -6,12 +6,13 @@ import addFormats from 'ajv-formats';
 import { closest } from 'fastest-levenshtein';
 import { buildCalendar, type HolidayCalendarFile } from '../dates/calendar';
 import { compileRuleSet, versionOf, type CompiledRuleSet, type RuleSetModule } from '../engine/compile';
-import { factsReadBy, isParamRef } from '../engine/derived';
+import { derivedInputs, isFactRef, isParamRef, PERIOD_KINDS } from '../engine/derived';
 import { CUSTOM_OPERATORS } from '../engine/operators';
 import { PARAM_PREFIX, type RuleFile } from '../engine/types';
 import { DecisionError, type Issue } from '../errors';
 import { ARCHIVED_VOCABULARY_DEFAULTS, caseFactsSchema, defaultedFactPaths, factPaths } from '../facts/schema';
 import { pointerToken } from '../facts/validate';
+import { vocabularyLists } from '../facts/entries';
 import { caseFactTypes, derivedFactType, typeMismatch, type FactType } from './fact-types';
 import { locate, syntaxProblems } from './positions';
 import { parameterProblem, type DeclaredParameter } from './parameter-types';
@@ -36,6 +37,8 @@ const OPERATORS = new Set([...DEFAULT_OPERATORS, ...Object.keys(CUSTOM_OPERATORS
 const FACTS = new Set(factPaths());
 const DEFAULTED = new Set(defaultedFactPaths());
 const FACT_TYPES = caseFactTypes();
+/** Each list of the vocabulary with its entries' fields, to check the fields a derived fact names. */
+const LISTS = vocabularyLists() as Map<string, Record<string, { type?: string; format?: string }>>;
 
 const ajv = new Ajv({ allErrors: true, strict: false });
 addFormats(ajv, ['date']);
@@ -189,7 +192,7 @@ function checkMeaning(file: string, ruleFile: RuleFile, modules: Readonly<Record
   };
   for (const [name, definition] of Object.entries(ruleFile.derivedFacts)) {
     if (FACTS.has(name)) at(`/derivedFacts/${name}`, `derived fact "${name}" hides a CaseFacts fact of the same name`);
-    for (const fact of factsReadBy(definition)) read.add(fact);
+    for (const fact of derivedInputs(definition)) read.add(fact);
     if (definition.list !== undefined) {
       for (const [field, value] of Object.entries(definition.where ?? {}))
         comparedWith(value, `${definition.list}[].${field}`, `/derivedFacts/${name}/where/${field}`);
@@ -208,7 +211,49 @@ function checkMeaning(file: string, ruleFile: RuleFile, modules: Readonly<Record
     checkParamRefs(definition.after, `/derivedFacts/${name}/after`);
     checkParamRefs(definition.otherwise?.daysBefore, `/derivedFacts/${name}/otherwise/daysBefore`);
     checkParamRefs(definition.required, `/derivedFacts/${name}/required`);
-    for (const [field, value] of Object.entries(definition.where ?? {})) checkParamRefs(value, `/derivedFacts/${name}/where/${field}`);
+    for (const [field, value] of Object.entries(definition.where ?? {})) {
+      checkParamRefs(value, `/derivedFacts/${name}/where/${pointerToken(field)}`);
+      // An entry compared with another fact of the case: a fact of the vocabulary, which the request gives (not a derived
+      // fact, computed after the entries are chosen, nor a parameter, written { "param": name }).
+      if (!isFactRef(value)) continue;
+      read.add(value.fact);
+      if (!FACTS.has(value.fact))
+        at(
+          `/derivedFacts/${name}/where/${pointerToken(field)}/fact`,
+          `"${value.fact}" is not a fact in the CaseFacts vocabulary${value.fact.startsWith(PARAM_PREFIX) ? ` (a parameter is written { "param": "${value.fact.slice(PARAM_PREFIX.length)}" })` : ''}${suggestion(value.fact, FACTS)}`,
+        );
+    }
+    if (definition.on !== undefined) {
+      read.add(definition.on);
+      if (FACT_TYPES.get(definition.on)?.kind !== 'date')
+        at(
+          `/derivedFacts/${name}/on`,
+          `"${definition.on}" is not a date fact in the CaseFacts vocabulary: "on" names the date the derived fact is reckoned on${suggestion(
+            definition.on,
+            [...FACTS].filter((f) => FACT_TYPES.get(f)?.kind === 'date'),
+          )}`,
+        );
+    }
+    const fields = definition.list === undefined ? undefined : LISTS.get(definition.list);
+    if (definition.endedBy !== undefined) {
+      if (!PERIOD_KINDS.has(definition.kind))
+        at(`/derivedFacts/${name}/endedBy`, `"endedBy" ends an entry's period early: only ${[...PERIOD_KINDS].join(' and ')} read periods`);
+      else if (fields && fields[definition.endedBy]?.format !== 'date')
+        at(
+          `/derivedFacts/${name}/endedBy`,
+          `"${definition.endedBy}" is not a date field of the entries of ${String(definition.list)}${suggestion(definition.endedBy, Object.keys(fields))}`,
+        );
+    }
+    if (definition.kind === 'firstCurrent') {
+      if (definition.list === undefined) at(`/derivedFacts/${name}`, `a firstCurrent derived fact names the list it reads ("list")`);
+      if (definition.field === undefined)
+        at(`/derivedFacts/${name}`, `a firstCurrent derived fact names the field it gives of the first entry in force ("field")`);
+      else if (fields && !Object.hasOwn(fields, definition.field))
+        at(
+          `/derivedFacts/${name}/field`,
+          `"${definition.field}" is not a field of the entries of ${String(definition.list)}${suggestion(definition.field, Object.keys(fields))}`,
+        );
+    }
   }
   const bases = new Set(((ruleFile.outcome.bases ?? []) as { id: string }[]).map((b) => b.id));
   const names = new Set<string>();

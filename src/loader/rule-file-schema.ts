@@ -94,11 +94,32 @@ export const ruleFileSchema = {
         additionalProperties: false,
         required: ['kind', 'description'],
         properties: {
-          kind: { enum: ['count', 'countCurrent', 'maxPerGroup', 'distinctValues', 'missingValues', 'daysSince', 'daysPast'] },
+          kind: { enum: ['count', 'countCurrent', 'firstCurrent', 'maxPerGroup', 'distinctValues', 'missingValues', 'daysSince', 'daysPast'] },
           description: { type: 'string', minLength: 1 },
           interpretation,
           list: { type: 'string' },
-          where: { type: 'object' },
+          where: {
+            type: 'object',
+            description:
+              'Entry field → what it must be: a value, a list of values, null (absent), { "present": true }, a parameter { "param": name }, or another fact of the case { "fact": path }',
+            additionalProperties: {
+              anyOf: [
+                { type: ['string', 'number', 'boolean', 'null', 'array'] },
+                { type: 'object', required: ['param'], properties: { param: { type: 'string', minLength: 1 } }, additionalProperties: false },
+                { type: 'object', required: ['fact'], properties: { fact: { type: 'string', minLength: 1 } }, additionalProperties: false },
+                { type: 'object', required: ['present'], properties: { present: { const: true } }, additionalProperties: false },
+              ],
+            },
+          },
+          on: {
+            type: 'string',
+            description: 'A date fact of the case the derived fact is reckoned on when the case gives it; the as-of date when it does not',
+          },
+          endedBy: {
+            type: 'string',
+            description:
+              "For entries with a period (countCurrent, firstCurrent): the entry's field holding the day it stops being in force early (a withdrawal)",
+          },
           withinMonths: {},
           groupBy: { type: 'string' },
           field: { type: 'string' },

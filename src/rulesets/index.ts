@@ -6,6 +6,7 @@
 import type { RuleSetModule } from '../engine/compile';
 import { directReferral } from './direct-referral';
 import { exitReadiness } from './exit-readiness';
+import { informationSharing } from './information-sharing';
 import { mspReview } from './msp-review';
 import { segmentAllocation } from './segment-allocation';
 import { serviceRestriction } from './service-restriction';
@@ -51,4 +52,5 @@ export function registryGeneration(): number {
   return generation;
 }
 
-for (const module of [directReferral, segmentAllocation, exitReadiness, specialistTransfer, serviceRestriction, mspReview]) registerRuleSet(module);
+for (const module of [directReferral, segmentAllocation, exitReadiness, specialistTransfer, serviceRestriction, mspReview, informationSharing])
+  registerRuleSet(module);

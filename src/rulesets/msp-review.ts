@@ -7,7 +7,7 @@
 // rules that fired, whose facts are derived facts holds-until.ts knows the change days of.
 import { Type, type Static } from '@sinclair/typebox';
 import { defineRuleSet, type DecidedContext, type DecidingRule, type ModuleProblem, type OutcomeContext } from '../engine/compile';
-import { dueDateOf, factsReadBy } from '../engine/derived';
+import { dueDateOf, derivedInputs } from '../engine/derived';
 import type { FactMap, RuleFile } from '../engine/types';
 import { date, dateOrNull, oneOf, outcome, strings } from './schema';
 
@@ -70,7 +70,7 @@ function dueDatesOf(context: OutcomeContext): Map<DateField, DueDate> {
     for (const field of DATES) {
       const definition = context.file.derivedFacts[names[field]];
       if (definition === undefined) continue; // check() refuses such a file
-      found.set(field, { due: dueDateOf(definition, context.file.parameters, context.calendar), reads: factsReadBy(definition) });
+      found.set(field, { due: dueDateOf(definition, context.file.parameters, context.calendar), reads: derivedInputs(definition) });
     }
     dueDates.set(context.file, found);
   }

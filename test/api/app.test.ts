@@ -25,7 +25,15 @@ describe('reading', () => {
     const res = await app.as('caseworker').get('/v1/rulesets');
     expect(res.status).toBe(200);
     const names = res.body.ruleSets.map((r: { name: string }) => r.name).sort();
-    expect(names).toEqual(['direct-referral', 'exit-readiness', 'msp-review', 'segment-allocation', 'service-restriction', 'specialist-transfer']);
+    expect(names).toEqual([
+      'direct-referral',
+      'exit-readiness',
+      'information-sharing',
+      'msp-review',
+      'segment-allocation',
+      'service-restriction',
+      'specialist-transfer',
+    ]);
     const versions = res.body.ruleSets.map((r: { version: string }) => r.version);
     for (const v of versions) expect(v).toMatch(/^[0-9a-f]{16}$/);
     expect(new Set(versions).size).toBe(6);
@@ -219,6 +227,33 @@ describe('bad input never yields a 500', () => {
       ['/facts/case/msp/endsOn'],
     );
     expectProblem(await post(JSON.stringify({ facts: { program: 'centrelink' } }), 'application/json', 'msp-review'), 400, ['/facts/case/msp/endsOn']);
+  });
+  test('each fact of the sharing asked about is required, named by its pointer', async () =>
+    expectProblem(await post(JSON.stringify({ facts: { sharing: { purpose: 'tenancy support referral' } } }), 'application/json', 'information-sharing'), 400, [
+      '/facts/sharing/agency',
+      '/facts/sharing/direction',
+    ]));
+  test("a consent whose timeframe ends before it starts is a 400 naming that consent's to, with any other problem", async () => {
+    const consent = { id: 'c1', agency: 'State Housing Authority', purpose: 'tenancy support referral', direction: 'to-agency', from: '2025-02-01' };
+    const sharing = { agency: 'State Housing Authority', purpose: 'tenancy support referral', direction: 'to-agency' };
+    const ok = { ...consent, to: '2025-02-01' };
+    const res = await post(
+      JSON.stringify({ asOf: '2025-06-02', facts: { customer: { consents: [ok, { ...consent, to: '2025-01-31' }] }, sharing } }),
+      'application/json',
+      'information-sharing',
+    );
+    expectProblem(res, 400, ['/facts/customer/consents/1/to']);
+    expect(res.body.errors[0].detail).toBe('must be on or after from (2025-02-01)');
+    // Beside a problem the schema finds, it is reported too; a consent of one day (from = to) is no problem.
+    expectProblem(
+      await post(
+        JSON.stringify({ facts: { customer: { consents: [{ ...consent, to: '2025-01-31' }, ok] }, sharing: { ...sharing, direction: 'sideways' } } }),
+        'application/json',
+        'information-sharing',
+      ),
+      400,
+      ['/facts/customer/consents/0/to', '/facts/sharing/direction'],
+    );
   });
   test('an unknown rule set is a 404', async () => expectProblem(await post(JSON.stringify({ facts: directFacts }), 'application/json', 'nope'), 404));
   test('a list longer than any case holds is a 400 naming the list, its items unread', async () => {

@@ -179,6 +179,22 @@ describe('pinned cases, from the procedures', () => {
     expect(changes.every((c) => c.patch.every((op) => op.path.startsWith('/case/issues/')))).toBe(true);
   });
 
+  test('a consent withdrawn on the day of sharing: if the withdrawal was recorded in error, a consent covers it; a new consent is never proposed', () => {
+    // 000_8673a781749efd10.txt, Customer Account: using information for another purpose "requires the informed consent of
+    // the person"; a consent withdrawn on or before the day covers nothing (the rule file's interpretation).
+    const { asOf, facts } = fixture('information-sharing', '09-withdrawn-on-the-day.json');
+    const { given, changes } = changesOf(version('information-sharing', asOf), facts, asOf);
+    expect(given).toMatchObject({ mayShare: false, unmet: ['consent-not-withdrawn'], needsPersonToDecide: true });
+    const withdrawal = changes.find((c) => c.outcome.mayShare === true);
+    expect(withdrawal?.patch).toEqual([{ op: 'remove', path: '/customer/consents/0/withdrawnOn' }]);
+    expect(withdrawal?.outcome).toEqual({ mayShare: true, consentId: 'c1', unmet: [], needsPersonToDecide: false });
+    expect(withdrawal?.text).toBe(
+      'If the withdrawal of consent c1 on 2025-06-02 were not on the record, mayShare would be true (now false); consentId would be c1 (now null); unmet would lose consent-not-withdrawn; needsPersonToDecide would be false (now true).',
+    );
+    // Only checks of the record: no patch adds a consent, and none touches the sharing asked about.
+    for (const change of changes) for (const op of change.patch) expect(op.op === 'add' || op.path.startsWith('/sharing')).toBe(false);
+  });
+
   test('no change to a fact no one can change honestly, nor to a parameter', () => {
     for (const fact of Object.keys(ACTIONABLE_FACTS)) expect(factPaths()).toContain(fact);
     for (const fact of [
@@ -189,6 +205,10 @@ describe('pinned cases, from the procedures', () => {
       'referral.intray',
       'customer.psHistory',
       'customer.escalatingHistory',
+      'sharing.agency',
+      'sharing.purpose',
+      'sharing.direction',
+      'sharing.on',
     ])
       expect(Object.keys(ACTIONABLE_FACTS)).not.toContain(fact);
     const { asOf, facts } = fixture('segment-allocation', '27-two-escalated-complaints-same-topic-segment-3.json');

@@ -278,6 +278,37 @@ describe('cases from the procedures', () => {
     expect(on('2025-06-03').route).toBe('direct');
   });
 
+  test('a consent read on the day asOf gives ends with its timeframe, or with a withdrawal taking effect earlier', () => {
+    // 000_8673a781749efd10.txt, Customer Account: consent is recorded "for each timeframe"; a timeframe includes its last
+    // day (fixture 07), and a consent withdrawn on or before the day of sharing covers nothing (fixture 09).
+    const consent = {
+      id: 'c1',
+      agency: 'State Housing Authority',
+      purpose: 'tenancy support referral',
+      direction: 'to-agency',
+      from: '2025-01-01',
+      to: '2025-12-31',
+    };
+    const sharing = { agency: 'State Housing Authority', purpose: 'tenancy support referral', direction: 'to-agency' };
+    const ends = pinned('information-sharing', '2025-06-02', { customer: { consents: [consent] }, sharing });
+    expect(ends.until).toBe('2026-01-01');
+    expect(ends.on('2025-12-31').mayShare).toBe(true);
+    expect(ends.on('2026-01-01')).toMatchObject({ mayShare: false, unmet: ['consent-timeframe'] });
+    const withdrawn = pinned('information-sharing', '2025-06-02', { customer: { consents: [{ ...consent, withdrawnOn: '2025-09-01' }] }, sharing });
+    expect(withdrawn.until).toBe('2025-09-01');
+    expect(withdrawn.on('2025-08-31').mayShare).toBe(true);
+    expect(withdrawn.on('2025-09-01')).toMatchObject({ mayShare: false, unmet: ['consent-not-withdrawn'] });
+    // A second consent starting the day the first ends: covered throughout, but by another consent, so the answer differs.
+    const next = pinned('information-sharing', '2025-06-02', {
+      customer: { consents: [consent, { ...consent, id: 'c2', from: '2026-01-01', to: '2026-12-31' }] },
+      sharing,
+    });
+    expect(next.until).toBe('2026-01-01');
+    expect(next.on('2026-01-01')).toMatchObject({ mayShare: true, consentId: 'c2' });
+    // The day of sharing given: the consent is read on that day, whatever asOf is, so the answer never moves.
+    expect(pinned('information-sharing', '2025-06-02', { customer: { consents: [consent] }, sharing: { ...sharing, on: '2025-06-02' } }).until).toBeNull();
+  });
+
   test('nothing that moves with time: a case with no dates holds to the end of the holiday calendar', () => {
     const { until } = pinned('specialist-transfer', '2025-06-02', {
       program: 'child-support',

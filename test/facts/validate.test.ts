@@ -18,6 +18,10 @@ const LISTS = [
   { at: ['case', 'issues'], item: { id: 'income', kind: 'income', status: 'resolved' } },
   { at: ['case', 'outstandingIntrays'], item: { kind: 'review', specialist: false } },
   { at: ['case', 'warnings'], item: { date: '2024-03-05', kind: 'written' } },
+  {
+    at: ['customer', 'consents'],
+    item: { id: 'c1', agency: 'State Housing Authority', purpose: 'tenancy support referral', direction: 'to-agency', from: '2024-03-05', to: '2024-03-05' },
+  },
 ].map(({ at, item }) => {
   const schema = (caseFactsSchema.properties as unknown as Record<string, { properties: Record<string, { maxItems?: number }> }>)[at[0] as string]!.properties[
     at[1] as string
@@ -79,6 +83,34 @@ describe('every list is bounded', () => {
     const facts = { ...withList(['customer', 'incidents'], new Array(100_000).fill(0)), program: 'tax' };
     const error = refusal({ asOf: '2025-06-02', facts });
     expect(error.issues.map((i) => i.pointer).sort()).toEqual(['/facts/customer/incidents', '/facts/program']);
+  });
+});
+
+describe("a consent's timeframe ends on or after it starts", () => {
+  const consent = { id: 'c1', agency: 'State Housing Authority', purpose: 'tenancy support referral', direction: 'to-agency', from: '2025-02-01' };
+
+  test('bare facts (triage) with a timeframe ending before it starts are refused, naming its to; a one-day timeframe is a case', () => {
+    const refused = () =>
+      checkCaseFacts({
+        customer: {
+          consents: [
+            { ...consent, to: '2025-02-01' },
+            { ...consent, id: 'c2', to: '2025-01-31' },
+          ],
+        },
+      });
+    expect(refused).toThrow(DecisionError);
+    try {
+      refused();
+    } catch (error) {
+      expect((error as DecisionError).issues).toEqual([{ pointer: '/customer/consents/1/to', message: 'must be on or after from (2025-02-01)' }]);
+    }
+    expect(() => checkCaseFacts({ customer: { consents: [{ ...consent, to: '2025-02-01' }] } })).not.toThrow();
+  });
+
+  test("reported with the body's other problems, each once", () => {
+    const error = refusal({ facts: { ...BASE, program: 'tax', customer: { consents: [{ ...consent, to: '2025-01-31' }] } } });
+    expect(error.issues.map((i) => i.pointer).sort()).toEqual(['/facts/customer/consents/0/to', '/facts/program']);
   });
 });
 
@@ -233,8 +265,18 @@ describe('a body is counted before it is parsed, and no case holds more values t
       issues: { id: 'i'.repeat(100), kind: 'k'.repeat(100), status: 'confirmed', mandatory: true, specialistProcess: 'departure-prohibition-order' },
       outstandingIntrays: { kind: 'k'.repeat(100), specialist: true },
       warnings: { date: '2024-03-05', kind: 'written' },
+      consents: {
+        id: 'i'.repeat(100),
+        agency: 'a'.repeat(200),
+        purpose: 'p'.repeat(200),
+        direction: 'from-agency',
+        from: '2024-03-05',
+        to: '2025-03-04',
+        withdrawnOn: '2024-09-01',
+      },
     };
     const facts = structuredClone(BASE) as Json;
+    facts.sharing = { agency: 'a'.repeat(200), purpose: 'p'.repeat(200), direction: 'from-agency', on: '2025-06-02' };
     for (const { at, maxItems } of LISTS) {
       const group = (facts[at[0] as string] as Json | undefined) ?? {};
       group[at[1] as string] = Array.from({ length: maxItems }, () => full[at[1] as string]);

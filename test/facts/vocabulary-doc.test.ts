@@ -28,7 +28,7 @@ describe('the shipped vocabulary, as the page shows it', () => {
   const page = vocabularyMarkdown();
 
   test('a section per part of a case, and a row for every value, list item fields included', () => {
-    expect(page.match(/^## .*$/gm)).toEqual(['## `program`', '## `referral`', '## `customer`', '## `case`']);
+    expect(page.match(/^## .*$/gm)).toEqual(['## `program`', '## `referral`', '## `customer`', '## `case`', '## `sharing`']);
     expect(rowOf(page, 'customer.incidents[].setting')).toEqual([
       '`customer.incidents[].setting`',
       'one of, required',

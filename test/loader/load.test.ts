@@ -85,3 +85,28 @@ test('rule files from an older commit that lack what the outcome module reads ar
   }, 'exit-readiness.json');
   expect(() => shippedRules(dir)).toThrow(DecisionError);
 });
+
+test("a derived fact's date of reference, early end and first entry are checked against the vocabulary, each at its pointer", () => {
+  const dir = copyOfRules((_f, j) => {
+    const derived = j.derivedFacts as unknown as Record<string, Record<string, unknown>>;
+    // A list of dated entries has no period to end early; a first entry in force names a field its entries have.
+    derived.consentsForAgency!.endedBy = 'withdrawnOn';
+    derived.consentsCovering!.endedBy = 'withdrawn';
+    derived.coveringConsent!.field = 'reference';
+    derived.consentsInTimeframe!.where = { agency: { fact: 'param:agency' } };
+  }, 'information-sharing.json');
+  let error: DecisionError | undefined;
+  try {
+    shippedRules(dir);
+  } catch (e) {
+    error = e as DecisionError;
+  }
+  const said = (pointer: string) => error?.issues.find((i) => i.pointer === `information-sharing.json#${pointer}`)?.message;
+  expect(said('/derivedFacts/consentsForAgency/endedBy')).toMatch(/only countCurrent and firstCurrent read periods/);
+  expect(said('/derivedFacts/consentsCovering/endedBy')).toMatch(
+    /"withdrawn" is not a date field of the entries of customer.consents; did you mean "withdrawnOn"\?/,
+  );
+  expect(said('/derivedFacts/coveringConsent/field')).toMatch(/"reference" is not a field of the entries of customer.consents/);
+  expect(said('/derivedFacts/consentsInTimeframe/where/agency/fact')).toMatch(/a parameter is written \{ "param": "agency" \}/);
+  expect(error?.issues).toHaveLength(4);
+});

@@ -369,7 +369,7 @@ export interface components {
         };
         /**
          * CaseFacts
-         * @description The facts of one case. A flag left out is false, but for customer.meetsCommitments and case.customerContactableByPhone: what a rule set takes one of those to be when it is left out is declared in its rule file (factDefaults, shown by GET /v1/rulesets/{name}), and each decision lists the defaults it applied (defaultsApplied). Each list holds at most what a real case can: serviceRestrictions 100 (two new restrictions a year, the longest one going unreviewed, for 50 years); incidents 600 (one a month for 50 years); complaints 600 (one a month for 50 years); scsActivity 600 (one a month for 50 years); nonCompliance 600 (one a month for 50 years); paymentArrangementDefaults 200 (one a quarter for 50 years); issues 200 (four new issues a year for 50 years); outstandingIntrays 200 (four a year, none ever cleared, for 50 years); warnings 100 (two a year for 50 years); phoneAttempts 100 (five a working day for the twenty working days of a review). A longer list is refused with a 400 naming it: the bound keeps a request's cost in proportion to a case.
+         * @description The facts of one case. A flag left out is false, but for customer.meetsCommitments and case.customerContactableByPhone: what a rule set takes one of those to be when it is left out is declared in its rule file (factDefaults, shown by GET /v1/rulesets/{name}), and each decision lists the defaults it applied (defaultsApplied). Each list holds at most what a real case can: serviceRestrictions 100 (two new restrictions a year, the longest one going unreviewed, for 50 years); incidents 600 (one a month for 50 years); complaints 600 (one a month for 50 years); scsActivity 600 (one a month for 50 years); nonCompliance 600 (one a month for 50 years); paymentArrangementDefaults 200 (one a quarter for 50 years); issues 200 (four new issues a year for 50 years); outstandingIntrays 200 (four a year, none ever cleared, for 50 years); warnings 100 (two a year for 50 years); phoneAttempts 100 (five a working day for the twenty working days of a review); consents 600 (one a month for 50 years). A longer list is refused with a 400 naming it: the bound keeps a request's cost in proportion to a case.
          */
         CaseFacts: {
             /**
@@ -529,6 +529,38 @@ export interface components {
                  * @default false
                  */
                 counterproductiveBehaviour?: boolean;
+                /**
+                 * @description Consents the customer has given to share their information, each for one agency, one reason, one direction and one timeframe
+                 * @default []
+                 */
+                consents?: {
+                    /** @description The consent as recorded (its reference) */
+                    id: string;
+                    /** @description The agency the consent names, as recorded */
+                    agency: string;
+                    /** @description The reason the consent is for, as recorded */
+                    purpose: string;
+                    /**
+                     * @description to-agency: the customer's information given to the agency; from-agency: the agency's data about the customer accessed
+                     * @enum {unknown}
+                     */
+                    direction: "to-agency" | "from-agency";
+                    /**
+                     * Format: date
+                     * @description The first day of the timeframe the consent was given for
+                     */
+                    from: string;
+                    /**
+                     * Format: date
+                     * @description The last day of the timeframe the consent was given for (on or after from)
+                     */
+                    to: string;
+                    /**
+                     * Format: date
+                     * @description The day the customer withdrew the consent: from that day it covers nothing
+                     */
+                    withdrawnOn?: string;
+                }[];
             };
             /** @default {} */
             case?: {
@@ -712,6 +744,26 @@ export interface components {
                      */
                     documentationAddedOn?: string;
                 };
+            };
+            /**
+             * @description A proposed sharing of the customer's information with another agency: whether a consent the customer gave covers it
+             * @default {}
+             */
+            sharing?: {
+                /** @description The agency the information would be shared with, as consents name it */
+                agency?: string;
+                /** @description The reason it would be shared for, as consents name it */
+                purpose?: string;
+                /**
+                 * @description The way it would go: to-agency (the customer's information given to the agency) or from-agency (the agency's data about the customer accessed)
+                 * @enum {unknown}
+                 */
+                direction?: "to-agency" | "from-agency";
+                /**
+                 * Format: date
+                 * @description The day it would be shared (default: the as-of date)
+                 */
+                on?: string;
             };
         };
         /** EvaluateRequest */
@@ -986,7 +1038,7 @@ export interface components {
                     /** @enum {unknown} */
                     type: "months" | "working-days" | "days" | "count" | "date" | "role" | "roles" | "role-by-program" | "values";
                     /** @enum {unknown} */
-                    of?: "program" | "referral.source" | "referral.receivedOn" | "referral.intray" | "customer.psHistory" | "customer.serviceRestrictions[].channel" | "customer.serviceRestrictions[].level" | "customer.serviceRestrictions[].from" | "customer.serviceRestrictions[].to" | "customer.incidents[].date" | "customer.incidents[].kind" | "customer.incidents[].setting" | "customer.complaints[].date" | "customer.complaints[].stage" | "customer.complaints[].topic" | "customer.scsActivity[].date" | "customer.nonCompliance[].date" | "customer.paymentArrangementDefaults[].date" | "case.issues[].id" | "case.issues[].kind" | "case.issues[].status" | "case.issues[].specialistProcess" | "case.ministerialOrOmbudsmanResponse" | "case.outstandingIntrays[].kind" | "case.exitLetterIssuedOn" | "case.warnings[].date" | "case.warnings[].kind" | "case.msp.endsOn" | "case.msp.reviewEmailOn" | "case.msp.phoneAttempts[].date" | "case.msp.letterSentOn" | "case.msp.documentationAddedOn";
+                    of?: "program" | "referral.source" | "referral.receivedOn" | "referral.intray" | "customer.psHistory" | "customer.serviceRestrictions[].channel" | "customer.serviceRestrictions[].level" | "customer.serviceRestrictions[].from" | "customer.serviceRestrictions[].to" | "customer.incidents[].date" | "customer.incidents[].kind" | "customer.incidents[].setting" | "customer.complaints[].date" | "customer.complaints[].stage" | "customer.complaints[].topic" | "customer.scsActivity[].date" | "customer.nonCompliance[].date" | "customer.paymentArrangementDefaults[].date" | "customer.consents[].id" | "customer.consents[].agency" | "customer.consents[].purpose" | "customer.consents[].direction" | "customer.consents[].from" | "customer.consents[].to" | "customer.consents[].withdrawnOn" | "case.issues[].id" | "case.issues[].kind" | "case.issues[].status" | "case.issues[].specialistProcess" | "case.ministerialOrOmbudsmanResponse" | "case.outstandingIntrays[].kind" | "case.exitLetterIssuedOn" | "case.warnings[].date" | "case.warnings[].kind" | "case.msp.endsOn" | "case.msp.reviewEmailOn" | "case.msp.phoneAttempts[].date" | "case.msp.letterSentOn" | "case.msp.documentationAddedOn" | "sharing.agency" | "sharing.purpose" | "sharing.direction" | "sharing.on";
                     description: string;
                     /** @description The reading of the procedure's words this encodes, for policy staff to confirm */
                     interpretation?: string;
@@ -997,17 +1049,31 @@ export interface components {
                         step: string;
                         quote?: string;
                     }[];
-                } & (unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown);
+                } & (unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown);
             };
             derivedFacts: {
                 [key: string]: {
                     /** @enum {unknown} */
-                    kind: "count" | "countCurrent" | "maxPerGroup" | "distinctValues" | "missingValues" | "daysSince" | "daysPast";
+                    kind: "count" | "countCurrent" | "firstCurrent" | "maxPerGroup" | "distinctValues" | "missingValues" | "daysSince" | "daysPast";
                     description: string;
                     /** @description The reading of the procedure's words this encodes, for policy staff to confirm */
                     interpretation?: string;
                     list?: string;
-                    where?: Record<string, unknown>;
+                    /** @description Entry field → what it must be: a value, a list of values, null (absent), { "present": true }, a parameter { "param": name }, or another fact of the case { "fact": path } */
+                    where?: {
+                        [key: string]: (string | number | boolean | null | unknown[]) | {
+                            param: string;
+                        } | {
+                            fact: string;
+                        } | {
+                            /** @constant */
+                            present: true;
+                        };
+                    };
+                    /** @description A date fact of the case the derived fact is reckoned on when the case gives it; the as-of date when it does not */
+                    on?: string;
+                    /** @description For entries with a period (countCurrent, firstCurrent): the entry's field holding the day it stops being in force early (a withdrawal) */
+                    endedBy?: string;
                     withinMonths?: unknown;
                     groupBy?: string;
                     field?: string;
@@ -1244,11 +1310,20 @@ export interface components {
             ruleSet: "msp-review";
             outcome: components["schemas"]["MspReviewOutcome"];
         };
+        /** @description The rule set and its outcome, in every answer holding an outcome of information-sharing */
+        InformationSharingAnswer: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            ruleSet: "information-sharing";
+            outcome: components["schemas"]["InformationSharingOutcome"];
+        };
         /**
          * @description A rule set this service decides
          * @enum {string}
          */
-        RuleSetName: "direct-referral" | "segment-allocation" | "exit-readiness" | "specialist-transfer" | "service-restriction" | "msp-review";
+        RuleSetName: "direct-referral" | "segment-allocation" | "exit-readiness" | "specialist-transfer" | "service-restriction" | "msp-review" | "information-sharing";
         /** @description An explained decision, as recorded in the decision log under decisionId */
         Decision: {
             decisionId: components["schemas"]["DecisionId"];
@@ -1288,7 +1363,7 @@ export interface components {
             parameters: {
                 [key: string]: unknown;
             };
-        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"]);
+        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"] | components["schemas"]["InformationSharingAnswer"]);
         /** @description A decision re-run for an auditor: the fields of Decision without decisionId, since a re-run is not recorded */
         DecisionRerun: {
             ruleSet: components["schemas"]["RuleSetName"];
@@ -1327,7 +1402,7 @@ export interface components {
             parameters: {
                 [key: string]: unknown;
             };
-        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"]);
+        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"] | components["schemas"]["InformationSharingAnswer"]);
         /** @description A decision answered with ?explain=summary: its outcome and the summary a caseworker reads, without the trace; recorded in the decision log as any decision is */
         SummaryDecision: {
             decisionId: components["schemas"]["DecisionId"];
@@ -1355,7 +1430,7 @@ export interface components {
             /** @description The rule set's outcome, as in Decision */
             outcome: unknown;
             summary: components["schemas"]["Summary"];
-        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"]);
+        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"] | components["schemas"]["InformationSharingAnswer"]);
         /** @description A decision answered with ?explain=none: its outcome and the rules that fired, without the explanation; recorded in the decision log as any decision is */
         ShortDecision: {
             decisionId: components["schemas"]["DecisionId"];
@@ -1372,7 +1447,7 @@ export interface components {
             defaultsApplied: components["schemas"]["DefaultApplied"][];
             /** @description The ids of the rules that fired, in file order */
             fired: string[];
-        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"]);
+        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"] | components["schemas"]["InformationSharingAnswer"]);
         /** @description A decision as the log keeps it, without the facts (its outcome as returned to the caller) */
         DecisionRecord: {
             decisionId: components["schemas"]["DecisionId"];
@@ -1409,7 +1484,7 @@ export interface components {
             } | null;
             /** @description With the facts kept: the decision re-run under the version that made it */
             reproduction?: components["schemas"]["Reproduction"];
-        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"]);
+        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"] | components["schemas"]["InformationSharingAnswer"]);
         DirectReferralOutcome: {
             /** @description Every criterion is met: the referral may take the direct route */
             eligible: boolean;
@@ -1529,6 +1604,16 @@ export interface components {
             /** @description The steps whose due date has passed as of asOf without their being done, in the order of the review (phone-attempts, write-to-customer, add-documentation); empty once the documentation is added */
             overdue: string[];
         };
+        InformationSharingOutcome: {
+            /** @description One recorded consent covers the sharing: the agency, the purpose, the direction and the day, not withdrawn on or before that day. false is not a refusal: The service decides only whether a recorded consent covers the sharing: whether another lawful basis allows it without consent is for a person to decide */
+            mayShare: boolean;
+            /** @description The id of the consent that covers the sharing (the first in customer.consents when several do); null when none does */
+            consentId: string | null;
+            /** @description The first step of the checklist that no consent passes, each step narrowing the consents that passed the steps before: consent-agency, consent-purpose, consent-direction, consent-timeframe, consent-not-withdrawn. Empty when a consent covers the sharing; never more than one step */
+            unmet: string[];
+            /** @description No consent covers the sharing, so a person must decide whether it may go ahead on another lawful basis. The service decides only whether a recorded consent covers the sharing: whether another lawful basis allows it without consent is for a person to decide */
+            needsPersonToDecide: boolean;
+        };
     };
     responses: never;
     parameters: never;
@@ -1623,6 +1708,7 @@ export interface operations {
                      *         "direct-referral.json": "a651df45e5f615af",
                      *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
                      *         "exit-readiness.json": "a53adf8daf80e633",
+                     *         "information-sharing.json": "2bcbd63e4095594f",
                      *         "msp-review.json": "50d7b6e3d812d962",
                      *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
                      *         "segment-allocation.json": "dff2bdf2ef9f79d5",
@@ -1777,7 +1863,7 @@ export interface operations {
                      *       "info": {
                      *         "title": "Personalised Services decision service",
                      *         "version": "0.1.0",
-                     *         "description": "Explained decisions for Services Australia Personalised Services: direct referral, segment allocation, exit readiness, specialist transfer, service restriction and msp review. Every rule cites the procedure paragraph it comes from.\n\nEvery /v1 route needs an API key (`Authorization: Bearer <key>`); each operation names the roles that may call it. Every problem is `application/problem+json` (RFC 9457) with a stable `code`. Any path or method not listed here is answered 404 with code `not-found`; a path is matched as written, so with a trailing slash it is another path, not listed (`/v1/rulesets/` is a 404).\n\nA body the service will not read is not waited for: a Content-Length past a route's limit is answered 413 at once, and any answer given before the body has arrived (a refusal, or a 503 timeout while it is still being sent) closes the connection after it (`Connection: close`)."
+                     *         "description": "Explained decisions for Services Australia Personalised Services: direct referral, segment allocation, exit readiness, specialist transfer, service restriction, msp review and information sharing. Every rule cites the procedure paragraph it comes from.\n\nEvery /v1 route needs an API key (`Authorization: Bearer <key>`); each operation names the roles that may call it. Every problem is `application/problem+json` (RFC 9457) with a stable `code`. Any path or method not listed here is answered 404 with code `not-found`; a path is matched as written, so with a trailing slash it is another path, not listed (`/v1/rulesets/` is a 404).\n\nA body the service will not read is not waited for: a Content-Length past a route's limit is answered 413 at once, and any answer given before the body has arrived (a refusal, or a 503 timeout while it is still being sent) closes the connection after it (`Connection: close`)."
                      *       },
                      *       "paths": {
                      *         "/health": {
@@ -2052,6 +2138,21 @@ export interface operations {
                      *             }
                      *           ],
                      *           "href": "/v1/rulesets/exit-readiness"
+                     *         },
+                     *         {
+                     *           "name": "information-sharing",
+                     *           "version": "2bcbd63e4095594f",
+                     *           "title": "Sharing a customer's information with another agency",
+                     *           "rules": 5,
+                     *           "versions": [
+                     *             {
+                     *               "version": "2bcbd63e4095594f",
+                     *               "effectiveFrom": null,
+                     *               "effectiveTo": null,
+                     *               "file": "information-sharing.json"
+                     *             }
+                     *           ],
+                     *           "href": "/v1/rulesets/information-sharing"
                      *         },
                      *         {
                      *           "name": "msp-review",
@@ -2702,7 +2803,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23574-1faf-7a8d-85bf-f59b74efcf8c",
+                     *       "decisionId": "01a23579-2282-770f-85e3-2fcf4f8a300d",
                      *       "ruleSet": "segment-allocation",
                      *       "version": "dff2bdf2ef9f79d5",
                      *       "effective": {
@@ -3016,7 +3117,7 @@ export interface operations {
                 };
                 content: {
                     /**
-                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a23574-2040-74cc-81d3-403a596e5bb6","ruleSet":"segment-allocation","version":"dff2bdf2ef9f79d5","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
+                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a23579-228e-717f-b391-0f6ea8887409","ruleSet":"segment-allocation","version":"dff2bdf2ef9f79d5","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
                      *     {"line":2,"id":"r-2","problem":{"type":"urn:ps-decisions:problem:invalid-request","title":"The request does not match the contract","status":400,"detail":"The segment-allocation rule set needs facts that were not given.","code":"invalid-request","instance":"/v1/rulesets/segment-allocation/evaluate-batch?explain=none","errors":[{"pointer":"/facts/referral/source","detail":"referral.source is required by the segment-allocation rule set"}]}}
                      */
                     "application/x-ndjson": string;
@@ -3211,6 +3312,7 @@ export interface operations {
                      *         "direct-referral.json": "a651df45e5f615af",
                      *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
                      *         "exit-readiness.json": "a53adf8daf80e633",
+                     *         "information-sharing.json": "2bcbd63e4095594f",
                      *         "msp-review.json": "50d7b6e3d812d962",
                      *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
                      *         "segment-allocation.json": "dff2bdf2ef9f79d5",
@@ -3438,6 +3540,7 @@ export interface operations {
                      *         "direct-referral.json": "a651df45e5f615af",
                      *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
                      *         "exit-readiness.json": "a53adf8daf80e633",
+                     *         "information-sharing.json": "2bcbd63e4095594f",
                      *         "msp-review.json": "50d7b6e3d812d962",
                      *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
                      *         "segment-allocation.json": "dff2bdf2ef9f79d5",
@@ -3451,6 +3554,7 @@ export interface operations {
                      *         "direct-referral.json": "a651df45e5f615af",
                      *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
                      *         "exit-readiness.json": "a53adf8daf80e633",
+                     *         "information-sharing.json": "2bcbd63e4095594f",
                      *         "msp-review.json": "50d7b6e3d812d962",
                      *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
                      *         "segment-allocation.json": "dff2bdf2ef9f79d5",
@@ -3697,8 +3801,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23574-2377-71d1-bebd-3f944d9331cd",
-                     *       "decidedAt": "2026-12-02T06:32:13.431Z",
+                     *       "decisionId": "01a23579-247c-7e1f-ab69-3716cdbb9093",
+                     *       "decidedAt": "2026-12-02T06:37:41.372Z",
                      *       "keyId": "example-caseworker",
                      *       "ruleSet": "specialist-transfer",
                      *       "version": "b6e993ba0defd853",
@@ -3717,7 +3821,7 @@ export interface operations {
                      *         "single-specialist-process-outstanding",
                      *         "no-escalating-history"
                      *       ],
-                     *       "factsDigest": "sha256:0eb5aa9d51f35db8eaea3471596eda36:8727f14d5cf6ae44885225aef80d3db2ad7b06b2ed0ce092d9c741c1e25b3571",
+                     *       "factsDigest": "sha256:f4254d150ad7c91dd44abe71b62940f1:3cd6f20b8f68dc2b1f3e8291cb6e112bf0f8f211097fa179d0503af4e3c02dd6",
                      *       "summary": null,
                      *       "factsKept": false
                      *     }
@@ -3916,7 +4020,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23574-2377-71d1-bebd-3f944d9331cd",
+                     *       "decisionId": "01a23579-247c-7e1f-ab69-3716cdbb9093",
                      *       "version": "b6e993ba0defd853",
                      *       "factsMatch": true,
                      *       "reproduced": true,
