@@ -21,7 +21,7 @@ describe('reading', () => {
     expect(res.body).toEqual({ status: 'ok' });
   });
 
-  test('GET /v1/rulesets lists the six rule sets with content-hash versions', async () => {
+  test('GET /v1/rulesets lists every rule set with a content-hash version of its own', async () => {
     const res = await app.as('caseworker').get('/v1/rulesets');
     expect(res.status).toBe(200);
     const names = res.body.ruleSets.map((r: { name: string }) => r.name).sort();
@@ -36,7 +36,7 @@ describe('reading', () => {
     ]);
     const versions = res.body.ruleSets.map((r: { version: string }) => r.version);
     for (const v of versions) expect(v).toMatch(/^[0-9a-f]{16}$/);
-    expect(new Set(versions).size).toBe(6);
+    expect(new Set(versions).size).toBe(names.length);
   });
 
   test('GET /v1/rulesets/{name} gives each rule with its description and source', async () => {
