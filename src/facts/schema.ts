@@ -47,6 +47,8 @@ const BOUNDS = {
   issues: atMost(4, 'four new issues a year'),
   outstandingIntrays: atMost(4, 'four a year, none ever cleared,'),
   warnings: atMost(2, 'two a year'),
+  urgentPaymentRequests: atMost(12, 'one a month'),
+  crisisPayments: atMost(4, 'one a quarter'),
 } satisfies Record<string, Bound>;
 const grouped = (count: number): string => count.toLocaleString('en-AU');
 /** The bounds in words, for the schema's description (and so /openapi.json); not in each list's own description, which is the fact's label in explanations. */
@@ -93,6 +95,29 @@ export const REFERRAL_INTRAYS = [
   'acer-referral',
   'centrelink-referral',
 ] as const;
+
+/** What a customer may need help with from a community agency: the kinds of agency 000 "Community Connections" lists. */
+export const COMMUNITY_NEEDS = [
+  'emergency-relief',
+  'accommodation',
+  'financial-aid',
+  'crisis-counselling',
+  'domestic-violence',
+  'legal',
+  'health',
+  'drug-alcohol-gambling',
+  'advocacy',
+  'transport-mobility',
+  'education',
+  'family-support',
+] as const;
+
+/** Behaviours 001 Centrelink Table 3 Step 2 names that are not incidents (threats and violence are recorded as incidents). */
+export const CUSTOMER_BEHAVIOURS = ['cannot-accept-information', 'non-compliant'] as const;
+
+/** A list of values from `values`, each at most once: bounded by the values themselves. */
+const valuesList = (values: readonly string[], description: string) =>
+  ({ type: 'array', default: [], uniqueItems: true, maxItems: values.length, items: { enum: values }, description }) as const;
 
 export const caseFactsSchema = {
   $id: 'https://ps-decisions.example/schemas/case-facts.json',
@@ -167,6 +192,20 @@ export const caseFactsSchema = {
         escalatingHistory: flag('Has a history of escalating issues or decisions'),
         declinedOptions: flag('Elected not to take up the options offered'),
         counterproductiveBehaviour: flag('Continues to show counterproductive behaviour'),
+        urgentPaymentRequests: list(record({ date }, ['date']), 'Urgent payment requests the customer made', BOUNDS.urgentPaymentRequests),
+        crisisPayments: list(record({ date }, ['date']), 'Crisis payments made to the customer', BOUNDS.crisisPayments),
+        participationRequirementsIssue: flag('Participation requirements (mutual obligations) are an issue for the customer'),
+        behaviours: valuesList(
+          CUSTOMER_BEHAVIOURS,
+          'Behaviours recorded of the customer: cannot-accept-information (cannot accept information or explanations of decisions), non-compliant. Threats and violence are incidents',
+        ),
+        mentalHealthConcern: flag('A mental health concern is recorded for the customer'),
+        disabilityEmployment: flag('The customer is, or may be, supported by a Disability Employment Services provider'),
+        nominee: flag('The customer has a nominee acting for them'),
+        needs: valuesList(
+          COMMUNITY_NEEDS,
+          "The customer's needs a community agency may help with: emergency-relief, accommodation, financial-aid, crisis-counselling, domestic-violence (support), legal, health, drug-alcohol-gambling, advocacy (support and advocacy groups), transport-mobility, education, family-support (wider family support)",
+        ),
       }),
     },
     case: {
