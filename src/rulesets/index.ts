@@ -6,6 +6,7 @@
 import type { RuleSetModule } from '../engine/compile';
 import { directReferral } from './direct-referral';
 import { exitReadiness } from './exit-readiness';
+import { referralOptions } from './referral-options';
 import { segmentAllocation } from './segment-allocation';
 import { serviceRestriction } from './service-restriction';
 import { specialistTransfer } from './specialist-transfer';
@@ -50,4 +51,4 @@ export function registryGeneration(): number {
   return generation;
 }
 
-for (const module of [directReferral, segmentAllocation, exitReadiness, specialistTransfer, serviceRestriction]) registerRuleSet(module);
+for (const module of [directReferral, segmentAllocation, exitReadiness, specialistTransfer, serviceRestriction, referralOptions]) registerRuleSet(module);
