@@ -21,14 +21,14 @@ describe('reading', () => {
     expect(res.body).toEqual({ status: 'ok' });
   });
 
-  test('GET /v1/rulesets lists the five rule sets with content-hash versions', async () => {
+  test('GET /v1/rulesets lists the six rule sets with content-hash versions', async () => {
     const res = await app.as('caseworker').get('/v1/rulesets');
     expect(res.status).toBe(200);
     const names = res.body.ruleSets.map((r: { name: string }) => r.name).sort();
-    expect(names).toEqual(['direct-referral', 'exit-readiness', 'segment-allocation', 'service-restriction', 'specialist-transfer']);
+    expect(names).toEqual(['direct-referral', 'exit-readiness', 'referral-options', 'segment-allocation', 'service-restriction', 'specialist-transfer']);
     const versions = res.body.ruleSets.map((r: { version: string }) => r.version);
     for (const v of versions) expect(v).toMatch(/^[0-9a-f]{16}$/);
-    expect(new Set(versions).size).toBe(5);
+    expect(new Set(versions).size).toBe(6);
   });
 
   test('GET /v1/rulesets/{name} gives each rule with its description and source', async () => {
@@ -212,6 +212,27 @@ describe('bad input never yields a 500', () => {
     ]));
   test('a fact the rule set needs is required', async () =>
     expectProblem(await post(JSON.stringify({ facts: { program: 'centrelink', referral: { source: 'mats' } } })), 400, ['/facts/referral/receivedOn']));
+  test('referral options need the program: which referrals apply depends on it, and a missing one is a 400 naming it', async () =>
+    expectProblem(await post(JSON.stringify({ facts: { customer: { needs: ['legal'] } } }), 'application/json', 'referral-options'), 400, ['/facts/program']));
+  test('a need Community Connections does not list, or one given twice, is a 400 naming it', async () => {
+    const facts = { program: 'centrelink', customer: { needs: ['housing'], behaviours: ['non-compliant', 'non-compliant'] } };
+    expectProblem(await post(JSON.stringify({ facts }), 'application/json', 'referral-options'), 400, [
+      '/facts/customer/needs/0',
+      '/facts/customer/behaviours',
+    ]);
+  });
+  test('referral options are suggestions with the rules that suggest them', async () => {
+    const facts = { program: 'centrelink', customer: { urgentPaymentRequests: [{ date: '2025-01-10' }, { date: '2025-05-02' }], needs: ['legal'] } };
+    const res = await app.as('caseworker').post(evaluatePath('referral-options')).send({ asOf: '2025-06-02', facts });
+    expect(res.status).toBe(200);
+    expect(res.body.outcome).toEqual({
+      consider: [
+        { referral: 'payment-options-review', because: ['payment-options-urgent-payment-requests'] },
+        { referral: 'community-legal', because: ['community-legal'] },
+      ],
+      discussWithSsm: false,
+    });
+  });
   test('an unknown rule set is a 404', async () => expectProblem(await post(JSON.stringify({ facts: directFacts }), 'application/json', 'nope'), 404));
   test('a list longer than any case holds is a 400 naming the list, its items unread', async () => {
     const incidents = new Array(INCIDENTS_BOUND + 1).fill({ date: 'soon', kind: 'shouting' });

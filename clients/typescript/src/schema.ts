@@ -369,7 +369,7 @@ export interface components {
         };
         /**
          * CaseFacts
-         * @description The facts of one case. A flag left out is false, but for customer.meetsCommitments and case.customerContactableByPhone: what a rule set takes one of those to be when it is left out is declared in its rule file (factDefaults, shown by GET /v1/rulesets/{name}), and each decision lists the defaults it applied (defaultsApplied). Each list holds at most what a real case can: serviceRestrictions 100 (two new restrictions a year, the longest one going unreviewed, for 50 years); incidents 600 (one a month for 50 years); complaints 600 (one a month for 50 years); scsActivity 600 (one a month for 50 years); nonCompliance 600 (one a month for 50 years); paymentArrangementDefaults 200 (one a quarter for 50 years); issues 200 (four new issues a year for 50 years); outstandingIntrays 200 (four a year, none ever cleared, for 50 years); warnings 100 (two a year for 50 years). A longer list is refused with a 400 naming it: the bound keeps a request's cost in proportion to a case.
+         * @description The facts of one case. A flag left out is false, but for customer.meetsCommitments and case.customerContactableByPhone: what a rule set takes one of those to be when it is left out is declared in its rule file (factDefaults, shown by GET /v1/rulesets/{name}), and each decision lists the defaults it applied (defaultsApplied). Each list holds at most what a real case can: serviceRestrictions 100 (two new restrictions a year, the longest one going unreviewed, for 50 years); incidents 600 (one a month for 50 years); complaints 600 (one a month for 50 years); scsActivity 600 (one a month for 50 years); nonCompliance 600 (one a month for 50 years); paymentArrangementDefaults 200 (one a quarter for 50 years); issues 200 (four new issues a year for 50 years); outstandingIntrays 200 (four a year, none ever cleared, for 50 years); warnings 100 (two a year for 50 years); urgentPaymentRequests 600 (one a month for 50 years); crisisPayments 200 (one a quarter for 50 years). A longer list is refused with a 400 naming it: the bound keeps a request's cost in proportion to a case.
          */
         CaseFacts: {
             /**
@@ -529,6 +529,58 @@ export interface components {
                  * @default false
                  */
                 counterproductiveBehaviour?: boolean;
+                /**
+                 * @description Urgent payment requests the customer made
+                 * @default []
+                 */
+                urgentPaymentRequests?: {
+                    /**
+                     * Format: date
+                     * @description A calendar date, YYYY-MM-DD
+                     */
+                    date: string;
+                }[];
+                /**
+                 * @description Crisis payments made to the customer
+                 * @default []
+                 */
+                crisisPayments?: {
+                    /**
+                     * Format: date
+                     * @description A calendar date, YYYY-MM-DD
+                     */
+                    date: string;
+                }[];
+                /**
+                 * @description Participation requirements (mutual obligations) are an issue for the customer
+                 * @default false
+                 */
+                participationRequirementsIssue?: boolean;
+                /**
+                 * @description Behaviours recorded of the customer: cannot-accept-information (cannot accept information or explanations of decisions), non-compliant. Threats and violence are incidents
+                 * @default []
+                 */
+                behaviours?: ("cannot-accept-information" | "non-compliant")[];
+                /**
+                 * @description A mental health concern is recorded for the customer
+                 * @default false
+                 */
+                mentalHealthConcern?: boolean;
+                /**
+                 * @description The customer is, or may be, supported by a Disability Employment Services provider
+                 * @default false
+                 */
+                disabilityEmployment?: boolean;
+                /**
+                 * @description The customer has a nominee acting for them
+                 * @default false
+                 */
+                nominee?: boolean;
+                /**
+                 * @description The customer's needs a community agency may help with: emergency-relief, accommodation, financial-aid, crisis-counselling, domestic-violence (support), legal, health, drug-alcohol-gambling, advocacy (support and advocacy groups), transport-mobility, education, family-support (wider family support)
+                 * @default []
+                 */
+                needs?: ("emergency-relief" | "accommodation" | "financial-aid" | "crisis-counselling" | "domestic-violence" | "legal" | "health" | "drug-alcohol-gambling" | "advocacy" | "transport-mobility" | "education" | "family-support")[];
             };
             /** @default {} */
             case?: {
@@ -948,7 +1000,7 @@ export interface components {
                     /** @enum {unknown} */
                     type: "months" | "working-days" | "days" | "count" | "date" | "role" | "roles" | "role-by-program" | "values";
                     /** @enum {unknown} */
-                    of?: "program" | "referral.source" | "referral.receivedOn" | "referral.intray" | "customer.psHistory" | "customer.serviceRestrictions[].channel" | "customer.serviceRestrictions[].level" | "customer.serviceRestrictions[].from" | "customer.serviceRestrictions[].to" | "customer.incidents[].date" | "customer.incidents[].kind" | "customer.incidents[].setting" | "customer.complaints[].date" | "customer.complaints[].stage" | "customer.complaints[].topic" | "customer.scsActivity[].date" | "customer.nonCompliance[].date" | "customer.paymentArrangementDefaults[].date" | "case.issues[].id" | "case.issues[].kind" | "case.issues[].status" | "case.issues[].specialistProcess" | "case.ministerialOrOmbudsmanResponse" | "case.outstandingIntrays[].kind" | "case.exitLetterIssuedOn" | "case.warnings[].date" | "case.warnings[].kind";
+                    of?: "program" | "referral.source" | "referral.receivedOn" | "referral.intray" | "customer.psHistory" | "customer.serviceRestrictions[].channel" | "customer.serviceRestrictions[].level" | "customer.serviceRestrictions[].from" | "customer.serviceRestrictions[].to" | "customer.incidents[].date" | "customer.incidents[].kind" | "customer.incidents[].setting" | "customer.complaints[].date" | "customer.complaints[].stage" | "customer.complaints[].topic" | "customer.scsActivity[].date" | "customer.nonCompliance[].date" | "customer.paymentArrangementDefaults[].date" | "customer.urgentPaymentRequests[].date" | "customer.crisisPayments[].date" | "case.issues[].id" | "case.issues[].kind" | "case.issues[].status" | "case.issues[].specialistProcess" | "case.ministerialOrOmbudsmanResponse" | "case.outstandingIntrays[].kind" | "case.exitLetterIssuedOn" | "case.warnings[].date" | "case.warnings[].kind";
                     description: string;
                     /** @description The reading of the procedure's words this encodes, for policy staff to confirm */
                     interpretation?: string;
@@ -1191,11 +1243,20 @@ export interface components {
             ruleSet: "service-restriction";
             outcome: components["schemas"]["ServiceRestrictionOutcome"];
         };
+        /** @description The rule set and its outcome, in every answer holding an outcome of referral-options */
+        ReferralOptionsAnswer: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            ruleSet: "referral-options";
+            outcome: components["schemas"]["ReferralOptionsOutcome"];
+        };
         /**
          * @description A rule set this service decides
          * @enum {string}
          */
-        RuleSetName: "direct-referral" | "segment-allocation" | "exit-readiness" | "specialist-transfer" | "service-restriction";
+        RuleSetName: "direct-referral" | "segment-allocation" | "exit-readiness" | "specialist-transfer" | "service-restriction" | "referral-options";
         /** @description An explained decision, as recorded in the decision log under decisionId */
         Decision: {
             decisionId: components["schemas"]["DecisionId"];
@@ -1235,7 +1296,7 @@ export interface components {
             parameters: {
                 [key: string]: unknown;
             };
-        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"]);
+        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["ReferralOptionsAnswer"]);
         /** @description A decision re-run for an auditor: the fields of Decision without decisionId, since a re-run is not recorded */
         DecisionRerun: {
             ruleSet: components["schemas"]["RuleSetName"];
@@ -1274,7 +1335,7 @@ export interface components {
             parameters: {
                 [key: string]: unknown;
             };
-        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"]);
+        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["ReferralOptionsAnswer"]);
         /** @description A decision answered with ?explain=summary: its outcome and the summary a caseworker reads, without the trace; recorded in the decision log as any decision is */
         SummaryDecision: {
             decisionId: components["schemas"]["DecisionId"];
@@ -1302,7 +1363,7 @@ export interface components {
             /** @description The rule set's outcome, as in Decision */
             outcome: unknown;
             summary: components["schemas"]["Summary"];
-        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"]);
+        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["ReferralOptionsAnswer"]);
         /** @description A decision answered with ?explain=none: its outcome and the rules that fired, without the explanation; recorded in the decision log as any decision is */
         ShortDecision: {
             decisionId: components["schemas"]["DecisionId"];
@@ -1319,7 +1380,7 @@ export interface components {
             defaultsApplied: components["schemas"]["DefaultApplied"][];
             /** @description The ids of the rules that fired, in file order */
             fired: string[];
-        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"]);
+        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["ReferralOptionsAnswer"]);
         /** @description A decision as the log keeps it, without the facts (its outcome as returned to the caller) */
         DecisionRecord: {
             decisionId: components["schemas"]["DecisionId"];
@@ -1356,7 +1417,7 @@ export interface components {
             } | null;
             /** @description With the facts kept: the decision re-run under the version that made it */
             reproduction?: components["schemas"]["Reproduction"];
-        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"]);
+        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["ReferralOptionsAnswer"]);
         DirectReferralOutcome: {
             /** @description Every criterion is met: the referral may take the direct route */
             eligible: boolean;
@@ -1433,6 +1494,17 @@ export interface components {
             ] | null;
             /** @description Who decides or approves the review of a restriction: the parameter reviewApprover of the deciding version */
             reviewApprovedBy: string;
+        };
+        ReferralOptionsOutcome: {
+            /** @description Referrals and consultations to consider, each once, in a fixed order. A suggestion from the facts recorded, never a decision: the caseworker decides with the customer whether to make it, and the procedure leaves room for others the facts do not show. Empty when no rule suggests one */
+            consider: {
+                /** @description The referral or consultation to consider: a business area, service or provider (assessment-services-review, social-work, mental-health-services, workforce-australia-provider, disability-employment-services-provider, payment-options-review, nominee), a Child Support specialised activity (specialist-<process>) or a community agency for a need (community-<need>) */
+                referral: "assessment-services-review" | "social-work" | "mental-health-services" | "workforce-australia-provider" | "disability-employment-services-provider" | "payment-options-review" | "nominee" | "specialist-objection" | "specialist-change-of-assessment" | "specialist-compensation" | "specialist-privacy" | "community-emergency-relief" | "community-accommodation" | "community-financial-aid" | "community-crisis-counselling" | "community-domestic-violence" | "community-legal" | "community-health" | "community-drug-alcohol-gambling" | "community-advocacy" | "community-transport-mobility" | "community-education" | "community-family-support";
+                /** @description The ids of the rules (in the rule file) whose facts suggest it, in file order */
+                because: string[];
+            }[];
+            /** @description A risk of escalating behaviour is identified from the facts recorded: discuss options with the PS Service Support Manager. A suggestion: the caseworker may discuss a case with the SSM at any time, and false does not mean there is no risk */
+            discussWithSsm: boolean;
         };
     };
     responses: never;
@@ -1528,6 +1600,8 @@ export interface operations {
                      *         "direct-referral.json": "a651df45e5f615af",
                      *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
                      *         "exit-readiness.json": "a53adf8daf80e633",
+                     *         "referral-options.before-2025-01-14.json": "e5f9f3221eb9af42",
+                     *         "referral-options.json": "64b1587093c316d5",
                      *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
                      *         "segment-allocation.json": "dff2bdf2ef9f79d5",
                      *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
@@ -1681,7 +1755,7 @@ export interface operations {
                      *       "info": {
                      *         "title": "Personalised Services decision service",
                      *         "version": "0.1.0",
-                     *         "description": "Explained decisions for Services Australia Personalised Services: direct referral, segment allocation, exit readiness, specialist transfer and service restriction. Every rule cites the procedure paragraph it comes from.\n\nEvery /v1 route needs an API key (`Authorization: Bearer <key>`); each operation names the roles that may call it. Every problem is `application/problem+json` (RFC 9457) with a stable `code`. Any path or method not listed here is answered 404 with code `not-found`; a path is matched as written, so with a trailing slash it is another path, not listed (`/v1/rulesets/` is a 404).\n\nA body the service will not read is not waited for: a Content-Length past a route's limit is answered 413 at once, and any answer given before the body has arrived (a refusal, or a 503 timeout while it is still being sent) closes the connection after it (`Connection: close`)."
+                     *         "description": "Explained decisions for Services Australia Personalised Services: direct referral, segment allocation, exit readiness, specialist transfer, service restriction and referral options. Every rule cites the procedure paragraph it comes from.\n\nEvery /v1 route needs an API key (`Authorization: Bearer <key>`); each operation names the roles that may call it. Every problem is `application/problem+json` (RFC 9457) with a stable `code`. Any path or method not listed here is answered 404 with code `not-found`; a path is matched as written, so with a trailing slash it is another path, not listed (`/v1/rulesets/` is a 404).\n\nA body the service will not read is not waited for: a Content-Length past a route's limit is answered 413 at once, and any answer given before the body has arrived (a refusal, or a 503 timeout while it is still being sent) closes the connection after it (`Connection: close`)."
                      *       },
                      *       "paths": {
                      *         "/health": {
@@ -1956,6 +2030,27 @@ export interface operations {
                      *             }
                      *           ],
                      *           "href": "/v1/rulesets/exit-readiness"
+                     *         },
+                     *         {
+                     *           "name": "referral-options",
+                     *           "version": "64b1587093c316d5",
+                     *           "title": "Referrals and consultations to consider",
+                     *           "rules": 29,
+                     *           "versions": [
+                     *             {
+                     *               "version": "e5f9f3221eb9af42",
+                     *               "effectiveFrom": null,
+                     *               "effectiveTo": "2025-01-13",
+                     *               "file": "referral-options.before-2025-01-14.json"
+                     *             },
+                     *             {
+                     *               "version": "64b1587093c316d5",
+                     *               "effectiveFrom": "2025-01-14",
+                     *               "effectiveTo": null,
+                     *               "file": "referral-options.json"
+                     *             }
+                     *           ],
+                     *           "href": "/v1/rulesets/referral-options"
                      *         },
                      *         {
                      *           "name": "segment-allocation",
@@ -2591,7 +2686,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23420-dbc7-75bf-92cf-fb2e15085ee3",
+                     *       "decisionId": "01a2354e-62e2-7f16-9de3-0fdc074cfd27",
                      *       "ruleSet": "segment-allocation",
                      *       "version": "dff2bdf2ef9f79d5",
                      *       "effective": {
@@ -2935,7 +3030,7 @@ export interface operations {
                 };
                 content: {
                     /**
-                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a23420-dbe9-7c6a-b761-f0efc0104832","ruleSet":"segment-allocation","version":"dff2bdf2ef9f79d5","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
+                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a2354e-633c-7eb3-93f5-8dd8a8aa74ec","ruleSet":"segment-allocation","version":"dff2bdf2ef9f79d5","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
                      *     {"line":2,"id":"r-2","problem":{"type":"urn:ps-decisions:problem:invalid-request","title":"The request does not match the contract","status":400,"detail":"The segment-allocation rule set needs facts that were not given.","code":"invalid-request","instance":"/v1/rulesets/segment-allocation/evaluate-batch?explain=none","errors":[{"pointer":"/facts/referral/source","detail":"referral.source is required by the segment-allocation rule set"}]}}
                      */
                     "application/x-ndjson": string;
@@ -3130,6 +3225,8 @@ export interface operations {
                      *         "direct-referral.json": "a651df45e5f615af",
                      *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
                      *         "exit-readiness.json": "a53adf8daf80e633",
+                     *         "referral-options.before-2025-01-14.json": "e5f9f3221eb9af42",
+                     *         "referral-options.json": "64b1587093c316d5",
                      *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
                      *         "segment-allocation.json": "dff2bdf2ef9f79d5",
                      *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
@@ -3356,6 +3453,8 @@ export interface operations {
                      *         "direct-referral.json": "a651df45e5f615af",
                      *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
                      *         "exit-readiness.json": "a53adf8daf80e633",
+                     *         "referral-options.before-2025-01-14.json": "e5f9f3221eb9af42",
+                     *         "referral-options.json": "64b1587093c316d5",
                      *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
                      *         "segment-allocation.json": "dff2bdf2ef9f79d5",
                      *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
@@ -3368,6 +3467,8 @@ export interface operations {
                      *         "direct-referral.json": "a651df45e5f615af",
                      *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
                      *         "exit-readiness.json": "a53adf8daf80e633",
+                     *         "referral-options.before-2025-01-14.json": "e5f9f3221eb9af42",
+                     *         "referral-options.json": "64b1587093c316d5",
                      *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
                      *         "segment-allocation.json": "dff2bdf2ef9f79d5",
                      *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
@@ -3613,8 +3714,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23420-dcce-7c60-86f4-55467da6cfb3",
-                     *       "decidedAt": "2026-12-02T00:21:38.638Z",
+                     *       "decisionId": "01a2354e-6677-7cb7-a91d-59fc0a1e956c",
+                     *       "decidedAt": "2026-12-02T05:51:00.215Z",
                      *       "keyId": "example-caseworker",
                      *       "ruleSet": "specialist-transfer",
                      *       "version": "b6e993ba0defd853",
@@ -3633,7 +3734,7 @@ export interface operations {
                      *         "single-specialist-process-outstanding",
                      *         "no-escalating-history"
                      *       ],
-                     *       "factsDigest": "sha256:424177f0d73121b45b12c72e513436bf:a15480e8abbff21af5ae9f37a08afc26c800b2461492b61e11e05526a86ccd61",
+                     *       "factsDigest": "sha256:f489d7e4d43a9d6eee7ce45dc97542ec:6f7c500e2170701af8132d10fa1b992817c117eded32f62a06da0d00ef39b292",
                      *       "summary": null,
                      *       "factsKept": false
                      *     }
@@ -3832,7 +3933,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23420-dcce-7c60-86f4-55467da6cfb3",
+                     *       "decisionId": "01a2354e-6677-7cb7-a91d-59fc0a1e956c",
                      *       "version": "b6e993ba0defd853",
                      *       "factsMatch": true,
                      *       "reproduced": true,
