@@ -23,6 +23,26 @@ export const ARCHIVED_VOCABULARY_DEFAULTS: Readonly<Record<(typeof FLAGS_DEFAULT
   'customer.meetsCommitments': true,
   'case.customerContactableByPhone': true,
 });
+/**
+ * Facts added to the vocabulary with a default after decisions were first recorded, one entry per addition, oldest
+ * first. A decision recorded before an addition was digested without its facts (a request then could not give them),
+ * and a request validated now has their defaults filled in: reproducing the decision leaves them out again where the
+ * facts given leave them out, addition by addition (api/decisions.ts). A fact added later with a default is listed
+ * here, in a new entry.
+ */
+export const LATER_DEFAULTED_FACTS: readonly (readonly string[])[] = Object.freeze([
+  // December 2026: referral options (001 Centrelink Table 3 Steps 1-2; 000 Community Connections).
+  [
+    'customer.urgentPaymentRequests',
+    'customer.crisisPayments',
+    'customer.participationRequirementsIssue',
+    'customer.behaviours',
+    'customer.mentalHealthConcern',
+    'customer.disabilityEmployment',
+    'customer.nominee',
+    'customer.needs',
+  ],
+]);
 const DEFAULTS_TEXT = `A flag left out is false, but for ${FLAGS_DEFAULTED_BY_RULE_SETS.join(' and ')}: what a rule set takes one of those to be when it is left out is declared in its rule file (factDefaults, shown by GET /v1/rulesets/{name}), and each decision lists the defaults it applied (defaultsApplied).`;
 /**
  * Every list is bounded at what a real case can hold: a customer's whole history with the agency, at a rate no real
