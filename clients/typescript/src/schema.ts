@@ -1600,8 +1600,8 @@ export interface operations {
                      *         "direct-referral.json": "a651df45e5f615af",
                      *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
                      *         "exit-readiness.json": "a53adf8daf80e633",
-                     *         "referral-options.before-2025-01-14.json": "e5f9f3221eb9af42",
-                     *         "referral-options.json": "64b1587093c316d5",
+                     *         "referral-options.before-2025-01-14.json": "d2f2b067f144308a",
+                     *         "referral-options.json": "a0ee15bc69bf0de7",
                      *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
                      *         "segment-allocation.json": "dff2bdf2ef9f79d5",
                      *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
@@ -1676,8 +1676,8 @@ export interface operations {
                      *     http_request_duration_seconds_bucket{le="0.001",method="GET",route="/health",status="200"} 0
                      *     http_request_duration_seconds_bucket{le="0.0025",method="GET",route="/health",status="200"} 0
                      *     http_request_duration_seconds_bucket{le="0.005",method="GET",route="/health",status="200"} 0
-                     *     http_request_duration_seconds_bucket{le="0.0075",method="GET",route="/health",status="200"} 1
-                     *     http_request_duration_seconds_bucket{le="0.01",method="GET",route="/health",status="200"} 1
+                     *     http_request_duration_seconds_bucket{le="0.0075",method="GET",route="/health",status="200"} 0
+                     *     http_request_duration_seconds_bucket{le="0.01",method="GET",route="/health",status="200"} 0
                      */
                     "text/plain": string;
                 };
@@ -2033,18 +2033,18 @@ export interface operations {
                      *         },
                      *         {
                      *           "name": "referral-options",
-                     *           "version": "64b1587093c316d5",
+                     *           "version": "a0ee15bc69bf0de7",
                      *           "title": "Referrals and consultations to consider",
                      *           "rules": 29,
                      *           "versions": [
                      *             {
-                     *               "version": "e5f9f3221eb9af42",
+                     *               "version": "d2f2b067f144308a",
                      *               "effectiveFrom": null,
                      *               "effectiveTo": "2025-01-13",
                      *               "file": "referral-options.before-2025-01-14.json"
                      *             },
                      *             {
-                     *               "version": "64b1587093c316d5",
+                     *               "version": "a0ee15bc69bf0de7",
                      *               "effectiveFrom": "2025-01-14",
                      *               "effectiveTo": null,
                      *               "file": "referral-options.json"
@@ -2686,7 +2686,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a2354e-62e2-7f16-9de3-0fdc074cfd27",
+                     *       "decisionId": "01a23571-4bdc-7da5-ba60-12815f65b099",
                      *       "ruleSet": "segment-allocation",
                      *       "version": "dff2bdf2ef9f79d5",
                      *       "effective": {
@@ -3030,7 +3030,7 @@ export interface operations {
                 };
                 content: {
                     /**
-                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a2354e-633c-7eb3-93f5-8dd8a8aa74ec","ruleSet":"segment-allocation","version":"dff2bdf2ef9f79d5","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
+                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a23571-4bfe-78d7-84c5-783038eafe79","ruleSet":"segment-allocation","version":"dff2bdf2ef9f79d5","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
                      *     {"line":2,"id":"r-2","problem":{"type":"urn:ps-decisions:problem:invalid-request","title":"The request does not match the contract","status":400,"detail":"The segment-allocation rule set needs facts that were not given.","code":"invalid-request","instance":"/v1/rulesets/segment-allocation/evaluate-batch?explain=none","errors":[{"pointer":"/facts/referral/source","detail":"referral.source is required by the segment-allocation rule set"}]}}
                      */
                     "application/x-ndjson": string;
@@ -3225,8 +3225,8 @@ export interface operations {
                      *         "direct-referral.json": "a651df45e5f615af",
                      *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
                      *         "exit-readiness.json": "a53adf8daf80e633",
-                     *         "referral-options.before-2025-01-14.json": "e5f9f3221eb9af42",
-                     *         "referral-options.json": "64b1587093c316d5",
+                     *         "referral-options.before-2025-01-14.json": "d2f2b067f144308a",
+                     *         "referral-options.json": "a0ee15bc69bf0de7",
                      *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
                      *         "segment-allocation.json": "dff2bdf2ef9f79d5",
                      *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
@@ -3453,8 +3453,8 @@ export interface operations {
                      *         "direct-referral.json": "a651df45e5f615af",
                      *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
                      *         "exit-readiness.json": "a53adf8daf80e633",
-                     *         "referral-options.before-2025-01-14.json": "e5f9f3221eb9af42",
-                     *         "referral-options.json": "64b1587093c316d5",
+                     *         "referral-options.before-2025-01-14.json": "d2f2b067f144308a",
+                     *         "referral-options.json": "a0ee15bc69bf0de7",
                      *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
                      *         "segment-allocation.json": "dff2bdf2ef9f79d5",
                      *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
@@ -3467,8 +3467,8 @@ export interface operations {
                      *         "direct-referral.json": "a651df45e5f615af",
                      *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
                      *         "exit-readiness.json": "a53adf8daf80e633",
-                     *         "referral-options.before-2025-01-14.json": "e5f9f3221eb9af42",
-                     *         "referral-options.json": "64b1587093c316d5",
+                     *         "referral-options.before-2025-01-14.json": "d2f2b067f144308a",
+                     *         "referral-options.json": "a0ee15bc69bf0de7",
                      *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
                      *         "segment-allocation.json": "dff2bdf2ef9f79d5",
                      *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
@@ -3714,8 +3714,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a2354e-6677-7cb7-a91d-59fc0a1e956c",
-                     *       "decidedAt": "2026-12-02T05:51:00.215Z",
+                     *       "decisionId": "01a23571-4d43-7c3a-81f2-a29193801df2",
+                     *       "decidedAt": "2026-12-02T06:29:07.523Z",
                      *       "keyId": "example-caseworker",
                      *       "ruleSet": "specialist-transfer",
                      *       "version": "b6e993ba0defd853",
@@ -3734,7 +3734,7 @@ export interface operations {
                      *         "single-specialist-process-outstanding",
                      *         "no-escalating-history"
                      *       ],
-                     *       "factsDigest": "sha256:f489d7e4d43a9d6eee7ce45dc97542ec:6f7c500e2170701af8132d10fa1b992817c117eded32f62a06da0d00ef39b292",
+                     *       "factsDigest": "sha256:93ebf3a1136720c384b7cb003c99df66:8ffe4443fa96817cce72cf8774177b6fee4d27e4997942be013f10a912ade09e",
                      *       "summary": null,
                      *       "factsKept": false
                      *     }
@@ -3933,7 +3933,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a2354e-6677-7cb7-a91d-59fc0a1e956c",
+                     *       "decisionId": "01a23571-4d43-7c3a-81f2-a29193801df2",
                      *       "version": "b6e993ba0defd853",
                      *       "factsMatch": true,
                      *       "reproduced": true,
