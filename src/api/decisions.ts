@@ -9,7 +9,7 @@ import { summarize } from '../engine/summary';
 import { loadRuleTexts, RuleSetVersions, type RuleRegistry } from '../loader/load';
 import { RULE_SET_MODULES } from '../rulesets';
 import { factsMatch } from '../decisions/facts-digest';
-import { ARCHIVED_VOCABULARY_DEFAULTS } from '../facts/schema';
+import { ARCHIVED_VOCABULARY_DEFAULTS, LATER_DEFAULTED_FACTS } from '../facts/schema';
 import type { DecisionLog, DecisionRecord } from '../decisions/log';
 import { decisionJson } from './decision-json';
 
@@ -91,7 +91,7 @@ export class DecisionReplayer {
   async reproduce(record: DecisionRecord, facts: unknown): Promise<Reproduction> {
     const ruleSet = await this.versionOf(record);
     const request = parseEvaluateRequest({ asOf: record.asOf, facts }, ruleSet.name, ruleSet.file.requires, { copy: true });
-    if (!factsMatch(record.factsDigest, request.facts) && !factsMatch(record.factsDigest, withArchivedDefaults(request.facts))) {
+    if (!asDigestedThen(request.facts, facts).some((then) => factsMatch(record.factsDigest, then))) {
       throw new DecisionError(
         'facts-differ',
         `The facts supplied do not match the digest recorded with decision ${record.decisionId}: they are not the facts it was made on.`,
@@ -128,6 +128,36 @@ export class DecisionReplayer {
     if (loaded?.versions.some((v) => v.version === ruleSet.version)) return loaded;
     return new RuleSetVersions(ruleSet.name, [ruleSet]);
   }
+}
+
+/**
+ * The validated facts as each earlier vocabulary digested them: as they are now; without the facts of each later
+ * addition the facts given leave out (LATER_DEFAULTED_FACTS), newest addition first; and, before any addition, with the
+ * vocabulary's own defaults of the time filled in too. One of them is the digest's, if the facts are the same.
+ */
+function asDigestedThen(validated: CaseFacts, given: unknown): CaseFacts[] {
+  const candidates = [validated];
+  for (let from = LATER_DEFAULTED_FACTS.length - 1; from >= 0; from -= 1) candidates.push(withoutLaterDefaults(validated, given, from));
+  candidates.push(withArchivedDefaults(candidates[candidates.length - 1] as CaseFacts));
+  return candidates;
+}
+
+/** The facts without the defaults filled in for facts added from addition `from` on that the facts given leave out. */
+function withoutLaterDefaults(facts: CaseFacts, given: unknown, from: number): CaseFacts {
+  const copy = JSON.parse(JSON.stringify(facts)) as Record<string, unknown>;
+  for (const path of LATER_DEFAULTED_FACTS.slice(from).flat()) {
+    const keys = path.split('.');
+    const last = keys.pop() as string;
+    let at: unknown = copy;
+    let sent: unknown = given;
+    for (const key of keys) {
+      at = at !== null && typeof at === 'object' ? (at as Record<string, unknown>)[key] : undefined;
+      sent = sent !== null && typeof sent === 'object' ? (sent as Record<string, unknown>)[key] : undefined;
+    }
+    const givenHere = sent !== null && typeof sent === 'object' && Object.hasOwn(sent, last);
+    if (!givenHere && at !== null && typeof at === 'object') delete (at as Record<string, unknown>)[last];
+  }
+  return copy;
 }
 
 /**

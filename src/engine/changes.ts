@@ -586,8 +586,11 @@ function differences(now: unknown, then: unknown, path: string, into: string[]):
     const keys = new Set([...Object.keys(now as Item), ...Object.keys(then as Item)]);
     for (const key of keys) differences((now as Item)[key], (then as Item)[key], path ? `${path}.${key}` : key, into);
   } else if (Array.isArray(now) && Array.isArray(then)) {
-    const gained = then.filter((v) => !now.includes(v));
-    const lost = now.filter((v) => !then.includes(v));
+    // Entries compared by value, so that a list of records (suggestions, each with its reasons) says only what moved.
+    const nowValues = new Set(now.map((v) => JSON.stringify(v)));
+    const thenValues = new Set(then.map((v) => JSON.stringify(v)));
+    const gained = then.filter((v) => !nowValues.has(JSON.stringify(v)));
+    const lost = now.filter((v) => !thenValues.has(JSON.stringify(v)));
     const words = [gained.length > 0 ? `gain ${shown(gained)}` : '', lost.length > 0 ? `lose ${shown(lost)}` : ''].filter(Boolean);
     if (words.length > 0) into.push(`${path} would ${words.join(' and ')}`);
   } else if (JSON.stringify(now) !== JSON.stringify(then)) {

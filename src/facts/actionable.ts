@@ -79,6 +79,22 @@ export const ACTIONABLE_FACTS: Readonly<Record<string, Actionable>> = Object.fre
     describe: (c: Item) => `consent ${String(c.id)} (${String(c.agency)}, ${String(c.purpose)}, ${String(c.direction)})`,
     fieldInError: { field: 'withdrawnOn', describe: (c: Item) => `the withdrawal of consent ${String(c.id)} on ${String(c.withdrawnOn)}` },
   },
+  'customer.urgentPaymentRequests': {
+    how: 'remove-entry',
+    why: 'an urgent payment request is checked against the record: one recorded twice or in error is not a request the customer made',
+    describe: dated('urgent payment request'),
+  },
+  'customer.crisisPayments': {
+    how: 'remove-entry',
+    why: 'a crisis payment is checked against the record: one recorded twice or in error was not paid',
+    describe: dated('crisis payment'),
+  },
+  'customer.needs': {
+    how: 'remove-entry',
+    why: 'a need is checked with the customer: one they no longer have is not a need a community agency is sought for',
+    // A list of values: each entry is the need itself, not a record.
+    describe: (need: unknown) => `the need for ${String(need).replace(/-/g, ' ')}`,
+  },
   'case.warnings': {
     how: 'remove-entry',
     why: 'a warning is checked against the record',
@@ -100,6 +116,9 @@ export const ACTIONABLE_FACTS: Readonly<Record<string, Actionable>> = Object.fre
   'customer.departureProhibitionOrder': { how: 'check', why: 'whether a DPO is current is checked, and a DPO ends' },
   'customer.meetsCommitments': { how: 'check', why: CIRCUMSTANCE },
   'customer.counterproductiveBehaviour': { how: 'check', why: CIRCUMSTANCE },
+  'customer.participationRequirementsIssue': { how: 'check', why: CIRCUMSTANCE },
+  'customer.disabilityEmployment': { how: 'check', why: CIRCUMSTANCE },
+  'customer.nominee': { how: 'check', why: 'whether the customer has a nominee is checked in the records: a nominee is appointed, and an appointment ends' },
   'case.customerManagesOwnBusiness': { how: 'check', why: CIRCUMSTANCE },
   'case.appropriateBehaviour': { how: 'check', why: CIRCUMSTANCE },
   'case.usesDigitalServices': { how: 'check', why: CIRCUMSTANCE },

@@ -7,7 +7,7 @@ import { caseFactsSchema } from './schema';
  * One phrase per list, by fact path. `{field}` is the entry's value (an enumerated value with its hyphens read as
  * spaces: "face-to-face" as "face to face"; free text as given); `[ … ]` is said only when every field in it has a
  * value that is not false; `{field?}` says nothing but asks that the field be true. A phrase starting "a " before a
- * vowel reads "an ".
+ * vowel reads "an ". A list of values (not records, such as the customer's needs) names each value `{value}`.
  */
 export const ENTRY_PHRASES: Readonly<Record<string, string>> = Object.freeze({
   'customer.serviceRestrictions': 'a {level} {channel} restriction from {from}[ to {to}]',
@@ -21,6 +21,10 @@ export const ENTRY_PHRASES: Readonly<Record<string, string>> = Object.freeze({
   'case.warnings': 'a {kind} warning on {date}',
   'case.msp.phoneAttempts': 'a phone attempt on {date}[, the customer contacted{contacted?}]',
   'customer.consents': 'consent {id} for {purpose}, {direction} {agency}, from {from} to {to}[, withdrawn on {withdrawnOn}]',
+  'customer.urgentPaymentRequests': 'an urgent payment request on {date}',
+  'customer.crisisPayments': 'a crisis payment on {date}',
+  'customer.behaviours': 'the behaviour "{value}"',
+  'customer.needs': 'a need for {value}',
 });
 
 type Entry = Readonly<Record<string, unknown>>;
@@ -29,16 +33,19 @@ export type EntryPhrase = (entry: Entry) => string;
 interface ListNode {
   type?: string;
   enum?: readonly unknown[];
-  items?: { properties?: Record<string, ListNode> };
+  items?: { properties?: Record<string, ListNode>; enum?: readonly unknown[] };
   properties?: Record<string, ListNode>;
 }
+
+/** The field a list of values (not records) names its entry by in a phrase. */
+const VALUE = 'value';
 
 /** Every list in the vocabulary, by fact path, with its items' fields. */
 export function vocabularyLists(node: ListNode = caseFactsSchema, prefix = ''): Map<string, Record<string, ListNode>> {
   const lists = new Map<string, Record<string, ListNode>>();
   for (const [key, child] of Object.entries(node.properties ?? {})) {
     const path = prefix ? `${prefix}.${key}` : key;
-    if (child.type === 'array') lists.set(path, child.items?.properties ?? {});
+    if (child.type === 'array') lists.set(path, child.items?.properties ?? (child.items?.enum ? { [VALUE]: { enum: child.items.enum } } : {}));
     else if (child.properties) for (const [p, fields] of vocabularyLists(child, path)) lists.set(p, fields);
   }
   return lists;
@@ -100,7 +107,9 @@ export function entryPhrase(path: string): EntryPhrase {
   const parts = parse(template, fields);
   // Only a phrase that opens "a {field}" can need "an": the rest are as written.
   const article = template.startsWith('a {');
-  phrase = (entry) => {
+  phrase = (item) => {
+    // A list of values holds the values themselves: the phrase reads each as its {value}.
+    const entry: Entry = item !== null && typeof item === 'object' ? item : { [VALUE]: item };
     let text = '';
     for (const { optional, pieces } of parts) {
       if (optional && !given(pieces, entry)) continue;

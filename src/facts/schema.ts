@@ -23,6 +23,26 @@ export const ARCHIVED_VOCABULARY_DEFAULTS: Readonly<Record<(typeof FLAGS_DEFAULT
   'customer.meetsCommitments': true,
   'case.customerContactableByPhone': true,
 });
+/**
+ * Facts added to the vocabulary with a default after decisions were first recorded, one entry per addition, oldest
+ * first. A decision recorded before an addition was digested without its facts (a request then could not give them),
+ * and a request validated now has their defaults filled in: reproducing the decision leaves them out again where the
+ * facts given leave them out, addition by addition (api/decisions.ts). A fact added later with a default is listed
+ * here, in a new entry.
+ */
+export const LATER_DEFAULTED_FACTS: readonly (readonly string[])[] = Object.freeze([
+  // December 2026: referral options (001 Centrelink Table 3 Steps 1-2; 000 Community Connections).
+  [
+    'customer.urgentPaymentRequests',
+    'customer.crisisPayments',
+    'customer.participationRequirementsIssue',
+    'customer.behaviours',
+    'customer.mentalHealthConcern',
+    'customer.disabilityEmployment',
+    'customer.nominee',
+    'customer.needs',
+  ],
+]);
 const DEFAULTS_TEXT = `A flag left out is false, but for ${FLAGS_DEFAULTED_BY_RULE_SETS.join(' and ')}: what a rule set takes one of those to be when it is left out is declared in its rule file (factDefaults, shown by GET /v1/rulesets/{name}), and each decision lists the defaults it applied (defaultsApplied).`;
 /**
  * Every list is bounded at what a real case can hold: a customer's whole history with the agency, at a rate no real
@@ -49,6 +69,8 @@ const BOUNDS = {
   warnings: atMost(2, 'two a year'),
   phoneAttempts: { maxItems: 100, why: 'five a working day for the twenty working days of a review' },
   consents: atMost(12, 'one a month'),
+  urgentPaymentRequests: atMost(12, 'one a month'),
+  crisisPayments: atMost(4, 'one a quarter'),
 } satisfies Record<string, Bound>;
 const grouped = (count: number): string => count.toLocaleString('en-AU');
 /** The bounds in words, for the schema's description (and so /openapi.json); not in each list's own description, which is the fact's label in explanations. */
@@ -98,6 +120,29 @@ export const REFERRAL_INTRAYS = [
 
 /** Which way information would go between the agency (Services Australia) and another agency. */
 export const SHARING_DIRECTIONS = ['to-agency', 'from-agency'] as const;
+
+/** What a customer may need help with from a community agency: the kinds of agency 000 "Community Connections" lists. */
+export const COMMUNITY_NEEDS = [
+  'emergency-relief',
+  'accommodation',
+  'financial-aid',
+  'crisis-counselling',
+  'domestic-violence',
+  'legal',
+  'health',
+  'drug-alcohol-gambling',
+  'advocacy',
+  'transport-mobility',
+  'education',
+  'family-support',
+] as const;
+
+/** Behaviours 001 Centrelink Table 3 Step 2 names that are not incidents (threats and violence are recorded as incidents). */
+export const CUSTOMER_BEHAVIOURS = ['cannot-accept-information', 'non-compliant'] as const;
+
+/** A list of values from `values`, each at most once: bounded by the values themselves. */
+const valuesList = (values: readonly string[], description: string) =>
+  ({ type: 'array', default: [], uniqueItems: true, maxItems: values.length, items: { enum: values }, description }) as const;
 
 export const caseFactsSchema = {
   $id: 'https://ps-decisions.example/schemas/case-facts.json',
@@ -190,6 +235,20 @@ export const caseFactsSchema = {
           ),
           'Consents the customer has given to share their information, each for one agency, one reason, one direction and one timeframe',
           BOUNDS.consents,
+        ),
+        urgentPaymentRequests: list(record({ date }, ['date']), 'Urgent payment requests the customer made', BOUNDS.urgentPaymentRequests),
+        crisisPayments: list(record({ date }, ['date']), 'Crisis payments made to the customer', BOUNDS.crisisPayments),
+        participationRequirementsIssue: flag('Participation requirements (mutual obligations) are an issue for the customer'),
+        behaviours: valuesList(
+          CUSTOMER_BEHAVIOURS,
+          'Behaviours recorded of the customer: cannot-accept-information (cannot accept information or explanations of decisions), non-compliant. Threats and violence are incidents',
+        ),
+        mentalHealthConcern: flag('A mental health concern is recorded for the customer'),
+        disabilityEmployment: flag('The customer is, or may be, supported by a Disability Employment Services provider'),
+        nominee: flag('The customer has a nominee acting for them'),
+        needs: valuesList(
+          COMMUNITY_NEEDS,
+          "The customer's needs a community agency may help with: emergency-relief, accommodation, financial-aid, crisis-counselling, domestic-violence (support), legal, health, drug-alcohol-gambling, advocacy (support and advocacy groups), transport-mobility, education, family-support (wider family support)",
         ),
       }),
     },

@@ -8,6 +8,7 @@ import { directReferral } from './direct-referral';
 import { exitReadiness } from './exit-readiness';
 import { informationSharing } from './information-sharing';
 import { mspReview } from './msp-review';
+import { referralOptions } from './referral-options';
 import { segmentAllocation } from './segment-allocation';
 import { serviceRestriction } from './service-restriction';
 import { specialistTransfer } from './specialist-transfer';
@@ -52,5 +53,5 @@ export function registryGeneration(): number {
   return generation;
 }
 
-for (const module of [directReferral, segmentAllocation, exitReadiness, specialistTransfer, serviceRestriction, mspReview, informationSharing])
+for (const module of [directReferral, segmentAllocation, exitReadiness, specialistTransfer, serviceRestriction, mspReview, referralOptions, informationSharing])
   registerRuleSet(module);

@@ -30,6 +30,7 @@ describe('reading', () => {
       'exit-readiness',
       'information-sharing',
       'msp-review',
+      'referral-options',
       'segment-allocation',
       'service-restriction',
       'specialist-transfer',
@@ -254,6 +255,27 @@ describe('bad input never yields a 500', () => {
       400,
       ['/facts/customer/consents/0/to', '/facts/sharing/direction'],
     );
+  });
+  test('referral options need the program: which referrals apply depends on it, and a missing one is a 400 naming it', async () =>
+    expectProblem(await post(JSON.stringify({ facts: { customer: { needs: ['legal'] } } }), 'application/json', 'referral-options'), 400, ['/facts/program']));
+  test('a need Community Connections does not list, or one given twice, is a 400 naming it', async () => {
+    const facts = { program: 'centrelink', customer: { needs: ['housing'], behaviours: ['non-compliant', 'non-compliant'] } };
+    expectProblem(await post(JSON.stringify({ facts }), 'application/json', 'referral-options'), 400, [
+      '/facts/customer/needs/0',
+      '/facts/customer/behaviours',
+    ]);
+  });
+  test('referral options are suggestions with the rules that suggest them', async () => {
+    const facts = { program: 'centrelink', customer: { urgentPaymentRequests: [{ date: '2025-01-10' }, { date: '2025-05-02' }], needs: ['legal'] } };
+    const res = await app.as('caseworker').post(evaluatePath('referral-options')).send({ asOf: '2025-06-02', facts });
+    expect(res.status).toBe(200);
+    expect(res.body.outcome).toEqual({
+      consider: [
+        { referral: 'payment-options-review', because: ['payment-options-urgent-payment-requests'] },
+        { referral: 'community-legal', because: ['community-legal'] },
+      ],
+      discussWithSsm: false,
+    });
   });
   test('an unknown rule set is a 404', async () => expectProblem(await post(JSON.stringify({ facts: directFacts }), 'application/json', 'nope'), 404));
   test('a list longer than any case holds is a 400 naming the list, its items unread', async () => {

@@ -109,6 +109,19 @@ function logContract(name: string, makeLog: () => Promise<DecisionLog | undefine
       expect(other.body.code).toBe('facts-differ');
     });
 
+    test('a fact added to the vocabulary later is left out only where the facts given leave it out: a need given is a fact decided on', async () => {
+      const given = { program: 'centrelink', customer: { needs: ['legal'] } };
+      const res = await app.as('caseworker').post('/v1/rulesets/referral-options/evaluate').send({ asOf: '2025-06-02', facts: given });
+      expect(res.status).toBe(200);
+      const same = await app.as('auditor').post(`/v1/decisions/${res.body.decisionId}/reproduce`).send({ facts: given });
+      expect(same.status).toBe(200);
+      const without = await app
+        .as('auditor')
+        .post(`/v1/decisions/${res.body.decisionId}/reproduce`)
+        .send({ facts: { program: 'centrelink' } });
+      expect(without.status).toBe(409);
+    });
+
     test('after the rules change, a decision still reproduces under the version that made it (from the archive)', async () => {
       const before = await app.as('caseworker').post('/v1/rulesets/direct-referral/evaluate').send(body);
       const file = path.join(dir, 'direct-referral.json');

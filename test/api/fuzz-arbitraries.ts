@@ -222,6 +222,7 @@ interface SchemaNode {
   properties?: Record<string, SchemaNode>;
   required?: readonly string[];
   items?: SchemaNode;
+  uniqueItems?: boolean;
   minLength?: number;
   maxLength?: number;
 }
@@ -244,7 +245,10 @@ export function validOf(node: SchemaNode, date: fc.Arbitrary<string> = factDate)
     case 'string':
       return node.format === 'date' ? date : textOf(node.minLength ?? 0);
     case 'array':
-      return fc.array(validOf(node.items as SchemaNode, date), { maxLength: 3 });
+      // A list of values each given once (the customer's needs) holds no value twice.
+      return node.uniqueItems
+        ? fc.uniqueArray(validOf(node.items as SchemaNode, date), { maxLength: 3, selector: (value) => JSON.stringify(value) })
+        : fc.array(validOf(node.items as SchemaNode, date), { maxLength: 3 });
     case 'object': {
       const model = Object.fromEntries(Object.entries(node.properties ?? {}).map(([k, v]) => [k, validOf(v, date)]));
       return fc.record(model, { requiredKeys: [...(node.required ?? [])] });

@@ -95,7 +95,16 @@ test('/rules shows each rule set as a decision table and explains a pasted case'
   // Kept for this tab only, and not left in the field.
   await expect(storedKeys(page)).resolves.toEqual({ session: TEST_SECRETS.caseworker, local: 0 });
   expect(await page.inputValue('#api-key')).toBe('');
-  for (const name of ['direct-referral', 'segment-allocation', 'exit-readiness', 'specialist-transfer', 'service-restriction', 'msp-review']) {
+  for (const name of [
+    'direct-referral',
+    'segment-allocation',
+    'exit-readiness',
+    'specialist-transfer',
+    'service-restriction',
+    'msp-review',
+    'referral-options',
+    'information-sharing',
+  ]) {
     expect(await page.locator(`section[data-ruleset="${name}"]`).count()).toBe(1);
   }
   const row = page.locator('section[data-ruleset="direct-referral"] tr[data-rule="no-recent-face-to-face-aggression"]');

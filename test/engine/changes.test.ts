@@ -195,6 +195,35 @@ describe('pinned cases, from the procedures', () => {
     for (const change of changes) for (const op of change.patch) expect(op.op === 'add' || op.path.startsWith('/sharing')).toBe(false);
   });
 
+  test('a payment options review for two histories: without one urgent request, still suggested, for the crisis payments alone', () => {
+    // 001 Centrelink Table 3 Step 1: "Review payment options where there is a history of urgent payment requests or crisis payments".
+    const { asOf, facts } = fixture('referral-options', '05-urgent-requests-and-crisis-payments-one-review.json');
+    const { given, changes } = changesOf(version('referral-options', asOf), facts, asOf);
+    expect(given.consider).toEqual([
+      { referral: 'payment-options-review', because: ['payment-options-urgent-payment-requests', 'payment-options-crisis-payments'] },
+    ]);
+    const first = changes.find((c) => isDeepStrictEqual(c.patch, [{ op: 'remove', path: '/customer/urgentPaymentRequests/0' }]));
+    // The list is compared entry by entry, by value: only the suggestion whose reasons moved is named.
+    expect(first?.text).toBe(
+      'If the urgent payment request of 2025-02-01 were not on the record, discussWithSsm would still be false; consider would gain {"referral":"payment-options-review","because":["payment-options-crisis-payments"]} and lose {"referral":"payment-options-review","because":["payment-options-urgent-payment-requests","payment-options-crisis-payments"]}.',
+    );
+    // No payment entry bears on a risk of escalating behaviour.
+    expect(changes.every((c) => c.outcome.discussWithSsm === false)).toBe(true);
+  });
+
+  test('a nominee found on the record: whether one would help is no longer suggested, the Assessment Services review still is', () => {
+    // 001 Centrelink Table 3 Step 2: "Identify if the use of a nominee will help the customer".
+    const { asOf, facts } = fixture('referral-options', '08-behaviours-assessment-services-and-nominee.json');
+    const { changes } = changesOf(version('referral-options', asOf), facts, asOf);
+    const nominee = changes.find((c) => isDeepStrictEqual(c.patch, [{ op: 'add', path: '/customer/nominee', value: true }]));
+    expect(nominee?.outcome.consider).toEqual([
+      { referral: 'assessment-services-review', because: ['assessment-services-cannot-accept-information', 'assessment-services-non-compliant'] },
+    ]);
+    expect(nominee?.text).toBe(
+      'If "The customer has a nominee acting for them" were true, discussWithSsm would still be false; consider would lose {"referral":"nominee","because":["nominee-may-help"]}.',
+    );
+  });
+
   test('no change to a fact no one can change honestly, nor to a parameter', () => {
     for (const fact of Object.keys(ACTIONABLE_FACTS)) expect(factPaths()).toContain(fact);
     for (const fact of [

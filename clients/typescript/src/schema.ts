@@ -369,7 +369,7 @@ export interface components {
         };
         /**
          * CaseFacts
-         * @description The facts of one case. A flag left out is false, but for customer.meetsCommitments and case.customerContactableByPhone: what a rule set takes one of those to be when it is left out is declared in its rule file (factDefaults, shown by GET /v1/rulesets/{name}), and each decision lists the defaults it applied (defaultsApplied). Each list holds at most what a real case can: serviceRestrictions 100 (two new restrictions a year, the longest one going unreviewed, for 50 years); incidents 600 (one a month for 50 years); complaints 600 (one a month for 50 years); scsActivity 600 (one a month for 50 years); nonCompliance 600 (one a month for 50 years); paymentArrangementDefaults 200 (one a quarter for 50 years); issues 200 (four new issues a year for 50 years); outstandingIntrays 200 (four a year, none ever cleared, for 50 years); warnings 100 (two a year for 50 years); phoneAttempts 100 (five a working day for the twenty working days of a review); consents 600 (one a month for 50 years). A longer list is refused with a 400 naming it: the bound keeps a request's cost in proportion to a case.
+         * @description The facts of one case. A flag left out is false, but for customer.meetsCommitments and case.customerContactableByPhone: what a rule set takes one of those to be when it is left out is declared in its rule file (factDefaults, shown by GET /v1/rulesets/{name}), and each decision lists the defaults it applied (defaultsApplied). Each list holds at most what a real case can: serviceRestrictions 100 (two new restrictions a year, the longest one going unreviewed, for 50 years); incidents 600 (one a month for 50 years); complaints 600 (one a month for 50 years); scsActivity 600 (one a month for 50 years); nonCompliance 600 (one a month for 50 years); paymentArrangementDefaults 200 (one a quarter for 50 years); issues 200 (four new issues a year for 50 years); outstandingIntrays 200 (four a year, none ever cleared, for 50 years); warnings 100 (two a year for 50 years); phoneAttempts 100 (five a working day for the twenty working days of a review); consents 600 (one a month for 50 years); urgentPaymentRequests 600 (one a month for 50 years); crisisPayments 200 (one a quarter for 50 years). A longer list is refused with a 400 naming it: the bound keeps a request's cost in proportion to a case.
          */
         CaseFacts: {
             /**
@@ -561,6 +561,58 @@ export interface components {
                      */
                     withdrawnOn?: string;
                 }[];
+                /**
+                 * @description Urgent payment requests the customer made
+                 * @default []
+                 */
+                urgentPaymentRequests?: {
+                    /**
+                     * Format: date
+                     * @description A calendar date, YYYY-MM-DD
+                     */
+                    date: string;
+                }[];
+                /**
+                 * @description Crisis payments made to the customer
+                 * @default []
+                 */
+                crisisPayments?: {
+                    /**
+                     * Format: date
+                     * @description A calendar date, YYYY-MM-DD
+                     */
+                    date: string;
+                }[];
+                /**
+                 * @description Participation requirements (mutual obligations) are an issue for the customer
+                 * @default false
+                 */
+                participationRequirementsIssue?: boolean;
+                /**
+                 * @description Behaviours recorded of the customer: cannot-accept-information (cannot accept information or explanations of decisions), non-compliant. Threats and violence are incidents
+                 * @default []
+                 */
+                behaviours?: ("cannot-accept-information" | "non-compliant")[];
+                /**
+                 * @description A mental health concern is recorded for the customer
+                 * @default false
+                 */
+                mentalHealthConcern?: boolean;
+                /**
+                 * @description The customer is, or may be, supported by a Disability Employment Services provider
+                 * @default false
+                 */
+                disabilityEmployment?: boolean;
+                /**
+                 * @description The customer has a nominee acting for them
+                 * @default false
+                 */
+                nominee?: boolean;
+                /**
+                 * @description The customer's needs a community agency may help with: emergency-relief, accommodation, financial-aid, crisis-counselling, domestic-violence (support), legal, health, drug-alcohol-gambling, advocacy (support and advocacy groups), transport-mobility, education, family-support (wider family support)
+                 * @default []
+                 */
+                needs?: ("emergency-relief" | "accommodation" | "financial-aid" | "crisis-counselling" | "domestic-violence" | "legal" | "health" | "drug-alcohol-gambling" | "advocacy" | "transport-mobility" | "education" | "family-support")[];
             };
             /** @default {} */
             case?: {
@@ -1038,7 +1090,7 @@ export interface components {
                     /** @enum {unknown} */
                     type: "months" | "working-days" | "days" | "count" | "date" | "role" | "roles" | "role-by-program" | "values";
                     /** @enum {unknown} */
-                    of?: "program" | "referral.source" | "referral.receivedOn" | "referral.intray" | "customer.psHistory" | "customer.serviceRestrictions[].channel" | "customer.serviceRestrictions[].level" | "customer.serviceRestrictions[].from" | "customer.serviceRestrictions[].to" | "customer.incidents[].date" | "customer.incidents[].kind" | "customer.incidents[].setting" | "customer.complaints[].date" | "customer.complaints[].stage" | "customer.complaints[].topic" | "customer.scsActivity[].date" | "customer.nonCompliance[].date" | "customer.paymentArrangementDefaults[].date" | "customer.consents[].id" | "customer.consents[].agency" | "customer.consents[].purpose" | "customer.consents[].direction" | "customer.consents[].from" | "customer.consents[].to" | "customer.consents[].withdrawnOn" | "case.issues[].id" | "case.issues[].kind" | "case.issues[].status" | "case.issues[].specialistProcess" | "case.ministerialOrOmbudsmanResponse" | "case.outstandingIntrays[].kind" | "case.exitLetterIssuedOn" | "case.warnings[].date" | "case.warnings[].kind" | "case.msp.endsOn" | "case.msp.reviewEmailOn" | "case.msp.phoneAttempts[].date" | "case.msp.letterSentOn" | "case.msp.documentationAddedOn" | "sharing.agency" | "sharing.purpose" | "sharing.direction" | "sharing.on";
+                    of?: "program" | "referral.source" | "referral.receivedOn" | "referral.intray" | "customer.psHistory" | "customer.serviceRestrictions[].channel" | "customer.serviceRestrictions[].level" | "customer.serviceRestrictions[].from" | "customer.serviceRestrictions[].to" | "customer.incidents[].date" | "customer.incidents[].kind" | "customer.incidents[].setting" | "customer.complaints[].date" | "customer.complaints[].stage" | "customer.complaints[].topic" | "customer.scsActivity[].date" | "customer.nonCompliance[].date" | "customer.paymentArrangementDefaults[].date" | "customer.consents[].id" | "customer.consents[].agency" | "customer.consents[].purpose" | "customer.consents[].direction" | "customer.consents[].from" | "customer.consents[].to" | "customer.consents[].withdrawnOn" | "customer.urgentPaymentRequests[].date" | "customer.crisisPayments[].date" | "case.issues[].id" | "case.issues[].kind" | "case.issues[].status" | "case.issues[].specialistProcess" | "case.ministerialOrOmbudsmanResponse" | "case.outstandingIntrays[].kind" | "case.exitLetterIssuedOn" | "case.warnings[].date" | "case.warnings[].kind" | "case.msp.endsOn" | "case.msp.reviewEmailOn" | "case.msp.phoneAttempts[].date" | "case.msp.letterSentOn" | "case.msp.documentationAddedOn" | "sharing.agency" | "sharing.purpose" | "sharing.direction" | "sharing.on";
                     description: string;
                     /** @description The reading of the procedure's words this encodes, for policy staff to confirm */
                     interpretation?: string;
@@ -1310,6 +1362,15 @@ export interface components {
             ruleSet: "msp-review";
             outcome: components["schemas"]["MspReviewOutcome"];
         };
+        /** @description The rule set and its outcome, in every answer holding an outcome of referral-options */
+        ReferralOptionsAnswer: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            ruleSet: "referral-options";
+            outcome: components["schemas"]["ReferralOptionsOutcome"];
+        };
         /** @description The rule set and its outcome, in every answer holding an outcome of information-sharing */
         InformationSharingAnswer: {
             /**
@@ -1323,7 +1384,7 @@ export interface components {
          * @description A rule set this service decides
          * @enum {string}
          */
-        RuleSetName: "direct-referral" | "segment-allocation" | "exit-readiness" | "specialist-transfer" | "service-restriction" | "msp-review" | "information-sharing";
+        RuleSetName: "direct-referral" | "segment-allocation" | "exit-readiness" | "specialist-transfer" | "service-restriction" | "msp-review" | "referral-options" | "information-sharing";
         /** @description An explained decision, as recorded in the decision log under decisionId */
         Decision: {
             decisionId: components["schemas"]["DecisionId"];
@@ -1363,7 +1424,7 @@ export interface components {
             parameters: {
                 [key: string]: unknown;
             };
-        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"] | components["schemas"]["InformationSharingAnswer"]);
+        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"] | components["schemas"]["ReferralOptionsAnswer"] | components["schemas"]["InformationSharingAnswer"]);
         /** @description A decision re-run for an auditor: the fields of Decision without decisionId, since a re-run is not recorded */
         DecisionRerun: {
             ruleSet: components["schemas"]["RuleSetName"];
@@ -1402,7 +1463,7 @@ export interface components {
             parameters: {
                 [key: string]: unknown;
             };
-        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"] | components["schemas"]["InformationSharingAnswer"]);
+        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"] | components["schemas"]["ReferralOptionsAnswer"] | components["schemas"]["InformationSharingAnswer"]);
         /** @description A decision answered with ?explain=summary: its outcome and the summary a caseworker reads, without the trace; recorded in the decision log as any decision is */
         SummaryDecision: {
             decisionId: components["schemas"]["DecisionId"];
@@ -1430,7 +1491,7 @@ export interface components {
             /** @description The rule set's outcome, as in Decision */
             outcome: unknown;
             summary: components["schemas"]["Summary"];
-        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"] | components["schemas"]["InformationSharingAnswer"]);
+        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"] | components["schemas"]["ReferralOptionsAnswer"] | components["schemas"]["InformationSharingAnswer"]);
         /** @description A decision answered with ?explain=none: its outcome and the rules that fired, without the explanation; recorded in the decision log as any decision is */
         ShortDecision: {
             decisionId: components["schemas"]["DecisionId"];
@@ -1447,7 +1508,7 @@ export interface components {
             defaultsApplied: components["schemas"]["DefaultApplied"][];
             /** @description The ids of the rules that fired, in file order */
             fired: string[];
-        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"] | components["schemas"]["InformationSharingAnswer"]);
+        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"] | components["schemas"]["ReferralOptionsAnswer"] | components["schemas"]["InformationSharingAnswer"]);
         /** @description A decision as the log keeps it, without the facts (its outcome as returned to the caller) */
         DecisionRecord: {
             decisionId: components["schemas"]["DecisionId"];
@@ -1484,7 +1545,7 @@ export interface components {
             } | null;
             /** @description With the facts kept: the decision re-run under the version that made it */
             reproduction?: components["schemas"]["Reproduction"];
-        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"] | components["schemas"]["InformationSharingAnswer"]);
+        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"] | components["schemas"]["ReferralOptionsAnswer"] | components["schemas"]["InformationSharingAnswer"]);
         DirectReferralOutcome: {
             /** @description Every criterion is met: the referral may take the direct route */
             eligible: boolean;
@@ -1604,6 +1665,17 @@ export interface components {
             /** @description The steps whose due date has passed as of asOf without their being done, in the order of the review (phone-attempts, write-to-customer, add-documentation); empty once the documentation is added */
             overdue: string[];
         };
+        ReferralOptionsOutcome: {
+            /** @description Referrals and consultations to consider, each once, in a fixed order. A suggestion from the facts recorded, never a decision: the caseworker decides with the customer whether to make it, and the procedure leaves room for others the facts do not show. Empty when no rule suggests one */
+            consider: {
+                /** @description The referral or consultation to consider: a business area, service or provider (assessment-services-review, social-work, mental-health-services, workforce-australia-provider, disability-employment-services-provider, payment-options-review, nominee), a Child Support specialised activity (specialist-<process>) or a community agency for a need (community-<need>) */
+                referral: "assessment-services-review" | "social-work" | "mental-health-services" | "workforce-australia-provider" | "disability-employment-services-provider" | "payment-options-review" | "nominee" | "specialist-objection" | "specialist-change-of-assessment" | "specialist-compensation" | "specialist-privacy" | "community-emergency-relief" | "community-accommodation" | "community-financial-aid" | "community-crisis-counselling" | "community-domestic-violence" | "community-legal" | "community-health" | "community-drug-alcohol-gambling" | "community-advocacy" | "community-transport-mobility" | "community-education" | "community-family-support";
+                /** @description The ids of the rules (in the rule file) whose facts suggest it, in file order */
+                because: string[];
+            }[];
+            /** @description A risk of escalating behaviour is identified from the facts recorded: discuss options with the PS Service Support Manager. A suggestion: the caseworker may discuss a case with the SSM at any time, and false does not mean there is no risk */
+            discussWithSsm: boolean;
+        };
         InformationSharingOutcome: {
             /** @description One recorded consent covers the sharing: the agency, the purpose, the direction and the day, not withdrawn on or before that day. false is not a refusal: The service decides only whether a recorded consent covers the sharing: whether another lawful basis allows it without consent is for a person to decide */
             mayShare: boolean;
@@ -1710,6 +1782,8 @@ export interface operations {
                      *         "exit-readiness.json": "a53adf8daf80e633",
                      *         "information-sharing.json": "2bcbd63e4095594f",
                      *         "msp-review.json": "50d7b6e3d812d962",
+                     *         "referral-options.before-2025-01-14.json": "d2f2b067f144308a",
+                     *         "referral-options.json": "a0ee15bc69bf0de7",
                      *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
                      *         "segment-allocation.json": "dff2bdf2ef9f79d5",
                      *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
@@ -1783,7 +1857,7 @@ export interface operations {
                      *     # TYPE http_request_duration_seconds histogram
                      *     http_request_duration_seconds_bucket{le="0.001",method="GET",route="/health",status="200"} 0
                      *     http_request_duration_seconds_bucket{le="0.0025",method="GET",route="/health",status="200"} 0
-                     *     http_request_duration_seconds_bucket{le="0.005",method="GET",route="/health",status="200"} 0
+                     *     http_request_duration_seconds_bucket{le="0.005",method="GET",route="/health",status="200"} 1
                      *     http_request_duration_seconds_bucket{le="0.0075",method="GET",route="/health",status="200"} 1
                      *     http_request_duration_seconds_bucket{le="0.01",method="GET",route="/health",status="200"} 1
                      */
@@ -1863,7 +1937,7 @@ export interface operations {
                      *       "info": {
                      *         "title": "Personalised Services decision service",
                      *         "version": "0.1.0",
-                     *         "description": "Explained decisions for Services Australia Personalised Services: direct referral, segment allocation, exit readiness, specialist transfer, service restriction, msp review and information sharing. Every rule cites the procedure paragraph it comes from.\n\nEvery /v1 route needs an API key (`Authorization: Bearer <key>`); each operation names the roles that may call it. Every problem is `application/problem+json` (RFC 9457) with a stable `code`. Any path or method not listed here is answered 404 with code `not-found`; a path is matched as written, so with a trailing slash it is another path, not listed (`/v1/rulesets/` is a 404).\n\nA body the service will not read is not waited for: a Content-Length past a route's limit is answered 413 at once, and any answer given before the body has arrived (a refusal, or a 503 timeout while it is still being sent) closes the connection after it (`Connection: close`)."
+                     *         "description": "Explained decisions for Services Australia Personalised Services: direct referral, segment allocation, exit readiness, specialist transfer, service restriction, msp review, referral options and information sharing. Every rule cites the procedure paragraph it comes from.\n\nEvery /v1 route needs an API key (`Authorization: Bearer <key>`); each operation names the roles that may call it. Every problem is `application/problem+json` (RFC 9457) with a stable `code`. Any path or method not listed here is answered 404 with code `not-found`; a path is matched as written, so with a trailing slash it is another path, not listed (`/v1/rulesets/` is a 404).\n\nA body the service will not read is not waited for: a Content-Length past a route's limit is answered 413 at once, and any answer given before the body has arrived (a refusal, or a 503 timeout while it is still being sent) closes the connection after it (`Connection: close`)."
                      *       },
                      *       "paths": {
                      *         "/health": {
@@ -2168,6 +2242,27 @@ export interface operations {
                      *             }
                      *           ],
                      *           "href": "/v1/rulesets/msp-review"
+                     *         },
+                     *         {
+                     *           "name": "referral-options",
+                     *           "version": "a0ee15bc69bf0de7",
+                     *           "title": "Referrals and consultations to consider",
+                     *           "rules": 29,
+                     *           "versions": [
+                     *             {
+                     *               "version": "d2f2b067f144308a",
+                     *               "effectiveFrom": null,
+                     *               "effectiveTo": "2025-01-13",
+                     *               "file": "referral-options.before-2025-01-14.json"
+                     *             },
+                     *             {
+                     *               "version": "a0ee15bc69bf0de7",
+                     *               "effectiveFrom": "2025-01-14",
+                     *               "effectiveTo": null,
+                     *               "file": "referral-options.json"
+                     *             }
+                     *           ],
+                     *           "href": "/v1/rulesets/referral-options"
                      *         },
                      *         {
                      *           "name": "segment-allocation",
@@ -2803,7 +2898,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23579-2282-770f-85e3-2fcf4f8a300d",
+                     *       "decisionId": "01a23589-ce4b-7014-b40c-b2266495e7e8",
                      *       "ruleSet": "segment-allocation",
                      *       "version": "dff2bdf2ef9f79d5",
                      *       "effective": {
@@ -3117,7 +3212,7 @@ export interface operations {
                 };
                 content: {
                     /**
-                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a23579-228e-717f-b391-0f6ea8887409","ruleSet":"segment-allocation","version":"dff2bdf2ef9f79d5","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
+                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a23589-ce58-7599-ae7d-376deb436e7b","ruleSet":"segment-allocation","version":"dff2bdf2ef9f79d5","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
                      *     {"line":2,"id":"r-2","problem":{"type":"urn:ps-decisions:problem:invalid-request","title":"The request does not match the contract","status":400,"detail":"The segment-allocation rule set needs facts that were not given.","code":"invalid-request","instance":"/v1/rulesets/segment-allocation/evaluate-batch?explain=none","errors":[{"pointer":"/facts/referral/source","detail":"referral.source is required by the segment-allocation rule set"}]}}
                      */
                     "application/x-ndjson": string;
@@ -3314,6 +3409,8 @@ export interface operations {
                      *         "exit-readiness.json": "a53adf8daf80e633",
                      *         "information-sharing.json": "2bcbd63e4095594f",
                      *         "msp-review.json": "50d7b6e3d812d962",
+                     *         "referral-options.before-2025-01-14.json": "d2f2b067f144308a",
+                     *         "referral-options.json": "a0ee15bc69bf0de7",
                      *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
                      *         "segment-allocation.json": "dff2bdf2ef9f79d5",
                      *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
@@ -3542,6 +3639,8 @@ export interface operations {
                      *         "exit-readiness.json": "a53adf8daf80e633",
                      *         "information-sharing.json": "2bcbd63e4095594f",
                      *         "msp-review.json": "50d7b6e3d812d962",
+                     *         "referral-options.before-2025-01-14.json": "d2f2b067f144308a",
+                     *         "referral-options.json": "a0ee15bc69bf0de7",
                      *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
                      *         "segment-allocation.json": "dff2bdf2ef9f79d5",
                      *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
@@ -3556,6 +3655,8 @@ export interface operations {
                      *         "exit-readiness.json": "a53adf8daf80e633",
                      *         "information-sharing.json": "2bcbd63e4095594f",
                      *         "msp-review.json": "50d7b6e3d812d962",
+                     *         "referral-options.before-2025-01-14.json": "d2f2b067f144308a",
+                     *         "referral-options.json": "a0ee15bc69bf0de7",
                      *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
                      *         "segment-allocation.json": "dff2bdf2ef9f79d5",
                      *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
@@ -3801,8 +3902,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23579-247c-7e1f-ab69-3716cdbb9093",
-                     *       "decidedAt": "2026-12-02T06:37:41.372Z",
+                     *       "decisionId": "01a23589-cee3-7f6d-8185-36002760081a",
+                     *       "decidedAt": "2026-12-02T06:55:53.571Z",
                      *       "keyId": "example-caseworker",
                      *       "ruleSet": "specialist-transfer",
                      *       "version": "b6e993ba0defd853",
@@ -3821,7 +3922,7 @@ export interface operations {
                      *         "single-specialist-process-outstanding",
                      *         "no-escalating-history"
                      *       ],
-                     *       "factsDigest": "sha256:f4254d150ad7c91dd44abe71b62940f1:3cd6f20b8f68dc2b1f3e8291cb6e112bf0f8f211097fa179d0503af4e3c02dd6",
+                     *       "factsDigest": "sha256:518238d8d204eb7056a9435896da373b:1075607edf46225047c3e81d7fe01ed97248be01ecb7beb84163be01c9d22fd5",
                      *       "summary": null,
                      *       "factsKept": false
                      *     }
@@ -4020,7 +4121,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23579-247c-7e1f-ab69-3716cdbb9093",
+                     *       "decisionId": "01a23589-cee3-7f6d-8185-36002760081a",
                      *       "version": "b6e993ba0defd853",
                      *       "factsMatch": true,
                      *       "reproduced": true,

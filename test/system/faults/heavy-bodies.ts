@@ -52,7 +52,7 @@ function filledList(wrap: (items: string) => string, item: string): string {
 
 interface ListSchema {
   maxItems: number;
-  items: { properties: Record<string, unknown> };
+  items: { properties?: Record<string, unknown> };
 }
 
 /** Every list of CaseFacts at its bound, every field of every item of the wrong type: each a problem, all counted. */
@@ -63,7 +63,9 @@ function wrongAtEveryBound(): string {
     const properties = (caseFactsSchema.properties[group] as unknown as { properties: Record<string, { type?: string } & Partial<ListSchema>> }).properties;
     for (const [name, schema] of Object.entries(properties)) {
       if (schema.type !== 'array' || schema.maxItems === undefined || schema.items === undefined) continue;
-      const wrong = Object.fromEntries(Object.keys(schema.items.properties).map((field) => [field, 1]));
+      // A list of records: each field of the wrong type; a list of values (the customer's needs): each value a number.
+      const { properties: fields } = schema.items;
+      const wrong = fields === undefined ? 1 : Object.fromEntries(Object.keys(fields).map((field) => [field, 1]));
       lists[name] = new Array(schema.maxItems).fill(wrong);
     }
     facts[group] = lists;
