@@ -7,12 +7,14 @@ import { closest } from 'fastest-levenshtein';
 import { buildCalendar, type HolidayCalendarFile } from '../dates/calendar';
 import { compileRuleSet, versionOf, type CompiledRuleSet, type RuleSetModule } from '../engine/compile';
 import { isParamRef } from '../engine/derived';
+import { interpretationsOf } from '../engine/interpretations';
 import { CUSTOM_OPERATORS } from '../engine/operators';
 import { PARAM_PREFIX, type RuleFile } from '../engine/types';
 import { DecisionError, type Issue } from '../errors';
 import { ARCHIVED_VOCABULARY_DEFAULTS, caseFactsSchema, defaultedFactPaths, factPaths } from '../facts/schema';
 import { pointerToken } from '../facts/validate';
 import { caseFactTypes, derivedFactType, typeMismatch, type FactType } from './fact-types';
+import { interpretationPointer, interpretationProblems, upgradeArchivedInterpretations } from './interpretation-problems';
 import { locate, syntaxProblems } from './positions';
 import { parameterProblem, type DeclaredParameter } from './parameter-types';
 import { conditionSchema, ruleFileSchema } from './rule-file-schema';
@@ -137,6 +139,16 @@ function parseJson(file: string, text: string, issues: Located[]): unknown {
   return undefined;
 }
 
+/** The value at a JSON pointer in parsed JSON (undefined where there is none). */
+function valueAt(json: unknown, pointer: string): unknown {
+  let node = json;
+  for (const token of pointer.split('/').slice(1)) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[token.replace(/~1/g, '/').replace(/~0/g, '~')];
+  }
+  return node;
+}
+
 /** " (did you mean x?)" when a close name exists. */
 function suggestion(name: string, candidates: Iterable<string>): string {
   const list = [...candidates];
@@ -159,6 +171,9 @@ function checkMeaning(file: string, ruleFile: RuleFile, modules: Readonly<Record
     at('/ruleSet', `the file must be named ${ruleFile.ruleSet}.json, or ${ruleFile.ruleSet}.<label>.json for another version`);
   if (ruleFile.effectiveFrom && ruleFile.effectiveTo && ruleFile.effectiveTo < ruleFile.effectiveFrom)
     at('/effectiveTo', `effectiveTo ${ruleFile.effectiveTo} is before effectiveFrom ${ruleFile.effectiveFrom}`);
+  // What the schema cannot say of an interpretation: confirmedBy and confirmedOn go together.
+  for (const { pointer, interpretation } of interpretationsOf(ruleFile))
+    for (const { at, message } of interpretationProblems(interpretation)) issues.push({ file, pointer: `${pointer}${at}`, message });
   const derived = new Set(Object.keys(ruleFile.derivedFacts));
   const defaults = ruleFile.factDefaults ?? {};
   const defaulted = (fact: string) => DEFAULTED.has(fact) || Object.hasOwn(defaults, fact);
@@ -403,11 +418,22 @@ export function loadRuleTexts(
     texts.set(file, text);
     const json = parseJson(file, text, issues);
     if (json === undefined) continue;
+    if (archived) upgradeArchivedInterpretations(json);
     if (!validateRuleFile(json)) {
       // A parameter whose value does not fit its type is said once, in words (parameter-types.ts), not as the schema's keyword errors.
       const parameters = (json as { parameters?: Record<string, DeclaredParameter> }).parameters ?? {};
       const said = new Set<string>();
       for (const error of validateRuleFile.errors ?? []) {
+        // An interpretation's problems are said once each, in words, at the member to fix (interpretation-problems.ts).
+        const interpretation = interpretationPointer(error.instancePath);
+        if (interpretation !== undefined) {
+          if (said.has(interpretation)) continue;
+          said.add(interpretation);
+          const problems = interpretationProblems(valueAt(json, interpretation));
+          for (const { at, message } of problems) issues.push({ file, pointer: `${interpretation}${at}`, message });
+          if (problems.length > 0) continue;
+          said.delete(interpretation);
+        }
         const name = /^\/parameters\/([^/]+)(\/(value|type|of)(\/.*)?)?$/.exec(error.instancePath)?.[1]?.replace(/~1/g, '/').replace(/~0/g, '~');
         const problem = name !== undefined && parameters[name] ? parameterProblem(name, parameters[name]) : undefined;
         if (name !== undefined && problem) {
