@@ -423,7 +423,9 @@ export function loadRuleTexts(
       // A parameter whose value does not fit its type is said once, in words (parameter-types.ts), not as the schema's keyword errors.
       const parameters = (json as { parameters?: Record<string, DeclaredParameter> }).parameters ?? {};
       const said = new Set<string>();
-      for (const error of validateRuleFile.errors ?? []) {
+      /** Whether a problem other than an interpretation's was found. */
+      let otherwise = false;
+      for (const error of [...(validateRuleFile.errors ?? [])]) {
         // An interpretation's problems are said once each, in words, at the member to fix (interpretation-problems.ts).
         const interpretation = interpretationPointer(error.instancePath);
         if (interpretation !== undefined) {
@@ -444,6 +446,7 @@ export function loadRuleTexts(
               message: problem.message,
             });
           said.add(name);
+          otherwise = true;
           continue;
         }
         const params = error.params as { additionalProperty?: string; missingProperty?: string };
@@ -455,8 +458,13 @@ export function loadRuleTexts(
           });
         else if (error.keyword === 'required') issues.push({ file, pointer: error.instancePath, message: `"${params.missingProperty}" is required here` });
         else issues.push({ file, pointer: error.instancePath, message: error.message ?? 'is invalid' });
+        otherwise = true;
       }
-      continue;
+      // A file whose only fault is interpretations in the old string form is read on, each string as the reading
+      // chosen, so that its author hears of every other problem now rather than after rewriting them.
+      if (otherwise) continue;
+      upgradeArchivedInterpretations(json);
+      if (!validateRuleFile(json)) continue;
     }
     const ruleFile = json as unknown as RuleFile;
     if (archived && ruleFile.factDefaults === undefined) {
