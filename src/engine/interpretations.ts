@@ -5,6 +5,7 @@
 // readings it rests on follows from the version and the rules weighed, not from the case: it is worked out once per
 // rule subset of a version (compile.ts), and a decision only lends the list; a fact default's reading, relied on
 // only when the default was applied to the case, is added per decision from a map made at the same time.
+import { pointerToken } from '../facts/validate';
 import { conditionFacts } from './conditions';
 import { isParamRef } from './derived';
 import { PARAM_PREFIX, type DerivedFactDefinition, type Interpretation, type RuleDefinition, type RuleFile } from './types';
@@ -43,17 +44,16 @@ export const isConfirmed = (interpretation: Interpretation): boolean => interpre
 export const confirmation = (interpretation: Interpretation): string =>
   isConfirmed(interpretation) ? `confirmed by ${interpretation.confirmedBy} on ${interpretation.confirmedOn}` : 'unconfirmed';
 
-const token = (name: string) => name.replace(/~/g, '~0').replace(/\//g, '~1');
-
 /** Every interpretation of a rule file, in file order by section: parameters, derived facts, fact defaults, rules. */
 export function interpretationsOf(file: RuleFile): PlacedInterpretation[] {
   const found: PlacedInterpretation[] = [];
   const add = (on: InterpretationOn, name: string, pointer: string, interpretation: Interpretation | undefined) => {
     if (interpretation !== undefined) found.push({ on, name, pointer: `${pointer}/interpretation`, interpretation });
   };
-  for (const [name, parameter] of Object.entries(file.parameters)) add('parameter', name, `/parameters/${token(name)}`, parameter.interpretation);
-  for (const [name, derived] of Object.entries(file.derivedFacts)) add('derivedFact', name, `/derivedFacts/${token(name)}`, derived.interpretation);
-  for (const [fact, declared] of Object.entries(file.factDefaults ?? {})) add('factDefault', fact, `/factDefaults/${token(fact)}`, declared.interpretation);
+  for (const [name, parameter] of Object.entries(file.parameters)) add('parameter', name, `/parameters/${pointerToken(name)}`, parameter.interpretation);
+  for (const [name, derived] of Object.entries(file.derivedFacts)) add('derivedFact', name, `/derivedFacts/${pointerToken(name)}`, derived.interpretation);
+  for (const [fact, declared] of Object.entries(file.factDefaults ?? {}))
+    add('factDefault', fact, `/factDefaults/${pointerToken(fact)}`, declared.interpretation);
   file.rules.forEach((rule, i) => add('rule', rule.name, `/rules/${i}`, rule.interpretation));
   return found;
 }

@@ -12,7 +12,7 @@ import { CUSTOM_OPERATORS } from '../engine/operators';
 import { PARAM_PREFIX, type RuleFile } from '../engine/types';
 import { DecisionError, type Issue } from '../errors';
 import { ARCHIVED_VOCABULARY_DEFAULTS, caseFactsSchema, defaultedFactPaths, factPaths } from '../facts/schema';
-import { pointerToken } from '../facts/validate';
+import { pointerToken, pointerTokenName } from '../facts/validate';
 import { caseFactTypes, derivedFactType, typeMismatch, type FactType } from './fact-types';
 import { interpretationPointer, interpretationProblems, upgradeArchivedInterpretations } from './interpretation-problems';
 import { locate, syntaxProblems } from './positions';
@@ -144,7 +144,7 @@ function valueAt(json: unknown, pointer: string): unknown {
   let node = json;
   for (const token of pointer.split('/').slice(1)) {
     if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<string, unknown>)[token.replace(/~1/g, '/').replace(/~0/g, '~')];
+    node = (node as Record<string, unknown>)[pointerTokenName(token)];
   }
   return node;
 }
