@@ -79,8 +79,8 @@ const listed = ({ on, name, interpretation: { question, chosen } }: PlacedInterp
 /**
  * The unconfirmed interpretations the rules `weighed` rely on: each weighed rule's own; each parameter or derived fact
  * a weighed rule's conditions read, and each parameter such a derived fact reads; each parameter the outcome builder
- * reads (`builderParameters`, the module's `parameters`); and, by fact, each fact default whose fact a weighed rule,
- * a derived fact it reads, or the builder (`builderFacts`) reads.
+ * reads (`builderParameters`, the module's `parameters`, and any a weighed rule's event names); and, by fact, each
+ * fact default whose fact a weighed rule, a derived fact it reads, or the builder (`builderFacts`) reads.
  */
 export function reliedOn(file: RuleFile, weighed: readonly RuleDefinition[], builderParameters: readonly string[], builderFacts: readonly string[]): ReliedOn {
   const parameters = new Set(builderParameters);
@@ -90,6 +90,9 @@ export function reliedOn(file: RuleFile, weighed: readonly RuleDefinition[], bui
   for (const rule of weighed) {
     rules.add(rule.name);
     for (const fact of Object.keys(rule.appliesTo ?? {})) facts.add(fact);
+    // A parameter a weighed rule's event names (a timeframe rule's "workingDays": "actionWorkingDays") is one the
+    // outcome builder reads for that rule, beyond the module's own list.
+    for (const value of Object.values(rule.event.params ?? {})) if (typeof value === 'string' && Object.hasOwn(file.parameters, value)) parameters.add(value);
     for (const fact of conditionFacts(rule.conditions)) {
       if (fact.startsWith(PARAM_PREFIX)) parameters.add(fact.slice(PARAM_PREFIX.length));
       else if (Object.hasOwn(file.derivedFacts, fact)) derived.add(fact);
