@@ -9,6 +9,7 @@ import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { todayInSydney } from '../dates/calendar';
 import { citation } from '../engine/explain';
+import { interpretationsOf, isConfirmed } from '../engine/interpretations';
 import type { CompiledRuleSet } from '../engine/compile';
 import { DecisionError } from '../errors';
 import { versionsByFile, type RuleRegistry, type RuleSetVersions } from '../loader/load';
@@ -107,6 +108,47 @@ export function describeRuleSet(ruleSet: CompiledRuleSet) {
     derivedFacts: file.derivedFacts,
     outcome: file.outcome,
     rules: file.rules.map((rule) => ({ ...rule, citation: citation(rule.sources) })),
+    interpretations: listedInterpretations(ruleSet),
+  };
+}
+
+/** A version's interpretations as GET /v1/rulesets/{name} lists them: unconfirmed first, each group in file order. */
+function listedInterpretations(ruleSet: CompiledRuleSet) {
+  const listed = interpretationsOf(ruleSet.file).map(({ on, name, interpretation }) => ({
+    on,
+    name,
+    ...interpretation,
+    confirmed: isConfirmed(interpretation),
+  }));
+  return [...listed.filter((i) => !i.confirmed), ...listed.filter((i) => i.confirmed)].map(
+    ({ on, name, question, chosen, confirmed, confirmedBy, confirmedOn }) => ({
+      on,
+      name,
+      question,
+      chosen,
+      confirmed,
+      ...(confirmedBy !== undefined && { confirmedBy }),
+      ...(confirmedOn !== undefined && { confirmedOn }),
+    }),
+  );
+}
+
+/**
+ * GET /v1/rulesets/{name}: the version in force on `asOf`, and every version's period with the readings it applies
+ * that policy staff have not confirmed (what the rules page lists for them).
+ */
+export function ruleSetDetail(versions: RuleSetVersions, asOf: string) {
+  return {
+    ...describeRuleSet(versions.resolve(asOf)),
+    versions: versions.versions.map((v) => ({
+      version: v.version,
+      effectiveFrom: v.effectiveFrom,
+      effectiveTo: v.effectiveTo,
+      file: v.sourceFile,
+      unconfirmedInterpretations: interpretationsOf(v.file)
+        .filter(({ interpretation }) => !isConfirmed(interpretation))
+        .map(({ on, name, interpretation: { question, chosen } }) => ({ on, name, question, chosen })),
+    })),
   };
 }
 
@@ -254,10 +296,7 @@ export function createApp(options: AppOptions): RequestListener {
   app.get('/v1/rulesets/:name', ...guard('read-rules'), (req, res) => {
     const versions = ruleSetNamed(req.params.name as string);
     const asOf = asOfOf(req) ?? todayInSydney(clock());
-    res.json({
-      ...describeRuleSet(versions.resolve(asOf)),
-      versions: versions.periods(),
-    });
+    res.json(ruleSetDetail(versions, asOf));
   });
 
   app.post(

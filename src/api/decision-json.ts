@@ -17,7 +17,7 @@ const rulesJson = new WeakMap<object, Map<string, string>>();
 /** Distinct value combinations kept per rule; beyond this the rule's map starts again. */
 const PER_RULE = 512;
 
-/** JSON of objects a compiled version owns and nobody mutates (parameters), by identity. */
+/** JSON of objects a compiled version owns and nobody mutates (parameters, the interpretations a subset relies on), by identity. */
 const versionJson = new WeakMap<object, string>();
 
 function conditionKey(condition: ConditionExplanation): string {
@@ -56,6 +56,16 @@ function parametersJson(parameters: Decision['parameters']): string {
   return json;
 }
 
+/** A decision's unconfirmed interpretations are its version's, shared by every decision of a rule subset: by identity. */
+function interpretationsJson(list: Decision['unconfirmedInterpretations']): string {
+  let json = versionJson.get(list);
+  if (json === undefined) {
+    json = JSON.stringify(list);
+    versionJson.set(list, json);
+  }
+  return json;
+}
+
 const str = (value: string): string => JSON.stringify(value);
 
 /**
@@ -66,7 +76,7 @@ export function decisionJson(decision: Decision, decisionId?: string): string {
   const explanation = decision.explanation.map(ruleJson).join(',');
   const id = decisionId === undefined ? '' : `"decisionId":${str(decisionId)},`;
   const summary = decision.summary === undefined ? '' : `"summary":${JSON.stringify(decision.summary)},`;
-  return `{${id}"ruleSet":${str(decision.ruleSet)},"version":${str(decision.version)},"effective":${JSON.stringify(decision.effective)},"asOf":${str(decision.asOf)},"evaluator":${str(decision.evaluator)},"outcome":${JSON.stringify(decision.outcome)},${summary}"defaultsApplied":${JSON.stringify(decision.defaultsApplied)},"explanation":[${explanation}],"derivedFacts":${JSON.stringify(decision.derivedFacts)},"parameters":${parametersJson(decision.parameters)}}`;
+  return `{${id}"ruleSet":${str(decision.ruleSet)},"version":${str(decision.version)},"effective":${JSON.stringify(decision.effective)},"asOf":${str(decision.asOf)},"evaluator":${str(decision.evaluator)},"outcome":${JSON.stringify(decision.outcome)},${summary}"defaultsApplied":${JSON.stringify(decision.defaultsApplied)},"unconfirmedInterpretations":${interpretationsJson(decision.unconfirmedInterpretations)},"explanation":[${explanation}],"derivedFacts":${JSON.stringify(decision.derivedFacts)},"parameters":${parametersJson(decision.parameters)}}`;
 }
 
 /**

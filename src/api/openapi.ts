@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ERROR_CATALOGUE, MAX_LISTED_ISSUES, type ErrorCode } from '../errors';
 import { caseFactsSchema, evaluateRequestSchema } from '../facts/schema';
-import { conditionSchema, ruleFileSchema } from '../loader/rule-file-schema';
+import { conditionSchema, interpretation, ruleFileSchema } from '../loader/rule-file-schema';
 import type { RuleSetModule } from '../engine/compile';
 import { RULE_SET_MODULES, registryGeneration } from '../rulesets';
 import { rolesThatMay, type Permission } from './access';
@@ -149,6 +149,12 @@ function decisionSchema(recorded: boolean, description: string, union: Schema): 
         description:
           "Each fact the request left out that the deciding version takes to have a value (its rule file's factDefaults), with that value: empty when none was",
       },
+      unconfirmedInterpretations: {
+        type: 'array',
+        items: ref('UnconfirmedInterpretation'),
+        description:
+          "Each reading of the procedure this decision relied on that policy staff have not confirmed (the rule file's interpretations): on a rule weighed, on a parameter or derived fact a weighed rule's conditions or the outcome read, or on a fact default applied. Empty when every reading relied on is confirmed",
+      },
       explanation: { type: 'array', items: ref('RuleExplanation'), description: 'One entry per rule weighed, in file order' },
       derivedFacts: mapOf({}, 'Each derived fact (counts, windows) the rules read → its value for this case'),
       parameters: mapOf({}, 'Each parameter of the deciding version → its value'),
@@ -248,6 +254,24 @@ const versionPeriod = closed({
   file: { type: 'string', description: 'The rule file, relative to rules/' },
 });
 
+/** Where an interpretation sits in its rule file, and its name there: the question and the reading follow. */
+const interpretationPlace: Record<string, Schema> = {
+  on: { enum: ['parameter', 'derivedFact', 'factDefault', 'rule'], description: 'What the interpretation is marked on' },
+  name: { type: 'string', description: 'The name of that parameter, derived fact or rule, or the fact path of that fact default' },
+  question: { type: 'string', description: 'What the procedure leaves open, as a question a policy officer can answer' },
+  chosen: { type: 'string', description: 'The reading the rules apply' },
+};
+
+/** A version's period, with the readings it applies that policy staff have not confirmed (GET /v1/rulesets/{name}). */
+const versionWithInterpretations = closed({
+  ...(versionPeriod.properties as Record<string, Schema>),
+  unconfirmedInterpretations: {
+    type: 'array',
+    items: ref('UnconfirmedInterpretation'),
+    description: 'Each interpretation of this version that policy staff have not confirmed, in file order',
+  },
+});
+
 const ruleDefinition = embed(
   {
     ...ruleItem,
@@ -330,8 +354,9 @@ const schemas: Record<string, unknown> = {
       citation: { type: 'string' },
       requiredFor: { ...strings, minItems: 1, description: 'The grounds (bases, pathways) this rule is a criterion of' },
       interpretation: {
-        type: 'string',
-        description: "Present when the rule encodes a reading of the procedure's words that they leave open: what it is taken to mean, for a person to weigh",
+        ...ref('Interpretation'),
+        description:
+          "Present when the rule encodes a reading of the procedure's words that they leave open: the question, the reading chosen, and who confirmed it (absent: unconfirmed)",
       },
       conditions: ref('ConditionExplanation'),
       computed: {
@@ -435,6 +460,24 @@ const schemas: Record<string, unknown> = {
     ],
   },
   VersionPeriod: versionPeriod,
+  VersionWithInterpretations: versionWithInterpretations,
+  Interpretation: embed(interpretation, REFS),
+  UnconfirmedInterpretation: {
+    ...closed(interpretationPlace),
+    description: 'A reading of the procedure that policy staff have not confirmed, and where it sits',
+  },
+  InterpretationListed: {
+    ...closed(
+      {
+        ...interpretationPlace,
+        confirmed: { type: 'boolean', description: 'Whether policy staff have confirmed the reading (confirmedBy and confirmedOn present)' },
+        confirmedBy: { type: 'string', description: 'Who confirmed it' },
+        confirmedOn: { ...date, description: 'The day they confirmed it' },
+      },
+      ['confirmedBy', 'confirmedOn'],
+    ),
+    description: "One of a version's interpretations: where it sits, its question, the reading chosen and whether it is confirmed",
+  },
   RuleSetSummary: closed({
     name: ref('RuleSetName'),
     version: { ...ref('RuleVersion'), description: 'The version in force today (or the newest, when none is)' },
@@ -465,7 +508,13 @@ const schemas: Record<string, unknown> = {
     derivedFacts: fileField('derivedFacts'),
     outcome: { ...fileField('outcome'), description: "The rule file's settings for its outcome module" },
     rules: { type: 'array', items: ref('RuleDefinition') },
-    versions: { type: 'array', items: ref('VersionPeriod') },
+    interpretations: {
+      type: 'array',
+      items: ref('InterpretationListed'),
+      description:
+        'Every reading of the procedure this version applies where its words leave it open (each also on its parameter, derived fact, fact default or rule): the unconfirmed first, each group in file order',
+    },
+    versions: { type: 'array', items: ref('VersionWithInterpretations'), description: 'Every version of the rule set, with its unconfirmed interpretations' },
   }),
   ReloadResult: closed({
     reloaded: { const: true },

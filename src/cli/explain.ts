@@ -4,6 +4,8 @@ import { todayInSydney } from '../dates/calendar';
 import { evaluate } from '../engine/evaluate';
 import { summarize } from '../engine/summary';
 import { citation, type ConditionExplanation } from '../engine/explain';
+import { confirmation, ON_WORDS } from '../engine/interpretations';
+import type { Interpretation } from '../engine/types';
 import { DecisionError } from '../errors';
 import { parseEvaluateRequest } from '../facts/validate';
 import { EXIT, describeIssue, loadOrReport, places, print } from './context';
@@ -23,6 +25,12 @@ function printCondition(condition: ConditionExplanation, indent: string): void {
   } else {
     print(`${indent}${mark(condition.result)} ${condition.text}`);
   }
+}
+
+/** A reading the rules apply where the procedure leaves it open: the question, whether it is confirmed, the reading. */
+function printInterpretation(interpretation: Interpretation): void {
+  print(`    interpretation (${confirmation(interpretation)}): ${interpretation.question}`);
+  print(`      chosen: ${interpretation.chosen}`);
 }
 
 export async function explainCommand(name: string, factsFile: string, options: { asOf?: string; rules?: string }): Promise<number> {
@@ -82,8 +90,17 @@ export async function explainCommand(name: string, factsFile: string, options: {
           `  ${applied.has(fact) ? '→ applied ' : '  not used'}  ${fact}: ${JSON.stringify(value)}${applied.has(fact) ? ' (the case left it out)' : ' (the case gives it)'}`,
         );
         print(`    ${description}`);
-        if (interpretation) print(`    interpretation: ${interpretation}`);
+        if (interpretation) printInterpretation(interpretation);
         print(`    source: ${citation(sources)}`);
+      }
+      print();
+    }
+    // Readings of the procedure this decision rests on that policy staff have not confirmed: a reviewer weighs them.
+    if (decision.unconfirmedInterpretations.length > 0) {
+      print(`Unconfirmed interpretations relied on (${decision.unconfirmedInterpretations.length}: readings of the procedure policy staff have not confirmed)`);
+      for (const { on, name, question, chosen } of decision.unconfirmedInterpretations) {
+        print(`  • ${ON_WORDS[on]} ${name}: ${question}`);
+        print(`    chosen: ${chosen}`);
       }
       print();
     }
@@ -91,7 +108,7 @@ export async function explainCommand(name: string, factsFile: string, options: {
     for (const rule of decision.explanation) {
       print(`${rule.fired ? '✓ fired       ' : '✗ did not fire'}  ${rule.rule}`);
       print(`    ${rule.description}`);
-      if (rule.interpretation) print(`    interpretation: ${rule.interpretation}`);
+      if (rule.interpretation) printInterpretation(rule.interpretation);
       print(`    source: ${rule.citation}`);
       printCondition(rule.conditions, '    ');
       for (const date of rule.computed ?? []) print(`    ${date.field}: ${date.text}`);

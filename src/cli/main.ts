@@ -38,7 +38,13 @@ const run = (action: Promise<number> | number) => {
 program
   .command('validate [files...]')
   .description('validate the rule files (all, or the ones named) and report each problem as file:line:column')
-  .action((files: string[]) => run(import('./validate').then(({ validateCommand }) => validateCommand(files, program.opts()))));
+  .option(
+    '--interpretations',
+    'then list each interpretation (a reading of the procedure its words leave open) by file:line:column, with its question, the reading chosen and whether it is confirmed; unconfirmed first',
+  )
+  .action((files: string[], options: { interpretations?: boolean }) =>
+    run(import('./validate').then(({ validateCommand }) => validateCommand(files, { ...program.opts(), ...options }))),
+  );
 program
   .command('test [ruleSet]')
   .description(
@@ -63,7 +69,9 @@ program
 
 program
   .command('interpretations')
-  .description('list every interpretation the rule files mark (a reading of the procedure its words leave open), by file:line, for policy staff to confirm')
+  .description(
+    'list every interpretation the rule files mark (a reading of the procedure its words leave open) by file:line:column, with its question, the reading chosen and whether policy staff have confirmed it; unconfirmed first (validate --interpretations, after the checks)',
+  )
   .option('--json', 'print them as JSON')
   .action((options: { json?: boolean }) =>
     run(import('./interpretations').then(({ interpretationsCommand }) => interpretationsCommand({ ...program.opts(), ...options }))),

@@ -1,12 +1,23 @@
 // ps-rules validate [files...]: checks rule files and names each problem by file:line:column with the fix.
 import path from 'node:path';
 import { DecisionError } from '../errors';
-import { loadRules } from '../loader/load';
+import { loadRules, RuleSetVersions, type RuleRegistry } from '../loader/load';
 import { loadTriagePriority, TRIAGE_PRIORITY_FILE } from '../loader/triage-priority';
 import { RULE_SET_MODULES } from '../rulesets';
 import { EXIT, describeIssue, places, print } from './context';
+import { printInterpretations } from './interpretations';
 
-export function validateCommand(files: string[], options: { rules?: string }): number {
+/** The registry with only the versions read from the files named, for a listing of theirs alone. */
+function onlyFiles(registry: RuleRegistry, files: ReadonlySet<string>): RuleRegistry {
+  const ruleSets = new Map<string, RuleSetVersions>();
+  for (const [name, ruleSet] of registry.ruleSets) {
+    const versions = ruleSet.versions.filter((v) => files.has(v.sourceFile));
+    if (versions.length > 0) ruleSets.set(name, new RuleSetVersions(name, versions));
+  }
+  return { ...registry, ruleSets };
+}
+
+export function validateCommand(files: string[], options: { rules?: string; interpretations?: boolean }): number {
   const { rules } = places(options);
   const only = new Set(files.map((f) => path.relative(rules, path.resolve(f))));
   try {
@@ -25,6 +36,7 @@ export function validateCommand(files: string[], options: { rules?: string }): n
       `✓ triage tiers  ${priority.tiers.map((tier, i) => `${i + 1} ${tier.name}`).join('; ')}; ${priority.actions.length} next actions  (${TRIAGE_PRIORITY_FILE})`,
     );
     print(`All rule files in ${rules} are valid.`);
+    if (options.interpretations) printInterpretations(only.size === 0 ? registry : onlyFiles(registry, only), false);
     return EXIT.ok;
   } catch (error) {
     if (!(error instanceof DecisionError)) throw error;

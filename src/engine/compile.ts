@@ -7,9 +7,11 @@ import { DecisionError } from '../errors';
 import { locate } from '../loader/positions';
 import { caseFactsSchema, factPaths } from '../facts/schema';
 import { compileRule, compileRuleVerdict, type CompiledRule, type RuleVerdict } from './compiled';
+import { conditionFacts } from './conditions';
 import { compileDerivedFact, derivedInputs, type DerivedFact } from './derived';
 import { deriveAllFunction, factMapBuilder, runAllFunction, type DeriveAll, type FactMapBuilder } from './fact-map';
 import type { ComputedDate, RuleExplanation } from './explain';
+import { reliedOn, type ReliedOn } from './interpretations';
 import { addCustomOperators } from './operators';
 import { EnginePool } from './pool';
 import { PARAM_PREFIX, type DefaultApplied, type FactMap, type RuleDefinition, type RuleFile } from './types';
@@ -148,6 +150,8 @@ export interface RuleSubset {
    * can move only those (summary.changes decides a changed case again by them alone).
    */
   readers: ReadonlyMap<string, readonly number[]>;
+  /** The unconfirmed interpretations a decision weighing these rules relies on (interpretations.ts): worked out once, here. */
+  relied: ReliedOn;
 }
 
 export interface CompiledRuleSet {
@@ -197,17 +201,6 @@ function schemaLabels(node: SchemaNode, prefix = '', into: Record<string, string
     if (child.properties) schemaLabels(child, path, into);
     else into[path] = child.description ?? path;
   }
-  return into;
-}
-
-/** Every fact a condition reads: each leaf's fact, and the fact its value names (a parameter's `param:` fact too). */
-export function conditionFacts(condition: unknown, into: Set<string> = new Set()): Set<string> {
-  const node = condition as Record<string, unknown>;
-  for (const group of ['all', 'any']) if (Array.isArray(node[group])) for (const child of node[group] as unknown[]) conditionFacts(child, into);
-  if (node.not) conditionFacts(node.not, into);
-  if (typeof node.fact === 'string') into.add(node.fact);
-  const value = node.value as { fact?: unknown } | null;
-  if (value !== null && typeof value === 'object' && typeof value.fact === 'string') into.add(value.fact);
   return into;
 }
 
@@ -307,6 +300,7 @@ export function compileRuleSet(
         verdicts,
         explainers,
         readers,
+        relied: reliedOn(file, rules, module.parameters, module.facts),
       };
       subsets.set(key, subset);
     }

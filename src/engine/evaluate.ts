@@ -5,6 +5,7 @@ import type { CaseFacts } from '../facts/validate';
 import type { CompiledRuleSet, OutcomeContext, RuleSubset } from './compile';
 import type { CompiledRule } from './compiled';
 import { explainRule, type ComputedDate, type RuleExplanation } from './explain';
+import { unconfirmedFor, type UnconfirmedInterpretation } from './interpretations';
 import type { EnginePool } from './pool';
 import type { Summary } from './summary';
 import type { DefaultApplied, FactMap, RuleDefinition, RuleFile } from './types';
@@ -26,6 +27,11 @@ export interface Decision {
   summary?: Summary;
   /** Each fact the request left out that the deciding version's rule file declares a default for, with the value taken. */
   defaultsApplied: readonly DefaultApplied[];
+  /**
+   * Each reading of the procedure the decision relied on that policy staff have not confirmed (interpretations.ts):
+   * on a weighed rule, a parameter or derived fact its conditions or the outcome builder read, or a fact default applied.
+   */
+  unconfirmedInterpretations: readonly UnconfirmedInterpretation[];
   explanation: RuleExplanation[];
   derivedFacts: Record<string, unknown>;
   parameters: Readonly<Record<string, unknown>>;
@@ -46,17 +52,17 @@ export async function evaluate(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf:
   if (evaluator === 'compiled') return decide(ruleSet, facts, asOf);
   const factMap = factsFor(ruleSet, facts, asOf);
   withParameters(ruleSet, factMap.facts);
-  const { rules, pool } = ruleSet.subsetFor(factMap.facts);
+  const { rules, pool, relied } = ruleSet.subsetFor(factMap.facts);
   const explanation = await referenceRun(rules, pool, factMap.facts, ruleSet.labels);
-  return decision(ruleSet, asOf, 'reference', factMap, rules, explanation);
+  return decision(ruleSet, asOf, 'reference', factMap, rules, relied, explanation);
 }
 
 /** The compiled evaluator, synchronously: what batch triage and the hot path call. */
 export function decide(ruleSet: CompiledRuleSet, facts: CaseFacts, asOf: string): Decision {
   const factMap = factsFor(ruleSet, facts, asOf);
-  const { rules, runAll } = ruleSet.subsetFor(factMap.facts);
+  const { rules, runAll, relied } = ruleSet.subsetFor(factMap.facts);
   const explanation = runAll(factMap.facts);
-  return decision(ruleSet, asOf, 'compiled', factMap, rules, explanation);
+  return decision(ruleSet, asOf, 'compiled', factMap, rules, relied, explanation);
 }
 
 /** json-rules-engine reads parameters as facts ("param:multiple"); the compiled rules hold them already. */
@@ -70,7 +76,7 @@ export function referenceFactMap(ruleSet: CompiledRuleSet, facts: CaseFacts, asO
 }
 
 /** A decision without its explanation: the outcome, and which rules fired. */
-export type Verdict = Omit<Decision, 'explanation' | 'evaluator'> & { fired: string[] };
+export type Verdict = Omit<Decision, 'explanation' | 'evaluator' | 'unconfirmedInterpretations'> & { fired: string[] };
 
 /**
  * The compiled evaluator without the explanation: the same outcome and fired rules as decide()
@@ -301,6 +307,7 @@ function decision(
   evaluator: Evaluator,
   prepared: PreparedFacts,
   rules: readonly RuleDefinition[],
+  relied: RuleSubset['relied'],
   explanation: RuleExplanation[],
 ): Decision {
   const fired = new Set<string>();
@@ -311,7 +318,21 @@ function decision(
   // Decision's field order is the response's: evaluator after asOf, the summary (when one is added) and the defaults
   // taken after the outcome, then the explanation. The summary's key is made here, undefined, so that a summary added
   // later takes this place in JSON.stringify's order; while undefined, JSON.stringify leaves it out.
-  return { ruleSet: name, version, effective, asOf, evaluator, outcome, summary: undefined, defaultsApplied, explanation, derivedFacts, parameters };
+  const unconfirmedInterpretations = unconfirmedFor(relied, defaultsApplied);
+  return {
+    ruleSet: name,
+    version,
+    effective,
+    asOf,
+    evaluator,
+    outcome,
+    summary: undefined,
+    defaultsApplied,
+    unconfirmedInterpretations,
+    explanation,
+    derivedFacts,
+    parameters,
+  };
 }
 
 /** The reference evaluator: json-rules-engine itself, on an Engine of its own for this run. */

@@ -1,7 +1,7 @@
 // Turns json-rules-engine's recorded condition results into the explanation a caseworker reads.
 import { longDate, skippedDays, type HolidayCalendar, type SkippedDay } from '../dates/calendar';
 import { OPERATOR_PHRASES } from './operators';
-import { PARAM_PREFIX, type RuleDefinition, type SourceRef } from './types';
+import { PARAM_PREFIX, type Interpretation, type RuleDefinition, type SourceRef } from './types';
 
 export type ConditionExplanation =
   | { all: ConditionExplanation[]; result: boolean | null }
@@ -71,8 +71,8 @@ export interface RuleExplanation {
   sources: SourceRef[];
   citation: string;
   requiredFor?: string[];
-  /** The rule's reading of the procedure's words, when it is marked as an interpretation. */
-  interpretation?: string;
+  /** The rule's reading of the procedure's words, when it is marked as an interpretation: the question, the reading chosen, who confirmed it. */
+  interpretation?: Interpretation;
   conditions: ConditionExplanation;
   /** The dates of the outcome this rule decided (a due date), each with how it was reckoned: set by the rule set's module. */
   computed?: ComputedDate[];

@@ -10,11 +10,26 @@ export interface SourceRef {
   quote?: string;
 }
 
+/**
+ * A reading of the procedure that its words leave open, marked where the rules apply it (a parameter, a derived fact,
+ * a fact default or a rule) so that policy staff can answer the question and confirm, or change, the reading.
+ */
+export interface Interpretation {
+  /** What the procedure leaves open, as a question a policy officer can answer. */
+  question: string;
+  /** The reading the rules apply. */
+  chosen: string;
+  /** Who in policy confirmed the reading (with confirmedOn): absent, it is unconfirmed. */
+  confirmedBy?: string;
+  /** The day they confirmed it (YYYY-MM-DD). */
+  confirmedOn?: string;
+}
+
 export interface Parameter {
   value: unknown;
   description: string;
   /** The reading of the procedure's words this value encodes, when they leave it open: for policy staff to confirm. */
-  interpretation?: string;
+  interpretation?: Interpretation;
   sources: SourceRef[];
 }
 
@@ -26,7 +41,7 @@ export interface Parameter {
 export interface FactDefault {
   value: unknown;
   description: string;
-  interpretation?: string;
+  interpretation?: Interpretation;
   sources: SourceRef[];
 }
 
@@ -45,7 +60,7 @@ export interface ParamRef {
 export interface DerivedFactDefinition {
   kind: 'count' | 'countCurrent' | 'firstCurrent' | 'maxPerGroup' | 'distinctValues' | 'missingValues' | 'daysSince' | 'daysPast';
   description: string;
-  interpretation?: string;
+  interpretation?: Interpretation;
   list?: string;
   /** Field → a constant, a list of them, null (absent), { present: true }, a parameter ({ param }) or another fact of the case ({ fact }). */
   where?: Record<string, unknown>;
@@ -69,7 +84,7 @@ export interface RuleDefinition {
   name: string;
   description: string;
   /** The reading of the quoted words this rule encodes, when they leave it open. */
-  interpretation?: string;
+  interpretation?: Interpretation;
   sources: SourceRef[];
   conditions: TopLevelCondition;
   event: Event;

@@ -7,13 +7,15 @@ import { closest } from 'fastest-levenshtein';
 import { buildCalendar, type HolidayCalendarFile } from '../dates/calendar';
 import { compileRuleSet, versionOf, type CompiledRuleSet, type RuleSetModule } from '../engine/compile';
 import { derivedInputs, isFactRef, isParamRef, PERIOD_KINDS } from '../engine/derived';
+import { interpretationsOf } from '../engine/interpretations';
 import { CUSTOM_OPERATORS } from '../engine/operators';
 import { PARAM_PREFIX, type RuleFile } from '../engine/types';
 import { DecisionError, type Issue } from '../errors';
 import { ARCHIVED_VOCABULARY_DEFAULTS, caseFactsSchema, defaultedFactPaths, factPaths } from '../facts/schema';
-import { pointerToken } from '../facts/validate';
+import { pointerToken, pointerTokenName } from '../facts/validate';
 import { vocabularyLists } from '../facts/entries';
 import { caseFactTypes, derivedFactType, typeMismatch, type FactType } from './fact-types';
+import { interpretationPointer, interpretationProblems, upgradeArchivedInterpretations } from './interpretation-problems';
 import { locate, syntaxProblems } from './positions';
 import { parameterProblem, type DeclaredParameter } from './parameter-types';
 import { conditionSchema, ruleFileSchema } from './rule-file-schema';
@@ -140,6 +142,16 @@ function parseJson(file: string, text: string, issues: Located[]): unknown {
   return undefined;
 }
 
+/** The value at a JSON pointer in parsed JSON (undefined where there is none). */
+function valueAt(json: unknown, pointer: string): unknown {
+  let node = json;
+  for (const token of pointer.split('/').slice(1)) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[pointerTokenName(token)];
+  }
+  return node;
+}
+
 /** " (did you mean x?)" when a close name exists. */
 function suggestion(name: string, candidates: Iterable<string>): string {
   const list = [...candidates];
@@ -162,6 +174,9 @@ function checkMeaning(file: string, ruleFile: RuleFile, modules: Readonly<Record
     at('/ruleSet', `the file must be named ${ruleFile.ruleSet}.json, or ${ruleFile.ruleSet}.<label>.json for another version`);
   if (ruleFile.effectiveFrom && ruleFile.effectiveTo && ruleFile.effectiveTo < ruleFile.effectiveFrom)
     at('/effectiveTo', `effectiveTo ${ruleFile.effectiveTo} is before effectiveFrom ${ruleFile.effectiveFrom}`);
+  // What the schema cannot say of an interpretation: confirmedBy and confirmedOn go together.
+  for (const { pointer, interpretation } of interpretationsOf(ruleFile))
+    for (const { at, message } of interpretationProblems(interpretation)) issues.push({ file, pointer: `${pointer}${at}`, message });
   const derived = new Set(Object.keys(ruleFile.derivedFacts));
   const defaults = ruleFile.factDefaults ?? {};
   const defaulted = (fact: string) => DEFAULTED.has(fact) || Object.hasOwn(defaults, fact);
@@ -455,11 +470,24 @@ export function loadRuleTexts(
     texts.set(file, text);
     const json = parseJson(file, text, issues);
     if (json === undefined) continue;
+    if (archived) upgradeArchivedInterpretations(json);
     if (!validateRuleFile(json)) {
       // A parameter whose value does not fit its type is said once, in words (parameter-types.ts), not as the schema's keyword errors.
       const parameters = (json as { parameters?: Record<string, DeclaredParameter> }).parameters ?? {};
       const said = new Set<string>();
-      for (const error of validateRuleFile.errors ?? []) {
+      /** Whether a problem other than an interpretation's was found. */
+      let otherwise = false;
+      for (const error of [...(validateRuleFile.errors ?? [])]) {
+        // An interpretation's problems are said once each, in words, at the member to fix (interpretation-problems.ts).
+        const interpretation = interpretationPointer(error.instancePath);
+        if (interpretation !== undefined) {
+          if (said.has(interpretation)) continue;
+          said.add(interpretation);
+          const problems = interpretationProblems(valueAt(json, interpretation));
+          for (const { at, message } of problems) issues.push({ file, pointer: `${interpretation}${at}`, message });
+          if (problems.length > 0) continue;
+          said.delete(interpretation);
+        }
         const name = /^\/parameters\/([^/]+)(\/(value|type|of)(\/.*)?)?$/.exec(error.instancePath)?.[1]?.replace(/~1/g, '/').replace(/~0/g, '~');
         const problem = name !== undefined && parameters[name] ? parameterProblem(name, parameters[name]) : undefined;
         if (name !== undefined && problem) {
@@ -470,6 +498,7 @@ export function loadRuleTexts(
               message: problem.message,
             });
           said.add(name);
+          otherwise = true;
           continue;
         }
         const params = error.params as { additionalProperty?: string; missingProperty?: string };
@@ -481,8 +510,13 @@ export function loadRuleTexts(
           });
         else if (error.keyword === 'required') issues.push({ file, pointer: error.instancePath, message: `"${params.missingProperty}" is required here` });
         else issues.push({ file, pointer: error.instancePath, message: error.message ?? 'is invalid' });
+        otherwise = true;
       }
-      continue;
+      // A file whose only fault is interpretations in the old string form is read on, each string as the reading
+      // chosen, so that its author hears of every other problem now rather than after rewriting them.
+      if (otherwise) continue;
+      upgradeArchivedInterpretations(json);
+      if (!validateRuleFile(json)) continue;
     }
     const ruleFile = json as unknown as RuleFile;
     if (archived && ruleFile.factDefaults === undefined) {

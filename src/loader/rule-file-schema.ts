@@ -17,12 +17,21 @@ const sources = { type: 'array', minItems: 1, items: source } as const;
 
 /**
  * A reading the procedure's words leave open (what "within", "previously" or "history of" is taken to mean), marked so
- * that policy staff can find and confirm it: on a parameter, a derived fact or a rule, in plain words.
+ * that policy staff can find, answer and confirm it: on a parameter, a derived fact, a fact default or a rule. The
+ * loader says what is wrong with one in words (interpretation-problems.ts), not as this schema's keyword errors.
  */
 export const interpretation = {
-  type: 'string',
-  minLength: 20,
-  description: "The reading of the procedure's words this encodes, for policy staff to confirm",
+  type: 'object',
+  additionalProperties: false,
+  required: ['question', 'chosen'],
+  properties: {
+    question: { type: 'string', minLength: 10, pattern: '\\?$', description: 'What the procedure leaves open, as a question a policy officer can answer' },
+    chosen: { type: 'string', minLength: 20, description: 'The reading the rules apply' },
+    confirmedBy: { type: 'string', minLength: 1, description: 'Who in policy confirmed the reading (with confirmedOn)' },
+    confirmedOn: { type: 'string', format: 'date', description: 'The day they confirmed it (with confirmedBy)' },
+  },
+  // For readers of the schema (the OpenAPI document); Ajv's draft-07 does not apply it: the loader checks the pair.
+  dependentRequired: { confirmedBy: ['confirmedOn'], confirmedOn: ['confirmedBy'] },
 } as const;
 
 const condition = {

@@ -4,7 +4,7 @@
 // parameter became 24, in every answer and on the rules page. Written `{aggressionWindowMonths} months`, it says what
 // the rules decide by. A number typed in beside its unit, where a parameter holds that value, draws a warning.
 import type { Issue } from '../errors';
-import type { Parameter, RuleFile } from '../engine/types';
+import type { Interpretation, Parameter, RuleFile } from '../engine/types';
 import { NUMBER_TYPES } from './parameter-types';
 
 const TEMPLATE = /\{([A-Za-z][A-Za-z0-9]*)\}/g;
@@ -29,10 +29,13 @@ interface Located extends Issue {
 /** Every description of a rule file, with the JSON pointer where it stands. */
 function descriptions(ruleFile: RuleFile): { pointer: string; text: string; set: (text: string) => void }[] {
   const found: { pointer: string; text: string; set: (text: string) => void }[] = [];
-  const at = (pointer: string, holder: { description: string; interpretation?: string }) => {
+  const at = (pointer: string, holder: { description: string; interpretation?: Interpretation }) => {
     found.push({ pointer: `${pointer}/description`, text: holder.description, set: (text) => (holder.description = text) });
-    if (holder.interpretation !== undefined)
-      found.push({ pointer: `${pointer}/interpretation`, text: holder.interpretation, set: (text) => (holder.interpretation = text) });
+    const interpretation = holder.interpretation;
+    if (interpretation === undefined) return;
+    // Both the question and the reading name parameters as {name}: "in the last {aggressionWindowMonths} months".
+    found.push({ pointer: `${pointer}/interpretation/question`, text: interpretation.question, set: (text) => (interpretation.question = text) });
+    found.push({ pointer: `${pointer}/interpretation/chosen`, text: interpretation.chosen, set: (text) => (interpretation.chosen = text) });
   };
   at('', ruleFile);
   for (const [name, parameter] of Object.entries(ruleFile.parameters)) at(`/parameters/${name}`, parameter);

@@ -62,6 +62,47 @@ describe('reading', () => {
     expect(today.body.version).not.toBe(before.body.version);
   });
 
+  test("GET /v1/rulesets/{name} carries each interpretation where it sits, and every version's unconfirmed ones, for policy staff", async () => {
+    const res = await app.as('policy').get('/v1/rulesets/direct-referral?asOf=2025-06-02');
+    expect(res.status).toBe(200);
+    // On the parameter itself: the question, and the reading chosen; no confirmation yet.
+    expect(res.body.parameters.aggressionKinds.interpretation).toEqual({
+      question: expect.stringMatching(/^Does a threat of self-harm count as an "aggression incident"/),
+      chosen: expect.stringContaining('A threat of self-harm is a vulnerability, not aggression'),
+    });
+    expect(res.body.interpretations).toContainEqual(
+      expect.objectContaining({ on: 'rule', name: 'centrelink-action-timeframe', question: expect.stringMatching(/\?$/), confirmed: false }),
+    );
+    expect(res.body.interpretations.every((i: { confirmed: boolean }) => !i.confirmed)).toBe(true);
+    const versions = registry.ruleSets.get('direct-referral')!.versions;
+    expect(res.body.versions.map((v: { version: string }) => v.version)).toEqual(versions.map((v) => v.version));
+    for (const [i, v] of (res.body.versions as { unconfirmedInterpretations: { on: string; name: string }[] }[]).entries()) {
+      const marked = versions[i]!.file;
+      const count =
+        Object.values(marked.parameters).filter((p) => p.interpretation).length +
+        Object.values(marked.derivedFacts).filter((d) => d.interpretation).length +
+        marked.rules.filter((r) => r.interpretation).length;
+      expect(v.unconfirmedInterpretations).toHaveLength(count);
+    }
+  });
+
+  test('the full answer lists the unconfirmed interpretations the decision relied on; the summary and short answers do not', async () => {
+    const body = { asOf: '2025-04-17', facts: { program: 'centrelink', referral: { source: 'mats', receivedOn: '2025-04-17' } } };
+    const full = await app.as('caseworker').post('/v1/rulesets/direct-referral/evaluate').send(body);
+    expect(full.status).toBe(200);
+    expect(full.body.unconfirmedInterpretations).toContainEqual({
+      on: 'rule',
+      name: 'centrelink-action-timeframe',
+      question: expect.stringMatching(/^From which day do Step 2's working days run/),
+      chosen: expect.stringContaining('day 0'),
+    });
+    for (const explain of ['summary', 'none']) {
+      const short = await app.as('caseworker').post(`/v1/rulesets/direct-referral/evaluate?explain=${explain}`).send(body);
+      expect(short.status).toBe(200);
+      expect(short.body).not.toHaveProperty('unconfirmedInterpretations');
+    }
+  });
+
   test.each([
     ['a word', 'yesterday', '"yesterday"'],
     ['a day February does not have', '2025-02-30', '"2025-02-30"'],

@@ -54,6 +54,8 @@ async function batch(
     .set('Content-Type', type)
     .set(headers)
     .buffer(true)
+    // 5,000 explained segment allocations are some 220 MB of NDJSON, past superagent's default limit of 200 MB.
+    .maxResponseSize(512 * 1024 * 1024)
     .parse(asText)
     .send(body);
   return { res, lines: res.status === 200 ? linesOf(res.body as string) : [] };

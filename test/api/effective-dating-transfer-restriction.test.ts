@@ -51,7 +51,8 @@ describe('specialist-transfer on 13 and 14 January 2025', () => {
     });
     // Each reading the service makes of the procedure's words travels with the decision.
     const rule = on14.body.explanation.find((r: { rule: string }) => r.rule === 'issues-addressed-appropriately');
-    expect(rule.interpretation).toMatch(/addressed appropriately/);
+    expect(rule.interpretation.question).toMatch(/does "addressed appropriately" mean resolved/);
+    expect(rule.interpretation.chosen).toMatch(/'Addressed appropriately' is read as taken up with the customer/);
     expect(rule.sources[0]).toEqual(expect.objectContaining({ document: '001_f3898d6cd45509ea.txt', table: 'Table 7', step: '4' }));
   });
 });

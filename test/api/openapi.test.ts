@@ -19,7 +19,7 @@ import { typedValues } from '../../src/loader/templates';
 import { RULE_SET_MODULES } from '../../src/rulesets';
 import { forAjv, responseChecker } from '../support/openapi';
 import { FIXTURES_DIR, ROOT, RULES_DIR, shippedRules } from '../support';
-import { describeRuleSet } from '../../src/api/app';
+import { ruleSetDetail as detailOf } from '../../src/api/app';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the document read as the JSON a client receives, deep paths asserted on: a type per step would add casts, not safety
 type Node = Record<string, any>;
@@ -281,7 +281,7 @@ const statusOf = (code: ErrorCode) => ERROR_CATALOGUE[code].status;
 /** The rule set as GET /v1/rulesets/{name} shows it. */
 function ruleSetDetail(name: string, asOf: string) {
   const versions = registry.ruleSets.get(name)!;
-  return { ...describeRuleSet(versions.resolve(asOf)), versions: versions.periods() };
+  return detailOf(versions, asOf);
 }
 
 /** The rules on disk with one change: direct referral's action period one working day longer. */

@@ -27,14 +27,19 @@ const SECTION = 'section[data-ruleset="direct-referral"]';
  * What a reader sees on the page (innerText, so only what is rendered) apart from the procedure's own words: the page
  * shows each source's quote in a `.quote` element, and a quote says what the procedure says ("in the last 12 months")
  * whatever the parameter. The other rule sets' sections are left out too: their own parameters may be 12 months
- * (service-restriction's violenceWindowMonths is). Removes those elements, so it is read after the screenshot.
+ * (service-restriction's violenceWindowMonths is). So are the readings the older version of direct referral applies
+ * (the unconfirmed interpretations listed per version): that version keeps its own 12-month window, and says so.
+ * Removes those elements, so it is read after the screenshot.
  */
-const readOutsideQuotes = (page: Page) =>
-  page.evaluate<{ text: string; quotes: string[] }>(`(() => {
+const readOutsideQuotes = (page: Page) => {
+  const current = store.current().ruleSets.get('direct-referral')!.resolve('2025-06-02').version;
+  const older = `${SECTION} table.unconfirmed-interpretations:not([data-version="${current}"])`;
+  return page.evaluate<{ text: string; quotes: string[] }>(`(() => {
     const quotes = [...document.querySelectorAll(${JSON.stringify(`${SECTION} .quote`)})].map((q) => q.innerText);
-    document.querySelectorAll('.quote, section.ruleset:not([data-ruleset="direct-referral"])').forEach((e) => e.remove());
+    document.querySelectorAll(${JSON.stringify(`.quote, section.ruleset:not([data-ruleset="direct-referral"]), ${older}`)}).forEach((e) => e.remove());
     return { text: document.body.innerText, quotes };
   })()`);
+};
 
 async function showDirectReferral(page: Page): Promise<void> {
   await page.waitForSelector(`section[data-ruleset="service-restriction"] table.decision-table`);
@@ -100,6 +105,8 @@ test('aggressionWindowMonths set to 24 and reloaded: the rules page in Chromium 
 
   const after = await readOutsideQuotes(page);
   expect(after.text).toContain('within the aggression window (24 months)');
+  // The reading of "in the last … months" the current version applies, listed for policy staff, follows the value too.
+  expect(after.text).toContain('Does "in the last 24 months" include an incident dated exactly 24 calendar months before the as-of date?');
   expect(after.text).not.toContain('12 months');
   // What was left out is the procedure's words, which stay as written.
   expect(after.quotes).toContainEqual(expect.stringContaining('No aggression incidents in the last 12 months within the face to face environment'));

@@ -46,7 +46,13 @@ test('aggressionWindowMonths set to 24 and reloaded: the next answer and GET /v1
   const page = await app.as('caseworker').get('/v1/rulesets/direct-referral?asOf=2025-06-02');
   expect(page.status).toBe(200);
   expect(page.body.parameters.aggressionWindowMonths.value).toBe(24);
-  const shown = withoutQuotes(page.body);
+  // Every version is listed with its unconfirmed readings: the one before 14 January 2025 keeps its own 12-month
+  // window, and its readings say so. The version shown, and its entry in that list, say 24.
+  const current = page.body.versions.find((v: { version: string }) => v.version === page.body.version);
+  expect(current.unconfirmedInterpretations).toContainEqual(
+    expect.objectContaining({ name: 'recentFaceToFaceAggressionIncidents', question: expect.stringContaining('in the last 24 months') }),
+  );
+  const shown = withoutQuotes({ ...page.body, versions: [current] });
   expect(shown).toContain('(24 months)');
   expect(shown).not.toContain('12 months');
 });

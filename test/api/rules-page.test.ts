@@ -121,7 +121,31 @@ test('/rules shows each rule set as a decision table and explains a pasted case'
   await expect(repeated.textContent()).resolves.toContain('is at least 2 (parameter multiple)');
   // A reading the procedure leaves open is marked where it is made, for policy staff to confirm.
   const kinds = page.locator('section[data-ruleset="direct-referral"] tr[data-parameter="aggressionKinds"] [data-interpretation]');
-  await expect(kinds.textContent()).resolves.toMatch(/^Interpretation: .*self-harm is a vulnerability, not aggression/);
+  await expect(kinds.textContent()).resolves.toMatch(
+    /^Interpretation \(unconfirmed\): Does a threat of self-harm count as an "aggression incident".*\?Reading chosen: .*self-harm is a vulnerability, not aggression/,
+  );
+  // For policy staff: each version's readings no one has confirmed, with the question, the reading and where it sits.
+  const pending = page.locator('section[data-ruleset="direct-referral"] table.unconfirmed-interpretations');
+  await expect(pending.count()).resolves.toBe(2);
+  const shown = registry.ruleSets.get('direct-referral')!.versions.map((v) => v.version);
+  await expect(pending.evaluateAll((tables) => tables.map((t) => t.getAttribute('data-version')))).resolves.toEqual(shown);
+  // The current version (direct-referral.json): nine readings, none confirmed.
+  const current = pending.nth(1);
+  await expect(current.locator('tr[data-on]').count()).resolves.toBe(9);
+  await expect(current.locator('tr[data-on="parameter"][data-name="aggressionKinds"] td').allTextContents()).resolves.toEqual([
+    'parameter aggressionKinds',
+    expect.stringMatching(/^Does a threat of self-harm count as an "aggression incident" .*\?$/),
+    expect.stringContaining('A threat of self-harm is a vulnerability, not aggression'),
+  ]);
+  await expect(current.locator('tr[data-on="derivedFact"][data-name="recentFaceToFaceAggressionIncidents"] td').first().textContent()).resolves.toBe(
+    'derived fact recentFaceToFaceAggressionIncidents',
+  );
+  await expect(current.locator('tr[data-on="rule"][data-name="centrelink-action-timeframe"] td').nth(1).textContent()).resolves.toMatch(
+    /^From which day do Step 2's working days run/,
+  );
+  await current.scrollIntoViewIfNeeded();
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'rules-page-unconfirmed-interpretations.png'), fullPage: false });
   await kinds.scrollIntoViewIfNeeded();
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, 'rules-page-interpretation.png'), fullPage: false });
@@ -155,6 +179,14 @@ test('/rules shows each rule set as a decision table and explains a pasted case'
   const reckoned = page.locator('#result [data-computed="actionDueBy"]');
   await expect(reckoned.textContent()).resolves.toContain('Good Friday');
   await expect(page.locator('#result [data-computed="actionDueBy"] li').count()).resolves.toBe(7);
+  // The readings this decision rests on that policy staff have not confirmed: the due date's rule among them.
+  const relied = page.locator('#result .unconfirmed-relied li');
+  await expect(relied.evaluateAll((items) => items.map((i) => `${i.getAttribute('data-on')} ${i.getAttribute('data-name')}`))).resolves.toEqual(
+    expect.arrayContaining(['rule centrelink-action-timeframe', 'derivedFact recentFaceToFaceAggressionIncidents', 'parameter aggressionKinds']),
+  );
+  await expect(page.locator('#result .unconfirmed-relied li[data-name="centrelink-action-timeframe"]').textContent()).resolves.toMatch(
+    /^rule centrelink-action-timeframe: From which day do Step 2's working days run.*Reading chosen: /,
+  );
 
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, 'rules-page.png'), fullPage: false });

@@ -7,7 +7,7 @@ const registry = shippedRules();
 const app = testApp({ rules: () => registry, clock: () => new Date('2026-11-22T00:00:00Z') });
 const evaluate = (asOf: string, facts: object) => app.as('caseworker').post('/v1/rulesets/segment-allocation/evaluate').send({ asOf, facts });
 const issue = [{ id: 'i1', kind: 'income-correct', status: 'confirmed' }];
-type Entry = { rule: string; fired: boolean; interpretation?: string; sources: { document: string; table: string }[] };
+type Entry = { rule: string; fired: boolean; interpretation?: { question: string; chosen: string }; sources: { document: string; table: string }[] };
 
 test('the same Child Support facts on 2025-01-13 and 2025-01-14: different versions, approver and CRG reading', async () => {
   // A referral via the Customer Review Referral Gateway, a history of escalating issues, a current DPO.
@@ -96,8 +96,9 @@ test('"previously defaulted" has no time limit: a 2020 default supports segment 
     const entry = res.body.explanation.find((r: Entry) => r.rule === 'segment-2-previous-payment-default') as Entry;
     expect(entry.fired).toBe(true);
     // The explanation says the indicator also supports segment 3, and why it does not allocate it.
-    expect(entry.interpretation).toMatch(/no time limit/);
-    expect(entry.interpretation).toMatch(/supports segment 3 but does not on its own allocate it/);
+    expect(entry.interpretation!.question).toMatch(/"previously defaulted".* time limit.* allocate segment 3 on its own/);
+    expect(entry.interpretation!.chosen).toMatch(/no time limit/);
+    expect(entry.interpretation!.chosen).toMatch(/supports segment 3 but does not on its own allocate it/);
     expect(entry.sources.map((s) => s.table)).toContain('Allocate customer segment 3');
     expect(res.body.derivedFacts).toEqual(expect.objectContaining({ paymentArrangementDefaultsToDate: 1, recentPaymentArrangementDefaults: 0 }));
   }
@@ -127,7 +128,8 @@ test('every rule of both versions that says a Cuba indicator also supports segme
         segment: 2,
         also: 3,
       });
-      expect(rule.interpretation).toMatch(/alsoSupportSegment3/);
+      expect(rule.interpretation?.question).toMatch(/allocate segment 3 on its own/);
+      expect(rule.interpretation?.chosen).toMatch(/alsoSupportSegment3/);
       expect(rule.sources.some((s) => s.table === 'Allocate customer segment 3')).toBe(true);
     }
   }

@@ -155,23 +155,89 @@ describe('test: what changed behind a failure (issue 12)', () => {
 });
 
 describe('interpretations', () => {
-  test("each marked reading is listed by file:line, its {parameter} filled in; an unknown template is refused like a description's", () => {
-    const { rules } = workspace();
+  /** direct-referral.json with the window parameter given a reading, confirmed or not, whose words name {parameters}. */
+  function marked(rules: string, confirmed: string): { file: string; text: string; line: number } {
     const file = path.join(rules, 'direct-referral.json');
-    const marked = readFileSync(file, 'utf8').replace(
+    const text = readFileSync(file, 'utf8').replace(
       /("aggressionWindowMonths": \{\n)/,
-      '$1      "interpretation": "\\"In the last {aggressionWindowMonths} months\\" counts an incident dated after the as-of date less the window.",\n',
+      `$1      "interpretation": {\n        "question": "Is an incident exactly {aggressionWindowMonths} months before the as-of date in the window?",\n        "chosen": "\\"In the last {aggressionWindowMonths} months\\" counts an incident dated after the as-of date less the window."${confirmed}\n      },\n`,
     );
-    writeFileSync(file, marked);
-    const line = marked.split('\n').findIndex((l) => l.includes('"interpretation"')) + 1;
-    expect(interpretationsCommand({ rules })).toBe(EXIT.ok);
-    expect(stdout.text()).toContain(
-      `direct-referral.json:${line}:7  parameter aggressionWindowMonths\n    "In the last 12 months" counts an incident dated after the as-of date less the window.`,
-    );
+    writeFileSync(file, text);
+    // The line of "interpretation": the one above its question.
+    return { file, text, line: text.split('\n').findIndex((l) => l.includes('"question": "Is an incident exactly')) };
+  }
 
-    writeFileSync(file, marked.replace('{aggressionWindowMonths} months', '{aggressionWindow} months'));
+  test('validate --interpretations lists every shipped one by file:line:column with its question and reading, unconfirmed, with a count', () => {
+    expect(validateCommand([], { rules: RULES_DIR, interpretations: true })).toBe(EXIT.ok);
+    const text = stdout.text();
+    expect(text).toMatch(/All rule files in .* are valid\./);
+    const kinds = readFileSync(path.join(RULES_DIR, 'direct-referral.json'), 'utf8').split('\n');
+    const line = kinds.findIndex((l, i) => l.includes('"interpretation": {') && kinds[i + 1]!.includes('Does a threat of self-harm')) + 1;
+    expect(text).toContain(
+      `direct-referral.json:${line}:7  parameter aggressionKinds  (unconfirmed)\n    question: Does a threat of self-harm count as an "aggression incident"`,
+    );
+    expect(text).toMatch(/^ {4}chosen: {3}"Aggression incidents" is read as aggression toward others/m);
+    // None is confirmed yet: every one of the shipped files' readings is for policy staff to answer.
+    const count = /^(\d+) interpretations: (\d+) unconfirmed, for policy staff to answer and confirm; 0 confirmed$/m.exec(text);
+    expect(count).not.toBeNull();
+    expect(count![1]).toBe(count![2]);
+    expect(Number(count![1])).toBeGreaterThanOrEqual(90);
+  });
+
+  test('ps-rules interpretations is the same listing, and --json gives each entry with where it sits', () => {
+    validateCommand([], { rules: RULES_DIR, interpretations: true });
+    const listed = stdout.text().slice(stdout.text().indexOf('valid.\n') + 'valid.\n'.length);
+    stdout.reset();
+    expect(interpretationsCommand({ rules: RULES_DIR })).toBe(EXIT.ok);
+    expect(stdout.text()).toBe(listed);
+    stdout.reset();
+    expect(interpretationsCommand({ rules: RULES_DIR, json: true })).toBe(EXIT.ok);
+    const entries = JSON.parse(stdout.text()) as Record<string, unknown>[];
+    expect(entries).toContainEqual(
+      expect.objectContaining({
+        file: 'direct-referral.json',
+        ruleSet: 'direct-referral',
+        on: 'derivedFact',
+        name: 'recentFaceToFaceAggressionIncidents',
+        question: expect.stringMatching(/^Does "in the last 12 months" include an incident dated exactly 12 calendar months before/),
+        confirmed: false,
+      }),
+    );
+    for (const entry of entries) expect(entry.question).toMatch(/\?$/);
+  });
+
+  test('a confirmed reading says by whom and when, after the unconfirmed; its {parameter} is filled in', () => {
+    const { rules } = workspace();
+    const { line } = marked(rules, ',\n        "confirmedBy": "A. Officer, PS policy",\n        "confirmedOn": "2026-11-20"');
+    expect(interpretationsCommand({ rules })).toBe(EXIT.ok);
+    const text = stdout.text();
+    const entry = `direct-referral.json:${line}:7  parameter aggressionWindowMonths  (confirmed by A. Officer, PS policy on 2026-11-20)\n    question: Is an incident exactly 12 months before the as-of date in the window?\n    chosen:   "In the last 12 months" counts`;
+    expect(text).toContain(entry);
+    expect(text.indexOf(entry)).toBeGreaterThan(text.lastIndexOf('(unconfirmed)'));
+    expect(text).toMatch(/ interpretations: \d+ unconfirmed, for policy staff to answer and confirm; 1 confirmed$/m);
+  });
+
+  test("an unknown template in an interpretation is refused like a description's", () => {
+    const { rules } = workspace();
+    const { file, text } = marked(rules, '');
+    writeFileSync(file, text.replace('less the window."', 'less {aggressionWindow}."'));
     expect(interpretationsCommand({ rules })).toBe(EXIT.failed);
     expect(stdout.text()).toMatch(/\{aggressionWindow\} is not a parameter of this file/);
+  });
+
+  test('the old string form is refused at its file:line:column, saying what to write', () => {
+    const { rules } = workspace();
+    const file = path.join(rules, 'direct-referral.json');
+    const text = readFileSync(file, 'utf8').replace(
+      /("aggressionWindowMonths": \{\n)/,
+      '$1      "interpretation": "Counts an incident dated after the as-of date less the window.",\n',
+    );
+    writeFileSync(file, text);
+    const line = text.split('\n').findIndex((l) => l.includes('"interpretation": "Counts')) + 1;
+    expect(validateCommand([], { rules, interpretations: true })).toBe(EXIT.failed);
+    expect(stdout.text()).toMatch(
+      new RegExp(`direct-referral\\.json:${line}:7 {2}an interpretation is no longer a string: write it as \\{ "question": "<what the procedure leaves open`),
+    );
   });
 });
 
@@ -186,7 +252,10 @@ describe('explain', () => {
     expect(stdout.text()).toMatch(/✓ fired +no-zone-case-management/);
     expect(stdout.text()).toMatch(/source: 001_f3898d6cd45509ea\.txt, Centrelink, Table 1, Step 1/);
     // The readings the rules make, and how the due date was reckoned (Easter 2025: Good Friday to Anzac Day).
-    expect(stdout.text()).toMatch(/^ {4}interpretation: /m);
+    expect(stdout.text()).toMatch(/^ {4}interpretation \(unconfirmed\): From which day do Step 2's working days run, .*\?\n {6}chosen: Step 2 does not say/m);
+    // The readings the decision rests on that policy staff have not confirmed, listed before the trace.
+    expect(stdout.text()).toMatch(/^Unconfirmed interpretations relied on \(\d+: readings of the procedure policy staff have not confirmed\)$/m);
+    expect(stdout.text()).toMatch(/^ {2}• rule centrelink-action-timeframe: From which day do Step 2's working days run/m);
     expect(stdout.text()).toMatch(/^ {4}actionDueBy: .*Good Friday/m);
   });
 

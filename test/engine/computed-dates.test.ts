@@ -77,7 +77,7 @@ test("Christmas 2024 under 002: the Customer Assigned to PS intray's seven worki
   const [deciding] = asSent(compiled).explanation.filter((r) => r.computed);
   expect(deciding!.rule).toBe('child-support-complaints-or-assigned-timeframe');
   expect(deciding!.sources[0]!.document).toBe('002_186ba92bf686e645.txt');
-  expect(deciding!.interpretation).toContain('002 has no separate urgent timeframe');
+  expect(deciding!.interpretation!.chosen).toContain('002 has no separate urgent timeframe');
   const computed = deciding!.computed![0]!;
   expect(computed).toEqual(expect.objectContaining({ date: '2025-01-06', from: '2024-12-23', add: 7, parameter: 'complaintsOrAssignedWorkingDays' }));
   expect((computed.skipped as { date: string; holiday?: string }[]).map((d) => [d.date, d.holiday ?? 'weekend'])).toEqual([

@@ -177,7 +177,11 @@ describe("ps-rules explain shows the rule file's defaults, and which the case ne
     expect(await explainCommand('segment-allocation', facts, { rules: RULES_DIR })).toBe(EXIT.ok);
     expect(stdout.text()).toContain('Fact defaults (segment-allocation.json: what a fact left out of the case is taken to be)');
     expect(stdout.text()).toContain('→ applied   customer.meetsCommitments: true (the case left it out)');
-    expect(stdout.text()).toMatch(/interpretation: The procedure makes not meeting commitments a segment 2 indicator/);
+    expect(stdout.text()).toMatch(
+      /interpretation \(unconfirmed\): When the case records neither that the customer meets their commitments nor that they do not, .*\?\n {6}chosen: The procedure makes not meeting commitments a segment 2 indicator/,
+    );
+    // Applied here, so the decision relied on its reading, which no one has confirmed: it is listed with the others.
+    expect(stdout.text()).toMatch(/^ {2}• fact default customer\.meetsCommitments: When the case records neither/m);
     stdout.reset();
     writeFileSync(
       facts,

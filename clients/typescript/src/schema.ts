@@ -879,8 +879,8 @@ export interface components {
             citation: string;
             /** @description The grounds (bases, pathways) this rule is a criterion of */
             requiredFor?: string[];
-            /** @description Present when the rule encodes a reading of the procedure's words that they leave open: what it is taken to mean, for a person to weigh */
-            interpretation?: string;
+            /** @description Present when the rule encodes a reading of the procedure's words that they leave open: the question, the reading chosen, and who confirmed it (absent: unconfirmed) */
+            interpretation?: components["schemas"]["Interpretation"];
             conditions: components["schemas"]["ConditionExplanation"];
             /** @description Present on the rule that decided a date of the outcome (a due date): how each such date was reckoned */
             computed?: components["schemas"]["ComputedDate"][];
@@ -986,6 +986,73 @@ export interface components {
             /** @description The rule file, relative to rules/ */
             file: string;
         };
+        VersionWithInterpretations: {
+            version: components["schemas"]["RuleVersion"];
+            /**
+             * Format: date
+             * @description null: from the beginning
+             */
+            effectiveFrom: string | null;
+            /**
+             * Format: date
+             * @description null: until further notice
+             */
+            effectiveTo: string | null;
+            /** @description The rule file, relative to rules/ */
+            file: string;
+            /** @description Each interpretation of this version that policy staff have not confirmed, in file order */
+            unconfirmedInterpretations: components["schemas"]["UnconfirmedInterpretation"][];
+        };
+        Interpretation: {
+            /** @description What the procedure leaves open, as a question a policy officer can answer */
+            question: string;
+            /** @description The reading the rules apply */
+            chosen: string;
+            /** @description Who in policy confirmed the reading (with confirmedOn) */
+            confirmedBy?: string;
+            /**
+             * Format: date
+             * @description The day they confirmed it (with confirmedBy)
+             */
+            confirmedOn?: string;
+        };
+        /** @description A reading of the procedure that policy staff have not confirmed, and where it sits */
+        UnconfirmedInterpretation: {
+            /**
+             * @description What the interpretation is marked on
+             * @enum {unknown}
+             */
+            on: "parameter" | "derivedFact" | "factDefault" | "rule";
+            /** @description The name of that parameter, derived fact or rule, or the fact path of that fact default */
+            name: string;
+            /** @description What the procedure leaves open, as a question a policy officer can answer */
+            question: string;
+            /** @description The reading the rules apply */
+            chosen: string;
+        };
+        /** @description One of a version's interpretations: where it sits, its question, the reading chosen and whether it is confirmed */
+        InterpretationListed: {
+            /**
+             * @description What the interpretation is marked on
+             * @enum {unknown}
+             */
+            on: "parameter" | "derivedFact" | "factDefault" | "rule";
+            /** @description The name of that parameter, derived fact or rule, or the fact path of that fact default */
+            name: string;
+            /** @description What the procedure leaves open, as a question a policy officer can answer */
+            question: string;
+            /** @description The reading the rules apply */
+            chosen: string;
+            /** @description Whether policy staff have confirmed the reading (confirmedBy and confirmedOn present) */
+            confirmed: boolean;
+            /** @description Who confirmed it */
+            confirmedBy?: string;
+            /**
+             * Format: date
+             * @description The day they confirmed it
+             */
+            confirmedOn?: string;
+        };
         RuleSetSummary: {
             name: components["schemas"]["RuleSetName"];
             /** @description The version in force today (or the newest, when none is) */
@@ -1024,8 +1091,19 @@ export interface components {
         RuleDefinition: {
             name: string;
             description: string;
-            /** @description The reading of the procedure's words this encodes, for policy staff to confirm */
-            interpretation?: string;
+            interpretation?: {
+                /** @description What the procedure leaves open, as a question a policy officer can answer */
+                question: string;
+                /** @description The reading the rules apply */
+                chosen: string;
+                /** @description Who in policy confirmed the reading (with confirmedOn) */
+                confirmedBy?: string;
+                /**
+                 * Format: date
+                 * @description The day they confirmed it (with confirmedBy)
+                 */
+                confirmedOn?: string;
+            };
             sources: {
                 document: string;
                 part: string;
@@ -1073,8 +1151,19 @@ export interface components {
                     /** @description A value the fact can hold (the loader checks it against the fact vocabulary) */
                     value: unknown;
                     description: string;
-                    /** @description The reading of the procedure's words this encodes, for policy staff to confirm */
-                    interpretation?: string;
+                    interpretation?: {
+                        /** @description What the procedure leaves open, as a question a policy officer can answer */
+                        question: string;
+                        /** @description The reading the rules apply */
+                        chosen: string;
+                        /** @description Who in policy confirmed the reading (with confirmedOn) */
+                        confirmedBy?: string;
+                        /**
+                         * Format: date
+                         * @description The day they confirmed it (with confirmedBy)
+                         */
+                        confirmedOn?: string;
+                    };
                     sources: {
                         document: string;
                         part: string;
@@ -1092,8 +1181,19 @@ export interface components {
                     /** @enum {unknown} */
                     of?: "program" | "referral.source" | "referral.receivedOn" | "referral.intray" | "customer.psHistory" | "customer.serviceRestrictions[].channel" | "customer.serviceRestrictions[].level" | "customer.serviceRestrictions[].from" | "customer.serviceRestrictions[].to" | "customer.incidents[].date" | "customer.incidents[].kind" | "customer.incidents[].setting" | "customer.complaints[].date" | "customer.complaints[].stage" | "customer.complaints[].topic" | "customer.scsActivity[].date" | "customer.nonCompliance[].date" | "customer.paymentArrangementDefaults[].date" | "customer.consents[].id" | "customer.consents[].agency" | "customer.consents[].purpose" | "customer.consents[].direction" | "customer.consents[].from" | "customer.consents[].to" | "customer.consents[].withdrawnOn" | "customer.urgentPaymentRequests[].date" | "customer.crisisPayments[].date" | "case.issues[].id" | "case.issues[].kind" | "case.issues[].status" | "case.issues[].specialistProcess" | "case.ministerialOrOmbudsmanResponse" | "case.outstandingIntrays[].kind" | "case.exitLetterIssuedOn" | "case.warnings[].date" | "case.warnings[].kind" | "case.msp.endsOn" | "case.msp.reviewEmailOn" | "case.msp.phoneAttempts[].date" | "case.msp.letterSentOn" | "case.msp.documentationAddedOn" | "sharing.agency" | "sharing.purpose" | "sharing.direction" | "sharing.on";
                     description: string;
-                    /** @description The reading of the procedure's words this encodes, for policy staff to confirm */
-                    interpretation?: string;
+                    interpretation?: {
+                        /** @description What the procedure leaves open, as a question a policy officer can answer */
+                        question: string;
+                        /** @description The reading the rules apply */
+                        chosen: string;
+                        /** @description Who in policy confirmed the reading (with confirmedOn) */
+                        confirmedBy?: string;
+                        /**
+                         * Format: date
+                         * @description The day they confirmed it (with confirmedBy)
+                         */
+                        confirmedOn?: string;
+                    };
                     sources: {
                         document: string;
                         part: string;
@@ -1108,8 +1208,19 @@ export interface components {
                     /** @enum {unknown} */
                     kind: "count" | "countCurrent" | "firstCurrent" | "maxPerGroup" | "distinctValues" | "missingValues" | "daysSince" | "daysPast";
                     description: string;
-                    /** @description The reading of the procedure's words this encodes, for policy staff to confirm */
-                    interpretation?: string;
+                    interpretation?: {
+                        /** @description What the procedure leaves open, as a question a policy officer can answer */
+                        question: string;
+                        /** @description The reading the rules apply */
+                        chosen: string;
+                        /** @description Who in policy confirmed the reading (with confirmedOn) */
+                        confirmedBy?: string;
+                        /**
+                         * Format: date
+                         * @description The day they confirmed it (with confirmedBy)
+                         */
+                        confirmedOn?: string;
+                    };
                     list?: string;
                     /** @description Entry field → what it must be: a value, a list of values, null (absent), { "present": true }, a parameter { "param": name }, or another fact of the case { "fact": path } */
                     where?: {
@@ -1142,7 +1253,10 @@ export interface components {
             /** @description The rule file's settings for its outcome module */
             outcome: Record<string, unknown>;
             rules: components["schemas"]["RuleDefinition"][];
-            versions: components["schemas"]["VersionPeriod"][];
+            /** @description Every reading of the procedure this version applies where its words leave it open (each also on its parameter, derived fact, fact default or rule): the unconfirmed first, each group in file order */
+            interpretations: components["schemas"]["InterpretationListed"][];
+            /** @description Every version of the rule set, with its unconfirmed interpretations */
+            versions: components["schemas"]["VersionWithInterpretations"][];
         };
         ReloadResult: {
             /** @constant */
@@ -1414,6 +1528,8 @@ export interface components {
             summary: components["schemas"]["Summary"];
             /** @description Each fact the request left out that the deciding version takes to have a value (its rule file's factDefaults), with that value: empty when none was */
             defaultsApplied: components["schemas"]["DefaultApplied"][];
+            /** @description Each reading of the procedure this decision relied on that policy staff have not confirmed (the rule file's interpretations): on a rule weighed, on a parameter or derived fact a weighed rule's conditions or the outcome read, or on a fact default applied. Empty when every reading relied on is confirmed */
+            unconfirmedInterpretations: components["schemas"]["UnconfirmedInterpretation"][];
             /** @description One entry per rule weighed, in file order */
             explanation: components["schemas"]["RuleExplanation"][];
             /** @description Each derived fact (counts, windows) the rules read → its value for this case */
@@ -1453,6 +1569,8 @@ export interface components {
             summary: components["schemas"]["Summary"];
             /** @description Each fact the request left out that the deciding version takes to have a value (its rule file's factDefaults), with that value: empty when none was */
             defaultsApplied: components["schemas"]["DefaultApplied"][];
+            /** @description Each reading of the procedure this decision relied on that policy staff have not confirmed (the rule file's interpretations): on a rule weighed, on a parameter or derived fact a weighed rule's conditions or the outcome read, or on a fact default applied. Empty when every reading relied on is confirmed */
+            unconfirmedInterpretations: components["schemas"]["UnconfirmedInterpretation"][];
             /** @description One entry per rule weighed, in file order */
             explanation: components["schemas"]["RuleExplanation"][];
             /** @description Each derived fact (counts, windows) the rules read → its value for this case */
@@ -1776,20 +1894,20 @@ export interface operations {
                      *       "status": "ready",
                      *       "decisionLog": "sqlite",
                      *       "versions": {
-                     *         "direct-referral.before-2025-01-14.json": "32cabe013ff78292",
-                     *         "direct-referral.json": "a651df45e5f615af",
-                     *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
-                     *         "exit-readiness.json": "a53adf8daf80e633",
-                     *         "information-sharing.json": "2bcbd63e4095594f",
-                     *         "msp-review.json": "50d7b6e3d812d962",
-                     *         "referral-options.before-2025-01-14.json": "d2f2b067f144308a",
-                     *         "referral-options.json": "a0ee15bc69bf0de7",
-                     *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
-                     *         "segment-allocation.json": "dff2bdf2ef9f79d5",
-                     *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
-                     *         "service-restriction.json": "2df523afd0bccd57",
-                     *         "specialist-transfer.before-2025-01-14.json": "a53db87f349f8232",
-                     *         "specialist-transfer.json": "b6e993ba0defd853"
+                     *         "direct-referral.before-2025-01-14.json": "1050db17389a2f49",
+                     *         "direct-referral.json": "3c93d527f41177d7",
+                     *         "exit-readiness.before-2025-01-14.json": "2f6a2cd338bdf284",
+                     *         "exit-readiness.json": "aee352c589ae5917",
+                     *         "information-sharing.json": "268bb67f2efddf57",
+                     *         "msp-review.json": "6f6b1afbd6006915",
+                     *         "referral-options.before-2025-01-14.json": "83e435776cded621",
+                     *         "referral-options.json": "e3f05dce4c873915",
+                     *         "segment-allocation.before-2025-01-14.json": "474931f2328ddad8",
+                     *         "segment-allocation.json": "bc1d0e40d3da8f6b",
+                     *         "service-restriction.before-2025-01-14.json": "0de533758077ce78",
+                     *         "service-restriction.json": "d6225d86f6622504",
+                     *         "specialist-transfer.before-2025-01-14.json": "48f3c34da1be7b61",
+                     *         "specialist-transfer.json": "33274d461e1f1227"
                      *       }
                      *     }
                      */
@@ -1857,7 +1975,7 @@ export interface operations {
                      *     # TYPE http_request_duration_seconds histogram
                      *     http_request_duration_seconds_bucket{le="0.001",method="GET",route="/health",status="200"} 0
                      *     http_request_duration_seconds_bucket{le="0.0025",method="GET",route="/health",status="200"} 0
-                     *     http_request_duration_seconds_bucket{le="0.005",method="GET",route="/health",status="200"} 1
+                     *     http_request_duration_seconds_bucket{le="0.005",method="GET",route="/health",status="200"} 0
                      *     http_request_duration_seconds_bucket{le="0.0075",method="GET",route="/health",status="200"} 1
                      *     http_request_duration_seconds_bucket{le="0.01",method="GET",route="/health",status="200"} 1
                      */
@@ -2173,18 +2291,18 @@ export interface operations {
                      *       "ruleSets": [
                      *         {
                      *           "name": "direct-referral",
-                     *           "version": "a651df45e5f615af",
+                     *           "version": "3c93d527f41177d7",
                      *           "title": "Direct referral to Personalised Services (Centrelink), and when a referral must be actioned",
                      *           "rules": 9,
                      *           "versions": [
                      *             {
-                     *               "version": "32cabe013ff78292",
+                     *               "version": "1050db17389a2f49",
                      *               "effectiveFrom": null,
                      *               "effectiveTo": "2025-01-13",
                      *               "file": "direct-referral.before-2025-01-14.json"
                      *             },
                      *             {
-                     *               "version": "a651df45e5f615af",
+                     *               "version": "3c93d527f41177d7",
                      *               "effectiveFrom": "2025-01-14",
                      *               "effectiveTo": null,
                      *               "file": "direct-referral.json"
@@ -2194,18 +2312,18 @@ export interface operations {
                      *         },
                      *         {
                      *           "name": "exit-readiness",
-                     *           "version": "a53adf8daf80e633",
+                     *           "version": "aee352c589ae5917",
                      *           "title": "Exit readiness: may the PSSO recommend exit or finalisation?",
                      *           "rules": 21,
                      *           "versions": [
                      *             {
-                     *               "version": "af089cd8a40e90e7",
+                     *               "version": "2f6a2cd338bdf284",
                      *               "effectiveFrom": null,
                      *               "effectiveTo": "2025-01-13",
                      *               "file": "exit-readiness.before-2025-01-14.json"
                      *             },
                      *             {
-                     *               "version": "a53adf8daf80e633",
+                     *               "version": "aee352c589ae5917",
                      *               "effectiveFrom": "2025-01-14",
                      *               "effectiveTo": null,
                      *               "file": "exit-readiness.json"
@@ -2215,12 +2333,12 @@ export interface operations {
                      *         },
                      *         {
                      *           "name": "information-sharing",
-                     *           "version": "2bcbd63e4095594f",
+                     *           "version": "268bb67f2efddf57",
                      *           "title": "Sharing a customer's information with another agency",
                      *           "rules": 5,
                      *           "versions": [
                      *             {
-                     *               "version": "2bcbd63e4095594f",
+                     *               "version": "268bb67f2efddf57",
                      *               "effectiveFrom": null,
                      *               "effectiveTo": null,
                      *               "file": "information-sharing.json"
@@ -2230,12 +2348,12 @@ export interface operations {
                      *         },
                      *         {
                      *           "name": "msp-review",
-                     *           "version": "50d7b6e3d812d962",
+                     *           "version": "6f6b1afbd6006915",
                      *           "title": "The Managed Service Plan (MSP) review timetable (Centrelink)",
                      *           "rules": 9,
                      *           "versions": [
                      *             {
-                     *               "version": "50d7b6e3d812d962",
+                     *               "version": "6f6b1afbd6006915",
                      *               "effectiveFrom": null,
                      *               "effectiveTo": null,
                      *               "file": "msp-review.json"
@@ -2245,18 +2363,18 @@ export interface operations {
                      *         },
                      *         {
                      *           "name": "referral-options",
-                     *           "version": "a0ee15bc69bf0de7",
+                     *           "version": "e3f05dce4c873915",
                      *           "title": "Referrals and consultations to consider",
                      *           "rules": 29,
                      *           "versions": [
                      *             {
-                     *               "version": "d2f2b067f144308a",
+                     *               "version": "83e435776cded621",
                      *               "effectiveFrom": null,
                      *               "effectiveTo": "2025-01-13",
                      *               "file": "referral-options.before-2025-01-14.json"
                      *             },
                      *             {
-                     *               "version": "a0ee15bc69bf0de7",
+                     *               "version": "e3f05dce4c873915",
                      *               "effectiveFrom": "2025-01-14",
                      *               "effectiveTo": null,
                      *               "file": "referral-options.json"
@@ -2266,18 +2384,18 @@ export interface operations {
                      *         },
                      *         {
                      *           "name": "segment-allocation",
-                     *           "version": "dff2bdf2ef9f79d5",
+                     *           "version": "bc1d0e40d3da8f6b",
                      *           "title": "Personalised Services customer segment (1 Low, 2 Medium, 3 High)",
                      *           "rules": 19,
                      *           "versions": [
                      *             {
-                     *               "version": "504c02b9461c7318",
+                     *               "version": "474931f2328ddad8",
                      *               "effectiveFrom": null,
                      *               "effectiveTo": "2025-01-13",
                      *               "file": "segment-allocation.before-2025-01-14.json"
                      *             },
                      *             {
-                     *               "version": "dff2bdf2ef9f79d5",
+                     *               "version": "bc1d0e40d3da8f6b",
                      *               "effectiveFrom": "2025-01-14",
                      *               "effectiveTo": null,
                      *               "file": "segment-allocation.json"
@@ -2287,18 +2405,18 @@ export interface operations {
                      *         },
                      *         {
                      *           "name": "service-restriction",
-                     *           "version": "2df523afd0bccd57",
+                     *           "version": "d6225d86f6622504",
                      *           "title": "Preconditions for proposing a service-channel restriction (Child Support)",
                      *           "rules": 8,
                      *           "versions": [
                      *             {
-                     *               "version": "86d4d37ccb8c0cdd",
+                     *               "version": "0de533758077ce78",
                      *               "effectiveFrom": null,
                      *               "effectiveTo": "2025-01-13",
                      *               "file": "service-restriction.before-2025-01-14.json"
                      *             },
                      *             {
-                     *               "version": "2df523afd0bccd57",
+                     *               "version": "d6225d86f6622504",
                      *               "effectiveFrom": "2025-01-14",
                      *               "effectiveTo": null,
                      *               "file": "service-restriction.json"
@@ -2308,18 +2426,18 @@ export interface operations {
                      *         },
                      *         {
                      *           "name": "specialist-transfer",
-                     *           "version": "b6e993ba0defd853",
+                     *           "version": "33274d461e1f1227",
                      *           "title": "Transfer to a specialist business area (Child Support)",
                      *           "rules": 5,
                      *           "versions": [
                      *             {
-                     *               "version": "a53db87f349f8232",
+                     *               "version": "48f3c34da1be7b61",
                      *               "effectiveFrom": null,
                      *               "effectiveTo": "2025-01-13",
                      *               "file": "specialist-transfer.before-2025-01-14.json"
                      *             },
                      *             {
-                     *               "version": "b6e993ba0defd853",
+                     *               "version": "33274d461e1f1227",
                      *               "effectiveFrom": "2025-01-14",
                      *               "effectiveTo": null,
                      *               "file": "specialist-transfer.json"
@@ -2463,7 +2581,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "name": "specialist-transfer",
-                     *       "version": "b6e993ba0defd853",
+                     *       "version": "33274d461e1f1227",
                      *       "effectiveFrom": "2025-01-14",
                      *       "effectiveTo": null,
                      *       "file": "specialist-transfer.json",
@@ -2563,7 +2681,10 @@ export interface operations {
                      *         {
                      *           "name": "issues-addressed-appropriately",
                      *           "description": "All issues on the case, including other agencies', have been addressed: each has been confirmed with the customer, resolved, or handed to the specialist process that manages it; none is only recorded. Whether each was addressed appropriately, and whether every other agency's issue is on the case, is left to the PS Service Support Manager (SSM).",
-                     *           "interpretation": "'Addressed appropriately' is read as taken up with the customer, not as resolved: the same table lets a finalisation be approved when all issues 'have been addressed appropriately' and yet 'ongoing management in PS will not resolve the customer's issues' (Table 7 Step 1), and here the specialist process is still outstanding. An issue counts as addressed once its status is 'confirmed' (002, 'Create a Personalised Services Plan' Step 4: the status becomes 'confirmed' after the issue is discussed with the customer) or 'resolved', or once a specialist process manages it (referral to a specialised activity is one of the options PS gives, 001 Child Support Table 5 Step 3); an issue only 'recorded' and in no specialist process is not. No fact says which agency an issue belongs to: other agencies' issues count when they are recorded in case.issues.",
+                     *           "interpretation": {
+                     *             "question": "Before a transfer, does \"addressed appropriately\" mean resolved, or taken up with the customer while the specialist process is still outstanding; and do other agencies' issues count?",
+                     *             "chosen": "'Addressed appropriately' is read as taken up with the customer, not as resolved: the same table lets a finalisation be approved when all issues 'have been addressed appropriately' and yet 'ongoing management in PS will not resolve the customer's issues' (Table 7 Step 1), and here the specialist process is still outstanding. An issue counts as addressed once its status is 'confirmed' (002, 'Create a Personalised Services Plan' Step 4: the status becomes 'confirmed' after the issue is discussed with the customer) or 'resolved', or once a specialist process manages it (referral to a specialised activity is one of the options PS gives, 001 Child Support Table 5 Step 3); an issue only 'recorded' and in no specialist process is not. No fact says which agency an issue belongs to: other agencies' issues count when they are recorded in case.issues."
+                     *           },
                      *           "sources": [
                      *             {
                      *               "document": "001_f3898d6cd45509ea.txt",
@@ -2593,7 +2714,10 @@ export interface operations {
                      *         {
                      *           "name": "no-other-outstanding-issues",
                      *           "description": "No issue is outstanding other than those the specialist process manages: every other issue on the case is resolved. (That they are all in one process is the next criterion, single-specialist-process-outstanding.)",
-                     *           "interpretation": "'Outstanding' is read as not resolved: an issue with status 'recorded' or 'confirmed' is outstanding, one with status 'resolved' is not. An issue belongs to the specialist process when its specialistProcess is set.",
+                     *           "interpretation": {
+                     *             "question": "Which issues are \"outstanding\", and which belong to the specialist process?",
+                     *             "chosen": "'Outstanding' is read as not resolved: an issue with status 'recorded' or 'confirmed' is outstanding, one with status 'resolved' is not. An issue belongs to the specialist process when its specialistProcess is set."
+                     *           },
                      *           "sources": [
                      *             {
                      *               "document": "001_f3898d6cd45509ea.txt",
@@ -2623,7 +2747,10 @@ export interface operations {
                      *         {
                      *           "name": "single-specialist-process-outstanding",
                      *           "description": "Exactly one specialist process (change of assessment, objection, ...) manages the outstanding issues: the one the customer is transferred to. Several issues in the same process count as one; a process whose issues are all resolved does not count. (That no other issue is outstanding is no-other-outstanding-issues.)",
-                     *           "interpretation": "'The only outstanding issue is the process' is read as one process, not one issue: two open issues in the same objection are one process to transfer to; two processes (an objection and a change of assessment) are not one specialist business area, and the transfer is not approvable until the PS Service Support Manager (SSM) decides where the customer goes.",
+                     *           "interpretation": {
+                     *             "question": "Is \"the only outstanding issue is the process\" one specialist process or one issue, when several open issues sit in one process or the customer has two processes?",
+                     *             "chosen": "'The only outstanding issue is the process' is read as one process, not one issue: two open issues in the same objection are one process to transfer to; two processes (an objection and a change of assessment) are not one specialist business area, and the transfer is not approvable until the PS Service Support Manager (SSM) decides where the customer goes."
+                     *           },
                      *           "sources": [
                      *             {
                      *               "document": "001_f3898d6cd45509ea.txt",
@@ -2653,7 +2780,10 @@ export interface operations {
                      *         {
                      *           "name": "no-escalating-history",
                      *           "description": "The customer does not have a history of escalating Child Support decisions.",
-                     *           "interpretation": "The facts hold one flag, customer.escalatingHistory ('Has a history of escalating issues or decisions'), for the history of escalating Child Support decisions the procedure names: set, it stops the transfer, whether the history recorded is of decisions or of issues.",
+                     *           "interpretation": {
+                     *             "question": "Does a history of escalating issues stop a transfer as \"a history of escalating Child Support decisions\" does, when the facts hold one flag for both?",
+                     *             "chosen": "The facts hold one flag, customer.escalatingHistory ('Has a history of escalating issues or decisions'), for the history of escalating Child Support decisions the procedure names: set, it stops the transfer, whether the history recorded is of decisions or of issues."
+                     *           },
                      *           "sources": [
                      *             {
                      *               "document": "001_f3898d6cd45509ea.txt",
@@ -2681,18 +2811,100 @@ export interface operations {
                      *           "citation": "001_f3898d6cd45509ea.txt, Child Support, Table 7, Step 4"
                      *         }
                      *       ],
-                     *       "versions": [
+                     *       "interpretations": [
                      *         {
-                     *           "version": "a53db87f349f8232",
-                     *           "effectiveFrom": null,
-                     *           "effectiveTo": "2025-01-13",
-                     *           "file": "specialist-transfer.before-2025-01-14.json"
+                     *           "on": "rule",
+                     *           "name": "issues-addressed-appropriately",
+                     *           "question": "Before a transfer, does \"addressed appropriately\" mean resolved, or taken up with the customer while the specialist process is still outstanding; and do other agencies' issues count?",
+                     *           "chosen": "'Addressed appropriately' is read as taken up with the customer, not as resolved: the same table lets a finalisation be approved when all issues 'have been addressed appropriately' and yet 'ongoing management in PS will not resolve the customer's issues' (Table 7 Step 1), and here the specialist process is still outstanding. An issue counts as addressed once its status is 'confirmed' (002, 'Create a Personalised Services Plan' Step 4: the status becomes 'confirmed' after the issue is discussed with the customer) or 'resolved', or once a specialist process manages it (referral to a specialised activity is one of the options PS gives, 001 Child Support Table 5 Step 3); an issue only 'recorded' and in no specialist process is not. No fact says which agency an issue belongs to: other agencies' issues count when they are recorded in case.issues.",
+                     *           "confirmed": false
                      *         },
                      *         {
-                     *           "version": "b6e993ba0defd853",
+                     *           "on": "rule",
+                     *           "name": "no-other-outstanding-issues",
+                     *           "question": "Which issues are \"outstanding\", and which belong to the specialist process?",
+                     *           "chosen": "'Outstanding' is read as not resolved: an issue with status 'recorded' or 'confirmed' is outstanding, one with status 'resolved' is not. An issue belongs to the specialist process when its specialistProcess is set.",
+                     *           "confirmed": false
+                     *         },
+                     *         {
+                     *           "on": "rule",
+                     *           "name": "single-specialist-process-outstanding",
+                     *           "question": "Is \"the only outstanding issue is the process\" one specialist process or one issue, when several open issues sit in one process or the customer has two processes?",
+                     *           "chosen": "'The only outstanding issue is the process' is read as one process, not one issue: two open issues in the same objection are one process to transfer to; two processes (an objection and a change of assessment) are not one specialist business area, and the transfer is not approvable until the PS Service Support Manager (SSM) decides where the customer goes.",
+                     *           "confirmed": false
+                     *         },
+                     *         {
+                     *           "on": "rule",
+                     *           "name": "no-escalating-history",
+                     *           "question": "Does a history of escalating issues stop a transfer as \"a history of escalating Child Support decisions\" does, when the facts hold one flag for both?",
+                     *           "chosen": "The facts hold one flag, customer.escalatingHistory ('Has a history of escalating issues or decisions'), for the history of escalating Child Support decisions the procedure names: set, it stops the transfer, whether the history recorded is of decisions or of issues.",
+                     *           "confirmed": false
+                     *         }
+                     *       ],
+                     *       "versions": [
+                     *         {
+                     *           "version": "48f3c34da1be7b61",
+                     *           "effectiveFrom": null,
+                     *           "effectiveTo": "2025-01-13",
+                     *           "file": "specialist-transfer.before-2025-01-14.json",
+                     *           "unconfirmedInterpretations": [
+                     *             {
+                     *               "on": "rule",
+                     *               "name": "mandatory-issues-addressed",
+                     *               "question": "When is a mandatory issue \"addressed appropriately\" before a transfer: must it be resolved, and is one still open in the specialist process addressed?",
+                     *               "chosen": "'Addressed appropriately' is read, for the mandatory issues, as 002 describes their handling: each 'must be addressed and information updated accordingly to ensure the child support assessment is accurate', so an issue of each kind must be on the case with status 'resolved'. A kind not recorded at all is not addressed, and neither is a mandatory issue still open in the specialist process. Other issues are not asked about here (they are the next criterion's)."
+                     *             },
+                     *             {
+                     *               "on": "rule",
+                     *               "name": "no-other-outstanding-issues",
+                     *               "question": "Which issues are \"outstanding\", and which belong to the specialist process?",
+                     *               "chosen": "'Outstanding' is read as not resolved: an issue with status 'recorded' or 'confirmed' is outstanding, one with status 'resolved' is not. An issue belongs to the specialist process when its specialistProcess is set."
+                     *             },
+                     *             {
+                     *               "on": "rule",
+                     *               "name": "single-specialist-process-outstanding",
+                     *               "question": "Is \"the only outstanding issue is the process\" one specialist process or one issue, when several open issues sit in one process or the customer has two processes?",
+                     *               "chosen": "'The only outstanding issue is the process' is read as one process, not one issue: two open issues in the same objection are one process to transfer to; two processes (an objection and a change of assessment) are not one specialist business area, and the transfer is not approvable until the PS Team Leader decides where the customer goes."
+                     *             },
+                     *             {
+                     *               "on": "rule",
+                     *               "name": "no-escalating-history",
+                     *               "question": "Does a history of escalating issues stop a transfer as \"a history of escalating Child Support decisions\" does, when the facts hold one flag for both?",
+                     *               "chosen": "The facts hold one flag, customer.escalatingHistory ('Has a history of escalating issues or decisions'), for the history of escalating Child Support decisions the procedure names: set, it stops the transfer, whether the history recorded is of decisions or of issues."
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "version": "33274d461e1f1227",
                      *           "effectiveFrom": "2025-01-14",
                      *           "effectiveTo": null,
-                     *           "file": "specialist-transfer.json"
+                     *           "file": "specialist-transfer.json",
+                     *           "unconfirmedInterpretations": [
+                     *             {
+                     *               "on": "rule",
+                     *               "name": "issues-addressed-appropriately",
+                     *               "question": "Before a transfer, does \"addressed appropriately\" mean resolved, or taken up with the customer while the specialist process is still outstanding; and do other agencies' issues count?",
+                     *               "chosen": "'Addressed appropriately' is read as taken up with the customer, not as resolved: the same table lets a finalisation be approved when all issues 'have been addressed appropriately' and yet 'ongoing management in PS will not resolve the customer's issues' (Table 7 Step 1), and here the specialist process is still outstanding. An issue counts as addressed once its status is 'confirmed' (002, 'Create a Personalised Services Plan' Step 4: the status becomes 'confirmed' after the issue is discussed with the customer) or 'resolved', or once a specialist process manages it (referral to a specialised activity is one of the options PS gives, 001 Child Support Table 5 Step 3); an issue only 'recorded' and in no specialist process is not. No fact says which agency an issue belongs to: other agencies' issues count when they are recorded in case.issues."
+                     *             },
+                     *             {
+                     *               "on": "rule",
+                     *               "name": "no-other-outstanding-issues",
+                     *               "question": "Which issues are \"outstanding\", and which belong to the specialist process?",
+                     *               "chosen": "'Outstanding' is read as not resolved: an issue with status 'recorded' or 'confirmed' is outstanding, one with status 'resolved' is not. An issue belongs to the specialist process when its specialistProcess is set."
+                     *             },
+                     *             {
+                     *               "on": "rule",
+                     *               "name": "single-specialist-process-outstanding",
+                     *               "question": "Is \"the only outstanding issue is the process\" one specialist process or one issue, when several open issues sit in one process or the customer has two processes?",
+                     *               "chosen": "'The only outstanding issue is the process' is read as one process, not one issue: two open issues in the same objection are one process to transfer to; two processes (an objection and a change of assessment) are not one specialist business area, and the transfer is not approvable until the PS Service Support Manager (SSM) decides where the customer goes."
+                     *             },
+                     *             {
+                     *               "on": "rule",
+                     *               "name": "no-escalating-history",
+                     *               "question": "Does a history of escalating issues stop a transfer as \"a history of escalating Child Support decisions\" does, when the facts hold one flag for both?",
+                     *               "chosen": "The facts hold one flag, customer.escalatingHistory ('Has a history of escalating issues or decisions'), for the history of escalating Child Support decisions the procedure names: set, it stops the transfer, whether the history recorded is of decisions or of issues."
+                     *             }
+                     *           ]
                      *         }
                      *       ]
                      *     }
@@ -2898,9 +3110,9 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23589-ce4b-7014-b40c-b2266495e7e8",
+                     *       "decisionId": "01a2358a-e6be-7e56-96e9-831f66a4147b",
                      *       "ruleSet": "segment-allocation",
-                     *       "version": "dff2bdf2ef9f79d5",
+                     *       "version": "bc1d0e40d3da8f6b",
                      *       "effective": {
                      *         "from": "2025-01-14",
                      *         "to": null
@@ -3212,7 +3424,7 @@ export interface operations {
                 };
                 content: {
                     /**
-                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a23589-ce58-7599-ae7d-376deb436e7b","ruleSet":"segment-allocation","version":"dff2bdf2ef9f79d5","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
+                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a2358a-e6ca-7a64-a690-b13124775711","ruleSet":"segment-allocation","version":"bc1d0e40d3da8f6b","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
                      *     {"line":2,"id":"r-2","problem":{"type":"urn:ps-decisions:problem:invalid-request","title":"The request does not match the contract","status":400,"detail":"The segment-allocation rule set needs facts that were not given.","code":"invalid-request","instance":"/v1/rulesets/segment-allocation/evaluate-batch?explain=none","errors":[{"pointer":"/facts/referral/source","detail":"referral.source is required by the segment-allocation rule set"}]}}
                      */
                     "application/x-ndjson": string;
@@ -3403,20 +3615,20 @@ export interface operations {
                      * @example {
                      *       "reloaded": true,
                      *       "versions": {
-                     *         "direct-referral.before-2025-01-14.json": "32cabe013ff78292",
-                     *         "direct-referral.json": "a651df45e5f615af",
-                     *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
-                     *         "exit-readiness.json": "a53adf8daf80e633",
-                     *         "information-sharing.json": "2bcbd63e4095594f",
-                     *         "msp-review.json": "50d7b6e3d812d962",
-                     *         "referral-options.before-2025-01-14.json": "d2f2b067f144308a",
-                     *         "referral-options.json": "a0ee15bc69bf0de7",
-                     *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
-                     *         "segment-allocation.json": "dff2bdf2ef9f79d5",
-                     *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
-                     *         "service-restriction.json": "2df523afd0bccd57",
-                     *         "specialist-transfer.before-2025-01-14.json": "a53db87f349f8232",
-                     *         "specialist-transfer.json": "b6e993ba0defd853"
+                     *         "direct-referral.before-2025-01-14.json": "1050db17389a2f49",
+                     *         "direct-referral.json": "3c93d527f41177d7",
+                     *         "exit-readiness.before-2025-01-14.json": "2f6a2cd338bdf284",
+                     *         "exit-readiness.json": "aee352c589ae5917",
+                     *         "information-sharing.json": "268bb67f2efddf57",
+                     *         "msp-review.json": "6f6b1afbd6006915",
+                     *         "referral-options.before-2025-01-14.json": "83e435776cded621",
+                     *         "referral-options.json": "e3f05dce4c873915",
+                     *         "segment-allocation.before-2025-01-14.json": "474931f2328ddad8",
+                     *         "segment-allocation.json": "bc1d0e40d3da8f6b",
+                     *         "service-restriction.before-2025-01-14.json": "0de533758077ce78",
+                     *         "service-restriction.json": "d6225d86f6622504",
+                     *         "specialist-transfer.before-2025-01-14.json": "48f3c34da1be7b61",
+                     *         "specialist-transfer.json": "33274d461e1f1227"
                      *       },
                      *       "changed": []
                      *     }
@@ -3633,36 +3845,36 @@ export interface operations {
                     /**
                      * @example {
                      *       "current": {
-                     *         "direct-referral.before-2025-01-14.json": "32cabe013ff78292",
-                     *         "direct-referral.json": "a651df45e5f615af",
-                     *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
-                     *         "exit-readiness.json": "a53adf8daf80e633",
-                     *         "information-sharing.json": "2bcbd63e4095594f",
-                     *         "msp-review.json": "50d7b6e3d812d962",
-                     *         "referral-options.before-2025-01-14.json": "d2f2b067f144308a",
-                     *         "referral-options.json": "a0ee15bc69bf0de7",
-                     *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
-                     *         "segment-allocation.json": "dff2bdf2ef9f79d5",
-                     *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
-                     *         "service-restriction.json": "2df523afd0bccd57",
-                     *         "specialist-transfer.before-2025-01-14.json": "a53db87f349f8232",
-                     *         "specialist-transfer.json": "b6e993ba0defd853"
+                     *         "direct-referral.before-2025-01-14.json": "1050db17389a2f49",
+                     *         "direct-referral.json": "3c93d527f41177d7",
+                     *         "exit-readiness.before-2025-01-14.json": "2f6a2cd338bdf284",
+                     *         "exit-readiness.json": "aee352c589ae5917",
+                     *         "information-sharing.json": "268bb67f2efddf57",
+                     *         "msp-review.json": "6f6b1afbd6006915",
+                     *         "referral-options.before-2025-01-14.json": "83e435776cded621",
+                     *         "referral-options.json": "e3f05dce4c873915",
+                     *         "segment-allocation.before-2025-01-14.json": "474931f2328ddad8",
+                     *         "segment-allocation.json": "bc1d0e40d3da8f6b",
+                     *         "service-restriction.before-2025-01-14.json": "0de533758077ce78",
+                     *         "service-restriction.json": "d6225d86f6622504",
+                     *         "specialist-transfer.before-2025-01-14.json": "48f3c34da1be7b61",
+                     *         "specialist-transfer.json": "33274d461e1f1227"
                      *       },
                      *       "candidate": {
-                     *         "direct-referral.before-2025-01-14.json": "32cabe013ff78292",
-                     *         "direct-referral.json": "a651df45e5f615af",
-                     *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
-                     *         "exit-readiness.json": "a53adf8daf80e633",
-                     *         "information-sharing.json": "2bcbd63e4095594f",
-                     *         "msp-review.json": "50d7b6e3d812d962",
-                     *         "referral-options.before-2025-01-14.json": "d2f2b067f144308a",
-                     *         "referral-options.json": "a0ee15bc69bf0de7",
-                     *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
-                     *         "segment-allocation.json": "dff2bdf2ef9f79d5",
-                     *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
-                     *         "service-restriction.json": "2df523afd0bccd57",
-                     *         "specialist-transfer.before-2025-01-14.json": "a53db87f349f8232",
-                     *         "specialist-transfer.json": "b6e993ba0defd853"
+                     *         "direct-referral.before-2025-01-14.json": "1050db17389a2f49",
+                     *         "direct-referral.json": "3c93d527f41177d7",
+                     *         "exit-readiness.before-2025-01-14.json": "2f6a2cd338bdf284",
+                     *         "exit-readiness.json": "aee352c589ae5917",
+                     *         "information-sharing.json": "268bb67f2efddf57",
+                     *         "msp-review.json": "6f6b1afbd6006915",
+                     *         "referral-options.before-2025-01-14.json": "83e435776cded621",
+                     *         "referral-options.json": "e3f05dce4c873915",
+                     *         "segment-allocation.before-2025-01-14.json": "474931f2328ddad8",
+                     *         "segment-allocation.json": "bc1d0e40d3da8f6b",
+                     *         "service-restriction.before-2025-01-14.json": "0de533758077ce78",
+                     *         "service-restriction.json": "d6225d86f6622504",
+                     *         "specialist-transfer.before-2025-01-14.json": "48f3c34da1be7b61",
+                     *         "specialist-transfer.json": "33274d461e1f1227"
                      *       },
                      *       "report": {
                      *         "cases": 1,
@@ -3902,11 +4114,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23589-cee3-7f6d-8185-36002760081a",
-                     *       "decidedAt": "2026-12-02T06:55:53.571Z",
+                     *       "decisionId": "01a2358a-e787-7f28-9ea8-302bd67ecc81",
+                     *       "decidedAt": "2026-12-02T06:57:05.415Z",
                      *       "keyId": "example-caseworker",
                      *       "ruleSet": "specialist-transfer",
-                     *       "version": "b6e993ba0defd853",
+                     *       "version": "33274d461e1f1227",
                      *       "asOf": "2025-06-02",
                      *       "evaluator": "compiled",
                      *       "outcome": {
@@ -3922,7 +4134,7 @@ export interface operations {
                      *         "single-specialist-process-outstanding",
                      *         "no-escalating-history"
                      *       ],
-                     *       "factsDigest": "sha256:518238d8d204eb7056a9435896da373b:1075607edf46225047c3e81d7fe01ed97248be01ecb7beb84163be01c9d22fd5",
+                     *       "factsDigest": "sha256:97c5108f24ce192bd28797e7fb49e725:4e8490b4567817035b1e01403f1a27eeceb7cbafa16da2a74dc853e1a4dd8205",
                      *       "summary": null,
                      *       "factsKept": false
                      *     }
@@ -4121,8 +4333,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23589-cee3-7f6d-8185-36002760081a",
-                     *       "version": "b6e993ba0defd853",
+                     *       "decisionId": "01a2358a-e787-7f28-9ea8-302bd67ecc81",
+                     *       "version": "33274d461e1f1227",
                      *       "factsMatch": true,
                      *       "reproduced": true,
                      *       "differences": [],
@@ -4135,7 +4347,7 @@ export interface operations {
                      *       ],
                      *       "decision": {
                      *         "ruleSet": "specialist-transfer",
-                     *         "version": "b6e993ba0defd853",
+                     *         "version": "33274d461e1f1227",
                      *         "effective": {
                      *           "from": "2025-01-14",
                      *           "to": null
@@ -4200,6 +4412,32 @@ export interface operations {
                      *           "assumed": []
                      *         },
                      *         "defaultsApplied": [],
+                     *         "unconfirmedInterpretations": [
+                     *           {
+                     *             "on": "rule",
+                     *             "name": "issues-addressed-appropriately",
+                     *             "question": "Before a transfer, does \"addressed appropriately\" mean resolved, or taken up with the customer while the specialist process is still outstanding; and do other agencies' issues count?",
+                     *             "chosen": "'Addressed appropriately' is read as taken up with the customer, not as resolved: the same table lets a finalisation be approved when all issues 'have been addressed appropriately' and yet 'ongoing management in PS will not resolve the customer's issues' (Table 7 Step 1), and here the specialist process is still outstanding. An issue counts as addressed once its status is 'confirmed' (002, 'Create a Personalised Services Plan' Step 4: the status becomes 'confirmed' after the issue is discussed with the customer) or 'resolved', or once a specialist process manages it (referral to a specialised activity is one of the options PS gives, 001 Child Support Table 5 Step 3); an issue only 'recorded' and in no specialist process is not. No fact says which agency an issue belongs to: other agencies' issues count when they are recorded in case.issues."
+                     *           },
+                     *           {
+                     *             "on": "rule",
+                     *             "name": "no-other-outstanding-issues",
+                     *             "question": "Which issues are \"outstanding\", and which belong to the specialist process?",
+                     *             "chosen": "'Outstanding' is read as not resolved: an issue with status 'recorded' or 'confirmed' is outstanding, one with status 'resolved' is not. An issue belongs to the specialist process when its specialistProcess is set."
+                     *           },
+                     *           {
+                     *             "on": "rule",
+                     *             "name": "single-specialist-process-outstanding",
+                     *             "question": "Is \"the only outstanding issue is the process\" one specialist process or one issue, when several open issues sit in one process or the customer has two processes?",
+                     *             "chosen": "'The only outstanding issue is the process' is read as one process, not one issue: two open issues in the same objection are one process to transfer to; two processes (an objection and a change of assessment) are not one specialist business area, and the transfer is not approvable until the PS Service Support Manager (SSM) decides where the customer goes."
+                     *           },
+                     *           {
+                     *             "on": "rule",
+                     *             "name": "no-escalating-history",
+                     *             "question": "Does a history of escalating issues stop a transfer as \"a history of escalating Child Support decisions\" does, when the facts hold one flag for both?",
+                     *             "chosen": "The facts hold one flag, customer.escalatingHistory ('Has a history of escalating issues or decisions'), for the history of escalating Child Support decisions the procedure names: set, it stops the transfer, whether the history recorded is of decisions or of issues."
+                     *           }
+                     *         ],
                      *         "explanation": [
                      *           {
                      *             "rule": "child-support-program",
@@ -4258,7 +4496,10 @@ export interface operations {
                      *               ],
                      *               "result": true
                      *             },
-                     *             "interpretation": "'Addressed appropriately' is read as taken up with the customer, not as resolved: the same table lets a finalisation be approved when all issues 'have been addressed appropriately' and yet 'ongoing management in PS will not resolve the customer's issues' (Table 7 Step 1), and here the specialist process is still outstanding. An issue counts as addressed once its status is 'confirmed' (002, 'Create a Personalised Services Plan' Step 4: the status becomes 'confirmed' after the issue is discussed with the customer) or 'resolved', or once a specialist process manages it (referral to a specialised activity is one of the options PS gives, 001 Child Support Table 5 Step 3); an issue only 'recorded' and in no specialist process is not. No fact says which agency an issue belongs to: other agencies' issues count when they are recorded in case.issues."
+                     *             "interpretation": {
+                     *               "question": "Before a transfer, does \"addressed appropriately\" mean resolved, or taken up with the customer while the specialist process is still outstanding; and do other agencies' issues count?",
+                     *               "chosen": "'Addressed appropriately' is read as taken up with the customer, not as resolved: the same table lets a finalisation be approved when all issues 'have been addressed appropriately' and yet 'ongoing management in PS will not resolve the customer's issues' (Table 7 Step 1), and here the specialist process is still outstanding. An issue counts as addressed once its status is 'confirmed' (002, 'Create a Personalised Services Plan' Step 4: the status becomes 'confirmed' after the issue is discussed with the customer) or 'resolved', or once a specialist process manages it (referral to a specialised activity is one of the options PS gives, 001 Child Support Table 5 Step 3); an issue only 'recorded' and in no specialist process is not. No fact says which agency an issue belongs to: other agencies' issues count when they are recorded in case.issues."
+                     *             }
                      *           },
                      *           {
                      *             "rule": "no-other-outstanding-issues",
@@ -4288,7 +4529,10 @@ export interface operations {
                      *               ],
                      *               "result": true
                      *             },
-                     *             "interpretation": "'Outstanding' is read as not resolved: an issue with status 'recorded' or 'confirmed' is outstanding, one with status 'resolved' is not. An issue belongs to the specialist process when its specialistProcess is set."
+                     *             "interpretation": {
+                     *               "question": "Which issues are \"outstanding\", and which belong to the specialist process?",
+                     *               "chosen": "'Outstanding' is read as not resolved: an issue with status 'recorded' or 'confirmed' is outstanding, one with status 'resolved' is not. An issue belongs to the specialist process when its specialistProcess is set."
+                     *             }
                      *           },
                      *           {
                      *             "rule": "single-specialist-process-outstanding",
@@ -4320,7 +4564,10 @@ export interface operations {
                      *               ],
                      *               "result": true
                      *             },
-                     *             "interpretation": "'The only outstanding issue is the process' is read as one process, not one issue: two open issues in the same objection are one process to transfer to; two processes (an objection and a change of assessment) are not one specialist business area, and the transfer is not approvable until the PS Service Support Manager (SSM) decides where the customer goes."
+                     *             "interpretation": {
+                     *               "question": "Is \"the only outstanding issue is the process\" one specialist process or one issue, when several open issues sit in one process or the customer has two processes?",
+                     *               "chosen": "'The only outstanding issue is the process' is read as one process, not one issue: two open issues in the same objection are one process to transfer to; two processes (an objection and a change of assessment) are not one specialist business area, and the transfer is not approvable until the PS Service Support Manager (SSM) decides where the customer goes."
+                     *             }
                      *           },
                      *           {
                      *             "rule": "no-escalating-history",
@@ -4350,7 +4597,10 @@ export interface operations {
                      *               ],
                      *               "result": true
                      *             },
-                     *             "interpretation": "The facts hold one flag, customer.escalatingHistory ('Has a history of escalating issues or decisions'), for the history of escalating Child Support decisions the procedure names: set, it stops the transfer, whether the history recorded is of decisions or of issues."
+                     *             "interpretation": {
+                     *               "question": "Does a history of escalating issues stop a transfer as \"a history of escalating Child Support decisions\" does, when the facts hold one flag for both?",
+                     *               "chosen": "The facts hold one flag, customer.escalatingHistory ('Has a history of escalating issues or decisions'), for the history of escalating Child Support decisions the procedure names: set, it stops the transfer, whether the history recorded is of decisions or of issues."
+                     *             }
                      *           }
                      *         ],
                      *         "derivedFacts": {
