@@ -674,10 +674,7 @@ export interface components {
                  * @default false
                  */
                 behaviourContinuedAfterWarning?: boolean;
-                /**
-                 * @description The Managed Service Plan's review: when the plan ends, and what has been done in its review
-                 * @default {}
-                 */
+                /** @description The Managed Service Plan's review: when the plan ends, and what has been done in its review */
                 msp?: {
                     /**
                      * Format: date
@@ -1698,7 +1695,7 @@ export interface operations {
                      *     http_request_duration_seconds_bucket{le="0.001",method="GET",route="/health",status="200"} 0
                      *     http_request_duration_seconds_bucket{le="0.0025",method="GET",route="/health",status="200"} 0
                      *     http_request_duration_seconds_bucket{le="0.005",method="GET",route="/health",status="200"} 0
-                     *     http_request_duration_seconds_bucket{le="0.0075",method="GET",route="/health",status="200"} 0
+                     *     http_request_duration_seconds_bucket{le="0.0075",method="GET",route="/health",status="200"} 1
                      *     http_request_duration_seconds_bucket{le="0.01",method="GET",route="/health",status="200"} 1
                      */
                     "text/plain": string;
@@ -2702,7 +2699,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23558-84bf-7b0b-a684-b3a78e7afa0c",
+                     *       "decisionId": "01a23581-fe60-766d-83a5-9d738d979631",
                      *       "ruleSet": "segment-allocation",
                      *       "version": "dff2bdf2ef9f79d5",
                      *       "effective": {
@@ -3046,7 +3043,7 @@ export interface operations {
                 };
                 content: {
                     /**
-                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a23558-84f4-72f7-95c8-42b817e9f63c","ruleSet":"segment-allocation","version":"dff2bdf2ef9f79d5","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
+                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a23581-feab-70de-970f-979c93828ca3","ruleSet":"segment-allocation","version":"dff2bdf2ef9f79d5","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
                      *     {"line":2,"id":"r-2","problem":{"type":"urn:ps-decisions:problem:invalid-request","title":"The request does not match the contract","status":400,"detail":"The segment-allocation rule set needs facts that were not given.","code":"invalid-request","instance":"/v1/rulesets/segment-allocation/evaluate-batch?explain=none","errors":[{"pointer":"/facts/referral/source","detail":"referral.source is required by the segment-allocation rule set"}]}}
                      */
                     "application/x-ndjson": string;
@@ -3727,8 +3724,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23558-867b-79cc-9e6d-35fc41fa55c6",
-                     *       "decidedAt": "2026-12-02T06:02:03.770Z",
+                     *       "decisionId": "01a23582-0027-74aa-a9dc-9cc68476260f",
+                     *       "decidedAt": "2026-12-02T06:47:21.895Z",
                      *       "keyId": "example-caseworker",
                      *       "ruleSet": "specialist-transfer",
                      *       "version": "b6e993ba0defd853",
@@ -3747,7 +3744,7 @@ export interface operations {
                      *         "single-specialist-process-outstanding",
                      *         "no-escalating-history"
                      *       ],
-                     *       "factsDigest": "sha256:bb2a78406f67483593f1b851ecf38990:be702e491034a16c792828fbd97cbeff737e7ec5d69f9b6750cbaa4fe14300c8",
+                     *       "factsDigest": "sha256:3cdabdaa37a15e7a32f0439b1ee758c4:6040daac285c595347b89a9eb14a7509f79c726ba27f6abc3c1d1f28de6ec117",
                      *       "summary": null,
                      *       "factsKept": false
                      *     }
@@ -3946,7 +3943,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23558-867b-79cc-9e6d-35fc41fa55c6",
+                     *       "decisionId": "01a23582-0027-74aa-a9dc-9cc68476260f",
                      *       "version": "b6e993ba0defd853",
                      *       "factsMatch": true,
                      *       "reproduced": true,
