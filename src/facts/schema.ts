@@ -309,8 +309,8 @@ export const caseFactsSchema = {
         psWillNotResolve: flag('Ongoing PS management will not resolve the issues'),
         warnings: list(record({ date, kind: { enum: ['verbal', 'written'] } }, ['date', 'kind']), 'Warnings given', BOUNDS.warnings),
         behaviourContinuedAfterWarning: flag('The behaviour continued after the warning'),
+        // No default object: a request without an MSP stays as it was sent (and as its recorded digest was taken).
         msp: {
-          default: {},
           description: "The Managed Service Plan's review: when the plan ends, and what has been done in its review",
           ...record({
             endsOn: { ...date, description: 'The day the Managed Service Plan ends' },
