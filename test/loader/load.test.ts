@@ -88,7 +88,7 @@ test('rule files from an older commit that lack what the outcome module reads ar
 
 test("a derived fact's date of reference, early end and first entry are checked against the vocabulary, each at its pointer", () => {
   const dir = copyOfRules((_f, j) => {
-    const derived = j.derivedFacts as Record<string, Record<string, unknown>>;
+    const derived = j.derivedFacts as unknown as Record<string, Record<string, unknown>>;
     // A list of dated entries has no period to end early; a first entry in force names a field its entries have.
     derived.consentsForAgency!.endedBy = 'withdrawnOn';
     derived.consentsCovering!.endedBy = 'withdrawn';
