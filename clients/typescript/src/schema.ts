@@ -529,10 +529,7 @@ export interface components {
                  * @default false
                  */
                 counterproductiveBehaviour?: boolean;
-                /**
-                 * @description Consents the customer has given to share their information, each for one agency, one reason, one direction and one timeframe
-                 * @default []
-                 */
+                /** @description Consents the customer has given to share their information, each for one agency, one reason, one direction and one timeframe */
                 consents?: {
                     /** @description The consent as recorded (its reference) */
                     id: string;
@@ -707,10 +704,7 @@ export interface components {
                  */
                 behaviourContinuedAfterWarning?: boolean;
             };
-            /**
-             * @description A proposed sharing of the customer's information with another agency: whether a consent the customer gave covers it
-             * @default {}
-             */
+            /** @description A proposed sharing of the customer's information with another agency: whether a consent the customer gave covers it */
             sharing?: {
                 /** @description The agency the information would be shared with, as consents name it */
                 agency?: string;
@@ -1613,7 +1607,7 @@ export interface operations {
                      *         "direct-referral.json": "a651df45e5f615af",
                      *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
                      *         "exit-readiness.json": "a53adf8daf80e633",
-                     *         "information-sharing.json": "b2622ba11866f7b8",
+                     *         "information-sharing.json": "2bcbd63e4095594f",
                      *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
                      *         "segment-allocation.json": "dff2bdf2ef9f79d5",
                      *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
@@ -2045,12 +2039,12 @@ export interface operations {
                      *         },
                      *         {
                      *           "name": "information-sharing",
-                     *           "version": "b2622ba11866f7b8",
+                     *           "version": "2bcbd63e4095594f",
                      *           "title": "Sharing a customer's information with another agency",
                      *           "rules": 5,
                      *           "versions": [
                      *             {
-                     *               "version": "b2622ba11866f7b8",
+                     *               "version": "2bcbd63e4095594f",
                      *               "effectiveFrom": null,
                      *               "effectiveTo": null,
                      *               "file": "information-sharing.json"
@@ -2692,7 +2686,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a2354a-f956-7c46-9975-b7e0a3c02e76",
+                     *       "decisionId": "01a23583-82e3-7936-880f-d0350927d1e1",
                      *       "ruleSet": "segment-allocation",
                      *       "version": "dff2bdf2ef9f79d5",
                      *       "effective": {
@@ -3036,7 +3030,7 @@ export interface operations {
                 };
                 content: {
                     /**
-                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a2354a-f977-7251-9268-9ee35ebdc03d","ruleSet":"segment-allocation","version":"dff2bdf2ef9f79d5","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
+                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a23583-830d-7e93-b4d1-1852edf64128","ruleSet":"segment-allocation","version":"dff2bdf2ef9f79d5","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
                      *     {"line":2,"id":"r-2","problem":{"type":"urn:ps-decisions:problem:invalid-request","title":"The request does not match the contract","status":400,"detail":"The segment-allocation rule set needs facts that were not given.","code":"invalid-request","instance":"/v1/rulesets/segment-allocation/evaluate-batch?explain=none","errors":[{"pointer":"/facts/referral/source","detail":"referral.source is required by the segment-allocation rule set"}]}}
                      */
                     "application/x-ndjson": string;
@@ -3231,7 +3225,7 @@ export interface operations {
                      *         "direct-referral.json": "a651df45e5f615af",
                      *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
                      *         "exit-readiness.json": "a53adf8daf80e633",
-                     *         "information-sharing.json": "b2622ba11866f7b8",
+                     *         "information-sharing.json": "2bcbd63e4095594f",
                      *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
                      *         "segment-allocation.json": "dff2bdf2ef9f79d5",
                      *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
@@ -3458,7 +3452,7 @@ export interface operations {
                      *         "direct-referral.json": "a651df45e5f615af",
                      *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
                      *         "exit-readiness.json": "a53adf8daf80e633",
-                     *         "information-sharing.json": "b2622ba11866f7b8",
+                     *         "information-sharing.json": "2bcbd63e4095594f",
                      *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
                      *         "segment-allocation.json": "dff2bdf2ef9f79d5",
                      *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
@@ -3471,7 +3465,7 @@ export interface operations {
                      *         "direct-referral.json": "a651df45e5f615af",
                      *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
                      *         "exit-readiness.json": "a53adf8daf80e633",
-                     *         "information-sharing.json": "b2622ba11866f7b8",
+                     *         "information-sharing.json": "2bcbd63e4095594f",
                      *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
                      *         "segment-allocation.json": "dff2bdf2ef9f79d5",
                      *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
@@ -3717,8 +3711,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a2354a-fa3e-70fa-9690-dc8432a1b879",
-                     *       "decidedAt": "2026-12-02T05:47:15.902Z",
+                     *       "decisionId": "01a23583-8572-72c0-9871-baa965565e4c",
+                     *       "decidedAt": "2026-12-02T06:49:01.554Z",
                      *       "keyId": "example-caseworker",
                      *       "ruleSet": "specialist-transfer",
                      *       "version": "b6e993ba0defd853",
@@ -3737,7 +3731,7 @@ export interface operations {
                      *         "single-specialist-process-outstanding",
                      *         "no-escalating-history"
                      *       ],
-                     *       "factsDigest": "sha256:974311942aade4dbbcbcbdd219e071b3:57ddc2be90e6874d37712bce84a1ec4173ee3c1f655e696501191f23f131a01e",
+                     *       "factsDigest": "sha256:4bc4a842a1b01bea70cb96f86b40c8c0:c3ba9f71b7e341c67795f2ef5f73313ba140aa9a2d3cfda3d5bd59b8da107682",
                      *       "summary": null,
                      *       "factsKept": false
                      *     }
@@ -3936,7 +3930,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a2354a-fa3e-70fa-9690-dc8432a1b879",
+                     *       "decisionId": "01a23583-8572-72c0-9871-baa965565e4c",
                      *       "version": "b6e993ba0defd853",
                      *       "factsMatch": true,
                      *       "reproduced": true,
