@@ -78,6 +78,13 @@ const BOUNDS_TEXT = `Each list holds at most what a real case can: ${Object.entr
   .map(([name, bound]) => `${name} ${grouped(bound.maxItems)} (${bound.why})`)
   .join('; ')}. A longer list is refused with a 400 naming it: the bound keeps a request's cost in proportion to a case.`;
 const list = (items: object, description: string, bound: Bound) => ({ type: 'array', default: [], maxItems: bound.maxItems, items, description }) as const;
+/**
+ * A list added to the vocabulary after decisions were first recorded: no default, so a request that leaves it out is
+ * validated, and its facts digested (decisions/facts-digest.ts), exactly as before, and a decision recorded then is
+ * still reproduced from the same facts. Left out, it reads as empty all the same: a derived fact reads a list that is
+ * not there as one with no entries.
+ */
+const laterList = (items: object, description: string, bound: Bound) => ({ type: 'array', maxItems: bound.maxItems, items, description }) as const;
 const record = (properties: Record<string, object>, required: string[] = []) =>
   ({ type: 'object', additionalProperties: false, properties, required }) as const;
 
@@ -217,7 +224,7 @@ export const caseFactsSchema = {
         escalatingHistory: flag('Has a history of escalating issues or decisions'),
         declinedOptions: flag('Elected not to take up the options offered'),
         counterproductiveBehaviour: flag('Continues to show counterproductive behaviour'),
-        consents: list(
+        consents: laterList(
           record(
             {
               id: { type: 'string', minLength: 1, maxLength: 100, description: 'The consent as recorded (its reference)' },
@@ -326,8 +333,8 @@ export const caseFactsSchema = {
         },
       }),
     },
+    // No default, for the reason laterList gives: a request that leaves it out is validated and digested as before.
     sharing: {
-      default: {},
       description: "A proposed sharing of the customer's information with another agency: whether a consent the customer gave covers it",
       ...record({
         agency: { type: 'string', minLength: 1, maxLength: 200, description: 'The agency the information would be shared with, as consents name it' },

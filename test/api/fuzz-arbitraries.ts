@@ -3,7 +3,7 @@
 // key, a "__proto__" key (an object literal sets the prototype instead, and JSON.stringify of the
 // result drops it), NaN, 1e400, or a 10,000-deep nesting (JSON.stringify of it may overflow the stack).
 import fc from 'fast-check';
-import { caseFactsSchema } from '../../src/facts/schema';
+import { caseFactsSchema, DATES_IN_ORDER } from '../../src/facts/schema';
 
 /** An object as written: entries in order, so a key may repeat and "__proto__" stays an ordinary key. */
 export class JObject {
@@ -274,16 +274,33 @@ export const validFacts: fc.Arbitrary<Plain> = fc
     validOf(FACTS_SCHEMA.properties?.customer?.properties?.psHistory as SchemaNode),
   )
   .map(([facts, complete, program, source, receivedOn, psHistory]) => {
-    if (!complete) return facts;
+    if (!complete) return datesInOrder(facts);
     const referral = (facts.referral ?? {}) as Plain;
     const customer = (facts.customer ?? {}) as Plain;
-    return {
+    return datesInOrder({
       ...facts,
       program: facts.program ?? program,
       referral: { ...referral, source: referral.source ?? source, receivedOn: referral.receivedOn ?? receivedOn },
       customer: { ...customer, psHistory: customer.psHistory ?? psHistory },
-    };
+    });
   });
+
+/**
+ * The facts with each entry of a list whose two dates must be in order (DATES_IN_ORDER: a consent's from and to) put in
+ * order, the two swapped where drawn the other way round: JSON Schema cannot say it, so the schema's values may not.
+ */
+function datesInOrder(facts: Plain): Plain {
+  for (const [path, [first, second]] of Object.entries(DATES_IN_ORDER)) {
+    const [group, key] = path.split('.') as [string, string];
+    const list = (facts[group] as Plain | undefined)?.[key];
+    if (!Array.isArray(list)) continue;
+    for (const entry of list as Plain[]) {
+      const [a, b] = [entry[first], entry[second]];
+      if (typeof a === 'string' && typeof b === 'string' && b < a) [entry[first], entry[second]] = [b, a];
+    }
+  }
+  return facts;
+}
 
 export interface Fixture {
   asOf: string;

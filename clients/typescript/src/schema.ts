@@ -334,7 +334,7 @@ export interface components {
              * @description The first day after asOf on which the same facts give a different verdict (the outcome without the dates reckoned from asOf itself), because time alone moves: an entry leaves a window, a restriction starts or ends, a wait passes, another version of the rules takes over. null when nothing changes before the end of the holiday calendar
              */
             holdsUntil: string | null;
-            /** @description For each different verdict the facts could reach, the smallest change to facts a caseworker can act on or check that reaches it (never a parameter): each single change, then pairs of changes for a headline value no single change reaches */
+            /** @description For each different verdict the facts could reach, the smallest change to facts a caseworker can act on or check that reaches it (never a parameter): each single change, then pairs of changes for a headline value no single change reaches. A verdict that keeps the answer and only adds to its lists (one more indicator for the same segment) is not given: it is a further reason for the same answer, not a path to another */
             changes: {
                 /** @description The verdict the change reaches */
                 outcome: Record<string, unknown>;
@@ -369,7 +369,7 @@ export interface components {
         };
         /**
          * CaseFacts
-         * @description The facts of one case. A flag left out is false, but for customer.meetsCommitments and case.customerContactableByPhone: what a rule set takes one of those to be when it is left out is declared in its rule file (factDefaults, shown by GET /v1/rulesets/{name}), and each decision lists the defaults it applied (defaultsApplied). Each list holds at most what a real case can: serviceRestrictions 100 (two new restrictions a year, the longest one going unreviewed, for 50 years); incidents 600 (one a month for 50 years); complaints 600 (one a month for 50 years); scsActivity 600 (one a month for 50 years); nonCompliance 600 (one a month for 50 years); paymentArrangementDefaults 200 (one a quarter for 50 years); issues 200 (four new issues a year for 50 years); outstandingIntrays 200 (four a year, none ever cleared, for 50 years); warnings 100 (two a year for 50 years); phoneAttempts 100 (five a working day for the twenty working days of a review). A longer list is refused with a 400 naming it: the bound keeps a request's cost in proportion to a case.
+         * @description The facts of one case. A flag left out is false, but for customer.meetsCommitments and case.customerContactableByPhone: what a rule set takes one of those to be when it is left out is declared in its rule file (factDefaults, shown by GET /v1/rulesets/{name}), and each decision lists the defaults it applied (defaultsApplied). Each list holds at most what a real case can: serviceRestrictions 100 (two new restrictions a year, the longest one going unreviewed, for 50 years); incidents 600 (one a month for 50 years); complaints 600 (one a month for 50 years); scsActivity 600 (one a month for 50 years); nonCompliance 600 (one a month for 50 years); paymentArrangementDefaults 200 (one a quarter for 50 years); issues 200 (four new issues a year for 50 years); outstandingIntrays 200 (four a year, none ever cleared, for 50 years); warnings 100 (two a year for 50 years); phoneAttempts 100 (five a working day for the twenty working days of a review); consents 600 (one a month for 50 years); urgentPaymentRequests 600 (one a month for 50 years); crisisPayments 200 (one a quarter for 50 years). A longer list is refused with a 400 naming it: the bound keeps a request's cost in proportion to a case.
          */
         CaseFacts: {
             /**
@@ -529,6 +529,87 @@ export interface components {
                  * @default false
                  */
                 counterproductiveBehaviour?: boolean;
+                /** @description Consents the customer has given to share their information, each for one agency, one reason, one direction and one timeframe */
+                consents?: {
+                    /** @description The consent as recorded (its reference) */
+                    id: string;
+                    /** @description The agency the consent names, as recorded */
+                    agency: string;
+                    /** @description The reason the consent is for, as recorded */
+                    purpose: string;
+                    /**
+                     * @description to-agency: the customer's information given to the agency; from-agency: the agency's data about the customer accessed
+                     * @enum {unknown}
+                     */
+                    direction: "to-agency" | "from-agency";
+                    /**
+                     * Format: date
+                     * @description The first day of the timeframe the consent was given for
+                     */
+                    from: string;
+                    /**
+                     * Format: date
+                     * @description The last day of the timeframe the consent was given for (on or after from)
+                     */
+                    to: string;
+                    /**
+                     * Format: date
+                     * @description The day the customer withdrew the consent: from that day it covers nothing
+                     */
+                    withdrawnOn?: string;
+                }[];
+                /**
+                 * @description Urgent payment requests the customer made
+                 * @default []
+                 */
+                urgentPaymentRequests?: {
+                    /**
+                     * Format: date
+                     * @description A calendar date, YYYY-MM-DD
+                     */
+                    date: string;
+                }[];
+                /**
+                 * @description Crisis payments made to the customer
+                 * @default []
+                 */
+                crisisPayments?: {
+                    /**
+                     * Format: date
+                     * @description A calendar date, YYYY-MM-DD
+                     */
+                    date: string;
+                }[];
+                /**
+                 * @description Participation requirements (mutual obligations) are an issue for the customer
+                 * @default false
+                 */
+                participationRequirementsIssue?: boolean;
+                /**
+                 * @description Behaviours recorded of the customer: cannot-accept-information (cannot accept information or explanations of decisions), non-compliant. Threats and violence are incidents
+                 * @default []
+                 */
+                behaviours?: ("cannot-accept-information" | "non-compliant")[];
+                /**
+                 * @description A mental health concern is recorded for the customer
+                 * @default false
+                 */
+                mentalHealthConcern?: boolean;
+                /**
+                 * @description The customer is, or may be, supported by a Disability Employment Services provider
+                 * @default false
+                 */
+                disabilityEmployment?: boolean;
+                /**
+                 * @description The customer has a nominee acting for them
+                 * @default false
+                 */
+                nominee?: boolean;
+                /**
+                 * @description The customer's needs a community agency may help with: emergency-relief, accommodation, financial-aid, crisis-counselling, domestic-violence (support), legal, health, drug-alcohol-gambling, advocacy (support and advocacy groups), transport-mobility, education, family-support (wider family support)
+                 * @default []
+                 */
+                needs?: ("emergency-relief" | "accommodation" | "financial-aid" | "crisis-counselling" | "domestic-violence" | "legal" | "health" | "drug-alcohol-gambling" | "advocacy" | "transport-mobility" | "education" | "family-support")[];
             };
             /** @default {} */
             case?: {
@@ -710,6 +791,23 @@ export interface components {
                     documentationAddedOn?: string;
                 };
             };
+            /** @description A proposed sharing of the customer's information with another agency: whether a consent the customer gave covers it */
+            sharing?: {
+                /** @description The agency the information would be shared with, as consents name it */
+                agency?: string;
+                /** @description The reason it would be shared for, as consents name it */
+                purpose?: string;
+                /**
+                 * @description The way it would go: to-agency (the customer's information given to the agency) or from-agency (the agency's data about the customer accessed)
+                 * @enum {unknown}
+                 */
+                direction?: "to-agency" | "from-agency";
+                /**
+                 * Format: date
+                 * @description The day it would be shared (default: the as-of date)
+                 */
+                on?: string;
+            };
         };
         /** EvaluateRequest */
         EvaluateRequest: {
@@ -772,8 +870,8 @@ export interface components {
             citation: string;
             /** @description The grounds (bases, pathways) this rule is a criterion of */
             requiredFor?: string[];
-            /** @description Present when the rule encodes a reading of the procedure's words that they leave open: what it is taken to mean, for a person to weigh */
-            interpretation?: string;
+            /** @description Present when the rule encodes a reading of the procedure's words that they leave open: the question, the reading chosen, and who confirmed it (absent: unconfirmed) */
+            interpretation?: components["schemas"]["Interpretation"];
             conditions: components["schemas"]["ConditionExplanation"];
             /** @description Present on the rule that decided a date of the outcome (a due date): how each such date was reckoned */
             computed?: components["schemas"]["ComputedDate"][];
@@ -879,6 +977,73 @@ export interface components {
             /** @description The rule file, relative to rules/ */
             file: string;
         };
+        VersionWithInterpretations: {
+            version: components["schemas"]["RuleVersion"];
+            /**
+             * Format: date
+             * @description null: from the beginning
+             */
+            effectiveFrom: string | null;
+            /**
+             * Format: date
+             * @description null: until further notice
+             */
+            effectiveTo: string | null;
+            /** @description The rule file, relative to rules/ */
+            file: string;
+            /** @description Each interpretation of this version that policy staff have not confirmed, in file order */
+            unconfirmedInterpretations: components["schemas"]["UnconfirmedInterpretation"][];
+        };
+        Interpretation: {
+            /** @description What the procedure leaves open, as a question a policy officer can answer */
+            question: string;
+            /** @description The reading the rules apply */
+            chosen: string;
+            /** @description Who in policy confirmed the reading (with confirmedOn) */
+            confirmedBy?: string;
+            /**
+             * Format: date
+             * @description The day they confirmed it (with confirmedBy)
+             */
+            confirmedOn?: string;
+        };
+        /** @description A reading of the procedure that policy staff have not confirmed, and where it sits */
+        UnconfirmedInterpretation: {
+            /**
+             * @description What the interpretation is marked on
+             * @enum {unknown}
+             */
+            on: "parameter" | "derivedFact" | "factDefault" | "rule";
+            /** @description The name of that parameter, derived fact or rule, or the fact path of that fact default */
+            name: string;
+            /** @description What the procedure leaves open, as a question a policy officer can answer */
+            question: string;
+            /** @description The reading the rules apply */
+            chosen: string;
+        };
+        /** @description One of a version's interpretations: where it sits, its question, the reading chosen and whether it is confirmed */
+        InterpretationListed: {
+            /**
+             * @description What the interpretation is marked on
+             * @enum {unknown}
+             */
+            on: "parameter" | "derivedFact" | "factDefault" | "rule";
+            /** @description The name of that parameter, derived fact or rule, or the fact path of that fact default */
+            name: string;
+            /** @description What the procedure leaves open, as a question a policy officer can answer */
+            question: string;
+            /** @description The reading the rules apply */
+            chosen: string;
+            /** @description Whether policy staff have confirmed the reading (confirmedBy and confirmedOn present) */
+            confirmed: boolean;
+            /** @description Who confirmed it */
+            confirmedBy?: string;
+            /**
+             * Format: date
+             * @description The day they confirmed it
+             */
+            confirmedOn?: string;
+        };
         RuleSetSummary: {
             name: components["schemas"]["RuleSetName"];
             /** @description The version in force today (or the newest, when none is) */
@@ -917,8 +1082,19 @@ export interface components {
         RuleDefinition: {
             name: string;
             description: string;
-            /** @description The reading of the procedure's words this encodes, for policy staff to confirm */
-            interpretation?: string;
+            interpretation?: {
+                /** @description What the procedure leaves open, as a question a policy officer can answer */
+                question: string;
+                /** @description The reading the rules apply */
+                chosen: string;
+                /** @description Who in policy confirmed the reading (with confirmedOn) */
+                confirmedBy?: string;
+                /**
+                 * Format: date
+                 * @description The day they confirmed it (with confirmedBy)
+                 */
+                confirmedOn?: string;
+            };
             sources: {
                 document: string;
                 part: string;
@@ -966,8 +1142,19 @@ export interface components {
                     /** @description A value the fact can hold (the loader checks it against the fact vocabulary) */
                     value: unknown;
                     description: string;
-                    /** @description The reading of the procedure's words this encodes, for policy staff to confirm */
-                    interpretation?: string;
+                    interpretation?: {
+                        /** @description What the procedure leaves open, as a question a policy officer can answer */
+                        question: string;
+                        /** @description The reading the rules apply */
+                        chosen: string;
+                        /** @description Who in policy confirmed the reading (with confirmedOn) */
+                        confirmedBy?: string;
+                        /**
+                         * Format: date
+                         * @description The day they confirmed it (with confirmedBy)
+                         */
+                        confirmedOn?: string;
+                    };
                     sources: {
                         document: string;
                         part: string;
@@ -983,10 +1170,21 @@ export interface components {
                     /** @enum {unknown} */
                     type: "months" | "working-days" | "days" | "count" | "date" | "role" | "roles" | "role-by-program" | "values";
                     /** @enum {unknown} */
-                    of?: "program" | "referral.source" | "referral.receivedOn" | "referral.intray" | "customer.psHistory" | "customer.serviceRestrictions[].channel" | "customer.serviceRestrictions[].level" | "customer.serviceRestrictions[].from" | "customer.serviceRestrictions[].to" | "customer.incidents[].date" | "customer.incidents[].kind" | "customer.incidents[].setting" | "customer.complaints[].date" | "customer.complaints[].stage" | "customer.complaints[].topic" | "customer.scsActivity[].date" | "customer.nonCompliance[].date" | "customer.paymentArrangementDefaults[].date" | "case.issues[].id" | "case.issues[].kind" | "case.issues[].status" | "case.issues[].specialistProcess" | "case.ministerialOrOmbudsmanResponse" | "case.outstandingIntrays[].kind" | "case.exitLetterIssuedOn" | "case.warnings[].date" | "case.warnings[].kind" | "case.msp.endsOn" | "case.msp.reviewEmailOn" | "case.msp.phoneAttempts[].date" | "case.msp.letterSentOn" | "case.msp.documentationAddedOn";
+                    of?: "program" | "referral.source" | "referral.receivedOn" | "referral.intray" | "customer.psHistory" | "customer.serviceRestrictions[].channel" | "customer.serviceRestrictions[].level" | "customer.serviceRestrictions[].from" | "customer.serviceRestrictions[].to" | "customer.incidents[].date" | "customer.incidents[].kind" | "customer.incidents[].setting" | "customer.complaints[].date" | "customer.complaints[].stage" | "customer.complaints[].topic" | "customer.scsActivity[].date" | "customer.nonCompliance[].date" | "customer.paymentArrangementDefaults[].date" | "customer.consents[].id" | "customer.consents[].agency" | "customer.consents[].purpose" | "customer.consents[].direction" | "customer.consents[].from" | "customer.consents[].to" | "customer.consents[].withdrawnOn" | "customer.urgentPaymentRequests[].date" | "customer.crisisPayments[].date" | "case.issues[].id" | "case.issues[].kind" | "case.issues[].status" | "case.issues[].specialistProcess" | "case.ministerialOrOmbudsmanResponse" | "case.outstandingIntrays[].kind" | "case.exitLetterIssuedOn" | "case.warnings[].date" | "case.warnings[].kind" | "case.msp.endsOn" | "case.msp.reviewEmailOn" | "case.msp.phoneAttempts[].date" | "case.msp.letterSentOn" | "case.msp.documentationAddedOn" | "sharing.agency" | "sharing.purpose" | "sharing.direction" | "sharing.on";
                     description: string;
-                    /** @description The reading of the procedure's words this encodes, for policy staff to confirm */
-                    interpretation?: string;
+                    interpretation?: {
+                        /** @description What the procedure leaves open, as a question a policy officer can answer */
+                        question: string;
+                        /** @description The reading the rules apply */
+                        chosen: string;
+                        /** @description Who in policy confirmed the reading (with confirmedOn) */
+                        confirmedBy?: string;
+                        /**
+                         * Format: date
+                         * @description The day they confirmed it (with confirmedBy)
+                         */
+                        confirmedOn?: string;
+                    };
                     sources: {
                         document: string;
                         part: string;
@@ -994,17 +1192,42 @@ export interface components {
                         step: string;
                         quote?: string;
                     }[];
-                } & (unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown);
+                } & (unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown);
             };
             derivedFacts: {
                 [key: string]: {
                     /** @enum {unknown} */
-                    kind: "count" | "countCurrent" | "maxPerGroup" | "distinctValues" | "missingValues" | "daysSince" | "daysPast";
+                    kind: "count" | "countCurrent" | "firstCurrent" | "maxPerGroup" | "distinctValues" | "missingValues" | "daysSince" | "daysPast";
                     description: string;
-                    /** @description The reading of the procedure's words this encodes, for policy staff to confirm */
-                    interpretation?: string;
+                    interpretation?: {
+                        /** @description What the procedure leaves open, as a question a policy officer can answer */
+                        question: string;
+                        /** @description The reading the rules apply */
+                        chosen: string;
+                        /** @description Who in policy confirmed the reading (with confirmedOn) */
+                        confirmedBy?: string;
+                        /**
+                         * Format: date
+                         * @description The day they confirmed it (with confirmedBy)
+                         */
+                        confirmedOn?: string;
+                    };
                     list?: string;
-                    where?: Record<string, unknown>;
+                    /** @description Entry field → what it must be: a value, a list of values, null (absent), { "present": true }, a parameter { "param": name }, or another fact of the case { "fact": path } */
+                    where?: {
+                        [key: string]: (string | number | boolean | null | unknown[]) | {
+                            param: string;
+                        } | {
+                            fact: string;
+                        } | {
+                            /** @constant */
+                            present: true;
+                        };
+                    };
+                    /** @description A date fact of the case the derived fact is reckoned on when the case gives it; the as-of date when it does not */
+                    on?: string;
+                    /** @description For entries with a period (countCurrent, firstCurrent): the entry's field holding the day it stops being in force early (a withdrawal) */
+                    endedBy?: string;
                     withinMonths?: unknown;
                     groupBy?: string;
                     field?: string;
@@ -1021,7 +1244,10 @@ export interface components {
             /** @description The rule file's settings for its outcome module */
             outcome: Record<string, unknown>;
             rules: components["schemas"]["RuleDefinition"][];
-            versions: components["schemas"]["VersionPeriod"][];
+            /** @description Every reading of the procedure this version applies where its words leave it open (each also on its parameter, derived fact, fact default or rule): the unconfirmed first, each group in file order */
+            interpretations: components["schemas"]["InterpretationListed"][];
+            /** @description Every version of the rule set, with its unconfirmed interpretations */
+            versions: components["schemas"]["VersionWithInterpretations"][];
         };
         ReloadResult: {
             /** @constant */
@@ -1241,11 +1467,29 @@ export interface components {
             ruleSet: "msp-review";
             outcome: components["schemas"]["MspReviewOutcome"];
         };
+        /** @description The rule set and its outcome, in every answer holding an outcome of referral-options */
+        ReferralOptionsAnswer: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            ruleSet: "referral-options";
+            outcome: components["schemas"]["ReferralOptionsOutcome"];
+        };
+        /** @description The rule set and its outcome, in every answer holding an outcome of information-sharing */
+        InformationSharingAnswer: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            ruleSet: "information-sharing";
+            outcome: components["schemas"]["InformationSharingOutcome"];
+        };
         /**
          * @description A rule set this service decides
          * @enum {string}
          */
-        RuleSetName: "direct-referral" | "segment-allocation" | "exit-readiness" | "specialist-transfer" | "service-restriction" | "msp-review";
+        RuleSetName: "direct-referral" | "segment-allocation" | "exit-readiness" | "specialist-transfer" | "service-restriction" | "msp-review" | "referral-options" | "information-sharing";
         /** @description An explained decision, as recorded in the decision log under decisionId */
         Decision: {
             decisionId: components["schemas"]["DecisionId"];
@@ -1275,6 +1519,8 @@ export interface components {
             summary: components["schemas"]["Summary"];
             /** @description Each fact the request left out that the deciding version takes to have a value (its rule file's factDefaults), with that value: empty when none was */
             defaultsApplied: components["schemas"]["DefaultApplied"][];
+            /** @description Each reading of the procedure this decision relied on that policy staff have not confirmed (the rule file's interpretations): on a rule weighed, on a parameter or derived fact a weighed rule's conditions or the outcome read, or on a fact default applied. Empty when every reading relied on is confirmed */
+            unconfirmedInterpretations: components["schemas"]["UnconfirmedInterpretation"][];
             /** @description One entry per rule weighed, in file order */
             explanation: components["schemas"]["RuleExplanation"][];
             /** @description Each derived fact (counts, windows) the rules read → its value for this case */
@@ -1285,7 +1531,7 @@ export interface components {
             parameters: {
                 [key: string]: unknown;
             };
-        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"]);
+        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"] | components["schemas"]["ReferralOptionsAnswer"] | components["schemas"]["InformationSharingAnswer"]);
         /** @description A decision re-run for an auditor: the fields of Decision without decisionId, since a re-run is not recorded */
         DecisionRerun: {
             ruleSet: components["schemas"]["RuleSetName"];
@@ -1314,6 +1560,8 @@ export interface components {
             summary: components["schemas"]["Summary"];
             /** @description Each fact the request left out that the deciding version takes to have a value (its rule file's factDefaults), with that value: empty when none was */
             defaultsApplied: components["schemas"]["DefaultApplied"][];
+            /** @description Each reading of the procedure this decision relied on that policy staff have not confirmed (the rule file's interpretations): on a rule weighed, on a parameter or derived fact a weighed rule's conditions or the outcome read, or on a fact default applied. Empty when every reading relied on is confirmed */
+            unconfirmedInterpretations: components["schemas"]["UnconfirmedInterpretation"][];
             /** @description One entry per rule weighed, in file order */
             explanation: components["schemas"]["RuleExplanation"][];
             /** @description Each derived fact (counts, windows) the rules read → its value for this case */
@@ -1324,7 +1572,7 @@ export interface components {
             parameters: {
                 [key: string]: unknown;
             };
-        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"]);
+        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"] | components["schemas"]["ReferralOptionsAnswer"] | components["schemas"]["InformationSharingAnswer"]);
         /** @description A decision answered with ?explain=summary: its outcome and the summary a caseworker reads, without the trace; recorded in the decision log as any decision is */
         SummaryDecision: {
             decisionId: components["schemas"]["DecisionId"];
@@ -1352,7 +1600,7 @@ export interface components {
             /** @description The rule set's outcome, as in Decision */
             outcome: unknown;
             summary: components["schemas"]["Summary"];
-        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"]);
+        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"] | components["schemas"]["ReferralOptionsAnswer"] | components["schemas"]["InformationSharingAnswer"]);
         /** @description A decision answered with ?explain=none: its outcome and the rules that fired, without the explanation; recorded in the decision log as any decision is */
         ShortDecision: {
             decisionId: components["schemas"]["DecisionId"];
@@ -1369,7 +1617,7 @@ export interface components {
             defaultsApplied: components["schemas"]["DefaultApplied"][];
             /** @description The ids of the rules that fired, in file order */
             fired: string[];
-        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"]);
+        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"] | components["schemas"]["ReferralOptionsAnswer"] | components["schemas"]["InformationSharingAnswer"]);
         /** @description A decision as the log keeps it, without the facts (its outcome as returned to the caller) */
         DecisionRecord: {
             decisionId: components["schemas"]["DecisionId"];
@@ -1406,7 +1654,7 @@ export interface components {
             } | null;
             /** @description With the facts kept: the decision re-run under the version that made it */
             reproduction?: components["schemas"]["Reproduction"];
-        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"]);
+        } & (components["schemas"]["DirectReferralAnswer"] | components["schemas"]["SegmentAllocationAnswer"] | components["schemas"]["ExitReadinessAnswer"] | components["schemas"]["SpecialistTransferAnswer"] | components["schemas"]["ServiceRestrictionAnswer"] | components["schemas"]["MspReviewAnswer"] | components["schemas"]["ReferralOptionsAnswer"] | components["schemas"]["InformationSharingAnswer"]);
         DirectReferralOutcome: {
             /** @description Every criterion is met: the referral may take the direct route */
             eligible: boolean;
@@ -1526,6 +1774,27 @@ export interface components {
             /** @description The steps whose due date has passed as of asOf without their being done, in the order of the review (phone-attempts, write-to-customer, add-documentation); empty once the documentation is added */
             overdue: string[];
         };
+        ReferralOptionsOutcome: {
+            /** @description Referrals and consultations to consider, each once, in a fixed order. A suggestion from the facts recorded, never a decision: the caseworker decides with the customer whether to make it, and the procedure leaves room for others the facts do not show. Empty when no rule suggests one */
+            consider: {
+                /** @description The referral or consultation to consider: a business area, service or provider (assessment-services-review, social-work, mental-health-services, workforce-australia-provider, disability-employment-services-provider, payment-options-review, nominee), a Child Support specialised activity (specialist-<process>) or a community agency for a need (community-<need>) */
+                referral: "assessment-services-review" | "social-work" | "mental-health-services" | "workforce-australia-provider" | "disability-employment-services-provider" | "payment-options-review" | "nominee" | "specialist-objection" | "specialist-change-of-assessment" | "specialist-compensation" | "specialist-privacy" | "community-emergency-relief" | "community-accommodation" | "community-financial-aid" | "community-crisis-counselling" | "community-domestic-violence" | "community-legal" | "community-health" | "community-drug-alcohol-gambling" | "community-advocacy" | "community-transport-mobility" | "community-education" | "community-family-support";
+                /** @description The ids of the rules (in the rule file) whose facts suggest it, in file order */
+                because: string[];
+            }[];
+            /** @description A risk of escalating behaviour is identified from the facts recorded: discuss options with the PS Service Support Manager. A suggestion: the caseworker may discuss a case with the SSM at any time, and false does not mean there is no risk */
+            discussWithSsm: boolean;
+        };
+        InformationSharingOutcome: {
+            /** @description One recorded consent covers the sharing: the agency, the purpose, the direction and the day, not withdrawn on or before that day. false is not a refusal: The service decides only whether a recorded consent covers the sharing: whether another lawful basis allows it without consent is for a person to decide */
+            mayShare: boolean;
+            /** @description The id of the consent that covers the sharing (the first in customer.consents when several do); null when none does */
+            consentId: string | null;
+            /** @description The first step of the checklist that no consent passes, each step narrowing the consents that passed the steps before: consent-agency, consent-purpose, consent-direction, consent-timeframe, consent-not-withdrawn. Empty when a consent covers the sharing; never more than one step */
+            unmet: string[];
+            /** @description No consent covers the sharing, so a person must decide whether it may go ahead on another lawful basis. The service decides only whether a recorded consent covers the sharing: whether another lawful basis allows it without consent is for a person to decide */
+            needsPersonToDecide: boolean;
+        };
     };
     responses: never;
     parameters: never;
@@ -1616,17 +1885,20 @@ export interface operations {
                      *       "status": "ready",
                      *       "decisionLog": "sqlite",
                      *       "versions": {
-                     *         "direct-referral.before-2025-01-14.json": "32cabe013ff78292",
-                     *         "direct-referral.json": "a651df45e5f615af",
-                     *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
-                     *         "exit-readiness.json": "a53adf8daf80e633",
-                     *         "msp-review.json": "50d7b6e3d812d962",
-                     *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
-                     *         "segment-allocation.json": "dff2bdf2ef9f79d5",
-                     *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
-                     *         "service-restriction.json": "2df523afd0bccd57",
-                     *         "specialist-transfer.before-2025-01-14.json": "a53db87f349f8232",
-                     *         "specialist-transfer.json": "b6e993ba0defd853"
+                     *         "direct-referral.before-2025-01-14.json": "1050db17389a2f49",
+                     *         "direct-referral.json": "3c93d527f41177d7",
+                     *         "exit-readiness.before-2025-01-14.json": "2f6a2cd338bdf284",
+                     *         "exit-readiness.json": "aee352c589ae5917",
+                     *         "information-sharing.json": "268bb67f2efddf57",
+                     *         "msp-review.json": "6f6b1afbd6006915",
+                     *         "referral-options.before-2025-01-14.json": "83e435776cded621",
+                     *         "referral-options.json": "e3f05dce4c873915",
+                     *         "segment-allocation.before-2025-01-14.json": "474931f2328ddad8",
+                     *         "segment-allocation.json": "bc1d0e40d3da8f6b",
+                     *         "service-restriction.before-2025-01-14.json": "0de533758077ce78",
+                     *         "service-restriction.json": "d6225d86f6622504",
+                     *         "specialist-transfer.before-2025-01-14.json": "48f3c34da1be7b61",
+                     *         "specialist-transfer.json": "33274d461e1f1227"
                      *       }
                      *     }
                      */
@@ -1694,7 +1966,7 @@ export interface operations {
                      *     # TYPE http_request_duration_seconds histogram
                      *     http_request_duration_seconds_bucket{le="0.001",method="GET",route="/health",status="200"} 0
                      *     http_request_duration_seconds_bucket{le="0.0025",method="GET",route="/health",status="200"} 0
-                     *     http_request_duration_seconds_bucket{le="0.005",method="GET",route="/health",status="200"} 0
+                     *     http_request_duration_seconds_bucket{le="0.005",method="GET",route="/health",status="200"} 1
                      *     http_request_duration_seconds_bucket{le="0.0075",method="GET",route="/health",status="200"} 1
                      *     http_request_duration_seconds_bucket{le="0.01",method="GET",route="/health",status="200"} 1
                      */
@@ -1774,7 +2046,7 @@ export interface operations {
                      *       "info": {
                      *         "title": "Personalised Services decision service",
                      *         "version": "0.1.0",
-                     *         "description": "Explained decisions for Services Australia Personalised Services: direct referral, segment allocation, exit readiness, specialist transfer, service restriction and msp review. Every rule cites the procedure paragraph it comes from.\n\nEvery /v1 route needs an API key (`Authorization: Bearer <key>`); each operation names the roles that may call it. Every problem is `application/problem+json` (RFC 9457) with a stable `code`. Any path or method not listed here is answered 404 with code `not-found`; a path is matched as written, so with a trailing slash it is another path, not listed (`/v1/rulesets/` is a 404).\n\nA body the service will not read is not waited for: a Content-Length past a route's limit is answered 413 at once, and any answer given before the body has arrived (a refusal, or a 503 timeout while it is still being sent) closes the connection after it (`Connection: close`)."
+                     *         "description": "Explained decisions for Services Australia Personalised Services: direct referral, segment allocation, exit readiness, specialist transfer, service restriction, msp review, referral options and information sharing. Every rule cites the procedure paragraph it comes from.\n\nEvery /v1 route needs an API key (`Authorization: Bearer <key>`); each operation names the roles that may call it. Every problem is `application/problem+json` (RFC 9457) with a stable `code`. Any path or method not listed here is answered 404 with code `not-found`; a path is matched as written, so with a trailing slash it is another path, not listed (`/v1/rulesets/` is a 404).\n\nA body the service will not read is not waited for: a Content-Length past a route's limit is answered 413 at once, and any answer given before the body has arrived (a refusal, or a 503 timeout while it is still being sent) closes the connection after it (`Connection: close`)."
                      *       },
                      *       "paths": {
                      *         "/health": {
@@ -2010,18 +2282,18 @@ export interface operations {
                      *       "ruleSets": [
                      *         {
                      *           "name": "direct-referral",
-                     *           "version": "a651df45e5f615af",
+                     *           "version": "3c93d527f41177d7",
                      *           "title": "Direct referral to Personalised Services (Centrelink), and when a referral must be actioned",
                      *           "rules": 9,
                      *           "versions": [
                      *             {
-                     *               "version": "32cabe013ff78292",
+                     *               "version": "1050db17389a2f49",
                      *               "effectiveFrom": null,
                      *               "effectiveTo": "2025-01-13",
                      *               "file": "direct-referral.before-2025-01-14.json"
                      *             },
                      *             {
-                     *               "version": "a651df45e5f615af",
+                     *               "version": "3c93d527f41177d7",
                      *               "effectiveFrom": "2025-01-14",
                      *               "effectiveTo": null,
                      *               "file": "direct-referral.json"
@@ -2031,18 +2303,18 @@ export interface operations {
                      *         },
                      *         {
                      *           "name": "exit-readiness",
-                     *           "version": "a53adf8daf80e633",
+                     *           "version": "aee352c589ae5917",
                      *           "title": "Exit readiness: may the PSSO recommend exit or finalisation?",
                      *           "rules": 21,
                      *           "versions": [
                      *             {
-                     *               "version": "af089cd8a40e90e7",
+                     *               "version": "2f6a2cd338bdf284",
                      *               "effectiveFrom": null,
                      *               "effectiveTo": "2025-01-13",
                      *               "file": "exit-readiness.before-2025-01-14.json"
                      *             },
                      *             {
-                     *               "version": "a53adf8daf80e633",
+                     *               "version": "aee352c589ae5917",
                      *               "effectiveFrom": "2025-01-14",
                      *               "effectiveTo": null,
                      *               "file": "exit-readiness.json"
@@ -2051,13 +2323,28 @@ export interface operations {
                      *           "href": "/v1/rulesets/exit-readiness"
                      *         },
                      *         {
+                     *           "name": "information-sharing",
+                     *           "version": "268bb67f2efddf57",
+                     *           "title": "Sharing a customer's information with another agency",
+                     *           "rules": 5,
+                     *           "versions": [
+                     *             {
+                     *               "version": "268bb67f2efddf57",
+                     *               "effectiveFrom": null,
+                     *               "effectiveTo": null,
+                     *               "file": "information-sharing.json"
+                     *             }
+                     *           ],
+                     *           "href": "/v1/rulesets/information-sharing"
+                     *         },
+                     *         {
                      *           "name": "msp-review",
-                     *           "version": "50d7b6e3d812d962",
+                     *           "version": "6f6b1afbd6006915",
                      *           "title": "The Managed Service Plan (MSP) review timetable (Centrelink)",
                      *           "rules": 9,
                      *           "versions": [
                      *             {
-                     *               "version": "50d7b6e3d812d962",
+                     *               "version": "6f6b1afbd6006915",
                      *               "effectiveFrom": null,
                      *               "effectiveTo": null,
                      *               "file": "msp-review.json"
@@ -2066,19 +2353,40 @@ export interface operations {
                      *           "href": "/v1/rulesets/msp-review"
                      *         },
                      *         {
+                     *           "name": "referral-options",
+                     *           "version": "e3f05dce4c873915",
+                     *           "title": "Referrals and consultations to consider",
+                     *           "rules": 29,
+                     *           "versions": [
+                     *             {
+                     *               "version": "83e435776cded621",
+                     *               "effectiveFrom": null,
+                     *               "effectiveTo": "2025-01-13",
+                     *               "file": "referral-options.before-2025-01-14.json"
+                     *             },
+                     *             {
+                     *               "version": "e3f05dce4c873915",
+                     *               "effectiveFrom": "2025-01-14",
+                     *               "effectiveTo": null,
+                     *               "file": "referral-options.json"
+                     *             }
+                     *           ],
+                     *           "href": "/v1/rulesets/referral-options"
+                     *         },
+                     *         {
                      *           "name": "segment-allocation",
-                     *           "version": "dff2bdf2ef9f79d5",
+                     *           "version": "bc1d0e40d3da8f6b",
                      *           "title": "Personalised Services customer segment (1 Low, 2 Medium, 3 High)",
                      *           "rules": 19,
                      *           "versions": [
                      *             {
-                     *               "version": "504c02b9461c7318",
+                     *               "version": "474931f2328ddad8",
                      *               "effectiveFrom": null,
                      *               "effectiveTo": "2025-01-13",
                      *               "file": "segment-allocation.before-2025-01-14.json"
                      *             },
                      *             {
-                     *               "version": "dff2bdf2ef9f79d5",
+                     *               "version": "bc1d0e40d3da8f6b",
                      *               "effectiveFrom": "2025-01-14",
                      *               "effectiveTo": null,
                      *               "file": "segment-allocation.json"
@@ -2088,18 +2396,18 @@ export interface operations {
                      *         },
                      *         {
                      *           "name": "service-restriction",
-                     *           "version": "2df523afd0bccd57",
+                     *           "version": "d6225d86f6622504",
                      *           "title": "Preconditions for proposing a service-channel restriction (Child Support)",
                      *           "rules": 8,
                      *           "versions": [
                      *             {
-                     *               "version": "86d4d37ccb8c0cdd",
+                     *               "version": "0de533758077ce78",
                      *               "effectiveFrom": null,
                      *               "effectiveTo": "2025-01-13",
                      *               "file": "service-restriction.before-2025-01-14.json"
                      *             },
                      *             {
-                     *               "version": "2df523afd0bccd57",
+                     *               "version": "d6225d86f6622504",
                      *               "effectiveFrom": "2025-01-14",
                      *               "effectiveTo": null,
                      *               "file": "service-restriction.json"
@@ -2109,18 +2417,18 @@ export interface operations {
                      *         },
                      *         {
                      *           "name": "specialist-transfer",
-                     *           "version": "b6e993ba0defd853",
+                     *           "version": "33274d461e1f1227",
                      *           "title": "Transfer to a specialist business area (Child Support)",
                      *           "rules": 5,
                      *           "versions": [
                      *             {
-                     *               "version": "a53db87f349f8232",
+                     *               "version": "48f3c34da1be7b61",
                      *               "effectiveFrom": null,
                      *               "effectiveTo": "2025-01-13",
                      *               "file": "specialist-transfer.before-2025-01-14.json"
                      *             },
                      *             {
-                     *               "version": "b6e993ba0defd853",
+                     *               "version": "33274d461e1f1227",
                      *               "effectiveFrom": "2025-01-14",
                      *               "effectiveTo": null,
                      *               "file": "specialist-transfer.json"
@@ -2264,7 +2572,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "name": "specialist-transfer",
-                     *       "version": "b6e993ba0defd853",
+                     *       "version": "33274d461e1f1227",
                      *       "effectiveFrom": "2025-01-14",
                      *       "effectiveTo": null,
                      *       "file": "specialist-transfer.json",
@@ -2364,7 +2672,10 @@ export interface operations {
                      *         {
                      *           "name": "issues-addressed-appropriately",
                      *           "description": "All issues on the case, including other agencies', have been addressed: each has been confirmed with the customer, resolved, or handed to the specialist process that manages it; none is only recorded. Whether each was addressed appropriately, and whether every other agency's issue is on the case, is left to the PS Service Support Manager (SSM).",
-                     *           "interpretation": "'Addressed appropriately' is read as taken up with the customer, not as resolved: the same table lets a finalisation be approved when all issues 'have been addressed appropriately' and yet 'ongoing management in PS will not resolve the customer's issues' (Table 7 Step 1), and here the specialist process is still outstanding. An issue counts as addressed once its status is 'confirmed' (002, 'Create a Personalised Services Plan' Step 4: the status becomes 'confirmed' after the issue is discussed with the customer) or 'resolved', or once a specialist process manages it (referral to a specialised activity is one of the options PS gives, 001 Child Support Table 5 Step 3); an issue only 'recorded' and in no specialist process is not. No fact says which agency an issue belongs to: other agencies' issues count when they are recorded in case.issues.",
+                     *           "interpretation": {
+                     *             "question": "Before a transfer, does \"addressed appropriately\" mean resolved, or taken up with the customer while the specialist process is still outstanding; and do other agencies' issues count?",
+                     *             "chosen": "'Addressed appropriately' is read as taken up with the customer, not as resolved: the same table lets a finalisation be approved when all issues 'have been addressed appropriately' and yet 'ongoing management in PS will not resolve the customer's issues' (Table 7 Step 1), and here the specialist process is still outstanding. An issue counts as addressed once its status is 'confirmed' (002, 'Create a Personalised Services Plan' Step 4: the status becomes 'confirmed' after the issue is discussed with the customer) or 'resolved', or once a specialist process manages it (referral to a specialised activity is one of the options PS gives, 001 Child Support Table 5 Step 3); an issue only 'recorded' and in no specialist process is not. No fact says which agency an issue belongs to: other agencies' issues count when they are recorded in case.issues."
+                     *           },
                      *           "sources": [
                      *             {
                      *               "document": "001_f3898d6cd45509ea.txt",
@@ -2394,7 +2705,10 @@ export interface operations {
                      *         {
                      *           "name": "no-other-outstanding-issues",
                      *           "description": "No issue is outstanding other than those the specialist process manages: every other issue on the case is resolved. (That they are all in one process is the next criterion, single-specialist-process-outstanding.)",
-                     *           "interpretation": "'Outstanding' is read as not resolved: an issue with status 'recorded' or 'confirmed' is outstanding, one with status 'resolved' is not. An issue belongs to the specialist process when its specialistProcess is set.",
+                     *           "interpretation": {
+                     *             "question": "Which issues are \"outstanding\", and which belong to the specialist process?",
+                     *             "chosen": "'Outstanding' is read as not resolved: an issue with status 'recorded' or 'confirmed' is outstanding, one with status 'resolved' is not. An issue belongs to the specialist process when its specialistProcess is set."
+                     *           },
                      *           "sources": [
                      *             {
                      *               "document": "001_f3898d6cd45509ea.txt",
@@ -2424,7 +2738,10 @@ export interface operations {
                      *         {
                      *           "name": "single-specialist-process-outstanding",
                      *           "description": "Exactly one specialist process (change of assessment, objection, ...) manages the outstanding issues: the one the customer is transferred to. Several issues in the same process count as one; a process whose issues are all resolved does not count. (That no other issue is outstanding is no-other-outstanding-issues.)",
-                     *           "interpretation": "'The only outstanding issue is the process' is read as one process, not one issue: two open issues in the same objection are one process to transfer to; two processes (an objection and a change of assessment) are not one specialist business area, and the transfer is not approvable until the PS Service Support Manager (SSM) decides where the customer goes.",
+                     *           "interpretation": {
+                     *             "question": "Is \"the only outstanding issue is the process\" one specialist process or one issue, when several open issues sit in one process or the customer has two processes?",
+                     *             "chosen": "'The only outstanding issue is the process' is read as one process, not one issue: two open issues in the same objection are one process to transfer to; two processes (an objection and a change of assessment) are not one specialist business area, and the transfer is not approvable until the PS Service Support Manager (SSM) decides where the customer goes."
+                     *           },
                      *           "sources": [
                      *             {
                      *               "document": "001_f3898d6cd45509ea.txt",
@@ -2454,7 +2771,10 @@ export interface operations {
                      *         {
                      *           "name": "no-escalating-history",
                      *           "description": "The customer does not have a history of escalating Child Support decisions.",
-                     *           "interpretation": "The facts hold one flag, customer.escalatingHistory ('Has a history of escalating issues or decisions'), for the history of escalating Child Support decisions the procedure names: set, it stops the transfer, whether the history recorded is of decisions or of issues.",
+                     *           "interpretation": {
+                     *             "question": "Does a history of escalating issues stop a transfer as \"a history of escalating Child Support decisions\" does, when the facts hold one flag for both?",
+                     *             "chosen": "The facts hold one flag, customer.escalatingHistory ('Has a history of escalating issues or decisions'), for the history of escalating Child Support decisions the procedure names: set, it stops the transfer, whether the history recorded is of decisions or of issues."
+                     *           },
                      *           "sources": [
                      *             {
                      *               "document": "001_f3898d6cd45509ea.txt",
@@ -2482,18 +2802,100 @@ export interface operations {
                      *           "citation": "001_f3898d6cd45509ea.txt, Child Support, Table 7, Step 4"
                      *         }
                      *       ],
-                     *       "versions": [
+                     *       "interpretations": [
                      *         {
-                     *           "version": "a53db87f349f8232",
-                     *           "effectiveFrom": null,
-                     *           "effectiveTo": "2025-01-13",
-                     *           "file": "specialist-transfer.before-2025-01-14.json"
+                     *           "on": "rule",
+                     *           "name": "issues-addressed-appropriately",
+                     *           "question": "Before a transfer, does \"addressed appropriately\" mean resolved, or taken up with the customer while the specialist process is still outstanding; and do other agencies' issues count?",
+                     *           "chosen": "'Addressed appropriately' is read as taken up with the customer, not as resolved: the same table lets a finalisation be approved when all issues 'have been addressed appropriately' and yet 'ongoing management in PS will not resolve the customer's issues' (Table 7 Step 1), and here the specialist process is still outstanding. An issue counts as addressed once its status is 'confirmed' (002, 'Create a Personalised Services Plan' Step 4: the status becomes 'confirmed' after the issue is discussed with the customer) or 'resolved', or once a specialist process manages it (referral to a specialised activity is one of the options PS gives, 001 Child Support Table 5 Step 3); an issue only 'recorded' and in no specialist process is not. No fact says which agency an issue belongs to: other agencies' issues count when they are recorded in case.issues.",
+                     *           "confirmed": false
                      *         },
                      *         {
-                     *           "version": "b6e993ba0defd853",
+                     *           "on": "rule",
+                     *           "name": "no-other-outstanding-issues",
+                     *           "question": "Which issues are \"outstanding\", and which belong to the specialist process?",
+                     *           "chosen": "'Outstanding' is read as not resolved: an issue with status 'recorded' or 'confirmed' is outstanding, one with status 'resolved' is not. An issue belongs to the specialist process when its specialistProcess is set.",
+                     *           "confirmed": false
+                     *         },
+                     *         {
+                     *           "on": "rule",
+                     *           "name": "single-specialist-process-outstanding",
+                     *           "question": "Is \"the only outstanding issue is the process\" one specialist process or one issue, when several open issues sit in one process or the customer has two processes?",
+                     *           "chosen": "'The only outstanding issue is the process' is read as one process, not one issue: two open issues in the same objection are one process to transfer to; two processes (an objection and a change of assessment) are not one specialist business area, and the transfer is not approvable until the PS Service Support Manager (SSM) decides where the customer goes.",
+                     *           "confirmed": false
+                     *         },
+                     *         {
+                     *           "on": "rule",
+                     *           "name": "no-escalating-history",
+                     *           "question": "Does a history of escalating issues stop a transfer as \"a history of escalating Child Support decisions\" does, when the facts hold one flag for both?",
+                     *           "chosen": "The facts hold one flag, customer.escalatingHistory ('Has a history of escalating issues or decisions'), for the history of escalating Child Support decisions the procedure names: set, it stops the transfer, whether the history recorded is of decisions or of issues.",
+                     *           "confirmed": false
+                     *         }
+                     *       ],
+                     *       "versions": [
+                     *         {
+                     *           "version": "48f3c34da1be7b61",
+                     *           "effectiveFrom": null,
+                     *           "effectiveTo": "2025-01-13",
+                     *           "file": "specialist-transfer.before-2025-01-14.json",
+                     *           "unconfirmedInterpretations": [
+                     *             {
+                     *               "on": "rule",
+                     *               "name": "mandatory-issues-addressed",
+                     *               "question": "When is a mandatory issue \"addressed appropriately\" before a transfer: must it be resolved, and is one still open in the specialist process addressed?",
+                     *               "chosen": "'Addressed appropriately' is read, for the mandatory issues, as 002 describes their handling: each 'must be addressed and information updated accordingly to ensure the child support assessment is accurate', so an issue of each kind must be on the case with status 'resolved'. A kind not recorded at all is not addressed, and neither is a mandatory issue still open in the specialist process. Other issues are not asked about here (they are the next criterion's)."
+                     *             },
+                     *             {
+                     *               "on": "rule",
+                     *               "name": "no-other-outstanding-issues",
+                     *               "question": "Which issues are \"outstanding\", and which belong to the specialist process?",
+                     *               "chosen": "'Outstanding' is read as not resolved: an issue with status 'recorded' or 'confirmed' is outstanding, one with status 'resolved' is not. An issue belongs to the specialist process when its specialistProcess is set."
+                     *             },
+                     *             {
+                     *               "on": "rule",
+                     *               "name": "single-specialist-process-outstanding",
+                     *               "question": "Is \"the only outstanding issue is the process\" one specialist process or one issue, when several open issues sit in one process or the customer has two processes?",
+                     *               "chosen": "'The only outstanding issue is the process' is read as one process, not one issue: two open issues in the same objection are one process to transfer to; two processes (an objection and a change of assessment) are not one specialist business area, and the transfer is not approvable until the PS Team Leader decides where the customer goes."
+                     *             },
+                     *             {
+                     *               "on": "rule",
+                     *               "name": "no-escalating-history",
+                     *               "question": "Does a history of escalating issues stop a transfer as \"a history of escalating Child Support decisions\" does, when the facts hold one flag for both?",
+                     *               "chosen": "The facts hold one flag, customer.escalatingHistory ('Has a history of escalating issues or decisions'), for the history of escalating Child Support decisions the procedure names: set, it stops the transfer, whether the history recorded is of decisions or of issues."
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "version": "33274d461e1f1227",
                      *           "effectiveFrom": "2025-01-14",
                      *           "effectiveTo": null,
-                     *           "file": "specialist-transfer.json"
+                     *           "file": "specialist-transfer.json",
+                     *           "unconfirmedInterpretations": [
+                     *             {
+                     *               "on": "rule",
+                     *               "name": "issues-addressed-appropriately",
+                     *               "question": "Before a transfer, does \"addressed appropriately\" mean resolved, or taken up with the customer while the specialist process is still outstanding; and do other agencies' issues count?",
+                     *               "chosen": "'Addressed appropriately' is read as taken up with the customer, not as resolved: the same table lets a finalisation be approved when all issues 'have been addressed appropriately' and yet 'ongoing management in PS will not resolve the customer's issues' (Table 7 Step 1), and here the specialist process is still outstanding. An issue counts as addressed once its status is 'confirmed' (002, 'Create a Personalised Services Plan' Step 4: the status becomes 'confirmed' after the issue is discussed with the customer) or 'resolved', or once a specialist process manages it (referral to a specialised activity is one of the options PS gives, 001 Child Support Table 5 Step 3); an issue only 'recorded' and in no specialist process is not. No fact says which agency an issue belongs to: other agencies' issues count when they are recorded in case.issues."
+                     *             },
+                     *             {
+                     *               "on": "rule",
+                     *               "name": "no-other-outstanding-issues",
+                     *               "question": "Which issues are \"outstanding\", and which belong to the specialist process?",
+                     *               "chosen": "'Outstanding' is read as not resolved: an issue with status 'recorded' or 'confirmed' is outstanding, one with status 'resolved' is not. An issue belongs to the specialist process when its specialistProcess is set."
+                     *             },
+                     *             {
+                     *               "on": "rule",
+                     *               "name": "single-specialist-process-outstanding",
+                     *               "question": "Is \"the only outstanding issue is the process\" one specialist process or one issue, when several open issues sit in one process or the customer has two processes?",
+                     *               "chosen": "'The only outstanding issue is the process' is read as one process, not one issue: two open issues in the same objection are one process to transfer to; two processes (an objection and a change of assessment) are not one specialist business area, and the transfer is not approvable until the PS Service Support Manager (SSM) decides where the customer goes."
+                     *             },
+                     *             {
+                     *               "on": "rule",
+                     *               "name": "no-escalating-history",
+                     *               "question": "Does a history of escalating issues stop a transfer as \"a history of escalating Child Support decisions\" does, when the facts hold one flag for both?",
+                     *               "chosen": "The facts hold one flag, customer.escalatingHistory ('Has a history of escalating issues or decisions'), for the history of escalating Child Support decisions the procedure names: set, it stops the transfer, whether the history recorded is of decisions or of issues."
+                     *             }
+                     *           ]
                      *         }
                      *       ]
                      *     }
@@ -2699,9 +3101,9 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23581-fe60-766d-83a5-9d738d979631",
+                     *       "decisionId": "01a235a1-00a4-7a3d-bd23-7de7dc9eb8b5",
                      *       "ruleSet": "segment-allocation",
-                     *       "version": "dff2bdf2ef9f79d5",
+                     *       "version": "bc1d0e40d3da8f6b",
                      *       "effective": {
                      *         "from": "2025-01-14",
                      *         "to": null
@@ -2709,15 +3111,18 @@ export interface operations {
                      *       "asOf": "2025-06-02",
                      *       "evaluator": "compiled",
                      *       "outcome": {
-                     *         "segment": 2,
-                     *         "requiresApproval": false,
-                     *         "approvalBy": null,
-                     *         "reviewBy": null,
+                     *         "segment": 3,
+                     *         "requiresApproval": true,
+                     *         "approvalBy": "PS Service Support Manager (SSM)",
+                     *         "reviewBy": "2025-09-02",
                      *         "indicators": {
-                     *           "segment3": [],
+                     *           "segment3": [
+                     *             "segment-3-multiple-escalated-complaints"
+                     *           ],
                      *           "segment2": [
                      *             "segment-2-escalated-referral-source",
-                     *             "segment-2-previously-managed"
+                     *             "segment-2-previously-managed",
+                     *             "segment-2-previous-escalated-complaint"
                      *           ],
                      *           "segment1": [],
                      *           "alsoSupportSegment3": []
@@ -2726,14 +3131,9 @@ export interface operations {
                      *       "summary": {
                      *         "reasons": [
                      *           {
-                     *             "text": "The referral follows an escalated enquiry (Member of Parliament, Ombudsman, Ministerial response, Level 2 complaint, privacy breach or media) (where the referral to PS came from: ombudsman).",
-                     *             "rule": "segment-2-escalated-referral-source",
-                     *             "citation": "001_f3898d6cd45509ea.txt, Resources, Table 3, Step 1"
-                     *           },
-                     *           {
-                     *             "text": "The customer has previously been managed in PS (or is managed in PS now) (managed in PS: previously).",
-                     *             "rule": "segment-2-previously-managed",
-                     *             "citation": "001_f3898d6cd45509ea.txt, Resources, Table 3, Step 2"
+                     *             "text": "The customer has made multiple escalated (Level 2) complaints: 2 or more, on any topic, upheld or not (an escalated complaint about debt recovery on 2024-11-04; an escalated complaint about debt recovery on 2025-03-17, upheld).",
+                     *             "rule": "segment-3-multiple-escalated-complaints",
+                     *             "citation": "001_f3898d6cd45509ea.txt, Resources, Table 4, Step 2"
                      *           }
                      *         ],
                      *         "holdsUntil": null,
@@ -2748,45 +3148,17 @@ export interface operations {
                      *                 "segment2": [
                      *                   "segment-2-escalated-referral-source",
                      *                   "segment-2-previously-managed",
-                     *                   "segment-2-departure-prohibition-order"
-                     *                 ],
-                     *                 "segment1": [],
-                     *                 "alsoSupportSegment3": [
-                     *                   "segment-2-departure-prohibition-order"
-                     *                 ]
-                     *               }
-                     *             },
-                     *             "text": "If \"A current Departure Prohibition Order (DPO)\" were true, segment would still be 2; indicators.segment2 would gain segment-2-departure-prohibition-order; indicators.alsoSupportSegment3 would gain segment-2-departure-prohibition-order.",
-                     *             "patch": [
-                     *               {
-                     *                 "op": "add",
-                     *                 "path": "/customer/departureProhibitionOrder",
-                     *                 "value": true
-                     *               }
-                     *             ]
-                     *           },
-                     *           {
-                     *             "outcome": {
-                     *               "segment": 2,
-                     *               "requiresApproval": false,
-                     *               "approvalBy": null,
-                     *               "indicators": {
-                     *                 "segment3": [],
-                     *                 "segment2": [
-                     *                   "segment-2-escalated-referral-source",
-                     *                   "segment-2-previously-managed",
-                     *                   "segment-2-not-meeting-commitments"
+                     *                   "segment-2-previous-escalated-complaint"
                      *                 ],
                      *                 "segment1": [],
                      *                 "alsoSupportSegment3": []
                      *               }
                      *             },
-                     *             "text": "If \"Meets their Services Australia commitments\" were false, segment would still be 2; indicators.segment2 would gain segment-2-not-meeting-commitments.",
+                     *             "text": "If the escalated complaint of 2024-11-04 about 'debt recovery' were not on the record, segment would be 2 (now 3); requiresApproval would be false (now true); approvalBy would be null (now PS Service Support Manager (SSM)).",
                      *             "patch": [
                      *               {
-                     *                 "op": "add",
-                     *                 "path": "/customer/meetsCommitments",
-                     *                 "value": false
+                     *                 "op": "remove",
+                     *                 "path": "/customer/complaints/0"
                      *               }
                      *             ]
                      *           }
@@ -3043,7 +3415,7 @@ export interface operations {
                 };
                 content: {
                     /**
-                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a23581-feab-70de-970f-979c93828ca3","ruleSet":"segment-allocation","version":"dff2bdf2ef9f79d5","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
+                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a235a1-00b0-7c13-8bd4-a88f33629f75","ruleSet":"segment-allocation","version":"bc1d0e40d3da8f6b","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
                      *     {"line":2,"id":"r-2","problem":{"type":"urn:ps-decisions:problem:invalid-request","title":"The request does not match the contract","status":400,"detail":"The segment-allocation rule set needs facts that were not given.","code":"invalid-request","instance":"/v1/rulesets/segment-allocation/evaluate-batch?explain=none","errors":[{"pointer":"/facts/referral/source","detail":"referral.source is required by the segment-allocation rule set"}]}}
                      */
                     "application/x-ndjson": string;
@@ -3234,17 +3606,20 @@ export interface operations {
                      * @example {
                      *       "reloaded": true,
                      *       "versions": {
-                     *         "direct-referral.before-2025-01-14.json": "32cabe013ff78292",
-                     *         "direct-referral.json": "a651df45e5f615af",
-                     *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
-                     *         "exit-readiness.json": "a53adf8daf80e633",
-                     *         "msp-review.json": "50d7b6e3d812d962",
-                     *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
-                     *         "segment-allocation.json": "dff2bdf2ef9f79d5",
-                     *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
-                     *         "service-restriction.json": "2df523afd0bccd57",
-                     *         "specialist-transfer.before-2025-01-14.json": "a53db87f349f8232",
-                     *         "specialist-transfer.json": "b6e993ba0defd853"
+                     *         "direct-referral.before-2025-01-14.json": "1050db17389a2f49",
+                     *         "direct-referral.json": "3c93d527f41177d7",
+                     *         "exit-readiness.before-2025-01-14.json": "2f6a2cd338bdf284",
+                     *         "exit-readiness.json": "aee352c589ae5917",
+                     *         "information-sharing.json": "268bb67f2efddf57",
+                     *         "msp-review.json": "6f6b1afbd6006915",
+                     *         "referral-options.before-2025-01-14.json": "83e435776cded621",
+                     *         "referral-options.json": "e3f05dce4c873915",
+                     *         "segment-allocation.before-2025-01-14.json": "474931f2328ddad8",
+                     *         "segment-allocation.json": "bc1d0e40d3da8f6b",
+                     *         "service-restriction.before-2025-01-14.json": "0de533758077ce78",
+                     *         "service-restriction.json": "d6225d86f6622504",
+                     *         "specialist-transfer.before-2025-01-14.json": "48f3c34da1be7b61",
+                     *         "specialist-transfer.json": "33274d461e1f1227"
                      *       },
                      *       "changed": []
                      *     }
@@ -3461,30 +3836,36 @@ export interface operations {
                     /**
                      * @example {
                      *       "current": {
-                     *         "direct-referral.before-2025-01-14.json": "32cabe013ff78292",
-                     *         "direct-referral.json": "a651df45e5f615af",
-                     *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
-                     *         "exit-readiness.json": "a53adf8daf80e633",
-                     *         "msp-review.json": "50d7b6e3d812d962",
-                     *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
-                     *         "segment-allocation.json": "dff2bdf2ef9f79d5",
-                     *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
-                     *         "service-restriction.json": "2df523afd0bccd57",
-                     *         "specialist-transfer.before-2025-01-14.json": "a53db87f349f8232",
-                     *         "specialist-transfer.json": "b6e993ba0defd853"
+                     *         "direct-referral.before-2025-01-14.json": "1050db17389a2f49",
+                     *         "direct-referral.json": "3c93d527f41177d7",
+                     *         "exit-readiness.before-2025-01-14.json": "2f6a2cd338bdf284",
+                     *         "exit-readiness.json": "aee352c589ae5917",
+                     *         "information-sharing.json": "268bb67f2efddf57",
+                     *         "msp-review.json": "6f6b1afbd6006915",
+                     *         "referral-options.before-2025-01-14.json": "83e435776cded621",
+                     *         "referral-options.json": "e3f05dce4c873915",
+                     *         "segment-allocation.before-2025-01-14.json": "474931f2328ddad8",
+                     *         "segment-allocation.json": "bc1d0e40d3da8f6b",
+                     *         "service-restriction.before-2025-01-14.json": "0de533758077ce78",
+                     *         "service-restriction.json": "d6225d86f6622504",
+                     *         "specialist-transfer.before-2025-01-14.json": "48f3c34da1be7b61",
+                     *         "specialist-transfer.json": "33274d461e1f1227"
                      *       },
                      *       "candidate": {
-                     *         "direct-referral.before-2025-01-14.json": "32cabe013ff78292",
-                     *         "direct-referral.json": "a651df45e5f615af",
-                     *         "exit-readiness.before-2025-01-14.json": "af089cd8a40e90e7",
-                     *         "exit-readiness.json": "a53adf8daf80e633",
-                     *         "msp-review.json": "50d7b6e3d812d962",
-                     *         "segment-allocation.before-2025-01-14.json": "504c02b9461c7318",
-                     *         "segment-allocation.json": "dff2bdf2ef9f79d5",
-                     *         "service-restriction.before-2025-01-14.json": "86d4d37ccb8c0cdd",
-                     *         "service-restriction.json": "2df523afd0bccd57",
-                     *         "specialist-transfer.before-2025-01-14.json": "a53db87f349f8232",
-                     *         "specialist-transfer.json": "b6e993ba0defd853"
+                     *         "direct-referral.before-2025-01-14.json": "1050db17389a2f49",
+                     *         "direct-referral.json": "3c93d527f41177d7",
+                     *         "exit-readiness.before-2025-01-14.json": "2f6a2cd338bdf284",
+                     *         "exit-readiness.json": "aee352c589ae5917",
+                     *         "information-sharing.json": "268bb67f2efddf57",
+                     *         "msp-review.json": "6f6b1afbd6006915",
+                     *         "referral-options.before-2025-01-14.json": "83e435776cded621",
+                     *         "referral-options.json": "e3f05dce4c873915",
+                     *         "segment-allocation.before-2025-01-14.json": "474931f2328ddad8",
+                     *         "segment-allocation.json": "bc1d0e40d3da8f6b",
+                     *         "service-restriction.before-2025-01-14.json": "0de533758077ce78",
+                     *         "service-restriction.json": "d6225d86f6622504",
+                     *         "specialist-transfer.before-2025-01-14.json": "48f3c34da1be7b61",
+                     *         "specialist-transfer.json": "33274d461e1f1227"
                      *       },
                      *       "report": {
                      *         "cases": 1,
@@ -3724,11 +4105,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23582-0027-74aa-a9dc-9cc68476260f",
-                     *       "decidedAt": "2026-12-02T06:47:21.895Z",
+                     *       "decisionId": "01a235a1-0135-7c0e-85d2-e8d73d87838d",
+                     *       "decidedAt": "2026-12-02T07:21:13.781Z",
                      *       "keyId": "example-caseworker",
                      *       "ruleSet": "specialist-transfer",
-                     *       "version": "b6e993ba0defd853",
+                     *       "version": "33274d461e1f1227",
                      *       "asOf": "2025-06-02",
                      *       "evaluator": "compiled",
                      *       "outcome": {
@@ -3744,7 +4125,7 @@ export interface operations {
                      *         "single-specialist-process-outstanding",
                      *         "no-escalating-history"
                      *       ],
-                     *       "factsDigest": "sha256:3cdabdaa37a15e7a32f0439b1ee758c4:6040daac285c595347b89a9eb14a7509f79c726ba27f6abc3c1d1f28de6ec117",
+                     *       "factsDigest": "sha256:b7aa5e0557a437c47af6bf8d2772036b:f1f25413aa97ec179c981f37402afc4c8102660825de786ce18571bf4b96d5b6",
                      *       "summary": null,
                      *       "factsKept": false
                      *     }
@@ -3943,8 +4324,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23582-0027-74aa-a9dc-9cc68476260f",
-                     *       "version": "b6e993ba0defd853",
+                     *       "decisionId": "01a235a1-0135-7c0e-85d2-e8d73d87838d",
+                     *       "version": "33274d461e1f1227",
                      *       "factsMatch": true,
                      *       "reproduced": true,
                      *       "differences": [],
@@ -3957,7 +4338,7 @@ export interface operations {
                      *       ],
                      *       "decision": {
                      *         "ruleSet": "specialist-transfer",
-                     *         "version": "b6e993ba0defd853",
+                     *         "version": "33274d461e1f1227",
                      *         "effective": {
                      *           "from": "2025-01-14",
                      *           "to": null
@@ -4022,6 +4403,32 @@ export interface operations {
                      *           "assumed": []
                      *         },
                      *         "defaultsApplied": [],
+                     *         "unconfirmedInterpretations": [
+                     *           {
+                     *             "on": "rule",
+                     *             "name": "issues-addressed-appropriately",
+                     *             "question": "Before a transfer, does \"addressed appropriately\" mean resolved, or taken up with the customer while the specialist process is still outstanding; and do other agencies' issues count?",
+                     *             "chosen": "'Addressed appropriately' is read as taken up with the customer, not as resolved: the same table lets a finalisation be approved when all issues 'have been addressed appropriately' and yet 'ongoing management in PS will not resolve the customer's issues' (Table 7 Step 1), and here the specialist process is still outstanding. An issue counts as addressed once its status is 'confirmed' (002, 'Create a Personalised Services Plan' Step 4: the status becomes 'confirmed' after the issue is discussed with the customer) or 'resolved', or once a specialist process manages it (referral to a specialised activity is one of the options PS gives, 001 Child Support Table 5 Step 3); an issue only 'recorded' and in no specialist process is not. No fact says which agency an issue belongs to: other agencies' issues count when they are recorded in case.issues."
+                     *           },
+                     *           {
+                     *             "on": "rule",
+                     *             "name": "no-other-outstanding-issues",
+                     *             "question": "Which issues are \"outstanding\", and which belong to the specialist process?",
+                     *             "chosen": "'Outstanding' is read as not resolved: an issue with status 'recorded' or 'confirmed' is outstanding, one with status 'resolved' is not. An issue belongs to the specialist process when its specialistProcess is set."
+                     *           },
+                     *           {
+                     *             "on": "rule",
+                     *             "name": "single-specialist-process-outstanding",
+                     *             "question": "Is \"the only outstanding issue is the process\" one specialist process or one issue, when several open issues sit in one process or the customer has two processes?",
+                     *             "chosen": "'The only outstanding issue is the process' is read as one process, not one issue: two open issues in the same objection are one process to transfer to; two processes (an objection and a change of assessment) are not one specialist business area, and the transfer is not approvable until the PS Service Support Manager (SSM) decides where the customer goes."
+                     *           },
+                     *           {
+                     *             "on": "rule",
+                     *             "name": "no-escalating-history",
+                     *             "question": "Does a history of escalating issues stop a transfer as \"a history of escalating Child Support decisions\" does, when the facts hold one flag for both?",
+                     *             "chosen": "The facts hold one flag, customer.escalatingHistory ('Has a history of escalating issues or decisions'), for the history of escalating Child Support decisions the procedure names: set, it stops the transfer, whether the history recorded is of decisions or of issues."
+                     *           }
+                     *         ],
                      *         "explanation": [
                      *           {
                      *             "rule": "child-support-program",
@@ -4080,7 +4487,10 @@ export interface operations {
                      *               ],
                      *               "result": true
                      *             },
-                     *             "interpretation": "'Addressed appropriately' is read as taken up with the customer, not as resolved: the same table lets a finalisation be approved when all issues 'have been addressed appropriately' and yet 'ongoing management in PS will not resolve the customer's issues' (Table 7 Step 1), and here the specialist process is still outstanding. An issue counts as addressed once its status is 'confirmed' (002, 'Create a Personalised Services Plan' Step 4: the status becomes 'confirmed' after the issue is discussed with the customer) or 'resolved', or once a specialist process manages it (referral to a specialised activity is one of the options PS gives, 001 Child Support Table 5 Step 3); an issue only 'recorded' and in no specialist process is not. No fact says which agency an issue belongs to: other agencies' issues count when they are recorded in case.issues."
+                     *             "interpretation": {
+                     *               "question": "Before a transfer, does \"addressed appropriately\" mean resolved, or taken up with the customer while the specialist process is still outstanding; and do other agencies' issues count?",
+                     *               "chosen": "'Addressed appropriately' is read as taken up with the customer, not as resolved: the same table lets a finalisation be approved when all issues 'have been addressed appropriately' and yet 'ongoing management in PS will not resolve the customer's issues' (Table 7 Step 1), and here the specialist process is still outstanding. An issue counts as addressed once its status is 'confirmed' (002, 'Create a Personalised Services Plan' Step 4: the status becomes 'confirmed' after the issue is discussed with the customer) or 'resolved', or once a specialist process manages it (referral to a specialised activity is one of the options PS gives, 001 Child Support Table 5 Step 3); an issue only 'recorded' and in no specialist process is not. No fact says which agency an issue belongs to: other agencies' issues count when they are recorded in case.issues."
+                     *             }
                      *           },
                      *           {
                      *             "rule": "no-other-outstanding-issues",
@@ -4110,7 +4520,10 @@ export interface operations {
                      *               ],
                      *               "result": true
                      *             },
-                     *             "interpretation": "'Outstanding' is read as not resolved: an issue with status 'recorded' or 'confirmed' is outstanding, one with status 'resolved' is not. An issue belongs to the specialist process when its specialistProcess is set."
+                     *             "interpretation": {
+                     *               "question": "Which issues are \"outstanding\", and which belong to the specialist process?",
+                     *               "chosen": "'Outstanding' is read as not resolved: an issue with status 'recorded' or 'confirmed' is outstanding, one with status 'resolved' is not. An issue belongs to the specialist process when its specialistProcess is set."
+                     *             }
                      *           },
                      *           {
                      *             "rule": "single-specialist-process-outstanding",
@@ -4142,7 +4555,10 @@ export interface operations {
                      *               ],
                      *               "result": true
                      *             },
-                     *             "interpretation": "'The only outstanding issue is the process' is read as one process, not one issue: two open issues in the same objection are one process to transfer to; two processes (an objection and a change of assessment) are not one specialist business area, and the transfer is not approvable until the PS Service Support Manager (SSM) decides where the customer goes."
+                     *             "interpretation": {
+                     *               "question": "Is \"the only outstanding issue is the process\" one specialist process or one issue, when several open issues sit in one process or the customer has two processes?",
+                     *               "chosen": "'The only outstanding issue is the process' is read as one process, not one issue: two open issues in the same objection are one process to transfer to; two processes (an objection and a change of assessment) are not one specialist business area, and the transfer is not approvable until the PS Service Support Manager (SSM) decides where the customer goes."
+                     *             }
                      *           },
                      *           {
                      *             "rule": "no-escalating-history",
@@ -4172,7 +4588,10 @@ export interface operations {
                      *               ],
                      *               "result": true
                      *             },
-                     *             "interpretation": "The facts hold one flag, customer.escalatingHistory ('Has a history of escalating issues or decisions'), for the history of escalating Child Support decisions the procedure names: set, it stops the transfer, whether the history recorded is of decisions or of issues."
+                     *             "interpretation": {
+                     *               "question": "Does a history of escalating issues stop a transfer as \"a history of escalating Child Support decisions\" does, when the facts hold one flag for both?",
+                     *               "chosen": "The facts hold one flag, customer.escalatingHistory ('Has a history of escalating issues or decisions'), for the history of escalating Child Support decisions the procedure names: set, it stops the transfer, whether the history recorded is of decisions or of issues."
+                     *             }
                      *           }
                      *         ],
                      *         "derivedFacts": {
