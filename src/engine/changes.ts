@@ -15,6 +15,7 @@ import { pointerToken, pointerTokenName } from '../facts/validate';
 import type { CompiledRuleSet, RuleSetModule, RuleSubset } from './compile';
 import { derivedInputs, selectedEntries } from './derived';
 import type { RuleVerdict } from './compiled';
+import { conditionFacts } from './conditions';
 import { outcomeFrom, outcomeOf, type CaseRun } from './evaluate';
 import { sameJson } from './holds-until';
 import type { FactMap, RuleDefinition } from './types';
@@ -199,19 +200,9 @@ function readsOf(ruleSet: CompiledRuleSet, module: ChangesModule, rules: readonl
   if (reads) return reads;
   reads = { direct: new Set(module.facts), derived: new Set() };
   const { direct, derived } = reads;
-  const note = (fact: unknown) => {
-    if (typeof fact !== 'string') return;
-    if (Object.hasOwn(ruleSet.file.derivedFacts, fact)) derived.add(fact);
-    else direct.add(fact);
-  };
-  const walk = (condition: Record<string, unknown>) => {
-    for (const group of ['all', 'any']) if (Array.isArray(condition[group])) for (const c of condition[group] as Record<string, unknown>[]) walk(c);
-    if (condition.not) walk(condition.not as Record<string, unknown>);
-    note(condition.fact);
-    const value = condition.value as { fact?: unknown } | null;
-    if (value !== null && typeof value === 'object') note(value.fact);
-  };
-  for (const rule of rules) walk(rule.conditions);
+  const read = new Set<string>();
+  for (const rule of rules) conditionFacts(rule.conditions, read);
+  for (const fact of read) (Object.hasOwn(ruleSet.file.derivedFacts, fact) ? derived : direct).add(fact);
   // An outcome builder may read a derived fact the rule file's outcome section names (a fact's name as its value).
   for (const value of Object.values(ruleSet.file.outcome)) if (typeof value === 'string' && Object.hasOwn(ruleSet.file.derivedFacts, value)) derived.add(value);
   readsCache.set(rules, reads);
