@@ -33,6 +33,13 @@ function printInterpretation(interpretation: Interpretation): void {
   print(`      chosen: ${interpretation.chosen}`);
 }
 
+/** The members only a fixture file has, beside a request's asOf and facts (authoring/fixtures.ts's Fixture). */
+const FIXTURE_MEMBERS = ['note', 'source', 'expected', 'expectedSummary', 'expectedError'];
+
+function isFixture(input: unknown): input is { asOf?: unknown; facts: unknown } {
+  return input !== null && typeof input === 'object' && 'facts' in input && FIXTURE_MEMBERS.some((member) => member in input);
+}
+
 export async function explainCommand(name: string, factsFile: string, options: { asOf?: string; rules?: string }): Promise<number> {
   const registry = loadOrReport(places(options).rules);
   if (!registry) return EXIT.failed;
@@ -48,8 +55,12 @@ export async function explainCommand(name: string, factsFile: string, options: {
     print(`Cannot read ${factsFile}: ${(error as Error).message}`);
     return EXIT.usage;
   }
-  // Accept either a request body { asOf?, facts } or bare CaseFacts.
-  const body: Record<string, unknown> = input && typeof input === 'object' && 'facts' in input ? { ...input } : { facts: input };
+  // Accept a request body { asOf?, facts }, a fixture (its case decided; its note, source and expectations are for
+  // `ps-rules test`, not part of a request), or bare CaseFacts.
+  const fixture = isFixture(input);
+  if (fixture) print(`${factsFile} is a fixture: its asOf and facts are decided here (ps-rules test checks its expectations)\n`);
+  const body: Record<string, unknown> =
+    input && typeof input === 'object' && 'facts' in input ? (fixture ? { asOf: input.asOf, facts: input.facts } : { ...input }) : { facts: input };
   if (options.asOf) body.asOf = options.asOf;
   try {
     const asOf = typeof body.asOf === 'string' ? body.asOf : todayInSydney(new Date());

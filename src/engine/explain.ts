@@ -186,8 +186,14 @@ export const expectedFromOf = (reference: string): string =>
   reference.startsWith(PARAM_PREFIX) ? `parameter ${reference.slice(PARAM_PREFIX.length)}` : reference;
 
 export function citation(sources: readonly SourceRef[]): string {
-  return sources.map((s) => `${s.document}, ${s.part}, ${s.table}, Step ${s.step}`).join('; ');
+  return sources.map((s) => `${s.document}, ${s.part}, ${s.table}, ${stepOf(s.step)}`).join('; ');
 }
+
+/**
+ * A source's step as a reader finds it: a numbered step ("2", "3a") as "Step 2"; a place named in words ("sentence 5",
+ * for a document with no tables or steps) as written. The rules page writes it the same way.
+ */
+export const stepOf = (step: string): string => (/^[0-9]/.test(step) ? `Step ${step}` : step);
 
 function explainCondition(condition: RecordedCondition, labels: Readonly<Record<string, string>>): ConditionExplanation {
   // json-rules-engine's toJSON drops the result of all/any/not groups; it follows from the children's.

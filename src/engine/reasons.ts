@@ -164,15 +164,23 @@ function evidence(how: Shown, line: ConditionLine, met: boolean, lone: boolean, 
     case 'entries': {
       const list = at(facts, how.path);
       // Selected from the case's whole fact map: a selection may compare entries with another of its facts.
-      const entries = Array.isArray(list) && list.length > 0 ? how.select(factMap, asOf) : [];
-      if (entries.length === 0) return met ? '' : 'none recorded';
-      let text = how.phrase(entries[0] as Record<string, unknown>);
-      const quoted = Math.min(entries.length, QUOTED_ENTRIES);
-      for (let i = 1; i < quoted; i += 1) text += `; ${how.phrase(entries[i] as Record<string, unknown>)}`;
-      if (entries.length > quoted) text += `; and ${entries.length - quoted} more`;
-      return text;
+      if (!Array.isArray(list) || list.length === 0) return met ? '' : 'none recorded';
+      const entries = how.select(factMap, asOf);
+      if (entries.length > 0) return phrased(how, entries);
+      // Entries are recorded, but none is one the rule counts (another agency's consent, a warning after asOf, an
+      // incident outside the window): saying "none recorded" would tell the caseworker the record is empty.
+      return met ? '' : `none of the ${list.length} on the record: ${phrased(how, list)}`;
     }
   }
+}
+
+/** The first few entries in words, and how many more. */
+function phrased(how: Extract<Shown, { kind: 'entries' }>, entries: readonly unknown[]): string {
+  let text = how.phrase(entries[0] as Record<string, unknown>);
+  const quoted = Math.min(entries.length, QUOTED_ENTRIES);
+  for (let i = 1; i < quoted; i += 1) text += `; ${how.phrase(entries[i] as Record<string, unknown>)}`;
+  if (entries.length > quoted) text += `; and ${entries.length - quoted} more`;
+  return text;
 }
 
 /** The condition lines that back a line: every one for a rule met, the failing ones for a rule not met. */

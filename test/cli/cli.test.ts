@@ -259,6 +259,15 @@ describe('explain', () => {
     expect(stdout.text()).toMatch(/^ {4}actionDueBy: .*Good Friday/m);
   });
 
+  test('a fixture file is decided on its asOf and facts: its note, source and expectations are not refused as facts', async () => {
+    const fixture = path.join(FIXTURES_DIR, 'service-restriction', '04-warning-after-as-of-date.json');
+    expect(await explainCommand('service-restriction', fixture, { rules: RULES_DIR })).toBe(EXIT.ok);
+    expect(stdout.text()).toMatch(/is a fixture: its asOf and facts are decided here/);
+    expect(stdout.text()).toMatch(/as of 2025-06-02/);
+    expect(stdout.text()).toMatch(/mayPropose: false/);
+    expect(stdout.text()).not.toMatch(/not part of the fact vocabulary/);
+  });
+
   test('invalid facts: exit 1 naming the field', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'facts-'));
     const facts = path.join(dir, 'facts.json');

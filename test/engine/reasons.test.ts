@@ -151,6 +151,27 @@ describe('service-restriction', () => {
       ],
     ]);
   });
+
+  test('a warning recorded after the as-of date: not "none recorded", but the one on the record, so its date shows why it does not count', () => {
+    const { reasons } = fixtureSummary('service-restriction', '04-warning-after-as-of-date');
+    expect(texts(reasons)).toEqual([
+      [
+        'warning-given',
+        'Not met: A warning (verbal or written, by PS or elsewhere in the agency) has been given to the customer on or before the as-of date (none of the 1 on the record: a verbal warning on 2025-06-10).',
+      ],
+    ]);
+  });
+
+  test('a consent for another agency is named as on the record, and a source placed by sentence is cited as written, not as "Step sentence 5"', () => {
+    const { reasons } = fixtureSummary('information-sharing', '03-consent-for-another-agency');
+    expect(reasons).toEqual([
+      {
+        rule: 'consent-agency',
+        text: 'Not met: The customer has given consent for sharing with this agency (none of the 1 on the record: consent c1 for tenancy support referral, to agency Community Health Service, from 2025-01-01 to 2025-12-31).',
+        citation: '000_8673a781749efd10.txt, Customer Account, last paragraph, sentence 5',
+      },
+    ]);
+  });
 });
 
 describe('specialist-transfer', () => {
