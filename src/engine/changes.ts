@@ -564,18 +564,29 @@ function appliesFactsOf(ruleSet: CompiledRuleSet): ReadonlySet<string> {
 
 // --- Words for what a change reaches.
 
+const isRecord = (value: unknown): value is Item => value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/**
+ * A value in words: a list by its entries; a record (a suggestion with its reasons) by its first field, the rest in
+ * brackets ("payment-options-review (because: payment-options-crisis-payments)"), not as JSON a caseworker must read.
+ */
 function shown(value: unknown): string {
-  if (Array.isArray(value)) return value.length === 0 ? 'none' : value.map(shown).join(', ');
-  if (value !== null && typeof value === 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return value.length === 0 ? 'none' : value.map(shown).join(value.some(isRecord) ? '; ' : ', ');
+  if (isRecord(value)) {
+    const fields = Object.entries(value);
+    const [, first] = fields[0] ?? [];
+    const rest = (typeof first === 'string' ? fields.slice(1) : fields).map(([key, field]) => `${key}: ${shown(field)}`).join('; ');
+    if (typeof first !== 'string') return rest;
+    return rest === '' ? first : `${first} (${rest})`;
+  }
   return String(value);
 }
 
 /** Each field (nested objects walked) whose value differs: a list by what it would gain and lose, any other value by what it would be. */
 function differences(now: unknown, then: unknown, path: string, into: string[]): void {
-  const isObject = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
-  if (isObject(now) && isObject(then)) {
-    const keys = new Set([...Object.keys(now as Item), ...Object.keys(then as Item)]);
-    for (const key of keys) differences((now as Item)[key], (then as Item)[key], path ? `${path}.${key}` : key, into);
+  if (isRecord(now) && isRecord(then)) {
+    const keys = new Set([...Object.keys(now), ...Object.keys(then)]);
+    for (const key of keys) differences(now[key], then[key], path ? `${path}.${key}` : key, into);
   } else if (Array.isArray(now) && Array.isArray(then)) {
     // Entries compared by value, so that a list of records (suggestions, each with its reasons) says only what moved.
     const nowValues = new Set(now.map((v) => JSON.stringify(v)));
@@ -642,11 +653,10 @@ const addsOnlyMemo = new WeakMap<Reached, Map<Reached, boolean>>();
 
 /** How `then` differs from `now`: 'same', 'gains' (lists gain entries and nothing else moves), or 'other'. */
 function gainsOnly(now: unknown, then: unknown): 'same' | 'gains' | 'other' {
-  const isObject = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
-  if (isObject(now) && isObject(then)) {
+  if (isRecord(now) && isRecord(then)) {
     let result: 'same' | 'gains' = 'same';
-    for (const key of new Set([...Object.keys(now as Item), ...Object.keys(then as Item)])) {
-      const field = gainsOnly((now as Item)[key], (then as Item)[key]);
+    for (const key of new Set([...Object.keys(now), ...Object.keys(then)])) {
+      const field = gainsOnly(now[key], then[key]);
       if (field === 'other') return 'other';
       if (field === 'gains') result = 'gains';
     }

@@ -205,7 +205,7 @@ describe('pinned cases, from the procedures', () => {
     const first = changes.find((c) => isDeepStrictEqual(c.patch, [{ op: 'remove', path: '/customer/urgentPaymentRequests/0' }]));
     // The list is compared entry by entry, by value: only the suggestion whose reasons moved is named.
     expect(first?.text).toBe(
-      'If the urgent payment request of 2025-02-01 were not on the record, discussWithSsm would still be false; consider would gain {"referral":"payment-options-review","because":["payment-options-crisis-payments"]} and lose {"referral":"payment-options-review","because":["payment-options-urgent-payment-requests","payment-options-crisis-payments"]}.',
+      'If the urgent payment request of 2025-02-01 were not on the record, discussWithSsm would still be false; consider would gain payment-options-review (because: payment-options-crisis-payments) and lose payment-options-review (because: payment-options-urgent-payment-requests, payment-options-crisis-payments).',
     );
     // No payment entry bears on a risk of escalating behaviour.
     expect(changes.every((c) => c.outcome.discussWithSsm === false)).toBe(true);
@@ -220,7 +220,7 @@ describe('pinned cases, from the procedures', () => {
       { referral: 'assessment-services-review', because: ['assessment-services-cannot-accept-information', 'assessment-services-non-compliant'] },
     ]);
     expect(nominee?.text).toBe(
-      'If "The customer has a nominee acting for them" were true, discussWithSsm would still be false; consider would lose {"referral":"nominee","because":["nominee-may-help"]}.',
+      'If "The customer has a nominee acting for them" were true, discussWithSsm would still be false; consider would lose nominee (because: nominee-may-help).',
     );
   });
 
