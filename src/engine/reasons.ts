@@ -201,6 +201,7 @@ function ruleReason(
   facts: CaseFacts,
   factMap: FactMap,
   asOf: string,
+  above: { evidence: string },
 ): Reason {
   const ruleWords = wordsOf(rule);
   let text = met ? ruleWords.sentence : ruleWords.notMet;
@@ -213,8 +214,10 @@ function ruleReason(
       // Two conditions on one fact (a date given, and how long ago) say it once.
       if (said !== '' && !shown.includes(said)) shown += shown === '' ? said : `; ${said}`;
     }
-    if (shown !== '') text += ` (${shown})`;
-  }
+    // The same evidence as the line before (five checks each passed by one consent) is quoted once.
+    if (shown !== '') text += shown === above.evidence ? ' (as above)' : ` (${shown})`;
+    above.evidence = shown;
+  } else above.evidence = '';
   return { text: `${text}.`, rule: rule.name, citation: ruleWords.citation };
 }
 
@@ -229,14 +232,16 @@ export function summaryReasons(run: CaseRun, facts: CaseFacts, limit = Infinity)
   const version = versionOf(ruleSet);
   const deciding: readonly DecidingRule[] = ruleSet.decidedBy({ outcome: run.outcome, file: ruleSet.file, weighed: run.subset.rules, fired: run.fired });
   const reasons: Reason[] = [];
+  const above = { evidence: '' };
   for (const line of deciding) {
     if (reasons.length >= limit) break;
     if ('rule' in line) {
       const rule = version.rules.get(line.rule);
       if (!rule) throw new Error(`the ${ruleSet.name} module names rule ${line.rule} as deciding, which its rule file does not have`);
-      reasons.push(ruleReason(ruleSet, version, rule, run.explained(line.rule), line.met, facts, run.factMap, run.asOf));
+      reasons.push(ruleReason(ruleSet, version, rule, run.explained(line.rule), line.met, facts, run.factMap, run.asOf, above));
     } else {
       reasons.push(summedUp(version, line));
+      above.evidence = '';
     }
   }
   return reasons;
