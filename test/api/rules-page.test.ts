@@ -112,6 +112,13 @@ test('/rules shows each rule set as a decision table and explains a pasted case'
   await expect(row.textContent()).resolves.toContain('001_f3898d6cd45509ea.txt, Centrelink, Table 1, Step 1');
   const window = page.locator('section[data-ruleset="direct-referral"] tr[data-derived="recentFaceToFaceAggressionIncidents"]');
   await expect(window.textContent()).resolves.toContain('withinMonths: 12 (parameter aggressionWindowMonths)');
+  // A selection that compares an entry with another fact of the case reads in words, not as JSON; a source placed by
+  // sentence is cited as written.
+  const forAgency = page.locator('section[data-ruleset="information-sharing"] tr[data-derived="consentsForAgency"]');
+  await expect(forAgency.textContent()).resolves.toContain("where: agency is the case's sharing.agency");
+  await expect(forAgency.textContent()).resolves.not.toMatch(/\{"|"question"/);
+  const agencyRule = page.locator('section[data-ruleset="information-sharing"] tr[data-rule="consent-agency"]');
+  await expect(agencyRule.textContent()).resolves.toContain('000_8673a781749efd10.txt, Customer Account, last paragraph, sentence 5');
   // Each parameter with its declared type, so a reader sees what a value may be.
   const months = page.locator('section[data-ruleset="direct-referral"] tr[data-parameter="aggressionWindowMonths"] td');
   await expect(months.allTextContents()).resolves.toEqual(['aggressionWindowMonths', '12', 'months', expect.stringContaining('How far back, in months')]);
