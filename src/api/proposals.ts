@@ -301,7 +301,8 @@ export function addProposalRoutes(app: Express, context: ProposalRouteContext): 
     const store = options?.store;
     let previous: unknown;
     const history = versions.versions.map((v) => {
-      const json = v.texts ? (JSON.parse(v.texts.rule) as unknown) : v.file;
+      // What the rules say, not when: each version's period is listed beside it, and one ending is not a change to it.
+      const json = JSON.parse(undated(v.texts?.rule ?? JSON.stringify(v.file))) as unknown;
       const diff = previous === undefined ? [] : jsonChanges(previous, json);
       previous = json;
       const p = store?.publishedBy(v.version);

@@ -122,10 +122,10 @@ export class SqliteProposalStore {
   /** Newest first. */
   list(filter: { ruleSet?: string; status?: ProposalStatus } = {}): Proposal[] {
     return this.db
-      .prepare<[string | null, string | null], Row>(
-        'SELECT * FROM proposals WHERE (?1 IS NULL OR rule_set = ?1) AND (?2 IS NULL OR status = ?2) ORDER BY proposed_at DESC, id',
+      .prepare<[{ ruleSet: string | null; status: string | null }], Row>(
+        'SELECT * FROM proposals WHERE (@ruleSet IS NULL OR rule_set = @ruleSet) AND (@status IS NULL OR status = @status) ORDER BY proposed_at DESC, id',
       )
-      .all(filter.ruleSet ?? null, filter.status ?? null)
+      .all({ ruleSet: filter.ruleSet ?? null, status: filter.status ?? null })
       .map(proposalOf);
   }
 
