@@ -12,7 +12,6 @@ import { loadFixtures } from '../authoring/fixtures';
 import { impactOf, type ImpactReport } from '../authoring/impact';
 import type { Proposal, SqliteProposalStore } from '../authoring/proposal-store';
 import {
-  draftIssue,
   effectiveFromProblems,
   filesAfter,
   jsonChanges,
@@ -25,7 +24,7 @@ import {
 } from '../authoring/proposals';
 import { loadRules, loadRuleTexts, type RuleRegistry, type RuleSetVersions, type RuleTexts } from '../loader/load';
 import type { ReloadReport } from '../loader/store';
-import type { Caller, Permission } from './access';
+import { REALM, type Caller, type Permission } from './access';
 
 /** What proposals need: the SQLite store, the folder approval publishes into, and what the loader compiles with. */
 export interface ProposalOptions {
@@ -90,12 +89,16 @@ function baseOf(versions: RuleSetVersions, texts: RuleTexts | undefined): BaseVe
   };
 }
 
-/** The rules a publication would leave: compiled from the texts in memory, or the loader's problems (the draft's pointed at the request). */
+/**
+ * The rules a publication would leave: compiled from the texts in memory, or the loader's problems as it gives them
+ * (`<ruleSet>.json#<pointer>`, with the line and column in the text as it would be published: the draft's file is
+ * named as it would be written).
+ */
 function rulesAfter(texts: RuleTexts, plan: Publication, modules: ProposalOptions['modules']): LoadedAfter {
   try {
     return { registry: loadRuleTexts(texts.calendarText, filesAfter(texts.files, plan), { modules }) };
   } catch (error) {
-    if (error instanceof DecisionError) return { issues: error.issues.map((i) => draftIssue(i, plan.newFile)) };
+    if (error instanceof DecisionError) return { issues: error.issues };
     throw error;
   }
 }
@@ -188,8 +191,7 @@ export function addProposalRoutes(app: Express, context: ProposalRouteContext): 
       ]);
     const plan = planOrConflict(base, request.file, request.effectiveFrom, texts);
     const after = rulesAfter(texts, plan, proposals.modules);
-    if (after.issues)
-      throw new DecisionError('draft-invalid', `The draft was refused: ${after.issues.length} problem(s). Nothing was proposed.`, after.issues);
+    if (after.issues) throw new DecisionError('draft-invalid', `The draft was refused: ${after.issues.length} problem(s). Nothing was proposed.`, after.issues);
     const impact = await fixtureImpact(proposals, texts, base, plan);
     const created = proposals.store.create({
       id: randomUUID(),
@@ -202,7 +204,10 @@ export function addProposalRoutes(app: Express, context: ProposalRouteContext): 
       file: request.file,
       impact,
     });
-    res.status(201).location(`/v1/proposals/${created.id}`).json({ ...shown(created), problems: [], impact });
+    res
+      .status(201)
+      .location(`/v1/proposals/${created.id}`)
+      .json({ ...shown(created), problems: [], impact });
   });
 
   app.get('/v1/proposals', ...guard('read-proposals'), (req, res) => {
@@ -227,9 +232,15 @@ export function addProposalRoutes(app: Express, context: ProposalRouteContext): 
     const proposal = proposalNamed(id);
     const by = callerOf(res).id;
     if (proposal.status !== 'proposed')
-      throw new DecisionError('proposal-conflict', `Proposal ${id} was ${proposal.status} by ${proposal.decidedBy ?? 'another officer'}; it cannot be ${verb} now.`);
-    if (proposal.proposedBy === by)
+      throw new DecisionError(
+        'proposal-conflict',
+        `Proposal ${id} was ${proposal.status} by ${proposal.decidedBy ?? 'another officer'}; it cannot be ${verb} now.`,
+      );
+    if (proposal.proposedBy === by) {
+      // As any refusal of a key that may not do what it asks (access.ts): this one needs another officer's.
+      res.setHeader('WWW-Authenticate', `Bearer realm="${REALM}", error="insufficient_scope"`);
       throw new DecisionError('forbidden', `Key "${by}" proposed ${id}: a second officer must ${verb === 'approved' ? 'approve' : 'reject'} it.`);
+    }
     return { ...proposals, proposal, by, comment: '' };
   };
 
@@ -272,7 +283,12 @@ export function addProposalRoutes(app: Express, context: ProposalRouteContext): 
         );
       const planned = planOrConflict(base, proposal.file, proposal.effectiveFrom, onDisk.texts);
       const after = rulesAfter(onDisk.texts, planned, modules);
-      if (after.issues) throw new DecisionError('draft-invalid', `The rules as published would be refused: ${after.issues.length} problem(s). Nothing was written.`, after.issues);
+      if (after.issues)
+        throw new DecisionError(
+          'draft-invalid',
+          `The rules as published would be refused: ${after.issues.length} problem(s). Nothing was written.`,
+          after.issues,
+        );
       const published = after.registry.ruleSets.get(proposal.ruleSet)?.versions ?? [];
       const newVersion = published.find((v) => v.sourceFile === planned.newFile)?.version as string;
       const endedVersion = published.find((v) => v.sourceFile === planned.endedFile)?.version as string;
@@ -291,7 +307,11 @@ export function addProposalRoutes(app: Express, context: ProposalRouteContext): 
       restore();
       store.undoApproval(id);
       await (reload as NonNullable<typeof reload>)();
-      throw new DecisionError('rules-refused', `The published rules were refused on reload; the files are put back and proposal ${id} is proposed again.`, report.issues);
+      throw new DecisionError(
+        'rules-refused',
+        `The published rules were refused on reload; the files are put back and proposal ${id} is proposed again.`,
+        report.issues,
+      );
     }
     res.json({ ...shown(store.get(id) as Proposal), published: { version, file: plan.newFile, ended: plan.endedFile, removed: plan.remove } });
   });
@@ -312,7 +332,15 @@ export function addProposalRoutes(app: Express, context: ProposalRouteContext): 
         effectiveTo: v.effectiveTo,
         file: v.sourceFile,
         proposal: p
-          ? { id: p.id, proposedBy: p.proposedBy, proposedAt: p.proposedAt, approvedBy: p.decidedBy, approvedAt: p.decidedAt, rationale: p.rationale, comment: p.comment }
+          ? {
+              id: p.id,
+              proposedBy: p.proposedBy,
+              proposedAt: p.proposedAt,
+              approvedBy: p.decidedBy,
+              approvedAt: p.decidedAt,
+              rationale: p.rationale,
+              comment: p.comment,
+            }
           : null,
         diff,
       };
@@ -327,7 +355,11 @@ function folderRules(directory: string, modules: ProposalOptions['modules']): Ru
     return loadRules(directory, { modules });
   } catch (error) {
     if (error instanceof DecisionError)
-      throw new DecisionError('rules-refused', `The rule files on disk are refused (${error.issues.length} problem(s)); fix them before publishing.`, error.issues);
+      throw new DecisionError(
+        'rules-refused',
+        `The rule files on disk are refused (${error.issues.length} problem(s)); fix them before publishing.`,
+        error.issues,
+      );
     throw error;
   }
 }
@@ -342,6 +374,8 @@ function planOrConflict(base: BaseVersion, file: Record<string, unknown>, effect
       texts.files.map((f) => f.file),
     );
   } catch (error) {
-    throw new DecisionError('proposal-conflict', `The new version cannot be written: ${(error as Error).message}.`, [{ pointer: '/effectiveFrom', message: (error as Error).message }]);
+    throw new DecisionError('proposal-conflict', `The new version cannot be written: ${(error as Error).message}.`, [
+      { pointer: '/effectiveFrom', message: (error as Error).message },
+    ]);
   }
 }

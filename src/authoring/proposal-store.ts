@@ -135,9 +135,7 @@ export class SqliteProposalStore {
    */
   decide(id: string, status: 'approved' | 'rejected', decided: Decided, publishedVersion: string | null = null): boolean {
     const { changes } = this.db
-      .prepare(
-        `UPDATE proposals SET status = ?, decided_by = ?, decided_at = ?, comment = ?, published_version = ? WHERE id = ? AND status = 'proposed'`,
-      )
+      .prepare(`UPDATE proposals SET status = ?, decided_by = ?, decided_at = ?, comment = ?, published_version = ? WHERE id = ? AND status = 'proposed'`)
       .run(status, decided.by, decided.at, decided.comment, publishedVersion, id);
     return changes === 1;
   }

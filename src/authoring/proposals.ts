@@ -197,15 +197,6 @@ export function filesAfter(files: readonly { file: string; text: string }[], pla
   return [...kept, ...plan.write].sort((a, b) => a.file.localeCompare(b.file));
 }
 
-/**
- * A loader problem about the draft, pointed at the request: `<file>#/parameters/x` becomes `/file/parameters/x`, the
- * file, line and column (in the text as it would be published) kept. Problems with other files keep the loader's pointer.
- */
-export function draftIssue(issue: Issue, draftFile: string): Issue {
-  const prefix = `${draftFile}#`;
-  return issue.pointer.startsWith(prefix) ? { ...issue, pointer: `/file${issue.pointer.slice(prefix.length)}` } : issue;
-}
-
 /** A rule file's text without its period: the version as it decides, whatever days it is in force (for impact over fixtures). */
 export function undated(text: string): string {
   const json = JSON.parse(text) as Record<string, unknown>;

@@ -32,7 +32,10 @@ function service(withProposals = true) {
   const rules = new RuleStore(dir, RULE_SET_MODULES, quiet);
   const log = new SqliteDecisionLog({ dataDir: mkdtempSync(path.join(tmpdir(), 'ps-proposals-log-')) });
   const store = new SqliteProposalStore(log.location);
-  closers.push(() => log.close(), () => store.close());
+  closers.push(
+    () => log.close(),
+    () => store.close(),
+  );
   const app = testApp({
     rules: () => rules.current(),
     reload: () => rules.reload(),
@@ -50,7 +53,7 @@ function service(withProposals = true) {
 function draft(dir: string, months = 24): Record<string, unknown> {
   const file = JSON.parse(readFileSync(path.join(dir, 'direct-referral.json'), 'utf8')) as { parameters: { aggressionWindowMonths: { value: number } } };
   file.parameters.aggressionWindowMonths.value = months;
-  return file as unknown as Record<string, unknown>;
+  return file;
 }
 
 const proposal = (dir: string, effectiveFrom = TOMORROW) => ({
@@ -75,7 +78,14 @@ test('A proposes 12 → 24 months from tomorrow and sees the impact; A may not a
   const proposed = await officerA().post('/v1/proposals').send(proposal(dir));
   expect(proposed.status).toBe(201);
   expect(proposed.body).toEqual(
-    expect.objectContaining({ status: 'proposed', ruleSet: 'direct-referral', effectiveFrom: TOMORROW, proposedBy: 'pol1', proposedAt: NOW.toISOString(), problems: [] }),
+    expect.objectContaining({
+      status: 'proposed',
+      ruleSet: 'direct-referral',
+      effectiveFrom: TOMORROW,
+      proposedBy: 'pol1',
+      proposedAt: NOW.toISOString(),
+      problems: [],
+    }),
   );
   const { id, baseVersion, impact } = proposed.body;
   expect(proposed.headers.location).toBe(`/v1/proposals/${id}`);
@@ -188,7 +198,9 @@ test('A proposes 12 → 24 months from tomorrow and sees the impact; A may not a
 test('a proposal whose base is no longer the newest version is a 409 telling to propose again; two proposals publish one', async () => {
   const { dir, officerA, officerB } = service();
   const first = await officerA().post('/v1/proposals').send(proposal(dir, TOMORROW));
-  const second = await officerA().post('/v1/proposals').send({ ...proposal(dir, '2026-04-01'), file: draft(dir, 18) });
+  const second = await officerA()
+    .post('/v1/proposals')
+    .send({ ...proposal(dir, '2026-04-01'), file: draft(dir, 18) });
   expect(first.status).toBe(201);
   expect(second.status).toBe(201);
   expect(second.body.baseVersion).toBe(first.body.baseVersion);
@@ -216,8 +228,9 @@ test('an invalid draft is a 422 listing each problem where the loader found it, 
   expect(res.type).toBe('application/problem+json');
   expect(res.body.code).toBe('draft-invalid');
   const pointers = res.body.errors.map((e: { pointer: string }) => e.pointer);
-  expect(pointers).toEqual(expect.arrayContaining(['/file/parameters/aggressionWindowMonths/value', '/file/rules/0/name']));
-  for (const e of res.body.errors) expect(e).toEqual(expect.objectContaining({ file: 'direct-referral.json', line: expect.any(Number), column: expect.any(Number) }));
+  expect(pointers).toEqual(expect.arrayContaining(['direct-referral.json#/parameters/aggressionWindowMonths/value', 'direct-referral.json#/rules/0/name']));
+  for (const e of res.body.errors)
+    expect(e).toEqual(expect.objectContaining({ file: 'direct-referral.json', line: expect.any(Number), column: expect.any(Number) }));
   expect((await app.as('policy').get('/v1/proposals')).body.proposals).toEqual([]);
   expect(readFileSync(path.join(dir, 'direct-referral.json'), 'utf8')).toBe(readFileSync(path.join(RULES_DIR, 'direct-referral.json'), 'utf8'));
 });
