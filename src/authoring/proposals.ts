@@ -161,7 +161,7 @@ export interface Publication {
 /**
  * What publishing a new version in force from `effectiveFrom` writes, laid out as the shipped rules are: the version in
  * force until then keeps its text with `effectiveTo` set to the day before and moves to `<ruleSet>.before-<date>.json`
- * (as `direct-referral.before-2025-01-14.json` holds the version before 14 January 2025), and the new version, its
+ * (as the shipped `<ruleSet>.before-2025-01-14.json` files hold the versions before 14 January 2025), and the new version, its
  * `effectiveFrom` the proposal's, becomes `<ruleSet>.json`. Both as edits of the base's text (editedText). Throws when
  * the names are taken by other files: a folder laid out otherwise is for a person to sort out.
  */
