@@ -14,7 +14,8 @@ import { TEST_KEYS, testApp } from '../support/app';
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 const SECRET_B = 'policy-b-test-secret-0123456789abcdef';
-const KEYS = `${TEST_KEYS},pol2:policy:${SECRET_B}`;
+const SECRET_C = 'policy-c-test-secret-0123456789abcdef';
+const KEYS = `${TEST_KEYS},pol2:policy:${SECRET_B},pol3:policy:${SECRET_C}`;
 // Noon in Sydney on 10 March 2026 (AEDT, UTC+11): today is 2026-03-10, tomorrow 2026-03-11.
 const NOW = new Date('2026-03-10T01:00:00Z');
 const TODAY = '2026-03-10';
@@ -46,7 +47,8 @@ function service(withProposals = true) {
     ...(withProposals ? { proposals: { store, directory: dir, modules: RULE_SET_MODULES, fixturesDirectory: FIXTURES_DIR } } : {}),
   });
   const officerB = () => request.agent(app.listener).set('Authorization', `Bearer ${SECRET_B}`);
-  return { dir, rules, log, store, app, officerA: () => app.as('policy'), officerB };
+  const officerC = () => request.agent(app.listener).set('Authorization', `Bearer ${SECRET_C}`);
+  return { dir, rules, log, store, app, officerA: () => app.as('policy'), officerB, officerC };
 }
 
 /** direct-referral.json as an officer would draft it: the aggression window 24 months instead of 12. */
@@ -214,6 +216,19 @@ test('a proposal whose base is no longer the newest version is a 409 telling to 
   expect(existsSync(path.join(dir, 'direct-referral.before-2026-04-01.json'))).toBe(false);
   const still = await officerB().get(`/v1/proposals/${second.body.id}`).set('Authorization', `Bearer ${SECRET_B}`);
   expect(still.body.status).toBe('proposed');
+});
+
+test('two officers approving one proposal at once publish it once: one 200, one 409', async () => {
+  const { dir, rules, officerA, officerB, officerC } = service();
+  const { body } = await officerA().post('/v1/proposals').send(proposal(dir));
+  const answers = await Promise.all([
+    officerB().post(`/v1/proposals/${body.id}/approve`).send({ comment: 'B: yes.' }),
+    officerC().post(`/v1/proposals/${body.id}/approve`).send({ comment: 'C: yes.' }),
+  ]);
+  expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+  const files = readdirSync(dir).filter((f) => f.startsWith('direct-referral'));
+  expect(files.sort()).toEqual(['direct-referral.before-2025-01-14.json', `direct-referral.before-${TOMORROW}.json`, 'direct-referral.json']);
+  expect(rules.current().ruleSets.get('direct-referral')!.versions).toHaveLength(3);
 });
 
 test('an invalid draft is a 422 listing each problem where the loader found it, and nothing is stored', async () => {
