@@ -1,7 +1,7 @@
 // Issue 19, over HTTP: officer A proposes a wider aggression window in force tomorrow and sees its impact; A cannot approve
 // it; officer B approves, which publishes it into the rules folder; today's cases keep the old version and tomorrow's take the
 // new, and the decision log holds both texts. Bad input changes nothing; two approvals publish once; a stale base is a 409.
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
@@ -229,6 +229,22 @@ test('two officers approving one proposal at once publish it once: one 200, one 
   const files = readdirSync(dir).filter((f) => f.startsWith('direct-referral'));
   expect(files.sort()).toEqual(['direct-referral.before-2025-01-14.json', `direct-referral.before-${TOMORROW}.json`, 'direct-referral.json']);
   expect(rules.current().ruleSets.get('direct-referral')!.versions).toHaveLength(3);
+});
+
+test('an approval onto rule files that would be refused writes nothing, and the proposal stays proposed', async () => {
+  const { dir, officerA, officerB } = service();
+  const { body } = await officerA().post('/v1/proposals').send(proposal(dir));
+  // Another rule file broken on disk since (not reloaded): publishing onto it would leave rules no reload accepts.
+  const other = path.join(dir, 'exit-readiness.json');
+  writeFileSync(other, readFileSync(other, 'utf8').replace('"ruleSet"', '"ruleSett"'));
+  const before = readdirSync(dir).sort();
+  const res = await officerB().post(`/v1/proposals/${body.id}/approve`).send({ comment: 'Yes.' });
+  expect(res.status).toBe(422);
+  expect(res.body.code).toBe('rules-refused');
+  expect(res.body.errors[0]).toEqual(expect.objectContaining({ file: 'exit-readiness.json' }));
+  expect(readdirSync(dir).sort()).toEqual(before);
+  expect(readFileSync(path.join(dir, 'direct-referral.json'), 'utf8')).toBe(readFileSync(path.join(RULES_DIR, 'direct-referral.json'), 'utf8'));
+  expect((await officerB().get(`/v1/proposals/${body.id}`)).body.status).toBe('proposed');
 });
 
 test('an invalid draft is a 422 listing each problem where the loader found it, and nothing is stored', async () => {
