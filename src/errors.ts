@@ -23,6 +23,9 @@ export type ErrorCode =
   | 'not-ready'
   | 'facts-differ'
   | 'version-unavailable'
+  | 'draft-invalid'
+  | 'proposal-conflict'
+  | 'proposals-unavailable'
   | 'internal';
 
 /** One problem with one place in the input: a JSON pointer and a sentence a person can act on. */
@@ -96,5 +99,8 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorDescription> = {
   'not-ready': { status: 503, title: 'The service is not ready' },
   'facts-differ': { status: 409, title: 'The facts supplied are not the facts that were decided on' },
   'version-unavailable': { status: 410, title: 'The rule version that decided is no longer available' },
+  'draft-invalid': { status: 422, title: 'The draft rule file is invalid; nothing was proposed or published' },
+  'proposal-conflict': { status: 409, title: 'The proposal cannot be decided as it stands' },
+  'proposals-unavailable': { status: 501, title: 'Proposals need the SQLite deployment' },
   internal: { status: 500, title: 'Internal error' },
 };

@@ -1,6 +1,8 @@
 // Runs the service: loads rules/, opens the decision log, serves the API on $HOST:$PORT (config.ts) from $WORKERS processes (node:cluster), logs as JSON, stops gracefully.
 import cluster, { type Worker } from 'node:cluster';
+import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import pino from 'pino';
 import type { GeneratedKey } from './api/access';
 import { limitedServer } from './api/limits';
@@ -9,6 +11,7 @@ import { Metrics, servePrimaryMetrics } from './api/metrics';
 import { openDecisionLog } from './decisions/open';
 import type { DecisionLog } from './decisions/log';
 import { DecisionRecorder } from './decisions/recorder';
+import type { ProposalOptions } from './api/proposals';
 import { DecisionError, issueLines } from './errors';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { loadRules, loadRuleTexts, versionsByFile, type RuleRegistry, type RuleTexts } from './loader/load';
@@ -151,6 +154,29 @@ async function work(): Promise<void> {
   await serve(handoff.settings, true, rules);
 }
 
+/**
+ * Proposals (issue 19), kept in the SQLite decision log's file on a connection of their own and published into the rules
+ * folder; measured on the fixtures beside the rules folder (../fixtures, as ps-rules finds them) when there are any.
+ * Undefined on PostgreSQL: the routes then say proposals need the SQLite deployment (a later step shares them).
+ */
+async function proposalStore(log: DecisionLog, rulesDirectory: string, logger: pino.Logger): Promise<ProposalOptions | undefined> {
+  if (log.kind !== 'sqlite') return undefined;
+  try {
+    const { SqliteProposalStore } = await import('./authoring/proposal-store');
+    const fixtures = path.join(path.dirname(rulesDirectory), 'fixtures');
+    return {
+      store: new SqliteProposalStore(log.location),
+      directory: rulesDirectory,
+      modules: RULE_SET_MODULES,
+      ...(existsSync(fixtures) ? { fixturesDirectory: fixtures } : {}),
+    };
+  } catch (error) {
+    // Decisions go on without proposals: the routes answer 501, and the log says why.
+    logger.error({ err: error, decisionLog: log.location }, 'proposals could not be opened in the decision log; the proposal routes answer 501');
+    return undefined;
+  }
+}
+
 /** One serving process: its own RuleStore and file watch, decision log connection, and the HTTP server. */
 async function serve(settings: Settings, clustered: boolean, rules?: RuleRegistry): Promise<void> {
   const { rulesDirectory } = settings;
@@ -220,6 +246,8 @@ async function serve(settings: Settings, clustered: boolean, rules?: RuleRegistr
     onError: (error) => logger.error({ err: error, decisionLog: log.location }, 'decision log write failed; the request is answered 503'),
   });
 
+  const proposals = await proposalStore(log, rulesDirectory, logger);
+
   // Edited rule files are picked up as they are saved; POST /v1/admin/reload does the same on demand.
   store.watch();
   const app = createApp({
@@ -238,6 +266,7 @@ async function serve(settings: Settings, clustered: boolean, rules?: RuleRegistr
     requestTimeoutMs: config.requestTimeoutMs,
     batch: config.batch,
     workers: clustered ? () => workers : undefined,
+    proposals,
   });
   // Header, request and idle timeouts and a connection cap (limits.ts), before Express sees a request.
   const { host, port } = settings;
@@ -261,6 +290,7 @@ async function serve(settings: Settings, clustered: boolean, rules?: RuleRegistr
     stopping = true;
     logger.info({ signal }, 'stopping: finishing requests in flight');
     store.close();
+    proposals?.store.close();
     // In-flight requests finish (each commits its decision first), then the log closes, then the process ends.
     server.close(() => {
       void log.close().finally(() => process.exit(0));

@@ -10,19 +10,20 @@ import type { RequestHandler } from 'express';
 import { DecisionError } from '../errors';
 
 export type Role = 'caseworker' | 'policy' | 'auditor';
-export type Permission = 'evaluate' | 'read-rules' | 'reload' | 'impact' | 'read-decisions';
+export type Permission = 'evaluate' | 'read-rules' | 'reload' | 'impact' | 'read-decisions' | 'propose' | 'approve' | 'read-proposals';
 
 export const ROLES: readonly Role[] = ['caseworker', 'policy', 'auditor'];
 
 /**
  * What each role may do; the one table access is decided from, exported for the docs.
  * A caseworker decides; a policy officer also changes the rules in force and measures the effect
- * of a change first; an auditor reads the rules and the decisions made, and decides nothing.
+ * of a change first, proposes a new version and approves another officer's (never their own: the
+ * route checks that); an auditor reads the rules, the proposals and the decisions made, and decides nothing.
  */
 export const PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   caseworker: ['evaluate', 'read-rules'],
-  policy: ['evaluate', 'read-rules', 'reload', 'impact'],
-  auditor: ['read-rules', 'read-decisions'],
+  policy: ['evaluate', 'read-rules', 'reload', 'impact', 'propose', 'approve', 'read-proposals'],
+  auditor: ['read-rules', 'read-decisions', 'read-proposals'],
 };
 
 export function can(role: Role, permission: Permission): boolean {

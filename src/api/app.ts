@@ -19,6 +19,7 @@ import { isAsOf, NOT_A_DATE } from '../facts/validate';
 import type { Decided, DecisionRecorder } from '../decisions/recorder';
 import { authorize, type Caller, type KeyRing, type Permission } from './access';
 import { addDecisionRoutes, DecisionReplayer } from './decisions';
+import { addProposalRoutes, type ProposalOptions } from './proposals';
 import { closeWhenAnswered, DEFAULT_BATCH_LIMITS, rateLimitPerKey, requestTimeout, type BatchLimits } from './limits';
 import { metricsHandler, outcomeLabel, type Metrics } from './metrics';
 import { openApiDocument } from './openapi';
@@ -71,6 +72,11 @@ export interface AppOptions {
   workers?: () => { wanted: number; serving: number } | undefined;
   /** A request not answered within this is answered 503 (evaluate-batch streams, and is bounded by the server's requestTimeout instead). */
   requestTimeoutMs?: number;
+  /**
+   * Proposals and their publication (proposals.ts): the SQLite store and the rules folder. Absent (a PostgreSQL
+   * decision log, or fixed rules), the proposal routes answer 501; they also need `reload`, to swap a published version in.
+   */
+  proposals?: ProposalOptions;
 }
 
 interface BodyParserError {
@@ -366,6 +372,16 @@ export function createApp(options: AppOptions): RequestListener {
       res.json({ current: versionsByFile(current), candidate: versionsByFile(candidate), report });
     });
   }
+
+  addProposalRoutes(app, {
+    rules,
+    reload,
+    clock,
+    guard,
+    body: [jsonOnly, jsonBody(BODY_LIMIT_BYTES)],
+    ruleSetNamed,
+    proposals: options.proposals,
+  });
 
   const replayer = new DecisionReplayer(recorder.log, rules);
   addDecisionRoutes(app, replayer, guard('read-decisions'), jsonOnly, jsonBody(BODY_LIMIT_BYTES, { oneCase: true }));

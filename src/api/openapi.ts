@@ -288,6 +288,109 @@ const fileField = (name: 'documents' | 'requires' | 'factDefaults' | 'parameters
 /** A decision as evaluate and evaluate-batch answer it: explained, with ?explain=summary its summary, or with ?explain=none its outcome and fired rules. */
 const decisionOrShort: Schema = { oneOf: [ref('Decision'), ref('SummaryDecision'), ref('ShortDecision')] };
 
+/** A proposal's own fields, as every proposal answer opens (api/proposals.ts shown()). */
+const proposalFields: Record<string, Schema> = {
+  id: { type: 'string', format: 'uuid', description: "The proposal's id" },
+  status: { enum: ['proposed', 'approved', 'rejected'], description: 'proposed until a second policy officer approves (publishing it) or rejects it' },
+  ruleSet: ref('RuleSetName'),
+  baseVersion: {
+    ...ref('RuleVersion'),
+    description: 'The newest version of the rule set when it was proposed: what it replaces, and must still be the newest at approval (else 409)',
+  },
+  effectiveFrom: { ...date, description: 'The day the new version takes effect (Sydney); the version it replaces ends the day before' },
+  rationale: { type: 'string', description: 'Why, as the proposing officer wrote it' },
+  proposedBy: { type: 'string', description: 'The id of the API key that proposed it' },
+  proposedAt: { type: 'string', format: 'date-time' },
+  decidedBy: stringOrNull('The id of the key that approved or rejected it; null while proposed'),
+  decidedAt: { type: ['string', 'null'], format: 'date-time', description: 'When it was approved or rejected; null while proposed' },
+  comment: stringOrNull("The approving or rejecting officer's comment; null while proposed"),
+  publishedVersion: { type: ['string', 'null'], pattern: '^[0-9a-f]{16}$', description: 'The version approval published; null otherwise' },
+};
+
+/** A change between two versions of a rule file, as JSON pointers (authoring/proposals.ts jsonChanges). */
+const jsonChange = closed(
+  {
+    pointer: { type: 'string', description: 'Where in the rule file (a JSON pointer)' },
+    before: { description: 'The value before; absent when the member was added' },
+    after: { description: 'The value after; absent when the member was removed' },
+  },
+  ['before', 'after'],
+);
+
+function proposalSchemas(): Record<string, Schema> {
+  return {
+    ProposalRequest: closed({
+      ruleSet: { type: 'string', description: 'The rule set the new version is of (an unknown one is a 404 naming /ruleSet)' },
+      file: {
+        type: 'object',
+        description:
+          "The whole rule file of the new version, as drafted. Validated as the loader validates the rules folder (422 draft-invalid, each problem as the loader names it: <ruleSet>.json#<pointer>, with the line and column of the text as it would be published); its effectiveFrom is replaced by the proposal's",
+      },
+      effectiveFrom: { ...date, description: 'The day it takes effect: today in Sydney or later, and after the day the version it replaces took effect' },
+      rationale: { type: 'string', minLength: 1, maxLength: 4000, description: 'Why the change is made' },
+    }),
+    DecisionComment: closed({ comment: { type: 'string', minLength: 1, maxLength: 4000, description: 'What was checked (approval), or why not (rejection)' } }),
+    Proposal: closed(proposalFields),
+    ProposalList: closed({ proposals: { type: 'array', items: ref('Proposal'), description: 'Newest first' } }),
+    ProposalCreated: closed({
+      ...proposalFields,
+      problems: { type: 'array', maxItems: 0, description: 'None: a draft with problems is refused (422), not proposed' },
+      impact: {
+        ...ref('ImpactReport'),
+        description: "The rule set's fixtures decided by the version it replaces and by the draft (both as if in force on the fixture's asOf)",
+      },
+    }),
+    ProposalDetail: closed({
+      ...proposalFields,
+      file: { type: 'object', description: 'The draft rule file, as proposed' },
+      impact: ref('ImpactReport'),
+    }),
+    ProposalApproved: closed({
+      ...proposalFields,
+      published: closed({
+        version: ref('RuleVersion'),
+        file: { type: 'string', description: 'The rule file the new version was written to, in the rules folder' },
+        ended: { type: 'string', description: 'The rule file the version it replaces was moved to, its effectiveTo the day before' },
+        removed: { ...strings, description: "Rule files removed (the replaced version's own, when it was not <ruleSet>.json)" },
+      }),
+    }),
+    JsonChange: jsonChange,
+    RuleSetHistory: closed({
+      ruleSet: ref('RuleSetName'),
+      versions: {
+        type: 'array',
+        description: 'Every version, oldest first',
+        items: closed({
+          version: ref('RuleVersion'),
+          effectiveFrom: dateOrNull('null: from the beginning'),
+          effectiveTo: dateOrNull('null: until further notice'),
+          file: { type: 'string', description: 'The rule file, relative to rules/' },
+          proposal: {
+            description: 'Who proposed and approved the version, when and why; null for a version not published by proposal',
+            oneOf: [
+              { type: 'null' },
+              closed({
+                id: { type: 'string', format: 'uuid' },
+                proposedBy: string,
+                proposedAt: { type: 'string', format: 'date-time' },
+                approvedBy: string,
+                approvedAt: { type: 'string', format: 'date-time' },
+                rationale: string,
+                comment: string,
+              }),
+            ],
+          },
+          diff: {
+            type: 'array',
+            items: ref('JsonChange'),
+            description: 'What changed from the version before (its period apart, listed beside it); empty for the first',
+          },
+        }),
+      },
+    }),
+  };
+}
+
 const schemas: Record<string, unknown> = {
   ErrorCode: { enum: ERROR_CODES, description: 'Every error the service reports (src/errors.ts, ERROR_CATALOGUE); the HTTP status follows the code' },
   Problem: problemSchema,
@@ -617,6 +720,7 @@ const schemas: Record<string, unknown> = {
     candidate: { ...ref('VersionsByFile'), description: 'The rules on disk, not yet reloaded' },
     report: ref('ImpactReport'),
   }),
+  ...proposalSchemas(),
   Reproduction: closed({
     decisionId: ref('DecisionId'),
     version: ref('RuleVersion'),
@@ -951,6 +1055,7 @@ const decisionIdParameter: Schema = {
   description: 'The decision id (a UUID); anything else is 404',
   schema: { type: 'string' },
 };
+const proposalIdParameter: Schema = { name: 'id', in: 'path', required: true, description: "The proposal's id", schema: { type: 'string' } };
 const engine: Schema = {
   name: 'engine',
   in: 'query',
@@ -1180,6 +1285,122 @@ const paths: Record<string, Record<string, unknown>> = {
       },
     }),
   },
+  '/v1/rulesets/{name}/history': {
+    get: operation({
+      operationId: 'ruleSetHistory',
+      summary: 'Every version of a rule set, who made it and what changed',
+      description:
+        'Every version of the rule set loaded, oldest first, with its period; for a version published by proposal, who proposed and approved it, when, why and their comment; and what changed from the version before, as JSON pointers with the old and new values.',
+      tags: ['Rule sets'],
+      permission: 'read-rules',
+      parameters: [ruleSetName],
+      responses: { 200: json(ref('RuleSetHistory'), 'The versions, oldest first') },
+      problems: merge(ALWAYS, { 404: ['unknown-rule-set', 'not-found'] }),
+    }),
+  },
+  '/v1/proposals': {
+    post: operation({
+      operationId: 'createProposal',
+      summary: 'Propose a new version of a rule set, in force from a date',
+      description:
+        "Validates the draft as the rules folder would hold it once published (the version in force now ending the day before effectiveFrom), measures its impact on the rule set's fixtures, and records the proposal for a second policy officer. Nothing is stored when it is refused. " +
+        'Proposals are kept in the SQLite decision log: a service on PostgreSQL answers 501 for now.',
+      tags: ['Proposals'],
+      permission: 'propose',
+      requestBody: jsonBody(ref('ProposalRequest'), 'The rule set, the draft rule file, the day it takes effect and why'),
+      responses: {
+        201: json(ref('ProposalCreated'), 'Proposed: the proposal and its impact', {
+          Location: { required: true, description: '/v1/proposals/{id}', schema: string },
+        }),
+      },
+      problems: merge(ALWAYS, JSON_BODY, { 404: ['unknown-rule-set'], 409: ['proposal-conflict'], 422: ['draft-invalid'], 501: ['proposals-unavailable'] }),
+      when: {
+        400: 'The body is not { ruleSet, file, effectiveFrom, rationale }, or effectiveFrom is not a real date, is before today in Sydney or not after the day the version it replaces took effect (each named by its pointer):',
+        404: 'No such rule set (named /ruleSet):',
+        409: 'The rules folder already holds a file of the names publishing would write:',
+        415: JSON_ONLY,
+        422: 'The draft is invalid (each problem named as the loader names it: file#pointer, line and column of the text as it would be published):',
+        501: 'The service keeps no SQLite decision log (PostgreSQL), or serves fixed rules:',
+      },
+    }),
+    get: operation({
+      operationId: 'listProposals',
+      summary: 'The proposals, newest first',
+      description: 'Every proposal, or those of one rule set or status.',
+      tags: ['Proposals'],
+      permission: 'read-proposals',
+      parameters: [
+        { name: 'ruleSet', in: 'query', required: false, description: 'Only those of this rule set', schema: string },
+        { name: 'status', in: 'query', required: false, description: 'Only those in this status', schema: { enum: ['proposed', 'approved', 'rejected'] } },
+      ],
+      responses: { 200: json(ref('ProposalList'), 'The proposals') },
+      problems: merge(ALWAYS, { 400: ['invalid-request'], 501: ['proposals-unavailable'] }),
+      when: { 400: 'A query parameter is given twice, or status is not one of the three:', 501: 'The service keeps no SQLite decision log:' },
+    }),
+  },
+  '/v1/proposals/{id}': {
+    get: operation({
+      operationId: 'getProposal',
+      summary: 'One proposal, with its draft and impact',
+      description: 'The proposal, the draft rule file as proposed, and its impact on the fixtures as measured when it was proposed.',
+      tags: ['Proposals'],
+      permission: 'read-proposals',
+      parameters: [proposalIdParameter],
+      responses: { 200: json(ref('ProposalDetail'), 'The proposal') },
+      problems: merge(ALWAYS, { 404: ['not-found'], 501: ['proposals-unavailable'] }),
+      when: { 404: 'No such proposal:', 501: 'The service keeps no SQLite decision log:' },
+    }),
+  },
+  '/v1/proposals/{id}/approve': {
+    post: operation({
+      operationId: 'approveProposal',
+      summary: "Approve another officer's proposal, publishing it",
+      description:
+        "Publishes the new version into the rules folder, each file written whole (a temporary file renamed over it): the version it replaces moves to `<ruleSet>.before-<effectiveFrom>.json` with its effectiveTo the day before, and the new version becomes `<ruleSet>.json` with the proposal's effectiveFrom. " +
+        'The rules as they would then be are validated first, and swapped in as a reload does (in every worker); if the reload refuses them, the files are put back and the proposal stays proposed. ' +
+        'Publications happen one at a time; of two approvals of one proposal, one publishes and the other is a 409.',
+      tags: ['Proposals'],
+      permission: 'approve',
+      parameters: [proposalIdParameter],
+      requestBody: jsonBody(ref('DecisionComment'), 'What the approving officer checked'),
+      responses: { 200: json(ref('ProposalApproved'), 'Approved and published') },
+      problems: merge(ALWAYS, JSON_BODY, {
+        403: ['forbidden'],
+        404: ['not-found'],
+        409: ['proposal-conflict'],
+        422: ['draft-invalid', 'rules-refused'],
+        501: ['proposals-unavailable'],
+      }),
+      when: {
+        403: 'The key proposed it (a second officer must approve), or may not approve:',
+        404: 'No such proposal:',
+        409: 'It is no longer proposed (approved or rejected already), its base version is no longer the newest (propose it again on the version now in force), or its effectiveFrom has passed:',
+        415: JSON_ONLY,
+        422: 'The rules as published would be refused, or the rule files on disk are refused; nothing is written:',
+        501: 'The service keeps no SQLite decision log:',
+      },
+    }),
+  },
+  '/v1/proposals/{id}/reject': {
+    post: operation({
+      operationId: 'rejectProposal',
+      summary: "Reject another officer's proposal",
+      description: 'Records the rejection and the comment; nothing is published.',
+      tags: ['Proposals'],
+      permission: 'approve',
+      parameters: [proposalIdParameter],
+      requestBody: jsonBody(ref('DecisionComment'), 'Why not'),
+      responses: { 200: json(ref('Proposal'), 'Rejected') },
+      problems: merge(ALWAYS, JSON_BODY, { 403: ['forbidden'], 404: ['not-found'], 409: ['proposal-conflict'], 501: ['proposals-unavailable'] }),
+      when: {
+        403: 'The key proposed it (a second officer must decide it), or may not approve:',
+        404: 'No such proposal:',
+        409: 'It is no longer proposed:',
+        415: JSON_ONLY,
+        501: 'The service keeps no SQLite decision log:',
+      },
+    }),
+  },
   '/v1/decisions/{id}': {
     get: operation({
       operationId: 'getDecision',
@@ -1259,6 +1480,7 @@ function buildDocument(modules: readonly RuleSetModule[]): OpenApiDocument {
       { name: 'Decisions', description: 'Deciding cases' },
       { name: 'Decision log', description: 'Recorded decisions, for auditors' },
       { name: 'Administration', description: 'Reloading rules and weighing a change first, for policy staff' },
+      { name: 'Proposals', description: 'A new version of a rule set proposed by one policy officer and approved by another, in force from a date' },
       { name: 'Operations', description: 'Health, readiness, metrics, this document' },
     ],
     paths: withExamplesShown(withExamples(paths, modules)),

@@ -7,6 +7,8 @@ import type { Role } from '../../src/api/access';
 import { loadRules } from '../../src/loader/load';
 import { RuleStore } from '../../src/loader/store';
 import { RULE_SET_MODULES } from '../../src/rulesets';
+import { SqliteProposalStore } from '../../src/authoring/proposal-store';
+import { SqliteDecisionLog } from '../../src/decisions/sqlite';
 import { RULES_DIR } from '../support';
 import { TEST_SECRETS as SECRETS, testApp } from '../support/app';
 
@@ -14,8 +16,16 @@ const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 const dir = mkdtempSync(path.join(tmpdir(), 'access-rules-'));
 cpSync(RULES_DIR, dir, { recursive: true });
 const store = new RuleStore(dir, RULE_SET_MODULES, quiet);
-afterAll(() => store.close());
+const log = new SqliteDecisionLog({ dataDir: mkdtempSync(path.join(tmpdir(), 'access-log-')) });
+const proposals = new SqliteProposalStore(log.location);
+afterAll(async () => {
+  store.close();
+  proposals.close();
+  await log.close();
+});
 const app = testApp({
+  log,
+  proposals: { store: proposals, directory: dir, modules: RULE_SET_MODULES },
   rules: () => store.current(),
   reload: () => store.reload(),
   candidateRules: () => loadRules(dir, { modules: RULE_SET_MODULES }),
@@ -62,6 +72,12 @@ const ROUTES: Route[] = [
     roles: ['policy'],
   },
   { method: 'get', path: `/v1/decisions/${ID}`, roles: ['auditor'] },
+  { method: 'get', path: '/v1/rulesets/direct-referral/history', roles: ['caseworker', 'policy', 'auditor'] },
+  { method: 'get', path: '/v1/proposals', roles: ['policy', 'auditor'] },
+  { method: 'get', path: `/v1/proposals/${ID}`, roles: ['policy', 'auditor'] },
+  { method: 'post', path: '/v1/proposals', type: 'application/json', body: json({ ruleSet: 'direct-referral' }), roles: ['policy'] },
+  { method: 'post', path: `/v1/proposals/${ID}/approve`, type: 'application/json', body: json({ comment: 'Yes.' }), roles: ['policy'] },
+  { method: 'post', path: `/v1/proposals/${ID}/reject`, type: 'application/json', body: json({ comment: 'No.' }), roles: ['policy'] },
   { method: 'post', path: `/v1/decisions/${ID}/reproduce`, type: 'application/json', body: json({ facts }), roles: ['auditor'] },
 ];
 

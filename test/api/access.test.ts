@@ -27,7 +27,7 @@ const SECRETS: Record<Role, string> = {
   auditor: 'auditor-secret-abcdefghijklmnopqrst',
 };
 const SPEC = `cw1:caseworker:${SECRETS.caseworker},pol1:policy:${SECRETS.policy},aud1:auditor:${SECRETS.auditor}`;
-const ALL_PERMISSIONS: Permission[] = ['evaluate', 'read-rules', 'reload', 'impact', 'read-decisions'];
+const ALL_PERMISSIONS: Permission[] = ['evaluate', 'read-rules', 'reload', 'impact', 'read-decisions', 'propose', 'approve', 'read-proposals'];
 const sha256Hex = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
 const tempFile = (text: string): string => {
@@ -65,9 +65,11 @@ describe('the permission table', () => {
   test('gives each role exactly its permissions', () => {
     expect(PERMISSIONS).toEqual({
       caseworker: ['evaluate', 'read-rules'],
-      policy: ['evaluate', 'read-rules', 'reload', 'impact'],
-      auditor: ['read-rules', 'read-decisions'],
+      policy: ['evaluate', 'read-rules', 'reload', 'impact', 'propose', 'approve', 'read-proposals'],
+      auditor: ['read-rules', 'read-decisions', 'read-proposals'],
     });
+    expect(can('auditor', 'approve')).toBe(false);
+    expect(can('caseworker', 'read-proposals')).toBe(false);
     expect(can('caseworker', 'reload')).toBe(false);
     expect(can('policy', 'impact')).toBe(true);
     expect(can('auditor', 'evaluate')).toBe(false);

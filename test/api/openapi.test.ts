@@ -143,7 +143,7 @@ describe('every operation', () => {
     for (const status of ['401', '403', '429']) expect(Object.keys(operation.responses)).toContain(status);
   });
 
-  test('the roles are the access policy: caseworkers evaluate and read rules; policy also reloads and weighs impact; auditors read rules and the log', () => {
+  test('the roles are the access policy: caseworkers evaluate and read rules; policy also reloads, weighs impact, proposes and approves; auditors read rules, proposals and the log', () => {
     const roles = Object.fromEntries(operations.filter((o) => o.template.startsWith('/v1/')).map((o) => [o.name, o.operation['x-roles']]));
     expect(roles).toEqual({
       'GET /v1/rulesets': ['caseworker', 'policy', 'auditor'],
@@ -154,6 +154,12 @@ describe('every operation', () => {
       'POST /v1/admin/impact': ['policy'],
       'GET /v1/decisions/{id}': ['auditor'],
       'POST /v1/decisions/{id}/reproduce': ['auditor'],
+      'GET /v1/rulesets/{name}/history': ['caseworker', 'policy', 'auditor'],
+      'POST /v1/proposals': ['policy'],
+      'GET /v1/proposals': ['policy', 'auditor'],
+      'GET /v1/proposals/{id}': ['policy', 'auditor'],
+      'POST /v1/proposals/{id}/approve': ['policy'],
+      'POST /v1/proposals/{id}/reject': ['policy'],
     });
   });
 
@@ -231,11 +237,17 @@ describe('every operation', () => {
       'GET /ready',
       'GET /rules',
       'GET /v1/decisions/{id}',
+      'GET /v1/proposals',
+      'GET /v1/proposals/{id}',
       'GET /v1/rulesets',
       'GET /v1/rulesets/{name}',
+      'GET /v1/rulesets/{name}/history',
       'POST /v1/admin/impact',
       'POST /v1/admin/reload',
       'POST /v1/decisions/{id}/reproduce',
+      'POST /v1/proposals',
+      'POST /v1/proposals/{id}/approve',
+      'POST /v1/proposals/{id}/reject',
       'POST /v1/rulesets/{name}/evaluate',
       'POST /v1/rulesets/{name}/evaluate-batch',
     ]);

@@ -1,7 +1,11 @@
 // Requests held to the document: what /openapi.json does not say a route takes is refused as problem+json, naming what
 // is wrong, not silently accepted. (The asOf of GET /v1/rulesets/{name} is in app.test.ts, an empty batch in batch.test.ts.)
+import { randomUUID } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import request from 'supertest';
 import type { Role } from '../../src/api/access';
 import { Metrics } from '../../src/api/metrics';
@@ -9,11 +13,21 @@ import { openApiDocument } from '../../src/api/openapi';
 import { versionsByFile } from '../../src/loader/load';
 import { bearer, testApp } from '../support/app';
 import { rawConnection } from '../support/raw';
-import { shippedRules } from '../support';
+import { RULES_DIR, shippedRules } from '../support';
+import { SqliteProposalStore } from '../../src/authoring/proposal-store';
+import { SqliteDecisionLog } from '../../src/decisions/sqlite';
+import { RULE_SET_MODULES } from '../../src/rulesets';
 
 const registry = shippedRules();
 let reloads = 0;
+// Proposals on a copy of the rules (nothing here publishes: the proposal approved and rejected below is rejected already).
+const rulesCopy = mkdtempSync(path.join(tmpdir(), 'strict-rules-'));
+cpSync(RULES_DIR, rulesCopy, { recursive: true });
+const log = new SqliteDecisionLog({ dataDir: mkdtempSync(path.join(tmpdir(), 'strict-log-')) });
+const proposals = new SqliteProposalStore(log.location);
 const app = testApp({
+  log,
+  proposals: { store: proposals, directory: rulesCopy, modules: RULE_SET_MODULES },
   rules: () => registry,
   reload: () => {
     reloads += 1;
@@ -41,11 +55,14 @@ interface Call {
   role?: Role;
   type?: string;
   body?: string;
+  /** The status it answers when all is well, if not 200: a proposal made is 201; deciding one decided already is 409, every time. */
+  ok?: number;
 }
 
 /** For each operation, a request it answers 200: only what a test changes in it is at fault. */
-function callsFor(decisionId: string): Record<string, Call> {
+function callsFor(decisionId: string, proposalId: string): Record<string, Call> {
   const evaluate = JSON.stringify({ asOf: '2025-06-02', facts });
+  const comment = JSON.stringify({ comment: 'Checked.' });
   return {
     'GET /health': { method: 'get', path: '/health' },
     'GET /ready': { method: 'get', path: '/ready' },
@@ -78,7 +95,32 @@ function callsFor(decisionId: string): Record<string, Call> {
       type: JSON_TYPE,
       body: JSON.stringify({ facts }),
     },
+    'GET /v1/rulesets/{name}/history': { method: 'get', path: '/v1/rulesets/direct-referral/history', role: 'auditor' },
+    'POST /v1/proposals': {
+      method: 'post',
+      path: '/v1/proposals',
+      role: 'policy',
+      type: JSON_TYPE,
+      body: JSON.stringify({ ruleSet: 'direct-referral', file: draft, effectiveFrom: '2025-06-03', rationale: 'Why not.' }),
+      ok: 201,
+    },
+    'GET /v1/proposals': { method: 'get', path: '/v1/proposals', role: 'auditor' },
+    'GET /v1/proposals/{id}': { method: 'get', path: `/v1/proposals/${proposalId}`, role: 'auditor' },
+    'POST /v1/proposals/{id}/approve': { method: 'post', path: `/v1/proposals/${proposalId}/approve`, role: 'policy', type: JSON_TYPE, body: comment, ok: 409 },
+    'POST /v1/proposals/{id}/reject': { method: 'post', path: `/v1/proposals/${proposalId}/reject`, role: 'policy', type: JSON_TYPE, body: comment, ok: 409 },
   };
+}
+
+const draft = JSON.parse(readFileSync(path.join(RULES_DIR, 'direct-referral.json'), 'utf8')) as Record<string, unknown>;
+/** A proposal another officer has rejected: approving or rejecting it again is a 409, however often it is asked. */
+function rejectedProposal(): string {
+  const id = randomUUID();
+  const base = registry.ruleSets.get('direct-referral')!.latest.version;
+  const impact = { cases: 0, unchanged: 0, changed: [], refused: [], counts: {} };
+  const made = { ruleSet: 'direct-referral', baseVersion: base, effectiveFrom: '2025-06-03', rationale: 'Why not.', file: draft, impact };
+  proposals.create({ id, ...made, proposedBy: 'someone-else', proposedAt: '2025-06-01T15:00:00.000Z' });
+  proposals.decide(id, 'rejected', { by: 'another', at: '2025-06-01T15:00:00.000Z', comment: 'No.' });
+  return id;
 }
 
 /** The answer is a problem+json of this code and status, with these fields too. */
@@ -106,22 +148,24 @@ beforeAll(async () => {
     .set('Content-Type', JSON_TYPE)
     .send(JSON.stringify({ asOf: '2025-06-02', facts }));
   expect(decided.status).toBe(200);
-  calls = callsFor(decided.body.decisionId as string);
+  calls = callsFor(decided.body.decisionId as string, rejectedProposal());
 });
 afterAll(async () => {
+  proposals.close();
+  await log.close();
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
 });
 
 test('every operation the document lists has a request here', () => {
-  expect(Object.keys(callsFor('id')).sort()).toEqual([...OPERATIONS].sort());
+  expect(Object.keys(callsFor('id', 'id')).sort()).toEqual([...OPERATIONS].sort());
 });
 
 describe('a trailing slash is another path, one nothing is served at: 404 on every route', () => {
   test.each(OPERATIONS)('%s', async (name) => {
     const call = calls[name]!;
     const plain = await send(call);
-    expect(plain.status).toBe(200);
+    expect(plain.status).toBe(call.ok ?? 200);
     const slashed = await send(call, { path: `${call.path}/` });
     expect(slashed.status).toBe(404);
     expectProblem(slashed, 'not-found', 404, { detail: `Nothing is served at ${call.method.toUpperCase()} ${call.path}/.` });
@@ -257,6 +301,9 @@ describe('each POST route takes exactly the request media types the document lis
       'POST /v1/admin/reload': [],
       'POST /v1/admin/impact': [JSON_TYPE],
       'POST /v1/decisions/{id}/reproduce': [JSON_TYPE],
+      'POST /v1/proposals': [JSON_TYPE],
+      'POST /v1/proposals/{id}/approve': [JSON_TYPE],
+      'POST /v1/proposals/{id}/reject': [JSON_TYPE],
     });
   });
 
@@ -264,7 +311,7 @@ describe('each POST route takes exactly the request media types the document lis
     for (const type of listed(name)) {
       for (const header of [type, `${type}; charset=utf-8`, type.toUpperCase()]) {
         const res = await send(calls[name]!, { type: header });
-        expect([header, res.status]).toEqual([header, 200]);
+        expect([header, res.status]).toEqual([header, calls[name]!.ok ?? 200]);
       }
     }
   });

@@ -102,13 +102,14 @@ export interface TestApp {
   listen(): Promise<Server>;
 }
 
-export type TestAppOptions = Omit<AppOptions, 'access' | 'recorder'> & { keepFacts?: boolean; log?: DecisionLog };
+/** `keys`: API_KEYS to use instead of TEST_KEYS (a test that needs two keys of one role). */
+export type TestAppOptions = Omit<AppOptions, 'access' | 'recorder'> & { keepFacts?: boolean; log?: DecisionLog; keys?: string };
 
 export function testApp(options: TestAppOptions): TestApp {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'ps-decisions-'));
   const log = options.log ?? new SqliteDecisionLog({ dataDir });
   const recorder = new DecisionRecorder(log, { keepFacts: options.keepFacts ?? false, clock: options.clock });
-  const { ring } = keysFromEnvironment({ API_KEYS: TEST_KEYS });
+  const { ring } = keysFromEnvironment({ API_KEYS: options.keys ?? TEST_KEYS });
   const app = createApp({ ...options, access: ring, recorder });
   const listener = checked(app);
   if (!options.log) toClose.push(() => log.close());

@@ -248,6 +248,122 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/rulesets/{name}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every version of a rule set, who made it and what changed
+         * @description Every version of the rule set loaded, oldest first, with its period; for a version published by proposal, who proposed and approved it, when, why and their comment; and what changed from the version before, as JSON pointers with the old and new values.
+         *
+         *     Roles: caseworker, policy, auditor (permission `read-rules`).
+         */
+        get: operations["ruleSetHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/proposals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The proposals, newest first
+         * @description Every proposal, or those of one rule set or status.
+         *
+         *     Roles: policy, auditor (permission `read-proposals`).
+         */
+        get: operations["listProposals"];
+        put?: never;
+        /**
+         * Propose a new version of a rule set, in force from a date
+         * @description Validates the draft as the rules folder would hold it once published (the version in force now ending the day before effectiveFrom), measures its impact on the rule set's fixtures, and records the proposal for a second policy officer. Nothing is stored when it is refused. Proposals are kept in the SQLite decision log: a service on PostgreSQL answers 501 for now.
+         *
+         *     Roles: policy (permission `propose`).
+         */
+        post: operations["createProposal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/proposals/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One proposal, with its draft and impact
+         * @description The proposal, the draft rule file as proposed, and its impact on the fixtures as measured when it was proposed.
+         *
+         *     Roles: policy, auditor (permission `read-proposals`).
+         */
+        get: operations["getProposal"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/proposals/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve another officer's proposal, publishing it
+         * @description Publishes the new version into the rules folder, each file written whole (a temporary file renamed over it): the version it replaces moves to `<ruleSet>.before-<effectiveFrom>.json` with its effectiveTo the day before, and the new version becomes `<ruleSet>.json` with the proposal's effectiveFrom. The rules as they would then be are validated first, and swapped in as a reload does (in every worker); if the reload refuses them, the files are put back and the proposal stays proposed. Publications happen one at a time; of two approvals of one proposal, one publishes and the other is a 409.
+         *
+         *     Roles: policy (permission `approve`).
+         */
+        post: operations["approveProposal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/proposals/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject another officer's proposal
+         * @description Records the rejection and the comment; nothing is published.
+         *
+         *     Roles: policy (permission `approve`).
+         */
+        post: operations["rejectProposal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/decisions/{id}": {
         parameters: {
             query?: never;
@@ -300,7 +416,7 @@ export interface components {
          * @description Every error the service reports (src/errors.ts, ERROR_CATALOGUE); the HTTP status follows the code
          * @enum {unknown}
          */
-        ErrorCode: "invalid-json" | "invalid-request" | "unknown-rule-set" | "no-version-in-force" | "payload-too-large" | "too-many-lines" | "unsupported-media-type" | "not-found" | "method-not-allowed" | "date-outside-calendar" | "date-out-of-range" | "rule-file-invalid" | "rules-refused" | "unauthorized" | "forbidden" | "rate-limited" | "timeout" | "log-unavailable" | "log-unreadable" | "not-ready" | "facts-differ" | "version-unavailable" | "internal";
+        ErrorCode: "invalid-json" | "invalid-request" | "unknown-rule-set" | "no-version-in-force" | "payload-too-large" | "too-many-lines" | "unsupported-media-type" | "not-found" | "method-not-allowed" | "date-outside-calendar" | "date-out-of-range" | "rule-file-invalid" | "rules-refused" | "unauthorized" | "forbidden" | "rate-limited" | "timeout" | "log-unavailable" | "log-unreadable" | "not-ready" | "facts-differ" | "version-unavailable" | "draft-invalid" | "proposal-conflict" | "proposals-unavailable" | "internal";
         /** @description RFC 9457 problem details, with a stable `code` and, where the input is at fault, `errors` naming each place by JSON pointer (the first 100; `errorCount` says how many there were when more). */
         Problem: {
             /** @description urn:ps-decisions:problem:<code> */
@@ -317,7 +433,7 @@ export interface components {
             errors?: components["schemas"]["ProblemItem"][];
             /** @description How many problems were found, present when more than `errors` lists (the first 100); the detail says so too */
             errorCount?: number;
-        } & (unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown);
+        } & (unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown);
         /** @description The decision for a person to act on: the reasons in a few lines, until when it holds, what would change it, what was assumed */
         Summary: {
             /** @description The few rules that decided the outcome, in plain words with the customer's values and dates: for a positive outcome the rules that made it, for a negative one each unmet criterion */
@@ -1369,6 +1485,233 @@ export interface components {
             /** @description The rules on disk, not yet reloaded */
             candidate: components["schemas"]["VersionsByFile"];
             report: components["schemas"]["ImpactReport"];
+        };
+        ProposalRequest: {
+            /** @description The rule set the new version is of (an unknown one is a 404 naming /ruleSet) */
+            ruleSet: string;
+            /** @description The whole rule file of the new version, as drafted. Validated as the loader validates the rules folder (422 draft-invalid, each problem as the loader names it: <ruleSet>.json#<pointer>, with the line and column of the text as it would be published); its effectiveFrom is replaced by the proposal's */
+            file: Record<string, unknown>;
+            /**
+             * Format: date
+             * @description The day it takes effect: today in Sydney or later, and after the day the version it replaces took effect
+             */
+            effectiveFrom: string;
+            /** @description Why the change is made */
+            rationale: string;
+        };
+        DecisionComment: {
+            /** @description What was checked (approval), or why not (rejection) */
+            comment: string;
+        };
+        Proposal: {
+            /**
+             * Format: uuid
+             * @description The proposal's id
+             */
+            id: string;
+            /**
+             * @description proposed until a second policy officer approves (publishing it) or rejects it
+             * @enum {unknown}
+             */
+            status: "proposed" | "approved" | "rejected";
+            ruleSet: components["schemas"]["RuleSetName"];
+            /** @description The newest version of the rule set when it was proposed: what it replaces, and must still be the newest at approval (else 409) */
+            baseVersion: components["schemas"]["RuleVersion"];
+            /**
+             * Format: date
+             * @description The day the new version takes effect (Sydney); the version it replaces ends the day before
+             */
+            effectiveFrom: string;
+            /** @description Why, as the proposing officer wrote it */
+            rationale: string;
+            /** @description The id of the API key that proposed it */
+            proposedBy: string;
+            /** Format: date-time */
+            proposedAt: string;
+            /** @description The id of the key that approved or rejected it; null while proposed */
+            decidedBy: string | null;
+            /**
+             * Format: date-time
+             * @description When it was approved or rejected; null while proposed
+             */
+            decidedAt: string | null;
+            /** @description The approving or rejecting officer's comment; null while proposed */
+            comment: string | null;
+            /** @description The version approval published; null otherwise */
+            publishedVersion: string | null;
+        };
+        ProposalList: {
+            /** @description Newest first */
+            proposals: components["schemas"]["Proposal"][];
+        };
+        ProposalCreated: {
+            /**
+             * Format: uuid
+             * @description The proposal's id
+             */
+            id: string;
+            /**
+             * @description proposed until a second policy officer approves (publishing it) or rejects it
+             * @enum {unknown}
+             */
+            status: "proposed" | "approved" | "rejected";
+            ruleSet: components["schemas"]["RuleSetName"];
+            /** @description The newest version of the rule set when it was proposed: what it replaces, and must still be the newest at approval (else 409) */
+            baseVersion: components["schemas"]["RuleVersion"];
+            /**
+             * Format: date
+             * @description The day the new version takes effect (Sydney); the version it replaces ends the day before
+             */
+            effectiveFrom: string;
+            /** @description Why, as the proposing officer wrote it */
+            rationale: string;
+            /** @description The id of the API key that proposed it */
+            proposedBy: string;
+            /** Format: date-time */
+            proposedAt: string;
+            /** @description The id of the key that approved or rejected it; null while proposed */
+            decidedBy: string | null;
+            /**
+             * Format: date-time
+             * @description When it was approved or rejected; null while proposed
+             */
+            decidedAt: string | null;
+            /** @description The approving or rejecting officer's comment; null while proposed */
+            comment: string | null;
+            /** @description The version approval published; null otherwise */
+            publishedVersion: string | null;
+            /** @description None: a draft with problems is refused (422), not proposed */
+            problems: unknown[];
+            /** @description The rule set's fixtures decided by the version it replaces and by the draft (both as if in force on the fixture's asOf) */
+            impact: components["schemas"]["ImpactReport"];
+        };
+        ProposalDetail: {
+            /**
+             * Format: uuid
+             * @description The proposal's id
+             */
+            id: string;
+            /**
+             * @description proposed until a second policy officer approves (publishing it) or rejects it
+             * @enum {unknown}
+             */
+            status: "proposed" | "approved" | "rejected";
+            ruleSet: components["schemas"]["RuleSetName"];
+            /** @description The newest version of the rule set when it was proposed: what it replaces, and must still be the newest at approval (else 409) */
+            baseVersion: components["schemas"]["RuleVersion"];
+            /**
+             * Format: date
+             * @description The day the new version takes effect (Sydney); the version it replaces ends the day before
+             */
+            effectiveFrom: string;
+            /** @description Why, as the proposing officer wrote it */
+            rationale: string;
+            /** @description The id of the API key that proposed it */
+            proposedBy: string;
+            /** Format: date-time */
+            proposedAt: string;
+            /** @description The id of the key that approved or rejected it; null while proposed */
+            decidedBy: string | null;
+            /**
+             * Format: date-time
+             * @description When it was approved or rejected; null while proposed
+             */
+            decidedAt: string | null;
+            /** @description The approving or rejecting officer's comment; null while proposed */
+            comment: string | null;
+            /** @description The version approval published; null otherwise */
+            publishedVersion: string | null;
+            /** @description The draft rule file, as proposed */
+            file: Record<string, unknown>;
+            impact: components["schemas"]["ImpactReport"];
+        };
+        ProposalApproved: {
+            /**
+             * Format: uuid
+             * @description The proposal's id
+             */
+            id: string;
+            /**
+             * @description proposed until a second policy officer approves (publishing it) or rejects it
+             * @enum {unknown}
+             */
+            status: "proposed" | "approved" | "rejected";
+            ruleSet: components["schemas"]["RuleSetName"];
+            /** @description The newest version of the rule set when it was proposed: what it replaces, and must still be the newest at approval (else 409) */
+            baseVersion: components["schemas"]["RuleVersion"];
+            /**
+             * Format: date
+             * @description The day the new version takes effect (Sydney); the version it replaces ends the day before
+             */
+            effectiveFrom: string;
+            /** @description Why, as the proposing officer wrote it */
+            rationale: string;
+            /** @description The id of the API key that proposed it */
+            proposedBy: string;
+            /** Format: date-time */
+            proposedAt: string;
+            /** @description The id of the key that approved or rejected it; null while proposed */
+            decidedBy: string | null;
+            /**
+             * Format: date-time
+             * @description When it was approved or rejected; null while proposed
+             */
+            decidedAt: string | null;
+            /** @description The approving or rejecting officer's comment; null while proposed */
+            comment: string | null;
+            /** @description The version approval published; null otherwise */
+            publishedVersion: string | null;
+            published: {
+                version: components["schemas"]["RuleVersion"];
+                /** @description The rule file the new version was written to, in the rules folder */
+                file: string;
+                /** @description The rule file the version it replaces was moved to, its effectiveTo the day before */
+                ended: string;
+                /** @description Rule files removed (the replaced version's own, when it was not <ruleSet>.json) */
+                removed: string[];
+            };
+        };
+        JsonChange: {
+            /** @description Where in the rule file (a JSON pointer) */
+            pointer: string;
+            /** @description The value before; absent when the member was added */
+            before?: unknown;
+            /** @description The value after; absent when the member was removed */
+            after?: unknown;
+        };
+        RuleSetHistory: {
+            ruleSet: components["schemas"]["RuleSetName"];
+            /** @description Every version, oldest first */
+            versions: {
+                version: components["schemas"]["RuleVersion"];
+                /**
+                 * Format: date
+                 * @description null: from the beginning
+                 */
+                effectiveFrom: string | null;
+                /**
+                 * Format: date
+                 * @description null: until further notice
+                 */
+                effectiveTo: string | null;
+                /** @description The rule file, relative to rules/ */
+                file: string;
+                /** @description Who proposed and approved the version, when and why; null for a version not published by proposal */
+                proposal: null | {
+                    /** Format: uuid */
+                    id: string;
+                    proposedBy: string;
+                    /** Format: date-time */
+                    proposedAt: string;
+                    approvedBy: string;
+                    /** Format: date-time */
+                    approvedAt: string;
+                    rationale: string;
+                    comment: string;
+                };
+                /** @description What changed from the version before (its period apart, listed beside it); empty for the first */
+                diff: components["schemas"]["JsonChange"][];
+            }[];
         };
         Reproduction: {
             decisionId: components["schemas"]["DecisionId"];
@@ -3101,7 +3444,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a235a1-00a4-7a3d-bd23-7de7dc9eb8b5",
+                     *       "decisionId": "01a23662-fe75-73fc-b9a6-b69d9ea97638",
                      *       "ruleSet": "segment-allocation",
                      *       "version": "bc1d0e40d3da8f6b",
                      *       "effective": {
@@ -3415,7 +3758,7 @@ export interface operations {
                 };
                 content: {
                     /**
-                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a235a1-00b0-7c13-8bd4-a88f33629f75","ruleSet":"segment-allocation","version":"bc1d0e40d3da8f6b","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
+                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a23662-fe81-7d4e-a784-40d1929e420c","ruleSet":"segment-allocation","version":"bc1d0e40d3da8f6b","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
                      *     {"line":2,"id":"r-2","problem":{"type":"urn:ps-decisions:problem:invalid-request","title":"The request does not match the contract","status":400,"detail":"The segment-allocation rule set needs facts that were not given.","code":"invalid-request","instance":"/v1/rulesets/segment-allocation/evaluate-batch?explain=none","errors":[{"pointer":"/facts/referral/source","detail":"referral.source is required by the segment-allocation rule set"}]}}
                      */
                     "application/x-ndjson": string;
@@ -4079,6 +4422,4019 @@ export interface operations {
             };
         };
     };
+    ruleSetHistory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The rule set */
+                name: components["schemas"]["RuleSetName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The versions, oldest first */
+            200: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "ruleSet": "exit-readiness",
+                     *       "versions": [
+                     *         {
+                     *           "version": "b295cb38b377ea83",
+                     *           "effectiveFrom": "2025-06-03",
+                     *           "effectiveTo": null,
+                     *           "file": "exit-readiness.json",
+                     *           "proposal": {
+                     *             "id": "725854cb-4f10-4f90-836f-965f3b6ebc66",
+                     *             "proposedBy": "example-policy",
+                     *             "proposedAt": "2025-06-02T00:30:00.000Z",
+                     *             "approvedBy": "example-policy-2",
+                     *             "approvedAt": "2025-06-02T00:30:00.000Z",
+                     *             "rationale": "exitLetterResponseDays one more, as the revised procedure says.",
+                     *             "comment": "Checked against the revised procedure."
+                     *           },
+                     *           "diff": [
+                     *             {
+                     *               "pointer": "/parameters/exitLetterResponseDays/value",
+                     *               "before": 14,
+                     *               "after": 15
+                     *             }
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RuleSetHistory"];
+                };
+            };
+            /** @description `unauthorized` (An API key is required). */
+            401: {
+                headers: {
+                    /** @description The challenge (RFC 6750): Bearer realm="ps-decisions", with error="invalid_token" for a key not accepted */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthorized";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden` (This API key may not do that). */
+            403: {
+                headers: {
+                    /** @description Bearer realm="ps-decisions", error="insufficient_scope" */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        code?: "forbidden";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unknown-rule-set` (No such rule set); `not-found` (Not found). */
+            404: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "unknown-rule-set" | "not-found";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited` (Too many requests for this API key). */
+            429: {
+                headers: {
+                    /** @description Seconds until this key may call again */
+                    "Retry-After"?: string;
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        code?: "rate-limited";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal` (Internal error). */
+            500: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 500;
+                        /** @enum {unknown} */
+                        code?: "internal";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `timeout` (The request took too long and was abandoned). */
+            503: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "timeout";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listProposals: {
+        parameters: {
+            query?: {
+                /** @description Only those of this rule set */
+                ruleSet?: string;
+                /** @description Only those in this status */
+                status?: "proposed" | "approved" | "rejected";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The proposals */
+            200: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "proposals": [
+                     *         {
+                     *           "id": "182a0e73-6df3-45eb-a746-b7e01d4644a7",
+                     *           "status": "proposed",
+                     *           "ruleSet": "exit-readiness",
+                     *           "baseVersion": "aee352c589ae5917",
+                     *           "effectiveFrom": "2025-07-01",
+                     *           "rationale": "exitLetterResponseDays one more, as the revised procedure says.",
+                     *           "proposedBy": "example-policy",
+                     *           "proposedAt": "2025-06-02T00:30:00.000Z",
+                     *           "decidedBy": null,
+                     *           "decidedAt": null,
+                     *           "comment": null,
+                     *           "publishedVersion": null
+                     *         },
+                     *         {
+                     *           "id": "725854cb-4f10-4f90-836f-965f3b6ebc66",
+                     *           "status": "proposed",
+                     *           "ruleSet": "exit-readiness",
+                     *           "baseVersion": "aee352c589ae5917",
+                     *           "effectiveFrom": "2025-06-03",
+                     *           "rationale": "exitLetterResponseDays one more, as the revised procedure says.",
+                     *           "proposedBy": "example-policy",
+                     *           "proposedAt": "2025-06-02T00:30:00.000Z",
+                     *           "decidedBy": null,
+                     *           "decidedAt": null,
+                     *           "comment": null,
+                     *           "publishedVersion": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ProposalList"];
+                };
+            };
+            /** @description A query parameter is given twice, or status is not one of the three: `invalid-request` (The request does not match the contract). */
+            400: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        code?: "invalid-request";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized` (An API key is required). */
+            401: {
+                headers: {
+                    /** @description The challenge (RFC 6750): Bearer realm="ps-decisions", with error="invalid_token" for a key not accepted */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthorized";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden` (This API key may not do that). */
+            403: {
+                headers: {
+                    /** @description Bearer realm="ps-decisions", error="insufficient_scope" */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        code?: "forbidden";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited` (Too many requests for this API key). */
+            429: {
+                headers: {
+                    /** @description Seconds until this key may call again */
+                    "Retry-After"?: string;
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        code?: "rate-limited";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal` (Internal error). */
+            500: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 500;
+                        /** @enum {unknown} */
+                        code?: "internal";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service keeps no SQLite decision log: `proposals-unavailable` (Proposals need the SQLite deployment). */
+            501: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 501;
+                        /** @enum {unknown} */
+                        code?: "proposals-unavailable";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `timeout` (The request took too long and was abandoned). */
+            503: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "timeout";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createProposal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The rule set, the draft rule file, the day it takes effect and why */
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "ruleSet": "exit-readiness",
+                 *       "file": {
+                 *         "ruleSet": "exit-readiness",
+                 *         "effectiveFrom": "2025-01-14",
+                 *         "title": "Exit readiness: may the PSSO recommend exit or finalisation?",
+                 *         "description": "Checks the conditions under which a PS Service Officer may recommend that a customer exit PS (Centrelink) or submit a finalisation request (Child Support). The recommendation goes to the PS Service Support Manager, who decides. Child Support offers three grounds (issues addressed, specialist process ongoing, options declined); Centrelink has one. Of 001 Centrelink Table 4 Step 1, the last condition (for an MSP PS manages as a proactive direct referral, that PS has addressed the MSP servicing strategies and the reason for the referral) has no fact and is left to the SSM's quality check.",
+                 *         "documents": {
+                 *           "001_f3898d6cd45509ea.txt": "Personalised Services 101-17021300 (current version, valid from 14/01/2025)"
+                 *         },
+                 *         "requires": [
+                 *           "program"
+                 *         ],
+                 *         "factDefaults": {
+                 *           "case.customerContactableByPhone": {
+                 *             "value": true,
+                 *             "description": "A customer the case does not record as unreachable by phone is taken to be contactable by phone.",
+                 *             "interpretation": {
+                 *               "question": "When the case does not record whether the customer can be contacted by phone, is the exit letter and wait (\"If the customer cannot be contacted by phone\") required?",
+                 *               "chosen": "The procedure asks for the exit letter and the wait only \"If the customer cannot be contacted by phone\". A customer is taken to be reachable by phone unless the case records that they cannot be, so the wait applies on a recorded fact, not on a gap in the record."
+                 *             },
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "1",
+                 *                 "quote": "If the customer cannot be contacted by phone, issue the s47E(d) Letter."
+                 *               }
+                 *             ]
+                 *           }
+                 *         },
+                 *         "parameters": {
+                 *           "exitLetterResponseDays": {
+                 *             "value": 15,
+                 *             "type": "days",
+                 *             "description": "Days a customer who cannot be reached by phone is given to respond to the exit letter before a finalisation request is submitted.",
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "1",
+                 *                 "quote": "Provide the customer 14 days to respond before submitting a finalisation request."
+                 *               }
+                 *             ]
+                 *           },
+                 *           "approver": {
+                 *             "value": "PS Service Support Manager (SSM)",
+                 *             "type": "role",
+                 *             "description": "Who quality-checks the exit recommendation or decides the finalisation request.",
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Centrelink",
+                 *                 "table": "Table 4",
+                 *                 "step": "2",
+                 *                 "quote": "The SSM will quality check the exit recommendation before submitting the MSP review to the Zone."
+                 *               },
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "3",
+                 *                 "quote": "decide whether to approve the finalisation request for 1 of the following reasons"
+                 *               }
+                 *             ]
+                 *           }
+                 *         },
+                 *         "derivedFacts": {
+                 *           "openIssues": {
+                 *             "kind": "count",
+                 *             "list": "case.issues",
+                 *             "where": {
+                 *               "status": [
+                 *                 "recorded",
+                 *                 "confirmed"
+                 *               ]
+                 *             },
+                 *             "description": "Issues not yet resolved."
+                 *           },
+                 *           "openNonSpecialistIssues": {
+                 *             "kind": "count",
+                 *             "list": "case.issues",
+                 *             "where": {
+                 *               "status": [
+                 *                 "recorded",
+                 *                 "confirmed"
+                 *               ],
+                 *               "specialistProcess": null
+                 *             },
+                 *             "description": "Unresolved issues that no specialist process manages."
+                 *           },
+                 *           "openSpecialistIssues": {
+                 *             "kind": "count",
+                 *             "list": "case.issues",
+                 *             "where": {
+                 *               "status": [
+                 *                 "recorded",
+                 *                 "confirmed"
+                 *               ],
+                 *               "specialistProcess": {
+                 *                 "present": true
+                 *               }
+                 *             },
+                 *             "description": "Unresolved issues managed by a specialist process."
+                 *           },
+                 *           "outstandingNonSpecialistIntrays": {
+                 *             "kind": "count",
+                 *             "list": "case.outstandingIntrays",
+                 *             "where": {
+                 *               "specialist": false
+                 *             },
+                 *             "description": "Outstanding intrays that do not relate to a specialised issue in progress."
+                 *           },
+                 *           "daysSinceExitLetter": {
+                 *             "kind": "daysSince",
+                 *             "date": "case.exitLetterIssuedOn",
+                 *             "description": "Calendar days from the exit letter's issue to the as-of date (null when no letter was issued)."
+                 *           },
+                 *           "issuesNotTakenUp": {
+                 *             "kind": "count",
+                 *             "list": "case.issues",
+                 *             "where": {
+                 *               "status": "recorded",
+                 *               "specialistProcess": null
+                 *             },
+                 *             "description": "Issues only recorded on the case: not confirmed with the customer, not resolved, and not in a specialist process."
+                 *           }
+                 *         },
+                 *         "outcome": {
+                 *           "bases": [
+                 *             {
+                 *               "id": "issues-addressed",
+                 *               "programs": [
+                 *                 "centrelink",
+                 *                 "child-support"
+                 *               ],
+                 *               "description": "The customer's issues have been addressed."
+                 *             },
+                 *             {
+                 *               "id": "specialist-process-ongoing",
+                 *               "programs": [
+                 *                 "child-support"
+                 *               ],
+                 *               "description": "A specialist process is ongoing but all other issues are resolved."
+                 *             },
+                 *             {
+                 *               "id": "options-declined",
+                 *               "programs": [
+                 *                 "child-support"
+                 *               ],
+                 *               "description": "The customer declined to take up their options."
+                 *             }
+                 *           ],
+                 *           "exitLetterWait": {
+                 *             "rule": "exit-letter-response-period",
+                 *             "parameter": "exitLetterResponseDays"
+                 *           }
+                 *         },
+                 *         "rules": [
+                 *           {
+                 *             "name": "referral-issues-addressed",
+                 *             "description": "All issues raised in the referral to PS are addressed (no issue remains open).",
+                 *             "interpretation": {
+                 *               "question": "Which issues are \"the issues raised in the referral\" when the facts do not record them, and does \"addressed\" mean resolved?",
+                 *               "chosen": "The facts do not record which issues were raised in the referral: every issue on the case is counted, and 'addressed' is read as resolved, so an issue still open (status 'recorded' or 'confirmed') stops the exit."
+                 *             },
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "centrelink"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "issues-addressed"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Centrelink",
+                 *                 "table": "Table 4",
+                 *                 "step": "1",
+                 *                 "quote": "All issues raised in the referral to PS are addressed"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "openIssues",
+                 *                   "operator": "equal",
+                 *                   "value": 0
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "referral-issues-addressed"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "servicing-strategies-resolved",
+                 *             "description": "Servicing strategies are resolved or implemented.",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "centrelink"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "issues-addressed"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Centrelink",
+                 *                 "table": "Table 4",
+                 *                 "step": "1",
+                 *                 "quote": "Servicing Strategies are resolved or implemented"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "case.servicingStrategiesResolved",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "servicing-strategies-resolved"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "manages-own-business",
+                 *             "description": "The customer is able to manage their Services Australia business.",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "centrelink"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "issues-addressed"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Centrelink",
+                 *                 "table": "Table 4",
+                 *                 "step": "1",
+                 *                 "quote": "The customer is able to: manage Services Australia business"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "case.customerManagesOwnBusiness",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "manages-own-business"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "appropriate-behaviour",
+                 *             "description": "The customer displays and understands appropriate behaviour for a return to mainstream servicing.",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "centrelink"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "issues-addressed"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Centrelink",
+                 *                 "table": "Table 4",
+                 *                 "step": "1",
+                 *                 "quote": "display and understand appropriate behaviour when returning to mainstream servicing"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "case.appropriateBehaviour",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "appropriate-behaviour"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "uses-digital-services-where-appropriate",
+                 *             "description": "The customer uses online and digital services, where that is appropriate for them.",
+                 *             "interpretation": {
+                 *               "question": "Must a customer use online and digital services before exiting PS when those services are not appropriate for them (\"where appropriate\")?",
+                 *               "chosen": "'Where appropriate' is read from case.digitalServicesAppropriate: when online and digital services are not appropriate for the customer, not using them does not stand in the way of the exit."
+                 *             },
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "centrelink"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "issues-addressed"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Centrelink",
+                 *                 "table": "Table 4",
+                 *                 "step": "1",
+                 *                 "quote": "use online and digital services to manage their Centrelink business (where appropriate)"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "any": [
+                 *                 {
+                 *                   "fact": "case.usesDigitalServices",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 },
+                 *                 {
+                 *                   "fact": "case.digitalServicesAppropriate",
+                 *                   "operator": "equal",
+                 *                   "value": false
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "uses-digital-services-where-appropriate"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "future-arrangements-discussed",
+                 *             "description": "Future case management arrangements outside PS have been discussed with the customer and the Service Zone.",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "centrelink"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "issues-addressed"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Centrelink",
+                 *                 "table": "Table 4",
+                 *                 "step": "1",
+                 *                 "quote": "Future case management arrangements outside of PS have been discussed with the customer and the Service Zone"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "case.futureArrangementsDiscussed",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "future-arrangements-discussed"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "ministerial-ombudsman-responses-understood",
+                 *             "description": "Any written response to a Ministerial or Ombudsman complaint has been received and understood by the customer (none pending).",
+                 *             "requiredFor": [
+                 *               "issues-addressed",
+                 *               "specialist-process-ongoing",
+                 *               "options-declined"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Centrelink",
+                 *                 "table": "Table 4",
+                 *                 "step": "1",
+                 *                 "quote": "Any written responses from Ministerial or Ombudsman complaints have been received and understood by the customer"
+                 *               },
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "1",
+                 *                 "quote": "any written responses from Ministerial or Ombudsman complaints are received and understood by the customer"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "case.ministerialOrOmbudsmanResponse",
+                 *                   "operator": "notEqual",
+                 *                   "value": "pending"
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "ministerial-ombudsman-responses-understood"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "decisions-notified",
+                 *             "description": "The customer has been notified of any decisions.",
+                 *             "requiredFor": [
+                 *               "issues-addressed",
+                 *               "specialist-process-ongoing",
+                 *               "options-declined"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Centrelink",
+                 *                 "table": "Table 4",
+                 *                 "step": "1",
+                 *                 "quote": "The customer has been notified of any decisions"
+                 *               },
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "1",
+                 *                 "quote": "the customer is notified of any decisions"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "case.decisionsNotified",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "decisions-notified"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "cma-activities-complete",
+                 *             "description": "All Customer Management Approach (CMA) activities are completed.",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "child-support"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "issues-addressed",
+                 *               "specialist-process-ongoing",
+                 *               "options-declined"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "1",
+                 *                 "quote": "all Customer Management Approach activities are completed"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "case.cmaActivitiesComplete",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "cma-activities-complete"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "ps-issues-finalised",
+                 *             "description": "All issues managed by PS are finalised (no issue remains open). That they were addressed as the MSP and the Customer Management Approach set out is for the SSM's review of the CMP (the CMA activities themselves are cma-activities-complete).",
+                 *             "interpretation": {
+                 *               "question": "Does \"finalised\" mean resolved, for every issue on the case whoever manages it, and does the note that all Step 1 actions be completed apply to every ground of finalisation?",
+                 *               "chosen": "'Finalised' is read as resolved: every issue on the case counts, whoever manages it. The note that all actions in Step 1 must be completed before finalising is applied to every ground except for this item, which the issues-addressed ground alone requires: the other two grounds are defined by issues still open (a specialist process ongoing; options declined)."
+                 *             },
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "child-support"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "issues-addressed"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "1",
+                 *                 "quote": "all issues managed by Personalised Services (PS) are finalised"
+                 *               },
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "3",
+                 *                 "quote": "the customer's child support issues have been addressed as per the MSP and Customer Management Approach"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "openIssues",
+                 *                   "operator": "equal",
+                 *                   "value": 0
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "ps-issues-finalised"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "only-specialist-process-outstanding",
+                 *             "description": "A specialist process involving the customer is ongoing, and all other child support issues are resolved.",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "child-support"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "specialist-process-ongoing"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "3",
+                 *                 "quote": "a specialist process involving the customer is ongoing but all other child support issues have been resolved"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "openNonSpecialistIssues",
+                 *                   "operator": "equal",
+                 *                   "value": 0
+                 *                 },
+                 *                 {
+                 *                   "fact": "openSpecialistIssues",
+                 *                   "operator": "greaterThanInclusive",
+                 *                   "value": 1
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "only-specialist-process-outstanding"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "cmp-actions-complete",
+                 *             "description": "All actions in the Customer Management Plan (CMP) are completed.",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "child-support"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "issues-addressed",
+                 *               "specialist-process-ongoing",
+                 *               "options-declined"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "1",
+                 *                 "quote": "all actions in the Customer Management Plan (CMP) are completed"
+                 *               },
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "3",
+                 *                 "quote": "before finalising ... all actions in Step 1 must be completed"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "case.cmpActionsComplete",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "cmp-actions-complete"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "no-outstanding-intrays",
+                 *             "description": "There are no outstanding intrays, other than those for specialised issues still in progress.",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "child-support"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "issues-addressed",
+                 *               "specialist-process-ongoing",
+                 *               "options-declined"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "1",
+                 *                 "quote": "there are no outstanding intrays (except where these relate to other specialised issues that are still in progress)"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "outstandingNonSpecialistIntrays",
+                 *                   "operator": "equal",
+                 *                   "value": 0
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "no-outstanding-intrays"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "feedback-provided",
+                 *             "description": "Relevant feedback has been provided.",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "child-support"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "issues-addressed",
+                 *               "specialist-process-ongoing",
+                 *               "options-declined"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "1",
+                 *                 "quote": "relevant feedback has been provided"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "case.feedbackProvided",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "feedback-provided"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "active-msp-discussed-with-psm",
+                 *             "description": "An active Managed Service Plan (MSP) has been discussed with the PSM (nothing to discuss when no MSP is active). Referring the case to cross program, 'if appropriate', is left to the PSSO and the PSM.",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "child-support"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "issues-addressed",
+                 *               "specialist-process-ongoing",
+                 *               "options-declined"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "1",
+                 *                 "quote": "active MSP cases have been discussed with PSM and referred to cross program if appropriate"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "any": [
+                 *                 {
+                 *                   "fact": "case.mspActive",
+                 *                   "operator": "equal",
+                 *                   "value": false
+                 *                 },
+                 *                 {
+                 *                   "fact": "case.activeMspDiscussedWithPsm",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "active-msp-discussed-with-psm"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "exit-letter-response-period",
+                 *             "description": "The customer can be reached by phone, or the exit letter was issued and the response period ({exitLetterResponseDays} days) has passed. Contacting the customer to advise that all current child support issues have been addressed is left to the PSSO, and so is a request with no customer contact, which 001 allows in some circumstances after discussion with the PS Service Support Manager.",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "child-support"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "issues-addressed",
+                 *               "specialist-process-ongoing",
+                 *               "options-declined"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "1",
+                 *                 "quote": "If the customer cannot be contacted by phone, issue the s47E(d) Letter. Provide the customer 14 days to respond before submitting a finalisation request."
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "any": [
+                 *                 {
+                 *                   "fact": "case.customerContactableByPhone",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 },
+                 *                 {
+                 *                   "all": [
+                 *                     {
+                 *                       "fact": "case.exitLetterIssuedOn",
+                 *                       "operator": "notEqual",
+                 *                       "value": null
+                 *                     },
+                 *                     {
+                 *                       "fact": "daysSinceExitLetter",
+                 *                       "operator": "greaterThanInclusive",
+                 *                       "value": {
+                 *                         "fact": "param:exitLetterResponseDays"
+                 *                       }
+                 *                     }
+                 *                   ]
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "exit-letter-response-period"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "options-declined",
+                 *             "description": "The customer has declined to take up the options offered.",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "child-support"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "options-declined"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "3",
+                 *                 "quote": "the customer has declined to take up their options"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "case.optionsDeclined",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "options-declined"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "issues-addressed-appropriately",
+                 *             "description": "All issues on the case, including other agencies', have been addressed: each has been confirmed with the customer, resolved, or handed to the specialist process that manages it; none is only recorded. Whether each was addressed appropriately, and whether every other agency's issue is on the case, is left to the PS Service Support Manager.",
+                 *             "interpretation": {
+                 *               "question": "For exit, does \"addressed appropriately\" mean resolved, or taken up with the customer; and do other agencies' issues count?",
+                 *               "chosen": "'Addressed appropriately' is read as taken up with the customer, not as resolved: on this ground the finalisation is approved although 'ongoing management in PS will not resolve the customer's issues'. An issue counts as addressed once its status is 'confirmed' (002, 'Create a Personalised Services Plan' Step 4: the status becomes 'confirmed' after the issue is discussed with the customer) or 'resolved', or once a specialist process manages it (referral to a specialised activity is one of the options PS gives, 001 Child Support Table 5 Step 3); an issue only 'recorded' and in no specialist process is not. No fact says which agency an issue belongs to: other agencies' issues count when they are recorded in case.issues."
+                 *             },
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "child-support"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "options-declined"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 7",
+                 *                 "step": "1",
+                 *                 "quote": "all issues, including other agencies' have been addressed appropriately. See the Resources page for Documentation for Child Support PS table"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "issuesNotTakenUp",
+                 *                   "operator": "equal",
+                 *                   "value": 0
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "issues-addressed-appropriately"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "options-communicated",
+                 *             "description": "The PSSO has clearly communicated all available options to the customer (by telephone or in writing).",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "child-support"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "options-declined"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 7",
+                 *                 "step": "1",
+                 *                 "quote": "the PSSO has clearly communicated all available options to the customer either over the telephone or in writing"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "case.optionsCommunicatedInWriting",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "options-communicated"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "options-timeframe-given",
+                 *             "description": "The PSSO gave the customer a suitable timeframe in which to take up the options.",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "child-support"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "options-declined"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 7",
+                 *                 "step": "1",
+                 *                 "quote": "the PSSO provided the customer with a suitable timeframe in which to take up the options"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "case.optionsTimeframeGiven",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "options-timeframe-given"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "ps-will-not-resolve",
+                 *             "description": "Ongoing management in PS will not resolve the customer's issues.",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "child-support"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "options-declined"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 7",
+                 *                 "step": "1",
+                 *                 "quote": "ongoing management in PS will not resolve the customer's issues"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "case.psWillNotResolve",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "ps-will-not-resolve"
+                 *               }
+                 *             }
+                 *           }
+                 *         ]
+                 *       },
+                 *       "effectiveFrom": "2025-06-03",
+                 *       "rationale": "exitLetterResponseDays one more, as the revised procedure says."
+                 *     }
+                 */
+                "application/json": components["schemas"]["ProposalRequest"];
+            };
+        };
+        responses: {
+            /** @description Proposed: the proposal and its impact */
+            201: {
+                headers: {
+                    /** @description /v1/proposals/{id} */
+                    Location: string;
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "725854cb-4f10-4f90-836f-965f3b6ebc66",
+                     *       "status": "proposed",
+                     *       "ruleSet": "exit-readiness",
+                     *       "baseVersion": "aee352c589ae5917",
+                     *       "effectiveFrom": "2025-06-03",
+                     *       "rationale": "exitLetterResponseDays one more, as the revised procedure says.",
+                     *       "proposedBy": "example-policy",
+                     *       "proposedAt": "2025-06-02T00:30:00.000Z",
+                     *       "decidedBy": null,
+                     *       "decidedAt": null,
+                     *       "comment": null,
+                     *       "publishedVersion": null,
+                     *       "problems": [],
+                     *       "impact": {
+                     *         "cases": 35,
+                     *         "unchanged": 28,
+                     *         "changed": [
+                     *           {
+                     *             "id": "06-cs-letter-fourteen-days-ready.json",
+                     *             "ruleSet": "exit-readiness",
+                     *             "asOf": "2025-11-15",
+                     *             "versions": {
+                     *               "base": "aee352c589ae5917",
+                     *               "changed": "b295cb38b377ea83"
+                     *             },
+                     *             "fields": [
+                     *               {
+                     *                 "field": "ready",
+                     *                 "base": true,
+                     *                 "changed": false
+                     *               },
+                     *               {
+                     *                 "field": "basis",
+                     *                 "base": "issues-addressed",
+                     *                 "changed": null
+                     *               },
+                     *               {
+                     *                 "field": "unmet",
+                     *                 "base": [],
+                     *                 "changed": [
+                     *                   "exit-letter-response-period"
+                     *                 ]
+                     *               },
+                     *               {
+                     *                 "field": "unmetByBasis",
+                     *                 "base": {
+                     *                   "issues-addressed": [],
+                     *                   "specialist-process-ongoing": [
+                     *                     "only-specialist-process-outstanding"
+                     *                   ],
+                     *                   "options-declined": [
+                     *                     "options-declined",
+                     *                     "options-communicated",
+                     *                     "options-timeframe-given",
+                     *                     "ps-will-not-resolve"
+                     *                   ]
+                     *                 },
+                     *                 "changed": {
+                     *                   "issues-addressed": [
+                     *                     "exit-letter-response-period"
+                     *                   ],
+                     *                   "specialist-process-ongoing": [
+                     *                     "only-specialist-process-outstanding",
+                     *                     "exit-letter-response-period"
+                     *                   ],
+                     *                   "options-declined": [
+                     *                     "exit-letter-response-period",
+                     *                     "options-declined",
+                     *                     "options-communicated",
+                     *                     "options-timeframe-given",
+                     *                     "ps-will-not-resolve"
+                     *                   ]
+                     *                 }
+                     *               },
+                     *               {
+                     *                 "field": "earliestSubmission",
+                     *                 "base": "2025-11-15",
+                     *                 "changed": "2025-11-16"
+                     *               }
+                     *             ],
+                     *             "rules": [
+                     *               {
+                     *                 "rule": "exit-letter-response-period",
+                     *                 "base": true,
+                     *                 "changed": false
+                     *               }
+                     *             ],
+                     *             "because": {
+                     *               "parameters": [
+                     *                 {
+                     *                   "name": "exitLetterResponseDays",
+                     *                   "base": 14,
+                     *                   "changed": 15
+                     *                 }
+                     *               ],
+                     *               "rules": [
+                     *                 {
+                     *                   "rule": "exit-letter-response-period",
+                     *                   "base": true,
+                     *                   "changed": false,
+                     *                   "edited": false,
+                     *                   "conditions": [
+                     *                     {
+                     *                       "fact": "daysSinceExitLetter",
+                     *                       "label": "Calendar days from the exit letter's issue to the as-of date (null when no letter was issued).",
+                     *                       "operator": "greaterThanInclusive",
+                     *                       "expected": {
+                     *                         "base": 14,
+                     *                         "changed": 15
+                     *                       },
+                     *                       "actual": {
+                     *                         "base": 14,
+                     *                         "changed": 14
+                     *                       },
+                     *                       "result": {
+                     *                         "base": true,
+                     *                         "changed": false
+                     *                       },
+                     *                       "entries": [],
+                     *                       "expectedFrom": "parameter exitLetterResponseDays"
+                     *                     }
+                     *                   ]
+                     *                 }
+                     *               ]
+                     *             }
+                     *           },
+                     *           {
+                     *             "id": "07-cs-letter-thirteen-days-not-ready.json",
+                     *             "ruleSet": "exit-readiness",
+                     *             "asOf": "2025-11-14",
+                     *             "versions": {
+                     *               "base": "aee352c589ae5917",
+                     *               "changed": "b295cb38b377ea83"
+                     *             },
+                     *             "fields": [
+                     *               {
+                     *                 "field": "earliestSubmission",
+                     *                 "base": "2025-11-15",
+                     *                 "changed": "2025-11-16"
+                     *               }
+                     *             ],
+                     *             "rules": [],
+                     *             "because": {
+                     *               "parameters": [
+                     *                 {
+                     *                   "name": "exitLetterResponseDays",
+                     *                   "base": 14,
+                     *                   "changed": 15
+                     *                 }
+                     *               ],
+                     *               "rules": []
+                     *             }
+                     *           },
+                     *           {
+                     *             "id": "08-cs-letter-eleven-days-current-procedure.json",
+                     *             "ruleSet": "exit-readiness",
+                     *             "asOf": "2025-11-12",
+                     *             "versions": {
+                     *               "base": "aee352c589ae5917",
+                     *               "changed": "b295cb38b377ea83"
+                     *             },
+                     *             "fields": [
+                     *               {
+                     *                 "field": "earliestSubmission",
+                     *                 "base": "2025-11-15",
+                     *                 "changed": "2025-11-16"
+                     *               }
+                     *             ],
+                     *             "rules": [],
+                     *             "because": {
+                     *               "parameters": [
+                     *                 {
+                     *                   "name": "exitLetterResponseDays",
+                     *                   "base": 14,
+                     *                   "changed": 15
+                     *                 }
+                     *               ],
+                     *               "rules": []
+                     *             }
+                     *           },
+                     *           {
+                     *             "id": "19-cs-letter-issued-2025-06-02-holds-until-2025-06-16.json",
+                     *             "ruleSet": "exit-readiness",
+                     *             "asOf": "2025-06-05",
+                     *             "versions": {
+                     *               "base": "aee352c589ae5917",
+                     *               "changed": "b295cb38b377ea83"
+                     *             },
+                     *             "fields": [
+                     *               {
+                     *                 "field": "earliestSubmission",
+                     *                 "base": "2025-06-16",
+                     *                 "changed": "2025-06-17"
+                     *               }
+                     *             ],
+                     *             "rules": [],
+                     *             "because": {
+                     *               "parameters": [
+                     *                 {
+                     *                   "name": "exitLetterResponseDays",
+                     *                   "base": 14,
+                     *                   "changed": 15
+                     *                 }
+                     *               ],
+                     *               "rules": []
+                     *             }
+                     *           },
+                     *           {
+                     *             "id": "older-02-exit-letter-eleven-days-ready.json",
+                     *             "ruleSet": "exit-readiness",
+                     *             "asOf": "2024-11-12",
+                     *             "versions": {
+                     *               "base": "aee352c589ae5917",
+                     *               "changed": "b295cb38b377ea83"
+                     *             },
+                     *             "fields": [
+                     *               {
+                     *                 "field": "earliestSubmission",
+                     *                 "base": "2024-11-15",
+                     *                 "changed": "2024-11-16"
+                     *               }
+                     *             ],
+                     *             "rules": [],
+                     *             "because": {
+                     *               "parameters": [
+                     *                 {
+                     *                   "name": "exitLetterResponseDays",
+                     *                   "base": 14,
+                     *                   "changed": 15
+                     *                 }
+                     *               ],
+                     *               "rules": []
+                     *             }
+                     *           },
+                     *           {
+                     *             "id": "older-03-exit-letter-nine-days-not-ready.json",
+                     *             "ruleSet": "exit-readiness",
+                     *             "asOf": "2024-11-10",
+                     *             "versions": {
+                     *               "base": "aee352c589ae5917",
+                     *               "changed": "b295cb38b377ea83"
+                     *             },
+                     *             "fields": [
+                     *               {
+                     *                 "field": "earliestSubmission",
+                     *                 "base": "2024-11-15",
+                     *                 "changed": "2024-11-16"
+                     *               }
+                     *             ],
+                     *             "rules": [],
+                     *             "because": {
+                     *               "parameters": [
+                     *                 {
+                     *                   "name": "exitLetterResponseDays",
+                     *                   "base": 14,
+                     *                   "changed": 15
+                     *                 }
+                     *               ],
+                     *               "rules": []
+                     *             }
+                     *           },
+                     *           {
+                     *             "id": "older-04-exit-letter-exactly-ten-days-ready.json",
+                     *             "ruleSet": "exit-readiness",
+                     *             "asOf": "2024-11-11",
+                     *             "versions": {
+                     *               "base": "aee352c589ae5917",
+                     *               "changed": "b295cb38b377ea83"
+                     *             },
+                     *             "fields": [
+                     *               {
+                     *                 "field": "earliestSubmission",
+                     *                 "base": "2024-11-15",
+                     *                 "changed": "2024-11-16"
+                     *               }
+                     *             ],
+                     *             "rules": [],
+                     *             "because": {
+                     *               "parameters": [
+                     *                 {
+                     *                   "name": "exitLetterResponseDays",
+                     *                   "base": 14,
+                     *                   "changed": 15
+                     *                 }
+                     *               ],
+                     *               "rules": []
+                     *             }
+                     *           }
+                     *         ],
+                     *         "refused": [
+                     *           {
+                     *             "id": "error-decisions-notified-not-boolean.json",
+                     *             "ruleSet": "exit-readiness",
+                     *             "base": "The request does not match the contract. /facts/case/decisionsNotified must be of type boolean",
+                     *             "changed": "The request does not match the contract. /facts/case/decisionsNotified must be of type boolean"
+                     *           }
+                     *         ],
+                     *         "counts": {
+                     *           "exit-readiness ready: true → false": 1,
+                     *           "exit-readiness basis: \"issues-addressed\" → null": 1,
+                     *           "exit-readiness unmet: [] → [\"exit-letter-response-period\"]": 1,
+                     *           "exit-readiness unmetByBasis: {\"issues-addressed\":[],\"specialist-process-ongoing\":[\"only-specialist-process-outstanding\"],\"options-declined\":[\"options-declined\",\"options-communicated\",\"options-timeframe-given\",\"ps-will-not-resolve\"]} → {\"issues-addressed\":[\"exit-letter-response-period\"],\"specialist-process-ongoing\":[\"only-specialist-process-outstanding\",\"exit-letter-response-period\"],\"options-declined\":[\"exit-letter-response-period\",\"options-declined\",\"options-communicated\",\"options-timeframe-given\",\"ps-will-not-resolve\"]}": 1,
+                     *           "exit-readiness earliestSubmission: \"2025-11-15\" → \"2025-11-16\"": 3,
+                     *           "exit-readiness earliestSubmission: \"2025-06-16\" → \"2025-06-17\"": 1,
+                     *           "exit-readiness earliestSubmission: \"2024-11-15\" → \"2024-11-16\"": 3
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ProposalCreated"];
+                };
+            };
+            /** @description The body is not { ruleSet, file, effectiveFrom, rationale }, or effectiveFrom is not a real date, is before today in Sydney or not after the day the version it replaces took effect (each named by its pointer): `invalid-json` (The request body is not valid JSON); `invalid-request` (The request does not match the contract). */
+            400: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        code?: "invalid-json" | "invalid-request";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized` (An API key is required). */
+            401: {
+                headers: {
+                    /** @description The challenge (RFC 6750): Bearer realm="ps-decisions", with error="invalid_token" for a key not accepted */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthorized";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden` (This API key may not do that). */
+            403: {
+                headers: {
+                    /** @description Bearer realm="ps-decisions", error="insufficient_scope" */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        code?: "forbidden";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such rule set (named /ruleSet): `unknown-rule-set` (No such rule set). */
+            404: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "unknown-rule-set";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description The rules folder already holds a file of the names publishing would write: `proposal-conflict` (The proposal cannot be decided as it stands). */
+            409: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 409;
+                        /** @enum {unknown} */
+                        code?: "proposal-conflict";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload-too-large` (The request body is too large). */
+            413: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 413;
+                        /** @enum {unknown} */
+                        code?: "payload-too-large";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Content-Type is not application/json (no other type is taken, application/*+json neither; the problem names the header and the type taken), its charset is not one the body can be read in, or the Content-Encoding is not supported: `unsupported-media-type` (The request body must be JSON). */
+            415: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 415;
+                        /** @enum {unknown} */
+                        code?: "unsupported-media-type";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description The draft is invalid (each problem named as the loader names it: file#pointer, line and column of the text as it would be published): `draft-invalid` (The draft rule file is invalid; nothing was proposed or published). */
+            422: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 422;
+                        /** @enum {unknown} */
+                        code?: "draft-invalid";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited` (Too many requests for this API key). */
+            429: {
+                headers: {
+                    /** @description Seconds until this key may call again */
+                    "Retry-After"?: string;
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        code?: "rate-limited";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal` (Internal error). */
+            500: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 500;
+                        /** @enum {unknown} */
+                        code?: "internal";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service keeps no SQLite decision log (PostgreSQL), or serves fixed rules: `proposals-unavailable` (Proposals need the SQLite deployment). */
+            501: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 501;
+                        /** @enum {unknown} */
+                        code?: "proposals-unavailable";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `timeout` (The request took too long and was abandoned). */
+            503: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "timeout";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getProposal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The proposal's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The proposal */
+            200: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "725854cb-4f10-4f90-836f-965f3b6ebc66",
+                     *       "status": "proposed",
+                     *       "ruleSet": "exit-readiness",
+                     *       "baseVersion": "aee352c589ae5917",
+                     *       "effectiveFrom": "2025-06-03",
+                     *       "rationale": "exitLetterResponseDays one more, as the revised procedure says.",
+                     *       "proposedBy": "example-policy",
+                     *       "proposedAt": "2025-06-02T00:30:00.000Z",
+                     *       "decidedBy": null,
+                     *       "decidedAt": null,
+                     *       "comment": null,
+                     *       "publishedVersion": null,
+                     *       "file": {
+                     *         "ruleSet": "exit-readiness",
+                     *         "effectiveFrom": "2025-01-14",
+                     *         "title": "Exit readiness: may the PSSO recommend exit or finalisation?",
+                     *         "description": "Checks the conditions under which a PS Service Officer may recommend that a customer exit PS (Centrelink) or submit a finalisation request (Child Support). The recommendation goes to the PS Service Support Manager, who decides. Child Support offers three grounds (issues addressed, specialist process ongoing, options declined); Centrelink has one. Of 001 Centrelink Table 4 Step 1, the last condition (for an MSP PS manages as a proactive direct referral, that PS has addressed the MSP servicing strategies and the reason for the referral) has no fact and is left to the SSM's quality check.",
+                     *         "documents": {
+                     *           "001_f3898d6cd45509ea.txt": "Personalised Services 101-17021300 (current version, valid from 14/01/2025)"
+                     *         },
+                     *         "requires": [
+                     *           "program"
+                     *         ],
+                     *         "factDefaults": {
+                     *           "case.customerContactableByPhone": {
+                     *             "value": true,
+                     *             "description": "A customer the case does not record as unreachable by phone is taken to be contactable by phone.",
+                     *             "interpretation": {
+                     *               "question": "When the case does not record whether the customer can be contacted by phone, is the exit letter and wait (\"If the customer cannot be contacted by phone\") required?",
+                     *               "chosen": "The procedure asks for the exit letter and the wait only \"If the customer cannot be contacted by phone\". A customer is taken to be reachable by phone unless the case records that they cannot be, so the wait applies on a recorded fact, not on a gap in the record."
+                     *             },
+                     *             "sources": [
+                     *               {
+                     *                 "document": "001_f3898d6cd45509ea.txt",
+                     *                 "part": "Child Support",
+                     *                 "table": "Table 6",
+                     *                 "step": "1",
+                     *                 "quote": "If the customer cannot be contacted by phone, issue the s47E(d) Letter."
+                     *               }
+                     *             ]
+                     *           }
+                     *         },
+                     *         "parameters": {
+                     *           "exitLetterResponseDays": {
+                     *             "value": 15,
+                     *             "type": "days",
+                     *             "description": "Days a customer who cannot be reached by phone is given to respond to the exit letter before a finalisation request is submitted.",
+                     *             "sources": [
+                     *               {
+                     *                 "document": "001_f3898d6cd45509ea.txt",
+                     *                 "part": "Child Support",
+                     *                 "table": "Table 6",
+                     *                 "step": "1",
+                     *                 "quote": "Provide the customer 14 days to respond before submitting a finalisation request."
+                     *               }
+                     *             ]
+                     *           },
+                     *           "approver": {
+                     *             "value": "PS Service Support Manager (SSM)",
+                     *             "type": "role",
+                     *             "description": "Who quality-checks the exit recommendation or decides the finalisation request.",
+                     *             "sources": [
+                     *               {
+                     *                 "document": "001_f3898d6cd45509ea.txt",
+                     *                 "part": "Centrelink",
+                     *                 "table": "Table 4",
+                     *                 "step": "2",
+                     *                 "quote": "The SSM will quality check the exit recommendation before submitting the MSP review to the Zone."
+                     *               },
+                     *               {
+                     *                 "document": "001_f3898d6cd45509ea.txt",
+                     *                 "part": "Child Support",
+                     *                 "table": "Table 6",
+                     *                 "step": "3",
+                     *                 "quote": "decide whether to approve the finalisation request for 1 of the following reasons"
+                     *               }
+                     *             ]
+                     *           }
+                     *         },
+                     *         "derivedFacts": {
+                     *           "openIssues": {
+                     *             "kind": "count",
+                     *             "list": "case.issues",
+                     *             "where": {
+                     *               "status": [
+                     *                 "recorded",
+                     *                 "confirmed"
+                     *               ]
+                     *             },
+                     *             "description": "Issues not yet resolved."
+                     *           },
+                     *           "openNonSpecialistIssues": {
+                     *             "kind": "count",
+                     *             "list": "case.issues",
+                     *             "where": {
+                     *               "status": [
+                     *                 "recorded",
+                     *                 "confirmed"
+                     *               ],
+                     *               "specialistProcess": null
+                     *             },
+                     *             "description": "Unresolved issues that no specialist process manages."
+                     *           },
+                     *           "openSpecialistIssues": {
+                     *             "kind": "count",
+                     *             "list": "case.issues",
+                     *             "where": {
+                     *               "status": [
+                     *                 "recorded",
+                     *                 "confirmed"
+                     *               ],
+                     *               "specialistProcess": {
+                     *                 "present": true
+                     *               }
+                     *             },
+                     *             "description": "Unresolved issues managed by a specialist process."
+                     *           },
+                     *           "outstandingNonSpecialistIntrays": {
+                     *             "kind": "count",
+                     *             "list": "case.outstandingIntrays",
+                     *             "where": {
+                     *               "specialist": false
+                     *             },
+                     *             "description": "Outstanding intrays that do not relate to a specialised issue in progress."
+                     *           },
+                     *           "daysSinceExitLetter": {
+                     *             "kind": "daysSince",
+                     *             "date": "case.exitLetterIssuedOn",
+                     *             "description": "Calendar days from the exit letter's issue to the as-of date (null when no letter was issued)."
+                     *           },
+                     *           "issuesNotTakenUp": {
+                     *             "kind": "count",
+                     *             "list": "case.issues",
+                     *             "where": {
+                     *               "status": "recorded",
+                     *               "specialistProcess": null
+                     *             },
+                     *             "description": "Issues only recorded on the case: not confirmed with the customer, not resolved, and not in a specialist process."
+                     *           }
+                     *         },
+                     *         "outcome": {
+                     *           "bases": [
+                     *             {
+                     *               "id": "issues-addressed",
+                     *               "programs": [
+                     *                 "centrelink",
+                     *                 "child-support"
+                     *               ],
+                     *               "description": "The customer's issues have been addressed."
+                     *             },
+                     *             {
+                     *               "id": "specialist-process-ongoing",
+                     *               "programs": [
+                     *                 "child-support"
+                     *               ],
+                     *               "description": "A specialist process is ongoing but all other issues are resolved."
+                     *             },
+                     *             {
+                     *               "id": "options-declined",
+                     *               "programs": [
+                     *                 "child-support"
+                     *               ],
+                     *               "description": "The customer declined to take up their options."
+                     *             }
+                     *           ],
+                     *           "exitLetterWait": {
+                     *             "rule": "exit-letter-response-period",
+                     *             "parameter": "exitLetterResponseDays"
+                     *           }
+                     *         },
+                     *         "rules": [
+                     *           {
+                     *             "name": "referral-issues-addressed",
+                     *             "description": "All issues raised in the referral to PS are addressed (no issue remains open).",
+                     *             "interpretation": {
+                     *               "question": "Which issues are \"the issues raised in the referral\" when the facts do not record them, and does \"addressed\" mean resolved?",
+                     *               "chosen": "The facts do not record which issues were raised in the referral: every issue on the case is counted, and 'addressed' is read as resolved, so an issue still open (status 'recorded' or 'confirmed') stops the exit."
+                     *             },
+                     *             "appliesTo": {
+                     *               "program": [
+                     *                 "centrelink"
+                     *               ]
+                     *             },
+                     *             "requiredFor": [
+                     *               "issues-addressed"
+                     *             ],
+                     *             "sources": [
+                     *               {
+                     *                 "document": "001_f3898d6cd45509ea.txt",
+                     *                 "part": "Centrelink",
+                     *                 "table": "Table 4",
+                     *                 "step": "1",
+                     *                 "quote": "All issues raised in the referral to PS are addressed"
+                     *               }
+                     *             ],
+                     *             "conditions": {
+                     *               "all": [
+                     *                 {
+                     *                   "fact": "openIssues",
+                     *                   "operator": "equal",
+                     *                   "value": 0
+                     *                 }
+                     *               ]
+                     *             },
+                     *             "event": {
+                     *               "type": "criterion-met",
+                     *               "params": {
+                     *                 "criterion": "referral-issues-addressed"
+                     *               }
+                     *             }
+                     *           },
+                     *           {
+                     *             "name": "servicing-strategies-resolved",
+                     *             "description": "Servicing strategies are resolved or implemented.",
+                     *             "appliesTo": {
+                     *               "program": [
+                     *                 "centrelink"
+                     *               ]
+                     *             },
+                     *             "requiredFor": [
+                     *               "issues-addressed"
+                     *             ],
+                     *             "sources": [
+                     *               {
+                     *                 "document": "001_f3898d6cd45509ea.txt",
+                     *                 "part": "Centrelink",
+                     *                 "table": "Table 4",
+                     *                 "step": "1",
+                     *                 "quote": "Servicing Strategies are resolved or implemented"
+                     *               }
+                     *             ],
+                     *             "conditions": {
+                     *               "all": [
+                     *                 {
+                     *                   "fact": "case.servicingStrategiesResolved",
+                     *                   "operator": "equal",
+                     *                   "value": true
+                     *                 }
+                     *               ]
+                     *             },
+                     *             "event": {
+                     *               "type": "criterion-met",
+                     *               "params": {
+                     *                 "criterion": "servicing-strategies-resolved"
+                     *               }
+                     *             }
+                     *           },
+                     *           {
+                     *             "name": "manages-own-business",
+                     *             "description": "The customer is able to manage their Services Australia business.",
+                     *             "appliesTo": {
+                     *               "program": [
+                     *                 "centrelink"
+                     *               ]
+                     *             },
+                     *             "requiredFor": [
+                     *               "issues-addressed"
+                     *             ],
+                     *             "sources": [
+                     *               {
+                     *                 "document": "001_f3898d6cd45509ea.txt",
+                     *                 "part": "Centrelink",
+                     *                 "table": "Table 4",
+                     *                 "step": "1",
+                     *                 "quote": "The customer is able to: manage Services Australia business"
+                     *               }
+                     *             ],
+                     *             "conditions": {
+                     *               "all": [
+                     *                 {
+                     *                   "fact": "case.customerManagesOwnBusiness",
+                     *                   "operator": "equal",
+                     *                   "value": true
+                     *                 }
+                     *               ]
+                     *             },
+                     *             "event": {
+                     *               "type": "criterion-met",
+                     *               "params": {
+                     *                 "criterion": "manages-own-business"
+                     *               }
+                     *             }
+                     *           },
+                     *           {
+                     *             "name": "appropriate-behaviour",
+                     *             "description": "The customer displays and understands appropriate behaviour for a return to mainstream servicing.",
+                     *             "appliesTo": {
+                     *               "program": [
+                     *                 "centrelink"
+                     *               ]
+                     *             },
+                     *             "requiredFor": [
+                     *               "issues-addressed"
+                     *             ],
+                     *             "sources": [
+                     *               {
+                     *                 "document": "001_f3898d6cd45509ea.txt",
+                     *                 "part": "Centrelink",
+                     *                 "table": "Table 4",
+                     *                 "step": "1",
+                     *                 "quote": "display and understand appropriate behaviour when returning to mainstream servicing"
+                     *               }
+                     *             ],
+                     *             "conditions": {
+                     *               "all": [
+                     *                 {
+                     *                   "fact": "case.appropriateBehaviour",
+                     *                   "operator": "equal",
+                     *                   "value": true
+                     *                 }
+                     *               ]
+                     *             },
+                     *             "event": {
+                     *               "type": "criterion-met",
+                     *               "params": {
+                     *                 "criterion": "appropriate-behaviour"
+                     *               }
+                     *             }
+                     *           },
+                     *           {
+                     *             "name": "uses-digital-services-where-appropriate",
+                     *             "description": "The customer uses online and digital services, where that is appropriate for them.",
+                     *             "interpretation": {
+                     *               "question": "Must a customer use online and digital services before exiting PS when those services are not appropriate for them (\"where appropriate\")?",
+                     *               "chosen": "'Where appropriate' is read from case.digitalServicesAppropriate: when online and digital services are not appropriate for the customer, not using them does not stand in the way of the exit."
+                     *             },
+                     *             "appliesTo": {
+                     *               "program": [
+                     *                 "centrelink"
+                     *               ]
+                     *             },
+                     *             "requiredFor": [
+                     *               "issues-addressed"
+                     *             ],
+                     *             "sources": [
+                     *               {
+                     *                 "document": "001_f3898d6cd45509ea.txt",
+                     *                 "part": "Centrelink",
+                     *                 "table": "Table 4",
+                     *                 "step": "1",
+                     *                 "quote": "use online and digital services to manage their Centrelink business (where appropriate)"
+                     *               }
+                     *             ],
+                     *             "conditions": {
+                     *               "any": [
+                     *                 {
+                     *                   "fact": "case.usesDigitalServices",
+                     *                   "operator": "equal",
+                     *                   "value": true
+                     *                 },
+                     *                 {
+                     *                   "fact": "case.digitalServicesAppropriate",
+                     *                   "operator": "equal",
+                     *                   "value": false
+                     *                 }
+                     *               ]
+                     *             },
+                     *             "event": {
+                     *               "type": "criterion-met",
+                     *               "params": {
+                     *                 "criterion": "uses-digital-services-where-appropriate"
+                     *               }
+                     *             }
+                     *           },
+                     *           {
+                     *             "name": "future-arrangements-discussed",
+                     *             "description": "Future case management arrangements outside PS have been discussed with the customer and the Service Zone.",
+                     *             "appliesTo": {
+                     *               "program": [
+                     *                 "centrelink"
+                     *               ]
+                     *             },
+                     *             "requiredFor": [
+                     *               "issues-addressed"
+                     *             ],
+                     *             "sources": [
+                     *               {
+                     *                 "document": "001_f3898d6cd45509ea.txt",
+                     *                 "part": "Centrelink",
+                     *                 "table": "Table 4",
+                     *                 "step": "1",
+                     *                 "quote": "Future case management arrangements outside of PS have been discussed with the customer and the Service Zone"
+                     *               }
+                     *             ],
+                     *             "conditions": {
+                     *               "all": [
+                     *                 {
+                     *                   "fact": "case.futureArrangementsDiscussed",
+                     *                   "operator": "equal",
+                     *                   "value": true
+                     *                 }
+                     *               ]
+                     *             },
+                     *             "event": {
+                     *               "type": "criterion-met",
+                     *               "params": {
+                     *                 "criterion": "future-arrangements-discussed"
+                     *               }
+                     *             }
+                     *           },
+                     *           {
+                     *             "name": "ministerial-ombudsman-responses-understood",
+                     *             "description": "Any written response to a Ministerial or Ombudsman complaint has been received and understood by the customer (none pending).",
+                     *             "requiredFor": [
+                     *               "issues-addressed",
+                     *               "specialist-process-ongoing",
+                     *               "options-declined"
+                     *             ],
+                     *             "sources": [
+                     *               {
+                     *                 "document": "001_f3898d6cd45509ea.txt",
+                     *                 "part": "Centrelink",
+                     *                 "table": "Table 4",
+                     *                 "step": "1",
+                     *                 "quote": "Any written responses from Ministerial or Ombudsman complaints have been received and understood by the customer"
+                     *               },
+                     *               {
+                     *                 "document": "001_f3898d6cd45509ea.txt",
+                     *                 "part": "Child Support",
+                     *                 "table": "Table 6",
+                     *                 "step": "1",
+                     *                 "quote": "any written responses from Ministerial or Ombudsman complaints are received and understood by the customer"
+                     *               }
+                     *             ],
+                     *             "conditions": {
+                     *               "all": [
+                     *                 {
+                     *                   "fact": "case.ministerialOrOmbudsmanResponse",
+                     *                   "operator": "notEqual",
+                     *                   "value": "pending"
+                     *                 }
+                     *               ]
+                     *             },
+                     *             "event": {
+                     *               "type": "criterion-met",
+                     *               "params": {
+                     *                 "criterion": "ministerial-ombudsman-responses-understood"
+                     *               }
+                     *             }
+                     *           },
+                     *           {
+                     *             "name": "decisions-notified",
+                     *             "description": "The customer has been notified of any decisions.",
+                     *             "requiredFor": [
+                     *               "issues-addressed",
+                     *               "specialist-process-ongoing",
+                     *               "options-declined"
+                     *             ],
+                     *             "sources": [
+                     *               {
+                     *                 "document": "001_f3898d6cd45509ea.txt",
+                     *                 "part": "Centrelink",
+                     *                 "table": "Table 4",
+                     *                 "step": "1",
+                     *                 "quote": "The customer has been notified of any decisions"
+                     *               },
+                     *               {
+                     *                 "document": "001_f3898d6cd45509ea.txt",
+                     *                 "part": "Child Support",
+                     *                 "table": "Table 6",
+                     *                 "step": "1",
+                     *                 "quote": "the customer is notified of any decisions"
+                     *               }
+                     *             ],
+                     *             "conditions": {
+                     *               "all": [
+                     *                 {
+                     *                   "fact": "case.decisionsNotified",
+                     *                   "operator": "equal",
+                     *                   "value": true
+                     *                 }
+                     *               ]
+                     *             },
+                     *             "event": {
+                     *               "type": "criterion-met",
+                     *               "params": {
+                     *                 "criterion": "decisions-notified"
+                     *               }
+                     *             }
+                     *           },
+                     *           {
+                     *             "name": "cma-activities-complete",
+                     *             "description": "All Customer Management Approach (CMA) activities are completed.",
+                     *             "appliesTo": {
+                     *               "program": [
+                     *                 "child-support"
+                     *               ]
+                     *             },
+                     *             "requiredFor": [
+                     *               "issues-addressed",
+                     *               "specialist-process-ongoing",
+                     *               "options-declined"
+                     *             ],
+                     *             "sources": [
+                     *               {
+                     *                 "document": "001_f3898d6cd45509ea.txt",
+                     *                 "part": "Child Support",
+                     *                 "table": "Table 6",
+                     *                 "step": "1",
+                     *                 "quote": "all Customer Management Approach activities are completed"
+                     *               }
+                     *             ],
+                     *             "conditions": {
+                     *               "all": [
+                     *                 {
+                     *                   "fact": "case.cmaActivitiesComplete",
+                     *                   "operator": "equal",
+                     *                   "value": true
+                     *                 }
+                     *               ]
+                     *             },
+                     *             "event": {
+                     *               "type": "criterion-met",
+                     *               "params": {
+                     *                 "criterion": "cma-activities-complete"
+                     *               }
+                     *             }
+                     *           },
+                     *           {
+                     *             "name": "ps-issues-finalised",
+                     *             "description": "All issues managed by PS are finalised (no issue remains open). That they were addressed as the MSP and the Customer Management Approach set out is for the SSM's review of the CMP (the CMA activities themselves are cma-activities-complete).",
+                     *             "interpretation": {
+                     *               "question": "Does \"finalised\" mean resolved, for every issue on the case whoever manages it, and does the note that all Step 1 actions be completed apply to every ground of finalisation?",
+                     *               "chosen": "'Finalised' is read as resolved: every issue on the case counts, whoever manages it. The note that all actions in Step 1 must be completed before finalising is applied to every ground except for this item, which the issues-addressed ground alone requires: the other two grounds are defined by issues still open (a specialist process ongoing; options declined)."
+                     *             },
+                     *             "appliesTo": {
+                     *               "program": [
+                     *                 "child-support"
+                     *               ]
+                     *             },
+                     *             "requiredFor": [
+                     *               "issues-addressed"
+                     *             ],
+                     *             "sources": [
+                     *               {
+                     *                 "document": "001_f3898d6cd45509ea.txt",
+                     *                 "part": "Child Support",
+                     *                 "table": "Table 6",
+                     *                 "step": "1",
+                     *                 "quote": "all issues managed by Personalised Services (PS) are finalised"
+                     *               },
+                     *               {
+                     *                 "document": "001_f3898d6cd45509ea.txt",
+                     *                 "part": "Child Support",
+                     *                 "table": "Table 6",
+                     *                 "step": "3",
+                     *                 "quote": "the customer's child support issues have been addressed as per the MSP and Customer Management Approach"
+                     *               }
+                     *             ],
+                     *             "conditions": {
+                     *               "all": [
+                     *                 {
+                     *                   "fact": "openIssues",
+                     *                   "operator": "equal",
+                     *                   "value": 0
+                     *                 }
+                     *               ]
+                     *             },
+                     *             "event": {
+                     *               "type": "criterion-met",
+                     *               "params": {
+                     *                 "criterion": "ps-issues-finalised"
+                     *               }
+                     *             }
+                     *           },
+                     *           {
+                     *             "name": "only-specialist-process-outstanding",
+                     *             "description": "A specialist process involving the customer is ongoing, and all other child support issues are resolved.",
+                     *             "appliesTo": {
+                     *               "program": [
+                     *                 "child-support"
+                     *               ]
+                     *             },
+                     *             "requiredFor": [
+                     *               "specialist-process-ongoing"
+                     *             ],
+                     *             "sources": [
+                     *               {
+                     *                 "document": "001_f3898d6cd45509ea.txt",
+                     *                 "part": "Child Support",
+                     *                 "table": "Table 6",
+                     *                 "step": "3",
+                     *                 "quote": "a specialist process involving the customer is ongoing but all other child support issues have been resolved"
+                     *               }
+                     *             ],
+                     *             "conditions": {
+                     *               "all": [
+                     *                 {
+                     *                   "fact": "openNonSpecialistIssues",
+                     *                   "operator": "equal",
+                     *                   "value": 0
+                     *                 },
+                     *                 {
+                     *                   "fact": "openSpecialistIssues",
+                     *                   "operator": "greaterThanInclusive",
+                     *                   "value": 1
+                     *                 }
+                     *               ]
+                     *             },
+                     *             "event": {
+                     *               "type": "criterion-met",
+                     *               "params": {
+                     *                 "criterion": "only-specialist-process-outstanding"
+                     *               }
+                     *             }
+                     *           },
+                     *           {
+                     *             "name": "cmp-actions-complete",
+                     *             "description": "All actions in the Customer Management Plan (CMP) are completed.",
+                     *             "appliesTo": {
+                     *               "program": [
+                     *                 "child-support"
+                     *               ]
+                     *             },
+                     *             "requiredFor": [
+                     *               "issues-addressed",
+                     *               "specialist-process-ongoing",
+                     *               "options-declined"
+                     *             ],
+                     *             "sources": [
+                     *               {
+                     *                 "document": "001_f3898d6cd45509ea.txt",
+                     *                 "part": "Child Support",
+                     *                 "table": "Table 6",
+                     *                 "step": "1",
+                     *                 "quote": "all actions in the Customer Management Plan (CMP) are completed"
+                     *               },
+                     *               {
+                     *                 "document": "001_f3898d6cd45509ea.txt",
+                     *                 "part": "Child Support",
+                     *                 "table": "Table 6",
+                     *                 "step": "3",
+                     *                 "quote": "before finalising ... all actions in Step 1 must be completed"
+                     *               }
+                     *             ],
+                     *             "conditions": {
+                     *               "all": [
+                     *                 {
+                     *                   "fact": "case.cmpActionsComplete",
+                     *                   "operator": "equal",
+                     *                   "value": true
+                     *                 }
+                     *               ]
+                     *             },
+                     *             "event": {
+                     *               "type": "criterion-met",
+                     *               "params": {
+                     *                 "criterion": "cmp-actions-complete"
+                     *               }
+                     *             }
+                     *           },
+                     *           {
+                     *             "name": "no-outstanding-intrays",
+                     *             "description": "There are no outstanding intrays, other than those for specialised issues still in progress.",
+                     *             "appliesTo": {
+                     *               "program": [
+                     *                 "child-support"
+                     *               ]
+                     *             },
+                     *             "requiredFor": [
+                     *               "issues-addressed",
+                     *               "specialist-process-ongoing",
+                     *               "options-declined"
+                     *             ],
+                     *             "sources": [
+                     *               {
+                     *                 "document": "001_f3898d6cd45509ea.txt",
+                     *                 "part": "Child Support",
+                     *                 "table": "Table 6",
+                     *                 "step": "1",
+                     *                 "quote": "there are no outstanding intrays (except where these relate to other specialised issues that are still in progress)"
+                     *               }
+                     *             ],
+                     *             "conditions": {
+                     *               "all": [
+                     *                 {
+                     *                   "fact": "outstandingNonSpecialistIntrays",
+                     *                   "operator": "equal",
+                     *                   "value": 0
+                     *                 }
+                     *               ]
+                     *             },
+                     *             "event": {
+                     *               "type": "criterion-met",
+                     *               "params": {
+                     *                 "criterion": "no-outstanding-intrays"
+                     *               }
+                     *             }
+                     *           },
+                     *           {
+                     *             "name": "feedback-provided",
+                     *             "description": "Relevant feedback has been provided.",
+                     *             "appliesTo": {
+                     *               "program": [
+                     *                 "child-support"
+                     *               ]
+                     *             },
+                     *             "requiredFor": [
+                     *               "issues-addressed",
+                     *               "specialist-process-ongoing",
+                     *               "options-declined"
+                     *             ],
+                     *             "sources": [
+                     *               {
+                     *                 "document": "001_f3898d6cd45509ea.txt",
+                     *                 "part": "Child Support",
+                     *                 "table": "Table 6",
+                     *                 "step": "1",
+                     *                 "quote": "relevant feedback has been provided"
+                     *               }
+                     *             ],
+                     *             "conditions": {
+                     *               "all": [
+                     *                 {
+                     *                   "fact": "case.feedbackProvided",
+                     *                   "operator": "equal",
+                     *                   "value": true
+                     *                 }
+                     *               ]
+                     *             },
+                     *             "event": {
+                     *               "type": "criterion-met",
+                     *               "params": {
+                     *                 "criterion": "feedback-provided"
+                     *               }
+                     *             }
+                     *           },
+                     *           {
+                     *             "name": "active-msp-discussed-with-psm",
+                     *             "description": "An active Managed Service Plan (MSP) has been discussed with the PSM (nothing to discuss when no MSP is active). Referring the case to cross program, 'if appropriate', is left to the PSSO and the PSM.",
+                     *             "appliesTo": {
+                     *               "program": [
+                     *                 "child-support"
+                     *               ]
+                     *             },
+                     *             "requiredFor": [
+                     *               "issues-addressed",
+                     *               "specialist-process-ongoing",
+                     *               "options-declined"
+                     *             ],
+                     *             "sources": [
+                     *               {
+                     *                 "document": "001_f3898d6cd45509ea.txt",
+                     *                 "part": "Child Support",
+                     *                 "table": "Table 6",
+                     *                 "step": "1",
+                     *                 "quote": "active MSP cases have been discussed with PSM and referred to cross program if appropriate"
+                     *               }
+                     *             ],
+                     *             "conditions": {
+                     *               "any": [
+                     *                 {
+                     *                   "fact": "case.mspActive",
+                     *                   "operator": "equal",
+                     *                   "value": false
+                     *                 },
+                     *                 {
+                     *                   "fact": "case.activeMspDiscussedWithPsm",
+                     *                   "operator": "equal",
+                     *                   "value": true
+                     *                 }
+                     *               ]
+                     *             },
+                     *             "event": {
+                     *               "type": "criterion-met",
+                     *               "params": {
+                     *                 "criterion": "active-msp-discussed-with-psm"
+                     *               }
+                     *             }
+                     *           },
+                     *           {
+                     *             "name": "exit-letter-response-period",
+                     *             "description": "The customer can be reached by phone, or the exit letter was issued and the response period ({exitLetterResponseDays} days) has passed. Contacting the customer to advise that all current child support issues have been addressed is left to the PSSO, and so is a request with no customer contact, which 001 allows in some circumstances after discussion with the PS Service Support Manager.",
+                     *             "appliesTo": {
+                     *               "program": [
+                     *                 "child-support"
+                     *               ]
+                     *             },
+                     *             "requiredFor": [
+                     *               "issues-addressed",
+                     *               "specialist-process-ongoing",
+                     *               "options-declined"
+                     *             ],
+                     *             "sources": [
+                     *               {
+                     *                 "document": "001_f3898d6cd45509ea.txt",
+                     *                 "part": "Child Support",
+                     *                 "table": "Table 6",
+                     *                 "step": "1",
+                     *                 "quote": "If the customer cannot be contacted by phone, issue the s47E(d) Letter. Provide the customer 14 days to respond before submitting a finalisation request."
+                     *               }
+                     *             ],
+                     *             "conditions": {
+                     *               "any": [
+                     *                 {
+                     *                   "fact": "case.customerContactableByPhone",
+                     *                   "operator": "equal",
+                     *                   "value": true
+                     *                 },
+                     *                 {
+                     *                   "all": [
+                     *                     {
+                     *                       "fact": "case.exitLetterIssuedOn",
+                     *                       "operator": "notEqual",
+                     *                       "value": null
+                     *                     },
+                     *                     {
+                     *                       "fact": "daysSinceExitLetter",
+                     *                       "operator": "greaterThanInclusive",
+                     *                       "value": {
+                     *                         "fact": "param:exitLetterResponseDays"
+                     *                       }
+                     *                     }
+                     *                   ]
+                     *                 }
+                     *               ]
+                     *             },
+                     *             "event": {
+                     *               "type": "criterion-met",
+                     *               "params": {
+                     *                 "criterion": "exit-letter-response-period"
+                     *               }
+                     *             }
+                     *           },
+                     *           {
+                     *             "name": "options-declined",
+                     *             "description": "The customer has declined to take up the options offered.",
+                     *             "appliesTo": {
+                     *               "program": [
+                     *                 "child-support"
+                     *               ]
+                     *             },
+                     *             "requiredFor": [
+                     *               "options-declined"
+                     *             ],
+                     *             "sources": [
+                     *               {
+                     *                 "document": "001_f3898d6cd45509ea.txt",
+                     *                 "part": "Child Support",
+                     *                 "table": "Table 6",
+                     *                 "step": "3",
+                     *                 "quote": "the customer has declined to take up their options"
+                     *               }
+                     *             ],
+                     *             "conditions": {
+                     *               "all": [
+                     *                 {
+                     *                   "fact": "case.optionsDeclined",
+                     *                   "operator": "equal",
+                     *                   "value": true
+                     *                 }
+                     *               ]
+                     *             },
+                     *             "event": {
+                     *               "type": "criterion-met",
+                     *               "params": {
+                     *                 "criterion": "options-declined"
+                     *               }
+                     *             }
+                     *           },
+                     *           {
+                     *             "name": "issues-addressed-appropriately",
+                     *             "description": "All issues on the case, including other agencies', have been addressed: each has been confirmed with the customer, resolved, or handed to the specialist process that manages it; none is only recorded. Whether each was addressed appropriately, and whether every other agency's issue is on the case, is left to the PS Service Support Manager.",
+                     *             "interpretation": {
+                     *               "question": "For exit, does \"addressed appropriately\" mean resolved, or taken up with the customer; and do other agencies' issues count?",
+                     *               "chosen": "'Addressed appropriately' is read as taken up with the customer, not as resolved: on this ground the finalisation is approved although 'ongoing management in PS will not resolve the customer's issues'. An issue counts as addressed once its status is 'confirmed' (002, 'Create a Personalised Services Plan' Step 4: the status becomes 'confirmed' after the issue is discussed with the customer) or 'resolved', or once a specialist process manages it (referral to a specialised activity is one of the options PS gives, 001 Child Support Table 5 Step 3); an issue only 'recorded' and in no specialist process is not. No fact says which agency an issue belongs to: other agencies' issues count when they are recorded in case.issues."
+                     *             },
+                     *             "appliesTo": {
+                     *               "program": [
+                     *                 "child-support"
+                     *               ]
+                     *             },
+                     *             "requiredFor": [
+                     *               "options-declined"
+                     *             ],
+                     *             "sources": [
+                     *               {
+                     *                 "document": "001_f3898d6cd45509ea.txt",
+                     *                 "part": "Child Support",
+                     *                 "table": "Table 7",
+                     *                 "step": "1",
+                     *                 "quote": "all issues, including other agencies' have been addressed appropriately. See the Resources page for Documentation for Child Support PS table"
+                     *               }
+                     *             ],
+                     *             "conditions": {
+                     *               "all": [
+                     *                 {
+                     *                   "fact": "issuesNotTakenUp",
+                     *                   "operator": "equal",
+                     *                   "value": 0
+                     *                 }
+                     *               ]
+                     *             },
+                     *             "event": {
+                     *               "type": "criterion-met",
+                     *               "params": {
+                     *                 "criterion": "issues-addressed-appropriately"
+                     *               }
+                     *             }
+                     *           },
+                     *           {
+                     *             "name": "options-communicated",
+                     *             "description": "The PSSO has clearly communicated all available options to the customer (by telephone or in writing).",
+                     *             "appliesTo": {
+                     *               "program": [
+                     *                 "child-support"
+                     *               ]
+                     *             },
+                     *             "requiredFor": [
+                     *               "options-declined"
+                     *             ],
+                     *             "sources": [
+                     *               {
+                     *                 "document": "001_f3898d6cd45509ea.txt",
+                     *                 "part": "Child Support",
+                     *                 "table": "Table 7",
+                     *                 "step": "1",
+                     *                 "quote": "the PSSO has clearly communicated all available options to the customer either over the telephone or in writing"
+                     *               }
+                     *             ],
+                     *             "conditions": {
+                     *               "all": [
+                     *                 {
+                     *                   "fact": "case.optionsCommunicatedInWriting",
+                     *                   "operator": "equal",
+                     *                   "value": true
+                     *                 }
+                     *               ]
+                     *             },
+                     *             "event": {
+                     *               "type": "criterion-met",
+                     *               "params": {
+                     *                 "criterion": "options-communicated"
+                     *               }
+                     *             }
+                     *           },
+                     *           {
+                     *             "name": "options-timeframe-given",
+                     *             "description": "The PSSO gave the customer a suitable timeframe in which to take up the options.",
+                     *             "appliesTo": {
+                     *               "program": [
+                     *                 "child-support"
+                     *               ]
+                     *             },
+                     *             "requiredFor": [
+                     *               "options-declined"
+                     *             ],
+                     *             "sources": [
+                     *               {
+                     *                 "document": "001_f3898d6cd45509ea.txt",
+                     *                 "part": "Child Support",
+                     *                 "table": "Table 7",
+                     *                 "step": "1",
+                     *                 "quote": "the PSSO provided the customer with a suitable timeframe in which to take up the options"
+                     *               }
+                     *             ],
+                     *             "conditions": {
+                     *               "all": [
+                     *                 {
+                     *                   "fact": "case.optionsTimeframeGiven",
+                     *                   "operator": "equal",
+                     *                   "value": true
+                     *                 }
+                     *               ]
+                     *             },
+                     *             "event": {
+                     *               "type": "criterion-met",
+                     *               "params": {
+                     *                 "criterion": "options-timeframe-given"
+                     *               }
+                     *             }
+                     *           },
+                     *           {
+                     *             "name": "ps-will-not-resolve",
+                     *             "description": "Ongoing management in PS will not resolve the customer's issues.",
+                     *             "appliesTo": {
+                     *               "program": [
+                     *                 "child-support"
+                     *               ]
+                     *             },
+                     *             "requiredFor": [
+                     *               "options-declined"
+                     *             ],
+                     *             "sources": [
+                     *               {
+                     *                 "document": "001_f3898d6cd45509ea.txt",
+                     *                 "part": "Child Support",
+                     *                 "table": "Table 7",
+                     *                 "step": "1",
+                     *                 "quote": "ongoing management in PS will not resolve the customer's issues"
+                     *               }
+                     *             ],
+                     *             "conditions": {
+                     *               "all": [
+                     *                 {
+                     *                   "fact": "case.psWillNotResolve",
+                     *                   "operator": "equal",
+                     *                   "value": true
+                     *                 }
+                     *               ]
+                     *             },
+                     *             "event": {
+                     *               "type": "criterion-met",
+                     *               "params": {
+                     *                 "criterion": "ps-will-not-resolve"
+                     *               }
+                     *             }
+                     *           }
+                     *         ]
+                     *       },
+                     *       "impact": {
+                     *         "cases": 35,
+                     *         "unchanged": 28,
+                     *         "changed": [
+                     *           {
+                     *             "id": "06-cs-letter-fourteen-days-ready.json",
+                     *             "ruleSet": "exit-readiness",
+                     *             "asOf": "2025-11-15",
+                     *             "versions": {
+                     *               "base": "aee352c589ae5917",
+                     *               "changed": "b295cb38b377ea83"
+                     *             },
+                     *             "fields": [
+                     *               {
+                     *                 "field": "ready",
+                     *                 "base": true,
+                     *                 "changed": false
+                     *               },
+                     *               {
+                     *                 "field": "basis",
+                     *                 "base": "issues-addressed",
+                     *                 "changed": null
+                     *               },
+                     *               {
+                     *                 "field": "unmet",
+                     *                 "base": [],
+                     *                 "changed": [
+                     *                   "exit-letter-response-period"
+                     *                 ]
+                     *               },
+                     *               {
+                     *                 "field": "unmetByBasis",
+                     *                 "base": {
+                     *                   "issues-addressed": [],
+                     *                   "specialist-process-ongoing": [
+                     *                     "only-specialist-process-outstanding"
+                     *                   ],
+                     *                   "options-declined": [
+                     *                     "options-declined",
+                     *                     "options-communicated",
+                     *                     "options-timeframe-given",
+                     *                     "ps-will-not-resolve"
+                     *                   ]
+                     *                 },
+                     *                 "changed": {
+                     *                   "issues-addressed": [
+                     *                     "exit-letter-response-period"
+                     *                   ],
+                     *                   "specialist-process-ongoing": [
+                     *                     "only-specialist-process-outstanding",
+                     *                     "exit-letter-response-period"
+                     *                   ],
+                     *                   "options-declined": [
+                     *                     "exit-letter-response-period",
+                     *                     "options-declined",
+                     *                     "options-communicated",
+                     *                     "options-timeframe-given",
+                     *                     "ps-will-not-resolve"
+                     *                   ]
+                     *                 }
+                     *               },
+                     *               {
+                     *                 "field": "earliestSubmission",
+                     *                 "base": "2025-11-15",
+                     *                 "changed": "2025-11-16"
+                     *               }
+                     *             ],
+                     *             "rules": [
+                     *               {
+                     *                 "rule": "exit-letter-response-period",
+                     *                 "base": true,
+                     *                 "changed": false
+                     *               }
+                     *             ],
+                     *             "because": {
+                     *               "parameters": [
+                     *                 {
+                     *                   "name": "exitLetterResponseDays",
+                     *                   "base": 14,
+                     *                   "changed": 15
+                     *                 }
+                     *               ],
+                     *               "rules": [
+                     *                 {
+                     *                   "rule": "exit-letter-response-period",
+                     *                   "base": true,
+                     *                   "changed": false,
+                     *                   "edited": false,
+                     *                   "conditions": [
+                     *                     {
+                     *                       "fact": "daysSinceExitLetter",
+                     *                       "label": "Calendar days from the exit letter's issue to the as-of date (null when no letter was issued).",
+                     *                       "operator": "greaterThanInclusive",
+                     *                       "expected": {
+                     *                         "base": 14,
+                     *                         "changed": 15
+                     *                       },
+                     *                       "actual": {
+                     *                         "base": 14,
+                     *                         "changed": 14
+                     *                       },
+                     *                       "result": {
+                     *                         "base": true,
+                     *                         "changed": false
+                     *                       },
+                     *                       "entries": [],
+                     *                       "expectedFrom": "parameter exitLetterResponseDays"
+                     *                     }
+                     *                   ]
+                     *                 }
+                     *               ]
+                     *             }
+                     *           },
+                     *           {
+                     *             "id": "07-cs-letter-thirteen-days-not-ready.json",
+                     *             "ruleSet": "exit-readiness",
+                     *             "asOf": "2025-11-14",
+                     *             "versions": {
+                     *               "base": "aee352c589ae5917",
+                     *               "changed": "b295cb38b377ea83"
+                     *             },
+                     *             "fields": [
+                     *               {
+                     *                 "field": "earliestSubmission",
+                     *                 "base": "2025-11-15",
+                     *                 "changed": "2025-11-16"
+                     *               }
+                     *             ],
+                     *             "rules": [],
+                     *             "because": {
+                     *               "parameters": [
+                     *                 {
+                     *                   "name": "exitLetterResponseDays",
+                     *                   "base": 14,
+                     *                   "changed": 15
+                     *                 }
+                     *               ],
+                     *               "rules": []
+                     *             }
+                     *           },
+                     *           {
+                     *             "id": "08-cs-letter-eleven-days-current-procedure.json",
+                     *             "ruleSet": "exit-readiness",
+                     *             "asOf": "2025-11-12",
+                     *             "versions": {
+                     *               "base": "aee352c589ae5917",
+                     *               "changed": "b295cb38b377ea83"
+                     *             },
+                     *             "fields": [
+                     *               {
+                     *                 "field": "earliestSubmission",
+                     *                 "base": "2025-11-15",
+                     *                 "changed": "2025-11-16"
+                     *               }
+                     *             ],
+                     *             "rules": [],
+                     *             "because": {
+                     *               "parameters": [
+                     *                 {
+                     *                   "name": "exitLetterResponseDays",
+                     *                   "base": 14,
+                     *                   "changed": 15
+                     *                 }
+                     *               ],
+                     *               "rules": []
+                     *             }
+                     *           },
+                     *           {
+                     *             "id": "19-cs-letter-issued-2025-06-02-holds-until-2025-06-16.json",
+                     *             "ruleSet": "exit-readiness",
+                     *             "asOf": "2025-06-05",
+                     *             "versions": {
+                     *               "base": "aee352c589ae5917",
+                     *               "changed": "b295cb38b377ea83"
+                     *             },
+                     *             "fields": [
+                     *               {
+                     *                 "field": "earliestSubmission",
+                     *                 "base": "2025-06-16",
+                     *                 "changed": "2025-06-17"
+                     *               }
+                     *             ],
+                     *             "rules": [],
+                     *             "because": {
+                     *               "parameters": [
+                     *                 {
+                     *                   "name": "exitLetterResponseDays",
+                     *                   "base": 14,
+                     *                   "changed": 15
+                     *                 }
+                     *               ],
+                     *               "rules": []
+                     *             }
+                     *           },
+                     *           {
+                     *             "id": "older-02-exit-letter-eleven-days-ready.json",
+                     *             "ruleSet": "exit-readiness",
+                     *             "asOf": "2024-11-12",
+                     *             "versions": {
+                     *               "base": "aee352c589ae5917",
+                     *               "changed": "b295cb38b377ea83"
+                     *             },
+                     *             "fields": [
+                     *               {
+                     *                 "field": "earliestSubmission",
+                     *                 "base": "2024-11-15",
+                     *                 "changed": "2024-11-16"
+                     *               }
+                     *             ],
+                     *             "rules": [],
+                     *             "because": {
+                     *               "parameters": [
+                     *                 {
+                     *                   "name": "exitLetterResponseDays",
+                     *                   "base": 14,
+                     *                   "changed": 15
+                     *                 }
+                     *               ],
+                     *               "rules": []
+                     *             }
+                     *           },
+                     *           {
+                     *             "id": "older-03-exit-letter-nine-days-not-ready.json",
+                     *             "ruleSet": "exit-readiness",
+                     *             "asOf": "2024-11-10",
+                     *             "versions": {
+                     *               "base": "aee352c589ae5917",
+                     *               "changed": "b295cb38b377ea83"
+                     *             },
+                     *             "fields": [
+                     *               {
+                     *                 "field": "earliestSubmission",
+                     *                 "base": "2024-11-15",
+                     *                 "changed": "2024-11-16"
+                     *               }
+                     *             ],
+                     *             "rules": [],
+                     *             "because": {
+                     *               "parameters": [
+                     *                 {
+                     *                   "name": "exitLetterResponseDays",
+                     *                   "base": 14,
+                     *                   "changed": 15
+                     *                 }
+                     *               ],
+                     *               "rules": []
+                     *             }
+                     *           },
+                     *           {
+                     *             "id": "older-04-exit-letter-exactly-ten-days-ready.json",
+                     *             "ruleSet": "exit-readiness",
+                     *             "asOf": "2024-11-11",
+                     *             "versions": {
+                     *               "base": "aee352c589ae5917",
+                     *               "changed": "b295cb38b377ea83"
+                     *             },
+                     *             "fields": [
+                     *               {
+                     *                 "field": "earliestSubmission",
+                     *                 "base": "2024-11-15",
+                     *                 "changed": "2024-11-16"
+                     *               }
+                     *             ],
+                     *             "rules": [],
+                     *             "because": {
+                     *               "parameters": [
+                     *                 {
+                     *                   "name": "exitLetterResponseDays",
+                     *                   "base": 14,
+                     *                   "changed": 15
+                     *                 }
+                     *               ],
+                     *               "rules": []
+                     *             }
+                     *           }
+                     *         ],
+                     *         "refused": [
+                     *           {
+                     *             "id": "error-decisions-notified-not-boolean.json",
+                     *             "ruleSet": "exit-readiness",
+                     *             "base": "The request does not match the contract. /facts/case/decisionsNotified must be of type boolean",
+                     *             "changed": "The request does not match the contract. /facts/case/decisionsNotified must be of type boolean"
+                     *           }
+                     *         ],
+                     *         "counts": {
+                     *           "exit-readiness ready: true → false": 1,
+                     *           "exit-readiness basis: \"issues-addressed\" → null": 1,
+                     *           "exit-readiness unmet: [] → [\"exit-letter-response-period\"]": 1,
+                     *           "exit-readiness unmetByBasis: {\"issues-addressed\":[],\"specialist-process-ongoing\":[\"only-specialist-process-outstanding\"],\"options-declined\":[\"options-declined\",\"options-communicated\",\"options-timeframe-given\",\"ps-will-not-resolve\"]} → {\"issues-addressed\":[\"exit-letter-response-period\"],\"specialist-process-ongoing\":[\"only-specialist-process-outstanding\",\"exit-letter-response-period\"],\"options-declined\":[\"exit-letter-response-period\",\"options-declined\",\"options-communicated\",\"options-timeframe-given\",\"ps-will-not-resolve\"]}": 1,
+                     *           "exit-readiness earliestSubmission: \"2025-11-15\" → \"2025-11-16\"": 3,
+                     *           "exit-readiness earliestSubmission: \"2025-06-16\" → \"2025-06-17\"": 1,
+                     *           "exit-readiness earliestSubmission: \"2024-11-15\" → \"2024-11-16\"": 3
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ProposalDetail"];
+                };
+            };
+            /** @description `unauthorized` (An API key is required). */
+            401: {
+                headers: {
+                    /** @description The challenge (RFC 6750): Bearer realm="ps-decisions", with error="invalid_token" for a key not accepted */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthorized";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden` (This API key may not do that). */
+            403: {
+                headers: {
+                    /** @description Bearer realm="ps-decisions", error="insufficient_scope" */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        code?: "forbidden";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such proposal: `not-found` (Not found). */
+            404: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not-found";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited` (Too many requests for this API key). */
+            429: {
+                headers: {
+                    /** @description Seconds until this key may call again */
+                    "Retry-After"?: string;
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        code?: "rate-limited";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal` (Internal error). */
+            500: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 500;
+                        /** @enum {unknown} */
+                        code?: "internal";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service keeps no SQLite decision log: `proposals-unavailable` (Proposals need the SQLite deployment). */
+            501: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 501;
+                        /** @enum {unknown} */
+                        code?: "proposals-unavailable";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `timeout` (The request took too long and was abandoned). */
+            503: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "timeout";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    approveProposal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The proposal's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description What the approving officer checked */
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "comment": "Checked against the revised procedure."
+                 *     }
+                 */
+                "application/json": components["schemas"]["DecisionComment"];
+            };
+        };
+        responses: {
+            /** @description Approved and published */
+            200: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "725854cb-4f10-4f90-836f-965f3b6ebc66",
+                     *       "status": "approved",
+                     *       "ruleSet": "exit-readiness",
+                     *       "baseVersion": "aee352c589ae5917",
+                     *       "effectiveFrom": "2025-06-03",
+                     *       "rationale": "exitLetterResponseDays one more, as the revised procedure says.",
+                     *       "proposedBy": "example-policy",
+                     *       "proposedAt": "2025-06-02T00:30:00.000Z",
+                     *       "decidedBy": "example-policy-2",
+                     *       "decidedAt": "2025-06-02T00:30:00.000Z",
+                     *       "comment": "Checked against the revised procedure.",
+                     *       "publishedVersion": "b295cb38b377ea83",
+                     *       "published": {
+                     *         "version": "b295cb38b377ea83",
+                     *         "file": "exit-readiness.json",
+                     *         "ended": "exit-readiness.before-2025-06-03.json",
+                     *         "removed": []
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ProposalApproved"];
+                };
+            };
+            /** @description `invalid-json` (The request body is not valid JSON); `invalid-request` (The request does not match the contract). */
+            400: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        code?: "invalid-json" | "invalid-request";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized` (An API key is required). */
+            401: {
+                headers: {
+                    /** @description The challenge (RFC 6750): Bearer realm="ps-decisions", with error="invalid_token" for a key not accepted */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthorized";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key proposed it (a second officer must approve), or may not approve: `forbidden` (This API key may not do that). */
+            403: {
+                headers: {
+                    /** @description Bearer realm="ps-decisions", error="insufficient_scope" */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        code?: "forbidden";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such proposal: `not-found` (Not found). */
+            404: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not-found";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description It is no longer proposed (approved or rejected already), its base version is no longer the newest (propose it again on the version now in force), or its effectiveFrom has passed: `proposal-conflict` (The proposal cannot be decided as it stands). */
+            409: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 409;
+                        /** @enum {unknown} */
+                        code?: "proposal-conflict";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload-too-large` (The request body is too large). */
+            413: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 413;
+                        /** @enum {unknown} */
+                        code?: "payload-too-large";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Content-Type is not application/json (no other type is taken, application/*+json neither; the problem names the header and the type taken), its charset is not one the body can be read in, or the Content-Encoding is not supported: `unsupported-media-type` (The request body must be JSON). */
+            415: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 415;
+                        /** @enum {unknown} */
+                        code?: "unsupported-media-type";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description The rules as published would be refused, or the rule files on disk are refused; nothing is written: `draft-invalid` (The draft rule file is invalid; nothing was proposed or published); `rules-refused` (The edited rules were refused; the last good rules stay in force). */
+            422: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 422;
+                        /** @enum {unknown} */
+                        code?: "draft-invalid" | "rules-refused";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited` (Too many requests for this API key). */
+            429: {
+                headers: {
+                    /** @description Seconds until this key may call again */
+                    "Retry-After"?: string;
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        code?: "rate-limited";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal` (Internal error). */
+            500: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 500;
+                        /** @enum {unknown} */
+                        code?: "internal";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service keeps no SQLite decision log: `proposals-unavailable` (Proposals need the SQLite deployment). */
+            501: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 501;
+                        /** @enum {unknown} */
+                        code?: "proposals-unavailable";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `timeout` (The request took too long and was abandoned). */
+            503: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "timeout";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rejectProposal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The proposal's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description Why not */
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "comment": "One change at a time: the earlier date is proposed already."
+                 *     }
+                 */
+                "application/json": components["schemas"]["DecisionComment"];
+            };
+        };
+        responses: {
+            /** @description Rejected */
+            200: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "182a0e73-6df3-45eb-a746-b7e01d4644a7",
+                     *       "status": "rejected",
+                     *       "ruleSet": "exit-readiness",
+                     *       "baseVersion": "aee352c589ae5917",
+                     *       "effectiveFrom": "2025-07-01",
+                     *       "rationale": "exitLetterResponseDays one more, as the revised procedure says.",
+                     *       "proposedBy": "example-policy",
+                     *       "proposedAt": "2025-06-02T00:30:00.000Z",
+                     *       "decidedBy": "example-policy-2",
+                     *       "decidedAt": "2025-06-02T00:30:00.000Z",
+                     *       "comment": "One change at a time: the earlier date is proposed already.",
+                     *       "publishedVersion": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Proposal"];
+                };
+            };
+            /** @description `invalid-json` (The request body is not valid JSON); `invalid-request` (The request does not match the contract). */
+            400: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        code?: "invalid-json" | "invalid-request";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized` (An API key is required). */
+            401: {
+                headers: {
+                    /** @description The challenge (RFC 6750): Bearer realm="ps-decisions", with error="invalid_token" for a key not accepted */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthorized";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key proposed it (a second officer must decide it), or may not approve: `forbidden` (This API key may not do that). */
+            403: {
+                headers: {
+                    /** @description Bearer realm="ps-decisions", error="insufficient_scope" */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        code?: "forbidden";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such proposal: `not-found` (Not found). */
+            404: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not-found";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description It is no longer proposed: `proposal-conflict` (The proposal cannot be decided as it stands). */
+            409: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 409;
+                        /** @enum {unknown} */
+                        code?: "proposal-conflict";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload-too-large` (The request body is too large). */
+            413: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 413;
+                        /** @enum {unknown} */
+                        code?: "payload-too-large";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Content-Type is not application/json (no other type is taken, application/*+json neither; the problem names the header and the type taken), its charset is not one the body can be read in, or the Content-Encoding is not supported: `unsupported-media-type` (The request body must be JSON). */
+            415: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 415;
+                        /** @enum {unknown} */
+                        code?: "unsupported-media-type";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited` (Too many requests for this API key). */
+            429: {
+                headers: {
+                    /** @description Seconds until this key may call again */
+                    "Retry-After"?: string;
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        code?: "rate-limited";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal` (Internal error). */
+            500: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 500;
+                        /** @enum {unknown} */
+                        code?: "internal";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service keeps no SQLite decision log: `proposals-unavailable` (Proposals need the SQLite deployment). */
+            501: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 501;
+                        /** @enum {unknown} */
+                        code?: "proposals-unavailable";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `timeout` (The request took too long and was abandoned). */
+            503: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "timeout";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getDecision: {
         parameters: {
             query?: never;
@@ -4105,8 +8461,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a235a1-0135-7c0e-85d2-e8d73d87838d",
-                     *       "decidedAt": "2026-12-02T07:21:13.781Z",
+                     *       "decisionId": "01a23662-fed5-7674-a8e9-86eee88b6ebb",
+                     *       "decidedAt": "2026-12-02T10:53:07.157Z",
                      *       "keyId": "example-caseworker",
                      *       "ruleSet": "specialist-transfer",
                      *       "version": "33274d461e1f1227",
@@ -4125,7 +8481,7 @@ export interface operations {
                      *         "single-specialist-process-outstanding",
                      *         "no-escalating-history"
                      *       ],
-                     *       "factsDigest": "sha256:b7aa5e0557a437c47af6bf8d2772036b:f1f25413aa97ec179c981f37402afc4c8102660825de786ce18571bf4b96d5b6",
+                     *       "factsDigest": "sha256:7e5fc04e6a462a43042fb20f7f9525f0:21df4d65022331f0d2fa99d4155cba2fdc0b62f271258240430e5e404a926e36",
                      *       "summary": null,
                      *       "factsKept": false
                      *     }
@@ -4324,7 +8680,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a235a1-0135-7c0e-85d2-e8d73d87838d",
+                     *       "decisionId": "01a23662-fed5-7674-a8e9-86eee88b6ebb",
                      *       "version": "33274d461e1f1227",
                      *       "factsMatch": true,
                      *       "reproduced": true,
