@@ -399,6 +399,7 @@ export function createApp(options: AppOptions): RequestListener {
     guard,
     body: [jsonOnly, jsonBody(DRAFT_BODY_LIMIT_BYTES)],
     ruleSetNamed,
+    log: recorder.log,
     ...(drafts ? { drafts: { modules: drafts.modules, ...(drafts.fixturesDirectory ? { fixturesDirectory: drafts.fixturesDirectory } : {}) } } : {}),
   });
 

@@ -397,8 +397,12 @@ function proposalSchemas(): Record<string, Schema> {
           ['mapping'],
           { description: 'A backlog the officer uploads, to see what the draft would change in it' },
         ),
+        logged: closed({ limit: { ...integer(1), maximum: 10_000, description: 'How many of the most recent decisions (default 1,000)' } }, ['limit'], {
+          description:
+            "Measure the draft on the rule set's most recent decisions whose facts the log kept (DECISION_LOG_FACTS=keep), each decided again as of its own asOf; a log that keeps only digests gives none",
+        }),
       },
-      ['backlog'],
+      ['backlog', 'logged'],
     ),
     OutcomeMove: closed({
       ruleSet: ref('RuleSetName'),
@@ -442,9 +446,17 @@ function proposalSchemas(): Record<string, Schema> {
           description: "The rule set's fixtures decided by the version in force and by the draft, both as if in force on the fixture's asOf",
         },
         backlog: { ...ref('DraftImpactBacklog'), description: 'The backlog sent, decided the same way' },
+        logged: {
+          ...ref('DraftImpactLogged'),
+          description: "The log's recent decisions with kept facts, decided the same way (each case's id is its decisionId)",
+        },
       },
-      ['backlog'],
+      ['backlog', 'logged'],
     ),
+    DraftImpactLogged: closed({
+      ...impactReportFields,
+      moves: { type: 'array', items: ref('OutcomeMove'), description: 'The changed cases counted by field and values, most first' },
+    }),
     RuleSetHistory: closed({
       ruleSet: ref('RuleSetName'),
       versions: {
@@ -1365,16 +1377,16 @@ const paths: Record<string, Record<string, unknown>> = {
       operationId: 'draftImpact',
       summary: "What a draft of a rule set's newest version would change, before it is proposed",
       description:
-        "Checks the draft as the loader checks a rule file, then decides the rule set's fixtures, and a backlog if one is sent, by the newest version and by the draft, and reports the cases whose outcome changes (counted by field and values, each case with the rules that changed it) and the fixtures the draft would break. " +
+        "Checks the draft as the loader checks a rule file, then decides the rule set's fixtures, a backlog if one is sent, and the log's recent decisions with kept facts if asked, by the newest version and by the draft, and reports the cases whose outcome changes (counted by field and values, each case with the rules that changed it) and the fixtures the draft would break. " +
         "Nothing is stored or published: the policy editor asks it as a draft is edited. A backlog's counts are those `ps-rules diff --cases` gives on the same file with the draft in a rules folder.",
       tags: ['Proposals'],
       permission: 'impact',
       parameters: [ruleSetName],
-      requestBody: jsonBody(ref('DraftImpactRequest'), 'The draft, and a backlog to measure it on'),
-      responses: { 200: json(ref('DraftImpactResult'), 'The impact on the fixtures, and on the backlog when one was sent') },
+      requestBody: jsonBody(ref('DraftImpactRequest'), 'The draft, and a backlog or the recent decisions to measure it on'),
+      responses: { 200: json(ref('DraftImpactResult'), 'The impact on the fixtures, and on the backlog and the recent decisions when asked') },
       problems: merge(ALWAYS, JSON_BODY, { 404: ['unknown-rule-set', 'not-found'], 422: ['draft-invalid'], 501: ['proposals-unavailable'] }),
       when: {
-        400: 'The body is not { file, backlog? }, or the CSV mapping sent is not a triage mapping (each named by its pointer):',
+        400: 'The body is not { file, backlog?, logged? }, or the CSV mapping sent is not a triage mapping (each named by its pointer):',
         404: 'No such rule set:',
         415: JSON_ONLY,
         422: 'The draft is invalid, or a rule file of another rule set (each problem named as the loader names it: file#pointer, line and column):',

@@ -15,6 +15,7 @@ import {
   type DecisionLog,
   type DecisionRecord,
   type DecisionRow,
+  type LoggedFacts,
   type VersionRow,
 } from './log';
 
@@ -136,6 +137,8 @@ export class SqliteDecisionLog implements DecisionLog {
   private readonly selectDecision: Database.Statement<[string], SqliteRow>;
   private readonly selectVersion: Database.Statement<[string], VersionRow>;
   private readonly selectOne: Database.Statement<[]>;
+  /** Prepared when first asked (an officer measuring a draft), not by every worker at start. */
+  private selectRecent: Database.Statement<[string, number], { decision_id: string; as_of: string; facts: string }> | undefined;
   /** The device and inode of the database, its WAL and its shared-memory index, as opened. */
   private readonly opened: readonly (string | null)[];
   /** Set once the files at the path are found not to be the ones open: this connection never writes again. */
@@ -240,6 +243,18 @@ export class SqliteDecisionLog implements DecisionLog {
       this.verify();
       const row = this.selectDecision.get(decisionId);
       return row && recordOfRow(row, (text) => JSON.parse(text) as unknown);
+    });
+  }
+
+  recentFacts(ruleSet: string, limit: number): Promise<LoggedFacts[]> {
+    return attempt(() => {
+      this.verify();
+      this.selectRecent ??= this.db.prepare<[string, number], { decision_id: string; as_of: string; facts: string }>(
+        'SELECT decision_id, as_of, facts FROM decisions WHERE rule_set = ? AND facts IS NOT NULL ORDER BY decision_id DESC LIMIT ?',
+      );
+      return this.selectRecent
+        .all(ruleSet, limit)
+        .map((row) => ({ decisionId: row.decision_id, asOf: row.as_of, facts: JSON.parse(row.facts) as Record<string, unknown> }));
     });
   }
 

@@ -259,7 +259,7 @@ export interface paths {
         put?: never;
         /**
          * What a draft of a rule set's newest version would change, before it is proposed
-         * @description Checks the draft as the loader checks a rule file, then decides the rule set's fixtures, and a backlog if one is sent, by the newest version and by the draft, and reports the cases whose outcome changes (counted by field and values, each case with the rules that changed it) and the fixtures the draft would break. Nothing is stored or published: the policy editor asks it as a draft is edited. A backlog's counts are those `ps-rules diff --cases` gives on the same file with the draft in a rules folder.
+         * @description Checks the draft as the loader checks a rule file, then decides the rule set's fixtures, a backlog if one is sent, and the log's recent decisions with kept facts if asked, by the newest version and by the draft, and reports the cases whose outcome changes (counted by field and values, each case with the rules that changed it) and the fixtures the draft would break. Nothing is stored or published: the policy editor asks it as a draft is edited. A backlog's counts are those `ps-rules diff --cases` gives on the same file with the draft in a rules folder.
          *
          *     Roles: policy (permission `impact`).
          */
@@ -1713,6 +1713,11 @@ export interface components {
                 /** @description CSV only: the triage mapping from the export's columns to facts; default the one shipped beside the fixtures (fixtures/csv/backlog-mapping.json) */
                 mapping?: Record<string, unknown>;
             };
+            /** @description Measure the draft on the rule set's most recent decisions whose facts the log kept (DECISION_LOG_FACTS=keep), each decided again as of its own asOf; a log that keeps only digests gives none */
+            logged?: {
+                /** @description How many of the most recent decisions (default 1,000) */
+                limit?: number;
+            };
         };
         OutcomeMove: {
             ruleSet: components["schemas"]["RuleSetName"];
@@ -1794,6 +1799,28 @@ export interface components {
             fixtures: components["schemas"]["DraftImpactFixtures"];
             /** @description The backlog sent, decided the same way */
             backlog?: components["schemas"]["DraftImpactBacklog"];
+            /** @description The log's recent decisions with kept facts, decided the same way (each case's id is its decisionId) */
+            logged?: components["schemas"]["DraftImpactLogged"];
+        };
+        DraftImpactLogged: {
+            cases: number;
+            unchanged: number;
+            changed: components["schemas"]["CaseChange"][];
+            /** @description Cases refused (invalid facts, no version in force) under either rules, with the reason */
+            refused: {
+                id: string;
+                ruleSet: string;
+                /** @description Why the rules in force refused it */
+                base: string | null;
+                /** @description Why the rules on disk refused it */
+                changed: string | null;
+            }[];
+            /** @description "<ruleSet> <field>: <base> → <changed>" → how many cases */
+            counts: {
+                [key: string]: number;
+            };
+            /** @description The changed cases counted by field and values, most first */
+            moves: components["schemas"]["OutcomeMove"][];
         };
         RuleSetHistory: {
             ruleSet: components["schemas"]["RuleSetName"];
@@ -2425,7 +2452,7 @@ export interface operations {
                      *     # TYPE http_request_duration_seconds histogram
                      *     http_request_duration_seconds_bucket{le="0.001",method="GET",route="/health",status="200"} 0
                      *     http_request_duration_seconds_bucket{le="0.0025",method="GET",route="/health",status="200"} 0
-                     *     http_request_duration_seconds_bucket{le="0.005",method="GET",route="/health",status="200"} 1
+                     *     http_request_duration_seconds_bucket{le="0.005",method="GET",route="/health",status="200"} 0
                      *     http_request_duration_seconds_bucket{le="0.0075",method="GET",route="/health",status="200"} 1
                      *     http_request_duration_seconds_bucket{le="0.01",method="GET",route="/health",status="200"} 1
                      */
@@ -3560,7 +3587,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23672-cde1-7eef-b1b3-cc903b57bbcd",
+                     *       "decisionId": "01a2367a-8cf7-7aed-ab33-140dc0f4427a",
                      *       "ruleSet": "segment-allocation",
                      *       "version": "bc1d0e40d3da8f6b",
                      *       "effective": {
@@ -3874,7 +3901,7 @@ export interface operations {
                 };
                 content: {
                     /**
-                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a23672-ce06-736c-9fbf-cc364786a15d","ruleSet":"segment-allocation","version":"bc1d0e40d3da8f6b","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
+                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a2367a-8d14-7ea0-89b6-7aa3e003b004","ruleSet":"segment-allocation","version":"bc1d0e40d3da8f6b","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
                      *     {"line":2,"id":"r-2","problem":{"type":"urn:ps-decisions:problem:invalid-request","title":"The request does not match the contract","status":400,"detail":"The segment-allocation rule set needs facts that were not given.","code":"invalid-request","instance":"/v1/rulesets/segment-allocation/evaluate-batch?explain=none","errors":[{"pointer":"/facts/referral/source","detail":"referral.source is required by the segment-allocation rule set"}]}}
                      */
                     "application/x-ndjson": string;
@@ -4548,7 +4575,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        /** @description The draft, and a backlog to measure it on */
+        /** @description The draft, and a backlog or the recent decisions to measure it on */
         requestBody: {
             content: {
                 /**
@@ -5561,7 +5588,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The impact on the fixtures, and on the backlog when one was sent */
+            /** @description The impact on the fixtures, and on the backlog and the recent decisions when asked */
             200: {
                 headers: {
                     /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
@@ -6168,7 +6195,7 @@ export interface operations {
                     "application/json": components["schemas"]["DraftImpactResult"];
                 };
             };
-            /** @description The body is not { file, backlog? }, or the CSV mapping sent is not a triage mapping (each named by its pointer): `invalid-json` (The request body is not valid JSON); `invalid-request` (The request does not match the contract). */
+            /** @description The body is not { file, backlog?, logged? }, or the CSV mapping sent is not a triage mapping (each named by its pointer): `invalid-json` (The request body is not valid JSON); `invalid-request` (The request does not match the contract). */
             400: {
                 headers: {
                     /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
@@ -6422,7 +6449,7 @@ export interface operations {
                      *           "effectiveTo": null,
                      *           "file": "exit-readiness.json",
                      *           "proposal": {
-                     *             "id": "53872afc-5eb3-4117-bc79-8db85c0970d4",
+                     *             "id": "3d1a22bc-a323-4db4-a5e6-6481e258e04e",
                      *             "proposedBy": "example-policy",
                      *             "proposedAt": "2025-06-02T00:30:00.000Z",
                      *             "approvedBy": "example-policy-2",
@@ -6594,11 +6621,11 @@ export interface operations {
                      * @example {
                      *       "proposals": [
                      *         {
-                     *           "id": "1bdb4ad9-5a41-4059-9d3a-ed04b15e7207",
+                     *           "id": "3d1a22bc-a323-4db4-a5e6-6481e258e04e",
                      *           "status": "proposed",
                      *           "ruleSet": "exit-readiness",
                      *           "baseVersion": "aee352c589ae5917",
-                     *           "effectiveFrom": "2025-07-01",
+                     *           "effectiveFrom": "2025-06-03",
                      *           "rationale": "exitLetterResponseDays one more, as the revised procedure says.",
                      *           "proposedBy": "example-policy",
                      *           "proposedAt": "2025-06-02T00:30:00.000Z",
@@ -6608,11 +6635,11 @@ export interface operations {
                      *           "publishedVersion": null
                      *         },
                      *         {
-                     *           "id": "53872afc-5eb3-4117-bc79-8db85c0970d4",
+                     *           "id": "655e4890-e022-479f-a487-58835c367412",
                      *           "status": "proposed",
                      *           "ruleSet": "exit-readiness",
                      *           "baseVersion": "aee352c589ae5917",
-                     *           "effectiveFrom": "2025-06-03",
+                     *           "effectiveFrom": "2025-07-01",
                      *           "rationale": "exitLetterResponseDays one more, as the revised procedure says.",
                      *           "proposedBy": "example-policy",
                      *           "proposedAt": "2025-06-02T00:30:00.000Z",
@@ -7802,7 +7829,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "53872afc-5eb3-4117-bc79-8db85c0970d4",
+                     *       "id": "3d1a22bc-a323-4db4-a5e6-6481e258e04e",
                      *       "status": "proposed",
                      *       "ruleSet": "exit-readiness",
                      *       "baseVersion": "aee352c589ae5917",
@@ -8380,7 +8407,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "53872afc-5eb3-4117-bc79-8db85c0970d4",
+                     *       "id": "3d1a22bc-a323-4db4-a5e6-6481e258e04e",
                      *       "status": "proposed",
                      *       "ruleSet": "exit-readiness",
                      *       "baseVersion": "aee352c589ae5917",
@@ -9865,7 +9892,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "53872afc-5eb3-4117-bc79-8db85c0970d4",
+                     *       "id": "3d1a22bc-a323-4db4-a5e6-6481e258e04e",
                      *       "status": "approved",
                      *       "ruleSet": "exit-readiness",
                      *       "baseVersion": "aee352c589ae5917",
@@ -10164,7 +10191,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "1bdb4ad9-5a41-4059-9d3a-ed04b15e7207",
+                     *       "id": "655e4890-e022-479f-a487-58835c367412",
                      *       "status": "rejected",
                      *       "ruleSet": "exit-readiness",
                      *       "baseVersion": "aee352c589ae5917",
@@ -10427,8 +10454,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23672-ce87-7f80-adbe-5b46d40269dd",
-                     *       "decidedAt": "2026-12-02T11:10:23.367Z",
+                     *       "decisionId": "01a2367a-8eaf-7b44-a0e2-ce3f822ac0ba",
+                     *       "decidedAt": "2026-12-02T11:18:51.311Z",
                      *       "keyId": "example-caseworker",
                      *       "ruleSet": "specialist-transfer",
                      *       "version": "33274d461e1f1227",
@@ -10447,7 +10474,7 @@ export interface operations {
                      *         "single-specialist-process-outstanding",
                      *         "no-escalating-history"
                      *       ],
-                     *       "factsDigest": "sha256:f5c0af319e4641a32e5b2fca93d00d90:ca3fb2451895c941855ce8e9f67f4e0f0aec25b90309af97e88576a4f56da1e1",
+                     *       "factsDigest": "sha256:fed00a157a1ab87b97b486765bc763df:743b3cae9e829901ad76a7cfa9420084392933b12f789d2aa2198cb11851173c",
                      *       "summary": null,
                      *       "factsKept": false
                      *     }
@@ -10646,7 +10673,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23672-ce87-7f80-adbe-5b46d40269dd",
+                     *       "decisionId": "01a2367a-8eaf-7b44-a0e2-ce3f822ac0ba",
                      *       "version": "33274d461e1f1227",
                      *       "factsMatch": true,
                      *       "reproduced": true,
