@@ -265,6 +265,24 @@ export class PostgresProposalStore implements ProposalStore {
   }
 }
 
+/**
+ * The versions published in the database at `url`, in order, read on a connection of its own and creating nothing: a
+ * database with no published_versions table (no proposal store opened there yet) has published none. For ps-rules export.
+ */
+export async function readPublished(url: string): Promise<PublishedVersion[]> {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ exists: boolean }>(`SELECT to_regclass('published_versions') IS NOT NULL AS exists`);
+    if (!rows[0]?.exists) return [];
+    const { rows: published } = await client.query<PublishedRow>(`${SELECT_PUBLISHED} ORDER BY id`);
+    return published.map(publishedOf);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 /** Runs `work` in a transaction on one pooled connection: committed if it resolves, rolled back if it throws. */
 async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
