@@ -310,6 +310,16 @@ async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promis
   }
 }
 
+/** The application_name of each process's LISTEN connection, so an operator can find them in pg_stat_activity. */
+export const LISTENER_NAME = 'ps-rule-versions-listener';
+
+export interface FeedTiming {
+  /** How often to look for versions a notification did not bring (default 1 s). */
+  pollMs: number;
+  /** How long to wait before connecting again after the LISTEN connection fails (default 1 s). */
+  reconnectMs: number;
+}
+
 export interface FeedLogger {
   info(details: object, message: string): void;
   warn(details: object, message: string): void;
@@ -328,13 +338,14 @@ export class PublishedVersionsFeed {
   private poller: NodeJS.Timeout | undefined;
   private reconnect: NodeJS.Timeout | undefined;
   private stopped = false;
+  private failing = false;
 
   constructor(
     private readonly url: string,
     private readonly store: PostgresProposalStore,
     private readonly onChange: (all: readonly PublishedVersion[], added: readonly PublishedVersion[]) => void,
     private readonly logger?: FeedLogger,
-    private readonly pollMs = 1_000,
+    private readonly timing: FeedTiming = { pollMs: 1_000, reconnectMs: 1_000 },
   ) {}
 
   /** Every version published so far, in order (what the rule store overlays on the folder). */
@@ -346,7 +357,7 @@ export class PublishedVersionsFeed {
   async start(): Promise<void> {
     await this.refresh();
     await this.listen();
-    this.poller = setInterval(() => void this.refresh().catch(() => undefined), this.pollMs);
+    this.poller = setInterval(() => void this.refresh().catch(() => undefined), this.timing.pollMs);
     this.poller.unref();
   }
 
@@ -359,9 +370,13 @@ export class PublishedVersionsFeed {
       try {
         added = await this.store.published(last);
       } catch (error) {
-        this.logger?.warn({ err: error }, 'published rule versions could not be read from PostgreSQL; trying again shortly');
+        // Once per outage, not once a poll.
+        if (!this.failing) this.logger?.warn({ err: error }, 'published rule versions could not be read from PostgreSQL; trying again every poll');
+        this.failing = true;
         return;
       }
+      if (this.failing) this.logger?.info({}, 'published rule versions can be read from PostgreSQL again');
+      this.failing = false;
       if (added.length === 0) return;
       this.versions = [...this.versions, ...added];
       this.onChange(this.versions, added);
@@ -372,7 +387,7 @@ export class PublishedVersionsFeed {
 
   private async listen(): Promise<void> {
     if (this.stopped) return;
-    const client = new Client({ connectionString: this.url, keepAlive: true });
+    const client = new Client({ connectionString: this.url, keepAlive: true, application_name: LISTENER_NAME });
     const retry = () => {
       if (this.stopped || this.listener !== client) return;
       this.listener = undefined;
@@ -380,7 +395,7 @@ export class PublishedVersionsFeed {
       client.on('error', () => undefined);
       void client.end().catch(() => undefined);
       clearTimeout(this.reconnect);
-      this.reconnect = setTimeout(() => void this.listen(), this.pollMs);
+      this.reconnect = setTimeout(() => void this.listen(), this.timing.reconnectMs);
       this.reconnect.unref();
     };
     this.listener = client;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { Client } from 'pg';
-import { PostgresProposalStore, PublishedVersionsFeed } from '../../src/authoring/postgres-proposal-store';
+import { LISTENER_NAME, PostgresProposalStore, PublishedVersionsFeed, type FeedTiming } from '../../src/authoring/postgres-proposal-store';
 import { PostgresDecisionLog } from '../../src/decisions/postgres';
 import { RuleStore } from '../../src/loader/store';
 import { RULE_SET_MODULES } from '../../src/rulesets';
@@ -35,13 +35,13 @@ afterAll(async () => {
 });
 
 /** A service on its own copy of the rules (a machine of its own) and the shared database. */
-async function service(url: string) {
+async function service(url: string, timing?: FeedTiming) {
   const dir = mkdtempSync(path.join(tmpdir(), 'ps-pg-proposals-rules-'));
   cpSync(RULES_DIR, dir, { recursive: true });
   const rules = new RuleStore(dir, RULE_SET_MODULES, quiet);
   const log = await PostgresDecisionLog.open(url);
   const store = await PostgresProposalStore.open(url);
-  const feed = new PublishedVersionsFeed(url, store, () => rules.reload(), quiet);
+  const feed = new PublishedVersionsFeed(url, store, () => rules.reload(), quiet, timing);
   rules.published = () => feed.all();
   await feed.start();
   closers.push(
@@ -197,4 +197,40 @@ test('a published version a process cannot load is refused there, and it keeps i
   expect(one.rules.current()).toBe(before);
   const served = await one.app.as('caseworker').get('/v1/rulesets/direct-referral').query({ asOf: TOMORROW });
   expect(served.body.version).toBe(one.feed.all()[0]?.version);
+});
+
+test('NOTIFY alone brings a new version (no polling), and a LISTEN connection cut is made again', async () => {
+  const url = await pg.createDatabase('shared_four');
+  const one = await service(url);
+  // Polling off, in effect: whatever arrives, arrives by notification.
+  const two = await service(url, { pollMs: 600_000, reconnectMs: 200 });
+  const db = new Client({ connectionString: url });
+  await db.connect();
+  const listeners = async () =>
+    (await db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()', [LISTENER_NAME])).rows;
+  try {
+    expect(await listeners()).toHaveLength(2);
+    const a = await one.officerA().post('/v1/proposals').send(proposal(24, TOMORROW));
+    expect((await one.officerB().post(`/v1/proposals/${a.body.id}/approve`).send({ comment: 'Yes.' })).status).toBe(200);
+    await within(1_000, () => Promise.resolve(two.feed.all().length === 1));
+
+    // Cut both services' LISTEN connections, as a database failover or a proxy would.
+    const cut = await listeners();
+    await db.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()', [LISTENER_NAME]);
+    await within(3_000, async () => {
+      const now = await listeners();
+      return now.length === 2 && now.every((l) => !cut.some((c) => c.pid === l.pid));
+    });
+    // The next version, on the new base from the day after, reaches the second service by notification again.
+    const dayAfter = '2026-03-12';
+    const b = await one.officerA().post('/v1/proposals').send(proposal(36, dayAfter));
+    expect(b.status).toBe(201);
+    expect((await one.officerB().post(`/v1/proposals/${b.body.id}/approve`).send({ comment: 'Yes.' })).status).toBe(200);
+    await within(1_000, () => Promise.resolve(two.feed.all().length === 2));
+    const served = await two.app.as('caseworker').get('/v1/rulesets/direct-referral').query({ asOf: dayAfter });
+    expect(served.body.version).toBe(two.feed.all()[1]?.version);
+    expect(served.body.effectiveFrom).toBe(dayAfter);
+  } finally {
+    await db.end();
+  }
 });
