@@ -287,7 +287,7 @@ export interface paths {
         put?: never;
         /**
          * Propose a new version of a rule set, in force from a date
-         * @description Validates the draft as the rules folder would hold it once published (the version in force now ending the day before effectiveFrom), measures its impact on the rule set's fixtures, and records the proposal for a second policy officer. Nothing is stored when it is refused. Proposals are kept in the SQLite decision log: a service on PostgreSQL answers 501 for now.
+         * @description Validates the draft as the rules folder would hold it once published (the version in force now ending the day before effectiveFrom), measures its impact on the rule set's fixtures, and records the proposal for a second policy officer. Nothing is stored when it is refused. Proposals are kept in the decision log: in its SQLite file, or in its PostgreSQL database, shared by every server process.
          *
          *     Roles: policy (permission `propose`).
          */
@@ -331,7 +331,7 @@ export interface paths {
         put?: never;
         /**
          * Approve another officer's proposal, publishing it
-         * @description Publishes the new version into the rules folder, each file written whole (a temporary file renamed over it): the version it replaces moves to `<ruleSet>.before-<effectiveFrom>.json` with its effectiveTo the day before, and the new version becomes `<ruleSet>.json` with the proposal's effectiveFrom. The rules as they would then be are validated first, and swapped in as a reload does (in every worker); if the reload refuses them, the files are put back and the proposal stays proposed. Publications happen one at a time; of two approvals of one proposal, one publishes and the other is a 409.
+         * @description Publishes the new version into the rules folder, each file written whole (a temporary file renamed over it): the version it replaces moves to `<ruleSet>.before-<effectiveFrom>.json` with its effectiveTo the day before, and the new version becomes `<ruleSet>.json` with the proposal's effectiveFrom. The rules as they would then be are validated first, and swapped in as a reload does (in every worker); if the reload refuses them, the files are put back and the proposal stays proposed. Publications happen one at a time; of two approvals of one proposal, one publishes and the other is a 409. With a PostgreSQL decision log (the shared deployment) the two versions are published into the database instead, in the transaction that marks the proposal approved, and every server process loads them (notified, or within a second by polling); `ps-rules export` writes them as files.
          *
          *     Roles: policy (permission `approve`).
          */
@@ -2309,7 +2309,7 @@ export interface operations {
                      *     # TYPE http_request_duration_seconds histogram
                      *     http_request_duration_seconds_bucket{le="0.001",method="GET",route="/health",status="200"} 0
                      *     http_request_duration_seconds_bucket{le="0.0025",method="GET",route="/health",status="200"} 0
-                     *     http_request_duration_seconds_bucket{le="0.005",method="GET",route="/health",status="200"} 1
+                     *     http_request_duration_seconds_bucket{le="0.005",method="GET",route="/health",status="200"} 0
                      *     http_request_duration_seconds_bucket{le="0.0075",method="GET",route="/health",status="200"} 1
                      *     http_request_duration_seconds_bucket{le="0.01",method="GET",route="/health",status="200"} 1
                      */
@@ -3444,7 +3444,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23662-fe75-73fc-b9a6-b69d9ea97638",
+                     *       "decisionId": "01a23676-2959-7e57-97c1-e2f647a3db3d",
                      *       "ruleSet": "segment-allocation",
                      *       "version": "bc1d0e40d3da8f6b",
                      *       "effective": {
@@ -3758,7 +3758,7 @@ export interface operations {
                 };
                 content: {
                     /**
-                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a23662-fe81-7d4e-a784-40d1929e420c","ruleSet":"segment-allocation","version":"bc1d0e40d3da8f6b","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
+                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a23676-2967-779c-85d0-494fa2209dd7","ruleSet":"segment-allocation","version":"bc1d0e40d3da8f6b","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
                      *     {"line":2,"id":"r-2","problem":{"type":"urn:ps-decisions:problem:invalid-request","title":"The request does not match the contract","status":400,"detail":"The segment-allocation rule set needs facts that were not given.","code":"invalid-request","instance":"/v1/rulesets/segment-allocation/evaluate-batch?explain=none","errors":[{"pointer":"/facts/referral/source","detail":"referral.source is required by the segment-allocation rule set"}]}}
                      */
                     "application/x-ndjson": string;
@@ -4456,7 +4456,7 @@ export interface operations {
                      *           "effectiveTo": null,
                      *           "file": "exit-readiness.json",
                      *           "proposal": {
-                     *             "id": "725854cb-4f10-4f90-836f-965f3b6ebc66",
+                     *             "id": "d4be0806-d1c6-4f56-9cad-351297902c64",
                      *             "proposedBy": "example-policy",
                      *             "proposedAt": "2025-06-02T00:30:00.000Z",
                      *             "approvedBy": "example-policy-2",
@@ -4628,11 +4628,11 @@ export interface operations {
                      * @example {
                      *       "proposals": [
                      *         {
-                     *           "id": "182a0e73-6df3-45eb-a746-b7e01d4644a7",
+                     *           "id": "d4be0806-d1c6-4f56-9cad-351297902c64",
                      *           "status": "proposed",
                      *           "ruleSet": "exit-readiness",
                      *           "baseVersion": "aee352c589ae5917",
-                     *           "effectiveFrom": "2025-07-01",
+                     *           "effectiveFrom": "2025-06-03",
                      *           "rationale": "exitLetterResponseDays one more, as the revised procedure says.",
                      *           "proposedBy": "example-policy",
                      *           "proposedAt": "2025-06-02T00:30:00.000Z",
@@ -4642,11 +4642,11 @@ export interface operations {
                      *           "publishedVersion": null
                      *         },
                      *         {
-                     *           "id": "725854cb-4f10-4f90-836f-965f3b6ebc66",
+                     *           "id": "da9e7490-7d38-4257-aa4e-6fa7d1b4e585",
                      *           "status": "proposed",
                      *           "ruleSet": "exit-readiness",
                      *           "baseVersion": "aee352c589ae5917",
-                     *           "effectiveFrom": "2025-06-03",
+                     *           "effectiveFrom": "2025-07-01",
                      *           "rationale": "exitLetterResponseDays one more, as the revised procedure says.",
                      *           "proposedBy": "example-policy",
                      *           "proposedAt": "2025-06-02T00:30:00.000Z",
@@ -4759,7 +4759,7 @@ export interface operations {
                     } & components["schemas"]["Problem"];
                 };
             };
-            /** @description The service keeps no SQLite decision log: `proposals-unavailable` (Proposals need the SQLite deployment). */
+            /** @description The service serves fixed rules, or its proposal store could not be opened: `proposals-unavailable` (Proposals are not available on this service). */
             501: {
                 headers: {
                     /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
@@ -5836,7 +5836,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "725854cb-4f10-4f90-836f-965f3b6ebc66",
+                     *       "id": "d4be0806-d1c6-4f56-9cad-351297902c64",
                      *       "status": "proposed",
                      *       "ruleSet": "exit-readiness",
                      *       "baseVersion": "aee352c589ae5917",
@@ -6346,7 +6346,7 @@ export interface operations {
                     } & components["schemas"]["Problem"];
                 };
             };
-            /** @description The service keeps no SQLite decision log (PostgreSQL), or serves fixed rules: `proposals-unavailable` (Proposals need the SQLite deployment). */
+            /** @description The service serves fixed rules, or its proposal store could not be opened: `proposals-unavailable` (Proposals are not available on this service). */
             501: {
                 headers: {
                     /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
@@ -6414,7 +6414,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "725854cb-4f10-4f90-836f-965f3b6ebc66",
+                     *       "id": "d4be0806-d1c6-4f56-9cad-351297902c64",
                      *       "status": "proposed",
                      *       "ruleSet": "exit-readiness",
                      *       "baseVersion": "aee352c589ae5917",
@@ -7821,7 +7821,7 @@ export interface operations {
                     } & components["schemas"]["Problem"];
                 };
             };
-            /** @description The service keeps no SQLite decision log: `proposals-unavailable` (Proposals need the SQLite deployment). */
+            /** @description The service serves fixed rules, or its proposal store could not be opened: `proposals-unavailable` (Proposals are not available on this service). */
             501: {
                 headers: {
                     /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
@@ -7899,7 +7899,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "725854cb-4f10-4f90-836f-965f3b6ebc66",
+                     *       "id": "d4be0806-d1c6-4f56-9cad-351297902c64",
                      *       "status": "approved",
                      *       "ruleSet": "exit-readiness",
                      *       "baseVersion": "aee352c589ae5917",
@@ -8120,7 +8120,7 @@ export interface operations {
                     } & components["schemas"]["Problem"];
                 };
             };
-            /** @description The service keeps no SQLite decision log: `proposals-unavailable` (Proposals need the SQLite deployment). */
+            /** @description The service serves fixed rules, or its proposal store could not be opened: `proposals-unavailable` (Proposals are not available on this service). */
             501: {
                 headers: {
                     /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
@@ -8198,7 +8198,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "182a0e73-6df3-45eb-a746-b7e01d4644a7",
+                     *       "id": "da9e7490-7d38-4257-aa4e-6fa7d1b4e585",
                      *       "status": "rejected",
                      *       "ruleSet": "exit-readiness",
                      *       "baseVersion": "aee352c589ae5917",
@@ -8393,7 +8393,7 @@ export interface operations {
                     } & components["schemas"]["Problem"];
                 };
             };
-            /** @description The service keeps no SQLite decision log: `proposals-unavailable` (Proposals need the SQLite deployment). */
+            /** @description The service serves fixed rules, or its proposal store could not be opened: `proposals-unavailable` (Proposals are not available on this service). */
             501: {
                 headers: {
                     /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
@@ -8461,8 +8461,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23662-fed5-7674-a8e9-86eee88b6ebb",
-                     *       "decidedAt": "2026-12-02T10:53:07.157Z",
+                     *       "decisionId": "01a23676-29f1-71f3-aab0-da23c778ea71",
+                     *       "decidedAt": "2026-12-02T11:14:03.376Z",
                      *       "keyId": "example-caseworker",
                      *       "ruleSet": "specialist-transfer",
                      *       "version": "33274d461e1f1227",
@@ -8481,7 +8481,7 @@ export interface operations {
                      *         "single-specialist-process-outstanding",
                      *         "no-escalating-history"
                      *       ],
-                     *       "factsDigest": "sha256:7e5fc04e6a462a43042fb20f7f9525f0:21df4d65022331f0d2fa99d4155cba2fdc0b62f271258240430e5e404a926e36",
+                     *       "factsDigest": "sha256:b1282f54851f622e5213c72bfe9e9d11:88da7da3c7fa8a75d1c3925ab9ad6b8317d93c1e9f00ebe4648688a1a02f7633",
                      *       "summary": null,
                      *       "factsKept": false
                      *     }
@@ -8680,7 +8680,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23662-fed5-7674-a8e9-86eee88b6ebb",
+                     *       "decisionId": "01a23676-29f1-71f3-aab0-da23c778ea71",
                      *       "version": "33274d461e1f1227",
                      *       "factsMatch": true,
                      *       "reproduced": true,
