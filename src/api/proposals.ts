@@ -1,6 +1,7 @@
 // Four eyes on a rule change (issue 19): a policy officer proposes a new version of a rule set, in force from a date, with
-// its impact on the fixtures; another approves it, which publishes it into the rules folder and swaps it in as a reload
-// does, or rejects it. And every version's history: who proposed it, who approved it, why, and what changed.
+// its impact on the fixtures; another approves it, which publishes it (into the rules folder with SQLite; into PostgreSQL,
+// for every server process to load, in the shared deployment) and swaps it in as a reload does, or rejects it. And every
+// version's history: who proposed it, who approved it, why, and what changed.
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 /** A service on its own copy of the rules (a machine of its own) and the shared database. */
-async function service(url: string, timing?: FeedTiming) {
+async function service(url: string, timing?: FeedTiming, clock = () => NOW) {
   const dir = mkdtempSync(path.join(tmpdir(), 'ps-pg-proposals-rules-'));
   cpSync(RULES_DIR, dir, { recursive: true });
   const rules = new RuleStore(dir, RULE_SET_MODULES, quiet);
@@ -52,7 +52,7 @@ async function service(url: string, timing?: FeedTiming) {
   const app = testApp({
     rules: () => rules.current(),
     reload: () => rules.reload(),
-    clock: () => NOW,
+    clock,
     logger: quiet,
     log,
     keys: KEYS,
@@ -233,4 +233,28 @@ test('NOTIFY alone brings a new version (no polling), and a LISTEN connection cu
   } finally {
     await db.end();
   }
+});
+
+test('a process that learnt of a version early switches to it at Sydney midnight, as one that learns late does', async () => {
+  const url = await pg.createDatabase('shared_five');
+  const one = await service(url);
+  // The second process's clock: a second before midnight in Sydney, then midnight (AEDT, UTC+11).
+  let now = new Date('2026-03-10T12:59:59Z');
+  const two = await service(url, undefined, () => now);
+  const a = await one.officerA().post('/v1/proposals').send(proposal(24, TOMORROW));
+  expect((await one.officerB().post(`/v1/proposals/${a.body.id}/approve`).send({ comment: 'Yes.' })).status).toBe(200);
+  await within(2_000, () => Promise.resolve(two.feed.all().length === 1));
+  const newVersion = two.feed.all()[0]?.version;
+  // Known, loaded, and not yet in force: a case decided with no asOf (today in Sydney) still takes the old version.
+  const { asOf: _asOf, ...undated } = referral(TOMORROW);
+  const before = await two.app.as('caseworker').post('/v1/rulesets/direct-referral/evaluate').send(undated);
+  expect(before.status).toBe(200);
+  expect(before.body.asOf).toBe(TODAY);
+  expect(before.body.version).not.toBe(newVersion);
+  expect(before.body.outcome.eligible).toBe(true);
+  now = new Date('2026-03-10T13:00:00Z');
+  const after = await two.app.as('caseworker').post('/v1/rulesets/direct-referral/evaluate').send(undated);
+  expect(after.body.asOf).toBe(TOMORROW);
+  expect(after.body.version).toBe(newVersion);
+  expect(after.body.outcome.eligible).toBe(false);
 });
