@@ -76,8 +76,9 @@ export interface AppOptions {
   /** A request not answered within this is answered 503 (evaluate-batch streams, and is bounded by the server's requestTimeout instead). */
   requestTimeoutMs?: number;
   /**
-   * Proposals and their publication (proposals.ts): the SQLite store and the rules folder. Absent (a PostgreSQL
-   * decision log, or fixed rules), the proposal routes answer 501; they also need `reload`, to swap a published version in.
+   * Proposals and their publication (proposals.ts): the SQLite store and the rules folder, or the PostgreSQL store
+   * every process loads published versions from. Absent (fixed rules, or a store that could not be opened), the proposal
+   * routes answer 501; they also need `reload`, to swap a published version in.
    */
   proposals?: ProposalOptions;
   /**

@@ -1413,7 +1413,7 @@ const paths: Record<string, Record<string, unknown>> = {
       summary: 'Propose a new version of a rule set, in force from a date',
       description:
         "Validates the draft as the rules folder would hold it once published (the version in force now ending the day before effectiveFrom), measures its impact on the rule set's fixtures, and records the proposal for a second policy officer. Nothing is stored when it is refused. " +
-        'Proposals are kept in the SQLite decision log: a service on PostgreSQL answers 501 for now.',
+        'Proposals are kept in the decision log: in its SQLite file, or in its PostgreSQL database, shared by every server process.',
       tags: ['Proposals'],
       permission: 'propose',
       requestBody: jsonBody(ref('ProposalRequest'), 'The rule set, the draft rule file, the day it takes effect and why'),
@@ -1429,7 +1429,7 @@ const paths: Record<string, Record<string, unknown>> = {
         409: 'The rules folder already holds a file of the names publishing would write:',
         415: JSON_ONLY,
         422: 'The draft is invalid (each problem named as the loader names it: file#pointer, line and column of the text as it would be published):',
-        501: 'The service keeps no SQLite decision log (PostgreSQL), or serves fixed rules:',
+        501: 'The service serves fixed rules, or its proposal store could not be opened:',
       },
     }),
     get: operation({
@@ -1444,7 +1444,10 @@ const paths: Record<string, Record<string, unknown>> = {
       ],
       responses: { 200: json(ref('ProposalList'), 'The proposals') },
       problems: merge(ALWAYS, { 400: ['invalid-request'], 501: ['proposals-unavailable'] }),
-      when: { 400: 'A query parameter is given twice, or status is not one of the three:', 501: 'The service keeps no SQLite decision log:' },
+      when: {
+        400: 'A query parameter is given twice, or status is not one of the three:',
+        501: 'The service serves fixed rules, or its proposal store could not be opened:',
+      },
     }),
   },
   '/v1/proposals/{id}': {
@@ -1457,7 +1460,7 @@ const paths: Record<string, Record<string, unknown>> = {
       parameters: [proposalIdParameter],
       responses: { 200: json(ref('ProposalDetail'), 'The proposal') },
       problems: merge(ALWAYS, { 404: ['not-found'], 501: ['proposals-unavailable'] }),
-      when: { 404: 'No such proposal:', 501: 'The service keeps no SQLite decision log:' },
+      when: { 404: 'No such proposal:', 501: 'The service serves fixed rules, or its proposal store could not be opened:' },
     }),
   },
   '/v1/proposals/{id}/approve': {
@@ -1467,7 +1470,8 @@ const paths: Record<string, Record<string, unknown>> = {
       description:
         "Publishes the new version into the rules folder, each file written whole (a temporary file renamed over it): the version it replaces moves to `<ruleSet>.before-<effectiveFrom>.json` with its effectiveTo the day before, and the new version becomes `<ruleSet>.json` with the proposal's effectiveFrom. " +
         'The rules as they would then be are validated first, and swapped in as a reload does (in every worker); if the reload refuses them, the files are put back and the proposal stays proposed. ' +
-        'Publications happen one at a time; of two approvals of one proposal, one publishes and the other is a 409.',
+        'Publications happen one at a time; of two approvals of one proposal, one publishes and the other is a 409. ' +
+        'With a PostgreSQL decision log (the shared deployment) the two versions are published into the database instead, in the transaction that marks the proposal approved, and every server process loads them (notified, or within a second by polling); `ps-rules export` writes them as files.',
       tags: ['Proposals'],
       permission: 'approve',
       parameters: [proposalIdParameter],
@@ -1486,7 +1490,7 @@ const paths: Record<string, Record<string, unknown>> = {
         409: 'It is no longer proposed (approved or rejected already), its base version is no longer the newest (propose it again on the version now in force), or its effectiveFrom has passed:',
         415: JSON_ONLY,
         422: 'The rules as published would be refused, or the rule files on disk are refused; nothing is written:',
-        501: 'The service keeps no SQLite decision log:',
+        501: 'The service serves fixed rules, or its proposal store could not be opened:',
       },
     }),
   },
@@ -1506,7 +1510,7 @@ const paths: Record<string, Record<string, unknown>> = {
         404: 'No such proposal:',
         409: 'It is no longer proposed:',
         415: JSON_ONLY,
-        501: 'The service keeps no SQLite decision log:',
+        501: 'The service serves fixed rules, or its proposal store could not be opened:',
       },
     }),
   },

@@ -1,6 +1,6 @@
 // Proposals kept in SQLite: in the decision log's own file (beside its tables, on their own connection), so the record of
 // who proposed and who approved each version lives with the decisions it made. One machine's deployment: PostgreSQL's
-// shared store is a later step (issue 19).
+// shared store is postgres-proposal-store.ts, with the same interface (ProposalStore).
 import Database from 'better-sqlite3';
 import type { ImpactReport } from './impact';
 
@@ -94,7 +94,29 @@ export interface Decided {
   comment: string;
 }
 
-export class SqliteProposalStore {
+/** A value, or a promise of one: SQLite's store answers at once (better-sqlite3 is synchronous), PostgreSQL's later. */
+export type Answer<T> = T | Promise<T>;
+
+/**
+ * What the proposal routes ask of either store (SQLite's here, PostgreSQL's in postgres-proposal-store.ts). Approval is
+ * not here: SQLite's publishes into the rules folder under the file's write lock (exclusive), PostgreSQL's publishes into
+ * its own tables in one transaction (PostgresProposalStore.approve); the routes take each its own way (api/proposals.ts).
+ */
+export interface ProposalStore {
+  readonly kind: 'sqlite' | 'postgres';
+  create(p: NewProposal): Answer<Proposal>;
+  get(id: string): Answer<Proposal | undefined>;
+  /** Newest first. */
+  list(filter?: { ruleSet?: string; status?: ProposalStatus }): Answer<Proposal[]>;
+  /** Moves a proposal out of `proposed`, once; false when it was no longer proposed. */
+  decide(id: string, status: 'approved' | 'rejected', decided: Decided, publishedVersion?: string | null): Answer<boolean>;
+  /** The proposal that published a version (or the version it was ended into), if approval published it. */
+  publishedBy(version: string): Answer<Proposal | undefined>;
+  close(): Answer<void>;
+}
+
+export class SqliteProposalStore implements ProposalStore {
+  readonly kind = 'sqlite';
   private readonly db: Database.Database;
 
   /** `file`: the decision log's SQLite file (SqliteDecisionLog.location), opened on a connection of its own. */

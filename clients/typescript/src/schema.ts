@@ -309,7 +309,7 @@ export interface paths {
         put?: never;
         /**
          * Propose a new version of a rule set, in force from a date
-         * @description Validates the draft as the rules folder would hold it once published (the version in force now ending the day before effectiveFrom), measures its impact on the rule set's fixtures, and records the proposal for a second policy officer. Nothing is stored when it is refused. Proposals are kept in the SQLite decision log: a service on PostgreSQL answers 501 for now.
+         * @description Validates the draft as the rules folder would hold it once published (the version in force now ending the day before effectiveFrom), measures its impact on the rule set's fixtures, and records the proposal for a second policy officer. Nothing is stored when it is refused. Proposals are kept in the decision log: in its SQLite file, or in its PostgreSQL database, shared by every server process.
          *
          *     Roles: policy (permission `propose`).
          */
@@ -353,7 +353,7 @@ export interface paths {
         put?: never;
         /**
          * Approve another officer's proposal, publishing it
-         * @description Publishes the new version into the rules folder, each file written whole (a temporary file renamed over it): the version it replaces moves to `<ruleSet>.before-<effectiveFrom>.json` with its effectiveTo the day before, and the new version becomes `<ruleSet>.json` with the proposal's effectiveFrom. The rules as they would then be are validated first, and swapped in as a reload does (in every worker); if the reload refuses them, the files are put back and the proposal stays proposed. Publications happen one at a time; of two approvals of one proposal, one publishes and the other is a 409.
+         * @description Publishes the new version into the rules folder, each file written whole (a temporary file renamed over it): the version it replaces moves to `<ruleSet>.before-<effectiveFrom>.json` with its effectiveTo the day before, and the new version becomes `<ruleSet>.json` with the proposal's effectiveFrom. The rules as they would then be are validated first, and swapped in as a reload does (in every worker); if the reload refuses them, the files are put back and the proposal stays proposed. Publications happen one at a time; of two approvals of one proposal, one publishes and the other is a 409. With a PostgreSQL decision log (the shared deployment) the two versions are published into the database instead, in the transaction that marks the proposal approved, and every server process loads them (notified, or within a second by polling); `ps-rules export` writes them as files.
          *
          *     Roles: policy (permission `approve`).
          */
@@ -2452,7 +2452,7 @@ export interface operations {
                      *     # TYPE http_request_duration_seconds histogram
                      *     http_request_duration_seconds_bucket{le="0.001",method="GET",route="/health",status="200"} 0
                      *     http_request_duration_seconds_bucket{le="0.0025",method="GET",route="/health",status="200"} 0
-                     *     http_request_duration_seconds_bucket{le="0.005",method="GET",route="/health",status="200"} 0
+                     *     http_request_duration_seconds_bucket{le="0.005",method="GET",route="/health",status="200"} 1
                      *     http_request_duration_seconds_bucket{le="0.0075",method="GET",route="/health",status="200"} 1
                      *     http_request_duration_seconds_bucket{le="0.01",method="GET",route="/health",status="200"} 1
                      */
@@ -3587,7 +3587,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a2367a-8cf7-7aed-ab33-140dc0f4427a",
+                     *       "decisionId": "01a2367f-743f-7706-83ec-eca22ea16a63",
                      *       "ruleSet": "segment-allocation",
                      *       "version": "bc1d0e40d3da8f6b",
                      *       "effective": {
@@ -3901,7 +3901,7 @@ export interface operations {
                 };
                 content: {
                     /**
-                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a2367a-8d14-7ea0-89b6-7aa3e003b004","ruleSet":"segment-allocation","version":"bc1d0e40d3da8f6b","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
+                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a2367f-7454-729f-ad1c-e237fb1d06ec","ruleSet":"segment-allocation","version":"bc1d0e40d3da8f6b","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
                      *     {"line":2,"id":"r-2","problem":{"type":"urn:ps-decisions:problem:invalid-request","title":"The request does not match the contract","status":400,"detail":"The segment-allocation rule set needs facts that were not given.","code":"invalid-request","instance":"/v1/rulesets/segment-allocation/evaluate-batch?explain=none","errors":[{"pointer":"/facts/referral/source","detail":"referral.source is required by the segment-allocation rule set"}]}}
                      */
                     "application/x-ndjson": string;
@@ -6373,7 +6373,7 @@ export interface operations {
                     } & components["schemas"]["Problem"];
                 };
             };
-            /** @description The service does not hold its rule files as texts (fixed rules): `proposals-unavailable` (Proposals need the SQLite deployment). */
+            /** @description The service does not hold its rule files as texts (fixed rules): `proposals-unavailable` (Proposals are not available on this service). */
             501: {
                 headers: {
                     /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
@@ -6449,7 +6449,7 @@ export interface operations {
                      *           "effectiveTo": null,
                      *           "file": "exit-readiness.json",
                      *           "proposal": {
-                     *             "id": "3d1a22bc-a323-4db4-a5e6-6481e258e04e",
+                     *             "id": "a86bf2a2-9f41-4b0d-b784-711007fde12a",
                      *             "proposedBy": "example-policy",
                      *             "proposedAt": "2025-06-02T00:30:00.000Z",
                      *             "approvedBy": "example-policy-2",
@@ -6621,11 +6621,11 @@ export interface operations {
                      * @example {
                      *       "proposals": [
                      *         {
-                     *           "id": "3d1a22bc-a323-4db4-a5e6-6481e258e04e",
+                     *           "id": "1ad3919f-0bee-4561-a2a1-a647209da95f",
                      *           "status": "proposed",
                      *           "ruleSet": "exit-readiness",
                      *           "baseVersion": "aee352c589ae5917",
-                     *           "effectiveFrom": "2025-06-03",
+                     *           "effectiveFrom": "2025-07-01",
                      *           "rationale": "exitLetterResponseDays one more, as the revised procedure says.",
                      *           "proposedBy": "example-policy",
                      *           "proposedAt": "2025-06-02T00:30:00.000Z",
@@ -6635,11 +6635,11 @@ export interface operations {
                      *           "publishedVersion": null
                      *         },
                      *         {
-                     *           "id": "655e4890-e022-479f-a487-58835c367412",
+                     *           "id": "a86bf2a2-9f41-4b0d-b784-711007fde12a",
                      *           "status": "proposed",
                      *           "ruleSet": "exit-readiness",
                      *           "baseVersion": "aee352c589ae5917",
-                     *           "effectiveFrom": "2025-07-01",
+                     *           "effectiveFrom": "2025-06-03",
                      *           "rationale": "exitLetterResponseDays one more, as the revised procedure says.",
                      *           "proposedBy": "example-policy",
                      *           "proposedAt": "2025-06-02T00:30:00.000Z",
@@ -6752,7 +6752,7 @@ export interface operations {
                     } & components["schemas"]["Problem"];
                 };
             };
-            /** @description The service keeps no SQLite decision log: `proposals-unavailable` (Proposals need the SQLite deployment). */
+            /** @description The service serves fixed rules, or its proposal store could not be opened: `proposals-unavailable` (Proposals are not available on this service). */
             501: {
                 headers: {
                     /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
@@ -7829,7 +7829,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "3d1a22bc-a323-4db4-a5e6-6481e258e04e",
+                     *       "id": "a86bf2a2-9f41-4b0d-b784-711007fde12a",
                      *       "status": "proposed",
                      *       "ruleSet": "exit-readiness",
                      *       "baseVersion": "aee352c589ae5917",
@@ -8339,7 +8339,7 @@ export interface operations {
                     } & components["schemas"]["Problem"];
                 };
             };
-            /** @description The service keeps no SQLite decision log (PostgreSQL), or serves fixed rules: `proposals-unavailable` (Proposals need the SQLite deployment). */
+            /** @description The service serves fixed rules, or its proposal store could not be opened: `proposals-unavailable` (Proposals are not available on this service). */
             501: {
                 headers: {
                     /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
@@ -8407,7 +8407,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "3d1a22bc-a323-4db4-a5e6-6481e258e04e",
+                     *       "id": "a86bf2a2-9f41-4b0d-b784-711007fde12a",
                      *       "status": "proposed",
                      *       "ruleSet": "exit-readiness",
                      *       "baseVersion": "aee352c589ae5917",
@@ -9814,7 +9814,7 @@ export interface operations {
                     } & components["schemas"]["Problem"];
                 };
             };
-            /** @description The service keeps no SQLite decision log: `proposals-unavailable` (Proposals need the SQLite deployment). */
+            /** @description The service serves fixed rules, or its proposal store could not be opened: `proposals-unavailable` (Proposals are not available on this service). */
             501: {
                 headers: {
                     /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
@@ -9892,7 +9892,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "3d1a22bc-a323-4db4-a5e6-6481e258e04e",
+                     *       "id": "a86bf2a2-9f41-4b0d-b784-711007fde12a",
                      *       "status": "approved",
                      *       "ruleSet": "exit-readiness",
                      *       "baseVersion": "aee352c589ae5917",
@@ -10113,7 +10113,7 @@ export interface operations {
                     } & components["schemas"]["Problem"];
                 };
             };
-            /** @description The service keeps no SQLite decision log: `proposals-unavailable` (Proposals need the SQLite deployment). */
+            /** @description The service serves fixed rules, or its proposal store could not be opened: `proposals-unavailable` (Proposals are not available on this service). */
             501: {
                 headers: {
                     /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
@@ -10191,7 +10191,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "655e4890-e022-479f-a487-58835c367412",
+                     *       "id": "1ad3919f-0bee-4561-a2a1-a647209da95f",
                      *       "status": "rejected",
                      *       "ruleSet": "exit-readiness",
                      *       "baseVersion": "aee352c589ae5917",
@@ -10386,7 +10386,7 @@ export interface operations {
                     } & components["schemas"]["Problem"];
                 };
             };
-            /** @description The service keeps no SQLite decision log: `proposals-unavailable` (Proposals need the SQLite deployment). */
+            /** @description The service serves fixed rules, or its proposal store could not be opened: `proposals-unavailable` (Proposals are not available on this service). */
             501: {
                 headers: {
                     /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
@@ -10454,8 +10454,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a2367a-8eaf-7b44-a0e2-ce3f822ac0ba",
-                     *       "decidedAt": "2026-12-02T11:18:51.311Z",
+                     *       "decisionId": "01a2367f-74d8-7761-9ee0-b25d2b50113a",
+                     *       "decidedAt": "2026-12-02T11:24:12.376Z",
                      *       "keyId": "example-caseworker",
                      *       "ruleSet": "specialist-transfer",
                      *       "version": "33274d461e1f1227",
@@ -10474,7 +10474,7 @@ export interface operations {
                      *         "single-specialist-process-outstanding",
                      *         "no-escalating-history"
                      *       ],
-                     *       "factsDigest": "sha256:fed00a157a1ab87b97b486765bc763df:743b3cae9e829901ad76a7cfa9420084392933b12f789d2aa2198cb11851173c",
+                     *       "factsDigest": "sha256:e8591b82a9c806fb963e63914ad48d59:71a26a18527eebf25ceda026596e9ddd7d1cdc56c41c294657c6b7990af7d131",
                      *       "summary": null,
                      *       "factsKept": false
                      *     }
@@ -10673,7 +10673,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a2367a-8eaf-7b44-a0e2-ce3f822ac0ba",
+                     *       "decisionId": "01a2367f-74d8-7761-9ee0-b25d2b50113a",
                      *       "version": "33274d461e1f1227",
                      *       "factsMatch": true,
                      *       "reproduced": true,
