@@ -1018,6 +1018,11 @@ const JSON_BODY: Problems = { 400: ['invalid-json', 'invalid-request'], 413: ['p
 /** Why a route that reads a JSON body answers 415: it takes application/json and no other type (media-type.ts). */
 const JSON_ONLY = `The Content-Type is not ${JSON_MEDIA_TYPE} (no other type is taken, application/*+json neither; the problem names the header and the type taken), its charset is not one the body can be read in, or the Content-Encoding is not supported:`;
 
+/** Routes that write proposals to the SQLite decision log's file: refused while that file is not the one opened. */
+const LOST_LOG: Problems = { 503: ['log-unavailable'] };
+const LOST_LOG_WHEN =
+  'The request took too long, or the SQLite decision log file the proposals are kept in was deleted or replaced under the service (nothing is written where it would be lost):';
+
 function merge(...sets: Problems[]): Problems {
   const merged: Record<number, ErrorCode[]> = {};
   for (const set of sets) {
@@ -1422,8 +1427,14 @@ const paths: Record<string, Record<string, unknown>> = {
           Location: { required: true, description: '/v1/proposals/{id}', schema: string },
         }),
       },
-      problems: merge(ALWAYS, JSON_BODY, { 404: ['unknown-rule-set'], 409: ['proposal-conflict'], 422: ['draft-invalid'], 501: ['proposals-unavailable'] }),
+      problems: merge(ALWAYS, JSON_BODY, LOST_LOG, {
+        404: ['unknown-rule-set'],
+        409: ['proposal-conflict'],
+        422: ['draft-invalid'],
+        501: ['proposals-unavailable'],
+      }),
       when: {
+        503: LOST_LOG_WHEN,
         400: 'The body is not { ruleSet, file, effectiveFrom, rationale }, or effectiveFrom is not a real date, is before today in Sydney or not after the day the version it replaces took effect (each named by its pointer):',
         404: 'No such rule set (named /ruleSet):',
         409: 'The rules folder already holds a file of the names publishing would write:',
@@ -1477,7 +1488,7 @@ const paths: Record<string, Record<string, unknown>> = {
       parameters: [proposalIdParameter],
       requestBody: jsonBody(ref('DecisionComment'), 'What the approving officer checked'),
       responses: { 200: json(ref('ProposalApproved'), 'Approved and published') },
-      problems: merge(ALWAYS, JSON_BODY, {
+      problems: merge(ALWAYS, JSON_BODY, LOST_LOG, {
         403: ['forbidden'],
         404: ['not-found'],
         409: ['proposal-conflict'],
@@ -1485,6 +1496,7 @@ const paths: Record<string, Record<string, unknown>> = {
         501: ['proposals-unavailable'],
       }),
       when: {
+        503: LOST_LOG_WHEN,
         403: 'The key proposed it (a second officer must approve), or may not approve:',
         404: 'No such proposal:',
         409: 'It is no longer proposed (approved or rejected already), its base version is no longer the newest (propose it again on the version now in force), or its effectiveFrom has passed:',
@@ -1504,8 +1516,9 @@ const paths: Record<string, Record<string, unknown>> = {
       parameters: [proposalIdParameter],
       requestBody: jsonBody(ref('DecisionComment'), 'Why not'),
       responses: { 200: json(ref('Proposal'), 'Rejected') },
-      problems: merge(ALWAYS, JSON_BODY, { 403: ['forbidden'], 404: ['not-found'], 409: ['proposal-conflict'], 501: ['proposals-unavailable'] }),
+      problems: merge(ALWAYS, JSON_BODY, LOST_LOG, { 403: ['forbidden'], 404: ['not-found'], 409: ['proposal-conflict'], 501: ['proposals-unavailable'] }),
       when: {
+        503: LOST_LOG_WHEN,
         403: 'The key proposed it (a second officer must decide it), or may not approve:',
         404: 'No such proposal:',
         409: 'It is no longer proposed:',

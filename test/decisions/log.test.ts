@@ -353,8 +353,8 @@ describe('the SQLite decision log, one file shared by several writers', () => {
   /** sqlite.ts as plain JavaScript, for child processes (ts-jest compiles only inside jest). */
   function compiledModule(): string {
     const dir = tempDir();
-    // The store and the record helpers it shares with the PostgreSQL store.
-    for (const name of ['sqlite', 'log']) {
+    // The store, the record helpers it shares with the PostgreSQL store, and its check that its files are the ones opened.
+    for (const name of ['sqlite', 'log', 'opened-files']) {
       const source = readFileSync(path.join(ROOT, 'src', 'decisions', `${name}.ts`), 'utf8');
       const { outputText } = ts.transpileModule(source, {
         compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },

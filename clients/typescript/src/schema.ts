@@ -2452,7 +2452,7 @@ export interface operations {
                      *     # TYPE http_request_duration_seconds histogram
                      *     http_request_duration_seconds_bucket{le="0.001",method="GET",route="/health",status="200"} 0
                      *     http_request_duration_seconds_bucket{le="0.0025",method="GET",route="/health",status="200"} 0
-                     *     http_request_duration_seconds_bucket{le="0.005",method="GET",route="/health",status="200"} 1
+                     *     http_request_duration_seconds_bucket{le="0.005",method="GET",route="/health",status="200"} 0
                      *     http_request_duration_seconds_bucket{le="0.0075",method="GET",route="/health",status="200"} 1
                      *     http_request_duration_seconds_bucket{le="0.01",method="GET",route="/health",status="200"} 1
                      */
@@ -3587,7 +3587,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a2367f-743f-7706-83ec-eca22ea16a63",
+                     *       "decisionId": "01a23683-9660-7f36-85d3-926151a1bc8b",
                      *       "ruleSet": "segment-allocation",
                      *       "version": "bc1d0e40d3da8f6b",
                      *       "effective": {
@@ -3901,7 +3901,7 @@ export interface operations {
                 };
                 content: {
                     /**
-                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a2367f-7454-729f-ad1c-e237fb1d06ec","ruleSet":"segment-allocation","version":"bc1d0e40d3da8f6b","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
+                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a23683-966e-737f-a259-4e615bb8dc83","ruleSet":"segment-allocation","version":"bc1d0e40d3da8f6b","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
                      *     {"line":2,"id":"r-2","problem":{"type":"urn:ps-decisions:problem:invalid-request","title":"The request does not match the contract","status":400,"detail":"The segment-allocation rule set needs facts that were not given.","code":"invalid-request","instance":"/v1/rulesets/segment-allocation/evaluate-batch?explain=none","errors":[{"pointer":"/facts/referral/source","detail":"referral.source is required by the segment-allocation rule set"}]}}
                      */
                     "application/x-ndjson": string;
@@ -6449,7 +6449,7 @@ export interface operations {
                      *           "effectiveTo": null,
                      *           "file": "exit-readiness.json",
                      *           "proposal": {
-                     *             "id": "a86bf2a2-9f41-4b0d-b784-711007fde12a",
+                     *             "id": "174c0ac7-109a-4f16-9d97-06e4144a67a5",
                      *             "proposedBy": "example-policy",
                      *             "proposedAt": "2025-06-02T00:30:00.000Z",
                      *             "approvedBy": "example-policy-2",
@@ -6621,11 +6621,11 @@ export interface operations {
                      * @example {
                      *       "proposals": [
                      *         {
-                     *           "id": "1ad3919f-0bee-4561-a2a1-a647209da95f",
+                     *           "id": "174c0ac7-109a-4f16-9d97-06e4144a67a5",
                      *           "status": "proposed",
                      *           "ruleSet": "exit-readiness",
                      *           "baseVersion": "aee352c589ae5917",
-                     *           "effectiveFrom": "2025-07-01",
+                     *           "effectiveFrom": "2025-06-03",
                      *           "rationale": "exitLetterResponseDays one more, as the revised procedure says.",
                      *           "proposedBy": "example-policy",
                      *           "proposedAt": "2025-06-02T00:30:00.000Z",
@@ -6635,11 +6635,11 @@ export interface operations {
                      *           "publishedVersion": null
                      *         },
                      *         {
-                     *           "id": "a86bf2a2-9f41-4b0d-b784-711007fde12a",
+                     *           "id": "7bac6d5b-5660-451d-b718-7cc08e4d68ea",
                      *           "status": "proposed",
                      *           "ruleSet": "exit-readiness",
                      *           "baseVersion": "aee352c589ae5917",
-                     *           "effectiveFrom": "2025-06-03",
+                     *           "effectiveFrom": "2025-07-01",
                      *           "rationale": "exitLetterResponseDays one more, as the revised procedure says.",
                      *           "proposedBy": "example-policy",
                      *           "proposedAt": "2025-06-02T00:30:00.000Z",
@@ -7829,7 +7829,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "a86bf2a2-9f41-4b0d-b784-711007fde12a",
+                     *       "id": "174c0ac7-109a-4f16-9d97-06e4144a67a5",
                      *       "status": "proposed",
                      *       "ruleSet": "exit-readiness",
                      *       "baseVersion": "aee352c589ae5917",
@@ -8359,7 +8359,7 @@ export interface operations {
                     } & components["schemas"]["Problem"];
                 };
             };
-            /** @description `timeout` (The request took too long and was abandoned). */
+            /** @description The request took too long, or the SQLite decision log file the proposals are kept in was deleted or replaced under the service (nothing is written where it would be lost): `timeout` (The request took too long and was abandoned); `log-unavailable` (The decision log could not record the decision, so none was given). */
             503: {
                 headers: {
                     /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
@@ -8375,7 +8375,7 @@ export interface operations {
                         /** @constant */
                         status?: 503;
                         /** @enum {unknown} */
-                        code?: "timeout";
+                        code?: "timeout" | "log-unavailable";
                     } & components["schemas"]["Problem"];
                 };
             };
@@ -8407,7 +8407,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "a86bf2a2-9f41-4b0d-b784-711007fde12a",
+                     *       "id": "174c0ac7-109a-4f16-9d97-06e4144a67a5",
                      *       "status": "proposed",
                      *       "ruleSet": "exit-readiness",
                      *       "baseVersion": "aee352c589ae5917",
@@ -9892,7 +9892,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "a86bf2a2-9f41-4b0d-b784-711007fde12a",
+                     *       "id": "174c0ac7-109a-4f16-9d97-06e4144a67a5",
                      *       "status": "approved",
                      *       "ruleSet": "exit-readiness",
                      *       "baseVersion": "aee352c589ae5917",
@@ -10133,7 +10133,7 @@ export interface operations {
                     } & components["schemas"]["Problem"];
                 };
             };
-            /** @description `timeout` (The request took too long and was abandoned). */
+            /** @description The request took too long, or the SQLite decision log file the proposals are kept in was deleted or replaced under the service (nothing is written where it would be lost): `timeout` (The request took too long and was abandoned); `log-unavailable` (The decision log could not record the decision, so none was given). */
             503: {
                 headers: {
                     /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
@@ -10149,7 +10149,7 @@ export interface operations {
                         /** @constant */
                         status?: 503;
                         /** @enum {unknown} */
-                        code?: "timeout";
+                        code?: "timeout" | "log-unavailable";
                     } & components["schemas"]["Problem"];
                 };
             };
@@ -10191,7 +10191,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "1ad3919f-0bee-4561-a2a1-a647209da95f",
+                     *       "id": "7bac6d5b-5660-451d-b718-7cc08e4d68ea",
                      *       "status": "rejected",
                      *       "ruleSet": "exit-readiness",
                      *       "baseVersion": "aee352c589ae5917",
@@ -10406,7 +10406,7 @@ export interface operations {
                     } & components["schemas"]["Problem"];
                 };
             };
-            /** @description `timeout` (The request took too long and was abandoned). */
+            /** @description The request took too long, or the SQLite decision log file the proposals are kept in was deleted or replaced under the service (nothing is written where it would be lost): `timeout` (The request took too long and was abandoned); `log-unavailable` (The decision log could not record the decision, so none was given). */
             503: {
                 headers: {
                     /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
@@ -10422,7 +10422,7 @@ export interface operations {
                         /** @constant */
                         status?: 503;
                         /** @enum {unknown} */
-                        code?: "timeout";
+                        code?: "timeout" | "log-unavailable";
                     } & components["schemas"]["Problem"];
                 };
             };
@@ -10454,8 +10454,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a2367f-74d8-7761-9ee0-b25d2b50113a",
-                     *       "decidedAt": "2026-12-02T11:24:12.376Z",
+                     *       "decisionId": "01a23683-96f1-75d1-a01c-951506350ad5",
+                     *       "decidedAt": "2026-12-02T11:28:43.249Z",
                      *       "keyId": "example-caseworker",
                      *       "ruleSet": "specialist-transfer",
                      *       "version": "33274d461e1f1227",
@@ -10474,7 +10474,7 @@ export interface operations {
                      *         "single-specialist-process-outstanding",
                      *         "no-escalating-history"
                      *       ],
-                     *       "factsDigest": "sha256:e8591b82a9c806fb963e63914ad48d59:71a26a18527eebf25ceda026596e9ddd7d1cdc56c41c294657c6b7990af7d131",
+                     *       "factsDigest": "sha256:c37b44ba429cee18f56b0bbdc86868a1:82f88f3c607b059290492a9b9062066c16f55f865b6cc76511d1df2a12cc5d17",
                      *       "summary": null,
                      *       "factsKept": false
                      *     }
@@ -10673,7 +10673,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a2367f-74d8-7761-9ee0-b25d2b50113a",
+                     *       "decisionId": "01a23683-96f1-75d1-a01c-951506350ad5",
                      *       "version": "33274d461e1f1227",
                      *       "factsMatch": true,
                      *       "reproduced": true,
