@@ -10,8 +10,7 @@
 import { Client, Pool, type PoolClient } from 'pg';
 import { DecisionError } from '../errors';
 import type { PublishedVersion } from '../loader/published';
-import type { ImpactReport } from './impact';
-import type { Decided, NewProposal, Proposal, ProposalStatus, ProposalStore } from './proposal-store';
+import { proposalOfRow, type Decided, type NewProposal, type Proposal, type ProposalRow, type ProposalStatus, type ProposalStore } from './proposal-store';
 
 /** The channel every process LISTENs on; the payload is the new publication's id. */
 export const PUBLISHED_CHANNEL = 'ps_rule_versions';
@@ -55,40 +54,10 @@ CREATE TABLE IF NOT EXISTS published_versions (
 );
 `;
 
-// Proposal instants and dates are kept as the text the route wrote (ISO instants, YYYY-MM-DD), so they read back exactly.
-interface Row {
-  id: string;
-  status: ProposalStatus;
-  rule_set: string;
-  base_version: string;
-  effective_from: string;
-  rationale: string;
-  proposed_by: string;
-  proposed_at: string;
-  file: Record<string, unknown>;
-  impact: ImpactReport;
-  decided_by: string | null;
-  decided_at: string | null;
-  comment: string | null;
-  published_version: string | null;
-}
-
-const proposalOf = (row: Row): Proposal => ({
-  id: row.id,
-  status: row.status,
-  ruleSet: row.rule_set,
-  baseVersion: row.base_version,
-  effectiveFrom: row.effective_from,
-  rationale: row.rationale,
-  proposedBy: row.proposed_by,
-  proposedAt: row.proposed_at,
-  file: row.file,
-  impact: row.impact,
-  decidedBy: row.decided_by,
-  decidedAt: row.decided_at,
-  comment: row.comment,
-  publishedVersion: row.published_version,
-});
+// Proposal instants and dates are kept as the text the route wrote (ISO instants, YYYY-MM-DD), so they read back exactly;
+// jsonb comes back parsed.
+type Row = ProposalRow<unknown>;
+const proposalOf = (row: Row): Proposal => proposalOfRow(row, (value) => value);
 
 interface PublishedRow {
   id: string;

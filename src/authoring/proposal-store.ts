@@ -54,7 +54,11 @@ CREATE TABLE IF NOT EXISTS published_versions (
 ) STRICT;
 `;
 
-interface Row {
+/**
+ * A row of the proposals table, as either store reads it back: the same columns, the draft and its impact as JSON text
+ * in SQLite and parsed in PostgreSQL (jsonb).
+ */
+export interface ProposalRow<Json> {
   id: string;
   status: ProposalStatus;
   rule_set: string;
@@ -63,30 +67,36 @@ interface Row {
   rationale: string;
   proposed_by: string;
   proposed_at: string;
-  file: string;
-  impact: string;
+  file: Json;
+  impact: Json;
   decided_by: string | null;
   decided_at: string | null;
   comment: string | null;
   published_version: string | null;
 }
 
-const proposalOf = (row: Row): Proposal => ({
-  id: row.id,
-  status: row.status,
-  ruleSet: row.rule_set,
-  baseVersion: row.base_version,
-  effectiveFrom: row.effective_from,
-  rationale: row.rationale,
-  proposedBy: row.proposed_by,
-  proposedAt: row.proposed_at,
-  file: JSON.parse(row.file) as Record<string, unknown>,
-  impact: JSON.parse(row.impact) as ImpactReport,
-  decidedBy: row.decided_by,
-  decidedAt: row.decided_at,
-  comment: row.comment,
-  publishedVersion: row.published_version,
-});
+/** A proposal from its row; `json` reads the draft and the impact as the store keeps them. */
+export function proposalOfRow<Json>(row: ProposalRow<Json>, json: (value: Json) => unknown): Proposal {
+  return {
+    id: row.id,
+    status: row.status,
+    ruleSet: row.rule_set,
+    baseVersion: row.base_version,
+    effectiveFrom: row.effective_from,
+    rationale: row.rationale,
+    proposedBy: row.proposed_by,
+    proposedAt: row.proposed_at,
+    file: json(row.file) as Record<string, unknown>,
+    impact: json(row.impact) as ImpactReport,
+    decidedBy: row.decided_by,
+    decidedAt: row.decided_at,
+    comment: row.comment,
+    publishedVersion: row.published_version,
+  };
+}
+
+type Row = ProposalRow<string>;
+const proposalOf = (row: Row): Proposal => proposalOfRow(row, (text) => JSON.parse(text) as unknown);
 
 export type NewProposal = Pick<Proposal, 'id' | 'ruleSet' | 'baseVersion' | 'effectiveFrom' | 'rationale' | 'proposedBy' | 'proposedAt' | 'file' | 'impact'>;
 
