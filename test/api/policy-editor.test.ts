@@ -1,0 +1,202 @@
+// Issue 19 in the browser: the rules page's policy editor, in real Chromium (playwright-core), on a real service with its
+// own copy of the rules, a SQLite decision log and proposal store, and a fixed clock. Officer A changes the aggression
+// window from 12 to 24 months in the form, sees the impact, proposes it effective tomorrow; A's own approval is refused
+// with the service's words; officer B approves in another browser context; today's cases keep the old version and
+// tomorrow's take the new. axe-core finds no WCAG 2.1 A/AA violation with the editor open.
+import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { SqliteProposalStore } from '../../src/authoring/proposal-store';
+import { SqliteDecisionLog } from '../../src/decisions/sqlite';
+import { OPERATORS } from '../../src/loader/load';
+import { NUMBER_TYPES, ROLES } from '../../src/loader/parameter-types';
+import { RuleStore } from '../../src/loader/store';
+import { RULE_SET_MODULES } from '../../src/rulesets';
+import { FIXTURES_DIR, ROOT, RULES_DIR } from '../support';
+import { TEST_KEYS, TEST_SECRETS, testApp } from '../support/app';
+import { pageTestBed } from '../support/browser';
+
+const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+const SECRET_A = TEST_SECRETS.policy; // key id pol1
+const SECRET_B = 'policy-b-test-secret-0123456789abcdef'; // key id pol2
+const KEYS = `${TEST_KEYS},pol2:policy:${SECRET_B}`;
+// Noon in Sydney on 10 March 2026 (AEDT, UTC+11): today is 2026-03-10, tomorrow 2026-03-11. The service's clock and the
+// browser's are both fixed there, so the page's "tomorrow" is the service's.
+const NOW = new Date('2026-03-10T01:00:00Z');
+const TODAY = '2026-03-10';
+const TOMORROW = '2026-03-11';
+const PAGE_HTML = readFileSync(path.join(ROOT, 'src/api/rules-page.html'), 'utf8');
+const AXE = readFileSync(path.join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8');
+
+const rulesDir = mkdtempSync(path.join(tmpdir(), 'ps-editor-rules-'));
+cpSync(RULES_DIR, rulesDir, { recursive: true });
+const rules = new RuleStore(rulesDir, RULE_SET_MODULES, quiet);
+const log = new SqliteDecisionLog({ dataDir: mkdtempSync(path.join(tmpdir(), 'ps-editor-log-')) });
+const store = new SqliteProposalStore(log.location);
+afterAll(async () => {
+  store.close();
+  await log.close();
+});
+const app = testApp({
+  rules: () => rules.current(),
+  reload: () => rules.reload(),
+  clock: () => NOW,
+  logger: quiet,
+  log,
+  keys: KEYS,
+  proposals: { store, directory: rulesDir, modules: RULE_SET_MODULES, fixturesDirectory: FIXTURES_DIR },
+});
+const bed = pageTestBed(app);
+
+/** A browser context of its own (its own sessionStorage: one officer's tab), its clock at NOW, and the rules page open with the key in use. */
+async function officer(secret: string): Promise<{ context: BrowserContext; page: Page; pageErrors: string[] }> {
+  const context = await bed.browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  await context.clock.setFixedTime(NOW);
+  const page = await context.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('console', (message) => {
+    if (/content[- ]security[- ]policy/i.test(message.text())) pageErrors.push(message.text());
+  });
+  await page.goto(`${bed.base}/rules`);
+  await page.fill('#api-key', secret);
+  await page.click('#use-key');
+  return { context, page, pageErrors };
+}
+
+/** axe-core's WCAG 2.1 A and AA checks on the page as it is now: the violations, each with the nodes it found. */
+async function axeViolations(page: Page): Promise<{ checked: number; violations: { id: string; help: string; nodes: string[] }[] }> {
+  // Run through the DevTools protocol (page.evaluate), which the page's Content-Security-Policy does not govern; an
+  // injected <script> would be refused by it, as it should be.
+  await page.evaluate(AXE);
+  // A string, evaluated in the page: this project's TypeScript has no DOM types.
+  return page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+    .then((result) => ({ checked: result.passes.length, violations: result.violations.map((v) => ({ id: v.id, help: v.help, nodes: v.nodes.map((n) => JSON.stringify(n.target)) })) }))`);
+}
+
+test("the page's lists of operators, number types and roles are the loader's", () => {
+  const list = (name: string) => {
+    const found = PAGE_HTML.match(new RegExp(`const ${name} = (\\[[^\\]]*\\]|\\{[^}]*\\});`));
+    return JSON.parse(
+      (found?.[1] as string).replace(/([{,]\s*)([a-z-]+|"[a-z-]+"):/g, (_m, lead: string, key: string) => `${lead}"${key.replace(/"/g, '')}":`),
+    ) as unknown;
+  };
+  expect(list('OPERATORS')).toEqual([...OPERATORS]);
+  expect(list('ROLES')).toEqual([...ROLES]);
+  expect(list('NUMBER_TYPES')).toEqual(Object.fromEntries(Object.entries(NUMBER_TYPES).map(([type, { minimum, maximum }]) => [type, [minimum, maximum]])));
+});
+
+test('a caseworker or an auditor sees no editor', async () => {
+  for (const role of ['caseworker', 'auditor'] as const) {
+    const { context, page } = await officer(TEST_SECRETS[role]);
+    await page.waitForSelector('section[data-ruleset="direct-referral"] table.decision-table');
+    // The role check has answered once the key is accepted and every rule set is shown; a moment more for its reply.
+    await page.waitForTimeout(300);
+    expect(await page.isHidden('#policy')).toBe(true);
+    expect(await page.locator('#edit-draft').isVisible()).toBe(false);
+    await context.close();
+  }
+});
+
+test('officer A drafts 24 months in the form, proposes it for tomorrow, cannot approve it; B approves; today old, tomorrow new', async () => {
+  const a = await officer(SECRET_A);
+  const { page } = a;
+  await page.waitForSelector('#policy:not([hidden])');
+  await page.selectOption('#edit-ruleset', 'direct-referral');
+  await page.click('#edit-draft');
+  const months = page.getByLabel('aggressionWindowMonths (months, 1 to 120)');
+  await expect(months.inputValue()).resolves.toBe('12');
+  // The forms are built from the rule file: each parameter by its type, each rule's conditions, sources, fact defaults.
+  await expect(
+    page.getByRole('group', { name: 'directReferralSources (values of referral.source)' }).locator('input[type=checkbox]').count(),
+  ).resolves.toBeGreaterThan(3);
+  await expect(page.locator('[data-edit-rule] .condition select').count()).resolves.toBeGreaterThan(10);
+  await expect(page.textContent('#draft-form')).resolves.toContain('This rule set defaults no facts.');
+  await months.fill('24');
+  // The raw JSON view follows the form.
+  await expect(
+    page
+      .locator('#draft-json')
+      .textContent()
+      .then((t) => JSON.parse(t as string).parameters.aggressionWindowMonths.value),
+  ).resolves.toBe(24);
+  await page.screenshot({ path: '/tmp/editor-draft.png' });
+
+  await page.fill('#rationale', 'The procedure now looks back two years for face-to-face aggression (circular 2026/07).');
+  await expect(page.inputValue('#effective-from')).resolves.toBe(TOMORROW);
+  await page.click('#propose');
+  await page.waitForSelector('#proposals [data-proposal]');
+  await expect(page.textContent('#editor-status')).resolves.toMatch(/^Proposed .*in force from 2026-03-11/);
+  const [listed] = store.list({});
+  expect(listed).toEqual(expect.objectContaining({ proposedBy: 'pol1', effectiveFrom: TOMORROW, status: 'proposed' }));
+  expect((listed!.file as { parameters: { aggressionWindowMonths: { value: number } } }).parameters.aggressionWindowMonths.value).toBe(24);
+
+  // A's own approval: refused, with the service's words in the alert region.
+  const proposal = page.locator(`[data-proposal="${listed!.id}"]`);
+  await proposal.getByLabel('Your comment (what you checked, or why not)').fill('Looks right to me.');
+  await proposal.getByRole('button', { name: 'Approve' }).click();
+  await page.waitForFunction(`document.getElementById('editor-alert').textContent.includes('a second officer must approve')`);
+  await expect(page.getAttribute('#editor-alert', 'role')).resolves.toBe('alert');
+  await page.screenshot({ path: '/tmp/editor-refused.png' });
+  expect(store.get(listed!.id)?.status).toBe('proposed');
+
+  // With the editor open (forms, impact, the proposal and its refusal): rules were checked, and none is violated.
+  const axe = await axeViolations(page);
+  expect(axe.checked).toBeGreaterThan(10);
+  expect(axe.violations).toEqual([]);
+
+  // Officer B, in a context of its own, approves with a comment.
+  const b = await officer(SECRET_B);
+  await b.page.waitForSelector(`[data-proposal="${listed!.id}"] button[data-action="approve"]`);
+  const theirs = b.page.locator(`[data-proposal="${listed!.id}"]`);
+  await theirs.getByLabel('Your comment (what you checked, or why not)').fill('Checked against circular 2026/07.');
+  await theirs.getByRole('button', { name: 'Approve' }).click();
+  await b.page.waitForFunction(`document.getElementById('editor-status').textContent.startsWith('Approved')`);
+  expect(store.get(listed!.id)).toEqual(expect.objectContaining({ status: 'approved', decidedBy: 'pol2' }));
+  const newVersion = store.get(listed!.id)?.publishedVersion as string;
+  await expect(b.page.textContent('#editor-status')).resolves.toContain(`version ${newVersion} is published, in force from ${TOMORROW}`);
+
+  // The history in B's editor: who proposed and approved the new version, why, and the change side by side.
+  await b.page.selectOption('#edit-ruleset', 'direct-referral');
+  await b.page.click('#edit-draft');
+  const latest = b.page.locator(`#history-list [data-version="${newVersion}"]`);
+  await latest.waitFor();
+  await expect(latest.textContent()).resolves.toMatch(/Proposed by pol1 .*approved by pol2 .*Why: The procedure now looks back two years/);
+  await expect(latest.locator('table.diff tr').nth(1).locator('td').allTextContents()).resolves.toEqual([
+    '/parameters/aggressionWindowMonths/value',
+    '12',
+    '24',
+  ]);
+  await latest.scrollIntoViewIfNeeded();
+  await b.page.screenshot({ path: '/tmp/editor-history.png' });
+
+  // Evaluated in B's tab (try a case): a referral with face-to-face abuse 18 months before is direct today, standard tomorrow.
+  const facts = {
+    program: 'centrelink',
+    referral: { source: 'mats', receivedOn: TODAY },
+    customer: { incidents: [{ date: '2024-09-11', kind: 'verbal-abuse', setting: 'face-to-face' }] },
+  };
+  const decided = async (asOf: string) => {
+    await b.page.selectOption('#ruleset', 'direct-referral');
+    await b.page.fill('#asof', asOf);
+    await b.page.fill('#facts', JSON.stringify({ ...facts, referral: { ...facts.referral, receivedOn: asOf } }));
+    await b.page.click('#evaluate');
+    await b.page.waitForSelector(`#result h3:text("as of ${asOf}")`);
+    return {
+      heading: (await b.page.textContent('#result h3')) as string,
+      eligible: await b.page.textContent('#result td[data-field="eligible"]'),
+    };
+  };
+  const today = await decided(TODAY);
+  expect(today.eligible).toBe('true');
+  expect(today.heading).not.toContain(newVersion);
+  const tomorrow = await decided(TOMORROW);
+  expect(tomorrow.eligible).toBe('false');
+  expect(tomorrow.heading).toContain(`version ${newVersion}`);
+
+  expect(a.pageErrors).toEqual([]);
+  expect(b.pageErrors).toEqual([]);
+  await a.context.close();
+  await b.context.close();
+});
