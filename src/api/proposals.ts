@@ -321,8 +321,11 @@ export function addProposalRoutes(app: Express, context: ProposalRouteContext): 
     const store = options?.store;
     let previous: unknown;
     const history = versions.versions.map((v) => {
+      // The file as written: the compiled one has its descriptions' {parameter} placeholders filled in, and a draft made
+      // from that would lose them.
+      const text = v.texts?.rule ?? JSON.stringify(v.file);
       // What the rules say, not when: each version's period is listed beside it, and one ending is not a change to it.
-      const json = JSON.parse(undated(v.texts?.rule ?? JSON.stringify(v.file))) as unknown;
+      const json = JSON.parse(undated(text)) as unknown;
       const diff = previous === undefined ? [] : jsonChanges(previous, json);
       previous = json;
       const p = store?.publishedBy(v.version);
@@ -331,6 +334,7 @@ export function addProposalRoutes(app: Express, context: ProposalRouteContext): 
         effectiveFrom: v.effectiveFrom,
         effectiveTo: v.effectiveTo,
         file: v.sourceFile,
+        ruleFile: JSON.parse(text) as unknown,
         proposal: p
           ? {
               id: p.id,

@@ -163,6 +163,8 @@ test('officer A drafts 24 months in the form, proposes it for tomorrow, cannot a
   const latest = b.page.locator(`#history-list [data-version="${newVersion}"]`);
   await latest.waitFor();
   await expect(latest.textContent()).resolves.toMatch(/Proposed by pol1 .*approved by pol2 .*Why: The procedure now looks back two years/);
+  // One change: the draft was made from the file as written, so its descriptions keep their {parameter} placeholders.
+  await expect(latest.locator('table.diff tr').count()).resolves.toBe(2);
   await expect(latest.locator('table.diff tr').nth(1).locator('td').allTextContents()).resolves.toEqual([
     '/parameters/aggressionWindowMonths/value',
     '12',
