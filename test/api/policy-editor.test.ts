@@ -90,9 +90,8 @@ test("the page's lists of operators, number types and roles are the loader's", (
 test('a caseworker or an auditor sees no editor', async () => {
   for (const role of ['caseworker', 'auditor'] as const) {
     const { context, page } = await officer(TEST_SECRETS[role]);
-    await page.waitForSelector('section[data-ruleset="direct-referral"] table.decision-table');
-    // The role check has answered once the key is accepted and every rule set is shown; a moment more for its reply.
-    await page.waitForTimeout(300);
+    await page.waitForSelector('#policy[data-role-checked]', { state: 'attached' });
+    expect(await page.getAttribute('#policy', 'data-role-checked')).toBe('not policy');
     expect(await page.isHidden('#policy')).toBe(true);
     expect(await page.locator('#edit-draft').isVisible()).toBe(false);
     await context.close();
@@ -129,6 +128,13 @@ test('officer A drafts 24 months in the form, proposes it for tomorrow, cannot a
   await page.waitForSelector('#proposals [data-proposal]');
   await expect(page.textContent('#editor-status')).resolves.toMatch(/^Proposed .*in force from 2026-03-11/);
   const [listed] = store.list({});
+  // The impact the service measured on the fixtures: the cases that no longer go direct, and the change that moved them.
+  const changedFixtures = (listed!.impact as { changed: unknown[] }).changed.length;
+  expect(changedFixtures).toBeGreaterThan(0);
+  await expect(page.textContent('#fixture-summary')).resolves.toMatch(new RegExp(`: ${changedFixtures} decide differently under the draft`));
+  const moved = page.locator('#fixture-impact .changed-cases li[data-case]');
+  await expect(moved.count()).resolves.toBe(changedFixtures);
+  await expect(moved.first().textContent()).resolves.toMatch(/eligible: true → false.*Changed by: .*parameter aggressionWindowMonths 12 → 24/);
   expect(listed).toEqual(expect.objectContaining({ proposedBy: 'pol1', effectiveFrom: TOMORROW, status: 'proposed' }));
   expect((listed!.file as { parameters: { aggressionWindowMonths: { value: number } } }).parameters.aggressionWindowMonths.value).toBe(24);
 
@@ -136,7 +142,7 @@ test('officer A drafts 24 months in the form, proposes it for tomorrow, cannot a
   const proposal = page.locator(`[data-proposal="${listed!.id}"]`);
   await proposal.getByLabel('Your comment (what you checked, or why not)').fill('Looks right to me.');
   await proposal.getByRole('button', { name: 'Approve' }).click();
-  await page.waitForFunction(`document.getElementById('editor-alert').textContent.includes('a second officer must approve')`);
+  await page.locator('#editor-alert', { hasText: 'a second officer must approve' }).waitFor();
   await expect(page.getAttribute('#editor-alert', 'role')).resolves.toBe('alert');
   await page.screenshot({ path: '/tmp/editor-refused.png' });
   expect(store.get(listed!.id)?.status).toBe('proposed');
@@ -152,7 +158,7 @@ test('officer A drafts 24 months in the form, proposes it for tomorrow, cannot a
   const theirs = b.page.locator(`[data-proposal="${listed!.id}"]`);
   await theirs.getByLabel('Your comment (what you checked, or why not)').fill('Checked against circular 2026/07.');
   await theirs.getByRole('button', { name: 'Approve' }).click();
-  await b.page.waitForFunction(`document.getElementById('editor-status').textContent.startsWith('Approved')`);
+  await b.page.locator('#editor-status', { hasText: /^Approved/ }).waitFor();
   expect(store.get(listed!.id)).toEqual(expect.objectContaining({ status: 'approved', decidedBy: 'pol2' }));
   const newVersion = store.get(listed!.id)?.publishedVersion as string;
   await expect(b.page.textContent('#editor-status')).resolves.toContain(`version ${newVersion} is published, in force from ${TOMORROW}`);
@@ -201,4 +207,60 @@ test('officer A drafts 24 months in the form, proposes it for tomorrow, cannot a
   expect(b.pageErrors).toEqual([]);
   await a.context.close();
   await b.context.close();
+});
+
+test("a value out of its type's bounds and a past effective date are refused with the service's words beside their fields; nothing is proposed", async () => {
+  const { context, page, pageErrors } = await officer(SECRET_A);
+  await page.waitForSelector('#policy:not([hidden])');
+  await page.selectOption('#edit-ruleset', 'direct-referral');
+  await page.click('#edit-draft');
+  const before = store.list({}).length;
+  await page.fill('#rationale', 'Trying the bounds.');
+  await page.fill('#effective-from', '2026-03-09');
+  await page.click('#propose');
+  await page.locator('#effective-from-problem', { hasText: /./ }).waitFor();
+  await expect(page.textContent('#effective-from-problem')).resolves.toContain('in the past');
+  await expect(page.getAttribute('#effective-from', 'aria-describedby')).resolves.toBe('effective-from-problem');
+
+  const months = page.getByLabel('aggressionWindowMonths (months, 1 to 120)');
+  await months.fill('200');
+  // A date after tomorrow: the test above may have published a version in force from tomorrow already.
+  await page.fill('#effective-from', '2026-04-01');
+  await page.click('#propose');
+  const problem = page.locator(`#${(await months.getAttribute('aria-describedby')) as string}`);
+  await problem.filter({ hasText: /./ }).waitFor();
+  await expect(problem.textContent()).resolves.toMatch(/aggressionWindowMonths.*whole number from 1 to 120.*\(line \d+, column \d+\)/);
+  await expect(months.getAttribute('aria-invalid')).resolves.toBe('true');
+  await expect(page.textContent('#editor-alert')).resolves.toMatch(/^Not proposed: /);
+  await problem.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: '/tmp/editor-field-problem.png' });
+  expect(store.list({}).length).toBe(before);
+  expect(pageErrors).toEqual([]);
+  await context.close();
+});
+
+test("the forms follow each rule file: fact defaults, a role chosen from the procedure's, a condition re-pointed at another fact", async () => {
+  const { context, page, pageErrors } = await officer(SECRET_A);
+  await page.waitForSelector('#policy:not([hidden])');
+  await page.selectOption('#edit-ruleset', 'segment-allocation');
+  await page.click('#edit-draft');
+  await page.waitForSelector('[data-edit-default]');
+  const json = async () => JSON.parse((await page.textContent('#draft-json')) as string) as Record<string, Record<string, Record<string, unknown>>>;
+  const file = await json();
+  // Every fact default and parameter of the file has its fieldset.
+  await expect(page.locator('[data-edit-default]').count()).resolves.toBe(Object.keys(file.factDefaults!).length);
+  await expect(page.locator('[data-edit-parameter]').count()).resolves.toBe(Object.keys(file.parameters!).length);
+  const role = Object.entries(file.parameters!).find(([, p]) => (p as { type: string }).type === 'role')!;
+  const roleSelect = page.getByLabel(`${role[0]} (who)`);
+  await expect(roleSelect.inputValue()).resolves.toBe((role[1] as { value: string }).value);
+  await roleSelect.selectOption('PS Team Leader');
+  expect(((await json()).parameters![role[0]] as { value: string }).value).toBe('PS Team Leader');
+  // A condition's fact, chosen from the vocabulary.
+  const firstFact = page.locator('[data-edit-rule] .condition').first().getByLabel('fact');
+  await firstFact.selectOption('program');
+  expect(JSON.stringify((await json()).rules)).toContain('"fact":"program"');
+  await page.locator('[data-edit-default]').first().scrollIntoViewIfNeeded();
+  await page.screenshot({ path: '/tmp/editor-defaults.png' });
+  expect(pageErrors).toEqual([]);
+  await context.close();
 });
