@@ -162,6 +162,24 @@ async function main(): Promise<void> {
     const drafted = JSON.parse(readFileSync(path.join(proposalRules, `${ruleSet}.json`), 'utf8')) as { parameters: Record<string, { value: unknown }> };
     const [parameter, { value }] = Object.entries(drafted.parameters).find(([, p]) => typeof p.value === 'number') as [string, { value: number }];
     drafted.parameters[parameter] = { ...drafted.parameters[parameter], value: value + 1 };
+    // What the draft would change in the fixtures before it is proposed (the policy editor asks as it is edited), and in
+    // a backlog of two referrals sent with it.
+    const backlog = ['01-centrelink-all-met', '07-cs-letter-thirteen-days-not-ready']
+      .map((name) => {
+        const { asOf, facts } = JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', ruleSet, `${name}.json`), 'utf8')) as {
+          asOf: string;
+          facts: unknown;
+        };
+        return JSON.stringify({ id: name, asOf, facts });
+      })
+      .join('\n');
+    examples.draftImpact = await call(
+      'policy',
+      'POST',
+      `/v1/rulesets/${ruleSet}/draft-impact`,
+      { mediaType: 'application/json', value: { file: drafted, backlog: { format: 'ndjson', text: backlog } } },
+      proposalBase,
+    );
     const proposal = {
       mediaType: 'application/json',
       value: { ruleSet, file: drafted, effectiveFrom: '2025-06-03', rationale: `${parameter} one more, as the revised procedure says.` },

@@ -154,6 +154,12 @@ async function work(): Promise<void> {
   await serve(handoff.settings, true, rules);
 }
 
+/** The fixtures beside the rules folder (../fixtures, as ps-rules finds them), when there are any: what drafts are measured on. */
+function fixturesBeside(rulesDirectory: string): { fixturesDirectory?: string } {
+  const fixtures = path.join(path.dirname(rulesDirectory), 'fixtures');
+  return existsSync(fixtures) ? { fixturesDirectory: fixtures } : {};
+}
+
 /**
  * Proposals (issue 19), kept in the SQLite decision log's file on a connection of their own and published into the rules
  * folder; measured on the fixtures beside the rules folder (../fixtures, as ps-rules finds them) when there are any.
@@ -163,12 +169,11 @@ async function proposalStore(log: DecisionLog, rulesDirectory: string, logger: p
   if (log.kind !== 'sqlite') return undefined;
   try {
     const { SqliteProposalStore } = await import('./authoring/proposal-store');
-    const fixtures = path.join(path.dirname(rulesDirectory), 'fixtures');
     return {
       store: new SqliteProposalStore(log.location),
       directory: rulesDirectory,
       modules: RULE_SET_MODULES,
-      ...(existsSync(fixtures) ? { fixturesDirectory: fixtures } : {}),
+      ...fixturesBeside(rulesDirectory),
     };
   } catch (error) {
     // Decisions go on without proposals: the routes answer 501, and the log says why.
@@ -267,6 +272,8 @@ async function serve(settings: Settings, clustered: boolean, rules?: RuleRegistr
     batch: config.batch,
     workers: clustered ? () => workers : undefined,
     proposals,
+    // Drafts are measured whatever the decision log (a PostgreSQL deployment's officers see impact too).
+    drafts: { modules: RULE_SET_MODULES, ...fixturesBeside(rulesDirectory) },
   });
   // Header, request and idle timeouts and a connection cap (limits.ts), before Express sees a request.
   const { host, port } = settings;

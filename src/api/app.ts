@@ -19,6 +19,7 @@ import { isAsOf, NOT_A_DATE } from '../facts/validate';
 import type { Decided, DecisionRecorder } from '../decisions/recorder';
 import { authorize, type Caller, type KeyRing, type Permission } from './access';
 import { addDecisionRoutes, DecisionReplayer } from './decisions';
+import { addDraftImpactRoute, type DraftOptions } from './draft-impact';
 import { addProposalRoutes, type ProposalOptions } from './proposals';
 import { closeWhenAnswered, DEFAULT_BATCH_LIMITS, rateLimitPerKey, requestTimeout, type BatchLimits } from './limits';
 import { metricsHandler, outcomeLabel, type Metrics } from './metrics';
@@ -32,6 +33,8 @@ import { JSON_MEDIA_TYPE, unsupportedCharset, unsupportedMediaType } from './med
 import { internalProblem, problemOf, sendProblem } from './problem';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
+/** A draft with the backlog it is measured on (draft-impact.ts): some 20,000 referrals. */
+export const DRAFT_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
 
 export interface AppLogger {
   error(details: object, message: string): void;
@@ -77,6 +80,11 @@ export interface AppOptions {
    * decision log, or fixed rules), the proposal routes answer 501; they also need `reload`, to swap a published version in.
    */
   proposals?: ProposalOptions;
+  /**
+   * What a draft of a rule set is compiled and measured with, for POST /v1/rulesets/{name}/draft-impact (draft-impact.ts):
+   * the rule-set modules and the fixtures. Absent, the proposals' own are used; with neither, the route answers 501.
+   */
+  drafts?: DraftOptions;
 }
 
 interface BodyParserError {
@@ -381,6 +389,17 @@ export function createApp(options: AppOptions): RequestListener {
     body: [jsonOnly, jsonBody(BODY_LIMIT_BYTES)],
     ruleSetNamed,
     proposals: options.proposals,
+  });
+
+  // A backlog of a few thousand referrals is sent whole with the draft: a larger body than one case's.
+  const drafts = options.drafts ?? options.proposals;
+  addDraftImpactRoute(app, {
+    rules,
+    clock,
+    guard,
+    body: [jsonOnly, jsonBody(DRAFT_BODY_LIMIT_BYTES)],
+    ruleSetNamed,
+    ...(drafts ? { drafts: { modules: drafts.modules, ...(drafts.fixturesDirectory ? { fixturesDirectory: drafts.fixturesDirectory } : {}) } } : {}),
   });
 
   const replayer = new DecisionReplayer(recorder.log, rules);

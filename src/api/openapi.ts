@@ -317,6 +317,24 @@ const jsonChange = closed(
   ['before', 'after'],
 );
 
+/** What an impact report holds: POST /v1/admin/impact's, and the draft impact's with its moves beside. */
+const impactReportFields: Record<string, Schema> = {
+  cases: integer(),
+  unchanged: integer(),
+  changed: { type: 'array', items: ref('CaseChange') },
+  refused: {
+    type: 'array',
+    description: 'Cases refused (invalid facts, no version in force) under either rules, with the reason',
+    items: closed({
+      id: string,
+      ruleSet: string,
+      base: stringOrNull('Why the rules in force refused it'),
+      changed: stringOrNull('Why the rules on disk refused it'),
+    }),
+  },
+  counts: mapOf(integer(1), '"<ruleSet> <field>: <base> → <changed>" → how many cases'),
+};
+
 function proposalSchemas(): Record<string, Schema> {
   return {
     ProposalRequest: closed({
@@ -355,6 +373,78 @@ function proposalSchemas(): Record<string, Schema> {
       }),
     }),
     JsonChange: jsonChange,
+    DraftImpactRequest: closed(
+      {
+        file: {
+          type: 'object',
+          description:
+            'The whole rule file of the draft (a rule file of the rule set named in the path). Checked as the loader checks a rule file (422 draft-invalid, each problem as <ruleSet>.json#<pointer> with the line and column of the text as publishing would write it)',
+        },
+        backlog: closed(
+          {
+            format: { enum: ['ndjson', 'csv'] },
+            text: {
+              type: 'string',
+              description:
+                "The file's text. NDJSON: one case a line, { id?, ruleSet?, asOf?, facts } or the facts themselves, read as `ps-rules diff --cases` reads them (asOf defaults to today in Sydney). CSV: a header row, each row converted to facts by the triage mapping and decided as of today",
+            },
+            mapping: {
+              type: 'object',
+              description:
+                "CSV only: the triage mapping from the export's columns to facts; default the one shipped beside the fixtures (fixtures/csv/backlog-mapping.json)",
+            },
+          },
+          ['mapping'],
+          { description: 'A backlog the officer uploads, to see what the draft would change in it' },
+        ),
+      },
+      ['backlog'],
+    ),
+    OutcomeMove: closed({
+      ruleSet: ref('RuleSetName'),
+      field: { type: 'string', description: 'The outcome field' },
+      from: { description: 'Its value under the version in force' },
+      to: { description: 'Its value under the draft' },
+      count: integer(1),
+      text: { type: 'string', description: 'In words: "14 cases move from route direct to route standard"' },
+    }),
+    DraftImpactFixtures: closed({
+      ...impactReportFields,
+      moves: { type: 'array', items: ref('OutcomeMove'), description: 'The changed cases counted by field and values, most first' },
+      broken: {
+        type: 'array',
+        description: 'Fixtures the version in force decides and passes that the draft, in its place, fails: each with what it expects and what the draft gives',
+        items: closed({
+          fixture: { type: 'string', description: 'Its file in fixtures/<ruleSet>/' },
+          note: string,
+          differences: { type: 'array', items: closed({ field: string, expected: {}, actual: {} }, ['expected', 'actual']) },
+        }),
+      },
+    }),
+    DraftImpactBacklog: closed({
+      ...impactReportFields,
+      moves: { type: 'array', items: ref('OutcomeMove'), description: 'The changed cases counted by field and values, most first' },
+      unread: {
+        type: 'array',
+        description:
+          'Lines or rows that could not be read as a case (not JSON, a CSV cell the mapping refuses, a record for another rule set), each with its line number',
+        items: closed({ line: integer(), problem: string }),
+      },
+    }),
+    DraftImpactResult: closed(
+      {
+        ruleSet: ref('RuleSetName'),
+        baseVersion: { ...ref('RuleVersion'), description: 'The newest version, which the draft would replace' },
+        draftVersion: { ...ref('RuleVersion'), description: 'The version the draft is, as drafted' },
+        problems: { type: 'array', maxItems: 0, description: 'None: a draft with problems is a 422' },
+        fixtures: {
+          ...ref('DraftImpactFixtures'),
+          description: "The rule set's fixtures decided by the version in force and by the draft, both as if in force on the fixture's asOf",
+        },
+        backlog: { ...ref('DraftImpactBacklog'), description: 'The backlog sent, decided the same way' },
+      },
+      ['backlog'],
+    ),
     RuleSetHistory: closed({
       ruleSet: ref('RuleSetName'),
       versions: {
@@ -704,22 +794,7 @@ const schemas: Record<string, unknown> = {
     ['files', 'calendar'],
     { description: 'Why the case decides differently: what changed (old → new) and the facts that met it' },
   ),
-  ImpactReport: closed({
-    cases: integer(),
-    unchanged: integer(),
-    changed: { type: 'array', items: ref('CaseChange') },
-    refused: {
-      type: 'array',
-      description: 'Cases refused (invalid facts, no version in force) under either rules, with the reason',
-      items: closed({
-        id: string,
-        ruleSet: string,
-        base: stringOrNull('Why the rules in force refused it'),
-        changed: stringOrNull('Why the rules on disk refused it'),
-      }),
-    },
-    counts: mapOf(integer(1), '"<ruleSet> <field>: <base> → <changed>" → how many cases'),
-  }),
+  ImpactReport: closed(impactReportFields),
   ImpactResult: closed({
     current: { ...ref('VersionsByFile'), description: 'The rules in force' },
     candidate: { ...ref('VersionsByFile'), description: 'The rules on disk, not yet reloaded' },
@@ -1287,6 +1362,28 @@ const paths: Record<string, Record<string, unknown>> = {
         404: 'When the service cannot read candidate rules:',
         415: JSON_ONLY,
         422: 'The rule files on disk are invalid, so there is nothing to compare:',
+      },
+    }),
+  },
+  '/v1/rulesets/{name}/draft-impact': {
+    post: operation({
+      operationId: 'draftImpact',
+      summary: "What a draft of a rule set's newest version would change, before it is proposed",
+      description:
+        "Checks the draft as the loader checks a rule file, then decides the rule set's fixtures, and a backlog if one is sent, by the newest version and by the draft, and reports the cases whose outcome changes (counted by field and values, each case with the rules that changed it) and the fixtures the draft would break. " +
+        "Nothing is stored or published: the policy editor asks it as a draft is edited. A backlog's counts are those `ps-rules diff --cases` gives on the same file with the draft in a rules folder.",
+      tags: ['Proposals'],
+      permission: 'impact',
+      parameters: [ruleSetName],
+      requestBody: jsonBody(ref('DraftImpactRequest'), 'The draft, and a backlog to measure it on'),
+      responses: { 200: json(ref('DraftImpactResult'), 'The impact on the fixtures, and on the backlog when one was sent') },
+      problems: merge(ALWAYS, JSON_BODY, { 404: ['unknown-rule-set', 'not-found'], 422: ['draft-invalid'], 501: ['proposals-unavailable'] }),
+      when: {
+        400: 'The body is not { file, backlog? }, or the CSV mapping sent is not a triage mapping (each named by its pointer):',
+        404: 'No such rule set:',
+        415: JSON_ONLY,
+        422: 'The draft is invalid, or a rule file of another rule set (each problem named as the loader names it: file#pointer, line and column):',
+        501: 'The service does not hold its rule files as texts (fixed rules):',
       },
     }),
   },

@@ -75,7 +75,7 @@ const unavailable = () =>
   );
 
 /** The newest version of a rule set as its file holds it, from the texts a registry was loaded from. */
-function baseOf(versions: RuleSetVersions, texts: RuleTexts | undefined): BaseVersion {
+export function baseOf(versions: RuleSetVersions, texts: RuleTexts | undefined): BaseVersion {
   const latest: CompiledRuleSet = versions.latest;
   const text = texts?.files.find((f) => f.file === latest.sourceFile)?.text ?? latest.texts?.rule;
   if (text === undefined) throw new Error(`the text of ${latest.sourceFile} is not at hand`);
@@ -113,11 +113,16 @@ async function fixtureImpact(options: ProposalOptions, texts: RuleTexts, base: B
   const cases = options.fixturesDirectory
     ? loadFixtures(options.fixturesDirectory, base.ruleSet).map((f) => ({ id: f.file, ruleSet: base.ruleSet, asOf: f.asOf, facts: f.facts }))
     : [];
-  const alone = (text: string) => loadRuleTexts(texts.calendarText, [{ file: plan.newFile, text: undated(text) }], { modules: options.modules });
+  const alone = (text: string) => undatedRules(texts, plan.newFile, text, options.modules);
   const report = await impactOf(alone(base.text), alone(plan.newText), cases);
   const changed = versionOf(plan.newText, texts.calendarText);
   for (const c of report.changed) c.versions = { base: base.version, changed };
   return report;
+}
+
+/** One version of a rule set alone, without its period: in force whatever the day (impact compares what rules say). */
+export function undatedRules(texts: RuleTexts, file: string, text: string, modules: ProposalOptions['modules']): RuleRegistry {
+  return loadRuleTexts(texts.calendarText, [{ file, text: undated(text) }], { modules });
 }
 
 /** Writes a file whole or not at all: a temporary file beside it (hidden, so the loader and a reload skip it), renamed over it. */

@@ -2,21 +2,19 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { attributionLines } from '../authoring/attribution';
+import { casesOfRecord } from '../authoring/backlog-cases';
 import { impactOf, type ImpactCase } from '../authoring/impact';
 import { todayInSydney } from '../dates/calendar';
 import { baseRules, EXIT, loadOrReport, places, print } from './context';
 
-async function* readCases(file: string, ruleSets: string[], defaultAsOf: string): AsyncGenerator<ImpactCase> {
+async function* readCases(file: string, ruleSets: readonly string[], defaultAsOf: string): AsyncGenerator<ImpactCase> {
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
   let n = 0;
   for await (const line of lines) {
     n += 1;
     if (line.trim() === '') continue;
-    const record = JSON.parse(line) as { id?: string; ruleSet?: string; asOf?: string; facts?: Record<string, unknown> };
-    const facts = record.facts ?? record;
-    for (const ruleSet of record.ruleSet ? [record.ruleSet] : ruleSets) {
-      yield { id: record.id ?? `line ${n}`, ruleSet, asOf: record.asOf ?? defaultAsOf, facts };
-    }
+    // The policy editor's backlog upload reads each record the same way (backlog-cases.ts), so its counts are these.
+    yield* casesOfRecord(JSON.parse(line), n, ruleSets, defaultAsOf);
   }
 }
 

@@ -57,7 +57,7 @@ program
   );
 program
   .command('explain <ruleSet> <factsFile>')
-  .description('evaluate a facts file ({ asOf?, facts } or bare CaseFacts) and print the outcome and explanation')
+  .description('evaluate a facts file ({ asOf?, facts }, a fixture, or bare CaseFacts) and print the outcome and explanation')
   .option('--as-of <date>', "decide as of this date, YYYY-MM-DD (default: the file's asOf, else today in Sydney)")
   .action((ruleSet: string, factsFile: string, options: { asOf?: string }) =>
     run(import('./explain').then(({ explainCommand }) => explainCommand(ruleSet, factsFile, { ...program.opts(), ...options }))),

@@ -71,6 +71,13 @@ const ROUTES: Route[] = [
     body: json({ cases: [{ id: 'a', ruleSet: 'direct-referral', asOf: '2025-06-02', facts }] }),
     roles: ['policy'],
   },
+  {
+    method: 'post',
+    path: '/v1/rulesets/direct-referral/draft-impact',
+    type: 'application/json',
+    body: json({ file: { ruleSet: 'direct-referral' } }),
+    roles: ['policy'],
+  },
   { method: 'get', path: `/v1/decisions/${ID}`, roles: ['auditor'] },
   { method: 'get', path: '/v1/rulesets/direct-referral/history', roles: ['caseworker', 'policy', 'auditor'] },
   { method: 'get', path: '/v1/proposals', roles: ['policy', 'auditor'] },

@@ -152,6 +152,7 @@ describe('every operation', () => {
       'POST /v1/rulesets/{name}/evaluate-batch': ['caseworker', 'policy'],
       'POST /v1/admin/reload': ['policy'],
       'POST /v1/admin/impact': ['policy'],
+      'POST /v1/rulesets/{name}/draft-impact': ['policy'],
       'GET /v1/decisions/{id}': ['auditor'],
       'POST /v1/decisions/{id}/reproduce': ['auditor'],
       'GET /v1/rulesets/{name}/history': ['caseworker', 'policy', 'auditor'],
@@ -248,6 +249,7 @@ describe('every operation', () => {
       'POST /v1/proposals',
       'POST /v1/proposals/{id}/approve',
       'POST /v1/proposals/{id}/reject',
+      'POST /v1/rulesets/{name}/draft-impact',
       'POST /v1/rulesets/{name}/evaluate',
       'POST /v1/rulesets/{name}/evaluate-batch',
     ]);

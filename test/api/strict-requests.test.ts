@@ -104,6 +104,13 @@ function callsFor(decisionId: string, proposalId: string): Record<string, Call> 
       body: JSON.stringify({ ruleSet: 'direct-referral', file: draft, effectiveFrom: '2025-06-03', rationale: 'Why not.' }),
       ok: 201,
     },
+    'POST /v1/rulesets/{name}/draft-impact': {
+      method: 'post',
+      path: '/v1/rulesets/direct-referral/draft-impact',
+      role: 'policy',
+      type: JSON_TYPE,
+      body: JSON.stringify({ file: draft }),
+    },
     'GET /v1/proposals': { method: 'get', path: '/v1/proposals', role: 'auditor' },
     'GET /v1/proposals/{id}': { method: 'get', path: `/v1/proposals/${proposalId}`, role: 'auditor' },
     'POST /v1/proposals/{id}/approve': { method: 'post', path: `/v1/proposals/${proposalId}/approve`, role: 'policy', type: JSON_TYPE, body: comment, ok: 409 },
@@ -302,6 +309,7 @@ describe('each POST route takes exactly the request media types the document lis
       'POST /v1/admin/impact': [JSON_TYPE],
       'POST /v1/decisions/{id}/reproduce': [JSON_TYPE],
       'POST /v1/proposals': [JSON_TYPE],
+      'POST /v1/rulesets/{name}/draft-impact': [JSON_TYPE],
       'POST /v1/proposals/{id}/approve': [JSON_TYPE],
       'POST /v1/proposals/{id}/reject': [JSON_TYPE],
     });

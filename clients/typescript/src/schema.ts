@@ -248,6 +248,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/rulesets/{name}/draft-impact": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What a draft of a rule set's newest version would change, before it is proposed
+         * @description Checks the draft as the loader checks a rule file, then decides the rule set's fixtures, and a backlog if one is sent, by the newest version and by the draft, and reports the cases whose outcome changes (counted by field and values, each case with the rules that changed it) and the fixtures the draft would break. Nothing is stored or published: the policy editor asks it as a draft is edited. A backlog's counts are those `ps-rules diff --cases` gives on the same file with the draft in a rules folder.
+         *
+         *     Roles: policy (permission `impact`).
+         */
+        post: operations["draftImpact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/rulesets/{name}/history": {
         parameters: {
             query?: never;
@@ -1678,6 +1700,100 @@ export interface components {
             before?: unknown;
             /** @description The value after; absent when the member was removed */
             after?: unknown;
+        };
+        DraftImpactRequest: {
+            /** @description The whole rule file of the draft (a rule file of the rule set named in the path). Checked as the loader checks a rule file (422 draft-invalid, each problem as <ruleSet>.json#<pointer> with the line and column of the text as publishing would write it) */
+            file: Record<string, unknown>;
+            /** @description A backlog the officer uploads, to see what the draft would change in it */
+            backlog?: {
+                /** @enum {unknown} */
+                format: "ndjson" | "csv";
+                /** @description The file's text. NDJSON: one case a line, { id?, ruleSet?, asOf?, facts } or the facts themselves, read as `ps-rules diff --cases` reads them (asOf defaults to today in Sydney). CSV: a header row, each row converted to facts by the triage mapping and decided as of today */
+                text: string;
+                /** @description CSV only: the triage mapping from the export's columns to facts; default the one shipped beside the fixtures (fixtures/csv/backlog-mapping.json) */
+                mapping?: Record<string, unknown>;
+            };
+        };
+        OutcomeMove: {
+            ruleSet: components["schemas"]["RuleSetName"];
+            /** @description The outcome field */
+            field: string;
+            /** @description Its value under the version in force */
+            from: unknown;
+            /** @description Its value under the draft */
+            to: unknown;
+            count: number;
+            /** @description In words: "14 cases move from route direct to route standard" */
+            text: string;
+        };
+        DraftImpactFixtures: {
+            cases: number;
+            unchanged: number;
+            changed: components["schemas"]["CaseChange"][];
+            /** @description Cases refused (invalid facts, no version in force) under either rules, with the reason */
+            refused: {
+                id: string;
+                ruleSet: string;
+                /** @description Why the rules in force refused it */
+                base: string | null;
+                /** @description Why the rules on disk refused it */
+                changed: string | null;
+            }[];
+            /** @description "<ruleSet> <field>: <base> → <changed>" → how many cases */
+            counts: {
+                [key: string]: number;
+            };
+            /** @description The changed cases counted by field and values, most first */
+            moves: components["schemas"]["OutcomeMove"][];
+            /** @description Fixtures the version in force decides and passes that the draft, in its place, fails: each with what it expects and what the draft gives */
+            broken: {
+                /** @description Its file in fixtures/<ruleSet>/ */
+                fixture: string;
+                note: string;
+                differences: {
+                    field: string;
+                    expected?: unknown;
+                    actual?: unknown;
+                }[];
+            }[];
+        };
+        DraftImpactBacklog: {
+            cases: number;
+            unchanged: number;
+            changed: components["schemas"]["CaseChange"][];
+            /** @description Cases refused (invalid facts, no version in force) under either rules, with the reason */
+            refused: {
+                id: string;
+                ruleSet: string;
+                /** @description Why the rules in force refused it */
+                base: string | null;
+                /** @description Why the rules on disk refused it */
+                changed: string | null;
+            }[];
+            /** @description "<ruleSet> <field>: <base> → <changed>" → how many cases */
+            counts: {
+                [key: string]: number;
+            };
+            /** @description The changed cases counted by field and values, most first */
+            moves: components["schemas"]["OutcomeMove"][];
+            /** @description Lines or rows that could not be read as a case (not JSON, a CSV cell the mapping refuses, a record for another rule set), each with its line number */
+            unread: {
+                line: number;
+                problem: string;
+            }[];
+        };
+        DraftImpactResult: {
+            ruleSet: components["schemas"]["RuleSetName"];
+            /** @description The newest version, which the draft would replace */
+            baseVersion: components["schemas"]["RuleVersion"];
+            /** @description The version the draft is, as drafted */
+            draftVersion: components["schemas"]["RuleVersion"];
+            /** @description None: a draft with problems is a 422 */
+            problems: unknown[];
+            /** @description The rule set's fixtures decided by the version in force and by the draft, both as if in force on the fixture's asOf */
+            fixtures: components["schemas"]["DraftImpactFixtures"];
+            /** @description The backlog sent, decided the same way */
+            backlog?: components["schemas"]["DraftImpactBacklog"];
         };
         RuleSetHistory: {
             ruleSet: components["schemas"]["RuleSetName"];
@@ -3446,7 +3562,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23673-4cc5-7524-9f7e-9d26c0ad9280",
+                     *       "decisionId": "01a23679-9d6a-78b9-9b0d-63a15e57be61",
                      *       "ruleSet": "segment-allocation",
                      *       "version": "bc1d0e40d3da8f6b",
                      *       "effective": {
@@ -3760,7 +3876,7 @@ export interface operations {
                 };
                 content: {
                     /**
-                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a23673-4ccf-7821-b6f5-fb5fee975a70","ruleSet":"segment-allocation","version":"bc1d0e40d3da8f6b","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
+                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a23679-9d99-7463-a500-d013953a446e","ruleSet":"segment-allocation","version":"bc1d0e40d3da8f6b","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
                      *     {"line":2,"id":"r-2","problem":{"type":"urn:ps-decisions:problem:invalid-request","title":"The request does not match the contract","status":400,"detail":"The segment-allocation rule set needs facts that were not given.","code":"invalid-request","instance":"/v1/rulesets/segment-allocation/evaluate-batch?explain=none","errors":[{"pointer":"/facts/referral/source","detail":"referral.source is required by the segment-allocation rule set"}]}}
                      */
                     "application/x-ndjson": string;
@@ -4399,6 +4515,1856 @@ export interface operations {
                         status?: 500;
                         /** @enum {unknown} */
                         code?: "internal";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `timeout` (The request took too long and was abandoned). */
+            503: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "timeout";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    draftImpact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The rule set */
+                name: components["schemas"]["RuleSetName"];
+            };
+            cookie?: never;
+        };
+        /** @description The draft, and a backlog to measure it on */
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "file": {
+                 *         "ruleSet": "exit-readiness",
+                 *         "effectiveFrom": "2025-01-14",
+                 *         "title": "Exit readiness: may the PSSO recommend exit or finalisation?",
+                 *         "description": "Checks the conditions under which a PS Service Officer may recommend that a customer exit PS (Centrelink) or submit a finalisation request (Child Support). The recommendation goes to the PS Service Support Manager, who decides. Child Support offers three grounds (issues addressed, specialist process ongoing, options declined); Centrelink has one. Of 001 Centrelink Table 4 Step 1, the last condition (for an MSP PS manages as a proactive direct referral, that PS has addressed the MSP servicing strategies and the reason for the referral) has no fact and is left to the SSM's quality check.",
+                 *         "documents": {
+                 *           "001_f3898d6cd45509ea.txt": "Personalised Services 101-17021300 (current version, valid from 14/01/2025)"
+                 *         },
+                 *         "requires": [
+                 *           "program"
+                 *         ],
+                 *         "factDefaults": {
+                 *           "case.customerContactableByPhone": {
+                 *             "value": true,
+                 *             "description": "A customer the case does not record as unreachable by phone is taken to be contactable by phone.",
+                 *             "interpretation": {
+                 *               "question": "When the case does not record whether the customer can be contacted by phone, is the exit letter and wait (\"If the customer cannot be contacted by phone\") required?",
+                 *               "chosen": "The procedure asks for the exit letter and the wait only \"If the customer cannot be contacted by phone\". A customer is taken to be reachable by phone unless the case records that they cannot be, so the wait applies on a recorded fact, not on a gap in the record."
+                 *             },
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "1",
+                 *                 "quote": "If the customer cannot be contacted by phone, issue the s47E(d) Letter."
+                 *               }
+                 *             ]
+                 *           }
+                 *         },
+                 *         "parameters": {
+                 *           "exitLetterResponseDays": {
+                 *             "value": 15,
+                 *             "type": "days",
+                 *             "description": "Days a customer who cannot be reached by phone is given to respond to the exit letter before a finalisation request is submitted.",
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "1",
+                 *                 "quote": "Provide the customer 14 days to respond before submitting a finalisation request."
+                 *               }
+                 *             ]
+                 *           },
+                 *           "approver": {
+                 *             "value": "PS Service Support Manager (SSM)",
+                 *             "type": "role",
+                 *             "description": "Who quality-checks the exit recommendation or decides the finalisation request.",
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Centrelink",
+                 *                 "table": "Table 4",
+                 *                 "step": "2",
+                 *                 "quote": "The SSM will quality check the exit recommendation before submitting the MSP review to the Zone."
+                 *               },
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "3",
+                 *                 "quote": "decide whether to approve the finalisation request for 1 of the following reasons"
+                 *               }
+                 *             ]
+                 *           }
+                 *         },
+                 *         "derivedFacts": {
+                 *           "openIssues": {
+                 *             "kind": "count",
+                 *             "list": "case.issues",
+                 *             "where": {
+                 *               "status": [
+                 *                 "recorded",
+                 *                 "confirmed"
+                 *               ]
+                 *             },
+                 *             "description": "Issues not yet resolved."
+                 *           },
+                 *           "openNonSpecialistIssues": {
+                 *             "kind": "count",
+                 *             "list": "case.issues",
+                 *             "where": {
+                 *               "status": [
+                 *                 "recorded",
+                 *                 "confirmed"
+                 *               ],
+                 *               "specialistProcess": null
+                 *             },
+                 *             "description": "Unresolved issues that no specialist process manages."
+                 *           },
+                 *           "openSpecialistIssues": {
+                 *             "kind": "count",
+                 *             "list": "case.issues",
+                 *             "where": {
+                 *               "status": [
+                 *                 "recorded",
+                 *                 "confirmed"
+                 *               ],
+                 *               "specialistProcess": {
+                 *                 "present": true
+                 *               }
+                 *             },
+                 *             "description": "Unresolved issues managed by a specialist process."
+                 *           },
+                 *           "outstandingNonSpecialistIntrays": {
+                 *             "kind": "count",
+                 *             "list": "case.outstandingIntrays",
+                 *             "where": {
+                 *               "specialist": false
+                 *             },
+                 *             "description": "Outstanding intrays that do not relate to a specialised issue in progress."
+                 *           },
+                 *           "daysSinceExitLetter": {
+                 *             "kind": "daysSince",
+                 *             "date": "case.exitLetterIssuedOn",
+                 *             "description": "Calendar days from the exit letter's issue to the as-of date (null when no letter was issued)."
+                 *           },
+                 *           "issuesNotTakenUp": {
+                 *             "kind": "count",
+                 *             "list": "case.issues",
+                 *             "where": {
+                 *               "status": "recorded",
+                 *               "specialistProcess": null
+                 *             },
+                 *             "description": "Issues only recorded on the case: not confirmed with the customer, not resolved, and not in a specialist process."
+                 *           }
+                 *         },
+                 *         "outcome": {
+                 *           "bases": [
+                 *             {
+                 *               "id": "issues-addressed",
+                 *               "programs": [
+                 *                 "centrelink",
+                 *                 "child-support"
+                 *               ],
+                 *               "description": "The customer's issues have been addressed."
+                 *             },
+                 *             {
+                 *               "id": "specialist-process-ongoing",
+                 *               "programs": [
+                 *                 "child-support"
+                 *               ],
+                 *               "description": "A specialist process is ongoing but all other issues are resolved."
+                 *             },
+                 *             {
+                 *               "id": "options-declined",
+                 *               "programs": [
+                 *                 "child-support"
+                 *               ],
+                 *               "description": "The customer declined to take up their options."
+                 *             }
+                 *           ],
+                 *           "exitLetterWait": {
+                 *             "rule": "exit-letter-response-period",
+                 *             "parameter": "exitLetterResponseDays"
+                 *           }
+                 *         },
+                 *         "rules": [
+                 *           {
+                 *             "name": "referral-issues-addressed",
+                 *             "description": "All issues raised in the referral to PS are addressed (no issue remains open).",
+                 *             "interpretation": {
+                 *               "question": "Which issues are \"the issues raised in the referral\" when the facts do not record them, and does \"addressed\" mean resolved?",
+                 *               "chosen": "The facts do not record which issues were raised in the referral: every issue on the case is counted, and 'addressed' is read as resolved, so an issue still open (status 'recorded' or 'confirmed') stops the exit."
+                 *             },
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "centrelink"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "issues-addressed"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Centrelink",
+                 *                 "table": "Table 4",
+                 *                 "step": "1",
+                 *                 "quote": "All issues raised in the referral to PS are addressed"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "openIssues",
+                 *                   "operator": "equal",
+                 *                   "value": 0
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "referral-issues-addressed"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "servicing-strategies-resolved",
+                 *             "description": "Servicing strategies are resolved or implemented.",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "centrelink"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "issues-addressed"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Centrelink",
+                 *                 "table": "Table 4",
+                 *                 "step": "1",
+                 *                 "quote": "Servicing Strategies are resolved or implemented"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "case.servicingStrategiesResolved",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "servicing-strategies-resolved"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "manages-own-business",
+                 *             "description": "The customer is able to manage their Services Australia business.",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "centrelink"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "issues-addressed"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Centrelink",
+                 *                 "table": "Table 4",
+                 *                 "step": "1",
+                 *                 "quote": "The customer is able to: manage Services Australia business"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "case.customerManagesOwnBusiness",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "manages-own-business"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "appropriate-behaviour",
+                 *             "description": "The customer displays and understands appropriate behaviour for a return to mainstream servicing.",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "centrelink"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "issues-addressed"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Centrelink",
+                 *                 "table": "Table 4",
+                 *                 "step": "1",
+                 *                 "quote": "display and understand appropriate behaviour when returning to mainstream servicing"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "case.appropriateBehaviour",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "appropriate-behaviour"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "uses-digital-services-where-appropriate",
+                 *             "description": "The customer uses online and digital services, where that is appropriate for them.",
+                 *             "interpretation": {
+                 *               "question": "Must a customer use online and digital services before exiting PS when those services are not appropriate for them (\"where appropriate\")?",
+                 *               "chosen": "'Where appropriate' is read from case.digitalServicesAppropriate: when online and digital services are not appropriate for the customer, not using them does not stand in the way of the exit."
+                 *             },
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "centrelink"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "issues-addressed"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Centrelink",
+                 *                 "table": "Table 4",
+                 *                 "step": "1",
+                 *                 "quote": "use online and digital services to manage their Centrelink business (where appropriate)"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "any": [
+                 *                 {
+                 *                   "fact": "case.usesDigitalServices",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 },
+                 *                 {
+                 *                   "fact": "case.digitalServicesAppropriate",
+                 *                   "operator": "equal",
+                 *                   "value": false
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "uses-digital-services-where-appropriate"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "future-arrangements-discussed",
+                 *             "description": "Future case management arrangements outside PS have been discussed with the customer and the Service Zone.",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "centrelink"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "issues-addressed"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Centrelink",
+                 *                 "table": "Table 4",
+                 *                 "step": "1",
+                 *                 "quote": "Future case management arrangements outside of PS have been discussed with the customer and the Service Zone"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "case.futureArrangementsDiscussed",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "future-arrangements-discussed"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "ministerial-ombudsman-responses-understood",
+                 *             "description": "Any written response to a Ministerial or Ombudsman complaint has been received and understood by the customer (none pending).",
+                 *             "requiredFor": [
+                 *               "issues-addressed",
+                 *               "specialist-process-ongoing",
+                 *               "options-declined"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Centrelink",
+                 *                 "table": "Table 4",
+                 *                 "step": "1",
+                 *                 "quote": "Any written responses from Ministerial or Ombudsman complaints have been received and understood by the customer"
+                 *               },
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "1",
+                 *                 "quote": "any written responses from Ministerial or Ombudsman complaints are received and understood by the customer"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "case.ministerialOrOmbudsmanResponse",
+                 *                   "operator": "notEqual",
+                 *                   "value": "pending"
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "ministerial-ombudsman-responses-understood"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "decisions-notified",
+                 *             "description": "The customer has been notified of any decisions.",
+                 *             "requiredFor": [
+                 *               "issues-addressed",
+                 *               "specialist-process-ongoing",
+                 *               "options-declined"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Centrelink",
+                 *                 "table": "Table 4",
+                 *                 "step": "1",
+                 *                 "quote": "The customer has been notified of any decisions"
+                 *               },
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "1",
+                 *                 "quote": "the customer is notified of any decisions"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "case.decisionsNotified",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "decisions-notified"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "cma-activities-complete",
+                 *             "description": "All Customer Management Approach (CMA) activities are completed.",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "child-support"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "issues-addressed",
+                 *               "specialist-process-ongoing",
+                 *               "options-declined"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "1",
+                 *                 "quote": "all Customer Management Approach activities are completed"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "case.cmaActivitiesComplete",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "cma-activities-complete"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "ps-issues-finalised",
+                 *             "description": "All issues managed by PS are finalised (no issue remains open). That they were addressed as the MSP and the Customer Management Approach set out is for the SSM's review of the CMP (the CMA activities themselves are cma-activities-complete).",
+                 *             "interpretation": {
+                 *               "question": "Does \"finalised\" mean resolved, for every issue on the case whoever manages it, and does the note that all Step 1 actions be completed apply to every ground of finalisation?",
+                 *               "chosen": "'Finalised' is read as resolved: every issue on the case counts, whoever manages it. The note that all actions in Step 1 must be completed before finalising is applied to every ground except for this item, which the issues-addressed ground alone requires: the other two grounds are defined by issues still open (a specialist process ongoing; options declined)."
+                 *             },
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "child-support"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "issues-addressed"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "1",
+                 *                 "quote": "all issues managed by Personalised Services (PS) are finalised"
+                 *               },
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "3",
+                 *                 "quote": "the customer's child support issues have been addressed as per the MSP and Customer Management Approach"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "openIssues",
+                 *                   "operator": "equal",
+                 *                   "value": 0
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "ps-issues-finalised"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "only-specialist-process-outstanding",
+                 *             "description": "A specialist process involving the customer is ongoing, and all other child support issues are resolved.",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "child-support"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "specialist-process-ongoing"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "3",
+                 *                 "quote": "a specialist process involving the customer is ongoing but all other child support issues have been resolved"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "openNonSpecialistIssues",
+                 *                   "operator": "equal",
+                 *                   "value": 0
+                 *                 },
+                 *                 {
+                 *                   "fact": "openSpecialistIssues",
+                 *                   "operator": "greaterThanInclusive",
+                 *                   "value": 1
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "only-specialist-process-outstanding"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "cmp-actions-complete",
+                 *             "description": "All actions in the Customer Management Plan (CMP) are completed.",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "child-support"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "issues-addressed",
+                 *               "specialist-process-ongoing",
+                 *               "options-declined"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "1",
+                 *                 "quote": "all actions in the Customer Management Plan (CMP) are completed"
+                 *               },
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "3",
+                 *                 "quote": "before finalising ... all actions in Step 1 must be completed"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "case.cmpActionsComplete",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "cmp-actions-complete"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "no-outstanding-intrays",
+                 *             "description": "There are no outstanding intrays, other than those for specialised issues still in progress.",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "child-support"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "issues-addressed",
+                 *               "specialist-process-ongoing",
+                 *               "options-declined"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "1",
+                 *                 "quote": "there are no outstanding intrays (except where these relate to other specialised issues that are still in progress)"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "outstandingNonSpecialistIntrays",
+                 *                   "operator": "equal",
+                 *                   "value": 0
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "no-outstanding-intrays"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "feedback-provided",
+                 *             "description": "Relevant feedback has been provided.",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "child-support"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "issues-addressed",
+                 *               "specialist-process-ongoing",
+                 *               "options-declined"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "1",
+                 *                 "quote": "relevant feedback has been provided"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "case.feedbackProvided",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "feedback-provided"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "active-msp-discussed-with-psm",
+                 *             "description": "An active Managed Service Plan (MSP) has been discussed with the PSM (nothing to discuss when no MSP is active). Referring the case to cross program, 'if appropriate', is left to the PSSO and the PSM.",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "child-support"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "issues-addressed",
+                 *               "specialist-process-ongoing",
+                 *               "options-declined"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "1",
+                 *                 "quote": "active MSP cases have been discussed with PSM and referred to cross program if appropriate"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "any": [
+                 *                 {
+                 *                   "fact": "case.mspActive",
+                 *                   "operator": "equal",
+                 *                   "value": false
+                 *                 },
+                 *                 {
+                 *                   "fact": "case.activeMspDiscussedWithPsm",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "active-msp-discussed-with-psm"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "exit-letter-response-period",
+                 *             "description": "The customer can be reached by phone, or the exit letter was issued and the response period ({exitLetterResponseDays} days) has passed. Contacting the customer to advise that all current child support issues have been addressed is left to the PSSO, and so is a request with no customer contact, which 001 allows in some circumstances after discussion with the PS Service Support Manager.",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "child-support"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "issues-addressed",
+                 *               "specialist-process-ongoing",
+                 *               "options-declined"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "1",
+                 *                 "quote": "If the customer cannot be contacted by phone, issue the s47E(d) Letter. Provide the customer 14 days to respond before submitting a finalisation request."
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "any": [
+                 *                 {
+                 *                   "fact": "case.customerContactableByPhone",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 },
+                 *                 {
+                 *                   "all": [
+                 *                     {
+                 *                       "fact": "case.exitLetterIssuedOn",
+                 *                       "operator": "notEqual",
+                 *                       "value": null
+                 *                     },
+                 *                     {
+                 *                       "fact": "daysSinceExitLetter",
+                 *                       "operator": "greaterThanInclusive",
+                 *                       "value": {
+                 *                         "fact": "param:exitLetterResponseDays"
+                 *                       }
+                 *                     }
+                 *                   ]
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "exit-letter-response-period"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "options-declined",
+                 *             "description": "The customer has declined to take up the options offered.",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "child-support"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "options-declined"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 6",
+                 *                 "step": "3",
+                 *                 "quote": "the customer has declined to take up their options"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "case.optionsDeclined",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "options-declined"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "issues-addressed-appropriately",
+                 *             "description": "All issues on the case, including other agencies', have been addressed: each has been confirmed with the customer, resolved, or handed to the specialist process that manages it; none is only recorded. Whether each was addressed appropriately, and whether every other agency's issue is on the case, is left to the PS Service Support Manager.",
+                 *             "interpretation": {
+                 *               "question": "For exit, does \"addressed appropriately\" mean resolved, or taken up with the customer; and do other agencies' issues count?",
+                 *               "chosen": "'Addressed appropriately' is read as taken up with the customer, not as resolved: on this ground the finalisation is approved although 'ongoing management in PS will not resolve the customer's issues'. An issue counts as addressed once its status is 'confirmed' (002, 'Create a Personalised Services Plan' Step 4: the status becomes 'confirmed' after the issue is discussed with the customer) or 'resolved', or once a specialist process manages it (referral to a specialised activity is one of the options PS gives, 001 Child Support Table 5 Step 3); an issue only 'recorded' and in no specialist process is not. No fact says which agency an issue belongs to: other agencies' issues count when they are recorded in case.issues."
+                 *             },
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "child-support"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "options-declined"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 7",
+                 *                 "step": "1",
+                 *                 "quote": "all issues, including other agencies' have been addressed appropriately. See the Resources page for Documentation for Child Support PS table"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "issuesNotTakenUp",
+                 *                   "operator": "equal",
+                 *                   "value": 0
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "issues-addressed-appropriately"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "options-communicated",
+                 *             "description": "The PSSO has clearly communicated all available options to the customer (by telephone or in writing).",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "child-support"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "options-declined"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 7",
+                 *                 "step": "1",
+                 *                 "quote": "the PSSO has clearly communicated all available options to the customer either over the telephone or in writing"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "case.optionsCommunicatedInWriting",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "options-communicated"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "options-timeframe-given",
+                 *             "description": "The PSSO gave the customer a suitable timeframe in which to take up the options.",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "child-support"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "options-declined"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 7",
+                 *                 "step": "1",
+                 *                 "quote": "the PSSO provided the customer with a suitable timeframe in which to take up the options"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "case.optionsTimeframeGiven",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "options-timeframe-given"
+                 *               }
+                 *             }
+                 *           },
+                 *           {
+                 *             "name": "ps-will-not-resolve",
+                 *             "description": "Ongoing management in PS will not resolve the customer's issues.",
+                 *             "appliesTo": {
+                 *               "program": [
+                 *                 "child-support"
+                 *               ]
+                 *             },
+                 *             "requiredFor": [
+                 *               "options-declined"
+                 *             ],
+                 *             "sources": [
+                 *               {
+                 *                 "document": "001_f3898d6cd45509ea.txt",
+                 *                 "part": "Child Support",
+                 *                 "table": "Table 7",
+                 *                 "step": "1",
+                 *                 "quote": "ongoing management in PS will not resolve the customer's issues"
+                 *               }
+                 *             ],
+                 *             "conditions": {
+                 *               "all": [
+                 *                 {
+                 *                   "fact": "case.psWillNotResolve",
+                 *                   "operator": "equal",
+                 *                   "value": true
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "event": {
+                 *               "type": "criterion-met",
+                 *               "params": {
+                 *                 "criterion": "ps-will-not-resolve"
+                 *               }
+                 *             }
+                 *           }
+                 *         ]
+                 *       },
+                 *       "backlog": {
+                 *         "format": "ndjson",
+                 *         "text": "{\"id\":\"01-centrelink-all-met\",\"asOf\":\"2025-06-02\",\"facts\":{\"program\":\"centrelink\",\"case\":{\"issues\":[{\"id\":\"c1\",\"kind\":\"payment-query\",\"status\":\"resolved\"}],\"servicingStrategiesResolved\":true,\"customerManagesOwnBusiness\":true,\"appropriateBehaviour\":true,\"usesDigitalServices\":true,\"digitalServicesAppropriate\":true,\"decisionsNotified\":true,\"futureArrangementsDiscussed\":true}}}\n{\"id\":\"07-cs-letter-thirteen-days-not-ready\",\"asOf\":\"2025-11-14\",\"facts\":{\"program\":\"child-support\",\"case\":{\"issues\":[{\"id\":\"m0\",\"kind\":\"income-correct\",\"status\":\"resolved\",\"mandatory\":true},{\"id\":\"m1\",\"kind\":\"care-correct\",\"status\":\"resolved\",\"mandatory\":true},{\"id\":\"m2\",\"kind\":\"contact-details\",\"status\":\"resolved\",\"mandatory\":true},{\"id\":\"m3\",\"kind\":\"payment-ongoing\",\"status\":\"resolved\",\"mandatory\":true},{\"id\":\"m4\",\"kind\":\"payment-arrears\",\"status\":\"resolved\",\"mandatory\":true}],\"cmaActivitiesComplete\":true,\"cmpActionsComplete\":true,\"decisionsNotified\":true,\"feedbackProvided\":true,\"customerContactableByPhone\":false,\"exitLetterIssuedOn\":\"2025-11-01\"}}}"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["DraftImpactRequest"];
+            };
+        };
+        responses: {
+            /** @description The impact on the fixtures, and on the backlog when one was sent */
+            200: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "ruleSet": "exit-readiness",
+                     *       "baseVersion": "aee352c589ae5917",
+                     *       "draftVersion": "949945b8c279f059",
+                     *       "problems": [],
+                     *       "fixtures": {
+                     *         "cases": 35,
+                     *         "unchanged": 28,
+                     *         "changed": [
+                     *           {
+                     *             "id": "06-cs-letter-fourteen-days-ready.json",
+                     *             "ruleSet": "exit-readiness",
+                     *             "asOf": "2025-11-15",
+                     *             "versions": {
+                     *               "base": "aee352c589ae5917",
+                     *               "changed": "949945b8c279f059"
+                     *             },
+                     *             "fields": [
+                     *               {
+                     *                 "field": "ready",
+                     *                 "base": true,
+                     *                 "changed": false
+                     *               },
+                     *               {
+                     *                 "field": "basis",
+                     *                 "base": "issues-addressed",
+                     *                 "changed": null
+                     *               },
+                     *               {
+                     *                 "field": "unmet",
+                     *                 "base": [],
+                     *                 "changed": [
+                     *                   "exit-letter-response-period"
+                     *                 ]
+                     *               },
+                     *               {
+                     *                 "field": "unmetByBasis",
+                     *                 "base": {
+                     *                   "issues-addressed": [],
+                     *                   "specialist-process-ongoing": [
+                     *                     "only-specialist-process-outstanding"
+                     *                   ],
+                     *                   "options-declined": [
+                     *                     "options-declined",
+                     *                     "options-communicated",
+                     *                     "options-timeframe-given",
+                     *                     "ps-will-not-resolve"
+                     *                   ]
+                     *                 },
+                     *                 "changed": {
+                     *                   "issues-addressed": [
+                     *                     "exit-letter-response-period"
+                     *                   ],
+                     *                   "specialist-process-ongoing": [
+                     *                     "only-specialist-process-outstanding",
+                     *                     "exit-letter-response-period"
+                     *                   ],
+                     *                   "options-declined": [
+                     *                     "exit-letter-response-period",
+                     *                     "options-declined",
+                     *                     "options-communicated",
+                     *                     "options-timeframe-given",
+                     *                     "ps-will-not-resolve"
+                     *                   ]
+                     *                 }
+                     *               },
+                     *               {
+                     *                 "field": "earliestSubmission",
+                     *                 "base": "2025-11-15",
+                     *                 "changed": "2025-11-16"
+                     *               }
+                     *             ],
+                     *             "rules": [
+                     *               {
+                     *                 "rule": "exit-letter-response-period",
+                     *                 "base": true,
+                     *                 "changed": false
+                     *               }
+                     *             ],
+                     *             "because": {
+                     *               "parameters": [
+                     *                 {
+                     *                   "name": "exitLetterResponseDays",
+                     *                   "base": 14,
+                     *                   "changed": 15
+                     *                 }
+                     *               ],
+                     *               "rules": [
+                     *                 {
+                     *                   "rule": "exit-letter-response-period",
+                     *                   "base": true,
+                     *                   "changed": false,
+                     *                   "edited": false,
+                     *                   "conditions": [
+                     *                     {
+                     *                       "fact": "daysSinceExitLetter",
+                     *                       "label": "Calendar days from the exit letter's issue to the as-of date (null when no letter was issued).",
+                     *                       "operator": "greaterThanInclusive",
+                     *                       "expected": {
+                     *                         "base": 14,
+                     *                         "changed": 15
+                     *                       },
+                     *                       "actual": {
+                     *                         "base": 14,
+                     *                         "changed": 14
+                     *                       },
+                     *                       "result": {
+                     *                         "base": true,
+                     *                         "changed": false
+                     *                       },
+                     *                       "entries": [],
+                     *                       "expectedFrom": "parameter exitLetterResponseDays"
+                     *                     }
+                     *                   ]
+                     *                 }
+                     *               ]
+                     *             }
+                     *           },
+                     *           {
+                     *             "id": "07-cs-letter-thirteen-days-not-ready.json",
+                     *             "ruleSet": "exit-readiness",
+                     *             "asOf": "2025-11-14",
+                     *             "versions": {
+                     *               "base": "aee352c589ae5917",
+                     *               "changed": "949945b8c279f059"
+                     *             },
+                     *             "fields": [
+                     *               {
+                     *                 "field": "earliestSubmission",
+                     *                 "base": "2025-11-15",
+                     *                 "changed": "2025-11-16"
+                     *               }
+                     *             ],
+                     *             "rules": [],
+                     *             "because": {
+                     *               "parameters": [
+                     *                 {
+                     *                   "name": "exitLetterResponseDays",
+                     *                   "base": 14,
+                     *                   "changed": 15
+                     *                 }
+                     *               ],
+                     *               "rules": []
+                     *             }
+                     *           },
+                     *           {
+                     *             "id": "08-cs-letter-eleven-days-current-procedure.json",
+                     *             "ruleSet": "exit-readiness",
+                     *             "asOf": "2025-11-12",
+                     *             "versions": {
+                     *               "base": "aee352c589ae5917",
+                     *               "changed": "949945b8c279f059"
+                     *             },
+                     *             "fields": [
+                     *               {
+                     *                 "field": "earliestSubmission",
+                     *                 "base": "2025-11-15",
+                     *                 "changed": "2025-11-16"
+                     *               }
+                     *             ],
+                     *             "rules": [],
+                     *             "because": {
+                     *               "parameters": [
+                     *                 {
+                     *                   "name": "exitLetterResponseDays",
+                     *                   "base": 14,
+                     *                   "changed": 15
+                     *                 }
+                     *               ],
+                     *               "rules": []
+                     *             }
+                     *           },
+                     *           {
+                     *             "id": "19-cs-letter-issued-2025-06-02-holds-until-2025-06-16.json",
+                     *             "ruleSet": "exit-readiness",
+                     *             "asOf": "2025-06-05",
+                     *             "versions": {
+                     *               "base": "aee352c589ae5917",
+                     *               "changed": "949945b8c279f059"
+                     *             },
+                     *             "fields": [
+                     *               {
+                     *                 "field": "earliestSubmission",
+                     *                 "base": "2025-06-16",
+                     *                 "changed": "2025-06-17"
+                     *               }
+                     *             ],
+                     *             "rules": [],
+                     *             "because": {
+                     *               "parameters": [
+                     *                 {
+                     *                   "name": "exitLetterResponseDays",
+                     *                   "base": 14,
+                     *                   "changed": 15
+                     *                 }
+                     *               ],
+                     *               "rules": []
+                     *             }
+                     *           },
+                     *           {
+                     *             "id": "older-02-exit-letter-eleven-days-ready.json",
+                     *             "ruleSet": "exit-readiness",
+                     *             "asOf": "2024-11-12",
+                     *             "versions": {
+                     *               "base": "aee352c589ae5917",
+                     *               "changed": "949945b8c279f059"
+                     *             },
+                     *             "fields": [
+                     *               {
+                     *                 "field": "earliestSubmission",
+                     *                 "base": "2024-11-15",
+                     *                 "changed": "2024-11-16"
+                     *               }
+                     *             ],
+                     *             "rules": [],
+                     *             "because": {
+                     *               "parameters": [
+                     *                 {
+                     *                   "name": "exitLetterResponseDays",
+                     *                   "base": 14,
+                     *                   "changed": 15
+                     *                 }
+                     *               ],
+                     *               "rules": []
+                     *             }
+                     *           },
+                     *           {
+                     *             "id": "older-03-exit-letter-nine-days-not-ready.json",
+                     *             "ruleSet": "exit-readiness",
+                     *             "asOf": "2024-11-10",
+                     *             "versions": {
+                     *               "base": "aee352c589ae5917",
+                     *               "changed": "949945b8c279f059"
+                     *             },
+                     *             "fields": [
+                     *               {
+                     *                 "field": "earliestSubmission",
+                     *                 "base": "2024-11-15",
+                     *                 "changed": "2024-11-16"
+                     *               }
+                     *             ],
+                     *             "rules": [],
+                     *             "because": {
+                     *               "parameters": [
+                     *                 {
+                     *                   "name": "exitLetterResponseDays",
+                     *                   "base": 14,
+                     *                   "changed": 15
+                     *                 }
+                     *               ],
+                     *               "rules": []
+                     *             }
+                     *           },
+                     *           {
+                     *             "id": "older-04-exit-letter-exactly-ten-days-ready.json",
+                     *             "ruleSet": "exit-readiness",
+                     *             "asOf": "2024-11-11",
+                     *             "versions": {
+                     *               "base": "aee352c589ae5917",
+                     *               "changed": "949945b8c279f059"
+                     *             },
+                     *             "fields": [
+                     *               {
+                     *                 "field": "earliestSubmission",
+                     *                 "base": "2024-11-15",
+                     *                 "changed": "2024-11-16"
+                     *               }
+                     *             ],
+                     *             "rules": [],
+                     *             "because": {
+                     *               "parameters": [
+                     *                 {
+                     *                   "name": "exitLetterResponseDays",
+                     *                   "base": 14,
+                     *                   "changed": 15
+                     *                 }
+                     *               ],
+                     *               "rules": []
+                     *             }
+                     *           }
+                     *         ],
+                     *         "refused": [
+                     *           {
+                     *             "id": "error-decisions-notified-not-boolean.json",
+                     *             "ruleSet": "exit-readiness",
+                     *             "base": "The request does not match the contract. /facts/case/decisionsNotified must be of type boolean",
+                     *             "changed": "The request does not match the contract. /facts/case/decisionsNotified must be of type boolean"
+                     *           }
+                     *         ],
+                     *         "counts": {
+                     *           "exit-readiness ready: true → false": 1,
+                     *           "exit-readiness basis: \"issues-addressed\" → null": 1,
+                     *           "exit-readiness unmet: [] → [\"exit-letter-response-period\"]": 1,
+                     *           "exit-readiness unmetByBasis: {\"issues-addressed\":[],\"specialist-process-ongoing\":[\"only-specialist-process-outstanding\"],\"options-declined\":[\"options-declined\",\"options-communicated\",\"options-timeframe-given\",\"ps-will-not-resolve\"]} → {\"issues-addressed\":[\"exit-letter-response-period\"],\"specialist-process-ongoing\":[\"only-specialist-process-outstanding\",\"exit-letter-response-period\"],\"options-declined\":[\"exit-letter-response-period\",\"options-declined\",\"options-communicated\",\"options-timeframe-given\",\"ps-will-not-resolve\"]}": 1,
+                     *           "exit-readiness earliestSubmission: \"2025-11-15\" → \"2025-11-16\"": 3,
+                     *           "exit-readiness earliestSubmission: \"2025-06-16\" → \"2025-06-17\"": 1,
+                     *           "exit-readiness earliestSubmission: \"2024-11-15\" → \"2024-11-16\"": 3
+                     *         },
+                     *         "moves": [
+                     *           {
+                     *             "ruleSet": "exit-readiness",
+                     *             "field": "earliestSubmission",
+                     *             "from": "2025-11-15",
+                     *             "to": "2025-11-16",
+                     *             "count": 3,
+                     *             "text": "3 cases move from earliestSubmission 2025-11-15 to earliestSubmission 2025-11-16"
+                     *           },
+                     *           {
+                     *             "ruleSet": "exit-readiness",
+                     *             "field": "earliestSubmission",
+                     *             "from": "2024-11-15",
+                     *             "to": "2024-11-16",
+                     *             "count": 3,
+                     *             "text": "3 cases move from earliestSubmission 2024-11-15 to earliestSubmission 2024-11-16"
+                     *           },
+                     *           {
+                     *             "ruleSet": "exit-readiness",
+                     *             "field": "basis",
+                     *             "from": "issues-addressed",
+                     *             "to": null,
+                     *             "count": 1,
+                     *             "text": "1 case moves from basis issues-addressed to basis null"
+                     *           },
+                     *           {
+                     *             "ruleSet": "exit-readiness",
+                     *             "field": "earliestSubmission",
+                     *             "from": "2025-06-16",
+                     *             "to": "2025-06-17",
+                     *             "count": 1,
+                     *             "text": "1 case moves from earliestSubmission 2025-06-16 to earliestSubmission 2025-06-17"
+                     *           },
+                     *           {
+                     *             "ruleSet": "exit-readiness",
+                     *             "field": "ready",
+                     *             "from": true,
+                     *             "to": false,
+                     *             "count": 1,
+                     *             "text": "1 case moves from ready true to ready false"
+                     *           },
+                     *           {
+                     *             "ruleSet": "exit-readiness",
+                     *             "field": "unmet",
+                     *             "from": [],
+                     *             "to": [
+                     *               "exit-letter-response-period"
+                     *             ],
+                     *             "count": 1,
+                     *             "text": "1 case moves from unmet [] to unmet [\"exit-letter-response-period\"]"
+                     *           },
+                     *           {
+                     *             "ruleSet": "exit-readiness",
+                     *             "field": "unmetByBasis",
+                     *             "from": {
+                     *               "issues-addressed": [],
+                     *               "specialist-process-ongoing": [
+                     *                 "only-specialist-process-outstanding"
+                     *               ],
+                     *               "options-declined": [
+                     *                 "options-declined",
+                     *                 "options-communicated",
+                     *                 "options-timeframe-given",
+                     *                 "ps-will-not-resolve"
+                     *               ]
+                     *             },
+                     *             "to": {
+                     *               "issues-addressed": [
+                     *                 "exit-letter-response-period"
+                     *               ],
+                     *               "specialist-process-ongoing": [
+                     *                 "only-specialist-process-outstanding",
+                     *                 "exit-letter-response-period"
+                     *               ],
+                     *               "options-declined": [
+                     *                 "exit-letter-response-period",
+                     *                 "options-declined",
+                     *                 "options-communicated",
+                     *                 "options-timeframe-given",
+                     *                 "ps-will-not-resolve"
+                     *               ]
+                     *             },
+                     *             "count": 1,
+                     *             "text": "1 case moves from unmetByBasis {\"issues-addressed\":[],\"specialist-process-ongoing\":[\"only-specialist-process-outstanding\"],\"options-declined\":[\"options-declined\",\"options-communicated\",\"options-timeframe-given\",\"ps-will-not-resolve\"]} to unmetByBasis {\"issues-addressed\":[\"exit-letter-response-period\"],\"specialist-process-ongoing\":[\"only-specialist-process-outstanding\",\"exit-letter-response-period\"],\"options-declined\":[\"exit-letter-response-period\",\"options-declined\",\"options-communicated\",\"options-timeframe-given\",\"ps-will-not-resolve\"]}"
+                     *           }
+                     *         ],
+                     *         "broken": [
+                     *           {
+                     *             "fixture": "06-cs-letter-fourteen-days-ready.json",
+                     *             "note": "Not reachable by phone; the exit letter was issued exactly 14 days ago: the customer has had the 14 days to respond. holdsUntil null: once the 14 days have passed they stay passed, and nothing else is dated.",
+                     *             "differences": [
+                     *               {
+                     *                 "field": "ready",
+                     *                 "expected": true,
+                     *                 "actual": false
+                     *               },
+                     *               {
+                     *                 "field": "basis",
+                     *                 "expected": "issues-addressed",
+                     *                 "actual": null
+                     *               },
+                     *               {
+                     *                 "field": "unmet",
+                     *                 "expected": [],
+                     *                 "actual": [
+                     *                   "exit-letter-response-period"
+                     *                 ]
+                     *               },
+                     *               {
+                     *                 "field": "unmetByBasis",
+                     *                 "expected": {
+                     *                   "issues-addressed": [],
+                     *                   "specialist-process-ongoing": [
+                     *                     "only-specialist-process-outstanding"
+                     *                   ],
+                     *                   "options-declined": [
+                     *                     "options-declined",
+                     *                     "options-communicated",
+                     *                     "options-timeframe-given",
+                     *                     "ps-will-not-resolve"
+                     *                   ]
+                     *                 },
+                     *                 "actual": {
+                     *                   "issues-addressed": [
+                     *                     "exit-letter-response-period"
+                     *                   ],
+                     *                   "specialist-process-ongoing": [
+                     *                     "only-specialist-process-outstanding",
+                     *                     "exit-letter-response-period"
+                     *                   ],
+                     *                   "options-declined": [
+                     *                     "exit-letter-response-period",
+                     *                     "options-declined",
+                     *                     "options-communicated",
+                     *                     "options-timeframe-given",
+                     *                     "ps-will-not-resolve"
+                     *                   ]
+                     *                 }
+                     *               },
+                     *               {
+                     *                 "field": "earliestSubmission",
+                     *                 "expected": "2025-11-15",
+                     *                 "actual": "2025-11-16"
+                     *               },
+                     *               {
+                     *                 "field": "summary.holdsUntil",
+                     *                 "expected": null,
+                     *                 "actual": "2025-11-16"
+                     *               },
+                     *               {
+                     *                 "field": "summary.reasons",
+                     *                 "expected": [
+                     *                   "The customer's issues have been addressed: all 9 of its criteria are met."
+                     *                 ],
+                     *                 "actual": [
+                     *                   "Not met: The customer can be reached by phone, or the exit letter was issued and the response period (15 days) has passed (the customer can be contacted by phone: no; the day the exit letter was issued: 2025-11-01, 14 days before 2025-11-15)."
+                     *                 ]
+                     *               }
+                     *             ]
+                     *           },
+                     *           {
+                     *             "fixture": "07-cs-letter-thirteen-days-not-ready.json",
+                     *             "note": "Not reachable by phone; the exit letter is 13 days old: one more day is needed. holdsUntil 2025-11-15: the letter is 14 days old that day and the case ready.",
+                     *             "differences": [
+                     *               {
+                     *                 "field": "earliestSubmission",
+                     *                 "expected": "2025-11-15",
+                     *                 "actual": "2025-11-16"
+                     *               },
+                     *               {
+                     *                 "field": "summary.holdsUntil",
+                     *                 "expected": "2025-11-15",
+                     *                 "actual": "2025-11-16"
+                     *               },
+                     *               {
+                     *                 "field": "summary.reasons",
+                     *                 "expected": [
+                     *                   "Not met: The customer can be reached by phone, or the exit letter was issued and the response period (14 days) has passed (the customer can be contacted by phone: no; the day the exit letter was issued: 2025-11-01, 13 days before 2025-11-14)."
+                     *                 ],
+                     *                 "actual": [
+                     *                   "Not met: The customer can be reached by phone, or the exit letter was issued and the response period (15 days) has passed (the customer can be contacted by phone: no; the day the exit letter was issued: 2025-11-01, 13 days before 2025-11-14)."
+                     *                 ]
+                     *               }
+                     *             ]
+                     *           },
+                     *           {
+                     *             "fixture": "08-cs-letter-eleven-days-current-procedure.json",
+                     *             "note": "11 days after the letter: enough under the older procedure's 10 days, not under the current 14. holdsUntil 2025-11-15: 2025-11-01 + 14 days, when the wait has passed and the case is ready.",
+                     *             "differences": [
+                     *               {
+                     *                 "field": "earliestSubmission",
+                     *                 "expected": "2025-11-15",
+                     *                 "actual": "2025-11-16"
+                     *               },
+                     *               {
+                     *                 "field": "summary.holdsUntil",
+                     *                 "expected": "2025-11-15",
+                     *                 "actual": "2025-11-16"
+                     *               }
+                     *             ]
+                     *           },
+                     *           {
+                     *             "fixture": "09-cs-not-contactable-no-letter.json",
+                     *             "note": "Not reachable by phone and no exit letter issued. holdsUntil null: with no letter issued, no wait starts, so time alone changes nothing.",
+                     *             "differences": [
+                     *               {
+                     *                 "field": "summary.reasons",
+                     *                 "expected": [
+                     *                   "Not met: The customer can be reached by phone, or the exit letter was issued and the response period (14 days) has passed (the customer can be contacted by phone: no; the day the exit letter was issued: not given)."
+                     *                 ],
+                     *                 "actual": [
+                     *                   "Not met: The customer can be reached by phone, or the exit letter was issued and the response period (15 days) has passed (the customer can be contacted by phone: no; the day the exit letter was issued: not given)."
+                     *                 ]
+                     *               }
+                     *             ]
+                     *           },
+                     *           {
+                     *             "fixture": "19-cs-letter-issued-2025-06-02-holds-until-2025-06-16.json",
+                     *             "note": "The issue's case: a Child Support customer who cannot be reached by phone, every other condition met, the exit letter issued on 2025-06-02 and the case decided on 2025-06-05, 3 days later: the current procedure gives the customer 14 days to respond, so not ready yet, earliest submission 2025-06-02 + 14 days = 2025-06-16. holdsUntil 2025-06-16: on that day the letter is 14 days old, the wait has passed and the case is ready (no other fact is dated).",
+                     *             "differences": [
+                     *               {
+                     *                 "field": "earliestSubmission",
+                     *                 "expected": "2025-06-16",
+                     *                 "actual": "2025-06-17"
+                     *               },
+                     *               {
+                     *                 "field": "summary.holdsUntil",
+                     *                 "expected": "2025-06-16",
+                     *                 "actual": "2025-06-17"
+                     *               },
+                     *               {
+                     *                 "field": "summary.reasons",
+                     *                 "expected": [
+                     *                   "Not met: The customer can be reached by phone, or the exit letter was issued and the response period (14 days) has passed (the customer can be contacted by phone: no; the day the exit letter was issued: 2025-06-02, 3 days before 2025-06-05)."
+                     *                 ],
+                     *                 "actual": [
+                     *                   "Not met: The customer can be reached by phone, or the exit letter was issued and the response period (15 days) has passed (the customer can be contacted by phone: no; the day the exit letter was issued: 2025-06-02, 3 days before 2025-06-05)."
+                     *                 ]
+                     *               }
+                     *             ]
+                     *           }
+                     *         ]
+                     *       },
+                     *       "backlog": {
+                     *         "cases": 2,
+                     *         "unchanged": 1,
+                     *         "changed": [
+                     *           {
+                     *             "id": "07-cs-letter-thirteen-days-not-ready",
+                     *             "ruleSet": "exit-readiness",
+                     *             "asOf": "2025-11-14",
+                     *             "versions": {
+                     *               "base": "aee352c589ae5917",
+                     *               "changed": "949945b8c279f059"
+                     *             },
+                     *             "fields": [
+                     *               {
+                     *                 "field": "earliestSubmission",
+                     *                 "base": "2025-11-15",
+                     *                 "changed": "2025-11-16"
+                     *               }
+                     *             ],
+                     *             "rules": [],
+                     *             "because": {
+                     *               "parameters": [
+                     *                 {
+                     *                   "name": "exitLetterResponseDays",
+                     *                   "base": 14,
+                     *                   "changed": 15
+                     *                 }
+                     *               ],
+                     *               "rules": []
+                     *             }
+                     *           }
+                     *         ],
+                     *         "refused": [],
+                     *         "counts": {
+                     *           "exit-readiness earliestSubmission: \"2025-11-15\" → \"2025-11-16\"": 1
+                     *         },
+                     *         "moves": [
+                     *           {
+                     *             "ruleSet": "exit-readiness",
+                     *             "field": "earliestSubmission",
+                     *             "from": "2025-11-15",
+                     *             "to": "2025-11-16",
+                     *             "count": 1,
+                     *             "text": "1 case moves from earliestSubmission 2025-11-15 to earliestSubmission 2025-11-16"
+                     *           }
+                     *         ],
+                     *         "unread": []
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DraftImpactResult"];
+                };
+            };
+            /** @description The body is not { file, backlog? }, or the CSV mapping sent is not a triage mapping (each named by its pointer): `invalid-json` (The request body is not valid JSON); `invalid-request` (The request does not match the contract). */
+            400: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        code?: "invalid-json" | "invalid-request";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized` (An API key is required). */
+            401: {
+                headers: {
+                    /** @description The challenge (RFC 6750): Bearer realm="ps-decisions", with error="invalid_token" for a key not accepted */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthorized";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden` (This API key may not do that). */
+            403: {
+                headers: {
+                    /** @description Bearer realm="ps-decisions", error="insufficient_scope" */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        code?: "forbidden";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such rule set: `unknown-rule-set` (No such rule set); `not-found` (Not found). */
+            404: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "unknown-rule-set" | "not-found";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload-too-large` (The request body is too large). */
+            413: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 413;
+                        /** @enum {unknown} */
+                        code?: "payload-too-large";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Content-Type is not application/json (no other type is taken, application/*+json neither; the problem names the header and the type taken), its charset is not one the body can be read in, or the Content-Encoding is not supported: `unsupported-media-type` (The request body must be JSON). */
+            415: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 415;
+                        /** @enum {unknown} */
+                        code?: "unsupported-media-type";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description The draft is invalid, or a rule file of another rule set (each problem named as the loader names it: file#pointer, line and column): `draft-invalid` (The draft rule file is invalid; nothing was proposed or published). */
+            422: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 422;
+                        /** @enum {unknown} */
+                        code?: "draft-invalid";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate-limited` (Too many requests for this API key). */
+            429: {
+                headers: {
+                    /** @description Seconds until this key may call again */
+                    "Retry-After"?: string;
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        code?: "rate-limited";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal` (Internal error). */
+            500: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 500;
+                        /** @enum {unknown} */
+                        code?: "internal";
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service does not hold its rule files as texts (fixed rules): `proposals-unavailable` (Proposals need the SQLite deployment). */
+            501: {
+                headers: {
+                    /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
+                    "X-Request-Id"?: string;
+                    /** @description The key's remaining allowance (IETF draft 8): sent when a rate limit is set */
+                    RateLimit?: string;
+                    /** @description The allowance: requests per 60-second window (IETF draft 8): sent when a rate limit is set */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @constant */
+                        status?: 501;
+                        /** @enum {unknown} */
+                        code?: "proposals-unavailable";
                     } & components["schemas"]["Problem"];
                 };
             };
@@ -5456,7 +7422,7 @@ export interface operations {
                      *             ]
                      *           },
                      *           "proposal": {
-                     *             "id": "905173da-cb6a-4452-8c70-1a620fc56293",
+                     *             "id": "0a59ec50-0aa8-4623-95d4-3db3f77a41b4",
                      *             "proposedBy": "example-policy",
                      *             "proposedAt": "2025-06-02T00:30:00.000Z",
                      *             "approvedBy": "example-policy-2",
@@ -5628,7 +7594,7 @@ export interface operations {
                      * @example {
                      *       "proposals": [
                      *         {
-                     *           "id": "905173da-cb6a-4452-8c70-1a620fc56293",
+                     *           "id": "0a59ec50-0aa8-4623-95d4-3db3f77a41b4",
                      *           "status": "proposed",
                      *           "ruleSet": "exit-readiness",
                      *           "baseVersion": "aee352c589ae5917",
@@ -5642,7 +7608,7 @@ export interface operations {
                      *           "publishedVersion": null
                      *         },
                      *         {
-                     *           "id": "aa9bd861-c683-4d39-a4cd-8a885597c027",
+                     *           "id": "a9f3a79e-71f7-4a22-8f5c-bcc8f0ed651b",
                      *           "status": "proposed",
                      *           "ruleSet": "exit-readiness",
                      *           "baseVersion": "aee352c589ae5917",
@@ -6836,7 +8802,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "905173da-cb6a-4452-8c70-1a620fc56293",
+                     *       "id": "0a59ec50-0aa8-4623-95d4-3db3f77a41b4",
                      *       "status": "proposed",
                      *       "ruleSet": "exit-readiness",
                      *       "baseVersion": "aee352c589ae5917",
@@ -7414,7 +9380,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "905173da-cb6a-4452-8c70-1a620fc56293",
+                     *       "id": "0a59ec50-0aa8-4623-95d4-3db3f77a41b4",
                      *       "status": "proposed",
                      *       "ruleSet": "exit-readiness",
                      *       "baseVersion": "aee352c589ae5917",
@@ -8899,7 +10865,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "905173da-cb6a-4452-8c70-1a620fc56293",
+                     *       "id": "0a59ec50-0aa8-4623-95d4-3db3f77a41b4",
                      *       "status": "approved",
                      *       "ruleSet": "exit-readiness",
                      *       "baseVersion": "aee352c589ae5917",
@@ -9198,7 +11164,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "aa9bd861-c683-4d39-a4cd-8a885597c027",
+                     *       "id": "a9f3a79e-71f7-4a22-8f5c-bcc8f0ed651b",
                      *       "status": "rejected",
                      *       "ruleSet": "exit-readiness",
                      *       "baseVersion": "aee352c589ae5917",
@@ -9461,8 +11427,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23673-4d4d-7ea7-a83f-7207583aea27",
-                     *       "decidedAt": "2026-12-02T11:10:55.821Z",
+                     *       "decisionId": "01a23679-9ec9-7138-b20e-be8bd187ee8d",
+                     *       "decidedAt": "2026-12-02T11:17:49.897Z",
                      *       "keyId": "example-caseworker",
                      *       "ruleSet": "specialist-transfer",
                      *       "version": "33274d461e1f1227",
@@ -9481,7 +11447,7 @@ export interface operations {
                      *         "single-specialist-process-outstanding",
                      *         "no-escalating-history"
                      *       ],
-                     *       "factsDigest": "sha256:a9169b6dca16f91a9e44afacdfbdb8c8:2ad61960f5abd934a772809808a3490002de1f80b540473fdd3871276548e5d6",
+                     *       "factsDigest": "sha256:23479ac0608734ebd8bfc86bead77c08:b1affe07cf5b53ff311c32ff67742c16b430397cfe339a53c76596edc5b1756c",
                      *       "summary": null,
                      *       "factsKept": false
                      *     }
@@ -9680,7 +11646,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23673-4d4d-7ea7-a83f-7207583aea27",
+                     *       "decisionId": "01a23679-9ec9-7138-b20e-be8bd187ee8d",
                      *       "version": "33274d461e1f1227",
                      *       "factsMatch": true,
                      *       "reproduced": true,
