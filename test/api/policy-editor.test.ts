@@ -3,10 +3,12 @@
 // window from 12 to 24 months in the form, sees the impact, proposes it effective tomorrow; A's own approval is refused
 // with the service's words; officer B approves in another browser context; today's cases keep the old version and
 // tomorrow's take the new. axe-core finds no WCAG 2.1 A/AA violation with the editor open.
-import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
+import { backlogLines } from '../../fixtures/backlog';
 import { SqliteProposalStore } from '../../src/authoring/proposal-store';
 import { SqliteDecisionLog } from '../../src/decisions/sqlite';
 import { OPERATORS } from '../../src/loader/load';
@@ -120,7 +122,60 @@ test('officer A drafts 24 months in the form, proposes it for tomorrow, cannot a
       .textContent()
       .then((t) => JSON.parse(t as string).parameters.aggressionWindowMonths.value),
   ).resolves.toBe(24);
+  // Checked as it is made (draft-impact, which stores nothing): valid, and the fixtures that no longer go direct.
+  await page.locator('#validation-status', { hasText: /^The draft is valid\./ }).waitFor();
+  await page.locator('#fixture-summary').waitFor();
+  const fixtureMoves = page.locator('#fixture-impact ul.moves li');
+  await expect(fixtureMoves.first().textContent()).resolves.toMatch(/^\d+ cases? moves? from eligible true to eligible false$/);
+  expect(store.list({})).toEqual([]);
   await page.screenshot({ path: '/tmp/editor-draft.png' });
+
+  // A backlog of 1,000 referrals from the project's generator, each dated today (so the page's count and ps-rules diff,
+  // which dates an undated line by the real clock, decide the same day), uploaded in the impact panel.
+  const work = mkdtempSync(path.join(tmpdir(), 'ps-editor-backlog-'));
+  const backlogFile = path.join(work, 'backlog.ndjson');
+  const lines = [...backlogLines({ count: 1000, seed: 7, asOf: TODAY })].map((line) => JSON.stringify({ ...(JSON.parse(line) as object), asOf: TODAY }));
+  writeFileSync(backlogFile, `${lines.join('\n')}\n`);
+  await page.setInputFiles('#backlog-file', backlogFile);
+  await page.locator('#backlog-summary').waitFor({ timeout: 60_000 });
+  await expect(page.textContent('#backlog-summary')).resolves.toMatch(/^1000 case\(s\): /);
+  const routeMoves = await page
+    .locator('#backlog-impact ul.moves li[data-field="route"]')
+    .evaluateAll((items) => items.map((item) => ({ count: Number(item.getAttribute('data-count')), text: item.textContent as string })));
+  const movedOnPage = routeMoves.reduce((sum, m) => sum + m.count, 0);
+  expect(routeMoves.map((m) => m.text)).toContainEqual(expect.stringMatching(/^\d+ cases? moves? from route direct to route standard$/));
+  // ps-rules diff on the same file, with the draft (as the page's JSON view holds it) in a copy of the rules folder.
+  const draftRules = path.join(work, 'rules');
+  cpSync(RULES_DIR, draftRules, { recursive: true });
+  writeFileSync(path.join(draftRules, 'direct-referral.json'), (await page.textContent('#draft-json')) as string);
+  const cli = spawnSync(
+    process.execPath,
+    [
+      path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'),
+      path.join(ROOT, 'src/cli/main.ts'),
+      '--rules',
+      draftRules,
+      'diff',
+      '--base',
+      RULES_DIR,
+      '--cases',
+      backlogFile,
+      '--rule-set',
+      'direct-referral',
+      '--json',
+    ],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
+  expect(cli.stderr).toBe('');
+  const report = JSON.parse(cli.stdout) as { cases: number; changed: { fields: { field: string }[] }[] };
+  expect(report.cases).toBe(1000);
+  const movedByDiff = report.changed.filter((c) => c.fields.some((f) => f.field === 'route')).length;
+  expect(movedByDiff).toBeGreaterThan(0);
+  expect(movedOnPage).toBe(movedByDiff);
+  // Each changed case listed with the rule that changed it.
+  await expect(page.locator('#backlog-impact .changed-cases li[data-case]').first().textContent()).resolves.toMatch(/Changed by: .*rule /);
+  await page.locator('#backlog-impact').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: '/tmp/editor-backlog.png' });
 
   await page.fill('#rationale', 'The procedure now looks back two years for face-to-face aggression (circular 2026/07).');
   await expect(page.inputValue('#effective-from')).resolves.toBe(TOMORROW);
@@ -224,6 +279,10 @@ test("a value out of its type's bounds and a past effective date are refused wit
 
   const months = page.getByLabel('aggressionWindowMonths (months, 1 to 120)');
   await months.fill('200');
+  // Refused as it is typed, beside the field, before anything is proposed.
+  const checked = page.locator(`#${(await months.getAttribute('aria-describedby')) as string}`);
+  await checked.filter({ hasText: /whole number from 1 to 120/ }).waitFor();
+  await expect(page.textContent('#validation-status')).resolves.toMatch(/^The draft has 1 problem/);
   // A date after tomorrow: the test above may have published a version in force from tomorrow already.
   await page.fill('#effective-from', '2026-04-01');
   await page.click('#propose');
