@@ -139,6 +139,7 @@ test('officer A drafts 24 months in the form, proposes it for tomorrow, cannot a
   await page.setInputFiles('#backlog-file', backlogFile);
   await page.locator('#backlog-summary').waitFor({ timeout: 60_000 });
   await expect(page.textContent('#backlog-summary')).resolves.toMatch(/^1000 case\(s\): /);
+  await expect(page.textContent('#backlog-impact')).resolves.not.toMatch(/null\s*$/);
   const routeMoves = await page
     .locator('#backlog-impact ul.moves li[data-field="route"]')
     .evaluateAll((items) => items.map((item) => ({ count: Number(item.getAttribute('data-count')), text: item.textContent as string })));
@@ -302,7 +303,11 @@ test("the forms follow each rule file: fact defaults, a role chosen from the pro
   const { context, page, pageErrors } = await officer(SECRET_A);
   await page.waitForSelector('#policy:not([hidden])');
   await page.selectOption('#edit-ruleset', 'segment-allocation');
-  await page.click('#edit-draft');
+  // By keyboard: from the rule set's list, Tab to the button and press Enter.
+  await page.focus('#edit-ruleset');
+  await page.keyboard.press('Tab');
+  await expect(page.evaluate('document.activeElement.id')).resolves.toBe('edit-draft');
+  await page.keyboard.press('Enter');
   await page.waitForSelector('[data-edit-default]');
   const json = async () => JSON.parse((await page.textContent('#draft-json')) as string) as Record<string, Record<string, Record<string, unknown>>>;
   const file = await json();
