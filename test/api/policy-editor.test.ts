@@ -212,6 +212,8 @@ test('officer A drafts 24 months in the form, proposes it for tomorrow, cannot a
   const b = await officer(SECRET_B);
   await b.page.waitForSelector(`[data-proposal="${listed!.id}"] button[data-action="approve"]`);
   const theirs = b.page.locator(`[data-proposal="${listed!.id}"]`);
+  // B sees what the change does before deciding on it.
+  await theirs.locator('.proposal-impact', { hasText: `${changedFixtures} decide differently` }).waitFor();
   await theirs.getByLabel('Your comment (what you checked, or why not)').fill('Checked against circular 2026/07.');
   await theirs.getByRole('button', { name: 'Approve' }).click();
   await b.page.locator('#editor-status', { hasText: /^Approved/ }).waitFor();
@@ -234,6 +236,10 @@ test('officer A drafts 24 months in the form, proposes it for tomorrow, cannot a
   ]);
   await latest.scrollIntoViewIfNeeded();
   await b.page.screenshot({ path: '/tmp/editor-history.png' });
+  // And with the history's side-by-side diff on screen.
+  const axeB = await axeViolations(b.page);
+  expect(axeB.checked).toBeGreaterThan(10);
+  expect(axeB.violations).toEqual([]);
 
   // Evaluated in B's tab (try a case): a referral with face-to-face abuse 18 months before is direct today, standard tomorrow.
   const facts = {
@@ -326,5 +332,14 @@ test("the forms follow each rule file: fact defaults, a role chosen from the pro
   await page.locator('[data-edit-default]').first().scrollIntoViewIfNeeded();
   await page.screenshot({ path: '/tmp/editor-defaults.png' });
   expect(pageErrors).toEqual([]);
+  await context.close();
+});
+
+test('the axe check does find a violation (so its empty lists above mean something)', async () => {
+  const { context, page } = await officer(SECRET_A);
+  await page.waitForSelector('#policy:not([hidden])');
+  await page.evaluate(`document.getElementById('policy').append(Object.assign(document.createElement('input'), { type: 'text' }))`);
+  const axe = await axeViolations(page);
+  expect(axe.violations.map((v) => v.id)).toContain('label');
   await context.close();
 });
