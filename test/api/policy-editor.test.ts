@@ -198,8 +198,11 @@ test('officer A drafts 24 months in the form, proposes it for tomorrow, cannot a
   const proposal = page.locator(`[data-proposal="${listed!.id}"]`);
   await proposal.getByLabel('Your comment (what you checked, or why not)').fill('Looks right to me.');
   await proposal.getByRole('button', { name: 'Approve' }).click();
-  await page.locator('#editor-alert', { hasText: 'a second officer must approve' }).waitFor();
-  await expect(page.getAttribute('#editor-alert', 'role')).resolves.toBe('alert');
+  const refusal = proposal.locator('[data-refusal]');
+  await refusal.filter({ hasText: 'a second officer must approve' }).waitFor();
+  await expect(refusal.getAttribute('role')).resolves.toBe('alert');
+  await expect(refusal.textContent()).resolves.toMatch(/^Approval refused: Key "pol1" proposed .*: a second officer must approve it\.$/);
+  await refusal.scrollIntoViewIfNeeded();
   await page.screenshot({ path: '/tmp/editor-refused.png' });
   expect(store.get(listed!.id)?.status).toBe('proposed');
 
@@ -297,7 +300,7 @@ test("a value out of its type's bounds and a past effective date are refused wit
   await problem.filter({ hasText: /./ }).waitFor();
   await expect(problem.textContent()).resolves.toMatch(/aggressionWindowMonths.*whole number from 1 to 120.*\(line \d+, column \d+\)/);
   await expect(months.getAttribute('aria-invalid')).resolves.toBe('true');
-  await expect(page.textContent('#editor-alert')).resolves.toMatch(/^Not proposed: /);
+  await expect(page.textContent('#propose-alert')).resolves.toMatch(/^Not proposed: /);
   await problem.scrollIntoViewIfNeeded();
   await page.screenshot({ path: '/tmp/editor-field-problem.png' });
   expect(store.list({}).length).toBe(before);
