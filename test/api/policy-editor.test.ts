@@ -346,3 +346,21 @@ test('the axe check does find a violation (so its empty lists above mean somethi
   expect(axe.violations.map((v) => v.id)).toContain('label');
   await context.close();
 });
+
+test('a CSV backlog is read through the triage mapping and its moves listed', async () => {
+  const { context, page, pageErrors } = await officer(SECRET_A);
+  await page.waitForSelector('#policy:not([hidden])');
+  await page.selectOption('#edit-ruleset', 'direct-referral');
+  await page.click('#edit-draft');
+  await expect(page.evaluate('document.activeElement.id')).resolves.toBe('draft-title');
+  await page.getByLabel('aggressionWindowMonths (months, 1 to 120)').fill('36');
+  await page.locator('#validation-status', { hasText: /^The draft is valid\./ }).waitFor();
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'ps-editor-csv-')), 'backlog.csv');
+  writeFileSync(file, `${[...backlogLines({ count: 300, seed: 3, asOf: TODAY, format: 'csv' })].join('\n')}\n`);
+  await page.setInputFiles('#backlog-file', file);
+  await page.locator('#backlog-summary').waitFor({ timeout: 60_000 });
+  await expect(page.textContent('#backlog-summary')).resolves.toMatch(/^300 case\(s\): \d+ unchanged, [1-9]\d* decide differently/);
+  await expect(page.locator('#backlog-impact ul.moves li').first().textContent()).resolves.toMatch(/^\d+ cases? moves? from /);
+  expect(pageErrors).toEqual([]);
+  await context.close();
+});
