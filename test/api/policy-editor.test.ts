@@ -308,7 +308,7 @@ test("a value out of its type's bounds and a past effective date are refused wit
   await context.close();
 });
 
-test("the forms follow each rule file: fact defaults, a role chosen from the procedure's, a condition re-pointed at another fact", async () => {
+test("the forms follow each rule file: fact defaults, a role chosen from the procedure's, a condition re-pointed, added and removed, a source added", async () => {
   const { context, page, pageErrors } = await officer(SECRET_A);
   await page.waitForSelector('#policy:not([hidden])');
   await page.selectOption('#edit-ruleset', 'segment-allocation');
@@ -332,6 +332,37 @@ test("the forms follow each rule file: fact defaults, a role chosen from the pro
   const firstFact = page.locator('[data-edit-rule] .condition').first().getByLabel('fact');
   await firstFact.selectOption('program');
   expect(JSON.stringify((await json()).rules)).toContain('"fact":"program"');
+  // A condition added to a rule's group, focused to be chosen, and removed again; a source added with its quote.
+  const rule = page.locator('[data-edit-rule]').first();
+  const ruleName = (await rule.getAttribute('data-edit-rule')) as string;
+  const index = (file.rules as unknown as { name: string }[]).findIndex((r) => r.name === ruleName);
+  const conditionsOf = async () => (await json()).rules![index] as unknown as { conditions: Record<string, unknown[]>; sources: { quote?: string }[] };
+  const groupKey = Object.keys((await conditionsOf()).conditions).find((k) => k === 'all' || k === 'any') as string;
+  const before = (await conditionsOf()).conditions[groupKey]!.length;
+  await rule
+    .getByRole('button', { name: /^Add a condition to/ })
+    .first()
+    .click();
+  expect((await conditionsOf()).conditions[groupKey]!.length).toBe(before + 1);
+  await expect(page.evaluate('document.activeElement.closest("[data-condition]").getAttribute("data-condition")')).resolves.toBe(
+    `/rules/${index}/conditions/${groupKey}/${before}`,
+  );
+  await page.locator(`[data-condition="/rules/${index}/conditions/${groupKey}/${before}"]`).getByLabel('operator').selectOption('notEqual');
+  expect(((await conditionsOf()).conditions[groupKey]![before] as { operator: string }).operator).toBe('notEqual');
+  await page.locator('#validation-status', { hasText: /^The draft (is valid|has)/ }).waitFor();
+  await page
+    .locator(`[data-edit-rule="${ruleName}"]`)
+    .getByRole('button', { name: new RegExp(`^Remove condition ${before + 1} of`) })
+    .click();
+  expect((await conditionsOf()).conditions[groupKey]!.length).toBe(before);
+  const sourcesBefore = (await conditionsOf()).sources.length;
+  const details = page.locator(`[data-edit-rule="${ruleName}"] details`).first();
+  await details.locator('summary').click();
+  await details.getByRole('button', { name: /^Add a source of/ }).click();
+  const added = page.locator(`[data-at="/rules/${index}/sources/${sourcesBefore}"]`);
+  await added.getByLabel('step').fill('Step 9');
+  await added.getByLabel('quoted words').fill('an officer may refer');
+  expect((await conditionsOf()).sources[sourcesBefore]).toEqual(expect.objectContaining({ step: 'Step 9', quote: 'an officer may refer' }));
   await page.locator('[data-edit-default]').first().scrollIntoViewIfNeeded();
   await page.screenshot({ path: '/tmp/editor-defaults.png' });
   expect(pageErrors).toEqual([]);
@@ -352,6 +383,7 @@ test('a CSV backlog is read through the triage mapping and its moves listed', as
   await page.waitForSelector('#policy:not([hidden])');
   await page.selectOption('#edit-ruleset', 'direct-referral');
   await page.click('#edit-draft');
+  await page.locator('#draft-title').waitFor();
   await expect(page.evaluate('document.activeElement.id')).resolves.toBe('draft-title');
   await page.getByLabel('aggressionWindowMonths (months, 1 to 120)').fill('36');
   await page.locator('#validation-status', { hasText: /^The draft is valid\./ }).waitFor();
