@@ -101,6 +101,6 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorDescription> = {
   'version-unavailable': { status: 410, title: 'The rule version that decided is no longer available' },
   'draft-invalid': { status: 422, title: 'The draft rule file is invalid; nothing was proposed or published' },
   'proposal-conflict': { status: 409, title: 'The proposal cannot be decided as it stands' },
-  'proposals-unavailable': { status: 501, title: 'Proposals need the SQLite deployment' },
+  'proposals-unavailable': { status: 501, title: 'Proposals are not available on this service' },
   internal: { status: 500, title: 'Internal error' },
 };

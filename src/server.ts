@@ -161,19 +161,54 @@ function fixturesBeside(rulesDirectory: string): { fixturesDirectory?: string } 
 }
 
 /**
- * Proposals (issue 19), kept in the SQLite decision log's file on a connection of their own and published into the rules
- * folder; measured on the fixtures beside the rules folder (../fixtures, as ps-rules finds them) when there are any.
- * Undefined on PostgreSQL: the routes then say proposals need the SQLite deployment (a later step shares them).
+ * Proposals (issue 19). With SQLite: kept in the decision log's file on a connection of their own and published into
+ * the rules folder. With PostgreSQL (the shared deployment): kept in the decision log's database, published there, and
+ * loaded by every process: the rule store overlays the published versions on the folder, and a feed (LISTEN/NOTIFY,
+ * polling every second as a fallback) reloads it when another process publishes one. Either way measured on the fixtures
+ * beside the rules folder (../fixtures, as ps-rules finds them) when there are any.
  */
-async function proposalStore(log: DecisionLog, rulesDirectory: string, logger: pino.Logger): Promise<ProposalOptions | undefined> {
-  if (log.kind !== 'sqlite') return undefined;
+async function proposalStore(
+  log: DecisionLog,
+  settings: Settings,
+  rules: RuleStore,
+  logger: pino.Logger,
+): Promise<{ options: ProposalOptions; close: () => Promise<void> } | undefined> {
+  const { rulesDirectory } = settings;
+  const common = { directory: rulesDirectory, modules: RULE_SET_MODULES, ...fixturesBeside(rulesDirectory) };
   try {
-    const { SqliteProposalStore } = await import('./authoring/proposal-store');
+    if (log.kind === 'sqlite') {
+      const { SqliteProposalStore } = await import('./authoring/proposal-store');
+      const store = new SqliteProposalStore(log.location);
+      return { options: { store, ...common }, close: () => Promise.resolve(store.close()) };
+    }
+    const url = settings.decisionLogUrl as string;
+    const { PostgresProposalStore, PublishedVersionsFeed } = await import('./authoring/postgres-proposal-store');
+    const store = await PostgresProposalStore.open(url, {
+      onIdleError: (error) => logger.warn({ err: error }, 'proposal store: an idle PostgreSQL connection failed; the pool replaces it'),
+    });
+    // Validated and swapped as any reload (RuleStore.reload): a version this process cannot load is refused and logged,
+    // and the last good rules kept. Its effectiveFrom decides when it is in force, so processes that learn of it at
+    // different moments before that day all switch at the same Sydney midnight.
+    const feed = new PublishedVersionsFeed(
+      url,
+      store,
+      (_all, added) => {
+        logger.info(
+          { versions: added.map((p) => ({ ruleSet: p.ruleSet, version: p.version, effectiveFrom: p.effectiveFrom })) },
+          'published rule versions arrived',
+        );
+        rules.reload();
+      },
+      logger,
+    );
+    rules.published = () => feed.all();
+    await feed.start();
     return {
-      store: new SqliteProposalStore(log.location),
-      directory: rulesDirectory,
-      modules: RULE_SET_MODULES,
-      ...fixturesBeside(rulesDirectory),
+      options: { store, ...common, refreshPublished: () => feed.refresh() },
+      close: async () => {
+        await feed.stop();
+        await store.close();
+      },
     };
   } catch (error) {
     // Decisions go on without proposals: the routes answer 501, and the log says why.
@@ -251,14 +286,14 @@ async function serve(settings: Settings, clustered: boolean, rules?: RuleRegistr
     onError: (error) => logger.error({ err: error, decisionLog: log.location }, 'decision log write failed; the request is answered 503'),
   });
 
-  const proposals = await proposalStore(log, rulesDirectory, logger);
+  const proposals = await proposalStore(log, settings, store, logger);
 
   // Edited rule files are picked up as they are saved; POST /v1/admin/reload does the same on demand.
   store.watch();
   const app = createApp({
     rules: () => store.current(),
     reload: reloadEverywhere,
-    candidateRules: () => loadRules(rulesDirectory, { modules: RULE_SET_MODULES }),
+    candidateRules: () => store.load(),
     logger,
     access: ring,
     recorder,
@@ -271,8 +306,8 @@ async function serve(settings: Settings, clustered: boolean, rules?: RuleRegistr
     requestTimeoutMs: config.requestTimeoutMs,
     batch: config.batch,
     workers: clustered ? () => workers : undefined,
-    proposals,
-    // Drafts are measured whatever the decision log (a PostgreSQL deployment's officers see impact too).
+    proposals: proposals?.options,
+    // Drafts are measured whatever the decision log.
     drafts: { modules: RULE_SET_MODULES, ...fixturesBeside(rulesDirectory) },
   });
   // Header, request and idle timeouts and a connection cap (limits.ts), before Express sees a request.
@@ -297,10 +332,12 @@ async function serve(settings: Settings, clustered: boolean, rules?: RuleRegistr
     stopping = true;
     logger.info({ signal }, 'stopping: finishing requests in flight');
     store.close();
-    proposals?.store.close();
+    const closing = proposals?.close().catch(() => undefined);
     // In-flight requests finish (each commits its decision first), then the log closes, then the process ends.
     server.close(() => {
-      void log.close().finally(() => process.exit(0));
+      void Promise.resolve(closing)
+        .then(() => log.close())
+        .finally(() => process.exit(0));
     });
     server.closeIdleConnections();
     setTimeout(() => process.exit(1), STOP_GRACE_MS).unref();

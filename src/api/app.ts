@@ -76,8 +76,9 @@ export interface AppOptions {
   /** A request not answered within this is answered 503 (evaluate-batch streams, and is bounded by the server's requestTimeout instead). */
   requestTimeoutMs?: number;
   /**
-   * Proposals and their publication (proposals.ts): the SQLite store and the rules folder. Absent (a PostgreSQL
-   * decision log, or fixed rules), the proposal routes answer 501; they also need `reload`, to swap a published version in.
+   * Proposals and their publication (proposals.ts): the SQLite store and the rules folder, or the PostgreSQL store
+   * every process loads published versions from. Absent (fixed rules, or a store that could not be opened), the proposal
+   * routes answer 501; they also need `reload`, to swap a published version in.
    */
   proposals?: ProposalOptions;
   /**
@@ -399,6 +400,7 @@ export function createApp(options: AppOptions): RequestListener {
     guard,
     body: [jsonOnly, jsonBody(DRAFT_BODY_LIMIT_BYTES)],
     ruleSetNamed,
+    log: recorder.log,
     ...(drafts ? { drafts: { modules: drafts.modules, ...(drafts.fixturesDirectory ? { fixturesDirectory: drafts.fixturesDirectory } : {}) } } : {}),
   });
 

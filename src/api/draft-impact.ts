@@ -2,7 +2,7 @@
 // as the draft is edited and before it is proposed. Nothing is stored. The draft is checked as the loader checks a rule
 // file (its problems at their pointers, 422 as a proposal's are), then decided against the version in force over the
 // rule set's fixtures (with the fixtures it would break) and over a backlog the officer sends (NDJSON, or CSV through
-// the triage mapping), read as `ps-rules diff --cases` reads one.
+// the triage mapping), read as `ps-rules diff --cases` reads one, and over the recent decisions whose facts the log kept.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Express, RequestHandler } from 'express';
@@ -14,6 +14,7 @@ import { todayInSydney } from '../dates/calendar';
 import { versionOf, type RuleSetModule } from '../engine/compile';
 import { DecisionError, type Issue } from '../errors';
 import { pointerToken } from '../facts/validate';
+import type { DecisionLog } from '../decisions/log';
 import { loadRuleTexts, type RuleRegistry, type RuleSetVersions } from '../loader/load';
 import { checkMapping, MappingError, type CsvMapping } from '../triage/mapping';
 import { baseOf, undatedRules } from './proposals';
@@ -32,9 +33,15 @@ export interface DraftRouteContext {
   body: RequestHandler[];
   ruleSetNamed: (name: string, registry?: RuleRegistry) => RuleSetVersions;
   drafts?: DraftOptions;
+  /** The decision log: its recent decisions with kept facts are cases too. */
+  log: Pick<DecisionLog, 'recentFacts'>;
 }
 
 /** A backlog as the body gives it. */
+/** How many of the log's recent decisions a draft may be measured on, and how many when the body does not say. */
+export const MAX_LOGGED = 10_000;
+const DEFAULT_LOGGED = 1_000;
+
 interface BacklogBody {
   format: 'ndjson' | 'csv';
   text: string;
@@ -42,12 +49,12 @@ interface BacklogBody {
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
-const MEMBERS = ['file', 'backlog'];
+const MEMBERS = ['file', 'backlog', 'logged'];
 const BACKLOG_MEMBERS = ['format', 'text', 'mapping'];
 
 /** The body `{ file, backlog? }`, or each problem with it by pointer (none about the rule file's contents: the loader says those). */
-export function parseDraftRequest(body: unknown): { file: Record<string, unknown>; backlog?: BacklogBody } | { issues: Issue[] } {
-  if (!isObject(body)) return { issues: [{ pointer: '', message: 'must be an object { file, backlog? }' }] };
+export function parseDraftRequest(body: unknown): { file: Record<string, unknown>; backlog?: BacklogBody; logged?: number } | { issues: Issue[] } {
+  if (!isObject(body)) return { issues: [{ pointer: '', message: 'must be an object { file, backlog?, logged? }' }] };
   const issues: Issue[] = [];
   for (const member of Object.keys(body))
     if (!MEMBERS.includes(member)) issues.push({ pointer: `/${pointerToken(member)}`, message: `"${member}" is not a member here` });
@@ -64,8 +71,22 @@ export function parseDraftRequest(body: unknown): { file: Record<string, unknown
       if (backlog.mapping !== undefined && backlog.format !== 'csv') issues.push({ pointer: '/backlog/mapping', message: 'is for a CSV backlog only' });
     }
   }
+  const logged = body.logged;
+  let limit: number | undefined;
+  if (logged !== undefined) {
+    const given = isObject(logged) ? logged.limit : undefined;
+    if (!isObject(logged) || Object.keys(logged).some((k) => k !== 'limit'))
+      issues.push({ pointer: '/logged', message: `must be { limit? }: the most recent decisions to measure the draft on (default ${DEFAULT_LOGGED})` });
+    else if (given !== undefined && (!Number.isInteger(given) || (given as number) < 1 || (given as number) > MAX_LOGGED))
+      issues.push({ pointer: '/logged/limit', message: `must be a whole number from 1 to ${MAX_LOGGED}` });
+    else limit = (given as number | undefined) ?? DEFAULT_LOGGED;
+  }
   if (issues.length > 0) return { issues };
-  return { file: body.file as Record<string, unknown>, ...(backlog === undefined ? {} : { backlog: backlog as unknown as BacklogBody }) };
+  return {
+    file: body.file as Record<string, unknown>,
+    ...(backlog === undefined ? {} : { backlog: backlog as unknown as BacklogBody }),
+    ...(limit === undefined ? {} : { logged: limit }),
+  };
 }
 
 /** The mapping a CSV backlog is read with: the body's own, or the one shipped beside the fixtures (fixtures/csv/backlog-mapping.json). */
@@ -97,7 +118,7 @@ function backlogCases(backlog: BacklogBody, ruleSet: string, today: string, draf
 }
 
 export function addDraftImpactRoute(app: Express, context: DraftRouteContext): void {
-  const { rules, clock, guard, body, ruleSetNamed, drafts } = context;
+  const { rules, clock, guard, body, ruleSetNamed, drafts, log } = context;
   app.post('/v1/rulesets/:name/draft-impact', ...guard('impact'), ...body, async (req, res) => {
     const versions = ruleSetNamed(String(req.params.name));
     const name = versions.name;
@@ -126,13 +147,18 @@ export function addDraftImpactRoute(app: Express, context: DraftRouteContext): v
     const today = todayInSydney(clock());
     const backlog = parsed.backlog && backlogCases(parsed.backlog, name, today, drafts);
     const fixtures = drafts.fixturesDirectory ? loadFixtures(drafts.fixturesDirectory, name) : [];
+    // Decided again as of their own day; a log that keeps no facts (the default) gives none.
+    const logged =
+      parsed.logged === undefined
+        ? undefined
+        : (await log.recentFacts(name, parsed.logged)).map((d) => ({ id: d.decisionId, ruleSet: name, asOf: d.asOf, facts: d.facts }));
     const impact = await draftImpact(
       versions,
       base.version,
       undatedRules(texts, file, base.text, drafts.modules),
       undatedRules(texts, file, draftText, drafts.modules),
       fixtures,
-      backlog,
+      { ...(backlog ? { backlog } : {}), ...(logged ? { logged } : {}) },
       (report) => {
         for (const c of report.changed) c.versions = { base: base.version, changed: draftVersion };
       },

@@ -397,8 +397,12 @@ function proposalSchemas(): Record<string, Schema> {
           ['mapping'],
           { description: 'A backlog the officer uploads, to see what the draft would change in it' },
         ),
+        logged: closed({ limit: { ...integer(1), maximum: 10_000, description: 'How many of the most recent decisions (default 1,000)' } }, ['limit'], {
+          description:
+            "Measure the draft on the rule set's most recent decisions whose facts the log kept (DECISION_LOG_FACTS=keep), each decided again as of its own asOf; a log that keeps only digests gives none",
+        }),
       },
-      ['backlog'],
+      ['backlog', 'logged'],
     ),
     OutcomeMove: closed({
       ruleSet: ref('RuleSetName'),
@@ -442,9 +446,17 @@ function proposalSchemas(): Record<string, Schema> {
           description: "The rule set's fixtures decided by the version in force and by the draft, both as if in force on the fixture's asOf",
         },
         backlog: { ...ref('DraftImpactBacklog'), description: 'The backlog sent, decided the same way' },
+        logged: {
+          ...ref('DraftImpactLogged'),
+          description: "The log's recent decisions with kept facts, decided the same way (each case's id is its decisionId)",
+        },
       },
-      ['backlog'],
+      ['backlog', 'logged'],
     ),
+    DraftImpactLogged: closed({
+      ...impactReportFields,
+      moves: { type: 'array', items: ref('OutcomeMove'), description: 'The changed cases counted by field and values, most first' },
+    }),
     RuleSetHistory: closed({
       ruleSet: ref('RuleSetName'),
       versions: {
@@ -1011,6 +1023,11 @@ const JSON_BODY: Problems = { 400: ['invalid-json', 'invalid-request'], 413: ['p
 /** Why a route that reads a JSON body answers 415: it takes application/json and no other type (media-type.ts). */
 const JSON_ONLY = `The Content-Type is not ${JSON_MEDIA_TYPE} (no other type is taken, application/*+json neither; the problem names the header and the type taken), its charset is not one the body can be read in, or the Content-Encoding is not supported:`;
 
+/** Routes that write proposals to the SQLite decision log's file: refused while that file is not the one opened. */
+const LOST_LOG: Problems = { 503: ['log-unavailable'] };
+const LOST_LOG_WHEN =
+  'The request took too long, or the SQLite decision log file the proposals are kept in was deleted or replaced under the service (nothing is written where it would be lost):';
+
 function merge(...sets: Problems[]): Problems {
   const merged: Record<number, ErrorCode[]> = {};
   for (const set of sets) {
@@ -1370,16 +1387,16 @@ const paths: Record<string, Record<string, unknown>> = {
       operationId: 'draftImpact',
       summary: "What a draft of a rule set's newest version would change, before it is proposed",
       description:
-        "Checks the draft as the loader checks a rule file, then decides the rule set's fixtures, and a backlog if one is sent, by the newest version and by the draft, and reports the cases whose outcome changes (counted by field and values, each case with the rules that changed it) and the fixtures the draft would break. " +
+        "Checks the draft as the loader checks a rule file, then decides the rule set's fixtures, a backlog if one is sent, and the log's recent decisions with kept facts if asked, by the newest version and by the draft, and reports the cases whose outcome changes (counted by field and values, each case with the rules that changed it) and the fixtures the draft would break. " +
         "Nothing is stored or published: the policy editor asks it as a draft is edited. A backlog's counts are those `ps-rules diff --cases` gives on the same file with the draft in a rules folder.",
       tags: ['Proposals'],
       permission: 'impact',
       parameters: [ruleSetName],
-      requestBody: jsonBody(ref('DraftImpactRequest'), 'The draft, and a backlog to measure it on'),
-      responses: { 200: json(ref('DraftImpactResult'), 'The impact on the fixtures, and on the backlog when one was sent') },
+      requestBody: jsonBody(ref('DraftImpactRequest'), 'The draft, and a backlog or the recent decisions to measure it on'),
+      responses: { 200: json(ref('DraftImpactResult'), 'The impact on the fixtures, and on the backlog and the recent decisions when asked') },
       problems: merge(ALWAYS, JSON_BODY, { 404: ['unknown-rule-set', 'not-found'], 422: ['draft-invalid'], 501: ['proposals-unavailable'] }),
       when: {
-        400: 'The body is not { file, backlog? }, or the CSV mapping sent is not a triage mapping (each named by its pointer):',
+        400: 'The body is not { file, backlog?, logged? }, or the CSV mapping sent is not a triage mapping (each named by its pointer):',
         404: 'No such rule set:',
         415: JSON_ONLY,
         422: 'The draft is invalid, or a rule file of another rule set (each problem named as the loader names it: file#pointer, line and column):',
@@ -1406,7 +1423,7 @@ const paths: Record<string, Record<string, unknown>> = {
       summary: 'Propose a new version of a rule set, in force from a date',
       description:
         "Validates the draft as the rules folder would hold it once published (the version in force now ending the day before effectiveFrom), measures its impact on the rule set's fixtures, and records the proposal for a second policy officer. Nothing is stored when it is refused. " +
-        'Proposals are kept in the SQLite decision log: a service on PostgreSQL answers 501 for now.',
+        'Proposals are kept in the decision log: in its SQLite file, or in its PostgreSQL database, shared by every server process.',
       tags: ['Proposals'],
       permission: 'propose',
       requestBody: jsonBody(ref('ProposalRequest'), 'The rule set, the draft rule file, the day it takes effect and why'),
@@ -1415,14 +1432,20 @@ const paths: Record<string, Record<string, unknown>> = {
           Location: { required: true, description: '/v1/proposals/{id}', schema: string },
         }),
       },
-      problems: merge(ALWAYS, JSON_BODY, { 404: ['unknown-rule-set'], 409: ['proposal-conflict'], 422: ['draft-invalid'], 501: ['proposals-unavailable'] }),
+      problems: merge(ALWAYS, JSON_BODY, LOST_LOG, {
+        404: ['unknown-rule-set'],
+        409: ['proposal-conflict'],
+        422: ['draft-invalid'],
+        501: ['proposals-unavailable'],
+      }),
       when: {
+        503: LOST_LOG_WHEN,
         400: 'The body is not { ruleSet, file, effectiveFrom, rationale }, or effectiveFrom is not a real date, is before today in Sydney or not after the day the version it replaces took effect (each named by its pointer):',
         404: 'No such rule set (named /ruleSet):',
         409: 'The rules folder already holds a file of the names publishing would write:',
         415: JSON_ONLY,
         422: 'The draft is invalid (each problem named as the loader names it: file#pointer, line and column of the text as it would be published):',
-        501: 'The service keeps no SQLite decision log (PostgreSQL), or serves fixed rules:',
+        501: 'The service serves fixed rules, or its proposal store could not be opened:',
       },
     }),
     get: operation({
@@ -1437,7 +1460,10 @@ const paths: Record<string, Record<string, unknown>> = {
       ],
       responses: { 200: json(ref('ProposalList'), 'The proposals') },
       problems: merge(ALWAYS, { 400: ['invalid-request'], 501: ['proposals-unavailable'] }),
-      when: { 400: 'A query parameter is given twice, or status is not one of the three:', 501: 'The service keeps no SQLite decision log:' },
+      when: {
+        400: 'A query parameter is given twice, or status is not one of the three:',
+        501: 'The service serves fixed rules, or its proposal store could not be opened:',
+      },
     }),
   },
   '/v1/proposals/{id}': {
@@ -1450,7 +1476,7 @@ const paths: Record<string, Record<string, unknown>> = {
       parameters: [proposalIdParameter],
       responses: { 200: json(ref('ProposalDetail'), 'The proposal') },
       problems: merge(ALWAYS, { 404: ['not-found'], 501: ['proposals-unavailable'] }),
-      when: { 404: 'No such proposal:', 501: 'The service keeps no SQLite decision log:' },
+      when: { 404: 'No such proposal:', 501: 'The service serves fixed rules, or its proposal store could not be opened:' },
     }),
   },
   '/v1/proposals/{id}/approve': {
@@ -1460,13 +1486,14 @@ const paths: Record<string, Record<string, unknown>> = {
       description:
         "Publishes the new version into the rules folder, each file written whole (a temporary file renamed over it): the version it replaces moves to `<ruleSet>.before-<effectiveFrom>.json` with its effectiveTo the day before, and the new version becomes `<ruleSet>.json` with the proposal's effectiveFrom. " +
         'The rules as they would then be are validated first, and swapped in as a reload does (in every worker); if the reload refuses them, the files are put back and the proposal stays proposed. ' +
-        'Publications happen one at a time; of two approvals of one proposal, one publishes and the other is a 409.',
+        'Publications happen one at a time; of two approvals of one proposal, one publishes and the other is a 409. ' +
+        'With a PostgreSQL decision log (the shared deployment) the two versions are published into the database instead, in the transaction that marks the proposal approved, and every server process loads them (notified, or within a second by polling); `ps-rules export` writes them as files.',
       tags: ['Proposals'],
       permission: 'approve',
       parameters: [proposalIdParameter],
       requestBody: jsonBody(ref('DecisionComment'), 'What the approving officer checked'),
       responses: { 200: json(ref('ProposalApproved'), 'Approved and published') },
-      problems: merge(ALWAYS, JSON_BODY, {
+      problems: merge(ALWAYS, JSON_BODY, LOST_LOG, {
         403: ['forbidden'],
         404: ['not-found'],
         409: ['proposal-conflict'],
@@ -1474,12 +1501,13 @@ const paths: Record<string, Record<string, unknown>> = {
         501: ['proposals-unavailable'],
       }),
       when: {
+        503: LOST_LOG_WHEN,
         403: 'The key proposed it (a second officer must approve), or may not approve:',
         404: 'No such proposal:',
         409: 'It is no longer proposed (approved or rejected already), its base version is no longer the newest (propose it again on the version now in force), or its effectiveFrom has passed:',
         415: JSON_ONLY,
         422: 'The rules as published would be refused, or the rule files on disk are refused; nothing is written:',
-        501: 'The service keeps no SQLite decision log:',
+        501: 'The service serves fixed rules, or its proposal store could not be opened:',
       },
     }),
   },
@@ -1493,13 +1521,14 @@ const paths: Record<string, Record<string, unknown>> = {
       parameters: [proposalIdParameter],
       requestBody: jsonBody(ref('DecisionComment'), 'Why not'),
       responses: { 200: json(ref('Proposal'), 'Rejected') },
-      problems: merge(ALWAYS, JSON_BODY, { 403: ['forbidden'], 404: ['not-found'], 409: ['proposal-conflict'], 501: ['proposals-unavailable'] }),
+      problems: merge(ALWAYS, JSON_BODY, LOST_LOG, { 403: ['forbidden'], 404: ['not-found'], 409: ['proposal-conflict'], 501: ['proposals-unavailable'] }),
       when: {
+        503: LOST_LOG_WHEN,
         403: 'The key proposed it (a second officer must decide it), or may not approve:',
         404: 'No such proposal:',
         409: 'It is no longer proposed:',
         415: JSON_ONLY,
-        501: 'The service keeps no SQLite decision log:',
+        501: 'The service serves fixed rules, or its proposal store could not be opened:',
       },
     }),
   },

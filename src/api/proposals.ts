@@ -1,6 +1,7 @@
 // Four eyes on a rule change (issue 19): a policy officer proposes a new version of a rule set, in force from a date, with
-// its impact on the fixtures; another approves it, which publishes it into the rules folder and swaps it in as a reload
-// does, or rejects it. And every version's history: who proposed it, who approved it, why, and what changed.
+// its impact on the fixtures; another approves it, which publishes it (into the rules folder with SQLite; into PostgreSQL,
+// for every server process to load, in the shared deployment) and swaps it in as a reload does, or rejects it. And every
+// version's history: who proposed it, who approved it, why, and what changed.
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,7 +11,8 @@ import { versionOf, type CompiledRuleSet, type RuleSetModule } from '../engine/c
 import { DecisionError, type Issue } from '../errors';
 import { loadFixtures } from '../authoring/fixtures';
 import { impactOf, type ImpactReport } from '../authoring/impact';
-import type { Proposal, SqliteProposalStore } from '../authoring/proposal-store';
+import type { Planned, PostgresProposalStore } from '../authoring/postgres-proposal-store';
+import type { Proposal, ProposalStore, SqliteProposalStore } from '../authoring/proposal-store';
 import {
   effectiveFromProblems,
   filesAfter,
@@ -22,13 +24,24 @@ import {
   type BaseVersion,
   type Publication,
 } from '../authoring/proposals';
-import { loadRules, loadRuleTexts, type RuleRegistry, type RuleSetVersions, type RuleTexts } from '../loader/load';
+import { loadRules, loadRuleTexts, type LoadedRegistry, type RuleRegistry, type RuleSetVersions, type RuleTexts } from '../loader/load';
+import { loadRulesInForce, type PublishedVersion } from '../loader/published';
 import type { ReloadReport } from '../loader/store';
 import { REALM, type Caller, type Permission } from './access';
 
-/** What proposals need: the SQLite store, the folder approval publishes into, and what the loader compiles with. */
+/**
+ * What proposals need: the store (SQLite's, in the decision log's file, publishing into the rules folder; or
+ * PostgreSQL's, publishing into its own tables for every process to load), the rules folder, and what the loader
+ * compiles with.
+ */
 export interface ProposalOptions {
-  store: SqliteProposalStore;
+  store: ProposalStore;
+  /**
+   * PostgreSQL's only: fetches the versions published since this process last looked and swaps them in (the feed every
+   * process listens with, asked at once rather than on its notification), so the approving process answers with its
+   * rules already swapped.
+   */
+  refreshPublished?: () => Promise<void>;
   /** The rules folder (RULES_DIR) the store reloads from. */
   directory: string;
   modules: Readonly<Record<string, RuleSetModule>>;
@@ -71,7 +84,7 @@ function shown(p: Proposal, withFile = false) {
 const unavailable = () =>
   new DecisionError(
     'proposals-unavailable',
-    'Proposals are kept in the SQLite decision log and published into the rules folder; this service runs without one (DECISION_LOG_URL names PostgreSQL, or the rules are fixed). Change the rule files and reload instead.',
+    'Proposals are kept in the decision log (SQLite, or PostgreSQL) and published from it; this service runs without one (the rules are fixed, or the proposal store could not be opened). Change the rule files and reload instead.',
   );
 
 /** The newest version of a rule set as its file holds it, from the texts a registry was loaded from. */
@@ -165,8 +178,8 @@ export function addProposalRoutes(app: Express, context: ProposalRouteContext): 
     if (!options) throw unavailable();
     return options;
   };
-  const proposalNamed = (id: string): Proposal => {
-    const found = need().store.get(id);
+  const proposalNamed = async (id: string): Promise<Proposal> => {
+    const found = await need().store.get(id);
     if (!found) throw new DecisionError('not-found', `There is no proposal ${JSON.stringify(id)}.`);
     return found;
   };
@@ -198,7 +211,7 @@ export function addProposalRoutes(app: Express, context: ProposalRouteContext): 
     const after = rulesAfter(texts, plan, proposals.modules);
     if (after.issues) throw new DecisionError('draft-invalid', `The draft was refused: ${after.issues.length} problem(s). Nothing was proposed.`, after.issues);
     const impact = await fixtureImpact(proposals, texts, base, plan);
-    const created = proposals.store.create({
+    const created = await proposals.store.create({
       id: randomUUID(),
       ruleSet: request.ruleSet,
       baseVersion: base.version,
@@ -215,26 +228,26 @@ export function addProposalRoutes(app: Express, context: ProposalRouteContext): 
       .json({ ...shown(created), problems: [], impact });
   });
 
-  app.get('/v1/proposals', ...guard('read-proposals'), (req, res) => {
+  app.get('/v1/proposals', ...guard('read-proposals'), async (req, res) => {
     const { ruleSet, status } = req.query;
     const issues: Issue[] = [];
     if (ruleSet !== undefined && typeof ruleSet !== 'string') issues.push({ pointer: '', message: 'query parameter ruleSet must be given once' });
     if (status !== undefined && !['proposed', 'approved', 'rejected'].includes(status as string))
       issues.push({ pointer: '', message: 'query parameter status must be proposed, approved or rejected' });
     if (issues.length > 0) throw new DecisionError('invalid-request', 'The query is not one GET /v1/proposals takes.', issues);
-    const list = need().store.list({ ruleSet: ruleSet as string | undefined, status: status as Proposal['status'] | undefined });
+    const list = await need().store.list({ ruleSet: ruleSet as string | undefined, status: status as Proposal['status'] | undefined });
     res.json({ proposals: list.map((p) => shown(p)) });
   });
 
-  app.get('/v1/proposals/:id', ...guard('read-proposals'), (req, res) => {
-    const p = proposalNamed(String(req.params.id));
+  app.get('/v1/proposals/:id', ...guard('read-proposals'), async (req, res) => {
+    const p = await proposalNamed(String(req.params.id));
     res.json({ ...shown(p, true), impact: p.impact });
   });
 
   /** The checks both approve and reject make first: a proposal still proposed, decided by another officer. */
-  const decidable = (id: string, res: Response, verb: string): { proposal: Proposal; comment: string; by: string } & ProposalOptions => {
+  const decidable = async (id: string, res: Response, verb: string): Promise<{ proposal: Proposal; comment: string; by: string } & ProposalOptions> => {
     const proposals = need();
-    const proposal = proposalNamed(id);
+    const proposal = await proposalNamed(id);
     const by = callerOf(res).id;
     if (proposal.status !== 'proposed')
       throw new DecisionError(
@@ -249,54 +262,53 @@ export function addProposalRoutes(app: Express, context: ProposalRouteContext): 
     return { ...proposals, proposal, by, comment: '' };
   };
 
-  app.post('/v1/proposals/:id/reject', ...guard('approve'), ...body, (req, res) => {
+  app.post('/v1/proposals/:id/reject', ...guard('approve'), ...body, async (req, res) => {
     const parsed = parseDecisionComment(req.body);
     const id = String(req.params.id);
-    const { store, by } = decidable(id, res, 'rejected');
+    const { store, by } = await decidable(id, res, 'rejected');
     if ('issues' in parsed) throw new DecisionError('invalid-request', 'Send { "comment" } saying why.', parsed.issues);
-    if (!store.decide(id, 'rejected', { by, at: clock().toISOString(), comment: parsed.comment }))
+    if (!(await store.decide(id, 'rejected', { by, at: clock().toISOString(), comment: parsed.comment })))
       throw new DecisionError('proposal-conflict', `Proposal ${id} was decided by another officer meanwhile.`);
-    res.json(shown(store.get(id) as Proposal));
+    res.json(shown((await store.get(id)) as Proposal));
   });
 
   app.post('/v1/proposals/:id/approve', ...guard('approve'), ...body, async (req, res) => {
     const parsed = parseDecisionComment(req.body);
     const id = String(req.params.id);
-    const { store, directory, modules, proposal, by } = decidable(id, res, 'approved');
+    const decision = await decidable(id, res, 'approved');
+    const { directory, modules, proposal, by } = decision;
     if ('issues' in parsed) throw new DecisionError('invalid-request', 'Send { "comment" } saying what was checked.', parsed.issues);
     const today = todayInSydney(clock());
     const at = clock().toISOString();
+    if (decision.store.kind === 'postgres') {
+      // The shared deployment: published into PostgreSQL in one transaction, for every process to load (its feed), this
+      // one at once. Nothing is written into the folder (ps-rules export writes the files for git).
+      const store = decision.store as PostgresProposalStore;
+      const { published } = await store.approve(id, { by, at, comment: parsed.comment }, (locked, versions) =>
+        plannedFor(checkedPublication(locked, rulesInForce(directory, modules, versions), today, modules)),
+      );
+      await decision.refreshPublished?.();
+      const served =
+        rules()
+          .ruleSets.get(proposal.ruleSet)
+          ?.versions.some((v) => v.version === published.version) ?? false;
+      if (!served)
+        throw new DecisionError(
+          'rules-refused',
+          `Proposal ${id} was approved and version ${published.version} published, but this process refused the rules it gives and keeps its last good ones; see its log.`,
+        );
+      res.json({
+        ...shown((await store.get(id)) as Proposal),
+        published: { version: published.version, file: published.file, ended: published.endedFile, removed: published.removed },
+      });
+      return;
+    }
+    const store = decision.store as SqliteProposalStore;
     // One publication at a time, across every process on the file: the checks against the folder, the files written
     // and the proposal marked approved all happen under SQLite's write lock. A throw rolls back the mark (and
     // writePublication puts back the files it wrote).
     const { plan, restore, version } = store.exclusive(() => {
-      const onDisk = folderRules(directory, modules);
-      const versions = onDisk.ruleSets.get(proposal.ruleSet);
-      if (!versions) throw new DecisionError('proposal-conflict', `The rules folder no longer holds ${proposal.ruleSet}.`);
-      const base = baseOf(versions, onDisk.texts);
-      if (base.version !== proposal.baseVersion)
-        throw new DecisionError(
-          'proposal-conflict',
-          `Proposal ${id} was made against version ${proposal.baseVersion} of ${proposal.ruleSet}, which is no longer the newest (${base.version} is): propose the change again on the version now in force (rebase it), and reject this one.`,
-        );
-      const dated = effectiveFromProblems(proposal.effectiveFrom, today, base.effectiveFrom);
-      if (dated.length > 0)
-        throw new DecisionError(
-          'proposal-conflict',
-          `Proposal ${id} can no longer take effect on ${proposal.effectiveFrom}: propose it again with a later date.`,
-          dated,
-        );
-      const planned = planOrConflict(base, proposal.file, proposal.effectiveFrom, onDisk.texts);
-      const after = rulesAfter(onDisk.texts, planned, modules);
-      if (after.issues)
-        throw new DecisionError(
-          'draft-invalid',
-          `The rules as published would be refused: ${after.issues.length} problem(s). Nothing was written.`,
-          after.issues,
-        );
-      const published = after.registry.ruleSets.get(proposal.ruleSet)?.versions ?? [];
-      const newVersion = published.find((v) => v.sourceFile === planned.newFile)?.version as string;
-      const endedVersion = published.find((v) => v.sourceFile === planned.endedFile)?.version as string;
+      const { plan: planned, base, newVersion, endedVersion } = checkedPublication(proposal, folderRules(directory, modules), today, modules);
       if (!store.decide(id, 'approved', { by, at, comment: parsed.comment }, newVersion))
         throw new DecisionError('proposal-conflict', `Proposal ${id} was decided by another officer meanwhile.`);
       store.notePublished(newVersion, id);
@@ -321,11 +333,12 @@ export function addProposalRoutes(app: Express, context: ProposalRouteContext): 
     res.json({ ...shown(store.get(id) as Proposal), published: { version, file: plan.newFile, ended: plan.endedFile, removed: plan.remove } });
   });
 
-  app.get('/v1/rulesets/:name/history', ...guard('read-rules'), (req, res) => {
+  app.get('/v1/rulesets/:name/history', ...guard('read-rules'), async (req, res) => {
     const versions = ruleSetNamed(String(req.params.name));
     const store = options?.store;
     let previous: unknown;
-    const history = versions.versions.map((v) => {
+    const history = [];
+    for (const v of versions.versions) {
       // The file as written: the compiled one has its descriptions' {parameter} placeholders filled in, and a draft made
       // from that would lose them.
       const text = v.texts?.rule ?? JSON.stringify(v.file);
@@ -333,8 +346,8 @@ export function addProposalRoutes(app: Express, context: ProposalRouteContext): 
       const json = JSON.parse(undated(text)) as unknown;
       const diff = previous === undefined ? [] : jsonChanges(previous, json);
       previous = json;
-      const p = store?.publishedBy(v.version);
-      return {
+      const p = await store?.publishedBy(v.version);
+      history.push({
         version: v.version,
         effectiveFrom: v.effectiveFrom,
         effectiveTo: v.effectiveTo,
@@ -352,16 +365,69 @@ export function addProposalRoutes(app: Express, context: ProposalRouteContext): 
             }
           : null,
         diff,
-      };
-    });
+      });
+    }
     res.json({ ruleSet: versions.name, versions: history });
   });
 }
 
+/**
+ * Whether a proposal can be published onto the rules as they are now (`onDisk`: the folder, or the folder overlaid with
+ * the versions published in PostgreSQL), and what publishing it gives: its base still the newest version (else 409, to be
+ * rebased), its date still to come, the folder's names laid out as publishing expects, and the rules after it accepted by
+ * the loader (else 422). The same checks for either store.
+ */
+function checkedPublication(proposal: Proposal, onDisk: LoadedRegistry, today: string, modules: ProposalOptions['modules']) {
+  const id = proposal.id;
+  const versions = onDisk.ruleSets.get(proposal.ruleSet);
+  if (!versions) throw new DecisionError('proposal-conflict', `The rules folder no longer holds ${proposal.ruleSet}.`);
+  const base = baseOf(versions, onDisk.texts);
+  if (base.version !== proposal.baseVersion)
+    throw new DecisionError(
+      'proposal-conflict',
+      `Proposal ${id} was made against version ${proposal.baseVersion} of ${proposal.ruleSet}, which is no longer the newest (${base.version} is): propose the change again on the version now in force (rebase it), and reject this one.`,
+    );
+  const dated = effectiveFromProblems(proposal.effectiveFrom, today, base.effectiveFrom);
+  if (dated.length > 0)
+    throw new DecisionError(
+      'proposal-conflict',
+      `Proposal ${id} can no longer take effect on ${proposal.effectiveFrom}: propose it again with a later date.`,
+      dated,
+    );
+  const plan = planOrConflict(base, proposal.file, proposal.effectiveFrom, onDisk.texts);
+  const after = rulesAfter(onDisk.texts, plan, modules);
+  if (after.issues)
+    throw new DecisionError('draft-invalid', `The rules as published would be refused: ${after.issues.length} problem(s). Nothing was written.`, after.issues);
+  const published = after.registry.ruleSets.get(proposal.ruleSet)?.versions ?? [];
+  const newVersion = published.find((v) => v.sourceFile === plan.newFile)?.version as string;
+  const endedVersion = published.find((v) => v.sourceFile === plan.endedFile)?.version as string;
+  return { plan, base, newVersion, endedVersion };
+}
+
+/** A checked publication as PostgreSQL keeps it. */
+const plannedFor = ({ plan, newVersion, endedVersion }: ReturnType<typeof checkedPublication>): Planned => ({
+  version: newVersion,
+  file: plan.newFile,
+  text: plan.newText,
+  endedVersion,
+  endedFile: plan.endedFile,
+  endedText: plan.endedText,
+  removed: plan.remove,
+});
+
+/** The folder overlaid with the versions published in PostgreSQL, or a 422 naming their problems (as folderRules). */
+function rulesInForce(directory: string, modules: ProposalOptions['modules'], published: readonly PublishedVersion[]): LoadedRegistry {
+  return folderRules(directory, modules, () => loadRulesInForce(directory, published, { modules }));
+}
+
 /** The folder's rules as they load now, or a 422 naming their problems: nothing can be published onto refused rules. */
-function folderRules(directory: string, modules: ProposalOptions['modules']): RuleRegistry & { texts: RuleTexts } {
+function folderRules(
+  directory: string,
+  modules: ProposalOptions['modules'],
+  load: () => LoadedRegistry = () => loadRules(directory, { modules }),
+): RuleRegistry & { texts: RuleTexts } {
   try {
-    return loadRules(directory, { modules });
+    return load();
   } catch (error) {
     if (error instanceof DecisionError)
       throw new DecisionError(

@@ -1,11 +1,11 @@
 // What a draft of a rule set's newest version would change, before anyone proposes it (issue 19): the same cases decided
 // by the version in force and by the draft, over the rule set's fixtures (and the fixtures it would break) and over a
 // backlog an officer uploads. Both versions are taken as in force whatever the day: what is compared is what the rules
-// say, not when they say it. Pure but for the decisions themselves; the route reads the body and the folder.
+// say, not when they say it. And over the recent decisions whose facts the log kept, each as of its own day. Pure but for the decisions themselves; the route reads the body and the folder.
 import type { RuleRegistry, RuleSetVersions } from '../loader/load';
 import type { BacklogCases, UnreadLine } from './backlog-cases';
 import { runFixture, type Fixture } from './fixtures';
-import { impactOf, type ImpactReport } from './impact';
+import { impactOf, type ImpactCase, type ImpactReport } from './impact';
 
 /** How many cases one outcome field moves from one value to another, and that in words. */
 export interface OutcomeMove {
@@ -30,6 +30,14 @@ export type ImpactWithMoves = ImpactReport & { moves: OutcomeMove[] };
 export interface DraftImpact {
   fixtures: ImpactWithMoves & { broken: BrokenFixture[] };
   backlog?: ImpactWithMoves & { unread: UnreadLine[] };
+  /** The recent decisions whose facts the log kept, decided again as of their own asOf. */
+  logged?: ImpactWithMoves;
+}
+
+/** What else a draft is measured on besides the fixtures: a backlog sent, and the log's recent decisions. */
+export interface DraftCases {
+  backlog?: BacklogCases;
+  logged?: ImpactCase[];
 }
 
 const worded = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
@@ -91,7 +99,7 @@ export async function draftImpact(
   base: RuleRegistry,
   draft: RuleRegistry,
   fixtures: readonly Fixture[],
-  backlog: BacklogCases | undefined,
+  { backlog, logged }: DraftCases,
   relabel: (report: ImpactReport) => void,
 ): Promise<DraftImpact> {
   const name = inForce.name;
@@ -104,6 +112,11 @@ export async function draftImpact(
     const onBacklog = await withMoves(base, draft, backlog.cases);
     relabel(onBacklog);
     impact.backlog = { ...onBacklog, unread: backlog.unread };
+  }
+  if (logged) {
+    const onLogged = await withMoves(base, draft, logged);
+    relabel(onLogged);
+    impact.logged = onLogged;
   }
   return impact;
 }

@@ -1,7 +1,9 @@
 // Proposals kept in SQLite: in the decision log's own file (beside its tables, on their own connection), so the record of
 // who proposed and who approved each version lives with the decisions it made. One machine's deployment: PostgreSQL's
-// shared store is a later step (issue 19).
+// shared store is postgres-proposal-store.ts, with the same interface (ProposalStore).
 import Database from 'better-sqlite3';
+import { OpenedFiles } from '../decisions/opened-files';
+import { DecisionError } from '../errors';
 import type { ImpactReport } from './impact';
 
 export type ProposalStatus = 'proposed' | 'approved' | 'rejected';
@@ -94,7 +96,29 @@ export interface Decided {
   comment: string;
 }
 
-export class SqliteProposalStore {
+/** A value, or a promise of one: SQLite's store answers at once (better-sqlite3 is synchronous), PostgreSQL's later. */
+export type Answer<T> = T | Promise<T>;
+
+/**
+ * What the proposal routes ask of either store (SQLite's here, PostgreSQL's in postgres-proposal-store.ts). Approval is
+ * not here: SQLite's publishes into the rules folder under the file's write lock (exclusive), PostgreSQL's publishes into
+ * its own tables in one transaction (PostgresProposalStore.approve); the routes take each its own way (api/proposals.ts).
+ */
+export interface ProposalStore {
+  readonly kind: 'sqlite' | 'postgres';
+  create(p: NewProposal): Answer<Proposal>;
+  get(id: string): Answer<Proposal | undefined>;
+  /** Newest first. */
+  list(filter?: { ruleSet?: string; status?: ProposalStatus }): Answer<Proposal[]>;
+  /** Moves a proposal out of `proposed`, once; false when it was no longer proposed. */
+  decide(id: string, status: 'approved' | 'rejected', decided: Decided, publishedVersion?: string | null): Answer<boolean>;
+  /** The proposal that published a version (or the version it was ended into), if approval published it. */
+  publishedBy(version: string): Answer<Proposal | undefined>;
+  close(): Answer<void>;
+}
+
+export class SqliteProposalStore implements ProposalStore {
+  readonly kind = 'sqlite';
   private readonly db: Database.Database;
 
   /** `file`: the decision log's SQLite file (SqliteDecisionLog.location), opened on a connection of its own. */
@@ -102,15 +126,43 @@ export class SqliteProposalStore {
     this.db = new Database(file, { timeout: 10_000, fileMustExist: true });
     this.db.pragma('busy_timeout = 10000');
     this.db.exec(SCHEMA);
+    this.opened = new OpenedFiles(file);
+  }
+
+  /** The decision log's file and its -wal and -shm, as this connection opened them. */
+  private readonly opened: OpenedFiles;
+
+  /**
+   * Throws unless the file is still the one opened: a proposal or an approval written to a file deleted under the
+   * service would be lost when it stops, as a decision would (the decision log checks the same files). Asked before a
+   * write, so nothing is published on the strength of a record that will vanish, and after it, before the officer hears.
+   */
+  private verify(): void {
+    const changed = this.opened.changed();
+    if (changed.length > 0)
+      throw new DecisionError(
+        'log-unavailable',
+        `The decision log at ${this.file} is not the file this service opened (${changed.join(', ')} deleted or replaced under it), so a proposal written now would be lost; restore the files, or restart the service to begin a new log.`,
+      );
+  }
+
+  /** `write` between two checks that the file is still the one opened. */
+  private checked<T>(write: () => T): T {
+    this.verify();
+    const result = write();
+    this.verify();
+    return result;
   }
 
   create(p: NewProposal): Proposal {
-    this.db
-      .prepare(
-        `INSERT INTO proposals (id, status, rule_set, base_version, effective_from, rationale, proposed_by, proposed_at, file, impact)
+    this.checked(() =>
+      this.db
+        .prepare(
+          `INSERT INTO proposals (id, status, rule_set, base_version, effective_from, rationale, proposed_by, proposed_at, file, impact)
          VALUES (?, 'proposed', ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(p.id, p.ruleSet, p.baseVersion, p.effectiveFrom, p.rationale, p.proposedBy, p.proposedAt, JSON.stringify(p.file), JSON.stringify(p.impact));
+        )
+        .run(p.id, p.ruleSet, p.baseVersion, p.effectiveFrom, p.rationale, p.proposedBy, p.proposedAt, JSON.stringify(p.file), JSON.stringify(p.impact)),
+    );
     return this.get(p.id) as Proposal;
   }
 
@@ -134,9 +186,11 @@ export class SqliteProposalStore {
    * (in two requests, or two processes) exactly one succeeds. False when it was no longer proposed.
    */
   decide(id: string, status: 'approved' | 'rejected', decided: Decided, publishedVersion: string | null = null): boolean {
-    const { changes } = this.db
-      .prepare(`UPDATE proposals SET status = ?, decided_by = ?, decided_at = ?, comment = ?, published_version = ? WHERE id = ? AND status = 'proposed'`)
-      .run(status, decided.by, decided.at, decided.comment, publishedVersion, id);
+    const { changes } = this.checked(() =>
+      this.db
+        .prepare(`UPDATE proposals SET status = ?, decided_by = ?, decided_at = ?, comment = ?, published_version = ? WHERE id = ? AND status = 'proposed'`)
+        .run(status, decided.by, decided.at, decided.comment, publishedVersion, id),
+    );
     return changes === 1;
   }
 
@@ -170,6 +224,8 @@ export class SqliteProposalStore {
    * happen one at a time across every process on the file, and a throw rolls back the store's part.
    */
   exclusive<T>(work: () => T): T {
+    // Checked before, not after: the work writes the rule files, which a failure after the commit would leave written.
+    this.verify();
     return this.db.transaction(work).immediate();
   }
 

@@ -141,6 +141,17 @@ program
   );
 
 program
+  .command('export <dir>')
+  .description(
+    'write the rule files as in force into <dir> (for git): the rules folder overlaid with the versions approved and published in PostgreSQL, ' +
+      'named as publishing names them (<ruleSet>.json, <ruleSet>.before-<date>.json); without PostgreSQL a copy of the folder',
+  )
+  .option('--decision-log-url <url>', 'the PostgreSQL decision log the versions were published in (default: $DECISION_LOG_URL; neither: none)')
+  .action((dir: string, options: { decisionLogUrl?: string }) =>
+    run(import('./export').then(({ exportCommand }) => exportCommand(dir, { ...program.opts(), ...options }))),
+  );
+
+program
   .command('fixtures')
   .description('work on the fixture files')
   .command('update <files...>')

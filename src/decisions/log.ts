@@ -48,6 +48,13 @@ export interface ArchivedVersion {
   calendarText: string;
 }
 
+/** A logged decision's facts (kept), with its id and the day it was decided as of. */
+export interface LoggedFacts {
+  decisionId: string;
+  asOf: string;
+  facts: Record<string, unknown>;
+}
+
 export interface DecisionLog {
   readonly kind: 'sqlite' | 'postgres';
   /** Where the log lives, with no password: a file path or a URL's host and database. */
@@ -60,6 +67,12 @@ export interface DecisionLog {
   /** Archives a rule version's texts if the log does not hold it yet (idempotent). */
   archive(version: ArchivedVersion): Promise<void>;
   find(decisionId: string): Promise<DecisionRecord | undefined>;
+  /**
+   * The facts of a rule set's most recent decisions, newest first, at most `limit`: those whose facts the log kept
+   * (DECISION_LOG_FACTS=keep), what a draft of the rule set is measured on. Decision ids begin with their time, so the
+   * newest are read from the key's end, not by sorting the log.
+   */
+  recentFacts(ruleSet: string, limit: number): Promise<LoggedFacts[]>;
   findVersion(version: string): Promise<ArchivedVersion | undefined>;
   /** Resolves when the store answers a trivial query. */
   ping(): Promise<void>;

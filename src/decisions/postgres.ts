@@ -17,6 +17,7 @@ import {
   type DecisionLog,
   type DecisionRecord,
   type DecisionRow,
+  type LoggedFacts,
   type VersionRow,
 } from './log';
 
@@ -169,6 +170,16 @@ export class PostgresDecisionLog implements DecisionLog {
     const row = rows[0];
     // jsonb comes back parsed.
     return row && recordOfRow(row, (value) => value);
+  }
+
+  async recentFacts(ruleSet: string, limit: number): Promise<LoggedFacts[]> {
+    const { rows } = await this.pool.query<{ decision_id: string; as_of: string; facts: Record<string, unknown> }>({
+      name: 'ps-decision-log-recent-facts-v1',
+      text: "SELECT decision_id, to_char(as_of, 'YYYY-MM-DD') AS as_of, facts FROM decisions WHERE rule_set = $1 AND facts IS NOT NULL ORDER BY decision_id DESC LIMIT $2",
+      values: [ruleSet, limit],
+    });
+    // jsonb comes back parsed.
+    return rows.map((row) => ({ decisionId: row.decision_id, asOf: row.as_of, facts: row.facts }));
   }
 
   async findVersion(version: string): Promise<ArchivedVersion | undefined> {

@@ -4,9 +4,10 @@
 // wait its turn for the file's one write lock rather than fail. The wait blocks that worker's event loop (better-sqlite3
 // is synchronous), but a commit holds the lock for well under a millisecond (about 50 µs a record() call measured on
 // a local disk, 250 µs with durability 'power'), so the wait is as short as the writes are.
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { OpenedFiles } from './opened-files';
 import {
   recordColumns,
   recordOfRow,
@@ -15,6 +16,7 @@ import {
   type DecisionLog,
   type DecisionRecord,
   type DecisionRow,
+  type LoggedFacts,
   type VersionRow,
 } from './log';
 
@@ -113,20 +115,6 @@ function attempt<T>(work: () => T): Promise<T> {
   }
 }
 
-/** The files a WAL database lives in, all three of which must stay the ones opened. */
-const FILES = ['', '-wal', '-shm'] as const;
-
-/** A file's identity (device and inode), or null when nothing is at the path. */
-function identityOf(file: string): string | null {
-  try {
-    const stat = statSync(file, { bigint: true });
-    return `${stat.dev}:${stat.ino}`;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
-}
-
 export class SqliteDecisionLog implements DecisionLog {
   readonly kind = 'sqlite';
   readonly location: string;
@@ -136,8 +124,10 @@ export class SqliteDecisionLog implements DecisionLog {
   private readonly selectDecision: Database.Statement<[string], SqliteRow>;
   private readonly selectVersion: Database.Statement<[string], VersionRow>;
   private readonly selectOne: Database.Statement<[]>;
-  /** The device and inode of the database, its WAL and its shared-memory index, as opened. */
-  private readonly opened: readonly (string | null)[];
+  /** Prepared when first asked (an officer measuring a draft), not by every worker at start. */
+  private selectRecent: Database.Statement<[string, number], { decision_id: string; as_of: string; facts: string }> | undefined;
+  /** The database, its WAL and its shared-memory index, as opened. */
+  private readonly opened: OpenedFiles;
   /** Set once the files at the path are found not to be the ones open: this connection never writes again. */
   private lost: Error | undefined;
 
@@ -174,7 +164,7 @@ export class SqliteDecisionLog implements DecisionLog {
     }
     this.db = db;
     // In WAL mode the -wal and -shm files exist from the first transaction (above) until the last connection closes.
-    this.opened = FILES.map((suffix) => identityOf(this.location + suffix));
+    this.opened = new OpenedFiles(this.location);
 
     const insert = db.prepare<(string | null)[]>(
       `INSERT INTO decisions (decision_id, decided_at, key_id, rule_set, version, as_of, evaluator, outcome, fired, facts_digest, facts, summary)
@@ -204,9 +194,9 @@ export class SqliteDecisionLog implements DecisionLog {
    */
   private verify(): void {
     if (!this.lost) {
-      const changed = FILES.filter((suffix, i) => identityOf(this.location + suffix) !== this.opened[i]);
+      const changed = this.opened.changed();
       if (changed.length === 0) return;
-      const names = changed.map((suffix) => path.basename(this.location) + suffix).join(', ');
+      const names = changed.join(', ');
       this.lost = new Error(
         `the decision log at ${this.location} is not the file this service opened (${names} deleted or replaced under it), so what it writes now would be lost; restore the files, or restart the service to begin a new log`,
       );
@@ -240,6 +230,18 @@ export class SqliteDecisionLog implements DecisionLog {
       this.verify();
       const row = this.selectDecision.get(decisionId);
       return row && recordOfRow(row, (text) => JSON.parse(text) as unknown);
+    });
+  }
+
+  recentFacts(ruleSet: string, limit: number): Promise<LoggedFacts[]> {
+    return attempt(() => {
+      this.verify();
+      this.selectRecent ??= this.db.prepare<[string, number], { decision_id: string; as_of: string; facts: string }>(
+        'SELECT decision_id, as_of, facts FROM decisions WHERE rule_set = ? AND facts IS NOT NULL ORDER BY decision_id DESC LIMIT ?',
+      );
+      return this.selectRecent
+        .all(ruleSet, limit)
+        .map((row) => ({ decisionId: row.decision_id, asOf: row.as_of, facts: JSON.parse(row.facts) as Record<string, unknown> }));
     });
   }
 

@@ -414,7 +414,7 @@ function unreadable(error: unknown): string {
 }
 
 /** Reads the rule files and the calendar; every file that cannot be read is an issue naming it, never a throw. */
-function readRuleTexts(directory: string): RuleTexts {
+export function readRuleTexts(directory: string): RuleTexts {
   const issues: Located[] = [];
   let names: string[] = [];
   try {

@@ -2,7 +2,8 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { DecisionError, issueLines, type Issue } from '../errors';
 import type { RuleSetModule } from '../engine/compile';
-import { loadRules, versionsByFile, type RuleRegistry } from './load';
+import { loadRules, versionsByFile, type LoadedRegistry, type RuleRegistry } from './load';
+import { loadRulesInForce, type PublishedVersion } from './published';
 
 export interface ReloadReport {
   ok: boolean;
@@ -23,6 +24,11 @@ export class RuleStore {
   private watcher: FSWatcher | undefined;
   /** Told of every reload, asked for or from the file watch (the server counts them in its metrics). */
   onReload: ((report: ReloadReport) => void) | undefined;
+  /**
+   * The versions published in PostgreSQL (the shared deployment, issue 19), overlaid on the folder's files at every
+   * reload as the SQLite path's publishing would have written them; unset, the folder alone.
+   */
+  published: (() => readonly PublishedVersion[]) | undefined;
 
   constructor(
     readonly directory: string,
@@ -47,7 +53,7 @@ export class RuleStore {
   reload(): ReloadReport {
     const before = versionsByFile(this.registry);
     try {
-      const next = loadRules(this.directory, { modules: this.modules });
+      const next = this.load();
       const versions = versionsByFile(next);
       const changed = Object.keys({ ...before, ...versions })
         .filter((name) => before[name] !== versions[name])
@@ -65,6 +71,12 @@ export class RuleStore {
       this.logger?.error({ err: error, keeping: before }, 'rules reload failed; still serving the last good rules');
       return this.reported({ ok: false, versions: before, changed: [], issues });
     }
+  }
+
+  /** The folder's rules, overlaid with the published versions when there are any: what a reload would swap in. */
+  load(): LoadedRegistry {
+    const published = this.published?.() ?? [];
+    return published.length > 0 ? loadRulesInForce(this.directory, published, { modules: this.modules }) : loadRules(this.directory, { modules: this.modules });
   }
 
   private reported(report: ReloadReport): ReloadReport {

@@ -145,6 +145,33 @@ test('a CSV row the mapping cannot read (a stray quote shifts its cells) is list
   expect(res.body.backlog.unread).toEqual([{ line: 3, problem: expect.stringMatching(/^column "/) }]);
 });
 
+test("the log's recent decisions whose facts it kept are measured too, each as of its own day and named by its decision id", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ps-draft-rules-'));
+  cpSync(RULES_DIR, dir, { recursive: true });
+  const rules = new RuleStore(dir, RULE_SET_MODULES, quiet);
+  const drafts = { modules: RULE_SET_MODULES, fixturesDirectory: FIXTURES_DIR };
+  const keeping = testApp({ rules: () => rules.current(), clock: () => NOW, logger: quiet, keepFacts: true, drafts });
+  // 001 Centrelink Table 1 Step 1: an incident exactly 12 months old is outside "the last 12 months" (direct), inside 24.
+  const boundary = JSON.parse(readFileSync(path.join(FIXTURES_DIR, 'direct-referral', '07-face-to-face-aggression-exactly-12-months.json'), 'utf8')) as {
+    asOf: string;
+    facts: unknown;
+  };
+  const decided = await keeping.as('caseworker').post('/v1/rulesets/direct-referral/evaluate').send({ asOf: boundary.asOf, facts: boundary.facts });
+  expect(decided.status).toBe(200);
+  const res = await keeping
+    .as('policy')
+    .post('/v1/rulesets/direct-referral/draft-impact')
+    .send({ file: widened(), logged: { limit: 50 } });
+  expect(res.status).toBe(200);
+  expect(res.body.logged.cases).toBe(1);
+  expect(res.body.logged.changed).toEqual([expect.objectContaining({ id: decided.body.decisionId, asOf: boundary.asOf })]);
+  expect(res.body.logged.moves).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'route', from: 'direct', to: 'standard', count: 1 })]));
+  // A log that keeps only the facts' digest (the default) has no case to give.
+  const { app } = service();
+  await app.as('caseworker').post('/v1/rulesets/direct-referral/evaluate').send({ asOf: boundary.asOf, facts: boundary.facts });
+  expect((await app.as('policy').post('/v1/rulesets/direct-referral/draft-impact').send({ file: widened(), logged: {} })).body.logged.cases).toBe(0);
+});
+
 test('an invalid draft is a 422 naming each problem at its place in the file as it would be published', async () => {
   const { app } = service();
   const file = widened() as { parameters: Record<string, { value: unknown }> };
@@ -167,6 +194,8 @@ test.each([
   [{ file: {}, backlog: { format: 'xlsx', text: '' } }, '/backlog/format'],
   [{ file: {}, backlog: { format: 'ndjson', text: '', mapping: {} } }, '/backlog/mapping'],
   [{ file: {}, extra: true }, '/extra'],
+  [{ file: {}, logged: { limit: 0 } }, '/logged/limit'],
+  [{ file: {}, logged: 5 }, '/logged'],
 ])('a body not { file, backlog? } is a 400 naming the member: %j', async (body, pointer) => {
   const { app } = service();
   const res = await app.as('policy').post('/v1/rulesets/direct-referral/draft-impact').send(body);

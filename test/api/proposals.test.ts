@@ -1,7 +1,7 @@
 // Issue 19, over HTTP: officer A proposes a wider aggression window in force tomorrow and sees its impact; A cannot approve
 // it; officer B approves, which publishes it into the rules folder; today's cases keep the old version and tomorrow's take the
 // new, and the decision log holds both texts. Bad input changes nothing; two approvals publish once; a stale base is a 409.
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
@@ -309,4 +309,20 @@ test('without the SQLite proposal store the routes say proposals need it (501); 
   expect(res.body.code).toBe('proposals-unavailable');
   const { officerA: a } = service();
   expect((await a().get('/v1/proposals/00000000-0000-4000-8000-000000000000')).status).toBe(404);
+});
+
+test('a decision log file deleted under the service: a proposal or an approval is a 503, not written where it would be lost', async () => {
+  const { dir, log, officerA, officerB } = service();
+  const { body } = await officerA().post('/v1/proposals').send(proposal(dir));
+  expect(body.status).toBe('proposed');
+  for (const suffix of ['', '-wal', '-shm']) rmSync(`${log.location}${suffix}`, { force: true });
+  const proposed = await officerA().post('/v1/proposals').send(proposal(dir, '2026-03-12'));
+  expect(proposed.status).toBe(503);
+  expect(proposed.type).toBe('application/problem+json');
+  expect(proposed.body.code).toBe('log-unavailable');
+  expect(proposed.body.detail).toMatch(/deleted or replaced under it/);
+  const approved = await officerB().post(`/v1/proposals/${body.id}/approve`).send({ comment: 'Yes.' });
+  expect(approved.status).toBe(503);
+  // Nothing was published on the strength of a record that would vanish.
+  expect(readdirSync(dir).filter((f) => f.startsWith('direct-referral.'))).toEqual(readdirSync(RULES_DIR).filter((f) => f.startsWith('direct-referral.')));
 });

@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { Client } from 'pg';
 import ts from 'typescript';
+import { decisionId } from '../../src/decisions/decision-id';
 import { canonicalJson, factsDigest, factsMatch } from '../../src/decisions/facts-digest';
 import { ColumnRecord, recordColumns, type ArchivedVersion, type DecisionLog, type DecisionRecord } from '../../src/decisions/log';
 import { openDecisionLog } from '../../src/decisions/open';
@@ -230,6 +231,22 @@ describe.each([sqlite, postgresql])('the $name decision log', (store) => {
     await expect(log.record([])).resolves.toBeUndefined();
   });
 
+  it("gives a rule set's most recent kept facts, newest first, leaving out decisions without facts and other rule sets'", async () => {
+    const ruleSet = `recent-${store.name}`;
+    // Ids made one after another, as the service makes them: they begin with their time, so their order is the log's.
+    const start = Date.now();
+    const made = Array.from({ length: 5 }, (_, i) =>
+      decision({ decisionId: decisionId(start + i), ruleSet, asOf: `2025-06-0${i + 1}`, facts: i === 2 ? null : { n: i, nested: { list: [i] } } }),
+    );
+    await log.record([...made, decision({ decisionId: decisionId(start + 5), ruleSet: `${ruleSet}-other`, facts: { n: 9 } })]);
+    expect(await log.recentFacts(ruleSet, 3)).toStrictEqual([
+      { decisionId: made[4]!.decisionId, asOf: '2025-06-05', facts: { n: 4, nested: { list: [4] } } },
+      { decisionId: made[3]!.decisionId, asOf: '2025-06-04', facts: { n: 3, nested: { list: [3] } } },
+      { decisionId: made[1]!.decisionId, asOf: '2025-06-02', facts: { n: 1, nested: { list: [1] } } },
+    ]);
+    expect(await log.recentFacts('no-such-rule-set', 10)).toEqual([]);
+  });
+
   it('finds nothing for an unknown decision id', async () => {
     expect(await log.find(randomUUID())).toBeUndefined();
     expect(await log.find('not a uuid at all')).toBeUndefined();
@@ -336,8 +353,8 @@ describe('the SQLite decision log, one file shared by several writers', () => {
   /** sqlite.ts as plain JavaScript, for child processes (ts-jest compiles only inside jest). */
   function compiledModule(): string {
     const dir = tempDir();
-    // The store and the record helpers it shares with the PostgreSQL store.
-    for (const name of ['sqlite', 'log']) {
+    // The store, the record helpers it shares with the PostgreSQL store, and its check that its files are the ones opened.
+    for (const name of ['sqlite', 'log', 'opened-files']) {
       const source = readFileSync(path.join(ROOT, 'src', 'decisions', `${name}.ts`), 'utf8');
       const { outputText } = ts.transpileModule(source, {
         compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },

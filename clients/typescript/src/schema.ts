@@ -259,7 +259,7 @@ export interface paths {
         put?: never;
         /**
          * What a draft of a rule set's newest version would change, before it is proposed
-         * @description Checks the draft as the loader checks a rule file, then decides the rule set's fixtures, and a backlog if one is sent, by the newest version and by the draft, and reports the cases whose outcome changes (counted by field and values, each case with the rules that changed it) and the fixtures the draft would break. Nothing is stored or published: the policy editor asks it as a draft is edited. A backlog's counts are those `ps-rules diff --cases` gives on the same file with the draft in a rules folder.
+         * @description Checks the draft as the loader checks a rule file, then decides the rule set's fixtures, a backlog if one is sent, and the log's recent decisions with kept facts if asked, by the newest version and by the draft, and reports the cases whose outcome changes (counted by field and values, each case with the rules that changed it) and the fixtures the draft would break. Nothing is stored or published: the policy editor asks it as a draft is edited. A backlog's counts are those `ps-rules diff --cases` gives on the same file with the draft in a rules folder.
          *
          *     Roles: policy (permission `impact`).
          */
@@ -309,7 +309,7 @@ export interface paths {
         put?: never;
         /**
          * Propose a new version of a rule set, in force from a date
-         * @description Validates the draft as the rules folder would hold it once published (the version in force now ending the day before effectiveFrom), measures its impact on the rule set's fixtures, and records the proposal for a second policy officer. Nothing is stored when it is refused. Proposals are kept in the SQLite decision log: a service on PostgreSQL answers 501 for now.
+         * @description Validates the draft as the rules folder would hold it once published (the version in force now ending the day before effectiveFrom), measures its impact on the rule set's fixtures, and records the proposal for a second policy officer. Nothing is stored when it is refused. Proposals are kept in the decision log: in its SQLite file, or in its PostgreSQL database, shared by every server process.
          *
          *     Roles: policy (permission `propose`).
          */
@@ -353,7 +353,7 @@ export interface paths {
         put?: never;
         /**
          * Approve another officer's proposal, publishing it
-         * @description Publishes the new version into the rules folder, each file written whole (a temporary file renamed over it): the version it replaces moves to `<ruleSet>.before-<effectiveFrom>.json` with its effectiveTo the day before, and the new version becomes `<ruleSet>.json` with the proposal's effectiveFrom. The rules as they would then be are validated first, and swapped in as a reload does (in every worker); if the reload refuses them, the files are put back and the proposal stays proposed. Publications happen one at a time; of two approvals of one proposal, one publishes and the other is a 409.
+         * @description Publishes the new version into the rules folder, each file written whole (a temporary file renamed over it): the version it replaces moves to `<ruleSet>.before-<effectiveFrom>.json` with its effectiveTo the day before, and the new version becomes `<ruleSet>.json` with the proposal's effectiveFrom. The rules as they would then be are validated first, and swapped in as a reload does (in every worker); if the reload refuses them, the files are put back and the proposal stays proposed. Publications happen one at a time; of two approvals of one proposal, one publishes and the other is a 409. With a PostgreSQL decision log (the shared deployment) the two versions are published into the database instead, in the transaction that marks the proposal approved, and every server process loads them (notified, or within a second by polling); `ps-rules export` writes them as files.
          *
          *     Roles: policy (permission `approve`).
          */
@@ -1713,6 +1713,11 @@ export interface components {
                 /** @description CSV only: the triage mapping from the export's columns to facts; default the one shipped beside the fixtures (fixtures/csv/backlog-mapping.json) */
                 mapping?: Record<string, unknown>;
             };
+            /** @description Measure the draft on the rule set's most recent decisions whose facts the log kept (DECISION_LOG_FACTS=keep), each decided again as of its own asOf; a log that keeps only digests gives none */
+            logged?: {
+                /** @description How many of the most recent decisions (default 1,000) */
+                limit?: number;
+            };
         };
         OutcomeMove: {
             ruleSet: components["schemas"]["RuleSetName"];
@@ -1794,6 +1799,28 @@ export interface components {
             fixtures: components["schemas"]["DraftImpactFixtures"];
             /** @description The backlog sent, decided the same way */
             backlog?: components["schemas"]["DraftImpactBacklog"];
+            /** @description The log's recent decisions with kept facts, decided the same way (each case's id is its decisionId) */
+            logged?: components["schemas"]["DraftImpactLogged"];
+        };
+        DraftImpactLogged: {
+            cases: number;
+            unchanged: number;
+            changed: components["schemas"]["CaseChange"][];
+            /** @description Cases refused (invalid facts, no version in force) under either rules, with the reason */
+            refused: {
+                id: string;
+                ruleSet: string;
+                /** @description Why the rules in force refused it */
+                base: string | null;
+                /** @description Why the rules on disk refused it */
+                changed: string | null;
+            }[];
+            /** @description "<ruleSet> <field>: <base> → <changed>" → how many cases */
+            counts: {
+                [key: string]: number;
+            };
+            /** @description The changed cases counted by field and values, most first */
+            moves: components["schemas"]["OutcomeMove"][];
         };
         RuleSetHistory: {
             ruleSet: components["schemas"]["RuleSetName"];
@@ -2427,7 +2454,7 @@ export interface operations {
                      *     # TYPE http_request_duration_seconds histogram
                      *     http_request_duration_seconds_bucket{le="0.001",method="GET",route="/health",status="200"} 0
                      *     http_request_duration_seconds_bucket{le="0.0025",method="GET",route="/health",status="200"} 0
-                     *     http_request_duration_seconds_bucket{le="0.005",method="GET",route="/health",status="200"} 1
+                     *     http_request_duration_seconds_bucket{le="0.005",method="GET",route="/health",status="200"} 0
                      *     http_request_duration_seconds_bucket{le="0.0075",method="GET",route="/health",status="200"} 1
                      *     http_request_duration_seconds_bucket{le="0.01",method="GET",route="/health",status="200"} 1
                      */
@@ -3562,7 +3589,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23679-9d6a-78b9-9b0d-63a15e57be61",
+                     *       "decisionId": "01a23689-010d-7592-b1f3-ff9278950759",
                      *       "ruleSet": "segment-allocation",
                      *       "version": "bc1d0e40d3da8f6b",
                      *       "effective": {
@@ -3876,7 +3903,7 @@ export interface operations {
                 };
                 content: {
                     /**
-                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a23679-9d99-7463-a500-d013953a446e","ruleSet":"segment-allocation","version":"bc1d0e40d3da8f6b","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
+                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a23689-013d-7d03-9f84-424739163257","ruleSet":"segment-allocation","version":"bc1d0e40d3da8f6b","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
                      *     {"line":2,"id":"r-2","problem":{"type":"urn:ps-decisions:problem:invalid-request","title":"The request does not match the contract","status":400,"detail":"The segment-allocation rule set needs facts that were not given.","code":"invalid-request","instance":"/v1/rulesets/segment-allocation/evaluate-batch?explain=none","errors":[{"pointer":"/facts/referral/source","detail":"referral.source is required by the segment-allocation rule set"}]}}
                      */
                     "application/x-ndjson": string;
@@ -4550,7 +4577,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        /** @description The draft, and a backlog to measure it on */
+        /** @description The draft, and a backlog or the recent decisions to measure it on */
         requestBody: {
             content: {
                 /**
@@ -5563,7 +5590,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The impact on the fixtures, and on the backlog when one was sent */
+            /** @description The impact on the fixtures, and on the backlog and the recent decisions when asked */
             200: {
                 headers: {
                     /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
@@ -6170,7 +6197,7 @@ export interface operations {
                     "application/json": components["schemas"]["DraftImpactResult"];
                 };
             };
-            /** @description The body is not { file, backlog? }, or the CSV mapping sent is not a triage mapping (each named by its pointer): `invalid-json` (The request body is not valid JSON); `invalid-request` (The request does not match the contract). */
+            /** @description The body is not { file, backlog?, logged? }, or the CSV mapping sent is not a triage mapping (each named by its pointer): `invalid-json` (The request body is not valid JSON); `invalid-request` (The request does not match the contract). */
             400: {
                 headers: {
                     /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
@@ -6348,7 +6375,7 @@ export interface operations {
                     } & components["schemas"]["Problem"];
                 };
             };
-            /** @description The service does not hold its rule files as texts (fixed rules): `proposals-unavailable` (Proposals need the SQLite deployment). */
+            /** @description The service does not hold its rule files as texts (fixed rules): `proposals-unavailable` (Proposals are not available on this service). */
             501: {
                 headers: {
                     /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
@@ -7422,7 +7449,7 @@ export interface operations {
                      *             ]
                      *           },
                      *           "proposal": {
-                     *             "id": "0a59ec50-0aa8-4623-95d4-3db3f77a41b4",
+                     *             "id": "0850ec65-9703-4633-bb2e-5510490a9866",
                      *             "proposedBy": "example-policy",
                      *             "proposedAt": "2025-06-02T00:30:00.000Z",
                      *             "approvedBy": "example-policy-2",
@@ -7594,7 +7621,7 @@ export interface operations {
                      * @example {
                      *       "proposals": [
                      *         {
-                     *           "id": "0a59ec50-0aa8-4623-95d4-3db3f77a41b4",
+                     *           "id": "0850ec65-9703-4633-bb2e-5510490a9866",
                      *           "status": "proposed",
                      *           "ruleSet": "exit-readiness",
                      *           "baseVersion": "aee352c589ae5917",
@@ -7608,7 +7635,7 @@ export interface operations {
                      *           "publishedVersion": null
                      *         },
                      *         {
-                     *           "id": "a9f3a79e-71f7-4a22-8f5c-bcc8f0ed651b",
+                     *           "id": "0a8f80c9-02c7-4cda-9b9d-e76cb62ce48c",
                      *           "status": "proposed",
                      *           "ruleSet": "exit-readiness",
                      *           "baseVersion": "aee352c589ae5917",
@@ -7725,7 +7752,7 @@ export interface operations {
                     } & components["schemas"]["Problem"];
                 };
             };
-            /** @description The service keeps no SQLite decision log: `proposals-unavailable` (Proposals need the SQLite deployment). */
+            /** @description The service serves fixed rules, or its proposal store could not be opened: `proposals-unavailable` (Proposals are not available on this service). */
             501: {
                 headers: {
                     /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
@@ -8802,7 +8829,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "0a59ec50-0aa8-4623-95d4-3db3f77a41b4",
+                     *       "id": "0850ec65-9703-4633-bb2e-5510490a9866",
                      *       "status": "proposed",
                      *       "ruleSet": "exit-readiness",
                      *       "baseVersion": "aee352c589ae5917",
@@ -9312,7 +9339,7 @@ export interface operations {
                     } & components["schemas"]["Problem"];
                 };
             };
-            /** @description The service keeps no SQLite decision log (PostgreSQL), or serves fixed rules: `proposals-unavailable` (Proposals need the SQLite deployment). */
+            /** @description The service serves fixed rules, or its proposal store could not be opened: `proposals-unavailable` (Proposals are not available on this service). */
             501: {
                 headers: {
                     /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
@@ -9332,7 +9359,7 @@ export interface operations {
                     } & components["schemas"]["Problem"];
                 };
             };
-            /** @description `timeout` (The request took too long and was abandoned). */
+            /** @description The request took too long, or the SQLite decision log file the proposals are kept in was deleted or replaced under the service (nothing is written where it would be lost): `timeout` (The request took too long and was abandoned); `log-unavailable` (The decision log could not record the decision, so none was given). */
             503: {
                 headers: {
                     /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
@@ -9348,7 +9375,7 @@ export interface operations {
                         /** @constant */
                         status?: 503;
                         /** @enum {unknown} */
-                        code?: "timeout";
+                        code?: "timeout" | "log-unavailable";
                     } & components["schemas"]["Problem"];
                 };
             };
@@ -9380,7 +9407,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "0a59ec50-0aa8-4623-95d4-3db3f77a41b4",
+                     *       "id": "0850ec65-9703-4633-bb2e-5510490a9866",
                      *       "status": "proposed",
                      *       "ruleSet": "exit-readiness",
                      *       "baseVersion": "aee352c589ae5917",
@@ -10787,7 +10814,7 @@ export interface operations {
                     } & components["schemas"]["Problem"];
                 };
             };
-            /** @description The service keeps no SQLite decision log: `proposals-unavailable` (Proposals need the SQLite deployment). */
+            /** @description The service serves fixed rules, or its proposal store could not be opened: `proposals-unavailable` (Proposals are not available on this service). */
             501: {
                 headers: {
                     /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
@@ -10865,7 +10892,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "0a59ec50-0aa8-4623-95d4-3db3f77a41b4",
+                     *       "id": "0850ec65-9703-4633-bb2e-5510490a9866",
                      *       "status": "approved",
                      *       "ruleSet": "exit-readiness",
                      *       "baseVersion": "aee352c589ae5917",
@@ -11086,7 +11113,7 @@ export interface operations {
                     } & components["schemas"]["Problem"];
                 };
             };
-            /** @description The service keeps no SQLite decision log: `proposals-unavailable` (Proposals need the SQLite deployment). */
+            /** @description The service serves fixed rules, or its proposal store could not be opened: `proposals-unavailable` (Proposals are not available on this service). */
             501: {
                 headers: {
                     /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
@@ -11106,7 +11133,7 @@ export interface operations {
                     } & components["schemas"]["Problem"];
                 };
             };
-            /** @description `timeout` (The request took too long and was abandoned). */
+            /** @description The request took too long, or the SQLite decision log file the proposals are kept in was deleted or replaced under the service (nothing is written where it would be lost): `timeout` (The request took too long and was abandoned); `log-unavailable` (The decision log could not record the decision, so none was given). */
             503: {
                 headers: {
                     /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
@@ -11122,7 +11149,7 @@ export interface operations {
                         /** @constant */
                         status?: 503;
                         /** @enum {unknown} */
-                        code?: "timeout";
+                        code?: "timeout" | "log-unavailable";
                     } & components["schemas"]["Problem"];
                 };
             };
@@ -11164,7 +11191,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "a9f3a79e-71f7-4a22-8f5c-bcc8f0ed651b",
+                     *       "id": "0a8f80c9-02c7-4cda-9b9d-e76cb62ce48c",
                      *       "status": "rejected",
                      *       "ruleSet": "exit-readiness",
                      *       "baseVersion": "aee352c589ae5917",
@@ -11359,7 +11386,7 @@ export interface operations {
                     } & components["schemas"]["Problem"];
                 };
             };
-            /** @description The service keeps no SQLite decision log: `proposals-unavailable` (Proposals need the SQLite deployment). */
+            /** @description The service serves fixed rules, or its proposal store could not be opened: `proposals-unavailable` (Proposals are not available on this service). */
             501: {
                 headers: {
                     /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
@@ -11379,7 +11406,7 @@ export interface operations {
                     } & components["schemas"]["Problem"];
                 };
             };
-            /** @description `timeout` (The request took too long and was abandoned). */
+            /** @description The request took too long, or the SQLite decision log file the proposals are kept in was deleted or replaced under the service (nothing is written where it would be lost): `timeout` (The request took too long and was abandoned); `log-unavailable` (The decision log could not record the decision, so none was given). */
             503: {
                 headers: {
                     /** @description The request's id, as the service's log records it: the caller's X-Request-Id when it sent a plain token (letters, digits, . _ - up to 128), else a new one. Sent when request logging is on, as the service runs */
@@ -11395,7 +11422,7 @@ export interface operations {
                         /** @constant */
                         status?: 503;
                         /** @enum {unknown} */
-                        code?: "timeout";
+                        code?: "timeout" | "log-unavailable";
                     } & components["schemas"]["Problem"];
                 };
             };
@@ -11427,8 +11454,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23679-9ec9-7138-b20e-be8bd187ee8d",
-                     *       "decidedAt": "2026-12-02T11:17:49.897Z",
+                     *       "decisionId": "01a23689-021c-719a-9ba0-61f181fce4dd",
+                     *       "decidedAt": "2026-12-02T11:34:38.364Z",
                      *       "keyId": "example-caseworker",
                      *       "ruleSet": "specialist-transfer",
                      *       "version": "33274d461e1f1227",
@@ -11447,7 +11474,7 @@ export interface operations {
                      *         "single-specialist-process-outstanding",
                      *         "no-escalating-history"
                      *       ],
-                     *       "factsDigest": "sha256:23479ac0608734ebd8bfc86bead77c08:b1affe07cf5b53ff311c32ff67742c16b430397cfe339a53c76596edc5b1756c",
+                     *       "factsDigest": "sha256:956643c6bfa484d17de11fbc527a82e4:ae9b75688b176c621e0efd992563745f84b21c016b8474dc0ccb88fa056d408f",
                      *       "summary": null,
                      *       "factsKept": false
                      *     }
@@ -11646,7 +11673,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23679-9ec9-7138-b20e-be8bd187ee8d",
+                     *       "decisionId": "01a23689-021c-719a-9ba0-61f181fce4dd",
                      *       "version": "33274d461e1f1227",
                      *       "factsMatch": true,
                      *       "reproduced": true,
