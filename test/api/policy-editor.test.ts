@@ -47,6 +47,8 @@ const app = testApp({
   logger: quiet,
   log,
   keys: KEYS,
+  // The log keeps each decision's facts (DECISION_LOG_FACTS=keep), so a draft can be measured on recent decisions.
+  keepFacts: true,
   proposals: { store, directory: rulesDir, modules: RULE_SET_MODULES, fixturesDirectory: FIXTURES_DIR },
 });
 const bed = pageTestBed(app);
@@ -393,6 +395,39 @@ test('a CSV backlog is read through the triage mapping and its moves listed', as
   await page.locator('#backlog-summary').waitFor({ timeout: 60_000 });
   await expect(page.textContent('#backlog-summary')).resolves.toMatch(/^300 case\(s\): \d+ unchanged, [1-9]\d* decide differently/);
   await expect(page.locator('#backlog-impact ul.moves li').first().textContent()).resolves.toMatch(/^\d+ cases? moves? from /);
+  expect(pageErrors).toEqual([]);
+  await context.close();
+});
+
+test("a draft measured on the log's recent decisions, each decided again under it", async () => {
+  // A referral with face-to-face abuse 18 months before: direct under a 12-month window, standard under 24.
+  const decided = await fetch(`${bed.base}/v1/rulesets/direct-referral/evaluate`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TEST_SECRETS.caseworker}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      asOf: TOMORROW,
+      facts: {
+        program: 'centrelink',
+        referral: { source: 'mats', receivedOn: TOMORROW },
+        customer: { incidents: [{ date: '2024-09-11', kind: 'verbal-abuse', setting: 'face-to-face' }] },
+      },
+    }),
+  });
+  expect(decided.status).toBe(200);
+  const { context, page, pageErrors } = await officer(SECRET_A);
+  await page.waitForSelector('#policy:not([hidden])');
+  await page.selectOption('#edit-ruleset', 'direct-referral');
+  await page.click('#edit-draft');
+  const months = page.getByLabel('aggressionWindowMonths (months, 1 to 120)');
+  // Whichever window is in force (24 once the story above has published it), the draft moves that referral's route.
+  await months.fill((await months.inputValue()) === '24' ? '6' : '24');
+  await page.locator('#validation-status', { hasText: /^The draft is valid\./ }).waitFor();
+  await page.click('#logged-compare');
+  await page.locator('#logged-summary').waitFor();
+  await expect(page.textContent('#logged-summary')).resolves.toMatch(/^\d+ recent decision\(s\): \d+ unchanged, [1-9]\d* decide differently/);
+  await expect(page.locator('#logged-impact ul.moves li[data-field="route"]').first().textContent()).resolves.toMatch(
+    /^\d+ cases? moves? from route (direct|standard) to route (direct|standard)$/,
+  );
   expect(pageErrors).toEqual([]);
   await context.close();
 });
