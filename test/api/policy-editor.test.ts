@@ -295,6 +295,7 @@ test("a value out of its type's bounds and a past effective date are refused wit
   const checked = page.locator(`#${(await months.getAttribute('aria-describedby')) as string}`);
   await checked.filter({ hasText: /whole number from 1 to 120/ }).waitFor();
   await expect(page.textContent('#validation-status')).resolves.toMatch(/^The draft has 1 problem/);
+  await expect(page.textContent('#fixture-impact')).resolves.toBe("The impact is measured once the draft's problems are put right.");
   // A date after tomorrow: the test above may have published a version in force from tomorrow already.
   await page.fill('#effective-from', '2026-04-01');
   await page.click('#propose');
