@@ -467,6 +467,11 @@ function proposalSchemas(): Record<string, Schema> {
           effectiveFrom: dateOrNull('null: from the beginning'),
           effectiveTo: dateOrNull('null: until further notice'),
           file: { type: 'string', description: 'The rule file, relative to rules/' },
+          ruleFile: {
+            type: 'object',
+            description:
+              "The version's rule file as written (descriptions with their {parameter} placeholders, not filled in as GET /v1/rulesets/{name} shows them): what a policy officer drafts the next version from",
+          },
           proposal: {
             description: 'Who proposed and approved the version, when and why; null for a version not published by proposal',
             oneOf: [

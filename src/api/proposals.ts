@@ -339,8 +339,11 @@ export function addProposalRoutes(app: Express, context: ProposalRouteContext): 
     let previous: unknown;
     const history = [];
     for (const v of versions.versions) {
+      // The file as written: the compiled one has its descriptions' {parameter} placeholders filled in, and a draft made
+      // from that would lose them.
+      const text = v.texts?.rule ?? JSON.stringify(v.file);
       // What the rules say, not when: each version's period is listed beside it, and one ending is not a change to it.
-      const json = JSON.parse(undated(v.texts?.rule ?? JSON.stringify(v.file))) as unknown;
+      const json = JSON.parse(undated(text)) as unknown;
       const diff = previous === undefined ? [] : jsonChanges(previous, json);
       previous = json;
       const p = await store?.publishedBy(v.version);
@@ -349,6 +352,7 @@ export function addProposalRoutes(app: Express, context: ProposalRouteContext): 
         effectiveFrom: v.effectiveFrom,
         effectiveTo: v.effectiveTo,
         file: v.sourceFile,
+        ruleFile: JSON.parse(text) as unknown,
         proposal: p
           ? {
               id: p.id,

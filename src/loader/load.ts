@@ -35,7 +35,7 @@ const DEFAULT_OPERATORS = [
   'greaterThan',
   'greaterThanInclusive',
 ];
-const OPERATORS = new Set([...DEFAULT_OPERATORS, ...Object.keys(CUSTOM_OPERATORS)]);
+export const OPERATORS = new Set([...DEFAULT_OPERATORS, ...Object.keys(CUSTOM_OPERATORS)]);
 const FACTS = new Set(factPaths());
 const DEFAULTED = new Set(defaultedFactPaths());
 const FACT_TYPES = caseFactTypes();

@@ -195,6 +195,9 @@ test('A proposes 12 → 24 months from tomorrow and sees the impact; A may not a
     comment: 'Checked against circular 2026/07.',
   });
   expect(latest.diff).toEqual([{ pointer: '/parameters/aggressionWindowMonths/value', before: 12, after: 24 }]);
+  // Each version's file as written, for the next draft: its descriptions keep their {parameter} placeholders.
+  expect(latest.ruleFile).toEqual(JSON.parse(newText));
+  expect(JSON.stringify(versions[1].ruleFile)).toContain('{aggressionWindowMonths}');
 });
 
 test('a proposal whose base is no longer the newest version is a 409 telling to propose again; two proposals publish one', async () => {

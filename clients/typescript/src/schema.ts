@@ -1839,6 +1839,8 @@ export interface components {
                 effectiveTo: string | null;
                 /** @description The rule file, relative to rules/ */
                 file: string;
+                /** @description The version's rule file as written (descriptions with their {parameter} placeholders, not filled in as GET /v1/rulesets/{name} shows them): what a policy officer drafts the next version from */
+                ruleFile: Record<string, unknown>;
                 /** @description Who proposed and approved the version, when and why; null for a version not published by proposal */
                 proposal: null | {
                     /** Format: uuid */
@@ -3587,7 +3589,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23683-9660-7f36-85d3-926151a1bc8b",
+                     *       "decisionId": "01a23689-010d-7592-b1f3-ff9278950759",
                      *       "ruleSet": "segment-allocation",
                      *       "version": "bc1d0e40d3da8f6b",
                      *       "effective": {
@@ -3901,7 +3903,7 @@ export interface operations {
                 };
                 content: {
                     /**
-                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a23683-966e-737f-a259-4e615bb8dc83","ruleSet":"segment-allocation","version":"bc1d0e40d3da8f6b","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
+                     * @example {"line":1,"id":"r-1","decision":{"decisionId":"01a23689-013d-7d03-9f84-424739163257","ruleSet":"segment-allocation","version":"bc1d0e40d3da8f6b","asOf":"2025-06-02","outcome":{"segment":2,"requiresApproval":false,"approvalBy":null,"reviewBy":null,"indicators":{"segment3":[],"segment2":["segment-2-escalated-referral-source","segment-2-previously-managed"],"segment1":[],"alsoSupportSegment3":[]}},"defaultsApplied":[{"fact":"customer.meetsCommitments","value":true,"file":"segment-allocation.json"}],"fired":["segment-2-escalated-referral-source","segment-2-previously-managed"]}}
                      *     {"line":2,"id":"r-2","problem":{"type":"urn:ps-decisions:problem:invalid-request","title":"The request does not match the contract","status":400,"detail":"The segment-allocation rule set needs facts that were not given.","code":"invalid-request","instance":"/v1/rulesets/segment-allocation/evaluate-batch?explain=none","errors":[{"pointer":"/facts/referral/source","detail":"referral.source is required by the segment-allocation rule set"}]}}
                      */
                     "application/x-ndjson": string;
@@ -6448,8 +6450,1006 @@ export interface operations {
                      *           "effectiveFrom": "2025-06-03",
                      *           "effectiveTo": null,
                      *           "file": "exit-readiness.json",
+                     *           "ruleFile": {
+                     *             "ruleSet": "exit-readiness",
+                     *             "effectiveFrom": "2025-06-03",
+                     *             "title": "Exit readiness: may the PSSO recommend exit or finalisation?",
+                     *             "description": "Checks the conditions under which a PS Service Officer may recommend that a customer exit PS (Centrelink) or submit a finalisation request (Child Support). The recommendation goes to the PS Service Support Manager, who decides. Child Support offers three grounds (issues addressed, specialist process ongoing, options declined); Centrelink has one. Of 001 Centrelink Table 4 Step 1, the last condition (for an MSP PS manages as a proactive direct referral, that PS has addressed the MSP servicing strategies and the reason for the referral) has no fact and is left to the SSM's quality check.",
+                     *             "documents": {
+                     *               "001_f3898d6cd45509ea.txt": "Personalised Services 101-17021300 (current version, valid from 14/01/2025)"
+                     *             },
+                     *             "requires": [
+                     *               "program"
+                     *             ],
+                     *             "factDefaults": {
+                     *               "case.customerContactableByPhone": {
+                     *                 "value": true,
+                     *                 "description": "A customer the case does not record as unreachable by phone is taken to be contactable by phone.",
+                     *                 "interpretation": {
+                     *                   "question": "When the case does not record whether the customer can be contacted by phone, is the exit letter and wait (\"If the customer cannot be contacted by phone\") required?",
+                     *                   "chosen": "The procedure asks for the exit letter and the wait only \"If the customer cannot be contacted by phone\". A customer is taken to be reachable by phone unless the case records that they cannot be, so the wait applies on a recorded fact, not on a gap in the record."
+                     *                 },
+                     *                 "sources": [
+                     *                   {
+                     *                     "document": "001_f3898d6cd45509ea.txt",
+                     *                     "part": "Child Support",
+                     *                     "table": "Table 6",
+                     *                     "step": "1",
+                     *                     "quote": "If the customer cannot be contacted by phone, issue the s47E(d) Letter."
+                     *                   }
+                     *                 ]
+                     *               }
+                     *             },
+                     *             "parameters": {
+                     *               "exitLetterResponseDays": {
+                     *                 "value": 15,
+                     *                 "type": "days",
+                     *                 "description": "Days a customer who cannot be reached by phone is given to respond to the exit letter before a finalisation request is submitted.",
+                     *                 "sources": [
+                     *                   {
+                     *                     "document": "001_f3898d6cd45509ea.txt",
+                     *                     "part": "Child Support",
+                     *                     "table": "Table 6",
+                     *                     "step": "1",
+                     *                     "quote": "Provide the customer 14 days to respond before submitting a finalisation request."
+                     *                   }
+                     *                 ]
+                     *               },
+                     *               "approver": {
+                     *                 "value": "PS Service Support Manager (SSM)",
+                     *                 "type": "role",
+                     *                 "description": "Who quality-checks the exit recommendation or decides the finalisation request.",
+                     *                 "sources": [
+                     *                   {
+                     *                     "document": "001_f3898d6cd45509ea.txt",
+                     *                     "part": "Centrelink",
+                     *                     "table": "Table 4",
+                     *                     "step": "2",
+                     *                     "quote": "The SSM will quality check the exit recommendation before submitting the MSP review to the Zone."
+                     *                   },
+                     *                   {
+                     *                     "document": "001_f3898d6cd45509ea.txt",
+                     *                     "part": "Child Support",
+                     *                     "table": "Table 6",
+                     *                     "step": "3",
+                     *                     "quote": "decide whether to approve the finalisation request for 1 of the following reasons"
+                     *                   }
+                     *                 ]
+                     *               }
+                     *             },
+                     *             "derivedFacts": {
+                     *               "openIssues": {
+                     *                 "kind": "count",
+                     *                 "list": "case.issues",
+                     *                 "where": {
+                     *                   "status": [
+                     *                     "recorded",
+                     *                     "confirmed"
+                     *                   ]
+                     *                 },
+                     *                 "description": "Issues not yet resolved."
+                     *               },
+                     *               "openNonSpecialistIssues": {
+                     *                 "kind": "count",
+                     *                 "list": "case.issues",
+                     *                 "where": {
+                     *                   "status": [
+                     *                     "recorded",
+                     *                     "confirmed"
+                     *                   ],
+                     *                   "specialistProcess": null
+                     *                 },
+                     *                 "description": "Unresolved issues that no specialist process manages."
+                     *               },
+                     *               "openSpecialistIssues": {
+                     *                 "kind": "count",
+                     *                 "list": "case.issues",
+                     *                 "where": {
+                     *                   "status": [
+                     *                     "recorded",
+                     *                     "confirmed"
+                     *                   ],
+                     *                   "specialistProcess": {
+                     *                     "present": true
+                     *                   }
+                     *                 },
+                     *                 "description": "Unresolved issues managed by a specialist process."
+                     *               },
+                     *               "outstandingNonSpecialistIntrays": {
+                     *                 "kind": "count",
+                     *                 "list": "case.outstandingIntrays",
+                     *                 "where": {
+                     *                   "specialist": false
+                     *                 },
+                     *                 "description": "Outstanding intrays that do not relate to a specialised issue in progress."
+                     *               },
+                     *               "daysSinceExitLetter": {
+                     *                 "kind": "daysSince",
+                     *                 "date": "case.exitLetterIssuedOn",
+                     *                 "description": "Calendar days from the exit letter's issue to the as-of date (null when no letter was issued)."
+                     *               },
+                     *               "issuesNotTakenUp": {
+                     *                 "kind": "count",
+                     *                 "list": "case.issues",
+                     *                 "where": {
+                     *                   "status": "recorded",
+                     *                   "specialistProcess": null
+                     *                 },
+                     *                 "description": "Issues only recorded on the case: not confirmed with the customer, not resolved, and not in a specialist process."
+                     *               }
+                     *             },
+                     *             "outcome": {
+                     *               "bases": [
+                     *                 {
+                     *                   "id": "issues-addressed",
+                     *                   "programs": [
+                     *                     "centrelink",
+                     *                     "child-support"
+                     *                   ],
+                     *                   "description": "The customer's issues have been addressed."
+                     *                 },
+                     *                 {
+                     *                   "id": "specialist-process-ongoing",
+                     *                   "programs": [
+                     *                     "child-support"
+                     *                   ],
+                     *                   "description": "A specialist process is ongoing but all other issues are resolved."
+                     *                 },
+                     *                 {
+                     *                   "id": "options-declined",
+                     *                   "programs": [
+                     *                     "child-support"
+                     *                   ],
+                     *                   "description": "The customer declined to take up their options."
+                     *                 }
+                     *               ],
+                     *               "exitLetterWait": {
+                     *                 "rule": "exit-letter-response-period",
+                     *                 "parameter": "exitLetterResponseDays"
+                     *               }
+                     *             },
+                     *             "rules": [
+                     *               {
+                     *                 "name": "referral-issues-addressed",
+                     *                 "description": "All issues raised in the referral to PS are addressed (no issue remains open).",
+                     *                 "interpretation": {
+                     *                   "question": "Which issues are \"the issues raised in the referral\" when the facts do not record them, and does \"addressed\" mean resolved?",
+                     *                   "chosen": "The facts do not record which issues were raised in the referral: every issue on the case is counted, and 'addressed' is read as resolved, so an issue still open (status 'recorded' or 'confirmed') stops the exit."
+                     *                 },
+                     *                 "appliesTo": {
+                     *                   "program": [
+                     *                     "centrelink"
+                     *                   ]
+                     *                 },
+                     *                 "requiredFor": [
+                     *                   "issues-addressed"
+                     *                 ],
+                     *                 "sources": [
+                     *                   {
+                     *                     "document": "001_f3898d6cd45509ea.txt",
+                     *                     "part": "Centrelink",
+                     *                     "table": "Table 4",
+                     *                     "step": "1",
+                     *                     "quote": "All issues raised in the referral to PS are addressed"
+                     *                   }
+                     *                 ],
+                     *                 "conditions": {
+                     *                   "all": [
+                     *                     {
+                     *                       "fact": "openIssues",
+                     *                       "operator": "equal",
+                     *                       "value": 0
+                     *                     }
+                     *                   ]
+                     *                 },
+                     *                 "event": {
+                     *                   "type": "criterion-met",
+                     *                   "params": {
+                     *                     "criterion": "referral-issues-addressed"
+                     *                   }
+                     *                 }
+                     *               },
+                     *               {
+                     *                 "name": "servicing-strategies-resolved",
+                     *                 "description": "Servicing strategies are resolved or implemented.",
+                     *                 "appliesTo": {
+                     *                   "program": [
+                     *                     "centrelink"
+                     *                   ]
+                     *                 },
+                     *                 "requiredFor": [
+                     *                   "issues-addressed"
+                     *                 ],
+                     *                 "sources": [
+                     *                   {
+                     *                     "document": "001_f3898d6cd45509ea.txt",
+                     *                     "part": "Centrelink",
+                     *                     "table": "Table 4",
+                     *                     "step": "1",
+                     *                     "quote": "Servicing Strategies are resolved or implemented"
+                     *                   }
+                     *                 ],
+                     *                 "conditions": {
+                     *                   "all": [
+                     *                     {
+                     *                       "fact": "case.servicingStrategiesResolved",
+                     *                       "operator": "equal",
+                     *                       "value": true
+                     *                     }
+                     *                   ]
+                     *                 },
+                     *                 "event": {
+                     *                   "type": "criterion-met",
+                     *                   "params": {
+                     *                     "criterion": "servicing-strategies-resolved"
+                     *                   }
+                     *                 }
+                     *               },
+                     *               {
+                     *                 "name": "manages-own-business",
+                     *                 "description": "The customer is able to manage their Services Australia business.",
+                     *                 "appliesTo": {
+                     *                   "program": [
+                     *                     "centrelink"
+                     *                   ]
+                     *                 },
+                     *                 "requiredFor": [
+                     *                   "issues-addressed"
+                     *                 ],
+                     *                 "sources": [
+                     *                   {
+                     *                     "document": "001_f3898d6cd45509ea.txt",
+                     *                     "part": "Centrelink",
+                     *                     "table": "Table 4",
+                     *                     "step": "1",
+                     *                     "quote": "The customer is able to: manage Services Australia business"
+                     *                   }
+                     *                 ],
+                     *                 "conditions": {
+                     *                   "all": [
+                     *                     {
+                     *                       "fact": "case.customerManagesOwnBusiness",
+                     *                       "operator": "equal",
+                     *                       "value": true
+                     *                     }
+                     *                   ]
+                     *                 },
+                     *                 "event": {
+                     *                   "type": "criterion-met",
+                     *                   "params": {
+                     *                     "criterion": "manages-own-business"
+                     *                   }
+                     *                 }
+                     *               },
+                     *               {
+                     *                 "name": "appropriate-behaviour",
+                     *                 "description": "The customer displays and understands appropriate behaviour for a return to mainstream servicing.",
+                     *                 "appliesTo": {
+                     *                   "program": [
+                     *                     "centrelink"
+                     *                   ]
+                     *                 },
+                     *                 "requiredFor": [
+                     *                   "issues-addressed"
+                     *                 ],
+                     *                 "sources": [
+                     *                   {
+                     *                     "document": "001_f3898d6cd45509ea.txt",
+                     *                     "part": "Centrelink",
+                     *                     "table": "Table 4",
+                     *                     "step": "1",
+                     *                     "quote": "display and understand appropriate behaviour when returning to mainstream servicing"
+                     *                   }
+                     *                 ],
+                     *                 "conditions": {
+                     *                   "all": [
+                     *                     {
+                     *                       "fact": "case.appropriateBehaviour",
+                     *                       "operator": "equal",
+                     *                       "value": true
+                     *                     }
+                     *                   ]
+                     *                 },
+                     *                 "event": {
+                     *                   "type": "criterion-met",
+                     *                   "params": {
+                     *                     "criterion": "appropriate-behaviour"
+                     *                   }
+                     *                 }
+                     *               },
+                     *               {
+                     *                 "name": "uses-digital-services-where-appropriate",
+                     *                 "description": "The customer uses online and digital services, where that is appropriate for them.",
+                     *                 "interpretation": {
+                     *                   "question": "Must a customer use online and digital services before exiting PS when those services are not appropriate for them (\"where appropriate\")?",
+                     *                   "chosen": "'Where appropriate' is read from case.digitalServicesAppropriate: when online and digital services are not appropriate for the customer, not using them does not stand in the way of the exit."
+                     *                 },
+                     *                 "appliesTo": {
+                     *                   "program": [
+                     *                     "centrelink"
+                     *                   ]
+                     *                 },
+                     *                 "requiredFor": [
+                     *                   "issues-addressed"
+                     *                 ],
+                     *                 "sources": [
+                     *                   {
+                     *                     "document": "001_f3898d6cd45509ea.txt",
+                     *                     "part": "Centrelink",
+                     *                     "table": "Table 4",
+                     *                     "step": "1",
+                     *                     "quote": "use online and digital services to manage their Centrelink business (where appropriate)"
+                     *                   }
+                     *                 ],
+                     *                 "conditions": {
+                     *                   "any": [
+                     *                     {
+                     *                       "fact": "case.usesDigitalServices",
+                     *                       "operator": "equal",
+                     *                       "value": true
+                     *                     },
+                     *                     {
+                     *                       "fact": "case.digitalServicesAppropriate",
+                     *                       "operator": "equal",
+                     *                       "value": false
+                     *                     }
+                     *                   ]
+                     *                 },
+                     *                 "event": {
+                     *                   "type": "criterion-met",
+                     *                   "params": {
+                     *                     "criterion": "uses-digital-services-where-appropriate"
+                     *                   }
+                     *                 }
+                     *               },
+                     *               {
+                     *                 "name": "future-arrangements-discussed",
+                     *                 "description": "Future case management arrangements outside PS have been discussed with the customer and the Service Zone.",
+                     *                 "appliesTo": {
+                     *                   "program": [
+                     *                     "centrelink"
+                     *                   ]
+                     *                 },
+                     *                 "requiredFor": [
+                     *                   "issues-addressed"
+                     *                 ],
+                     *                 "sources": [
+                     *                   {
+                     *                     "document": "001_f3898d6cd45509ea.txt",
+                     *                     "part": "Centrelink",
+                     *                     "table": "Table 4",
+                     *                     "step": "1",
+                     *                     "quote": "Future case management arrangements outside of PS have been discussed with the customer and the Service Zone"
+                     *                   }
+                     *                 ],
+                     *                 "conditions": {
+                     *                   "all": [
+                     *                     {
+                     *                       "fact": "case.futureArrangementsDiscussed",
+                     *                       "operator": "equal",
+                     *                       "value": true
+                     *                     }
+                     *                   ]
+                     *                 },
+                     *                 "event": {
+                     *                   "type": "criterion-met",
+                     *                   "params": {
+                     *                     "criterion": "future-arrangements-discussed"
+                     *                   }
+                     *                 }
+                     *               },
+                     *               {
+                     *                 "name": "ministerial-ombudsman-responses-understood",
+                     *                 "description": "Any written response to a Ministerial or Ombudsman complaint has been received and understood by the customer (none pending).",
+                     *                 "requiredFor": [
+                     *                   "issues-addressed",
+                     *                   "specialist-process-ongoing",
+                     *                   "options-declined"
+                     *                 ],
+                     *                 "sources": [
+                     *                   {
+                     *                     "document": "001_f3898d6cd45509ea.txt",
+                     *                     "part": "Centrelink",
+                     *                     "table": "Table 4",
+                     *                     "step": "1",
+                     *                     "quote": "Any written responses from Ministerial or Ombudsman complaints have been received and understood by the customer"
+                     *                   },
+                     *                   {
+                     *                     "document": "001_f3898d6cd45509ea.txt",
+                     *                     "part": "Child Support",
+                     *                     "table": "Table 6",
+                     *                     "step": "1",
+                     *                     "quote": "any written responses from Ministerial or Ombudsman complaints are received and understood by the customer"
+                     *                   }
+                     *                 ],
+                     *                 "conditions": {
+                     *                   "all": [
+                     *                     {
+                     *                       "fact": "case.ministerialOrOmbudsmanResponse",
+                     *                       "operator": "notEqual",
+                     *                       "value": "pending"
+                     *                     }
+                     *                   ]
+                     *                 },
+                     *                 "event": {
+                     *                   "type": "criterion-met",
+                     *                   "params": {
+                     *                     "criterion": "ministerial-ombudsman-responses-understood"
+                     *                   }
+                     *                 }
+                     *               },
+                     *               {
+                     *                 "name": "decisions-notified",
+                     *                 "description": "The customer has been notified of any decisions.",
+                     *                 "requiredFor": [
+                     *                   "issues-addressed",
+                     *                   "specialist-process-ongoing",
+                     *                   "options-declined"
+                     *                 ],
+                     *                 "sources": [
+                     *                   {
+                     *                     "document": "001_f3898d6cd45509ea.txt",
+                     *                     "part": "Centrelink",
+                     *                     "table": "Table 4",
+                     *                     "step": "1",
+                     *                     "quote": "The customer has been notified of any decisions"
+                     *                   },
+                     *                   {
+                     *                     "document": "001_f3898d6cd45509ea.txt",
+                     *                     "part": "Child Support",
+                     *                     "table": "Table 6",
+                     *                     "step": "1",
+                     *                     "quote": "the customer is notified of any decisions"
+                     *                   }
+                     *                 ],
+                     *                 "conditions": {
+                     *                   "all": [
+                     *                     {
+                     *                       "fact": "case.decisionsNotified",
+                     *                       "operator": "equal",
+                     *                       "value": true
+                     *                     }
+                     *                   ]
+                     *                 },
+                     *                 "event": {
+                     *                   "type": "criterion-met",
+                     *                   "params": {
+                     *                     "criterion": "decisions-notified"
+                     *                   }
+                     *                 }
+                     *               },
+                     *               {
+                     *                 "name": "cma-activities-complete",
+                     *                 "description": "All Customer Management Approach (CMA) activities are completed.",
+                     *                 "appliesTo": {
+                     *                   "program": [
+                     *                     "child-support"
+                     *                   ]
+                     *                 },
+                     *                 "requiredFor": [
+                     *                   "issues-addressed",
+                     *                   "specialist-process-ongoing",
+                     *                   "options-declined"
+                     *                 ],
+                     *                 "sources": [
+                     *                   {
+                     *                     "document": "001_f3898d6cd45509ea.txt",
+                     *                     "part": "Child Support",
+                     *                     "table": "Table 6",
+                     *                     "step": "1",
+                     *                     "quote": "all Customer Management Approach activities are completed"
+                     *                   }
+                     *                 ],
+                     *                 "conditions": {
+                     *                   "all": [
+                     *                     {
+                     *                       "fact": "case.cmaActivitiesComplete",
+                     *                       "operator": "equal",
+                     *                       "value": true
+                     *                     }
+                     *                   ]
+                     *                 },
+                     *                 "event": {
+                     *                   "type": "criterion-met",
+                     *                   "params": {
+                     *                     "criterion": "cma-activities-complete"
+                     *                   }
+                     *                 }
+                     *               },
+                     *               {
+                     *                 "name": "ps-issues-finalised",
+                     *                 "description": "All issues managed by PS are finalised (no issue remains open). That they were addressed as the MSP and the Customer Management Approach set out is for the SSM's review of the CMP (the CMA activities themselves are cma-activities-complete).",
+                     *                 "interpretation": {
+                     *                   "question": "Does \"finalised\" mean resolved, for every issue on the case whoever manages it, and does the note that all Step 1 actions be completed apply to every ground of finalisation?",
+                     *                   "chosen": "'Finalised' is read as resolved: every issue on the case counts, whoever manages it. The note that all actions in Step 1 must be completed before finalising is applied to every ground except for this item, which the issues-addressed ground alone requires: the other two grounds are defined by issues still open (a specialist process ongoing; options declined)."
+                     *                 },
+                     *                 "appliesTo": {
+                     *                   "program": [
+                     *                     "child-support"
+                     *                   ]
+                     *                 },
+                     *                 "requiredFor": [
+                     *                   "issues-addressed"
+                     *                 ],
+                     *                 "sources": [
+                     *                   {
+                     *                     "document": "001_f3898d6cd45509ea.txt",
+                     *                     "part": "Child Support",
+                     *                     "table": "Table 6",
+                     *                     "step": "1",
+                     *                     "quote": "all issues managed by Personalised Services (PS) are finalised"
+                     *                   },
+                     *                   {
+                     *                     "document": "001_f3898d6cd45509ea.txt",
+                     *                     "part": "Child Support",
+                     *                     "table": "Table 6",
+                     *                     "step": "3",
+                     *                     "quote": "the customer's child support issues have been addressed as per the MSP and Customer Management Approach"
+                     *                   }
+                     *                 ],
+                     *                 "conditions": {
+                     *                   "all": [
+                     *                     {
+                     *                       "fact": "openIssues",
+                     *                       "operator": "equal",
+                     *                       "value": 0
+                     *                     }
+                     *                   ]
+                     *                 },
+                     *                 "event": {
+                     *                   "type": "criterion-met",
+                     *                   "params": {
+                     *                     "criterion": "ps-issues-finalised"
+                     *                   }
+                     *                 }
+                     *               },
+                     *               {
+                     *                 "name": "only-specialist-process-outstanding",
+                     *                 "description": "A specialist process involving the customer is ongoing, and all other child support issues are resolved.",
+                     *                 "appliesTo": {
+                     *                   "program": [
+                     *                     "child-support"
+                     *                   ]
+                     *                 },
+                     *                 "requiredFor": [
+                     *                   "specialist-process-ongoing"
+                     *                 ],
+                     *                 "sources": [
+                     *                   {
+                     *                     "document": "001_f3898d6cd45509ea.txt",
+                     *                     "part": "Child Support",
+                     *                     "table": "Table 6",
+                     *                     "step": "3",
+                     *                     "quote": "a specialist process involving the customer is ongoing but all other child support issues have been resolved"
+                     *                   }
+                     *                 ],
+                     *                 "conditions": {
+                     *                   "all": [
+                     *                     {
+                     *                       "fact": "openNonSpecialistIssues",
+                     *                       "operator": "equal",
+                     *                       "value": 0
+                     *                     },
+                     *                     {
+                     *                       "fact": "openSpecialistIssues",
+                     *                       "operator": "greaterThanInclusive",
+                     *                       "value": 1
+                     *                     }
+                     *                   ]
+                     *                 },
+                     *                 "event": {
+                     *                   "type": "criterion-met",
+                     *                   "params": {
+                     *                     "criterion": "only-specialist-process-outstanding"
+                     *                   }
+                     *                 }
+                     *               },
+                     *               {
+                     *                 "name": "cmp-actions-complete",
+                     *                 "description": "All actions in the Customer Management Plan (CMP) are completed.",
+                     *                 "appliesTo": {
+                     *                   "program": [
+                     *                     "child-support"
+                     *                   ]
+                     *                 },
+                     *                 "requiredFor": [
+                     *                   "issues-addressed",
+                     *                   "specialist-process-ongoing",
+                     *                   "options-declined"
+                     *                 ],
+                     *                 "sources": [
+                     *                   {
+                     *                     "document": "001_f3898d6cd45509ea.txt",
+                     *                     "part": "Child Support",
+                     *                     "table": "Table 6",
+                     *                     "step": "1",
+                     *                     "quote": "all actions in the Customer Management Plan (CMP) are completed"
+                     *                   },
+                     *                   {
+                     *                     "document": "001_f3898d6cd45509ea.txt",
+                     *                     "part": "Child Support",
+                     *                     "table": "Table 6",
+                     *                     "step": "3",
+                     *                     "quote": "before finalising ... all actions in Step 1 must be completed"
+                     *                   }
+                     *                 ],
+                     *                 "conditions": {
+                     *                   "all": [
+                     *                     {
+                     *                       "fact": "case.cmpActionsComplete",
+                     *                       "operator": "equal",
+                     *                       "value": true
+                     *                     }
+                     *                   ]
+                     *                 },
+                     *                 "event": {
+                     *                   "type": "criterion-met",
+                     *                   "params": {
+                     *                     "criterion": "cmp-actions-complete"
+                     *                   }
+                     *                 }
+                     *               },
+                     *               {
+                     *                 "name": "no-outstanding-intrays",
+                     *                 "description": "There are no outstanding intrays, other than those for specialised issues still in progress.",
+                     *                 "appliesTo": {
+                     *                   "program": [
+                     *                     "child-support"
+                     *                   ]
+                     *                 },
+                     *                 "requiredFor": [
+                     *                   "issues-addressed",
+                     *                   "specialist-process-ongoing",
+                     *                   "options-declined"
+                     *                 ],
+                     *                 "sources": [
+                     *                   {
+                     *                     "document": "001_f3898d6cd45509ea.txt",
+                     *                     "part": "Child Support",
+                     *                     "table": "Table 6",
+                     *                     "step": "1",
+                     *                     "quote": "there are no outstanding intrays (except where these relate to other specialised issues that are still in progress)"
+                     *                   }
+                     *                 ],
+                     *                 "conditions": {
+                     *                   "all": [
+                     *                     {
+                     *                       "fact": "outstandingNonSpecialistIntrays",
+                     *                       "operator": "equal",
+                     *                       "value": 0
+                     *                     }
+                     *                   ]
+                     *                 },
+                     *                 "event": {
+                     *                   "type": "criterion-met",
+                     *                   "params": {
+                     *                     "criterion": "no-outstanding-intrays"
+                     *                   }
+                     *                 }
+                     *               },
+                     *               {
+                     *                 "name": "feedback-provided",
+                     *                 "description": "Relevant feedback has been provided.",
+                     *                 "appliesTo": {
+                     *                   "program": [
+                     *                     "child-support"
+                     *                   ]
+                     *                 },
+                     *                 "requiredFor": [
+                     *                   "issues-addressed",
+                     *                   "specialist-process-ongoing",
+                     *                   "options-declined"
+                     *                 ],
+                     *                 "sources": [
+                     *                   {
+                     *                     "document": "001_f3898d6cd45509ea.txt",
+                     *                     "part": "Child Support",
+                     *                     "table": "Table 6",
+                     *                     "step": "1",
+                     *                     "quote": "relevant feedback has been provided"
+                     *                   }
+                     *                 ],
+                     *                 "conditions": {
+                     *                   "all": [
+                     *                     {
+                     *                       "fact": "case.feedbackProvided",
+                     *                       "operator": "equal",
+                     *                       "value": true
+                     *                     }
+                     *                   ]
+                     *                 },
+                     *                 "event": {
+                     *                   "type": "criterion-met",
+                     *                   "params": {
+                     *                     "criterion": "feedback-provided"
+                     *                   }
+                     *                 }
+                     *               },
+                     *               {
+                     *                 "name": "active-msp-discussed-with-psm",
+                     *                 "description": "An active Managed Service Plan (MSP) has been discussed with the PSM (nothing to discuss when no MSP is active). Referring the case to cross program, 'if appropriate', is left to the PSSO and the PSM.",
+                     *                 "appliesTo": {
+                     *                   "program": [
+                     *                     "child-support"
+                     *                   ]
+                     *                 },
+                     *                 "requiredFor": [
+                     *                   "issues-addressed",
+                     *                   "specialist-process-ongoing",
+                     *                   "options-declined"
+                     *                 ],
+                     *                 "sources": [
+                     *                   {
+                     *                     "document": "001_f3898d6cd45509ea.txt",
+                     *                     "part": "Child Support",
+                     *                     "table": "Table 6",
+                     *                     "step": "1",
+                     *                     "quote": "active MSP cases have been discussed with PSM and referred to cross program if appropriate"
+                     *                   }
+                     *                 ],
+                     *                 "conditions": {
+                     *                   "any": [
+                     *                     {
+                     *                       "fact": "case.mspActive",
+                     *                       "operator": "equal",
+                     *                       "value": false
+                     *                     },
+                     *                     {
+                     *                       "fact": "case.activeMspDiscussedWithPsm",
+                     *                       "operator": "equal",
+                     *                       "value": true
+                     *                     }
+                     *                   ]
+                     *                 },
+                     *                 "event": {
+                     *                   "type": "criterion-met",
+                     *                   "params": {
+                     *                     "criterion": "active-msp-discussed-with-psm"
+                     *                   }
+                     *                 }
+                     *               },
+                     *               {
+                     *                 "name": "exit-letter-response-period",
+                     *                 "description": "The customer can be reached by phone, or the exit letter was issued and the response period ({exitLetterResponseDays} days) has passed. Contacting the customer to advise that all current child support issues have been addressed is left to the PSSO, and so is a request with no customer contact, which 001 allows in some circumstances after discussion with the PS Service Support Manager.",
+                     *                 "appliesTo": {
+                     *                   "program": [
+                     *                     "child-support"
+                     *                   ]
+                     *                 },
+                     *                 "requiredFor": [
+                     *                   "issues-addressed",
+                     *                   "specialist-process-ongoing",
+                     *                   "options-declined"
+                     *                 ],
+                     *                 "sources": [
+                     *                   {
+                     *                     "document": "001_f3898d6cd45509ea.txt",
+                     *                     "part": "Child Support",
+                     *                     "table": "Table 6",
+                     *                     "step": "1",
+                     *                     "quote": "If the customer cannot be contacted by phone, issue the s47E(d) Letter. Provide the customer 14 days to respond before submitting a finalisation request."
+                     *                   }
+                     *                 ],
+                     *                 "conditions": {
+                     *                   "any": [
+                     *                     {
+                     *                       "fact": "case.customerContactableByPhone",
+                     *                       "operator": "equal",
+                     *                       "value": true
+                     *                     },
+                     *                     {
+                     *                       "all": [
+                     *                         {
+                     *                           "fact": "case.exitLetterIssuedOn",
+                     *                           "operator": "notEqual",
+                     *                           "value": null
+                     *                         },
+                     *                         {
+                     *                           "fact": "daysSinceExitLetter",
+                     *                           "operator": "greaterThanInclusive",
+                     *                           "value": {
+                     *                             "fact": "param:exitLetterResponseDays"
+                     *                           }
+                     *                         }
+                     *                       ]
+                     *                     }
+                     *                   ]
+                     *                 },
+                     *                 "event": {
+                     *                   "type": "criterion-met",
+                     *                   "params": {
+                     *                     "criterion": "exit-letter-response-period"
+                     *                   }
+                     *                 }
+                     *               },
+                     *               {
+                     *                 "name": "options-declined",
+                     *                 "description": "The customer has declined to take up the options offered.",
+                     *                 "appliesTo": {
+                     *                   "program": [
+                     *                     "child-support"
+                     *                   ]
+                     *                 },
+                     *                 "requiredFor": [
+                     *                   "options-declined"
+                     *                 ],
+                     *                 "sources": [
+                     *                   {
+                     *                     "document": "001_f3898d6cd45509ea.txt",
+                     *                     "part": "Child Support",
+                     *                     "table": "Table 6",
+                     *                     "step": "3",
+                     *                     "quote": "the customer has declined to take up their options"
+                     *                   }
+                     *                 ],
+                     *                 "conditions": {
+                     *                   "all": [
+                     *                     {
+                     *                       "fact": "case.optionsDeclined",
+                     *                       "operator": "equal",
+                     *                       "value": true
+                     *                     }
+                     *                   ]
+                     *                 },
+                     *                 "event": {
+                     *                   "type": "criterion-met",
+                     *                   "params": {
+                     *                     "criterion": "options-declined"
+                     *                   }
+                     *                 }
+                     *               },
+                     *               {
+                     *                 "name": "issues-addressed-appropriately",
+                     *                 "description": "All issues on the case, including other agencies', have been addressed: each has been confirmed with the customer, resolved, or handed to the specialist process that manages it; none is only recorded. Whether each was addressed appropriately, and whether every other agency's issue is on the case, is left to the PS Service Support Manager.",
+                     *                 "interpretation": {
+                     *                   "question": "For exit, does \"addressed appropriately\" mean resolved, or taken up with the customer; and do other agencies' issues count?",
+                     *                   "chosen": "'Addressed appropriately' is read as taken up with the customer, not as resolved: on this ground the finalisation is approved although 'ongoing management in PS will not resolve the customer's issues'. An issue counts as addressed once its status is 'confirmed' (002, 'Create a Personalised Services Plan' Step 4: the status becomes 'confirmed' after the issue is discussed with the customer) or 'resolved', or once a specialist process manages it (referral to a specialised activity is one of the options PS gives, 001 Child Support Table 5 Step 3); an issue only 'recorded' and in no specialist process is not. No fact says which agency an issue belongs to: other agencies' issues count when they are recorded in case.issues."
+                     *                 },
+                     *                 "appliesTo": {
+                     *                   "program": [
+                     *                     "child-support"
+                     *                   ]
+                     *                 },
+                     *                 "requiredFor": [
+                     *                   "options-declined"
+                     *                 ],
+                     *                 "sources": [
+                     *                   {
+                     *                     "document": "001_f3898d6cd45509ea.txt",
+                     *                     "part": "Child Support",
+                     *                     "table": "Table 7",
+                     *                     "step": "1",
+                     *                     "quote": "all issues, including other agencies' have been addressed appropriately. See the Resources page for Documentation for Child Support PS table"
+                     *                   }
+                     *                 ],
+                     *                 "conditions": {
+                     *                   "all": [
+                     *                     {
+                     *                       "fact": "issuesNotTakenUp",
+                     *                       "operator": "equal",
+                     *                       "value": 0
+                     *                     }
+                     *                   ]
+                     *                 },
+                     *                 "event": {
+                     *                   "type": "criterion-met",
+                     *                   "params": {
+                     *                     "criterion": "issues-addressed-appropriately"
+                     *                   }
+                     *                 }
+                     *               },
+                     *               {
+                     *                 "name": "options-communicated",
+                     *                 "description": "The PSSO has clearly communicated all available options to the customer (by telephone or in writing).",
+                     *                 "appliesTo": {
+                     *                   "program": [
+                     *                     "child-support"
+                     *                   ]
+                     *                 },
+                     *                 "requiredFor": [
+                     *                   "options-declined"
+                     *                 ],
+                     *                 "sources": [
+                     *                   {
+                     *                     "document": "001_f3898d6cd45509ea.txt",
+                     *                     "part": "Child Support",
+                     *                     "table": "Table 7",
+                     *                     "step": "1",
+                     *                     "quote": "the PSSO has clearly communicated all available options to the customer either over the telephone or in writing"
+                     *                   }
+                     *                 ],
+                     *                 "conditions": {
+                     *                   "all": [
+                     *                     {
+                     *                       "fact": "case.optionsCommunicatedInWriting",
+                     *                       "operator": "equal",
+                     *                       "value": true
+                     *                     }
+                     *                   ]
+                     *                 },
+                     *                 "event": {
+                     *                   "type": "criterion-met",
+                     *                   "params": {
+                     *                     "criterion": "options-communicated"
+                     *                   }
+                     *                 }
+                     *               },
+                     *               {
+                     *                 "name": "options-timeframe-given",
+                     *                 "description": "The PSSO gave the customer a suitable timeframe in which to take up the options.",
+                     *                 "appliesTo": {
+                     *                   "program": [
+                     *                     "child-support"
+                     *                   ]
+                     *                 },
+                     *                 "requiredFor": [
+                     *                   "options-declined"
+                     *                 ],
+                     *                 "sources": [
+                     *                   {
+                     *                     "document": "001_f3898d6cd45509ea.txt",
+                     *                     "part": "Child Support",
+                     *                     "table": "Table 7",
+                     *                     "step": "1",
+                     *                     "quote": "the PSSO provided the customer with a suitable timeframe in which to take up the options"
+                     *                   }
+                     *                 ],
+                     *                 "conditions": {
+                     *                   "all": [
+                     *                     {
+                     *                       "fact": "case.optionsTimeframeGiven",
+                     *                       "operator": "equal",
+                     *                       "value": true
+                     *                     }
+                     *                   ]
+                     *                 },
+                     *                 "event": {
+                     *                   "type": "criterion-met",
+                     *                   "params": {
+                     *                     "criterion": "options-timeframe-given"
+                     *                   }
+                     *                 }
+                     *               },
+                     *               {
+                     *                 "name": "ps-will-not-resolve",
+                     *                 "description": "Ongoing management in PS will not resolve the customer's issues.",
+                     *                 "appliesTo": {
+                     *                   "program": [
+                     *                     "child-support"
+                     *                   ]
+                     *                 },
+                     *                 "requiredFor": [
+                     *                   "options-declined"
+                     *                 ],
+                     *                 "sources": [
+                     *                   {
+                     *                     "document": "001_f3898d6cd45509ea.txt",
+                     *                     "part": "Child Support",
+                     *                     "table": "Table 7",
+                     *                     "step": "1",
+                     *                     "quote": "ongoing management in PS will not resolve the customer's issues"
+                     *                   }
+                     *                 ],
+                     *                 "conditions": {
+                     *                   "all": [
+                     *                     {
+                     *                       "fact": "case.psWillNotResolve",
+                     *                       "operator": "equal",
+                     *                       "value": true
+                     *                     }
+                     *                   ]
+                     *                 },
+                     *                 "event": {
+                     *                   "type": "criterion-met",
+                     *                   "params": {
+                     *                     "criterion": "ps-will-not-resolve"
+                     *                   }
+                     *                 }
+                     *               }
+                     *             ]
+                     *           },
                      *           "proposal": {
-                     *             "id": "174c0ac7-109a-4f16-9d97-06e4144a67a5",
+                     *             "id": "0850ec65-9703-4633-bb2e-5510490a9866",
                      *             "proposedBy": "example-policy",
                      *             "proposedAt": "2025-06-02T00:30:00.000Z",
                      *             "approvedBy": "example-policy-2",
@@ -6621,7 +7621,7 @@ export interface operations {
                      * @example {
                      *       "proposals": [
                      *         {
-                     *           "id": "174c0ac7-109a-4f16-9d97-06e4144a67a5",
+                     *           "id": "0850ec65-9703-4633-bb2e-5510490a9866",
                      *           "status": "proposed",
                      *           "ruleSet": "exit-readiness",
                      *           "baseVersion": "aee352c589ae5917",
@@ -6635,7 +7635,7 @@ export interface operations {
                      *           "publishedVersion": null
                      *         },
                      *         {
-                     *           "id": "7bac6d5b-5660-451d-b718-7cc08e4d68ea",
+                     *           "id": "0a8f80c9-02c7-4cda-9b9d-e76cb62ce48c",
                      *           "status": "proposed",
                      *           "ruleSet": "exit-readiness",
                      *           "baseVersion": "aee352c589ae5917",
@@ -7829,7 +8829,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "174c0ac7-109a-4f16-9d97-06e4144a67a5",
+                     *       "id": "0850ec65-9703-4633-bb2e-5510490a9866",
                      *       "status": "proposed",
                      *       "ruleSet": "exit-readiness",
                      *       "baseVersion": "aee352c589ae5917",
@@ -8407,7 +9407,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "174c0ac7-109a-4f16-9d97-06e4144a67a5",
+                     *       "id": "0850ec65-9703-4633-bb2e-5510490a9866",
                      *       "status": "proposed",
                      *       "ruleSet": "exit-readiness",
                      *       "baseVersion": "aee352c589ae5917",
@@ -9892,7 +10892,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "174c0ac7-109a-4f16-9d97-06e4144a67a5",
+                     *       "id": "0850ec65-9703-4633-bb2e-5510490a9866",
                      *       "status": "approved",
                      *       "ruleSet": "exit-readiness",
                      *       "baseVersion": "aee352c589ae5917",
@@ -10191,7 +11191,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "7bac6d5b-5660-451d-b718-7cc08e4d68ea",
+                     *       "id": "0a8f80c9-02c7-4cda-9b9d-e76cb62ce48c",
                      *       "status": "rejected",
                      *       "ruleSet": "exit-readiness",
                      *       "baseVersion": "aee352c589ae5917",
@@ -10454,8 +11454,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23683-96f1-75d1-a01c-951506350ad5",
-                     *       "decidedAt": "2026-12-02T11:28:43.249Z",
+                     *       "decisionId": "01a23689-021c-719a-9ba0-61f181fce4dd",
+                     *       "decidedAt": "2026-12-02T11:34:38.364Z",
                      *       "keyId": "example-caseworker",
                      *       "ruleSet": "specialist-transfer",
                      *       "version": "33274d461e1f1227",
@@ -10474,7 +11474,7 @@ export interface operations {
                      *         "single-specialist-process-outstanding",
                      *         "no-escalating-history"
                      *       ],
-                     *       "factsDigest": "sha256:c37b44ba429cee18f56b0bbdc86868a1:82f88f3c607b059290492a9b9062066c16f55f865b6cc76511d1df2a12cc5d17",
+                     *       "factsDigest": "sha256:956643c6bfa484d17de11fbc527a82e4:ae9b75688b176c621e0efd992563745f84b21c016b8474dc0ccb88fa056d408f",
                      *       "summary": null,
                      *       "factsKept": false
                      *     }
@@ -10673,7 +11673,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "decisionId": "01a23683-96f1-75d1-a01c-951506350ad5",
+                     *       "decisionId": "01a23689-021c-719a-9ba0-61f181fce4dd",
                      *       "version": "33274d461e1f1227",
                      *       "factsMatch": true,
                      *       "reproduced": true,
