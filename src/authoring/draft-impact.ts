@@ -40,7 +40,12 @@ export interface DraftCases {
   logged?: ImpactCase[];
 }
 
-const worded = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
+/** An outcome value as an officer reads it: null as "not given", a list by its entries ("none" when empty). */
+const worded = (value: unknown): string => {
+  if (value === null || value === undefined) return 'not given';
+  if (Array.isArray(value)) return value.length === 0 ? 'none' : value.map(worded).join(', ');
+  return typeof value === 'string' ? value : JSON.stringify(value);
+};
 
 /** The report's changed cases counted by field and values, most first, each in words. */
 export function movesOf(report: ImpactReport): OutcomeMove[] {

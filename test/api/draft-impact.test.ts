@@ -71,6 +71,17 @@ test('a wider aggression window: the fixtures it changes and breaks, each named 
       }),
     ]),
   );
+  // A value the outcome does not give reads "not given", a list by its entries, not as JSON.
+  expect(moves).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({
+        field: 'refusalApprovedBy',
+        from: null,
+        text: expect.stringMatching(/ from refusalApprovedBy not given to refusalApprovedBy PS /),
+      }),
+      expect.objectContaining({ field: 'unmet', from: [], text: expect.stringMatching(/ from unmet none to unmet no-recent-face-to-face-aggression$/) }),
+    ]),
+  );
   // Fixtures of the version before 14 January 2025 are that version's: a draft of the newest says nothing of them.
   expect(broken.every((b) => !b.fixture.startsWith('older-'))).toBe(true);
 });
