@@ -269,6 +269,15 @@ test('officer A drafts 24 months in the form, proposes it for tomorrow, cannot a
   const tomorrow = await decided(TOMORROW);
   expect(tomorrow.eligible).toBe('false');
   expect(tomorrow.heading).toContain(`version ${newVersion}`);
+  // Both decisions can be reproduced: the decision log holds the text of each version that decided.
+  const oldVersion = /version (\w+)/.exec(today.heading)?.[1] as string;
+  expect(oldVersion).not.toBe(newVersion);
+  for (const version of [oldVersion, newVersion]) {
+    const archived = await log.findVersion(version);
+    expect(archived?.ruleText).toContain('"aggressionWindowMonths"');
+  }
+  expect(JSON.parse((await log.findVersion(newVersion))!.ruleText).parameters.aggressionWindowMonths.value).toBe(24);
+  expect(JSON.parse((await log.findVersion(oldVersion))!.ruleText).parameters.aggressionWindowMonths.value).toBe(12);
 
   expect(a.pageErrors).toEqual([]);
   expect(b.pageErrors).toEqual([]);
