@@ -119,6 +119,14 @@ function backlogCases(backlog: BacklogBody, ruleSet: string, today: string, draf
 
 export function addDraftImpactRoute(app: Express, context: DraftRouteContext): void {
   const { rules, clock, guard, body, ruleSetNamed, drafts, log } = context;
+  // The version in force, compiled alone and undated, for each rule set: the editor asks as every change is made, and
+  // the version it is compared with stays the same until one is published. Keyed by version (its text's hash).
+  const undatedBases = new Map<string, { version: string; registry: RuleRegistry }>();
+  const undatedBase = (name: string, version: string, compile: () => RuleRegistry): RuleRegistry => {
+    let found = undatedBases.get(name);
+    if (found?.version !== version) undatedBases.set(name, (found = { version, registry: compile() }));
+    return found.registry;
+  };
   app.post('/v1/rulesets/:name/draft-impact', ...guard('impact'), ...body, async (req, res) => {
     const versions = ruleSetNamed(String(req.params.name));
     const name = versions.name;
@@ -155,7 +163,7 @@ export function addDraftImpactRoute(app: Express, context: DraftRouteContext): v
     const impact = await draftImpact(
       versions,
       base.version,
-      undatedRules(texts, file, base.text, drafts.modules),
+      undatedBase(name, base.version, () => undatedRules(texts, file, base.text, drafts.modules)),
       undatedRules(texts, file, draftText, drafts.modules),
       fixtures,
       { ...(backlog ? { backlog } : {}), ...(logged ? { logged } : {}) },

@@ -10,6 +10,7 @@ import { RuleStore } from '../../src/loader/store';
 import { RULE_SET_MODULES } from '../../src/rulesets';
 import { FIXTURES_DIR, RULES_DIR, captureStdout } from '../support';
 import { testApp } from '../support/app';
+import { widenedDirectReferral } from '../support/drafts';
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 // Noon in Sydney on the backlog's own date (AEDT, UTC+11): a CSV row, which carries no asOf, is decided as of that day.
@@ -29,12 +30,7 @@ function service() {
   return { dir, app };
 }
 
-/** direct-referral.json as an officer would draft it: the face-to-face aggression window 24 months instead of 12. */
-function widened(months = 24): Record<string, unknown> {
-  const file = JSON.parse(readFileSync(path.join(RULES_DIR, 'direct-referral.json'), 'utf8')) as { parameters: { aggressionWindowMonths: { value: number } } };
-  file.parameters.aggressionWindowMonths.value = months;
-  return file;
-}
+const widened = widenedDirectReferral;
 
 interface Move {
   field: string;

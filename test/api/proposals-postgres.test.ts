@@ -3,7 +3,7 @@
 // officer A proposes on the first, officer B approves there, and the second serves the new version from its date, loaded
 // from PostgreSQL, with nothing written into either folder. Two approvals publish once; a stale base is a 409; a version
 // one process cannot load is refused there and its last good rules kept.
-import { cpSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
@@ -15,6 +15,7 @@ import { RULE_SET_MODULES } from '../../src/rulesets';
 import { FIXTURES_DIR, RULES_DIR } from '../support';
 import { TEST_KEYS, testApp } from '../support/app';
 import { startPostgres, type TestPostgres } from '../support/postgres';
+import { abusiveReferral, widenedDirectReferral } from '../support/drafts';
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 const SECRET_B = 'policy-b-test-secret-0123456789abcdef';
@@ -62,11 +63,7 @@ async function service(url: string, timing?: FeedTiming, clock = () => NOW) {
   return { dir, rules, log, store, feed, app, officerA: () => app.as('policy'), officerB };
 }
 
-function draft(months = 24): Record<string, unknown> {
-  const file = JSON.parse(readFileSync(path.join(RULES_DIR, 'direct-referral.json'), 'utf8')) as { parameters: { aggressionWindowMonths: { value: number } } };
-  file.parameters.aggressionWindowMonths.value = months;
-  return file;
-}
+const draft = (months = 24) => widenedDirectReferral(months);
 
 const proposal = (months = 24, effectiveFrom = TOMORROW) => ({
   ruleSet: 'direct-referral',
@@ -75,15 +72,7 @@ const proposal = (months = 24, effectiveFrom = TOMORROW) => ({
   rationale: 'The procedure now looks back two years for face-to-face aggression (circular 2026/07).',
 });
 
-/** A direct-area referral whose customer was abusive face to face 18 months before tomorrow: inside 24 months, outside 12. */
-const referral = (asOf: string) => ({
-  asOf,
-  facts: {
-    program: 'centrelink',
-    referral: { source: 'mats', receivedOn: asOf },
-    customer: { incidents: [{ date: '2024-09-11', kind: 'verbal-abuse', setting: 'face-to-face' }] },
-  },
-});
+const referral = abusiveReferral;
 
 /** Waits for `check` to hold, up to `ms`; returns how long it took. */
 async function within(ms: number, check: () => Promise<boolean>): Promise<number> {

@@ -11,6 +11,7 @@ import { RuleStore } from '../../src/loader/store';
 import { RULE_SET_MODULES } from '../../src/rulesets';
 import { FIXTURES_DIR, RULES_DIR } from '../support';
 import { TEST_KEYS, testApp } from '../support/app';
+import { abusiveReferral, widenedDirectReferral } from '../support/drafts';
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 const SECRET_B = 'policy-b-test-secret-0123456789abcdef';
@@ -51,12 +52,8 @@ function service(withProposals = true) {
   return { dir, rules, log, store, app, officerA: () => app.as('policy'), officerB, officerC };
 }
 
-/** direct-referral.json as an officer would draft it: the aggression window 24 months instead of 12. */
-function draft(dir: string, months = 24): Record<string, unknown> {
-  const file = JSON.parse(readFileSync(path.join(dir, 'direct-referral.json'), 'utf8')) as { parameters: { aggressionWindowMonths: { value: number } } };
-  file.parameters.aggressionWindowMonths.value = months;
-  return file;
-}
+/** direct-referral.json as an officer would draft it from the service's own copy: the aggression window 24 months instead of 12. */
+const draft = (dir: string, months = 24) => widenedDirectReferral(months, dir);
 
 const proposal = (dir: string, effectiveFrom = TOMORROW) => ({
   ruleSet: 'direct-referral',
@@ -65,15 +62,7 @@ const proposal = (dir: string, effectiveFrom = TOMORROW) => ({
   rationale: 'The procedure now looks back two years for face-to-face aggression (circular 2026/07).',
 });
 
-/** A direct-area referral whose customer was abusive face to face 18 months before tomorrow: inside 24 months, outside 12. */
-const referral = (asOf: string) => ({
-  asOf,
-  facts: {
-    program: 'centrelink',
-    referral: { source: 'mats', receivedOn: asOf },
-    customer: { incidents: [{ date: '2024-09-11', kind: 'verbal-abuse', setting: 'face-to-face' }] },
-  },
-});
+const referral = abusiveReferral;
 
 test('A proposes 12 → 24 months from tomorrow and sees the impact; A may not approve; B approves and it is published and in force tomorrow', async () => {
   const { dir, log, officerA, officerB, app } = service();
