@@ -191,7 +191,7 @@ export function publication(base: BaseVersion, draft: Record<string, unknown>, e
 }
 
 /** The folder's rule files after a publication: its own files replaced, added and removed. */
-export function filesAfter(files: readonly { file: string; text: string }[], plan: Publication): { file: string; text: string }[] {
+export function filesAfter(files: readonly { file: string; text: string }[], plan: Pick<Publication, 'write' | 'remove'>): { file: string; text: string }[] {
   const written = new Map(plan.write.map(({ file, text }) => [file, text]));
   const kept = files.filter(({ file }) => !written.has(file) && !plan.remove.includes(file));
   return [...kept, ...plan.write].sort((a, b) => a.file.localeCompare(b.file));

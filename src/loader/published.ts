@@ -36,10 +36,6 @@ export function overlaid(files: readonly { file: string; text: string }[], publi
         { file: p.file, text: p.text },
       ],
       remove: p.removed,
-      newFile: p.file,
-      newText: p.text,
-      endedFile: p.endedFile,
-      endedText: p.endedText,
     });
   }
   return result;
